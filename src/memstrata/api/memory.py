@@ -1,0 +1,241 @@
+"""``Memory``: the public facade over a store, an embedder and the retrieval pipeline."""
+
+from __future__ import annotations
+
+import builtins
+from types import TracebackType
+from typing import Any
+
+from memstrata.api.filters import parse_filters
+from memstrata.config import MemoryConfig
+from memstrata.core.clock import now, parse_time
+from memstrata.core.ids import content_hash, new_id
+from memstrata.core.text import validate_text
+from memstrata.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, LogRecord, Scope
+from memstrata.errors import InvalidInputError, NotFoundError
+from memstrata.ingest.messages import normalize_messages
+from memstrata.ingest.turns import TurnIngestor
+from memstrata.providers.base import Embedder
+from memstrata.providers.registry import load_embedder
+from memstrata.retrieve.context import pack_context
+from memstrata.retrieve.documents import dense_text, lexical_document
+from memstrata.retrieve.pipeline import Retriever
+from memstrata.stores.base import SearchFilters, Store, VectorSpace
+from memstrata.stores.registry import open_store
+
+__all__ = ["Memory"]
+
+
+def _id_arg(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InvalidInputError(f"{name} must be a non-empty string of at most 200 characters")
+    return value
+
+
+class Memory:
+    """Long-term memory for agents.
+
+    >>> m = Memory("sqlite:///memory.db")                                  # doctest: +SKIP
+    >>> m.add([{"role": "user", "name": "Caroline", "content": "I went hiking."}],
+    ...       user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")  # doctest: +SKIP
+    >>> m.search("What did Caroline do?", user_id="u1")                    # doctest: +SKIP
+
+    ``user_id`` defaults to ``"default"``; ``agent_id`` and ``session_id`` (alias ``run_id``)
+    narrow a scope. Reads by id (``get``, ``update``, ``delete``, ``history``) search the whole
+    tenant unless a ``user_id`` is given.
+    """
+
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        config: MemoryConfig | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        base = config or MemoryConfig()
+        if store is not None:
+            base = MemoryConfig.build({**base.model_dump(), "store": store})
+        self.config = base
+        self.embedder = embedder or load_embedder(base.embedder)
+        self.store: Store = open_store(base.store, sqlite_synchronous=base.sqlite_synchronous)
+        self._space = VectorSpace(self.embedder.id, self.embedder.dim)
+        self._ingestor = TurnIngestor(self.store, self.embedder, base)
+        self._retriever = Retriever(self.store, self.embedder, base.retrieval)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Memory({self.store.url!r}, embedder={self.embedder.id!r})"
+
+    # -- scopes ---------------------------------------------------------------------------
+    def _scope(
+        self,
+        user_id: str | None,
+        agent_id: str | None,
+        session_id: str | None,
+        run_id: str | None = None,
+        *,
+        default_user: bool = True,
+    ) -> Scope:
+        if session_id is not None and run_id is not None and session_id != run_id:
+            raise InvalidInputError("session_id and run_id are aliases; give one of them")
+        user = _id_arg(user_id, "user_id")
+        return Scope(
+            tenant=self.config.tenant,
+            user_id=user if user is not None else (DEFAULT_USER if default_user else None),
+            agent_id=_id_arg(agent_id, "agent_id"),
+            session_id=_id_arg(session_id if session_id is not None else run_id, "session_id"),
+        )
+
+    # -- writes ---------------------------------------------------------------------------
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        timestamp: Any = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> builtins.list[str]:
+        """Append messages to memory; returns one turn id per message (the existing id for
+        a message already ingested). All of the call is written, or none of it."""
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidInputError("metadata must be an object")
+        scope = self._scope(user_id, agent_id, session_id, run_id)
+        turns = normalize_messages(messages, timestamp=parse_time(timestamp), max_chars=self.config.max_text_chars)
+        return self._ingestor.add(scope, turns, metadata or {})
+
+    def update(self, item_id: str, text: str, *, user_id: str | None = None) -> Item:
+        """Replace an item's text; the old text stays in :meth:`history`."""
+        text = validate_text(text, max_chars=self.config.max_text_chars)
+        scope = self._scope(user_id, None, None, default_user=False)
+        current = self.get(item_id, user_id=user_id)
+        log = LogRecord(
+            id=new_id("l"),
+            scope=current.scope,
+            kind="update",
+            payload={"item_id": item_id, "text": text},
+            content_hash=content_hash("update", item_id, text, new_id("u")),
+            recorded_at=now(),
+        )
+        changed = current.model_copy(update={"text": text})
+        vector = self.embedder.embed([dense_text(changed)])[0]
+        lexical = lexical_document(changed, [])
+        return self.store.update_item(scope, item_id, text, log, lexical, vector, self._space)
+
+    def delete(self, item_id: str, *, user_id: str | None = None) -> None:
+        """Remove an item from every index; its history stays readable."""
+        scope = self._scope(user_id, None, None, default_user=False)
+        current = self.get(item_id, user_id=user_id)
+        log = LogRecord(
+            id=new_id("l"),
+            scope=current.scope,
+            kind="delete",
+            payload={"item_id": item_id},
+            content_hash=content_hash("delete", item_id, new_id("u")),
+            recorded_at=now(),
+        )
+        self.store.delete_item(scope, item_id, log)
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, item_id: str, *, user_id: str | None = None) -> Item:
+        if not isinstance(item_id, str) or not item_id:
+            raise InvalidInputError("id must be a non-empty string")
+        scope = self._scope(user_id, None, None, default_user=False)
+        found = self.store.get_items(scope, [item_id])
+        if item_id not in found:
+            raise NotFoundError(f"no memory item {item_id!r} in this scope")
+        return found[item_id]
+
+    def list(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        level: str | Level | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> builtins.list[Item]:
+        if not 1 <= limit <= 10_000 or offset < 0:
+            raise InvalidInputError("limit must be 1..10000 and offset >= 0")
+        scope = self._scope(user_id, agent_id, session_id, run_id)
+        levels = (Level(level),) if level is not None else ()
+        return self.store.list_items(scope, levels=levels, limit=limit, offset=offset, newest_first=newest_first)
+
+    def history(self, item_id: str, *, user_id: str | None = None) -> builtins.list[ItemVersion]:
+        return self.store.history(self._scope(user_id, None, None, default_user=False), item_id)
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        filters: SearchFilters | dict[str, Any] | None = None,
+        channels: dict[str, float] | None = None,
+    ) -> builtins.list[Hit]:
+        """Hybrid search; each :class:`Hit` carries an ``explain`` trace of the channels that found it.
+
+        ``channels`` overrides the fusion weights, e.g. ``{"bm25": 1.0}`` for lexical only.
+        """
+        query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
+        if not 1 <= limit <= 1000:
+            raise InvalidInputError("limit must be between 1 and 1000")
+        scope = self._scope(user_id, agent_id, session_id, run_id)
+        return self._retriever.search(scope, query, limit=limit, filters=parse_filters(filters), weights=channels)
+
+    def context(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        max_tokens: int = 1000,
+        filters: SearchFilters | dict[str, Any] | None = None,
+    ) -> Context:
+        """A cited block of the memories most relevant to ``query``, within ``max_tokens``."""
+        if max_tokens < 16:
+            raise InvalidInputError("max_tokens must be at least 16")
+        hits = self.search(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            run_id=run_id,
+            limit=min(1000, max(50, max_tokens // 10)),
+            filters=filters,
+        )
+        return pack_context(query, hits, max_tokens)
+
+    def stats(
+        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None
+    ) -> dict[str, Any]:
+        scope = self._scope(user_id, agent_id, session_id, default_user=False)
+        return {
+            "store": self.store.url,
+            "embedder": self.embedder.id,
+            "tenant": scope.tenant,
+            "counts": self.store.count(scope),
+        }

@@ -1,0 +1,1 @@
+"""Domain types, ids, time handling and text utilities shared by every layer."""

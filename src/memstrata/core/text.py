@@ -1,0 +1,259 @@
+"""Text utilities: validation of incoming text, lexical terms, token estimates."""
+
+from __future__ import annotations
+
+import re
+
+from memstrata.errors import InvalidInputError
+
+__all__ = ["STOPWORDS", "content_terms", "estimate_tokens", "validate_text"]
+
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+_TOKENISH = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+# Question and auxiliary words: they carry no content and, in BM25, drown the words that do.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren't",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "can't",
+        "cannot",
+        "could",
+        "couldn't",
+        "did",
+        "didn't",
+        "do",
+        "does",
+        "doesn't",
+        "doing",
+        "don't",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "hadn't",
+        "has",
+        "hasn't",
+        "have",
+        "haven't",
+        "having",
+        "he",
+        "he'd",
+        "he'll",
+        "he's",
+        "her",
+        "here",
+        "here's",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "how's",
+        "i",
+        "i'd",
+        "i'll",
+        "i'm",
+        "i've",
+        "if",
+        "in",
+        "into",
+        "is",
+        "isn't",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "let's",
+        "me",
+        "more",
+        "most",
+        "mustn't",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "ought",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "shan't",
+        "she",
+        "she'd",
+        "she'll",
+        "she's",
+        "should",
+        "shouldn't",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "that's",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "there's",
+        "these",
+        "they",
+        "they'd",
+        "they'll",
+        "they're",
+        "they've",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "wasn't",
+        "we",
+        "we'd",
+        "we'll",
+        "we're",
+        "we've",
+        "were",
+        "weren't",
+        "what",
+        "what's",
+        "when",
+        "when's",
+        "where",
+        "where's",
+        "which",
+        "while",
+        "who",
+        "who's",
+        "whom",
+        "why",
+        "why's",
+        "with",
+        "won't",
+        "would",
+        "wouldn't",
+        "you",
+        "you'd",
+        "you'll",
+        "you're",
+        "you've",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "kind",
+        "type",
+        "sort",
+        "likely",
+        "ever",
+        "also",
+        "just",
+        "really",
+        "much",
+        "many",
+        "thing",
+        "things",
+        "something",
+        "anything",
+        "get",
+        "got",
+        "go",
+        "going",
+        "one",
+    ]
+)
+
+
+def validate_text(text: object, *, max_chars: int, what: str = "text") -> str:
+    """Return ``text`` as a clean ``str`` or raise :class:`InvalidInputError`.
+
+    Accepts ``str`` or UTF-8 ``bytes``; rejects empty or whitespace-only text, text over
+    ``max_chars``, NUL characters, and strings that cannot be encoded as UTF-8 (lone surrogates).
+    """
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{what} is not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
+    if not isinstance(text, str):
+        raise InvalidInputError(f"{what} must be a string, got {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(f"{what} is not valid Unicode text (position {exc.start}: {exc.reason})") from None
+    if "\x00" in text:
+        raise InvalidInputError(f"{what} contains a NUL character")
+    if not text.strip():
+        raise InvalidInputError(f"{what} is empty")
+    if len(text) > max_chars:
+        raise InvalidInputError(
+            f"{what} has {len(text):,} characters; the limit is {max_chars:,} (config max_text_chars)"
+        )
+    return text
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return [w.lower().strip("'") for w in _WORD.findall(text) if w.strip("'")]
+
+
+def content_terms(text: str) -> list[str]:
+    """Words that carry content: no stopwords, no single characters, in order, unique."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if len(w) > 1 and w not in STOPWORDS and w not in seen:
+            seen[w] = None
+    return list(seen)
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate of LLM tokens (words and punctuation, scaled for sub-words)."""
+    return max(1, round(len(_TOKENISH.findall(text)) * 1.15))

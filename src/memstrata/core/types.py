@@ -1,0 +1,152 @@
+"""Domain records: the log, the items projected from it, and what retrieval returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ChannelTrace",
+    "Context",
+    "Hit",
+    "Item",
+    "ItemVersion",
+    "Level",
+    "LogRecord",
+    "Scope",
+]
+
+DEFAULT_TENANT = "default"
+DEFAULT_USER = "default"
+
+
+class Level(StrEnum):
+    """Resolution of a memory item, finest first (DESIGN.md §2)."""
+
+    TURN = "turn"  # L0: a verbatim record from the log
+    FACT = "fact"  # L1: one atomic statement
+    EPISODE = "episode"  # L2: a session or stretch of time
+    TOPIC = "topic"  # L3: a cluster across time
+    PROFILE = "profile"  # L4: stable traits per participant
+
+    @property
+    def prefix(self) -> str:
+        return {"turn": "t", "fact": "f", "episode": "e", "topic": "c", "profile": "p"}[self.value]
+
+
+class Scope(BaseModel):
+    """Who a record belongs to: tenant → user → agent → session.
+
+    For writes ``user_id`` is always set (``agent_id``/``session_id`` may be None, meaning "none").
+    For reads ``None`` in ``user_id``, ``agent_id`` or ``session_id`` means "any"; the tenant
+    always matches.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str = DEFAULT_TENANT
+    user_id: str | None = DEFAULT_USER
+    agent_id: str | None = None
+    session_id: str | None = None
+
+
+class LogRecord(BaseModel):
+    """One immutable entry of the log: what the caller gave us, exactly once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    scope: Scope
+    kind: str  # "message", "text", "update", "delete"
+    payload: dict[str, Any]
+    content_hash: str
+    recorded_at: datetime
+
+
+class Item(BaseModel):
+    """A projection of the log at one resolution, with its provenance."""
+
+    id: str
+    level: Level
+    scope: Scope
+    text: str
+    role: str | None = None
+    speaker: str | None = None
+    timestamp: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)  # derived_from: log ids or item ids
+    producer: str = ""
+    version: int = 1
+    recorded_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        return self.scope.session_id
+
+
+class ItemVersion(BaseModel):
+    """One entry of an item's history."""
+
+    item_id: str
+    version: int
+    event: str  # "add", "update", "delete"
+    text: str | None
+    log_id: str
+    at: datetime
+
+
+class ChannelTrace(BaseModel):
+    """How one retrieval channel saw a hit."""
+
+    rank: int
+    score: float
+
+
+class Hit(BaseModel):
+    """One retrieved memory item, with the explain trace of how it was found."""
+
+    id: str
+    text: str
+    score: float
+    level: Level
+    role: str | None = None
+    speaker: str | None = None
+    timestamp: datetime | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)
+    explain: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: Item, score: float, explain: dict[str, Any]) -> Hit:
+        return cls(
+            id=item.id,
+            text=item.text,
+            score=score,
+            level=item.level,
+            role=item.role,
+            speaker=item.speaker,
+            timestamp=item.timestamp,
+            session_id=item.scope.session_id,
+            user_id=item.scope.user_id,
+            agent_id=item.scope.agent_id,
+            metadata=item.metadata,
+            sources=item.sources,
+            explain=explain,
+        )
+
+
+class Context(BaseModel):
+    """A packed, cited block of memory ready to put in a prompt."""
+
+    text: str
+    items: list[Hit]
+    tokens: int
+    max_tokens: int
+    query: str

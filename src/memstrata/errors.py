@@ -1,0 +1,66 @@
+"""The exceptions memstrata raises.
+
+Every error the library raises on purpose derives from :class:`MemstrataError`, so a caller
+can catch by layer::
+
+    MemstrataError
+    ├── ConfigError            bad or inconsistent configuration (unknown store URL, model mismatch)
+    ├── InvalidInputError      bad input from the caller: empty, oversized or non-UTF-8 text,
+    │                          malformed messages or files, bad timestamps (also a ValueError)
+    ├── NotFoundError          an id that does not exist in the caller's scope (also a KeyError)
+    ├── StoreError             the storage backend failed; nothing partial was written
+    └── ProviderError          an embedding model or LLM failed or is not installed
+
+The CLI maps each to a one-line message and a non-zero exit code; the REST server maps each to
+one HTTP status in a single handler.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "InvalidInputError",
+    "MemstrataError",
+    "NotFoundError",
+    "ProviderError",
+    "StoreError",
+]
+
+
+class MemstrataError(Exception):
+    """Root of every error memstrata raises on purpose."""
+
+    code = "memstrata_error"
+
+
+class ConfigError(MemstrataError):
+    """The configuration is invalid or does not match the store it opens."""
+
+    code = "config_error"
+
+
+class InvalidInputError(MemstrataError, ValueError):
+    """The caller's input cannot be accepted; nothing was written."""
+
+    code = "invalid_input"
+
+
+class NotFoundError(MemstrataError, KeyError):
+    """No item with this id exists in the caller's scope."""
+
+    code = "not_found"
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the plain message
+        return str(self.args[0]) if self.args else "not found"
+
+
+class StoreError(MemstrataError):
+    """The storage backend failed; the operation was rolled back."""
+
+    code = "store_error"
+
+
+class ProviderError(MemstrataError):
+    """An embedding model or LLM is missing or failed."""
+
+    code = "provider_error"

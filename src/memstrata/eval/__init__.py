@@ -1,0 +1,1 @@
+"""Evaluation on public long-term-memory benchmarks, through the public API only."""

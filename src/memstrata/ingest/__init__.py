@@ -1,0 +1,1 @@
+"""Turning what callers give us into log records and turns."""

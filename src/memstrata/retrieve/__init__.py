@@ -1,0 +1,1 @@
+"""Retrieval: query analysis, channels, fusion and context packing."""

@@ -1,0 +1,95 @@
+"""Retrieval channels. Each returns ``(item id, score)`` pairs, best first, higher is better.
+
+A channel is one small class with a ``name`` and ``search``; the pipeline runs the channels whose
+weight in :class:`~memstrata.config.RetrievalConfig` is positive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from memstrata.config import RetrievalConfig
+from memstrata.core.text import content_terms
+from memstrata.core.types import Scope
+from memstrata.providers.base import Embedder
+from memstrata.retrieve.query import QueryAnalysis
+from memstrata.stores.base import ScoredId, SearchFilters, Store, VectorSpace
+
+__all__ = ["BM25Channel", "Channel", "ChannelRequest", "DenseChannel", "RecencyChannel"]
+
+
+@dataclass(frozen=True)
+class ChannelRequest:
+    scope: Scope
+    query: QueryAnalysis
+    filters: SearchFilters | None
+    k: int
+
+
+class Channel(Protocol):
+    name: str
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]: ...
+
+
+class BM25Channel:
+    """FTS5/tsvector BM25 over lexical documents, with optional pseudo-relevance feedback:
+    the top documents' most frequent content words join the query at a lower weight."""
+
+    name = "bm25"
+
+    def __init__(self, store: Store, config: RetrievalConfig) -> None:
+        self.store = store
+        self.config = config
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        terms = {t: 1.0 for t in request.query.terms}
+        weight = self.config.context_weight
+        first = self.store.lexical_search(request.scope, terms, request.k, request.filters, weight)
+        if not first or self.config.prf_weight <= 0:
+            return first
+        top_ids = [item_id for item_id, _ in first[: self.config.prf_docs]]
+        documents = self.store.lexical_documents(request.scope, top_ids)
+        counts: Counter[str] = Counter()
+        for item_id in top_ids:  # document frequency among the top docs; ordered, so ties are stable
+            document = documents.get(item_id)
+            if document is not None:
+                counts.update(content_terms(f"{document.own}\n{document.context}"))
+        expansion = [t for t, _ in counts.most_common() if t not in terms][: self.config.prf_terms]
+        if not expansion:
+            return first
+        # The expansion as a whole weighs prf_weight of the original query, however many terms it has.
+        each = self.config.prf_weight * len(terms) / len(expansion)
+        terms.update({t: each for t in expansion})
+        return self.store.lexical_search(request.scope, terms, request.k, request.filters, weight)
+
+
+class DenseChannel:
+    """Cosine similarity between the query embedding and item embeddings."""
+
+    name = "dense"
+
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.space = VectorSpace(embedder.id, embedder.dim)
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        vector = self.embedder.embed([request.query.text])[0]
+        return self.store.vector_search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
+
+
+class RecencyChannel:
+    """The newest items first: a weak prior that breaks ties toward what is current."""
+
+    name = "recency"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        return self.store.recent(request.scope, request.k, request.filters)

@@ -1,0 +1,161 @@
+"""The Store protocol: what every backend provides, and the contract it keeps.
+
+A store holds the append-only log and the projections derived from it (items at every level,
+their sources, version history, a lexical index and vector indexes). Every read and write takes
+a :class:`~memstrata.core.types.Scope`; the store itself restricts every statement to it:
+``tenant`` always, ``user_id`` whenever it is set, ``agent_id``/``session_id`` when set.
+
+Scores returned by searches follow one direction: higher is better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from memstrata.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from memstrata.providers.base import Vectors
+
+__all__ = ["LexicalDocument", "ScoredId", "SearchFilters", "Store", "VectorSpace", "WriteBatch"]
+
+ScoredId = tuple[str, float]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrowing conditions applied by the store inside every channel."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    speakers: tuple[str, ...] = ()
+    session_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    levels: tuple[Level, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.since or self.until or self.speakers or self.session_id or self.metadata or self.levels)
+
+
+@dataclass(frozen=True)
+class LexicalDocument:
+    """What BM25 sees of an item, in two fields indexed apart: ``own`` (the item's header and
+    text) and ``context`` (neighbouring text). Indexed apart, each field keeps its own document
+    frequencies, so topic words that neighbours spread through a small memory keep their IDF."""
+
+    own: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class VectorSpace:
+    """One vector index: the embedder that fills it and its dimension."""
+
+    embedder: str
+    dim: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.embedder}/{self.dim}"
+
+
+@dataclass
+class WriteBatch:
+    """Everything one ``add`` writes, applied by :meth:`Store.write` in one transaction."""
+
+    logs: list[LogRecord] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    versions: list[ItemVersion] = field(default_factory=list)
+    lexical: dict[str, LexicalDocument] = field(default_factory=dict)  # item id -> lexical document
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # item id -> vector
+    space: VectorSpace | None = None
+    positions: dict[str, int] = field(default_factory=dict)  # item id -> order within session
+    relexical: dict[str, LexicalDocument] = field(default_factory=dict)  # existing item id -> new document
+
+
+class Store(Protocol):
+    """A storage backend. See the module docstring for the contract."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    # -- writes ---------------------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> None:
+        """Apply the batch atomically: all of it is durable when this returns, or none."""
+
+    def next_position(self, scope: Scope) -> int:
+        """The next free turn position in ``scope.session_id``."""
+
+    def update_item(
+        self,
+        scope: Scope,
+        item_id: str,
+        text: str,
+        log: LogRecord,
+        lexical: LexicalDocument,
+        vector: np.ndarray | None,
+        space: VectorSpace | None,
+    ) -> Item: ...
+
+    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None: ...
+
+    # -- reads ----------------------------------------------------------------------------
+    def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        """Map content hashes already in the log to the item ids derived from them."""
+
+    def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]: ...
+
+    def list_items(
+        self,
+        scope: Scope,
+        *,
+        levels: Sequence[Level] = (),
+        limit: int = 100,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        newest_first: bool = False,
+    ) -> list[Item]: ...
+
+    def session_turns(self, scope: Scope, session_id: str, start: int, end: int) -> list[tuple[int, Item]]:
+        """Turns of one session with ``start <= position <= end``, in order, with positions."""
+
+    def positions(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]: ...
+
+    def speakers(self, scope: Scope) -> list[str]:
+        """Distinct speakers of items in scope."""
+
+    def history(self, scope: Scope, item_id: str) -> list[ItemVersion]: ...
+
+    def count(self, scope: Scope) -> dict[str, int]:
+        """Counts per level plus ``log``."""
+
+    # -- search channels --------------------------------------------------------------------
+    def lexical_search(
+        self,
+        scope: Scope,
+        terms: dict[str, float],
+        k: int,
+        filters: SearchFilters | None = None,
+        context_weight: float = 0.0,
+    ) -> list[ScoredId]:
+        """BM25 over lexical documents: ``own`` score plus ``context_weight`` × ``context`` score;
+        ``terms`` maps each term to its query weight."""
+
+    def lexical_documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]: ...
+
+    def vector_search(
+        self, scope: Scope, space: VectorSpace, vector: np.ndarray, k: int, filters: SearchFilters | None = None
+    ) -> list[ScoredId]:
+        """Exact (or approximate above a size) cosine search; scores are cosine similarities."""
+
+    def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]: ...
+
+    def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]: ...
+
+    def active_space(self) -> VectorSpace | None:
+        """The vector space searches use, or None for an empty store."""

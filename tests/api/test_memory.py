@@ -1,0 +1,170 @@
+"""The Python API end to end on a real SQLite file with the real embedding model."""
+
+from __future__ import annotations
+
+import pytest
+
+from memstrata import InvalidInputError, Level, Memory, NotFoundError
+from tests.conftest import CONVERSATION
+
+
+def test_add_returns_one_id_per_message_and_search_finds_them(memory: Memory) -> None:
+    ids = memory.add(CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    assert len(ids) == 4 and len(set(ids)) == 4
+    hits = memory.search("What did Caroline do at the support group?", user_id="u1", limit=3)
+    assert hits[0].id == ids[0]
+    top = hits[0]
+    assert top.level is Level.TURN
+    assert top.speaker == "Caroline" and top.session_id == "s1" and top.user_id == "u1"
+    assert top.timestamp is not None and top.timestamp.isoformat() == "2023-05-08T13:56:00"
+    assert set(top.explain["channels"]) >= {"bm25", "dense"}
+    assert all(trace["rank"] >= 1 for trace in top.explain["channels"].values())
+    assert top.sources and top.sources[0].startswith("l_")
+
+
+def test_plain_text_add_and_default_user(memory: Memory) -> None:
+    [item_id] = memory.add("Plain text works too")
+    assert memory.get(item_id).scope.user_id == "default"
+    assert memory.search("plain text")[0].id == item_id
+
+
+def test_reingesting_the_same_messages_adds_nothing(memory: Memory) -> None:
+    first = memory.add(CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    again = memory.add(CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    assert again == first
+    assert memory.stats(user_id="u1")["counts"]["turn"] == 4
+    assert memory.stats(user_id="u1")["counts"]["log"] == 4
+
+
+def test_users_never_see_each_other(memory: Memory) -> None:
+    memory.add("Alice's secret recipe uses cardamom.", user_id="alice")
+    [bob_id] = memory.add("Bob likes cycling.", user_id="bob")
+    assert memory.search("cardamom recipe", user_id="bob", limit=10) == [] or all(
+        h.user_id == "bob" for h in memory.search("cardamom recipe", user_id="bob", limit=10)
+    )
+    assert all("cardamom" not in h.text for h in memory.search("cardamom recipe", user_id="bob", limit=10))
+    with pytest.raises(NotFoundError):
+        memory.get(bob_id, user_id="alice")
+    assert [i.text for i in memory.list(user_id="alice")] == ["Alice's secret recipe uses cardamom."]
+
+
+def test_session_and_agent_scopes_narrow_search(memory: Memory) -> None:
+    memory.add("We talked about hiking in the Alps.", user_id="u", session_id="a", agent_id="planner")
+    memory.add("We talked about hiking in Patagonia.", user_id="u", session_id="b", agent_id="coach")
+    assert {h.session_id for h in memory.search("hiking", user_id="u")} == {"a", "b"}
+    assert {h.session_id for h in memory.search("hiking", user_id="u", run_id="a")} == {"a"}
+    assert {h.agent_id for h in memory.search("hiking", user_id="u", agent_id="coach")} == {"coach"}
+
+
+def test_update_keeps_history_and_reindexes(memory: Memory) -> None:
+    [item_id] = memory.add("I live in Boston.", user_id="u1")
+    updated = memory.update(item_id, "I live in Paris now.", user_id="u1")
+    assert updated.version == 2 and updated.text == "I live in Paris now."
+    history = memory.history(item_id)
+    assert [(v.version, v.event, v.text) for v in history] == [
+        (1, "add", "I live in Boston."),
+        (2, "update", "I live in Paris now."),
+    ]
+    assert memory.search("Paris", user_id="u1", channels={"bm25": 1.0})[0].id == item_id
+    assert memory.search("Boston", user_id="u1", channels={"bm25": 1.0}) == []
+
+
+def test_delete_removes_from_every_index_but_keeps_history(memory: Memory) -> None:
+    [keep, gone] = memory.add(["I adopted a cat named Miso.", "My passport number is in the drawer."], user_id="u1")
+    memory.delete(gone)
+    with pytest.raises(NotFoundError):
+        memory.get(gone)
+    for channels in ({"bm25": 1.0}, {"dense": 1.0}, {"recency": 1.0}):
+        assert gone not in [h.id for h in memory.search("passport drawer", user_id="u1", channels=channels)]
+    assert [v.event for v in memory.history(gone)] == ["add", "delete"]
+    assert memory.get(keep).text.startswith("I adopted")
+
+
+def test_filters_on_time_speaker_session_and_metadata(memory: Memory) -> None:
+    memory.add(
+        [{"name": "Ann", "content": "Went skiing in Utah."}],
+        user_id="u",
+        session_id="s1",
+        timestamp="2023-01-10",
+        metadata={"source": "chat"},
+    )
+    memory.add(
+        [{"name": "Ben", "content": "Went skiing in Norway."}],
+        user_id="u",
+        session_id="s2",
+        timestamp="2023-03-10",
+        metadata={"source": "email"},
+    )
+
+    def texts(**filters: object) -> set[str]:
+        return {h.text for h in memory.search("skiing", user_id="u", filters=filters)}
+
+    assert texts(since="2023-02-01") == {"Went skiing in Norway."}
+    assert texts(until="2023-02-01") == {"Went skiing in Utah."}
+    assert texts(speaker="ann") == {"Went skiing in Utah."}
+    assert texts(session_id="s2") == {"Went skiing in Norway."}
+    assert texts(metadata={"source": "chat"}) == {"Went skiing in Utah."}
+    with pytest.raises(InvalidInputError, match="unknown filter"):
+        memory.search("skiing", user_id="u", filters={"colour": "red"})
+
+
+def test_context_is_cited_time_ordered_and_within_budget(memory: Memory) -> None:
+    memory.add(CONVERSATION[:2], user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    memory.add(CONVERSATION[2:], user_id="u1", session_id="s2", timestamp="2023-06-01T10:00:00")
+    ctx = memory.context("What is Caroline interested in?", user_id="u1", max_tokens=120)
+    assert 0 < ctx.tokens <= 120
+    assert ctx.items and all(f"[{h.id}]" in ctx.text for h in ctx.items)
+    stamps = [h.timestamp for h in ctx.items]
+    assert stamps == sorted(stamps)  # type: ignore[type-var]
+    assert "2023-05-08" in ctx.text or "2023-06-01" in ctx.text
+    tight = memory.context("What is Caroline interested in?", user_id="u1", max_tokens=40)
+    assert tight.tokens <= 40 and len(tight.items) < len(ctx.items)
+
+
+@pytest.mark.parametrize(
+    ("messages", "match"),
+    [
+        ([], "empty"),
+        ([{"role": "user"}], "no 'content'"),
+        ([{"content": ""}], "empty"),
+        ([{"content": "x", "colour": "red"}], "unknown keys"),
+        ([{"content": "x", "name": 5}], "'name'"),
+        ([42], "must be a string or a dict"),
+        ([{"content": b"\xff\xfe"}], "UTF-8"),
+        ([{"content": "x" * 40_000}], "limit"),
+        ([{"content": "ok", "timestamp": "not a date"}], "cannot parse timestamp"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(memory: Memory, messages: object, match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        memory.add([{"content": "valid first message"}, *messages] if messages else messages, user_id="u1")
+    assert memory.stats(user_id="u1")["counts"]["log"] == 0
+
+
+def test_unknown_ids_raise_not_found(memory: Memory) -> None:
+    for call in (memory.get, memory.delete, memory.history):
+        with pytest.raises(NotFoundError):
+            call("t_doesnotexist00000")
+    with pytest.raises(NotFoundError):
+        memory.update("t_doesnotexist00000", "text")
+
+
+def test_search_argument_validation(memory: Memory) -> None:
+    with pytest.raises(InvalidInputError):
+        memory.search("", user_id="u1")
+    with pytest.raises(InvalidInputError):
+        memory.search("x", limit=0)
+    with pytest.raises(InvalidInputError):
+        memory.search("x", session_id="a", run_id="b")
+
+
+def test_a_store_refuses_vectors_from_another_embedder(db_url: str, memory: Memory) -> None:
+    from memstrata import ConfigError
+
+    memory.add("indexed with MiniLM")
+    with Memory(db_url, config=None) as same:
+        assert same.search("MiniLM")
+    other = Memory(config=memory.config.model_copy(update={"embedder": "wordllama"}))
+    with pytest.raises(ConfigError, match="vectors were made by"):
+        other.add("this would mix two models")
+    other.close()

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from memstrata.errors import ConfigError, ProviderError
+from memstrata.providers import Embedder, load_embedder
+from memstrata.providers.onnx_minilm import MiniLMOnnxEmbedder
+
+
+def test_default_model_gives_unit_vectors_with_meaningful_similarity(embedder: Embedder) -> None:
+    vectors = embedder.embed(["I adopted a puppy.", "We got a new dog.", "Quarterly tax filing deadline."])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_batching_and_order_do_not_change_vectors(embedder: Embedder) -> None:
+    texts = [f"sentence {i} " + "word " * (i % 7) for i in range(70)]
+    together = embedder.embed(texts)
+    one_by_one = np.vstack([embedder.embed([t]) for t in texts[:5]])
+    assert np.allclose(together[:5], one_by_one, atol=1e-4)
+
+
+def test_model_file_is_checked_against_its_pinned_hash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the model")
+    with pytest.raises(ProviderError, match="sha256"):
+        MiniLMOnnxEmbedder(fake)
+
+
+def test_wordllama_fast_tier_loads_from_the_package() -> None:
+    wordllama = load_embedder("wordllama")
+    vectors = wordllama.embed(["cats and dogs", "kittens and puppies", "stock market"])
+    assert vectors.shape == (3, 256)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_unknown_spec_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown embedder"):
+        load_embedder("nope")
