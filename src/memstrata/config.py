@@ -44,7 +44,7 @@ class RetrievalConfig(BaseModel):
         description="weight of the pseudo-relevance feedback terms, all together, relative to the query (0: off)",
     )
     prf_docs: int = Field(3, ge=1)
-    prf_terms: int = Field(20, ge=1)
+    prf_terms: int = Field(10, ge=1)
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
 
 

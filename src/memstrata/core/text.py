@@ -6,7 +6,7 @@ import re
 
 from memstrata.errors import InvalidInputError
 
-__all__ = ["STOPWORDS", "content_terms", "estimate_tokens", "validate_text"]
+__all__ = ["FILLER", "STOPWORDS", "content_terms", "estimate_tokens", "validate_text"]
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 _TOKENISH = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -209,6 +209,13 @@ STOPWORDS = frozenset(
         "going",
         "one",
     ]
+)
+
+
+# Conversational filler: fine in a question, useless (and slow) as a feedback expansion term.
+FILLER = frozenset(
+    "yeah yes oh wow hey hi thanks thank glad great good really lot lots bit sure totally definitely awesome "
+    "amazing cool nice love like know think feel make made way time day well even still".split()
 )
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from memstrata.config import RetrievalConfig
-from memstrata.core.text import content_terms
+from memstrata.core.text import FILLER, content_terms
 from memstrata.core.types import Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.query import QueryAnalysis
@@ -48,24 +48,32 @@ class BM25Channel:
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
         terms = {t: 1.0 for t in request.query.terms}
-        weight = self.config.context_weight
-        first = self.store.lexical_search(request.scope, terms, request.k, request.filters, weight)
+        first = self.store.lexical_search(request.scope, terms, request.k, request.filters, self.config.context_weight)
         if not first or self.config.prf_weight <= 0:
             return first
-        top_ids = [item_id for item_id, _ in first[: self.config.prf_docs]]
-        documents = self.store.lexical_documents(request.scope, top_ids)
-        counts: Counter[str] = Counter()
-        for item_id in top_ids:  # document frequency among the top docs; ordered, so ties are stable
-            document = documents.get(item_id)
-            if document is not None:
-                counts.update(content_terms(f"{document.own}\n{document.context}"))
-        expansion = [t for t, _ in counts.most_common() if t not in terms][: self.config.prf_terms]
+        expansion = self._expansion_terms(request, first, set(terms))
         if not expansion:
             return first
         # The expansion as a whole weighs prf_weight of the original query, however many terms it has.
+        # It is matched against items' own text only: neighbour context would add cost, not signal.
         each = self.config.prf_weight * len(terms) / len(expansion)
-        terms.update({t: each for t in expansion})
-        return self.store.lexical_search(request.scope, terms, request.k, request.filters, weight)
+        extra = self.store.lexical_search(request.scope, dict.fromkeys(expansion, each), request.k, request.filters)
+        scores = dict(first)
+        for item_id, score in extra:
+            scores[item_id] = scores.get(item_id, 0.0) + score
+        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: request.k]
+
+    def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], query_terms: set[str]) -> list[str]:
+        """The content words shared by most of the top documents (ties: order of appearance)."""
+        top_ids = [item_id for item_id, _ in first[: self.config.prf_docs]]
+        documents = self.store.lexical_documents(request.scope, top_ids)
+        counts: Counter[str] = Counter()
+        for item_id in top_ids:
+            document = documents.get(item_id)
+            if document is not None:
+                counts.update(content_terms(f"{document.own}\n{document.context}"))
+        fresh = [t for t, _ in counts.most_common() if t not in query_terms and t not in FILLER]
+        return fresh[: self.config.prf_terms]
 
 
 class DenseChannel:

@@ -26,6 +26,11 @@ class Retriever:
             RecencyChannel(store),
         ]
 
+    @property
+    def max_boost(self) -> float:
+        """The largest factor all boosts together can apply to one hit."""
+        return self.config.speaker_boost
+
     def analyse(self, scope: Scope, query: str) -> QueryAnalysis:
         return analyse_query(query, self.store.speakers(scope))
 
@@ -43,10 +48,15 @@ class Retriever:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(self.config.candidates, limit))
         rankings = {c.name: c.search(request) for c in self.channels if weights.get(c.name, 0.0) > 0}
-        fused = weighted_rrf(rankings, weights, self.config.rrf_k)
-        items = self.store.get_items(scope, [item_id for item_id, _, _ in fused[: request.k]])
+        fused = weighted_rrf(rankings, weights, self.config.rrf_k)[: request.k]
+        if len(fused) > limit:
+            # Boosts only multiply scores, so an item whose best boosted score stays under the
+            # limit-th unboosted score can never enter the results: no need to load it.
+            floor = fused[limit - 1][1] / self.max_boost
+            fused = [entry for entry in fused if entry[1] >= floor]
+        items = self.store.get_items(scope, [item_id for item_id, _, _ in fused])
         hits = []
-        for item_id, score, trace in fused[: request.k]:
+        for item_id, score, trace in fused:
             item = items.get(item_id)
             if item is None:
                 continue

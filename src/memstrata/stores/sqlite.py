@@ -161,6 +161,8 @@ class SQLiteStore:
                 format_time(item.updated_at or item.recorded_at),
             ),
         )
+        if item.speaker:
+            db.execute("INSERT OR IGNORE INTO scope_speakers VALUES (?, ?, ?)", (s.tenant, s.user_id, item.speaker))
         db.executemany(
             "INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)",
             [(item.id, source) for source in item.sources],
@@ -376,9 +378,10 @@ class SQLiteStore:
         return out
 
     def speakers(self, scope: Scope) -> list[str]:
-        where, params = scope_clause(scope)
-        rows = self._query(f"SELECT DISTINCT speaker FROM items WHERE {where} AND speaker IS NOT NULL", params)
-        return sorted(row[0] for row in rows)
+        """Speakers ever seen in the scope's tenant and user (a small table kept on write)."""
+        where, params = scope_clause(Scope(tenant=scope.tenant, user_id=scope.user_id))
+        rows = self._query(f"SELECT speaker FROM scope_speakers WHERE {where} ORDER BY speaker", params)
+        return [row[0] for row in rows]
 
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
         rows = self._query(

@@ -82,4 +82,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT INTO meta(key, value) VALUES ('vectors_epoch', '0');
         """,
     ),
+    (
+        "0002_recency_index_and_speakers",
+        """
+        CREATE INDEX items_scope_recent ON items(tenant, user_id, timestamp);
+        CREATE TABLE scope_speakers (
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            speaker TEXT NOT NULL,
+            PRIMARY KEY (tenant, user_id, speaker)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO scope_speakers SELECT DISTINCT tenant, user_id, speaker FROM items WHERE speaker IS NOT NULL;
+        """,
+    ),
 ]
