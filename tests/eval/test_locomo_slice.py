@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Memory, MemoryConfig
-from memstrata.eval.locomo import load_locomo
-from memstrata.eval.runner import evaluate_samples, summarise
+from memstrata import MemoryConfig
+from memstrata.eval.locomo import load_locomo, locomo_cases
+from memstrata.eval.runner import evaluate_cases
+from memstrata.eval.summary import summarise
 from memstrata.providers import Embedder
 
 FLOOR = json.loads((Path(__file__).parent / "locomo_floor.json").read_text())
@@ -17,11 +18,12 @@ FLOOR = json.loads((Path(__file__).parent / "locomo_floor.json").read_text())
 
 @pytest.mark.slow
 def test_recall_on_first_conversation_does_not_drop(locomo_path: Path, embedder: Embedder, tmp_path: Path) -> None:
-    samples = load_locomo(locomo_path)[:1]
-    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'eval.db'}", sqlite_synchronous="NORMAL")
-    with Memory(config=config, embedder=embedder) as memory:
-        result = evaluate_samples(memory, samples, categories=(1, 2, 3, 4), limit=FLOOR["questions"], baselines=False)
-    summary = summarise(result)
+    cases = locomo_cases(load_locomo(locomo_path)[:1], categories=(1, 2, 3, 4))
+    config = MemoryConfig(sqlite_synchronous="NORMAL")
+    result = evaluate_cases(
+        cases, config=config, workdir=tmp_path, embedder=embedder, limit=FLOOR["questions"], baselines=False
+    )
+    summary = summarise(result, dataset="locomo")
     assert summary["n_questions"] == FLOOR["questions"]
     recall = summary["overall"]["recall@10"]
     assert recall >= FLOOR["recall@10"] - 0.02, f"recall@10 {recall:.3f} fell below the recorded {FLOOR['recall@10']}"

@@ -1,204 +1,287 @@
-"""Replay LoCoMo conversations into memory and score retrieval and packed contexts.
+"""Replay benchmark haystacks into memory and score retrieval and packed contexts.
 
 Everything goes through the public :class:`~memstrata.Memory` API, so the figures are what
-users get. Each conversation is replayed into its own user scope of a fresh store.
+users get. Each case (a LoCoMo conversation, a LongMemEval question) is replayed into a fresh
+SQLite file: BM25 statistics are table-wide, so a shared store would make one conversation's
+figures depend on the others.
+
+Recall is turn-level: a retrieved item at any level counts for the L0 turns it derives from,
+followed through ``Hit.sources`` (and the sources of those sources) down to the turns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from memstrata.api.memory import Memory
+from memstrata.config import MemoryConfig
 from memstrata.core.text import estimate_tokens, words
 from memstrata.core.types import Hit, Level
-from memstrata.eval.locomo import CATEGORIES, LocomoQuestion, LocomoSample
-from memstrata.eval.metrics import hit_at, ndcg_at, percentile, recall_at
+from memstrata.errors import NotFoundError
+from memstrata.eval.cases import EvalCase, EvalQuestion
+from memstrata.eval.metrics import hit_at, ndcg_at, recall_at
+from memstrata.providers.base import Embedder
 
-__all__ = ["EvalResult", "QuestionResult", "evaluate_samples", "summarise"]
+__all__ = [
+    "BASELINES",
+    "BUDGETS",
+    "CURVE_KS",
+    "KS",
+    "EvalResult",
+    "ProgressSink",
+    "QuestionResult",
+    "evaluate_cases",
+]
 
 KS = (1, 5, 10, 20)
+CURVE_KS = (1, 2, 3, 5, 7, 10, 15, 20)
 BUDGETS = (256, 512, 1000, 2000)
-BASELINES = {"bm25": {"bm25": 1.0}, "dense": {"dense": 1.0}}
+TURNS_ONLY = {"level": "turn"}
+# name → (channel weights or None for the configured ones); every baseline searches L0 turns only.
+BASELINES: dict[str, dict[str, float] | None] = {"bm25": {"bm25": 1.0}, "dense": {"dense": 1.0}, "turns": None}
+METHOD = "memstrata"
 
 
 @dataclass
 class QuestionResult:
-    sample_id: str
-    index: int
+    id: str
+    case_id: str
     question: str
-    category: int
+    answer: str | None
+    category: str
+    scored: bool
     evidence: list[str]
+    evidence_level: str
     retrieved: list[dict[str, Any]]
     metrics: dict[str, float]
+    curves: dict[str, dict[str, float]] = field(default_factory=dict)
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
-    context_tokens: dict[str, int] = field(default_factory=dict)
+    baseline_retrieved: dict[str, list[list[str]]] = field(default_factory=dict)
+    context: dict[str, dict[str, Any]] = field(default_factory=dict)
     search_ms: float = 0.0
+    context_ms: float = 0.0
 
 
 @dataclass
 class EvalResult:
-    questions: list[QuestionResult]
-    full_context_tokens: list[int]
-    skipped_evidence: int
-    ingest_seconds: float
+    questions: list[QuestionResult] = field(default_factory=list)
+    full_context_tokens: list[int] = field(default_factory=list)  # one per case: every turn
+    cases: int = 0
+    turns: int = 0
+    skipped_evidence: int = 0
+    skipped_questions: int = 0
+    truncated_turns: int = 0
+    ingest_seconds: float = 0.0
+    embedder: str = ""
 
 
-def _turns_of(hit: Hit, dia_of: dict[str, str], turns_of_item: Callable[[str], list[str]]) -> list[str]:
-    """The LoCoMo dia_ids an item carries: its own for a turn, its source turns' otherwise."""
-    if hit.level == Level.TURN:
-        return [dia_of[hit.id]] if hit.id in dia_of else []
-    return [dia_of[t] for t in turns_of_item(hit.id) if t in dia_of]
+class ProgressSink(Protocol):
+    """Told about each case as it is replayed and asked."""
+
+    def start(self, case_id: str, questions: int) -> None: ...
+
+    def advance(self, case_id: str, done: int) -> None: ...
+
+    def finish(self, case_id: str) -> None: ...
 
 
-def _retrieval_metrics(turn_lists: Sequence[Sequence[str]], evidence: Sequence[str]) -> dict[str, float]:
-    metrics = {f"recall@{k}": recall_at(turn_lists, evidence, k) for k in KS}
-    metrics["hit@10"] = hit_at(turn_lists, evidence, 10)
-    metrics["ndcg@10"] = ndcg_at(turn_lists, evidence, 10)
+def evaluate_cases(
+    cases: Sequence[EvalCase],
+    *,
+    config: MemoryConfig,
+    workdir: Path,
+    embedder: Embedder | None = None,
+    limit: int | None = None,
+    baselines: bool = True,
+    keep_stores: bool = False,
+    progress: ProgressSink | None = None,
+) -> EvalResult:
+    """Replay each case into ``workdir/<n>.db`` (a fresh store) and ask its questions.
+
+    ``config.store`` is ignored; ``limit`` caps the number of questions over all cases.
+    """
+    result = EvalResult()
+    workdir.mkdir(parents=True, exist_ok=True)
+    for number, case in enumerate(cases):
+        result.skipped_questions += case.skipped_questions
+        questions = list(case.questions)
+        if limit is not None:
+            questions = questions[: max(0, limit - len(result.questions))]
+        if not questions:
+            if limit is not None and len(result.questions) >= limit:
+                break
+            continue
+        db = workdir / f"case-{number:05d}.db"
+        case_config = MemoryConfig.build({**config.model_dump(), "store": f"sqlite:///{db}"})
+        if progress:
+            progress.start(case.case_id, len(questions))
+        with Memory(config=case_config, embedder=embedder) as memory:
+            embedder = memory.embedder  # loaded once, shared by every case
+            result.embedder = embedder.id
+            replay = _replay(memory, case, result)
+            for done, question in enumerate(questions, start=1):
+                result.questions.append(_ask(memory, case, question, replay, baselines))
+                result.skipped_evidence += len(question.skipped_evidence)
+                if progress:
+                    progress.advance(case.case_id, done)
+        result.cases += 1
+        if not keep_stores:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        if progress:
+            progress.finish(case.case_id)
+    return result
+
+
+class _Provenance:
+    """Maps any item, at any level, to the evidence keys of the L0 turns it derives from."""
+
+    def __init__(self, memory: Memory, user_id: str, keys_of: dict[str, list[str]]) -> None:
+        self.memory = memory
+        self.user_id = user_id
+        self.keys_of = keys_of  # turn item ids and their log ids → keys
+        self.memo: dict[str, list[str]] = {}
+
+    def of_hit(self, hit: Hit) -> list[str]:
+        if hit.id in self.keys_of:
+            return self.keys_of[hit.id]
+        return self._from(hit.sources, 0)
+
+    def _from(self, sources: Sequence[str], depth: int) -> list[str]:
+        keys: dict[str, None] = {}
+        for source in sources:
+            keys.update(dict.fromkeys(self._item(source, depth)))
+        return list(keys)
+
+    def _item(self, item_id: str, depth: int) -> list[str]:
+        if item_id in self.keys_of:
+            return self.keys_of[item_id]
+        if item_id in self.memo or depth > 8:
+            return self.memo.get(item_id, [])
+        self.memo[item_id] = []  # guards against cycles while resolving
+        try:
+            item = self.memory.get(item_id, user_id=self.user_id)
+        except NotFoundError:
+            return []
+        self.memo[item_id] = self._from(item.sources, depth + 1)
+        return self.memo[item_id]
+
+
+@dataclass
+class _Replay:
+    provenance: _Provenance
+    session_of: dict[str, str]
+
+
+def _replay(memory: Memory, case: EvalCase, result: EvalResult) -> _Replay:
+    """Add every session with its real timestamp; map turn ids (and their log ids) to keys."""
+    limit = memory.config.max_text_chars
+    keys_of: dict[str, list[str]] = {}
+    started = time.perf_counter()
+    for session in case.sessions:
+        messages = []
+        for message in session.messages:
+            if len(message["content"]) > limit:  # an oversized turn is cut, not dropped, and counted
+                message = {**message, "content": message["content"][:limit]}
+                result.truncated_turns += 1
+            messages.append(message)
+        ids = memory.add(messages, user_id=case.case_id, session_id=session.session_id, timestamp=session.timestamp)
+        for item_id, key in zip(ids, session.keys, strict=True):
+            keys_of.setdefault(item_id, [])
+            if key not in keys_of[item_id]:
+                keys_of[item_id].append(key)
+    result.ingest_seconds += time.perf_counter() - started
+    tokens, offset = 0, 0
+    while True:
+        page = memory.list(user_id=case.case_id, level=Level.TURN, limit=10_000, offset=offset)
+        for turn in page:
+            tokens += estimate_tokens(turn.text)
+            for source in turn.sources:
+                keys_of.setdefault(source, keys_of.get(turn.id, []))
+        offset += len(page)
+        if len(page) < 10_000:
+            break
+    result.full_context_tokens.append(tokens)
+    result.turns += offset
+    return _Replay(_Provenance(memory, case.case_id, keys_of), case.session_of())
+
+
+def _units(hit_keys: list[str], q: EvalQuestion, replay: _Replay) -> list[str]:
+    """A hit's evidence units: its turn keys, or their sessions for session-level evidence."""
+    if q.evidence_level == "turn":
+        return hit_keys
+    return list(dict.fromkeys(replay.session_of[k] for k in hit_keys if k in replay.session_of))
+
+
+def _retrieval_metrics(unit_lists: Sequence[Sequence[str]], evidence: Sequence[str]) -> dict[str, float]:
+    metrics = {f"recall@{k}": recall_at(unit_lists, evidence, k) for k in KS}
+    metrics["hit@10"] = hit_at(unit_lists, evidence, 10)
+    metrics["ndcg@10"] = ndcg_at(unit_lists, evidence, 10)
     return metrics
 
 
-def _answer_recall(answer: str | None, text: str) -> float:
+def _curve(unit_lists: Sequence[Sequence[str]], evidence: Sequence[str]) -> dict[str, float]:
+    return {str(k): round(recall_at(unit_lists, evidence, k), 4) for k in CURVE_KS}
+
+
+def answer_recall(answer: str | None, text: str) -> float:
+    """Share of the answer's word tokens that occur in ``text``."""
     wanted = set(words(answer or ""))
     if not wanted:
         return 0.0
     return len(wanted & set(words(text))) / len(wanted)
 
 
-def evaluate_samples(
-    memory: Memory,
-    samples: Sequence[LocomoSample],
-    *,
-    categories: Sequence[int] = (1, 2, 3, 4, 5),
-    limit: int | None = None,
-    baselines: bool = True,
-    on_progress: Callable[[str, int, int], None] | None = None,
-) -> EvalResult:
-    """Ingest each sample into scope ``user_id=sample_id`` and ask its questions."""
-    results: list[QuestionResult] = []
-    full_tokens: list[int] = []
-    skipped = 0
-    ingest_seconds = 0.0
-    for sample in samples:
-        started = time.perf_counter()
-        for batch in sample.batches:
-            memory.add(batch.messages, user_id=sample.sample_id, session_id=batch.session_id, timestamp=batch.timestamp)
-        ingest_seconds += time.perf_counter() - started
-        turns = memory.list(user_id=sample.sample_id, level=Level.TURN, limit=10_000)
-        dia_of = {t.id: str(t.metadata.get("dia_id")) for t in turns}
-        full_tokens.append(sum(estimate_tokens(t.text) for t in turns))
-
-        def turns_of_item(item_id: str, user_id: str = sample.sample_id) -> list[str]:
-            return memory.get(item_id, user_id=user_id).sources
-
-        questions = [q for q in sample.questions if q.category in categories and q.evidence]
-        if limit is not None:
-            questions = questions[: max(0, limit - len(results))]
-        skipped += sum(len(q.skipped_evidence) for q in questions)
-        for n, question in enumerate(questions, start=1):
-            results.append(_ask(memory, question, dia_of, turns_of_item, baselines))
-            if on_progress:
-                on_progress(sample.sample_id, n, len(questions))
-        if limit is not None and len(results) >= limit:
-            break
-    return EvalResult(results, full_tokens, skipped, ingest_seconds)
-
-
-def _ask(
-    memory: Memory,
-    q: LocomoQuestion,
-    dia_of: dict[str, str],
-    turns_of_item: Callable[[str], list[str]],
-    baselines: bool,
-) -> QuestionResult:
+def _ask(memory: Memory, case: EvalCase, q: EvalQuestion, replay: _Replay, baselines: bool) -> QuestionResult:
+    user = case.case_id
     started = time.perf_counter()
-    hits = memory.search(q.question, user_id=q.sample_id, limit=max(KS))
+    hits = memory.search(q.question, user_id=user, limit=max(KS))
     search_ms = (time.perf_counter() - started) * 1000
-    turn_lists = [_turns_of(h, dia_of, turns_of_item) for h in hits]
-    metrics = _retrieval_metrics(turn_lists, q.evidence)
-    tokens: dict[str, int] = {}
-    for budget in BUDGETS:
-        context = memory.context(q.question, user_id=q.sample_id, max_tokens=budget)
-        covered = {t for h in context.items for t in _turns_of(h, dia_of, turns_of_item)}
-        metrics[f"context_evidence_coverage@{budget}"] = float(set(q.evidence) <= covered)
-        metrics[f"context_answer_recall@{budget}"] = _answer_recall(q.answer, context.text)
-        tokens[str(budget)] = context.tokens
+    turn_lists = [replay.provenance.of_hit(h) for h in hits]
+    unit_lists = [_units(t, q, replay) for t in turn_lists]
+    metrics = _retrieval_metrics(unit_lists, q.evidence)
     result = QuestionResult(
-        sample_id=q.sample_id,
-        index=q.index,
+        id=q.id,
+        case_id=user,
         question=q.question,
+        answer=q.answer,
         category=q.category,
+        scored=q.scored,
         evidence=list(q.evidence),
+        evidence_level=q.evidence_level,
         retrieved=[
-            {"id": h.id, "level": h.level.value, "turns": t, "score": round(h.score, 6)}
-            for h, t in zip(hits, turn_lists, strict=True)
+            {"rank": rank, "id": h.id, "level": h.level.value, "score": round(h.score, 6), "turns": turns}
+            for rank, (h, turns) in enumerate(zip(hits, turn_lists, strict=True), start=1)
         ],
         metrics=metrics,
-        context_tokens=tokens,
+        curves={METHOD: _curve(unit_lists, q.evidence)},
         search_ms=search_ms,
     )
+    started = time.perf_counter()
+    for budget in BUDGETS:
+        context = memory.context(q.question, user_id=user, max_tokens=budget)
+        covered = {u for h in context.items for u in _units(replay.provenance.of_hit(h), q, replay)}
+        metrics[f"context_evidence_coverage@{budget}"] = float(set(q.evidence) <= covered)
+        metrics[f"context_answer_recall@{budget}"] = answer_recall(q.answer, context.text)
+        row: dict[str, Any] = {"tokens": context.tokens, "items": [h.id for h in context.items]}
+        for flag in ("confidence", "answerable", "complete"):  # the confidence gate, when present
+            if hasattr(context, flag):
+                row[flag] = getattr(context, flag)
+        result.context[str(budget)] = row
+    result.context_ms = (time.perf_counter() - started) * 1000 / len(BUDGETS)
     if baselines:
         for name, weights in BASELINES.items():
-            base_hits = memory.search(q.question, user_id=q.sample_id, limit=max(KS), channels=weights)
-            result.baselines[name] = _retrieval_metrics(
-                [_turns_of(h, dia_of, turns_of_item) for h in base_hits], q.evidence
-            )
+            base = memory.search(q.question, user_id=user, limit=max(KS), channels=weights, filters=TURNS_ONLY)
+            base_units = [_units(replay.provenance.of_hit(h), q, replay) for h in base]
+            result.baselines[name] = _retrieval_metrics(base_units, q.evidence)
+            result.curves[name] = _curve(base_units, q.evidence)
+            result.baseline_retrieved[name] = base_units
+        context = memory.context(q.question, user_id=user, max_tokens=1000, filters=TURNS_ONLY)
+        covered = {u for h in context.items for u in _units(replay.provenance.of_hit(h), q, replay)}
+        result.baselines["turns"]["context_evidence_coverage@1000"] = float(set(q.evidence) <= covered)
+        result.baselines["turns"]["context_answer_recall@1000"] = answer_recall(q.answer, context.text)
     return result
-
-
-def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
-    if not rows:
-        return {}
-    keys = rows[0].keys()
-    return {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in keys}
-
-
-def summarise(result: EvalResult, *, dataset: str = "locomo", extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``summary.json`` document: overall over categories 1-4, per category, baselines."""
-    answerable = [q for q in result.questions if q.category in (1, 2, 3, 4)]
-
-    def block(questions: Sequence[QuestionResult]) -> dict[str, float]:
-        out = _mean([q.metrics for q in questions])
-        if questions:
-            latencies = [q.search_ms for q in questions]
-            out["search_ms_p50"] = round(percentile(latencies, 50), 2)
-            out["search_ms_p95"] = round(percentile(latencies, 95), 2)
-            out["n"] = len(questions)
-        return out
-
-    categories = {
-        name: block([q for q in result.questions if q.category == number])
-        for number, name in CATEGORIES.items()
-        if any(q.category == number for q in result.questions)
-    }
-    baselines: dict[str, Any] = {}
-    for name in BASELINES:
-        rows = [q.baselines[name] for q in answerable if name in q.baselines]
-        if rows:
-            baselines[name] = _mean(rows)
-    if result.full_context_tokens:
-        baselines["full-context"] = {
-            "tokens_mean": round(sum(result.full_context_tokens) / len(result.full_context_tokens), 1),
-            "context_evidence_coverage": 1.0,
-        }
-    summary: dict[str, Any] = {
-        "dataset": dataset,
-        "n_questions": len(answerable),
-        "n_adversarial": len(result.questions) - len(answerable),
-        "skipped_evidence_ids": result.skipped_evidence,
-        "ingest_seconds": round(result.ingest_seconds, 2),
-        "overall": block(answerable),
-        "categories": categories,
-        "baselines": baselines,
-    }
-    summary.update(extra or {})
-    return summary
-
-
-def load_and_evaluate(path: Path, memory: Memory, **kwargs: Any) -> EvalResult:
-    from memstrata.eval.locomo import load_locomo
-
-    return evaluate_samples(memory, load_locomo(path), **kwargs)

@@ -1,0 +1,95 @@
+"""``memstrata eval`` through the real executable: a LoCoMo slice and a LongMemEval file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = shutil.which("memstrata") or str(Path(sys.executable).with_name("memstrata"))
+METRICS = {
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "recall@20",
+    "hit@10",
+    "ndcg@10",
+    "context_evidence_coverage@1000",
+    "context_answer_recall@1000",
+    "search_ms_p50",
+    "search_ms_p95",
+}
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMSTRATA_")}
+    result = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"memstrata {args} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+@pytest.mark.slow
+def test_locomo_slice_writes_summary_questions_report_and_plots(locomo_slice: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tuned.toml"
+    config.write_text("[retrieval]\nchannel_weights = { bm25 = 1.0, dense = 0.3, recency = 0.05 }\n")
+    out = tmp_path / "out"
+    result = run(
+        "eval",
+        "locomo",
+        "--data",
+        str(locomo_slice),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--conversations",
+        "conv-26",
+        "--limit",
+        "12",
+    )
+    assert "12 questions" in result.stdout and "report.md" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"] == "locomo" and summary["n_questions"] == 12
+    assert set(summary["overall"]) >= METRICS
+    assert set(summary["categories"]) <= {"multi-hop", "temporal", "open-domain", "single-hop", "adversarial"}
+    assert {"bm25", "dense", "full-context"} <= set(summary["baselines"])
+    assert summary["baselines"]["full-context"]["tokens_mean"] > 1000
+    assert summary["run"]["config"]["retrieval"]["channel_weights"]["dense"] == 0.3  # --config was used
+    rows = [json.loads(line) for line in (out / "questions.jsonl").read_text().splitlines()]
+    assert len(rows) == 12
+    assert rows[0]["retrieved"][0]["turns"] and "recall@10" in rows[0]["metrics"]
+    report = (out / "report.md").read_text()
+    assert summary["run"]["config_hash"] in report and "eval locomo" in report
+    for plot in ("recall_at_k.png", "context_coverage.png", "categories.png"):
+        assert f"]({plot})" in report
+        assert (out / plot).read_bytes().startswith(b"\x89PNG") and (out / plot).stat().st_size > 1000
+
+
+def test_longmemeval_command_on_a_small_file(lme_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lme"
+    run("eval", "longmemeval", "--data", str(lme_path), "--out", str(out), "--no-baselines")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"] == "longmemeval" and summary["n_questions"] == 2 and summary["n_separate"] == 1
+    assert summary["n_cases"] == 3 and summary["overall"]["recall@5"] == 1.0
+    assert (out / "report.md").stat().st_size > 0 and (out / "recall_at_k.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["locomo", "--conversations", "7"], "no conversation '7'"),
+        (["locomo", "--categories", "1,9"], "unknown [9]"),
+        (["longmemeval", "--types", "gossip"], "unknown ['gossip']"),
+        (["locomo", "--config", "/nonexistent.toml"], "cannot read config file"),
+    ],
+)
+def test_bad_options_fail_with_one_line(args: list[str], message: str, request: pytest.FixtureRequest) -> None:
+    data = request.getfixturevalue("lme_path" if args[0] == "longmemeval" else "locomo_slice")
+    result = run("eval", args[0], "--data", str(data), *args[1:], check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -1,0 +1,74 @@
+"""The runner: provenance down to L0 turns, determinism, and the written report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memstrata import Hit, Item, Level, MemoryConfig, NotFoundError, Scope
+from memstrata.eval.locomo import load_locomo, locomo_cases
+from memstrata.eval.report import write_outputs
+from memstrata.eval.runner import _Provenance, answer_recall, evaluate_cases
+from memstrata.eval.summary import TIMING_KEYS, quality_figures, summarise
+from memstrata.providers import Embedder
+
+
+class _Items:
+    """Just enough of ``Memory.get`` for provenance: items by id, derived ones pointing at sources."""
+
+    def __init__(self, items: dict[str, list[str]]) -> None:
+        self.items = items
+        self.calls: list[str] = []
+
+    def get(self, item_id: str, *, user_id: str | None = None) -> Item:
+        self.calls.append(item_id)
+        if item_id not in self.items:
+            raise NotFoundError(f"no memory item {item_id!r}")
+        return Item(id=item_id, level=Level.FACT, scope=Scope(user_id=user_id), text="x", sources=self.items[item_id])
+
+
+def _hit(item_id: str, level: Level, sources: list[str]) -> Hit:
+    return Hit(id=item_id, text="x", score=1.0, level=level, sources=sources)
+
+
+def test_any_level_counts_for_the_turns_it_derives_from() -> None:
+    keys_of = {"t1": ["D1:1"], "l1": ["D1:1"], "t2": ["D1:2"], "l2": ["D1:2"], "t3": ["D2:1"]}
+    store = _Items({"f1": ["t1"], "f2": ["l2", "t3"], "e1": ["f1", "f2", "missing"], "c1": ["c2"], "c2": ["c1", "t1"]})
+    provenance = _Provenance(store, "u", keys_of)  # type: ignore[arg-type]
+    assert provenance.of_hit(_hit("t2", Level.TURN, ["l2"])) == ["D1:2"]
+    assert provenance.of_hit(_hit("f1", Level.FACT, ["t1"])) == ["D1:1"]  # fact → its turn
+    assert provenance.of_hit(_hit("fx", Level.FACT, ["l2"])) == ["D1:2"]  # sources may be log ids
+    # episode → facts → turns (and an unknown source is ignored)
+    assert provenance.of_hit(_hit("e1", Level.EPISODE, ["f1", "f2", "missing"])) == ["D1:1", "D1:2", "D2:1"]
+    assert provenance.of_hit(_hit("c1", Level.TOPIC, ["c2"])) == ["D1:1"]  # a cycle ends
+    calls = len(store.calls)
+    provenance.of_hit(_hit("e1", Level.EPISODE, ["f1", "f2"]))
+    assert len(store.calls) == calls  # resolved items are remembered
+
+
+@pytest.mark.parametrize(
+    ("answer", "text", "expected"),
+    [("7 May 2023", "on 7 May, 2023 she", 1.0), ("Pixel the cat", "a cat", 1 / 3), (None, "x", 0.0), ("", "x", 0.0)],
+)
+def test_answer_recall(answer: str | None, text: str, expected: float) -> None:
+    assert answer_recall(answer, text) == pytest.approx(expected)
+
+
+@pytest.mark.slow
+def test_two_runs_give_identical_quality_figures(locomo_slice: Path, embedder: Embedder, tmp_path: Path) -> None:
+    cases = locomo_cases(load_locomo(locomo_slice))
+    config = MemoryConfig(sqlite_synchronous="NORMAL")
+    summaries: list[dict[str, Any]] = []
+    for run in range(2):
+        result = evaluate_cases(cases, config=config, workdir=tmp_path / f"run{run}", embedder=embedder)
+        summaries.append(summarise(result, dataset="locomo"))
+        if run == 0:
+            written = write_outputs(tmp_path / "out", result, summaries[0], title="LoCoMo")
+    first, second = (quality_figures(s) for s in summaries)
+    assert first == second
+    assert first["n_questions"] == 20 and first["n_separate"] == 5
+    assert not any(key in str(first) for key in TIMING_KEYS)
+    assert {p.name for p in written} >= {"summary.json", "questions.jsonl", "report.md", "recall_at_k.png"}
+    assert all(p.stat().st_size > 0 for p in written)
