@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memstrata.errors import ConfigError
 
-__all__ = ["MemoryConfig", "RetrievalConfig", "default_store_url"]
+__all__ = ["MemoryConfig", "RetrievalConfig", "StrataConfig", "default_store_url"]
 
 
 def default_store_url() -> str:
@@ -26,17 +26,17 @@ def default_store_url() -> str:
 
 
 class RetrievalConfig(BaseModel):
-    """How search fuses its channels. Weights follow ../shared/RETRIEVAL-NOTES.md (BM25 1.0, dense 0.35)."""
+    """How search fuses its channels. Defaults tuned on LoCoMo dev with `memstrata eval locomo` (see README)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    channel_weights: dict[str, float] = Field(default_factory=lambda: {"bm25": 1.0, "dense": 0.35, "recency": 0.05})
+    channel_weights: dict[str, float] = Field(default_factory=lambda: {"bm25": 1.0, "dense": 0.2, "recency": 0.05})
     rrf_k: int = Field(60, ge=1)
     candidates: int = Field(100, ge=1, le=10_000, description="candidates each channel returns")
     speaker_boost: float = Field(1.3, ge=1.0, description="multiplier for turns by the one participant the query names")
     time_boost: float = Field(1.3, ge=1.0, description="multiplier for dated items on when/how-long questions")
     neighbour_window: int = Field(2, ge=0, le=10, description="turns on each side indexed with a turn for BM25")
-    context_weight: float = Field(0.33, ge=0.0, le=1.0, description="weight of neighbouring turns' BM25 score")
+    context_weight: float = Field(0.85, ge=0.0, le=1.0, description="weight of neighbouring turns' BM25 score")
     prf_weight: float = Field(
         0.3,
         ge=0.0,
@@ -46,6 +46,28 @@ class RetrievalConfig(BaseModel):
     prf_docs: int = Field(3, ge=1)
     prf_terms: int = Field(10, ge=1)
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
+    gate_threshold: float = Field(0.5, ge=0.0, le=1.0, description="confidence under which search widens")
+    gate_widen: int = Field(3, ge=1, le=20, description="candidate depth multiplier when widening (1: never widen)")
+
+
+class StrataConfig(BaseModel):
+    """Which producers build the strata above turns, and how (DESIGN.md §2)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    on_add: bool = Field(True, description="consolidate after every add (otherwise only on consolidate())")
+    facts: bool = True
+    episodes: bool = True
+    topics: bool = True
+    profile: bool = True
+    ner: Literal["auto", "rules", "spacy"] = Field("auto", description="auto: spaCy when installed, rules otherwise")
+    episode_turns: int = Field(4, ge=1, le=20, description="central turns an episode summary quotes")
+    topic_similarity: float = Field(
+        0.5, ge=0.0, le=1.0, description="cosine (of centred embeddings) to a topic's centroid to join it"
+    )
+    topic_min_facts: int = Field(3, ge=2)
+    topic_facts_shown: int = Field(5, ge=1, le=20)
+    profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")
 
 
 class MemoryConfig(BaseModel):
@@ -60,6 +82,7 @@ class MemoryConfig(BaseModel):
     embed_batch_size: int = Field(64, ge=1, le=4096)
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
+    strata: StrataConfig = Field(default_factory=lambda: StrataConfig())
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> MemoryConfig:

@@ -20,3 +20,7 @@ def test_named_participants_are_found() -> None:
     analysis = analyse_query("What did Caroline tell Melanie?", ["Caroline", "Melanie", "Jon"])
     assert analysis.speakers == ("Caroline", "Melanie")
     assert "caroline" in analysis.terms and "what" not in analysis.terms
+
+
+def test_possessive_names_count_as_named_speakers() -> None:
+    assert analyse_query("What are Melanie's hobbies?", ["Melanie", "Caroline"]).speakers == ("Melanie",)

@@ -22,6 +22,7 @@ from memstrata.retrieve.documents import dense_text, lexical_document
 from memstrata.retrieve.pipeline import Retriever
 from memstrata.stores.base import SearchFilters, Store, VectorSpace
 from memstrata.stores.registry import open_store
+from memstrata.strata.consolidate import ConsolidationReport, Consolidator
 
 __all__ = ["Memory"]
 
@@ -62,6 +63,7 @@ class Memory:
         self.store: Store = open_store(base.store, sqlite_synchronous=base.sqlite_synchronous)
         self._space = VectorSpace(self.embedder.id, self.embedder.dim)
         self._ingestor = TurnIngestor(self.store, self.embedder, base)
+        self._consolidator = Consolidator(self.store, self.embedder, base)
         self._retriever = Retriever(self.store, self.embedder, base.retrieval)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -117,10 +119,19 @@ class Memory:
             raise InvalidInputError("metadata must be an object")
         scope = self._scope(user_id, agent_id, session_id, run_id)
         turns = normalize_messages(messages, timestamp=parse_time(timestamp), max_chars=self.config.max_text_chars)
-        return self._ingestor.add(scope, turns, metadata or {})
+        ids = self._ingestor.add(scope, turns, metadata or {})
+        if self.config.strata.on_add:
+            self._consolidator.after_add(scope, ids)
+        return ids
+
+    def consolidate(self, *, user_id: str | None = None, agent_id: str | None = None) -> ConsolidationReport:
+        """Build or refresh the facts, episodes, topics and profile of a scope from its turns.
+        Idempotent; ``add`` does this incrementally unless ``strata.on_add`` is off."""
+        return self._consolidator.consolidate(self._scope(user_id, agent_id, None))
 
     def update(self, item_id: str, text: str, *, user_id: str | None = None) -> Item:
-        """Replace an item's text; the old text stays in :meth:`history`."""
+        """Replace an item's text; the old text stays in :meth:`history`. Updating a turn re-derives
+        its facts and refreshes the strata above them."""
         text = validate_text(text, max_chars=self.config.max_text_chars)
         scope = self._scope(user_id, None, None, default_user=False)
         current = self.get(item_id, user_id=user_id)
@@ -135,10 +146,14 @@ class Memory:
         changed = current.model_copy(update={"text": text})
         vector = self.embedder.embed([dense_text(changed)])[0]
         lexical = lexical_document(changed, [])
-        return self.store.update_item(scope, item_id, text, log, lexical, vector, self._space)
+        updated = self.store.update_item(scope, item_id, text, log, lexical, vector, self._space)
+        if current.level == Level.TURN:
+            self._consolidator.after_change(current.scope, [item_id], removed=False)
+        return updated
 
     def delete(self, item_id: str, *, user_id: str | None = None) -> None:
-        """Remove an item from every index; its history stays readable."""
+        """Remove an item from every index; its history stays readable. Deleting a turn removes the
+        facts made from it and refreshes the episode, topics and profile that drew on it."""
         scope = self._scope(user_id, None, None, default_user=False)
         current = self.get(item_id, user_id=user_id)
         log = LogRecord(
@@ -150,6 +165,8 @@ class Memory:
             recorded_at=now(),
         )
         self.store.delete_item(scope, item_id, log)
+        if current.level == Level.TURN:
+            self._consolidator.after_change(current.scope, [item_id], removed=True)
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, item_id: str, *, user_id: str | None = None) -> Item:
@@ -215,19 +232,56 @@ class Memory:
         max_tokens: int = 1000,
         filters: SearchFilters | dict[str, Any] | None = None,
     ) -> Context:
-        """A cited block of the memories most relevant to ``query``, within ``max_tokens``."""
+        """A cited block of the memories most relevant to ``query``, within ``max_tokens``: the
+        participants' profile lines first, then items in time order. When every turn of the scope
+        fits the budget, all of them are returned (``complete``): small memories need no retrieval.
+        ``confidence``/``answerable`` say whether retrieval likely found the answer."""
         if max_tokens < 16:
             raise InvalidInputError("max_tokens must be at least 16")
-        hits = self.search(
-            query,
-            user_id=user_id,
-            agent_id=agent_id,
-            session_id=session_id,
-            run_id=run_id,
-            limit=min(1000, max(50, max_tokens // 10)),
-            filters=filters,
-        )
-        return pack_context(query, hits, max_tokens)
+        query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
+        scope = self._scope(user_id, agent_id, session_id, run_id)
+        parsed = parse_filters(filters)
+        if parsed is None or parsed.empty:
+            whole = self._whole_scope(scope, query, max_tokens)
+            if whole is not None:
+                return whole
+        retrieval = self._retriever.retrieve(scope, query, limit=min(1000, max(50, max_tokens // 10)), filters=parsed)
+        named = self._retriever.analyse(scope, query).speakers
+        profile = [
+            Hit.from_item(item, 0.0, {"profile": True})
+            for item in self.store.list_items(
+                scope.model_copy(update={"session_id": None}), levels=[Level.PROFILE], limit=200
+            )
+            if not named or item.speaker in named
+        ]
+        profile.sort(key=lambda h: -int(h.metadata.get("support", 0)))
+        wanted = [s for h in retrieval.hits for s in h.explain.get("zoom_in", [])]
+        support = {
+            item.id: Hit.from_item(item, 0.0, {"zoom_in_of": True})
+            for item in self.store.get_items(scope, wanted).values()
+        }
+        context = pack_context(query, retrieval.hits, max_tokens, profile=profile, support=support)
+        context.confidence = round(retrieval.confidence.score, 4)
+        context.answerable = retrieval.answerable
+        context.explain = {
+            "route": retrieval.route.explain(),
+            "confidence": retrieval.confidence.explain(),
+            "widened": retrieval.widened,
+        }
+        return context
+
+    def _whole_scope(self, scope: Scope, query: str, max_tokens: int) -> Context | None:
+        turns = self.store.count(scope).get(Level.TURN.value, 0)
+        if turns == 0 or turns * 12 > max_tokens:  # a turn line costs at least ~12 tokens
+            return None
+        items = self.store.list_items(scope, levels=[Level.TURN], limit=turns)
+        hits = [Hit.from_item(item, 1.0, {"whole_scope": True}) for item in items]
+        context = pack_context(query, hits, max_tokens)
+        if len(context.items) < len(hits):
+            return None
+        context.confidence, context.answerable, context.complete = 1.0, True, True
+        context.explain = {"whole_scope": True}
+        return context
 
     def stats(
         self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None

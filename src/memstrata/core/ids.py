@@ -33,3 +33,10 @@ def content_hash(*parts: Any) -> str:
     """A stable sha256 over JSON-encoded parts (dict keys sorted)."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def derived_id(prefix: str, *parts: Any) -> str:
+    """A deterministic id for a projection, from what it was made of: re-running a producer on the
+    same input gives the same id, so consolidation is idempotent and a rebuild reproduces the store."""
+    digest = int(content_hash(*parts)[:23], 16)
+    return f"{prefix}_{_b32(digest, 18)}"

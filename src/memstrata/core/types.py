@@ -150,3 +150,7 @@ class Context(BaseModel):
     tokens: int
     max_tokens: int
     query: str
+    confidence: float = 0.0  # the gate's estimate that the context holds the answer, in [0, 1]
+    answerable: bool = False  # confidence cleared the answerability threshold
+    complete: bool = False  # the whole scope fitted the budget and is all here
+    explain: dict[str, Any] = Field(default_factory=dict)

@@ -1,44 +1,90 @@
-"""Pack hits into a cited, token-budgeted block for a prompt."""
+"""Pack hits into a cited, token-budgeted block for a prompt.
+
+Layout: profile lines first (stable facts about the participants), then every other chosen item
+ordered by time, each with its id, date and speaker. Items are chosen best first while they fit;
+a coarse item is followed by its best supporting turns when they fit too (zoom in), and an item
+whose turns are all carried by items already chosen is skipped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from memstrata.core.text import estimate_tokens
-from memstrata.core.types import Context, Hit
+from memstrata.core.types import Context, Hit, Level
+from memstrata.retrieve.zoom import carried_turns
 
-__all__ = ["format_hit", "pack_context"]
+__all__ = ["PROFILE_HEADER", "format_hit", "pack_context"]
 
 HEADER = "Relevant memories (oldest first; [id] date speaker: text):"
+PROFILE_HEADER = "About the participants:"
+_PROFILE_SHARE = 0.2  # at most this share of the budget goes to profile lines
 
 
 def format_hit(hit: Hit) -> str:
+    if hit.level == Level.PROFILE:
+        return f"[{hit.id}] {hit.text}"
     when = hit.timestamp.strftime("%Y-%m-%d %H:%M") if hit.timestamp else "undated"
-    who = f" {hit.speaker}:" if hit.speaker else ":"
+    who = f" {hit.speaker}:" if hit.speaker and hit.level == Level.TURN else ":"
     return f"[{hit.id}] {when}{who} {hit.text}"
 
 
-def pack_context(query: str, hits: list[Hit], max_tokens: int) -> Context:
-    """Take hits best first while they fit ``max_tokens``, then order the chosen ones by time."""
+def pack_context(
+    query: str,
+    hits: Sequence[Hit],
+    max_tokens: int,
+    *,
+    profile: Sequence[Hit] = (),
+    support: Mapping[str, Hit] | None = None,
+) -> Context:
+    """``hits`` best first; ``profile`` lines to offer first; ``support`` turn hits by id, used to
+    zoom into coarse hits."""
     used = estimate_tokens(HEADER)
-    chosen: list[tuple[Hit, str]] = []
+    covered: set[str] = set()
     seen_text: set[str] = set()
-    for hit in hits:
+    profile_lines: list[tuple[Hit, str]] = []
+    chosen: list[tuple[Hit, str]] = []
+
+    def take(hit: Hit, into: list[tuple[Hit, str]], budget: int) -> bool:
+        nonlocal used
         key = " ".join(hit.text.lower().split())
-        if key in seen_text:
-            continue
+        turns = carried_turns(hit)
+        if key in seen_text or (turns and turns <= covered):
+            return False
         line = format_hit(hit)
         cost = estimate_tokens(line)
-        if used + cost > max_tokens:
-            continue
+        if used + cost > budget:
+            return False
         seen_text.add(key)
-        chosen.append((hit, line))
+        covered.update(turns)
+        into.append((hit, line))
         used += cost
+        return True
+
+    if profile:
+        used += estimate_tokens(PROFILE_HEADER)
+        profile_budget = used + int(max_tokens * _PROFILE_SHARE)
+        for hit in profile:
+            take(hit, profile_lines, min(profile_budget, max_tokens))
+    for hit in hits:
+        if hit.level == Level.PROFILE:
+            take(hit, profile_lines, max_tokens)
+            continue
+        if take(hit, chosen, max_tokens) and support and hit.level in (Level.EPISODE, Level.TOPIC):
+            for source in hit.explain.get("zoom_in", [])[:2]:
+                if source in support:
+                    take(support[source], chosen, max_tokens)
     chosen.sort(key=lambda pair: (pair[0].timestamp is None, pair[0].timestamp or datetime.min, pair[0].id))
-    text = "\n".join([HEADER, *(line for _, line in chosen)]) if chosen else ""
+    blocks: list[str] = []
+    if profile_lines:
+        blocks += [PROFILE_HEADER, *(line for _, line in profile_lines)]
+    if chosen:
+        blocks += [HEADER, *(line for _, line in chosen)]
+    text = "\n".join(blocks)
     return Context(
         text=text,
-        items=[hit for hit, _ in chosen],
+        items=[hit for hit, _ in profile_lines + chosen],
         tokens=estimate_tokens(text) if text else 0,
         max_tokens=max_tokens,
         query=query,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from memstrata.core.types import Item
+from memstrata.core.types import Item, Level
 from memstrata.stores.base import LexicalDocument
 
 __all__ = ["dense_text", "lexical_document", "spoken_date"]
@@ -29,4 +29,7 @@ def lexical_document(item: Item, neighbours: list[Item]) -> LexicalDocument:
 
 
 def dense_text(item: Item) -> str:
-    return f"{item.speaker}: {item.text}" if item.speaker else item.text
+    """Turns are embedded as ``speaker: text``; derived items carry their names in the text."""
+    if item.speaker and item.level == Level.TURN:
+        return f"{item.speaker}: {item.text}"
+    return item.text

@@ -1,19 +1,41 @@
-"""The search pipeline: analyse → channels → weighted RRF → boosts → hits with explain traces."""
+"""The search pipeline: analyse → channels → weighted RRF → route levels → boosts → de-duplicate
+across levels → zoom → confidence gate (widen when low) → hits with explain traces."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from memstrata.config import RetrievalConfig
-from memstrata.core.types import Hit, Scope
+from memstrata.core.types import Hit, Item, Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
 from memstrata.retrieve.fusion import weighted_rrf
+from memstrata.retrieve.gate import Confidence, estimate_confidence
 from memstrata.retrieve.query import QueryAnalysis, analyse_query
+from memstrata.retrieve.router import QueryKind, Route, is_coarse, route
+from memstrata.retrieve.zoom import annotate_zoom, deduplicate, has_time
 from memstrata.stores.base import SearchFilters, Store
 
-__all__ = ["Retriever"]
+__all__ = ["ANSWERABLE_AT", "Retrieval", "Retriever"]
+
+
+@dataclass
+class Retrieval:
+    """What one search found: hits best first, the route taken and the confidence estimate."""
+
+    hits: list[Hit]
+    route: Route
+    confidence: Confidence
+    widened: bool = False
+
+    @property
+    def answerable(self) -> bool:
+        return self.confidence.score >= ANSWERABLE_AT
+
+
+ANSWERABLE_AT = 0.5
 
 
 class Retriever:
@@ -29,7 +51,7 @@ class Retriever:
     @property
     def max_boost(self) -> float:
         """The largest factor all boosts together can apply to one hit."""
-        return self.config.speaker_boost
+        return self.config.speaker_boost * self.config.time_boost * 1.3 * 1.3
 
     def analyse(self, scope: Scope, query: str) -> QueryAnalysis:
         return analyse_query(query, self.store.speakers(scope))
@@ -43,34 +65,79 @@ class Retriever:
         filters: SearchFilters | None = None,
         weights: dict[str, float] | None = None,
     ) -> list[Hit]:
+        return self.retrieve(scope, query, limit=limit, filters=filters, weights=weights).hits
+
+    def retrieve(
+        self,
+        scope: Scope,
+        query: str,
+        *,
+        limit: int,
+        filters: SearchFilters | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> Retrieval:
         started = time.perf_counter()
         analysis = self.analyse(scope, query)
+        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates)
+        if not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
+            wider = self._pass(
+                scope, analysis, limit, filters, weights, self.config.candidates * self.config.gate_widen
+            )
+            wider.widened = True
+            result = wider
+        elapsed = (time.perf_counter() - started) * 1000
+        for hit in result.hits:
+            hit.explain["query_ms"] = round(elapsed, 2)
+        return result
+
+    def _pass(
+        self,
+        scope: Scope,
+        analysis: QueryAnalysis,
+        limit: int,
+        filters: SearchFilters | None,
+        weights: dict[str, float] | None,
+        depth: int,
+    ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
-        request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(self.config.candidates, limit))
+        request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
         rankings = {c.name: c.search(request) for c in self.channels if weights.get(c.name, 0.0) > 0}
         fused = weighted_rrf(rankings, weights, self.config.rrf_k)[: request.k]
-        if len(fused) > limit:
-            # Boosts only multiply scores, so an item whose best boosted score stays under the
-            # limit-th unboosted score can never enter the results: no need to load it.
-            floor = fused[limit - 1][1] / self.max_boost
+        # Load generously: dedup across levels may drop hits, and boosts reorder within a bound.
+        keep = limit * 3
+        if len(fused) > keep:
+            floor = fused[keep - 1][1] / self.max_boost
             fused = [entry for entry in fused if entry[1] >= floor]
         items = self.store.get_items(scope, [item_id for item_id, _, _ in fused])
+        fine = [score for item_id, score, _ in fused if item_id in items and not is_coarse(items[item_id].level)]
+        chosen_route = route(analysis.text, fine)
         hits = []
         for item_id, score, trace in fused:
             item = items.get(item_id)
             if item is None:
                 continue
             explain: dict[str, Any] = {"channels": trace, "rrf": round(score, 6)}
-            boosts = {}
-            if len(analysis.speakers) == 1 and item.speaker == analysis.speakers[0]:
-                boosts["speaker"] = self.config.speaker_boost
+            boosts = self._boosts(item, analysis, chosen_route)
             for factor in boosts.values():
                 score *= factor
             if boosts:
                 explain["boosts"] = boosts
             hits.append(Hit.from_item(item, score, explain))
         hits.sort(key=lambda h: (-h.score, h.id))
-        elapsed = (time.perf_counter() - started) * 1000
+        hits = deduplicate(hits, limit)
+        annotate_zoom(hits, items)
         for hit in hits:
-            hit.explain["query_ms"] = round(elapsed, 2)
-        return hits[:limit]
+            hit.explain["route"] = chosen_route.kind.value
+        confidence = estimate_confidence(analysis, hits)
+        return Retrieval(hits, chosen_route, confidence)
+
+    def _boosts(self, item: Item, analysis: QueryAnalysis, chosen: Route) -> dict[str, float]:
+        boosts: dict[str, float] = {}
+        if len(analysis.speakers) == 1 and item.speaker == analysis.speakers[0]:
+            boosts["speaker"] = self.config.speaker_boost
+        if chosen.kind == QueryKind.WHEN and has_time(item):
+            boosts["time"] = self.config.time_boost
+        level_weight = chosen.weights.get(item.level, 1.0)
+        if level_weight != 1.0:
+            boosts["level"] = level_weight
+        return boosts

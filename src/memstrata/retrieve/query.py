@@ -25,7 +25,7 @@ class QueryAnalysis:
 
 
 def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
-    tokens = set(words(query))
+    tokens = {w.removesuffix("'s").removesuffix("’s") for w in words(query)}
     named = tuple(sorted(s for s in known_speakers if s and s.lower() in tokens))
     return QueryAnalysis(
         text=query,

@@ -104,11 +104,18 @@ class Store(Protocol):
 
     def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None: ...
 
+    def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
+        """Drop derived items (projections, no log record): their rows, sources, lexical and vector
+        entries. Returns how many were removed; ids outside ``scope`` are left alone."""
+
     # -- reads ----------------------------------------------------------------------------
     def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
         """Map content hashes already in the log to the item ids derived from them."""
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]: ...
+
+    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
+        """Ids of items in ``scope`` whose sources include any of ``source_ids``."""
 
     def list_items(
         self,

@@ -299,6 +299,30 @@ class SQLiteStore:
             db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
             self._bump_epoch(db)
 
+    def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        where, params = scope_clause(scope)
+        removed = 0
+        with self._transaction() as db:
+            for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {where}", [*chunk, *params]
+                ).fetchall()
+                if not rows:
+                    continue
+                rowids = [(r[0],) for r in rows]
+                db.executemany("DELETE FROM items_fts WHERE rowid = ?", rowids)
+                db.executemany("DELETE FROM items_context_fts WHERE rowid = ?", rowids)
+                db.executemany("DELETE FROM vectors WHERE item_rowid = ?", rowids)
+                db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
+                db.executemany("DELETE FROM items WHERE rowid = ?", rowids)
+                removed += len(rows)
+            if removed:
+                self._bump_epoch(db)
+        return removed
+
     # -- reads ----------------------------------------------------------------------------
     def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -324,6 +348,18 @@ class SQLiteStore:
             for row in rows:
                 result[row[0]] = row_to_item(row, sources.get(row[0], []))
         return result
+
+    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
+        where, params = scope_clause(scope, "i")
+        found: list[str] = []
+        for chunk in _chunks(list(dict.fromkeys(source_ids)), 500):
+            rows = self._query(
+                f"SELECT DISTINCT s.item_id FROM item_sources s JOIN items i ON i.id = s.item_id"
+                f" WHERE s.source_id IN ({','.join('?' * len(chunk))}) AND {where} ORDER BY s.item_id",
+                [*chunk, *params],
+            )
+            found.extend(row[0] for row in rows if row[0] not in found)
+        return found
 
     def _sources(self, ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

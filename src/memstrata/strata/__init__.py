@@ -1,0 +1,1 @@
+"""The strata above verbatim turns: facts, episodes, topics and profiles, and their producers."""

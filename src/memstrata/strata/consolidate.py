@@ -1,0 +1,319 @@
+"""Run the producers: turns → facts → episodes, topics and profile, incrementally and idempotently.
+
+Every derived item gets a deterministic id from what it was made of (``derived_id``), so running
+the same producers over the same turns twice writes nothing new, and a projection whose content
+changed is replaced in place (same id, new text). Facts are only ever added for turns that have
+none; episodes are recomputed for the sessions an add touched; topics and the profile are
+recomputed for the scope and rewritten only where they changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from memstrata.config import MemoryConfig
+from memstrata.core.clock import now
+from memstrata.core.ids import derived_id
+from memstrata.core.types import Item, Level, Scope
+from memstrata.providers.base import Embedder
+from memstrata.retrieve.documents import dense_text, lexical_document
+from memstrata.stores.base import Store, VectorSpace, WriteBatch
+from memstrata.strata.base import EpisodeSummarizer, FactExtractor
+from memstrata.strata.entities import default_recognizer
+from memstrata.strata.episodes import CentralTurnsSummarizer
+from memstrata.strata.facts import RuleFactExtractor
+from memstrata.strata.profile import SlotProfile
+from memstrata.strata.topics import EntityAwareTopics
+
+__all__ = ["ConsolidationReport", "Consolidator"]
+
+_ALL = 10**9
+
+
+@dataclass
+class ConsolidationReport:
+    """What one consolidation wrote: new or replaced items per level, and removed ones."""
+
+    written: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+
+    def count(self, level: Level, written: int = 0, removed: int = 0) -> None:
+        if written:
+            self.written[level.value] = self.written.get(level.value, 0) + written
+        if removed:
+            self.removed[level.value] = self.removed.get(level.value, 0) + removed
+
+
+class Consolidator:
+    """Builds the strata for one store with the configured producers."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        config: MemoryConfig,
+        *,
+        facts: FactExtractor | None = None,
+        episodes: EpisodeSummarizer | None = None,
+    ) -> None:
+        s = config.strata
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self.space = VectorSpace(embedder.id, embedder.dim)
+        self.facts: FactExtractor = facts or RuleFactExtractor(default_recognizer(s.ner))
+        self.episodes: EpisodeSummarizer = episodes or CentralTurnsSummarizer(s.episode_turns)
+        self.topics = EntityAwareTopics(s.topic_similarity, s.topic_min_facts, s.topic_facts_shown)
+        self.profile = SlotProfile(s.profile_values)
+
+    # -- entry points ----------------------------------------------------------------------
+    def after_add(self, scope: Scope, turn_ids: Sequence[str]) -> ConsolidationReport:
+        """Consolidate after new turns arrived in ``scope`` (a write scope: user set)."""
+        turns = [t for t in self.store.get_items(scope, turn_ids).values() if t.level == Level.TURN]
+        return self._run(scope, turns)
+
+    def consolidate(self, scope: Scope) -> ConsolidationReport:
+        """Bring every stratum of ``scope`` up to date with its turns (idempotent)."""
+        turns = self.store.list_items(scope, levels=[Level.TURN], limit=_ALL)
+        return self._run(scope, turns)
+
+    def after_change(self, scope: Scope, turn_ids: Sequence[str], *, removed: bool) -> ConsolidationReport:
+        """A turn was updated or deleted: drop the facts made from it, re-derive them from the new
+        text (update), and refresh the episode, topics and profile of its scope."""
+        report = ConsolidationReport()
+        owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
+        facts = [
+            i
+            for i in self.store.get_items(owner, self.store.derived_from(owner, turn_ids)).values()
+            if i.level == Level.FACT
+        ]
+        report.count(Level.FACT, removed=self.store.remove_items(owner, [f.id for f in facts]))
+        turns = [] if removed else list(self.store.get_items(owner, turn_ids).values())
+        if turns and self.config.strata.facts:
+            self._facts(turns, report)
+        self._refresh(owner, [scope.session_id], report)
+        return report
+
+    def _run(self, scope: Scope, turns: list[Item]) -> ConsolidationReport:
+        report = ConsolidationReport()
+        s = self.config.strata
+        if not turns:
+            return report
+        owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
+        sessions = list(dict.fromkeys(t.scope.session_id for t in turns))
+        if s.facts:
+            self._facts(turns, report)
+        self._refresh(owner, sessions, report)
+        return report
+
+    def _refresh(self, owner: Scope, sessions: Sequence[str | None], report: ConsolidationReport) -> None:
+        """Recompute the episodes of ``sessions`` and the topics and profile of ``owner``."""
+        s = self.config.strata
+        if s.episodes:
+            for session in sessions:
+                if session is not None:
+                    self._episode(owner.model_copy(update={"session_id": session}), report)
+        if s.topics or s.profile:
+            facts = self._scope_facts(owner)
+            if s.topics:
+                self._topics(owner, facts, report)
+            if s.profile:
+                self._profile(owner, facts, report)
+
+    # -- facts -----------------------------------------------------------------------------
+    def _facts(self, turns: list[Item], report: ConsolidationReport) -> None:
+        participants: dict[tuple[Any, ...], list[str]] = {}
+        drafted: list[Item] = []
+        for turn in turns:
+            key = (turn.scope.user_id, turn.scope.agent_id, turn.scope.session_id)
+            if key not in participants:
+                participants[key] = self._participants(turn.scope)
+            for index, draft in enumerate(self.facts.extract(turn, participants[key])):
+                metadata: dict[str, Any] = {"kind": draft.kind, "entities": draft.entities}
+                if draft.dates:
+                    metadata["dates"] = draft.dates
+                if draft.slot is not None:
+                    metadata["slot"] = {
+                        "subject": draft.slot.subject,
+                        "attribute": draft.slot.attribute,
+                        "value": draft.slot.value,
+                        "single": draft.slot.single,
+                    }
+                drafted.append(
+                    Item(
+                        id=derived_id(Level.FACT.prefix, turn.id, index, self.facts.id),
+                        level=Level.FACT,
+                        scope=turn.scope,
+                        text=draft.text,
+                        role=turn.role,
+                        speaker=draft.speaker,
+                        timestamp=draft.timestamp,
+                        metadata=metadata,
+                        sources=[draft.source],
+                        producer=self.facts.id,
+                    )
+                )
+        self._write_new(drafted, report)
+
+    def _participants(self, scope: Scope) -> list[str]:
+        if scope.session_id is None:
+            return self.store.speakers(scope)
+        turns = self.store.session_turns(scope, scope.session_id, 0, _ALL)
+        return list(dict.fromkeys(t.speaker for _, t in turns if t.speaker))
+
+    # -- episodes --------------------------------------------------------------------------
+    def _episode(self, scope: Scope, report: ConsolidationReport) -> None:
+        assert scope.session_id is not None
+        turns = [t for _, t in self.store.session_turns(scope, scope.session_id, 0, _ALL)]
+        if not turns:
+            gone = derived_id(Level.EPISODE.prefix, scope.user_id, scope.agent_id, scope.session_id)
+            report.count(Level.EPISODE, removed=self.store.remove_items(scope, [gone]))
+            return
+        vectors = self.store.vectors_for(scope, self.space, [t.id for t in turns])
+        dim = self.embedder.dim
+        matrix = np.stack([vectors.get(t.id, np.zeros(dim, dtype=np.float32)) for t in turns])
+        facts = self.store.list_items(scope, levels=[Level.FACT], limit=_ALL)
+        draft = self.episodes.summarize(turns, matrix, facts)
+        if draft is None:
+            return
+        item = Item(
+            id=derived_id(Level.EPISODE.prefix, scope.user_id, scope.agent_id, scope.session_id),
+            level=Level.EPISODE,
+            scope=scope,
+            text=draft.text,
+            timestamp=draft.start,
+            metadata={
+                "start": _iso(draft.start),
+                "end": _iso(draft.end),
+                "participants": draft.participants,
+                "entities": draft.entities,
+                **draft.metadata,
+            },
+            sources=draft.sources,
+            producer=self.episodes.id,
+        )
+        self._replace(scope, Level.EPISODE, [item], report, only_ids={item.id})
+
+    # -- topics and profile ------------------------------------------------------------------
+    def _scope_facts(self, owner: Scope) -> tuple[list[Item], np.ndarray]:
+        facts = self.store.list_items(owner, levels=[Level.FACT], limit=_ALL)
+        facts.sort(key=lambda f: (f.timestamp or datetime.min, f.id))
+        vectors = self.store.vectors_for(owner, self.space, [f.id for f in facts])
+        dim = self.embedder.dim
+        matrix = (
+            np.stack([vectors.get(f.id, np.zeros(dim, dtype=np.float32)) for f in facts])
+            if facts
+            else np.zeros((0, dim), dtype=np.float32)
+        )
+        return facts, matrix
+
+    def _topics(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
+        items = [
+            Item(
+                id=derived_id(Level.TOPIC.prefix, owner.user_id, owner.agent_id, draft.key),
+                level=Level.TOPIC,
+                scope=owner,
+                text=draft.text,
+                timestamp=draft.start,
+                metadata={
+                    "label": draft.label,
+                    "start": _iso(draft.start),
+                    "end": _iso(draft.end),
+                    "entities": draft.entities,
+                    "facts": draft.facts,
+                },
+                sources=draft.sources,
+                producer=self.topics.id,
+            )
+            for draft in self.topics.cluster(*facts)
+        ]
+        self._replace(owner, Level.TOPIC, items, report)
+
+    def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
+        items = [
+            Item(
+                id=derived_id(Level.PROFILE.prefix, owner.user_id, owner.agent_id, draft.subject, draft.attribute),
+                level=Level.PROFILE,
+                scope=owner,
+                text=draft.text,
+                speaker=draft.subject,
+                metadata={
+                    "subject": draft.subject,
+                    "attribute": draft.attribute,
+                    "values": draft.values,
+                    "support": draft.support,
+                    "facts": draft.facts,
+                },
+                sources=draft.sources,
+                producer=self.profile.id,
+            )
+            for draft in self.profile.build(facts[0])
+        ]
+        self._replace(owner, Level.PROFILE, items, report)
+
+    # -- writing -----------------------------------------------------------------------------
+    def _replace(
+        self,
+        scope: Scope,
+        level: Level,
+        items: list[Item],
+        report: ConsolidationReport,
+        only_ids: Iterable[str] | None = None,
+    ) -> None:
+        """Make the stored items of ``level`` in ``scope`` equal ``items``: unchanged ones stay,
+        changed ones are replaced, vanished ones removed (among ``only_ids`` when given)."""
+        if only_ids is not None:
+            current = self.store.get_items(scope, list(only_ids))
+        else:
+            current = {i.id: i for i in self.store.list_items(scope, levels=[level], limit=_ALL)}
+            current = {k: v for k, v in current.items() if v.scope.session_id is None}
+        for item in items:
+            item.sources = sorted(set(item.sources))
+        wanted = {i.id: i for i in items}
+        stale = [
+            item_id
+            for item_id, old in current.items()
+            if item_id not in wanted
+            or (old.text, old.sources, old.metadata)
+            != (wanted[item_id].text, wanted[item_id].sources, wanted[item_id].metadata)
+        ]
+        removed = self.store.remove_items(scope, stale)
+        fresh = [i for i in items if i.id not in current or i.id in stale]
+        report.count(level, removed=removed - sum(1 for i in fresh if i.id in current))
+        self._write_new(fresh, report, skip_existing=False)
+
+    def _write_new(self, items: list[Item], report: ConsolidationReport, skip_existing: bool = True) -> None:
+        if not items:
+            return
+        if skip_existing:
+            existing: set[str] = set()
+            by_scope: dict[Scope, list[str]] = {}
+            for item in items:
+                by_scope.setdefault(item.scope, []).append(item.id)
+            for scope, ids in by_scope.items():
+                existing.update(self.store.get_items(scope, ids))
+            items = [i for i in items if i.id not in existing]
+            if not items:
+                return
+        recorded = now()
+        for item in items:
+            item.recorded_at = item.updated_at = recorded
+            item.sources = sorted(set(item.sources))  # the store's canonical order
+        vectors = self.embedder.embed([dense_text(i) for i in items])
+        batch = WriteBatch(space=self.space)
+        for index, item in enumerate(items):
+            batch.items.append(item)
+            batch.lexical[item.id] = lexical_document(item, [])
+            batch.vectors[item.id] = vectors[index]
+        self.store.write(batch)
+        for level in {i.level for i in items}:
+            report.count(level, written=sum(1 for i in items if i.level == level))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

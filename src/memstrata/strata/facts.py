@@ -1,0 +1,221 @@
+"""L1 facts from turns without an LLM: sentences made self-contained.
+
+Each sentence of a turn that says something (not a greeting, not a bare question) becomes a fact:
+first person is rewritten to the speaker's name, second person to the other participant, relative
+dates get their absolute date beside them, entities are recognised, and a (subject, attribute,
+value) slot is filled where a pattern gives one ("I live in Boston", "my favourite band is …").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from memstrata.core.text import content_terms
+from memstrata.core.types import Item
+from memstrata.strata.base import FactDraft, Slot
+from memstrata.strata.dates import annotate
+from memstrata.strata.entities import EntityRecognizer, RuleEntities
+
+__all__ = ["RuleFactExtractor", "split_sentences"]
+
+_VAGUE = {
+    "it",
+    "that",
+    "this",
+    "how",
+    "what",
+    "when",
+    "where",
+    "which",
+    "them",
+    "those",
+    "these",
+    "the",
+    "and",
+    "as",
+    "so",
+    "a",
+    "an",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_IMAGE = re.compile(r"\s*\[shared an image: (.*?)\]\s*$")
+_THIRD_PERSON = {"am": "is", "have": "has", "do": "does", "was": "was", "'m": "is", "'ve": "has", "'d": "would"}
+_NOT_VERBS = {
+    "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still",
+    "always", "never", "usually", "often", "already", "even", "only", "recently", "actually", "definitely", "totally",
+    "finally", "too", "and", "but", "so", "guess", "mean", "not", "don't", "didn't", "can't", "won't", "got", "went",
+    "took", "made", "saw", "had", "did", "ran", "met", "ate", "came", "gave", "found", "felt", "left", "thought",
+    "bought", "brought", "taught", "caught", "wrote", "drove", "rode", "sang", "swam", "began", "knew", "grew", "threw",
+    "flew", "drew", "spoke", "broke", "chose", "woke", "wore", "won", "lost", "kept", "slept", "sent", "spent",
+    "built", "read", "heard", "said", "told", "sold", "held", "stood", "understood", "fell", "paid", "led", "fed",
+    "fought", "sat", "put", "cut", "let", "set", "hit", "hurt", "quit", "became", "forgot", "meant", "learnt",
+    "were", "is", "are", "been", "being", "used", "wanna", "gotta",
+}  # fmt: skip
+_ADVERBS = "really|also|just|still|always|never|usually|often|actually|totally|definitely|finally|recently|absolutely"
+_GREETING = re.compile(
+    r"^(hey|hi|hello|thanks|thank you|wow|omg|haha|lol|congrats|congratulations|bye|see you|take care|"
+    r"that(?:'s| is| sounds| was) (so |really )?(great|awesome|cool|amazing|nice|wonderful|fun|good)|sounds (great|good|fun))\b",
+    re.I,
+)
+_PLAN = re.compile(r"\b(?:will|going to|gonna|plan(?:s|ning)? to|hope to|want(?:s)? to|intend(?:s)? to)\b", re.I)
+_PAST = re.compile(r"\b(?:went|visited|started|joined|got|made|took|bought|ran|did|attended|finished|moved|met|"
+                   r"saw|had|was|were|adopted|painted|signed up|celebrated|won|lost|tried)\b", re.I)  # fmt: skip
+
+# Patterns over the rewritten sentence ("{S}" is the subject's name, "{V}" the value).
+_VALUE = (
+    r"(?P<value>[^,.;!?]{2,60}?)(?=\s+(?:and|but|because|since|when|with|so|which|for|last|next|this|in|on|at|to|"
+    r"now|today|yesterday|tomorrow|ago|a few|two|three)\b|\s*\(|[,.;!?]|$)"
+)
+_LIST = (
+    r"(?P<value>[^.;!?]{2,80}?)(?=\s+(?:but|because|since|when|so|which|while|though)\b|"
+    r",\s*(?:we|i|it|they|he|she|that|which|so|but|because|and then)\b|\s*\(|[.;!?]|$)"
+)
+_SLOT_PATTERNS: list[tuple[re.Pattern[str], str, bool, str]] = [
+    (re.compile(rf"\b(?:lives?|living|resides?) in {_VALUE}", re.I), "lives_in", True, "state"),
+    (re.compile(rf"\bmoved (?:back )?to {_VALUE}", re.I), "lives_in", True, "state"),
+    (re.compile(rf"\bworks? (?:as|as an?) {_VALUE}", re.I), "occupation", True, "state"),
+    (re.compile(rf"\bworks? (?:at|for) {_VALUE}", re.I), "employer", True, "state"),
+    (re.compile(rf"'s fav(?:ou?rite|e) (?P<what>[a-z ]{{2,30}}?) (?:is|are|was) {_VALUE}", re.I), "favorite", True, "preference"),
+    (re.compile(rf"\b(?:really |absolutely |also )?(?:loves?|likes?|enjoys?|adores?|is (?:really )?into|is passionate about|is a fan of) {_LIST}", re.I), "likes", False, "preference"),
+    (re.compile(rf"\b(?:hates?|dislikes?|can't stand) {_LIST}", re.I), "dislikes", False, "preference"),
+    (re.compile(r"'s (?P<what>husband|wife|partner|boyfriend|girlfriend|son|daughter|kids|children|mom|mother|dad|father|brother|sister|dog|cat|pet|best friend)(?: is| named| called|,)? (?P<value>[A-Z][\w'-]+(?: [A-Z][\w'-]+)?)"), "relation", False, "relation"),
+    (re.compile(rf"\bis (?:married to|dating|engaged to) {_VALUE}", re.I), "partner", True, "relation"),
+    (re.compile(rf"\b(?:is|has been) (?:planning|going|hoping|wanting) to {_VALUE}", re.I), "plans", False, "plan"),
+    (re.compile(rf"\b(?:started|took up|began|joined|signed up for) {_LIST}", re.I), "activities", False, "event"),
+    (re.compile(r"\bis (?:an? )(?P<value>[a-z]+ ?(?:[a-z]+)?(?:ist|er|or|ian|ant|ent|ee))\b", re.I), "identity", False, "state"),
+]  # fmt: skip
+
+
+def split_sentences(text: str) -> list[str]:
+    text = text.strip()
+    if not text:
+        return []
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _third_person(verb: str) -> str:
+    low = verb.lower()
+    if low in _THIRD_PERSON:
+        return _THIRD_PERSON[low]
+    if low in _NOT_VERBS or not low.isalpha() or low.endswith("ed") or len(low) < 2:
+        return verb
+    if low.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if low.endswith("y") and low[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def resolve_persons(sentence: str, speaker: str | None, listener: str | None) -> str:
+    """First person → the speaker, second person → the listener (when known)."""
+    if speaker:
+        sentence = re.sub(
+            r"\bI'(m|ve|d|ll)\b",
+            lambda m: f"{speaker} {_third_person(chr(39) + m.group(1))}".replace(" ll", " will"),
+            sentence,
+        )
+        sentence = re.sub(
+            rf"\bI ((?:{_ADVERBS}) )?(\w+)\b",
+            lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2))}",
+            sentence,
+        )
+        sentence = re.sub(r"\bI\b", speaker, sentence)
+        sentence = re.sub(r"\b[Mm]y\b", f"{speaker}'s", sentence)
+        sentence = re.sub(r"\b[Mm]yself\b", speaker, sentence)
+        sentence = re.sub(r"\b[Mm]ine\b", f"{speaker}'s", sentence)
+        sentence = re.sub(r"(?<=\s)me\b", speaker, sentence)
+    if listener:
+        sentence = re.sub(
+            r"\b[Yy]ou'(re|ve|ll|d)\b",
+            lambda m: listener + {"re": " are", "ve": " have", "ll": " will", "d": " would"}[m.group(1)],
+            sentence,
+        )
+        sentence = re.sub(r"\b[Yy]our\b", f"{listener}'s", sentence)
+        sentence = re.sub(r"\b[Yy]ourself\b", listener, sentence)
+        sentence = re.sub(r"\b[Yy]ou\b", listener, sentence)
+    return sentence
+
+
+class RuleFactExtractor:
+    """The zero-LLM fact producer. Deterministic: the same turn gives the same facts."""
+
+    id = "facts.rules@1"
+
+    def __init__(self, entities: EntityRecognizer | None = None, min_terms: int = 2) -> None:
+        self.entities = entities or RuleEntities()
+        self.min_terms = min_terms
+
+    def extract(self, turn: Item, participants: Sequence[str]) -> list[FactDraft]:
+        speaker = turn.speaker
+        others = [p for p in participants if p != speaker]
+        listener = others[0] if len(others) == 1 else None
+        text = turn.text
+        image = _IMAGE.search(text)
+        if image:
+            text = text[: image.start()]
+        facts: list[FactDraft] = []
+        for sentence in split_sentences(text):
+            if sentence.endswith("?") or _GREETING.match(sentence):
+                continue
+            resolved = resolve_persons(sentence, speaker, listener)
+            slot, kind = self._slot(resolved, speaker)
+            if slot is None and len(content_terms(sentence)) < self.min_terms:
+                continue
+            if speaker and speaker not in resolved:
+                resolved = f"{speaker}: {resolved}"
+            dated, spans = annotate(resolved, turn.timestamp) if turn.timestamp else (resolved, [])
+            if dated.strip() == text.strip():
+                continue  # the whole turn, unchanged: a fact would only duplicate it
+            if kind == "statement":
+                kind = "plan" if _PLAN.search(sentence) else "event" if spans or _PAST.search(sentence) else kind
+            facts.append(
+                FactDraft(
+                    text=dated,
+                    source=turn.id,
+                    speaker=speaker,
+                    timestamp=turn.timestamp,
+                    kind=kind,
+                    dates=[
+                        {
+                            "phrase": s.phrase,
+                            "start": s.start.isoformat(),
+                            "end": s.end.isoformat(),
+                            "granularity": s.granularity,
+                            "label": s.label,
+                        }
+                        for s in spans
+                    ],
+                    entities=self._entities(sentence, resolved, speaker, listener),
+                    slot=slot,
+                )
+            )
+        return facts
+
+    def _entities(self, sentence: str, resolved: str, speaker: str | None, listener: str | None) -> list[str]:
+        found = [re.sub(r"\s+and I$", "", name) for name in self.entities.entities(sentence)]
+        for person in (speaker, listener):
+            if person and person in resolved and person not in found:
+                found.insert(0, person)
+        return found
+
+    @staticmethod
+    def _slot(sentence: str, speaker: str | None) -> tuple[Slot | None, str]:
+        if not speaker:
+            return None, "statement"
+        for pattern, attribute, single, kind in _SLOT_PATTERNS:
+            m = pattern.search(sentence)
+            if m is None:
+                continue
+            # the subject must be the speaker: the pattern follows the name, or its possessive
+            gap = sentence[: m.start()].rstrip()
+            if not gap.endswith((speaker, f"{speaker} really", f"{speaker} also")):
+                continue
+            value = m.group("value").strip().rstrip("'")
+            value = re.sub(r"^(?:to|doing|going)\s+", "", value)
+            if not content_terms(value) or len(value.split()) > 6 or value.split()[0].lower() in _VAGUE:
+                continue
+            if "what" in m.groupdict() and m.group("what"):
+                attribute = f"{attribute}_{m.group('what').strip().lower().replace(' ', '_')}"
+            return Slot(speaker, attribute, value, single=single), kind
+        return None, "statement"

@@ -1,0 +1,67 @@
+"""Search and context across levels on a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memstrata import Level, Memory, MemoryConfig
+from memstrata.providers import Embedder
+from tests.strata.test_consolidate import STRATA, ingest
+
+
+@pytest.fixture
+def filled(tmp_path: Path, embedder: Embedder) -> Iterator[Memory]:
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=STRATA)
+    with Memory(config=config, embedder=embedder) as m:
+        ingest(m)
+        yield m
+
+
+def test_search_draws_on_several_levels_without_repeating_a_turn(filled: Memory) -> None:
+    hits = filled.search("What does Melanie like to do?", user_id="u1", limit=10)
+    levels = {h.level for h in hits}
+    assert len(levels) >= 2 and Level.PROFILE in levels
+    carried: list[str] = []
+    for h in hits:
+        turns = [h.id] if h.level == Level.TURN else h.sources
+        assert not set(turns) <= set(carried), "a hit whose turns are all carried already"
+        carried.extend(turns)
+        assert h.explain["route"] == "broad"
+
+
+def test_when_questions_prefer_items_with_resolved_dates(filled: Memory) -> None:
+    top = filled.search("When did Caroline go to the support group?", user_id="u1", limit=3)[0]
+    assert "7 May 2023" in top.text or top.explain.get("boosts", {}).get("time")
+
+
+def test_coarse_hits_zoom_in_to_their_supporting_turns(filled: Memory) -> None:
+    hits = filled.search("What are Melanie's hobbies?", user_id="u1", limit=20)
+    coarse = [h for h in hits if h.level in (Level.EPISODE, Level.TOPIC, Level.PROFILE)]
+    assert coarse
+    for h in coarse:
+        assert h.explain["zoom_in"] and set(h.explain["zoom_in"]) <= set(h.sources)
+
+
+def test_context_puts_profile_first_then_items_in_time_order(filled: Memory) -> None:
+    ctx = filled.context("What has Melanie been making in her pottery class?", user_id="u1", max_tokens=150)
+    assert ctx.text.startswith("About the participants:")
+    assert ctx.tokens <= 150 and not ctx.complete
+    timed = [h.timestamp for h in ctx.items if h.level != Level.PROFILE and h.timestamp]
+    assert timed == sorted(timed)
+    assert 0.0 <= ctx.confidence <= 1.0 and isinstance(ctx.answerable, bool)
+    assert ctx.explain["route"]["kind"] in {"broad", "precise"}
+
+
+def test_small_memories_come_back_whole(filled: Memory) -> None:
+    ctx = filled.context("anything at all", user_id="u1", max_tokens=4000)
+    assert ctx.complete and ctx.answerable and ctx.confidence == 1.0
+    assert {h.id for h in ctx.items} == {t.id for t in filled.list(user_id="u1", level="turn", limit=100)}
+
+
+def test_questions_about_the_wrong_person_get_lower_confidence(filled: Memory) -> None:
+    right = filled.context("What did Melanie make in her pottery class?", user_id="u1", max_tokens=120)
+    wrong = filled.context("What did Caroline make in her pottery class?", user_id="u1", max_tokens=120)
+    assert wrong.confidence < right.confidence

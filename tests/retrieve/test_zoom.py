@@ -1,0 +1,28 @@
+"""De-duplication across levels by the turns each hit carries."""
+
+from __future__ import annotations
+
+from memstrata.core.types import Hit, Level
+from memstrata.retrieve.zoom import carried_turns, deduplicate
+
+
+def hit(item_id: str, level: Level, sources: list[str]) -> Hit:
+    return Hit(id=item_id, text=item_id, score=1.0, level=level, sources=sources)
+
+
+def test_carried_turns_follow_provenance() -> None:
+    assert carried_turns(hit("t_a", Level.TURN, ["l_1"])) == {"t_a"}
+    assert carried_turns(hit("f_a", Level.FACT, ["t_a"])) == {"t_a"}
+    assert carried_turns(hit("e_a", Level.EPISODE, ["t_a", "t_b"])) == {"t_a", "t_b"}
+
+
+def test_hits_whose_turns_are_already_carried_are_dropped() -> None:
+    ranked = [
+        hit("f_1", Level.FACT, ["t_a"]),
+        hit("t_a", Level.TURN, ["l_1"]),  # the fact above already carries it
+        hit("e_1", Level.EPISODE, ["t_a", "t_b"]),  # brings t_b: kept
+        hit("f_2", Level.FACT, ["t_b"]),  # carried by the episode
+        hit("t_c", Level.TURN, ["l_3"]),
+    ]
+    assert [h.id for h in deduplicate(ranked, 10)] == ["f_1", "e_1", "t_c"]
+    assert [h.id for h in deduplicate(ranked, 2)] == ["f_1", "e_1"]

@@ -1,0 +1,78 @@
+"""Rule-based facts: self-contained sentences with speakers, dates, entities and slots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from memstrata.core.types import Item, Level, Scope
+from memstrata.strata.entities import RuleEntities
+from memstrata.strata.facts import RuleFactExtractor, resolve_persons, split_sentences
+
+WHEN = datetime(2023, 5, 8, 13, 56)
+PEOPLE = ["Caroline", "Melanie"]
+
+
+def turn(speaker: str | None, text: str) -> Item:
+    return Item(id="t_1", level=Level.TURN, scope=Scope(session_id="s1"), text=text, speaker=speaker, timestamp=WHEN)
+
+
+def facts(speaker: str | None, text: str) -> list[str]:
+    return [f.text for f in RuleFactExtractor().extract(turn(speaker, text), PEOPLE)]
+
+
+def test_first_and_second_person_become_names() -> None:
+    assert resolve_persons("I think you should come with me.", "Caroline", "Melanie") == (
+        "Caroline thinks Melanie should come with Caroline."
+    )
+    assert resolve_persons("I'm proud of your kids", "Caroline", "Melanie") == "Caroline is proud of Melanie's kids"
+    assert resolve_persons("I went home", "Caroline", None) == "Caroline went home"
+
+
+def test_a_fact_per_informative_sentence_with_its_date_resolved() -> None:
+    got = facts("Caroline", "Hey Mel! I went to the LGBTQ support group yesterday. Was it fun for you?")
+    assert got == ["Caroline went to the LGBTQ support group yesterday (7 May 2023)."]
+
+
+def test_facts_record_kind_dates_entities_and_source() -> None:
+    [fact] = RuleFactExtractor().extract(turn("Melanie", "We took the kids camping in Yosemite last weekend."), PEOPLE)
+    assert fact.source == "t_1" and fact.speaker == "Melanie" and fact.kind == "event"
+    assert fact.dates == [
+        {
+            "phrase": "last weekend",
+            "start": "2023-05-06",
+            "end": "2023-05-07",
+            "granularity": "weekend",
+            "label": "the weekend of 6 May 2023",
+        }
+    ]
+    assert "Yosemite" in fact.entities and "Melanie" in fact.entities
+
+
+def test_slots_are_filled_only_for_the_speaker() -> None:
+    extractor = RuleFactExtractor()
+    [lives] = extractor.extract(turn("Melanie", "I live in Boston now."), PEOPLE)
+    assert lives.slot is not None
+    assert (lives.slot.subject, lives.slot.attribute, lives.slot.value, lives.slot.single) == (
+        "Melanie",
+        "lives_in",
+        "Boston",
+        True,
+    )
+    [likes] = extractor.extract(turn("Melanie", "I love painting and swimming."), PEOPLE)
+    assert likes.slot is not None and likes.slot.attribute == "likes" and not likes.slot.single
+    assert likes.slot.value == "painting and swimming"
+    [other] = extractor.extract(turn("Melanie", "My neighbour loves opera music."), PEOPLE)
+    assert other.slot is None  # the neighbour, not the speaker, loves it
+
+
+def test_greetings_questions_and_unchanged_turns_make_no_fact() -> None:
+    assert facts("Caroline", "Thanks so much! What did you paint?") == []
+    assert facts(None, "Plain text with nothing to resolve") == []
+
+
+def test_sentence_split_keeps_abbreviation_free_sentences_whole() -> None:
+    assert split_sentences("I ran 5 km. Then I slept! Did you? ok") == ["I ran 5 km.", "Then I slept!", "Did you? ok"]
+
+
+def test_rule_entities_skip_sentence_initial_capitals() -> None:
+    assert RuleEntities().entities("Painting is fun. We met Jonas at Lake Tahoe.") == ["Jonas", "Lake Tahoe"]
