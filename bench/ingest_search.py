@@ -7,6 +7,8 @@ synthetic sentences, in one user scope. Ingest turns/s is measured with real emb
 first 2,000 turns; to reach 100k in reasonable time the rest are embedded through a memo of the
 same real model (repeated LoCoMo texts reuse their vector; synthetic texts are embedded for
 real). Searches are LoCoMo questions through ``Memory.search`` (all channels), timed one by one.
+By default only turns are built (the store, indexes and channels at scale); ``--strata`` adds the
+rule-based facts, episodes, topics and profile on every add.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--strata",
+        action="store_true",
+        help="also build facts/episodes/topics/profile on add (default: turns only, the store and channels)",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     real = load_embedder("minilm")
@@ -114,7 +121,7 @@ def main() -> None:
         table.add_column(column, justify="right")
     for size in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
-            config = MemoryConfig(store=f"sqlite:///{tmp}/bench.db")
+            config = MemoryConfig(store=f"sqlite:///{tmp}/bench.db", strata={"on_add": args.strata})
             batches = corpus(args.data, size, rng)
             timed = 0
             with Memory(config=config, embedder=real) as memory:

@@ -68,6 +68,9 @@ class StrataConfig(BaseModel):
     topic_min_facts: int = Field(3, ge=2)
     topic_facts_shown: int = Field(5, ge=1, le=20)
     profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")
+    refresh_growth: float = Field(
+        0.1, ge=0.0, le=10.0, description="on add, refresh topics/profile once facts grew by this share (0: always)"
+    )
 
 
 class MemoryConfig(BaseModel):

@@ -69,6 +69,18 @@ def test_ingest_is_idempotent_and_stats_count(tmp_path: Path) -> None:
     assert (first["added"], again["added"], again["already_present"]) == (2, 0, 2)
     stats = json.loads(run("stats", "-u", "ana", "--json", db=db).stdout)
     assert stats["counts"]["turn"] == 2 and stats["counts"]["log"] == 2
+    assert stats["counts"]["fact"] == 1  # "Ana starts Ana's new job on Monday (5 February 2024)."
+    report = json.loads(run("consolidate", "-u", "ana", "--json", db=db).stdout)
+    assert report == {"written": {}, "removed": {}}  # ingest already consolidated
+
+
+def test_profile_command_lists_profile_lines(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    for text in ("I love hiking and jazz.", "I live in Lisbon."):
+        run("add", text, "--speaker", "Ana", "-u", "ana", "-s", "s1", db=db)
+    lines = json.loads(run("profile", "-u", "ana", "--json", db=db).stdout)
+    assert {line["text"].split(":")[0] for line in lines} == {"Ana likes", "Ana lives in"}
+    assert all(line["level"] == "profile" and line["sources"] for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import time
 
-from memstrata.core.ids import content_hash, new_id
+from memstrata.core.ids import child_id, content_hash, new_id
 
 
 def test_ids_are_unique_prefixed_and_time_sortable() -> None:
@@ -15,3 +15,17 @@ def test_ids_are_unique_prefixed_and_time_sortable() -> None:
 def test_content_hash_is_stable_and_order_independent_for_dicts() -> None:
     assert content_hash("a", {"x": 1, "y": 2}) == content_hash("a", {"y": 2, "x": 1})
     assert content_hash("a") != content_hash("b")
+
+
+def test_ids_made_in_one_burst_keep_their_creation_order() -> None:
+    burst = [new_id("t") for _ in range(5000)]
+    assert burst == sorted(burst)
+    assert len(set(burst)) == len(burst)
+
+
+def test_child_ids_are_deterministic_and_sort_with_their_parents() -> None:
+    first, second = new_id("t"), new_id("t")
+    children = [child_id("f", parent, index, "facts.rules@1") for parent in (first, second) for index in range(3)]
+    assert children == sorted(children)
+    assert child_id("f", first, 0, "facts.rules@1") == children[0]
+    assert child_id("f", first, 0, "facts.llm@1") != children[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 
 from memstrata import Hit, Item, Level, MemoryConfig, NotFoundError, Scope
 from memstrata.eval.locomo import load_locomo, locomo_cases
+from memstrata.eval.longmemeval import load_longmemeval
 from memstrata.eval.report import write_outputs
 from memstrata.eval.runner import _Provenance, answer_recall, evaluate_cases
 from memstrata.eval.summary import TIMING_KEYS, quality_figures, summarise
@@ -72,3 +75,59 @@ def test_two_runs_give_identical_quality_figures(locomo_slice: Path, embedder: E
     assert not any(key in str(first) for key in TIMING_KEYS)
     assert {p.name for p in written} >= {"summary.json", "questions.jsonl", "report.md", "recall_at_k.png"}
     assert all(p.stat().st_size > 0 for p in written)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, int]] = []
+
+    def start(self, case_id: str, questions: int) -> None:
+        self.events.append(("start", case_id, questions))
+
+    def advance(self, case_id: str, done: int) -> None:
+        self.events.append(("advance", case_id, done))
+
+    def finish(self, case_id: str) -> None:
+        self.events.append(("finish", case_id, 0))
+
+
+def test_worker_processes_give_the_same_figures_in_the_same_order(lme_path: Path, tmp_path: Path) -> None:
+    cases = load_longmemeval(lme_path)
+    runs, recorders = [], []
+    for jobs in (1, 2):
+        recorder = _Recorder()
+        result = evaluate_cases(
+            cases, config=MemoryConfig(), workdir=tmp_path / f"j{jobs}", jobs=jobs, progress=recorder
+        )
+        runs.append(result)
+        recorders.append(recorder)
+    assert [q.id for q in runs[1].questions] == [q.id for q in runs[0].questions] == ["q-degree", "q-cat", "q-dog_abs"]
+    assert [q.metrics for q in runs[1].questions] == [q.metrics for q in runs[0].questions]
+    assert runs[1].turns == runs[0].turns and runs[1].embedder == runs[0].embedder
+    for recorder in recorders:
+        assert sorted(e for e in recorder.events if e[0] != "advance") == sorted(
+            [("start", c.case_id, 1) for c in cases] + [("finish", c.case_id, 0) for c in cases]
+        )
+
+
+def test_limit_takes_the_first_questions_in_order(lme_path: Path, embedder: Embedder, tmp_path: Path) -> None:
+    result = evaluate_cases(
+        load_longmemeval(lme_path), config=MemoryConfig(), workdir=tmp_path, embedder=embedder, limit=2, baselines=False
+    )
+    assert [q.id for q in result.questions] == ["q-degree", "q-cat"] and result.cases == 2
+    assert not result.questions[0].baselines
+
+
+def test_report_without_matplotlib_says_how_to_get_plots(
+    lme_path: Path, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = evaluate_cases(load_longmemeval(lme_path), config=MemoryConfig(), workdir=tmp_path, embedder=embedder)
+    summary = summarise(result, dataset="longmemeval", categories=["single-session-user"])
+    assert list(summary["categories"]) == ["single-session-user", "abstention", "multi-session"]
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if not installed
+    written = write_outputs(tmp_path / "out", result, summary, title="LongMemEval")
+    assert [p.name for p in written] == ["summary.json", "questions.jsonl", "report.md"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "pip install 'memstrata[eval]'" in report and ".png" not in report
+    assert "| abstention (separate) | 1 |" in report
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["n_questions"] == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from memstrata.cli import demo, eval_cmd, ingest, items
+from memstrata.cli import demo, eval_cmd, ingest, items, strata
 from memstrata.cli.common import Settings
 
 app = typer.Typer(
@@ -30,5 +30,6 @@ def _global(
 
 items.register(app)
 ingest.register(app)
+strata.register(app)
 demo.register(app)
 app.add_typer(eval_cmd.app, name="eval")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -20,6 +21,7 @@ app = typer.Typer(help="Evaluate retrieval and context quality on LoCoMo / LongM
 
 OUT_HELP = "output folder: summary.json, questions.jsonl, report.md, *.png"
 CONFIG_HELP = "JSON/TOML MemoryConfig file (retrieval, strata, embedder); its store is ignored"
+JOBS_HELP = "cases run in parallel worker processes (0: one per CPU, at most 4); figures do not depend on it"
 
 
 def _ints(value: str | None, what: str) -> list[int] | None:
@@ -80,6 +82,7 @@ def _run(
     limit: int | None,
     baselines: bool,
     keep_stores: bool,
+    jobs: int,
     per_case: bool,
 ) -> None:
     from memstrata.eval.report import run_metadata, write_outputs
@@ -88,6 +91,9 @@ def _run(
 
     if limit is not None and limit < 1:
         raise InvalidInputError("--limit must be at least 1")
+    if jobs < 0:
+        raise InvalidInputError("--jobs must be 0 (auto) or more")
+    jobs = jobs or min(4, os.cpu_count() or 1)
     config = _config(ctx, config_file)
     meta = run_metadata(config, data, ["memstrata", *(shlex.quote(a) for a in sys.argv[1:])])
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -101,6 +107,7 @@ def _run(
             limit=limit,
             baselines=baselines,
             keep_stores=keep_stores,
+            jobs=jobs,
             progress=sink,
         )
     summary = summarise(result, dataset=dataset, categories=categories, extra={"run": meta})
@@ -129,6 +136,7 @@ def locomo(
     config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     no_baselines: bool = typer.Option(False, "--no-baselines", help="skip the BM25, dense and turns-only runs"),
     keep_stores: bool = typer.Option(False, "--keep-stores", help="keep each case's SQLite file in OUT/stores"),
+    jobs: int = typer.Option(0, "--jobs", "-j", help=JOBS_HELP),
 ) -> None:
     """Replay each conversation into a fresh store; score every question's retrieval and context.
 
@@ -163,6 +171,7 @@ def locomo(
         limit=limit,
         baselines=not no_baselines,
         keep_stores=keep_stores,
+        jobs=jobs,
         per_case=True,
     )
 
@@ -179,6 +188,7 @@ def longmemeval(
     config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     no_baselines: bool = typer.Option(False, "--no-baselines", help="skip the BM25, dense and turns-only runs"),
     keep_stores: bool = typer.Option(False, "--keep-stores", help="keep each case's SQLite file in OUT/stores"),
+    jobs: int = typer.Option(0, "--jobs", "-j", help=JOBS_HELP),
 ) -> None:
     """Replay each question's own haystack into a fresh store and score its retrieval and context.
 
@@ -202,5 +212,6 @@ def longmemeval(
         limit=limit,
         baselines=not no_baselines,
         keep_stores=keep_stores,
+        jobs=jobs,
         per_case=False,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from typing import Any
 
@@ -19,14 +20,41 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last_lock = threading.Lock()
+_last = (0, 0)  # (millis, random part) of the previous id made by this process
+
+
 def new_id(prefix: str) -> str:
-    """A new id such as ``t_01jd4k2m9x7q3v8w``: prefix, 48-bit milliseconds, 40 random bits.
+    """A new id such as ``t_01jd4k2m9x7q3v8w``: prefix, 50-bit milliseconds, 40 random bits.
 
     Ids sort by creation time, which keeps B-tree inserts local and listings chronological.
+    Within one process they are strictly increasing (as monotonic ULIDs: an id made in the same
+    millisecond as the previous one increments its random part), so items added together keep
+    their order and ties broken by id are reproducible from run to run.
     """
+    global _last
     millis = int(time.time() * 1000) & ((1 << 50) - 1)
-    rand = int.from_bytes(os.urandom(5), "big")
+    with _last_lock:
+        last_millis, last_rand = _last
+        if millis > last_millis:
+            rand = int.from_bytes(os.urandom(5), "big") >> 1  # 39 bits: room to increment
+        elif last_rand < (1 << 40) - 1:
+            millis, rand = last_millis, last_rand + 1
+        else:
+            millis, rand = last_millis + 1, int.from_bytes(os.urandom(5), "big") >> 1
+        _last = (millis, rand)
     return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 8)}"
+
+
+def child_id(prefix: str, parent_id: str, index: int, producer: str) -> str:
+    """A deterministic id for the ``index``-th item a producer derived from one parent item.
+
+    It keeps the parent's sortable body, so children sort with their parents (facts in the order
+    of their turns) and re-running the producer on the same parent gives the same id.
+    """
+    body = parent_id.partition("_")[2]
+    tag = _b32(int(content_hash(producer)[:8], 16), 4)
+    return f"{prefix}_{body}{_b32(index, 3)}{tag}"
 
 
 def content_hash(*parts: Any) -> str:

@@ -24,6 +24,7 @@ from memstrata.core.types import Hit, Level
 from memstrata.errors import NotFoundError
 from memstrata.eval.cases import EvalCase, EvalQuestion
 from memstrata.eval.metrics import hit_at, ndcg_at, recall_at
+from memstrata.eval.workers import in_workers as _in_workers
 from memstrata.providers.base import Embedder
 
 __all__ = [
@@ -98,43 +99,94 @@ def evaluate_cases(
     limit: int | None = None,
     baselines: bool = True,
     keep_stores: bool = False,
+    jobs: int = 1,
     progress: ProgressSink | None = None,
 ) -> EvalResult:
-    """Replay each case into ``workdir/<n>.db`` (a fresh store) and ask its questions.
+    """Replay each case into ``workdir/case-<n>.db`` (a fresh store) and ask its questions.
 
-    ``config.store`` is ignored; ``limit`` caps the number of questions over all cases.
+    ``config.store`` is ignored; ``limit`` caps the number of questions over all cases (the first
+    ones, in order). ``jobs > 1`` runs cases in that many worker processes (each loads the
+    embedder named by ``config.embedder``); results are merged in case order, so the figures do
+    not depend on ``jobs``.
     """
-    result = EvalResult()
     workdir.mkdir(parents=True, exist_ok=True)
+    plan: list[tuple[int, EvalCase, list[EvalQuestion]]] = []
+    asked = 0
     for number, case in enumerate(cases):
-        result.skipped_questions += case.skipped_questions
         questions = list(case.questions)
         if limit is not None:
-            questions = questions[: max(0, limit - len(result.questions))]
-        if not questions:
-            if limit is not None and len(result.questions) >= limit:
-                break
-            continue
-        db = workdir / f"case-{number:05d}.db"
-        case_config = MemoryConfig.build({**config.model_dump(), "store": f"sqlite:///{db}"})
+            questions = questions[: max(0, limit - asked)]
+        asked += len(questions)
+        if questions:
+            plan.append((number, case, questions))
+        if limit is not None and asked >= limit:
+            break
+    skipped = sum(c.skipped_questions for c in cases[: plan[-1][0] + 1]) if plan else 0
+    task = _CaseTask(config, workdir, baselines, keep_stores)
+    if jobs > 1 and len(plan) > 1:
+        parts = _in_workers(task, plan, jobs, progress)
+    else:
+        parts = []
+        for number, case, questions in plan:
+            part = task.run(number, case, questions, embedder, progress)
+            embedder = part.loaded  # the model is loaded once and shared by every case
+            parts.append(part)
+    result = EvalResult(skipped_questions=skipped)
+    for part in parts:
+        result.questions += part.questions
+        result.full_context_tokens += part.full_context_tokens
+        result.cases += part.cases
+        result.turns += part.turns
+        result.skipped_evidence += part.skipped_evidence
+        result.truncated_turns += part.truncated_turns
+        result.ingest_seconds += part.ingest_seconds
+        result.embedder = part.embedder
+    return result
+
+
+@dataclass
+class _CaseResult(EvalResult):
+    loaded: Embedder | None = None  # not sent back from worker processes
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "loaded": None}
+
+
+@dataclass
+class _CaseTask:
+    config: MemoryConfig
+    workdir: Path
+    baselines: bool
+    keep_stores: bool
+
+    def run(
+        self,
+        number: int,
+        case: EvalCase,
+        questions: list[EvalQuestion],
+        embedder: Embedder | None,
+        progress: ProgressSink | None,
+    ) -> _CaseResult:
+        result = _CaseResult(cases=1)
+        db = self.workdir / f"case-{number:05d}.db"
+        case_config = MemoryConfig.build({**self.config.model_dump(), "store": f"sqlite:///{db}"})
         if progress:
             progress.start(case.case_id, len(questions))
         with Memory(config=case_config, embedder=embedder) as memory:
-            embedder = memory.embedder  # loaded once, shared by every case
-            result.embedder = embedder.id
+            result.loaded = memory.embedder
+            result.embedder = memory.embedder.id
             replay = _replay(memory, case, result)
             for done, question in enumerate(questions, start=1):
-                result.questions.append(_ask(memory, case, question, replay, baselines))
+                result.questions.append(_ask(memory, case, question, replay, self.baselines))
                 result.skipped_evidence += len(question.skipped_evidence)
                 if progress:
                     progress.advance(case.case_id, done)
-        result.cases += 1
-        if not keep_stores:
+        if not self.keep_stores:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
         if progress:
             progress.finish(case.case_id)
-    return result
+        return result
 
 
 class _Provenance:

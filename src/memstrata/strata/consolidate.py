@@ -9,7 +9,7 @@ recomputed for the scope and rewritten only where they changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ import numpy as np
 
 from memstrata.config import MemoryConfig
 from memstrata.core.clock import now
-from memstrata.core.ids import derived_id
+from memstrata.core.ids import child_id, derived_id
 from memstrata.core.types import Item, Level, Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.documents import dense_text, lexical_document
@@ -70,6 +70,7 @@ class Consolidator:
         self.episodes: EpisodeSummarizer = episodes or CentralTurnsSummarizer(s.episode_turns)
         self.topics = EntityAwareTopics(s.topic_similarity, s.topic_min_facts, s.topic_facts_shown)
         self.profile = SlotProfile(s.profile_values)
+        self._refreshed: dict[Scope, int] = {}  # fact count of each scope at its last refresh
 
     # -- entry points ----------------------------------------------------------------------
     def after_add(self, scope: Scope, turn_ids: Sequence[str]) -> ConsolidationReport:
@@ -80,7 +81,7 @@ class Consolidator:
     def consolidate(self, scope: Scope) -> ConsolidationReport:
         """Bring every stratum of ``scope`` up to date with its turns (idempotent)."""
         turns = self.store.list_items(scope, levels=[Level.TURN], limit=_ALL)
-        return self._run(scope, turns)
+        return self._run(scope, turns, force=True)
 
     def after_change(self, scope: Scope, turn_ids: Sequence[str], *, removed: bool) -> ConsolidationReport:
         """A turn was updated or deleted: drop the facts made from it, re-derive them from the new
@@ -96,10 +97,10 @@ class Consolidator:
         turns = [] if removed else list(self.store.get_items(owner, turn_ids).values())
         if turns and self.config.strata.facts:
             self._facts(turns, report)
-        self._refresh(owner, [scope.session_id], report)
+        self._refresh(owner, [scope.session_id], report, force=True)
         return report
 
-    def _run(self, scope: Scope, turns: list[Item]) -> ConsolidationReport:
+    def _run(self, scope: Scope, turns: list[Item], *, force: bool = False) -> ConsolidationReport:
         report = ConsolidationReport()
         s = self.config.strata
         if not turns:
@@ -108,17 +109,28 @@ class Consolidator:
         sessions = list(dict.fromkeys(t.scope.session_id for t in turns))
         if s.facts:
             self._facts(turns, report)
-        self._refresh(owner, sessions, report)
+        self._refresh(owner, sessions, report, force=force)
         return report
 
-    def _refresh(self, owner: Scope, sessions: Sequence[str | None], report: ConsolidationReport) -> None:
-        """Recompute the episodes of ``sessions`` and the topics and profile of ``owner``."""
+    def _refresh(
+        self, owner: Scope, sessions: Sequence[str | None], report: ConsolidationReport, *, force: bool = False
+    ) -> None:
+        """Recompute the episodes of ``sessions`` and the topics and profile of ``owner``.
+
+        Topics and the profile read every fact of the scope, so on ``add`` they are refreshed only
+        once the facts have grown by ``strata.refresh_growth`` since the last refresh (amortised
+        linear cost for long-lived memories); ``consolidate()`` and changes to turns always refresh."""
         s = self.config.strata
         if s.episodes:
             for session in sessions:
                 if session is not None:
                     self._episode(owner.model_copy(update={"session_id": session}), report)
         if s.topics or s.profile:
+            count = self.store.count(owner).get(Level.FACT.value, 0)
+            last = self._refreshed.get(owner)
+            if not force and last is not None and count - last < s.refresh_growth * last:
+                return
+            self._refreshed[owner] = count
             facts = self._scope_facts(owner)
             if s.topics:
                 self._topics(owner, facts, report)
@@ -146,7 +158,7 @@ class Consolidator:
                     }
                 drafted.append(
                     Item(
-                        id=derived_id(Level.FACT.prefix, turn.id, index, self.facts.id),
+                        id=child_id(Level.FACT.prefix, turn.id, index, self.facts.id),
                         level=Level.FACT,
                         scope=turn.scope,
                         text=draft.text,
@@ -282,12 +294,21 @@ class Consolidator:
             or (old.text, old.sources, old.metadata)
             != (wanted[item_id].text, wanted[item_id].sources, wanted[item_id].metadata)
         ]
+        # A changed item whose text is the same keeps its vector (only sources or metadata moved).
+        same_text = [i for i in stale if i in wanted and current[i].text == wanted[i].text]
+        kept_vectors = self.store.vectors_for(scope, self.space, same_text) if same_text else {}
         removed = self.store.remove_items(scope, stale)
         fresh = [i for i in items if i.id not in current or i.id in stale]
         report.count(level, removed=removed - sum(1 for i in fresh if i.id in current))
-        self._write_new(fresh, report, skip_existing=False)
+        self._write_new(fresh, report, skip_existing=False, vectors=kept_vectors)
 
-    def _write_new(self, items: list[Item], report: ConsolidationReport, skip_existing: bool = True) -> None:
+    def _write_new(
+        self,
+        items: list[Item],
+        report: ConsolidationReport,
+        skip_existing: bool = True,
+        vectors: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
         if not items:
             return
         if skip_existing:
@@ -304,12 +325,16 @@ class Consolidator:
         for item in items:
             item.recorded_at = item.updated_at = recorded
             item.sources = sorted(set(item.sources))  # the store's canonical order
-        vectors = self.embedder.embed([dense_text(i) for i in items])
+        known = dict(vectors or {})
+        missing = [i for i in items if i.id not in known]
+        if missing:
+            embedded = self.embedder.embed([dense_text(i) for i in missing])
+            known.update({item.id: embedded[index] for index, item in enumerate(missing)})
         batch = WriteBatch(space=self.space)
-        for index, item in enumerate(items):
+        for item in items:
             batch.items.append(item)
             batch.lexical[item.id] = lexical_document(item, [])
-            batch.vectors[item.id] = vectors[index]
+            batch.vectors[item.id] = known[item.id]
         self.store.write(batch)
         for level in {i.level for i in items}:
             report.count(level, written=sum(1 for i in items if i.level == level))

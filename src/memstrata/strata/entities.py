@@ -111,17 +111,23 @@ class SpacyEntities:
 def default_recognizer(prefer: str = "auto") -> EntityRecognizer:
     """spaCy when ``prefer`` is ``auto`` or ``spacy`` and a packaged model is installed; rules otherwise."""
     if prefer in {"auto", "spacy"}:
-        try:
-            import spacy
-        except ImportError:
-            spacy = None
-        if spacy is not None:
-            for model in _SPACY_MODELS:
-                try:
-                    nlp = spacy.load(model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
-                except OSError:
-                    continue
-                return SpacyEntities(nlp, model)
+        recognizer = _load_spacy()
+        if recognizer is not None:
+            return recognizer
         if prefer == "spacy":
             raise ConfigError("ner='spacy' needs spacy and en_core_web_sm installed (pip install 'memstrata[nlp]')")
     return RuleEntities()
+
+
+def _load_spacy() -> SpacyEntities | None:
+    try:
+        import spacy
+    except ImportError:
+        return None
+    for model in _SPACY_MODELS:
+        try:
+            nlp = spacy.load(model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+        except OSError:
+            continue
+        return SpacyEntities(nlp, model)
+    return None

@@ -142,7 +142,7 @@ class RuleFactExtractor:
 
     id = "facts.rules@1"
 
-    def __init__(self, entities: EntityRecognizer | None = None, min_terms: int = 2) -> None:
+    def __init__(self, entities: EntityRecognizer | None = None, min_terms: int = 4) -> None:
         self.entities = entities or RuleEntities()
         self.min_terms = min_terms
 
@@ -155,18 +155,21 @@ class RuleFactExtractor:
         if image:
             text = text[: image.start()]
         facts: list[FactDraft] = []
+        names = {p.lower() for p in participants}
         for sentence in split_sentences(text):
             if sentence.endswith("?") or _GREETING.match(sentence):
                 continue
             resolved = resolve_persons(sentence, speaker, listener)
             slot, kind = self._slot(resolved, speaker)
-            if slot is None and len(content_terms(sentence)) < self.min_terms:
-                continue
             if speaker and speaker not in resolved:
                 resolved = f"{speaker}: {resolved}"
             dated, spans = annotate(resolved, turn.timestamp) if turn.timestamp else (resolved, [])
             if dated.strip() == text.strip():
                 continue  # the whole turn, unchanged: a fact would only duplicate it
+            entities = self._entities(sentence, resolved, speaker, listener)
+            substance = {t for t in content_terms(sentence) if t not in names}
+            if not (slot or spans or set(entities) - set(participants) or len(substance) >= self.min_terms):
+                continue  # small talk ("Life sure can be a roller coaster") is left to the turn
             if kind == "statement":
                 kind = "plan" if _PLAN.search(sentence) else "event" if spans or _PAST.search(sentence) else kind
             facts.append(
@@ -186,7 +189,7 @@ class RuleFactExtractor:
                         }
                         for s in spans
                     ],
-                    entities=self._entities(sentence, resolved, speaker, listener),
+                    entities=entities,
                     slot=slot,
                 )
             )

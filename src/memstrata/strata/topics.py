@@ -113,12 +113,11 @@ class EntityAwareTopics:
         shown = sorted((members[i] for i in central), key=lambda f: (f.timestamp is None, f.timestamp))
         times = [f.timestamp for f in members if f.timestamp]
         start, end = (min(times), max(times)) if times else (None, None)
-        span = f" ({spoken_date(start)} – {spoken_date(end)})" if start and end else ""
         lines = "; ".join(f"[{spoken_date(f.timestamp)}] {f.text}" if f.timestamp else f.text for f in shown)
         return TopicDraft(
             key=cluster.founder,
             label=label,
-            text=f"Topic: {label}{span}, {len(members)} facts. {lines}",
+            text=f"Topic: {label}. {lines}",  # span and size live in metadata: the text changes less
             facts=[f.id for f in members],
             sources=list(dict.fromkeys(s for f in shown for s in f.sources)),
             start=start,

@@ -1,0 +1,91 @@
+"""Run evaluation cases in worker processes (``--jobs``), reporting progress to the parent.
+
+Cases are independent (each has its own fresh store), so they parallelise without changing any
+figure; workers are spawned, not forked, and each loads the embedder once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memstrata.eval.cases import EvalCase, EvalQuestion
+    from memstrata.eval.runner import ProgressSink, _CaseResult, _CaseTask
+
+__all__ = ["in_workers"]
+
+_messages: Any = None  # the worker's end of the progress queue
+
+
+class _QueueSink:
+    def start(self, case_id: str, questions: int) -> None:
+        _messages.put(("start", case_id, questions))
+
+    def advance(self, case_id: str, done: int) -> None:
+        _messages.put(("advance", case_id, done))
+
+    def finish(self, case_id: str) -> None:
+        _messages.put(("finish", case_id, 0))
+
+
+def _init(messages: Any) -> None:
+    global _messages
+    _messages = messages
+
+
+def _work(task: _CaseTask, number: int, case: EvalCase, questions: list[EvalQuestion]) -> _CaseResult:
+    return task.run(number, case, questions, None, _QueueSink())
+
+
+def _drain(messages: Any, progress: ProgressSink | None) -> None:
+    while True:
+        try:
+            kind, case_id, value = messages.get_nowait()
+        except queue.Empty:
+            return
+        if progress is None:
+            continue
+        if kind == "start":
+            progress.start(case_id, value)
+        elif kind == "advance":
+            progress.advance(case_id, value)
+        else:
+            progress.finish(case_id)
+
+
+def in_workers(
+    task: _CaseTask,
+    plan: Sequence[tuple[int, EvalCase, list[EvalQuestion]]],
+    jobs: int,
+    progress: ProgressSink | None,
+) -> list[_CaseResult]:
+    """Run every planned case on ``jobs`` processes; results in plan order."""
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    parts: dict[int, _CaseResult] = {}
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(plan)), mp_context=context, initializer=_init, initargs=(messages,)
+    )
+    try:
+        futures: dict[Future[_CaseResult], int] = {
+            pool.submit(_work, task, number, case, questions): number for number, case, questions in plan
+        }
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(messages, progress)
+            for future in done:
+                parts[futures[future]] = future.result()
+        pool.shutdown(wait=True)
+        _drain(messages, progress)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        messages.close()
+        messages.join_thread()
+    return [parts[number] for number, _, _ in plan]
