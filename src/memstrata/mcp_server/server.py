@@ -1,0 +1,159 @@
+"""MCP tools over one :class:`Memory`, bound to a fixed scope (the tenant is the Memory's own).
+
+Tools are plain functions; the SDK runs them in worker threads. Writes (remember, forget) take one
+lock, like the REST server, because a Memory write is a read-modify-write sequence.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from memstrata.api.memory import Memory
+from memstrata.core.types import Hit, Level
+from memstrata.errors import MemstrataError
+
+__all__ = ["McpScope", "build_server"]
+
+INSTRUCTIONS = (
+    "Long-term memory. Call `remember` with things worth keeping (who said them, when); `recall` to "
+    "search them; `context` for a cited block to answer a question from memory; `profile` for what is "
+    "known about the participants; `forget` to delete an item by its id."
+)
+
+
+@dataclass(frozen=True)
+class McpScope:
+    """Whose memory the tools read and write."""
+
+    user_id: str = "default"
+    agent_id: str | None = None
+
+
+class Remembered(BaseModel):
+    ids: list[str] = Field(description="one id per stored message (the existing id when already known)")
+
+
+class Recalled(BaseModel):
+    id: str
+    text: str
+    level: str
+    speaker: str | None = None
+    timestamp: str | None = None
+    session_id: str | None = None
+    score: float
+
+    @classmethod
+    def of(cls, hit: Hit) -> Recalled:
+        return cls(
+            id=hit.id,
+            text=hit.text,
+            level=hit.level.value,
+            speaker=hit.speaker,
+            timestamp=hit.timestamp.isoformat() if hit.timestamp else None,
+            session_id=hit.session_id,
+            score=round(hit.score, 6),
+        )
+
+
+class RecallResult(BaseModel):
+    hits: list[Recalled]
+
+
+class ContextResult(BaseModel):
+    text: str = Field(description="memory lines, each '[id] date speaker: text', oldest first")
+    ids: list[str]
+    confidence: float
+    answerable: bool
+
+
+class Forgotten(BaseModel):
+    id: str
+    forgotten: bool
+
+
+class ProfileLine(BaseModel):
+    id: str
+    subject: str | None
+    text: str
+    support: int
+
+
+class ProfileResult(BaseModel):
+    lines: list[ProfileLine]
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except MemstrataError as exc:
+        raise ToolError(f"{exc.code}: {exc}") from None
+
+
+def build_server(memory: Memory, scope: McpScope, *, name: str = "memstrata") -> MCPServer:
+    """An MCP server whose tools act on ``memory`` within ``scope``."""
+    server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
+    write_lock = threading.Lock()
+    user, agent = scope.user_id, scope.agent_id
+
+    @server.tool()
+    def remember(
+        text: Annotated[str, Field(min_length=1, description="what to remember, verbatim")],
+        speaker: Annotated[str | None, Field(description="who said or wrote it")] = None,
+        role: Annotated[str, Field(description="user, assistant, …")] = "user",
+        session_id: Annotated[str | None, Field(description="the conversation it belongs to")] = None,
+        timestamp: Annotated[str | None, Field(description="when it was said (ISO-8601); default: now")] = None,
+    ) -> Remembered:
+        """Store a message or note in long-term memory."""
+        message: dict[str, Any] = {"role": role, "content": text}
+        if speaker:
+            message["name"] = speaker
+        with write_lock:
+            ids = _call(memory.add, [message], user_id=user, agent_id=agent, session_id=session_id, timestamp=timestamp)
+        return Remembered(ids=ids)
+
+    @server.tool()
+    def recall(
+        query: Annotated[str, Field(min_length=1)],
+        limit: Annotated[int, Field(ge=1, le=100)] = 10,
+        session_id: str | None = None,
+    ) -> RecallResult:
+        """Search memory (keywords and meaning); best matches first."""
+        hits = _call(memory.search, query, user_id=user, agent_id=agent, session_id=session_id, limit=limit)
+        return RecallResult(hits=[Recalled.of(h) for h in hits])
+
+    @server.tool()
+    def context(
+        query: Annotated[str, Field(min_length=1, description="the question to answer from memory")],
+        max_tokens: Annotated[int, Field(ge=16, le=100_000)] = 1000,
+    ) -> ContextResult:
+        """A cited block of the memories most relevant to a question, within a token budget."""
+        found = _call(memory.context, query, user_id=user, agent_id=agent, max_tokens=max_tokens)
+        return ContextResult(
+            text=found.text, ids=[h.id for h in found.items], confidence=found.confidence, answerable=found.answerable
+        )
+
+    @server.tool()
+    def forget(item_id: Annotated[str, Field(min_length=1, description="the id of the item to delete")]) -> Forgotten:
+        """Delete a memory item by id (its history is kept)."""
+        with write_lock:
+            _call(memory.delete, item_id, user_id=user)
+        return Forgotten(id=item_id, forgotten=True)
+
+    @server.tool()
+    def profile() -> ProfileResult:
+        """What memory knows about the participants: one line per trait, with its support."""
+        items = _call(memory.list, user_id=user, agent_id=agent, level=Level.PROFILE, limit=1000)
+        return ProfileResult(
+            lines=[
+                ProfileLine(id=i.id, subject=i.speaker, text=i.text, support=int(i.metadata.get("support", 0)))
+                for i in items
+            ]
+        )
+
+    return server

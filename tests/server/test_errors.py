@@ -1,0 +1,88 @@
+"""Error shapes: every error is {"error": {"code", "message"}} with the right status; body limit;
+Idempotency-Key on add."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.server.conftest import MAX_BODY
+
+NewClient = Callable[..., httpx.Client]
+
+
+def _error(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    message: str = body["error"]["message"]
+    assert message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("POST", "/v1/memories", {"messages": ""}, 422, "validation_error"),
+        ("POST", "/v1/memories", {"messages": "x", "bogus": 1}, 422, "validation_error"),
+        ("POST", "/v1/memories", {"messages": "x", "timestamp": "not a date"}, 422, "validation_error"),
+        ("POST", "/v1/memories", {"messages": "x", "timestamp": 1e300}, 422, "validation_error"),
+        ("POST", "/v1/memories", {"messages": "x", "user_id": " "}, 422, "validation_error"),
+        ("POST", "/v1/memories", {"messages": [{"content": "x", "role": ""}]}, 422, "validation_error"),
+        ("POST", "/v1/search", {"query": "x", "limit": 0}, 422, "validation_error"),
+        ("POST", "/v1/search", {"query": "x", "filters": {"nope": 1}}, 422, "validation_error"),
+        ("POST", "/v1/context", {"query": "x", "max_tokens": 3}, 422, "validation_error"),
+        ("GET", "/v1/memories?limit=0", None, 422, "validation_error"),
+        ("GET", "/v1/memories/t_nope", None, 404, "not_found"),
+        ("GET", "/v1/nothing-here", None, 404, "not_found"),
+        ("PUT", "/v1/search", {}, 405, "method_not_allowed"),
+    ],
+)
+def test_error_shapes(tenant_client: NewClient, method: str, path: str, body: object, status: int, code: str) -> None:
+    with tenant_client() as client:
+        _error(client.request(method, path, json=body), status, code)
+
+
+def test_body_that_is_not_json(tenant_client: NewClient) -> None:
+    client = tenant_client()
+    response = client.post("/v1/memories", content=b"{not json", headers={"Content-Type": "application/json"})
+    _error(response, 422, "validation_error")
+    message = _error(client.post("/v1/search", content=b"query=x"), 422, "validation_error")
+    assert "JSON object" in message
+
+
+def test_body_over_the_limit_is_413(tenant_client: NewClient) -> None:
+    client = tenant_client()
+    big = {"messages": "x" * (MAX_BODY + 1)}
+    _error(client.post("/v1/memories", json=big), 413, "payload_too_large")
+
+    def chunks():  # no Content-Length: the limit applies while reading
+        for _ in range(MAX_BODY // 1024 + 2):
+            yield b" " * 1024
+
+    _error(client.post("/v1/search", content=chunks()), 413, "payload_too_large")
+    assert client.get("/v1/memories").status_code == 200
+    assert client.get("/v1/memories", params={"level": "turn"}).json()["items"] == []
+
+
+def test_idempotency_key_replays_without_writing(tenant_client: NewClient) -> None:
+    client = tenant_client()
+    body = {"messages": "remember the milk", "user_id": "u1", "timestamp": "2024-01-01"}
+    first = client.post("/v1/memories", json=body, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201
+    again = client.post("/v1/memories", json=dict(reversed(body.items())), headers={"Idempotency-Key": "k1"})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    log_count = client.get("/v1/stats").json()["counts"]["log"]
+
+    other = {**body, "messages": "remember the eggs"}
+    _error(client.post("/v1/memories", json=other, headers={"Idempotency-Key": "k1"}), 409, "idempotency_conflict")
+    assert client.get("/v1/stats").json()["counts"]["log"] == log_count
+
+    # keys are per tenant: another tenant's k1 is a new request
+    second_tenant = tenant_client()
+    fresh = second_tenant.post("/v1/memories", json=other, headers={"Idempotency-Key": "k1"})
+    assert fresh.status_code == 201 and fresh.json() != first.json()
