@@ -1,0 +1,57 @@
+"""Lifecycle commands: forget (with a receipt), rebuild, export, import, reindex."""
+
+from __future__ import annotations
+
+import typer
+
+from memstrata.cli.common import console, print_json, settings
+from memstrata.cli.items import AGENT, JSON_OPTION, SESSION, USER
+from memstrata.lifecycle.receipts import ForgetReceipt
+
+YES = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
+
+
+def _print_receipt(receipt: ForgetReceipt) -> None:
+    for key, ids in receipt.removed.items():
+        console.print(f"removed    {key:<8} {len(ids)}")
+    for key, ids in receipt.recomputed.items():
+        console.print(f"recomputed {key:<8} {len(ids)}")
+    v = receipt.verification
+    verdict = "[green]passed[/green]" if v.passed else "[red]FAILED[/red]"
+    console.print(f"verification {verdict}: {v.terms_checked} distinctive terms, {v.phrases_checked} phrases searched")
+    for leak in v.leaks:
+        console.print(f"  leak: {leak.item_id} ({leak.level}) found by {leak.found_by} {leak.term or ''}")
+    for item_id in v.remaining:
+        console.print(f"  still readable: {item_id}")
+    if receipt.scrub:
+        console.print("store files scrubbed: " + ", ".join(f"{k}={v}" for k, v in receipt.scrub.items()))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def forget(
+        ctx: typer.Context,
+        ids: list[str] | None = typer.Argument(None, metavar="[ID]...", help="turn or fact ids"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        session_id: str | None = SESSION,
+        no_scrub: bool = typer.Option(False, "--no-scrub", help="skip rewriting the store file (faster)"),
+        yes: bool = YES,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Erase turns, a session or a user for good, with everything derived from them; prints a
+        receipt with the verification search. Exit code 1 if the verification found anything."""
+        what = f"{len(ids)} item(s)" if ids else f"user={user_id} agent={agent_id} session={session_id}"
+        if not yes:
+            typer.confirm(f"forget {what} for good?", abort=True)
+        with settings(ctx).open() as memory:
+            if ids:
+                receipt = memory.forget(ids, user_id=user_id, scrub=not no_scrub)
+            else:
+                receipt = memory.forget(user_id=user_id, agent_id=agent_id, session_id=session_id, scrub=not no_scrub)
+        if as_json:
+            print_json(receipt)
+        else:
+            _print_receipt(receipt)
+        if not receipt.ok:
+            raise typer.Exit(1)

@@ -1,0 +1,118 @@
+"""Forget with a receipt: nothing derived from the forgotten records remains, anywhere in the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memstrata import InvalidInputError, Level, Memory, NotFoundError
+from memstrata.core.types import Scope
+
+from .conftest import SECRETS, file_hits, table_hits
+
+
+def test_forget_a_session_leaves_nothing_in_any_table(filled: Memory, db_path: Path) -> None:
+    before = filled.stats(user_id="u1")["counts"]
+    assert table_hits(db_path, SECRETS)  # the secrets are stored before
+    s2_levels = {i.level for i in filled.list(user_id="u1", session_id="s2", limit=1000)}
+    assert {Level.TURN, Level.FACT, Level.EPISODE} <= s2_levels
+
+    receipt = filled.forget(user_id="u1", session_id="s2")
+
+    assert receipt.ok, receipt.verification
+    assert receipt.verification.terms_checked >= len(SECRETS)
+    assert receipt.verification.phrases_checked >= 3
+    assert len(receipt.removed["turn"]) == 3 and len(receipt.removed["log"]) == 3
+    assert receipt.removed["episode"] and receipt.removed["fact"]
+    after = filled.stats(user_id="u1")["counts"]
+    assert after["turn"] == before["turn"] - 3 and after["log"] == before["log"] - 3
+    assert after["episode"] == before["episode"] - 1
+    assert after["fact"] == before["fact"] - len(receipt.removed["fact"])
+    assert filled.list(user_id="u1", session_id="s2") == []
+    assert table_hits(db_path, SECRETS) == {}
+    assert file_hits(db_path, SECRETS) == {}
+    for hit in filled.search("Zorblax the parrot from Quokkaville", user_id="u1", limit=50):
+        assert not any(s in hit.text.lower() for s in SECRETS)
+    # the rest of the memory is untouched: other sessions, other users
+    assert any("pottery" in h.text for h in filled.search("pottery class", user_id="u1"))
+    assert filled.stats(user_id="u2")["counts"]["turn"] == 4
+
+
+def test_forget_one_turn_recomputes_what_drew_on_it(filled: Memory, db_path: Path) -> None:
+    turns = filled.list(user_id="u1", session_id="s2", level="turn")
+    bart = next(t for t in turns if t.speaker == "Bartholomew")
+    facts = [f for f in filled.list(user_id="u1", level="fact", limit=1000) if bart.id in f.sources]
+    assert facts
+
+    receipt = filled.forget([bart.id], user_id="u1")
+
+    assert receipt.ok, receipt.verification
+    assert receipt.removed["turn"] == [bart.id]
+    assert set(receipt.removed["fact"]) == {f.id for f in facts}
+    assert "episode" in receipt.recomputed  # the session's episode lost a participant
+    left = filled.list(user_id="u1", session_id="s2", level="turn")
+    assert [t.id for t in left] == [t.id for t in turns if t.id != bart.id]
+    # the neighbours' lexical context no longer carries the forgotten turn
+    tenant = Scope(tenant="default", user_id=None)
+    assert filled.store.lexical_search(tenant, {"marzipanoid": 1.0}, 5, context_weight=1.0) == []
+    assert table_hits(db_path, ["marzipanoid", "bartholomew"]) == {}
+    assert file_hits(db_path, ["marzipanoid", "bartholomew"]) == {}
+    # what the other turns said is still there
+    assert table_hits(db_path, ["zorblax"])
+
+
+def test_forget_a_fact_forgets_the_turn_it_came_from(filled: Memory) -> None:
+    fact = next(f for f in filled.list(user_id="u1", level="fact", limit=1000) if "Zorblax" in f.text)
+    receipt = filled.forget([fact.id])
+    assert receipt.ok
+    assert receipt.removed["turn"] == fact.sources
+    with pytest.raises(NotFoundError):
+        filled.get(fact.sources[0])
+
+
+def test_forget_a_deleted_turn_erases_its_log_and_history(filled: Memory, db_path: Path) -> None:
+    turn = next(t for t in filled.list(user_id="u1", level="turn", limit=100) if "Zorblax sounds" in t.text)
+    filled.update(turn.id, "Zorblax sounds lovely, a Quokkaville parrot!")
+    filled.delete(turn.id)
+    assert len(filled.history(turn.id)) == 3  # add, update, delete: the text is still in the log
+
+    receipt = filled.forget([turn.id])
+
+    assert receipt.ok
+    assert len(receipt.removed["log"]) == 3
+    with pytest.raises(NotFoundError):
+        filled.history(turn.id)
+
+
+def test_forget_a_user_removes_every_level(filled: Memory, db_path: Path) -> None:
+    before = filled.stats(user_id="u1")["counts"]
+    receipt = filled.forget(user_id="u1")
+    assert receipt.ok
+    assert all(n == 0 for n in filled.stats(user_id="u1")["counts"].values())
+    assert receipt.count() == {level: n for level, n in before.items() if n}
+    assert {"log", "turn", "fact", "episode", "profile"} <= set(receipt.removed)
+    assert table_hits(db_path, SECRETS) == {}
+    assert filled.stats(user_id="u2")["counts"]["turn"] == 4
+    assert filled.search("pottery", user_id="u2")
+
+
+def test_bad_forget_requests_change_nothing(filled: Memory) -> None:
+    before = filled.stats()["counts"], filled.stats(user_id="u1")["counts"]
+    with pytest.raises(InvalidInputError):
+        filled.forget()
+    with pytest.raises(InvalidInputError):
+        filled.forget("t_123")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError):
+        filled.forget(["x"], session_id="s1")
+    with pytest.raises(NotFoundError):
+        filled.forget([filled.list(user_id="u1", level="turn", limit=1)[0].id, "t_doesnotexist"])
+    episode = filled.list(user_id="u1", level="episode")[0]
+    with pytest.raises(InvalidInputError):
+        filled.forget([episode.id])
+    assert (filled.stats()["counts"], filled.stats(user_id="u1")["counts"]) == before
+
+
+def test_forget_without_scrub_still_verifies(filled: Memory) -> None:
+    receipt = filled.forget(user_id="u1", session_id="s2", scrub=False)
+    assert receipt.ok and receipt.scrub == {}
