@@ -11,11 +11,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from memstrata.errors import ConfigError
 
-__all__ = ["MemoryConfig", "RetrievalConfig", "StrataConfig", "default_store_url"]
+__all__ = ["LLMConfig", "MemoryConfig", "RetrievalConfig", "StrataConfig", "default_store_url"]
 
 
 def default_store_url() -> str:
@@ -48,6 +48,8 @@ class RetrievalConfig(BaseModel):
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
     gate_threshold: float = Field(0.5, ge=0.0, le=1.0, description="confidence under which search widens")
     gate_widen: int = Field(3, ge=1, le=20, description="candidate depth multiplier when widening (1: never widen)")
+    rerank: Literal["none", "llm"] = Field("none", description="rerank the top hits with the configured LLM")
+    rerank_top: int = Field(20, ge=2, le=100, description="hits the reranker reorders")
 
 
 class StrataConfig(BaseModel):
@@ -71,6 +73,39 @@ class StrataConfig(BaseModel):
     refresh_growth: float = Field(
         0.1, ge=0.0, le=10.0, description="on add, refresh topics/profile once facts grew by this share (0: always)"
     )
+    fact_producer: Literal["rules", "llm"] = Field("rules", description="llm: structured extraction (needs llm)")
+    episode_producer: Literal["central", "llm"] = Field("central", description="llm: abstractive summaries")
+
+
+class LLMConfig(BaseModel):
+    """An OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, llama.cpp, LM Studio).
+
+    Configured when ``base_url`` and ``model`` are set (``MEMSTRATA_LLM_BASE_URL``,
+    ``MEMSTRATA_LLM_MODEL``, optional ``MEMSTRATA_LLM_API_KEY``); see ``docs/llm.md``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1")
+    model: str | None = None
+    api_key: SecretStr | None = None
+    timeout: float = Field(120.0, gt=0, description="seconds per request")
+    max_retries: int = Field(3, ge=0, le=10, description="retries on 429, 5xx, timeouts and connection errors")
+    backoff: float = Field(0.5, ge=0, description="first retry delay in seconds; doubles each retry")
+    concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once, per client")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(512, ge=1, description="default completion budget per call")
+    seed: int | None = 0
+    structured: Literal["auto", "json_schema", "json_object", "none"] = Field(
+        "auto",
+        description="how to ask for JSON: json_schema (OpenAI), json_object+schema (llama.cpp), none (prompt only); "
+        "auto tries them in that order",
+    )
+    price_input_per_mtok: float = Field(0.0, ge=0.0, description="USD per million prompt tokens, for the ledger")
+    price_output_per_mtok: float = Field(0.0, ge=0.0, description="USD per million completion tokens")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
 
 
 class MemoryConfig(BaseModel):
@@ -86,6 +121,7 @@ class MemoryConfig(BaseModel):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())
+    llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> MemoryConfig:
@@ -102,6 +138,9 @@ class MemoryConfig(BaseModel):
         ):
             if env.get(name):
                 values[key] = env[name]
+        llm = {k: env[f"MEMSTRATA_LLM_{k.upper()}"] for k in ("base_url", "model", "api_key") if env.get(f"MEMSTRATA_LLM_{k.upper()}")}
+        if llm:
+            values["llm"] = {**values.get("llm", {}), **llm}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.build(values)
 

@@ -10,6 +10,11 @@ can catch by layer::
     ├── NotFoundError          an id that does not exist in the caller's scope (also a KeyError)
     ├── StoreError             the storage backend failed; nothing partial was written
     └── ProviderError          an embedding model or LLM failed or is not installed
+        └── LLMError           an LLM call failed (the ledger records it)
+            ├── LLMUnavailableError  connection failed or timed out, after the retries
+            ├── LLMStatusError       the server answered with an HTTP error status, after the retries
+            └── LLMOutputError       the reply is unusable after one repair round: invalid JSON,
+                                     a schema violation, an empty reply, the schema echoed back
 
 The CLI maps each to a one-line message and a non-zero exit code; the REST server maps each to
 one HTTP status in a single handler.
@@ -20,6 +25,10 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "InvalidInputError",
+    "LLMError",
+    "LLMOutputError",
+    "LLMStatusError",
+    "LLMUnavailableError",
     "MemstrataError",
     "NotFoundError",
     "ProviderError",
@@ -64,3 +73,35 @@ class ProviderError(MemstrataError):
     """An embedding model or LLM is missing or failed."""
 
     code = "provider_error"
+
+
+class LLMError(ProviderError):
+    """An LLM call failed; callers with a zero-LLM fallback use it and record the error."""
+
+    code = "llm_error"
+
+
+class LLMUnavailableError(LLMError):
+    """The LLM server could not be reached or did not answer in time (after retries)."""
+
+    code = "llm_unavailable"
+
+
+class LLMStatusError(LLMError):
+    """The LLM server answered with an HTTP error status (after retries for 429/5xx)."""
+
+    code = "llm_status"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLMOutputError(LLMError):
+    """The model's reply could not be used, even after one repair round."""
+
+    code = "llm_output"
+
+    def __init__(self, message: str, raw: str = "") -> None:
+        super().__init__(message)
+        self.raw = raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import copy
 from types import TracebackType
 from typing import Any
 
@@ -15,6 +16,9 @@ from memstrata.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, 
 from memstrata.errors import InvalidInputError, NotFoundError
 from memstrata.ingest.messages import normalize_messages
 from memstrata.ingest.turns import TurnIngestor
+from memstrata.lifecycle.forget import forget as _forget
+from memstrata.lifecycle.receipts import ForgetReceipt
+from memstrata.lifecycle.targets import resolve_ids, resolve_scope
 from memstrata.providers.base import Embedder
 from memstrata.providers.registry import load_embedder
 from memstrata.retrieve.context import pack_context
@@ -65,10 +69,20 @@ class Memory:
         self._ingestor = TurnIngestor(self.store, self.embedder, base)
         self._consolidator = Consolidator(self.store, self.embedder, base)
         self._retriever = Retriever(self.store, self.embedder, base.retrieval)
+        self._owns_store = True
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
+
+    def for_tenant(self, tenant: str) -> Memory:
+        """A view of this memory bound to ``tenant``, sharing the open store, embedder and pipeline
+        (one server process, many tenants). Closing a view leaves the shared store open."""
+        view = copy.copy(self)
+        view.config = MemoryConfig.build({**self.config.model_dump(), "tenant": tenant})
+        view._owns_store = False
+        return view
 
     def __enter__(self) -> Memory:
         return self
@@ -167,6 +181,34 @@ class Memory:
         self.store.delete_item(scope, item_id, log)
         if current.level == Level.TURN:
             self._consolidator.after_change(current.scope, [item_id], removed=True)
+
+    def forget(
+        self,
+        ids: builtins.list[str] | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        scrub: bool = True,
+    ) -> ForgetReceipt:
+        """Erase for good: the log records of the given turns (or facts: the turns they came
+        from), of a session, or of a whole user; every projection that depended only on them;
+        then recompute what depended on them in part, verify by search that none of the content
+        is left, and scrub the store's files (``scrub=False`` skips the file rewrite). Returns a
+        :class:`~memstrata.lifecycle.ForgetReceipt`."""
+        if ids is not None:
+            if agent_id is not None or session_id is not None or run_id is not None:
+                raise InvalidInputError("forget takes ids or a scope (user_id, agent_id, session_id), not both")
+            tenant = self._scope(user_id, None, None, default_user=False)
+            targets = resolve_ids(self.store, tenant, ids)
+        else:
+            if user_id is None and agent_id is None and session_id is None and run_id is None:
+                raise InvalidInputError("forget needs ids, a user_id or a session_id")
+            targets = resolve_scope(self.store, self._scope(user_id, agent_id, session_id, run_id))
+        return _forget(
+            self.store, self._consolidator, targets, window=self.config.retrieval.neighbour_window, scrub=scrub
+        )
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, item_id: str, *, user_id: str | None = None) -> Item:

@@ -8,7 +8,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Embedder", "Vectors"]
+from memstrata.core.types import Hit
+
+__all__ = ["Embedder", "Reranker", "Vectors"]
 
 Vectors = npt.NDArray[np.float32]
 
@@ -28,6 +30,21 @@ class Embedder(Protocol):
     batch_size: int
 
     def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Reorders the top of a hit list for a query.
+
+    Contract: ``rerank(query, hits)`` returns the same hits (no new ones, none lost), best first;
+    it records its judgement in each moved hit's ``explain["rerank"]``. On failure it returns
+    ``hits`` in their original order (and records why), never raises for a bad model reply.
+    ``id`` names the reranker, and for an LLM reranker its model and prompt version.
+    """
+
+    id: str
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]: ...
 
 
 def normalise(vectors: npt.NDArray[np.floating]) -> Vectors:

@@ -10,7 +10,7 @@ Scores returned by searches follow one direction: higher is better.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,6 +75,7 @@ class WriteBatch:
     space: VectorSpace | None = None
     positions: dict[str, int] = field(default_factory=dict)  # item id -> order within session
     relexical: dict[str, LexicalDocument] = field(default_factory=dict)  # existing item id -> new document
+    tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
 
 
 class Store(Protocol):
@@ -151,7 +152,7 @@ class Store(Protocol):
         context_weight: float = 0.0,
     ) -> list[ScoredId]:
         """BM25 over lexical documents: ``own`` score plus ``context_weight`` × ``context`` score;
-        ``terms`` maps each term to its query weight."""
+        ``terms`` maps each term to its query weight. A term with several words matches as a phrase."""
 
     def lexical_documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]: ...
 
@@ -166,3 +167,29 @@ class Store(Protocol):
 
     def active_space(self) -> VectorSpace | None:
         """The vector space searches use, or None for an empty store."""
+
+    # -- lifecycle (forget, rebuild, export, reindex) -------------------------------------------
+    def log_records(
+        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+    ) -> list[LogRecord]:
+        """Log records in ``scope`` in append order (only those in ``ids`` when given)."""
+
+    def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
+        """Physically delete the log records ``log_ids`` and the items ``item_ids`` with every row of
+        theirs: sources, versions (also of items deleted earlier, whose rows are gone), lexical and
+        vector entries, and speakers no item of their user has any more. Edges of other items that
+        cite them stay: the caller recomputes those items. Returns the number of log records and
+        items deleted; ids outside ``scope`` are left alone."""
+
+    def scrub(self) -> dict[str, Any]:
+        """Make erased content unrecoverable from the store's files (merge lexical index segments,
+        overwrite free space, truncate journals). Returns what was done, backend-specific."""
+
+    def put_vectors(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
+        """Write (or replace) vectors of existing items in ``space``, registering ``space`` as an
+        inactive index when new. Returns how many were written."""
+
+    def activate_space(self, space: VectorSpace) -> list[str]:
+        """Atomically make ``space`` the index writes and searches use and drop every other space,
+        provided every item with a vector has one in ``space``; otherwise change nothing and
+        return the ids still lacking one."""

@@ -22,6 +22,7 @@ from memstrata.errors import ConfigError, NotFoundError, StoreError
 from memstrata.providers.base import Vectors
 from memstrata.stores.base import LexicalDocument, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from memstrata.stores.sql import ITEM_COLUMNS, filter_clause, row_to_item, scope_clause
+from memstrata.stores.sqlite_lifecycle import SQLiteLifecycle
 from memstrata.stores.sqlite_schema import MIGRATIONS
 from memstrata.stores.vector_index import VectorIndex
 
@@ -32,7 +33,7 @@ def _fts_query(terms: Iterable[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteLifecycle):
     """See :class:`memstrata.stores.base.Store` for the contract."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
@@ -122,7 +123,7 @@ class SQLiteStore:
                             "INSERT INTO vectors (item_rowid, space, vec) VALUES (?, ?, ?)",
                             (rowid, batch.space.name, np.asarray(batch.vectors[item.id], dtype=np.float32).tobytes()),
                         )
-                tenant = batch.items[0].scope.tenant if batch.items else ""
+                tenant = batch.tenant or (batch.items[0].scope.tenant if batch.items else "")
                 for version in batch.versions:
                     self._insert_version(db, version, tenant)
                 for item_id, document in batch.relexical.items():

@@ -167,7 +167,7 @@ class Consolidator:
                         timestamp=draft.timestamp,
                         metadata=metadata,
                         sources=[draft.source],
-                        producer=self.facts.id,
+                        producer=getattr(draft, "producer", "") or self.facts.id,  # an LLM producer's fallback
                     )
                 )
         self._write_new(drafted, report)
@@ -183,7 +183,7 @@ class Consolidator:
         assert scope.session_id is not None
         turns = [t for _, t in self.store.session_turns(scope, scope.session_id, 0, _ALL)]
         if not turns:
-            gone = derived_id(Level.EPISODE.prefix, scope.user_id, scope.agent_id, scope.session_id)
+            gone = derived_id(Level.EPISODE.prefix, scope.tenant, scope.user_id, scope.agent_id, scope.session_id)
             report.count(Level.EPISODE, removed=self.store.remove_items(scope, [gone]))
             return
         vectors = self.store.vectors_for(scope, self.space, [t.id for t in turns])
@@ -194,7 +194,7 @@ class Consolidator:
         if draft is None:
             return
         item = Item(
-            id=derived_id(Level.EPISODE.prefix, scope.user_id, scope.agent_id, scope.session_id),
+            id=derived_id(Level.EPISODE.prefix, scope.tenant, scope.user_id, scope.agent_id, scope.session_id),
             level=Level.EPISODE,
             scope=scope,
             text=draft.text,
@@ -207,7 +207,7 @@ class Consolidator:
                 **draft.metadata,
             },
             sources=draft.sources,
-            producer=self.episodes.id,
+            producer=str(draft.metadata.get("producer") or self.episodes.id),
         )
         self._replace(scope, Level.EPISODE, [item], report, only_ids={item.id})
 
@@ -227,7 +227,7 @@ class Consolidator:
     def _topics(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
         items = [
             Item(
-                id=derived_id(Level.TOPIC.prefix, owner.user_id, owner.agent_id, draft.key),
+                id=derived_id(Level.TOPIC.prefix, owner.tenant, owner.user_id, owner.agent_id, draft.key),
                 level=Level.TOPIC,
                 scope=owner,
                 text=draft.text,
@@ -249,7 +249,9 @@ class Consolidator:
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
         items = [
             Item(
-                id=derived_id(Level.PROFILE.prefix, owner.user_id, owner.agent_id, draft.subject, draft.attribute),
+                id=derived_id(
+                    Level.PROFILE.prefix, owner.tenant, owner.user_id, owner.agent_id, draft.subject, draft.attribute
+                ),
                 level=Level.PROFILE,
                 scope=owner,
                 text=draft.text,

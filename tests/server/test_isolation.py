@@ -1,0 +1,189 @@
+"""Tenant isolation under random traffic: two tenants, each in its own thread, run a seeded random
+sequence of operations through every endpoint, using the same user and session names and some of
+the same texts. Each tenant's own texts carry a unique marker; no response to one tenant may ever
+contain the other's marker, one of its item ids, or its tenant name. Ids of the other tenant
+must answer 404."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.server.conftest import Server
+
+OPERATIONS = 1100  # in all, over both tenants
+WORDS = "tea lisbon hiking piano garden sister paris novel bicycle coffee painting river dog chess".split()
+SHARED = ["I like green tea in the garden", "My sister lives in Paris", "We played chess by the river"]
+USERS = ["u1", "u2"]
+SESSIONS = ["s1", "s2", None]
+
+
+@dataclass
+class Actor:
+    name: str
+    tenant: str
+    marker: str
+    client: httpx.Client
+    rng: random.Random
+    ids: list[str] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+
+class Registry:
+    """Ids each tenant has been given, readable from both threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[str, set[str]] = {}
+
+    def add(self, tenant: str, ids: list[str]) -> None:
+        with self._lock:
+            self._ids.setdefault(tenant, set()).update(ids)
+
+    def of(self, tenant: str) -> set[str]:
+        with self._lock:
+            return set(self._ids.get(tenant, ()))
+
+
+def _sentence(actor: Actor) -> str:
+    words = actor.rng.sample(WORDS, 3)
+    return f"{actor.marker}{actor.rng.randrange(10_000)} talked about {words[0]}, {words[1]} and {words[2]}"
+
+
+def _scope(actor: Actor) -> dict[str, Any]:
+    scope: dict[str, Any] = {"user_id": actor.rng.choice(USERS)}
+    session = actor.rng.choice(SESSIONS)
+    if session is not None:
+        scope["session_id"] = session
+    return scope
+
+
+def _pick_id(actor: Actor, other: Actor, registry: Registry) -> tuple[str, bool]:
+    """An id to act on: usually one of ours (maybe deleted since), sometimes the other tenant's."""
+    theirs = sorted(registry.of(other.tenant))
+    if theirs and actor.rng.random() < 0.3:
+        return actor.rng.choice(theirs), False
+    if actor.ids:
+        return actor.rng.choice(actor.ids), True
+    return "t_doesnotexist", False
+
+
+def _one(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.Response, set[int], str]:
+    """One random operation: (name, response, allowed statuses, request text the response may echo)."""
+    rng, client = actor.rng, actor.client
+    op = rng.choices(
+        ["add", "search", "context", "list", "get", "update", "delete", "history", "profile", "stats", "consolidate"],
+        weights=[30, 14, 6, 8, 10, 5, 4, 6, 4, 3, 1],
+    )[0]
+    if op == "add":
+        texts = [rng.choice(SHARED) if rng.random() < 0.2 else _sentence(actor) for _ in range(rng.randint(1, 3))]
+        messages = [{"content": t, "name": rng.choice(["Ana", "Ben"])} for t in texts]
+        headers = {"Idempotency-Key": f"k{rng.randrange(20)}"} if rng.random() < 0.2 else {}
+        body = {"messages": messages, **_scope(actor), "timestamp": f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}
+        return op, client.post("/v1/memories", json=body, headers=headers), {201, 409}, ""
+    if op in ("search", "context"):
+        # half the queries name the other tenant's marker, trying to pull its data
+        query = f"{other.marker if rng.random() < 0.5 else actor.marker} {' '.join(rng.sample(WORDS, 2))}"
+        body = {"query": query, "user_id": rng.choice([*USERS, None])}
+        if op == "search":
+            body["limit"] = rng.choice([5, 20, 100])
+            if rng.random() < 0.3:
+                body["filters"] = {"speaker": rng.choice(["Ana", "Ben"])}
+            return op, client.post("/v1/search", json=body), {200}, query
+        body["max_tokens"] = rng.choice([100, 400, 2000])
+        return op, client.post("/v1/context", json=body), {200}, query
+    if op == "list":
+        params: dict[str, Any] = {"limit": rng.choice([1, 10, 200]), "offset": rng.choice([0, 0, 5, 50])}
+        if rng.random() < 0.5:
+            params["user_id"] = rng.choice(USERS)
+        if rng.random() < 0.5:
+            params["level"] = rng.choice(["turn", "fact", "episode", "topic", "profile"])
+        return op, client.get("/v1/memories", params=params), {200}, ""
+    if op in ("get", "update", "delete", "history"):
+        item_id, ours = _pick_id(actor, other, registry)
+        ok = {200, 204, 404} if ours else {404}
+        # a 404 may name the id the caller itself sent, nothing more
+        if op == "get":
+            return op, client.get(f"/v1/memories/{item_id}"), ok, item_id
+        if op == "update":
+            return op, client.patch(f"/v1/memories/{item_id}", json={"text": _sentence(actor)}), ok, item_id
+        if op == "delete":
+            return op, client.delete(f"/v1/memories/{item_id}"), ok, item_id
+        return op, client.get(f"/v1/memories/{item_id}/history"), ok, item_id
+    if op == "profile":
+        return op, client.get("/v1/profile", params={"user_id": rng.choice(USERS)}), {200}, ""
+    if op == "stats":
+        return op, client.get("/v1/stats"), {200}, ""
+    return op, client.post("/v1/consolidate", json={"user_id": rng.choice(USERS)}), {200}, ""
+
+
+def _collect_ids(value: Any, found: list[str]) -> None:
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str):
+            found.append(value["id"])
+        for key in ("ids", "sources"):
+            if isinstance(value.get(key), list):
+                found.extend(v for v in value[key] if isinstance(v, str))
+        for child in value.values():
+            _collect_ids(child, found)
+    elif isinstance(value, list):
+        for child in value:
+            _collect_ids(child, found)
+
+
+def _run(actor: Actor, other: Actor, registry: Registry, steps: int, failures: list[str]) -> None:
+    for step in range(steps):
+        op, response, allowed, echoed = _one(actor, other, registry)
+        actor.statuses[f"{op} {response.status_code}"] += 1
+        where = f"{actor.name} step {step} {op}"
+        if response.status_code not in allowed:
+            failures.append(f"{where}: status {response.status_code}: {response.text[:300]}")
+            continue
+        text = response.text.replace(echoed, "") if echoed else response.text  # context repeats the query, a 404 the id
+        foreign = [token for token in (other.marker, other.tenant) if token in text]
+        foreign += [i for i in registry.of(other.tenant) if i.partition("_")[2] in text]
+        if foreign:
+            failures.append(f"{where}: response holds the other tenant's {foreign[:3]}: {text[:300]}")
+        if response.status_code in (200, 201) and text:
+            found: list[str] = []
+            _collect_ids(response.json(), found)
+            mine = [i for i in found if i.startswith(("t_", "f_", "e_", "c_", "p_"))]
+            actor.ids.extend(i for i in mine if i not in actor.ids)
+            registry.add(actor.tenant, mine)
+        if failures:
+            return
+
+
+def test_two_tenants_never_see_each_other(server: Server) -> None:
+    suffix = secrets.token_hex(4)
+    registry = Registry()
+    actors = []
+    for index, name in enumerate(("alpha", "bravo")):
+        tenant = f"iso-{name}-{suffix}"
+        client = server.tenant_client(tenant)
+        marker = f"zq{name}mark"
+        actors.append(Actor(name, tenant, marker, client, random.Random(1000 + index)))
+    failures: list[str] = []
+    threads = [
+        threading.Thread(target=_run, args=(actors[0], actors[1], registry, OPERATIONS // 2, failures)),
+        threading.Thread(target=_run, args=(actors[1], actors[0], registry, OPERATIONS // 2, failures)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for actor in actors:
+        actor.client.close()
+    assert not failures, failures[:5]
+    total = sum(sum(a.statuses.values()) for a in actors)
+    assert total >= 1000
+    for actor in actors:  # every endpoint was exercised, and foreign ids were refused
+        ops = {key.split()[0] for key in actor.statuses}
+        assert ops >= {"add", "search", "context", "list", "get", "update", "delete", "history", "profile", "stats"}
+        assert actor.statuses["get 404"] > 0 and actor.statuses["add 201"] > 0
