@@ -138,7 +138,11 @@ class MemoryConfig(BaseModel):
         ):
             if env.get(name):
                 values[key] = env[name]
-        llm = {k: env[f"MEMSTRATA_LLM_{k.upper()}"] for k in ("base_url", "model", "api_key") if env.get(f"MEMSTRATA_LLM_{k.upper()}")}
+        llm = {
+            k: env[f"MEMSTRATA_LLM_{k.upper()}"]
+            for k in ("base_url", "model", "api_key")
+            if env.get(f"MEMSTRATA_LLM_{k.upper()}")
+        }
         if llm:
             values["llm"] = {**values.get("llm", {}), **llm}
         values.update({k: v for k, v in overrides.items() if v is not None})
