@@ -139,3 +139,23 @@ def test_keys_cli_creates_a_working_key(server) -> None:
     key = result.output.strip()
     response = httpx.get(f"{server.url}/v1/stats", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200 and response.json()["tenant"] == "from-cli"
+
+
+def test_forget_erases_with_a_receipt(tenant_client: NewClient) -> None:
+    client, other = tenant_client(), tenant_client()
+    ids = _add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    assert other.post("/v1/forget", json={"ids": [ids[1]], "scrub": False}).status_code == 404  # not its id
+
+    response = client.post("/v1/forget", json={"ids": [ids[1]], "scrub": False})
+    assert response.status_code == 200, response.text
+    receipt = response.json()
+    assert receipt["removed"]["turn"] == [ids[1]] and receipt["verification"]["passed"] is True
+    assert "sunrise" not in response.text  # a receipt lists ids, never the forgotten content
+    assert client.get(f"/v1/memories/{ids[1]}").status_code == 404
+    assert client.get(f"/v1/memories/{ids[1]}/history").status_code == 404  # unlike delete, no history
+    assert "sunrise" not in client.post("/v1/search", json={"query": "sunrise lake", "user_id": "u1"}).text
+
+    session = client.post("/v1/forget", json={"user_id": "u1", "session_id": "s1"})
+    assert session.status_code == 200 and session.json()["scrub"]["vacuumed"] is True
+    assert client.get("/v1/memories", params={"user_id": "u1"}).json()["items"] == []
+    assert client.post("/v1/forget", json={}).json()["error"]["code"] == "invalid_input"

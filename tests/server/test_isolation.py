@@ -21,6 +21,20 @@ OPERATIONS = 1100  # in all, over both tenants
 WORDS = "tea lisbon hiking piano garden sister paris novel bicycle coffee painting river dog chess".split()
 SHARED = ["I like green tea in the garden", "My sister lives in Paris", "We played chess by the river"]
 USERS = ["u1", "u2"]
+OPS = {  # operation: weight
+    "add": 30,
+    "search": 14,
+    "context": 6,
+    "list": 8,
+    "get": 10,
+    "update": 5,
+    "delete": 4,
+    "history": 6,
+    "profile": 4,
+    "stats": 3,
+    "consolidate": 1,
+    "forget": 3,
+}
 SESSIONS = ["s1", "s2", None]
 
 
@@ -77,10 +91,7 @@ def _pick_id(actor: Actor, other: Actor, registry: Registry) -> tuple[str, bool]
 def _one(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.Response, set[int], str]:
     """One random operation: (name, response, allowed statuses, request text the response may echo)."""
     rng, client = actor.rng, actor.client
-    op = rng.choices(
-        ["add", "search", "context", "list", "get", "update", "delete", "history", "profile", "stats", "consolidate"],
-        weights=[30, 14, 6, 8, 10, 5, 4, 6, 4, 3, 1],
-    )[0]
+    op = rng.choices(list(OPS), weights=list(OPS.values()))[0]
     if op == "add":
         texts = [rng.choice(SHARED) if rng.random() < 0.2 else _sentence(actor) for _ in range(rng.randint(1, 3))]
         messages = [{"content": t, "name": rng.choice(["Ana", "Ben"])} for t in texts]
@@ -116,6 +127,11 @@ def _one(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.Res
         if op == "delete":
             return op, client.delete(f"/v1/memories/{item_id}"), ok, item_id
         return op, client.get(f"/v1/memories/{item_id}/history"), ok, item_id
+    if op == "forget":
+        item_id, ours = _pick_id(actor, other, registry)
+        # coarser items (episodes, topics, profile) are refused with 422: they go with their sources
+        body = {"ids": [item_id], "scrub": False}
+        return op, client.post("/v1/forget", json=body), {200, 404, 422} if ours else {404}, item_id
     if op == "profile":
         return op, client.get("/v1/profile", params={"user_id": rng.choice(USERS)}), {200}, ""
     if op == "stats":
@@ -186,4 +202,5 @@ def test_two_tenants_never_see_each_other(server: Server) -> None:
     for actor in actors:  # every endpoint was exercised, and foreign ids were refused
         ops = {key.split()[0] for key in actor.statuses}
         assert ops >= {"add", "search", "context", "list", "get", "update", "delete", "history", "profile", "stats"}
+        assert "forget" in ops
         assert actor.statuses["get 404"] > 0 and actor.statuses["add 201"] > 0

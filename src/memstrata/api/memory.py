@@ -7,26 +7,30 @@ import copy
 from types import TracebackType
 from typing import Any
 
+from memstrata.api.answer import Answer, answer_question
 from memstrata.api.filters import parse_filters
 from memstrata.config import MemoryConfig
 from memstrata.core.clock import now, parse_time
 from memstrata.core.ids import content_hash, new_id
 from memstrata.core.text import validate_text
 from memstrata.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, LogRecord, Scope
-from memstrata.errors import InvalidInputError, NotFoundError
+from memstrata.errors import ConfigError, InvalidInputError, NotFoundError
 from memstrata.ingest.messages import normalize_messages
 from memstrata.ingest.turns import TurnIngestor
 from memstrata.lifecycle.forget import forget as _forget
 from memstrata.lifecycle.receipts import ForgetReceipt
 from memstrata.lifecycle.targets import resolve_ids, resolve_scope
+from memstrata.llm import LLM, open_llm
 from memstrata.providers.base import Embedder
 from memstrata.providers.registry import load_embedder
 from memstrata.retrieve.context import pack_context
 from memstrata.retrieve.documents import dense_text, lexical_document
 from memstrata.retrieve.pipeline import Retriever
+from memstrata.retrieve.rerank import make_retriever
 from memstrata.stores.base import SearchFilters, Store, VectorSpace
 from memstrata.stores.registry import open_store
 from memstrata.strata.consolidate import ConsolidationReport, Consolidator
+from memstrata.strata.llm_producers import choose_producers
 
 __all__ = ["Memory"]
 
@@ -58,6 +62,7 @@ class Memory:
         *,
         config: MemoryConfig | None = None,
         embedder: Embedder | None = None,
+        llm: LLM | None = None,
     ) -> None:
         base = config or MemoryConfig()
         if store is not None:
@@ -67,14 +72,24 @@ class Memory:
         self.store: Store = open_store(base.store, sqlite_synchronous=base.sqlite_synchronous)
         self._space = VectorSpace(self.embedder.id, self.embedder.dim)
         self._ingestor = TurnIngestor(self.store, self.embedder, base)
-        self._consolidator = Consolidator(self.store, self.embedder, base)
-        self._retriever = Retriever(self.store, self.embedder, base.retrieval)
+        # The LLM path (optional): ``llm`` or one built from ``config.llm``; producers, reranker
+        # and ``answer`` use it, and its ledger is in ``stats()``.
+        self.llm: LLM | None = llm if llm is not None else open_llm(base.llm)
+        self._owns_llm = llm is None
+        producers = choose_producers(base, self.llm)
+        self._consolidator = Consolidator(
+            self.store, self.embedder, base, facts=producers.facts, episodes=producers.episodes
+        )
+        self._retriever: Retriever = make_retriever(self.store, self.embedder, base.retrieval, self.llm)
         self._owns_store = True
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
         if self._owns_store:
             self.store.close()
+            close_llm = getattr(self.llm, "close", None) if self._owns_llm else None
+            if close_llm is not None:
+                close_llm()
 
     def for_tenant(self, tenant: str) -> Memory:
         """A view of this memory bound to ``tenant``, sharing the open store, embedder and pipeline
@@ -334,4 +349,32 @@ class Memory:
             "embedder": self.embedder.id,
             "tenant": scope.tenant,
             "counts": self.store.count(scope),
+            **({"llm": {"model": self.llm.model, **self.llm.ledger.summary()}} if self.llm is not None else {}),
         }
+
+    def answer(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        max_tokens: int = 1000,
+    ) -> Answer:
+        """Answer ``question`` from memory with the configured LLM: the :meth:`context` for it
+        (``max_tokens``) goes to the model, which answers citing item ids, or abstains when the
+        memories do not say. Raises :class:`~memstrata.errors.ConfigError` without an LLM and
+        :class:`~memstrata.errors.LLMError` when the call fails."""
+        if self.llm is None:
+            raise ConfigError("answer needs an LLM: set llm.base_url and llm.model (MEMSTRATA_LLM_BASE_URL/_MODEL)")
+        query = validate_text(question, max_chars=self.config.max_text_chars, what="question")
+        return answer_question(
+            self,
+            self.llm,
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id or run_id,
+            max_tokens=max_tokens,
+        )

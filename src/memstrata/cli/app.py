@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from memstrata.cli import demo, eval_cmd, ingest, items, keys, lifecycle, mcp_cmd, serve, strata
+from memstrata.cli import demo, eval_cmd, ingest, items, keys, lifecycle, llm_cmd, mcp_cmd, serve, strata
 from memstrata.cli.common import Settings
 
 app = typer.Typer(
@@ -37,3 +37,4 @@ app.add_typer(eval_cmd.app, name="eval")
 serve.register(app)
 app.add_typer(keys.app, name="keys")
 mcp_cmd.register(app)
+llm_cmd.register(app)

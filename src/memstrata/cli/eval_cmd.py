@@ -84,6 +84,7 @@ def _run(
     keep_stores: bool,
     jobs: int,
     per_case: bool,
+    answers: bool = True,
 ) -> None:
     from memstrata.eval.report import run_metadata, write_outputs
     from memstrata.eval.runner import evaluate_cases
@@ -109,6 +110,7 @@ def _run(
             keep_stores=keep_stores,
             jobs=jobs,
             progress=sink,
+            answers=answers,
         )
     summary = summarise(result, dataset=dataset, categories=categories, extra={"run": meta})
     write_outputs(out, result, summary, title=title)
@@ -119,6 +121,13 @@ def _run(
         f"context coverage@1000 {overall.get('context_evidence_coverage@1000', 0):.3f}, "
         f"search p50 {overall.get('search_ms_p50', 0)} ms → {out}/report.md"
     )
+    if scored := summary.get("answers"):  # an LLM answered each question (eval/answers.py)
+        console.print(
+            f"answers: F1 {scored.get('f1', 0):.3f}, BLEU-1 {scored.get('bleu1', 0):.3f}, "
+            f"judge lenient {scored.get('judge_lenient', 0):.3f} / strict {scored.get('judge_strict', 0):.3f}, "
+            f"adversarial abstention {scored.get('adversarial_abstention_accuracy', 0):.3f}, "
+            f"{scored.get('tokens_per_question', 0):.0f} tokens/question, p50 {scored.get('answer_ms_p50', 0)} ms"
+        )
 
 
 @app.command()
@@ -137,8 +146,10 @@ def locomo(
     no_baselines: bool = typer.Option(False, "--no-baselines", help="skip the BM25, dense and turns-only runs"),
     keep_stores: bool = typer.Option(False, "--keep-stores", help="keep each case's SQLite file in OUT/stores"),
     jobs: int = typer.Option(0, "--jobs", "-j", help=JOBS_HELP),
+    no_answers: bool = typer.Option(False, "--no-answers", help="with an LLM configured: skip answering/judging"),
 ) -> None:
     """Replay each conversation into a fresh store; score every question's retrieval and context.
+    With an LLM configured (llm.base_url, llm.model), also answer each question and score the answers.
 
     Overall figures are over categories 1-4; adversarial questions (5) are reported separately.
     """
@@ -173,6 +184,7 @@ def locomo(
         keep_stores=keep_stores,
         jobs=jobs,
         per_case=True,
+        answers=not no_answers,
     )
 
 

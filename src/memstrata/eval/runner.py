@@ -22,6 +22,7 @@ from memstrata.config import MemoryConfig
 from memstrata.core.text import estimate_tokens, words
 from memstrata.core.types import Hit, Level
 from memstrata.errors import NotFoundError
+from memstrata.eval.answers import merge_usage, score_answer
 from memstrata.eval.cases import EvalCase, EvalQuestion
 from memstrata.eval.metrics import hit_at, ndcg_at, recall_at
 from memstrata.eval.workers import in_workers as _in_workers
@@ -65,6 +66,7 @@ class QuestionResult:
     context: dict[str, dict[str, Any]] = field(default_factory=dict)
     search_ms: float = 0.0
     context_ms: float = 0.0
+    llm: dict[str, Any] = field(default_factory=dict)  # answer scores, with an LLM (eval/answers.py)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class EvalResult:
     truncated_turns: int = 0
     ingest_seconds: float = 0.0
     embedder: str = ""
+    llm_usage: dict[str, Any] = field(default_factory=dict)  # LLM ledger totals per purpose
 
 
 class ProgressSink(Protocol):
@@ -101,6 +104,8 @@ def evaluate_cases(
     keep_stores: bool = False,
     jobs: int = 1,
     progress: ProgressSink | None = None,
+    answers: bool = True,
+    judges: bool = True,
 ) -> EvalResult:
     """Replay each case into ``workdir/case-<n>.db`` (a fresh store) and ask its questions.
 
@@ -122,7 +127,7 @@ def evaluate_cases(
         if limit is not None and asked >= limit:
             break
     skipped = sum(c.skipped_questions for c in cases[: plan[-1][0] + 1]) if plan else 0
-    task = _CaseTask(config, workdir, baselines, keep_stores)
+    task = _CaseTask(config, workdir, baselines, keep_stores, answers, judges)
     if jobs > 1 and len(plan) > 1:
         parts = _in_workers(task, plan, jobs, progress)
     else:
@@ -141,6 +146,7 @@ def evaluate_cases(
         result.truncated_turns += part.truncated_turns
         result.ingest_seconds += part.ingest_seconds
         result.embedder = part.embedder
+        merge_usage(result.llm_usage, {"by_purpose": part.llm_usage})
     return result
 
 
@@ -158,6 +164,8 @@ class _CaseTask:
     workdir: Path
     baselines: bool
     keep_stores: bool
+    answers: bool = True  # with an LLM configured: answer and score each question
+    judges: bool = True  # ... and grade each answer with the two judge prompts
 
     def run(
         self,
@@ -178,9 +186,15 @@ class _CaseTask:
             replay = _replay(memory, case, result)
             for done, question in enumerate(questions, start=1):
                 result.questions.append(_ask(memory, case, question, replay, self.baselines))
+                if self.answers and memory.llm is not None:
+                    result.questions[-1].llm = score_answer(
+                        memory, question.question, question.answer, user_id=case.case_id, judges=self.judges
+                    )
                 result.skipped_evidence += len(question.skipped_evidence)
                 if progress:
                     progress.advance(case.case_id, done)
+            if memory.llm is not None:
+                merge_usage(result.llm_usage, memory.llm.ledger.summary())
         if not self.keep_stores:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from memstrata.eval.answers import summarise_answers
 from memstrata.eval.metrics import percentile
 from memstrata.eval.runner import BASELINES, BUDGETS, CURVE_KS, METHOD, EvalResult, QuestionResult
 
@@ -98,6 +99,10 @@ def summarise(
         "baselines_by_category": baselines_by_category,
         "curves": {m: c for m in (METHOD, *BASELINES) if (c := _curve(scored, m))},
     }
+    if any(q.llm for q in result.questions):  # an LLM answered (eval/answers.py)
+        summary["answers"] = summarise_answers(result.questions)
+    if result.llm_usage:  # LLM ledger totals per purpose: producers, reranker, answers, judges
+        summary["llm_usage"] = result.llm_usage
     summary.update(extra or {})
     return summary
 

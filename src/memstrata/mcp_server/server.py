@@ -23,7 +23,7 @@ __all__ = ["McpScope", "build_server"]
 INSTRUCTIONS = (
     "Long-term memory. Call `remember` with things worth keeping (who said them, when); `recall` to "
     "search them; `context` for a cited block to answer a question from memory; `profile` for what is "
-    "known about the participants; `forget` to delete an item by its id."
+    "known about the participants; `forget` to erase items by id for good."
 )
 
 
@@ -73,8 +73,9 @@ class ContextResult(BaseModel):
 
 
 class Forgotten(BaseModel):
-    id: str
-    forgotten: bool
+    ids: list[str] = Field(description="the ids asked for")
+    removed: dict[str, int] = Field(description="records and items erased, per kind (log, turn, fact, ...)")
+    verified: bool = Field(description="a search afterwards found none of the forgotten content")
 
 
 class ProfileLine(BaseModel):
@@ -139,11 +140,14 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "memstrata") ->
         )
 
     @server.tool()
-    def forget(item_id: Annotated[str, Field(min_length=1, description="the id of the item to delete")]) -> Forgotten:
-        """Delete a memory item by id (its history is kept)."""
+    def forget(
+        ids: Annotated[list[str], Field(min_length=1, max_length=100, description="ids of turns or facts to erase")],
+    ) -> Forgotten:
+        """Erase memories for good by id (a fact erases the turns it came from), with everything
+        derived from them; nothing of them is kept, not even history."""
         with write_lock:
-            _call(memory.delete, item_id, user_id=user)
-        return Forgotten(id=item_id, forgotten=True)
+            receipt = _call(memory.forget, ids, user_id=user)
+        return Forgotten(ids=ids, removed=receipt.count(), verified=receipt.ok)
 
     @server.tool()
     def profile() -> ProfileResult:

@@ -15,7 +15,8 @@ from memstrata.server.errors import install_error_handlers
 from memstrata.server.idempotency import SQLiteIdempotencyStore
 from memstrata.server.keys import SQLiteKeyStore
 from memstrata.server.limits import BodyLimitMiddleware
-from memstrata.server.routes import admin, health, memories, retrieval
+from memstrata.server.openapi import install_openapi
+from memstrata.server.routes import admin, health, lifecycle, memories, retrieval
 from memstrata.server.sidecar import SidecarDB
 from memstrata.server.state import ServerState
 from memstrata.server.tenancy import TenantMemories
@@ -60,7 +61,8 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, memories, retrieval, admin):
+    install_openapi(app)
+    for module in (health, memories, retrieval, lifecycle, admin):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     return app

@@ -64,6 +64,7 @@ def _doc(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("the request body cannot be parsed (not UTF-8 JSON)"),
     401: _doc("missing or invalid API key"),
     404: _doc("no such item in the caller's tenant"),
     413: _doc("request body too large"),

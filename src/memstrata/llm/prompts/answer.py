@@ -1,0 +1,42 @@
+"""Answer a question from a packed memory context, citing item ids, or abstain."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from memstrata.llm.base import Message
+from memstrata.llm.prompts.base import Prompt
+
+__all__ = ["PROMPT", "AnswerReply", "messages"]
+
+
+class AnswerReply(BaseModel):
+    answer: str = Field("", max_length=1000)
+    citations: list[str] = Field(default_factory=list, max_length=10)
+    abstain: bool = False
+
+    @model_validator(mode="after")
+    def _answer_or_abstain(self) -> AnswerReply:
+        if not self.abstain and not self.answer.strip():
+            raise ValueError('the answer is empty but abstain is false (give an answer, or set "abstain": true)')
+        return self
+
+
+PROMPT = Prompt("answer", 1, AnswerReply)
+
+_SYSTEM = "You answer questions about people using only the memories you are given. You reply with JSON only."
+_TASK = """Question: {question}
+
+Answer in a few words (a name, a date, a short phrase) using only the memories above, and cite
+the [id]s of the memories that support the answer. If the memories do not say, reply
+{{"answer": "", "citations": [], "abstain": true}}.
+Reply as JSON: {{"answer": "...", "citations": ["id"], "abstain": false}}"""
+
+
+def messages(question: str, context: str, today: str | None = None) -> list[Message]:
+    memories = context or "(no memories)"
+    when = f"Today is {today}.\n" if today else ""
+    return [
+        {"role": "system", "content": _SYSTEM},
+        {"role": "user", "content": f"{when}{memories}\n\n{_TASK.format(question=question)}"},
+    ]

@@ -1,0 +1,181 @@
+"""The OpenAI-compatible client against a scripted chat server on loopback (real HTTP)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from memstrata.config import LLMConfig
+from memstrata.errors import ConfigError, LLMOutputError, LLMStatusError, LLMUnavailableError
+from memstrata.llm.client import OpenAICompatLLM
+from memstrata.llm.prompts import answer, facts
+from memstrata.llm.scripted import Reply, ScriptedServer
+from memstrata.llm.structured import generate
+
+FACTS = '{"facts": [{"text": "Caroline lives in Boston.", "date": null, "entities": ["Caroline", "Boston"]}]}'
+ASK = facts.messages("I live in Boston now.", "Caroline", None, ["Caroline", "Melanie"])
+
+
+def client(server: ScriptedServer, **overrides: object) -> OpenAICompatLLM:
+    values: dict[str, object] = {"base_url": server.base_url, "model": "scripted", "backoff": 0.01, "timeout": 5}
+    values.update(overrides)
+    return OpenAICompatLLM(LLMConfig.model_validate(values))
+
+
+@pytest.fixture
+def scripted(request: pytest.FixtureRequest) -> Iterator[ScriptedServer]:
+    with ScriptedServer(request.param) as server:
+        yield server
+
+
+def test_unconfigured_client_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="base_url"):
+        OpenAICompatLLM(LLMConfig())
+
+
+def test_429_then_success_retries_honours_retry_after_and_records_it() -> None:
+    replies = [Reply(status=429, headers={"Retry-After": "0.2"}), Reply(content=FACTS, prompt_tokens=40)]
+    with ScriptedServer(replies) as server:
+        llm = client(server, structured="json_schema")
+        started = time.perf_counter()
+        got = generate(llm, facts.PROMPT, ASK)
+        assert time.perf_counter() - started >= 0.2  # waited as the server asked
+    assert got.value.facts[0].text == "Caroline lives in Boston."
+    assert len(server.requests) == 2
+    totals = llm.ledger.totals()
+    assert (totals["calls"], totals["retries"], totals["failed"], totals["prompt_tokens"]) == (1, 1, 0, 40)
+    sent = server.requests[-1]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["schema"]["required"] == ["facts"]
+
+
+def test_500s_exhaust_the_retries_and_raise_a_status_error_in_the_ledger() -> None:
+    with ScriptedServer([Reply(status=503)]) as server:
+        llm = client(server, max_retries=2)
+        with pytest.raises(LLMStatusError, match="503") as info:
+            llm.chat([{"role": "user", "content": "hi"}], purpose="probe")
+    assert info.value.status == 503
+    assert len(server.requests) == 3  # the call and two retries
+    summary = llm.ledger.summary()
+    assert summary["failed"] == 1 and summary["retries"] == 2
+    assert "503" in summary["errors"][0]["error"] and summary["by_purpose"]["probe"]["failed"] == 1
+
+
+def test_a_400_is_not_retried() -> None:
+    with ScriptedServer([Reply(status=400)]) as server, pytest.raises(LLMStatusError):
+        client(server).chat([{"role": "user", "content": "hi"}])
+    assert len(server.requests) == 1
+
+
+def test_timeout_is_retried_then_reported_as_unavailable() -> None:
+    with ScriptedServer([Reply(content="{}", delay=1.0)]) as server:
+        llm = client(server, timeout=0.2, max_retries=1)
+        with pytest.raises(LLMUnavailableError, match="timed out"):
+            llm.chat([{"role": "user", "content": "hi"}])
+    assert len(server.requests) == 2
+
+
+def test_unreachable_server_is_unavailable() -> None:
+    with ScriptedServer([Reply()]) as server:
+        url = server.base_url
+    llm = OpenAICompatLLM(LLMConfig(base_url=url, model="m", max_retries=0))
+    with pytest.raises(LLMUnavailableError, match="cannot reach"):
+        llm.chat([{"role": "user", "content": "hi"}])
+
+
+def test_invalid_json_is_repaired_in_one_round() -> None:
+    with ScriptedServer([Reply(content="Sure! Here are the facts: {facts: oops"), Reply(content=FACTS)]) as server:
+        llm = client(server)
+        got = generate(llm, facts.PROMPT, ASK)
+    assert got.repaired and got.value.facts[0].entities == ["Caroline", "Boston"]
+    repair = server.requests[1]["messages"][-1]["content"]
+    assert "cannot be used" in repair and "not valid JSON" in repair
+    assert llm.ledger.totals("facts@1.repair")["calls"] == 1
+
+
+def test_tolerant_parser_reads_fences_trailing_commas_and_cut_off_replies() -> None:
+    fenced = '```json\n{"facts": [{"text": "Melanie paints.", "entities": ["Melanie",],},],}\n```'
+    cut = '{"facts": [{"text": "Melanie paints.", "entities": ["Mel'
+    with ScriptedServer([Reply(content=fenced), Reply(content=cut)]) as server:
+        llm = client(server)
+        first = generate(llm, facts.PROMPT, ASK)
+        second = generate(llm, facts.PROMPT, ASK)
+    assert not first.repaired and first.value.facts[0].text == "Melanie paints."
+    assert not second.repaired and second.value.facts[0].entities == ["Mel"]
+
+
+def test_schema_echo_is_rejected_after_the_repair_round_and_recorded() -> None:
+    echo = json.dumps(facts.PROMPT.schema())
+    with ScriptedServer([Reply(content=echo)]) as server:
+        llm = client(server)
+        with pytest.raises(LLMOutputError, match="repeats the JSON schema") as info:
+            generate(llm, facts.PROMPT, ASK, item="t_1")
+    assert len(server.requests) == 2 and info.value.raw
+    summary = llm.ledger.summary()
+    assert summary["rejected"] == 1 and summary["calls"] == 2
+    assert summary["errors"][-1]["item"] == "t_1"
+
+
+def test_empty_answer_is_rejected_clearly() -> None:
+    with ScriptedServer([Reply(content="")]) as server, pytest.raises(LLMOutputError, match="empty"):
+        generate(client(server), answer.PROMPT, answer.messages("Where?", "[t_1] x"))
+    blank = Reply(content='{"answer": "  ", "abstain": false}')
+    with ScriptedServer([blank]) as server, pytest.raises(LLMOutputError, match="answer is empty"):
+        generate(client(server), answer.PROMPT, answer.messages("Where?", "[t_1] x"))
+
+
+def test_auto_mode_falls_back_when_the_server_rejects_response_format() -> None:
+    def handler(request: dict[str, object]) -> Reply:
+        return Reply(status=400) if "response_format" in request else Reply(content=FACTS)
+
+    with ScriptedServer(handler) as server:
+        llm = client(server)
+        generate(llm, facts.PROMPT, ASK)
+        assert llm.structured_mode == "none"
+        generate(llm, facts.PROMPT, ASK)
+    kinds = [r.get("response_format", {}).get("type") for r in server.requests]  # type: ignore[attr-defined]
+    assert kinds == ["json_schema", "json_object", None, None]  # remembered after the first call
+
+
+def test_concurrency_limit_caps_requests_in_flight() -> None:
+    in_flight = peak = 0
+    lock = threading.Lock()
+
+    def handler(request: dict[str, object]) -> Reply:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.1)
+        with lock:
+            in_flight -= 1
+        return Reply(content="ok")
+
+    with ScriptedServer(handler) as server:
+        llm = client(server, concurrency=2)
+        threads = [threading.Thread(target=llm.chat, args=([{"role": "user", "content": "hi"}],)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert peak == 2 and llm.ledger.totals()["calls"] == 6
+
+
+def test_api_key_is_sent_as_a_bearer_token_and_costs_are_counted() -> None:
+    seen: list[str] = []
+
+    with ScriptedServer([Reply(content="ok", prompt_tokens=1000, completion_tokens=500)]) as server:
+        llm = client(server, api_key="sk-test", price_input_per_mtok=1.0, price_output_per_mtok=2.0)
+        original = llm._http.post
+
+        def spy(*args: object, **kwargs: object) -> object:
+            seen.append(llm._http.headers["Authorization"])
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        llm._http.post = spy  # type: ignore[method-assign]
+        llm.chat([{"role": "user", "content": "hi"}])
+    assert seen == ["Bearer sk-test"]
+    assert llm.ledger.summary()["cost"] == pytest.approx(0.002)

@@ -1,0 +1,116 @@
+"""The MCP server end to end through the official ``mcp`` client SDK: the same session of tool
+calls over stdio (the client spawns ``memstrata mcp --transport stdio``) and over streamable HTTP
+(``memstrata mcp --transport http`` on a loopback port); a server scoped to one user (or one agent
+of a user) never shows another scope's memories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from mcp import Client
+from tests.mcp.conftest import HttpMcp, stdio_params
+
+TOOLS = {"remember", "recall", "context", "forget", "profile"}
+NOTES = [
+    ("Alice", "I am a vegetarian and I live in Lisbon.", "2024-03-01T10:00:00"),
+    ("Alice", "My sister Ana plays the piano every Sunday.", "2024-03-01T10:01:00"),
+    ("Bruno", "I adopted a grey cat called Pixel last spring.", "2024-03-02T18:30:00"),
+    ("Alice", "I work as a nurse at the city hospital.", "2024-03-03T09:00:00"),
+]
+
+
+async def _call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def _error(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    text: str = result.content[0].text  # type: ignore[union-attr]
+    return text
+
+
+async def _session(client: Client) -> None:
+    """One agent's session: every tool, checked against what it stored."""
+    tools = {tool.name for tool in (await client.list_tools()).tools}
+    assert tools >= TOOLS
+
+    ids = []
+    for speaker, text, when in NOTES:
+        stored = await _call(client, "remember", text=text, speaker=speaker, session_id="s1", timestamp=when)
+        assert len(stored["ids"]) == 1
+        ids.append(stored["ids"][0])
+    again = await _call(client, "remember", text=NOTES[0][1], speaker="Alice", session_id="s1", timestamp=NOTES[0][2])
+    assert again["ids"] == [ids[0]]  # the same message is stored once
+
+    hits = (await _call(client, "recall", query="What is the name of the cat?", limit=5))["hits"]
+    assert "Pixel" in hits[0]["text"] and hits[0]["speaker"] == "Bruno"  # the turn or the fact made from it
+    assert hits[0]["timestamp"].startswith("2024-03-02")
+
+    found = await _call(client, "context", query="Where does Alice live?", max_tokens=400)
+    assert "Lisbon" in found["text"] and ids[0] in found["ids"]
+
+    lines = (await _call(client, "profile"))["lines"]
+    assert any(line["subject"] == "Alice" and "Lisbon" in line["text"] for line in lines), lines
+
+    receipt = await _call(client, "forget", ids=[ids[2]])
+    assert receipt["verified"] is True and receipt["removed"]["turn"] == 1
+    after = (await _call(client, "recall", query="grey cat Pixel", limit=10))["hits"]
+    assert all("Pixel" not in hit["text"] for hit in after)
+    assert "not_found" in await _error(client, "forget", ids=["t_does_not_exist"])
+    assert "query" in await _error(client, "recall")  # a missing argument is a tool error, not a crash
+
+
+async def _recall_texts(client: Client, query: str) -> list[str]:
+    return [hit["text"] for hit in (await _call(client, "recall", query=query, limit=20))["hits"]]
+
+
+def test_stdio_session_and_user_scope(db_url: str) -> None:
+    async def main() -> None:
+        async with Client(stdio_params(db_url, "alice"), read_timeout_seconds=120) as client:
+            await _session(client)
+        # another user on the same store sees none of alice's memories, and its own only
+        async with Client(stdio_params(db_url, "bob"), read_timeout_seconds=120) as bob:
+            assert await _recall_texts(bob, "Where does Alice live? Lisbon vegetarian") == []
+            assert (await _call(bob, "profile"))["lines"] == []
+            await _call(bob, "remember", text="Bob keeps bees on his roof in Porto.", speaker="Bob")
+            assert "not_found" in await _error(bob, "forget", ids=[await _first_id(db_url, "alice")])
+        # an agent scope narrows further: one agent of alice does not see another agent's notes
+        async with Client(stdio_params(db_url, "alice", "--agent-id", "travel"), read_timeout_seconds=120) as travel:
+            await _call(travel, "remember", text="Book the night train to Porto for May.", speaker="Alice")
+            assert any("night train" in t for t in await _recall_texts(travel, "night train to Porto"))
+        async with Client(stdio_params(db_url, "alice", "--agent-id", "cooking"), read_timeout_seconds=120) as cook:
+            assert not any("night train" in t for t in await _recall_texts(cook, "night train to Porto"))
+        # alice's memories outlive the process; bob's are not in them
+        async with Client(stdio_params(db_url, "alice"), read_timeout_seconds=120) as alice:
+            texts = await _recall_texts(alice, "Lisbon bees Porto roof")
+            assert any("Lisbon" in t for t in texts) and not any("bees" in t for t in texts)
+
+    anyio.run(main)
+
+
+async def _first_id(db_url: str, user_id: str) -> str:
+    """An id of ``user_id``'s memories, read through the library (not through the MCP server)."""
+    from memstrata import Memory
+
+    def read() -> str:
+        with Memory(db_url) as memory:
+            return memory.list(user_id=user_id, level="turn", limit=1)[0].id
+
+    return await anyio.to_thread.run_sync(read)
+
+
+def test_streamable_http_session(http_mcp: HttpMcp) -> None:
+    async def main() -> None:
+        async with Client(http_mcp.url, read_timeout_seconds=120) as client:
+            await _session(client)
+        # a second connection to the same server sees what the first stored
+        async with Client(http_mcp.url, read_timeout_seconds=120) as client:
+            assert any("Lisbon" in t for t in await _recall_texts(client, "Where does Alice live?"))
+
+    anyio.run(main)
