@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from memstrata import MemoryConfig
+from memstrata.eval import answers as answer_scoring
 from memstrata.eval.cases import EvalCase
 from memstrata.eval.locomo import load_locomo, locomo_cases
 from memstrata.eval.runner import evaluate_cases
@@ -51,15 +52,18 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=None, help="replay only the first N sessions")
     parser.add_argument("--judges", action="store_true", help="also grade with judge.lenient@1 / judge.strict@1")
     parser.add_argument("--modes", default="0,1", help="which of the two runs, e.g. 1")
+    parser.add_argument("--structured", default="auto", help="llm.structured for a server named by the env")
+    parser.add_argument("--budget", type=int, default=1000, help="context tokens given to the model per answer")
     args = parser.parse_args()
     case = slice_case(args.data, args.sessions, args.questions)
+    answer_scoring.ANSWER_BUDGET = args.budget  # read by score_answer at call time
     args.out.mkdir(parents=True, exist_ok=True)
     embedder = load_embedder("minilm")
     rows: list[dict[str, Any]] = []
     with ExitStack() as stack:
         base_url, model = os.environ.get("MEMSTRATA_LLM_BASE_URL"), os.environ.get("MEMSTRATA_LLM_MODEL")
         if base_url and model:
-            llm: dict[str, Any] = {"base_url": base_url, "model": model}
+            llm: dict[str, Any] = {"base_url": base_url, "model": model, "structured": args.structured}
         else:
             from memstrata.llm.local import LocalServer
 

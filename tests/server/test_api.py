@@ -49,7 +49,9 @@ def test_search_context_profile_consolidate_stats(tenant_client: NewClient) -> N
 
     hits = client.post("/v1/search", json={"query": "What did Melanie paint?", "user_id": "u1", "limit": 3})
     assert hits.status_code == 200
-    assert hits.json()["hits"][0]["id"] == ids[1]
+    top = hits.json()["hits"][0]
+    # the turn, or the fact made from it (which one wins can shift with the store's global BM25 statistics)
+    assert top["id"] == ids[1] or top["sources"] == [ids[1]], top
     assert "channels" in hits.json()["hits"][0]["explain"]
 
     lexical = client.post(

@@ -36,6 +36,7 @@ def _error(response: httpx.Response, status: int, code: str) -> str:
         ("POST", "/v1/search", {"query": "x", "filters": {"nope": 1}}, 422, "validation_error"),
         ("POST", "/v1/context", {"query": "x", "max_tokens": 3}, 422, "validation_error"),
         ("GET", "/v1/memories?limit=0", None, 422, "validation_error"),
+        ("GET", "/v1/memories?user_id=a&user_id=b", None, 422, "validation_error"),
         ("GET", "/v1/memories/t_nope", None, 404, "not_found"),
         ("GET", "/v1/nothing-here", None, 404, "not_found"),
         ("PUT", "/v1/search", {}, 405, "method_not_allowed"),

@@ -148,8 +148,11 @@ class LocalServer:
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.threads),
         ]  # fmt: skip
-        sink = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        if self.log:
+            with self.log.open("ab") as sink:  # the child keeps its own copy of the handle
+                self.process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        else:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

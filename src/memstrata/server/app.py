@@ -16,6 +16,7 @@ from memstrata.server.idempotency import SQLiteIdempotencyStore
 from memstrata.server.keys import SQLiteKeyStore
 from memstrata.server.limits import BodyLimitMiddleware
 from memstrata.server.openapi import install_openapi
+from memstrata.server.query_params import SingleQueryValuesMiddleware
 from memstrata.server.routes import admin, health, lifecycle, memories, retrieval
 from memstrata.server.sidecar import SidecarDB
 from memstrata.server.state import ServerState
@@ -64,5 +65,6 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
     install_openapi(app)
     for module in (health, memories, retrieval, lifecycle, admin):
         app.include_router(module.router)
+    app.add_middleware(SingleQueryValuesMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     return app

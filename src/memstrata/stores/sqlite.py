@@ -246,7 +246,10 @@ class SQLiteStore(SQLiteLifecycle):
             )
             stamp = format_time(log.recorded_at)
             db.execute(
-                "UPDATE items SET text = ?, version = version + 1, updated_at = ? WHERE rowid = ?", (text, stamp, rowid)
+                # a derived item deleted and derived again restarts at version 1: continue after its history
+                "UPDATE items SET text = ?, updated_at = ?, version = 1 + MAX(version,"
+                " (SELECT COALESCE(MAX(version), 0) FROM item_versions WHERE item_id = items.id)) WHERE rowid = ?",
+                (text, stamp, rowid),
             )
             db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
             version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
@@ -286,6 +289,12 @@ class SQLiteStore(SQLiteLifecycle):
                 ),
             )
             version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
+            if db.execute(
+                "SELECT 1 FROM item_versions WHERE item_id = ? AND version = ? AND event = 'delete'", (item_id, version)
+            ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
+                version = (
+                    1 + db.execute("SELECT MAX(version) FROM item_versions WHERE item_id = ?", (item_id,)).fetchone()[0]
+                )
             self._insert_version(
                 db,
                 ItemVersion(

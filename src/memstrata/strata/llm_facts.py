@@ -42,7 +42,7 @@ class LLMFactExtractor:
 
     version = 1
 
-    def __init__(self, llm: LLM, fallback: FactExtractor, *, min_terms: int = 3, max_tokens: int = 400) -> None:
+    def __init__(self, llm: LLM, fallback: FactExtractor, *, min_terms: int = 3, max_tokens: int = 200) -> None:
         self.llm = llm
         self.fallback = fallback
         self.min_terms = min_terms

@@ -1,6 +1,6 @@
 """A prompt is a module: a name, a version, a pydantic response schema and a ``messages`` builder.
 
-The ``id`` (``"facts@1"``) goes into the ``producer`` of everything made with the prompt, with the
+The ``id`` (``"facts@2"``) goes into the ``producer`` of everything made with the prompt, with the
 model id, so provenance says exactly which prompt version and model produced an item. Change the
 wording or the schema of a prompt → bump its version.
 """
@@ -37,20 +37,26 @@ class Prompt(Generic[T]):
         return json.dumps(self.schema(), separators=(",", ":"))
 
 
+# Titles only cost tokens; string length bounds make grammar converters explode (llama.cpp turns
+# maxLength=2000 into 2000 nested optional rules and its server crashes): pydantic checks them.
+_DROPPED = ("title", "$defs", "minLength", "maxLength")
+
+
 @functools.lru_cache(maxsize=64)
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
     return compact_schema(model.model_json_schema())
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Inline ``$ref``s and drop titles: grammar converters and small models both do better."""
+    """Inline ``$ref``s, drop titles and string length bounds: grammar converters and small models
+    both do better (the reply is still validated against the full pydantic model)."""
     defs = schema.get("$defs", {})
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: walk(v) for k, v in node.items() if k not in ("title", "$defs")}
+            return {k: walk(v) for k, v in node.items() if k not in _DROPPED}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node

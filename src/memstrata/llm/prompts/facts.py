@@ -26,13 +26,14 @@ class FactsReply(BaseModel):
     facts: list[ExtractedFact] = Field(max_length=8)
 
 
-PROMPT = Prompt("facts", 1, FactsReply)
+PROMPT = Prompt("facts", 2, FactsReply)
 
 _SYSTEM = "You extract facts from chat messages for a long-term memory. You reply with JSON only."
 _TASK = """Write every fact this message states about a person as one short standalone sentence.
 - Use names, never I, you, he, she, we ({speaker} wrote the message).
 - Replace relative dates (yesterday, last week, next month) with the date, e.g. "on 7 May 2023".
 - Skip greetings, questions and small talk. If there is no fact, reply {{"facts": []}}.
+- State each fact once; at most 5 facts.
 For each fact give: text; date (YYYY-MM-DD when it happened, else null); entities (people, places,
 things named); and, when it states a lasting trait of a person, subject, attribute (lives_in, job,
 likes, has_pet, relationship, ...) and value, else null.

@@ -1,0 +1,45 @@
+"""``memstrata answer`` and ``memstrata llm check`` as real subprocesses, against a scripted
+OpenAI-compatible server on loopback, configured by the two environment settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from memstrata import Memory
+from memstrata.llm.scripted import Reply, ScriptedServer
+from memstrata.providers import Embedder
+from tests.cli.test_cli import EXE
+
+
+def model(request: dict[str, object]) -> Reply:
+    user = str(request["messages"][-1]["content"])  # type: ignore[index]
+    if "Gold answer" in user:
+        return Reply(content='{"verdict": "CORRECT"}')
+    ids = re.findall(r"^\[([^\]]+)\].*Boston", user, re.M)
+    return Reply(content=json.dumps({"answer": "Boston", "citations": ids[:1], "abstain": False}))
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+
+def test_answer_and_check_commands(tmp_path: Path, embedder: Embedder) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with Memory(db, embedder=embedder) as m:
+        m.add([{"role": "user", "name": "Caroline", "content": "I live in Boston now."}], user_id="u1")
+    with ScriptedServer(model, model="scripted-cli") as server:
+        env = {"MEMSTRATA_DB": db, "MEMSTRATA_LLM_BASE_URL": server.base_url, "MEMSTRATA_LLM_MODEL": "scripted-cli"}
+        got = run("answer", "Where does Caroline live?", "-u", "u1", "--json", env=env)
+        assert got.returncode == 0, got.stderr
+        reply = json.loads(got.stdout)
+        assert reply["text"] == "Boston" and reply["model"] == "scripted-cli" and len(reply["citations"]) == 1
+        shown = run("answer", "Where does Caroline live?", "-u", "u1", env=env)
+        assert "Boston" in shown.stdout and reply["citations"][0] in shown.stdout and "answer@1" in shown.stdout
+        check = run("llm", "check", env=env)
+        assert check.returncode == 0 and json.loads(check.stdout)["verdict"] == "CORRECT"
+    down = run("answer", "Where?", env={"MEMSTRATA_DB": db, "MEMSTRATA_LLM_BASE_URL": "", "MEMSTRATA_LLM_MODEL": ""})
+    assert down.returncode == 2 and down.stderr.startswith("error: answer needs an LLM")
