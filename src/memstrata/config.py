@@ -50,6 +50,12 @@ class RetrievalConfig(BaseModel):
     gate_widen: int = Field(3, ge=1, le=20, description="candidate depth multiplier when widening (1: never widen)")
     rerank: Literal["none", "llm"] = Field("none", description="rerank the top hits with the configured LLM")
     rerank_top: int = Field(20, ge=2, le=100, description="hits the reranker reorders")
+    superseded_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="score multiplier for facts whose slot holds a newer value (0: drop; 1: annotate only)",
+    )
 
 
 class StrataConfig(BaseModel):

@@ -24,8 +24,9 @@ NOTES = [
 async def _call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
+    content = result.structured_content
+    assert isinstance(content, dict), result.content
+    return content
 
 
 async def _error(client: Client, tool: str, **arguments: Any) -> str:

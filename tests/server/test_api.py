@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from tests.conftest import CONVERSATION
+from tests.server.conftest import Server
 
 NewClient = Callable[..., httpx.Client]
 
@@ -18,7 +19,7 @@ def _add(client: httpx.Client, **body: object) -> list[str]:
     return ids
 
 
-def test_health_needs_no_key(server) -> None:
+def test_health_needs_no_key(server: Server) -> None:
     response = httpx.get(f"{server.url}/v1/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
@@ -92,7 +93,7 @@ def test_list_paginates(tenant_client: NewClient) -> None:
     assert pages == 3
 
 
-def test_missing_and_invalid_keys_get_401(server, tenant_client: NewClient) -> None:
+def test_missing_and_invalid_keys_get_401(server: Server, tenant_client: NewClient) -> None:
     for headers in ({}, {"Authorization": "Bearer nope"}, {"X-API-Key": "msk_0123456789abcdef_" + "x" * 43}):
         response = httpx.get(f"{server.url}/v1/memories", headers=headers)
         assert response.status_code == 401
@@ -103,7 +104,7 @@ def test_missing_and_invalid_keys_get_401(server, tenant_client: NewClient) -> N
     assert client.post("/v1/admin/tenants", json={"name": "x"}).status_code == 401
 
 
-def test_revoked_key_gets_401(server, tenant_client: NewClient) -> None:
+def test_revoked_key_gets_401(server: Server, tenant_client: NewClient) -> None:
     server.admin.post("/v1/admin/tenants", json={"name": "revoking"})
     created = server.admin.post("/v1/admin/tenants/revoking/keys", json={}).json()
     headers = {"Authorization": f"Bearer {created['key']}"}
@@ -131,7 +132,7 @@ def test_other_tenants_ids_are_404(tenant_client: NewClient) -> None:
     assert alice.get(f"/v1/memories/{secret}").json()["text"].endswith("4711")
 
 
-def test_keys_cli_creates_a_working_key(server) -> None:
+def test_keys_cli_creates_a_working_key(server: Server) -> None:
     from typer.testing import CliRunner
 
     from memstrata.cli.app import app

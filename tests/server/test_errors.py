@@ -3,7 +3,7 @@ Idempotency-Key on add."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -60,7 +60,7 @@ def test_body_over_the_limit_is_413(tenant_client: NewClient) -> None:
     big = {"messages": "x" * (MAX_BODY + 1)}
     _error(client.post("/v1/memories", json=big), 413, "payload_too_large")
 
-    def chunks():  # no Content-Length: the limit applies while reading
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
         for _ in range(MAX_BODY // 1024 + 2):
             yield b" " * 1024
 

@@ -17,8 +17,15 @@ from memstrata.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, 
 from memstrata.errors import ConfigError, InvalidInputError, NotFoundError
 from memstrata.ingest.messages import normalize_messages
 from memstrata.ingest.turns import TurnIngestor
+from memstrata.lifecycle.export import ExportReport, ImportReport
+from memstrata.lifecycle.export import export_jsonl as _export
+from memstrata.lifecycle.export import import_jsonl as _import
 from memstrata.lifecycle.forget import forget as _forget
+from memstrata.lifecycle.rebuild import RebuildReport
+from memstrata.lifecycle.rebuild import rebuild as _rebuild
 from memstrata.lifecycle.receipts import ForgetReceipt
+from memstrata.lifecycle.reindex import ReindexReport
+from memstrata.lifecycle.reindex import reindex as _reindex
 from memstrata.lifecycle.targets import resolve_ids, resolve_scope
 from memstrata.llm import LLM, open_llm
 from memstrata.providers.base import Embedder
@@ -31,6 +38,9 @@ from memstrata.stores.base import SearchFilters, Store, VectorSpace
 from memstrata.stores.registry import open_store
 from memstrata.strata.consolidate import ConsolidationReport, Consolidator
 from memstrata.strata.llm_producers import choose_producers
+from memstrata.truth.readtime import truth_view
+from memstrata.truth.slots import SlotValue
+from memstrata.truth.timeline import timeline as _timeline
 
 __all__ = ["Memory"]
 
@@ -225,6 +235,51 @@ class Memory:
             self.store, self._consolidator, targets, window=self.config.retrieval.neighbour_window, scrub=scrub
         )
 
+    def rebuild(self, *, user_id: str | None = None) -> RebuildReport:
+        """Recompute every projection (turns' lexical documents and vectors, facts, episodes,
+        topics, profile) of this tenant, or of one user, from the log; see
+        :mod:`memstrata.lifecycle.rebuild`."""
+        scope = self._scope(user_id, None, None, default_user=False)
+        return _rebuild(
+            self.store, self.embedder, self._consolidator, scope, window=self.config.retrieval.neighbour_window
+        )
+
+    def reindex(self, embedder: str | Embedder, *, tenants: builtins.list[str] | None = None) -> ReindexReport:
+        """Re-embed every item into ``embedder``'s vector space (a spec such as ``"wordllama"`` or
+        an :class:`Embedder`), beside the old one, then switch to it atomically; this memory then
+        embeds with the new model. ``tenants`` (default: this memory's) must cover every tenant
+        of the store, or the switch is refused and the old space stays."""
+        new = load_embedder(embedder) if isinstance(embedder, str) else embedder
+        report = _reindex(self.store, new, tenants or [self.config.tenant])
+        self.embedder = new
+        self._space = VectorSpace(new.id, new.dim)
+        self._ingestor = TurnIngestor(self.store, new, self.config)
+        producers = choose_producers(self.config, self.llm)
+        self._consolidator = Consolidator(
+            self.store, new, self.config, facts=producers.facts, episodes=producers.episodes
+        )
+        self._retriever = make_retriever(self.store, new, self.config.retrieval, self.llm)
+        return report
+
+    def export(self, target: Any, *, user_id: str | None = None, projections: bool = False) -> ExportReport:
+        """Write this tenant's log (or one user's), and with ``projections`` every item, to a
+        JSONL file path or text stream; see :mod:`memstrata.lifecycle.export`."""
+        scope = self._scope(user_id, None, None, default_user=False)
+        return _export(self.store, scope, target, projections=projections)
+
+    def import_(self, source: Any) -> ImportReport:
+        """Load a JSONL export (path or text stream) into this tenant, skipping records already
+        held, and recompute the projections. A malformed line raises
+        :class:`~memstrata.errors.InvalidInputError` with its line number and nothing is written."""
+        return _import(
+            self.store,
+            self.embedder,
+            self._consolidator,
+            self.config.tenant,
+            source,
+            window=self.config.retrieval.neighbour_window,
+        )
+
     # -- reads ----------------------------------------------------------------------------
     def get(self, item_id: str, *, user_id: str | None = None) -> Item:
         if not isinstance(item_id, str) or not item_id:
@@ -267,6 +322,7 @@ class Memory:
         limit: int = 10,
         filters: SearchFilters | dict[str, Any] | None = None,
         channels: dict[str, float] | None = None,
+        as_of: Any = None,
     ) -> builtins.list[Hit]:
         """Hybrid search; each :class:`Hit` carries an ``explain`` trace of the channels that found it.
 
@@ -276,7 +332,23 @@ class Memory:
         if not 1 <= limit <= 1000:
             raise InvalidInputError("limit must be between 1 and 1000")
         scope = self._scope(user_id, agent_id, session_id, run_id)
-        return self._retriever.search(scope, query, limit=limit, filters=parse_filters(filters), weights=channels)
+        moment = parse_time(as_of) if as_of is not None else None
+        fetch = limit if moment is None else min(1000, limit * 3)
+        hits = self._retriever.search(scope, query, limit=fetch, filters=parse_filters(filters), weights=channels)
+        weight = self.config.retrieval.superseded_weight
+        return truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+
+    def timeline(
+        self, subject: str, attribute: str | None = None, *, user_id: str | None = None, as_of: Any = None
+    ) -> builtins.list[SlotValue]:
+        """A subject's slot values over time (one ``attribute`` or all), oldest first, each with its
+        validity, sources and the fact that superseded it; ``as_of`` replays what memory held then."""
+        if not isinstance(subject, str) or not subject.strip():
+            raise InvalidInputError("subject must be a non-empty string")
+        scope = self._scope(user_id, None, None)
+        facts = self.store.list_items(scope, levels=[Level.FACT], limit=100_000)
+        moment = parse_time(as_of) if as_of is not None else None
+        return _timeline(facts, subject.strip(), attribute, as_of=moment)
 
     def context(
         self,
@@ -288,6 +360,7 @@ class Memory:
         run_id: str | None = None,
         max_tokens: int = 1000,
         filters: SearchFilters | dict[str, Any] | None = None,
+        as_of: Any = None,
     ) -> Context:
         """A cited block of the memories most relevant to ``query``, within ``max_tokens``: the
         participants' profile lines first, then items in time order. When every turn of the scope
@@ -298,7 +371,8 @@ class Memory:
         query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
         scope = self._scope(user_id, agent_id, session_id, run_id)
         parsed = parse_filters(filters)
-        if parsed is None or parsed.empty:
+        moment = parse_time(as_of) if as_of is not None else None
+        if moment is None and (parsed is None or parsed.empty):
             whole = self._whole_scope(scope, query, max_tokens)
             if whole is not None:
                 return whole
@@ -309,7 +383,8 @@ class Memory:
             for item in self.store.list_items(
                 scope.model_copy(update={"session_id": None}), levels=[Level.PROFILE], limit=200
             )
-            if not named or item.speaker in named
+            if (not named or item.speaker in named)
+            and (moment is None or (item.updated_at or item.recorded_at or moment) <= moment)  # as_of: no later profile
         ]
         profile.sort(key=lambda h: -int(h.metadata.get("support", 0)))
         wanted = [s for h in retrieval.hits for s in h.explain.get("zoom_in", [])]
@@ -317,7 +392,10 @@ class Memory:
             item.id: Hit.from_item(item, 0.0, {"zoom_in_of": True})
             for item in self.store.get_items(scope, wanted).values()
         }
-        context = pack_context(query, retrieval.hits, max_tokens, profile=profile, support=support)
+        hits = truth_view(
+            self.store, scope, retrieval.hits, as_of=moment, superseded_weight=self.config.retrieval.superseded_weight
+        )
+        context = pack_context(query, hits, max_tokens, profile=profile, support=support)
         context.confidence = round(retrieval.confidence.score, 4)
         context.answerable = retrieval.answerable
         context.explain = {

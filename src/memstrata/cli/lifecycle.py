@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from memstrata.cli.common import console, print_json, settings
@@ -55,3 +57,60 @@ def register(app: typer.Typer) -> None:
             _print_receipt(receipt)
         if not receipt.ok:
             raise typer.Exit(1)
+
+    @app.command()
+    def rebuild(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
+        """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log."""
+        with settings(ctx).open() as memory:
+            report = memory.rebuild(user_id=user_id)
+        if as_json:
+            print_json(report)
+        else:
+            written = ", ".join(f"{k}={v}" for k, v in sorted(report.written.items()))
+            console.print(f"rebuilt from {report.records} log records: {report.turns} turns; {written}")
+
+    @app.command()
+    def reindex(
+        ctx: typer.Context,
+        embedder: str = typer.Option(..., "--embedder", help="new embedder spec: minilm | wordllama | st:/path"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Re-embed every item with a new model beside the old index, then switch atomically.
+        Afterwards open this store with the same --embedder (or MEMSTRATA_EMBEDDER)."""
+        with settings(ctx).open() as memory:
+            report = memory.reindex(embedder)
+        if as_json:
+            print_json(report)
+        else:
+            console.print(f"re-indexed {report.vectors} vectors: {report.old} -> {report.new}")
+            console.print(f"use --embedder {embedder} (or MEMSTRATA_EMBEDDER={embedder}) with this store from now on")
+
+    @app.command("export")
+    def export_(
+        ctx: typer.Context,
+        file: Path = typer.Argument(..., help="JSONL file to write"),
+        user_id: str | None = USER,
+        projections: bool = typer.Option(False, "--projections", help="also write every derived item"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Export the log (and optionally the projections) to JSONL."""
+        with settings(ctx).open() as memory:
+            report = memory.export(file, user_id=user_id, projections=projections)
+        if as_json:
+            print_json(report)
+        else:
+            console.print(f"exported {report.records} log records and {report.items} items to {file}")
+
+    @app.command("import")
+    def import_(
+        ctx: typer.Context,
+        file: Path = typer.Argument(..., help="JSONL export to read"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Import a JSONL export; records already held are skipped; projections are recomputed."""
+        with settings(ctx).open() as memory:
+            report = memory.import_(file)
+        if as_json:
+            print_json(report)
+        else:
+            console.print(f"imported {report.added} of {report.records} log records ({report.skipped} already held)")

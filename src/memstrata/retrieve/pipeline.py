@@ -13,8 +13,10 @@ from memstrata.providers.base import Embedder
 from memstrata.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
 from memstrata.retrieve.fusion import weighted_rrf
 from memstrata.retrieve.gate import Confidence, estimate_confidence
+from memstrata.retrieve.graph import GraphChannel
 from memstrata.retrieve.query import QueryAnalysis, analyse_query
 from memstrata.retrieve.router import QueryKind, Route, is_coarse, route
+from memstrata.retrieve.temporal import TemporalChannel
 from memstrata.retrieve.zoom import annotate_zoom, deduplicate, has_time
 from memstrata.stores.base import SearchFilters, Store
 
@@ -46,6 +48,8 @@ class Retriever:
             BM25Channel(store, config),
             DenseChannel(store, embedder),
             RecencyChannel(store),
+            TemporalChannel(store, config),  # runs only when channel_weights names "temporal"
+            GraphChannel(store),  # runs only when channel_weights names "graph"
         ]
 
     @property

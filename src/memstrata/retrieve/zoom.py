@@ -9,6 +9,8 @@ their supporting items (zoom in); fine hits name the episode of their session (z
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
 
 from memstrata.core.types import Hit, Item, Level
 from memstrata.strata.dates import resolve_dates
@@ -59,5 +61,11 @@ def has_time(item: Item) -> bool:
     if item.level == Level.FACT:
         return bool(item.metadata.get("dates"))
     if item.level == Level.TURN:
-        return bool(resolve_dates(item.text, item.timestamp)) if item.timestamp else False
+        return _mentions_time(item.text, item.timestamp) if item.timestamp else False
     return False
+
+
+@lru_cache(maxsize=1 << 16)
+def _mentions_time(text: str, anchor: datetime) -> bool:
+    """Cached: when-questions test every candidate turn, and the same turns come back query after query."""
+    return bool(resolve_dates(text, anchor))

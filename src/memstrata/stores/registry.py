@@ -1,5 +1,10 @@
-"""Store URLs → store instances: ``sqlite:///path/to/file.db`` (``sqlite:///:memory:`` is refused:
-memory must survive the process)."""
+"""Store URLs → store instances.
+
+* ``sqlite:///path/to/file.db`` (or a bare path): the embedded SQLite store
+  (``sqlite:///:memory:`` is refused: memory must survive the process);
+* ``postgresql://user:password@host:5432/db`` (or ``postgres://``, any libpq URI, including
+  ``?host=/unix/socket/dir``): the PostgreSQL + pgvector store.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from memstrata.errors import ConfigError
 from memstrata.stores.base import Store
 
 __all__ = ["open_store"]
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
@@ -23,4 +30,15 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
         from memstrata.stores.sqlite import SQLiteStore
 
         return SQLiteStore(path, synchronous=sqlite_synchronous)
-    raise ConfigError(f"unsupported store URL {url!r}; supported: sqlite:///path.db")
+    if parsed.scheme in POSTGRES_SCHEMES:
+        try:
+            from memstrata.stores.postgres import PostgresStore
+        except ImportError as exc:  # psycopg is the optional "postgres" extra
+            raise ConfigError(
+                f"the PostgreSQL store needs psycopg: pip install 'memstrata[postgres]' ({exc})"
+            ) from None
+        return PostgresStore(url)
+    raise ConfigError(
+        f"unsupported store URL {parsed.scheme + '://...' if parsed.scheme else url!r};"
+        " supported: sqlite:///path.db, postgresql://user@host/db"
+    )

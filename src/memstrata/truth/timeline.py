@@ -1,0 +1,50 @@
+"""A slot's values over time, with sources, and the as-of view of a set of items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from memstrata.core.types import Hit, Item
+from memstrata.truth.slots import SlotValue, resolve, visible_at
+
+__all__ = ["apply_truth", "timeline"]
+
+
+def timeline(
+    items: Iterable[Item], subject: str, attribute: str | None = None, as_of: datetime | None = None
+) -> list[SlotValue]:
+    """Every value of ``subject``'s slots (one ``attribute``, or all), oldest first."""
+    want_subject = subject.casefold()
+    want_attribute = attribute.casefold() if attribute is not None else None
+    out: list[SlotValue] = []
+    for (s, a), values in sorted(resolve(items, as_of).items()):
+        if s == want_subject and (want_attribute is None or a == want_attribute):
+            out.extend(values)
+    return out
+
+
+def apply_truth(
+    hits: Sequence[Hit], facts: Iterable[Item], as_of: datetime | None = None, demote: float = 0.0
+) -> list[Hit]:
+    """Drop (``demote`` 0) or scale down hits whose slot value was superseded at ``as_of``, and
+    hits recorded after ``as_of``; each kept hit's explain says which fact superseded it."""
+    pool = list(facts)
+    recorded = {f.id: f for f in pool}
+    superseded = {v.fact_id: v for values in resolve(pool, as_of).values() for v in values if v.superseded_by}
+    out: list[Hit] = []
+    for hit in hits:
+        item = recorded.get(hit.id)
+        if item is not None and not visible_at(item, as_of):
+            continue
+        value = superseded.get(hit.id)
+        if value is None:
+            out.append(hit)
+            continue
+        if demote <= 0.0:
+            continue
+        explain = dict(hit.explain)
+        explain["superseded_by"] = value.superseded_by
+        explain["valid_to"] = value.valid_to.isoformat() if value.valid_to else None
+        out.append(hit.model_copy(update={"score": hit.score * demote, "explain": explain}))
+    return sorted(out, key=lambda h: -h.score)

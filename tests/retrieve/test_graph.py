@@ -1,0 +1,43 @@
+"""The entity graph channel: entity seeds and spreading activation over derived_from edges."""
+
+from __future__ import annotations
+
+import itertools
+
+from memstrata import Memory
+from memstrata.core.types import Level, Scope
+from memstrata.retrieve.channels import ChannelRequest
+from memstrata.retrieve.graph import GraphChannel, query_entities
+from memstrata.retrieve.query import analyse_query
+
+
+def test_query_entities() -> None:
+    assert query_entities("What did Ann say about Paris?", ("Ann",)) == ["Ann", "Paris"]
+    assert query_entities("When did she go?", ()) == []
+
+
+def test_graph_channel_finds_entity_items_and_their_derived_facts(memory: Memory) -> None:
+    memory.add(
+        [{"role": "user", "content": "I visited Lisbon with my sister last spring.", "name": "Ann"}],
+        user_id="ann",
+        session_id="s1",
+        timestamp="2023-05-10T10:00:00Z",
+    )
+    memory.add(
+        [{"role": "user", "content": "Work has been busy lately.", "name": "Ann"}],
+        user_id="ann",
+        session_id="s2",
+        timestamp="2023-06-10T10:00:00Z",
+    )
+    hits = memory.search("What did Ann do in Lisbon?", user_id="ann", limit=10, channels={"graph": 1.0})
+    assert hits and all("busy" not in h.text for h in hits)
+    assert "Lisbon" in hits[0].text
+    # the raw channel (before cross-level de-duplication): activation spreads turn <-> facts
+    request = ChannelRequest(
+        scope=Scope(user_id="ann"), query=analyse_query("What did Ann do in Lisbon?", ["Ann"]), filters=None, k=20
+    )
+    ranked = GraphChannel(memory.store, hops=2).search(request)
+    found = memory.store.get_items(request.scope, [i for i, _ in ranked])
+    assert {found[i].level for i, _ in ranked} >= {Level.TURN, Level.FACT}
+    assert all(a >= b for (_, a), (_, b) in itertools.pairwise(ranked))
+    assert memory.search("what happened?", user_id="ann", limit=10, channels={"graph": 1.0}) == []
