@@ -24,6 +24,7 @@ from types import TracebackType
 import httpx
 
 from memstrata.config import LLMConfig
+from memstrata.core.files import file_sha256
 from memstrata.errors import ConfigError, LLMUnavailableError
 
 __all__ = ["LOCAL_MODEL", "LOCAL_MODEL_SHA256", "LocalServer", "assemble_gguf", "local_llm_available"]
@@ -69,7 +70,9 @@ def assemble_gguf(cache_dir: Path | None = None) -> Path:
     """The GGUF file, joined from the installed parts (once) and sha256-checked (every time)."""
     folder = cache_dir or default_cache_dir()
     target = folder / f"{LOCAL_MODEL}.gguf"
-    if not (target.is_file() and target.stat().st_size == LOCAL_MODEL_BYTES and _sha256(target) == LOCAL_MODEL_SHA256):
+    if not (
+        target.is_file() and target.stat().st_size == LOCAL_MODEL_BYTES and file_sha256(target) == LOCAL_MODEL_SHA256
+    ):
         folder.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.part")
         digest = hashlib.sha256()
@@ -86,14 +89,6 @@ def assemble_gguf(cache_dir: Path | None = None) -> Path:
             )
         os.replace(partial, target)
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def free_port() -> int:

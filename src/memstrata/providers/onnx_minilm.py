@@ -7,12 +7,12 @@ checked against pinned sha256 digests before first use; nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from memstrata.core.files import file_sha256
 from memstrata.errors import ProviderError
 from memstrata.providers.base import Vectors, normalise
 
@@ -22,14 +22,6 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 MAX_TOKENS = 256  # the model's max_seq_length
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _installed_model_path() -> Path:
@@ -54,7 +46,7 @@ class MiniLMOnnxEmbedder:
         for file, expected in ((path, MODEL_SHA256), (TOKENIZER_PATH, TOKENIZER_SHA256)):
             if not file.exists():
                 raise ProviderError(f"embedding model file missing: {file}")
-            if _sha256(file) != expected:
+            if file_sha256(file) != expected:
                 raise ProviderError(f"embedding model file {file} does not match its pinned sha256")
         options = ort.SessionOptions()
         if threads:
