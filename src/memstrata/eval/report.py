@@ -182,7 +182,7 @@ def render_report(summary: dict[str, Any], *, title: str, plots: Sequence[Path] 
         lines += [f"_{plot_note}_", ""]
     lines += ["## Speed (this machine; not comparable across machines)", ""]
     lines += _table(
-        ["search p50 ms", "search p95 ms", "context p50 ms", "context p95 ms", "ingest s (all cases)"],
+        ["search p50 ms", "search p95 ms", "context@1000 p50 ms", "p95 ms", "ingest s", "questions s", "CPU s"],
         [
             [
                 str(overall.get("search_ms_p50", "–")),
@@ -190,9 +190,16 @@ def render_report(summary: dict[str, Any], *, title: str, plots: Sequence[Path] 
                 str(overall.get("context_ms_p50", "–")),
                 str(overall.get("context_ms_p95", "–")),
                 str(summary.get("ingest_seconds", "–")),
+                str(summary.get("ask_seconds", "–")),
+                " + ".join(f"{v} {k}" for k, v in summary.get("cpu_seconds", {}).items()) or "–",
             ]
         ],
     )
+    lines += [
+        "",
+        "_Ingest and questions: wall seconds summed over cases (with `--jobs`, cases overlap); CPU: process"
+        " CPU seconds by phase, comparable on a busy machine._",
+    ]
     lines += ["", "## Config", "", "```json", json.dumps(run.get("config", {}), indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)
 

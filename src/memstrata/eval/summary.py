@@ -1,7 +1,8 @@
 """The ``summary.json`` document: means over questions, per category, per method.
 
 Quality figures are deterministic for a given dataset, config and embedder; timing figures
-(keys ending in ``_ms_p50``/``_ms_p95``, ``ingest_seconds``) depend on the machine.
+(keys ending in ``_ms_p50``/``_ms_p95``, ``ingest_seconds``, ``ask_seconds``, ``cpu_seconds``) depend
+on the machine.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from memstrata.eval.runner import BASELINES, BUDGETS, CURVE_KS, METHOD, EvalResu
 
 __all__ = ["TIMING_KEYS", "quality_figures", "summarise"]
 
-TIMING_KEYS = ("search_ms_p50", "search_ms_p95", "context_ms_p50", "context_ms_p95", "ingest_seconds")
+TIMING_KEYS = (
+    "search_ms_p50",
+    "search_ms_p95",
+    "context_ms_p50",
+    "context_ms_p95",
+    "ingest_seconds",
+    "ask_seconds",
+    "cpu_seconds",
+)
 
 
 def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
@@ -93,6 +102,8 @@ def summarise(
         "truncated_turns": result.truncated_turns,
         "embedder": result.embedder,
         "ingest_seconds": round(result.ingest_seconds, 2),
+        "ask_seconds": round(result.ask_seconds, 2),
+        "cpu_seconds": {phase: round(seconds, 2) for phase, seconds in result.cpu_seconds.items()},
         "overall": _block(scored),
         "categories": {name: _block(qs) for name, qs in by_category.items()},
         "baselines": baselines,

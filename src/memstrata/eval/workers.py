@@ -1,7 +1,8 @@
 """Run evaluation cases in worker processes (``--jobs``), reporting progress to the parent.
 
 Cases are independent (each has its own fresh store), so they parallelise without changing any
-figure; workers are spawned, not forked, and each loads the embedder once.
+figure; workers are spawned, not forked, and each loads the embedder once. The longest cases
+start first, and the default ONNX model runs on one thread per worker.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import multiprocessing
 import queue
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from memstrata.eval.cases import EvalCase, EvalQuestion
     from memstrata.eval.runner import ProgressSink, _CaseResult, _CaseTask
+    from memstrata.providers.base import Embedder
 
 __all__ = ["in_workers"]
 
@@ -37,8 +40,30 @@ def _init(messages: Any) -> None:
     _messages = messages
 
 
+_embedder: Embedder | None = None  # the worker's own embedder, loaded by its first case
+
+
+def _worker_embedder(spec: str) -> Embedder | None:
+    """The default ONNX model on one thread: the workers already use every core between them,
+    and a second thread each would only contend (its vectors are bit-identical either way).
+    Other embedders load as usual (None: ``Memory`` loads the configured one)."""
+    global _embedder
+    name, _, arg = spec.partition(":")
+    if _embedder is None and name == "minilm":
+        from memstrata.providers.onnx_minilm import MiniLMOnnxEmbedder
+
+        _embedder = MiniLMOnnxEmbedder(Path(arg) if arg else None, threads=1)
+    return _embedder
+
+
 def _work(task: _CaseTask, number: int, case: EvalCase, questions: list[EvalQuestion]) -> _CaseResult:
-    return task.run(number, case, questions, None, _QueueSink())
+    return task.run(number, case, questions, _worker_embedder(task.config.embedder), _QueueSink())
+
+
+def _cost(case: EvalCase, questions: Sequence[EvalQuestion]) -> int:
+    """A case's rough cost, to start the longest first: its turns are embedded and consolidated
+    once, and each question runs about ten searches."""
+    return sum(len(s.messages) for s in case.sessions) + 2 * len(questions)
 
 
 def _drain(messages: Any, progress: ProgressSink | None) -> None:
@@ -71,8 +96,10 @@ def in_workers(
         max_workers=min(jobs, len(plan)), mp_context=context, initializer=_init, initargs=(messages,)
     )
     try:
+        # Longest first, so the last case to finish is a short one and no worker idles long.
+        ordered = sorted(plan, key=lambda entry: -_cost(entry[1], entry[2]))
         futures: dict[Future[_CaseResult], int] = {
-            pool.submit(_work, task, number, case, questions): number for number, case, questions in plan
+            pool.submit(_work, task, number, case, questions): number for number, case, questions in ordered
         }
         pending = set(futures)
         while pending:

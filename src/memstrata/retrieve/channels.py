@@ -17,6 +17,7 @@ from memstrata.core.text import FILLER, content_terms
 from memstrata.core.types import Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.query import QueryAnalysis
+from memstrata.retrieve.reuse import active_reuse
 from memstrata.stores.base import ScoredId, SearchFilters, Store, VectorSpace
 
 __all__ = ["BM25Channel", "Channel", "ChannelRequest", "DenseChannel", "RecencyChannel"]
@@ -87,8 +88,13 @@ class DenseChannel:
         self.space = VectorSpace(embedder.id, embedder.dim)
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
-        vector = self.embedder.embed([request.query.text])[0]
+        text = request.query.text
+        reuse = active_reuse()
+        vector = reuse.vector(self.embedder, text, lambda: self._embed(text)) if reuse else self._embed(text)
         return self.store.vector_search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
+
+    def _embed(self, text: str) -> np.ndarray:
+        return np.asarray(self.embedder.embed([text])[0])
 
 
 class RecencyChannel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from memstrata.config import RetrievalConfig
@@ -15,6 +16,7 @@ from memstrata.retrieve.fusion import weighted_rrf
 from memstrata.retrieve.gate import Confidence, estimate_confidence
 from memstrata.retrieve.graph import GraphChannel
 from memstrata.retrieve.query import QueryAnalysis, analyse_query
+from memstrata.retrieve.reuse import active_reuse
 from memstrata.retrieve.router import QueryKind, Route, is_coarse, route
 from memstrata.retrieve.temporal import TemporalChannel
 from memstrata.retrieve.zoom import annotate_zoom, deduplicate, has_time
@@ -105,7 +107,12 @@ class Retriever:
     ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
-        rankings = {c.name: c.search(request) for c in self.channels if weights.get(c.name, 0.0) > 0}
+        reuse = active_reuse()  # an evaluation asking the same query several ways (retrieve/reuse.py)
+        rankings = {
+            c.name: reuse.ranking(c, request, partial(c.search, request)) if reuse else c.search(request)
+            for c in self.channels
+            if weights.get(c.name, 0.0) > 0
+        }
         fused = weighted_rrf(rankings, weights, self.config.rrf_k)[: request.k]
         # Load generously: dedup across levels may drop hits, and boosts reorder within a bound.
         keep = limit * 3
