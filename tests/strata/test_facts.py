@@ -26,6 +26,10 @@ def test_first_and_second_person_become_names() -> None:
     )
     assert resolve_persons("I'm proud of your kids", "Caroline", "Melanie") == "Caroline is proud of Melanie's kids"
     assert resolve_persons("I went home", "Caroline", None) == "Caroline went home"
+    # an adverb between the pronoun and its verb: the verb still agrees, the adverb is untouched
+    assert resolve_persons("I no longer like jazz", "Ann", None) == "Ann no longer likes jazz"
+    assert resolve_persons("I sometimes paint at night", "Ann", None) == "Ann sometimes paints at night"
+    assert resolve_persons("I kind of want a dog", "Ann", None) == "Ann kind of wants a dog"
 
 
 def test_a_fact_per_informative_sentence_with_its_date_resolved() -> None:

@@ -50,9 +50,12 @@ _NOT_VERBS = {
     "flew", "drew", "spoke", "broke", "chose", "woke", "wore", "won", "lost", "kept", "slept", "sent", "spent",
     "built", "read", "heard", "said", "told", "sold", "held", "stood", "understood", "fell", "paid", "led", "fed",
     "fought", "sat", "put", "cut", "let", "set", "hit", "hurt", "quit", "became", "forgot", "meant", "learnt",
-    "were", "is", "are", "been", "being", "used", "wanna", "gotta",
+    "were", "is", "are", "been", "being", "used", "wanna", "gotta", "no",
 }  # fmt: skip
-_ADVERBS = "really|also|just|still|always|never|usually|often|actually|totally|definitely|finally|recently|absolutely"
+_ADVERBS = (
+    "really|also|just|still|always|never|usually|often|actually|totally|definitely|finally|recently|absolutely|"
+    "no longer|sometimes|rarely|seldom|even|sort of|kind of"
+)
 _GREETING = re.compile(
     r"^(hey|hi|hello|thanks|thank you|wow|omg|haha|lol|congrats|congratulations|bye|see you|take care|"
     r"that(?:'s| is| sounds| was) (so |really )?(great|awesome|cool|amazing|nice|wonderful|fun|good)|sounds (great|good|fun))\b",

@@ -68,12 +68,14 @@ class EntityAwareTopics:
         for index in keep:
             fact = facts[index]
             vector = vectors[index]
-            entities = {e for e in fact.metadata.get("entities", []) if e not in participants}
+            # An ordered list, not a set: Counter.most_common breaks ties by insertion order, and a
+            # set's order depends on PYTHONHASHSEED, so labels would differ between processes.
+            entities = list(dict.fromkeys(e for e in fact.metadata.get("entities", []) if e not in participants))
             best, best_score = -1, -1.0
             if clusters:
                 scores = centroids @ vector
                 for c, cluster in enumerate(clusters):
-                    bonus = _ENTITY_BONUS if entities & cluster.entities.keys() else 0.0
+                    bonus = _ENTITY_BONUS if any(e in cluster.entities for e in entities) else 0.0
                     if scores[c] + bonus > best_score:
                         best, best_score = c, float(scores[c] + bonus)
             if best >= 0 and best_score >= self.similarity:
