@@ -3,8 +3,9 @@
 Slice: conversation 0 of ``locomo-dev.json`` (conv-26), its first ``--questions`` category 1-4
 questions in file order; with ``--sessions N`` only its first N sessions are replayed and only
 questions whose evidence lies in them are asked. Both runs answer every question with the same
-LLM (``answer@1``, context budget 1000 tokens); they differ only in the fact and episode
-producers. The model is the bundled local one unless MEMSTRATA_LLM_BASE_URL/_MODEL name another.
+LLM (``answer@1``, context budget 1000 tokens); they differ only in the producers of the
+strata above turns (facts, episodes, topics, profile, slot judgements). The model is the bundled
+local one unless MEMSTRATA_LLM_BASE_URL/_MODEL name another.
 
     python bench/llm_slice.py --data ../shared/data/locomo/locomo-dev.json --out bench-llm
 """
@@ -31,9 +32,22 @@ from memstrata.eval.summary import summarise
 from memstrata.providers.registry import load_embedder
 
 MODES = {
-    "zero-LLM producers (rules, central turns)": {"fact_producer": "rules", "episode_producer": "central"},
-    "LLM producers (facts@1, episode@1)": {"fact_producer": "llm", "episode_producer": "llm"},
+    "zero-LLM producers (rules, central turns, leader topics, slot profile)": {
+        "fact_producer": "rules",
+        "episode_producer": "central",
+        "topic_producer": "leader",
+        "profile_producer": "slots",
+        "slot_judge": "rules",
+    },
+    "LLM producers (facts@3, episode@1, topic@1, profile.reflect@1, slot.judge@1)": {
+        "fact_producer": "llm",
+        "episode_producer": "llm",
+        "topic_producer": "llm",
+        "profile_producer": "llm",
+        "slot_judge": "llm",
+    },
 }
+ANSWERING = ("answer", "judge")  # LLM purposes at question time; every other purpose is ingest
 
 
 def slice_case(data: Path, sessions: int | None, questions: int) -> EvalCase:
@@ -81,9 +95,7 @@ def main() -> int:
             wall = time.perf_counter() - started
             summary = summarise(result, dataset="locomo-slice")
             usage = summary.get("llm_usage", {})
-            ingest_tokens = sum(
-                v.get("total_tokens", 0) for k, v in usage.items() if k.startswith(("facts", "episode"))
-            )
+            ingest_tokens = sum(v.get("total_tokens", 0) for k, v in usage.items() if not k.startswith(ANSWERING))
             answers = summary.get("answers", {})
             row = {
                 "mode": name,

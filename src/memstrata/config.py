@@ -81,6 +81,13 @@ class StrataConfig(BaseModel):
     )
     fact_producer: Literal["rules", "llm"] = Field("rules", description="llm: structured extraction (needs llm)")
     episode_producer: Literal["central", "llm"] = Field("central", description="llm: abstractive summaries")
+    topic_producer: Literal["leader", "llm"] = Field("leader", description="llm: the model names and summarises topics")
+    profile_producer: Literal["slots", "llm"] = Field(
+        "slots", description="llm: a reflection pass checks each profile line against its facts"
+    )
+    slot_judge: Literal["rules", "llm"] = Field(
+        "rules", description="llm: the model settles ambiguous slot changes (restatement or real change)"
+    )
 
 
 class LLMConfig(BaseModel):

@@ -80,6 +80,22 @@ def test_delete_removes_from_every_index_but_keeps_history(memory: Memory) -> No
     assert memory.get(keep).text.startswith("I adopted")
 
 
+def test_neighbours_stop_matching_a_deleted_or_rewritten_turn(memory: Memory) -> None:
+    # BM25 indexes each turn with its neighbours' words: those must follow deletes and updates
+    turns = ["We went to the fair on Sunday.", "I rode the zeppelin simulator twice.", "Then we ate pancakes."]
+    first, middle, last = memory.add(
+        [{"role": "user", "name": "Ann", "content": t} for t in turns], user_id="u1", session_id="s1"
+    )
+    found = {h.id for h in memory.search("zeppelin simulator", user_id="u1", channels={"bm25": 1.0})}
+    assert {first, last} <= found  # the neighbours match through their context
+    memory.update(middle, "I rode the carousel twice.", user_id="u1")
+    assert memory.search("zeppelin simulator", user_id="u1", channels={"bm25": 1.0}) == []
+    assert {first, last} <= {h.id for h in memory.search("carousel", user_id="u1", channels={"bm25": 1.0})}
+    memory.delete(middle, user_id="u1")
+    assert memory.search("carousel", user_id="u1", channels={"bm25": 1.0}) == []
+    assert memory.search("pancakes", user_id="u1", channels={"bm25": 1.0})[0].id == last
+
+
 def test_filters_on_time_speaker_session_and_metadata(memory: Memory) -> None:
     memory.add(
         [{"name": "Ann", "content": "Went skiing in Utah."}],

@@ -107,3 +107,46 @@ def test_bad_file_writes_nothing(tmp_path: Path) -> None:
     result = run("ingest", str(bad), db=db, check=False)
     assert result.returncode == 2 and "empty" in result.stderr
     assert json.loads(run("stats", "--json", db=db).stdout)["counts"]["log"] == 0
+
+
+def test_as_of_and_timeline_tell_the_move_from_boston_to_paris(tmp_path: Path) -> None:
+    """The Boston -> Paris story through the CLI (in process: the model loads once): search and
+    context ``--as-of`` a moment between the two writes say Boston, without it Paris; ``timeline``
+    shows both values, the first superseded by the second."""
+    import time
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from memstrata.cli.app import app
+    from memstrata.errors import InvalidInputError
+
+    runner = CliRunner(env={"MEMSTRATA_DB": f"sqlite:///{tmp_path / 'm.db'}"})
+
+    def cli(*args: str) -> str:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result.output
+
+    cli("add", "I live in Boston.", "--speaker", "Ann", "-u", "ann", "-s", "s1", "-t", "2023-01-10T10:00:00")
+    time.sleep(1.1)  # recorded_at is to the second
+    between = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    time.sleep(1.1)
+    cli("add", "I moved to Paris last week.", "--speaker", "Ann", "-u", "ann", "-s", "s2", "-t", "2023-05-10T10:00:00")
+
+    question = "Where does Ann live?"
+    then = " ".join(h["text"] for h in json.loads(cli("search", question, "-u", "ann", "--as-of", between, "--json")))
+    assert "Boston" in then and "Paris" not in then
+    assert "Paris" in " ".join(h["text"] for h in json.loads(cli("search", question, "-u", "ann", "--json")))
+    context = cli("context", question, "-u", "ann", "--as-of", between)
+    assert "Boston" in context and "Paris" not in context
+    assert "Paris" in cli("context", question, "-u", "ann")
+
+    history = json.loads(cli("timeline", "--subject", "Ann", "--attribute", "lives_in", "-u", "ann", "--json"))
+    assert [(v["value"], v["current"]) for v in history] == [("Boston", False), ("Paris", True)]
+    assert history[0]["superseded_by"] == history[1]["fact_id"] and history[0]["valid_to"] == "2023-05-10T10:00:00"
+    past = json.loads(cli("timeline", "--subject", "Ann", "-u", "ann", "--as-of", between, "--json"))
+    assert [v["value"] for v in past] == ["Boston"]
+    assert "Boston" in cli("timeline", "--subject", "Ann", "-u", "ann")  # the table
+    refused = runner.invoke(app, ["search", question, "--as-of", "yesterday"])  # `memstrata` exits 2 on this
+    assert isinstance(refused.exception, InvalidInputError) and "yesterday" in str(refused.exception)

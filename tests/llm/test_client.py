@@ -93,7 +93,7 @@ def test_invalid_json_is_repaired_in_one_round() -> None:
     assert got.repaired and got.value.facts[0].entities == ["Caroline", "Boston"]
     repair = server.requests[1]["messages"][-1]["content"]
     assert "cannot be used" in repair and "not valid JSON" in repair
-    assert llm.ledger.totals("facts@2.repair")["calls"] == 1
+    assert llm.ledger.totals("facts@3.repair")["calls"] == 1
 
 
 def test_tolerant_parser_reads_fences_trailing_commas_and_cut_off_replies() -> None:

@@ -75,7 +75,7 @@ def test_llm_producers_record_model_and_prompt_and_fall_back_to_rules(
     with Memory(config=config(tmp_path, server), embedder=embedder) as m:
         ingest(m)
         facts = m.list(user_id="u1", level=Level.FACT, limit=200)
-        by_llm = [f for f in facts if f.producer.startswith("facts.llm@1:scripted-1:facts@2")]
+        by_llm = [f for f in facts if f.producer.startswith("facts.llm@2:scripted-1:facts@3")]
         assert len(by_llm) >= 6
         # the Paris turn's call failed (HTTP 500, retried): its facts came from the rules
         paris = [f for f in facts if "Paris" in f.text]
@@ -96,7 +96,7 @@ def test_llm_producers_record_model_and_prompt_and_fall_back_to_rules(
         )
         stats = m.stats(user_id="u1")["llm"]
         assert stats["model"] == "scripted-1"
-        assert stats["by_purpose"]["facts@2"]["failed"] == 1 and stats["by_purpose"]["episode@1"]["calls"] >= 3
+        assert stats["by_purpose"]["facts@3"]["failed"] == 1 and stats["by_purpose"]["episode@1"]["calls"] >= 3
         assert stats["total_tokens"] > 0 and "500" in stats["errors"][0]["error"]
 
 

@@ -55,7 +55,7 @@ class HttpMcp:
             [*command, "--port", str(self.port)], stdout=self._log, stderr=self._log, env=dict(os.environ)
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 300.0) -> None:  # model loading on a loaded machine can take minutes
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

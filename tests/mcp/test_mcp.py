@@ -5,6 +5,7 @@ of a user) never shows another scope's memories."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -12,7 +13,7 @@ import anyio
 from mcp import Client
 from tests.mcp.conftest import HttpMcp, stdio_params
 
-TOOLS = {"remember", "recall", "context", "forget", "profile"}
+TOOLS = {"remember", "recall", "context", "forget", "profile", "timeline"}
 NOTES = [
     ("Alice", "I am a vegetarian and I live in Lisbon.", "2024-03-01T10:00:00"),
     ("Alice", "My sister Ana plays the piano every Sunday.", "2024-03-01T10:01:00"),
@@ -115,3 +116,41 @@ def test_streamable_http_session(http_mcp: HttpMcp) -> None:
             assert any("Lisbon" in t for t in await _recall_texts(client, "Where does Alice live?"))
 
     anyio.run(main)
+
+
+def test_as_of_and_timeline_over_stdio(db_url: str) -> None:
+    """Ann lives in Boston, then moves to Paris: recall and context as of a moment between the two
+    say Boston, now they say Paris; the timeline tool shows both, the first superseded."""
+
+    async def main() -> None:
+        async with Client(stdio_params(db_url, "ann"), read_timeout_seconds=120) as client:
+            await _call(
+                client, "remember", text="I live in Boston.", speaker="Ann", session_id="s1", timestamp="2023-01-10"
+            )
+            await anyio.sleep(1.1)  # recorded_at is to the second
+            between = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            await anyio.sleep(1.1)
+            moved = "I moved to Paris last week."
+            await _call(client, "remember", text=moved, speaker="Ann", session_id="s2", timestamp="2023-05-10")
+
+            question = "Where does Ann live?"
+            then = " ".join(await _recall_texts_as_of(client, question, between))
+            assert "Boston" in then and "Paris" not in then
+            assert "Paris" in " ".join(await _recall_texts(client, question))
+            context = await _call(client, "context", query=question, as_of=between)
+            assert "Boston" in context["text"] and "Paris" not in context["text"]
+            assert "Paris" in (await _call(client, "context", query=question))["text"]
+
+            history = (await _call(client, "timeline", subject="Ann", attribute="lives_in"))["values"]
+            assert [(v["value"], v["current"]) for v in history] == [("Boston", False), ("Paris", True)]
+            assert history[0]["superseded_by"] == history[1]["fact_id"] and all(v["sources"] for v in history)
+            past = (await _call(client, "timeline", subject="Ann", as_of=between))["values"]
+            assert [v["value"] for v in past] == ["Boston"]
+            assert "invalid_input" in await _error(client, "recall", query=question, as_of="not a date")
+
+    anyio.run(main)
+
+
+async def _recall_texts_as_of(client: Client, query: str, as_of: str) -> list[str]:
+    hits = (await _call(client, "recall", query=query, limit=20, as_of=as_of))["hits"]
+    return [hit["text"] for hit in hits]

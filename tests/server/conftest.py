@@ -1,5 +1,6 @@
 """One real ``memstrata serve`` process (uvicorn on a loopback port, SQLite store in a temp dir)
-shared by the server tests; each test gets fresh tenants, so tests do not see each other's data."""
+shared by the server tests, and one on the suite's PostgreSQL for the isolation test; each test
+gets fresh tenants, so tests do not see each other's data."""
 
 from __future__ import annotations
 
@@ -38,12 +39,28 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("server")
-    db_url = f"sqlite:///{root / 'memory.db'}"
+    yield from _serve(f"sqlite:///{root / 'memory.db'}", root)
+
+
+@pytest.fixture(scope="session")
+def postgres_backed_server(tmp_path_factory: pytest.TempPathFactory, postgres_server: str) -> Iterator[Server]:
+    """The same server on the suite's real PostgreSQL (own database; tenancy enforced by RLS)."""
+    import psycopg
+
+    root = tmp_path_factory.mktemp("server-pg")
+    name = f"srv_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield from _serve(postgres_server.replace("/postgres?", f"/{name}?", 1), root)
+
+
+def _serve(db_url: str, root: Path) -> Iterator[Server]:
     process = ServerProcess(
         db_url,
         admin_key=ADMIN_KEY,
         args=("--keys", str(root / "keys.db"), "--max-body-bytes", str(MAX_BODY), "--log-level", "warning"),
         log_path=root / "server.log",
+        startup_timeout=300.0,  # generous: loading the model on a loaded 2-core CI machine can take minutes
     )
     with process, httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
         yield Server(url=process.url, db_url=db_url, keys_path=root / "keys.db", admin=admin)

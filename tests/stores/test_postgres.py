@@ -1,16 +1,21 @@
-"""The PostgreSQL + pgvector store on a real server: the Memory API end to end, tenant isolation
-through the API, and row-level security that holds even when the application's filter is
-bypassed with raw SQL."""
+"""What only the PostgreSQL + pgvector store has, on a real server: recorded migrations, the HNSW
+path of vector search, and row-level security that holds even when the application's filter is
+bypassed with raw SQL. Every behaviour both stores share is in tests/stores/test_contract.py."""
 
 from __future__ import annotations
+
+import secrets
 
 import psycopg
 import pytest
 
 from memstrata import Memory, MemoryConfig
-from memstrata.errors import NotFoundError
+from memstrata.core.types import Scope
+from memstrata.errors import ConfigError
 from memstrata.providers import Embedder
-from memstrata.stores.postgres_schema import APP_ROLE, SCHEMA
+from memstrata.stores.base import SearchFilters
+from memstrata.stores.postgres import PostgresStore
+from memstrata.stores.postgres_schema import APP_ROLE, MIGRATIONS, SCHEMA, migrate
 
 TURNS = [
     {"name": "Ana", "content": "I moved to Lisbon last month."},
@@ -23,39 +28,38 @@ def _memory(url: str, embedder: Embedder, tenant: str = "default") -> Memory:
     return Memory(config=MemoryConfig(store=url, tenant=tenant), embedder=embedder)
 
 
-def test_memory_api_end_to_end(postgres_url: str, embedder: Embedder) -> None:
+def test_migrations_are_recorded_and_applied_once(postgres_url: str, embedder: Embedder) -> None:
     with _memory(postgres_url, embedder) as m:
-        ids = m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
-        assert len(ids) == 3
-        assert m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00") == ids  # idempotent
-        hits = m.search("What is the name of Ben's puppy?", user_id="u1", limit=5)
-        assert hits and "Biscuit" in hits[0].text
-        facts = m.list(user_id="u1", level="fact")
-        assert any("February 2024" in f.text for f in facts)  # "last month" resolved against the turn's time
-        m.update(ids[2], "I play the cello every evening now.", user_id="u1")
-        assert m.get(ids[2], user_id="u1").text.startswith("I play the cello")
-        assert [v.event for v in m.history(ids[2], user_id="u1")] == ["add", "update"]
-        m.delete(ids[0], user_id="u1")
-        with pytest.raises(NotFoundError):
-            m.get(ids[0], user_id="u1")
-        assert all(h.id != ids[0] for h in m.search("Lisbon", user_id="u1", filters={"level": "turn"}))
-    with _memory(postgres_url, embedder) as reopened:  # state survives the process's connections
-        assert reopened.get(ids[1], user_id="u1").text == TURNS[1]["content"]
+        m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+    with psycopg.connect(postgres_url) as conn:
+        applied = [r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA}.schema_migrations ORDER BY name")]
+        assert applied == [name for name, _ in MIGRATIONS]
+        assert migrate(conn) == []  # nothing pending: a second open changes nothing
+    with _memory(postgres_url, embedder) as reopened:  # and the data is still there
+        assert reopened.stats(user_id="u1")["counts"]["turn"] == 3
 
 
-def test_tenants_never_see_each_other(postgres_url: str, embedder: Embedder) -> None:
-    with _memory(postgres_url, embedder, "acme") as acme, _memory(postgres_url, embedder, "globex") as globex:
-        mine = acme.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
-        globex.add([{"name": "Zed", "content": "I like chess."}], user_id="u1", timestamp="2024-03-11T10:00:00")
-        assert not [h for h in globex.search("Lisbon puppy piano", user_id="u1") if h.id in mine]
-        assert {h.text for h in globex.search("Biscuit", user_id="u1")} <= {"I like chess.", "Zed likes: chess"} | {
-            i.text for i in globex.list(user_id="u1")
-        }
-        with pytest.raises(NotFoundError):
-            globex.get(mine[0], user_id="u1")
-        with pytest.raises(NotFoundError):
-            globex.delete(mine[0], user_id="u1")
-        assert acme.get(mine[0], user_id="u1").text == TURNS[0]["content"]
+def test_the_hnsw_index_path_finds_what_the_exact_scan_finds(postgres_url: str, embedder: Embedder) -> None:
+    """Scopes above ``exact_limit`` items search through the HNSW index (iterative scan, filtered
+    by scope afterwards); on a small memory it must return the exact neighbours."""
+    with _memory(postgres_url, embedder) as m, _memory(postgres_url, embedder, "other") as other:
+        other.add([{"name": "Zed", "content": f"Note {i} about puppies and pianos."} for i in range(30)], user_id="u1")
+        m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+        store = m.store
+        assert isinstance(store, PostgresStore)
+        scope = Scope(tenant="default", user_id="u1")
+        space = store.active_space()
+        assert space is not None
+        query = embedder.embed(["a new dog"])[0]
+        exact = store.vector_search(scope, space, query, 5)
+        store.exact_limit = 0
+        approximate = store.vector_search(scope, space, query, 5)
+        assert [i for i, _ in approximate] == [i for i, _ in exact] and len(exact) == 5
+        assert [s for _, s in approximate] == pytest.approx([s for _, s in exact], abs=1e-5)
+        with_filter = store.vector_search(scope, space, query, 5, SearchFilters(speakers=("Ben",)))
+        assert with_filter and {store.get_items(scope, [i])[i].speaker for i, _ in with_filter} == {"Ben"}
+        hits = m.search("What is the name of Ben's puppy?", user_id="u1", channels={"dense": 1.0}, limit=3)
+        assert "Biscuit" in hits[0].text  # the other tenant's 30 puppy notes are never seen
 
 
 def _count_as_app(url: str, tenant: str | None) -> int:
@@ -86,3 +90,31 @@ def test_row_level_security_holds_without_the_application_filter(postgres_url: s
                 f"INSERT INTO {SCHEMA}.log (id, tenant, user_id, kind, payload, content_hash, recorded_at)"
                 " VALUES ('l_x', 'acme', 'u1', 'message', '{}', 'h', now())"
             )
+
+
+def test_a_non_superuser_owner_can_run_the_store(postgres_server: str, embedder: Embedder) -> None:
+    """The deployment the docs describe: the URL's user owns the database but is no superuser (and
+    has no BYPASSRLS). It holds only the ADMIN option on the app role (what PostgreSQL 16+ gives a
+    CREATEROLE user that created it), grants itself SET, and forgets without a CHECKPOINT."""
+    owner, database = f"owner_{secrets.token_hex(4)}", f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {owner} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS")
+        admin.execute(f'CREATE DATABASE "{database}" OWNER {owner}')
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone():
+            admin.execute(f"GRANT {APP_ROLE} TO {owner} WITH ADMIN TRUE, SET FALSE, INHERIT FALSE")
+    superuser_url = postgres_server.replace("/postgres?", f"/{database}?", 1)
+    with psycopg.connect(superuser_url, autocommit=True) as admin:
+        admin.execute("CREATE EXTENSION vector")  # not a trusted extension: a superuser installs it once
+    url = superuser_url.replace("//postgres:@", f"//{owner}:@", 1)
+    assert owner in url
+    with _memory(url, embedder) as m:
+        ids = m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+        assert "Biscuit" in m.search("What is the name of Ben's puppy?", user_id="u1", limit=3)[0].text
+        receipt = m.forget([ids[1]], user_id="u1")
+        assert receipt.ok and receipt.scrub["checkpoint"] is False
+        assert m.search("Biscuit puppy", user_id="u1", channels={"bm25": 1.0}, filters={"level": "turn"}) == []
+        space = m.store.active_space()
+        assert space is not None
+        with pytest.raises(ConfigError, match="BYPASSRLS"):  # it could not see the other tenants' vectors
+            m.store.activate_space(space)
+    assert _count_as_app(url, "default") > 0 and _count_as_app(url, "other") == 0

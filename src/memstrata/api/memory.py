@@ -21,6 +21,7 @@ from memstrata.lifecycle.export import ExportReport, ImportReport
 from memstrata.lifecycle.export import export_jsonl as _export
 from memstrata.lifecycle.export import import_jsonl as _import
 from memstrata.lifecycle.forget import forget as _forget
+from memstrata.lifecycle.lexical import refresh_session_documents
 from memstrata.lifecycle.rebuild import RebuildReport
 from memstrata.lifecycle.rebuild import rebuild as _rebuild
 from memstrata.lifecycle.receipts import ForgetReceipt
@@ -87,9 +88,7 @@ class Memory:
         self.llm: LLM | None = llm if llm is not None else open_llm(base.llm)
         self._owns_llm = llm is None
         producers = choose_producers(base, self.llm)
-        self._consolidator = Consolidator(
-            self.store, self.embedder, base, facts=producers.facts, episodes=producers.episodes
-        )
+        self._consolidator = Consolidator(self.store, self.embedder, base, **producers.chosen())
         self._retriever: Retriever = make_retriever(self.store, self.embedder, base.retrieval, self.llm)
         self._owns_store = True
 
@@ -187,6 +186,8 @@ class Memory:
         lexical = lexical_document(changed, [])
         updated = self.store.update_item(scope, item_id, text, log, lexical, vector, self._space)
         if current.level == Level.TURN:
+            # the turn's own document and its neighbours' context carry the new text, not the old
+            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
             self._consolidator.after_change(current.scope, [item_id], removed=False)
         return updated
 
@@ -205,6 +206,8 @@ class Memory:
         )
         self.store.delete_item(scope, item_id, log)
         if current.level == Level.TURN:
+            # the neighbours' context documents no longer carry the deleted turn's words
+            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
             self._consolidator.after_change(current.scope, [item_id], removed=True)
 
     def forget(
@@ -255,9 +258,7 @@ class Memory:
         self._space = VectorSpace(new.id, new.dim)
         self._ingestor = TurnIngestor(self.store, new, self.config)
         producers = choose_producers(self.config, self.llm)
-        self._consolidator = Consolidator(
-            self.store, new, self.config, facts=producers.facts, episodes=producers.episodes
-        )
+        self._consolidator = Consolidator(self.store, new, self.config, **producers.chosen())
         self._retriever = make_retriever(self.store, new, self.config.retrieval, self.llm)
         return report
 
@@ -339,13 +340,20 @@ class Memory:
         return truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
 
     def timeline(
-        self, subject: str, attribute: str | None = None, *, user_id: str | None = None, as_of: Any = None
+        self,
+        subject: str,
+        attribute: str | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        as_of: Any = None,
     ) -> builtins.list[SlotValue]:
         """A subject's slot values over time (one ``attribute`` or all), oldest first, each with its
-        validity, sources and the fact that superseded it; ``as_of`` replays what memory held then."""
+        validity, sources and the fact that superseded it; ``as_of`` replays what memory held then.
+        ``agent_id`` narrows to one agent's memories of the user."""
         if not isinstance(subject, str) or not subject.strip():
             raise InvalidInputError("subject must be a non-empty string")
-        scope = self._scope(user_id, None, None)
+        scope = self._scope(user_id, agent_id, None)
         facts = self.store.list_items(scope, levels=[Level.FACT], limit=100_000)
         moment = parse_time(as_of) if as_of is not None else None
         return _timeline(facts, subject.strip(), attribute, as_of=moment)

@@ -1,8 +1,10 @@
-"""Item commands: add, search, context, show, list, history, delete, stats."""
+"""Item commands: add, search, context, timeline, show, list, history, delete, stats."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -10,11 +12,15 @@ from rich.table import Table
 
 from memstrata.cli.common import console, print_json, settings
 from memstrata.errors import InvalidInputError
+from memstrata.truth.slots import SlotValue
 
 JSON_OPTION = typer.Option(False, "--json", help="print JSON")
 USER = typer.Option(None, "--user-id", "-u", help="user scope (default: 'default')")
 AGENT = typer.Option(None, "--agent-id", help="agent scope")
 SESSION = typer.Option(None, "--session-id", "-s", help="session scope")
+AS_OF = typer.Option(
+    None, "--as-of", help="answer from what memory held at this moment (system time, ISO-8601, e.g. 2024-03-01T12:00Z)"
+)
 
 
 def _filters(
@@ -36,6 +42,11 @@ def _filters(
             pairs[key] = value
         filters["metadata"] = pairs
     return filters
+
+
+def _slot_json(value: SlotValue) -> dict[str, Any]:
+    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()}
+    return {**fields, "sources": list(value.sources), "current": value.current}
 
 
 def register(app: typer.Typer) -> None:
@@ -84,6 +95,7 @@ def register(app: typer.Typer) -> None:
         speaker: list[str] | None = typer.Option(None, "--speaker"),
         meta: list[str] | None = typer.Option(None, "--meta", help="metadata filter key=value"),
         explain: bool = typer.Option(False, "--explain", help="show each channel's rank and score"),
+        as_of: str | None = AS_OF,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Hybrid search (BM25 + dense + recency, fused)."""
@@ -95,6 +107,7 @@ def register(app: typer.Typer) -> None:
                 session_id=session_id,
                 limit=limit,
                 filters=_filters(since, until, speaker, meta),
+                as_of=as_of,
             )
         if as_json:
             print_json(hits)
@@ -126,17 +139,50 @@ def register(app: typer.Typer) -> None:
         user_id: str | None = USER,
         agent_id: str | None = AGENT,
         session_id: str | None = SESSION,
+        as_of: str | None = AS_OF,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Print a cited memory block for a prompt, within a token budget."""
         with settings(ctx).open() as memory:
             result = memory.context(
-                query, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens
+                query, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens, as_of=as_of
             )
         if as_json:
             print_json(result)
         else:
             typer.echo(result.text)
+
+    @app.command()
+    def timeline(
+        ctx: typer.Context,
+        subject: str = typer.Option(..., "--subject", help="who, e.g. Ann"),
+        attribute: str | None = typer.Option(None, "--attribute", help="one slot, e.g. lives_in (default: all)"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        as_of: str | None = AS_OF,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """How a subject's facts changed: each slot value, oldest first, with when it held, what
+        replaced it and its sources."""
+        with settings(ctx).open() as memory:
+            values = memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=as_of)
+        if as_json:
+            print_json([_slot_json(v) for v in values])
+            return
+        table = Table()
+        for column in ("attribute", "value", "from", "to", "fact", "superseded by", "sources"):
+            table.add_column(column, overflow="fold")
+        for v in values:
+            table.add_row(
+                v.attribute,
+                v.value,
+                v.valid_from.isoformat() if v.valid_from else "",
+                v.valid_to.isoformat() if v.valid_to else "(current)" if v.current else "",
+                v.fact_id,
+                v.superseded_by or "",
+                ", ".join(v.sources),
+            )
+        console.print(table)
 
     @app.command()
     def show(

@@ -17,14 +17,22 @@ from pydantic import BaseModel, Field
 from memstrata.api.memory import Memory
 from memstrata.core.types import Hit, Level
 from memstrata.errors import MemstrataError
+from memstrata.truth.slots import SlotValue
 
 __all__ = ["McpScope", "build_server"]
 
 INSTRUCTIONS = (
     "Long-term memory. Call `remember` with things worth keeping (who said them, when); `recall` to "
     "search them; `context` for a cited block to answer a question from memory; `profile` for what is "
-    "known about the participants; `forget` to erase items by id for good."
+    "known about the participants; `timeline` for how one of their facts (where they live, ...) changed; "
+    "`forget` to erase items by id for good. `recall` and `context` take `as_of` to answer from what "
+    "memory held at an earlier moment."
 )
+
+AsOf = Annotated[
+    str | None,
+    Field(description="answer from what memory held at this moment (ISO-8601, e.g. 2024-03-01T12:00:00Z)"),
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,35 @@ class Forgotten(BaseModel):
     verified: bool = Field(description="a search afterwards found none of the forgotten content")
 
 
+class SlotChange(BaseModel):
+    fact_id: str
+    attribute: str
+    value: str
+    valid_from: str | None = Field(description="when it became true")
+    valid_to: str | None = Field(description="when a newer value took over; null while current")
+    superseded_by: str | None
+    current: bool
+    sources: list[str] = Field(description="the stored messages it came from")
+
+    @classmethod
+    def of(cls, value: SlotValue) -> SlotChange:
+        return cls(
+            fact_id=value.fact_id,
+            attribute=value.attribute,
+            value=value.value,
+            valid_from=value.valid_from.isoformat() if value.valid_from else None,
+            valid_to=value.valid_to.isoformat() if value.valid_to else None,
+            superseded_by=value.superseded_by,
+            current=value.current,
+            sources=list(value.sources),
+        )
+
+
+class TimelineResult(BaseModel):
+    subject: str
+    values: list[SlotChange] = Field(description="oldest first")
+
+
 class ProfileLine(BaseModel):
     id: str
     subject: str | None
@@ -123,18 +160,22 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "memstrata") ->
         query: Annotated[str, Field(min_length=1)],
         limit: Annotated[int, Field(ge=1, le=100)] = 10,
         session_id: str | None = None,
+        as_of: AsOf = None,
     ) -> RecallResult:
         """Search memory (keywords and meaning); best matches first."""
-        hits = _call(memory.search, query, user_id=user, agent_id=agent, session_id=session_id, limit=limit)
+        hits = _call(
+            memory.search, query, user_id=user, agent_id=agent, session_id=session_id, limit=limit, as_of=as_of
+        )
         return RecallResult(hits=[Recalled.of(h) for h in hits])
 
     @server.tool()
     def context(
         query: Annotated[str, Field(min_length=1, description="the question to answer from memory")],
         max_tokens: Annotated[int, Field(ge=16, le=100_000)] = 1000,
+        as_of: AsOf = None,
     ) -> ContextResult:
         """A cited block of the memories most relevant to a question, within a token budget."""
-        found = _call(memory.context, query, user_id=user, agent_id=agent, max_tokens=max_tokens)
+        found = _call(memory.context, query, user_id=user, agent_id=agent, max_tokens=max_tokens, as_of=as_of)
         return ContextResult(
             text=found.text, ids=[h.id for h in found.items], confidence=found.confidence, answerable=found.answerable
         )
@@ -148,6 +189,17 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "memstrata") ->
         with write_lock:
             receipt = _call(memory.forget, ids, user_id=user)
         return Forgotten(ids=ids, removed=receipt.count(), verified=receipt.ok)
+
+    @server.tool()
+    def timeline(
+        subject: Annotated[str, Field(min_length=1, description="who, e.g. Alice")],
+        attribute: Annotated[str | None, Field(description="one fact slot, e.g. lives_in; default all")] = None,
+        as_of: AsOf = None,
+    ) -> TimelineResult:
+        """How a participant's facts changed over time (where they live, where they work, ...):
+        each value with when it held, what replaced it and the messages it came from."""
+        values = _call(memory.timeline, subject, attribute, user_id=user, agent_id=agent, as_of=as_of)
+        return TimelineResult(subject=subject, values=[SlotChange.of(v) for v in values])
 
     @server.tool()
     def profile() -> ProfileResult:

@@ -2,9 +2,14 @@
 
 "What did Caroline do in May 2023?", "in 2022", "on 8 May 2023", "before June 2023",
 "after 2022" become a [since, until) window; the channel then runs lexical search restricted to
-items whose time falls inside it, so the dated turns and facts of that window rank first. Queries
-without an absolute time constraint return nothing (the channel abstains). Relative phrases such
-as "last summer" need an anchor the query does not give and are left to the other channels.
+items whose time falls inside it, so the dated turns and facts of that window rank first.
+
+Relative phrases ("last summer", "this spring", "last month", "two weeks ago", "yesterday") are
+resolved against an anchor: the newest item time in the searched scope, the memory's own "now",
+so a replayed history is read as it was lived (a wall-clock anchor would put every 2023
+conversation years in the past). Seasons are the meteorological ones of the northern hemisphere;
+"last summer" is the latest summer already over at the anchor. Queries without a time constraint
+return nothing (the channel abstains).
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from memstrata.config import RetrievalConfig
 from memstrata.retrieve.channels import ChannelRequest
 from memstrata.stores.base import ScoredId, SearchFilters, Store
+from memstrata.strata.dates import resolve_dates
 
-__all__ = ["TemporalChannel", "TimeWindow", "parse_window"]
+__all__ = ["TemporalChannel", "TimeWindow", "parse_relative_window", "parse_window"]
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m} | {
     m.lower(): i for i, m in enumerate(calendar.month_abbr) if m
@@ -69,6 +75,55 @@ def parse_window(query: str) -> TimeWindow | None:
     return TimeWindow(start, end)
 
 
+_SEASONS = {"spring": 3, "summer": 6, "fall": 9, "autumn": 9, "winter": 12}  # first month
+_SEASON = re.compile(
+    r"\b(?:(?P<which>last|this|next|past)\s+(?P<season>spring|summer|fall|autumn|winter)"
+    r"|(?:in\s+)?(?:the\s+)?(?P<season2>spring|summer|fall|autumn|winter)\s+(?:of\s+)?(?P<year>(?:19|20)\d\d))\b",
+    re.IGNORECASE,
+)
+
+
+def _season(year: int, first_month: int) -> tuple[datetime, datetime]:
+    """The season starting in ``first_month`` of ``year`` (winter runs into the next year)."""
+    start = datetime(year, first_month, 1)
+    end_month = first_month + 3
+    end = datetime(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+    return start, end
+
+
+def _season_window(m: re.Match[str], anchor: date | None) -> TimeWindow | None:
+    if m.group("year"):
+        return TimeWindow(*_season(int(m.group("year")), _SEASONS[m.group("season2").lower()]))
+    if anchor is None:
+        return None
+    first = _SEASONS[m.group("season").lower()]
+    which = m.group("which").lower()
+    at = datetime(anchor.year, anchor.month, anchor.day)
+    candidates = [_season(year, first) for year in range(anchor.year - 2, anchor.year + 2)]
+    if which in ("last", "past"):
+        return TimeWindow(*max(c for c in candidates if c[1] <= at))
+    if which == "next":
+        return TimeWindow(*min(c for c in candidates if c[0] > at))
+    current = [c for c in candidates if c[0] <= at < c[1]]  # "this summer": the one under way, else this year's
+    return TimeWindow(*(current[0] if current else _season(anchor.year, first)))
+
+
+def parse_relative_window(query: str, anchor: date | datetime | None) -> TimeWindow | None:
+    """The first relative time constraint in ``query`` resolved against ``anchor``, or None."""
+    m = _SEASON.search(query)
+    if m is not None:
+        window = _season_window(m, anchor.date() if isinstance(anchor, datetime) else anchor)
+        if window is not None:
+            return window
+    if anchor is None:
+        return None
+    for span in resolve_dates(query, anchor):
+        if not span.explicit:
+            start = datetime(span.start.year, span.start.month, span.start.day)
+            return TimeWindow(start, datetime.fromordinal(span.end.toordinal() + 1))
+    return None
+
+
 def _narrow(filters: SearchFilters | None, window: TimeWindow) -> SearchFilters:
     base = filters or SearchFilters()
     since = max((t for t in (base.since, window.since) if t is not None), default=None)
@@ -86,7 +141,7 @@ class TemporalChannel:
         self.config = config
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
-        window = parse_window(request.query.text)
+        window = parse_window(request.query.text) or parse_relative_window(request.query.text, self._anchor(request))
         if window is None:
             return []
         terms = {t: 1.0 for t in request.query.terms if not t.isdigit() and t.lower() not in _MONTHS}
@@ -96,3 +151,18 @@ class TemporalChannel:
             if found:
                 return found
         return self.store.recent(request.scope, request.k, filters)
+
+    def _anchor(self, request: ChannelRequest) -> datetime | None:
+        """The newest item time in the scope (before the filters' ``until``, when one is set)."""
+        if not _MAYBE_RELATIVE.search(request.query.text):
+            return None
+        newest = self.store.recent(request.scope, 1, request.filters)
+        if not newest:
+            return None
+        item = self.store.get_items(request.scope, [newest[0][0]]).get(newest[0][0])
+        return item.timestamp if item is not None else None
+
+
+_MAYBE_RELATIVE = re.compile(
+    r"\b(?:last|this|next|past|ago|yesterday|today|tonight|tomorrow|recently|earlier)\b", re.IGNORECASE
+)

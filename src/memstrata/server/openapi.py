@@ -31,13 +31,25 @@ def _local_times(node: Any) -> None:
             _local_times(value)
 
 
+def _json_errors(document: dict[str, Any]) -> None:
+    """Errors are JSON on every route, also on one whose success is another media type (the
+    JSONL export): FastAPI documents a route's error models with the route's own media type."""
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[:1] in "45" and "application/json" not in content and len(content) == 1:
+                    response["content"] = {"application/json": next(iter(content.values()))}
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Build the document once, with naive date-times described as such."""
+    """Build the document once, with naive date-times described as such and errors as JSON."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             _local_times(document)
+            _json_errors(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -3,6 +3,7 @@ models (:mod:`memstrata.core.types`), so the REST shape and the Python shape are
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -10,6 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from memstrata.core.clock import parse_time
 from memstrata.core.types import Hit, Item, ItemVersion, Level
 from memstrata.errors import MemstrataError
+from memstrata.lifecycle.export import ImportReport
+from memstrata.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN
+from memstrata.truth.slots import SlotValue
 
 __all__ = [
     "AddRequest",
@@ -20,11 +24,14 @@ __all__ = [
     "Filters",
     "ForgetRequest",
     "HitList",
+    "ImportResult",
     "ItemList",
     "Message",
     "ScopeFields",
     "SearchRequest",
     "StatsResponse",
+    "TimelineResponse",
+    "TimelineValue",
     "UpdateRequest",
     "VersionList",
 ]
@@ -56,6 +63,8 @@ Timestamp = Annotated[
     AfterValidator(_valid_time),
 ]
 Metadata = dict[Annotated[str, AfterValidator(_no_surrogates)], Any]
+# Checked by the route (server/asof.py) so a bad value is a 400; the pattern documents the shape.
+AsOf = Annotated[str, Field(description=AS_OF_DESCRIPTION, json_schema_extra={"pattern": AS_OF_PATTERN})]
 
 
 class _Body(BaseModel):
@@ -105,12 +114,14 @@ class SearchRequest(ScopeFields):
     channels: dict[Annotated[str, Field(max_length=50)], Weight] | None = Field(
         None, description='fusion weights per channel, e.g. {"bm25": 1.0} for lexical only'
     )
+    as_of: AsOf | None = None
 
 
 class ContextRequest(ScopeFields):
     query: Text
     max_tokens: int = Field(1000, ge=16, le=100_000)
     filters: Filters | None = None
+    as_of: AsOf | None = None
 
 
 class UpdateRequest(_Body):
@@ -151,6 +162,53 @@ class StatsResponse(BaseModel):
     tenant: str
     embedder: str
     counts: dict[str, int]
+
+
+class ImportResult(ImportReport):
+    dropped: int = Field(0, description="updates/deletes of derived items the tenant does not hold, left out")
+    reminted: bool = Field(
+        description="the file came from another tenant: its log and turn ids were re-minted for this one"
+    )
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None and moment.tzinfo else moment
+
+
+class TimelineValue(BaseModel):
+    """One value of a slot over time: valid from its fact's time until the next value's."""
+
+    fact_id: str
+    subject: str
+    attribute: str
+    value: str
+    valid_from: datetime | None
+    valid_to: datetime | None = Field(description="when a newer value took over; null while current")
+    recorded_at: datetime | None = Field(description="when memory learned it (system time)")
+    sources: list[str] = Field(description="the turns the fact was made from")
+    superseded_by: str | None = Field(description="the fact that replaced it; null while current")
+    current: bool
+    single: bool = Field(description="false for a multi-valued slot (likes, activities), whose values all hold")
+
+    @classmethod
+    def of(cls, value: SlotValue) -> TimelineValue:
+        return cls(
+            fact_id=value.fact_id,
+            subject=value.subject,
+            attribute=value.attribute,
+            value=value.value,
+            valid_from=_naive(value.valid_from),
+            valid_to=_naive(value.valid_to),
+            recorded_at=_naive(value.recorded_at),
+            sources=list(value.sources),
+            superseded_by=value.superseded_by,
+            current=value.current,
+            single=value.single,
+        )
+
+
+class TimelineResponse(BaseModel):
+    values: list[TimelineValue] = Field(description="oldest first")
 
 
 def filters_dict(filters: Filters | None) -> dict[str, Any] | None:

@@ -174,6 +174,10 @@ class Store(Protocol):
     ) -> list[LogRecord]:
         """Log records in ``scope`` in append order (only those in ``ids`` when given)."""
 
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a
+        derived item a user deleted is not derived again by the next consolidation."""
+
     def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
         """Physically delete the log records ``log_ids`` and the items ``item_ids`` with every row of
         theirs: sources, versions (also of items deleted earlier, whose rows are gone), lexical and

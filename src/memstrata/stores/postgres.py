@@ -11,8 +11,9 @@ transaction, so a pooled connection never carries a tenant over). Row-level secu
 that forgets its tenant filter, or runs with no tenant set, sees no row of anybody.
 
 Lexical search is BM25 computed in SQL over ``tsvector`` columns with GIN indexes
-(:mod:`memstrata.stores.postgres_lexical`); vector search is pgvector cosine distance with one
-HNSW index per vector space. Store-wide maintenance (switching the vector space, scrubbing) runs
+(:mod:`memstrata.stores.postgres_lexical`); vector search is pgvector cosine distance, exact over
+a scope of up to :attr:`PostgresStore.exact_limit` items (as SQLite searches, so both stores rank
+the same data alike) and through one HNSW index per vector space above that. Store-wide maintenance (switching the vector space, scrubbing) runs
 on the owner's connection. See docs/postgres.md for partitioning and sharding by tenant.
 """
 
@@ -68,6 +69,10 @@ def _parse_vec(text: str) -> Vectors:
 
 class PostgresStore:
     """See :class:`memstrata.stores.base.Store` for the contract and the module docstring for tenancy."""
+
+    exact_limit: int = 20_000
+    """Vector searches over a scope (with its filters) of at most this many items score every
+    vector exactly; larger scopes go through the approximate HNSW index."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -613,18 +618,35 @@ class PostgresStore:
     def vector_search(
         self, scope: Scope, space: VectorSpace, vector: np.ndarray, k: int, filters: SearchFilters | None = None
     ) -> list[ScoredId]:
+        """Exact cosine search when the scope holds at most :attr:`exact_limit` items (as SQLite
+        always searches: the same data ranks the same on both stores), the HNSW index above that."""
         if k <= 0:
             return []
         where, params = self._where(scope, filters, alias="i")
-        distance = f"v.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
+        query = _vec(vector)
         with self._tx(scope.tenant) as conn:
+            row = conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM items i WHERE {where} LIMIT %s) s".encode(),
+                [*params, self.exact_limit + 1],
+            ).fetchone()
+            if row is not None and int(row[0]) <= self.exact_limit:
+                # not the indexed expression, so no index scan: every vector of the scope is scored;
+                # ties in insertion order, as SQLite's exact index breaks them
+                rows = conn.execute(
+                    "SELECT v.item_id, 1 - (v.embedding <=> %s::vector) FROM vectors v JOIN items i"
+                    f" ON i.tenant = v.tenant AND i.id = v.item_id WHERE v.space = %s AND {where}"
+                    " ORDER BY v.embedding <=> %s::vector, v.seq LIMIT %s".encode(),
+                    [query, space.name, *params, query, k],
+                ).fetchall()
+                return [(r[0], float(r[1])) for r in rows]
+            distance = f"v.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
             # the HNSW index is filtered after the fact: scan on until k rows in scope are found
             conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(min(1000, max(100, 2 * k)))])
             rows = conn.execute(
                 f"SELECT v.item_id, 1 - ({distance}) FROM vectors v JOIN items i ON i.tenant = v.tenant"
                 f" AND i.id = v.item_id WHERE v.space = %s AND {where} ORDER BY {distance} LIMIT %s".encode(),
-                [_vec(vector), space.name, *params, _vec(vector), k],
+                [query, space.name, *params, query, k],
             ).fetchall()
         return [(row[0], float(row[1])) for row in rows]
 
@@ -650,6 +672,16 @@ class PostgresStore:
         return [(row[0], 1.0 / (rank + 1)) for rank, row in enumerate(rows)]
 
     # -- lifecycle ----------------------------------------------------------------------------
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        where, params = scope_clause(scope)
+        rows = self._query(
+            scope.tenant,
+            f"SELECT DISTINCT payload->>'item_id' FROM log WHERE kind = 'delete' AND {_pg(where)}"
+            " AND payload->>'item_id' = ANY(%s)",
+            [*params, list(dict.fromkeys(ids))],
+        )
+        return {r[0] for r in rows}
+
     def log_records(
         self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
     ) -> list[LogRecord]:
@@ -721,8 +753,10 @@ class PostgresStore:
 
     def scrub(self) -> dict[str, Any]:
         """``VACUUM FULL`` every table: each is rewritten, so deleted rows' bytes (and dead index
-        entries, GIN pending lists included) leave the data files. WAL segments and backups keep
-        old pages until they are recycled; that is the operator's retention policy."""
+        entries, GIN pending lists included) leave the data files (the old files are truncated at
+        commit). Then a ``CHECKPOINT`` when the owner may run one (a superuser, or a member of
+        ``pg_checkpoint``): it unlinks the old files at once. WAL segments and backups keep old
+        pages until they are recycled; that is the operator's retention policy."""
         tables = ["log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats"]
         with self._admin_lock:
             try:
@@ -730,10 +764,16 @@ class PostgresStore:
                     self._admin.execute(
                         sql.SQL("VACUUM FULL {}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table))
                     )
-                self._admin.execute("CHECKPOINT")
+                row = self._admin.execute(
+                    "SELECT rolsuper OR (to_regrole('pg_checkpoint') IS NOT NULL"
+                    " AND pg_has_role(current_user, 'pg_checkpoint', 'USAGE')) FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+                checkpoint = bool(row and row[0])
+                if checkpoint:
+                    self._admin.execute("CHECKPOINT")
             except psycopg.Error as exc:
                 raise StoreError(f"scrub failed: {exc}".strip()) from None
-        return {"vacuumed_full": tables, "checkpoint": True}
+        return {"vacuumed_full": tables, "checkpoint": checkpoint}
 
     def put_vectors(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
         for item_id, value in vectors.items():
@@ -761,6 +801,14 @@ class PostgresStore:
         superuser or hold ``BYPASSRLS`` to see all tenants."""
         with self._admin_lock:
             try:
+                sees_all = self._admin.execute(
+                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+                if not (sees_all and sees_all[0]):  # row-level security would hide other tenants' vectors
+                    raise ConfigError(
+                        "switching the vector index checks every tenant's vectors: connect as a superuser"
+                        " or a role with BYPASSRLS for the reindex"
+                    )
                 with self._admin.transaction():
                     self._admin.execute("LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE")
                     if not self._admin.execute("SELECT 1 FROM vector_spaces WHERE name = %s", [space.name]).fetchone():

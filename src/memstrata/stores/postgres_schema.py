@@ -199,6 +199,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         + _TABLES
         + _partitions_and_policies(),
     ),
+    (
+        "0003_delete_tombstones",
+        "CREATE INDEX log_deletes ON log (tenant, (payload->>'item_id')) WHERE kind = 'delete';",
+    ),
 ]
 
 
@@ -249,11 +253,27 @@ def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone()
         if exists is None:
             conn.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        _grant_set_role(conn)
         conn.execute(f"GRANT USAGE ON SCHEMA {SCHEMA} TO {APP_ROLE}")
         conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {SCHEMA} TO {APP_ROLE}")
         conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON {SCHEMA}.schema_migrations FROM {APP_ROLE}")
         conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {SCHEMA} TO {APP_ROLE}")
         conn.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {SCHEMA} TO {APP_ROLE}")
+
+
+def _grant_set_role(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Let the connecting (owner) role ``SET ROLE`` to the app role. A superuser always may; since
+    PostgreSQL 16 a ``CREATEROLE`` user that created the role holds only its ``ADMIN`` option and
+    must grant itself ``SET`` (without ``INHERIT``: the owner keeps its own rights only)."""
+    row = conn.execute(
+        "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    if row is None or row[0]:
+        return
+    modern = int(str(row[1])) >= 160000
+    has = conn.execute("SELECT pg_has_role(current_user, %s, %s)", [APP_ROLE, "SET" if modern else "MEMBER"]).fetchone()
+    if has is None or not has[0]:
+        conn.execute(f"GRANT {APP_ROLE} TO CURRENT_USER" + (" WITH INHERIT FALSE, SET TRUE" if modern else ""))
 
 
 def vector_index_name(space: VectorSpace) -> str:

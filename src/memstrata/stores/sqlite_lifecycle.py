@@ -50,6 +50,19 @@ class SQLiteLifecycle:
     def _bump_epoch(self, db: sqlite3.Connection) -> None:
         raise NotImplementedError
 
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        where, params = scope_clause(scope)
+        found: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT json_extract(payload, '$.item_id') FROM log WHERE kind = 'delete' AND {where}"
+                f" AND json_extract(payload, '$.item_id') IN ({marks})",
+                [*params, *chunk],
+            )
+            found.update(r[0] for r in rows)
+        return found
+
     def log_records(
         self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
     ) -> list[LogRecord]:

@@ -95,4 +95,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT OR IGNORE INTO scope_speakers SELECT DISTINCT tenant, user_id, speaker FROM items WHERE speaker IS NOT NULL;
         """,
     ),
+    (
+        "0003_delete_tombstones",
+        """
+        CREATE INDEX log_deletes ON log(tenant, json_extract(payload, '$.item_id')) WHERE kind = 'delete';
+        """,
+    ),
 ]

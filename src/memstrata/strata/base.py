@@ -22,8 +22,11 @@ __all__ = [
     "EpisodeSummarizer",
     "FactDraft",
     "FactExtractor",
+    "ProfileBuilder",
     "ProfileDraft",
     "Slot",
+    "SlotJudge",
+    "TopicClusterer",
     "TopicDraft",
 ]
 
@@ -92,6 +95,14 @@ class TopicDraft:
     start: datetime | None
     end: datetime | None
     entities: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. the producer that labelled it
+
+
+class TopicClusterer(Protocol):
+    id: str
+
+    def cluster(self, facts: Sequence[Item], vectors: np.ndarray) -> list[TopicDraft]:
+        """``facts`` of one owner scope in time order with their unit ``vectors``."""
 
 
 @dataclass
@@ -105,3 +116,23 @@ class ProfileDraft:
     facts: list[str]
     sources: list[str]
     support: int
+    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. a reflection verdict
+
+
+class ProfileBuilder(Protocol):
+    id: str
+
+    def build(self, facts: Sequence[Item]) -> list[ProfileDraft]: ...
+
+
+class SlotJudge(Protocol):
+    """Decides, for a new fact's slot value, how it relates to earlier values of the same slot.
+
+    Returns ``{earlier fact id: verdict}`` for the earlier facts it judged, with verdicts
+    ``"replaces"`` (the new value retires the earlier one), ``"same"`` (a restatement) or
+    ``"both_true"`` (both hold). Facts it does not judge are left to the read-time rule
+    (:func:`memstrata.truth.slots.resolve`)."""
+
+    id: str
+
+    def judge(self, draft: FactDraft, earlier: Sequence[Item]) -> dict[str, str]: ...

@@ -23,7 +23,7 @@ from memstrata.core.types import Item, Level, Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.documents import dense_text, lexical_document
 from memstrata.stores.base import Store, VectorSpace, WriteBatch
-from memstrata.strata.base import EpisodeSummarizer, FactExtractor
+from memstrata.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from memstrata.strata.entities import default_recognizer
 from memstrata.strata.episodes import CentralTurnsSummarizer
 from memstrata.strata.facts import RuleFactExtractor
@@ -60,6 +60,9 @@ class Consolidator:
         *,
         facts: FactExtractor | None = None,
         episodes: EpisodeSummarizer | None = None,
+        topics: TopicClusterer | None = None,
+        profile: ProfileBuilder | None = None,
+        slot_judge: SlotJudge | None = None,
     ) -> None:
         s = config.strata
         self.store = store
@@ -68,8 +71,11 @@ class Consolidator:
         self.space = VectorSpace(embedder.id, embedder.dim)
         self.facts: FactExtractor = facts or RuleFactExtractor(default_recognizer(s.ner))
         self.episodes: EpisodeSummarizer = episodes or CentralTurnsSummarizer(s.episode_turns)
-        self.topics = EntityAwareTopics(s.topic_similarity, s.topic_min_facts, s.topic_facts_shown)
-        self.profile = SlotProfile(s.profile_values)
+        self.topics: TopicClusterer = topics or EntityAwareTopics(
+            s.topic_similarity, s.topic_min_facts, s.topic_facts_shown
+        )
+        self.profile: ProfileBuilder = profile or SlotProfile(s.profile_values)
+        self.slot_judge = slot_judge  # None: the read-time rule alone settles slot changes
         self._refreshed: dict[Scope, int] = {}  # fact count of each scope at its last refresh
 
     # -- entry points ----------------------------------------------------------------------
@@ -156,6 +162,8 @@ class Consolidator:
                         "value": draft.slot.value,
                         "single": draft.slot.single,
                     }
+                    if self.slot_judge is not None:
+                        self._judge(turn.scope, draft, metadata["slot"], drafted)
                 drafted.append(
                     Item(
                         id=child_id(Level.FACT.prefix, turn.id, index, self.facts.id),
@@ -171,6 +179,33 @@ class Consolidator:
                     )
                 )
         self._write_new(drafted, report)
+
+    def _judge(self, scope: Scope, draft: FactDraft, slot: dict[str, Any], pending: Sequence[Item]) -> None:
+        """Let the slot judge settle ambiguous changes against the slot's earlier facts (stored
+        ones of the owner scope and those drafted earlier in this batch)."""
+        assert self.slot_judge is not None and draft.slot is not None
+        owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
+        key = (draft.slot.subject.casefold(), draft.slot.attribute.casefold())
+
+        def same_slot(item: Item) -> bool:
+            other = item.metadata.get("slot")
+            return (
+                isinstance(other, dict)
+                and (
+                    str(other.get("subject", "")).casefold(),
+                    str(other.get("attribute", "")).casefold(),
+                )
+                == key
+            )
+
+        stored = [f for f in self.store.list_items(owner, levels=[Level.FACT], limit=_ALL) if same_slot(f)]
+        earlier = sorted(
+            [*stored, *(p for p in pending if same_slot(p))], key=lambda f: (f.timestamp or datetime.min, f.id)
+        )
+        verdicts = self.slot_judge.judge(draft, earlier)
+        if verdicts:
+            slot["judged"] = verdicts
+            slot["judged_by"] = self.slot_judge.id
 
     def _participants(self, scope: Scope) -> list[str]:
         if scope.session_id is None:
@@ -238,9 +273,10 @@ class Consolidator:
                     "end": _iso(draft.end),
                     "entities": draft.entities,
                     "facts": draft.facts,
+                    **{k: v for k, v in draft.metadata.items() if k != "producer"},
                 },
                 sources=draft.sources,
-                producer=self.topics.id,
+                producer=str(draft.metadata.get("producer") or self.topics.id),
             )
             for draft in self.topics.cluster(*facts)
         ]
@@ -262,9 +298,10 @@ class Consolidator:
                     "values": draft.values,
                     "support": draft.support,
                     "facts": draft.facts,
+                    **{k: v for k, v in draft.metadata.items() if k != "producer"},
                 },
                 sources=draft.sources,
-                producer=self.profile.id,
+                producer=str(draft.metadata.get("producer") or self.profile.id),
             )
             for draft in self.profile.build(facts[0])
         ]
@@ -304,6 +341,19 @@ class Consolidator:
         report.count(level, removed=removed - sum(1 for i in fresh if i.id in current))
         self._write_new(fresh, report, skip_existing=False, vectors=kept_vectors)
 
+    def _without_tombstones(self, items: list[Item]) -> list[Item]:
+        """Drop the derived items a user deleted (a ``delete`` in the log names their id): deleting
+        a fact, episode, topic or profile line keeps it deleted through later consolidations and
+        rebuilds, until the delete record itself is forgotten."""
+        by_owner: dict[Scope, list[str]] = {}
+        for item in items:
+            owner = Scope(tenant=item.scope.tenant, user_id=item.scope.user_id, agent_id=item.scope.agent_id)
+            by_owner.setdefault(owner, []).append(item.id)
+        dead: set[str] = set()
+        for owner, ids in by_owner.items():
+            dead |= self.store.deleted_ids(owner, ids)
+        return [i for i in items if i.id not in dead] if dead else items
+
     def _write_new(
         self,
         items: list[Item],
@@ -313,6 +363,7 @@ class Consolidator:
     ) -> None:
         if not items:
             return
+        items = self._without_tombstones(items)
         if skip_existing:
             existing: set[str] = set()
             by_scope: dict[Scope, list[str]] = {}

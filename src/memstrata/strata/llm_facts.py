@@ -4,7 +4,9 @@ A turn too short to state anything is left to the rules (no call). When the call
 reply stays unusable after its repair round, the failure is in the ledger and the turn's facts
 come from the zero-LLM extractor, recorded as such in their ``producer``: ingestion never stops
 and the raw log is untouched. Relative dates are resolved against the turn's time twice over: the
-model is asked to, and the rule resolver annotates whatever relative phrase it left.
+model is asked to, and the rule resolver annotates whatever relative phrase it left. Entities
+come from the fallback's recognizer run on each fact's text (spaCy when installed), merged with any
+the model listed, so the model spends no output tokens on them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from memstrata.llm.structured import generate
 from memstrata.retrieve.documents import spoken_date
 from memstrata.strata.base import FactDraft, FactExtractor, Slot
 from memstrata.strata.dates import annotate
+from memstrata.strata.entities import EntityRecognizer, RuleEntities
 
 __all__ = ["LLMFactExtractor", "ProducedFactDraft"]
 
@@ -40,11 +43,12 @@ class ProducedFactDraft(FactDraft):
 class LLMFactExtractor:
     """Turn → facts with :data:`memstrata.llm.prompts.facts.PROMPT`."""
 
-    version = 1
+    version = 2
 
     def __init__(self, llm: LLM, fallback: FactExtractor, *, min_terms: int = 3, max_tokens: int = 200) -> None:
         self.llm = llm
         self.fallback = fallback
+        self.recognizer: EntityRecognizer = getattr(fallback, "entities", None) or RuleEntities()
         self.min_terms = min_terms
         self.max_tokens = max_tokens
         self.id = f"facts.llm@{self.version}:{llm.model}:{prompt.PROMPT.id}"
@@ -107,7 +111,8 @@ class LLMFactExtractor:
                 text = f"{text.rstrip('.')} (on {label})."
             iso = happened.isoformat()
             dates.append({"phrase": "", "start": iso, "end": iso, "granularity": "day", "label": label})
-        entities = list(dict.fromkeys(e.strip() for e in fact.entities if e.strip() and len(e) <= 80))
+        named = [e.strip() for e in fact.entities if e.strip() and len(e) <= 80]
+        entities = list(dict.fromkeys([*named, *self.recognizer.entities(text)]))
         for person in participants:
             if person and person in text and person not in entities:
                 entities.insert(0, person)

@@ -4,14 +4,17 @@ or the LLM one wrapped around it as its fallback."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from memstrata.config import MemoryConfig
 from memstrata.errors import ConfigError
 from memstrata.llm.base import LLM
-from memstrata.strata.base import EpisodeSummarizer, FactExtractor
+from memstrata.strata.base import EpisodeSummarizer, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from memstrata.strata.entities import default_recognizer
 from memstrata.strata.episodes import CentralTurnsSummarizer
 from memstrata.strata.facts import RuleFactExtractor
+from memstrata.strata.profile import SlotProfile
+from memstrata.strata.topics import EntityAwareTopics
 
 __all__ = ["Producers", "choose_producers"]
 
@@ -20,20 +23,37 @@ __all__ = ["Producers", "choose_producers"]
 class Producers:
     facts: FactExtractor | None = None  # None: the Consolidator's default (zero-LLM)
     episodes: EpisodeSummarizer | None = None
+    topics: TopicClusterer | None = None
+    profile: ProfileBuilder | None = None
+    slot_judge: SlotJudge | None = None
+
+    def chosen(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~memstrata.strata.consolidate.Consolidator`."""
+        return dict(vars(self))
 
 
 def choose_producers(config: MemoryConfig, llm: LLM | None) -> Producers:
     s = config.strata
-    wanted = [name for name, choice in (("fact", s.fact_producer), ("episode", s.episode_producer)) if choice == "llm"]
+    choices = (
+        ("fact_producer", s.fact_producer),
+        ("episode_producer", s.episode_producer),
+        ("topic_producer", s.topic_producer),
+        ("profile_producer", s.profile_producer),
+        ("slot_judge", s.slot_judge),
+    )
+    wanted = [name for name, choice in choices if choice == "llm"]
     if not wanted:
         return Producers()
     if llm is None:
         raise ConfigError(
-            f"strata.{wanted[0]}_producer is 'llm' but no LLM is configured "
+            f"strata.{wanted[0]} is 'llm' but no LLM is configured "
             "(set llm.base_url and llm.model, or MEMSTRATA_LLM_BASE_URL and MEMSTRATA_LLM_MODEL)"
         )
     facts: FactExtractor | None = None
     episodes: EpisodeSummarizer | None = None
+    topics: TopicClusterer | None = None
+    profile: ProfileBuilder | None = None
+    judge: SlotJudge | None = None
     if s.fact_producer == "llm":
         from memstrata.strata.llm_facts import LLMFactExtractor
 
@@ -42,4 +62,17 @@ def choose_producers(config: MemoryConfig, llm: LLM | None) -> Producers:
         from memstrata.strata.llm_episodes import LLMEpisodeSummarizer
 
         episodes = LLMEpisodeSummarizer(llm, CentralTurnsSummarizer(s.episode_turns))
-    return Producers(facts=facts, episodes=episodes)
+    if s.topic_producer == "llm":
+        from memstrata.strata.llm_topics import LLMTopicLabeler
+
+        rules = EntityAwareTopics(s.topic_similarity, s.topic_min_facts, s.topic_facts_shown)
+        topics = LLMTopicLabeler(llm, rules)
+    if s.profile_producer == "llm":
+        from memstrata.strata.llm_profile import LLMProfileReflector
+
+        profile = LLMProfileReflector(llm, SlotProfile(s.profile_values))
+    if s.slot_judge == "llm":
+        from memstrata.strata.llm_slots import LLMSlotJudge
+
+        judge = LLMSlotJudge(llm)
+    return Producers(facts=facts, episodes=episodes, topics=topics, profile=profile, slot_judge=judge)

@@ -79,7 +79,9 @@ class SlotProfile:
                     continue
                 values.setdefault(norm, _Value(text)).facts.append(fact)
         drafts = [
-            self._line(subject, attribute, single, values) for (subject, attribute), (single, values) in groups.items()
+            self._line(subject, attribute, single, values)
+            for (subject, attribute), (single, values) in groups.items()
+            if values  # a slot whose values were all too short to keep ("", "a") makes no line
         ]
         return sorted(drafts, key=lambda d: (d.subject, -d.support, d.attribute))
 

@@ -82,7 +82,9 @@ def resolve(items: Iterable[Item], as_of: datetime | None = None) -> dict[SlotKe
     Only facts recorded by ``as_of`` take part. In a ``single`` slot a later value (by event time,
     then system time) closes the earlier one's ``valid_to`` and supersedes it, unless it repeats the
     same value — a repeat confirms rather than retires. Multi-valued slots (``single`` False) keep
-    every value current."""
+    every value current. A judgement stored on the later fact (``slot.judged``, made at ingest by a
+    :class:`~memstrata.strata.base.SlotJudge` for ambiguous pairs) overrides the rule for its pair:
+    ``"replaces"`` retires the earlier value, ``"same"`` and ``"both_true"`` keep it current."""
     slots: dict[SlotKey, _Slot] = {}
     for item in items:
         key = slot_key(item)
@@ -97,11 +99,10 @@ def resolve(items: Iterable[Item], as_of: datetime | None = None) -> dict[SlotKe
             single = bool(meta.get("single", True))
             value = str(meta.get("value", ""))
             successor: Item | None = None
-            if single:
-                for later in ordered[index + 1 :]:
-                    if str(later.metadata["slot"].get("value", "")).casefold() != value.casefold():
-                        successor = later
-                        break
+            for later in ordered[index + 1 :]:
+                if _retires(later, fact.id, value, single):
+                    successor = later
+                    break
             values.append(
                 SlotValue(
                     fact_id=fact.id,
@@ -118,6 +119,15 @@ def resolve(items: Iterable[Item], as_of: datetime | None = None) -> dict[SlotKe
             )
         out[key] = values
     return out
+
+
+def _retires(later: Item, earlier_id: str, value: str, single: bool) -> bool:
+    slot = later.metadata["slot"]
+    judged = slot.get("judged")
+    verdict = judged.get(earlier_id) if isinstance(judged, dict) else None
+    if verdict is not None:
+        return bool(verdict == "replaces")
+    return single and str(slot.get("value", "")).casefold() != value.casefold()
 
 
 def superseded_ids(items: Iterable[Item], as_of: datetime | None = None) -> dict[str, str]:

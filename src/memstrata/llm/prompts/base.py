@@ -1,6 +1,6 @@
 """A prompt is a module: a name, a version, a pydantic response schema and a ``messages`` builder.
 
-The ``id`` (``"facts@2"``) goes into the ``producer`` of everything made with the prompt, with the
+The ``id`` (``"facts@3"``) goes into the ``producer`` of everything made with the prompt, with the
 model id, so provenance says exactly which prompt version and model produced an item. Change the
 wording or the schema of a prompt → bump its version.
 """

@@ -1,4 +1,4 @@
-"""Search, context, profile, consolidate and stats."""
+"""Search, context (both with ``as_of``), timeline, profile, consolidate and stats."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from memstrata.core.types import Context, Level
+from memstrata.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN, parse_as_of
 from memstrata.server.auth import TenantMemory
 from memstrata.server.errors import ERROR_RESPONSES
 from memstrata.server.routes.deps import AgentQuery, SessionQuery, State, UserQuery
@@ -18,6 +19,8 @@ from memstrata.server.schemas import (
     ItemList,
     SearchRequest,
     StatsResponse,
+    TimelineResponse,
+    TimelineValue,
     filters_dict,
 )
 
@@ -28,7 +31,9 @@ router = APIRouter(prefix="/v1", tags=["retrieval"], responses=ERROR_RESPONSES)
 
 @router.post("/search", response_model=HitList)
 def search(body: SearchRequest, tenant: TenantMemory) -> HitList:
-    """Hybrid search; each hit carries an ``explain`` trace of the channels that found it."""
+    """Hybrid search; each hit carries an ``explain`` trace of the channels that found it. With
+    ``as_of``, only what memory held then, its slots resolved as they were (400 for a bad value)."""
+    moment = parse_as_of(body.as_of)
     hits = tenant.memory.search(
         body.query,
         user_id=body.user_id,
@@ -37,13 +42,15 @@ def search(body: SearchRequest, tenant: TenantMemory) -> HitList:
         limit=body.limit,
         filters=filters_dict(body.filters),
         channels=body.channels,
+        as_of=moment,
     )
     return HitList(hits=hits)
 
 
 @router.post("/context", response_model=Context)
 def context(body: ContextRequest, tenant: TenantMemory) -> Context:
-    """A cited, token-budgeted block of the memories most relevant to the query."""
+    """A cited, token-budgeted block of the memories most relevant to the query; ``as_of`` as in search."""
+    moment = parse_as_of(body.as_of)
     return tenant.memory.context(
         body.query,
         user_id=body.user_id,
@@ -51,7 +58,28 @@ def context(body: ContextRequest, tenant: TenantMemory) -> Context:
         session_id=body.session_id,
         max_tokens=body.max_tokens,
         filters=filters_dict(body.filters),
+        as_of=moment,
     )
+
+
+@router.get("/timeline", response_model=TimelineResponse)
+def timeline(
+    tenant: TenantMemory,
+    subject: Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S", description="who, e.g. Ann")],
+    attribute: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=r"\S", description="one slot, e.g. lives_in")
+    ] = None,
+    user_id: UserQuery = None,
+    agent_id: AgentQuery = None,
+    as_of: Annotated[
+        str | None, Query(description=AS_OF_DESCRIPTION, json_schema_extra={"pattern": AS_OF_PATTERN})
+    ] = None,
+) -> TimelineResponse:
+    """A subject's slot values over time (one ``attribute`` or all), oldest first: each with its
+    validity, the turns it came from and the fact that superseded it."""
+    moment = parse_as_of(as_of)
+    values = tenant.memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=moment)
+    return TimelineResponse(values=[TimelineValue.of(v) for v in values])
 
 
 @router.get("/profile", response_model=ItemList)

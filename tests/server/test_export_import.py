@@ -1,0 +1,172 @@
+"""``GET /v1/export`` and ``POST /v1/import`` against the real server: a tenant's memory copied
+into another tenant and restored byte for byte, re-imports that add nothing, files naming other
+tenants that land in the caller's own, and bad files refused whole."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.conftest import CONVERSATION
+from tests.server.conftest import MAX_BODY, Server
+
+NewClient = Callable[..., httpx.Client]
+
+
+def _add(client: httpx.Client, **body: object) -> list[str]:
+    response = client.post("/v1/memories", json=body)
+    assert response.status_code == 201, response.text
+    ids: list[str] = response.json()["ids"]
+    return ids
+
+
+def _export(client: httpx.Client, **params: Any) -> str:
+    response = client.get("/v1/export", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return response.text
+
+
+def _import(client: httpx.Client, text: str, status: int = 200) -> dict[str, Any]:
+    response = client.post("/v1/import", content=text.encode("utf-8"), headers={"Content-Type": "application/x-ndjson"})
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def _log_count(client: httpx.Client) -> int:
+    count: int = client.get("/v1/stats").json()["counts"].get("log", 0)
+    return count
+
+
+def _tenant(client: httpx.Client) -> str:
+    name: str = client.get("/v1/stats").json()["tenant"]
+    return name
+
+
+def test_copy_into_another_tenant_then_restore_byte_identical(tenant_client: NewClient) -> None:
+    source, copy = tenant_client(), tenant_client()
+    turns = _add(source, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    _add(source, messages=[{"content": "I keep bees on the roof.", "name": "Ben"}], user_id="u2", session_id="s9")
+    assert source.patch(f"/v1/memories/{turns[0]}", json={"text": "I went to the choir yesterday."}).status_code == 200
+    assert source.delete(f"/v1/memories/{turns[2]}").status_code == 204
+    original = _export(source)
+    header, *records = _lines(original)
+    assert header["tenant"] == _tenant(source) and len(records) == 7  # 5 messages, an update, a delete
+
+    report = _import(copy, original)
+    assert (report["records"], report["added"], report["skipped"], report["reminted"]) == (7, 7, 0, True)
+    assert report["turns"] == 4 and report["written"]["fact"] >= 1
+
+    copied = _export(copy)
+    copy_header, *copy_records = _lines(copied)
+    assert copy_header == {**header, "tenant": _tenant(copy)}
+    # the same records in the same order, every id re-minted: nothing of the source tenant's ids
+    ids = {r["id"]: c["id"] for r, c in zip(records, copy_records, strict=True)}
+    ids |= {r["turn_id"]: c["turn_id"] for r, c in zip(records, copy_records, strict=True) if r["turn_id"]}
+    assert not set(ids) & set(ids.values())
+    for r, c in zip(records, copy_records, strict=True):
+        payload = {**r["payload"], **({"item_id": ids[r["payload"]["item_id"]]} if "item_id" in r["payload"] else {})}
+        assert c == {**r, "id": ids[r["id"]], "turn_id": ids.get(r["turn_id"]), "payload": payload}
+    assert not any(i.partition("_")[2] in copied for i in ids)
+    hits = copy.post("/v1/search", json={"query": "painted sunrise lake", "user_id": "u1"}).json()["hits"]
+    assert any("sunrise" in h["text"] for h in hits) and not {h["id"] for h in hits} & set(turns)
+    assert _export(source) == original  # the source tenant is untouched
+
+    # importing either file again adds nothing, and the copy exports the same bytes
+    assert _import(copy, original)["added"] == 0
+    assert _import(copy, copied) == {**report, "added": 0, "skipped": 7, "turns": 0, "written": {}, "reminted": False}
+    assert _export(copy) == copied
+    with_items = _export(copy, projections=True)
+    assert len(_lines(with_items)) > len(copy_records) + 1
+
+    # a restore: erase the copy's users for good, import its own export, get the same bytes back
+    for user in ("u1", "u2"):
+        assert copy.post("/v1/forget", json={"user_id": user, "scrub": False}).status_code == 200
+    assert _lines(_export(copy)) == [copy_header]
+    restored = _import(copy, copied)
+    assert (restored["added"], restored["reminted"]) == (7, False)
+    assert _export(copy) == copied
+    assert _export(copy, projections=True) == with_items
+
+
+def test_file_naming_another_tenant_lands_in_the_callers(tenant_client: NewClient) -> None:
+    victim, caller = tenant_client(), tenant_client()
+    _add(victim, messages="victim's own note about the garden", user_id="vu")
+    before = _export(victim)
+    header = {"format": "memstrata", "version": 1, "tenant": _tenant(victim), "user_id": "vu", "projections": False}
+    record = {
+        "type": "log",
+        "id": "l_0000000000crafted1",
+        "user_id": "vu",
+        "agent_id": None,
+        "session_id": "s1",
+        "kind": "message",
+        "payload": {"content": "zqplanted secret in the garden", "role": "user", "speaker": "Eve", "metadata": {}},
+        "content_hash": "crafted-1",
+        "recorded_at": "2024-01-01T00:00:00",
+        "turn_id": "t_0000000000crafted1",
+    }
+    text = "\n".join(json.dumps(line) for line in (header, record)) + "\n"
+    report = _import(caller, text)
+    assert (report["added"], report["reminted"]) == (1, True)
+    assert _export(victim) == before
+    assert "zqplanted" not in victim.post("/v1/search", json={"query": "zqplanted secret garden", "user_id": "vu"}).text
+    found = caller.get("/v1/memories", params={"user_id": "vu", "level": "turn"}).json()["items"]
+    assert [item["text"] for item in found] == [record["payload"]["content"]]  # type: ignore[index]
+    assert found[0]["scope"]["tenant"] == _tenant(caller) and found[0]["id"] != record["turn_id"]
+
+
+def test_bad_files_are_refused_whole(server: Server, tenant_client: NewClient) -> None:
+    client = tenant_client()
+    _add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    good = _export(client)
+    other = tenant_client()
+    logs = _log_count(other)
+
+    def refused(text: str | bytes, fragment: str, status: int = 400) -> None:
+        body = text if isinstance(text, bytes) else text.encode("utf-8")
+        response = other.post("/v1/import", content=body)
+        assert response.status_code == status, response.text
+        error = response.json()["error"]
+        assert set(error) == {"code", "message"} and fragment in error["message"], error
+        assert _log_count(other) == logs  # nothing written
+
+    lines = good.splitlines()
+    refused("\n".join([*lines[:3], "{oops", *lines[3:]]), "line 4: not JSON")
+    broken = json.loads(lines[2])
+    broken["payload"]["timestamp"] = "not a date"
+    refused("\n".join([*lines[:2], json.dumps(broken), *lines[3:]]), "line 3:")
+    broken["payload"] = {**broken["payload"], "timestamp": None, "content": "a\u0000b"}
+    refused("\n".join([*lines[:2], json.dumps(broken), *lines[3:]]), "line 3: text contains a NUL")
+    refused(lines[0] + "\n" + "[" * 50_000 + "\n", "line 2: JSON nested too deeply")
+    update = {**json.loads(lines[1]), "id": "l_x", "kind": "update", "content_hash": "u-1", "turn_id": None}
+    update["payload"] = {"item_id": "t_nowhere", "text": "changed"}
+    refused("\n".join([*lines, json.dumps(update)]), f"line {len(lines) + 1}: update of turn")
+    duplicate = {**json.loads(lines[1]), "content_hash": "another"}
+    refused("\n".join([*lines, json.dumps(duplicate)]), "appears twice")
+    refused("", "line 1: empty file")
+    refused('{"format": "other"}\n', "line 1: not a memstrata export")
+    refused(b"\xff" + good.encode("utf-8"), "not UTF-8")
+    refused(lines[0] + "\n" + '{"type": "log", "x": "\\ud800"}\n', "line 2: text must be valid Unicode")
+    refused(good + "\n" + " " * MAX_BODY, "over the limit", status=413)
+    assert _import(other, good)["added"] == 4  # the same file, whole, goes in
+
+
+def test_export_is_per_user_and_only_ever_the_keys_tenant(server: Server, tenant_client: NewClient) -> None:
+    alice, bob = tenant_client(), tenant_client()
+    _add(alice, messages="alice one", user_id="u1")
+    _add(alice, messages="alice two", user_id="u2")
+    _add(bob, messages="bob's private note", user_id="u1")
+    one = _lines(_export(alice, user_id="u1"))
+    assert one[0]["user_id"] == "u1" and [r["payload"]["content"] for r in one[1:]] == ["alice one"]
+    assert "bob" not in _export(alice) and "alice" not in _export(bob)
+    assert alice.get("/v1/export", params={"tenant": _tenant(bob)}).text.count("bob") == 0
+    assert httpx.get(f"{server.url}/v1/export").status_code == 401

@@ -1,0 +1,41 @@
+"""The zero-LLM profile builder on hand-made facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from memstrata.core.types import Item, Level, Scope
+from memstrata.strata.profile import SlotProfile
+
+
+def _fact(fid: str, attribute: str, value: str, day: int, *, single: bool) -> Item:
+    return Item(
+        id=fid,
+        level=Level.FACT,
+        scope=Scope(),
+        text=f"Ann {attribute} {value}",
+        timestamp=datetime(2023, 5, day),
+        metadata={"slot": {"subject": "Ann", "attribute": attribute, "value": value, "single": single}},
+        sources=[f"t-{fid}"],
+    )
+
+
+def test_lines_rank_values_and_cite_only_the_facts_they_show() -> None:
+    facts = [
+        _fact("f1", "likes", "jazz and hiking", 1, single=False),
+        _fact("f2", "likes", "hiking", 3, single=False),
+        _fact("f3", "lives_in", "Boston", 2, single=True),
+        _fact("f4", "lives_in", "Paris", 9, single=True),
+    ]
+    lines = {d.attribute: d for d in SlotProfile().build(facts)}
+    assert lines["likes"].text == "Ann likes: hiking (×2), jazz"
+    assert (
+        lines["lives_in"].text.startswith("Ann lives in: Paris (as of") and "earlier: Boston" in lines["lives_in"].text
+    )
+    assert lines["likes"].sources == ["t-f1", "t-f2"] and lines["likes"].support == 3
+
+
+def test_a_slot_whose_values_are_all_unusable_makes_no_line() -> None:
+    # an LLM extractor once gave value "!" for a multi-valued slot: no line, and no crash
+    facts = [_fact("f1", "likes", "!", 1, single=False), _fact("f2", "lives_in", "Boston", 2, single=True)]
+    assert [d.attribute for d in SlotProfile().build(facts)] == ["lives_in"]

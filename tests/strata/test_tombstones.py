@@ -1,0 +1,57 @@
+"""A derived item a user deleted stays deleted: later consolidations and rebuilds do not derive it
+again (the ``delete`` record in the log is its tombstone), on both stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memstrata import Level, Memory, MemoryConfig
+from memstrata.errors import NotFoundError
+from memstrata.providers import Embedder
+from tests.strata.test_consolidate import STRATA, ingest
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'm.db'}"
+
+
+def test_deleted_facts_and_profile_lines_are_not_derived_again(store_url: str, embedder: Embedder) -> None:
+    with Memory(config=MemoryConfig.build({"store": store_url, "strata": STRATA}), embedder=embedder) as m:
+        ingest(m)
+        boston = next(f for f in m.list(user_id="u1", level=Level.FACT, limit=100) if "Boston" in f.text)
+        line = m.list(user_id="u1", level=Level.PROFILE, limit=100)[0]
+        kept = {f.id for f in m.list(user_id="u1", level=Level.FACT, limit=100)} - {boston.id}
+        m.delete(boston.id, user_id="u1")
+        m.delete(line.id, user_id="u1")
+
+        m.consolidate(user_id="u1")
+        for item_id in (boston.id, line.id):
+            with pytest.raises(NotFoundError):
+                m.get(item_id, user_id="u1")
+        facts = {f.id for f in m.list(user_id="u1", level=Level.FACT, limit=100)}
+        assert facts == kept  # the other facts are untouched
+        assert not [h for h in m.search("Caroline lives in Boston", user_id="u1", limit=20) if h.id == boston.id]
+
+        m.rebuild(user_id="u1")
+        for item_id in (boston.id, line.id):
+            with pytest.raises(NotFoundError):
+                m.get(item_id, user_id="u1")
+        assert {f.id for f in m.list(user_id="u1", level=Level.FACT, limit=100)} == kept
+        assert [v.event for v in m.history(boston.id, user_id="u1")][-1] == "delete"
+
+
+def test_a_tombstone_is_per_user(tmp_path: Path, embedder: Embedder) -> None:
+    config = MemoryConfig.build({"store": f"sqlite:///{tmp_path / 'm.db'}", "strata": STRATA})
+    with Memory(config=config, embedder=embedder) as m:
+        ingest(m, user="u1")
+        ingest(m, user="u2")
+        fact = next(f for f in m.list(user_id="u1", level=Level.FACT, limit=100) if "Boston" in f.text)
+        twin = next(f for f in m.list(user_id="u2", level=Level.FACT, limit=100) if f.text == fact.text)
+        m.delete(fact.id, user_id="u1")
+        m.consolidate(user_id="u2")
+        assert m.get(twin.id, user_id="u2").text == fact.text
