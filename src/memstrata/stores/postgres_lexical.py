@@ -135,19 +135,31 @@ def make_plan(rows: Sequence[Sequence[Any]], groups: Sequence[int]) -> LexicalPl
 
 def score_sql(where: str, with_context: bool) -> str:
     """BM25 of every candidate in scope per (field, group), the top ``depth`` of each kept and
-    summed with the field × group weights (named parameters plus the scope's ``where`` params)."""
+    summed with the field × group weights (named parameters plus the scope's ``where`` params).
+
+    A one-word term's frequency is read from a single pass over each candidate's tsvector (one
+    hash join of its lexemes with the query's); only phrases (several lexemes) go through
+    ``phrase_tf``, which walks the document once per phrase."""
     bm25 = "t.idf_{f} * tf * {k1p} / (tf + {k1} * (1 - {b} + {b} * c.{f}_len / %(avg_{f})s))"
-    own = bm25.format(f="own", k1p=K1 + 1, k1=K1, b=B)
-    ctx = bm25.format(f="ctx", k1p=K1 + 1, k1=K1, b=B)
     match = "i.own_tsv @@ %(any)s::tsquery" + (" OR i.ctx_tsv @@ %(any)s::tsquery" if with_context else "")
-    context_hits = f"""
+
+    def field_hits(field: int, name: str) -> str:
+        score = bm25.format(f=name, k1p=K1 + 1, k1=K1, b=B)
+        return f"""
+            SELECT c.id, c.seq, {field} AS field, t.grp, {score} AS s
+            FROM cand c CROSS JOIN LATERAL unnest(c.{name}_tsv) u
+                 JOIN t ON t.words = 1 AND u.lexeme = t.lexemes[1],
+                 LATERAL (SELECT cardinality(u.positions)::float8 AS tf) f
             UNION ALL
-            SELECT c.id, c.seq, 1 AS field, t.grp, {ctx} AS s
-            FROM cand c JOIN t ON c.ctx_tsv @@ t.tsq,
-                 LATERAL (SELECT phrase_tf(c.ctx_tsv, t.lexemes)::float8 AS tf) f"""
+            SELECT c.id, c.seq, {field} AS field, t.grp, {score} AS s
+            FROM cand c JOIN t ON t.words > 1 AND c.{name}_tsv @@ t.tsq,
+                 LATERAL (SELECT phrase_tf(c.{name}_tsv, t.lexemes)::float8 AS tf) f"""
+
+    hits = field_hits(0, "own") + ("\n            UNION ALL" + field_hits(1, "ctx") if with_context else "")
     return f"""
         WITH t AS (
-            SELECT u.grp, u.tsq::tsquery AS tsq, string_to_array(u.lex, ' ') AS lexemes, u.idf_own, u.idf_ctx
+            SELECT u.grp, u.tsq::tsquery AS tsq, string_to_array(u.lex, ' ') AS lexemes,
+                   cardinality(string_to_array(u.lex, ' ')) AS words, u.idf_own, u.idf_ctx
             FROM unnest(%(grp)s::int[], %(tsq)s::text[], %(lex)s::text[], %(idf_own)s::float8[], %(idf_ctx)s::float8[])
                  AS u(grp, tsq, lex, idf_own, idf_ctx)
         ),
@@ -155,10 +167,7 @@ def score_sql(where: str, with_context: bool) -> str:
             SELECT i.id, i.seq, i.own_tsv, i.own_len, i.ctx_tsv, i.ctx_len FROM items i
             WHERE ({match}) AND {where}
         ),
-        hits AS (
-            SELECT c.id, c.seq, 0 AS field, t.grp, {own} AS s
-            FROM cand c JOIN t ON c.own_tsv @@ t.tsq,
-                 LATERAL (SELECT phrase_tf(c.own_tsv, t.lexemes)::float8 AS tf) f{context_hits if with_context else ""}
+        hits AS ({hits}
         ),
         scored AS (SELECT id, seq, field, grp, sum(s) AS s FROM hits GROUP BY id, seq, field, grp),
         ranked AS (
