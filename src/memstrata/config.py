@@ -56,6 +56,23 @@ class RetrievalConfig(BaseModel):
         le=1.0,
         description="score multiplier for facts whose slot holds a newer value (0: drop; 1: annotate only)",
     )
+    strength_weight: float = Field(
+        0.05,
+        ge=0.0,
+        le=5.0,
+        description="fusion weight of strength (forgetting curve over age, accesses, importance), ranked like a"
+        " channel (0: off, nothing fades)",
+    )
+    half_life_days: float = Field(
+        365.0, gt=0.0, description="age at which an item never read, of importance 0.5, keeps half its strength"
+    )
+    faded_below: float = Field(
+        0.05, ge=0.0, le=1.0, description="retention under which an item leaves default results (not deleted)"
+    )
+    strength_clock: Literal["memory", "wall"] = Field(
+        "memory", description="age up to the newest item in the user's memory (memory) or up to now (wall)"
+    )
+    track_access: bool = Field(True, description="count the items search and context return (they fade slower)")
 
 
 class StrataConfig(BaseModel):

@@ -44,6 +44,7 @@ OPS = {  # operation: weight
 }
 SESSIONS = ["s1", "s2", None]
 IMPORTED = "u-imported"
+PINNED = "u-pinned"
 
 
 @dataclass
@@ -61,6 +62,9 @@ class Actor:
     # PostgreSQL ids are keyed per tenant: the same id in two tenants is two rows, nothing leaks
     # (the raw-SQL check at the end looks), so that import variant is only tried on SQLite.
     ids_store_wide: bool = True
+    # Turns the owner never updates, deletes or forgets: the other tenant's import reuses their ids
+    # (an id the owner has forgotten is free again, and reusing it would be no clash).
+    pinned: list[str] = field(default_factory=list)
 
 
 class Registry:
@@ -124,7 +128,7 @@ def _import(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.
     rng = actor.rng
     header = {"format": "memstrata", "version": 1, "tenant": actor.tenant, "user_id": None, "projections": False}
     variant = rng.choice(["again", "foreign", "foreign", "malformed", "clash"])
-    theirs = sorted(i for i in registry.of(other.tenant) if i.startswith("t_"))
+    theirs = other.pinned
     allowed, echoed = {200}, ""
     if variant == "again" and actor.export:
         text, allowed = actor.export, {200, 413}  # a large export can pass the body limit
@@ -244,7 +248,7 @@ def _run(actor: Actor, other: Actor, registry: Registry, steps: int, failures: l
             body = [json.loads(line) for line in text.splitlines() if line] if op == "export" else response.json()
             _collect_ids(body, found)
             mine = [i for i in found if i.startswith(("t_", "f_", "e_", "c_", "p_"))]
-            actor.ids.extend(i for i in mine if i not in actor.ids)
+            actor.ids.extend(i for i in mine if i not in actor.ids and i not in actor.pinned)
             registry.add(actor.tenant, mine)
         if failures:
             return
@@ -264,6 +268,16 @@ def test_two_tenants_never_see_each_other(backend: str, request: pytest.FixtureR
         marker = f"zq{name}mark"
         actor = Actor(name, tenant, marker, client, random.Random(1000 + index))
         actor.ids_store_wide = backend == "server"
+        pinned = client.post(
+            "/v1/memories",
+            json={
+                "messages": [{"role": "user", "name": "Ana", "content": _sentence(actor)} for _ in range(3)],
+                "user_id": PINNED,
+            },
+        )
+        pinned.raise_for_status()
+        actor.pinned = [i for i in pinned.json()["ids"]]
+        registry.add(tenant, actor.pinned)
         actors.append(actor)
     failures: list[str] = []
     threads = [

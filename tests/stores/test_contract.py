@@ -321,6 +321,29 @@ def test_forget_ids_and_a_user(mem: Memory) -> None:
     assert mem.stats(user_id="u2")["counts"]["turn"] == 6
 
 
+def test_reads_are_counted_per_tenant_and_go_with_their_item(mem: Memory) -> None:
+    """Access counts (they slow fading): added up, kept across reopening, never seen from another
+    tenant, and removed with the item by delete and forget."""
+    ids = ingest(mem)
+    store = mem.store
+    u1 = Scope(tenant="default", user_id="u1")
+    first, second, third = ids["s1"]
+    store.record_access("default", {first: 2, second: 1, "t_nosuchitem": 5}, now())
+    store.record_access("default", {first: 1}, now())
+    store.record_access("other", {third: 4}, now())  # a tenant that does not hold it: nothing recorded
+    assert store.access_counts(u1, [first, second, third, "t_nosuchitem"]) == {first: 3, second: 1}
+    assert store.access_counts(Scope(tenant="default", user_id="u2"), [first]) == {}  # another user's scope
+    assert store.access_counts(Scope(tenant="other", user_id="u1"), [first, third]) == {}
+    hits = mem.search("support group", user_id="u1", limit=3)  # search counts what it returns (buffered)
+    mem._accesses.flush()
+    after = store.access_counts(u1, [h.id for h in hits])
+    assert all(after.get(h.id, 0) >= 1 for h in hits)
+    mem.delete(second, user_id="u1")
+    receipt = mem.forget([first], user_id="u1", scrub=False)
+    assert receipt.ok
+    assert store.access_counts(u1, [first, second]) == {}
+
+
 def test_bad_forget_requests_change_nothing(mem: Memory) -> None:
     ingest(mem)
     before = mem.stats(user_id="u1")["counts"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +42,7 @@ from memstrata.strata.consolidate import ConsolidationReport, Consolidator
 from memstrata.strata.llm_producers import choose_producers
 from memstrata.truth.readtime import truth_view
 from memstrata.truth.slots import SlotValue
+from memstrata.truth.strength import AccessTracker
 from memstrata.truth.timeline import timeline as _timeline
 
 __all__ = ["Memory"]
@@ -90,11 +92,14 @@ class Memory:
         producers = choose_producers(base, self.llm)
         self._consolidator = Consolidator(self.store, self.embedder, base, **producers.chosen())
         self._retriever: Retriever = make_retriever(self.store, self.embedder, base.retrieval, self.llm)
+        self._accesses = AccessTracker(self.store)  # what search and context return fades slower
+        self._retriever.accesses = self._accesses
         self._owns_store = True
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
         if self._owns_store:
+            self._accesses.flush()
             self.store.close()
             close_llm = getattr(self.llm, "close", None) if self._owns_llm else None
             if close_llm is not None:
@@ -260,6 +265,7 @@ class Memory:
         producers = choose_producers(self.config, self.llm)
         self._consolidator = Consolidator(self.store, new, self.config, **producers.chosen())
         self._retriever = make_retriever(self.store, new, self.config.retrieval, self.llm)
+        self._retriever.accesses = self._accesses
         return report
 
     def export(self, target: Any, *, user_id: str | None = None, projections: bool = False) -> ExportReport:
@@ -337,7 +343,13 @@ class Memory:
         fetch = limit if moment is None else min(1000, limit * 3)
         hits = self._retriever.search(scope, query, limit=fetch, filters=parse_filters(filters), weights=channels)
         weight = self.config.retrieval.superseded_weight
-        return truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+        found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+        self._note_reads(scope, found)
+        return found
+
+    def _note_reads(self, scope: Scope, hits: Sequence[Hit]) -> None:
+        if self.config.retrieval.track_access and hits:
+            self._accesses.note(scope.tenant, (h.id for h in hits))
 
     def timeline(
         self,
@@ -404,6 +416,7 @@ class Memory:
             self.store, scope, retrieval.hits, as_of=moment, superseded_weight=self.config.retrieval.superseded_weight
         )
         context = pack_context(query, hits, max_tokens, profile=profile, support=support)
+        self._note_reads(scope, context.items)
         context.confidence = round(retrieval.confidence.score, 4)
         context.answerable = retrieval.answerable
         context.explain = {

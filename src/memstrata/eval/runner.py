@@ -183,7 +183,11 @@ class _CaseTask:
     ) -> _CaseResult:
         result = _CaseResult(cases=1)
         db = self.workdir / f"case-{number:05d}.db"
-        case_config = MemoryConfig.build({**self.config.model_dump(), "store": f"sqlite:///{db}"})
+        # Asking must not change the memory: reads are not counted as accesses (they would slow
+        # the fading of what earlier questions retrieved, and each figure would depend on the order).
+        settings = self.config.model_dump()
+        settings["retrieval"]["track_access"] = False
+        case_config = MemoryConfig.build({**settings, "store": f"sqlite:///{db}"})
         if progress:
             progress.start(case.case_id, len(questions))
         with Memory(config=case_config, embedder=embedder) as memory:

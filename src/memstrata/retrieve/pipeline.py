@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from memstrata.config import RetrievalConfig
+from memstrata.core.clock import now as wall_now
 from memstrata.core.types import Hit, Item, Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
@@ -21,6 +23,7 @@ from memstrata.retrieve.router import QueryKind, Route, is_coarse, route
 from memstrata.retrieve.temporal import TemporalChannel
 from memstrata.retrieve.zoom import annotate_zoom, deduplicate, has_time
 from memstrata.stores.base import SearchFilters, Store
+from memstrata.truth.strength import AccessTracker, apply_strength
 
 __all__ = ["ANSWERABLE_AT", "Retrieval", "Retriever"]
 
@@ -53,6 +56,7 @@ class Retriever:
             TemporalChannel(store, config),  # runs only when channel_weights names "temporal"
             GraphChannel(store),  # runs only when channel_weights names "graph"
         ]
+        self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)
 
     @property
     def max_boost(self) -> float:
@@ -135,12 +139,44 @@ class Retriever:
                 explain["boosts"] = boosts
             hits.append(Hit.from_item(item, score, explain))
         hits.sort(key=lambda h: (-h.score, h.id))
+        if self.config.strength_weight > 0:
+            hits = self._strengthen(scope, analysis, hits)
         hits = deduplicate(hits, limit)
         annotate_zoom(hits, items)
         for hit in hits:
             hit.explain["route"] = chosen_route.kind.value
         confidence = estimate_confidence(analysis, hits)
         return Retrieval(hits, chosen_route, confidence)
+
+    def _strengthen(self, scope: Scope, analysis: QueryAnalysis, hits: list[Hit]) -> list[Hit]:
+        """The forgetting curve (truth/strength.py): older, never-read, unimportant items score lower;
+        faded ones leave the results unless the query quotes a phrase or names a time."""
+        clock = self._clock(scope)
+        if clock is None:
+            return hits
+        ids = [h.id for h in hits if h.timestamp is not None]
+        accesses = self.accesses.counts(scope, ids) if self.accesses is not None else {}
+        return apply_strength(
+            hits,
+            analysis.text,
+            clock,
+            accesses=accesses,
+            weight=self.config.strength_weight,
+            faded_below=self.config.faded_below,
+            half_life_days=self.config.half_life_days,
+            rrf_k=self.config.rrf_k,
+        )
+
+    def _clock(self, scope: Scope) -> datetime | None:
+        """Now, on the configured clock: the newest item time of the user's memory, or the wall clock."""
+        if self.config.strength_clock == "wall":
+            return wall_now()
+        owner = scope.model_copy(update={"session_id": None})
+        newest = self.store.recent(owner, 1)
+        if not newest:
+            return None
+        item = self.store.get_items(owner, [newest[0][0]]).get(newest[0][0])
+        return item.timestamp if item is not None else None
 
     def _boosts(self, item: Item, analysis: QueryAnalysis, chosen: Route) -> dict[str, float]:
         boosts: dict[str, float] = {}

@@ -178,6 +178,13 @@ class Store(Protocol):
         """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a
         derived item a user deleted is not derived again by the next consolidation."""
 
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        """Add ``counts`` (item id → times read) to the items' access counts, last read ``at``.
+        Ids of items that no longer exist are ignored."""
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        """Times each of ``ids`` (items in ``scope``) was read; items never read are left out."""
+
     def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
         """Physically delete the log records ``log_ids`` and the items ``item_ids`` with every row of
         theirs: sources, versions (also of items deleted earlier, whose rows are gone), lexical and

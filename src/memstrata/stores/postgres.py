@@ -23,6 +23,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from memstrata.stores.postgres_lexical import make_plan, named, normalize, plan_
 from memstrata.stores.postgres_schema import (
     APP_ROLE,
     SCHEMA,
+    TENANT_TABLES,
     TEXT_CONFIG,
     ensure_app_role,
     migrate,
@@ -398,6 +400,7 @@ class PostgresStore:
                 scope.tenant,
             )
             self._drop_items(conn, scope.tenant, [item_id])
+            conn.execute("DELETE FROM item_access WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id])
 
     def _drop_items(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Delete the rows of ``ids`` (already checked to be in scope): lexical stats, vectors, sources, items."""
@@ -672,6 +675,28 @@ class PostgresStore:
         return [(row[0], 1.0 / (rank + 1)) for rank, row in enumerate(rows)]
 
     # -- lifecycle ----------------------------------------------------------------------------
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        ids = list(counts)
+        with self._tx(tenant) as conn:
+            conn.execute(
+                "INSERT INTO item_access (tenant, item_id, count, last_at)"
+                " SELECT %s, u.id, u.n, %s FROM unnest(%s::text[], %s::bigint[]) AS u(id, n)"
+                " WHERE EXISTS (SELECT 1 FROM items i WHERE i.tenant = %s AND i.id = u.id)"
+                " ON CONFLICT (tenant, item_id) DO UPDATE"
+                " SET count = item_access.count + excluded.count, last_at = excluded.last_at",
+                [tenant, at, ids, [int(counts[i]) for i in ids], tenant],
+            )
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        where, params = scope_clause(scope, alias="i")
+        rows = self._query(
+            scope.tenant,
+            "SELECT a.item_id, a.count FROM item_access a JOIN items i ON i.tenant = a.tenant AND i.id = a.item_id"
+            f" WHERE a.item_id = ANY(%s) AND {_pg(where)}",
+            [list(dict.fromkeys(ids)), *params],
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         where, params = scope_clause(scope)
         rows = self._query(
@@ -727,6 +752,10 @@ class PostgresStore:
                 self._drop_items(conn, tenant, found)
                 erased += len(found)
             if item_ids:
+                conn.execute(
+                    "DELETE FROM item_access WHERE tenant = %s AND item_id = ANY(%s)", [tenant, list(item_ids)]
+                )
+            if item_ids:
                 # versions of these ids, live or deleted earlier, as long as the log records they cite are in scope
                 conn.execute(
                     "DELETE FROM item_versions WHERE tenant = %s AND item_id = ANY(%s)"
@@ -757,7 +786,7 @@ class PostgresStore:
         commit). Then a ``CHECKPOINT`` when the owner may run one (a superuser, or a member of
         ``pg_checkpoint``): it unlinks the old files at once. WAL segments and backups keep old
         pages until they are recycled; that is the operator's retention policy."""
-        tables = ["log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats"]
+        tables = list(TENANT_TABLES)
         with self._admin_lock:
             try:
                 for table in tables:

@@ -140,7 +140,8 @@ CREATE TABLE vector_spaces (
 );
 """
 
-TENANT_TABLES = ("log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats")
+_FIRST_TABLES = ("log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats")
+TENANT_TABLES = (*_FIRST_TABLES, "item_access")  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
 # on every non-alphanumeric character (see postgres_lexical.normalize), so only word and number tokens
@@ -170,11 +171,11 @@ $$;
 """
 
 
-def _partitions_and_policies() -> str:
-    """Hash partitions of every tenant table, and the tenant policy on each table and partition
+def _partitions_and_policies(tables: tuple[str, ...]) -> str:
+    """Hash partitions of each of ``tables``, and the tenant policy on each table and partition
     (a partition named directly is checked by its own policy, not its parent's)."""
     statements: list[str] = []
-    for table in TENANT_TABLES:
+    for table in tables:
         names = [table] + [f"{table}_p{r}" for r in range(PARTITIONS)]
         statements += [
             f"CREATE TABLE {table}_p{r} PARTITION OF {table} FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {r})"
@@ -197,11 +198,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0002_tables_partitions_policies",
         "CREATE SEQUENCE log_seq; CREATE SEQUENCE items_seq; CREATE SEQUENCE vectors_seq;\n"
         + _TABLES
-        + _partitions_and_policies(),
+        + _partitions_and_policies(_FIRST_TABLES),
     ),
     (
         "0003_delete_tombstones",
         "CREATE INDEX log_deletes ON log (tenant, (payload->>'item_id')) WHERE kind = 'delete';",
+    ),
+    (
+        "0004_item_access",
+        """
+        CREATE TABLE item_access (
+            tenant text NOT NULL,
+            item_id text NOT NULL,
+            count bigint NOT NULL,
+            last_at timestamp NOT NULL,
+            PRIMARY KEY (tenant, item_id)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("item_access",)),
     ),
 ]
 

@@ -306,6 +306,7 @@ class SQLiteStore(SQLiteLifecycle):
             db.execute("DELETE FROM items_context_fts WHERE rowid = ?", (rowid,))
             db.execute("DELETE FROM vectors WHERE item_rowid = ?", (rowid,))
             db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
+            db.execute("DELETE FROM item_access WHERE tenant = ? AND item_id = ?", (scope.tenant, item_id))
             db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
             self._bump_epoch(db)
 

@@ -63,6 +63,34 @@ class SQLiteLifecycle:
             found.update(r[0] for r in rows)
         return found
 
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        stamp = format_time(at)
+        with self._transaction() as db:
+            for chunk in _chunks(list(counts)):
+                marks = ",".join("?" * len(chunk))
+                live = [
+                    r[0]
+                    for r in db.execute(f"SELECT id FROM items WHERE tenant = ? AND id IN ({marks})", [tenant, *chunk])
+                ]
+                db.executemany(
+                    "INSERT INTO item_access (tenant, item_id, count, last_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (tenant, item_id) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
+                    [(tenant, item_id, int(counts[item_id]), stamp) for item_id in live],
+                )
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        where, params = scope_clause(scope, alias="i")
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                "SELECT a.item_id, a.count FROM item_access a JOIN items i ON i.tenant = a.tenant AND i.id = a.item_id"
+                f" WHERE a.item_id IN ({marks}) AND {where}",
+                [*chunk, *params],
+            )
+            found.update((r[0], int(r[1])) for r in rows)
+        return found
+
     def log_records(
         self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
     ) -> list[LogRecord]:
@@ -118,6 +146,7 @@ class SQLiteLifecycle:
                     f" AND log_id IN (SELECT id FROM log WHERE {where})",
                     [scope.tenant, *chunk, *params],
                 )
+                db.execute(f"DELETE FROM item_access WHERE tenant = ? AND item_id IN ({marks})", [scope.tenant, *chunk])
             for chunk in _chunks(list(dict.fromkeys(log_ids))):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(

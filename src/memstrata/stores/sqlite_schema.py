@@ -101,4 +101,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX log_deletes ON log(tenant, json_extract(payload, '$.item_id')) WHERE kind = 'delete';
         """,
     ),
+    (
+        "0004_item_access",
+        """
+        CREATE TABLE item_access (
+            tenant TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (tenant, item_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
