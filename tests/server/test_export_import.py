@@ -5,22 +5,13 @@ tenants that land in the caller's own, and bad files refused whole."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from tests.conftest import CONVERSATION
 from tests.server.conftest import MAX_BODY, Server
-
-NewClient = Callable[..., httpx.Client]
-
-
-def _add(client: httpx.Client, **body: object) -> list[str]:
-    response = client.post("/v1/memories", json=body)
-    assert response.status_code == 201, response.text
-    ids: list[str] = response.json()["ids"]
-    return ids
+from tests.server.test_api import NewClient, _add
 
 
 def _export(client: httpx.Client, **params: Any) -> str:

@@ -12,15 +12,8 @@ import pytest
 from memstrata import Level, Memory, MemoryConfig
 from memstrata.llm.scripted import Reply, ScriptedServer
 from memstrata.providers import Embedder
+from tests.llm.test_memory_llm import _system, _user
 from tests.strata.test_consolidate import STRATA, ingest
-
-
-def _system(request: dict[str, object]) -> str:
-    return str(request["messages"][0]["content"])  # type: ignore[index]
-
-
-def _user(request: dict[str, object]) -> str:
-    return str(request["messages"][-1]["content"])  # type: ignore[index]
 
 
 def model_reply(request: dict[str, object]) -> Reply:
