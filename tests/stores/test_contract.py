@@ -19,15 +19,9 @@ from memstrata import InvalidInputError, Level, Memory, MemoryConfig, NotFoundEr
 from memstrata.core.clock import now
 from memstrata.core.types import Scope
 from memstrata.providers import Embedder
+from tests.conftest import CONVERSATION
 
 STRATA = {"topic_similarity": 0.4, "refresh_growth": 0.0}
-
-CONVERSATION = [
-    {"role": "user", "name": "Caroline", "content": "I went to the LGBTQ support group yesterday. It was powerful."},
-    {"role": "user", "name": "Melanie", "content": "That's great! I painted a sunrise over the lake last week."},
-    {"role": "user", "name": "Caroline", "content": "I'm thinking about studying counseling and psychology."},
-    {"role": "user", "name": "Melanie", "content": "You'd be amazing at that. My kids love the pottery class we take."},
-]
 
 SESSIONS = [
     (
