@@ -20,7 +20,7 @@ from memstrata.retrieve.graph import GraphChannel
 from memstrata.retrieve.query import QueryAnalysis, analyse_query
 from memstrata.retrieve.reuse import active_reuse
 from memstrata.retrieve.router import QueryKind, Route, is_coarse, route
-from memstrata.retrieve.temporal import TemporalChannel
+from memstrata.retrieve.temporal import TemporalChannel, newest_time
 from memstrata.retrieve.zoom import annotate_zoom, deduplicate, has_time
 from memstrata.stores.base import SearchFilters, Store
 from memstrata.truth.strength import AccessTracker, apply_strength
@@ -171,12 +171,7 @@ class Retriever:
         """Now, on the configured clock: the newest item time of the user's memory, or the wall clock."""
         if self.config.strength_clock == "wall":
             return wall_now()
-        owner = scope.model_copy(update={"session_id": None})
-        newest = self.store.recent(owner, 1)
-        if not newest:
-            return None
-        item = self.store.get_items(owner, [newest[0][0]]).get(newest[0][0])
-        return item.timestamp if item is not None else None
+        return newest_time(self.store, scope.model_copy(update={"session_id": None}))
 
     def _boosts(self, item: Item, analysis: QueryAnalysis, chosen: Route) -> dict[str, float]:
         boosts: dict[str, float] = {}

@@ -20,11 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from memstrata.config import RetrievalConfig
+from memstrata.core.types import Scope
 from memstrata.retrieve.channels import ChannelRequest
 from memstrata.stores.base import ScoredId, SearchFilters, Store
 from memstrata.strata.dates import resolve_dates
 
-__all__ = ["TemporalChannel", "TimeWindow", "parse_relative_window", "parse_window"]
+__all__ = ["TemporalChannel", "TimeWindow", "newest_time", "parse_relative_window", "parse_window"]
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m} | {
     m.lower(): i for i, m in enumerate(calendar.month_abbr) if m
@@ -156,11 +157,16 @@ class TemporalChannel:
         """The newest item time in the scope (before the filters' ``until``, when one is set)."""
         if not _MAYBE_RELATIVE.search(request.query.text):
             return None
-        newest = self.store.recent(request.scope, 1, request.filters)
-        if not newest:
-            return None
-        item = self.store.get_items(request.scope, [newest[0][0]]).get(newest[0][0])
-        return item.timestamp if item is not None else None
+        return newest_time(self.store, request.scope, request.filters)
+
+
+def newest_time(store: Store, scope: Scope, filters: SearchFilters | None = None) -> datetime | None:
+    """The time of the newest dated item in ``scope`` (within ``filters``): memory's own "now"."""
+    newest = store.recent(scope, 1, filters)
+    if not newest:
+        return None
+    item = store.get_items(scope, [newest[0][0]]).get(newest[0][0])
+    return item.timestamp if item is not None else None
 
 
 _MAYBE_RELATIVE = re.compile(
