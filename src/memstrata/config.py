@@ -30,7 +30,9 @@ class RetrievalConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    channel_weights: dict[str, float] = Field(default_factory=lambda: {"bm25": 1.0, "dense": 0.2, "recency": 0.05})
+    channel_weights: dict[str, float] = Field(
+        default_factory=lambda: {"bm25": 1.0, "dense": 0.2, "recency": 0.05, "temporal": 0.3}
+    )
     rrf_k: int = Field(60, ge=1)
     candidates: int = Field(100, ge=1, le=10_000, description="candidates each channel returns")
     speaker_boost: float = Field(1.3, ge=1.0, description="multiplier for turns by the one participant the query names")
@@ -96,6 +98,15 @@ class StrataConfig(BaseModel):
     refresh_growth: float = Field(
         0.1, ge=0.0, le=10.0, description="on add, refresh topics/profile once facts grew by this share (0: always)"
     )
+    links: bool = Field(True, description="merge near-duplicate facts and link related ones as they arrive")
+    link_similarity: float = Field(0.8, ge=0.0, le=1.0, description="cosine at which two facts are linked")
+    link_entity_similarity: float = Field(
+        0.6, ge=0.0, le=1.0, description="cosine at which two facts naming the same entity are linked"
+    )
+    merge_similarity: float = Field(
+        0.95, ge=0.0, le=1.0, description="cosine at which a fact restates an earlier one (same speaker and dates)"
+    )
+    link_neighbours: int = Field(8, ge=1, le=100, description="earlier facts a new fact is compared with")
     fact_producer: Literal["rules", "llm"] = Field("rules", description="llm: structured extraction (needs llm)")
     episode_producer: Literal["central", "llm"] = Field("central", description="llm: abstractive summaries")
     topic_producer: Literal["leader", "llm"] = Field("leader", description="llm: the model names and summarises topics")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from memstrata import Memory
+from memstrata import Memory, MemoryConfig
 from memstrata.core.types import Level, Scope
+from memstrata.providers import Embedder
 from memstrata.retrieve.channels import ChannelRequest
 from memstrata.retrieve.graph import GraphChannel, query_entities
 from memstrata.retrieve.query import analyse_query
@@ -41,3 +42,36 @@ def test_graph_channel_finds_entity_items_and_their_derived_facts(memory: Memory
     assert {found[i].level for i, _ in ranked} >= {Level.TURN, Level.FACT}
     assert all(a >= b for (_, a), (_, b) in itertools.pairwise(ranked))
     assert memory.search("what happened?", user_id="ann", limit=10, channels={"graph": 1.0}) == []
+
+
+def test_activation_crosses_links_to_related_facts_in_other_sessions(db_url: str, embedder: Embedder) -> None:
+    """The violin facts of two sessions are linked at ingest (at a similarity this test sets low
+    enough for them); a query naming Greta reaches the second session's fact only through that
+    link (it names no Greta)."""
+    config = MemoryConfig.build({"store": db_url, "strata": {"link_similarity": 0.5}})
+    with Memory(config=config, embedder=embedder) as memory:
+        _violin_story(memory)
+
+
+def _violin_story(memory: Memory) -> None:
+    memory.add(
+        [{"role": "user", "content": "I started learning the violin with a teacher called Greta.", "name": "Ann"}],
+        user_id="ann",
+        session_id="s1",
+        timestamp="2023-05-10T10:00:00Z",
+    )
+    memory.add(
+        [{"role": "user", "content": "My violin lessons are making me practise every single day.", "name": "Ann"}],
+        user_id="ann",
+        session_id="s2",
+        timestamp="2023-06-10T10:00:00Z",
+    )
+    scope = Scope(user_id="ann")
+    facts = {f.id: f for f in memory.list(user_id="ann", level=Level.FACT, limit=10)}
+    lessons = next(i for i, f in facts.items() if "lessons" in f.text)
+    assert any(lessons in (k.src, k.dst) for k in memory.store.links(scope, list(facts))), "linked at ingest"
+    request = ChannelRequest(scope=scope, query=analyse_query("Who is Greta?", ["Ann"]), filters=None, k=20)
+    reached = dict(GraphChannel(memory.store, hops=1).search(request))
+    assert lessons in reached
+    seeds = [i for i, f in facts.items() if "Greta" in f.text]
+    assert all(reached[lessons] < reached[s] for s in seeds)

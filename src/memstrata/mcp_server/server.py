@@ -74,7 +74,7 @@ class RecallResult(BaseModel):
 
 
 class ContextResult(BaseModel):
-    text: str = Field(description="memory lines, each '[id] date speaker: text', oldest first")
+    text: str = Field(description="memory lines, oldest first under their date: '[id] speaker: text'")
     ids: list[str]
     confidence: float
     answerable: bool

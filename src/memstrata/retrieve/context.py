@@ -1,9 +1,10 @@
 """Pack hits into a cited, token-budgeted block for a prompt.
 
 Layout: profile lines first (stable facts about the participants), then every other chosen item
-ordered by time, each with its id, date and speaker. Items are chosen best first while they fit;
-a coarse item is followed by its best supporting turns when they fit too (zoom in), and an item
-whose turns are all carried by items already chosen is skipped.
+ordered by time under a line naming its date (items of one session share one date line), each
+with its id and speaker. Items are chosen best first while they fit, a date line counting against
+the budget once; a coarse item is followed by its best supporting turns when they fit too (zoom
+in), and an item whose turns are all carried by items already chosen is skipped.
 """
 
 from __future__ import annotations
@@ -15,19 +16,26 @@ from memstrata.core.text import estimate_tokens
 from memstrata.core.types import Context, Hit, Level
 from memstrata.retrieve.zoom import carried_turns
 
-__all__ = ["PROFILE_HEADER", "format_hit", "pack_context"]
+__all__ = ["HEADER", "PROFILE_HEADER", "format_hit", "pack_context"]
 
-HEADER = "Relevant memories (oldest first; [id] date speaker: text):"
+HEADER = "Relevant memories (oldest first, under their date; [id] speaker: text):"
 PROFILE_HEADER = "About the participants:"
 _PROFILE_SHARE = 0.2  # at most this share of the budget goes to profile lines
 
 
-def format_hit(hit: Hit) -> str:
+def format_hit(hit: Hit, *, dated: bool = True) -> str:
+    """One cited line: ``[id] date speaker: text`` (``dated=False``: without the date, for a line
+    under its date heading; profile lines carry neither)."""
     if hit.level == Level.PROFILE:
         return f"[{hit.id}] {hit.text}"
-    when = hit.timestamp.strftime("%Y-%m-%d %H:%M") if hit.timestamp else "undated"
-    who = f" {hit.speaker}:" if hit.speaker and hit.level == Level.TURN else ":"
-    return f"[{hit.id}] {when}{who} {hit.text}"
+    who = f" {hit.speaker}:" if hit.speaker and hit.level == Level.TURN else ""
+    if not dated:
+        return f"[{hit.id}]{who} {hit.text}"
+    return f"[{hit.id}] {date_heading(hit)}{who or ':'} {hit.text}"
+
+
+def date_heading(hit: Hit) -> str:
+    return hit.timestamp.strftime("%Y-%m-%d %H:%M") if hit.timestamp else "undated"
 
 
 def pack_context(
@@ -43,6 +51,7 @@ def pack_context(
     used = estimate_tokens(HEADER)
     covered: set[str] = set()
     seen_text: set[str] = set()
+    headings: set[str] = set()
     profile_lines: list[tuple[Hit, str]] = []
     chosen: list[tuple[Hit, str]] = []
 
@@ -52,12 +61,16 @@ def pack_context(
         turns = carried_turns(hit)
         if key in seen_text or (turns and turns <= covered):
             return False
-        line = format_hit(hit)
-        cost = estimate_tokens(line)
+        is_profile = hit.level == Level.PROFILE
+        line = format_hit(hit, dated=False)
+        heading = None if is_profile else date_heading(hit)
+        cost = estimate_tokens(line) + (estimate_tokens(heading) if heading and heading not in headings else 0)
         if used + cost > budget:
             return False
         seen_text.add(key)
         covered.update(turns)
+        if heading:
+            headings.add(heading)
         into.append((hit, line))
         used += cost
         return True
@@ -80,7 +93,14 @@ def pack_context(
     if profile_lines:
         blocks += [PROFILE_HEADER, *(line for _, line in profile_lines)]
     if chosen:
-        blocks += [HEADER, *(line for _, line in chosen)]
+        blocks.append(HEADER)
+        last = None
+        for hit, line in chosen:
+            heading = date_heading(hit)
+            if heading != last:
+                blocks.append(heading)
+                last = heading
+            blocks.append(line)
     text = "\n".join(blocks)
     return Context(
         text=text,

@@ -3,8 +3,9 @@
 Seeds are the items whose text matches the query's named entities (capitalised words and known
 participants) lexically. Activation then spreads over provenance edges — ``derived_from`` in both
 directions (a turn to the facts, episodes and topics drawn from it, and an item back to its
-sources) — losing ``decay`` per hop, for at most ``hops`` hops. The edges already exist, so
-ingest pays nothing extra; the channel costs one lexical search plus two store reads per hop.
+sources) — and over the links made at ingest between related facts (``Store.links``, scaled by
+their weight), losing ``decay`` per hop, for at most ``hops`` hops. The channel costs one lexical
+search plus three store reads per hop.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class GraphChannel:
             best_seed = max(frontier.values())
             for child in self.store.derived_from(request.scope, ids):
                 spread[child] = max(spread.get(child, 0.0), best_seed * self.decay * self.decay)
+            # links made at ingest (strata/links.py): related facts, weighted by their similarity
+            for link in self.store.links(request.scope, ids):
+                for here, there in ((link.src, link.dst), (link.dst, link.src)):
+                    if here in frontier:
+                        value = frontier[here] * self.decay * link.weight
+                        spread[there] = max(spread.get(there, 0.0), value)
             frontier = {}
             for item_id, value in spread.items():
                 if value > activation.get(item_id, 0.0):

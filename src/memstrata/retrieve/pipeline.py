@@ -53,7 +53,7 @@ class Retriever:
             BM25Channel(store, config),
             DenseChannel(store, embedder),
             RecencyChannel(store),
-            TemporalChannel(store, config),  # runs only when channel_weights names "temporal"
+            TemporalChannel(store, config),  # abstains on queries without a time constraint
             GraphChannel(store),  # runs only when channel_weights names "graph"
         ]
         self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)

@@ -20,7 +20,7 @@ import numpy as np
 from memstrata.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from memstrata.providers.base import Vectors
 
-__all__ = ["LexicalDocument", "ScoredId", "SearchFilters", "Store", "VectorSpace", "WriteBatch"]
+__all__ = ["LexicalDocument", "Link", "ScoredId", "SearchFilters", "Store", "VectorSpace", "WriteBatch"]
 
 ScoredId = tuple[str, float]
 
@@ -63,6 +63,17 @@ class VectorSpace:
         return f"{self.embedder}/{self.dim}"
 
 
+@dataclass(frozen=True)
+class Link:
+    """An undirected association between two items of one scope, made at ingest (``kind``:
+    ``similar`` for close meaning, ``entity`` for a shared named entity); ``weight`` in (0, 1]."""
+
+    src: str
+    dst: str
+    kind: str
+    weight: float
+
+
 @dataclass
 class WriteBatch:
     """Everything one ``add`` writes, applied by :meth:`Store.write` in one transaction."""
@@ -75,6 +86,7 @@ class WriteBatch:
     space: VectorSpace | None = None
     positions: dict[str, int] = field(default_factory=dict)  # item id -> order within session
     relexical: dict[str, LexicalDocument] = field(default_factory=dict)  # existing item id -> new document
+    links: list[Link] = field(default_factory=list)  # between items of this batch or already stored
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
 
 
@@ -117,6 +129,10 @@ class Store(Protocol):
 
     def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
         """Ids of items in ``scope`` whose sources include any of ``source_ids``."""
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        """Links with either end among ``ids`` and both ends in ``scope``, ordered by (src, dst, kind).
+        Removing an item removes its links."""
 
     def list_items(
         self,

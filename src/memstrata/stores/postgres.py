@@ -35,7 +35,7 @@ from memstrata.core.clock import now
 from memstrata.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from memstrata.errors import ConfigError, InvalidInputError, MemstrataError, NotFoundError, StoreError
 from memstrata.providers.base import Vectors
-from memstrata.stores.base import LexicalDocument, ScoredId, SearchFilters, VectorSpace, WriteBatch
+from memstrata.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from memstrata.stores.postgres_lexical import make_plan, named, normalize, plan_sql, score_sql, token_count
 from memstrata.stores.postgres_schema import (
     APP_ROLE,
@@ -202,6 +202,12 @@ class PostgresStore:
                         "INSERT INTO vectors (tenant, item_id, space, embedding) VALUES (%s, %s, %s, %s::vector)",
                         [item.scope.tenant, item.id, batch.space.name, _vec(batch.vectors[item.id])],
                     )
+            for link in batch.links:
+                conn.execute(
+                    "INSERT INTO item_links (tenant, src, dst, kind, weight) VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET weight = EXCLUDED.weight",
+                    [tenant, link.src, link.dst, link.kind, link.weight],
+                )
             for version in batch.versions:
                 self._insert_version(conn, version, tenant)
             for item_id, document in batch.relexical.items():
@@ -408,6 +414,10 @@ class PostgresStore:
         for table in ("vectors", "item_sources", "items"):
             column = "id" if table == "items" else "item_id"
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND {column} = ANY(%s)".encode(), [tenant, list(ids)])
+        conn.execute(
+            "DELETE FROM item_links WHERE tenant = %s AND (src = ANY(%s) OR dst = ANY(%s))",
+            [tenant, list(ids), list(ids)],
+        )
 
     def _ids_in_scope(self, conn: Conn, scope: Scope, ids: Sequence[str]) -> list[str]:
         where, params = scope_clause(scope)
@@ -462,6 +472,20 @@ class PostgresStore:
             [list(dict.fromkeys(source_ids)), *params],
         )
         return [row[0] for row in rows]
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        a_where, a_params = scope_clause(scope, "a")
+        b_where, b_params = scope_clause(scope, "b")
+        wanted = list(dict.fromkeys(ids))
+        rows = self._query(
+            scope.tenant,
+            "SELECT l.src, l.dst, l.kind, l.weight FROM item_links l"
+            " JOIN items a ON a.tenant = l.tenant AND a.id = l.src JOIN items b ON b.tenant = l.tenant AND b.id = l.dst"
+            f" WHERE l.tenant = %s AND (l.src = ANY(%s) OR l.dst = ANY(%s)) AND {_pg(a_where)} AND {_pg(b_where)}"
+            ' ORDER BY l.src COLLATE "C", l.dst COLLATE "C", l.kind COLLATE "C"',
+            [scope.tenant, wanted, wanted, *a_params, *b_params],
+        )
+        return [Link(src, dst, kind, float(weight)) for src, dst, kind, weight in rows]
 
     @staticmethod
     def _sources(conn: Conn, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:

@@ -217,6 +217,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + _partitions_and_policies(("item_access",)),
     ),
+    (
+        "0005_item_links",
+        """
+        CREATE TABLE item_links (
+            tenant text NOT NULL,
+            src text NOT NULL,
+            dst text NOT NULL,
+            kind text NOT NULL,
+            weight double precision NOT NULL,
+            PRIMARY KEY (tenant, src, dst, kind)
+        ) PARTITION BY HASH (tenant);
+        CREATE INDEX item_links_dst ON item_links (tenant, dst);
+        """
+        + _partitions_and_policies(("item_links",)),
+    ),
 ]
 
 

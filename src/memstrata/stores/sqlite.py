@@ -20,9 +20,9 @@ from memstrata.core.clock import format_time, now
 from memstrata.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from memstrata.errors import ConfigError, NotFoundError, StoreError
 from memstrata.providers.base import Vectors
-from memstrata.stores.base import LexicalDocument, ScoredId, SearchFilters, VectorSpace, WriteBatch
+from memstrata.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from memstrata.stores.sql import ITEM_COLUMNS, filter_clause, row_to_item, scope_clause
-from memstrata.stores.sqlite_lifecycle import SQLiteLifecycle
+from memstrata.stores.sqlite_lifecycle import SQLiteLifecycle, drop_links
 from memstrata.stores.sqlite_schema import MIGRATIONS
 from memstrata.stores.vector_index import VectorIndex
 
@@ -124,6 +124,10 @@ class SQLiteStore(SQLiteLifecycle):
                             (rowid, batch.space.name, np.asarray(batch.vectors[item.id], dtype=np.float32).tobytes()),
                         )
                 tenant = batch.tenant or (batch.items[0].scope.tenant if batch.items else "")
+                db.executemany(
+                    "INSERT OR REPLACE INTO item_links (tenant, src, dst, kind, weight) VALUES (?, ?, ?, ?, ?)",
+                    [(tenant, link.src, link.dst, link.kind, link.weight) for link in batch.links],
+                )
                 for version in batch.versions:
                     self._insert_version(db, version, tenant)
                 for item_id, document in batch.relexical.items():
@@ -306,6 +310,7 @@ class SQLiteStore(SQLiteLifecycle):
             db.execute("DELETE FROM items_context_fts WHERE rowid = ?", (rowid,))
             db.execute("DELETE FROM vectors WHERE item_rowid = ?", (rowid,))
             db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
+            drop_links(db, scope.tenant, [item_id])
             db.execute("DELETE FROM item_access WHERE tenant = ? AND item_id = ?", (scope.tenant, item_id))
             db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
             self._bump_epoch(db)
@@ -328,6 +333,7 @@ class SQLiteStore(SQLiteLifecycle):
                 db.executemany("DELETE FROM items_context_fts WHERE rowid = ?", rowids)
                 db.executemany("DELETE FROM vectors WHERE item_rowid = ?", rowids)
                 db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
+                drop_links(db, scope.tenant, [r[1] for r in rows])
                 db.executemany("DELETE FROM items WHERE rowid = ?", rowids)
                 removed += len(rows)
             if removed:
@@ -371,6 +377,22 @@ class SQLiteStore(SQLiteLifecycle):
             )
             found.extend(row[0] for row in rows if row[0] not in found)
         return found
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        a_where, a_params = scope_clause(scope, "a")
+        b_where, b_params = scope_clause(scope, "b")
+        found: dict[tuple[str, str, str], Link] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 400):
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                "SELECT l.src, l.dst, l.kind, l.weight FROM item_links l"
+                " JOIN items a ON a.id = l.src JOIN items b ON b.id = l.dst"
+                f" WHERE l.tenant = ? AND (l.src IN ({marks}) OR l.dst IN ({marks})) AND {a_where} AND {b_where}",
+                [scope.tenant, *chunk, *chunk, *a_params, *b_params],
+            )
+            for src, dst, kind, weight in rows:
+                found[(src, dst, kind)] = Link(src, dst, kind, float(weight))
+        return [found[key] for key in sorted(found)]
 
     def _sources(self, ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

@@ -26,7 +26,17 @@ from memstrata.stores.base import VectorSpace
 from memstrata.stores.sql import scope_clause
 from memstrata.stores.vector_index import VectorIndex
 
-__all__ = ["SQLiteLifecycle"]
+__all__ = ["SQLiteLifecycle", "drop_links"]
+
+
+def drop_links(db: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> None:
+    """Remove every link with an end among ``ids`` (their items are going)."""
+    for chunk in _chunks(list(ids), 400):
+        marks = ",".join("?" * len(chunk))
+        db.execute(
+            f"DELETE FROM item_links WHERE tenant = ? AND (src IN ({marks}) OR dst IN ({marks}))",
+            [tenant, *chunk, *chunk],
+        )
 
 
 def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
@@ -137,6 +147,7 @@ class SQLiteLifecycle:
                 db.executemany("DELETE FROM vectors WHERE item_rowid = ?", rowids)
                 db.executemany("DELETE FROM items WHERE rowid = ?", rowids)
                 db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
+                drop_links(db, scope.tenant, [r[1] for r in rows])
                 users.update((r[2], r[3]) for r in rows)
                 erased += len(rows)
                 # Versions of these ids, live or deleted earlier (a deleted item has no row left),

@@ -113,4 +113,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0005_item_links",
+        """
+        CREATE TABLE item_links (
+            tenant TEXT NOT NULL,
+            src TEXT NOT NULL,
+            dst TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            weight REAL NOT NULL,
+            PRIMARY KEY (tenant, src, dst, kind)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_links_dst ON item_links(tenant, dst);
+        """,
+    ),
 ]

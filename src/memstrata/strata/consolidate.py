@@ -22,11 +22,12 @@ from memstrata.core.ids import child_id, derived_id
 from memstrata.core.types import Item, Level, Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.documents import dense_text, lexical_document
-from memstrata.stores.base import Store, VectorSpace, WriteBatch
+from memstrata.stores.base import Link, Store, VectorSpace, WriteBatch
 from memstrata.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from memstrata.strata.entities import default_recognizer
 from memstrata.strata.episodes import CentralTurnsSummarizer
 from memstrata.strata.facts import RuleFactExtractor
+from memstrata.strata.links import FactLinker
 from memstrata.strata.profile import SlotProfile
 from memstrata.strata.topics import EntityAwareTopics
 
@@ -76,6 +77,18 @@ class Consolidator:
         )
         self.profile: ProfileBuilder = profile or SlotProfile(s.profile_values)
         self.slot_judge = slot_judge  # None: the read-time rule alone settles slot changes
+        self.linker = (
+            FactLinker(
+                store,
+                self.space,
+                similar=s.link_similarity,
+                entity_similar=s.link_entity_similarity,
+                duplicate=s.merge_similarity,
+                neighbours=s.link_neighbours,
+            )
+            if s.links
+            else None
+        )
         self._refreshed: dict[Scope, int] = {}  # fact count of each scope at its last refresh
 
     # -- entry points ----------------------------------------------------------------------
@@ -99,9 +112,32 @@ class Consolidator:
             for i in self.store.get_items(owner, self.store.derived_from(owner, turn_ids)).values()
             if i.level == Level.FACT
         ]
-        report.count(Level.FACT, removed=self.store.remove_items(owner, [f.id for f in facts]))
+        # A merged fact (restated by other turns) loses only the changed turns while the turn it
+        # was drawn from stays; when that one changes, the fact goes and the turns that restated
+        # it are drawn again.
+        gone = set(turn_ids)
+        dropped: list[str] = []
+        shared: list[Item] = []
+        redraw: set[str] = set()
+        for fact in facts:
+            restated = fact.metadata.get("restated", [])
+            again = {t for r in restated for t in r.get("sources", [])}
+            if (set(_turn_sources(fact)) - again) & gone:
+                dropped.append(fact.id)
+                redraw |= again - gone
+                continue
+            fact.sources = [x for x in fact.sources if x not in gone]
+            kept = [r for r in restated if not set(r.get("sources", [])) & gone]
+            fact.metadata = {k: v for k, v in fact.metadata.items() if k != "restated"}
+            if kept:
+                fact.metadata["restated"] = kept
+            shared.append(fact)
+        report.count(Level.FACT, removed=self.store.remove_items(owner, dropped))
+        self._rewrite(owner, shared, report)
         turns = [] if removed else list(self.store.get_items(owner, turn_ids).values())
+        turns += [t for t in self.store.get_items(owner, sorted(redraw)).values() if t.level == Level.TURN]
         if turns and self.config.strata.facts:
+            turns.sort(key=lambda t: (t.timestamp or datetime.min, t.id))
             self._facts(turns, report)
         self._refresh(owner, [scope.session_id], report, force=True)
         return report
@@ -178,7 +214,48 @@ class Consolidator:
                         producer=getattr(draft, "producer", "") or self.facts.id,  # an LLM producer's fallback
                     )
                 )
-        self._write_new(drafted, report)
+        self._link_and_write(drafted, report)
+
+    def _link_and_write(self, drafted: list[Item], report: ConsolidationReport) -> None:
+        """Write new facts: near-duplicates of a stored or earlier fact merge into it, the rest are
+        written with links to related facts (strata/links.py)."""
+        drafted = self._without_existing(self._without_tombstones(drafted))
+        if not drafted:
+            return
+        if self.linker is None:
+            self._write_new(drafted, report, skip_existing=False)
+            return
+        vectors = self._embed(drafted)
+        by_owner: dict[Scope, list[Item]] = {}
+        for item in drafted:
+            by_owner.setdefault(_owner(item.scope), []).append(item)
+        for owner, items in by_owner.items():
+            plan = self.linker.plan(owner, items, vectors)
+            self._rewrite(owner, list(plan.merged.values()), report, new=plan.new, vectors=vectors, links=plan.links)
+
+    def _rewrite(
+        self,
+        owner: Scope,
+        changed: list[Item],
+        report: ConsolidationReport,
+        *,
+        new: Sequence[Item] = (),
+        vectors: Mapping[str, np.ndarray] | None = None,
+        links: Sequence[Link] = (),
+    ) -> None:
+        """Replace stored facts whose sources changed (same id, text and vector; their links and
+        access counts stay), together with ``new`` facts and ``links``."""
+        kept = self.store.vectors_for(owner, self.space, [c.id for c in changed]) if changed else {}
+        old_links = self.store.links(owner, [c.id for c in changed]) if changed else []
+        if changed:
+            self.store.remove_items(owner, [c.id for c in changed])
+        self._write_new(
+            [*new, *changed],
+            report,
+            skip_existing=False,
+            vectors={**(vectors or {}), **kept},
+            links=[*old_links, *links],
+        )
 
     def _judge(self, scope: Scope, draft: FactDraft, slot: dict[str, Any], pending: Sequence[Item]) -> None:
         """Let the slot judge settle ambiguous changes against the slot's earlier facts (stored
@@ -354,36 +431,43 @@ class Consolidator:
             dead |= self.store.deleted_ids(owner, ids)
         return [i for i in items if i.id not in dead] if dead else items
 
+    def _without_existing(self, items: list[Item]) -> list[Item]:
+        existing: set[str] = set()
+        by_scope: dict[Scope, list[str]] = {}
+        for item in items:
+            by_scope.setdefault(item.scope, []).append(item.id)
+        for scope, ids in by_scope.items():
+            existing.update(self.store.get_items(scope, ids))
+        return [i for i in items if i.id not in existing]
+
+    def _embed(self, items: Sequence[Item]) -> dict[str, np.ndarray]:
+        if not items:
+            return {}
+        embedded = self.embedder.embed([dense_text(i) for i in items])
+        return {item.id: embedded[index] for index, item in enumerate(items)}
+
     def _write_new(
         self,
         items: list[Item],
         report: ConsolidationReport,
         skip_existing: bool = True,
         vectors: Mapping[str, np.ndarray] | None = None,
+        links: Sequence[Link] = (),
     ) -> None:
         if not items:
             return
         items = self._without_tombstones(items)
         if skip_existing:
-            existing: set[str] = set()
-            by_scope: dict[Scope, list[str]] = {}
-            for item in items:
-                by_scope.setdefault(item.scope, []).append(item.id)
-            for scope, ids in by_scope.items():
-                existing.update(self.store.get_items(scope, ids))
-            items = [i for i in items if i.id not in existing]
-            if not items:
-                return
+            items = self._without_existing(items)
+        if not items:
+            return
         recorded = now()
         for item in items:
             item.recorded_at = item.updated_at = recorded
             item.sources = sorted(set(item.sources))  # the store's canonical order
         known = dict(vectors or {})
-        missing = [i for i in items if i.id not in known]
-        if missing:
-            embedded = self.embedder.embed([dense_text(i) for i in missing])
-            known.update({item.id: embedded[index] for index, item in enumerate(missing)})
-        batch = WriteBatch(space=self.space)
+        known.update(self._embed([i for i in items if i.id not in known]))
+        batch = WriteBatch(space=self.space, links=list(links))
         for item in items:
             batch.items.append(item)
             batch.lexical[item.id] = lexical_document(item, [])
@@ -391,6 +475,14 @@ class Consolidator:
         self.store.write(batch)
         for level in {i.level for i in items}:
             report.count(level, written=sum(1 for i in items if i.level == level))
+
+
+def _turn_sources(item: Item) -> list[str]:
+    return [s for s in item.sources if s.startswith(Level.TURN.prefix + "_")]
+
+
+def _owner(scope: Scope) -> Scope:
+    return Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
 
 
 def _iso(moment: datetime | None) -> str | None:
