@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
+from memstrata import Level, Memory, MemoryConfig, Scope
 from memstrata.providers import Embedder
 from tests.strata.test_consolidate import STRATA, ingest
 
@@ -81,3 +81,21 @@ def test_context_lines_sit_under_one_date_line_per_date(filled: Memory) -> None:
         assert lines[heading] == hit.timestamp.strftime("%Y-%m-%d %H:%M")
         if hit.level == Level.TURN and hit.speaker:
             assert lines[line].startswith(f"[{hit.id}] {hit.speaker}: ")
+
+
+def test_context_widens_on_low_confidence_and_search_does_not_unless_asked(filled: Memory) -> None:
+    question = "What does Caroline's brother do for a living?"
+    scope = Scope(user_id="u1")
+
+    def opened(**retrieval: object) -> Memory:
+        settings = filled.config.retrieval.model_copy(update={"gate_threshold": 0.99, **retrieval})
+        return Memory(config=filled.config.model_copy(update={"retrieval": settings}), embedder=filled.embedder)
+
+    with opened() as doubtful:  # a gate this strict is never satisfied
+        wide = doubtful._retriever.retrieve(scope, question, limit=10)
+        narrow = doubtful._retriever.retrieve(scope, question, limit=10, widen=False)
+        assert wide.widened and not narrow.widened
+        assert [h.id for h in doubtful.search(question, user_id="u1", limit=10)] == [h.id for h in narrow.hits]
+        assert doubtful.context(question, user_id="u1", max_tokens=120).confidence < 0.99
+    with opened(widen_search=True) as eager:
+        assert [h.id for h in eager.search(question, user_id="u1", limit=10)] == [h.id for h in wide.hits]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from memstrata import Hit, Item, Level, MemoryConfig, NotFoundError, Scope
+from memstrata import Hit, Item, Level, Memory, MemoryConfig, NotFoundError, Scope
 from memstrata.eval.locomo import load_locomo, locomo_cases
 from memstrata.eval.longmemeval import load_longmemeval
 from memstrata.eval.report import write_outputs
-from memstrata.eval.runner import _Provenance, answer_recall, evaluate_cases
+from memstrata.eval.runner import _Provenance, answer_recall, evaluate_cases, plain_hybrid
 from memstrata.eval.summary import TIMING_KEYS, quality_figures, summarise
 from memstrata.providers import Embedder
 
@@ -75,6 +75,32 @@ def test_two_runs_give_identical_quality_figures(locomo_slice: Path, embedder: E
     assert not any(key in str(first) for key in TIMING_KEYS)
     assert {p.name for p in written} >= {"summary.json", "questions.jsonl", "report.md", "recall_at_k.png"}
     assert all(p.stat().st_size > 0 for p in written)
+    baselines = summaries[0]["baselines"]
+    assert set(baselines) >= {"bm25", "dense", "turns", "hybrid", "full-context"}
+    assert 0.0 < baselines["hybrid"]["recall@10"] <= 1.0
+    assert "plain hybrid" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_plain_hybrid_fuses_bm25_and_dense_over_turns_only(tmp_path: Path, embedder: Embedder) -> None:
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}")
+    with Memory(config=config, embedder=embedder) as m:
+        m.add(
+            [
+                {"role": "user", "name": "Ann", "content": "I adopted a grey kitten called Miso last week."},
+                {"role": "user", "name": "Bo", "content": "My car broke down on the motorway."},
+                {"role": "user", "name": "Ann", "content": "The weather is lovely today."},
+            ],
+            user_id="u1",
+            session_id="s1",
+            timestamp="2023-05-08T10:00:00",
+        )
+        assert m.list(user_id="u1", level=Level.FACT, limit=10), "facts exist, and must not come back"
+        hits = plain_hybrid(m, "u1", "What is the name of Ann's kitten?", 10)
+        assert hits and all(h.level == Level.TURN for h in hits)
+        assert "Miso" in hits[0].text
+        assert set(hits[0].explain["channels"]) == {"bm25", "dense"}
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert plain_hybrid(m, "u2", "kitten", 10) == []  # another user's memory is out of reach
 
 
 class _Recorder:

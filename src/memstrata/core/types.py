@@ -125,7 +125,8 @@ class Hit(BaseModel):
 
     @classmethod
     def from_item(cls, item: Item, score: float, explain: dict[str, Any]) -> Hit:
-        return cls(
+        """A hit for ``item`` (already validated; constructed without validating again)."""
+        return cls.model_construct(
             id=item.id,
             text=item.text,
             score=score,

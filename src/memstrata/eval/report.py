@@ -22,7 +22,8 @@ __all__ = ["LABELS", "config_hash", "run_metadata", "write_outputs"]
 
 LABELS = {
     METHOD: "memstrata (default pipeline)",
-    "turns": "hybrid, L0 turns only",
+    "turns": "memstrata, L0 turns only",
+    "hybrid": "plain hybrid (RRF of BM25 and dense over turns)",
     "bm25": "BM25, turns",
     "dense": "dense, turns",
 }
@@ -125,7 +126,7 @@ def render_report(summary: dict[str, Any], *, title: str, plots: Sequence[Path] 
         "## Retrieval (scored questions)",
         "",
     ]
-    methods = [(METHOD, overall)] + [(m, baselines[m]) for m in ("turns", "bm25", "dense") if m in baselines]
+    methods = [(METHOD, overall)] + [(m, baselines[m]) for m in ("turns", "hybrid", "bm25", "dense") if m in baselines]
     keys = ["recall@1", "recall@5", "recall@10", "recall@20", "hit@10", "ndcg@10"]
     lines += _table(
         ["method", "R@1", "R@5", "R@10", "R@20", "hit@10", "nDCG@10"],
@@ -171,10 +172,10 @@ def render_report(summary: dict[str, Any], *, title: str, plots: Sequence[Path] 
         row = [label, str(block.get("n", 0))]
         row += [_pct(block.get(k)) for k in ("recall@5", "recall@10", "recall@20", "ndcg@10")]
         row += [_pct(block.get("context_evidence_coverage@1000")), _pct(block.get("context_answer_recall@1000"))]
-        row += [_pct(by_base.get(m, {}).get(name, {}).get("recall@10")) for m in ("turns", "bm25", "dense")]
+        row += [_pct(by_base.get(m, {}).get(name, {}).get("recall@10")) for m in ("turns", "hybrid", "bm25", "dense")]
         rows.append(row)
     header = ["category", "n", "R@5", "R@10", "R@20", "nDCG@10", "coverage@1000", "answer@1000"]
-    header += ["R@10 turns only", "R@10 BM25", "R@10 dense"]
+    header += ["R@10 turns only", "R@10 plain hybrid", "R@10 BM25", "R@10 dense"]
     lines += _table(header, rows)
     lines += [""]
     lines += _figure(plots, "categories.png")
@@ -297,7 +298,9 @@ def _plots(out: Path, summary: dict[str, Any]) -> tuple[list[Path], str]:
         ax = figure.add_subplot()
         names = list(categories)
         methods = [(METHOD, {n: categories[n] for n in names})]
-        methods += [(m, summary.get("baselines_by_category", {}).get(m, {})) for m in ("turns", "bm25", "dense")]
+        methods += [
+            (m, summary.get("baselines_by_category", {}).get(m, {})) for m in ("turns", "hybrid", "bm25", "dense")
+        ]
         methods = [(m, blocks) for m, blocks in methods if blocks]
         width = 0.8 / max(1, len(methods))
         for i, (method, blocks) in enumerate(methods):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -82,19 +83,24 @@ class DenseChannel:
 
     name = "dense"
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, cached_queries: int = 256) -> None:
         self.store = store
         self.embedder = embedder
         self.space = VectorSpace(embedder.id, embedder.dim)
+        # A widened search asks again with the same text, and agents repeat questions: the
+        # query vector is kept (read-only) for the last ``cached_queries`` texts.
+        self._vector = lru_cache(maxsize=cached_queries)(self._embed)
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
         text = request.query.text
         reuse = active_reuse()
-        vector = reuse.vector(self.embedder, text, lambda: self._embed(text)) if reuse else self._embed(text)
+        vector = reuse.vector(self.embedder, text, lambda: self._vector(text)) if reuse else self._vector(text)
         return self.store.vector_search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
 
     def _embed(self, text: str) -> np.ndarray:
-        return np.asarray(self.embedder.embed([text])[0])
+        vector = np.array(self.embedder.embed([text])[0], dtype=np.float32)
+        vector.setflags(write=False)
+        return vector
 
 
 class RecencyChannel:

@@ -75,7 +75,8 @@ class Retriever:
         filters: SearchFilters | None = None,
         weights: dict[str, float] | None = None,
     ) -> list[Hit]:
-        return self.retrieve(scope, query, limit=limit, filters=filters, weights=weights).hits
+        widen = self.config.widen_search
+        return self.retrieve(scope, query, limit=limit, filters=filters, weights=weights, widen=widen).hits
 
     def retrieve(
         self,
@@ -85,13 +86,16 @@ class Retriever:
         limit: int,
         filters: SearchFilters | None = None,
         weights: dict[str, float] | None = None,
+        widen: bool = True,
     ) -> Retrieval:
+        """``widen``: run a deeper second pass when the confidence gate is under its threshold."""
         started = time.perf_counter()
         analysis = self.analyse(scope, query)
-        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates)
-        if not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
+        clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
+        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates, clock)
+        if widen and not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
             wider = self._pass(
-                scope, analysis, limit, filters, weights, self.config.candidates * self.config.gate_widen
+                scope, analysis, limit, filters, weights, self.config.candidates * self.config.gate_widen, clock
             )
             wider.widened = True
             result = wider
@@ -108,6 +112,7 @@ class Retriever:
         filters: SearchFilters | None,
         weights: dict[str, float] | None,
         depth: int,
+        clock: datetime | None,
     ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
@@ -139,8 +144,8 @@ class Retriever:
                 explain["boosts"] = boosts
             hits.append(Hit.from_item(item, score, explain))
         hits.sort(key=lambda h: (-h.score, h.id))
-        if self.config.strength_weight > 0:
-            hits = self._strengthen(scope, analysis, hits)
+        if clock is not None:
+            hits = self._strengthen(scope, analysis, hits, clock)
         hits = deduplicate(hits, limit)
         annotate_zoom(hits, items)
         for hit in hits:
@@ -148,12 +153,9 @@ class Retriever:
         confidence = estimate_confidence(analysis, hits)
         return Retrieval(hits, chosen_route, confidence)
 
-    def _strengthen(self, scope: Scope, analysis: QueryAnalysis, hits: list[Hit]) -> list[Hit]:
+    def _strengthen(self, scope: Scope, analysis: QueryAnalysis, hits: list[Hit], clock: datetime) -> list[Hit]:
         """The forgetting curve (truth/strength.py): older, never-read, unimportant items score lower;
         faded ones leave the results unless the query quotes a phrase or names a time."""
-        clock = self._clock(scope)
-        if clock is None:
-            return hits
         ids = [h.id for h in hits if h.timestamp is not None]
         accesses = self.accesses.counts(scope, ids) if self.accesses is not None else {}
         return apply_strength(

@@ -76,8 +76,9 @@ class RerankingRetriever(Retriever):
         limit: int,
         filters: SearchFilters | None = None,
         weights: dict[str, float] | None = None,
+        widen: bool = True,
     ) -> Retrieval:
-        result = super().retrieve(scope, query, limit=limit, filters=filters, weights=weights)
+        result = super().retrieve(scope, query, limit=limit, filters=filters, weights=weights, widen=widen)
         result.hits = self.reranker.rerank(query, result.hits)
         return result
 

@@ -75,10 +75,12 @@ def _time(value: str | datetime | None) -> datetime | None:
 def row_to_item(row: Sequence[Any], sources: list[str]) -> Item:
     """Map a row selected with :data:`ITEM_COLUMNS` to an :class:`Item`."""
     metadata = row[10]
-    return Item(
+    # Rows were validated when they were written: construct without validating again (searches
+    # load a hundred items or more; validation was a tenth of a search's time).
+    return Item.model_construct(
         id=row[0],
         level=Level(row[1]),
-        scope=Scope(tenant=row[2], user_id=row[3], agent_id=row[4], session_id=row[5]),
+        scope=Scope.model_construct(tenant=row[2], user_id=row[3], agent_id=row[4], session_id=row[5]),
         role=row[6],
         speaker=row[7],
         text=row[8],
