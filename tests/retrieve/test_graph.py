@@ -10,6 +10,7 @@ from memstrata.providers import Embedder
 from memstrata.retrieve.channels import ChannelRequest
 from memstrata.retrieve.graph import GraphChannel, query_entities
 from memstrata.retrieve.query import analyse_query
+from tests.strata.test_links import say
 
 
 def test_query_entities() -> None:
@@ -18,18 +19,8 @@ def test_query_entities() -> None:
 
 
 def test_graph_channel_finds_entity_items_and_their_derived_facts(memory: Memory) -> None:
-    memory.add(
-        [{"role": "user", "content": "I visited Lisbon with my sister last spring.", "name": "Ann"}],
-        user_id="ann",
-        session_id="s1",
-        timestamp="2023-05-10T10:00:00Z",
-    )
-    memory.add(
-        [{"role": "user", "content": "Work has been busy lately.", "name": "Ann"}],
-        user_id="ann",
-        session_id="s2",
-        timestamp="2023-06-10T10:00:00Z",
-    )
+    say(memory, "I visited Lisbon with my sister last spring.", "s1", 10, user="ann")
+    say(memory, "Work has been busy lately.", "s2", 28, user="ann")
     hits = memory.search("What did Ann do in Lisbon?", user_id="ann", limit=10, channels={"graph": 1.0})
     assert hits and all("busy" not in h.text for h in hits)
     assert "Lisbon" in hits[0].text
@@ -54,18 +45,8 @@ def test_activation_crosses_links_to_related_facts_in_other_sessions(db_url: str
 
 
 def _violin_story(memory: Memory) -> None:
-    memory.add(
-        [{"role": "user", "content": "I started learning the violin with a teacher called Greta.", "name": "Ann"}],
-        user_id="ann",
-        session_id="s1",
-        timestamp="2023-05-10T10:00:00Z",
-    )
-    memory.add(
-        [{"role": "user", "content": "My violin lessons are making me practise every single day.", "name": "Ann"}],
-        user_id="ann",
-        session_id="s2",
-        timestamp="2023-06-10T10:00:00Z",
-    )
+    say(memory, "I started learning the violin with a teacher called Greta.", "s1", 10, user="ann")
+    say(memory, "My violin lessons are making me practise every single day.", "s2", 28, user="ann")
     scope = Scope(user_id="ann")
     facts = {f.id: f for f in memory.list(user_id="ann", level=Level.FACT, limit=10)}
     lessons = next(i for i, f in facts.items() if "lessons" in f.text)

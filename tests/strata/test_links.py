@@ -28,9 +28,10 @@ def _memory(url: str, embedder: Embedder, tenant: str = "default", **strata: obj
     return Memory(config=config, embedder=embedder)
 
 
-def _say(m: Memory, text: str, session: str, day: int, user: str = "u1") -> str:
+def say(m: Memory, text: str, session: str, day: int, user: str = "u1", name: str = "Ann") -> str:
+    """One message by ``name`` in ``session`` on 2023-05-``day``; its turn id."""
     return m.add(
-        [{"role": "user", "name": "Ann", "content": text}],
+        [{"role": "user", "name": name, "content": text}],
         user_id=user,
         session_id=session,
         timestamp=f"2023-05-{day:02d}T10:00:00",
@@ -56,9 +57,9 @@ def test_same_words_ignores_case_punctuation_and_spacing() -> None:
 
 def test_a_restated_fact_merges_and_keeps_every_source(store_url: str, embedder: Embedder) -> None:
     with _memory(store_url, embedder) as m:
-        first = _say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
-        second = _say(m, "I am a vegetarian and I grow tomatoes on my balcony!", "s2", 9)
-        other = _say(m, "I adopted a puppy called Rex.", "s3", 12)
+        first = say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
+        second = say(m, "I am a vegetarian and I grow tomatoes on my balcony!", "s2", 9)
+        other = say(m, "I adopted a puppy called Rex.", "s3", 12)
         merged = _about(m, "vegetarian")
         assert len(merged) == 1
         fact = merged[0]
@@ -74,12 +75,12 @@ def test_a_restated_fact_merges_and_keeps_every_source(store_url: str, embedder:
 
 def test_facts_with_different_dates_or_slots_do_not_merge(store_url: str, embedder: Embedder) -> None:
     with _memory(store_url, embedder) as m:
-        _say(m, "I went to the pottery class yesterday.", "s1", 3)
-        _say(m, "I went to the pottery class yesterday.", "s2", 20)  # another day: another event
+        say(m, "I went to the pottery class yesterday.", "s1", 3)
+        say(m, "I went to the pottery class yesterday.", "s2", 20)  # another day: another event
         assert len(_about(m, "pottery")) == 2
-        _say(m, "I live in Boston.", "s3", 21)
-        _say(m, "I live in Paris.", "s4", 22)
-        _say(m, "I live in Boston.", "s5", 25)  # moved back: current truth must see a new fact
+        say(m, "I live in Boston.", "s3", 21)
+        say(m, "I live in Paris.", "s4", 22)
+        say(m, "I live in Boston.", "s5", 25)  # moved back: current truth must see a new fact
         assert len(_about(m, "live")) == 3
 
 
@@ -87,9 +88,9 @@ def test_deleting_a_restating_turn_keeps_the_fact_and_deleting_its_origin_redraw
     store_url: str, embedder: Embedder
 ) -> None:
     with _memory(store_url, embedder) as m:
-        first = _say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
-        second = _say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s2", 9)
-        third = _say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s3", 15)
+        first = say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
+        second = say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s2", 9)
+        third = say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s3", 15)
         fact = _about(m, "vegetarian")[0]
         assert set(fact.sources) == {first, second, third}
 
@@ -107,9 +108,9 @@ def test_deleting_a_restating_turn_keeps_the_fact_and_deleting_its_origin_redraw
 
 def test_related_facts_link_across_sessions_and_links_go_with_their_facts(store_url: str, embedder: Embedder) -> None:
     with _memory(store_url, embedder) as m:
-        _say(m, "I started learning the violin with a teacher called Greta.", "s1", 1)
-        _say(m, "My violin teacher Greta says I am improving fast.", "s2", 8)
-        _say(m, "I bought new running shoes for the marathon.", "s3", 9)
+        say(m, "I started learning the violin with a teacher called Greta.", "s1", 1)
+        say(m, "My violin teacher Greta says I am improving fast.", "s2", 8)
+        say(m, "I bought new running shoes for the marathon.", "s3", 9)
         violin = _about(m, "violin")
         assert len(violin) == 2
         links = m.store.links(_owner(m), [f.id for f in violin])
@@ -137,7 +138,7 @@ def test_rebuild_reproduces_merges_and_links(store_url: str, embedder: Embedder)
             ],
             start=1,
         ):
-            _say(m, text, f"s{day}", day)
+            say(m, text, f"s{day}", day)
 
         def state() -> tuple[list[tuple[str, list[str]]], list[tuple[str, str, str, float]]]:
             facts = _facts(m)
@@ -153,8 +154,8 @@ def test_rebuild_reproduces_merges_and_links(store_url: str, embedder: Embedder)
 def test_links_stay_inside_their_tenant(postgres_url: str, tmp_path: Path, embedder: Embedder) -> None:
     for url in (f"sqlite:///{tmp_path / 'm.db'}", postgres_url):
         with _memory(url, embedder, tenant="acme") as a:
-            _say(a, "I started learning the violin with a teacher called Greta.", "s1", 1)
-            _say(a, "My violin teacher Greta says I am improving fast.", "s2", 8)
+            say(a, "I started learning the violin with a teacher called Greta.", "s1", 1)
+            say(a, "My violin teacher Greta says I am improving fast.", "s2", 8)
             ids = [f.id for f in _facts(a)]
             assert a.store.links(_owner(a), ids)
         with _memory(url, embedder, tenant="other") as b:
