@@ -160,3 +160,46 @@ def test_links_stay_inside_their_tenant(postgres_url: str, tmp_path: Path, embed
             assert a.store.links(_owner(a), ids)
         with _memory(url, embedder, tenant="other") as b:
             assert b.store.links(_owner(b), ids) == []
+
+
+def test_a_deleted_or_edited_merged_fact_stays_so_through_consolidation(store_url: str, embedder: Embedder) -> None:
+    with _memory(store_url, embedder) as m:
+        say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
+        say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s2", 9)
+        fact = _about(m, "vegetarian")[0]
+        m.update(fact.id, "Ann does not eat meat at all.", user_id="u1")
+        m.consolidate(user_id="u1")
+        assert _about(m, "vegetarian") == [], "the restating turn's fact does not come back beside the edit"
+        m.delete(fact.id, user_id="u1")
+        m.consolidate(user_id="u1")
+        assert _about(m, "meat") == [] and _about(m, "vegetarian") == []
+        m.rebuild(user_id="u1")
+        assert _about(m, "vegetarian") == [], "the delete tombstones what the fact absorbed"
+
+
+def test_a_merge_keeps_the_time_memory_first_held_the_fact(store_url: str, embedder: Embedder) -> None:
+    with _memory(store_url, embedder) as m:
+        say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
+        held = _about(m, "vegetarian")[0]
+        say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s2", 9)
+        merged = _about(m, "vegetarian")[0]
+        assert merged.id == held.id and len(merged.sources) == 2
+        assert merged.recorded_at == held.recorded_at
+        assert merged.updated_at is not None and held.updated_at is not None
+        assert merged.updated_at >= held.updated_at
+
+
+def test_facts_of_different_agents_neither_merge_nor_link(tmp_path: Path, embedder: Embedder) -> None:
+    with _memory(f"sqlite:///{tmp_path / 'm.db'}", embedder) as m:
+        text = "I am a vegetarian and I grow tomatoes on my balcony."
+        for agent, session in (("bot", "s1"), (None, "s2")):
+            m.add(
+                [{"role": "user", "name": "Ann", "content": text}],
+                user_id="u1",
+                agent_id=agent,
+                session_id=session,
+                timestamp="2023-05-01T10:00:00",
+            )
+        facts = _about(m, "vegetarian")
+        assert len(facts) == 2 and all(len(f.sources) == 1 for f in facts)
+        assert m.store.links(_owner(m), [f.id for f in facts]) == []

@@ -205,7 +205,7 @@ class Memory:
             id=new_id("l"),
             scope=current.scope,
             kind="delete",
-            payload={"item_id": item_id},
+            payload={"item_id": item_id, **_absorbed(current)},
             content_hash=content_hash("delete", item_id, new_id("u")),
             recorded_at=now(),
         )
@@ -477,3 +477,10 @@ class Memory:
             session_id=session_id or run_id,
             max_tokens=max_tokens,
         )
+
+
+def _absorbed(item: Item) -> dict[str, Any]:
+    """A merged fact's delete record also names the facts it absorbed (strata/links.py): their
+    tombstone, so consolidating again does not bring the restatements back."""
+    ids = [str(e["id"]) for e in item.metadata.get("restated", []) if isinstance(e, dict) and e.get("id")]
+    return {"absorbed": ids} if item.level == Level.FACT and ids else {}

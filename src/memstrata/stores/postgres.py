@@ -729,7 +729,13 @@ class PostgresStore:
             " AND payload->>'item_id' = ANY(%s)",
             [*params, list(dict.fromkeys(ids))],
         )
-        return {r[0] for r in rows}
+        absorbed = self._query(  # a merged fact's delete also tombstones the facts it absorbed
+            scope.tenant,
+            "SELECT DISTINCT a.id FROM log, jsonb_array_elements_text(log.payload->'absorbed') AS a(id)"
+            f" WHERE log.kind = 'delete' AND log.payload ? 'absorbed' AND {_pg(where)} AND a.id = ANY(%s)",
+            [*params, list(dict.fromkeys(ids))],
+        )
+        return {r[0] for r in rows} | {r[0] for r in absorbed}
 
     def log_records(
         self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000

@@ -141,7 +141,7 @@ CREATE TABLE vector_spaces (
 """
 
 _FIRST_TABLES = ("log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats")
-TENANT_TABLES = (*_FIRST_TABLES, "item_access")  # every table keyed, partitioned and policed by tenant
+TENANT_TABLES = (*_FIRST_TABLES, "item_access", "item_links")  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
 # on every non-alphanumeric character (see postgres_lexical.normalize), so only word and number tokens

@@ -71,6 +71,13 @@ class SQLiteLifecycle:
                 [*params, *chunk],
             )
             found.update(r[0] for r in rows)
+            # a merged fact's delete also tombstones the facts it absorbed
+            rows = self._query(
+                f"SELECT j.value FROM log, json_each(log.payload, '$.absorbed') AS j WHERE log.kind = 'delete'"
+                f" AND {scope_clause(scope, 'log')[0]} AND j.value IN ({marks})",
+                [*params, *chunk],
+            )
+            found.update(r[0] for r in rows)
         return found
 
     def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:

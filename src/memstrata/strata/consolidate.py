@@ -9,7 +9,7 @@ recomputed for the scope and rewritten only where they changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -255,6 +255,7 @@ class Consolidator:
             skip_existing=False,
             vectors={**(vectors or {}), **kept},
             links=[*old_links, *links],
+            keep_recorded={c.id for c in changed},
         )
 
     def _judge(self, scope: Scope, draft: FactDraft, slot: dict[str, Any], pending: Sequence[Item]) -> None:
@@ -453,7 +454,10 @@ class Consolidator:
         skip_existing: bool = True,
         vectors: Mapping[str, np.ndarray] | None = None,
         links: Sequence[Link] = (),
+        keep_recorded: Collection[str] = (),
     ) -> None:
+        """``keep_recorded``: ids of rewritten items that keep their ``recorded_at`` (system time:
+        memory held them since then, which ``as_of`` reads rely on)."""
         if not items:
             return
         items = self._without_tombstones(items)
@@ -463,7 +467,9 @@ class Consolidator:
             return
         recorded = now()
         for item in items:
-            item.recorded_at = item.updated_at = recorded
+            if item.id not in keep_recorded or item.recorded_at is None:
+                item.recorded_at = recorded
+            item.updated_at = recorded
             item.sources = sorted(set(item.sources))  # the store's canonical order
         known = dict(vectors or {})
         known.update(self._embed([i for i in items if i.id not in known]))

@@ -7,12 +7,14 @@ scope already stored or drafted earlier in the same batch (cosine of their vecto
   the same value of a many-valued slot (a single-valued slot's restatement stays a fact of its
   own for current truth, see ``truth/``) and either the same words or a cosine of at least
   ``duplicate`` — absorbs the new fact: it gains the new source turn
-  and a ``restated`` entry (turn id and time), and no second fact is written;
+  and a ``restated`` entry (the absorbed fact's id, its turns and time), and no second fact is
+  written; deleting the merged fact tombstones the absorbed ids too, so none comes back;
 - **link**: otherwise the new fact links to each candidate with a cosine of at least ``similar``
   (kind ``similar``), or of at least ``entity_similar`` when both name the same entity other
   than the participants (kind ``entity``). Links are undirected; their weight is the cosine.
 
-Facts of the same source turn are neither merged nor linked (the turn already joins them). The
+Facts of the same source turn are neither merged nor linked (the turn already joins them), nor
+are facts of different agents of one user. The
 candidates are the same whether facts arrive one add at a time or all at once (a rebuild), as long
 as they arrive in the same order, so a rebuild reproduces the incremental links.
 """
@@ -75,16 +77,21 @@ class FactLinker:
         if not drafts:
             return plan
         participants = {p.casefold() for p in self.store.speakers(owner)}
+        absorbed = self._absorbed(owner, drafts)
         batch: list[Item] = []  # drafts kept so far, each a candidate for the later ones
         batch_vectors: list[np.ndarray] = []
         stored: dict[str, Item] = {}
         for draft in drafts:
+            if draft.id in absorbed:
+                continue  # merged into a stored fact before (consolidating again)
             vector = np.asarray(vectors[draft.id], dtype=np.float32)
             candidates = self._candidates(owner, vector, batch, batch_vectors, stored, plan)
             source = set(_turns(draft))
-            if any(set(draft.sources) <= set(c.sources) and self._duplicate(draft, c, s) for c, s in candidates):
-                continue  # merged into that fact before (consolidating again)
-            candidates = [(c, s) for c, s in candidates if not source & set(_turns(c))]
+            candidates = [
+                (c, s)
+                for c, s in candidates
+                if not source & set(_turns(c)) and c.scope.agent_id == draft.scope.agent_id  # one agent's memory
+            ]
             twin = next((c for c, s in candidates if self._duplicate(draft, c, s)), None)
             if twin is not None:
                 self._absorb(twin, draft, plan)
@@ -126,6 +133,17 @@ class FactLinker:
         scored.sort(key=lambda pair: (-pair[1], pair[0].id))
         return scored[: self.neighbours]
 
+    def _absorbed(self, owner: Scope, drafts: Sequence[Item]) -> set[str]:
+        """Ids of drafts that stored facts absorbed earlier (listed in their ``restated``)."""
+        turns = sorted({t for d in drafts for t in _turns(d)})
+        facts = self.store.get_items(owner, self.store.derived_from(owner, turns)) if turns else {}
+        return {
+            str(entry.get("id"))
+            for fact in facts.values()
+            if fact.level == Level.FACT
+            for entry in fact.metadata.get("restated", [])
+        }
+
     def _duplicate(self, draft: Item, other: Item, score: float) -> bool:
         if draft.speaker != other.speaker or not _mergeable_slots(draft, other):
             return False
@@ -144,7 +162,11 @@ class FactLinker:
         updated.sources = sorted({*updated.sources, *draft.sources})
         restated: list[dict[str, Any]] = list(updated.metadata.get("restated", []))
         restated.append(
-            {"sources": sorted(draft.sources), "timestamp": draft.timestamp.isoformat() if draft.timestamp else None}
+            {
+                "id": draft.id,
+                "sources": sorted(draft.sources),
+                "timestamp": draft.timestamp.isoformat() if draft.timestamp else None,
+            }
         )
         updated.metadata = {**updated.metadata, "restated": restated}
         if not drafted:
