@@ -166,3 +166,23 @@ def test_export_from_sqlite_imports_into_postgres(
         pg.export(second)
         assert second.read_bytes() == first.read_bytes()
         assert pg.search("What instrument is Maya learning?", user_id="demo", limit=5)
+
+
+def test_a_deleted_fact_stays_deleted_through_export_and_import(tmp_path: Path, embedder: Embedder) -> None:
+    """The delete record of a derived fact (its tombstone) imports as a tombstone, not as an error."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as a:
+        a.add(
+            [{"role": "user", "name": "Ann", "content": "I live in Boston and I love jazz."}],
+            user_id="u1",
+            session_id="s1",
+            timestamp="2023-05-01T10:00:00",
+        )
+        facts = a.list(user_id="u1", level="fact")
+        assert facts
+        a.delete(facts[0].id, user_id="u1")
+        a.export(tmp_path / "u1.jsonl", user_id="u1")
+        left = sorted(f.id for f in a.list(user_id="u1", level="fact"))
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as b:
+        b.import_(tmp_path / "u1.jsonl")
+        assert sorted(f.id for f in b.list(user_id="u1", level="fact")) == left
+        assert facts[0].id not in left

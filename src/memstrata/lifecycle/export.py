@@ -218,6 +218,10 @@ def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord
         item_id = str(record.payload["item_id"])
         owner = Scope(tenant=record.scope.tenant, user_id=record.scope.user_id)
         current = store.get_items(owner, [item_id]).get(item_id)
+        if current is None and not item_id.startswith(Level.TURN.prefix + "_"):
+            # a derived item's delete (its tombstone, which the consolidation after the import
+            # honours) or edit: the record is in the imported log, the item is drawn anew
+            continue
         if current is None:
             raise NotFoundError(f"log record {record.id}: no turn {item_id!r} to {record.kind}")
         if record.kind == "update":
