@@ -6,7 +6,9 @@ scope, writes the turns back with their lexical documents (neighbour context inc
 vectors in the active space, and then consolidates each owner scope from scratch: facts,
 episodes, topics and profile. Derived ids are deterministic, so the result equals the state
 built incrementally (with ``strata.refresh_growth = 0``; with a positive growth threshold the
-incremental topics and profile may lag behind, and the rebuild brings them up to date).
+incremental topics and profile may lag behind, and the rebuild brings them up to date), as long
+as turns arrived in time order: facts merge into the earliest statement and link to earlier
+facts (strata/links.py), so turns backfilled out of order may merge the other way round.
 
 Item history (``history()``) is kept: it is the record of what happened to each id.
 """
