@@ -492,3 +492,27 @@ def test_the_same_log_ranks_the_same_on_both(tmp_path: Path, postgres_url: str, 
             pg.context(question, user_id="u1", max_tokens=80).text
             == lite.context(question, user_id="u1", max_tokens=80).text
         )
+
+
+def test_a_replacing_write_is_one_transaction(mem: Memory) -> None:
+    """A batch that rewrites a stored item removes the old rows in its own transaction: when the
+    write fails, the old item is still there, whole (store.write with ``replaces``)."""
+    from memstrata.errors import StoreError
+    from memstrata.stores.base import VectorSpace, WriteBatch
+
+    ingest(mem)
+    scope = Scope(tenant=mem.config.tenant, user_id="u1")
+    fact = mem.list(user_id="u1", level=Level.FACT, limit=1)[0]
+    log = mem.store.log_records(scope, limit=1)[0]  # re-inserting it breaks the log's unique id
+    space = VectorSpace(mem.embedder.id, mem.embedder.dim)
+    vector = mem.store.vectors_for(scope, space, [fact.id])[fact.id]
+    changed = fact.model_copy(update={"sources": [*fact.sources, "t_extra"]})
+    with pytest.raises(StoreError):
+        mem.store.write(
+            WriteBatch(logs=[log], items=[changed], vectors={fact.id: vector}, space=space, replaces=[fact.id])
+        )
+    kept = mem.get(fact.id, user_id="u1")
+    assert kept.sources == fact.sources and kept.text == fact.text
+    assert fact.id in dict(mem.store.vector_search(scope, space, vector, 5))
+    mem.store.write(WriteBatch(items=[changed], vectors={fact.id: vector}, space=space, replaces=[fact.id]))
+    assert mem.get(fact.id, user_id="u1").sources == sorted(changed.sources)

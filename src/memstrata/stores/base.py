@@ -87,6 +87,7 @@ class WriteBatch:
     positions: dict[str, int] = field(default_factory=dict)  # item id -> order within session
     relexical: dict[str, LexicalDocument] = field(default_factory=dict)  # existing item id -> new document
     links: list[Link] = field(default_factory=list)  # between items of this batch or already stored
+    replaces: list[str] = field(default_factory=list)  # stored items of this batch, removed first (one transaction)
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
 
 

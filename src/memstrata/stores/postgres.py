@@ -191,6 +191,10 @@ class PostgresStore:
         with self._tx(tenant) as conn:
             if batch.space is not None:
                 self._ensure_space(conn, batch.space)
+            replaced = set(batch.replaces)
+            for item in batch.items:
+                if item.id in replaced:
+                    self._drop_items(conn, tenant, self._ids_in_scope(conn, item.scope, [item.id]))
             for log in batch.logs:
                 self._insert_log(conn, log)
             for item in batch.items:

@@ -98,6 +98,10 @@ class SQLiteStore(SQLiteLifecycle):
             with self._transaction() as db:
                 if batch.space is not None:
                     self._ensure_space(db, batch.space)
+                replaced = set(batch.replaces)
+                for item in batch.items:
+                    if item.id in replaced:
+                        self._remove_rows(db, item.scope, [item.id])
                 for log in batch.logs:
                     db.execute(
                         "INSERT INTO log (id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at)"
@@ -318,26 +322,30 @@ class SQLiteStore(SQLiteLifecycle):
     def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
         if not ids:
             return 0
+        with self._transaction() as db:
+            return self._remove_rows(db, scope, ids)
+
+    def _remove_rows(self, db: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
+        """Inside a transaction: drop the rows of derived items ``ids`` in ``scope``."""
         where, params = scope_clause(scope)
         removed = 0
-        with self._transaction() as db:
-            for chunk in _chunks(list(dict.fromkeys(ids)), 500):
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {where}", [*chunk, *params]
-                ).fetchall()
-                if not rows:
-                    continue
-                rowids = [(r[0],) for r in rows]
-                db.executemany("DELETE FROM items_fts WHERE rowid = ?", rowids)
-                db.executemany("DELETE FROM items_context_fts WHERE rowid = ?", rowids)
-                db.executemany("DELETE FROM vectors WHERE item_rowid = ?", rowids)
-                db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
-                drop_links(db, scope.tenant, [r[1] for r in rows])
-                db.executemany("DELETE FROM items WHERE rowid = ?", rowids)
-                removed += len(rows)
-            if removed:
-                self._bump_epoch(db)
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {where}", [*chunk, *params]
+            ).fetchall()
+            if not rows:
+                continue
+            rowids = [(r[0],) for r in rows]
+            db.executemany("DELETE FROM items_fts WHERE rowid = ?", rowids)
+            db.executemany("DELETE FROM items_context_fts WHERE rowid = ?", rowids)
+            db.executemany("DELETE FROM vectors WHERE item_rowid = ?", rowids)
+            db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
+            drop_links(db, scope.tenant, [r[1] for r in rows])
+            db.executemany("DELETE FROM items WHERE rowid = ?", rowids)
+            removed += len(rows)
+        if removed:
+            self._bump_epoch(db)
         return removed
 
     # -- reads ----------------------------------------------------------------------------

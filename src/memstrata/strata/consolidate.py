@@ -247,8 +247,6 @@ class Consolidator:
         access counts stay), together with ``new`` facts and ``links``."""
         kept = self.store.vectors_for(owner, self.space, [c.id for c in changed]) if changed else {}
         old_links = self.store.links(owner, [c.id for c in changed]) if changed else []
-        if changed:
-            self.store.remove_items(owner, [c.id for c in changed])
         self._write_new(
             [*new, *changed],
             report,
@@ -256,6 +254,7 @@ class Consolidator:
             vectors={**(vectors or {}), **kept},
             links=[*old_links, *links],
             keep_recorded={c.id for c in changed},
+            replaces=[c.id for c in changed],
         )
 
     def _judge(self, scope: Scope, draft: FactDraft, slot: dict[str, Any], pending: Sequence[Item]) -> None:
@@ -455,9 +454,11 @@ class Consolidator:
         vectors: Mapping[str, np.ndarray] | None = None,
         links: Sequence[Link] = (),
         keep_recorded: Collection[str] = (),
+        replaces: Sequence[str] = (),
     ) -> None:
         """``keep_recorded``: ids of rewritten items that keep their ``recorded_at`` (system time:
-        memory held them since then, which ``as_of`` reads rely on)."""
+        memory held them since then, which ``as_of`` reads rely on); ``replaces``: stored items
+        the batch writes again, removed in the same transaction (a crash leaves old or new)."""
         if not items:
             return
         items = self._without_tombstones(items)
@@ -473,7 +474,7 @@ class Consolidator:
             item.sources = sorted(set(item.sources))  # the store's canonical order
         known = dict(vectors or {})
         known.update(self._embed([i for i in items if i.id not in known]))
-        batch = WriteBatch(space=self.space, links=list(links))
+        batch = WriteBatch(space=self.space, links=list(links), replaces=list(replaces))
         for item in items:
             batch.items.append(item)
             batch.lexical[item.id] = lexical_document(item, [])
