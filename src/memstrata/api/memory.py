@@ -39,6 +39,7 @@ from memstrata.retrieve.rerank import make_retriever
 from memstrata.stores.base import SearchFilters, Store, VectorSpace
 from memstrata.stores.registry import open_store
 from memstrata.strata.consolidate import ConsolidationReport, Consolidator
+from memstrata.strata.links import absorbed_ids
 from memstrata.strata.llm_producers import choose_producers
 from memstrata.truth.readtime import truth_view
 from memstrata.truth.slots import SlotValue
@@ -482,5 +483,5 @@ class Memory:
 def _absorbed(item: Item) -> dict[str, Any]:
     """A merged fact's delete record also names the facts it absorbed (strata/links.py): their
     tombstone, so consolidating again does not bring the restatements back."""
-    ids = [str(e["id"]) for e in item.metadata.get("restated", []) if isinstance(e, dict) and e.get("id")]
-    return {"absorbed": ids} if item.level == Level.FACT and ids else {}
+    ids = absorbed_ids(item)
+    return {"absorbed": ids} if ids else {}

@@ -22,6 +22,7 @@ from memstrata.core.ids import child_id, derived_id
 from memstrata.core.types import Item, Level, Scope
 from memstrata.providers.base import Embedder
 from memstrata.retrieve.documents import dense_text, lexical_document
+from memstrata.retrieve.zoom import carried_turns
 from memstrata.stores.base import Link, Store, VectorSpace, WriteBatch
 from memstrata.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from memstrata.strata.entities import default_recognizer
@@ -106,7 +107,7 @@ class Consolidator:
         """A turn was updated or deleted: drop the facts made from it, re-derive them from the new
         text (update), and refresh the episode, topics and profile of its scope."""
         report = ConsolidationReport()
-        owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
+        owner = _owner(scope)
         facts = [
             i
             for i in self.store.get_items(owner, self.store.derived_from(owner, turn_ids)).values()
@@ -122,7 +123,7 @@ class Consolidator:
         for fact in facts:
             restated = fact.metadata.get("restated", [])
             again = {t for r in restated for t in r.get("sources", [])}
-            if (set(_turn_sources(fact)) - again) & gone:
+            if (carried_turns(fact) - again) & gone:
                 dropped.append(fact.id)
                 redraw |= again - gone
                 continue
@@ -147,7 +148,7 @@ class Consolidator:
         s = self.config.strata
         if not turns:
             return report
-        owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
+        owner = _owner(scope)
         sessions = list(dict.fromkeys(t.scope.session_id for t in turns))
         if s.facts:
             self._facts(turns, report)
@@ -244,7 +245,8 @@ class Consolidator:
         links: Sequence[Link] = (),
     ) -> None:
         """Replace stored facts whose sources changed (same id, text and vector; their links and
-        access counts stay), together with ``new`` facts and ``links``."""
+        access counts stay), together with ``new`` facts and ``links``; ``new`` must already be
+        cleared of tombstoned and existing ids (``_link_and_write`` does it before linking)."""
         kept = self.store.vectors_for(owner, self.space, [c.id for c in changed]) if changed else {}
         old_links = self.store.links(owner, [c.id for c in changed]) if changed else []
         self._write_new(
@@ -255,13 +257,14 @@ class Consolidator:
             links=[*old_links, *links],
             keep_recorded={c.id for c in changed},
             replaces=[c.id for c in changed],
+            checked=True,
         )
 
     def _judge(self, scope: Scope, draft: FactDraft, slot: dict[str, Any], pending: Sequence[Item]) -> None:
         """Let the slot judge settle ambiguous changes against the slot's earlier facts (stored
         ones of the owner scope and those drafted earlier in this batch)."""
         assert self.slot_judge is not None and draft.slot is not None
-        owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
+        owner = _owner(scope)
         key = (draft.slot.subject.casefold(), draft.slot.attribute.casefold())
 
         def same_slot(item: Item) -> bool:
@@ -424,7 +427,7 @@ class Consolidator:
         rebuilds, until the delete record itself is forgotten."""
         by_owner: dict[Scope, list[str]] = {}
         for item in items:
-            owner = Scope(tenant=item.scope.tenant, user_id=item.scope.user_id, agent_id=item.scope.agent_id)
+            owner = _owner(item.scope)
             by_owner.setdefault(owner, []).append(item.id)
         dead: set[str] = set()
         for owner, ids in by_owner.items():
@@ -455,13 +458,16 @@ class Consolidator:
         links: Sequence[Link] = (),
         keep_recorded: Collection[str] = (),
         replaces: Sequence[str] = (),
+        checked: bool = False,
     ) -> None:
         """``keep_recorded``: ids of rewritten items that keep their ``recorded_at`` (system time:
         memory held them since then, which ``as_of`` reads rely on); ``replaces``: stored items
-        the batch writes again, removed in the same transaction (a crash leaves old or new)."""
+        the batch writes again, removed in the same transaction (a crash leaves old or new);
+        ``checked``: the caller already dropped tombstoned items."""
         if not items:
             return
-        items = self._without_tombstones(items)
+        if not checked:
+            items = self._without_tombstones(items)
         if skip_existing:
             items = self._without_existing(items)
         if not items:
@@ -482,10 +488,6 @@ class Consolidator:
         self.store.write(batch)
         for level in {i.level for i in items}:
             report.count(level, written=sum(1 for i in items if i.level == level))
-
-
-def _turn_sources(item: Item) -> list[str]:
-    return [s for s in item.sources if s.startswith(Level.TURN.prefix + "_")]
 
 
 def _owner(scope: Scope) -> Scope:

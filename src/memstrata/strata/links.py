@@ -21,16 +21,17 @@ as they arrive in the same order, so a rebuild reproduces the incremental links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from memstrata.core.types import Item, Level, Scope
+from memstrata.retrieve.zoom import carried_turns
 from memstrata.stores.base import Link, SearchFilters, Store, VectorSpace
 
-__all__ = ["FactLinker", "LinkPlan", "same_words"]
+__all__ = ["FactLinker", "LinkPlan", "absorbed_ids", "same_words"]
 
 _FACTS = SearchFilters(levels=(Level.FACT,))
 
@@ -86,11 +87,11 @@ class FactLinker:
                 continue  # merged into a stored fact before (consolidating again)
             vector = np.asarray(vectors[draft.id], dtype=np.float32)
             candidates = self._candidates(owner, vector, batch, batch_vectors, stored, plan)
-            source = set(_turns(draft))
+            source = carried_turns(draft)
             candidates = [
                 (c, s)
                 for c, s in candidates
-                if not source & set(_turns(c)) and c.scope.agent_id == draft.scope.agent_id  # one agent's memory
+                if not source & carried_turns(c) and c.scope.agent_id == draft.scope.agent_id  # one agent's memory
             ]
             twin = next((c for c, s in candidates if self._duplicate(draft, c, s)), None)
             if twin is not None:
@@ -135,14 +136,9 @@ class FactLinker:
 
     def _absorbed(self, owner: Scope, drafts: Sequence[Item]) -> set[str]:
         """Ids of drafts that stored facts absorbed earlier (listed in their ``restated``)."""
-        turns = sorted({t for d in drafts for t in _turns(d)})
+        turns = sorted({t for d in drafts for t in carried_turns(d)})
         facts = self.store.get_items(owner, self.store.derived_from(owner, turns)) if turns else {}
-        return {
-            str(entry.get("id"))
-            for fact in facts.values()
-            if fact.level == Level.FACT
-            for entry in fact.metadata.get("restated", [])
-        }
+        return {i for fact in facts.values() for i in absorbed_ids(fact)}
 
     def _duplicate(self, draft: Item, other: Item, score: float) -> bool:
         if draft.speaker != other.speaker or not _mergeable_slots(draft, other):
@@ -193,8 +189,11 @@ def _slot_key(slot: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def _turns(item: Item) -> Iterable[str]:
-    return (s for s in item.sources if s.startswith(Level.TURN.prefix + "_"))
+def absorbed_ids(item: Item) -> list[str]:
+    """Ids of the facts a merged fact absorbed (its ``restated`` entries)."""
+    if item.level != Level.FACT:
+        return []
+    return [str(e["id"]) for e in item.metadata.get("restated", []) if isinstance(e, dict) and e.get("id")]
 
 
 def _entities(item: Item, participants: set[str]) -> set[str]:
