@@ -48,6 +48,14 @@ class RetrievalConfig(BaseModel):
     prf_docs: int = Field(3, ge=1)
     prf_terms: int = Field(10, ge=1)
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
+    context_dense_reserve: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="places a packed context keeps for the dense channel's best matches that fusion ranked"
+        " lower (0: plain fused order); search is not affected",
+    )
+    reserve_after: int = Field(10, ge=0, le=100, description="fused hits a context takes before the reserved places")
     gate_threshold: float = Field(0.5, ge=0.0, le=1.0, description="confidence under which search widens")
     gate_widen: int = Field(3, ge=1, le=20, description="candidate depth multiplier when widening (1: never widen)")
     widen_search: bool = Field(

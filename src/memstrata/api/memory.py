@@ -397,7 +397,13 @@ class Memory:
             whole = self._whole_scope(scope, query, max_tokens)
             if whole is not None:
                 return whole
-        retrieval = self._retriever.retrieve(scope, query, limit=min(1000, max(50, max_tokens // 10)), filters=parsed)
+        retrieval = self._retriever.retrieve(
+            scope,
+            query,
+            limit=min(1000, max(50, max_tokens // 10)),
+            filters=parsed,
+            reserve=self.config.retrieval.context_dense_reserve,
+        )
         named = self._retriever.analyse(scope, query).speakers
         profile = [
             Hit.from_item(item, 0.0, {"profile": True})

@@ -18,6 +18,7 @@ from memstrata.retrieve.fusion import weighted_rrf
 from memstrata.retrieve.gate import Confidence, estimate_confidence
 from memstrata.retrieve.graph import GraphChannel
 from memstrata.retrieve.query import QueryAnalysis, analyse_query
+from memstrata.retrieve.reserve import reserve_places
 from memstrata.retrieve.reuse import active_reuse
 from memstrata.retrieve.router import QueryKind, Route, is_coarse, route
 from memstrata.retrieve.temporal import TemporalChannel, newest_time
@@ -87,16 +88,18 @@ class Retriever:
         filters: SearchFilters | None = None,
         weights: dict[str, float] | None = None,
         widen: bool = True,
+        reserve: int = 0,
     ) -> Retrieval:
-        """``widen``: run a deeper second pass when the confidence gate is under its threshold."""
+        """``widen``: run a deeper second pass when the confidence gate is under its threshold.
+        ``reserve``: places after the first ``config.reserve_after`` hits kept for the dense
+        channel's best matches (retrieve/reserve.py); for contexts, which are sets, not rankings."""
         started = time.perf_counter()
         analysis = self.analyse(scope, query)
         clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
-        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates, clock)
+        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve)
         if widen and not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
-            wider = self._pass(
-                scope, analysis, limit, filters, weights, self.config.candidates * self.config.gate_widen, clock
-            )
+            depth = self.config.candidates * self.config.gate_widen
+            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve)
             wider.widened = True
             result = wider
         elapsed = (time.perf_counter() - started) * 1000
@@ -113,6 +116,7 @@ class Retriever:
         weights: dict[str, float] | None,
         depth: int,
         clock: datetime | None,
+        reserve: int = 0,
     ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
@@ -122,12 +126,17 @@ class Retriever:
             for c in self.channels
             if weights.get(c.name, 0.0) > 0
         }
-        fused = weighted_rrf(rankings, weights, self.config.rrf_k)[: request.k]
+        reserved = {item_id for item_id, _ in rankings.get("dense", [])[:reserve]}
+        fused = [
+            entry
+            for position, entry in enumerate(weighted_rrf(rankings, weights, self.config.rrf_k))
+            if position < request.k or entry[0] in reserved
+        ]
         # Load generously: dedup across levels may drop hits, and boosts reorder within a bound.
         keep = limit * 3
         if len(fused) > keep:
             floor = fused[keep - 1][1] / self.max_boost
-            fused = [entry for entry in fused if entry[1] >= floor]
+            fused = [entry for entry in fused if entry[1] >= floor or entry[0] in reserved]
         items = self.store.get_items(scope, [item_id for item_id, _, _ in fused])
         fine = [score for item_id, score, _ in fused if item_id in items and not is_coarse(items[item_id].level)]
         chosen_route = route(analysis.text, fine)
@@ -146,6 +155,9 @@ class Retriever:
         hits.sort(key=lambda h: (-h.score, h.id))
         if clock is not None:
             hits = self._strengthen(scope, analysis, hits, clock)
+        if reserved:
+            dense_order = [item_id for item_id, _ in rankings["dense"][:reserve]]
+            hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit)
         annotate_zoom(hits, items)
         for hit in hits:

@@ -77,8 +77,11 @@ class RerankingRetriever(Retriever):
         filters: SearchFilters | None = None,
         weights: dict[str, float] | None = None,
         widen: bool = True,
+        reserve: int = 0,
     ) -> Retrieval:
-        result = super().retrieve(scope, query, limit=limit, filters=filters, weights=weights, widen=widen)
+        result = super().retrieve(
+            scope, query, limit=limit, filters=filters, weights=weights, widen=widen, reserve=reserve
+        )
         result.hits = self.reranker.rerank(query, result.hits)
         return result
 
