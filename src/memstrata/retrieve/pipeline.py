@@ -126,7 +126,8 @@ class Retriever:
             for c in self.channels
             if weights.get(c.name, 0.0) > 0
         }
-        reserved = {item_id for item_id, _ in rankings.get("dense", [])[:reserve]}
+        dense_order = [item_id for item_id, _ in rankings.get("dense", [])[:reserve]]
+        reserved = set(dense_order)
         fused = [
             entry
             for position, entry in enumerate(weighted_rrf(rankings, weights, self.config.rrf_k))
@@ -156,7 +157,6 @@ class Retriever:
         if clock is not None:
             hits = self._strengthen(scope, analysis, hits, clock)
         if reserved:
-            dense_order = [item_id for item_id, _ in rankings["dense"][:reserve]]
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit)
         annotate_zoom(hits, items)

@@ -4,8 +4,8 @@ Fusion ranks by agreement, and BM25 supplies most of the candidates, so an item 
 channel ranks high (a paraphrase sharing no word with the query: "de-stress" for "destress",
 "kickboxing" for "martial arts") lands below every lexical candidate and never reaches a context
 of some twenty lines. A context is a set, not a ranking: after the first ``after`` fused hits,
-the dense channel's top ``places`` matches (those not already ahead) come next, then the rest in
-fused order. Search keeps the plain fused order: its first ranks stay as precise as before.
+the dense channel's best matches (those not already ahead) come next, then the rest in fused
+order. Search keeps the plain fused order: its first ranks stay as precise as before.
 
 LoCoMo (883 questions, same stores): coverage @1000 tokens +2.3 points and answer tokens in the
 context +0.8 with 10 places after 10 hits; 5 to 15 places after 5 to 15 hits give +1.1 to +2.2.
@@ -24,12 +24,10 @@ def reserve_places(hits: Sequence[Hit], reserved: Sequence[str], after: int, cha
     """``hits`` best first with the hits named in ``reserved`` (best first) that rank below position
     ``after`` moved to follow it; each moved hit is marked ``explain["reserved"] = channel``. Ids
     not among ``hits`` (filtered, faded) are ignored."""
-    head = list(hits[:after])
-    ahead = {hit.id for hit in head}
-    wanted = [item_id for item_id in dict.fromkeys(reserved) if item_id not in ahead]
-    by_id = {hit.id: hit for hit in hits[after:]}
-    moved = [by_id[item_id] for item_id in wanted if item_id in by_id]
+    head, tail = list(hits[:after]), hits[after:]
+    by_id = {hit.id: hit for hit in tail}
+    moved = [by_id[item_id] for item_id in dict.fromkeys(reserved) if item_id in by_id]
     for hit in moved:
         hit.explain["reserved"] = channel
     taken = {hit.id for hit in moved}
-    return head + moved + [hit for hit in hits[after:] if hit.id not in taken]
+    return head + moved + [hit for hit in tail if hit.id not in taken]
