@@ -70,3 +70,23 @@ def test_a_context_keeps_a_place_for_the_dense_channels_best_match(memory: Memor
         assert [h.id for h in reserving.search(QUESTION, user_id="u1", limit=9)] == [
             h.id for h in plain.search(QUESTION, user_id="u1", limit=9)
         ]
+
+
+def test_reserved_places_hold_when_the_scope_has_slot_facts(memory: Memory) -> None:
+    """Reading current truth (any hit filling a slot) once re-sorted hits by score, which sent the
+    low-scored reserved hits to the end of the list and out of the context."""
+    lives = "I live in Lisbon and the week was tough."  # its fact fills a slot and ranks first
+    memory.add([{"role": "user", "name": "Ann", "content": lives}], user_id="u1", session_id="slot")
+    memory.consolidate(user_id="u1")
+    assert any("slot" in f.metadata for f in memory.list(user_id="u1", level="fact", limit=100))
+    paraphrase = next(t.id for t in memory.list(user_id="u1", level="turn", limit=50) if t.text == PARAPHRASE)
+
+    def carries(context_items: list[Hit]) -> bool:
+        return any(h.id == paraphrase or paraphrase in h.sources for h in context_items)
+
+    with (
+        _reopened(memory, reserve_after=1, context_dense_reserve=3) as reserving,
+        _reopened(memory, reserve_after=1, context_dense_reserve=0) as plain,
+    ):
+        assert carries(reserving.context(QUESTION, user_id="u1", max_tokens=100).items)
+        assert not carries(plain.context(QUESTION, user_id="u1", max_tokens=100).items)

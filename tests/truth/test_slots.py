@@ -71,6 +71,24 @@ def test_apply_truth_drops_or_demotes_with_explain() -> None:
     assert [h.id for h in apply_truth(hits, [boston, paris], as_of=datetime(2023, 6, 5, tzinfo=UTC))] == ["f1"]
 
 
+def test_apply_truth_keeps_the_given_order_and_sinks_a_demoted_hit_only_past_better_hits() -> None:
+    """A context's reserved places put low-scored hits early; reading truth must not re-sort them."""
+    boston, paris = _fact("f1", "lives_in", "Boston", 1), _fact("f2", "lives_in", "Paris", 9)
+    facts = [boston, paris]
+    hits = [
+        Hit(id="t1", text="a turn", score=0.9, level=Level.TURN),
+        Hit(id="f1", text=boston.text, score=0.8, level=Level.FACT),
+        Hit(id="r1", text="a reserved hit", score=0.01, level=Level.TURN),
+        Hit(id="t2", text="a turn", score=0.5, level=Level.TURN),
+        Hit(id="t3", text="a turn", score=0.3, level=Level.TURN),
+    ]
+    annotated = apply_truth(hits, facts, demote=1.0)
+    assert [h.id for h in annotated] == ["t1", "f1", "r1", "t2", "t3"]
+    assert annotated[1].explain["superseded_by"] == "f2"
+    # 0.8 * 0.5 = 0.4: past t2 (0.5), not past t3 (0.3); r1 keeps its place ahead of both
+    assert [h.id for h in apply_truth(hits, facts, demote=0.5)] == ["t1", "r1", "t2", "f1", "t3"]
+
+
 def test_story_moving_boston_to_paris(memory: Memory) -> None:
     memory.add(
         [{"role": "user", "content": "I live in Boston.", "name": "Ann"}],

@@ -28,11 +28,15 @@ def apply_truth(
     hits: Sequence[Hit], facts: Iterable[Item], as_of: datetime | None = None, demote: float = 0.0
 ) -> list[Hit]:
     """Drop (``demote`` 0) or scale down hits whose slot value was superseded at ``as_of``, and
-    hits recorded after ``as_of``; each kept hit's explain says which fact superseded it."""
+    hits recorded after ``as_of``; each kept hit's explain says which fact superseded it.
+
+    The order of ``hits`` is kept (it need not follow the scores: a context's reserved places do
+    not); a demoted hit moves down only past the hits that now outscore it."""
     pool = list(facts)
     recorded = {f.id: f for f in pool}
     superseded = {v.fact_id: v for values in resolve(pool, as_of).values() for v in values if v.superseded_by}
     out: list[Hit] = []
+    demoted: list[int] = []
     for hit in hits:
         item = recorded.get(hit.id)
         if item is not None and not visible_at(item, as_of):
@@ -46,5 +50,16 @@ def apply_truth(
         explain = dict(hit.explain)
         explain["superseded_by"] = value.superseded_by
         explain["valid_to"] = value.valid_to.isoformat() if value.valid_to else None
+        if demote < 1.0:
+            demoted.append(len(out))
         out.append(hit.model_copy(update={"score": hit.score * demote, "explain": explain}))
-    return sorted(out, key=lambda h: -h.score)
+    for place in reversed(demoted):
+        _sink(out, place)
+    return out
+
+
+def _sink(hits: list[Hit], place: int) -> None:
+    """Move ``hits[place]`` (a demoted hit) down to just after the last later hit that outscores it."""
+    hit = hits.pop(place)
+    better = [i for i in range(place, len(hits)) if hits[i].score > hit.score]
+    hits.insert(better[-1] + 1 if better else place, hit)
