@@ -80,3 +80,40 @@ def test_sentence_split_keeps_abbreviation_free_sentences_whole() -> None:
 
 def test_rule_entities_skip_sentence_initial_capitals() -> None:
     assert RuleEntities().entities("Painting is fun. We met Jonas at Lake Tahoe.") == ["Jonas", "Lake Tahoe"]
+
+
+def _slot(speaker: str, text: str) -> tuple[str, str] | None:
+    found = [f.slot for f in RuleFactExtractor().extract(turn(speaker, text), PEOPLE) if f.slot]
+    return (found[0].attribute, found[0].value) if found else None
+
+
+def test_slots_for_activities_places_titles_and_instruments() -> None:
+    # chat puts adverbs between the speaker and the verb, and leading articles on the value
+    assert _slot("Caroline", "I just joined a new LGBTQ activist group last Tues.") == (
+        "activities",
+        "new LGBTQ activist group",
+    )
+    assert _slot("Caroline", "Last weekend I joined a mentorship program for LGBTQ youth - it's rewarding.") == (
+        "activities",
+        "mentorship program for LGBTQ youth",
+    )
+    # places are proper names; a chat line may drop its "I"
+    assert _slot("Melanie", "Took a short trip last week to Rome to clear my mind.") == ("visited", "Rome")
+    assert _slot("Melanie", "I went to the Grand Canyon with my family.") == ("visited", "Grand Canyon")
+    assert _slot("Melanie", "I went to Caroline's house yesterday.") is None  # a possessive, not a place
+    assert _slot("Melanie", "I went to the park with my kids.") is None  # not a proper name
+    assert _slot("Caroline", "Enjoy your day at the lake!") is None  # said to the listener
+    # titles stay quoted, one value each
+    assert _slot("Caroline", 'I loved "Becoming Nicole" by Amy Ellis Nutt.') == ("likes", '"Becoming Nicole"')
+    assert _slot("Melanie", "I recently finished rereading “The Alchemist” - so inspiring.") == (
+        "read",
+        '"The Alchemist"',
+    )
+    assert _slot("Melanie", 'We watched "Frozen" with the kids.') is None  # "we": not the speaker alone
+    assert _slot("Melanie", "Yeah, I play clarinet! Started when I was young.") == ("plays", "clarinet")
+    assert _slot("Melanie", "I play with my kids every evening.") is None
+
+
+def test_relation_values_are_names_not_lists_or_possessives() -> None:
+    assert _slot("Melanie", "My girlfriend, Toby and I are going camping.") is None  # Toby: maybe not her
+    assert _slot("Melanie", "It was for my daughter Sara's birthday.") == ("relation_daughter", "Sara")

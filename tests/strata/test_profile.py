@@ -39,3 +39,15 @@ def test_a_slot_whose_values_are_all_unusable_makes_no_line() -> None:
     # an LLM extractor once gave value "!" for a multi-valued slot: no line, and no crash
     facts = [_fact("f1", "likes", "!", 1, single=False), _fact("f2", "lives_in", "Boston", 2, single=True)]
     assert [d.attribute for d in SlotProfile().build(facts)] == ["lives_in"]
+    # a list's stray "and" is no value
+    [line] = SlotProfile().build([_fact("f3", "likes", "escaping to that world, and", 3, single=False)])
+    assert line.text == "Ann likes: escaping to that world"
+
+
+def test_a_quoted_title_is_one_value() -> None:
+    facts = [
+        _fact("f1", "read", '"Pride and Prejudice"', 1, single=False),
+        _fact("f2", "read", '"Dune"', 2, single=False),
+    ]
+    [line] = SlotProfile().build(facts)
+    assert line.text == 'Ann has read: "Dune", "Pride and Prejudice"'

@@ -56,6 +56,21 @@ _ADVERBS = (
     "really|also|just|still|always|never|usually|often|actually|totally|definitely|finally|recently|absolutely|"
     "no longer|sometimes|rarely|seldom|even|sort of|kind of"
 )
+_IRREGULAR_PAST = {
+    "took",
+    "went",
+    "began",
+    "saw",
+    "made",
+    "flew",
+    "got",
+    "had",
+    "did",
+    "ran",
+    "read",
+    "reread",
+    "finished",
+}
 _GREETING = re.compile(
     r"^(hey|hi|hello|thanks|thank you|wow|omg|haha|lol|congrats|congratulations|bye|see you|take care|"
     r"that(?:'s| is| sounds| was) (so |really )?(great|awesome|cool|amazing|nice|wonderful|fun|good)|sounds (great|good|fun))\b",
@@ -71,8 +86,17 @@ _VALUE = (
     r"now|today|yesterday|tomorrow|ago|a few|two|three)\b|\s*\(|[,.;!?]|$)"
 )
 _LIST = (
-    r"(?P<value>[^.;!?]{2,80}?)(?=\s+(?:but|because|since|when|so|which|while|though)\b|"
-    r",\s*(?:we|i|it|they|he|she|that|which|so|but|because|and then)\b|\s*\(|[.;!?]|$)"
+    r"(?P<value>[^.;!?]{2,80}?)(?=\s+(?:but|because|since|when|so|which|while|though|last|next|this|yesterday|"
+    r"today|tomorrow|ago)\b|,\s*(?:we|i|it|they|he|she|that|which|so|but|because|and then)\b|\s+[-–—]+\s|\s*\(|"
+    r"[.;!?]|$)"
+)
+# A proper name (a place, a title): capitalised words, matched case-sensitively inside re.I patterns.
+_NAME = r"(?-i:(?P<value>[A-Z][\w-]+\b(?!')(?: (?:of |de |the )?[A-Z][\w-]+\b(?!')){0,3}))"
+_TITLE = r"(?P<value>[\"“][^\"”]{2,60}?[\"”])"  # kept quoted: a title is one value, never split
+_PLAYED = (
+    r"(?P<value>guitar|acoustic guitar|electric guitar|piano|keyboard|violin|viola|cello|clarinet|flute|saxophone|"
+    r"trumpet|drums|ukulele|bass|harp|banjo|harmonica|basketball|soccer|football|tennis|baseball|volleyball|golf|"
+    r"hockey|chess|badminton|rugby|cricket|table tennis|video games|board games)\b"
 )
 _SLOT_PATTERNS: list[tuple[re.Pattern[str], str, bool, str]] = [
     (re.compile(rf"\b(?:lives?|living|resides?) in {_VALUE}", re.I), "lives_in", True, "state"),
@@ -80,14 +104,30 @@ _SLOT_PATTERNS: list[tuple[re.Pattern[str], str, bool, str]] = [
     (re.compile(rf"\bworks? (?:as|as an?) {_VALUE}", re.I), "occupation", True, "state"),
     (re.compile(rf"\bworks? (?:at|for) {_VALUE}", re.I), "employer", True, "state"),
     (re.compile(rf"'s fav(?:ou?rite|e) (?P<what>[a-z ]{{2,30}}?) (?:is|are|was) {_VALUE}", re.I), "favorite", True, "preference"),
-    (re.compile(rf"\b(?:really |absolutely |also )?(?:loves?|likes?|enjoys?|adores?|is (?:really )?into|is passionate about|is a fan of) {_LIST}", re.I), "likes", False, "preference"),
+    (re.compile(rf"\b(?:really |absolutely |also )?(?:loves?|loved|likes?|enjoys?|adores?|is (?:really )?into|is passionate about|is a (?:big )?fan of) {_TITLE}", re.I), "likes", False, "preference"),
+    (re.compile(rf"\b(?:really |absolutely |also )?(?:loves?|likes?|enjoys?|adores?|is (?:really )?into|is passionate about|is a (?:big )?fan of) {_LIST}", re.I), "likes", False, "preference"),
     (re.compile(rf"\b(?:hates?|dislikes?|can't stand) {_LIST}", re.I), "dislikes", False, "preference"),
-    (re.compile(r"'s (?P<what>husband|wife|partner|boyfriend|girlfriend|son|daughter|kids|children|mom|mother|dad|father|brother|sister|dog|cat|pet|best friend)(?: is| named| called|,)? (?P<value>[A-Z][\w'-]+(?: [A-Z][\w'-]+)?)"), "relation", False, "relation"),
+    (re.compile(r"'s (?P<what>husband|wife|partner|boyfriend|girlfriend|son|daughter|kids|children|mom|mother|dad|father|brother|sister|dog|cat|pet|best friend)(?: is| named| called)? (?P<value>[A-Z][\w'-]+(?: [A-Z][\w'-]+)?)"), "relation", False, "relation"),
     (re.compile(rf"\bis (?:married to|dating|engaged to) {_VALUE}", re.I), "partner", True, "relation"),
     (re.compile(rf"\b(?:is|has been) (?:planning|going|hoping|wanting) to {_VALUE}", re.I), "plans", False, "plan"),
     (re.compile(rf"\b(?:started|took up|began|joined|signed up for) {_LIST}", re.I), "activities", False, "event"),
+    (re.compile(rf"\b(?:(?:just )?(?:finished )?(?:re)?read(?:s|ing)?|is (?:re)?reading) (?:the book |the novel |a book called )?{_TITLE}", re.I), "read", False, "event"),
+    (re.compile(rf"\b(?:watched|watches|saw|is watching|(?:went|goes) to see) (?:the (?:movie|film|show) )?{_TITLE}", re.I), "watched", False, "event"),
+    (re.compile(rf"\b(?:visited|visits|went (?:back )?to|goes to|travell?ed to|flew to|(?:took|made|went on) an? (?:\w+ )?(?:trip|vacation|holiday) (?:(?:last|this|next) \w+ )?to|has been to|got back from|returned from) (?:the )?{_NAME}", re.I), "visited", False, "event"),
+    (re.compile(rf"\b(?:plays?|played|is playing|learned to play|is learning to play|started playing) (?:the |some )?{_PLAYED}", re.I), "plays", False, "preference"),
     (re.compile(r"\bis (?:an? )(?P<value>[a-z]+ ?(?:[a-z]+)?(?:ist|er|or|ian|ant|ent|ee))\b", re.I), "identity", False, "state"),
 ]  # fmt: skip
+
+
+def _speaker_is_subject(gap: str, speaker: str, matched: str) -> bool:
+    """Whether the words before a slot pattern make the speaker its subject: the pattern follows
+    the name (or its possessive), perhaps after adverbs ("Ann just joined", "Ann also loves"), or
+    opens the sentence with a past-tense verb, the chat having dropped the speaker's "I" ("Took a
+    trip to Rome"; "Enjoy your day!" is said to the listener)."""
+    if not gap:
+        verb = matched.split()[0].lower() if matched.split() else ""
+        return verb.endswith("ed") or verb in _IRREGULAR_PAST
+    return re.search(rf"\b{re.escape(speaker)}(?:\s+(?:{_ADVERBS}))*$", gap) is not None
 
 
 def split_sentences(text: str) -> list[str]:
@@ -213,12 +253,15 @@ class RuleFactExtractor:
             m = pattern.search(sentence)
             if m is None:
                 continue
-            # the subject must be the speaker: the pattern follows the name, or its possessive
-            gap = sentence[: m.start()].rstrip()
-            if not gap.endswith((speaker, f"{speaker} really", f"{speaker} also")):
+            if not _speaker_is_subject(sentence[: m.start()].rstrip(), speaker, m.group(0)):
                 continue
-            value = m.group("value").strip().rstrip("'")
+            value = m.group("value").strip().rstrip("'").lstrip("-–— ")
+            value = re.sub(r"'s$", "", value)  # "John's daughter Sara's birthday": Sara
             value = re.sub(r"^(?:to|doing|going)\s+", "", value)
+            value = re.sub(r"^(?:a|an|the|some)\s+", "", value, flags=re.I)  # "joined a mentorship program"
+            value = value.replace("“", '"').replace("”", '"')
+            if value == speaker:
+                continue
             if not content_terms(value) or len(value.split()) > 6 or value.split()[0].lower() in _VAGUE:
                 continue
             if "what" in m.groupdict() and m.group("what"):

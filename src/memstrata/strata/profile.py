@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from memstrata.core.text import content_terms
 from memstrata.core.types import Item
 from memstrata.retrieve.documents import spoken_date
 from memstrata.strata.base import ProfileDraft
@@ -28,6 +29,10 @@ _NAMES = {
     "dislikes": "dislikes",
     "plans": "plans to",
     "activities": "has taken up",
+    "read": "has read",
+    "watched": "has watched",
+    "visited": "has been to",
+    "plays": "plays",
     "identity": "is",
     "partner": "partner",
 }
@@ -71,11 +76,12 @@ class SlotProfile:
                 continue
             key = (slot["subject"], slot["attribute"])
             single, values = groups.setdefault(key, (bool(slot.get("single", True)), {}))
-            parts = [slot["value"]] if single else [p for p in _SPLIT.split(slot["value"]) if p.strip()]
+            whole = single or slot["value"].startswith('"')  # a quoted title is one value
+            parts = [slot["value"]] if whole else [p for p in _SPLIT.split(slot["value"]) if p.strip()]
             for part in parts:
                 text = part.strip().rstrip("!.").strip()
                 norm = text.lower()
-                if len(norm) < 2:
+                if len(norm) < 2 or not content_terms(text):  # "", "a", a list's stray "and"
                     continue
                 values.setdefault(norm, _Value(text)).facts.append(fact)
         drafts = [
