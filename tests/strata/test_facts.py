@@ -117,3 +117,23 @@ def test_slots_for_activities_places_titles_and_instruments() -> None:
 def test_relation_values_are_names_not_lists_or_possessives() -> None:
     assert _slot("Melanie", "My girlfriend, Toby and I are going camping.") is None  # Toby: maybe not her
     assert _slot("Melanie", "It was for my daughter Sara's birthday.") == ("relation_daughter", "Sara")
+
+
+def test_slots_skip_negations_wishes_vague_values_and_non_places() -> None:
+    for said in [
+        "I never visited Rome.",
+        "I no longer play the piano.",
+        "I never joined the club.",
+        "If I went to Paris, I'd see the Louvre.",
+        "I wish I played piano.",
+        "I like the idea.",
+        "I like a lot of things.",
+        "I started the day with yoga.",
+        "I went to Sunday school.",
+        "I went to Christmas dinner.",
+        "I visited Caroline.",  # a participant
+        'Read "Dune" if you get the chance.',  # said to the listener
+    ]:
+        assert _slot("Melanie", said) is None, said
+    assert _slot("Melanie", "My husband is Caroline's cousin.") is None
+    assert _slot("Melanie", "I love McDonald's.") == ("likes", "McDonald's")

@@ -51,3 +51,8 @@ def test_a_quoted_title_is_one_value() -> None:
     ]
     [line] = SlotProfile().build(facts)
     assert line.text == 'Ann has read: "Dune", "Pride and Prejudice"'
+    # curly quotes (an LLM extractor's) make a title too; a quoted word followed by more text is a list
+    [curly] = SlotProfile().build([_fact("f3", "read", "“Pride and Prejudice”", 3, single=False)])
+    assert curly.text == 'Ann has read: "Pride and Prejudice"'
+    [mixed] = SlotProfile().build([_fact("f4", "likes", '"Dune" and jazz', 4, single=False)])
+    assert mixed.text == 'Ann likes: "Dune", jazz'

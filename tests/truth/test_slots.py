@@ -87,6 +87,14 @@ def test_apply_truth_keeps_the_given_order_and_sinks_a_demoted_hit_only_past_bet
     assert annotated[1].explain["superseded_by"] == "f2"
     # 0.8 * 0.5 = 0.4: past t2 (0.5), not past t3 (0.3); r1 keeps its place ahead of both
     assert [h.id for h in apply_truth(hits, facts, demote=0.5)] == ["t1", "r1", "t2", "f1", "t3"]
+    # a superseded hit in a reserved place: a slight demotion does not throw it past hits placed below it
+    reserved = [
+        Hit(id="t1", text="a turn", score=0.9, level=Level.TURN),
+        Hit(id="f1", text=boston.text, score=0.01, level=Level.FACT),
+        Hit(id="t2", text="a turn", score=0.5, level=Level.TURN),
+        Hit(id="t4", text="a turn", score=0.02, level=Level.TURN),
+    ]
+    assert [h.id for h in apply_truth(reserved, facts, demote=0.99)] == ["t1", "f1", "t2", "t4"]
 
 
 def test_story_moving_boston_to_paris(memory: Memory) -> None:

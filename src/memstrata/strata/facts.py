@@ -67,10 +67,17 @@ _IRREGULAR_PAST = {
     "had",
     "did",
     "ran",
-    "read",
-    "reread",
-    "finished",
-}
+}  # not "read": imperative too
+# Adverbs that may stand between the speaker and a slot's verb: not the negating ones ("never", "no longer").
+_AFFIRMING = "really|also|just|still|always|usually|often|actually|totally|definitely|finally|recently|absolutely|even"
+_UNREAL = re.compile(r"\b(?:if|unless|wish|wishes|wished|would|could|should|might)\b", re.I)
+_VAGUE_NOUNS = {"idea", "lot", "day", "way", "thing", "things", "time", "moment", "chance", "fact", "feeling", "point"}
+_NOT_PLACES = {
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March",
+    "April", "May", "June", "July", "August", "September", "October", "November", "December", "Christmas", "Easter",
+    "Thanksgiving", "Halloween", "Mass", "Church", "Pride", "Mom", "Dad", "Mum", "Grandma", "Grandpa", "God", "St",
+    "Dr", "Mt", "Mr", "Mrs", "Ms",
+}  # fmt: skip
 _GREETING = re.compile(
     r"^(hey|hi|hello|thanks|thank you|wow|omg|haha|lol|congrats|congratulations|bye|see you|take care|"
     r"that(?:'s| is| sounds| was) (so |really )?(great|awesome|cool|amazing|nice|wonderful|fun|good)|sounds (great|good|fun))\b",
@@ -127,7 +134,27 @@ def _speaker_is_subject(gap: str, speaker: str, matched: str) -> bool:
     if not gap:
         verb = matched.split()[0].lower() if matched.split() else ""
         return verb.endswith("ed") or verb in _IRREGULAR_PAST
-    return re.search(rf"\b{re.escape(speaker)}(?:\s+(?:{_ADVERBS}))*$", gap) is not None
+    if _UNREAL.search(gap):  # "If Ann went to Paris", "Ann wishes Ann played piano"
+        return False
+    return re.search(rf"\b{re.escape(speaker)}(?:\s+(?:{_AFFIRMING}))*$", gap) is not None
+
+
+def _clean_value(value: str, attribute: str) -> str | None:
+    """The slot value as a profile shows it, or None when it names nothing worth keeping."""
+    value = value.strip().rstrip("'").lstrip("-–— ")
+    value = value.replace("“", '"').replace("”", '"')
+    if not content_terms(value) or len(value.split()) > 6:  # a title of stop words ("Up") is lost with "That"
+        return None
+    if attribute == "relation":
+        value = re.sub(r"'s$", "", value)  # "Ann's daughter Sara's birthday": Sara
+    value = re.sub(r"^(?:to|doing|going)\s+", "", value)
+    value = re.sub(r"^(?:a|an|the|some)\s+", "", value, flags=re.I)  # "joined a mentorship program"
+    words = value.split()
+    if not words or words[0].lower() in _VAGUE or words[0].lower() in _VAGUE_NOUNS:
+        return None  # "the idea", "a lot of things", "the day with yoga"
+    if attribute == "visited" and (value in _NOT_PLACES or len(value) < 3 or value.isupper()):
+        return None  # "Sunday", "Christmas", "St" (of "St. Louis", cut by the sentence split), "AA"
+    return value
 
 
 def split_sentences(text: str) -> list[str]:
@@ -203,7 +230,7 @@ class RuleFactExtractor:
             if sentence.endswith("?") or _GREETING.match(sentence):
                 continue
             resolved = resolve_persons(sentence, speaker, listener)
-            slot, kind = self._slot(resolved, speaker)
+            slot, kind = self._slot(resolved, speaker, participants)
             if speaker and speaker not in resolved:
                 resolved = f"{speaker}: {resolved}"
             dated, spans = annotate(resolved, turn.timestamp) if turn.timestamp else (resolved, [])
@@ -246,7 +273,7 @@ class RuleFactExtractor:
         return found
 
     @staticmethod
-    def _slot(sentence: str, speaker: str | None) -> tuple[Slot | None, str]:
+    def _slot(sentence: str, speaker: str | None, names: Sequence[str] = ()) -> tuple[Slot | None, str]:
         if not speaker:
             return None, "statement"
         for pattern, attribute, single, kind in _SLOT_PATTERNS:
@@ -255,15 +282,11 @@ class RuleFactExtractor:
                 continue
             if not _speaker_is_subject(sentence[: m.start()].rstrip(), speaker, m.group(0)):
                 continue
-            value = m.group("value").strip().rstrip("'").lstrip("-–— ")
-            value = re.sub(r"'s$", "", value)  # "John's daughter Sara's birthday": Sara
-            value = re.sub(r"^(?:to|doing|going)\s+", "", value)
-            value = re.sub(r"^(?:a|an|the|some)\s+", "", value, flags=re.I)  # "joined a mentorship program"
-            value = value.replace("“", '"').replace("”", '"')
-            if value == speaker:
-                continue
-            if not content_terms(value) or len(value.split()) > 6 or value.split()[0].lower() in _VAGUE:
-                continue
+            if attribute == "relation" and m.group("value").endswith("'s") and " is " in m.group(0):
+                continue  # "Ann's husband is Bob's cousin": Bob is not the husband
+            value = _clean_value(m.group("value"), attribute)
+            if value is None or value in names:
+                continue  # "Ann visited Bob": a participant is no place, title or activity
             if "what" in m.groupdict() and m.group("what"):
                 attribute = f"{attribute}_{m.group('what').strip().lower().replace(' ', '_')}"
             return Slot(speaker, attribute, value, single=single), kind

@@ -21,6 +21,7 @@ from memstrata.strata.base import ProfileDraft
 __all__ = ["SlotProfile"]
 
 _SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
+_TITLE = re.compile(r'"[^"]+"')
 _NAMES = {
     "lives_in": "lives in",
     "occupation": "works as",
@@ -76,8 +77,9 @@ class SlotProfile:
                 continue
             key = (slot["subject"], slot["attribute"])
             single, values = groups.setdefault(key, (bool(slot.get("single", True)), {}))
-            whole = single or slot["value"].startswith('"')  # a quoted title is one value
-            parts = [slot["value"]] if whole else [p for p in _SPLIT.split(slot["value"]) if p.strip()]
+            value = str(slot["value"]).replace("“", '"').replace("”", '"')
+            whole = single or _TITLE.fullmatch(value) is not None  # a quoted title is one value
+            parts = [value] if whole else [p for p in _SPLIT.split(value) if p.strip()]
             for part in parts:
                 text = part.strip().rstrip("!.").strip()
                 norm = text.lower()

@@ -30,11 +30,13 @@ def apply_truth(
     """Drop (``demote`` 0) or scale down hits whose slot value was superseded at ``as_of``, and
     hits recorded after ``as_of``; each kept hit's explain says which fact superseded it.
 
-    The order of ``hits`` is kept (it need not follow the scores: a context's reserved places do
-    not); a demoted hit moves down only past the hits that now outscore it."""
+    The order of ``hits`` is kept (it need not follow the scores: a context's reserved places and a
+    reranker's order do not); a demoted hit moves down past the later hits that outscore it now
+    and did not before (for score-ordered hits: to where its new score sorts)."""
     pool = list(facts)
     recorded = {f.id: f for f in pool}
     superseded = {v.fact_id: v for values in resolve(pool, as_of).values() for v in values if v.superseded_by}
+    hits_by_id = {hit.id: hit for hit in hits}
     out: list[Hit] = []
     demoted: list[int] = []
     for hit in hits:
@@ -54,12 +56,14 @@ def apply_truth(
             demoted.append(len(out))
         out.append(hit.model_copy(update={"score": hit.score * demote, "explain": explain}))
     for place in reversed(demoted):
-        _sink(out, place)
+        _sink(out, place, hits_by_id[out[place].id].score)
     return out
 
 
-def _sink(hits: list[Hit], place: int) -> None:
-    """Move ``hits[place]`` (a demoted hit) down to just after the last later hit that outscores it."""
+def _sink(hits: list[Hit], place: int, before: float) -> None:
+    """Move ``hits[place]``, demoted from score ``before``, down past the later hits it outranked
+    only by that score (those scoring between its new score and ``before``); hits that outscore
+    it anyway were placed below it on purpose (a reserved place, a reranker) and stay below."""
     hit = hits.pop(place)
-    better = [i for i in range(place, len(hits)) if hits[i].score > hit.score]
-    hits.insert(better[-1] + 1 if better else place, hit)
+    passed = [i for i in range(place, len(hits)) if hit.score < hits[i].score <= before]
+    hits.insert(passed[-1] + 1 if passed else place, hit)
