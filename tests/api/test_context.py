@@ -76,11 +76,13 @@ def test_context_lines_sit_under_one_line_per_day(filled: Memory) -> None:
     assert len(headings) == len(set(headings)) == len({h.timestamp.date() for h in dated if h.timestamp})
     for hit in dated:
         assert hit.timestamp is not None
-        line = next(i for i, text in enumerate(lines) if text.startswith(f"[{hit.id}]"))
+        ref = ctx.items.index(hit) + 1  # lines cite their item by its place in ctx.items
+        assert ctx.item_for(ref) is hit and ctx.item_for(f"[{ref}]") is hit
+        line = next(i for i, text in enumerate(lines) if text.startswith(f"[{ref}]"))
         heading = max(i for i, text in enumerate(lines[:line]) if text[:4].isdigit())
         assert lines[heading] == hit.timestamp.strftime("%Y-%m-%d")
         if hit.level == Level.TURN and hit.speaker:
-            assert lines[line].startswith(f"[{hit.id}] {hit.speaker}: ")
+            assert lines[line].startswith(f"[{ref}] {hit.speaker}: ")
 
 
 def test_context_widens_on_low_confidence_and_search_does_not_unless_asked(filled: Memory) -> None:

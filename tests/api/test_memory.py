@@ -129,7 +129,8 @@ def test_context_is_cited_time_ordered_and_within_budget(memory: Memory) -> None
     memory.add(CONVERSATION[2:], user_id="u1", session_id="s2", timestamp="2023-06-01T10:00:00")
     ctx = memory.context("What is Caroline interested in?", user_id="u1", max_tokens=120)
     assert 0 < ctx.tokens <= 120
-    assert ctx.items and all(f"[{h.id}]" in ctx.text for h in ctx.items)
+    assert ctx.items and all(f"[{n}]" in ctx.text for n in range(1, len(ctx.items) + 1))
+    assert all(ctx.item_for(h.id) is h for h in ctx.items) and ctx.item_for(len(ctx.items) + 1) is None
     stamps = [h.timestamp for h in ctx.items]
     assert stamps == sorted(stamps)  # type: ignore[type-var]
     assert "2023-05-08" in ctx.text or "2023-06-01" in ctx.text

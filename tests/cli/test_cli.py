@@ -26,7 +26,7 @@ def test_demo_runs_offline_and_explains(tmp_path: Path) -> None:
     result = run("demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}", db=tmp_path / "unused.db")
     assert "24 turns from 3 sessions" in result.stdout
     assert "bm25" in result.stdout and "dense" in result.stdout
-    assert "[t_" in result.stdout  # the cited context block
+    assert "[1] " in result.stdout  # the cited context block
 
 
 def test_add_search_show_history_delete_roundtrip(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_add_search_show_history_delete_roundtrip(tmp_path: Path) -> None:
     shown = json.loads(run("show", item_id, "--json", db=db).stdout)
     assert shown["text"] == "I keep my bike in the garage" and shown["sources"]
     context = run("context", "bike", "-u", "sam", db=db).stdout
-    assert f"[{item_id}]" in context
+    assert "[1] Sam: I keep my bike in the garage" in context
     run("delete", item_id, db=db)
     history = json.loads(run("history", item_id, "--json", db=db).stdout)
     assert [v["event"] for v in history] == ["add", "delete"]

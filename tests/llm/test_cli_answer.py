@@ -38,7 +38,7 @@ def test_answer_and_check_commands(tmp_path: Path, embedder: Embedder) -> None:
         reply = json.loads(got.stdout)
         assert reply["text"] == "Boston" and reply["model"] == "scripted-cli" and len(reply["citations"]) == 1
         shown = run("answer", "Where does Caroline live?", "-u", "u1", env=env)
-        assert "Boston" in shown.stdout and reply["citations"][0] in shown.stdout and "answer@1" in shown.stdout
+        assert "Boston" in shown.stdout and reply["citations"][0] in shown.stdout and "answer@2" in shown.stdout
         check = run("llm", "check", env=env)
         assert check.returncode == 0 and json.loads(check.stdout)["verdict"] == "CORRECT"
     down = run("answer", "Where?", env={"MEMSTRATA_DB": db, "MEMSTRATA_LLM_BASE_URL": "", "MEMSTRATA_LLM_MODEL": ""})

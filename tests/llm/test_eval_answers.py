@@ -89,5 +89,5 @@ def test_runner_scores_answers_with_an_llm(tmp_path: Path, embedder: Embedder) -
     assert answers["judge_strict_prompt"] == "judge.strict@1" and answers["adversarial_abstention_accuracy"] == 1.0
     # q1, q2: one answer call (5+100 tokens) and two judge calls (55 each); q3: one answer call
     assert answers["tokens_per_question"] == pytest.approx((215 * 2 + 105) / 3, abs=0.1)
-    assert summary["llm_usage"]["answer@1"]["calls"] == 3 and summary["llm_usage"]["judge.strict@1"]["calls"] == 2
+    assert summary["llm_usage"]["answer@2"]["calls"] == 3 and summary["llm_usage"]["judge.strict@1"]["calls"] == 2
     assert "answers" not in quality_figures(summary)  # model-dependent figures stay out of the determinism check

@@ -63,10 +63,10 @@ def test_extraction_search_and_answer_with_the_real_model(
         got = m.answer("Where does Caroline live now?", user_id="u1")
         assert not got.abstained, got
         assert "boston" in got.text.lower(), got.text
-        assert got.model and got.prompt == "answer@1" and got.prompt_tokens > 50
+        assert got.model and got.prompt == "answer@2" and got.prompt_tokens > 50
         assert set(got.citations) <= {h.id for h in got.context.items}
 
         usage = m.stats(user_id="u1")["llm"]
         assert usage["model"] == LOCAL_MODEL
-        assert usage["by_purpose"]["facts@3"]["calls"] >= 1 and usage["by_purpose"]["answer@1"]["calls"] == 1
+        assert usage["by_purpose"]["facts@3"]["calls"] >= 1 and usage["by_purpose"]["answer@2"]["calls"] == 1
         assert usage["prompt_tokens"] > 200 and usage["completion_tokens"] > 10

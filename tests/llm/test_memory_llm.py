@@ -108,7 +108,7 @@ def test_answer_cites_context_items_drops_invented_ids_and_abstains(
         got = m.answer("Where does Caroline live?", user_id="u1")
         assert got.text == "Boston" and not got.abstained and got.model == "scripted-1"
         assert got.citations and set(got.citations) <= {h.id for h in got.context.items}
-        assert got.explain["unknown_citations"] == ["t_invented"] and got.prompt == "answer@1"
+        assert got.explain["unknown_citations"] == ["t_invented"] and got.prompt == "answer@2"
         assert got.tokens > 0
         nothing = m.answer("Who went to Mars?", user_id="u1")
         assert nothing.abstained and nothing.text == "" and nothing.citations == []

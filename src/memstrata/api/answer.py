@@ -74,7 +74,7 @@ def answer_question(
     )
     reply = generated.value
     shown = [h.id for h in context.items]
-    cited, unknown = _resolve(reply.citations, shown)
+    cited, unknown = _resolve(reply.citations, context)
     text = " ".join(reply.answer.split())
     abstained = reply.abstain or not text
     return Answer(
@@ -91,15 +91,17 @@ def answer_question(
     )
 
 
-def _resolve(cited: list[str], shown: list[str]) -> tuple[list[str], list[str]]:
-    """Cited ids that are in the context (brackets stripped, a unique prefix accepted)."""
+def _resolve(cited: list[str], context: Context) -> tuple[list[str], list[str]]:
+    """The ids of the cited context items: a line's reference ("3", "[3]"), or an item id (a unique
+    prefix of at least 6 characters accepted)."""
     found: list[str] = []
     unknown: list[str] = []
     for raw in cited:
-        key = raw.strip().strip("[]").strip()
-        match = key if key in shown else None
+        key = str(raw).strip().strip("[]").strip()
+        hit = context.item_for(key)
+        match = hit.id if hit is not None else None
         if match is None and len(key) >= 6:
-            candidates = [s for s in shown if s.startswith(key)]
+            candidates = [h.id for h in context.items if h.id.startswith(key)]
             match = candidates[0] if len(candidates) == 1 else None
         if match is None:
             unknown.append(raw)

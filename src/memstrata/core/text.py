@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from memstrata.errors import InvalidInputError
@@ -262,5 +263,22 @@ def content_terms(text: str) -> list[str]:
 
 
 def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate of LLM tokens (words and punctuation, scaled for sub-words)."""
-    return max(1, round(len(_TOKENISH.findall(text)) * 1.15))
+    """A tokenizer-free estimate of LLM (BPE) tokens, priced piece by piece, rounded up.
+
+    Calibrated against a real BPE tokenizer (Qwen2.5's, which splits numbers digit by digit) on
+    packed LoCoMo contexts of 1000 estimated tokens: real/estimate median 0.975, 95th percentile
+    1.00, worst 1.01 over 100 contexts of conv-26 (`bench/token_estimate.py`). The earlier flat 1.15 tokens per word counted an item id
+    ("t_01m8v6cmqz6jv5tmx0", 14 real tokens) as one, and a "1000-token" context held about 1360
+    real tokens. Rounding up makes the estimates of a text's lines add up to at least the
+    estimate of the whole, so a packed context never exceeds its budget."""
+    return max(1, math.ceil(sum(_piece_tokens(piece) for piece in _TOKENISH.findall(text))))
+
+
+def _piece_tokens(piece: str) -> float:
+    if not (piece[0].isalnum() or piece[0] == "_"):
+        return 1.0  # punctuation
+    if piece.isdigit():
+        return float(len(piece))  # digit by digit (tokenizers that group three make this an upper bound)
+    if piece.isalpha():
+        return 1.0 if len(piece) <= 7 else 1.0 + (len(piece) - 7) / 5  # common words whole, long ones in parts
+    return len(piece) / 1.45  # ids and codes, letters and digits mixed: short sub-word pieces

@@ -155,3 +155,11 @@ class Context(BaseModel):
     answerable: bool = False  # confidence cleared the answerability threshold
     complete: bool = False  # the whole scope fitted the budget and is all here
     explain: dict[str, Any] = Field(default_factory=dict)
+
+    def item_for(self, ref: str | int) -> Hit | None:
+        """The item a line cites as ``[ref]`` (the n-th of ``items``); also takes an item id."""
+        key = str(ref).strip().strip("[]").strip()
+        if key.isdigit():
+            n = int(key)
+            return self.items[n - 1] if 1 <= n <= len(self.items) else None
+        return next((hit for hit in self.items if hit.id == key), None)

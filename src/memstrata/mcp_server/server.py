@@ -74,8 +74,8 @@ class RecallResult(BaseModel):
 
 
 class ContextResult(BaseModel):
-    text: str = Field(description="memory lines, oldest first under their date: '[id] speaker: text'")
-    ids: list[str]
+    text: str = Field(description="memory lines, oldest first under their date: '[n] speaker: text'")
+    ids: list[str] = Field(description="the cited memories' ids: line [n] is ids[n-1]")
     confidence: float
     answerable: bool
 

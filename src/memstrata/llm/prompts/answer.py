@@ -1,8 +1,8 @@
-"""Answer a question from a packed memory context, citing item ids, or abstain."""
+"""Answer a question from a packed memory context, citing its lines' [n] references, or abstain."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from memstrata.llm.base import Message
 from memstrata.llm.prompts.base import Prompt
@@ -15,6 +15,14 @@ class AnswerReply(BaseModel):
     citations: list[str] = Field(default_factory=list, max_length=10)
     abstain: bool = False
 
+    @field_validator("citations", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, value: object) -> object:
+        """A model often cites [3] as the number 3."""
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
+
     @model_validator(mode="after")
     def _answer_or_abstain(self) -> AnswerReply:
         if not self.abstain and not self.answer.strip():
@@ -22,15 +30,15 @@ class AnswerReply(BaseModel):
         return self
 
 
-PROMPT = Prompt("answer", 1, AnswerReply)
+PROMPT = Prompt("answer", 2, AnswerReply)  # 2: memories are cited by their [n], not their id
 
 _SYSTEM = "You answer questions about people using only the memories you are given. You reply with JSON only."
 _TASK = """Question: {question}
 
 Answer in a few words (a name, a date, a short phrase) using only the memories above, and cite
-the [id]s of the memories that support the answer. If the memories do not say, reply
+the [n] numbers of the memories that support the answer. If the memories do not say, reply
 {{"answer": "", "citations": [], "abstain": true}}.
-Reply as JSON: {{"answer": "...", "citations": ["id"], "abstain": false}}"""
+Reply as JSON: {{"answer": "...", "citations": ["n"], "abstain": false}}"""
 
 
 def messages(question: str, context: str, today: str | None = None) -> list[Message]:
