@@ -36,3 +36,22 @@ def test_validate_text_rejects_bad_input_with_a_clear_message(value: object, mes
 
 def test_estimate_tokens_grows_with_text() -> None:
     assert estimate_tokens("one") < estimate_tokens("one two three four five six")
+
+
+def test_estimate_tokens_prices_ids_digits_and_other_scripts_like_a_bpe_tokenizer() -> None:
+    # an item id is ~14 BPE tokens, not one word; digits go one by one; CJK about one per character
+    assert estimate_tokens("t_01m8v6cmqz6jv5tmx0") >= 12
+    assert estimate_tokens("2023") == 4
+    assert estimate_tokens("我昨天去了北京的一个支持小组") >= 9
+    assert estimate_tokens("") == 1
+
+
+def test_estimates_of_lines_add_up_to_at_least_the_whole() -> None:
+    """Rounding up per line: a packed context's priced lines never undercount its text."""
+    lines = [
+        "[1] Caroline: I went to the support group",
+        "2023-05-08",
+        "[2] Mel: t_01m8v6cmqz6jv5tmx0 ok",
+        "Ünïcode wörds",
+    ]
+    assert sum(estimate_tokens(line) for line in lines) >= estimate_tokens("\n".join(lines))

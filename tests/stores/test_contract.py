@@ -214,7 +214,7 @@ def test_context_is_cited_and_within_budget(mem: Memory) -> None:
     mem.add(CONVERSATION[2:], user_id="u1", session_id="s2", timestamp="2023-06-01T10:00:00")
     ctx = mem.context("What is Caroline interested in?", user_id="u1", max_tokens=120)
     assert 0 < ctx.tokens <= 120 and ctx.items
-    assert all(f"[{h.id}]" in ctx.text for h in ctx.items)
+    assert all(f"[{n}]" in ctx.text and ctx.item_for(n) is h for n, h in enumerate(ctx.items, start=1))
     stamps = [h.timestamp for h in ctx.items]
     assert stamps == sorted(stamps)  # type: ignore[type-var]
     tight = mem.context("What is Caroline interested in?", user_id="u1", max_tokens=40)

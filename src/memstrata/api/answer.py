@@ -8,6 +8,7 @@ without a call. Provenance: ``model`` and ``prompt`` name exactly what wrote the
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -91,20 +92,24 @@ def answer_question(
     )
 
 
+_CITATION_PARTS = re.compile(r"[\s,;()\[\]#]+")  # "[1], [2]", "(3)", "#4": one reference each
+
+
 def _resolve(cited: list[str], context: Context) -> tuple[list[str], list[str]]:
     """The ids of the cited context items: a line's reference ("3", "[3]"), or an item id (a unique
     prefix of at least 6 characters accepted)."""
     found: list[str] = []
     unknown: list[str] = []
-    for raw in cited:
-        key = str(raw).strip().strip("[]").strip()
+    keys = [(raw, key) for raw in cited for key in _CITATION_PARTS.split(str(raw)) if key]
+    for raw, key in keys:
         hit = context.item_for(key)
         match = hit.id if hit is not None else None
         if match is None and len(key) >= 6:
             candidates = [h.id for h in context.items if h.id.startswith(key)]
             match = candidates[0] if len(candidates) == 1 else None
         if match is None:
-            unknown.append(raw)
+            if raw not in unknown:
+                unknown.append(raw)
         elif match not in found:
             found.append(match)
     return found, unknown

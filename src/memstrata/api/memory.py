@@ -435,7 +435,7 @@ class Memory:
 
     def _whole_scope(self, scope: Scope, query: str, max_tokens: int) -> Context | None:
         turns = self.store.count(scope).get(Level.TURN.value, 0)
-        if turns == 0 or turns * 12 > max_tokens:  # a turn line costs at least ~12 tokens
+        if turns == 0 or turns * 5 > max_tokens:  # a turn line costs at least ~5 tokens ([n], a speaker, a word)
             return None
         items = self.store.list_items(scope, levels=[Level.TURN], limit=turns)
         hits = [Hit.from_item(item, 1.0, {"whole_scope": True}) for item in items]

@@ -262,6 +262,10 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
+_WIDE = 0.7  # tokens per CJK character (Qwen2.5: 0.55 to 0.65)
+_NARROW = 0.4  # tokens per character of other non-ASCII words (Cyrillic, Greek, accented Latin)
+
+
 def estimate_tokens(text: str) -> int:
     """A tokenizer-free estimate of LLM (BPE) tokens, priced piece by piece, rounded up.
 
@@ -277,6 +281,10 @@ def estimate_tokens(text: str) -> int:
 def _piece_tokens(piece: str) -> float:
     if not (piece[0].isalnum() or piece[0] == "_"):
         return 1.0  # punctuation
+    if not piece.isascii():  # other scripts: byte-level BPE vocabularies hold fewer of their words
+        wide = sum(1 for ch in piece if ord(ch) >= 0x2E80)  # CJK, kana, hangul
+        rare = sum(1 for ch in piece if 0x0370 <= ord(ch) <= 0x03FF)  # Greek: about one per character
+        return max(1.0, wide * _WIDE + rare * 1.1 + (len(piece) - wide - rare) * _NARROW)
     if piece.isdigit():
         return float(len(piece))  # digit by digit (tokenizers that group three make this an upper bound)
     if piece.isalpha():

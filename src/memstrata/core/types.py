@@ -159,7 +159,7 @@ class Context(BaseModel):
     def item_for(self, ref: str | int) -> Hit | None:
         """The item a line cites as ``[ref]`` (the n-th of ``items``); also takes an item id."""
         key = str(ref).strip().strip("[]").strip()
-        if key.isdigit():
-            n = int(key)
-            return self.items[n - 1] if 1 <= n <= len(self.items) else None
+        if key.isascii() and key.isdigit():
+            n = int(key[:9])  # no context has a billion lines; "²" or 5000 digits are no reference
+            return self.items[n - 1] if len(key) <= 9 and 1 <= n <= len(self.items) else None
         return next((hit for hit in self.items if hit.id == key), None)

@@ -11,6 +11,7 @@ followed through ``Hit.sources`` (and the sources of those sources) down to the 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -321,12 +322,16 @@ def _curve(unit_lists: Sequence[Sequence[str]], evidence: Sequence[str]) -> dict
     return {str(k): round(recall_at(unit_lists, evidence, k), 4) for k in CURVE_KS}
 
 
+_REFERENCE = re.compile(r"^\[\d+\]", re.MULTILINE)
+
+
 def answer_recall(answer: str | None, text: str) -> float:
-    """Share of the answer's word tokens that occur in ``text``."""
+    """Share of the answer's word tokens that occur in ``text`` (a context's line references,
+    ``[7]``, are not its words: they would credit "7 May")."""
     wanted = set(words(answer or ""))
     if not wanted:
         return 0.0
-    return len(wanted & set(words(text))) / len(wanted)
+    return len(wanted & set(words(_REFERENCE.sub("", text)))) / len(wanted)
 
 
 def _ask(memory: Memory, case: EvalCase, q: EvalQuestion, replay: _Replay, baselines: bool) -> QuestionResult:

@@ -73,6 +73,8 @@ def pack_context(
         line = format_hit(hit, dated=False, ref="0" * len(str(len(chosen) + len(profile_lines) + 1)))  # priced
         heading = None if is_profile else date_heading(hit)
         cost = estimate_tokens(line) + (estimate_tokens(heading) if heading and heading not in headings else 0)
+        if is_profile and not profile_lines:
+            cost += estimate_tokens(PROFILE_HEADER)  # the first profile line brings the header
         if used + cost > budget:
             return False
         seen_text.add(key)
@@ -84,8 +86,7 @@ def pack_context(
         return True
 
     if profile:
-        used += estimate_tokens(PROFILE_HEADER)
-        profile_budget = used + int(max_tokens * _PROFILE_SHARE)
+        profile_budget = used + estimate_tokens(PROFILE_HEADER) + int(max_tokens * _PROFILE_SHARE)
         for hit in profile:
             take(hit, profile_lines, min(profile_budget, max_tokens))
     for hit in hits:

@@ -18,9 +18,14 @@ class AnswerReply(BaseModel):
     @field_validator("citations", mode="before")
     @classmethod
     def _numbers_as_text(cls, value: object) -> object:
-        """A model often cites [3] as the number 3."""
+        """A model often cites [3] as the number 3 (or 3.0), or gives one citation bare."""
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            value = [value]
         if isinstance(value, list):
-            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+            return [
+                str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) if type(v) is int else v
+                for v in value
+            ]
         return value
 
     @model_validator(mode="after")
