@@ -18,31 +18,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from locomo_sample import add_sample_arguments, ingest, load_sample
 from rich.console import Console
 from rich.table import Table
 
 from memstrata import Memory, MemoryConfig
 from memstrata.core.types import Scope
-from memstrata.eval.locomo import load_locomo
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--conversation", type=int, default=0)
-    parser.add_argument("--db", default=None, help="store URL to fill or reuse (default: a temp SQLite file)")
+    add_sample_arguments(parser)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    sample = load_locomo(args.data)[args.conversation]
+    sample = load_sample(args)
     user = sample.sample_id
     questions = [q.question for q in sample.questions]
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        with Memory(config=MemoryConfig.build({"store": url})) as memory:
-            for batch in sample.batches:
-                memory.add(batch.messages, user_id=user, session_id=batch.session_id, timestamp=batch.timestamp)
+        ingest(url, sample)
         table = Table(title=f"search latency, {user}: {len(questions)} questions x {args.rounds}, one client")
         for column in ("widen_search", "p50 ms", "p95 ms", "mean ms", "widened"):
             table.add_column(column, justify="right")

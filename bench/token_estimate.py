@@ -16,35 +16,30 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from locomo_sample import add_sample_arguments, ingest, load_sample
 from rich.console import Console
 from rich.table import Table
 
 from memstrata import Memory, MemoryConfig
-from memstrata.eval.locomo import load_locomo
 from memstrata.llm.local import assemble_gguf
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--conversation", type=int, default=0)
-    parser.add_argument("--db", default=None, help="store URL to fill or reuse (default: a temp SQLite file)")
+    add_sample_arguments(parser)
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--every", type=int, default=2)
     args = parser.parse_args()
     from llama_cpp import Llama  # the local-llm extra
 
     tokenizer = Llama(str(assemble_gguf()), vocab_only=True, verbose=False)
-    sample = load_locomo(args.data)[args.conversation]
+    sample = load_sample(args)
     user = sample.sample_id
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        ingest(url, sample)
         settings = {"store": url, "retrieval": {"track_access": False}}
         with Memory(config=MemoryConfig.build(settings)) as memory:
-            for batch in sample.batches:
-                memory.add(batch.messages, user_id=user, session_id=batch.session_id, timestamp=batch.timestamp)
             real: list[int] = []
             ratio: list[float] = []
             for question in sample.questions[:: args.every]:
