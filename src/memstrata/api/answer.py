@@ -74,7 +74,6 @@ def answer_question(
         llm, prompt.PROMPT, prompt.messages(question, context.text), max_tokens=answer_tokens, item=question[:80]
     )
     reply = generated.value
-    shown = [h.id for h in context.items]
     cited, unknown = _resolve(reply.citations, context)
     text = " ".join(reply.answer.split())
     abstained = reply.abstain or not text
@@ -88,7 +87,7 @@ def answer_question(
         completion_tokens=sum(c.completion_tokens for c in generated.completions),
         latency_ms=(time.perf_counter() - started) * 1000,
         context=context,
-        explain={"repaired": generated.repaired, "unknown_citations": unknown, "context_items": len(shown)},
+        explain={"repaired": generated.repaired, "unknown_citations": unknown, "context_items": len(context.items)},
     )
 
 

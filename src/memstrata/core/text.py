@@ -263,7 +263,8 @@ def content_terms(text: str) -> list[str]:
 
 
 _WIDE = 0.7  # tokens per CJK character (Qwen2.5: 0.55 to 0.65)
-_NARROW = 0.4  # tokens per character of other non-ASCII words (Cyrillic, Greek, accented Latin)
+_GREEK = 1.1  # tokens per Greek letter (few Greek words in byte-level BPE vocabularies)
+_NARROW = 0.4  # tokens per character of other non-ASCII words (Cyrillic, Arabic, accented Latin)
 
 
 def estimate_tokens(text: str) -> int:
@@ -271,9 +272,9 @@ def estimate_tokens(text: str) -> int:
 
     Calibrated against a real BPE tokenizer (Qwen2.5's, which splits numbers digit by digit) on
     packed LoCoMo contexts of 1000 estimated tokens: real/estimate median 0.975, 95th percentile
-    1.00, worst 1.01 over 100 contexts of conv-26 (`bench/token_estimate.py`). The earlier flat 1.15 tokens per word counted an item id
-    ("t_01m8v6cmqz6jv5tmx0", 14 real tokens) as one, and a "1000-token" context held about 1360
-    real tokens. Rounding up makes the estimates of a text's lines add up to at least the
+    1.00, worst 1.01 over 100 contexts of conv-26 (`bench/token_estimate.py`). The earlier flat
+    1.15 tokens per word counted an item id ("t_01m8v6cmqz6jv5tmx0", 14 real tokens) as one, and
+    a "1000-token" context held about 1360 real tokens. Rounding up makes the estimates of a text's lines add up to at least the
     estimate of the whole, so a packed context never exceeds its budget."""
     return max(1, math.ceil(sum(_piece_tokens(piece) for piece in _TOKENISH.findall(text))))
 
@@ -283,8 +284,8 @@ def _piece_tokens(piece: str) -> float:
         return 1.0  # punctuation
     if not piece.isascii():  # other scripts: byte-level BPE vocabularies hold fewer of their words
         wide = sum(1 for ch in piece if ord(ch) >= 0x2E80)  # CJK, kana, hangul
-        rare = sum(1 for ch in piece if 0x0370 <= ord(ch) <= 0x03FF)  # Greek: about one per character
-        return max(1.0, wide * _WIDE + rare * 1.1 + (len(piece) - wide - rare) * _NARROW)
+        greek = sum(1 for ch in piece if 0x0370 <= ord(ch) <= 0x03FF)
+        return max(1.0, wide * _WIDE + greek * _GREEK + (len(piece) - wide - greek) * _NARROW)
     if piece.isdigit():
         return float(len(piece))  # digit by digit (tokenizers that group three make this an upper bound)
     if piece.isalpha():

@@ -68,8 +68,12 @@ _IRREGULAR_PAST = {
     "did",
     "ran",
 }  # not "read": imperative too
-# Adverbs that may stand between the speaker and a slot's verb: not the negating ones ("never", "no longer").
-_AFFIRMING = "really|also|just|still|always|usually|often|actually|totally|definitely|finally|recently|absolutely|even"
+# Adverbs that may stand between the speaker and a slot's verb: not the negating or hedging ones.
+_AFFIRMING = "|".join(
+    a
+    for a in _ADVERBS.split("|")
+    if a not in {"never", "no longer", "rarely", "seldom", "sometimes", "sort of", "kind of"}
+)
 _UNREAL = re.compile(r"\b(?:if|unless|wish|wishes|wished|would|could|should|might)\b", re.I)
 _VAGUE_NOUNS = {"idea", "lot", "day", "way", "thing", "things", "time", "moment", "chance", "fact", "feeling", "point"}
 _NOT_PLACES = {
