@@ -36,9 +36,8 @@ def apply_truth(
     pool = list(facts)
     recorded = {f.id: f for f in pool}
     superseded = {v.fact_id: v for values in resolve(pool, as_of).values() for v in values if v.superseded_by}
-    hits_by_id = {hit.id: hit for hit in hits}
     out: list[Hit] = []
-    demoted: list[int] = []
+    demoted: list[tuple[int, float]] = []  # place in ``out``, score before demotion
     for hit in hits:
         item = recorded.get(hit.id)
         if item is not None and not visible_at(item, as_of):
@@ -53,10 +52,10 @@ def apply_truth(
         explain["superseded_by"] = value.superseded_by
         explain["valid_to"] = value.valid_to.isoformat() if value.valid_to else None
         if demote < 1.0:
-            demoted.append(len(out))
+            demoted.append((len(out), hit.score))
         out.append(hit.model_copy(update={"score": hit.score * demote, "explain": explain}))
-    for place in reversed(demoted):
-        _sink(out, place, hits_by_id[out[place].id].score)
+    for place, before in reversed(demoted):
+        _sink(out, place, before)
     return out
 
 
