@@ -27,9 +27,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from memstrata import Memory, MemoryConfig
-from memstrata.providers import Embedder, load_embedder
-from memstrata.providers.base import Vectors
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import Embedder, load_embedder
+from outcrop.providers.base import Vectors
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 WORDS = [
@@ -116,7 +116,7 @@ def main() -> None:
     real = load_embedder("minilm")
     memo = MemoEmbedder(real)
     asked = questions(args.data)[: args.queries]
-    table = Table(title="memstrata ingest + search (SQLite, all-MiniLM-L6-v2 int8, 2 cores)")
+    table = Table(title="outcrop ingest + search (SQLite, all-MiniLM-L6-v2 int8, 2 cores)")
     for column in ("items", "ingest turns/s", "search p50 ms", "search p95 ms", "peak RSS MB"):
         table.add_column(column, justify="right")
     for size in [int(s) for s in args.sizes.split(",")]:

@@ -5,7 +5,7 @@ questions in file order; with ``--sessions N`` only its first N sessions are rep
 questions whose evidence lies in them are asked. Both runs answer every question with the same
 LLM (``answer@1``, context budget 1000 tokens); they differ only in the producers of the
 strata above turns (facts, episodes, topics, profile, slot judgements). The model is the bundled
-local one unless MEMSTRATA_LLM_BASE_URL/_MODEL name another.
+local one unless OUTCROP_LLM_BASE_URL/_MODEL name another.
 
     python bench/llm_slice.py --data ../shared/data/locomo/locomo-dev.json --out bench-llm
 """
@@ -23,13 +23,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from memstrata import MemoryConfig
-from memstrata.eval import answers as answer_scoring
-from memstrata.eval.cases import EvalCase
-from memstrata.eval.locomo import load_locomo, locomo_cases
-from memstrata.eval.runner import evaluate_cases
-from memstrata.eval.summary import summarise
-from memstrata.providers.registry import load_embedder
+from outcrop import MemoryConfig
+from outcrop.eval import answers as answer_scoring
+from outcrop.eval.cases import EvalCase
+from outcrop.eval.locomo import load_locomo, locomo_cases
+from outcrop.eval.runner import evaluate_cases
+from outcrop.eval.summary import summarise
+from outcrop.providers.registry import load_embedder
 
 MODES = {
     "zero-LLM producers (rules, central turns, leader topics, slot profile)": {
@@ -75,11 +75,11 @@ def main() -> int:
     embedder = load_embedder("minilm")
     rows: list[dict[str, Any]] = []
     with ExitStack() as stack:
-        base_url, model = os.environ.get("MEMSTRATA_LLM_BASE_URL"), os.environ.get("MEMSTRATA_LLM_MODEL")
+        base_url, model = os.environ.get("OUTCROP_LLM_BASE_URL"), os.environ.get("OUTCROP_LLM_MODEL")
         if base_url and model:
             llm: dict[str, Any] = {"base_url": base_url, "model": model, "structured": args.structured}
         else:
-            from memstrata.llm.local import LocalServer
+            from outcrop.llm.local import LocalServer
 
             server = stack.enter_context(LocalServer(log=args.out / "llama-server.log"))
             llm = server.llm_config().model_dump(mode="json")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from memstrata import Memory, MemoryConfig
-from memstrata.eval.locomo import LocomoSample, load_locomo
+from outcrop import Memory, MemoryConfig
+from outcrop.eval.locomo import LocomoSample, load_locomo
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 

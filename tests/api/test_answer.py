@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from memstrata.api.answer import _resolve
-from memstrata.core.types import Context, Hit, Level
-from memstrata.llm.prompts.answer import AnswerReply
+from outcrop.api.answer import _resolve
+from outcrop.core.types import Context, Hit, Level
+from outcrop.llm.prompts.answer import AnswerReply
 
 
 def _context() -> Context:

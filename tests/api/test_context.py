@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig, Scope
-from memstrata.providers import Embedder
+from outcrop import Level, Memory, MemoryConfig, Scope
+from outcrop.providers import Embedder
 from tests.strata.test_consolidate import STRATA, ingest
 
 

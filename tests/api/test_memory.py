@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memstrata import InvalidInputError, Level, Memory, NotFoundError
+from outcrop import InvalidInputError, Level, Memory, NotFoundError
 from tests.conftest import CONVERSATION
 
 
@@ -176,7 +176,7 @@ def test_search_argument_validation(memory: Memory) -> None:
 
 
 def test_a_store_refuses_vectors_from_another_embedder(db_url: str, memory: Memory) -> None:
-    from memstrata import ConfigError
+    from outcrop import ConfigError
 
     memory.add("indexed with MiniLM")
     with Memory(db_url, config=None) as same:

@@ -1,4 +1,4 @@
-"""The real ``memstrata`` executable in subprocesses, against a real SQLite file."""
+"""The real ``outcrop`` executable in subprocesses, against a real SQLite file."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-EXE = shutil.which("memstrata") or str(Path(sys.executable).with_name("memstrata"))
+EXE = shutil.which("outcrop") or str(Path(sys.executable).with_name("outcrop"))
 
 
 def run(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MEMSTRATA_DB": f"sqlite:///{db}"}
+    env = {**os.environ, "OUTCROP_DB": f"sqlite:///{db}"}
     result = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=120)
     if check and result.returncode != 0:
-        raise AssertionError(f"memstrata {args} failed ({result.returncode}): {result.stderr}")
+        raise AssertionError(f"outcrop {args} failed ({result.returncode}): {result.stderr}")
     return result
 
 
@@ -118,10 +118,10 @@ def test_as_of_and_timeline_tell_the_move_from_boston_to_paris(tmp_path: Path) -
 
     from typer.testing import CliRunner
 
-    from memstrata.cli.app import app
-    from memstrata.errors import InvalidInputError
+    from outcrop.cli.app import app
+    from outcrop.errors import InvalidInputError
 
-    runner = CliRunner(env={"MEMSTRATA_DB": f"sqlite:///{tmp_path / 'm.db'}"})
+    runner = CliRunner(env={"OUTCROP_DB": f"sqlite:///{tmp_path / 'm.db'}"})
 
     def cli(*args: str) -> str:
         result = runner.invoke(app, list(args))
@@ -148,5 +148,5 @@ def test_as_of_and_timeline_tell_the_move_from_boston_to_paris(tmp_path: Path) -
     past = json.loads(cli("timeline", "--subject", "Ann", "-u", "ann", "--as-of", between, "--json"))
     assert [v["value"] for v in past] == ["Boston"]
     assert "Boston" in cli("timeline", "--subject", "Ann", "-u", "ann")  # the table
-    refused = runner.invoke(app, ["search", question, "--as-of", "yesterday"])  # `memstrata` exits 2 on this
+    refused = runner.invoke(app, ["search", question, "--as-of", "yesterday"])  # `outcrop` exits 2 on this
     assert isinstance(refused.exception, InvalidInputError) and "yesterday" in str(refused.exception)

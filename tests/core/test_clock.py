@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memstrata.core.clock import parse_time
-from memstrata.errors import InvalidInputError
+from outcrop.core.clock import parse_time
+from outcrop.errors import InvalidInputError
 
 
 @pytest.mark.parametrize(

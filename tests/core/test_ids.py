@@ -1,6 +1,6 @@
 import time
 
-from memstrata.core.ids import child_id, content_hash, new_id
+from outcrop.core.ids import child_id, content_hash, new_id
 
 
 def test_ids_are_unique_prefixed_and_time_sortable() -> None:

@@ -1,7 +1,7 @@
 import pytest
 
-from memstrata.core.text import content_terms, estimate_tokens, validate_text
-from memstrata.errors import InvalidInputError
+from outcrop.core.text import content_terms, estimate_tokens, validate_text
+from outcrop.errors import InvalidInputError
 
 
 def test_content_terms_drop_question_words_and_keep_order() -> None:

@@ -1,4 +1,4 @@
-"""``memstrata eval`` through the real executable: a LoCoMo slice and a LongMemEval file."""
+"""``outcrop eval`` through the real executable: a LoCoMo slice and a LongMemEval file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-EXE = shutil.which("memstrata") or str(Path(sys.executable).with_name("memstrata"))
+EXE = shutil.which("outcrop") or str(Path(sys.executable).with_name("outcrop"))
 METRICS = {
     "recall@1",
     "recall@5",
@@ -27,10 +27,10 @@ METRICS = {
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMSTRATA_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTCROP_")}
     result = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=300)
     if check and result.returncode != 0:
-        raise AssertionError(f"memstrata {args} failed ({result.returncode}): {result.stderr}")
+        raise AssertionError(f"outcrop {args} failed ({result.returncode}): {result.stderr}")
     return result
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import MemoryConfig
-from memstrata.eval.locomo import load_locomo, locomo_cases
-from memstrata.eval.runner import evaluate_cases
-from memstrata.eval.summary import summarise
-from memstrata.providers import Embedder
+from outcrop import MemoryConfig
+from outcrop.eval.locomo import load_locomo, locomo_cases
+from outcrop.eval.runner import evaluate_cases
+from outcrop.eval.summary import summarise
+from outcrop.providers import Embedder
 
 FLOOR = json.loads((Path(__file__).parent / "locomo_floor.json").read_text())
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from memstrata import InvalidInputError, MemoryConfig
-from memstrata.eval.longmemeval import ABSTENTION, load_longmemeval
-from memstrata.eval.runner import evaluate_cases
-from memstrata.eval.summary import summarise
-from memstrata.providers import Embedder
+from outcrop import InvalidInputError, MemoryConfig
+from outcrop.eval.longmemeval import ABSTENTION, load_longmemeval
+from outcrop.eval.runner import evaluate_cases
+from outcrop.eval.summary import summarise
+from outcrop.providers import Embedder
 from tests.eval.conftest import lme_file, lme_item
 
 

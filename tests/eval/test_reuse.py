@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from memstrata import Memory, MemoryConfig
-from memstrata.providers import Embedder
-from memstrata.providers.onnx_minilm import MiniLMOnnxEmbedder
-from memstrata.retrieve.reuse import active_reuse, reuse_reads
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import Embedder
+from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
+from outcrop.retrieve.reuse import active_reuse, reuse_reads
 from tests.conftest import CONVERSATION
 
 QUERIES = ["What did Caroline go to?", "What does Melanie paint?", "When did Caroline go to the support group?"]

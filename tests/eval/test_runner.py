@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from memstrata import Hit, Item, Level, Memory, MemoryConfig, NotFoundError, Scope
-from memstrata.eval.locomo import load_locomo, locomo_cases
-from memstrata.eval.longmemeval import load_longmemeval
-from memstrata.eval.report import write_outputs
-from memstrata.eval.runner import _Provenance, answer_recall, evaluate_cases, plain_hybrid
-from memstrata.eval.summary import TIMING_KEYS, quality_figures, summarise
-from memstrata.providers import Embedder
+from outcrop import Hit, Item, Level, Memory, MemoryConfig, NotFoundError, Scope
+from outcrop.eval.locomo import load_locomo, locomo_cases
+from outcrop.eval.longmemeval import load_longmemeval
+from outcrop.eval.report import write_outputs
+from outcrop.eval.runner import _Provenance, answer_recall, evaluate_cases, plain_hybrid
+from outcrop.eval.summary import TIMING_KEYS, quality_figures, summarise
+from outcrop.providers import Embedder
 
 
 class _Items:
@@ -154,6 +154,6 @@ def test_report_without_matplotlib_says_how_to_get_plots(
     written = write_outputs(tmp_path / "out", result, summary, title="LongMemEval")
     assert [p.name for p in written] == ["summary.json", "questions.jsonl", "report.md"]
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "pip install 'memstrata[eval]'" in report and ".png" not in report
+    assert "pip install 'outcrop[eval]'" in report and ".png" not in report
     assert "| abstention (separate) | 1 |" in report
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["n_questions"] == 2

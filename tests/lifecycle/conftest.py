@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Memory, MemoryConfig
-from memstrata.providers import Embedder
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import Embedder
 
 SESSIONS = [
     (

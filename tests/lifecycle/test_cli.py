@@ -1,4 +1,4 @@
-"""The lifecycle commands through the real ``memstrata`` executable."""
+"""The lifecycle commands through the real ``outcrop`` executable."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXE = shutil.which("memstrata") or str(Path(sys.executable).with_name("memstrata"))
+EXE = shutil.which("outcrop") or str(Path(sys.executable).with_name("outcrop"))
 
 
 def run(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MEMSTRATA_DB": f"sqlite:///{db}"}
+    env = {**os.environ, "OUTCROP_DB": f"sqlite:///{db}"}
     result = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=300)
     if check and result.returncode != 0:
-        raise AssertionError(f"memstrata {args} failed ({result.returncode}): {result.stderr}")
+        raise AssertionError(f"outcrop {args} failed ({result.returncode}): {result.stderr}")
     return result
 
 

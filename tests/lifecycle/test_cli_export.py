@@ -1,4 +1,4 @@
-"""``memstrata export`` / ``import`` / ``rebuild`` through the real executable."""
+"""``outcrop export`` / ``import`` / ``rebuild`` through the real executable."""
 
 from __future__ import annotations
 

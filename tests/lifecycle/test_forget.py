@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import InvalidInputError, Level, Memory, NotFoundError
-from memstrata.core.types import Scope
+from outcrop import InvalidInputError, Level, Memory, NotFoundError
+from outcrop.core.types import Scope
 
 from .conftest import SECRETS, file_hits, table_hits
 

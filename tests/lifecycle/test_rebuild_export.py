@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Memory, MemoryConfig
-from memstrata.cli.demo import sample_path
-from memstrata.errors import InvalidInputError
-from memstrata.ingest.formats import read_batches
-from memstrata.providers import Embedder
+from outcrop import Memory, MemoryConfig
+from outcrop.cli.demo import sample_path
+from outcrop.errors import InvalidInputError
+from outcrop.ingest.formats import read_batches
+from outcrop.providers import Embedder
 from tests.conftest import LOCOMO
 
 STRATA = {"refresh_growth": 0.0}
@@ -93,7 +93,7 @@ def test_export_import_export_is_byte_identical(tmp_path: Path, embedder: Embedd
         exported = a.export(first)
         projected = dump(a)
     header = json.loads(first.read_text().splitlines()[0])
-    assert header == {"format": "memstrata", "version": 1, "tenant": "default", "user_id": None, "projections": False}
+    assert header == {"format": "outcrop", "version": 1, "tenant": "default", "user_id": None, "projections": False}
     with open_at(tmp_path / "b.db", embedder) as b:  # another store URL
         report = b.import_(first)
         assert (report.records, report.added, report.skipped) == (exported.records, exported.records, 0)
@@ -125,10 +125,10 @@ def test_export_one_user_and_import_into_another_tenant(tmp_path: Path, embedder
     ("lines", "message"),
     [
         (["{not json"], "line 1: not JSON"),
-        (['{"format":"other","version":1}'], "line 1: not a memstrata export"),
-        (['{"format":"memstrata","version":9}'], "line 1: unsupported export version"),
-        (['{"format":"memstrata","version":1}', '{"type":"log","kind":"message"}'], "line 2:"),
-        (['{"format":"memstrata","version":1}', "", '{"type":"what"}'], "line 3: unknown line type"),
+        (['{"format":"other","version":1}'], "line 1: not a outcrop export"),
+        (['{"format":"outcrop","version":9}'], "line 1: unsupported export version"),
+        (['{"format":"outcrop","version":1}', '{"type":"log","kind":"message"}'], "line 2:"),
+        (['{"format":"outcrop","version":1}', "", '{"type":"what"}'], "line 3: unknown line type"),
     ],
 )
 def test_malformed_import_names_the_line_and_writes_nothing(

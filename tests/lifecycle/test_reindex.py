@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Memory, MemoryConfig
-from memstrata.lifecycle.reindex import build_space
-from memstrata.providers import Embedder, load_embedder
+from outcrop import Memory, MemoryConfig
+from outcrop.lifecycle.reindex import build_space
+from outcrop.providers import Embedder, load_embedder
 
 MESSAGES = [
     {"role": "user", "name": "Ana", "content": "I adopted a greyhound called Pixel from the shelter."},

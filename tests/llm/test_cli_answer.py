@@ -1,4 +1,4 @@
-"""``memstrata answer`` and ``memstrata llm check`` as real subprocesses, against a scripted
+"""``outcrop answer`` and ``outcrop llm check`` as real subprocesses, against a scripted
 OpenAI-compatible server on loopback, configured by the two environment settings."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from memstrata import Memory
-from memstrata.llm.scripted import Reply, ScriptedServer
-from memstrata.providers import Embedder
+from outcrop import Memory
+from outcrop.llm.scripted import Reply, ScriptedServer
+from outcrop.providers import Embedder
 from tests.cli.test_cli import EXE
 
 
@@ -32,7 +32,7 @@ def test_answer_and_check_commands(tmp_path: Path, embedder: Embedder) -> None:
     with Memory(db, embedder=embedder) as m:
         m.add([{"role": "user", "name": "Caroline", "content": "I live in Boston now."}], user_id="u1")
     with ScriptedServer(model, model="scripted-cli") as server:
-        env = {"MEMSTRATA_DB": db, "MEMSTRATA_LLM_BASE_URL": server.base_url, "MEMSTRATA_LLM_MODEL": "scripted-cli"}
+        env = {"OUTCROP_DB": db, "OUTCROP_LLM_BASE_URL": server.base_url, "OUTCROP_LLM_MODEL": "scripted-cli"}
         got = run("answer", "Where does Caroline live?", "-u", "u1", "--json", env=env)
         assert got.returncode == 0, got.stderr
         reply = json.loads(got.stdout)
@@ -41,5 +41,5 @@ def test_answer_and_check_commands(tmp_path: Path, embedder: Embedder) -> None:
         assert "Boston" in shown.stdout and reply["citations"][0] in shown.stdout and "answer@2" in shown.stdout
         check = run("llm", "check", env=env)
         assert check.returncode == 0 and json.loads(check.stdout)["verdict"] == "CORRECT"
-    down = run("answer", "Where?", env={"MEMSTRATA_DB": db, "MEMSTRATA_LLM_BASE_URL": "", "MEMSTRATA_LLM_MODEL": ""})
+    down = run("answer", "Where?", env={"OUTCROP_DB": db, "OUTCROP_LLM_BASE_URL": "", "OUTCROP_LLM_MODEL": ""})
     assert down.returncode == 2 and down.stderr.startswith("error: answer needs an LLM")

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from memstrata.config import LLMConfig
-from memstrata.errors import ConfigError, LLMOutputError, LLMStatusError, LLMUnavailableError
-from memstrata.llm.client import OpenAICompatLLM
-from memstrata.llm.prompts import answer, facts
-from memstrata.llm.scripted import Reply, ScriptedServer
-from memstrata.llm.structured import generate
+from outcrop.config import LLMConfig
+from outcrop.errors import ConfigError, LLMOutputError, LLMStatusError, LLMUnavailableError
+from outcrop.llm.client import OpenAICompatLLM
+from outcrop.llm.prompts import answer, facts
+from outcrop.llm.scripted import Reply, ScriptedServer
+from outcrop.llm.structured import generate
 
 FACTS = '{"facts": [{"text": "Caroline lives in Boston.", "date": null, "entities": ["Caroline", "Boston"]}]}'
 ASK = facts.messages("I live in Boston now.", "Caroline", None, ["Caroline", "Melanie"])

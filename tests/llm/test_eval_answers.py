@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import MemoryConfig
-from memstrata.eval.answers import bleu1, token_f1
-from memstrata.eval.cases import EvalCase, EvalQuestion, EvalSession
-from memstrata.eval.runner import evaluate_cases
-from memstrata.eval.summary import quality_figures, summarise
-from memstrata.llm.scripted import Reply, ScriptedServer
-from memstrata.providers import Embedder
+from outcrop import MemoryConfig
+from outcrop.eval.answers import bleu1, token_f1
+from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
+from outcrop.eval.runner import evaluate_cases
+from outcrop.eval.summary import quality_figures, summarise
+from outcrop.llm.scripted import Reply, ScriptedServer
+from outcrop.providers import Embedder
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
-from memstrata.llm.local import LOCAL_MODEL, LocalServer, local_llm_available
-from memstrata.providers import Embedder
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.llm.local import LOCAL_MODEL, LocalServer, local_llm_available
+from outcrop.providers import Embedder
 
 MISSING = local_llm_available()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"real local LLM unavailable: {MISSING}")

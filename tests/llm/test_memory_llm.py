@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
-from memstrata.errors import ConfigError
-from memstrata.llm.scripted import Reply, ScriptedServer
-from memstrata.providers import Embedder
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.errors import ConfigError
+from outcrop.llm.scripted import Reply, ScriptedServer
+from outcrop.providers import Embedder
 from tests.strata.test_consolidate import ingest
 
 LLM_STRATA = {"topic_similarity": 0.4, "fact_producer": "llm", "episode_producer": "llm"}

@@ -1,4 +1,4 @@
-"""Real ``memstrata mcp`` processes, driven by the official ``mcp`` client SDK: over stdio (the
+"""Real ``outcrop mcp`` processes, driven by the official ``mcp`` client SDK: over stdio (the
 client spawns the server) and over streamable HTTP on a loopback port."""
 
 from __future__ import annotations
@@ -15,22 +15,22 @@ import httpx
 import pytest
 
 from mcp import StdioServerParameters
-from memstrata.server.launch import free_port
+from outcrop.server.launch import free_port
 
-_MAIN = "from memstrata.cli import main; main()"
+_MAIN = "from outcrop.cli import main; main()"
 
 
-def memstrata_command() -> list[str]:
-    """``memstrata`` from this environment (the console script), or the module as a fallback."""
-    script = Path(sys.executable).with_name("memstrata")
+def outcrop_command() -> list[str]:
+    """``outcrop`` from this environment (the console script), or the module as a fallback."""
+    script = Path(sys.executable).with_name("outcrop")
     if script.exists():
         return [str(script)]
-    found = shutil.which("memstrata")
+    found = shutil.which("outcrop")
     return [found] if found else [sys.executable, "-c", _MAIN]
 
 
 def stdio_params(db_url: str, user_id: str, *extra: str) -> StdioServerParameters:
-    command, *args = memstrata_command()
+    command, *args = outcrop_command()
     return StdioServerParameters(
         command=command,
         args=[*args, "mcp", "--transport", "stdio", "--db", db_url, "--user-id", user_id, *extra],
@@ -44,12 +44,12 @@ def db_url(tmp_path: Path) -> str:
 
 
 class HttpMcp:
-    """``memstrata mcp --transport http`` as a child process; ``url`` is its streamable HTTP endpoint."""
+    """``outcrop mcp --transport http`` as a child process; ``url`` is its streamable HTTP endpoint."""
 
     def __init__(self, db_url: str, user_id: str, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
-        command = [*memstrata_command(), "mcp", "--transport", "http", "--db", db_url, "--user-id", user_id]
+        command = [*outcrop_command(), "mcp", "--transport", "http", "--db", db_url, "--user-id", user_id]
         self._log = log.open("ab")
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port)], stdout=self._log, stderr=self._log, env=dict(os.environ)
@@ -59,13 +59,13 @@ class HttpMcp:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"memstrata mcp exited with code {self.process.returncode}")
+                raise RuntimeError(f"outcrop mcp exited with code {self.process.returncode}")
             try:
                 httpx.get(self.url, timeout=1.0)  # any HTTP answer means it is listening
                 return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"memstrata mcp did not listen on {self.url} within {timeout}s")
+        raise RuntimeError(f"outcrop mcp did not listen on {self.url} within {timeout}s")
 
     def stop(self) -> None:
         if self.process.poll() is None:

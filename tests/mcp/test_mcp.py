@@ -1,6 +1,6 @@
 """The MCP server end to end through the official ``mcp`` client SDK: the same session of tool
-calls over stdio (the client spawns ``memstrata mcp --transport stdio``) and over streamable HTTP
-(``memstrata mcp --transport http`` on a loopback port); a server scoped to one user (or one agent
+calls over stdio (the client spawns ``outcrop mcp --transport stdio``) and over streamable HTTP
+(``outcrop mcp --transport http`` on a loopback port); a server scoped to one user (or one agent
 of a user) never shows another scope's memories."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def test_stdio_session_and_user_scope(db_url: str) -> None:
 
 async def _first_id(db_url: str, user_id: str) -> str:
     """An id of ``user_id``'s memories, read through the library (not through the MCP server)."""
-    from memstrata import Memory
+    from outcrop import Memory
 
     def read() -> str:
         with Memory(db_url) as memory:

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from memstrata.errors import ConfigError, ProviderError
-from memstrata.providers import Embedder, load_embedder
-from memstrata.providers.onnx_minilm import MiniLMOnnxEmbedder
+from outcrop.errors import ConfigError, ProviderError
+from outcrop.providers import Embedder, load_embedder
+from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
 
 
 def test_default_model_gives_unit_vectors_with_meaningful_similarity(embedder: Embedder) -> None:

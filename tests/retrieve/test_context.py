@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from memstrata.core.types import Hit, Level
-from memstrata.eval.runner import answer_recall
-from memstrata.retrieve.context import pack_context
+from outcrop.core.types import Hit, Level
+from outcrop.eval.runner import answer_recall
+from outcrop.retrieve.context import pack_context
 
 
 def _hit(item_id: str, text: str, level: Level = Level.TURN, day: int = 1) -> Hit:

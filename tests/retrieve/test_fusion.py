@@ -1,6 +1,6 @@
 import pytest
 
-from memstrata.retrieve.fusion import weighted_rrf
+from outcrop.retrieve.fusion import weighted_rrf
 
 
 def test_weighted_rrf_sums_weighted_reciprocal_ranks() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 
-from memstrata import Memory, MemoryConfig
-from memstrata.core.types import Level, Scope
-from memstrata.providers import Embedder
-from memstrata.retrieve.channels import ChannelRequest
-from memstrata.retrieve.graph import GraphChannel, query_entities
-from memstrata.retrieve.query import analyse_query
+from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Level, Scope
+from outcrop.providers import Embedder
+from outcrop.retrieve.channels import ChannelRequest
+from outcrop.retrieve.graph import GraphChannel, query_entities
+from outcrop.retrieve.query import analyse_query
 from tests.strata.test_links import say
 
 

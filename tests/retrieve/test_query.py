@@ -1,6 +1,6 @@
 import pytest
 
-from memstrata.retrieve.query import analyse_query
+from outcrop.retrieve.query import analyse_query
 
 
 @pytest.mark.parametrize(

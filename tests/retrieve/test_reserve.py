@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Hit, Level, Memory, MemoryConfig
-from memstrata.providers import Embedder
-from memstrata.retrieve.reserve import reserve_places
+from outcrop import Hit, Level, Memory, MemoryConfig
+from outcrop.providers import Embedder
+from outcrop.retrieve.reserve import reserve_places
 
 
 def _hit(item_id: str, score: float) -> Hit:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from memstrata.core.types import Level
-from memstrata.retrieve.router import QueryKind, classify, route
+from outcrop.core.types import Level
+from outcrop.retrieve.router import QueryKind, classify, route
 
 
 @pytest.mark.parametrize(

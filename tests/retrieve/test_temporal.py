@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from memstrata import Memory
-from memstrata.retrieve.temporal import TimeWindow, parse_relative_window, parse_window
+from outcrop import Memory
+from outcrop.retrieve.temporal import TimeWindow, parse_relative_window, parse_window
 
 
 def test_parse_window_forms() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from memstrata.core.types import Hit, Level
-from memstrata.retrieve.zoom import carried_turns, deduplicate
+from outcrop.core.types import Hit, Level
+from outcrop.retrieve.zoom import carried_turns, deduplicate
 
 
 def hit(item_id: str, level: Level, sources: list[str]) -> Hit:

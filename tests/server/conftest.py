@@ -1,4 +1,4 @@
-"""One real ``memstrata serve`` process (uvicorn on a loopback port, SQLite store in a temp dir)
+"""One real ``outcrop serve`` process (uvicorn on a loopback port, SQLite store in a temp dir)
 shared by the server tests, and one on the suite's PostgreSQL for the isolation test; each test
 gets fresh tenants, so tests do not see each other's data."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from memstrata.server.launch import ServerProcess
+from outcrop.server.launch import ServerProcess
 
 ADMIN_KEY = "test-admin-" + secrets.token_hex(8)
 MAX_BODY = 64 * 1024

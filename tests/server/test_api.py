@@ -135,7 +135,7 @@ def test_other_tenants_ids_are_404(tenant_client: NewClient) -> None:
 def test_keys_cli_creates_a_working_key(server: Server) -> None:
     from typer.testing import CliRunner
 
-    from memstrata.cli.app import app
+    from outcrop.cli.app import app
 
     result = CliRunner().invoke(app, ["keys", "create", "--tenant", "from-cli", "--keys", str(server.keys_path)])
     assert result.exit_code == 0, result.output

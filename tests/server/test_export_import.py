@@ -92,7 +92,7 @@ def test_file_naming_another_tenant_lands_in_the_callers(tenant_client: NewClien
     victim, caller = tenant_client(), tenant_client()
     _add(victim, messages="victim's own note about the garden", user_id="vu")
     before = _export(victim)
-    header = {"format": "memstrata", "version": 1, "tenant": _tenant(victim), "user_id": "vu", "projections": False}
+    header = {"format": "outcrop", "version": 1, "tenant": _tenant(victim), "user_id": "vu", "projections": False}
     record = {
         "type": "log",
         "id": "l_0000000000crafted1",
@@ -144,7 +144,7 @@ def test_bad_files_are_refused_whole(server: Server, tenant_client: NewClient) -
     duplicate = {**json.loads(lines[1]), "content_hash": "another"}
     refused("\n".join([*lines, json.dumps(duplicate)]), "appears twice")
     refused("", "line 1: empty file")
-    refused('{"format": "other"}\n', "line 1: not a memstrata export")
+    refused('{"format": "other"}\n', "line 1: not a outcrop export")
     refused(b"\xff" + good.encode("utf-8"), "not UTF-8")
     refused(lines[0] + "\n" + '{"type": "log", "x": "\\ud800"}\n', "line 2: text must be valid Unicode")
     refused(good + "\n" + " " * MAX_BODY, "over the limit", status=413)

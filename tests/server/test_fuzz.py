@@ -3,7 +3,7 @@ generated valid and invalid requests to every operation must never get a 5xx, ev
 ``{"error": {"code", "message"}}``, and responses must match the document (status codes, content
 types, bodies). Tenant operations run with a tenant key, admin operations with the admin key.
 
-``MEMSTRATA_FUZZ_EXAMPLES`` raises the per-operation example count for a longer run."""
+``OUTCROP_FUZZ_EXAMPLES`` raises the per-operation example count for a longer run."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from schemathesis.checks import (
 
 from tests.server.conftest import ADMIN_KEY, Server
 
-EXAMPLES = int(os.environ.get("MEMSTRATA_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("OUTCROP_FUZZ_EXAMPLES", "25"))
 
 
 @schemathesis.serializer("application/x-ndjson")

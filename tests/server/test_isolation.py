@@ -126,7 +126,7 @@ def _import(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.
     """An import: our last export again, a file naming the other tenant (it must land in ours), a
     malformed file, or one reusing the other tenant's turn ids (refused whatever the header says)."""
     rng = actor.rng
-    header = {"format": "memstrata", "version": 1, "tenant": actor.tenant, "user_id": None, "projections": False}
+    header = {"format": "outcrop", "version": 1, "tenant": actor.tenant, "user_id": None, "projections": False}
     variant = rng.choice(["again", "foreign", "foreign", "malformed", "clash"])
     theirs = other.pinned
     allowed, echoed = {200}, ""
@@ -315,12 +315,12 @@ def _database_hides_each_tenant_from_the_other(db_url: str, actors: list[Actor])
     WHERE clause at all, raw SQL sees only that tenant's rows and none of the other's texts."""
     import psycopg
 
-    from memstrata.stores.postgres_schema import APP_ROLE, SCHEMA
+    from outcrop.stores.postgres_schema import APP_ROLE, SCHEMA
 
     for actor, other in (actors, actors[::-1]):
         with psycopg.connect(db_url) as conn, conn.transaction():
             conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
-            conn.execute("SELECT set_config('memstrata.tenant', %s, true)", [actor.tenant])
+            conn.execute("SELECT set_config('outcrop.tenant', %s, true)", [actor.tenant])
             for table in ("items", "log"):
                 tenants = {r[0] for r in conn.execute(f"SELECT DISTINCT tenant FROM {SCHEMA}.{table}")}
                 assert tenants == {actor.tenant}, (table, tenants)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import InvalidInputError, Level, Memory, MemoryConfig, NotFoundError
-from memstrata.core.clock import now
-from memstrata.core.types import Scope
-from memstrata.providers import Embedder
+from outcrop import InvalidInputError, Level, Memory, MemoryConfig, NotFoundError
+from outcrop.core.clock import now
+from outcrop.core.types import Scope
+from outcrop.providers import Embedder
 from tests.conftest import CONVERSATION
 
 STRATA = {"topic_similarity": 0.4, "refresh_growth": 0.0}
@@ -497,8 +497,8 @@ def test_the_same_log_ranks_the_same_on_both(tmp_path: Path, postgres_url: str, 
 def test_a_replacing_write_is_one_transaction(mem: Memory) -> None:
     """A batch that rewrites a stored item removes the old rows in its own transaction: when the
     write fails, the old item is still there, whole (store.write with ``replaces``)."""
-    from memstrata.errors import StoreError
-    from memstrata.stores.base import VectorSpace, WriteBatch
+    from outcrop.errors import StoreError
+    from outcrop.stores.base import VectorSpace, WriteBatch
 
     ingest(mem)
     scope = Scope(tenant=mem.config.tenant, user_id="u1")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Memory
+from outcrop import Memory
 
 WRITER = textwrap.dedent(
     """
     import sys
-    from memstrata import Memory
+    from outcrop import Memory
     m = Memory(sys.argv[1])
     for i in range(100000):
         [item_id] = m.add(f"durability message number {i} about topic {i % 17}", user_id="w", session_id=f"s{i // 50}")

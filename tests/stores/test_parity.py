@@ -12,7 +12,7 @@ What could make them differ, and why it does not here:
 * BM25. FTS5's ``bm25()`` and PostgreSQL's ``ts_rank`` are different functions; the PostgreSQL
   store therefore computes FTS5's BM25 itself over tsvectors, on tokens made the way FTS5's
   ``porter unicode61 remove_diacritics 2`` tokenizer makes them (see
-  :mod:`memstrata.stores.postgres_lexical`). The remaining differences (collection statistics
+  :mod:`outcrop.stores.postgres_lexical`). The remaining differences (collection statistics
   per tenant instead of per file, Porter on two-letter words) do not arise with one tenant and
   these questions; the raw BM25 scores are asserted equal to a relative 1e-6.
 * Vectors. SQLite searches exactly; PostgreSQL uses an HNSW index scanned with
@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 
-from memstrata import Hit, Memory, MemoryConfig
-from memstrata.ingest.formats import read_batches
-from memstrata.providers import Embedder
+from outcrop import Hit, Memory, MemoryConfig
+from outcrop.ingest.formats import read_batches
+from outcrop.providers import Embedder
 from tests.conftest import LOCOMO
 
 SESSIONS = 3  # conv-26 sessions 1-3: 58 turns

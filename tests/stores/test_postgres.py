@@ -9,13 +9,22 @@ import secrets
 import psycopg
 import pytest
 
-from memstrata import Memory, MemoryConfig
-from memstrata.core.types import Scope
-from memstrata.errors import ConfigError
-from memstrata.providers import Embedder
-from memstrata.stores.base import SearchFilters
-from memstrata.stores.postgres import PostgresStore
-from memstrata.stores.postgres_schema import APP_ROLE, MIGRATIONS, SCHEMA, migrate
+from outcrop import Memory, MemoryConfig
+from outcrop.core.legacy import LegacyNameWarning
+from outcrop.core.types import Scope
+from outcrop.errors import ConfigError
+from outcrop.providers import Embedder
+from outcrop.stores.base import SearchFilters
+from outcrop.stores.postgres import PostgresStore
+from outcrop.stores.postgres_schema import (
+    APP_ROLE,
+    LEGACY_APP_ROLE,
+    LEGACY_SCHEMA,
+    MIGRATIONS,
+    SCHEMA,
+    TENANT_SETTING,
+    migrate,
+)
 
 TURNS = [
     {"name": "Ana", "content": "I moved to Lisbon last month."},
@@ -67,7 +76,7 @@ def _count_as_app(url: str, tenant: str | None) -> int:
     with psycopg.connect(url) as conn, conn.transaction():
         conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
         if tenant is not None:
-            conn.execute("SELECT set_config('memstrata.tenant', %s, true)", [tenant])
+            conn.execute("SELECT set_config(%s, %s, true)", [TENANT_SETTING, tenant])
         row = conn.execute(f"SELECT count(*) FROM {SCHEMA}.items").fetchone()
         assert row is not None
         return int(row[0])
@@ -82,7 +91,7 @@ def test_row_level_security_holds_without_the_application_filter(postgres_url: s
     assert _count_as_app(postgres_url, None) == 0
     with psycopg.connect(postgres_url) as conn, conn.transaction():  # writes for another tenant are refused too
         conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
-        conn.execute("SELECT set_config('memstrata.tenant', 'globex', true)")
+        conn.execute("SELECT set_config(%s, 'globex', true)", [TENANT_SETTING])
         hidden = conn.execute(f"UPDATE {SCHEMA}.items SET text = 'x' WHERE tenant = 'acme'")
         assert hidden.rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the policy's WITH CHECK
@@ -118,3 +127,39 @@ def test_a_non_superuser_owner_can_run_the_store(postgres_server: str, embedder:
         with pytest.raises(ConfigError, match="BYPASSRLS"):  # it could not see the other tenants' vectors
             m.store.activate_space(space)
     assert _count_as_app(url, "default") > 0 and _count_as_app(url, "other") == 0
+
+
+def _lay_out_as_memstrata(url: str) -> None:
+    """Turn an outcrop store into what the project wrote under its former name: the ``memstrata``
+    schema, policies comparing with ``memstrata.tenant`` and the ``memstrata_app`` role."""
+    legacy_match = "tenant = nullif(current_setting('memstrata.tenant', true), '')"
+    with psycopg.connect(url) as conn, conn.transaction():
+        conn.execute(f"ALTER SCHEMA {SCHEMA} RENAME TO {LEGACY_SCHEMA}")
+        tables = conn.execute("SELECT tablename FROM pg_policies WHERE schemaname = %s", [LEGACY_SCHEMA]).fetchall()
+        for (table,) in tables:
+            conn.execute(
+                f"ALTER POLICY tenant_isolation ON {LEGACY_SCHEMA}.{table} USING ({legacy_match}) WITH CHECK ({legacy_match})"
+            )
+        conn.execute(f"ALTER ROLE {APP_ROLE} RENAME TO {LEGACY_APP_ROLE}")
+
+
+def test_a_store_written_under_the_former_name_opens_renamed(postgres_url: str, embedder: Embedder) -> None:
+    with _memory(postgres_url, embedder, "acme") as m:
+        m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+    _lay_out_as_memstrata(postgres_url)
+    with (
+        pytest.warns(LegacyNameWarning, match="renaming the PostgreSQL schema"),
+        _memory(postgres_url, embedder, "acme") as m,
+    ):
+        assert "Biscuit" in m.search("What is the name of Ben's puppy?", user_id="u1", limit=3)[0].text
+        m.add("I sold the piano.", user_id="u1", session_id="s2", timestamp="2024-04-01T10:00:00")
+        assert m.stats(user_id="u1")["counts"]["turn"] == 4
+    with psycopg.connect(postgres_url) as conn:
+        schemas = {
+            r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname IN ('outcrop', 'memstrata')")
+        }
+        assert schemas == {SCHEMA}
+        quals = {str(r[0]) for r in conn.execute("SELECT qual FROM pg_policies WHERE schemaname = %s", [SCHEMA])}
+        assert quals and all(TENANT_SETTING in q and "memstrata" not in q for q in quals)
+        assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [LEGACY_APP_ROLE]).fetchone() is None
+    assert _count_as_app(postgres_url, "acme") > 0 and _count_as_app(postgres_url, "globex") == 0

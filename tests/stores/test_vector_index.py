@@ -1,6 +1,6 @@
 import numpy as np
 
-from memstrata.stores.vector_index import VectorIndex
+from outcrop.stores.vector_index import VectorIndex
 
 
 def _row(i: int, user: str, vec: list[float]) -> tuple[int, int, str, tuple[str, str, None, None], bytes]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from memstrata import Memory
-from memstrata.errors import NotFoundError
+from outcrop import Memory
+from outcrop.errors import NotFoundError
 
 
 def test_a_deleted_derived_item_keeps_one_history_through_reconsolidation(memory: Memory) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
-from memstrata.providers import Embedder
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.providers import Embedder
 
 SESSIONS = [
     (

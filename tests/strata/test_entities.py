@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memstrata.strata.entities import RuleEntities, SpacyEntities, default_recognizer
+from outcrop.strata.entities import RuleEntities, SpacyEntities, default_recognizer
 
 SENTENCE = "Melanie took the kids camping with her husband Tom near Lake Tahoe for the Fourth of July."
 

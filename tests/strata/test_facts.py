@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from memstrata.core.types import Item, Level, Scope
-from memstrata.strata.entities import RuleEntities
-from memstrata.strata.facts import RuleFactExtractor, resolve_persons, split_sentences
+from outcrop.core.types import Item, Level, Scope
+from outcrop.strata.entities import RuleEntities
+from outcrop.strata.facts import RuleFactExtractor, resolve_persons, split_sentences
 
 WHEN = datetime(2023, 5, 8, 13, 56)
 PEOPLE = ["Caroline", "Melanie"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
-from memstrata.core.types import Item, Scope
-from memstrata.providers import Embedder
-from memstrata.strata.links import same_words
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.core.types import Item, Scope
+from outcrop.providers import Embedder
+from outcrop.strata.links import same_words
 
 STRATA = {"topics": False, "profile": False, "episodes": False}
 

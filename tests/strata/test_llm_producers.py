@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
-from memstrata.llm.scripted import Reply, ScriptedServer
-from memstrata.providers import Embedder
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.llm.scripted import Reply, ScriptedServer
+from outcrop.providers import Embedder
 from tests.llm.test_memory_llm import _system, _user
 from tests.strata.test_consolidate import STRATA, ingest
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from memstrata.core.types import Item, Level, Scope
-from memstrata.strata.profile import SlotProfile
+from outcrop.core.types import Item, Level, Scope
+from outcrop.strata.profile import SlotProfile
 
 
 def _fact(fid: str, attribute: str, value: str, day: int, *, single: bool) -> Item:

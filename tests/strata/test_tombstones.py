@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from memstrata import Level, Memory, MemoryConfig
-from memstrata.errors import NotFoundError
-from memstrata.providers import Embedder
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.errors import NotFoundError
+from outcrop.providers import Embedder
 from tests.strata.test_consolidate import STRATA, ingest
 
 

@@ -14,8 +14,8 @@ import sys
 SCRIPT = """
 import json
 import numpy as np
-from memstrata.core.types import Item, Level, Scope
-from memstrata.strata.topics import EntityAwareTopics
+from outcrop.core.types import Item, Level, Scope
+from outcrop.strata.topics import EntityAwareTopics
 
 rng = np.random.default_rng(7)
 bases = rng.normal(size=(2, 16))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from memstrata import Memory
-from memstrata.core.types import Hit, Item, Level, Scope
-from memstrata.truth.slots import resolve, superseded_ids
-from memstrata.truth.timeline import apply_truth, timeline
+from outcrop import Memory
+from outcrop.core.types import Hit, Item, Level, Scope
+from outcrop.truth.slots import resolve, superseded_ids
+from outcrop.truth.timeline import apply_truth, timeline
 
 
 def _fact(fid: str, attribute: str, value: str, day: int, *, single: bool = True, recorded: int | None = None) -> Item:
@@ -125,7 +125,7 @@ def test_story_moving_boston_to_paris(memory: Memory) -> None:
 def test_search_and_context_as_of_and_explain(memory: Memory) -> None:
     import time
 
-    from memstrata.core.clock import now
+    from outcrop.core.clock import now
 
     memory.add(
         [{"role": "user", "content": "I live in Boston.", "name": "Ann"}],
@@ -159,7 +159,7 @@ def test_search_and_context_as_of_and_explain(memory: Memory) -> None:
 def test_timeline_rejects_empty_subject(memory: Memory) -> None:
     import pytest
 
-    from memstrata.errors import InvalidInputError
+    from outcrop.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError):
         memory.timeline("  ", user_id="ann")

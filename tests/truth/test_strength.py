@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from memstrata import Memory, MemoryConfig
-from memstrata.core.types import Hit, Level, Scope
-from memstrata.providers import Embedder
-from memstrata.truth.strength import apply_strength, retention, wants_faded
+from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Hit, Level, Scope
+from outcrop.providers import Embedder
+from outcrop.truth.strength import apply_strength, retention, wants_faded
 
 
 def test_retention_curve() -> None:

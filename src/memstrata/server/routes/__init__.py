@@ -1,1 +1,0 @@
-"""``/v1`` routers: thin handlers over :class:`memstrata.Memory`."""

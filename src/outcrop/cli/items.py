@@ -1,0 +1,271 @@
+"""Item commands: add, search, context, timeline, show, list, history, delete, stats."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from outcrop.cli.common import console, print_json, settings
+from outcrop.errors import InvalidInputError
+from outcrop.truth.slots import SlotValue
+
+JSON_OPTION = typer.Option(False, "--json", help="print JSON")
+USER = typer.Option(None, "--user-id", "-u", help="user scope (default: 'default')")
+AGENT = typer.Option(None, "--agent-id", help="agent scope")
+SESSION = typer.Option(None, "--session-id", "-s", help="session scope")
+AS_OF = typer.Option(
+    None, "--as-of", help="answer from what memory held at this moment (system time, ISO-8601, e.g. 2024-03-01T12:00Z)"
+)
+
+
+def _filters(
+    since: str | None, until: str | None, speaker: list[str] | None, metadata: list[str] | None
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if since:
+        filters["since"] = since
+    if until:
+        filters["until"] = until
+    if speaker:
+        filters["speakers"] = speaker
+    if metadata:
+        pairs = {}
+        for pair in metadata:
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise InvalidInputError(f"--meta expects key=value, got {pair!r}")
+            pairs[key] = value
+        filters["metadata"] = pairs
+    return filters
+
+
+def _slot_json(value: SlotValue) -> dict[str, Any]:
+    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()}
+    return {**fields, "sources": list(value.sources), "current": value.current}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def add(
+        ctx: typer.Context,
+        text: str = typer.Argument(..., help="text to remember"),
+        speaker: str | None = typer.Option(None, "--speaker", help="who said it"),
+        role: str = typer.Option("user", "--role"),
+        timestamp: str | None = typer.Option(None, "--timestamp", "-t", help="when it was said (ISO-8601)"),
+        metadata: str | None = typer.Option(None, "--metadata", help="JSON object"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        session_id: str | None = SESSION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Remember one message."""
+        meta = None
+        if metadata:
+            try:
+                meta = json.loads(metadata)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputError(f"--metadata is not valid JSON: {exc.msg}") from None
+        message: dict[str, Any] = {"role": role, "content": text}
+        if speaker:
+            message["name"] = speaker
+        with settings(ctx).open() as memory:
+            ids = memory.add(
+                [message], user_id=user_id, agent_id=agent_id, session_id=session_id, timestamp=timestamp, metadata=meta
+            )
+        if as_json:
+            print_json({"ids": ids})
+        else:
+            typer.echo(ids[0])
+
+    @app.command()
+    def search(
+        ctx: typer.Context,
+        query: str = typer.Argument(...),
+        limit: int = typer.Option(10, "--limit", "-k"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        session_id: str | None = SESSION,
+        since: str | None = typer.Option(None, "--since"),
+        until: str | None = typer.Option(None, "--until"),
+        speaker: list[str] | None = typer.Option(None, "--speaker"),
+        meta: list[str] | None = typer.Option(None, "--meta", help="metadata filter key=value"),
+        explain: bool = typer.Option(False, "--explain", help="show each channel's rank and score"),
+        as_of: str | None = AS_OF,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Hybrid search (BM25 + dense + recency, fused)."""
+        with settings(ctx).open() as memory:
+            hits = memory.search(
+                query,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                filters=_filters(since, until, speaker, meta),
+                as_of=as_of,
+            )
+        if as_json:
+            print_json(hits)
+            return
+        table = Table(show_lines=False)
+        for column in ("#", "id", "when", "speaker", "text", "score"):
+            table.add_column(column, overflow="fold")
+        if explain:
+            table.add_column("channels")
+        for rank, hit in enumerate(hits, start=1):
+            row = [
+                str(rank),
+                hit.id,
+                hit.timestamp.strftime("%Y-%m-%d") if hit.timestamp else "",
+                hit.speaker or "",
+                hit.text,
+                f"{hit.score:.4f}",
+            ]
+            if explain:
+                row.append(", ".join(f"{c}#{t['rank']}" for c, t in hit.explain.get("channels", {}).items()))
+            table.add_row(*row)
+        console.print(table)
+
+    @app.command()
+    def context(
+        ctx: typer.Context,
+        query: str = typer.Argument(...),
+        max_tokens: int = typer.Option(1000, "--max-tokens"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        session_id: str | None = SESSION,
+        as_of: str | None = AS_OF,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Print a cited memory block for a prompt, within a token budget."""
+        with settings(ctx).open() as memory:
+            result = memory.context(
+                query, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens, as_of=as_of
+            )
+        if as_json:
+            print_json(result)
+        else:
+            typer.echo(result.text)
+
+    @app.command()
+    def timeline(
+        ctx: typer.Context,
+        subject: str = typer.Option(..., "--subject", help="who, e.g. Ann"),
+        attribute: str | None = typer.Option(None, "--attribute", help="one slot, e.g. lives_in (default: all)"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        as_of: str | None = AS_OF,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """How a subject's facts changed: each slot value, oldest first, with when it held, what
+        replaced it and its sources."""
+        with settings(ctx).open() as memory:
+            values = memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=as_of)
+        if as_json:
+            print_json([_slot_json(v) for v in values])
+            return
+        table = Table()
+        for column in ("attribute", "value", "from", "to", "fact", "superseded by", "sources"):
+            table.add_column(column, overflow="fold")
+        for v in values:
+            table.add_row(
+                v.attribute,
+                v.value,
+                v.valid_from.isoformat() if v.valid_from else "",
+                v.valid_to.isoformat() if v.valid_to else "(current)" if v.current else "",
+                v.fact_id,
+                v.superseded_by or "",
+                ", ".join(v.sources),
+            )
+        console.print(table)
+
+    @app.command()
+    def show(
+        ctx: typer.Context,
+        item_id: str = typer.Argument(..., metavar="ID"),
+        user_id: str | None = USER,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Show one memory item with its provenance."""
+        with settings(ctx).open() as memory:
+            item = memory.get(item_id, user_id=user_id)
+        if as_json:
+            print_json(item)
+            return
+        for key, value in item.model_dump(mode="json").items():
+            console.print(f"[bold]{key}[/bold]: {value}")
+
+    @app.command("list")
+    def list_(
+        ctx: typer.Context,
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        session_id: str | None = SESSION,
+        level: str | None = typer.Option(None, "--level"),
+        limit: int = typer.Option(50, "--limit"),
+        offset: int = typer.Option(0, "--offset"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """List memory items in time order."""
+        with settings(ctx).open() as memory:
+            found = memory.list(
+                user_id=user_id, agent_id=agent_id, session_id=session_id, level=level, limit=limit, offset=offset
+            )
+        if as_json:
+            print_json(found)
+            return
+        table = Table()
+        for column in ("id", "level", "when", "session", "speaker", "text"):
+            table.add_column(column, overflow="fold")
+        for item in found:
+            table.add_row(
+                item.id,
+                item.level.value,
+                item.timestamp.isoformat() if item.timestamp else "",
+                item.scope.session_id or "",
+                item.speaker or "",
+                item.text,
+            )
+        console.print(table)
+
+    @app.command()
+    def history(
+        ctx: typer.Context,
+        item_id: str = typer.Argument(..., metavar="ID"),
+        user_id: str | None = USER,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Show every version of an item."""
+        with settings(ctx).open() as memory:
+            versions = memory.history(item_id, user_id=user_id)
+        if as_json:
+            print_json(versions)
+            return
+        for v in versions:
+            typer.echo(f"v{v.version} {v.event:<6} {v.at.isoformat()} {v.text if v.text is not None else ''}")
+
+    @app.command()
+    def delete(
+        ctx: typer.Context, item_id: str = typer.Argument(..., metavar="ID"), user_id: str | None = USER
+    ) -> None:
+        """Delete an item from every index (its history stays)."""
+        with settings(ctx).open() as memory:
+            memory.delete(item_id, user_id=user_id)
+        typer.echo(f"deleted {item_id}")
+
+    @app.command()
+    def stats(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
+        """Counts per level and the store in use."""
+        with settings(ctx).open() as memory:
+            result = memory.stats(user_id=user_id)
+        if as_json:
+            print_json(result)
+            return
+        console.print(f"store: {result['store']}\nembedder: {result['embedder']}")
+        for key, value in result["counts"].items():
+            console.print(f"  {key:<8} {value}")

@@ -1,0 +1,116 @@
+"""Lifecycle commands: forget (with a receipt), rebuild, export, import, reindex."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from outcrop.cli.common import console, print_json, settings
+from outcrop.cli.items import AGENT, JSON_OPTION, SESSION, USER
+from outcrop.lifecycle.receipts import ForgetReceipt
+
+YES = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
+
+
+def _print_receipt(receipt: ForgetReceipt) -> None:
+    for key, ids in receipt.removed.items():
+        console.print(f"removed    {key:<8} {len(ids)}")
+    for key, ids in receipt.recomputed.items():
+        console.print(f"recomputed {key:<8} {len(ids)}")
+    v = receipt.verification
+    verdict = "[green]passed[/green]" if v.passed else "[red]FAILED[/red]"
+    console.print(f"verification {verdict}: {v.terms_checked} distinctive terms, {v.phrases_checked} phrases searched")
+    for leak in v.leaks:
+        console.print(f"  leak: {leak.item_id} ({leak.level}) found by {leak.found_by} {leak.term or ''}")
+    for item_id in v.remaining:
+        console.print(f"  still readable: {item_id}")
+    if receipt.scrub:
+        console.print("store files scrubbed: " + ", ".join(f"{k}={v}" for k, v in receipt.scrub.items()))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def forget(
+        ctx: typer.Context,
+        ids: list[str] | None = typer.Argument(None, metavar="[ID]...", help="turn or fact ids"),
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        session_id: str | None = SESSION,
+        no_scrub: bool = typer.Option(False, "--no-scrub", help="skip rewriting the store file (faster)"),
+        yes: bool = YES,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Erase turns, a session or a user for good, with everything derived from them; prints a
+        receipt with the verification search. Exit code 1 if the verification found anything."""
+        what = f"{len(ids)} item(s)" if ids else f"user={user_id} agent={agent_id} session={session_id}"
+        if not yes:
+            typer.confirm(f"forget {what} for good?", abort=True)
+        with settings(ctx).open() as memory:
+            if ids:
+                receipt = memory.forget(ids, user_id=user_id, scrub=not no_scrub)
+            else:
+                receipt = memory.forget(user_id=user_id, agent_id=agent_id, session_id=session_id, scrub=not no_scrub)
+        if as_json:
+            print_json(receipt)
+        else:
+            _print_receipt(receipt)
+        if not receipt.ok:
+            raise typer.Exit(1)
+
+    @app.command()
+    def rebuild(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
+        """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log."""
+        with settings(ctx).open() as memory:
+            report = memory.rebuild(user_id=user_id)
+        if as_json:
+            print_json(report)
+        else:
+            written = ", ".join(f"{k}={v}" for k, v in sorted(report.written.items()))
+            console.print(f"rebuilt from {report.records} log records: {report.turns} turns; {written}")
+
+    @app.command()
+    def reindex(
+        ctx: typer.Context,
+        embedder: str = typer.Option(..., "--embedder", help="new embedder spec: minilm | wordllama | st:/path"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Re-embed every item with a new model beside the old index, then switch atomically.
+        Afterwards open this store with the same --embedder (or OUTCROP_EMBEDDER)."""
+        with settings(ctx).open() as memory:
+            report = memory.reindex(embedder)
+        if as_json:
+            print_json(report)
+        else:
+            console.print(f"re-indexed {report.vectors} vectors: {report.old} -> {report.new}")
+            console.print(f"use --embedder {embedder} (or OUTCROP_EMBEDDER={embedder}) with this store from now on")
+
+    @app.command("export")
+    def export_(
+        ctx: typer.Context,
+        file: Path = typer.Argument(..., help="JSONL file to write"),
+        user_id: str | None = USER,
+        projections: bool = typer.Option(False, "--projections", help="also write every derived item"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Export the log (and optionally the projections) to JSONL."""
+        with settings(ctx).open() as memory:
+            report = memory.export(file, user_id=user_id, projections=projections)
+        if as_json:
+            print_json(report)
+        else:
+            console.print(f"exported {report.records} log records and {report.items} items to {file}")
+
+    @app.command("import")
+    def import_(
+        ctx: typer.Context,
+        file: Path = typer.Argument(..., help="JSONL export to read"),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Import a JSONL export; records already held are skipped; projections are recomputed."""
+        with settings(ctx).open() as memory:
+            report = memory.import_(file)
+        if as_json:
+            print_json(report)
+        else:
+            console.print(f"imported {report.added} of {report.records} log records ({report.skipped} already held)")

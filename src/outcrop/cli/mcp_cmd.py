@@ -1,0 +1,37 @@
+"""``outcrop mcp``: the MCP server over stdio or streamable HTTP (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+import typer
+
+from outcrop.cli.common import settings
+from outcrop.cli.serve import DB, memory_config, server_imports_error
+from outcrop.errors import InvalidInputError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def mcp(
+        ctx: typer.Context,
+        transport: str = typer.Option("stdio", "--transport", help="stdio | http (streamable HTTP at /mcp)"),
+        db: str | None = DB,
+        user_id: str = typer.Option("default", "--user-id", "-u", envvar="OUTCROP_USER_ID", help="user scope"),
+        agent_id: str | None = typer.Option(None, "--agent-id", envvar="OUTCROP_AGENT_ID", help="agent scope"),
+        host: str = typer.Option("127.0.0.1", "--host", help="HTTP interface (http transport)"),
+        port: int = typer.Option(8421, "--port", help="HTTP port (http transport)"),
+    ) -> None:
+        """Serve memory to an MCP client: tools remember, recall, context, forget, profile."""
+        if transport not in ("stdio", "http"):
+            raise InvalidInputError("--transport must be stdio or http")
+        try:
+            from outcrop.mcp_server import McpScope, build_server
+        except ImportError as exc:
+            raise server_imports_error(exc) from None
+        from outcrop.api.memory import Memory
+
+        with Memory(config=memory_config(settings(ctx), db)) as memory:
+            server = build_server(memory, McpScope(user_id=user_id, agent_id=agent_id))
+            if transport == "stdio":
+                server.run("stdio")
+            else:
+                server.run("streamable-http", host=host, port=port)

@@ -1,0 +1,41 @@
+"""Strata commands: consolidate (build facts, episodes, topics, profile) and profile."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from outcrop.cli.common import console, print_json, settings
+from outcrop.cli.items import AGENT, JSON_OPTION, USER
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def consolidate(
+        ctx: typer.Context, user_id: str | None = USER, agent_id: str | None = AGENT, as_json: bool = JSON_OPTION
+    ) -> None:
+        """Build or refresh facts, episodes, topics and the profile from the stored turns (idempotent)."""
+        with settings(ctx).open() as memory, console.status("consolidating…", spinner="dots"):
+            report = memory.consolidate(user_id=user_id, agent_id=agent_id)
+        result = {"written": report.written, "removed": report.removed}
+        if as_json:
+            print_json(result)
+            return
+        if not report.written and not report.removed:
+            console.print("up to date: nothing to write")
+        for what, counts in result.items():
+            for level, count in counts.items():
+                console.print(f"{what:<8} {level:<8} {count}")
+
+    @app.command()
+    def profile(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
+        """The participants' profile lines: attribute, values with support, first and last seen."""
+        with settings(ctx).open() as memory:
+            lines = memory.list(user_id=user_id, level="profile", limit=1000)
+        if as_json:
+            print_json([line.model_dump(mode="json") for line in lines])
+            return
+        table = Table("id", "subject", "line", "support")
+        for line in lines:
+            table.add_row(line.id, line.speaker or "", line.text, str(line.metadata.get("support", "")))
+        console.print(table)

@@ -1,0 +1,233 @@
+"""Configuration: one frozen, typed object passed explicitly.
+
+The environment is read only by :meth:`MemoryConfig.from_env` (and the CLI/server entry points).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from outcrop.core.legacy import default_data_dir, with_current_names
+from outcrop.errors import ConfigError
+
+__all__ = ["LLMConfig", "MemoryConfig", "RetrievalConfig", "StrataConfig", "default_store_url"]
+
+
+def default_store_url() -> str:
+    """``sqlite:///<user data dir>/outcrop/memory.db`` (platform-specific data dir; a store left
+    under the former name ``memstrata`` is opened when there is none under ``outcrop``)."""
+    return f"sqlite:///{default_data_dir() / 'memory.db'}"
+
+
+class RetrievalConfig(BaseModel):
+    """How search fuses its channels. Defaults tuned on LoCoMo dev with `outcrop eval locomo` (see README)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel_weights: dict[str, float] = Field(
+        default_factory=lambda: {"bm25": 1.0, "dense": 0.2, "recency": 0.05, "temporal": 0.3}
+    )
+    rrf_k: int = Field(60, ge=1)
+    candidates: int = Field(100, ge=1, le=10_000, description="candidates each channel returns")
+    speaker_boost: float = Field(1.3, ge=1.0, description="multiplier for turns by the one participant the query names")
+    time_boost: float = Field(1.3, ge=1.0, description="multiplier for dated items on when/how-long questions")
+    neighbour_window: int = Field(2, ge=0, le=10, description="turns on each side indexed with a turn for BM25")
+    context_weight: float = Field(0.85, ge=0.0, le=1.0, description="weight of neighbouring turns' BM25 score")
+    prf_weight: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="weight of the pseudo-relevance feedback terms, all together, relative to the query (0: off)",
+    )
+    prf_docs: int = Field(3, ge=1)
+    prf_terms: int = Field(10, ge=1)
+    dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
+    context_dense_reserve: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="places a packed context keeps for the dense channel's best matches that fusion ranked"
+        " lower (0: plain fused order); search is not affected",
+    )
+    reserve_after: int = Field(10, ge=0, le=100, description="fused hits a context takes before the reserved places")
+    gate_threshold: float = Field(0.5, ge=0.0, le=1.0, description="confidence under which search widens")
+    gate_widen: int = Field(3, ge=1, le=20, description="candidate depth multiplier when widening (1: never widen)")
+    widen_search: bool = Field(
+        False,
+        description="let search widen as context does (LoCoMo: +0.03 R@10, twice the time for the tenth of queries"
+        " that widen); context always may, it packs from deep lists",
+    )
+    rerank: Literal["none", "llm"] = Field("none", description="rerank the top hits with the configured LLM")
+    rerank_top: int = Field(20, ge=2, le=100, description="hits the reranker reorders")
+    superseded_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="score multiplier for facts whose slot holds a newer value (0: drop; 1: annotate only)",
+    )
+    strength_weight: float = Field(
+        0.05,
+        ge=0.0,
+        le=5.0,
+        description="fusion weight of strength (forgetting curve over age, accesses, importance), ranked like a"
+        " channel (0: off, nothing fades)",
+    )
+    half_life_days: float = Field(
+        365.0, gt=0.0, description="age at which an item never read, of importance 0.5, keeps half its strength"
+    )
+    faded_below: float = Field(
+        0.05, ge=0.0, le=1.0, description="retention under which an item leaves default results (not deleted)"
+    )
+    strength_clock: Literal["memory", "wall"] = Field(
+        "memory", description="age up to the newest item in the user's memory (memory) or up to now (wall)"
+    )
+    track_access: bool = Field(True, description="count the items search and context return (they fade slower)")
+
+
+class StrataConfig(BaseModel):
+    """Which producers build the strata above turns, and how (DESIGN.md §2)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    on_add: bool = Field(True, description="consolidate after every add (otherwise only on consolidate())")
+    facts: bool = True
+    episodes: bool = True
+    topics: bool = True
+    profile: bool = True
+    ner: Literal["auto", "rules", "spacy"] = Field("auto", description="auto: spaCy when installed, rules otherwise")
+    episode_turns: int = Field(4, ge=1, le=20, description="central turns an episode summary quotes")
+    topic_similarity: float = Field(
+        0.5, ge=0.0, le=1.0, description="cosine (of centred embeddings) to a topic's centroid to join it"
+    )
+    topic_min_facts: int = Field(3, ge=2)
+    topic_facts_shown: int = Field(5, ge=1, le=20)
+    profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")
+    refresh_growth: float = Field(
+        0.1, ge=0.0, le=10.0, description="on add, refresh topics/profile once facts grew by this share (0: always)"
+    )
+    links: bool = Field(True, description="merge near-duplicate facts and link related ones as they arrive")
+    link_similarity: float = Field(0.8, ge=0.0, le=1.0, description="cosine at which two facts are linked")
+    link_entity_similarity: float = Field(
+        0.6, ge=0.0, le=1.0, description="cosine at which two facts naming the same entity are linked"
+    )
+    merge_similarity: float = Field(
+        0.95, ge=0.0, le=1.0, description="cosine at which a fact restates an earlier one (same speaker and dates)"
+    )
+    link_neighbours: int = Field(8, ge=1, le=100, description="earlier facts a new fact is compared with")
+    fact_producer: Literal["rules", "llm"] = Field("rules", description="llm: structured extraction (needs llm)")
+    episode_producer: Literal["central", "llm"] = Field("central", description="llm: abstractive summaries")
+    topic_producer: Literal["leader", "llm"] = Field("leader", description="llm: the model names and summarises topics")
+    profile_producer: Literal["slots", "llm"] = Field(
+        "slots", description="llm: a reflection pass checks each profile line against its facts"
+    )
+    slot_judge: Literal["rules", "llm"] = Field(
+        "rules", description="llm: the model settles ambiguous slot changes (restatement or real change)"
+    )
+
+
+class LLMConfig(BaseModel):
+    """An OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, llama.cpp, LM Studio).
+
+    Configured when ``base_url`` and ``model`` are set (``OUTCROP_LLM_BASE_URL``,
+    ``OUTCROP_LLM_MODEL``, optional ``OUTCROP_LLM_API_KEY``); see ``docs/llm.md``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1")
+    model: str | None = None
+    api_key: SecretStr | None = None
+    timeout: float = Field(120.0, gt=0, description="seconds per request")
+    max_retries: int = Field(3, ge=0, le=10, description="retries on 429, 5xx, timeouts and connection errors")
+    backoff: float = Field(0.5, ge=0, description="first retry delay in seconds; doubles each retry")
+    concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once, per client")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(512, ge=1, description="default completion budget per call")
+    seed: int | None = 0
+    structured: Literal["auto", "json_schema", "json_object", "none"] = Field(
+        "auto",
+        description="how to ask for JSON: json_schema (OpenAI), json_object+schema (llama.cpp), none (prompt only); "
+        "auto tries them in that order",
+    )
+    price_input_per_mtok: float = Field(0.0, ge=0.0, description="USD per million prompt tokens, for the ledger")
+    price_output_per_mtok: float = Field(0.0, ge=0.0, description="USD per million completion tokens")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class MemoryConfig(BaseModel):
+    """Everything that configures a :class:`outcrop.Memory`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    store: str = Field(default_factory=default_store_url, description="store URL: sqlite:///path.db")
+    embedder: str = Field("minilm", description="embedder spec: minilm | wordllama | st:/path/to/model")
+    tenant: str = Field("default", min_length=1, max_length=200)
+    max_text_chars: int = Field(32_000, ge=1, description="longest text accepted by add/update")
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
+    strata: StrataConfig = Field(default_factory=lambda: StrataConfig())
+    llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> MemoryConfig:
+        """Build from ``OUTCROP_DB``, ``OUTCROP_EMBEDDER``, ``OUTCROP_TENANT`` and
+        ``OUTCROP_CONFIG`` (a JSON/TOML file), with explicit ``overrides`` winning. The former
+        names ``MEMSTRATA_*`` are read too, with a :class:`~outcrop.core.legacy.LegacyNameWarning`."""
+        env = with_current_names(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        if env.get("OUTCROP_CONFIG"):
+            values.update(_read_file(Path(env["OUTCROP_CONFIG"])))
+        for key, name in (
+            ("store", "OUTCROP_DB"),
+            ("embedder", "OUTCROP_EMBEDDER"),
+            ("tenant", "OUTCROP_TENANT"),
+        ):
+            if env.get(name):
+                values[key] = env[name]
+        llm = {
+            k: env[f"OUTCROP_LLM_{k.upper()}"]
+            for k in ("base_url", "model", "api_key")
+            if env.get(f"OUTCROP_LLM_{k.upper()}")
+        }
+        if llm:
+            values["llm"] = {**values.get("llm", {}), **llm}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.build(values)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> MemoryConfig:
+        values = _read_file(Path(path))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.build(values)
+
+    @classmethod
+    def build(cls, values: dict[str, Any]) -> MemoryConfig:
+        """Validate ``values``, turning pydantic's error into a :class:`ConfigError`."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8")) if path.suffix == ".toml" else json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold an object at the top level")
+    return data

@@ -1,0 +1,154 @@
+"""LoCoMo (``locomo10.json`` layout) loader: conversations and questions with parsed evidence."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from outcrop.errors import InvalidInputError
+from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
+from outcrop.ingest.formats import Batch, locomo_message, locomo_sessions
+
+__all__ = ["CATEGORIES", "SCORED", "LocomoQuestion", "LocomoSample", "load_locomo", "locomo_cases"]
+
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
+SCORED = (1, 2, 3, 4)  # overall figures are over these; adversarial (5) is reported on its own
+_DIA_ID = re.compile(r"^D(\d+):(\d+)$")
+
+
+@dataclass(frozen=True)
+class LocomoQuestion:
+    sample_id: str
+    index: int
+    question: str
+    answer: str | None
+    category: int
+    evidence: tuple[str, ...]  # dia_ids that name real turns
+    skipped_evidence: tuple[str, ...]  # malformed ids or ids of turns that do not exist
+
+    @property
+    def category_name(self) -> str:
+        return CATEGORIES.get(self.category, str(self.category))
+
+
+@dataclass(frozen=True)
+class LocomoSample:
+    sample_id: str
+    speakers: tuple[str, str]
+    batches: tuple[Batch, ...]  # one per session, ready for Memory.add
+    questions: tuple[LocomoQuestion, ...]
+    turn_ids: frozenset[str]
+
+
+def _split_evidence(raw: Any) -> list[str]:
+    values = raw if isinstance(raw, list) else [raw]
+    parts: list[str] = []
+    for value in values:
+        parts.extend(p for p in re.split(r"[;,\s]+", str(value)) if p)
+    return parts
+
+
+def _category(value: Any, sample_id: str, index: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"LoCoMo sample {sample_id}: qa item {index} has category {value!r}") from None
+
+
+def load_locomo(path: str | Path) -> list[LocomoSample]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"cannot read LoCoMo file {path}: {exc}") from None
+    samples = []
+    for index, raw in enumerate(data if isinstance(data, list) else [data]):
+        conversation = raw.get("conversation") if isinstance(raw, dict) else None
+        if not isinstance(conversation, dict):
+            raise InvalidInputError(f"LoCoMo sample {index} has no conversation")
+        sample_id = str(raw.get("sample_id") or f"sample-{index}")
+        batches = []
+        turn_ids: set[str] = set()
+        for number, turns, date in locomo_sessions(conversation):
+            for position, turn in enumerate(turns):
+                if not isinstance(turn, dict) or not turn.get("dia_id"):
+                    raise InvalidInputError(
+                        f"LoCoMo sample {sample_id}: turn {position} of session_{number} needs a 'dia_id'"
+                    )
+            batches.append(
+                Batch(
+                    messages=[locomo_message(t) for t in turns],
+                    user_id=sample_id,
+                    session_id=f"session_{number}",
+                    timestamp=date,
+                )
+            )
+            turn_ids.update(str(t.get("dia_id")) for t in turns)
+        questions = []
+        qa_items = raw.get("qa", [])
+        if not isinstance(qa_items, list):
+            raise InvalidInputError(f"LoCoMo sample {sample_id}: 'qa' must be a list")
+        for q_index, qa in enumerate(qa_items):
+            if not isinstance(qa, dict) or "question" not in qa or "category" not in qa:
+                raise InvalidInputError(f"LoCoMo sample {sample_id}: qa item {q_index} needs 'question' and 'category'")
+            evidence: list[str] = []
+            skipped: list[str] = []
+            for dia_id in _split_evidence(qa.get("evidence", [])):
+                (evidence if _DIA_ID.match(dia_id) and dia_id in turn_ids else skipped).append(dia_id)
+            answer = qa.get("answer")
+            questions.append(
+                LocomoQuestion(
+                    sample_id=sample_id,
+                    index=q_index,
+                    question=str(qa["question"]),
+                    answer=None if answer is None else str(answer),
+                    category=_category(qa["category"], sample_id, q_index),
+                    evidence=tuple(dict.fromkeys(evidence)),
+                    skipped_evidence=tuple(skipped),
+                )
+            )
+        samples.append(
+            LocomoSample(
+                sample_id=sample_id,
+                speakers=(str(conversation.get("speaker_a")), str(conversation.get("speaker_b"))),
+                batches=tuple(batches),
+                questions=tuple(questions),
+                turn_ids=frozenset(turn_ids),
+            )
+        )
+    return samples
+
+
+def locomo_cases(samples: Sequence[LocomoSample], categories: Sequence[int] = (1, 2, 3, 4, 5)) -> list[EvalCase]:
+    """One case per conversation, keyed by ``dia_id``, with the questions of ``categories`` that
+    name at least one real turn (those that name none are counted in ``skipped_questions``)."""
+    cases = []
+    for sample in samples:
+        sessions = tuple(
+            EvalSession(
+                session_id=str(batch.session_id),
+                timestamp=batch.timestamp,
+                messages=tuple(batch.messages),
+                keys=tuple(str(m["metadata"]["dia_id"]) for m in batch.messages),
+            )
+            for batch in sample.batches
+        )
+        chosen = [q for q in sample.questions if q.category in categories]
+        questions = tuple(
+            EvalQuestion(
+                id=f"{sample.sample_id}#{q.index}",
+                question=q.question,
+                answer=q.answer,
+                category=q.category_name,
+                scored=q.category in SCORED,
+                evidence=q.evidence,
+                skipped_evidence=q.skipped_evidence,
+            )
+            for q in chosen
+            if q.evidence
+        )
+        cases.append(EvalCase(sample.sample_id, sessions, questions, skipped_questions=len(chosen) - len(questions)))
+    return cases

@@ -1,0 +1,118 @@
+"""Run evaluation cases in worker processes (``--jobs``), reporting progress to the parent.
+
+Cases are independent (each has its own fresh store), so they parallelise without changing any
+figure; workers are spawned, not forked, and each loads the embedder once. The longest cases
+start first, and the default ONNX model runs on one thread per worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outcrop.eval.cases import EvalCase, EvalQuestion
+    from outcrop.eval.runner import ProgressSink, _CaseResult, _CaseTask
+    from outcrop.providers.base import Embedder
+
+__all__ = ["in_workers"]
+
+_messages: Any = None  # the worker's end of the progress queue
+
+
+class _QueueSink:
+    def start(self, case_id: str, questions: int) -> None:
+        _messages.put(("start", case_id, questions))
+
+    def advance(self, case_id: str, done: int) -> None:
+        _messages.put(("advance", case_id, done))
+
+    def finish(self, case_id: str) -> None:
+        _messages.put(("finish", case_id, 0))
+
+
+def _init(messages: Any) -> None:
+    global _messages
+    _messages = messages
+
+
+_embedder: Embedder | None = None  # the worker's own embedder, loaded by its first case
+
+
+def _worker_embedder(spec: str) -> Embedder | None:
+    """The default ONNX model on one thread: the workers already use every core between them,
+    and a second thread each would only contend (its vectors are bit-identical either way).
+    Other embedders load as usual (None: ``Memory`` loads the configured one)."""
+    global _embedder
+    name, _, arg = spec.partition(":")
+    if _embedder is None and name == "minilm":
+        from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
+
+        _embedder = MiniLMOnnxEmbedder(Path(arg) if arg else None, threads=1)
+    return _embedder
+
+
+def _work(task: _CaseTask, number: int, case: EvalCase, questions: list[EvalQuestion]) -> _CaseResult:
+    return task.run(number, case, questions, _worker_embedder(task.config.embedder), _QueueSink())
+
+
+def _cost(case: EvalCase, questions: Sequence[EvalQuestion]) -> int:
+    """A case's rough cost, to start the longest first: its turns are embedded and consolidated
+    once, and each question runs about ten searches."""
+    return sum(len(s.messages) for s in case.sessions) + 2 * len(questions)
+
+
+def _drain(messages: Any, progress: ProgressSink | None) -> None:
+    while True:
+        try:
+            kind, case_id, value = messages.get_nowait()
+        except queue.Empty:
+            return
+        if progress is None:
+            continue
+        if kind == "start":
+            progress.start(case_id, value)
+        elif kind == "advance":
+            progress.advance(case_id, value)
+        else:
+            progress.finish(case_id)
+
+
+def in_workers(
+    task: _CaseTask,
+    plan: Sequence[tuple[int, EvalCase, list[EvalQuestion]]],
+    jobs: int,
+    progress: ProgressSink | None,
+) -> list[_CaseResult]:
+    """Run every planned case on ``jobs`` processes; results in plan order."""
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    parts: dict[int, _CaseResult] = {}
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(plan)), mp_context=context, initializer=_init, initargs=(messages,)
+    )
+    try:
+        # Longest first, so the last case to finish is a short one and no worker idles long.
+        ordered = sorted(plan, key=lambda entry: -_cost(entry[1], entry[2]))
+        futures: dict[Future[_CaseResult], int] = {
+            pool.submit(_work, task, number, case, questions): number for number, case, questions in ordered
+        }
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(messages, progress)
+            for future in done:
+                parts[futures[future]] = future.result()
+        pool.shutdown(wait=True)
+        _drain(messages, progress)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        messages.close()
+        messages.join_thread()
+    return [parts[number] for number, _, _ in plan]

@@ -1,0 +1,74 @@
+"""Validate and normalise the ``messages`` argument of ``Memory.add``.
+
+Accepted shapes: a string; a message dict; a list of strings and message dicts. A message dict
+has ``content`` (or ``text``), optional ``role`` (default ``"user"``), optional ``name`` (or
+``speaker``: who said it), optional ``timestamp`` (overrides the call's), optional ``metadata``.
+Anything else is refused with :class:`InvalidInputError` naming the offending message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from outcrop.core.clock import parse_time
+from outcrop.core.text import validate_text
+from outcrop.errors import InvalidInputError
+
+__all__ = ["IncomingTurn", "normalize_messages"]
+
+_KNOWN_KEYS = {"role", "name", "speaker", "content", "text", "timestamp", "metadata"}
+
+
+@dataclass(frozen=True)
+class IncomingTurn:
+    role: str
+    speaker: str | None
+    content: str
+    timestamp: datetime | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def normalize_messages(messages: Any, *, timestamp: datetime | None, max_chars: int) -> list[IncomingTurn]:
+    if isinstance(messages, str | bytes | bytearray | dict):
+        messages = [messages]
+    if not isinstance(messages, list | tuple):
+        raise InvalidInputError(
+            f"messages must be a string, a message dict or a list of them, got {type(messages).__name__}"
+        )
+    if not messages:
+        raise InvalidInputError("messages is empty")
+    turns = []
+    for index, message in enumerate(messages):
+        where = f"message {index}"
+        if isinstance(message, str | bytes | bytearray):
+            turns.append(IncomingTurn("user", None, validate_text(message, max_chars=max_chars, what=where), timestamp))
+            continue
+        if not isinstance(message, dict):
+            raise InvalidInputError(f"{where} must be a string or a dict, got {type(message).__name__}")
+        unknown = set(message) - _KNOWN_KEYS
+        if unknown:
+            raise InvalidInputError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_KNOWN_KEYS)}")
+        content = message.get("content", message.get("text"))
+        if content is None:
+            raise InvalidInputError(f"{where} has no 'content'")
+        role = message.get("role", "user")
+        speaker = message.get("name", message.get("speaker"))
+        metadata = message.get("metadata") or {}
+        if not isinstance(role, str) or not role.strip():
+            raise InvalidInputError(f"{where}: 'role' must be a non-empty string")
+        if speaker is not None and (not isinstance(speaker, str) or not speaker.strip()):
+            raise InvalidInputError(f"{where}: 'name' must be a non-empty string")
+        if not isinstance(metadata, dict):
+            raise InvalidInputError(f"{where}: 'metadata' must be an object")
+        turns.append(
+            IncomingTurn(
+                role=role.strip(),
+                speaker=speaker.strip() if speaker else None,
+                content=validate_text(content, max_chars=max_chars, what=where),
+                timestamp=parse_time(message["timestamp"]) if message.get("timestamp") is not None else timestamp,
+                metadata=metadata,
+            )
+        )
+    return turns

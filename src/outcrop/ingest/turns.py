@@ -1,0 +1,122 @@
+"""Ingest turns: append each new input to the log once and project it to an L0 turn item with
+its lexical document and vector, in one store transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from outcrop.config import MemoryConfig
+from outcrop.core.clock import format_time, now
+from outcrop.core.ids import content_hash, new_id
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.ingest.messages import IncomingTurn
+from outcrop.providers.base import Embedder
+from outcrop.retrieve.documents import dense_text, lexical_document
+from outcrop.stores.base import Store, VectorSpace, WriteBatch
+
+__all__ = ["TURN_PRODUCER", "TurnIngestor"]
+
+TURN_PRODUCER = "ingest.turn@1"
+
+
+def turn_hash(scope: Scope, turn: IncomingTurn, given_time: datetime | None) -> str:
+    """Identity of an input for idempotent ingest: scope, who, what, and the time the caller gave."""
+    return content_hash(
+        scope.user_id,
+        scope.agent_id,
+        scope.session_id,
+        turn.role,
+        turn.speaker,
+        turn.content,
+        format_time(given_time),
+        turn.metadata,
+    )
+
+
+class TurnIngestor:
+    def __init__(self, store: Store, embedder: Embedder, config: MemoryConfig) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self.space = VectorSpace(embedder.id, embedder.dim)
+
+    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, object]) -> list[str]:
+        hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
+        existing = self.store.items_for_log_hashes(scope, hashes)
+        recorded = now()
+        ids: list[str] = []
+        fresh: list[Item] = []
+        batch = WriteBatch(space=self.space)
+        seen: dict[str, str] = {}
+        for turn, digest in zip(turns, hashes, strict=True):
+            if digest in existing:
+                ids.extend(existing[digest][:1])
+                continue
+            if digest in seen:  # the same input twice in one call
+                ids.append(seen[digest])
+                continue
+            item_metadata = {**metadata, **turn.metadata}
+            payload = {
+                "role": turn.role,
+                "speaker": turn.speaker,
+                "content": turn.content,
+                "timestamp": format_time(turn.timestamp),
+                "metadata": item_metadata,
+            }
+            log = LogRecord(
+                id=new_id("l"), scope=scope, kind="message", payload=payload, content_hash=digest, recorded_at=recorded
+            )
+            item = Item(
+                id=new_id(Level.TURN.prefix),
+                level=Level.TURN,
+                scope=scope,
+                text=turn.content,
+                role=turn.role,
+                speaker=turn.speaker,
+                timestamp=turn.timestamp or recorded,
+                metadata=item_metadata,
+                sources=[log.id],
+                producer=TURN_PRODUCER,
+                recorded_at=recorded,
+                updated_at=recorded,
+            )
+            batch.logs.append(log)
+            batch.items.append(item)
+            batch.versions.append(
+                ItemVersion(item_id=item.id, version=1, event="add", text=item.text, log_id=log.id, at=recorded)
+            )
+            fresh.append(item)
+            seen[digest] = item.id
+            ids.append(item.id)
+        if not fresh:
+            return ids
+        self._index(scope, fresh, batch)
+        self.store.write(batch)
+        return ids
+
+    def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch) -> None:
+        """Fill the batch's positions, lexical documents (with neighbours) and vectors."""
+        window = self.config.retrieval.neighbour_window
+        if scope.session_id is None or window == 0:
+            for item in fresh:
+                batch.lexical[item.id] = lexical_document(item, [])
+        else:
+            start = self.store.next_position(scope)
+            # Turns up to `window` before the batch gain right-hand neighbours and are re-indexed;
+            # `window` more before those are read only as their left-hand context.
+            earlier = self.store.session_turns(scope, scope.session_id, start - 2 * window, start - 1)
+            sequence = [item for _, item in earlier] + fresh
+            first_changed = sum(1 for position, _ in earlier if position < start - window)
+            for offset, item in enumerate(fresh):
+                batch.positions[item.id] = start + offset
+            for index in range(first_changed, len(sequence)):
+                item = sequence[index]
+                neighbours = sequence[max(0, index - window) : index + window + 1]
+                document = lexical_document(item, neighbours)
+                if index < len(earlier):
+                    batch.relexical[item.id] = document
+                else:
+                    batch.lexical[item.id] = document
+        vectors = self.embedder.embed([dense_text(item) for item in fresh])
+        batch.vectors = {item.id: vectors[i] for i, item in enumerate(fresh)}

@@ -1,0 +1,266 @@
+"""Export a memory to JSONL and import it back, into the same store or another one.
+
+Format (version 1), one JSON object per line, keys sorted, UTF-8, ``\\n`` line ends:
+
+* line 1, the header: ``{"format": "outcrop", "version": 1, "tenant": ..., "user_id": ...,
+  "projections": false}``;
+* one ``{"type": "log", ...}`` line per log record, in append order: ``id``, ``user_id``,
+  ``agent_id``, ``session_id``, ``kind``, ``payload``, ``content_hash``, ``recorded_at`` and
+  ``turn_id`` (the id the record's turn was given, so ids in updates, deletes and callers'
+  references stay valid after an import);
+* with ``projections=True``, one ``{"type": "item", ...}`` line per stored item (turns, facts,
+  episodes, topics, profile), level by level and by id, without store-local write times.
+
+The log is the content; projections are a convenience for readers of the file. An import
+replays the log and recomputes every projection (``item`` lines are checked, not loaded), so a
+file imports the same into SQLite or PostgreSQL. Records whose content hash the target already
+holds are skipped: importing a file twice adds nothing. The whole file is parsed and checked
+before anything is written; a malformed line raises :class:`~outcrop.errors.InvalidInputError`
+naming its line number, and the log records and turns are then written in one transaction.
+Export is deterministic: export → import → export gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from pydantic import BaseModel
+
+from outcrop.core.clock import format_time, parse_time
+from outcrop.core.legacy import EXPORT_FORMATS, NAME
+from outcrop.core.types import Item, Level, LogRecord, Scope
+from outcrop.errors import InvalidInputError, NotFoundError
+from outcrop.lifecycle.logs import iter_log
+from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, write_turns
+from outcrop.lifecycle.replay import TURN_KINDS, replay, turn_ids
+from outcrop.providers.base import Embedder
+from outcrop.retrieve.documents import dense_text, lexical_document
+from outcrop.stores.base import Store, VectorSpace, WriteBatch
+from outcrop.strata.consolidate import Consolidator
+
+__all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "export_jsonl", "import_jsonl"]
+
+FORMAT = NAME
+VERSION = 1
+_ALL = 10**9
+_KINDS = (*TURN_KINDS, "update", "delete")
+
+Target = str | os.PathLike[str] | TextIO
+
+
+class ExportReport(BaseModel):
+    records: int = 0
+    items: int = 0
+    path: str | None = None
+
+
+class ImportReport(BaseModel):
+    records: int = 0  # log records in the file
+    added: int = 0  # written to the log
+    skipped: int = 0  # already in the store (same content hash)
+    turns: int = 0
+    written: dict[str, int] = {}  # derived items consolidation wrote, per level
+
+
+def _line(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+@contextmanager
+def _opened(target: Target, mode: str) -> Iterator[TextIO]:
+    if isinstance(target, str | os.PathLike):
+        try:
+            with open(Path(target), mode, encoding="utf-8", newline="\n") as handle:
+                yield cast(TextIO, handle)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot open {os.fspath(target)}: {exc.strerror}") from None
+    else:
+        yield target
+
+
+def _item_line(item: Item, position: int | None) -> dict[str, Any]:
+    data = item.model_dump(mode="json", exclude={"scope", "recorded_at", "updated_at"})
+    s = item.scope
+    return {
+        "type": "item",
+        **data,
+        "user_id": s.user_id,
+        "agent_id": s.agent_id,
+        "session_id": s.session_id,
+        "position": position,
+    }
+
+
+def export_jsonl(store: Store, scope: Scope, target: Target, *, projections: bool = False) -> ExportReport:
+    """Write ``scope``'s log (and with ``projections`` its items) to ``target``; see the module doc."""
+    records = list(iter_log(store, scope))
+    tenant = Scope(tenant=scope.tenant, user_id=scope.user_id)
+    ids = turn_ids(store, tenant, records)
+    report = ExportReport(
+        records=len(records), path=os.fspath(target) if isinstance(target, str | os.PathLike) else None
+    )
+    with _opened(target, "w") as out:
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "tenant": scope.tenant,
+            "user_id": scope.user_id,
+            "projections": projections,
+        }
+        out.write(_line(header))
+        for r in records:
+            s = r.scope
+            out.write(
+                _line(
+                    {
+                        "type": "log",
+                        "id": r.id,
+                        "user_id": s.user_id,
+                        "agent_id": s.agent_id,
+                        "session_id": s.session_id,
+                        "kind": r.kind,
+                        "payload": r.payload,
+                        "content_hash": r.content_hash,
+                        "recorded_at": format_time(r.recorded_at),
+                        "turn_id": ids.get(r.id),
+                    }
+                )
+            )
+        if projections:
+            for level in Level:
+                items = sorted(store.list_items(tenant, levels=[level], limit=_ALL), key=lambda i: i.id)
+                positions = store.positions(tenant, [i.id for i in items]) if level == Level.TURN else {}
+                for item in items:
+                    out.write(_line(_item_line(item, positions.get(item.id))))
+                report.items += len(items)
+    return report
+
+
+# -- import ---------------------------------------------------------------------------------------
+def _str(obj: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{key!r} must be a non-empty string")
+    return value
+
+
+def _record(obj: dict[str, Any], tenant: str) -> tuple[LogRecord, str | None]:
+    kind = _str(obj, "kind")
+    if kind not in _KINDS:
+        raise InvalidInputError(f"unknown record kind {kind!r}")
+    payload = obj.get("payload")
+    if not isinstance(payload, dict):
+        raise InvalidInputError("'payload' must be an object")
+    recorded = parse_time(_str(obj, "recorded_at"))
+    assert recorded is not None
+    record = LogRecord(
+        id=str(_str(obj, "id")),
+        scope=Scope(
+            tenant=tenant,
+            user_id=_str(obj, "user_id"),
+            agent_id=_str(obj, "agent_id", optional=True),
+            session_id=_str(obj, "session_id", optional=True),
+        ),
+        kind=str(kind),
+        payload=payload,
+        content_hash=str(_str(obj, "content_hash")),
+        recorded_at=recorded,
+    )
+    return record, _str(obj, "turn_id", optional=True)
+
+
+def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list[tuple[LogRecord, str | None]]]:
+    """The header and the log records of an export file, every line checked; raises
+    :class:`InvalidInputError` naming the first bad line."""
+    header: dict[str, Any] | None = None
+    records: list[tuple[LogRecord, str | None]] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputError(f"not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise InvalidInputError("a line must be a JSON object")
+            if header is None:
+                if obj.get("format") not in EXPORT_FORMATS:
+                    raise InvalidInputError(f"not an outcrop export (header 'format' must be {FORMAT!r})")
+                if obj.get("version") != VERSION:
+                    raise InvalidInputError(f"unsupported export version {obj.get('version')!r}; this reads {VERSION}")
+                header = obj
+            elif obj.get("type") == "log":
+                records.append(_record(obj, tenant))
+            elif obj.get("type") == "item":
+                _str(obj, "id")
+                Level(str(obj.get("level")))
+            else:
+                raise InvalidInputError(f"unknown line type {obj.get('type')!r}; expected 'log' or 'item'")
+        except (InvalidInputError, ValueError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidInputError(f"line {number}: {message}") from None
+    if header is None:
+        raise InvalidInputError("line 1: empty file; expected an outcrop export header")
+    return header, records
+
+
+def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord]) -> None:
+    """Updates and deletes of turns the target already held (imported separately earlier)."""
+    space = VectorSpace(embedder.id, embedder.dim)
+    for record in records:
+        item_id = str(record.payload["item_id"])
+        owner = Scope(tenant=record.scope.tenant, user_id=record.scope.user_id)
+        current = store.get_items(owner, [item_id]).get(item_id)
+        if current is None and not item_id.startswith(Level.TURN.prefix + "_"):
+            # a derived item's delete (its tombstone, which the consolidation after the import
+            # honours) or edit: the record is in the imported log, the item is drawn anew
+            continue
+        if current is None:
+            raise NotFoundError(f"log record {record.id}: no turn {item_id!r} to {record.kind}")
+        if record.kind == "update":
+            changed = current.model_copy(update={"text": record.payload["text"]})
+            vector = embedder.embed([dense_text(changed)])[0]
+            store.update_item(owner, item_id, changed.text, record, lexical_document(changed, []), vector, space)
+        else:
+            store.delete_item(owner, item_id, record)
+
+
+def import_jsonl(
+    store: Store, embedder: Embedder, consolidator: Consolidator, tenant: str, source: Target, *, window: int
+) -> ImportReport:
+    """Load an export into ``tenant`` of ``store``; see the module docstring."""
+    with _opened(source, "r") as handle:
+        _header, parsed = parse_jsonl(handle, tenant)
+    report = ImportReport(records=len(parsed))
+    hashes = [r.content_hash for r, _ in parsed]
+    present = set(store.items_for_log_hashes(Scope(tenant=tenant, user_id=None), hashes))
+    fresh: list[LogRecord] = []
+    ids: dict[str, str] = {}
+    for record, turn_id in parsed:
+        if record.content_hash in present:
+            continue
+        present.add(record.content_hash)
+        fresh.append(record)
+        if turn_id is not None:
+            ids[record.id] = turn_id
+    report.added, report.skipped = len(fresh), len(parsed) - len(fresh)
+    if not fresh:
+        return report
+    state = replay(fresh, ids)
+    report.turns = len(state.turns)
+    write_turns(store, embedder, state, tenant, window, WriteBatch(logs=fresh, versions=state.versions))
+    _apply_outside(store, embedder, state.outside)
+    owners = set(state.owners())
+    owners.update(Scope(tenant=tenant, user_id=r.scope.user_id, agent_id=r.scope.agent_id) for r in state.outside)
+    rebuilt = RebuildReport()
+    consolidate_owners(consolidator, sorted(owners, key=lambda s: (s.user_id or "", s.agent_id or "")), rebuilt)
+    report.written = rebuilt.written
+    return report

@@ -1,0 +1,88 @@
+"""``rebuild``: recompute every projection of a tenant (or one user) from the log.
+
+The log is the source of truth (DESIGN.md §1); everything else is a projection. A rebuild
+replays the log into turns (:mod:`outcrop.lifecycle.replay`), drops every stored item of the
+scope, writes the turns back with their lexical documents (neighbour context included) and
+vectors in the active space, and then consolidates each owner scope from scratch: facts,
+episodes, topics and profile. Derived ids are deterministic, so the result equals the state
+built incrementally (with ``strata.refresh_growth = 0``; with a positive growth threshold the
+incremental topics and profile may lag behind, and the rebuild brings them up to date), as long
+as turns arrived in time order: facts merge into the earliest statement and link to earlier
+facts (strata/links.py), so turns backfilled out of order may merge the other way round.
+
+Item history (``history()``) is kept: it is the record of what happened to each id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from outcrop.core.types import Item, Scope
+from outcrop.lifecycle.logs import iter_log
+from outcrop.lifecycle.replay import Replay, replay, turn_ids
+from outcrop.providers.base import Embedder
+from outcrop.retrieve.documents import dense_text
+from outcrop.stores.base import Store, VectorSpace, WriteBatch
+from outcrop.strata.consolidate import Consolidator
+
+__all__ = ["RebuildReport", "rebuild", "write_turns"]
+
+_ALL = 10**9
+_EMBED_BATCH = 256
+
+
+class RebuildReport(BaseModel):
+    """What a rebuild read and wrote."""
+
+    records: int = 0  # log records replayed
+    removed: int = 0  # items dropped before the rebuild
+    turns: int = 0  # turns written back
+    written: dict[str, int] = Field(default_factory=dict)  # items consolidation wrote, per level
+
+
+def embed_items(embedder: Embedder, items: Sequence[Item]) -> dict[str, np.ndarray]:
+    """Vectors of ``items`` (their dense text), in batches."""
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(items), _EMBED_BATCH):
+        chunk = items[start : start + _EMBED_BATCH]
+        embedded = embedder.embed([dense_text(i) for i in chunk])
+        vectors.update({item.id: embedded[n] for n, item in enumerate(chunk)})
+    return vectors
+
+
+def write_turns(store: Store, embedder: Embedder, state: Replay, tenant: str, window: int, batch: WriteBatch) -> None:
+    """Add the replayed turns, their documents and vectors to ``batch`` and write it."""
+    turns = list(state.turns.values())
+    batch.space = VectorSpace(embedder.id, embedder.dim)
+    batch.tenant = tenant
+    batch.items.extend(turns)
+    batch.positions.update(state.positions)
+    batch.lexical.update(state.documents(window))
+    batch.vectors.update(embed_items(embedder, turns))
+    store.write(batch)
+
+
+def consolidate_owners(consolidator: Consolidator, owners: Sequence[Scope], report: RebuildReport) -> None:
+    for owner in owners:
+        result = consolidator.consolidate(owner)
+        for level, n in result.written.items():
+            report.written[level] = report.written.get(level, 0) + n
+
+
+def rebuild(
+    store: Store, embedder: Embedder, consolidator: Consolidator, scope: Scope, *, window: int
+) -> RebuildReport:
+    """Recompute every projection of ``scope`` (a tenant, or one user of it) from its log."""
+    records = list(iter_log(store, scope))
+    tenant = Scope(tenant=scope.tenant, user_id=scope.user_id)
+    state = replay(records, turn_ids(store, tenant, records))
+    report = RebuildReport(records=len(records), turns=len(state.turns))
+    stored = [i.id for i in store.list_items(tenant, limit=_ALL)]
+    report.removed = store.remove_items(tenant, stored)
+    if state.turns:
+        write_turns(store, embedder, state, scope.tenant, window, WriteBatch())
+    consolidate_owners(consolidator, state.owners(), report)
+    return report

@@ -1,0 +1,115 @@
+"""Which log records and items a ``forget`` removes, and which items it must recompute.
+
+The log records are selected first (every record in a scope, or every record of the given turns);
+the items follow by provenance: an item whose sources are all forgotten (transitively) depended
+only on them and goes; an item citing a forgotten id among others depended on it in part and is
+recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from outcrop.core.types import Item, Level, Scope
+from outcrop.errors import InvalidInputError, NotFoundError
+from outcrop.lifecycle.logs import iter_log, log_texts
+from outcrop.stores.base import Store
+
+__all__ = ["Targets", "resolve_ids", "resolve_scope"]
+
+_ALL = 10**9
+
+
+@dataclass
+class Targets:
+    tenant: Scope  # the tenant (and user, when given) every lookup is restricted to
+    log_ids: list[str] = field(default_factory=list)
+    turn_ids: list[str] = field(default_factory=list)  # live and earlier-deleted turns
+    items: dict[str, Item] = field(default_factory=dict)  # live items that depended only on the log ids
+    partial: dict[str, Item] = field(default_factory=dict)  # live items that depended on them in part
+    sessions: set[Scope] = field(default_factory=set)  # (owner, session) scopes that lose turns
+    texts: list[str] = field(default_factory=list)  # the forgotten content, for verification
+    whole: bool = False  # a whole owner scope goes: nothing is left to recompute
+
+    @property
+    def forgotten(self) -> set[str]:
+        return {*self.log_ids, *self.turn_ids, *self.items}
+
+
+def resolve_scope(store: Store, scope: Scope) -> Targets:
+    """Every log record in ``scope`` (a user, a user's agent, or a session)."""
+    targets = Targets(tenant=Scope(tenant=scope.tenant, user_id=scope.user_id), whole=scope.session_id is None)
+    turn_ids: dict[str, None] = {}
+    for record in iter_log(store, scope):
+        targets.log_ids.append(record.id)
+        targets.texts.extend(log_texts(record))
+        target = record.payload.get("item_id")
+        if record.kind in ("update", "delete") and isinstance(target, str):
+            turn_ids[target] = None
+        targets.sessions.add(record.scope)
+    levels = [] if targets.whole else [Level.TURN]
+    for item in store.list_items(scope, levels=levels, limit=_ALL):
+        targets.items[item.id] = item
+        if item.level == Level.TURN:
+            turn_ids[item.id] = None
+    targets.turn_ids = list(turn_ids)
+    _close(store, targets)
+    return targets
+
+
+def resolve_ids(store: Store, tenant: Scope, ids: Sequence[str]) -> Targets:
+    """The given turns (live or deleted) and the turns the given facts were made from; coarser
+    items are refused: they are forgotten by forgetting what they were made from."""
+    if isinstance(ids, str) or not ids or not all(isinstance(i, str) and i for i in ids):
+        raise InvalidInputError("ids must be a non-empty list of item ids")
+    targets = Targets(tenant=tenant)
+    live = store.get_items(tenant, list(ids))
+    turn_ids: dict[str, None] = {}
+    for item_id in ids:
+        item = live.get(item_id)
+        if item is None:
+            store.history(tenant, item_id)  # a deleted turn still has its history; else NotFoundError
+            turn_ids[item_id] = None
+        elif item.level == Level.TURN:
+            turn_ids[item_id] = None
+        elif item.level == Level.FACT:
+            sources = store.get_items(tenant, item.sources)
+            turn_ids.update(dict.fromkeys(s for s in item.sources if s in sources and sources[s].level == Level.TURN))
+        else:
+            raise InvalidInputError(
+                f"{item_id} is a {item.level.value}: forget the turns or the session it was made from"
+            )
+    log_ids: dict[str, None] = {}
+    for turn_id in turn_ids:
+        versions = store.history(tenant, turn_id)
+        if not versions:
+            raise NotFoundError(f"no memory item {turn_id!r} in this scope")
+        log_ids.update(dict.fromkeys(v.log_id for v in versions))
+    targets.turn_ids = list(turn_ids)
+    targets.log_ids = list(log_ids)
+    for record in store.log_records(tenant, ids=targets.log_ids, limit=_ALL):
+        targets.texts.extend(log_texts(record))
+        targets.sessions.add(record.scope)
+    targets.items = store.get_items(tenant, targets.turn_ids)
+    _close(store, targets)
+    return targets
+
+
+def _close(store: Store, targets: Targets) -> None:
+    """Follow provenance: items whose sources are all forgotten go too, transitively; items citing
+    a forgotten id among surviving ones are recomputed."""
+    forgotten = targets.forgotten
+    frontier = list(forgotten)
+    while frontier:
+        dependents = store.get_items(targets.tenant, store.derived_from(targets.tenant, frontier))
+        frontier = []
+        for item in dependents.values():
+            if item.id not in forgotten:
+                targets.partial[item.id] = item
+        for item_id, item in list(targets.partial.items()):
+            if set(item.sources) <= forgotten:
+                del targets.partial[item_id]
+                targets.items[item_id] = item
+                forgotten.add(item_id)
+                frontier.append(item_id)

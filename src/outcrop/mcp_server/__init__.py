@@ -1,0 +1,9 @@
+"""The MCP server (``outcrop mcp``): tools remember, recall, context, forget and profile over
+:class:`outcrop.Memory`, scoped to one configured user (and optionally agent).
+
+Needs the ``server`` extra (the official ``mcp`` SDK).
+"""
+
+from outcrop.mcp_server.server import McpScope, build_server
+
+__all__ = ["McpScope", "build_server"]

@@ -1,0 +1,215 @@
+"""MCP tools over one :class:`Memory`, bound to a fixed scope (the tenant is the Memory's own).
+
+Tools are plain functions; the SDK runs them in worker threads. Writes (remember, forget) take one
+lock, like the REST server, because a Memory write is a read-modify-write sequence.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from outcrop.api.memory import Memory
+from outcrop.core.types import Hit, Level
+from outcrop.errors import OutcropError
+from outcrop.truth.slots import SlotValue
+
+__all__ = ["McpScope", "build_server"]
+
+INSTRUCTIONS = (
+    "Long-term memory. Call `remember` with things worth keeping (who said them, when); `recall` to "
+    "search them; `context` for a cited block to answer a question from memory; `profile` for what is "
+    "known about the participants; `timeline` for how one of their facts (where they live, ...) changed; "
+    "`forget` to erase items by id for good. `recall` and `context` take `as_of` to answer from what "
+    "memory held at an earlier moment."
+)
+
+AsOf = Annotated[
+    str | None,
+    Field(description="answer from what memory held at this moment (ISO-8601, e.g. 2024-03-01T12:00:00Z)"),
+]
+
+
+@dataclass(frozen=True)
+class McpScope:
+    """Whose memory the tools read and write."""
+
+    user_id: str = "default"
+    agent_id: str | None = None
+
+
+class Remembered(BaseModel):
+    ids: list[str] = Field(description="one id per stored message (the existing id when already known)")
+
+
+class Recalled(BaseModel):
+    id: str
+    text: str
+    level: str
+    speaker: str | None = None
+    timestamp: str | None = None
+    session_id: str | None = None
+    score: float
+
+    @classmethod
+    def of(cls, hit: Hit) -> Recalled:
+        return cls(
+            id=hit.id,
+            text=hit.text,
+            level=hit.level.value,
+            speaker=hit.speaker,
+            timestamp=hit.timestamp.isoformat() if hit.timestamp else None,
+            session_id=hit.session_id,
+            score=round(hit.score, 6),
+        )
+
+
+class RecallResult(BaseModel):
+    hits: list[Recalled]
+
+
+class ContextResult(BaseModel):
+    text: str = Field(description="memory lines, oldest first under their date: '[n] speaker: text'")
+    ids: list[str] = Field(description="the cited memories' ids: line [n] is ids[n-1]")
+    confidence: float
+    answerable: bool
+
+
+class Forgotten(BaseModel):
+    ids: list[str] = Field(description="the ids asked for")
+    removed: dict[str, int] = Field(description="records and items erased, per kind (log, turn, fact, ...)")
+    verified: bool = Field(description="a search afterwards found none of the forgotten content")
+
+
+class SlotChange(BaseModel):
+    fact_id: str
+    attribute: str
+    value: str
+    valid_from: str | None = Field(description="when it became true")
+    valid_to: str | None = Field(description="when a newer value took over; null while current")
+    superseded_by: str | None
+    current: bool
+    sources: list[str] = Field(description="the stored messages it came from")
+
+    @classmethod
+    def of(cls, value: SlotValue) -> SlotChange:
+        return cls(
+            fact_id=value.fact_id,
+            attribute=value.attribute,
+            value=value.value,
+            valid_from=value.valid_from.isoformat() if value.valid_from else None,
+            valid_to=value.valid_to.isoformat() if value.valid_to else None,
+            superseded_by=value.superseded_by,
+            current=value.current,
+            sources=list(value.sources),
+        )
+
+
+class TimelineResult(BaseModel):
+    subject: str
+    values: list[SlotChange] = Field(description="oldest first")
+
+
+class ProfileLine(BaseModel):
+    id: str
+    subject: str | None
+    text: str
+    support: int
+
+
+class ProfileResult(BaseModel):
+    lines: list[ProfileLine]
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except OutcropError as exc:
+        raise ToolError(f"{exc.code}: {exc}") from None
+
+
+def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> MCPServer:
+    """An MCP server whose tools act on ``memory`` within ``scope``."""
+    server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
+    write_lock = threading.Lock()
+    user, agent = scope.user_id, scope.agent_id
+
+    @server.tool()
+    def remember(
+        text: Annotated[str, Field(min_length=1, description="what to remember, verbatim")],
+        speaker: Annotated[str | None, Field(description="who said or wrote it")] = None,
+        role: Annotated[str, Field(description="user, assistant, …")] = "user",
+        session_id: Annotated[str | None, Field(description="the conversation it belongs to")] = None,
+        timestamp: Annotated[str | None, Field(description="when it was said (ISO-8601); default: now")] = None,
+    ) -> Remembered:
+        """Store a message or note in long-term memory."""
+        message: dict[str, Any] = {"role": role, "content": text}
+        if speaker:
+            message["name"] = speaker
+        with write_lock:
+            ids = _call(memory.add, [message], user_id=user, agent_id=agent, session_id=session_id, timestamp=timestamp)
+        return Remembered(ids=ids)
+
+    @server.tool()
+    def recall(
+        query: Annotated[str, Field(min_length=1)],
+        limit: Annotated[int, Field(ge=1, le=100)] = 10,
+        session_id: str | None = None,
+        as_of: AsOf = None,
+    ) -> RecallResult:
+        """Search memory (keywords and meaning); best matches first."""
+        hits = _call(
+            memory.search, query, user_id=user, agent_id=agent, session_id=session_id, limit=limit, as_of=as_of
+        )
+        return RecallResult(hits=[Recalled.of(h) for h in hits])
+
+    @server.tool()
+    def context(
+        query: Annotated[str, Field(min_length=1, description="the question to answer from memory")],
+        max_tokens: Annotated[int, Field(ge=16, le=100_000)] = 1000,
+        as_of: AsOf = None,
+    ) -> ContextResult:
+        """A cited block of the memories most relevant to a question, within a token budget."""
+        found = _call(memory.context, query, user_id=user, agent_id=agent, max_tokens=max_tokens, as_of=as_of)
+        return ContextResult(
+            text=found.text, ids=[h.id for h in found.items], confidence=found.confidence, answerable=found.answerable
+        )
+
+    @server.tool()
+    def forget(
+        ids: Annotated[list[str], Field(min_length=1, max_length=100, description="ids of turns or facts to erase")],
+    ) -> Forgotten:
+        """Erase memories for good by id (a fact erases the turns it came from), with everything
+        derived from them; nothing of them is kept, not even history."""
+        with write_lock:
+            receipt = _call(memory.forget, ids, user_id=user)
+        return Forgotten(ids=ids, removed=receipt.count(), verified=receipt.ok)
+
+    @server.tool()
+    def timeline(
+        subject: Annotated[str, Field(min_length=1, description="who, e.g. Alice")],
+        attribute: Annotated[str | None, Field(description="one fact slot, e.g. lives_in; default all")] = None,
+        as_of: AsOf = None,
+    ) -> TimelineResult:
+        """How a participant's facts changed over time (where they live, where they work, ...):
+        each value with when it held, what replaced it and the messages it came from."""
+        values = _call(memory.timeline, subject, attribute, user_id=user, agent_id=agent, as_of=as_of)
+        return TimelineResult(subject=subject, values=[SlotChange.of(v) for v in values])
+
+    @server.tool()
+    def profile() -> ProfileResult:
+        """What memory knows about the participants: one line per trait, with its support."""
+        items = _call(memory.list, user_id=user, agent_id=agent, level=Level.PROFILE, limit=1000)
+        return ProfileResult(
+            lines=[
+                ProfileLine(id=i.id, subject=i.speaker, text=i.text, support=int(i.metadata.get("support", 0)))
+                for i in items
+            ]
+        )
+
+    return server

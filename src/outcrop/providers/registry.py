@@ -1,0 +1,44 @@
+"""Embedder specs → embedder instances.
+
+=====================  ==========================================================
+spec                   embedder
+=====================  ==========================================================
+``minilm``             all-MiniLM-L6-v2, int8 ONNX (default; installed package)
+``minilm:/path.onnx``  the same model from a local ONNX file (sha256-checked)
+``wordllama``          WordLlama l2_supercat 256-d static embeddings (fast tier)
+``st:/path/to/model``  any sentence-transformers model folder (needs torch)
+=====================  ==========================================================
+
+Loaded models are cached per process: opening many memories does not reload weights.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from outcrop.errors import ConfigError
+from outcrop.providers.base import Embedder
+
+__all__ = ["EMBEDDER_SPECS", "load_embedder"]
+
+EMBEDDER_SPECS = ("minilm", "minilm:/path/model.onnx", "wordllama", "st:/path/to/model")
+
+
+@functools.lru_cache(maxsize=8)
+def load_embedder(spec: str = "minilm") -> Embedder:
+    """The embedder a spec names; raises :class:`ConfigError` for an unknown spec."""
+    name, _, arg = spec.partition(":")
+    if name == "minilm":
+        from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
+
+        return MiniLMOnnxEmbedder(Path(arg) if arg else None)
+    if name == "wordllama" and not arg:
+        from outcrop.providers.wordllama_embedder import WordLlamaEmbedder
+
+        return WordLlamaEmbedder()
+    if name == "st" and arg:
+        from outcrop.providers.sentence_transformers_embedder import SentenceTransformersEmbedder
+
+        return SentenceTransformersEmbedder(arg)
+    raise ConfigError(f"unknown embedder spec {spec!r}; expected one of: {', '.join(EMBEDDER_SPECS)}")

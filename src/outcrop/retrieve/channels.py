@@ -1,0 +1,115 @@
+"""Retrieval channels. Each returns ``(item id, score)`` pairs, best first, higher is better.
+
+A channel is one small class with a ``name`` and ``search``; the pipeline runs the channels whose
+weight in :class:`~outcrop.config.RetrievalConfig` is positive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from outcrop.config import RetrievalConfig
+from outcrop.core.text import FILLER, content_terms
+from outcrop.core.types import Scope
+from outcrop.providers.base import Embedder
+from outcrop.retrieve.query import QueryAnalysis
+from outcrop.retrieve.reuse import active_reuse
+from outcrop.stores.base import ScoredId, SearchFilters, Store, VectorSpace
+
+__all__ = ["BM25Channel", "Channel", "ChannelRequest", "DenseChannel", "RecencyChannel"]
+
+
+@dataclass(frozen=True)
+class ChannelRequest:
+    scope: Scope
+    query: QueryAnalysis
+    filters: SearchFilters | None
+    k: int
+
+
+class Channel(Protocol):
+    name: str
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]: ...
+
+
+class BM25Channel:
+    """FTS5/tsvector BM25 over lexical documents, with optional pseudo-relevance feedback:
+    the top documents' most frequent content words join the query at a lower weight."""
+
+    name = "bm25"
+
+    def __init__(self, store: Store, config: RetrievalConfig) -> None:
+        self.store = store
+        self.config = config
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        terms = {t: 1.0 for t in request.query.terms}
+        first = self.store.lexical_search(request.scope, terms, request.k, request.filters, self.config.context_weight)
+        if not first or self.config.prf_weight <= 0:
+            return first
+        expansion = self._expansion_terms(request, first, set(terms))
+        if not expansion:
+            return first
+        # The expansion as a whole weighs prf_weight of the original query, however many terms it has.
+        # It is matched against items' own text only: neighbour context would add cost, not signal.
+        each = self.config.prf_weight * len(terms) / len(expansion)
+        extra = self.store.lexical_search(request.scope, dict.fromkeys(expansion, each), request.k, request.filters)
+        scores = dict(first)
+        for item_id, score in extra:
+            scores[item_id] = scores.get(item_id, 0.0) + score
+        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: request.k]
+
+    def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], query_terms: set[str]) -> list[str]:
+        """The content words shared by most of the top documents (ties: order of appearance)."""
+        top_ids = [item_id for item_id, _ in first[: self.config.prf_docs]]
+        documents = self.store.lexical_documents(request.scope, top_ids)
+        counts: Counter[str] = Counter()
+        for item_id in top_ids:
+            document = documents.get(item_id)
+            if document is not None:
+                counts.update(content_terms(f"{document.own}\n{document.context}"))
+        fresh = [t for t, _ in counts.most_common() if t not in query_terms and t not in FILLER]
+        return fresh[: self.config.prf_terms]
+
+
+class DenseChannel:
+    """Cosine similarity between the query embedding and item embeddings."""
+
+    name = "dense"
+
+    def __init__(self, store: Store, embedder: Embedder, cached_queries: int = 256) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.space = VectorSpace(embedder.id, embedder.dim)
+        # A widened search asks again with the same text, and agents repeat questions: the
+        # query vector is kept (read-only) for the last ``cached_queries`` texts.
+        self._vector = lru_cache(maxsize=cached_queries)(self._embed)
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        text = request.query.text
+        reuse = active_reuse()
+        vector = reuse.vector(self.embedder, text, lambda: self._vector(text)) if reuse else self._vector(text)
+        return self.store.vector_search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
+
+    def _embed(self, text: str) -> np.ndarray:
+        vector = np.array(self.embedder.embed([text])[0], dtype=np.float32)
+        vector.setflags(write=False)
+        return vector
+
+
+class RecencyChannel:
+    """The newest items first: a weak prior that breaks ties toward what is current."""
+
+    name = "recency"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        return self.store.recent(request.scope, request.k, request.filters)

@@ -1,0 +1,199 @@
+"""The search pipeline: analyse → channels → weighted RRF → route levels → boosts → de-duplicate
+across levels → zoom → confidence gate (widen when low) → hits with explain traces."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from outcrop.config import RetrievalConfig
+from outcrop.core.clock import now as wall_now
+from outcrop.core.types import Hit, Item, Scope
+from outcrop.providers.base import Embedder
+from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
+from outcrop.retrieve.fusion import weighted_rrf
+from outcrop.retrieve.gate import Confidence, estimate_confidence
+from outcrop.retrieve.graph import GraphChannel
+from outcrop.retrieve.query import QueryAnalysis, analyse_query
+from outcrop.retrieve.reserve import reserve_places
+from outcrop.retrieve.reuse import active_reuse
+from outcrop.retrieve.router import QueryKind, Route, is_coarse, route
+from outcrop.retrieve.temporal import TemporalChannel, newest_time
+from outcrop.retrieve.zoom import annotate_zoom, deduplicate, has_time
+from outcrop.stores.base import SearchFilters, Store
+from outcrop.truth.strength import AccessTracker, apply_strength
+
+__all__ = ["ANSWERABLE_AT", "Retrieval", "Retriever"]
+
+
+@dataclass
+class Retrieval:
+    """What one search found: hits best first, the route taken and the confidence estimate."""
+
+    hits: list[Hit]
+    route: Route
+    confidence: Confidence
+    widened: bool = False
+
+    @property
+    def answerable(self) -> bool:
+        return self.confidence.score >= ANSWERABLE_AT
+
+
+ANSWERABLE_AT = 0.5
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, config: RetrievalConfig) -> None:
+        self.store = store
+        self.config = config
+        self.channels: list[Channel] = [
+            BM25Channel(store, config),
+            DenseChannel(store, embedder),
+            RecencyChannel(store),
+            TemporalChannel(store, config),  # abstains on queries without a time constraint
+            GraphChannel(store),  # runs only when channel_weights names "graph"
+        ]
+        self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)
+
+    @property
+    def max_boost(self) -> float:
+        """The largest factor all boosts together can apply to one hit."""
+        return self.config.speaker_boost * self.config.time_boost * 1.3 * 1.3
+
+    def analyse(self, scope: Scope, query: str) -> QueryAnalysis:
+        return analyse_query(query, self.store.speakers(scope))
+
+    def search(
+        self,
+        scope: Scope,
+        query: str,
+        *,
+        limit: int,
+        filters: SearchFilters | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> list[Hit]:
+        widen = self.config.widen_search
+        return self.retrieve(scope, query, limit=limit, filters=filters, weights=weights, widen=widen).hits
+
+    def retrieve(
+        self,
+        scope: Scope,
+        query: str,
+        *,
+        limit: int,
+        filters: SearchFilters | None = None,
+        weights: dict[str, float] | None = None,
+        widen: bool = True,
+        reserve: int = 0,
+    ) -> Retrieval:
+        """``widen``: run a deeper second pass when the confidence gate is under its threshold.
+        ``reserve``: places after the first ``config.reserve_after`` hits kept for the dense
+        channel's best matches (retrieve/reserve.py); for contexts, which are sets, not rankings."""
+        started = time.perf_counter()
+        analysis = self.analyse(scope, query)
+        clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
+        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve)
+        if widen and not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
+            depth = self.config.candidates * self.config.gate_widen
+            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve)
+            wider.widened = True
+            result = wider
+        elapsed = (time.perf_counter() - started) * 1000
+        for hit in result.hits:
+            hit.explain["query_ms"] = round(elapsed, 2)
+        return result
+
+    def _pass(
+        self,
+        scope: Scope,
+        analysis: QueryAnalysis,
+        limit: int,
+        filters: SearchFilters | None,
+        weights: dict[str, float] | None,
+        depth: int,
+        clock: datetime | None,
+        reserve: int = 0,
+    ) -> Retrieval:
+        weights = weights if weights is not None else self.config.channel_weights
+        request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
+        reuse = active_reuse()  # an evaluation asking the same query several ways (retrieve/reuse.py)
+        rankings = {
+            c.name: reuse.ranking(c, request, partial(c.search, request)) if reuse else c.search(request)
+            for c in self.channels
+            if weights.get(c.name, 0.0) > 0
+        }
+        dense_order = [item_id for item_id, _ in rankings.get("dense", [])[:reserve]]
+        reserved = set(dense_order)
+        fused = [
+            entry
+            for position, entry in enumerate(weighted_rrf(rankings, weights, self.config.rrf_k))
+            if position < request.k or entry[0] in reserved
+        ]
+        # Load generously: dedup across levels may drop hits, and boosts reorder within a bound.
+        keep = limit * 3
+        if len(fused) > keep:
+            floor = fused[keep - 1][1] / self.max_boost
+            fused = [entry for entry in fused if entry[1] >= floor or entry[0] in reserved]
+        items = self.store.get_items(scope, [item_id for item_id, _, _ in fused])
+        fine = [score for item_id, score, _ in fused if item_id in items and not is_coarse(items[item_id].level)]
+        chosen_route = route(analysis.text, fine)
+        hits = []
+        for item_id, score, trace in fused:
+            item = items.get(item_id)
+            if item is None:
+                continue
+            explain: dict[str, Any] = {"channels": trace, "rrf": round(score, 6)}
+            boosts = self._boosts(item, analysis, chosen_route)
+            for factor in boosts.values():
+                score *= factor
+            if boosts:
+                explain["boosts"] = boosts
+            hits.append(Hit.from_item(item, score, explain))
+        hits.sort(key=lambda h: (-h.score, h.id))
+        if clock is not None:
+            hits = self._strengthen(scope, analysis, hits, clock)
+        if reserved:
+            hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
+        hits = deduplicate(hits, limit)
+        annotate_zoom(hits, items)
+        for hit in hits:
+            hit.explain["route"] = chosen_route.kind.value
+        confidence = estimate_confidence(analysis, hits)
+        return Retrieval(hits, chosen_route, confidence)
+
+    def _strengthen(self, scope: Scope, analysis: QueryAnalysis, hits: list[Hit], clock: datetime) -> list[Hit]:
+        """The forgetting curve (truth/strength.py): older, never-read, unimportant items score lower;
+        faded ones leave the results unless the query quotes a phrase or names a time."""
+        ids = [h.id for h in hits if h.timestamp is not None]
+        accesses = self.accesses.counts(scope, ids) if self.accesses is not None else {}
+        return apply_strength(
+            hits,
+            analysis.text,
+            clock,
+            accesses=accesses,
+            weight=self.config.strength_weight,
+            faded_below=self.config.faded_below,
+            half_life_days=self.config.half_life_days,
+            rrf_k=self.config.rrf_k,
+        )
+
+    def _clock(self, scope: Scope) -> datetime | None:
+        """Now, on the configured clock: the newest item time of the user's memory, or the wall clock."""
+        if self.config.strength_clock == "wall":
+            return wall_now()
+        return newest_time(self.store, scope.model_copy(update={"session_id": None}))
+
+    def _boosts(self, item: Item, analysis: QueryAnalysis, chosen: Route) -> dict[str, float]:
+        boosts: dict[str, float] = {}
+        if len(analysis.speakers) == 1 and item.speaker == analysis.speakers[0]:
+            boosts["speaker"] = self.config.speaker_boost
+        if chosen.kind == QueryKind.WHEN and has_time(item):
+            boosts["time"] = self.config.time_boost
+        level_weight = chosen.weights.get(item.level, 1.0)
+        if level_weight != 1.0:
+            boosts["level"] = level_weight
+        return boosts

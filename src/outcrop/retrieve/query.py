@@ -1,0 +1,35 @@
+"""Query analysis: content terms, participants named, and the kind of question."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from outcrop.core.text import content_terms, words
+
+__all__ = ["QueryAnalysis", "analyse_query"]
+
+_TEMPORAL = re.compile(
+    r"^\s*when\b|\bwhat (date|day|month|year|time)\b|\bhow long\b|\bwhich (year|month|day)\b|\bsince when\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    text: str
+    terms: tuple[str, ...]  # content words for lexical search
+    speakers: tuple[str, ...]  # known participants the query names
+    temporal: bool  # asks when / how long / what date
+
+
+def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
+    tokens = {w.removesuffix("'s").removesuffix("’s") for w in words(query)}
+    named = tuple(sorted(s for s in known_speakers if s and s.lower() in tokens))
+    return QueryAnalysis(
+        text=query,
+        terms=tuple(content_terms(query)),
+        speakers=named,
+        temporal=bool(_TEMPORAL.search(query)),
+    )

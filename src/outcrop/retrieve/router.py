@@ -1,0 +1,96 @@
+"""Resolution routing: which levels a query should draw from, and how much.
+
+Two signals decide (DESIGN.md §4): the kind of question, from its wording, and the shape of the
+fine levels' scores. Precise questions ("when did…", "what did X say about…") want facts and
+turns; broad ones ("what activities…", "what does X like", "would X…") want the profile, topics
+and episodes. When the fine-level scores are flat (no candidate stands out), the query is zoomed
+out: coarse levels gain weight.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from outcrop.core.types import Level
+
+__all__ = ["QueryKind", "Route", "classify", "is_coarse", "route"]
+
+
+class QueryKind(StrEnum):
+    WHEN = "when"  # a date or duration
+    PRECISE = "precise"  # one fact, event or detail
+    BROAD = "broad"  # lists, summaries, habits, preferences across time
+    INFERENCE = "inference"  # "would X likely…", "is X…": needs traits
+
+
+_WHEN = re.compile(
+    r"^\s*when\b|\bwhat (date|day|month|year|time)\b|\bhow long\b|\bwhich (year|month|day)\b|\bsince when\b|"
+    r"\bhow many (days|weeks|months|years)\b",
+    re.I,
+)
+_BROAD = re.compile(
+    r"\b(what|which) (kinds?|types?|sorts?) of\b|\bwhat (are|were) (some|all)\b|\b(activities|hobbies|interests|"
+    r"things|ways|events|places|books|items|pets|symptoms|instruments|games|sports|artists|bands|countries|cities)\b|"
+    r"\bhow many\b|\bin what ways\b|\bwhat does \w+ (like|love|enjoy|do)\b|\bwhat do \w+ and \w+\b|\bboth\b|"
+    r"\b(likes?|enjoys?|prefers?|favou?rites?)\b",
+    re.I,
+)
+_INFERENCE = re.compile(r"^\s*(would|could|might|is it likely|does \w+ seem|what might|how might)\b|\blikely\b", re.I)
+
+# Level weights per kind: multipliers on the fused score.
+_WEIGHTS: dict[QueryKind, dict[Level, float]] = {
+    QueryKind.WHEN: {Level.TURN: 1.0, Level.FACT: 1.0, Level.EPISODE: 0.5, Level.TOPIC: 0.4, Level.PROFILE: 0.4},
+    QueryKind.PRECISE: {Level.TURN: 1.0, Level.FACT: 1.0, Level.EPISODE: 0.6, Level.TOPIC: 0.6, Level.PROFILE: 0.7},
+    QueryKind.BROAD: {Level.TURN: 1.0, Level.FACT: 1.0, Level.EPISODE: 0.9, Level.TOPIC: 1.0, Level.PROFILE: 1.2},
+    QueryKind.INFERENCE: {Level.TURN: 1.0, Level.FACT: 1.0, Level.EPISODE: 0.9, Level.TOPIC: 1.0, Level.PROFILE: 1.3},
+}
+_ZOOM_OUT = {Level.EPISODE: 1.3, Level.TOPIC: 1.3, Level.PROFILE: 1.2}
+_COARSE = (Level.EPISODE, Level.TOPIC, Level.PROFILE)
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: QueryKind
+    weights: dict[Level, float]
+    zoomed_out: bool
+    peak: float  # top fine score / mean of the next fine scores (1.0 = flat)
+
+    def explain(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "zoomed_out": self.zoomed_out,
+            "peak": round(self.peak, 3),
+            "weights": {level.value: w for level, w in self.weights.items()},
+        }
+
+
+def classify(query: str) -> QueryKind:
+    if _WHEN.search(query):
+        return QueryKind.WHEN
+    if _INFERENCE.search(query):
+        return QueryKind.INFERENCE
+    if _BROAD.search(query):
+        return QueryKind.BROAD
+    return QueryKind.PRECISE
+
+
+def route(query: str, fine_scores: Sequence[float], flat_below: float = 1.15) -> Route:
+    """The level weights for ``query`` given its fine-level (turn and fact) fused scores, best first."""
+    kind = classify(query)
+    weights = dict(_WEIGHTS[kind])
+    peak = 1.0
+    if len(fine_scores) >= 2:
+        rest = fine_scores[1:10]
+        peak = fine_scores[0] / (sum(rest) / len(rest)) if rest and sum(rest) > 0 else 1.0
+    zoomed = len(fine_scores) >= 5 and peak < flat_below and kind != QueryKind.WHEN
+    if zoomed:
+        for level, factor in _ZOOM_OUT.items():
+            weights[level] *= factor
+    return Route(kind, weights, zoomed, peak)
+
+
+def is_coarse(level: Level) -> bool:
+    return level in _COARSE

@@ -1,0 +1,68 @@
+"""Server configuration: one frozen object; the environment is read only in :meth:`ServerConfig.from_env`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from outcrop.config import MemoryConfig
+from outcrop.core.legacy import default_data_dir, with_current_names
+from outcrop.errors import ConfigError
+
+__all__ = ["ServerConfig", "default_keys_path"]
+
+
+def default_keys_path(store_url: str) -> Path:
+    """Where API keys live when not configured: next to a SQLite store file (``memory.db`` →
+    ``memory.keys.db``), otherwise in the user data directory."""
+    if store_url.startswith("sqlite:///"):
+        store = Path(store_url[len("sqlite:///") :])
+        return store.with_name(store.stem + ".keys.db")
+    if "://" not in store_url:
+        store = Path(store_url)
+        return store.with_name(store.stem + ".keys.db")
+    return default_data_dir(marker="server-keys.db") / "server-keys.db"
+
+
+class ServerConfig(BaseModel):
+    """Everything that configures the REST server."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory: MemoryConfig = Field(default_factory=lambda: MemoryConfig())
+    admin_key: SecretStr | None = Field(None, description="the key that creates tenants and API keys")
+    key_pepper: SecretStr = Field(SecretStr(""), description="secret mixed into key digests (keep it out of the DB)")
+    keys_path: Path | None = Field(None, description="SQLite file of tenants, hashed keys and idempotency records")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body accepted (413 above)")
+    threads: int = Field(16, ge=1, le=256, description="worker threads running memory operations")
+    idempotency_ttl_s: int = Field(24 * 3600, ge=60, description="how long an Idempotency-Key is remembered")
+
+    @property
+    def resolved_keys_path(self) -> Path:
+        return self.keys_path or default_keys_path(self.memory.store)
+
+    @classmethod
+    def from_env(
+        cls, env: dict[str, str] | None = None, *, memory: MemoryConfig | None = None, **overrides: Any
+    ) -> ServerConfig:
+        """Read ``OUTCROP_ADMIN_KEY``, ``OUTCROP_KEY_PEPPER``, ``OUTCROP_KEYS`` and ``OUTCROP_MAX_BODY_BYTES``;
+        the memory part comes from :meth:`MemoryConfig.from_env` unless given."""
+        env = with_current_names(os.environ if env is None else env)
+        values: dict[str, Any] = {"memory": memory or MemoryConfig.from_env(env)}
+        if env.get("OUTCROP_ADMIN_KEY"):
+            values["admin_key"] = env["OUTCROP_ADMIN_KEY"]
+        if env.get("OUTCROP_KEY_PEPPER"):
+            values["key_pepper"] = env["OUTCROP_KEY_PEPPER"]
+        if env.get("OUTCROP_KEYS"):
+            values["keys_path"] = env["OUTCROP_KEYS"]
+        if env.get("OUTCROP_MAX_BODY_BYTES"):
+            values["max_body_bytes"] = env["OUTCROP_MAX_BODY_BYTES"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid server configuration: {problems}") from None

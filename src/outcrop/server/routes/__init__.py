@@ -1,0 +1,1 @@
+"""``/v1`` routers: thin handlers over :class:`outcrop.Memory`."""

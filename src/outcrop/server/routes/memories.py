@@ -1,0 +1,111 @@
+"""``/v1/memories``: add (with ``Idempotency-Key``), list, get, update, delete, history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from outcrop.core.types import Item, Level
+from outcrop.server.auth import TenantMemory
+from outcrop.server.errors import ERROR_RESPONSES, ErrorResponse, error_response
+from outcrop.server.idempotency import StoredResponse, fingerprint
+from outcrop.server.routes.deps import AgentQuery, ItemId, SessionQuery, State, UserQuery
+from outcrop.server.schemas import AddRequest, AddResponse, ItemList, UpdateRequest, VersionList
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/memories", tags=["memories"], responses=ERROR_RESPONSES)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="replays the first response for the same key and body; 409 for the same key with another body",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AddResponse,
+    responses={409: {"model": ErrorResponse, "description": "Idempotency-Key reused with a different body"}},
+)
+def add(
+    body: AddRequest, tenant: TenantMemory, state: State, request: Request, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Append messages to the tenant's memory; one turn id per message."""
+    payload = body.model_dump(mode="json")
+    with state.memories.write_lock:
+        digest = fingerprint("POST", request.url.path, payload)
+        if idempotency_key is not None:
+            stored = state.idempotency.load(tenant.name, idempotency_key)
+            if stored is not None:
+                if stored.fingerprint != digest:
+                    return error_response(409, "idempotency_conflict", "Idempotency-Key was used with another request")
+                return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+        ids = tenant.memory.add(
+            payload["messages"],
+            user_id=body.user_id,
+            agent_id=body.agent_id,
+            session_id=body.session_id,
+            timestamp=body.timestamp,
+            metadata=body.metadata,
+        )
+        result = AddResponse(ids=ids).model_dump(mode="json")
+        if idempotency_key is not None:
+            state.idempotency.save(tenant.name, idempotency_key, StoredResponse(digest, 201, result))
+    return JSONResponse(result, status_code=201)
+
+
+@router.get("", response_model=ItemList)
+def list_items(
+    tenant: TenantMemory,
+    user_id: UserQuery = None,
+    agent_id: AgentQuery = None,
+    session_id: SessionQuery = None,
+    level: Level | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    newest_first: bool = False,
+) -> ItemList:
+    """A page of items, oldest first unless ``newest_first``; follow ``next_offset`` for the next page."""
+    items = tenant.memory.list(
+        user_id=user_id,
+        agent_id=agent_id,
+        session_id=session_id,
+        level=level,
+        limit=limit + 1,
+        offset=offset,
+        newest_first=newest_first,
+    )
+    more = len(items) > limit
+    return ItemList(items=items[:limit], next_offset=offset + limit if more else None)
+
+
+@router.get("/{item_id}", response_model=Item)
+def get(item_id: ItemId, tenant: TenantMemory, user_id: UserQuery = None) -> Item:
+    return tenant.memory.get(item_id, user_id=user_id)
+
+
+@router.patch("/{item_id}", response_model=Item)
+def update(item_id: ItemId, body: UpdateRequest, tenant: TenantMemory, state: State, user_id: UserQuery = None) -> Item:
+    """Replace an item's text; the old text stays in its history."""
+    with state.memories.write_lock:
+        return tenant.memory.update(item_id, body.text, user_id=user_id)
+
+
+@router.delete("/{item_id}", status_code=204, response_class=Response)
+def delete(item_id: ItemId, tenant: TenantMemory, state: State, user_id: UserQuery = None) -> Response:
+    """Remove an item from every index; its history stays readable."""
+    with state.memories.write_lock:
+        tenant.memory.delete(item_id, user_id=user_id)
+    return Response(status_code=204)
+
+
+@router.get("/{item_id}/history", response_model=VersionList)
+def history(item_id: ItemId, tenant: TenantMemory, user_id: UserQuery = None) -> VersionList:
+    return VersionList(versions=tenant.memory.history(item_id, user_id=user_id))

@@ -1,0 +1,111 @@
+"""Search, context (both with ``as_of``), timeline, profile, consolidate and stats."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from outcrop.core.types import Context, Level
+from outcrop.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN, parse_as_of
+from outcrop.server.auth import TenantMemory
+from outcrop.server.errors import ERROR_RESPONSES
+from outcrop.server.routes.deps import AgentQuery, SessionQuery, State, UserQuery
+from outcrop.server.schemas import (
+    ConsolidateRequest,
+    ConsolidateResponse,
+    ContextRequest,
+    HitList,
+    ItemList,
+    SearchRequest,
+    StatsResponse,
+    TimelineResponse,
+    TimelineValue,
+    filters_dict,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["retrieval"], responses=ERROR_RESPONSES)
+
+
+@router.post("/search", response_model=HitList)
+def search(body: SearchRequest, tenant: TenantMemory) -> HitList:
+    """Hybrid search; each hit carries an ``explain`` trace of the channels that found it. With
+    ``as_of``, only what memory held then, its slots resolved as they were (400 for a bad value)."""
+    moment = parse_as_of(body.as_of)
+    hits = tenant.memory.search(
+        body.query,
+        user_id=body.user_id,
+        agent_id=body.agent_id,
+        session_id=body.session_id,
+        limit=body.limit,
+        filters=filters_dict(body.filters),
+        channels=body.channels,
+        as_of=moment,
+    )
+    return HitList(hits=hits)
+
+
+@router.post("/context", response_model=Context)
+def context(body: ContextRequest, tenant: TenantMemory) -> Context:
+    """A cited, token-budgeted block of the memories most relevant to the query; ``as_of`` as in search."""
+    moment = parse_as_of(body.as_of)
+    return tenant.memory.context(
+        body.query,
+        user_id=body.user_id,
+        agent_id=body.agent_id,
+        session_id=body.session_id,
+        max_tokens=body.max_tokens,
+        filters=filters_dict(body.filters),
+        as_of=moment,
+    )
+
+
+@router.get("/timeline", response_model=TimelineResponse)
+def timeline(
+    tenant: TenantMemory,
+    subject: Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S", description="who, e.g. Ann")],
+    attribute: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=r"\S", description="one slot, e.g. lives_in")
+    ] = None,
+    user_id: UserQuery = None,
+    agent_id: AgentQuery = None,
+    as_of: Annotated[
+        str | None, Query(description=AS_OF_DESCRIPTION, json_schema_extra={"pattern": AS_OF_PATTERN})
+    ] = None,
+) -> TimelineResponse:
+    """A subject's slot values over time (one ``attribute`` or all), oldest first: each with its
+    validity, the turns it came from and the fact that superseded it."""
+    moment = parse_as_of(as_of)
+    values = tenant.memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=moment)
+    return TimelineResponse(values=[TimelineValue.of(v) for v in values])
+
+
+@router.get("/profile", response_model=ItemList)
+def profile(
+    tenant: TenantMemory,
+    user_id: UserQuery = None,
+    agent_id: AgentQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> ItemList:
+    """The profile lines of a scope (one per participant and slot, with support)."""
+    items = tenant.memory.list(user_id=user_id, agent_id=agent_id, level=Level.PROFILE, limit=limit)
+    return ItemList(items=items, next_offset=None)
+
+
+@router.post("/consolidate", response_model=ConsolidateResponse)
+def consolidate(body: ConsolidateRequest, tenant: TenantMemory, state: State) -> ConsolidateResponse:
+    """Build or refresh facts, episodes, topics and profile of a scope (idempotent)."""
+    with state.memories.write_lock:
+        report = tenant.memory.consolidate(user_id=body.user_id, agent_id=body.agent_id)
+    return ConsolidateResponse(written=report.written, removed=report.removed)
+
+
+@router.get("/stats", response_model=StatsResponse)
+def stats(
+    tenant: TenantMemory, user_id: UserQuery = None, agent_id: AgentQuery = None, session_id: SessionQuery = None
+) -> StatsResponse:
+    """Item counts per level in the tenant (or a narrower scope)."""
+    found = tenant.memory.stats(user_id=user_id, agent_id=agent_id, session_id=session_id)
+    return StatsResponse(tenant=found["tenant"], embedder=found["embedder"], counts=found["counts"])

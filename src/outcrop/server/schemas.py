@@ -1,0 +1,215 @@
+"""Request and response bodies of the ``/v1`` API. Items, hits and contexts are the library's own
+models (:mod:`outcrop.core.types`), so the REST shape and the Python shape are the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from outcrop.core.clock import parse_time
+from outcrop.core.types import Hit, Item, ItemVersion, Level
+from outcrop.errors import OutcropError
+from outcrop.lifecycle.export import ImportReport
+from outcrop.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN
+from outcrop.truth.slots import SlotValue
+
+__all__ = [
+    "AddRequest",
+    "AddResponse",
+    "ConsolidateRequest",
+    "ConsolidateResponse",
+    "ContextRequest",
+    "Filters",
+    "ForgetRequest",
+    "HitList",
+    "ImportResult",
+    "ItemList",
+    "Message",
+    "ScopeFields",
+    "SearchRequest",
+    "StatsResponse",
+    "TimelineResponse",
+    "TimelineValue",
+    "UpdateRequest",
+    "VersionList",
+]
+
+
+def _no_surrogates(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _valid_time(value: str | float | None) -> str | float | None:
+    try:
+        parse_time(value)
+    except OutcropError as exc:
+        raise ValueError(str(exc)) from None
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"timestamp {value!r} is out of range") from None
+    return value
+
+
+Text = Annotated[str, Field(min_length=1), AfterValidator(_no_surrogates)]
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(_no_surrogates)]
+Timestamp = Annotated[
+    str | float | None,
+    Field(description="ISO-8601, a plain date, or epoch seconds"),
+    AfterValidator(_valid_time),
+]
+Metadata = dict[Annotated[str, AfterValidator(_no_surrogates)], Any]
+# Checked by the route (server/asof.py) so a bad value is a 400; the pattern documents the shape.
+AsOf = Annotated[str, Field(description=AS_OF_DESCRIPTION, json_schema_extra={"pattern": AS_OF_PATTERN})]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScopeFields(_Body):
+    user_id: Id | None = Field(None, description="user scope (default 'default')")
+    agent_id: Id | None = None
+    session_id: Id | None = None
+
+
+class Message(_Body):
+    content: Text
+    role: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_surrogates)] = "user"
+    name: Id | None = Field(None, description="who said it")
+    timestamp: Timestamp = None
+    metadata: Metadata | None = None
+
+
+class AddRequest(ScopeFields):
+    messages: Text | Message | Annotated[list[Text | Message], Field(min_length=1, max_length=1000)]
+    timestamp: Timestamp = None
+    metadata: Metadata | None = None
+
+
+class AddResponse(BaseModel):
+    ids: list[str] = Field(description="one turn id per message (the existing id for a message already stored)")
+
+
+class Filters(_Body):
+    since: Timestamp = None
+    until: Timestamp = None
+    speaker: Id | list[Id] | None = None
+    session_id: Id | None = None
+    metadata: Metadata | None = None
+    level: Level | list[Level] | None = None
+
+
+Weight = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+
+
+class SearchRequest(ScopeFields):
+    query: Text
+    limit: int = Field(10, ge=1, le=1000)
+    filters: Filters | None = None
+    channels: dict[Annotated[str, Field(max_length=50)], Weight] | None = Field(
+        None, description='fusion weights per channel, e.g. {"bm25": 1.0} for lexical only'
+    )
+    as_of: AsOf | None = None
+
+
+class ContextRequest(ScopeFields):
+    query: Text
+    max_tokens: int = Field(1000, ge=16, le=100_000)
+    filters: Filters | None = None
+    as_of: AsOf | None = None
+
+
+class UpdateRequest(_Body):
+    text: Text
+
+
+class ForgetRequest(ScopeFields):
+    ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = Field(
+        None, description="turn or fact ids; or leave out and give a scope (user_id, agent_id, session_id)"
+    )
+    scrub: bool = Field(True, description="also rewrite the store's files so no freed page keeps the text")
+
+
+class ConsolidateRequest(_Body):
+    user_id: Id | None = None
+    agent_id: Id | None = None
+
+
+class ConsolidateResponse(BaseModel):
+    written: dict[str, int]
+    removed: dict[str, int]
+
+
+class ItemList(BaseModel):
+    items: list[Item]
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+
+
+class HitList(BaseModel):
+    hits: list[Hit]
+
+
+class VersionList(BaseModel):
+    versions: list[ItemVersion]
+
+
+class StatsResponse(BaseModel):
+    tenant: str
+    embedder: str
+    counts: dict[str, int]
+
+
+class ImportResult(ImportReport):
+    dropped: int = Field(0, description="updates/deletes of derived items the tenant does not hold, left out")
+    reminted: bool = Field(
+        description="the file came from another tenant: its log and turn ids were re-minted for this one"
+    )
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None and moment.tzinfo else moment
+
+
+class TimelineValue(BaseModel):
+    """One value of a slot over time: valid from its fact's time until the next value's."""
+
+    fact_id: str
+    subject: str
+    attribute: str
+    value: str
+    valid_from: datetime | None
+    valid_to: datetime | None = Field(description="when a newer value took over; null while current")
+    recorded_at: datetime | None = Field(description="when memory learned it (system time)")
+    sources: list[str] = Field(description="the turns the fact was made from")
+    superseded_by: str | None = Field(description="the fact that replaced it; null while current")
+    current: bool
+    single: bool = Field(description="false for a multi-valued slot (likes, activities), whose values all hold")
+
+    @classmethod
+    def of(cls, value: SlotValue) -> TimelineValue:
+        return cls(
+            fact_id=value.fact_id,
+            subject=value.subject,
+            attribute=value.attribute,
+            value=value.value,
+            valid_from=_naive(value.valid_from),
+            valid_to=_naive(value.valid_to),
+            recorded_at=_naive(value.recorded_at),
+            sources=list(value.sources),
+            superseded_by=value.superseded_by,
+            current=value.current,
+            single=value.single,
+        )
+
+
+class TimelineResponse(BaseModel):
+    values: list[TimelineValue] = Field(description="oldest first")
+
+
+def filters_dict(filters: Filters | None) -> dict[str, Any] | None:
+    return None if filters is None else filters.model_dump(mode="json", exclude_none=True)

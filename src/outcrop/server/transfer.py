@@ -1,0 +1,215 @@
+"""Import files as the REST server accepts them: checked line by line, re-scoped to the caller's
+tenant, and known to apply in full before anything is written.
+
+:meth:`outcrop.Memory.import_` already refuses a malformed file, skips records the tenant
+holds and recomputes the projections. Over HTTP, where one store is shared by every tenant and
+the file comes from anyone holding a key, :func:`prepare_import` adds three things:
+
+* **Re-scoping.** Every record lands in the caller's tenant; the header's ``tenant`` and the
+  records' user, agent and session names only place records *inside* it. Ids are kept when the
+  header names the caller's own tenant (a restore keeps callers' references valid). A file from
+  another tenant gets its log and turn ids re-minted (:func:`remint`): deterministically from the
+  caller's tenant and the original id, keeping the id's time prefix, so the copy never reuses an
+  id of the tenant it came from (on SQLite ids are unique store-wide) and importing the same file
+  twice maps it the same way.
+* **Every line checked up front**, including what :mod:`outcrop.lifecycle.replay` would only
+  find while building turns (a bad payload time, a non-string speaker) and the text rules of
+  ``add`` (no NUL, not empty, ``max_text_chars``), so an error always names its line and nothing
+  is written.
+* **Updates and deletes that cannot apply.** The file's records are replayed the way the import
+  will (only records the tenant does not hold yet); an update or delete of a turn that neither
+  the file nor the tenant holds is refused (400, naming the line). One of a derived item (a fact,
+  episode, topic or profile line edited in the source tenant) that the tenant does not hold is
+  dropped and counted: projections are recomputed from the log on import, exactly as
+  :func:`outcrop.lifecycle.rebuild.rebuild` does, so such an edit has nothing to apply to.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from outcrop.core.ids import derived_id
+from outcrop.core.text import validate_text
+from outcrop.core.types import Level, LogRecord, Scope
+from outcrop.errors import InvalidInputError, OutcropError
+from outcrop.lifecycle.export import parse_jsonl
+from outcrop.lifecycle.replay import TURN_KINDS, fallback_turn_id, replay
+from outcrop.stores.base import Store
+
+__all__ = ["PreparedImport", "prepare_import", "remint"]
+
+_TURN = Level.TURN.prefix + "_"
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    text: str  # the file to hand to Memory.import_, line for line (dropped lines left blank)
+    reminted: bool  # log and turn ids were re-minted: the file came from another tenant
+    dropped: int  # updates/deletes of derived items the tenant does not hold
+
+
+@dataclass
+class _Line:
+    number: int
+    obj: dict[str, Any]
+    record: LogRecord | None = None
+    turn_id: str | None = None
+    dropped: bool = False
+
+
+def remint(tenant: str, old: str) -> str:
+    """The id a record or turn ``old`` of another tenant's file gets in ``tenant``: the same prefix
+    and time part (so listings keep their order), then 8 characters of a digest of both."""
+    prefix, sep, body = old.partition("_")
+    if not sep:
+        prefix, body = "i", old
+    return f"{prefix}_{body[:10]}{derived_id('', 'import', tenant, old)[1:9]}"
+
+
+def _fail(number: int, message: str) -> InvalidInputError:
+    if message.startswith("line ") and ": " in message:  # re-number a message of parse_jsonl
+        message = message.partition(": ")[2]
+    return InvalidInputError(f"line {number}: {message}")
+
+
+def _json(number: int, raw: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _fail(number, f"not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise _fail(number, "JSON nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise _fail(number, "a line must be a JSON object")
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(number, "text must be valid Unicode (no lone surrogates)") from None
+    return obj
+
+
+def _remap(obj: dict[str, Any], tenant: str) -> dict[str, Any]:
+    out = dict(obj)
+    for key in ("id", "turn_id"):
+        if isinstance(out.get(key), str):
+            out[key] = remint(tenant, out[key])
+    payload = out.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("item_id"), str):
+        out["payload"] = {**payload, "item_id": remint(tenant, payload["item_id"])}
+    return out
+
+
+def _check_record(line: _Line, header: str, tenant: str, max_chars: int) -> None:
+    """Parse one log line as the import will, replay it alone to surface payload errors, and hold
+    its text to the rules ``add`` and ``update`` apply (no NUL, not empty, at most ``max_chars``)."""
+    try:
+        _, [(record, turn_id)] = parse_jsonl([header, json.dumps(line.obj)], tenant)
+        if record.kind in TURN_KINDS:
+            for turn in replay([record], {record.id: turn_id} if turn_id else {}).turns.values():
+                validate_text(turn.text, max_chars=max_chars)
+        elif record.kind == "update":
+            validate_text(record.payload.get("text"), max_chars=max_chars)
+    except (OutcropError, ValidationError, ValueError, TypeError, OverflowError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(line.number, first) from None
+    line.record, line.turn_id = record, turn_id
+
+
+def prepare_import(body: bytes, tenant: str, store: Store, *, max_chars: int) -> PreparedImport:
+    """Check ``body`` (a JSONL export) for an import into ``tenant``; see the module docstring.
+    Raises :class:`InvalidInputError` naming the first bad line."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"the body is not UTF-8 (byte {exc.start})") from None
+    raws = text.split("\n")  # as the import reads it: only "\n" ends a line
+    header_at: int | None = None
+    header: dict[str, Any] = {}
+    lines: list[_Line] = []
+    for index, raw in enumerate(raws):
+        if not raw.strip():
+            continue
+        number = index + 1
+        obj = _json(number, raw)
+        if header_at is None:
+            try:
+                header = parse_jsonl([raw], tenant)[0]
+            except InvalidInputError as exc:
+                raise _fail(number, str(exc)) from None
+            header_at = index
+            continue
+        lines.append(_Line(number, obj))
+    if header_at is None:
+        raise InvalidInputError("line 1: empty file; expected an outcrop export header")
+    reminted = header.get("tenant") != tenant
+    header_line = json.dumps(header)
+    for line in lines:
+        kind = line.obj.get("type")
+        if kind == "log":
+            if reminted:
+                line.obj = _remap(line.obj, tenant)
+            _check_record(line, header_line, tenant, max_chars)
+        elif kind == "item":
+            try:
+                parse_jsonl([header_line, json.dumps(line.obj)], tenant)
+            except InvalidInputError as exc:
+                raise _fail(line.number, str(exc)) from None
+        else:
+            raise _fail(line.number, f"unknown line type {kind!r}; expected 'log' or 'item'")
+    dropped = _drop_unappliable(lines, tenant, store)
+    out = list(raws)
+    for line in lines:
+        out[line.number - 1] = "" if line.dropped else json.dumps(line.obj, ensure_ascii=False)
+    return PreparedImport(text="\n".join(out), reminted=reminted, dropped=dropped)
+
+
+def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> int:
+    """Replay the records the import will write (those whose content hash the tenant does not
+    hold, first of each hash); refuse updates/deletes of missing turns, drop those of missing
+    derived items, refuse ids repeated in the file."""
+    records = [line for line in lines if line.record is not None]
+    whole = Scope(tenant=tenant, user_id=None)
+    held = set(store.items_for_log_hashes(whole, [line.record.content_hash for line in records if line.record]))
+    live: set[str] = set()
+    log_ids: set[str] = set()
+    turn_ids: set[str] = set()
+    outside: list[tuple[_Line, str]] = []
+    for line in records:
+        record = line.record
+        assert record is not None
+        if record.content_hash in held:
+            continue
+        held.add(record.content_hash)
+        if record.id in log_ids:
+            raise _fail(line.number, f"log id {record.id} appears twice in the file")
+        log_ids.add(record.id)
+        if record.kind in TURN_KINDS:
+            turn = line.turn_id or fallback_turn_id(record.id)
+            if turn in turn_ids:
+                raise _fail(line.number, f"turn id {turn} appears twice in the file")
+            turn_ids.add(turn)
+            live.add(turn)
+            continue
+        target = str(record.payload["item_id"])
+        if target in live:
+            if record.kind == "delete":
+                live.discard(target)
+            continue
+        outside.append((line, target))
+    present = set(store.get_items(whole, [target for _, target in outside])) if outside else set()
+    dropped = 0
+    for line, target in outside:  # applied in file order after the turns are written
+        if target in present:
+            if line.obj.get("kind") == "delete":
+                present.discard(target)
+            continue
+        if target.startswith(_TURN):
+            kind = line.obj.get("kind")
+            raise _fail(line.number, f"{kind} of turn {target}, which neither the file nor the tenant holds")
+        line.dropped = True
+        dropped += 1
+    return dropped

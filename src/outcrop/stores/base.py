@@ -1,0 +1,223 @@
+"""The Store protocol: what every backend provides, and the contract it keeps.
+
+A store holds the append-only log and the projections derived from it (items at every level,
+their sources, version history, a lexical index and vector indexes). Every read and write takes
+a :class:`~outcrop.core.types.Scope`; the store itself restricts every statement to it:
+``tenant`` always, ``user_id`` whenever it is set, ``agent_id``/``session_id`` when set.
+
+Scores returned by searches follow one direction: higher is better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.providers.base import Vectors
+
+__all__ = ["LexicalDocument", "Link", "ScoredId", "SearchFilters", "Store", "VectorSpace", "WriteBatch"]
+
+ScoredId = tuple[str, float]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrowing conditions applied by the store inside every channel."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    speakers: tuple[str, ...] = ()
+    session_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    levels: tuple[Level, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.since or self.until or self.speakers or self.session_id or self.metadata or self.levels)
+
+
+@dataclass(frozen=True)
+class LexicalDocument:
+    """What BM25 sees of an item, in two fields indexed apart: ``own`` (the item's header and
+    text) and ``context`` (neighbouring text). Indexed apart, each field keeps its own document
+    frequencies, so topic words that neighbours spread through a small memory keep their IDF."""
+
+    own: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class VectorSpace:
+    """One vector index: the embedder that fills it and its dimension."""
+
+    embedder: str
+    dim: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.embedder}/{self.dim}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """An undirected association between two items of one scope, made at ingest (``kind``:
+    ``similar`` for close meaning, ``entity`` for a shared named entity); ``weight`` in (0, 1]."""
+
+    src: str
+    dst: str
+    kind: str
+    weight: float
+
+
+@dataclass
+class WriteBatch:
+    """Everything one ``add`` writes, applied by :meth:`Store.write` in one transaction."""
+
+    logs: list[LogRecord] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    versions: list[ItemVersion] = field(default_factory=list)
+    lexical: dict[str, LexicalDocument] = field(default_factory=dict)  # item id -> lexical document
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # item id -> vector
+    space: VectorSpace | None = None
+    positions: dict[str, int] = field(default_factory=dict)  # item id -> order within session
+    relexical: dict[str, LexicalDocument] = field(default_factory=dict)  # existing item id -> new document
+    links: list[Link] = field(default_factory=list)  # between items of this batch or already stored
+    replaces: list[str] = field(default_factory=list)  # stored items of this batch, removed first (one transaction)
+    tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
+
+
+class Store(Protocol):
+    """A storage backend. See the module docstring for the contract."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    # -- writes ---------------------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> None:
+        """Apply the batch atomically: all of it is durable when this returns, or none."""
+
+    def next_position(self, scope: Scope) -> int:
+        """The next free turn position in ``scope.session_id``."""
+
+    def update_item(
+        self,
+        scope: Scope,
+        item_id: str,
+        text: str,
+        log: LogRecord,
+        lexical: LexicalDocument,
+        vector: np.ndarray | None,
+        space: VectorSpace | None,
+    ) -> Item: ...
+
+    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None: ...
+
+    def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
+        """Drop derived items (projections, no log record): their rows, sources, lexical and vector
+        entries. Returns how many were removed; ids outside ``scope`` are left alone."""
+
+    # -- reads ----------------------------------------------------------------------------
+    def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        """Map content hashes already in the log to the item ids derived from them."""
+
+    def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]: ...
+
+    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
+        """Ids of items in ``scope`` whose sources include any of ``source_ids``."""
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        """Links with either end among ``ids`` and both ends in ``scope``, ordered by (src, dst, kind).
+        Removing an item removes its links."""
+
+    def list_items(
+        self,
+        scope: Scope,
+        *,
+        levels: Sequence[Level] = (),
+        limit: int = 100,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        newest_first: bool = False,
+    ) -> list[Item]: ...
+
+    def session_turns(self, scope: Scope, session_id: str, start: int, end: int) -> list[tuple[int, Item]]:
+        """Turns of one session with ``start <= position <= end``, in order, with positions."""
+
+    def positions(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]: ...
+
+    def speakers(self, scope: Scope) -> list[str]:
+        """Distinct speakers of items in scope."""
+
+    def history(self, scope: Scope, item_id: str) -> list[ItemVersion]: ...
+
+    def count(self, scope: Scope) -> dict[str, int]:
+        """Counts per level plus ``log``."""
+
+    # -- search channels --------------------------------------------------------------------
+    def lexical_search(
+        self,
+        scope: Scope,
+        terms: dict[str, float],
+        k: int,
+        filters: SearchFilters | None = None,
+        context_weight: float = 0.0,
+    ) -> list[ScoredId]:
+        """BM25 over lexical documents: ``own`` score plus ``context_weight`` × ``context`` score;
+        ``terms`` maps each term to its query weight. A term with several words matches as a phrase."""
+
+    def lexical_documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]: ...
+
+    def vector_search(
+        self, scope: Scope, space: VectorSpace, vector: np.ndarray, k: int, filters: SearchFilters | None = None
+    ) -> list[ScoredId]:
+        """Exact (or approximate above a size) cosine search; scores are cosine similarities."""
+
+    def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]: ...
+
+    def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]: ...
+
+    def active_space(self) -> VectorSpace | None:
+        """The vector space searches use, or None for an empty store."""
+
+    # -- lifecycle (forget, rebuild, export, reindex) -------------------------------------------
+    def log_records(
+        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+    ) -> list[LogRecord]:
+        """Log records in ``scope`` in append order (only those in ``ids`` when given)."""
+
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a
+        derived item a user deleted is not derived again by the next consolidation."""
+
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        """Add ``counts`` (item id → times read) to the items' access counts, last read ``at``.
+        Ids of items that no longer exist are ignored."""
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        """Times each of ``ids`` (items in ``scope``) was read; items never read are left out."""
+
+    def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
+        """Physically delete the log records ``log_ids`` and the items ``item_ids`` with every row of
+        theirs: sources, versions (also of items deleted earlier, whose rows are gone), lexical and
+        vector entries, and speakers no item of their user has any more. Edges of other items that
+        cite them stay: the caller recomputes those items. Returns the number of log records and
+        items deleted; ids outside ``scope`` are left alone."""
+
+    def scrub(self) -> dict[str, Any]:
+        """Make erased content unrecoverable from the store's files (merge lexical index segments,
+        overwrite free space, truncate journals). Returns what was done, backend-specific."""
+
+    def put_vectors(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
+        """Write (or replace) vectors of existing items in ``space``, registering ``space`` as an
+        inactive index when new. Returns how many were written."""
+
+    def activate_space(self, space: VectorSpace) -> list[str]:
+        """Atomically make ``space`` the index writes and searches use and drop every other space,
+        provided every item with a vector has one in ``space``; otherwise change nothing and
+        return the ids still lacking one."""

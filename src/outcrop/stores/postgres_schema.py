@@ -1,0 +1,364 @@
+"""The PostgreSQL schema as ordered, recorded migrations, the tenant policies and the app role.
+
+Everything lives in the ``outcrop`` schema. Every table that holds tenant data has a ``tenant``
+column that leads its primary key, is ``PARTITION BY HASH (tenant)`` and carries a row-level
+security policy comparing ``tenant`` to the transaction's ``outcrop.tenant`` setting (see the
+:mod:`outcrop.stores.postgres` docstring for the whole tenancy and sharding design). The two
+tables without tenant data, ``schema_migrations`` and ``vector_spaces`` (which embedder fills the
+store-wide vector index), have no ``tenant`` column; the application role may only read the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import psycopg
+from psycopg import sql
+
+from outcrop.core.clock import format_time, now
+from outcrop.core.legacy import LegacyNameWarning
+from outcrop.stores.base import VectorSpace
+
+__all__ = [
+    "APP_ROLE",
+    "MIGRATIONS",
+    "PARTITIONS",
+    "SCHEMA",
+    "TENANT_SETTING",
+    "TENANT_TABLES",
+    "TEXT_CONFIG",
+    "ensure_app_role",
+    "migrate",
+    "pending",
+    "search_path",
+    "vector_index_ddl",
+]
+
+SCHEMA = "outcrop"
+APP_ROLE = "outcrop_app"
+LEGACY_SCHEMA = "memstrata"  # the schema and role of stores written under the project's former name
+LEGACY_APP_ROLE = "memstrata_app"
+TENANT_SETTING = "outcrop.tenant"  # the transaction setting every tenant policy compares with
+_TENANT_MATCH = f"tenant = nullif(current_setting('{TENANT_SETTING}', true), '')"
+PARTITIONS = 4  # hash partitions per tenant table; changing it means re-partitioning (see module docs)
+TEXT_CONFIG = "outcrop.porter"  # the text search configuration every tsvector is made with
+
+_TABLES = """
+CREATE TABLE log (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    seq bigint NOT NULL DEFAULT nextval('log_seq'),
+    id text NOT NULL,
+    user_id text NOT NULL,
+    agent_id text,
+    session_id text,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    content_hash text NOT NULL,
+    recorded_at timestamp NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, content_hash)
+) PARTITION BY HASH (tenant);
+
+CREATE TABLE items (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    seq bigint NOT NULL DEFAULT nextval('items_seq'),
+    id text NOT NULL,
+    level text NOT NULL,
+    user_id text NOT NULL,
+    agent_id text,
+    session_id text,
+    role text,
+    speaker text,
+    text text NOT NULL,
+    "timestamp" timestamp,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    producer text NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    "position" integer,
+    recorded_at timestamp NOT NULL,
+    updated_at timestamp NOT NULL,
+    -- the lexical document: its two fields as given, their tsvectors and token counts
+    lex_own text,
+    lex_context text,
+    own_tsv tsvector,
+    own_len integer NOT NULL DEFAULT 0,
+    ctx_tsv tsvector,
+    ctx_len integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, id)
+) PARTITION BY HASH (tenant);
+CREATE INDEX items_scope_time ON items (tenant, user_id, level, "timestamp");
+CREATE INDEX items_session_pos ON items (tenant, user_id, session_id, "position");
+CREATE INDEX items_scope_recent ON items (tenant, user_id, "timestamp", seq);
+CREATE INDEX items_own_tsv ON items USING gin (own_tsv);
+CREATE INDEX items_ctx_tsv ON items USING gin (ctx_tsv);
+
+CREATE TABLE item_sources (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    item_id text NOT NULL,
+    source_id text NOT NULL,
+    PRIMARY KEY (tenant, item_id, source_id)
+) PARTITION BY HASH (tenant);
+CREATE INDEX item_sources_source ON item_sources (tenant, source_id);
+
+CREATE TABLE item_versions (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    item_id text NOT NULL,
+    version integer NOT NULL,
+    event text NOT NULL,
+    text text,
+    log_id text NOT NULL,
+    at timestamp NOT NULL,
+    PRIMARY KEY (tenant, item_id, version, event)
+) PARTITION BY HASH (tenant);
+
+CREATE TABLE vectors (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    seq bigint NOT NULL DEFAULT nextval('vectors_seq'),
+    item_id text NOT NULL,
+    space text NOT NULL,
+    embedding vector NOT NULL,
+    PRIMARY KEY (tenant, item_id, space)
+) PARTITION BY HASH (tenant);
+
+CREATE TABLE scope_speakers (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    user_id text NOT NULL,
+    speaker text NOT NULL,
+    PRIMARY KEY (tenant, user_id, speaker)
+) PARTITION BY HASH (tenant);
+
+-- BM25 collection statistics per tenant (what FTS5 keeps per table): documents and tokens per field
+CREATE TABLE lexical_stats (
+    tenant text NOT NULL CHECK (tenant <> ''),
+    own_docs bigint NOT NULL DEFAULT 0,
+    own_tokens bigint NOT NULL DEFAULT 0,
+    ctx_docs bigint NOT NULL DEFAULT 0,
+    ctx_tokens bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant)
+) PARTITION BY HASH (tenant);
+
+CREATE TABLE vector_spaces (
+    name text PRIMARY KEY,
+    embedder text NOT NULL,
+    dim integer NOT NULL,
+    active boolean NOT NULL DEFAULT false,
+    created_at timestamp NOT NULL
+);
+"""
+
+_FIRST_TABLES = ("log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats")
+TENANT_TABLES = (*_FIRST_TABLES, "item_access", "item_links")  # every table keyed, partitioned and policed by tenant
+
+# BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
+# on every non-alphanumeric character (see postgres_lexical.normalize), so only word and number tokens
+# reach this configuration; words get the original Porter stemmer (as FTS5's porter), numbers stay as is.
+# phrase_tf counts the occurrences of a phrase (lexemes at consecutive positions) in a tsvector.
+_TEXT_SEARCH = """
+CREATE TEXT SEARCH DICTIONARY porter_stem (TEMPLATE = snowball, Language = porter);
+CREATE TEXT SEARCH CONFIGURATION porter (PARSER = pg_catalog.default);
+ALTER TEXT SEARCH CONFIGURATION porter
+    ADD MAPPING FOR asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, hword_part,
+        hword_numpart WITH porter_stem;
+ALTER TEXT SEARCH CONFIGURATION porter
+    ADD MAPPING FOR int, uint, float, sfloat, version, email, url, host, url_path, file WITH simple;
+
+CREATE FUNCTION phrase_tf(doc tsvector, lexemes text[]) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN cardinality(lexemes) = 1 THEN
+        (SELECT coalesce(sum(cardinality(u.positions)), 0)::integer FROM unnest(doc) u WHERE u.lexeme = lexemes[1])
+    ELSE
+        (SELECT count(*)::integer FROM unnest(doc) u, unnest(u.positions) p
+         WHERE u.lexeme = lexemes[1] AND NOT EXISTS (
+            SELECT 1 FROM generate_subscripts(lexemes, 1) k
+            WHERE k > 1 AND NOT EXISTS (
+                SELECT 1 FROM unnest(doc) v, unnest(v.positions) r WHERE v.lexeme = lexemes[k] AND r = p + k - 1)))
+    END
+$$;
+"""
+
+
+def _partitions_and_policies(tables: tuple[str, ...]) -> str:
+    """Hash partitions of each of ``tables``, and the tenant policy on each table and partition
+    (a partition named directly is checked by its own policy, not its parent's)."""
+    statements: list[str] = []
+    for table in tables:
+        names = [table] + [f"{table}_p{r}" for r in range(PARTITIONS)]
+        statements += [
+            f"CREATE TABLE {table}_p{r} PARTITION OF {table} FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {r})"
+            for r in range(PARTITIONS)
+        ]
+        for name in names:
+            statements += [
+                f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
+                f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY",
+                f"CREATE POLICY tenant_isolation ON {name} USING ({_TENANT_MATCH}) WITH CHECK ({_TENANT_MATCH})",
+            ]
+    return ";\n".join(statements) + ";"
+
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_text_search", _TEXT_SEARCH),
+    (
+        "0002_tables_partitions_policies",
+        "CREATE SEQUENCE log_seq; CREATE SEQUENCE items_seq; CREATE SEQUENCE vectors_seq;\n"
+        + _TABLES
+        + _partitions_and_policies(_FIRST_TABLES),
+    ),
+    (
+        "0003_delete_tombstones",
+        "CREATE INDEX log_deletes ON log (tenant, (payload->>'item_id')) WHERE kind = 'delete';",
+    ),
+    (
+        "0004_item_access",
+        """
+        CREATE TABLE item_access (
+            tenant text NOT NULL,
+            item_id text NOT NULL,
+            count bigint NOT NULL,
+            last_at timestamp NOT NULL,
+            PRIMARY KEY (tenant, item_id)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("item_access",)),
+    ),
+    (
+        "0005_item_links",
+        """
+        CREATE TABLE item_links (
+            tenant text NOT NULL,
+            src text NOT NULL,
+            dst text NOT NULL,
+            kind text NOT NULL,
+            weight double precision NOT NULL,
+            PRIMARY KEY (tenant, src, dst, kind)
+        ) PARTITION BY HASH (tenant);
+        CREATE INDEX item_links_dst ON item_links (tenant, dst);
+        """
+        + _partitions_and_policies(("item_links",)),
+    ),
+]
+
+
+def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Apply pending migrations (serialised across processes by an advisory lock); return their names."""
+    applied_now: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('outcrop.migrate'))")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        _adopt_legacy_schema(conn)
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        conn.execute("SELECT set_config('search_path', %s, true)", [search_path(conn)])
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_migrations (name text PRIMARY KEY, applied_at timestamp NOT NULL)"
+        )
+        done = {row[0] for row in conn.execute(f"SELECT name FROM {SCHEMA}.schema_migrations")}
+        for name, ddl in MIGRATIONS:
+            if name in done:
+                continue
+            conn.execute(ddl.encode())  # several statements, no parameters
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.schema_migrations (name, applied_at) VALUES (%s, %s)", [name, format_time(now())]
+            )
+            applied_now.append(name)
+    return applied_now
+
+
+def _adopt_legacy_schema(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Rename a store laid out under the former name in place (inside the migration transaction):
+    the ``memstrata`` schema becomes ``outcrop``, every tenant policy compares with
+    ``outcrop.tenant``, and the ``memstrata_app`` role becomes ``outcrop_app``. Data, indexes,
+    sequences and the text search configuration move with the schema. True when it renamed."""
+    found = {
+        str(row[0])
+        for row in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [[SCHEMA, LEGACY_SCHEMA]])
+    }
+    if found != {LEGACY_SCHEMA}:
+        return False
+    warnings.warn(
+        f"renaming the PostgreSQL schema {LEGACY_SCHEMA!r} (outcrop's former name) to {SCHEMA!r}",
+        LegacyNameWarning,
+        stacklevel=3,
+    )
+    conn.execute(f"ALTER SCHEMA {LEGACY_SCHEMA} RENAME TO {SCHEMA}")
+    policies = conn.execute(
+        "SELECT tablename FROM pg_policies WHERE schemaname = %s AND policyname = 'tenant_isolation'", [SCHEMA]
+    ).fetchall()
+    for (table,) in policies:
+        conn.execute(
+            sql.SQL(
+                "ALTER POLICY tenant_isolation ON {} USING (" + _TENANT_MATCH + ") WITH CHECK (" + _TENANT_MATCH + ")"
+            ).format(sql.Identifier(SCHEMA, str(table)))
+        )
+    roles = {
+        str(row[0])
+        for row in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [[APP_ROLE, LEGACY_APP_ROLE]])
+    }
+    if roles == {LEGACY_APP_ROLE}:
+        conn.execute(f"ALTER ROLE {LEGACY_APP_ROLE} RENAME TO {APP_ROLE}")
+    return True
+
+
+def search_path(conn: psycopg.Connection[tuple[object, ...]]) -> str:
+    """``outcrop``, then the schema pgvector is installed in, then ``public``."""
+    row = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'vector'").fetchone()
+    schemas = [SCHEMA, *([str(row[0])] if row else []), "public"]
+    return ", ".join(dict.fromkeys(schemas))
+
+
+def pending(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Names of migrations not yet applied (all of them when the schema does not exist)."""
+    row = conn.execute("SELECT to_regclass(%s)", [f"{SCHEMA}.schema_migrations"]).fetchone()
+    if row is None or row[0] is None:
+        return [name for name, _ in MIGRATIONS]
+    done = {r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA}.schema_migrations")}
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Create the non-superuser, non-owner role the store runs its statements as, and grant it
+    data access to the tables (never to DDL, never ``BYPASSRLS``)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('outcrop.migrate'))")
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone()
+        if exists is None:
+            conn.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        _grant_set_role(conn)
+        conn.execute(f"GRANT USAGE ON SCHEMA {SCHEMA} TO {APP_ROLE}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {SCHEMA} TO {APP_ROLE}")
+        conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON {SCHEMA}.schema_migrations FROM {APP_ROLE}")
+        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {SCHEMA} TO {APP_ROLE}")
+        conn.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {SCHEMA} TO {APP_ROLE}")
+
+
+def _grant_set_role(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Let the connecting (owner) role ``SET ROLE`` to the app role. A superuser always may; since
+    PostgreSQL 16 a ``CREATEROLE`` user that created the role holds only its ``ADMIN`` option and
+    must grant itself ``SET`` (without ``INHERIT``: the owner keeps its own rights only)."""
+    row = conn.execute(
+        "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    if row is None or row[0]:
+        return
+    modern = int(str(row[1])) >= 160000
+    has = conn.execute("SELECT pg_has_role(current_user, %s, %s)", [APP_ROLE, "SET" if modern else "MEMBER"]).fetchone()
+    if has is None or not has[0]:
+        conn.execute(f"GRANT {APP_ROLE} TO CURRENT_USER" + (" WITH INHERIT FALSE, SET TRUE" if modern else ""))
+
+
+def vector_index_name(space: VectorSpace) -> str:
+    return "vectors_hnsw_" + hashlib.sha1(space.name.encode()).hexdigest()[:12]
+
+
+def vector_index_ddl(space: VectorSpace) -> sql.Composed:
+    """An HNSW (cosine) index over one space's vectors: the column holds any dimension, the index
+    casts to this space's (searches must order by the same expression to use it)."""
+    return sql.SQL(
+        "CREATE INDEX IF NOT EXISTS {name} ON {schema}.vectors USING hnsw ((embedding::vector({dim})) vector_cosine_ops)"
+        " WHERE space = {space}"
+    ).format(
+        name=sql.Identifier(vector_index_name(space)),
+        schema=sql.Identifier(SCHEMA),
+        dim=sql.Literal(space.dim),
+        space=sql.Literal(space.name),
+    )

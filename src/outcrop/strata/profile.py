@@ -1,0 +1,134 @@
+"""L4 profile without an LLM: per participant, the slots their facts fill, counted and dated.
+
+A multi-valued attribute ("likes", "activities", "plans", "relation_*") lists its values ranked by
+support (how many facts state them) and recency; a single-valued one ("lives_in", "occupation")
+shows its current value (the latest) and the earlier ones. Each line cites the facts and turns
+behind the values it shows, and only those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from outcrop.core.text import content_terms
+from outcrop.core.types import Item
+from outcrop.retrieve.documents import spoken_date
+from outcrop.strata.base import ProfileDraft
+
+__all__ = ["SlotProfile"]
+
+_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
+_TITLE = re.compile(r'"[^"]+"')
+_NAMES = {
+    "lives_in": "lives in",
+    "occupation": "works as",
+    "employer": "works at",
+    "likes": "likes",
+    "dislikes": "dislikes",
+    "plans": "plans to",
+    "activities": "has taken up",
+    "read": "has read",
+    "watched": "has watched",
+    "visited": "has been to",
+    "plays": "plays",
+    "identity": "is",
+    "partner": "partner",
+}
+
+
+@dataclass
+class _Value:
+    text: str
+    facts: list[Item] = field(default_factory=list)
+
+    @property
+    def first(self) -> datetime | None:
+        return min((f.timestamp for f in self.facts if f.timestamp), default=None)
+
+    @property
+    def last(self) -> datetime | None:
+        return max((f.timestamp for f in self.facts if f.timestamp), default=None)
+
+
+def _attribute_name(attribute: str) -> str:
+    if attribute in _NAMES:
+        return _NAMES[attribute]
+    if attribute.startswith("relation_"):
+        return f"{attribute.removeprefix('relation_').replace('_', ' ')}"
+    if attribute.startswith("favorite_"):
+        return f"favorite {attribute.removeprefix('favorite_').replace('_', ' ')}"
+    return attribute.replace("_", " ")
+
+
+class SlotProfile:
+    id = "profile.slots@1"
+
+    def __init__(self, values_per_line: int = 12) -> None:
+        self.values_per_line = values_per_line
+
+    def build(self, facts: Sequence[Item]) -> list[ProfileDraft]:
+        groups: dict[tuple[str, str], tuple[bool, dict[str, _Value]]] = {}
+        for fact in facts:
+            slot = fact.metadata.get("slot")
+            if not slot:
+                continue
+            key = (slot["subject"], slot["attribute"])
+            single, values = groups.setdefault(key, (bool(slot.get("single", True)), {}))
+            value = str(slot["value"]).replace("“", '"').replace("”", '"')
+            whole = single or _TITLE.fullmatch(value) is not None  # a quoted title is one value
+            parts = [value] if whole else [p for p in _SPLIT.split(value) if p.strip()]
+            for part in parts:
+                text = part.strip().rstrip("!.").strip()
+                norm = text.lower()
+                if len(norm) < 2 or not content_terms(text):  # "", "a", a list's stray "and"
+                    continue
+                values.setdefault(norm, _Value(text)).facts.append(fact)
+        drafts = [
+            self._line(subject, attribute, single, values)
+            for (subject, attribute), (single, values) in groups.items()
+            if values  # a slot whose values were all too short to keep ("", "a") makes no line
+        ]
+        return sorted(drafts, key=lambda d: (d.subject, -d.support, d.attribute))
+
+    def _line(self, subject: str, attribute: str, single: bool, values: dict[str, _Value]) -> ProfileDraft:
+        def latest(v: _Value) -> datetime:
+            return v.last or datetime.min
+
+        if single:
+            ranked = sorted(values.values(), key=lambda v: (latest(v), v.text), reverse=True)
+        else:
+            ranked = sorted(values.values(), key=lambda v: (-len(v.facts), -latest(v).timestamp(), v.text))
+        shown = ranked[: self.values_per_line]
+        name = _attribute_name(attribute)
+        if single:
+            current = shown[0]
+            text = f"{subject} {name}: {current.text}"
+            if current.last:
+                text += f" (as of {spoken_date(current.last)})"
+            if len(shown) > 1:
+                text += "; earlier: " + ", ".join(v.text for v in shown[1:])
+        else:
+            text = f"{subject} {name}: " + ", ".join(
+                f"{v.text} (×{len(v.facts)})" if len(v.facts) > 1 else v.text for v in shown
+            )
+        shown_facts = [f for v in shown for f in v.facts]
+        return ProfileDraft(
+            subject=subject,
+            attribute=attribute,
+            text=text,
+            values=[
+                {
+                    "value": v.text,
+                    "support": len(v.facts),
+                    "first_seen": v.first.isoformat() if v.first else None,
+                    "last_seen": v.last.isoformat() if v.last else None,
+                }
+                for v in shown
+            ],
+            facts=list(dict.fromkeys(f.id for f in shown_facts)),
+            sources=list(dict.fromkeys(s for f in shown_facts for s in f.sources)),
+            support=sum(len(v.facts) for v in values.values()),
+        )

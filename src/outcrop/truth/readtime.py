@@ -1,0 +1,56 @@
+"""Apply time and truth to retrieved hits at read time, against a store.
+
+Two jobs, both computed from what is stored (nothing is rewritten):
+
+- ``as_of``: hide items memory had not yet recorded at that moment (system time), and judge each
+  slot's current value from the facts recorded by then;
+- current truth: a fact whose (subject, attribute) slot holds a newer value is dropped
+  (``superseded_weight`` 0), demoted, or only annotated (1.0) with ``explain["superseded_by"]``.
+
+The slot facts of the scope are read only when some hit fills a slot, so searches over memories
+without slot facts cost one ``get_items`` call at most (and nothing when ``as_of`` is None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from outcrop.core.types import Hit, Level, Scope
+from outcrop.stores.base import Store
+from outcrop.truth.timeline import apply_truth
+
+__all__ = ["truth_view"]
+
+_MAX_FACTS = 100_000
+
+
+def truth_view(
+    store: Store,
+    scope: Scope,
+    hits: Sequence[Hit],
+    *,
+    as_of: datetime | None = None,
+    superseded_weight: float = 1.0,
+) -> list[Hit]:
+    """``hits`` as memory held them at ``as_of`` (None: now), with superseded slot values handled."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    kept = list(hits)
+    if as_of is not None:
+        items = store.get_items(scope, [h.id for h in kept])
+        kept = [
+            h
+            for h in kept
+            if h.id not in items or items[h.id].recorded_at is None or _utc(items[h.id].recorded_at) <= as_of
+        ]
+    if not any(h.level == Level.FACT and isinstance(h.metadata.get("slot"), dict) for h in kept):
+        return kept
+    facts = store.list_items(scope.model_copy(update={"session_id": None}), levels=[Level.FACT], limit=_MAX_FACTS)
+    slot_facts = [f for f in facts if isinstance(f.metadata.get("slot"), dict)]
+    return apply_truth(kept, slot_facts, as_of=as_of, demote=superseded_weight)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
