@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Vectors
 from outcrop.providers import Embedder, load_embedder
-from outcrop.providers.base import Vectors
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 WORDS = [

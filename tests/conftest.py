@@ -10,8 +10,7 @@ import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder, load_embedder
-
-LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
+from tests.helpers import locomo_file
 
 
 @pytest.fixture(scope="session")
@@ -32,17 +31,7 @@ def memory(db_url: str, embedder: Embedder) -> Iterator[Memory]:
 
 @pytest.fixture
 def locomo_path() -> Path:
-    if not LOCOMO.exists():
-        pytest.skip(f"LoCoMo data not found at {LOCOMO}")
-    return LOCOMO
-
-
-CONVERSATION = [
-    {"role": "user", "name": "Caroline", "content": "I went to the LGBTQ support group yesterday. It was powerful."},
-    {"role": "user", "name": "Melanie", "content": "That's great! I painted a sunrise over the lake last week."},
-    {"role": "user", "name": "Caroline", "content": "I'm thinking about studying counseling and psychology."},
-    {"role": "user", "name": "Melanie", "content": "You'd be amazing at that. My kids love the pottery class we take."},
-]
+    return locomo_file()
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +52,26 @@ def postgres_url(postgres_server: str) -> str:
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return postgres_server.replace("/postgres?", f"/{name}?", 1)
+
+
+# -- tiers ------------------------------------------------------------------------------------
+# unit: pure logic, no model, no server (`pytest -m unit`, well under a minute); integration: a real
+# SQLite file or PostgreSQL, the packaged model, servers and child processes; quality: real data or a
+# real LLM (LoCoMo, the local model), marked where they are. Every test gets exactly one tier.
+_QUALITY_FIXTURES = {"locomo_path", "locomo_slice", "locomo"}
+_INTEGRATION_FIXTURES = {"embedder", "postgres_server", "server", "tenant_client"}
+_INTEGRATION_DIRS = {"cli", "mcp", "server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & _QUALITY_FIXTURES and not item.get_closest_marker("quality"):
+            item.add_marker(pytest.mark.quality)
+        if item.get_closest_marker("quality") or item.get_closest_marker("integration"):
+            continue
+        folder = item.path.parent.name
+        if needs & _INTEGRATION_FIXTURES or folder in _INTEGRATION_DIRS or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)

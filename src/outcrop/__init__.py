@@ -11,12 +11,15 @@ from outcrop.errors import (
     ProviderError,
     StoreError,
 )
+from outcrop.providers.base import Embedder
+from outcrop.providers.registry import load_embedder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
     "Context",
+    "Embedder",
     "Hit",
     "InvalidInputError",
     "Item",
@@ -31,4 +34,5 @@ __all__ = [
     "Scope",
     "StoreError",
     "__version__",
+    "load_embedder",
 ]

@@ -9,14 +9,14 @@ import pytest
 
 from outcrop import Level, Memory, MemoryConfig, Scope
 from outcrop.providers import Embedder
-from tests.strata.test_consolidate import STRATA, ingest
+from tests.helpers import STORY_STRATA, ingest_story
 
 
 @pytest.fixture
 def filled(tmp_path: Path, embedder: Embedder) -> Iterator[Memory]:
-    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=STRATA)
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=STORY_STRATA)
     with Memory(config=config, embedder=embedder) as m:
-        ingest(m)
+        ingest_story(m)
         yield m
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outcrop import InvalidInputError, Level, Memory, NotFoundError
-from tests.conftest import CONVERSATION
+from tests.helpers import CONVERSATION
 
 
 def test_add_returns_one_id_per_message_and_search_finds_them(memory: Memory) -> None:

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EXE = shutil.which("outcrop") or str(Path(sys.executable).with_name("outcrop"))
-
-
-def run(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OUTCROP_DB": f"sqlite:///{db}"}
-    result = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"outcrop {args} failed ({result.returncode}): {result.stderr}")
-    return result
+from tests.helpers import run_cli
 
 
 def test_demo_runs_offline_and_explains(tmp_path: Path) -> None:
-    result = run("demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}", db=tmp_path / "unused.db")
+    result = run_cli("demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}", db=tmp_path / "unused.db")
     assert "24 turns from 3 sessions" in result.stdout
     assert "bm25" in result.stdout and "dense" in result.stdout
     assert "[1] " in result.stdout  # the cited context block
@@ -31,20 +19,20 @@ def test_demo_runs_offline_and_explains(tmp_path: Path) -> None:
 
 def test_add_search_show_history_delete_roundtrip(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
-    item_id = run("add", "I keep my bike in the garage", "--speaker", "Sam", "-u", "sam", db=db).stdout.strip()
+    item_id = run_cli("add", "I keep my bike in the garage", "--speaker", "Sam", "-u", "sam", db=db).stdout.strip()
     assert item_id.startswith("t_")
-    hits = json.loads(run("search", "where is the bike", "-u", "sam", "--json", db=db).stdout)
+    hits = json.loads(run_cli("search", "where is the bike", "-u", "sam", "--json", db=db).stdout)
     # the turn itself, or the fact made from it ("Sam keeps Sam's bike in the garage.")
     assert item_id in (hits[0]["id"], *hits[0]["sources"]) and hits[0]["speaker"] == "Sam"
     assert "channels" in hits[0]["explain"]
-    shown = json.loads(run("show", item_id, "--json", db=db).stdout)
+    shown = json.loads(run_cli("show", item_id, "--json", db=db).stdout)
     assert shown["text"] == "I keep my bike in the garage" and shown["sources"]
-    context = run("context", "bike", "-u", "sam", db=db).stdout
+    context = run_cli("context", "bike", "-u", "sam", db=db).stdout
     assert "[1] Sam: I keep my bike in the garage" in context
-    run("delete", item_id, db=db)
-    history = json.loads(run("history", item_id, "--json", db=db).stdout)
+    run_cli("delete", item_id, db=db)
+    history = json.loads(run_cli("history", item_id, "--json", db=db).stdout)
     assert [v["event"] for v in history] == ["add", "delete"]
-    assert json.loads(run("list", "-u", "sam", "--json", db=db).stdout) == []
+    assert json.loads(run_cli("list", "-u", "sam", "--json", db=db).stdout) == []
 
 
 def test_ingest_is_idempotent_and_stats_count(tmp_path: Path) -> None:
@@ -64,21 +52,21 @@ def test_ingest_is_idempotent_and_stats_count(tmp_path: Path) -> None:
             ]
         )
     )
-    first = json.loads(run("ingest", str(conversation), "-u", "ana", "--json", db=db).stdout)
-    again = json.loads(run("ingest", str(conversation), "-u", "ana", "--json", db=db).stdout)
+    first = json.loads(run_cli("ingest", str(conversation), "-u", "ana", "--json", db=db).stdout)
+    again = json.loads(run_cli("ingest", str(conversation), "-u", "ana", "--json", db=db).stdout)
     assert (first["added"], again["added"], again["already_present"]) == (2, 0, 2)
-    stats = json.loads(run("stats", "-u", "ana", "--json", db=db).stdout)
+    stats = json.loads(run_cli("stats", "-u", "ana", "--json", db=db).stdout)
     assert stats["counts"]["turn"] == 2 and stats["counts"]["log"] == 2
     assert stats["counts"]["fact"] == 1  # "Ana starts Ana's new job on Monday (5 February 2024)."
-    report = json.loads(run("consolidate", "-u", "ana", "--json", db=db).stdout)
+    report = json.loads(run_cli("consolidate", "-u", "ana", "--json", db=db).stdout)
     assert report == {"written": {}, "removed": {}}  # ingest already consolidated
 
 
 def test_profile_command_lists_profile_lines(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     for text in ("I love hiking and jazz.", "I live in Lisbon."):
-        run("add", text, "--speaker", "Ana", "-u", "ana", "-s", "s1", db=db)
-    lines = json.loads(run("profile", "-u", "ana", "--json", db=db).stdout)
+        run_cli("add", text, "--speaker", "Ana", "-u", "ana", "-s", "s1", db=db)
+    lines = json.loads(run_cli("profile", "-u", "ana", "--json", db=db).stdout)
     assert {line["text"].split(":")[0] for line in lines} == {"Ana likes", "Ana lives in"}
     assert all(line["level"] == "profile" and line["sources"] for line in lines)
 
@@ -94,7 +82,7 @@ def test_profile_command_lists_profile_lines(tmp_path: Path) -> None:
     ],
 )
 def test_errors_exit_non_zero_with_one_clear_line(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    result = run(*args, db=tmp_path / "m.db", check=False)
+    result = run_cli(*args, db=tmp_path / "m.db", check=False)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -104,9 +92,9 @@ def test_bad_file_writes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"content": "fine"}\n{"content": ""}\n')
-    result = run("ingest", str(bad), db=db, check=False)
+    result = run_cli("ingest", str(bad), db=db, check=False)
     assert result.returncode == 2 and "empty" in result.stderr
-    assert json.loads(run("stats", "--json", db=db).stdout)["counts"]["log"] == 0
+    assert json.loads(run_cli("stats", "--json", db=db).stdout)["counts"]["log"] == 0
 
 
 def test_as_of_and_timeline_tell_the_move_from_boston_to_paris(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ def test_an_export_written_under_the_old_name_imports(tmp_path: Path, embedder: 
         assert [i.text for i in m.list(user_id="u1")] == ["I keep bees on the roof."]
 
 
+@pytest.mark.integration
 def test_the_cli_runs_with_only_legacy_variables_set(tmp_path: Path) -> None:
     db = tmp_path / "legacy.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTCROP_", "MEMSTRATA_"))}

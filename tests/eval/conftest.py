@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import locomo_file
+
 SLICE_SESSIONS = 3  # conv-26 sessions 1-3: 58 turns, 25 questions (5 adversarial)
 
 
@@ -20,11 +22,7 @@ def _session_of(dia_id: str) -> int | None:
 @pytest.fixture(scope="session")
 def locomo_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first sessions of the first LoCoMo conversation, with the questions they answer."""
-    from tests.conftest import LOCOMO
-
-    if not LOCOMO.exists():
-        pytest.skip(f"LoCoMo data not found at {LOCOMO}")
-    sample = json.loads(LOCOMO.read_text())[0]
+    sample = json.loads(locomo_file().read_text())[0]
     conversation = {
         key: value
         for key, value in sample["conversation"].items()

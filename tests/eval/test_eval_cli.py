@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EXE = shutil.which("outcrop") or str(Path(sys.executable).with_name("outcrop"))
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.integration  # the real executable in child processes
+
 METRICS = {
     "recall@1",
     "recall@5",
@@ -26,20 +25,12 @@ METRICS = {
 }
 
 
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTCROP_")}
-    result = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"outcrop {args} failed ({result.returncode}): {result.stderr}")
-    return result
-
-
 @pytest.mark.slow
 def test_locomo_slice_writes_summary_questions_report_and_plots(locomo_slice: Path, tmp_path: Path) -> None:
     config = tmp_path / "tuned.toml"
     config.write_text("[retrieval]\nchannel_weights = { bm25 = 1.0, dense = 0.3, recency = 0.05 }\n")
     out = tmp_path / "out"
-    result = run(
+    result = run_cli(
         "eval",
         "locomo",
         "--data",
@@ -73,7 +64,7 @@ def test_locomo_slice_writes_summary_questions_report_and_plots(locomo_slice: Pa
 
 def test_longmemeval_command_on_a_small_file(lme_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "lme"
-    run("eval", "longmemeval", "--data", str(lme_path), "--out", str(out), "--no-baselines")
+    run_cli("eval", "longmemeval", "--data", str(lme_path), "--out", str(out), "--no-baselines")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"] == "longmemeval" and summary["n_questions"] == 2 and summary["n_separate"] == 1
     assert summary["n_cases"] == 3 and summary["overall"]["recall@5"] == 1.0
@@ -91,5 +82,5 @@ def test_longmemeval_command_on_a_small_file(lme_path: Path, tmp_path: Path) -> 
 )
 def test_bad_options_fail_with_one_line(args: list[str], message: str, request: pytest.FixtureRequest) -> None:
     data = request.getfixturevalue("lme_path" if args[0] == "longmemeval" else "locomo_slice")
-    result = run("eval", args[0], "--data", str(data), *args[1:], check=False)
+    result = run_cli("eval", args[0], "--data", str(data), *args[1:], check=False)
     assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -12,7 +12,7 @@ from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder
 from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
 from outcrop.retrieve.reuse import active_reuse, reuse_reads
-from tests.conftest import CONVERSATION
+from tests.helpers import CONVERSATION
 
 QUERIES = ["What did Caroline go to?", "What does Melanie paint?", "When did Caroline go to the support group?"]
 TURNS_ONLY = {"level": "turn"}

@@ -10,8 +10,9 @@ import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder
+from tests.helpers import Sessions, ingest_sessions, run_cli
 
-SESSIONS = [
+SESSIONS: Sessions = [
     (
         "s1",
         "2023-05-08T13:56:00",
@@ -46,12 +47,8 @@ SECRETS = ["zorblax", "quokkaville", "marzipanoid", "bartholomew"]
 STRATA = {"topic_similarity": 0.4, "refresh_growth": 0.0}
 
 
-def ingest(memory: Memory, user: str = "u1", sessions: list = SESSIONS) -> dict[str, list[str]]:
-    ids = {}
-    for session, when, turns in sessions:
-        messages = [{"role": "user", "name": name, "content": text} for name, text in turns]
-        ids[session] = memory.add(messages, user_id=user, session_id=session, timestamp=when)
-    return ids
+def ingest(memory: Memory, user: str = "u1", sessions: Sessions = SESSIONS) -> dict[str, list[str]]:
+    return ingest_sessions(memory, sessions, user)
 
 
 def open_memory(path: Path, embedder: Embedder, **config: object) -> Memory:
@@ -111,3 +108,9 @@ def file_hits(path: Path, needles: list[str]) -> dict[str, list[str]]:
             if hits:
                 found[f.name] = hits
     return found
+
+
+def add(db: Path, text: str, session: str, speaker: str = "Ana") -> str:
+    return run_cli(
+        "add", text, "--speaker", speaker, "-u", "ana", "-s", session, "-t", "2024-03-01", db=db
+    ).stdout.strip()

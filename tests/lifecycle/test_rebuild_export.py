@@ -11,10 +11,10 @@ import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.cli.demo import sample_path
+from outcrop.core.formats import read_batches
 from outcrop.errors import InvalidInputError
-from outcrop.ingest.formats import read_batches
 from outcrop.providers import Embedder
-from tests.conftest import LOCOMO
+from tests.helpers import locomo_file
 
 STRATA = {"refresh_growth": 0.0}
 
@@ -29,7 +29,7 @@ def load_sample(m: Memory) -> None:
 
 
 def load_locomo(m: Memory, sessions: int = 2) -> None:
-    everything = read_batches(LOCOMO, "locomo")
+    everything = read_batches(locomo_file(), "locomo")
     batches = [b for b in everything if b.user_id == everything[0].user_id]
     for batch in batches[:sessions]:
         m.add(batch.messages, user_id=batch.user_id, session_id=batch.session_id, timestamp=batch.timestamp)
@@ -72,9 +72,9 @@ def test_rebuild_equals_incremental_state_on_the_sample(tmp_path: Path, embedder
         assert [v.event for v in m.history(turn[1].id)] == ["add", "update"]
 
 
+@pytest.mark.quality
 def test_rebuild_equals_incremental_state_on_a_locomo_slice(tmp_path: Path, embedder: Embedder) -> None:
-    if not LOCOMO.exists():
-        pytest.skip("LoCoMo data not present")
+    locomo_file()  # skips (or fails where the data is expected) before anything is opened
     with open_at(tmp_path / "m.db", embedder) as m:
         load_locomo(m)
         before = dump(m)
@@ -125,7 +125,7 @@ def test_export_one_user_and_import_into_another_tenant(tmp_path: Path, embedder
     ("lines", "message"),
     [
         (["{not json"], "line 1: not JSON"),
-        (['{"format":"other","version":1}'], "line 1: not a outcrop export"),
+        (['{"format":"other","version":1}'], "line 1: not an outcrop export"),
         (['{"format":"outcrop","version":9}'], "line 1: unsupported export version"),
         (['{"format":"outcrop","version":1}', '{"type":"log","kind":"message"}'], "line 2:"),
         (['{"format":"outcrop","version":1}', "", '{"type":"what"}'], "line 3: unknown line type"),
@@ -150,13 +150,8 @@ def test_malformed_import_names_the_line_and_writes_nothing(
         assert b.stats()["counts"]["turn"] == 0
 
 
-def test_export_from_sqlite_imports_into_postgres(
-    tmp_path: Path, embedder: Embedder, request: pytest.FixtureRequest
-) -> None:
-    try:
-        url = request.getfixturevalue("postgres_url")
-    except pytest.FixtureLookupError:
-        pytest.skip("no postgres_url fixture (PostgreSQL store not available yet)")
+def test_export_from_sqlite_imports_into_postgres(tmp_path: Path, embedder: Embedder, postgres_url: str) -> None:
+    url = postgres_url
     first, second = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     with open_at(tmp_path / "a.db", embedder) as a:
         load_sample(a)

@@ -4,15 +4,17 @@ OpenAI-compatible server on loopback, configured by the two environment settings
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
+
+import pytest
 
 from outcrop import Memory
 from outcrop.llm.scripted import Reply, ScriptedServer
 from outcrop.providers import Embedder
-from tests.cli.test_cli import EXE
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.integration  # the real executable in child processes
 
 
 def model(request: dict[str, object]) -> Reply:
@@ -23,23 +25,19 @@ def model(request: dict[str, object]) -> Reply:
     return Reply(content=json.dumps({"answer": "Boston", "citations": ids[:1], "abstain": False}))
 
 
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
-
-
 def test_answer_and_check_commands(tmp_path: Path, embedder: Embedder) -> None:
     db = f"sqlite:///{tmp_path / 'm.db'}"
     with Memory(db, embedder=embedder) as m:
         m.add([{"role": "user", "name": "Caroline", "content": "I live in Boston now."}], user_id="u1")
     with ScriptedServer(model, model="scripted-cli") as server:
         env = {"OUTCROP_DB": db, "OUTCROP_LLM_BASE_URL": server.base_url, "OUTCROP_LLM_MODEL": "scripted-cli"}
-        got = run("answer", "Where does Caroline live?", "-u", "u1", "--json", env=env)
+        got = run_cli("answer", "Where does Caroline live?", "-u", "u1", "--json", env=env, check=False, timeout=120)
         assert got.returncode == 0, got.stderr
         reply = json.loads(got.stdout)
         assert reply["text"] == "Boston" and reply["model"] == "scripted-cli" and len(reply["citations"]) == 1
-        shown = run("answer", "Where does Caroline live?", "-u", "u1", env=env)
+        shown = run_cli("answer", "Where does Caroline live?", "-u", "u1", env=env, check=False, timeout=120)
         assert "Boston" in shown.stdout and reply["citations"][0] in shown.stdout and "answer@2" in shown.stdout
-        check = run("llm", "check", env=env)
+        check = run_cli("llm", "check", env=env, check=False, timeout=120)
         assert check.returncode == 0 and json.loads(check.stdout)["verdict"] == "CORRECT"
-    down = run("answer", "Where?", env={"OUTCROP_DB": db, "OUTCROP_LLM_BASE_URL": "", "OUTCROP_LLM_MODEL": ""})
+    down = run_cli("answer", "Where?", env={"OUTCROP_DB": db}, check=False, timeout=120)
     assert down.returncode == 2 and down.stderr.startswith("error: answer needs an LLM")

@@ -2,7 +2,8 @@
 by ``python -m llama_cpp.server`` on loopback: LLM fact extraction and episode summaries →
 search → a cited answer, with the token ledger in ``stats()``.
 
-Needs the ``local-llm`` extra (CI installs it); skipped with the reason when it is missing.
+Needs the ``local-llm`` extra (CI installs it); skipped with the reason when it is missing, and failed
+instead where it is expected (``OUTCROP_REQUIRE_DATA``, set by CI).
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ import pytest
 from outcrop import Level, Memory, MemoryConfig
 from outcrop.llm.local import LOCAL_MODEL, LocalServer, local_llm_available
 from outcrop.providers import Embedder
+from tests.helpers import missing
 
 MISSING = local_llm_available()
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"real local LLM unavailable: {MISSING}")
+pytestmark = pytest.mark.quality
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _local_model_installed() -> None:  # module scope: before the module's server fixture
+    if MISSING is not None:
+        missing(f"real local LLM unavailable: {MISSING}")
+
 
 TURNS = [
     ("Caroline", "I moved to Boston last month and started a new job as a counselor at a youth center."),

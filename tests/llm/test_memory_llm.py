@@ -14,22 +14,14 @@ from outcrop import Level, Memory, MemoryConfig
 from outcrop.errors import ConfigError
 from outcrop.llm.scripted import Reply, ScriptedServer
 from outcrop.providers import Embedder
-from tests.strata.test_consolidate import ingest
+from tests.helpers import ingest_story, prompt_system, prompt_user
 
 LLM_STRATA = {"topic_similarity": 0.4, "fact_producer": "llm", "episode_producer": "llm"}
 
 
-def _system(request: dict[str, object]) -> str:
-    return str(request["messages"][0]["content"])  # type: ignore[index]
-
-
-def _user(request: dict[str, object]) -> str:
-    return str(request["messages"][-1]["content"])  # type: ignore[index]
-
-
 def model_reply(request: dict[str, object]) -> Reply:
     """A deterministic 'model': enough behaviour to drive every prompt, and failures on cue."""
-    system, user = _system(request), _user(request)
+    system, user = prompt_system(request), prompt_user(request)
     if "extract facts" in system:
         message = re.search(r"Message by (\w+): (.*)", user)
         assert message is not None
@@ -73,7 +65,7 @@ def test_llm_producers_record_model_and_prompt_and_fall_back_to_rules(
     tmp_path: Path, server: ScriptedServer, embedder: Embedder
 ) -> None:
     with Memory(config=config(tmp_path, server), embedder=embedder) as m:
-        ingest(m)
+        ingest_story(m)
         facts = m.list(user_id="u1", level=Level.FACT, limit=200)
         by_llm = [f for f in facts if f.producer.startswith("facts.llm@2:scripted-1:facts@3")]
         assert len(by_llm) >= 6
@@ -104,7 +96,7 @@ def test_answer_cites_context_items_drops_invented_ids_and_abstains(
     tmp_path: Path, server: ScriptedServer, embedder: Embedder
 ) -> None:
     with Memory(config=config(tmp_path, server, strata={"topic_similarity": 0.4}), embedder=embedder) as m:
-        ingest(m)
+        ingest_story(m)
         got = m.answer("Where does Caroline live?", user_id="u1")
         assert got.text == "Boston" and not got.abstained and got.model == "scripted-1"
         assert got.citations and set(got.citations) <= {h.id for h in got.context.items}
@@ -131,7 +123,7 @@ def test_llm_producer_without_an_llm_is_a_config_error(tmp_path: Path, embedder:
 def test_llm_reranker_reorders_hits_and_explains(tmp_path: Path, server: ScriptedServer, embedder: Embedder) -> None:
     plain_config = config(tmp_path, server, strata={"topic_similarity": 0.4})
     with Memory(config=plain_config, embedder=embedder) as m:
-        ingest(m)
+        ingest_story(m)
         plain = m.search("pottery", user_id="u1", limit=5)
     reranked_config = MemoryConfig.build(
         {**plain_config.model_dump(), "retrieval": {"rerank": "llm", "rerank_top": 5}}
@@ -148,7 +140,7 @@ def test_reranker_failure_keeps_the_fused_order(tmp_path: Path, embedder: Embedd
     with ScriptedServer([Reply(status=503)]) as down:
         cfg = config(tmp_path, down, strata={"topic_similarity": 0.4})
         with Memory(config=cfg, embedder=embedder) as m:
-            ingest(m)
+            ingest_story(m)
             plain = m.search("pottery", user_id="u1", limit=5)
         cfg = MemoryConfig.build(
             {**cfg.model_dump(), "retrieval": {"rerank": "llm"}} | {"llm": {**cfg.llm.model_dump(), "api_key": None}}

@@ -10,7 +10,7 @@ from outcrop.providers import Embedder
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.retrieve.graph import GraphChannel, query_entities
 from outcrop.retrieve.query import analyse_query
-from tests.strata.test_links import say
+from tests.helpers import say
 
 
 def test_query_entities() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from outcrop import Memory
-from outcrop.retrieve.temporal import TimeWindow, parse_relative_window, parse_window
+from outcrop.core.time.windows import TimeWindow, parse_relative_window, parse_window
 
 
 def test_parse_window_forms() -> None:

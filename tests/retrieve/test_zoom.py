@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from outcrop.core.provenance import carried_turns
 from outcrop.core.types import Hit, Level
-from outcrop.retrieve.zoom import carried_turns, deduplicate
+from outcrop.retrieve.zoom import deduplicate
 
 
 def hit(item_id: str, level: Level, sources: list[str]) -> Hit:

@@ -77,3 +77,14 @@ def tenant_client(server: Server) -> Iterator[Callable[..., httpx.Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+NewClient = Callable[..., httpx.Client]  # the tenant_client fixture: a client with a new tenant's key
+
+
+def api_add(client: httpx.Client, **body: object) -> list[str]:
+    """POST /v1/memories; the new ids (fails the test unless 201)."""
+    response = client.post("/v1/memories", json=body)
+    assert response.status_code == 201, response.text
+    ids: list[str] = response.json()["ids"]
+    return ids

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 
-from tests.conftest import CONVERSATION
-from tests.server.conftest import Server
-
-NewClient = Callable[..., httpx.Client]
-
-
-def _add(client: httpx.Client, **body: object) -> list[str]:
-    response = client.post("/v1/memories", json=body)
-    assert response.status_code == 201, response.text
-    ids: list[str] = response.json()["ids"]
-    return ids
+from tests.helpers import CONVERSATION
+from tests.server.conftest import NewClient, Server, api_add
 
 
 def test_health_needs_no_key(server: Server) -> None:
@@ -27,7 +16,7 @@ def test_health_needs_no_key(server: Server) -> None:
 
 def test_add_get_update_history_delete(tenant_client: NewClient) -> None:
     client = tenant_client()
-    ids = _add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    ids = api_add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
     assert len(ids) == 4
     item = client.get(f"/v1/memories/{ids[0]}").json()
     assert item["text"].startswith("I went to the LGBTQ support group")
@@ -46,7 +35,7 @@ def test_add_get_update_history_delete(tenant_client: NewClient) -> None:
 
 def test_search_context_profile_consolidate_stats(tenant_client: NewClient) -> None:
     client = tenant_client()
-    ids = _add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    ids = api_add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
 
     hits = client.post("/v1/search", json={"query": "What did Melanie paint?", "user_id": "u1", "limit": 3})
     assert hits.status_code == 200
@@ -79,7 +68,7 @@ def test_search_context_profile_consolidate_stats(tenant_client: NewClient) -> N
 
 def test_list_paginates(tenant_client: NewClient) -> None:
     client = tenant_client()
-    ids = _add(client, messages=[f"note number {i}" for i in range(7)], user_id="u1")
+    ids = api_add(client, messages=[f"note number {i}" for i in range(7)], user_id="u1")
     seen: list[str] = []
     offset: int | None = 0
     pages = 0
@@ -118,7 +107,7 @@ def test_revoked_key_gets_401(server: Server, tenant_client: NewClient) -> None:
 
 def test_other_tenants_ids_are_404(tenant_client: NewClient) -> None:
     alice, bob = tenant_client(), tenant_client()
-    [secret] = _add(alice, messages="alice's secret: the vault code is 4711")
+    [secret] = api_add(alice, messages="alice's secret: the vault code is 4711")
     for response in (
         bob.get(f"/v1/memories/{secret}"),
         bob.patch(f"/v1/memories/{secret}", json={"text": "overwritten"}),
@@ -146,7 +135,7 @@ def test_keys_cli_creates_a_working_key(server: Server) -> None:
 
 def test_forget_erases_with_a_receipt(tenant_client: NewClient) -> None:
     client, other = tenant_client(), tenant_client()
-    ids = _add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    ids = api_add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
     assert other.post("/v1/forget", json={"ids": [ids[1]], "scrub": False}).status_code == 404  # not its id
 
     response = client.post("/v1/forget", json={"ids": [ids[1]], "scrub": False})

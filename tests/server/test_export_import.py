@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import CONVERSATION
-from tests.server.conftest import MAX_BODY, Server
-from tests.server.test_api import NewClient, _add
+from tests.helpers import CONVERSATION
+from tests.server.conftest import MAX_BODY, NewClient, Server, api_add
 
 
 def _export(client: httpx.Client, **params: Any) -> str:
@@ -44,8 +43,8 @@ def _tenant(client: httpx.Client) -> str:
 
 def test_copy_into_another_tenant_then_restore_byte_identical(tenant_client: NewClient) -> None:
     source, copy = tenant_client(), tenant_client()
-    turns = _add(source, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
-    _add(source, messages=[{"content": "I keep bees on the roof.", "name": "Ben"}], user_id="u2", session_id="s9")
+    turns = api_add(source, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    api_add(source, messages=[{"content": "I keep bees on the roof.", "name": "Ben"}], user_id="u2", session_id="s9")
     assert source.patch(f"/v1/memories/{turns[0]}", json={"text": "I went to the choir yesterday."}).status_code == 200
     assert source.delete(f"/v1/memories/{turns[2]}").status_code == 204
     original = _export(source)
@@ -90,7 +89,7 @@ def test_copy_into_another_tenant_then_restore_byte_identical(tenant_client: New
 
 def test_file_naming_another_tenant_lands_in_the_callers(tenant_client: NewClient) -> None:
     victim, caller = tenant_client(), tenant_client()
-    _add(victim, messages="victim's own note about the garden", user_id="vu")
+    api_add(victim, messages="victim's own note about the garden", user_id="vu")
     before = _export(victim)
     header = {"format": "outcrop", "version": 1, "tenant": _tenant(victim), "user_id": "vu", "projections": False}
     record = {
@@ -117,7 +116,7 @@ def test_file_naming_another_tenant_lands_in_the_callers(tenant_client: NewClien
 
 def test_bad_files_are_refused_whole(server: Server, tenant_client: NewClient) -> None:
     client = tenant_client()
-    _add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
+    api_add(client, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
     good = _export(client)
     other = tenant_client()
     logs = _log_count(other)
@@ -144,7 +143,7 @@ def test_bad_files_are_refused_whole(server: Server, tenant_client: NewClient) -
     duplicate = {**json.loads(lines[1]), "content_hash": "another"}
     refused("\n".join([*lines, json.dumps(duplicate)]), "appears twice")
     refused("", "line 1: empty file")
-    refused('{"format": "other"}\n', "line 1: not a outcrop export")
+    refused('{"format": "other"}\n', "line 1: not an outcrop export")
     refused(b"\xff" + good.encode("utf-8"), "not UTF-8")
     refused(lines[0] + "\n" + '{"type": "log", "x": "\\ud800"}\n', "line 2: text must be valid Unicode")
     refused(good + "\n" + " " * MAX_BODY, "over the limit", status=413)
@@ -153,9 +152,9 @@ def test_bad_files_are_refused_whole(server: Server, tenant_client: NewClient) -
 
 def test_export_is_per_user_and_only_ever_the_keys_tenant(server: Server, tenant_client: NewClient) -> None:
     alice, bob = tenant_client(), tenant_client()
-    _add(alice, messages="alice one", user_id="u1")
-    _add(alice, messages="alice two", user_id="u2")
-    _add(bob, messages="bob's private note", user_id="u1")
+    api_add(alice, messages="alice one", user_id="u1")
+    api_add(alice, messages="alice two", user_id="u2")
+    api_add(bob, messages="bob's private note", user_id="u1")
     one = _lines(_export(alice, user_id="u1"))
     assert one[0]["user_id"] == "u1" and [r["payload"]["content"] for r in one[1:]] == ["alice one"]
     assert "bob" not in _export(alice) and "alice" not in _export(bob)

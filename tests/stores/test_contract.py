@@ -9,21 +9,21 @@ both ways) and check the two hold the same thing, byte for byte.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from outcrop import InvalidInputError, Level, Memory, MemoryConfig, NotFoundError
-from outcrop.core.clock import now
+from outcrop.core.time import FixedClock, now, using_clock
 from outcrop.core.types import Scope
 from outcrop.providers import Embedder
-from tests.conftest import CONVERSATION
+from tests.helpers import CONVERSATION, Sessions, ingest_sessions
 
 STRATA = {"topic_similarity": 0.4, "refresh_growth": 0.0}
 
-SESSIONS = [
+SESSIONS: Sessions = [
     (
         "s1",
         "2023-05-08T13:56:00",
@@ -51,11 +51,7 @@ def open_memory(url: str, embedder: Embedder, tenant: str = "default") -> Memory
 
 
 def ingest(m: Memory, user: str = "u1") -> dict[str, list[str]]:
-    ids = {}
-    for session, when, turns in SESSIONS:
-        messages = [{"role": "user", "name": name, "content": text} for name, text in turns]
-        ids[session] = m.add(messages, user_id=user, session_id=session, timestamp=when)
-    return ids
+    return ingest_sessions(m, SESSIONS, user)
 
 
 def sqlite_url(tmp_path: Path, name: str = "memory.db") -> str:
@@ -377,16 +373,18 @@ def test_users_and_tenants_are_isolated(mem: Memory) -> None:
 
 # -- time --------------------------------------------------------------------------------------
 def test_timeline_and_as_of(mem: Memory) -> None:
-    mem.add([{"name": "Ann", "content": "I live in Boston."}], user_id="ann", session_id="s1", timestamp="2023-01-10")
-    time.sleep(1.1)
-    between = now()
-    time.sleep(1.1)
-    mem.add(
-        [{"name": "Ann", "content": "I moved to Paris last week."}],
-        user_id="ann",
-        session_id="s2",
-        timestamp="2023-05-10",
-    )
+    with using_clock(FixedClock(datetime(2024, 1, 1, 12))) as clock:  # recorded_at is to the second
+        mem.add(
+            [{"name": "Ann", "content": "I live in Boston."}], user_id="ann", session_id="s1", timestamp="2023-01-10"
+        )
+        between = clock.advance(seconds=1)
+        clock.advance(seconds=1)
+        mem.add(
+            [{"name": "Ann", "content": "I moved to Paris last week."}],
+            user_id="ann",
+            session_id="s2",
+            timestamp="2023-05-10",
+        )
     history = mem.timeline("Ann", "lives_in", user_id="ann")
     assert [v.value for v in history] == ["Boston", "Paris"]
     assert history[0].superseded_by == history[1].fact_id and history[1].current

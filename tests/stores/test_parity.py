@@ -33,9 +33,9 @@ from typing import Any
 import pytest
 
 from outcrop import Hit, Memory, MemoryConfig
-from outcrop.ingest.formats import read_batches
+from outcrop.core.formats import read_batches
 from outcrop.providers import Embedder
-from tests.conftest import LOCOMO
+from tests.helpers import locomo_file
 
 SESSIONS = 3  # conv-26 sessions 1-3: 58 turns
 QUESTIONS = 25
@@ -51,13 +51,12 @@ def locomo(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: str, embedder: Embedder
 ) -> Iterator[tuple[dict[str, Memory], str, list[str]]]:
     """Both stores holding the first sessions of the first conversation, its user, and questions."""
-    if not LOCOMO.exists():
-        pytest.skip(f"LoCoMo data not found at {LOCOMO}")
+    locomo = locomo_file()
     import psycopg
 
-    batches = read_batches(LOCOMO, "locomo")
+    batches = read_batches(locomo, "locomo")
     first = [b for b in batches if b.user_id == batches[0].user_id][:SESSIONS]
-    questions = [str(qa["question"]) for qa in json.loads(LOCOMO.read_text())[0]["qa"]][:QUESTIONS]
+    questions = [str(qa["question"]) for qa in json.loads(locomo.read_text())[0]["qa"]][:QUESTIONS]
     folder = tmp_path_factory.mktemp("parity")
     name = f"parity_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:

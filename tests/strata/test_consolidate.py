@@ -9,53 +9,14 @@ import pytest
 
 from outcrop import Level, Memory, MemoryConfig
 from outcrop.providers import Embedder
-
-SESSIONS = [
-    (
-        "s1",
-        "2023-05-08T13:56:00",
-        [
-            ("Caroline", "I went to the LGBTQ support group yesterday. It was so powerful."),
-            ("Melanie", "I love pottery and painting. I made a blue bowl in my pottery class last Saturday."),
-            ("Caroline", "I live in Boston. I'm planning to study counseling next year."),
-            ("Melanie", "My kids loved the clay too, we glazed the pottery bowls together."),
-        ],
-    ),
-    (
-        "s2",
-        "2023-06-20T10:00:00",
-        [
-            ("Melanie", "I finished a pottery vase with a sunflower glaze at the pottery studio."),
-            ("Caroline", "I moved to Paris last month for a counseling internship."),
-            ("Melanie", "I love camping with my family, we went to the mountains two weeks ago."),
-        ],
-    ),
-    (
-        "s3",
-        "2023-08-02T18:30:00",
-        [
-            ("Melanie", "The pottery studio asked me to teach a pottery glazing workshop."),
-            ("Caroline", "I really enjoy hiking and reading."),
-            ("Melanie", "We roasted marshmallows on our camping trip in the mountains last weekend."),
-        ],
-    ),
-]
-
-
-STRATA = {"topic_similarity": 0.4}  # a ten-turn memory has less to centre its embeddings on
-
-
-def ingest(memory: Memory, user: str = "u1") -> None:
-    for session, when, turns in SESSIONS:
-        messages = [{"role": "user", "name": name, "content": text} for name, text in turns]
-        memory.add(messages, user_id=user, session_id=session, timestamp=when)
+from tests.helpers import STORY_STRATA, ingest_story
 
 
 @pytest.fixture
 def filled(tmp_path: Path, embedder: Embedder) -> Iterator[Memory]:
-    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=STRATA)
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=STORY_STRATA)
     with Memory(config=config, embedder=embedder) as m:
-        ingest(m)
+        ingest_story(m)
         yield m
 
 
@@ -110,15 +71,15 @@ def test_consolidation_is_idempotent(filled: Memory) -> None:
     snapshot = {(i.id, i.text) for i in filled.list(user_id="u1", limit=1000)}
     report = filled.consolidate(user_id="u1")
     assert report.written == {} and report.removed == {}
-    ingest(filled)  # re-ingesting the same input adds nothing either
+    ingest_story(filled)  # re-ingesting the same input adds nothing either
     assert filled.stats(user_id="u1")["counts"] == before
     assert {(i.id, i.text) for i in filled.list(user_id="u1", limit=1000)} == snapshot
 
 
 def test_consolidate_on_demand_equals_consolidate_on_add(tmp_path: Path, embedder: Embedder, filled: Memory) -> None:
-    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'later.db'}", strata={**STRATA, "on_add": False})
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'later.db'}", strata={**STORY_STRATA, "on_add": False})
     with Memory(config=config, embedder=embedder) as later:
-        ingest(later)
+        ingest_story(later)
         assert later.stats(user_id="u1")["counts"].get("fact", 0) == 0
         later.consolidate(user_id="u1")
 

@@ -12,6 +12,7 @@ from outcrop import Level, Memory, MemoryConfig
 from outcrop.core.types import Item, Scope
 from outcrop.providers import Embedder
 from outcrop.strata.links import same_words
+from tests.helpers import say
 
 STRATA = {"topics": False, "profile": False, "episodes": False}
 
@@ -26,16 +27,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def _memory(url: str, embedder: Embedder, tenant: str = "default", **strata: object) -> Memory:
     config = MemoryConfig.build({"store": url, "tenant": tenant, "strata": {**STRATA, **strata}})
     return Memory(config=config, embedder=embedder)
-
-
-def say(m: Memory, text: str, session: str, day: int, user: str = "u1", name: str = "Ann") -> str:
-    """One message by ``name`` in ``session`` on 2023-05-``day``; its turn id."""
-    return m.add(
-        [{"role": "user", "name": name, "content": text}],
-        user_id=user,
-        session_id=session,
-        timestamp=f"2023-05-{day:02d}T10:00:00",
-    )[0]
 
 
 def _owner(m: Memory) -> Scope:

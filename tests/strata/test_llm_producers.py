@@ -12,12 +12,11 @@ import pytest
 from outcrop import Level, Memory, MemoryConfig
 from outcrop.llm.scripted import Reply, ScriptedServer
 from outcrop.providers import Embedder
-from tests.llm.test_memory_llm import _system, _user
-from tests.strata.test_consolidate import STRATA, ingest
+from tests.helpers import STORY_STRATA, ingest_story, prompt_system, prompt_user
 
 
 def model_reply(request: dict[str, object]) -> Reply:
-    system, user = _system(request), _user(request)
+    system, user = prompt_system(request), prompt_user(request)
     if "name topics" in system:
         if "marshmallows" in user:
             return Reply(status=500)  # this topic's call fails: the rule label stays
@@ -44,7 +43,7 @@ def memory(tmp_path: Path, server: ScriptedServer, embedder: Embedder, **strata:
     config = MemoryConfig.build(
         {
             "store": f"sqlite:///{tmp_path / 'm.db'}",
-            "strata": {**STRATA, **strata},
+            "strata": {**STORY_STRATA, **strata},
             "llm": {"base_url": server.base_url, "model": "scripted-1", "backoff": 0.0, "max_retries": 0},
         }
     )
@@ -55,7 +54,7 @@ def test_topics_are_named_by_the_model_and_keep_the_rule_label_on_failure(
     tmp_path: Path, server: ScriptedServer, embedder: Embedder
 ) -> None:
     with memory(tmp_path, server, embedder, topic_producer="llm") as m:
-        ingest(m)
+        ingest_story(m)
         topics = m.list(user_id="u1", level=Level.TOPIC, limit=50)
     assert topics
     by_llm = [t for t in topics if t.producer == "topics.llm@1:scripted-1:topic@1"]
@@ -76,7 +75,7 @@ def test_profile_lines_the_facts_do_not_support_leave_the_profile_with_their_rea
     tmp_path: Path, server: ScriptedServer, embedder: Embedder
 ) -> None:
     with memory(tmp_path, server, embedder, profile_producer="llm") as m:
-        ingest(m)
+        ingest_story(m)
         lines = m.list(user_id="u1", level=Level.PROFILE, limit=50)
     texts = [p.text for p in lines]
     assert lines and not any("hiking" in t for t in texts), texts
@@ -88,9 +87,10 @@ def test_profile_lines_the_facts_do_not_support_leave_the_profile_with_their_rea
     assert any("hiking" in r["line"] and r["reason"] == "scripted unsupported" for r in rejected)
     # the same scope with the rules alone keeps the line
     with Memory(
-        config=MemoryConfig.build({"store": f"sqlite:///{tmp_path / 'r.db'}", "strata": STRATA}), embedder=embedder
+        config=MemoryConfig.build({"store": f"sqlite:///{tmp_path / 'r.db'}", "strata": STORY_STRATA}),
+        embedder=embedder,
     ) as plain:
-        ingest(plain)
+        ingest_story(plain)
         assert any("hiking" in p.text for p in plain.list(user_id="u1", level=Level.PROFILE, limit=50))
 
 
@@ -119,10 +119,10 @@ def test_the_judge_settles_ambiguous_slot_changes_and_read_time_truth_follows(
         lives = {v.value: v for v in m.timeline("Ann", "lives_in", user_id="u1")}
         likes = m.timeline("Ann", "likes", user_id="u1")
         facts = {f.id: f for f in m.list(user_id="u1", level=Level.FACT, limit=50)}
-    judged = [r for r in server.requests if "keep a long-term memory consistent" in _system(r)]
+    judged = [r for r in server.requests if "keep a long-term memory consistent" in prompt_system(r)]
     # only the two ambiguous pairs went to the model: Boston / South Boston (shared word) and
     # hiking / running (a multi-valued slot with "instead", "quit"); Boston → Paris is plain
-    assert len(judged) == 2, [_user(r) for r in judged]
+    assert len(judged) == 2, [prompt_user(r) for r in judged]
     assert set(lives) == {"Boston", "South Boston", "Paris"}
     paris = lives["Paris"]
     assert lives["Boston"].superseded_by == paris.fact_id  # "same" kept Boston current until Paris

@@ -10,7 +10,7 @@ import pytest
 from outcrop import Level, Memory, MemoryConfig
 from outcrop.errors import NotFoundError
 from outcrop.providers import Embedder
-from tests.strata.test_consolidate import STRATA, ingest
+from tests.helpers import STORY_STRATA, ingest_story
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -21,8 +21,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_deleted_facts_and_profile_lines_are_not_derived_again(store_url: str, embedder: Embedder) -> None:
-    with Memory(config=MemoryConfig.build({"store": store_url, "strata": STRATA}), embedder=embedder) as m:
-        ingest(m)
+    with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
+        ingest_story(m)
         boston = next(f for f in m.list(user_id="u1", level=Level.FACT, limit=100) if "Boston" in f.text)
         line = m.list(user_id="u1", level=Level.PROFILE, limit=100)[0]
         kept = {f.id for f in m.list(user_id="u1", level=Level.FACT, limit=100)} - {boston.id}
@@ -46,10 +46,10 @@ def test_deleted_facts_and_profile_lines_are_not_derived_again(store_url: str, e
 
 
 def test_a_tombstone_is_per_user(tmp_path: Path, embedder: Embedder) -> None:
-    config = MemoryConfig.build({"store": f"sqlite:///{tmp_path / 'm.db'}", "strata": STRATA})
+    config = MemoryConfig.build({"store": f"sqlite:///{tmp_path / 'm.db'}", "strata": STORY_STRATA})
     with Memory(config=config, embedder=embedder) as m:
-        ingest(m, user="u1")
-        ingest(m, user="u2")
+        ingest_story(m, user="u1")
+        ingest_story(m, user="u2")
         fact = next(f for f in m.list(user_id="u1", level=Level.FACT, limit=100) if "Boston" in f.text)
         twin = next(f for f in m.list(user_id="u2", level=Level.FACT, limit=100) if f.text == fact.text)
         m.delete(fact.id, user_id="u1")

@@ -123,25 +123,23 @@ def test_story_moving_boston_to_paris(memory: Memory) -> None:
 
 
 def test_search_and_context_as_of_and_explain(memory: Memory) -> None:
-    import time
+    from outcrop.core.time import FixedClock, using_clock
 
-    from outcrop.core.clock import now
-
-    memory.add(
-        [{"role": "user", "content": "I live in Boston.", "name": "Ann"}],
-        user_id="ann",
-        session_id="s1",
-        timestamp="2023-01-10T10:00:00Z",
-    )
-    time.sleep(1.1)
-    between = now()
-    time.sleep(1.1)
-    memory.add(
-        [{"role": "user", "content": "I moved to Paris last week.", "name": "Ann"}],
-        user_id="ann",
-        session_id="s2",
-        timestamp="2023-05-10T10:00:00Z",
-    )
+    with using_clock(FixedClock(datetime(2024, 1, 1, 12))) as clock:  # recorded_at is to the second
+        memory.add(
+            [{"role": "user", "content": "I live in Boston.", "name": "Ann"}],
+            user_id="ann",
+            session_id="s1",
+            timestamp="2023-01-10T10:00:00Z",
+        )
+        between = clock.advance(seconds=1)
+        clock.advance(seconds=1)
+        memory.add(
+            [{"role": "user", "content": "I moved to Paris last week.", "name": "Ann"}],
+            user_id="ann",
+            session_id="s2",
+            timestamp="2023-05-10T10:00:00Z",
+        )
     now_hits = memory.search("Where does Ann live?", user_id="ann", limit=20)
     texts = " ".join(h.text for h in now_hits)
     assert "Paris" in texts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outcrop.core.clock import parse_time
+from outcrop.core.time.clock import parse_time
 from outcrop.core.types import Level
 from outcrop.errors import InvalidInputError
 from outcrop.stores.base import SearchFilters

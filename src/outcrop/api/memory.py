@@ -5,15 +5,17 @@ from __future__ import annotations
 import builtins
 import copy
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
 from outcrop.api.answer import Answer, answer_question
 from outcrop.api.filters import parse_filters
 from outcrop.config import MemoryConfig
-from outcrop.core.clock import now, parse_time
+from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.text import validate_text
+from outcrop.core.time.clock import now, parse_time
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
@@ -33,9 +35,11 @@ from outcrop.llm import LLM, open_llm
 from outcrop.providers.base import Embedder
 from outcrop.providers.registry import load_embedder
 from outcrop.retrieve.context import pack_context
-from outcrop.retrieve.documents import dense_text, lexical_document
 from outcrop.retrieve.pipeline import Retriever
+from outcrop.retrieve.recipes import plain_hybrid
+from outcrop.retrieve.recipes import recipe as named_recipe
 from outcrop.retrieve.rerank import make_retriever
+from outcrop.retrieve.reuse import ReadReuse, reuse_reads
 from outcrop.stores.base import SearchFilters, Store, VectorSpace
 from outcrop.stores.registry import open_store
 from outcrop.strata.consolidate import ConsolidationReport, Consolidator
@@ -331,22 +335,44 @@ class Memory:
         filters: SearchFilters | dict[str, Any] | None = None,
         channels: dict[str, float] | None = None,
         as_of: Any = None,
+        recipe: str = "default",
     ) -> builtins.list[Hit]:
         """Hybrid search; each :class:`Hit` carries an ``explain`` trace of the channels that found it.
 
         ``channels`` overrides the fusion weights, e.g. ``{"bm25": 1.0}`` for lexical only.
+        ``recipe`` names another way to search (:mod:`outcrop.retrieve.recipes`): ``"turns"``,
+        ``"bm25"``, ``"dense"`` or ``"plain-hybrid"`` (which takes no ``channels`` or ``filters``).
         """
         query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
         if not 1 <= limit <= 1000:
             raise InvalidInputError("limit must be between 1 and 1000")
+        chosen = named_recipe(recipe)
         scope = self._scope(user_id, agent_id, session_id, run_id)
         moment = parse_time(as_of) if as_of is not None else None
         fetch = limit if moment is None else min(1000, limit * 3)
-        hits = self._retriever.search(scope, query, limit=fetch, filters=parse_filters(filters), weights=channels)
+        if chosen.plain:
+            if channels is not None or filters is not None:
+                raise InvalidInputError(f"recipe {recipe!r} takes no channels or filters")
+            hits = plain_hybrid(self.store, self.embedder, scope, query, fetch)
+        else:
+            hits = self._retriever.search(
+                scope,
+                query,
+                limit=fetch,
+                filters=chosen.narrow(parse_filters(filters)),
+                weights=channels if channels is not None else chosen.channels,
+            )
         weight = self.config.retrieval.superseded_weight
         found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
         self._note_reads(scope, found)
         return found
+
+    def reusing_reads(self, *, serving: bool = True) -> AbstractContextManager[ReadReuse]:
+        """A read-only stretch in which identical channel requests and query vectors are computed
+        once (:mod:`outcrop.retrieve.reuse`): for asking one question several ways, as the
+        evaluation does. Nobody may write to the store inside it; with ``serving`` off the block
+        only records, so the next searches are computed (and timed) in full."""
+        return reuse_reads(serving=serving)
 
     def _note_reads(self, scope: Scope, hits: Sequence[Hit]) -> None:
         if self.config.retrieval.track_access and hits:

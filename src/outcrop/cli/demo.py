@@ -11,7 +11,7 @@ from rich.table import Table
 from outcrop.api.memory import Memory
 from outcrop.cli.common import console, settings
 from outcrop.config import MemoryConfig
-from outcrop.ingest.formats import read_batches
+from outcrop.core.formats import read_batches
 
 DEMO_QUESTIONS = (
     "When did Maya start learning the cello?",

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from outcrop.cli.common import err_console, print_json, settings
-from outcrop.ingest.formats import read_batches
+from outcrop.core.formats import read_batches
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -17,7 +19,10 @@ __all__ = [
     "Level",
     "LogRecord",
     "Scope",
+    "Vectors",
 ]
+
+Vectors = npt.NDArray[np.float32]  # rows of unit-length embeddings, one per text
 
 DEFAULT_TENANT = "default"
 DEFAULT_USER = "default"

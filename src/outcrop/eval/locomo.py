@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outcrop.core.formats import Batch, locomo_message, locomo_sessions
 from outcrop.errors import InvalidInputError
 from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
-from outcrop.ingest.formats import Batch, locomo_message, locomo_sessions
 
 __all__ = ["CATEGORIES", "SCORED", "LocomoQuestion", "LocomoSample", "load_locomo", "locomo_cases"]
 

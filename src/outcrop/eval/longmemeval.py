@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from outcrop.core.clock import parse_time
+from outcrop.core.time.clock import parse_time
 from outcrop.errors import InvalidInputError
 from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
 

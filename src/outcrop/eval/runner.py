@@ -18,19 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from outcrop import Embedder
 from outcrop.api.memory import Memory
 from outcrop.config import MemoryConfig
-from outcrop.core.text import content_terms, estimate_tokens, words
-from outcrop.core.types import Hit, Level, Scope
+from outcrop.core.text import estimate_tokens, words
+from outcrop.core.types import Hit, Level
 from outcrop.errors import NotFoundError
 from outcrop.eval.answers import merge_usage, score_answer
 from outcrop.eval.cases import EvalCase, EvalQuestion
 from outcrop.eval.metrics import hit_at, ndcg_at, recall_at
 from outcrop.eval.workers import in_workers as _in_workers
-from outcrop.providers.base import Embedder
-from outcrop.retrieve.fusion import weighted_rrf
-from outcrop.retrieve.reuse import reuse_reads
-from outcrop.stores.base import SearchFilters, VectorSpace
 
 __all__ = [
     "BASELINES",
@@ -41,20 +38,14 @@ __all__ = [
     "ProgressSink",
     "QuestionResult",
     "evaluate_cases",
-    "plain_hybrid",
 ]
 
 KS = (1, 5, 10, 20)
 CURVE_KS = (1, 2, 3, 5, 7, 10, 15, 20)
 BUDGETS = (256, 512, 1000, 2000)
 TURNS_ONLY = {"level": "turn"}
-# name → (channel weights or None for the configured ones); every baseline searches L0 turns only.
-BASELINES: dict[str, dict[str, float] | None] = {
-    "bm25": {"bm25": 1.0},
-    "dense": {"dense": 1.0},
-    "turns": None,
-    "hybrid": None,  # plain_hybrid below, not Memory.search
-}
+# baseline name → the retrieval recipe it measures (outcrop.retrieve.recipes); each searches L0 turns only
+BASELINES: dict[str, str] = {"bm25": "bm25", "dense": "dense", "turns": "turns", "hybrid": "plain-hybrid"}
 METHOD = "outcrop"
 
 
@@ -338,9 +329,9 @@ def _ask(memory: Memory, case: EvalCase, q: EvalQuestion, replay: _Replay, basel
     """Score one question: the full search, packed contexts at every budget, the baselines.
 
     All of them ask the same text of an unchanging store, so channel rankings and the query vector
-    are shared between them (:func:`reuse_reads`; every figure is what each call returns alone).
+    are shared between them (:meth:`Memory.reusing_reads`; every figure is what each call returns alone).
     The two timed calls, the search and the context at 1000 tokens, run first and in full."""
-    with reuse_reads(serving=False) as reuse:
+    with memory.reusing_reads(serving=False) as reuse:
         result = _search(memory, case, q, replay)
         started = time.perf_counter()
         _context(memory, case, q, replay, result, 1000)
@@ -403,30 +394,10 @@ def _context(
     result.context[str(budget)] = row
 
 
-def plain_hybrid(memory: Memory, user_id: str, question: str, limit: int) -> list[Hit]:
-    """The textbook turn-level hybrid the multi-resolution issue measures against: reciprocal-rank
-    fusion (k = 60, equal weights) of BM25 over each turn's own text (with its speaker and date,
-    no neighbouring turns, no feedback terms) and the dense cosine, over turns only, with no boosts,
-    routing, strata or gate."""
-    scope = Scope(tenant=memory.config.tenant, user_id=user_id)
-    turns = SearchFilters(levels=(Level.TURN,))
-    depth = 100
-    terms = dict.fromkeys(content_terms(question), 1.0)
-    lexical = memory.store.lexical_search(scope, terms, depth, turns, 0.0)
-    space = VectorSpace(memory.embedder.id, memory.embedder.dim)
-    dense = memory.store.vector_search(scope, space, memory.embedder.embed([question])[0], depth, turns)
-    fused = weighted_rrf({"bm25": lexical, "dense": dense}, {"bm25": 1.0, "dense": 1.0}, 60)[:limit]
-    items = memory.store.get_items(scope, [item_id for item_id, _, _ in fused])
-    return [Hit.from_item(items[i], score, {"channels": trace}) for i, score, trace in fused if i in items]
-
-
 def _baselines(memory: Memory, case: EvalCase, q: EvalQuestion, replay: _Replay, result: QuestionResult) -> None:
     user = case.case_id
-    for name, weights in BASELINES.items():
-        if name == "hybrid":
-            base = plain_hybrid(memory, user, q.question, max(KS))
-        else:
-            base = memory.search(q.question, user_id=user, limit=max(KS), channels=weights, filters=TURNS_ONLY)
+    for name, recipe in BASELINES.items():
+        base = memory.search(q.question, user_id=user, limit=max(KS), recipe=recipe)
         base_units = [_units(replay.provenance.of_hit(h), q, replay) for h in base]
         result.baselines[name] = _retrieval_metrics(base_units, q.evidence)
         result.curves[name] = _curve(base_units, q.evidence)

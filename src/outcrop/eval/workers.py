@@ -11,13 +11,12 @@ import multiprocessing
 import queue
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from outcrop import Embedder
     from outcrop.eval.cases import EvalCase, EvalQuestion
     from outcrop.eval.runner import ProgressSink, _CaseResult, _CaseTask
-    from outcrop.providers.base import Embedder
 
 __all__ = ["in_workers"]
 
@@ -40,20 +39,16 @@ def _init(messages: Any) -> None:
     _messages = messages
 
 
-_embedder: Embedder | None = None  # the worker's own embedder, loaded by its first case
-
-
 def _worker_embedder(spec: str) -> Embedder | None:
-    """The default ONNX model on one thread: the workers already use every core between them,
-    and a second thread each would only contend (its vectors are bit-identical either way).
-    Other embedders load as usual (None: ``Memory`` loads the configured one)."""
-    global _embedder
-    name, _, arg = spec.partition(":")
-    if _embedder is None and name == "minilm":
-        from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
+    """The default ONNX model on one thread (loaded once per worker): the workers already use
+    every core between them, and a second thread each would only contend (its vectors are
+    bit-identical either way). Other embedders load as usual (None: ``Memory`` loads the
+    configured one)."""
+    if spec.partition(":")[0] != "minilm":
+        return None
+    from outcrop import load_embedder
 
-        _embedder = MiniLMOnnxEmbedder(Path(arg) if arg else None, threads=1)
-    return _embedder
+    return load_embedder(spec, threads=1)
 
 
 def _work(task: _CaseTask, number: int, case: EvalCase, questions: list[EvalQuestion]) -> _CaseResult:

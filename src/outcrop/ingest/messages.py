@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from outcrop.core.clock import parse_time
 from outcrop.core.text import validate_text
+from outcrop.core.time.clock import parse_time
 from outcrop.errors import InvalidInputError
 
 __all__ = ["IncomingTurn", "normalize_messages"]

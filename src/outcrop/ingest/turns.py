@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from outcrop.config import MemoryConfig
-from outcrop.core.clock import format_time, now
+from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
+from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers.base import Embedder
-from outcrop.retrieve.documents import dense_text, lexical_document
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 
 __all__ = ["TURN_PRODUCER", "TurnIngestor"]

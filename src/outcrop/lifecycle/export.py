@@ -31,15 +31,15 @@ from typing import Any, TextIO, cast
 
 from pydantic import BaseModel
 
-from outcrop.core.clock import format_time, parse_time
+from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.legacy import EXPORT_FORMATS, NAME
+from outcrop.core.time.clock import format_time, parse_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, write_turns
 from outcrop.lifecycle.replay import TURN_KINDS, replay, turn_ids
 from outcrop.providers.base import Embedder
-from outcrop.retrieve.documents import dense_text, lexical_document
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 from outcrop.strata.consolidate import Consolidator
 

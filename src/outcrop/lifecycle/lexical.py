@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from outcrop.core.documents import lexical_document
 from outcrop.core.types import Item, Scope
-from outcrop.retrieve.documents import lexical_document
 from outcrop.stores.base import LexicalDocument, Store, WriteBatch
 
 __all__ = ["refresh_session_documents", "session_documents"]

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
+from outcrop.core.documents import dense_text
 from outcrop.core.types import Item, Scope
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.replay import Replay, replay, turn_ids
 from outcrop.providers.base import Embedder
-from outcrop.retrieve.documents import dense_text
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 from outcrop.strata.consolidate import Consolidator
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from outcrop.core.clock import parse_time
+from outcrop.core.documents import lexical_document
 from outcrop.core.ids import derived_id
+from outcrop.core.time.clock import parse_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.ingest.turns import TURN_PRODUCER
 from outcrop.lifecycle.lexical import session_documents
-from outcrop.retrieve.documents import lexical_document
 from outcrop.stores.base import LexicalDocument, Store
 
 __all__ = ["TURN_KINDS", "Replay", "fallback_turn_id", "replay", "turn_ids"]

@@ -8,11 +8,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from outcrop.core.types import Hit
+from outcrop.core.types import Hit, Vectors
 
 __all__ = ["Embedder", "Reranker", "Vectors"]
-
-Vectors = npt.NDArray[np.float32]
 
 
 @runtime_checkable

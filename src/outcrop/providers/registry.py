@@ -26,13 +26,14 @@ EMBEDDER_SPECS = ("minilm", "minilm:/path/model.onnx", "wordllama", "st:/path/to
 
 
 @functools.lru_cache(maxsize=8)
-def load_embedder(spec: str = "minilm") -> Embedder:
-    """The embedder a spec names; raises :class:`ConfigError` for an unknown spec."""
+def load_embedder(spec: str = "minilm", *, threads: int = 0) -> Embedder:
+    """The embedder a spec names; raises :class:`ConfigError` for an unknown spec. ``threads``
+    caps the ONNX model's intra-op threads (0: onnxruntime's default, every core)."""
     name, _, arg = spec.partition(":")
     if name == "minilm":
         from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
 
-        return MiniLMOnnxEmbedder(Path(arg) if arg else None)
+        return MiniLMOnnxEmbedder(Path(arg) if arg else None, threads=threads)
     if name == "wordllama" and not arg:
         from outcrop.providers.wordllama_embedder import WordLlamaEmbedder
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from outcrop.core.provenance import carried_turns
 from outcrop.core.text import estimate_tokens
 from outcrop.core.types import Context, Hit, Level
-from outcrop.retrieve.zoom import carried_turns
 
 __all__ = ["HEADER", "PROFILE_HEADER", "format_hit", "pack_context"]
 

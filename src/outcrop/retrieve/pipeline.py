@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from outcrop.config import RetrievalConfig
-from outcrop.core.clock import now as wall_now
+from outcrop.core.time.clock import now as wall_now
 from outcrop.core.types import Hit, Item, Scope
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel

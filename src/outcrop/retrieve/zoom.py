@@ -12,16 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 
+from outcrop.core.provenance import carried_turns
+from outcrop.core.time.expressions import resolve_dates
 from outcrop.core.types import Hit, Item, Level
-from outcrop.strata.dates import resolve_dates
 
-__all__ = ["annotate_zoom", "carried_turns", "deduplicate", "has_time"]
-
-
-def carried_turns(hit: Hit | Item) -> frozenset[str]:
-    if hit.level == Level.TURN:
-        return frozenset({hit.id})
-    return frozenset(s for s in hit.sources if s.startswith(Level.TURN.prefix + "_"))
+__all__ = ["annotate_zoom", "deduplicate", "has_time"]
 
 
 def deduplicate(hits: Sequence[Hit], limit: int) -> list[Hit]:

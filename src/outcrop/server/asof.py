@@ -9,8 +9,9 @@ lenient: it also reads LoCoMo dates and epoch seconds, which an API should not h
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
+from outcrop.core.time.clock import to_naive_utc
 from outcrop.server.errors import ApiError
 
 __all__ = ["AS_OF_DESCRIPTION", "AS_OF_PATTERN", "parse_as_of"]
@@ -34,9 +35,7 @@ def parse_as_of(value: str | None) -> datetime | None:
             f"as_of must be an RFC 3339 date-time such as 2023-03-01T12:00:00Z, got {value[:80]!r}",
         )
     try:
-        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = to_naive_utc(datetime.fromisoformat(value.upper().replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         raise ApiError(400, "invalid_as_of", f"as_of {value!r} is not a valid date-time") from None
     return moment

@@ -1,6 +1,6 @@
 """The OpenAPI document, adjusted to say what the server really sends.
 
-outcrop keeps times naive, in the conversation's own frame (see :mod:`outcrop.core.clock`), so
+outcrop keeps times naive, in the conversation's own frame (see :mod:`outcrop.core.time.clock`), so
 items carry ``2023-05-08T13:56:00``: ISO-8601 without a UTC offset. OpenAPI's ``date-time`` format
 is RFC 3339, which requires the offset; the document therefore describes these fields as strings
 with a pattern instead of claiming a format the values do not meet.

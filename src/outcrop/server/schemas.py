@@ -3,12 +3,12 @@ models (:mod:`outcrop.core.types`), so the REST shape and the Python shape are t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from outcrop.core.clock import parse_time
+from outcrop.core.time.clock import parse_time, to_naive_utc
 from outcrop.core.types import Hit, Item, ItemVersion, Level
 from outcrop.errors import OutcropError
 from outcrop.lifecycle.export import ImportReport
@@ -172,7 +172,7 @@ class ImportResult(ImportReport):
 
 
 def _naive(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None and moment.tzinfo else moment
+    return to_naive_utc(moment) if moment is not None else None
 
 
 class TimelineValue(BaseModel):

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
-from outcrop.providers.base import Vectors
+from outcrop.core.documents import LexicalDocument
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope, Vectors
 
 __all__ = ["LexicalDocument", "Link", "ScoredId", "SearchFilters", "Store", "VectorSpace", "WriteBatch"]
 
@@ -39,16 +39,6 @@ class SearchFilters:
     @property
     def empty(self) -> bool:
         return not (self.since or self.until or self.speakers or self.session_id or self.metadata or self.levels)
-
-
-@dataclass(frozen=True)
-class LexicalDocument:
-    """What BM25 sees of an item, in two fields indexed apart: ``own`` (the item's header and
-    text) and ``context`` (neighbouring text). Indexed apart, each field keeps its own document
-    frequencies, so topic words that neighbours spread through a small memory keep their IDF."""
-
-    own: str
-    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from outcrop.core.clock import now
-from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.core.time.clock import now
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope, Vectors
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError, OutcropError, StoreError
-from outcrop.providers.base import Vectors
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.postgres_lexical import make_plan, named, normalize, plan_sql, score_sql, token_count
 from outcrop.stores.postgres_schema import (

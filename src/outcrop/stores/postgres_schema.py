@@ -16,8 +16,8 @@ import warnings
 import psycopg
 from psycopg import sql
 
-from outcrop.core.clock import format_time, now
 from outcrop.core.legacy import LegacyNameWarning
+from outcrop.core.time.clock import format_time, now
 from outcrop.stores.base import VectorSpace
 
 __all__ = [

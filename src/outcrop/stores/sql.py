@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from outcrop.core.clock import format_time
+from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, Level, Scope
 from outcrop.stores.base import SearchFilters
 

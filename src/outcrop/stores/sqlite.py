@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from outcrop.core.clock import format_time, now
-from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.core.time.clock import format_time, now
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope, Vectors
 from outcrop.errors import ConfigError, NotFoundError, StoreError
-from outcrop.providers.base import Vectors
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.sql import ITEM_COLUMNS, filter_clause, row_to_item, scope_clause
 from outcrop.stores.sqlite_lifecycle import SQLiteLifecycle, drop_links

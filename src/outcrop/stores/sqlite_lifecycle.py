@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from outcrop.core.clock import format_time, now
+from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import LogRecord, Scope
 from outcrop.errors import InvalidInputError, StoreError
 from outcrop.stores.base import VectorSpace

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from outcrop.config import MemoryConfig
-from outcrop.core.clock import now
+from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import child_id, derived_id
+from outcrop.core.provenance import carried_turns
+from outcrop.core.time.clock import now
 from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
-from outcrop.retrieve.documents import dense_text, lexical_document
-from outcrop.retrieve.zoom import carried_turns
 from outcrop.stores.base import Link, Store, VectorSpace, WriteBatch
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from outcrop.strata.entities import default_recognizer

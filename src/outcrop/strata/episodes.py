@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
-from outcrop.retrieve.documents import spoken_date
 from outcrop.strata.base import EpisodeDraft
 from outcrop.strata.facts import split_sentences
 

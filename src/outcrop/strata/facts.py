@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 
 from outcrop.core.text import content_terms
+from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
 from outcrop.strata.base import FactDraft, Slot
-from outcrop.strata.dates import annotate
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
 __all__ = ["RuleFactExtractor", "split_sentences"]

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from outcrop.core.provenance import carried_turns
 from outcrop.core.types import Item, Level, Scope
-from outcrop.retrieve.zoom import carried_turns
 from outcrop.stores.base import Link, SearchFilters, Store, VectorSpace
 
 __all__ = ["FactLinker", "LinkPlan", "absorbed_ids", "same_words"]

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.text import content_terms, estimate_tokens
 from outcrop.core.types import Item
 from outcrop.errors import LLMError
 from outcrop.llm.base import LLM
 from outcrop.llm.prompts import episodes as prompt
 from outcrop.llm.structured import generate
-from outcrop.retrieve.documents import spoken_date
 from outcrop.strata.base import EpisodeDraft, EpisodeSummarizer
 
 __all__ = ["LLMEpisodeSummarizer"]

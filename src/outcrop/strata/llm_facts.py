@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.text import content_terms
+from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
 from outcrop.errors import LLMError
 from outcrop.llm.base import LLM
 from outcrop.llm.prompts import facts as prompt
 from outcrop.llm.structured import generate
-from outcrop.retrieve.documents import spoken_date
 from outcrop.strata.base import FactDraft, FactExtractor, Slot
-from outcrop.strata.dates import annotate
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
 __all__ = ["LLMFactExtractor", "ProducedFactDraft"]

@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.types import Item
 from outcrop.errors import LLMError
 from outcrop.llm.base import LLM
 from outcrop.llm.prompts import topics as prompt
 from outcrop.llm.structured import generate
-from outcrop.retrieve.documents import spoken_date
 from outcrop.strata.base import TopicClusterer, TopicDraft
 
 __all__ = ["LLMTopicLabeler"]

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
-from outcrop.retrieve.documents import spoken_date
 from outcrop.strata.base import ProfileDraft
 
 __all__ = ["SlotProfile"]

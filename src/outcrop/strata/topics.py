@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
-from outcrop.retrieve.documents import spoken_date
 from outcrop.strata.base import TopicDraft
 
 __all__ = ["EntityAwareTopics"]

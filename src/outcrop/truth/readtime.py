@@ -14,8 +14,9 @@ without slot facts cost one ``get_items`` call at most (and nothing when ``as_of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from outcrop.core.time.clock import to_aware_utc
 from outcrop.core.types import Hit, Level, Scope
 from outcrop.stores.base import Store
 from outcrop.truth.timeline import apply_truth
@@ -34,23 +35,18 @@ def truth_view(
     superseded_weight: float = 1.0,
 ) -> list[Hit]:
     """``hits`` as memory held them at ``as_of`` (None: now), with superseded slot values handled."""
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
+    if as_of is not None:
+        as_of = to_aware_utc(as_of)
     kept = list(hits)
     if as_of is not None:
         items = store.get_items(scope, [h.id for h in kept])
         kept = [
             h
             for h in kept
-            if h.id not in items or items[h.id].recorded_at is None or _utc(items[h.id].recorded_at) <= as_of
+            if h.id not in items or (recorded := items[h.id].recorded_at) is None or to_aware_utc(recorded) <= as_of
         ]
     if not any(h.level == Level.FACT and isinstance(h.metadata.get("slot"), dict) for h in kept):
         return kept
     facts = store.list_items(scope.model_copy(update={"session_id": None}), levels=[Level.FACT], limit=_MAX_FACTS)
     slot_facts = [f for f in facts if isinstance(f.metadata.get("slot"), dict)]
     return apply_truth(kept, slot_facts, as_of=as_of, demote=superseded_weight)
-
-
-def _utc(moment: datetime | None) -> datetime:
-    assert moment is not None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

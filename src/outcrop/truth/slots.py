@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from outcrop.core.time.clock import to_aware_utc
 from outcrop.core.types import Item, Level
 
 __all__ = ["SlotKey", "SlotValue", "resolve", "slot_key", "superseded_ids", "visible_at"]
@@ -47,9 +48,7 @@ class _Slot:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return to_aware_utc(moment) if moment is not None else None
 
 
 def slot_key(item: Item) -> SlotKey | None:

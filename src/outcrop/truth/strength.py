@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from outcrop.core.clock import now as wall_now
+from outcrop.core.time.clock import now as wall_now
+from outcrop.core.time.windows import parse_window
 from outcrop.core.types import Hit, Scope
-from outcrop.retrieve.temporal import parse_window
 from outcrop.stores.base import Store
 
 __all__ = ["AccessTracker", "apply_strength", "retention", "wants_faded"]

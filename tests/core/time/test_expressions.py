@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from outcrop.strata.dates import annotate, resolve_dates
+from outcrop.core.time.expressions import annotate, resolve_dates
 
 MONDAY = datetime(2023, 5, 8, 13, 56)  # a LoCoMo session time: Monday 8 May 2023
 SATURDAY = datetime(2023, 7, 15, 10, 0)

@@ -1,4 +1,4 @@
-"""What each index sees of an item.
+"""What each index sees of an item: the text stores index and embed, shared by every layer that writes.
 
 * The lexical (BM25) document of a turn has two fields: ``own`` is its speaker, its date and
   its text; ``context`` is the bare text of up to ``window`` turns on each side in the same
@@ -9,12 +9,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from outcrop.core.types import Item, Level
-from outcrop.stores.base import LexicalDocument
 
-__all__ = ["dense_text", "lexical_document", "spoken_date"]
+__all__ = ["LexicalDocument", "dense_text", "lexical_document", "spoken_date"]
+
+
+@dataclass(frozen=True)
+class LexicalDocument:
+    """What BM25 sees of an item, in two fields indexed apart: ``own`` (the item's header and
+    text) and ``context`` (neighbouring text). Indexed apart, each field keeps its own document
+    frequencies, so topic words that neighbours spread through a small memory keep their IDF."""
+
+    own: str
+    context: str = ""
 
 
 def spoken_date(moment: datetime | None) -> str:

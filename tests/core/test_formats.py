@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from outcrop.core.formats import read_batches
 from outcrop.errors import InvalidInputError
-from outcrop.ingest.formats import read_batches
 
 
 def test_json_sessions(tmp_path: Path) -> None:

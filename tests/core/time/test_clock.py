@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from outcrop.core.clock import parse_time
+from outcrop.core.time.clock import parse_time
 from outcrop.errors import InvalidInputError
 
 

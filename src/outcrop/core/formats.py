@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcrop.core.clock import parse_time
+from outcrop.core.time.clock import parse_time
 from outcrop.errors import InvalidInputError
 
 __all__ = ["Batch", "detect_format", "read_batches"]
