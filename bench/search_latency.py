@@ -54,7 +54,7 @@ def main() -> None:
                         memory.search(question, user_id=user, limit=10)
                         times.append((time.perf_counter() - started) * 1000)
                 for question in questions:  # how often the gate would widen (not timed)
-                    widened += memory._retriever.retrieve(scope, question, limit=10).widened
+                    widened += memory.engine.retriever.retrieve(scope, question, limit=10).widened
             times.sort()
             table.add_row(
                 str(widen),

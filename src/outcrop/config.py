@@ -173,6 +173,7 @@ class MemoryConfig(BaseModel):
     max_text_chars: int = Field(32_000, ge=1, description="longest text accepted by add/update")
     embed_batch_size: int = Field(64, ge=1, le=4096)
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig())

@@ -94,8 +94,8 @@ def test_context_widens_on_low_confidence_and_search_does_not_unless_asked(fille
         return Memory(config=filled.config.model_copy(update={"retrieval": settings}), embedder=filled.embedder)
 
     with opened() as doubtful:  # a gate this strict is never satisfied
-        wide = doubtful._retriever.retrieve(scope, question, limit=10)
-        narrow = doubtful._retriever.retrieve(scope, question, limit=10, widen=False)
+        wide = doubtful.engine.retriever.retrieve(scope, question, limit=10)
+        narrow = doubtful.engine.retriever.retrieve(scope, question, limit=10, widen=False)
         assert wide.widened and not narrow.widened
         assert [h.id for h in doubtful.search(question, user_id="u1", limit=10)] == [h.id for h in narrow.hits]
         assert doubtful.context(question, user_id="u1", max_tokens=120).confidence < 0.99

@@ -55,7 +55,7 @@ def test_forget_one_turn_recomputes_what_drew_on_it(filled: Memory, db_path: Pat
     assert [t.id for t in left] == [t.id for t in turns if t.id != bart.id]
     # the neighbours' lexical context no longer carries the forgotten turn
     tenant = Scope(tenant="default", user_id=None)
-    assert filled.store.lexical_search(tenant, {"marzipanoid": 1.0}, 5, context_weight=1.0) == []
+    assert filled.store.lexical.search(tenant, {"marzipanoid": 1.0}, 5, context_weight=1.0) == []
     assert table_hits(db_path, ["marzipanoid", "bartholomew"]) == {}
     assert file_hits(db_path, ["marzipanoid", "bartholomew"]) == {}
     # what the other turns said is still there

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Scope
 from outcrop.lifecycle.reindex import build_space
 from outcrop.providers import Embedder, load_embedder
 
@@ -26,7 +27,7 @@ def test_reindex_switches_models_atomically(tmp_path: Path, embedder: Embedder) 
     path = tmp_path / "m.db"
     with open_at(path, embedder) as m:
         m.add(MESSAGES, user_id="u", session_id="s", timestamp="2024-07-01T10:00:00")
-        old = m.store.active_space()
+        old = m.store.vectors.active_space()
         assert old is not None and old.dim == embedder.dim
 
         # An interrupt while the new space is being built: the old space stays in use.
@@ -35,24 +36,26 @@ def test_reindex_switches_models_atomically(tmp_path: Path, embedder: Embedder) 
 
         with pytest.raises(KeyboardInterrupt):
             build_space(m.store, wordllama, ["default"], progress=interrupt)
-        assert m.store.active_space() == old
+        assert m.store.vectors.active_space() == old
         assert "greyhound" in m.search("dog from the shelter", user_id="u", channels={"dense": 1.0}, limit=1)[0].text
 
     # A crash after the new vectors are written but before activation: reopening uses the old space.
     with open_at(path, embedder) as m:
         build_space(m.store, wordllama, ["default"])
-        assert m.store.active_space() == old
+        assert m.store.vectors.active_space() == old
         assert "cello" in m.search("cello", user_id="u", channels={"dense": 1.0}, limit=1)[0].text
 
         report = m.reindex("wordllama")
         assert (report.old, report.new) == (old.name, f"{wordllama.id}/{wordllama.dim}")
-        space = m.store.active_space()
+        space = m.store.vectors.active_space()
         assert space is not None and space.dim == wordllama.dim != old.dim
         assert m.embedder is wordllama
         hits = m.search("dog from the shelter", user_id="u", channels={"dense": 1.0}, limit=3)
         assert hits and "greyhound" in hits[0].text
         # only the new model's vectors remain, and new writes go to the new space
         m.add([{"role": "user", "content": "Sailing again next summer."}], user_id="u", session_id="s")
-        vectors = m.store.vectors_for(m._scope("u", None, None), space, [h.id for h in m.list(user_id="u", limit=100)])
+        vectors = m.store.vectors.vectors_for(
+            Scope(tenant=m.config.tenant, user_id="u"), space, [h.id for h in m.list(user_id="u", limit=100)]
+        )
         assert vectors and all(v.shape == (wordllama.dim,) for v in vectors.values())
-        assert m.store.vectors_for(m._scope("u", None, None), old, [hits[0].id]) == {}
+        assert m.store.vectors.vectors_for(Scope(tenant=m.config.tenant, user_id="u"), old, [hits[0].id]) == {}

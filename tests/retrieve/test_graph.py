@@ -29,7 +29,7 @@ def test_graph_channel_finds_entity_items_and_their_derived_facts(memory: Memory
         scope=Scope(user_id="ann"), query=analyse_query("What did Ann do in Lisbon?", ["Ann"]), filters=None, k=20
     )
     ranked = GraphChannel(memory.store, hops=2).search(request)
-    found = memory.store.get_items(request.scope, [i for i, _ in ranked])
+    found = memory.store.records.get_items(request.scope, [i for i, _ in ranked])
     assert {found[i].level for i, _ in ranked} >= {Level.TURN, Level.FACT}
     assert all(a >= b for (_, a), (_, b) in itertools.pairwise(ranked))
     assert memory.search("what happened?", user_id="ann", limit=10, channels={"graph": 1.0}) == []
@@ -50,7 +50,7 @@ def _violin_story(memory: Memory) -> None:
     scope = Scope(user_id="ann")
     facts = {f.id: f for f in memory.list(user_id="ann", level=Level.FACT, limit=10)}
     lessons = next(i for i, f in facts.items() if "lessons" in f.text)
-    assert any(lessons in (k.src, k.dst) for k in memory.store.links(scope, list(facts))), "linked at ingest"
+    assert any(lessons in (k.src, k.dst) for k in memory.store.records.links(scope, list(facts))), "linked at ingest"
     request = ChannelRequest(scope=scope, query=analyse_query("Who is Greta?", ["Ann"]), filters=None, k=20)
     reached = dict(GraphChannel(memory.store, hops=1).search(request))
     assert lessons in reached

@@ -56,5 +56,5 @@ def test_a_caller_level_filter_wins_over_the_recipe(kitten: Memory) -> None:
 def test_unknown_recipes_and_plain_arguments_are_refused(kitten: Memory) -> None:
     with pytest.raises(InvalidInputError, match="unknown recipe 'bm42'; expected one of: default, turns"):
         kitten.search("kitten", user_id="u1", recipe="bm42")
-    with pytest.raises(InvalidInputError, match="takes no channels or filters"):
+    with pytest.raises(InvalidInputError, match="takes no channels, filters or as_of"):
         kitten.search("kitten", user_id="u1", recipe="plain-hybrid", channels={"bm25": 1.0})

@@ -315,7 +315,7 @@ def _database_hides_each_tenant_from_the_other(db_url: str, actors: list[Actor])
     WHERE clause at all, raw SQL sees only that tenant's rows and none of the other's texts."""
     import psycopg
 
-    from outcrop.stores.postgres_schema import APP_ROLE, SCHEMA
+    from outcrop.stores.postgres.schema import APP_ROLE, SCHEMA
 
     for actor, other in (actors, actors[::-1]):
         with psycopg.connect(db_url) as conn, conn.transaction():

@@ -302,8 +302,8 @@ def test_forget_ids_and_a_user(mem: Memory) -> None:
         mem.get(bart)
     # neither its own text nor the neighbours' lexical context keeps the forgotten turn (u2's copy stays)
     u1, u2 = Scope(tenant="default", user_id="u1"), Scope(tenant="default", user_id="u2")
-    assert mem.store.lexical_search(u1, {"marzipanoid": 1.0}, 5, context_weight=1.0) == []
-    assert mem.store.lexical_search(u2, {"marzipanoid": 1.0}, 5, context_weight=1.0)
+    assert mem.store.lexical.search(u1, {"marzipanoid": 1.0}, 5, context_weight=1.0) == []
+    assert mem.store.lexical.search(u2, {"marzipanoid": 1.0}, 5, context_weight=1.0)
     whole = mem.forget(user_id="u1")
     assert whole.ok and whole.scrub  # the store's files were scrubbed
     assert all(n == 0 for n in mem.stats(user_id="u1")["counts"].values())
@@ -318,20 +318,20 @@ def test_reads_are_counted_per_tenant_and_go_with_their_item(mem: Memory) -> Non
     store = mem.store
     u1 = Scope(tenant="default", user_id="u1")
     first, second, third = ids["s1"]
-    store.record_access("default", {first: 2, second: 1, "t_nosuchitem": 5}, now())
-    store.record_access("default", {first: 1}, now())
-    store.record_access("other", {third: 4}, now())  # a tenant that does not hold it: nothing recorded
-    assert store.access_counts(u1, [first, second, third, "t_nosuchitem"]) == {first: 3, second: 1}
-    assert store.access_counts(Scope(tenant="default", user_id="u2"), [first]) == {}  # another user's scope
-    assert store.access_counts(Scope(tenant="other", user_id="u1"), [first, third]) == {}
+    store.records.record_access("default", {first: 2, second: 1, "t_nosuchitem": 5}, now())
+    store.records.record_access("default", {first: 1}, now())
+    store.records.record_access("other", {third: 4}, now())  # a tenant that does not hold it: nothing recorded
+    assert store.records.access_counts(u1, [first, second, third, "t_nosuchitem"]) == {first: 3, second: 1}
+    assert store.records.access_counts(Scope(tenant="default", user_id="u2"), [first]) == {}  # another user's scope
+    assert store.records.access_counts(Scope(tenant="other", user_id="u1"), [first, third]) == {}
     hits = mem.search("support group", user_id="u1", limit=3)  # search counts what it returns (buffered)
-    mem._accesses.flush()
-    after = store.access_counts(u1, [h.id for h in hits])
+    mem.engine.accesses.flush()
+    after = store.records.access_counts(u1, [h.id for h in hits])
     assert all(after.get(h.id, 0) >= 1 for h in hits)
     mem.delete(second, user_id="u1")
     receipt = mem.forget([first], user_id="u1", scrub=False)
     assert receipt.ok
-    assert store.access_counts(u1, [first, second]) == {}
+    assert store.records.access_counts(u1, [first, second]) == {}
 
 
 def test_bad_forget_requests_change_nothing(mem: Memory) -> None:
@@ -393,6 +393,23 @@ def test_timeline_and_as_of(mem: Memory) -> None:
     assert then and all("Paris" not in h.text for h in then) and any("Boston" in h.text for h in then)
     current = mem.search("Where does Ann live?", user_id="ann", limit=20)
     assert any("superseded_by" in h.explain and "Boston" in h.text for h in current)
+    # as_of is a store filter: every seam leaves out what was recorded later
+    from outcrop.stores.base import SearchFilters, VectorSpace
+
+    scope, then_only = Scope(tenant=mem.config.tenant, user_id="ann"), SearchFilters(as_of=between)
+    assert mem.store.lexical.search(scope, {"paris": 1.0}, 10) and not mem.store.lexical.search(
+        scope, {"paris": 1.0}, 10, then_only
+    )
+    space, query = VectorSpace(mem.embedder.id, mem.embedder.dim), mem.embedder.embed(["Paris"])[0]
+    early = {i for i, _ in mem.store.vectors.search(scope, space, query, 50, then_only)}
+    late = {i for i, _ in mem.store.vectors.search(scope, space, query, 50)} - early
+    assert (
+        early and late and all("Paris" not in i.text for i in mem.store.records.get_items(scope, list(early)).values())
+    )
+    listed = mem.store.records.list_items(scope, limit=100, filters=then_only)
+    assert (
+        listed and all("Paris" not in i.text for i in listed) and len(listed) < len(mem.list(user_id="ann", limit=100))
+    )
 
 
 # -- lifecycle on one store ------------------------------------------------------------------------
@@ -501,16 +518,43 @@ def test_a_replacing_write_is_one_transaction(mem: Memory) -> None:
     ingest(mem)
     scope = Scope(tenant=mem.config.tenant, user_id="u1")
     fact = mem.list(user_id="u1", level=Level.FACT, limit=1)[0]
-    log = mem.store.log_records(scope, limit=1)[0]  # re-inserting it breaks the log's unique id
+    log = mem.store.records.log_records(scope, limit=1)[0]  # re-inserting it breaks the log's unique id
     space = VectorSpace(mem.embedder.id, mem.embedder.dim)
-    vector = mem.store.vectors_for(scope, space, [fact.id])[fact.id]
+    vector = mem.store.vectors.vectors_for(scope, space, [fact.id])[fact.id]
     changed = fact.model_copy(update={"sources": [*fact.sources, "t_extra"]})
     with pytest.raises(StoreError):
-        mem.store.write(
+        mem.store.records.write(
             WriteBatch(logs=[log], items=[changed], vectors={fact.id: vector}, space=space, replaces=[fact.id])
         )
     kept = mem.get(fact.id, user_id="u1")
     assert kept.sources == fact.sources and kept.text == fact.text
-    assert fact.id in dict(mem.store.vector_search(scope, space, vector, 5))
-    mem.store.write(WriteBatch(items=[changed], vectors={fact.id: vector}, space=space, replaces=[fact.id]))
+    assert fact.id in dict(mem.store.vectors.search(scope, space, vector, 5))
+    mem.store.records.write(WriteBatch(items=[changed], vectors={fact.id: vector}, space=space, replaces=[fact.id]))
     assert mem.get(fact.id, user_id="u1").sources == sorted(changed.sources)
+
+
+def test_iter_items_streams_every_item_in_list_order(mem: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``iter_items`` pages by key, and yields exactly what one unbounded ``list_items`` returns:
+    the same items in the same order, items without a timestamp included, filters applied."""
+    import sys
+
+    from outcrop.core.types import Item
+    from outcrop.stores.base import WriteBatch
+
+    ingest(mem)
+    scope = Scope(tenant=mem.config.tenant, user_id="u1")
+    undated = [
+        Item(id=f"p_undated{n:03d}", level=Level.PROFILE, scope=scope, text=f"Undated line {n}", recorded_at=now())
+        for n in range(3)
+    ]
+    mem.store.records.write(WriteBatch(items=undated))
+    everything = mem.store.records.list_items(scope, limit=100_000)
+    assert any(i.timestamp is None for i in everything) and len(everything) > 10
+    streamed = list(mem.store.records.iter_items(scope))
+    assert [(i.id, i.sources) for i in streamed] == [(i.id, i.sources) for i in everything]
+    facts = list(mem.store.records.iter_items(scope, levels=[Level.FACT]))
+    assert [i.id for i in facts] == [i.id for i in everything if i.level == Level.FACT]
+    assert list(mem.store.records.iter_items(Scope(tenant=mem.config.tenant, user_id="nobody"))) == []
+    # pages of two: every page boundary, including the one between undated and dated items
+    monkeypatch.setattr(sys.modules[type(mem.store.records).__module__], "_PAGE", 2)
+    assert [i.id for i in mem.store.records.iter_items(scope)] == [i.id for i in everything]

@@ -5,18 +5,22 @@ bypassed with raw SQL. Every behaviour both stores share is in tests/stores/test
 from __future__ import annotations
 
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.core.legacy import LegacyNameWarning
-from outcrop.core.types import Scope
-from outcrop.errors import ConfigError
+from outcrop.core.types import Item, Level, Scope
+from outcrop.errors import ConfigError, StoreError
 from outcrop.providers import Embedder
-from outcrop.stores.base import SearchFilters
+from outcrop.stores.base import SearchFilters, WriteBatch
 from outcrop.stores.postgres import PostgresStore
-from outcrop.stores.postgres_schema import (
+from outcrop.stores.postgres import records as records_module
+from outcrop.stores.postgres.schema import (
     APP_ROLE,
     LEGACY_APP_ROLE,
     LEGACY_SCHEMA,
@@ -57,16 +61,16 @@ def test_the_hnsw_index_path_finds_what_the_exact_scan_finds(postgres_url: str, 
         store = m.store
         assert isinstance(store, PostgresStore)
         scope = Scope(tenant="default", user_id="u1")
-        space = store.active_space()
+        space = store.vectors.active_space()
         assert space is not None
         query = embedder.embed(["a new dog"])[0]
-        exact = store.vector_search(scope, space, query, 5)
-        store.exact_limit = 0
-        approximate = store.vector_search(scope, space, query, 5)
+        exact = store.vectors.search(scope, space, query, 5)
+        store.vectors.exact_limit = 0
+        approximate = store.vectors.search(scope, space, query, 5)
         assert [i for i, _ in approximate] == [i for i, _ in exact] and len(exact) == 5
         assert [s for _, s in approximate] == pytest.approx([s for _, s in exact], abs=1e-5)
-        with_filter = store.vector_search(scope, space, query, 5, SearchFilters(speakers=("Ben",)))
-        assert with_filter and {store.get_items(scope, [i])[i].speaker for i, _ in with_filter} == {"Ben"}
+        with_filter = store.vectors.search(scope, space, query, 5, SearchFilters(speakers=("Ben",)))
+        assert with_filter and {store.records.get_items(scope, [i])[i].speaker for i, _ in with_filter} == {"Ben"}
         hits = m.search("What is the name of Ben's puppy?", user_id="u1", channels={"dense": 1.0}, limit=3)
         assert "Biscuit" in hits[0].text  # the other tenant's 30 puppy notes are never seen
 
@@ -122,10 +126,10 @@ def test_a_non_superuser_owner_can_run_the_store(postgres_server: str, embedder:
         receipt = m.forget([ids[1]], user_id="u1")
         assert receipt.ok and receipt.scrub["checkpoint"] is False
         assert m.search("Biscuit puppy", user_id="u1", channels={"bm25": 1.0}, filters={"level": "turn"}) == []
-        space = m.store.active_space()
+        space = m.store.vectors.active_space()
         assert space is not None
         with pytest.raises(ConfigError, match="BYPASSRLS"):  # it could not see the other tenants' vectors
-            m.store.activate_space(space)
+            m.store.vectors.activate(space)
     assert _count_as_app(url, "default") > 0 and _count_as_app(url, "other") == 0
 
 
@@ -163,3 +167,142 @@ def test_a_store_written_under_the_former_name_opens_renamed(postgres_url: str, 
         assert quals and all(TENANT_SETTING in q and "memstrata" not in q for q in quals)
         assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [LEGACY_APP_ROLE]).fetchone() is None
     assert _count_as_app(postgres_url, "acme") > 0 and _count_as_app(postgres_url, "globex") == 0
+
+
+# -- the connection pool ----------------------------------------------------------------------
+def test_many_threads_share_a_pool_smaller_than_their_number(postgres_url: str, embedder: Embedder) -> None:
+    """16 threads add and search at once through one ``Memory`` whose store has 4 connections:
+    every call waits its turn for a connection, none fails, and every write is there."""
+    threads, rounds = 16, 3
+    with _memory(postgres_url, embedder) as m:
+        store = m.store
+        assert isinstance(store, PostgresStore)
+        store.connections.pool.resize(min_size=1, max_size=4)
+        m.add(TURNS, user_id="shared", session_id="s1", timestamp="2024-03-10T10:00:00")
+        start = threading.Barrier(threads)
+
+        def work(n: int) -> int:
+            start.wait()
+            found = 0
+            for r in range(rounds):
+                m.add(
+                    [{"name": "Ana", "content": f"Thread {n}, round {r}: I practised the piano for {r + 1} hours."}],
+                    user_id=f"u{n}",
+                    session_id="s1",
+                    timestamp=f"2024-03-1{r}T10:00:00",
+                )
+                found += len(m.search("How long did Ana practise the piano?", user_id=f"u{n}", limit=5))
+                top = m.search("What is the name of Ben's puppy?", user_id="shared", limit=3)
+                assert "Biscuit" in top[0].text
+            return found
+
+        with ThreadPoolExecutor(threads) as pool:
+            found = list(pool.map(work, range(threads)))
+        assert all(found)
+        for n in range(threads):
+            counts = m.stats(user_id=f"u{n}")["counts"]
+            assert (counts["turn"], counts["log"]) == (rounds, rounds)
+        everyone = store.records.count(Scope(tenant="default", user_id=None))
+        assert (everyone["turn"], everyone["log"]) == (threads * rounds + 3, threads * rounds + 3)
+        assert store.connections.pool.get_stats()["pool_size"] <= 4
+
+
+def test_a_transaction_inside_another_reuses_its_connection(postgres_url: str) -> None:
+    """With a pool of one, a nested ``tx`` must not wait for a second connection: it is a savepoint
+    of the outer one, with its own tenant for its part only, rolled back alone when it fails."""
+    store = PostgresStore(postgres_url, pool_size=1, pool_timeout=2)
+    try:
+        db = store.connections
+        with db.tx("acme") as outer:
+            with db.tx("globex") as inner:
+                assert inner is outer
+                assert outer.execute("SELECT current_setting(%s)", [TENANT_SETTING]).fetchone() == ("globex",)
+            assert outer.execute("SELECT current_setting(%s)", [TENANT_SETTING]).fetchone() == ("acme",)
+            outer.execute(f"INSERT INTO {SCHEMA}.scope_speakers VALUES ('acme', 'u1', 'Ana')")
+            with pytest.raises(StoreError, match="write rejected"), db.tx("acme") as again:
+                again.execute(f"INSERT INTO {SCHEMA}.scope_speakers VALUES ('acme', 'u1', 'Ben')")
+                again.execute(f"INSERT INTO {SCHEMA}.scope_speakers VALUES ('acme', 'u1', 'Ben')")
+            assert outer.execute("SELECT current_setting(%s)", [TENANT_SETTING]).fetchone() == ("acme",)
+        assert store.records.speakers(Scope(tenant="acme", user_id="u1")) == ["Ana"]
+    finally:
+        store.close()
+
+
+def test_a_pool_with_no_free_connection_fails_clearly(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, pool_size=1, pool_timeout=0.5)
+    try:
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with store.connections.tx("acme"):
+                held.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert held.wait(10)
+            with pytest.raises(StoreError, match=r"no PostgreSQL connection free within 0\.5s: all 1 "):
+                store.records.count(Scope(tenant="acme"))
+        finally:
+            release.set()
+            holder.join()
+        assert store.records.count(Scope(tenant="acme"))["log"] == 0  # the connection came back
+    finally:
+        store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.records.count(Scope(tenant="acme"))
+
+
+# -- iter_items -------------------------------------------------------------------------------
+def _item(n: int, when: datetime | None, level: Level = Level.TURN, speaker: str = "Ana") -> Item:
+    return Item(
+        id=f"t_{n:03d}",
+        level=level,
+        scope=Scope(tenant="acme", user_id="u1", session_id="s1"),
+        text=f"Note {n}",
+        speaker=speaker,
+        timestamp=when,
+        sources=[f"l_{n:03d}", "l_shared"],
+        producer="test",
+        recorded_at=datetime(2024, 1, 1),
+    )
+
+
+def test_iter_items_reads_every_item_in_list_order_page_by_page(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Undated items first (in write order), then by time with ties in write order, exactly as
+    ``list_items`` orders them, across pages that start among the undated items and inside a run
+    of equal timestamps; no connection is held between pages (a pool of one still serves others)."""
+    day = datetime(2024, 3, 10, 10)
+    whens = [day, None, day, None, day - timedelta(days=1), None, day, day + timedelta(hours=1), None, day]
+    items = [
+        _item(n, when, Level.FACT if n % 3 == 0 else Level.TURN, "Ben" if n % 2 else "Ana")
+        for n, when in enumerate(whens)
+    ]
+    items.reverse()  # write order (seq) differs from id order
+    store = PostgresStore(postgres_url, pool_size=1, pool_timeout=2)
+    try:
+        store.records.write(WriteBatch(items=items))
+        scope = Scope(tenant="acme", user_id="u1")
+        everything = store.records.list_items(scope, limit=10_000)
+        assert everything[0].timestamp is None and len(everything) == len(items)
+        for page_size in (1, 2, 3, 4, 500):
+            monkeypatch.setattr(records_module, "_PAGE", page_size)
+            assert list(store.records.iter_items(scope)) == everything
+            turns = store.records.list_items(scope, levels=[Level.TURN], limit=10_000)
+            assert list(store.records.iter_items(scope, levels=[Level.TURN])) == turns
+            bens = SearchFilters(speakers=("ben",))
+            assert list(store.records.iter_items(scope, filters=bens)) == store.records.list_items(
+                scope, filters=bens, limit=10_000
+            )
+        monkeypatch.setattr(records_module, "_PAGE", 3)
+        pages = store.records.iter_items(scope)
+        first = next(pages)
+        assert first.sources == sorted([first.sources[0], "l_shared"])
+        assert store.records.count(scope)["turn"] == sum(i.level is Level.TURN for i in items)  # between pages
+        assert [first, *pages] == everything
+        assert list(store.records.iter_items(Scope(tenant="acme", user_id="nobody"))) == []
+    finally:
+        store.close()

@@ -42,7 +42,7 @@ def test_facts_carry_resolved_dates_and_the_speakers_name(filled: Memory) -> Non
 def test_episode_summarises_its_session_and_cites_the_quoted_turns(filled: Memory) -> None:
     [episode] = filled.list(user_id="u1", session_id="s2", level="episode")
     assert episode.text.startswith("Conversation on 20 June 2023 between Melanie and Caroline")
-    quoted = filled.store.get_items(episode.scope, episode.sources)
+    quoted = filled.store.records.get_items(episode.scope, episode.sources)
     assert all(turn.text.split()[0] in episode.text for turn in quoted.values())
     assert episode.metadata["participants"] == ["Melanie", "Caroline"]
 
@@ -62,7 +62,7 @@ def test_topics_group_facts_across_sessions(filled: Memory) -> None:
     topics = filled.list(user_id="u1", level="topic")
     pottery = [t for t in topics if "pottery" in t.text.lower()]
     assert pottery, [t.text for t in topics]
-    facts = filled.store.get_items(pottery[0].scope, pottery[0].metadata["facts"])
+    facts = filled.store.records.get_items(pottery[0].scope, pottery[0].metadata["facts"])
     assert len({f.scope.session_id for f in facts.values()}) >= 2
 
 
@@ -103,7 +103,7 @@ def test_strata_stay_inside_their_user(filled: Memory) -> None:
 
 def test_deleting_a_turn_removes_its_facts_and_refreshes_what_cited_it(filled: Memory) -> None:
     paris = next(t for t in filled.list(user_id="u1", level="turn", limit=100) if "Paris" in t.text)
-    assert filled.store.derived_from(paris.scope, [paris.id])
+    assert filled.store.records.derived_from(paris.scope, [paris.id])
     filled.delete(paris.id)
     everything = filled.list(user_id="u1", limit=1000)
     assert all(paris.id not in i.sources for i in everything)

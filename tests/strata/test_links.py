@@ -104,17 +104,17 @@ def test_related_facts_link_across_sessions_and_links_go_with_their_facts(store_
         say(m, "I bought new running shoes for the marathon.", "s3", 9)
         violin = _about(m, "violin")
         assert len(violin) == 2
-        links = m.store.links(_owner(m), [f.id for f in violin])
+        links = m.store.records.links(_owner(m), [f.id for f in violin])
         pair = {violin[0].id, violin[1].id}
         assert any({link.src, link.dst} == pair for link in links)
         link = next(link for link in links if {link.src, link.dst} == pair)
         assert link.kind in ("similar", "entity") and 0 < link.weight <= 1
         rain = _about(m, "shoes")[0]
-        assert not any(rain.id in (lk.src, lk.dst) for lk in m.store.links(_owner(m), [rain.id]))
+        assert not any(rain.id in (lk.src, lk.dst) for lk in m.store.records.links(_owner(m), [rain.id]))
 
         newer = next(f for f in violin if f.timestamp is not None and f.timestamp.day == 8)
         m.delete(newer.id, user_id="u1")
-        assert m.store.links(_owner(m), [f.id for f in violin]) == []
+        assert m.store.records.links(_owner(m), [f.id for f in violin]) == []
 
 
 def test_rebuild_reproduces_merges_and_links(store_url: str, embedder: Embedder) -> None:
@@ -133,7 +133,7 @@ def test_rebuild_reproduces_merges_and_links(store_url: str, embedder: Embedder)
 
         def state() -> tuple[list[tuple[str, list[str]]], list[tuple[str, str, str, float]]]:
             facts = _facts(m)
-            links = m.store.links(_owner(m), [f.id for f in facts])
+            links = m.store.records.links(_owner(m), [f.id for f in facts])
             return sorted((f.id, f.sources) for f in facts), [(k.src, k.dst, k.kind, k.weight) for k in links]
 
         before = state()
@@ -148,9 +148,9 @@ def test_links_stay_inside_their_tenant(postgres_url: str, tmp_path: Path, embed
             say(a, "I started learning the violin with a teacher called Greta.", "s1", 1)
             say(a, "My violin teacher Greta says I am improving fast.", "s2", 8)
             ids = [f.id for f in _facts(a)]
-            assert a.store.links(_owner(a), ids)
+            assert a.store.records.links(_owner(a), ids)
         with _memory(url, embedder, tenant="other") as b:
-            assert b.store.links(_owner(b), ids) == []
+            assert b.store.records.links(_owner(b), ids) == []
 
 
 def test_a_deleted_or_edited_merged_fact_stays_so_through_consolidation(store_url: str, embedder: Embedder) -> None:
@@ -193,4 +193,4 @@ def test_facts_of_different_agents_neither_merge_nor_link(tmp_path: Path, embedd
             )
         facts = _about(m, "vegetarian")
         assert len(facts) == 2 and all(len(f.sources) == 1 for f in facts)
-        assert m.store.links(_owner(m), [f.id for f in facts]) == []
+        assert m.store.records.links(_owner(m), [f.id for f in facts]) == []

@@ -107,7 +107,7 @@ def test_read_items_fade_slower_and_counts_survive_reopening(tmp_path: Path, emb
         assert strength_b["retention"] > strength_a["retention"] and strength_b["rank"] < strength_a["rank"]
         assert after[b].score - after[a].score > before[b] - before[a]  # read, b gained on a
     with Memory(config=config.model_copy(update={"store": config.store}), embedder=embedder) as reopened:
-        assert reopened.store.access_counts(Scope(tenant="default", user_id="u"), [a, b]).get(b, 0) >= 3
+        assert reopened.store.records.access_counts(Scope(tenant="default", user_id="u"), [a, b]).get(b, 0) >= 3
 
 
 def test_strength_off_leaves_scores_alone(tmp_path: Path, embedder: Embedder) -> None:

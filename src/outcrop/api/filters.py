@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from outcrop.core.time.clock import parse_time
@@ -9,7 +10,10 @@ from outcrop.core.types import Level
 from outcrop.errors import InvalidInputError
 from outcrop.stores.base import SearchFilters
 
-__all__ = ["parse_filters"]
+__all__ = ["Filters", "parse_filters"]
+
+Filters = SearchFilters | Mapping[str, Any]
+"""Search filters: a :class:`SearchFilters`, or an object with the keys :func:`parse_filters` reads."""
 
 _KEYS = {"since", "until", "speaker", "speakers", "session_id", "metadata", "level", "levels"}
 
@@ -21,11 +25,11 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def parse_filters(filters: SearchFilters | dict[str, Any] | None) -> SearchFilters | None:
+def parse_filters(filters: Filters | None) -> SearchFilters | None:
     """Accepts ``{"since", "until", "speaker"|"speakers", "session_id", "metadata": {k: v}, "level"|"levels"}``."""
     if filters is None or isinstance(filters, SearchFilters):
         return filters
-    if not isinstance(filters, dict):
+    if not isinstance(filters, Mapping):
         raise InvalidInputError(f"filters must be an object, got {type(filters).__name__}")
     unknown = set(filters) - _KEYS
     if unknown:

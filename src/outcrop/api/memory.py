@@ -1,53 +1,42 @@
-"""``Memory``: the public facade over a store, an embedder and the retrieval pipeline."""
+"""``Memory``: the public handle on an :class:`~outcrop.api.engine.Engine`, bound to one tenant.
+
+A ``Memory`` checks its arguments, resolves scopes (``user_id`` defaults to ``"default"``) and
+hands the work to the engine it holds. ``Memory("sqlite:///m.db")`` builds and owns an engine;
+:meth:`Memory.for_tenant` returns another handle on the same engine for another tenant (one
+server process, many tenants), which shares everything and owns nothing.
+"""
 
 from __future__ import annotations
 
 import builtins
-import copy
-from collections.abc import Sequence
+import dataclasses
 from contextlib import AbstractContextManager
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from outcrop.api.answer import Answer, answer_question
-from outcrop.api.filters import parse_filters
+from outcrop.api.engine import Engine
+from outcrop.api.filters import Filters, parse_filters
 from outcrop.config import MemoryConfig
-from outcrop.core.documents import dense_text, lexical_document
-from outcrop.core.ids import content_hash, new_id
 from outcrop.core.text import validate_text
-from outcrop.core.time.clock import now, parse_time
-from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.core.time.clock import parse_time
+from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Scope, Timestamp
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
-from outcrop.ingest.turns import TurnIngestor
-from outcrop.lifecycle.export import ExportReport, ImportReport
-from outcrop.lifecycle.export import export_jsonl as _export
-from outcrop.lifecycle.export import import_jsonl as _import
-from outcrop.lifecycle.forget import forget as _forget
-from outcrop.lifecycle.lexical import refresh_session_documents
+from outcrop.lifecycle.export import ExportReport, ImportReport, Target
 from outcrop.lifecycle.rebuild import RebuildReport
-from outcrop.lifecycle.rebuild import rebuild as _rebuild
 from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
-from outcrop.lifecycle.reindex import reindex as _reindex
 from outcrop.lifecycle.targets import resolve_ids, resolve_scope
-from outcrop.llm import LLM, open_llm
+from outcrop.llm import LLM
 from outcrop.providers.base import Embedder
 from outcrop.providers.registry import load_embedder
-from outcrop.retrieve.context import pack_context
-from outcrop.retrieve.pipeline import Retriever
-from outcrop.retrieve.recipes import plain_hybrid
 from outcrop.retrieve.recipes import recipe as named_recipe
-from outcrop.retrieve.rerank import make_retriever
-from outcrop.retrieve.reuse import ReadReuse, reuse_reads
-from outcrop.stores.base import SearchFilters, Store, VectorSpace
-from outcrop.stores.registry import open_store
-from outcrop.strata.consolidate import ConsolidationReport, Consolidator
-from outcrop.strata.links import absorbed_ids
-from outcrop.strata.llm_producers import choose_producers
-from outcrop.truth.readtime import truth_view
+from outcrop.retrieve.reuse import ReadReuse
+from outcrop.stores.base import SearchFilters, Store
+from outcrop.strata.consolidate import ConsolidationReport
 from outcrop.truth.slots import SlotValue
-from outcrop.truth.strength import AccessTracker
 from outcrop.truth.timeline import timeline as _timeline
 
 __all__ = ["Memory"]
@@ -85,38 +74,45 @@ class Memory:
         base = config or MemoryConfig()
         if store is not None:
             base = MemoryConfig.build({**base.model_dump(), "store": store})
+        self._engine = Engine(base, embedder=embedder, llm=llm)
         self.config = base
-        self.embedder = embedder or load_embedder(base.embedder)
-        self.store: Store = open_store(base.store, sqlite_synchronous=base.sqlite_synchronous)
-        self._space = VectorSpace(self.embedder.id, self.embedder.dim)
-        self._ingestor = TurnIngestor(self.store, self.embedder, base)
-        # The LLM path (optional): ``llm`` or one built from ``config.llm``; producers, reranker
-        # and ``answer`` use it, and its ledger is in ``stats()``.
-        self.llm: LLM | None = llm if llm is not None else open_llm(base.llm)
-        self._owns_llm = llm is None
-        producers = choose_producers(base, self.llm)
-        self._consolidator = Consolidator(self.store, self.embedder, base, **producers.chosen())
-        self._retriever: Retriever = make_retriever(self.store, self.embedder, base.retrieval, self.llm)
-        self._accesses = AccessTracker(self.store)  # what search and context return fades slower
-        self._retriever.accesses = self._accesses
-        self._owns_store = True
+        self._owns_engine = True
+
+    @classmethod
+    def _on(cls, engine: Engine, config: MemoryConfig) -> Memory:
+        handle = cls.__new__(cls)
+        handle._engine, handle.config, handle._owns_engine = engine, config, False
+        return handle
+
+    # -- the engine's parts, for tools and tests ------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The engine this handle drives (shared by every handle from :meth:`for_tenant`)."""
+        return self._engine
+
+    @property
+    def store(self) -> Store:
+        return self._engine.store
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._engine.embedder
+
+    @property
+    def llm(self) -> LLM | None:
+        return self._engine.llm
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
-        if self._owns_store:
-            self._accesses.flush()
-            self.store.close()
-            close_llm = getattr(self.llm, "close", None) if self._owns_llm else None
-            if close_llm is not None:
-                close_llm()
+        """Close the engine (store, LLM client) if this handle built it; a handle from
+        :meth:`for_tenant` leaves it open."""
+        if self._owns_engine:
+            self._engine.close()
 
     def for_tenant(self, tenant: str) -> Memory:
-        """A view of this memory bound to ``tenant``, sharing the open store, embedder and pipeline
-        (one server process, many tenants). Closing a view leaves the shared store open."""
-        view = copy.copy(self)
-        view.config = MemoryConfig.build({**self.config.model_dump(), "tenant": tenant})
-        view._owns_store = False
-        return view
+        """A handle on the same engine bound to ``tenant``: it shares the open store, models and
+        pipeline, and closing it leaves them open."""
+        return Memory._on(self._engine, MemoryConfig.build({**self.config.model_dump(), "tenant": tenant}))
 
     def __enter__(self) -> Memory:
         return self
@@ -127,7 +123,7 @@ class Memory:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Memory({self.store.url!r}, embedder={self.embedder.id!r})"
+        return f"Memory({self.store.url!r}, embedder={self.embedder.id!r}, tenant={self.config.tenant!r})"
 
     # -- scopes ---------------------------------------------------------------------------
     def _scope(
@@ -152,13 +148,13 @@ class Memory:
     # -- writes ---------------------------------------------------------------------------
     def add(
         self,
-        messages: Any,
+        messages: Messages,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
         run_id: str | None = None,
-        timestamp: Any = None,
+        timestamp: Timestamp | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> builtins.list[str]:
         """Append messages to memory; returns one turn id per message (the existing id for
@@ -167,58 +163,25 @@ class Memory:
             raise InvalidInputError("metadata must be an object")
         scope = self._scope(user_id, agent_id, session_id, run_id)
         turns = normalize_messages(messages, timestamp=parse_time(timestamp), max_chars=self.config.max_text_chars)
-        ids = self._ingestor.add(scope, turns, metadata or {})
-        if self.config.strata.on_add:
-            self._consolidator.after_add(scope, ids)
-        return ids
+        return self._engine.add(scope, turns, metadata or {})
 
     def consolidate(self, *, user_id: str | None = None, agent_id: str | None = None) -> ConsolidationReport:
         """Build or refresh the facts, episodes, topics and profile of a scope from its turns.
         Idempotent; ``add`` does this incrementally unless ``strata.on_add`` is off."""
-        return self._consolidator.consolidate(self._scope(user_id, agent_id, None))
+        return self._engine.consolidate(self._scope(user_id, agent_id, None))
 
     def update(self, item_id: str, text: str, *, user_id: str | None = None) -> Item:
         """Replace an item's text; the old text stays in :meth:`history`. Updating a turn re-derives
         its facts and refreshes the strata above them."""
         text = validate_text(text, max_chars=self.config.max_text_chars)
         scope = self._scope(user_id, None, None, default_user=False)
-        current = self.get(item_id, user_id=user_id)
-        log = LogRecord(
-            id=new_id("l"),
-            scope=current.scope,
-            kind="update",
-            payload={"item_id": item_id, "text": text},
-            content_hash=content_hash("update", item_id, text, new_id("u")),
-            recorded_at=now(),
-        )
-        changed = current.model_copy(update={"text": text})
-        vector = self.embedder.embed([dense_text(changed)])[0]
-        lexical = lexical_document(changed, [])
-        updated = self.store.update_item(scope, item_id, text, log, lexical, vector, self._space)
-        if current.level == Level.TURN:
-            # the turn's own document and its neighbours' context carry the new text, not the old
-            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
-            self._consolidator.after_change(current.scope, [item_id], removed=False)
-        return updated
+        return self._engine.update(scope, self.get(item_id, user_id=user_id), text)
 
     def delete(self, item_id: str, *, user_id: str | None = None) -> None:
         """Remove an item from every index; its history stays readable. Deleting a turn removes the
         facts made from it and refreshes the episode, topics and profile that drew on it."""
         scope = self._scope(user_id, None, None, default_user=False)
-        current = self.get(item_id, user_id=user_id)
-        log = LogRecord(
-            id=new_id("l"),
-            scope=current.scope,
-            kind="delete",
-            payload={"item_id": item_id, **_absorbed(current)},
-            content_hash=content_hash("delete", item_id, new_id("u")),
-            recorded_at=now(),
-        )
-        self.store.delete_item(scope, item_id, log)
-        if current.level == Level.TURN:
-            # the neighbours' context documents no longer carry the deleted turn's words
-            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
-            self._consolidator.after_change(current.scope, [item_id], removed=True)
+        self._engine.delete(scope, self.get(item_id, user_id=user_id))
 
     def forget(
         self,
@@ -244,18 +207,14 @@ class Memory:
             if user_id is None and agent_id is None and session_id is None and run_id is None:
                 raise InvalidInputError("forget needs ids, a user_id or a session_id")
             targets = resolve_scope(self.store, self._scope(user_id, agent_id, session_id, run_id))
-        return _forget(
-            self.store, self._consolidator, targets, window=self.config.retrieval.neighbour_window, scrub=scrub
-        )
+        return self._engine.forget(targets, scrub=scrub)
 
     def rebuild(self, *, user_id: str | None = None) -> RebuildReport:
         """Recompute every projection (turns' lexical documents and vectors, facts, episodes,
         topics, profile) of this tenant, or of one user, from the log; see
         :mod:`outcrop.lifecycle.rebuild`."""
         scope = self._scope(user_id, None, None, default_user=False)
-        return _rebuild(
-            self.store, self.embedder, self._consolidator, scope, window=self.config.retrieval.neighbour_window
-        )
+        return self._engine.rebuild(scope)
 
     def reindex(self, embedder: str | Embedder, *, tenants: builtins.list[str] | None = None) -> ReindexReport:
         """Re-embed every item into ``embedder``'s vector space (a spec such as ``"wordllama"`` or
@@ -263,41 +222,26 @@ class Memory:
         embeds with the new model. ``tenants`` (default: this memory's) must cover every tenant
         of the store, or the switch is refused and the old space stays."""
         new = load_embedder(embedder) if isinstance(embedder, str) else embedder
-        report = _reindex(self.store, new, tenants or [self.config.tenant])
-        self.embedder = new
-        self._space = VectorSpace(new.id, new.dim)
-        self._ingestor = TurnIngestor(self.store, new, self.config)
-        producers = choose_producers(self.config, self.llm)
-        self._consolidator = Consolidator(self.store, new, self.config, **producers.chosen())
-        self._retriever = make_retriever(self.store, new, self.config.retrieval, self.llm)
-        self._retriever.accesses = self._accesses
-        return report
+        return self._engine.reindex(new, tenants or [self.config.tenant])
 
-    def export(self, target: Any, *, user_id: str | None = None, projections: bool = False) -> ExportReport:
+    def export(self, target: Target, *, user_id: str | None = None, projections: bool = False) -> ExportReport:
         """Write this tenant's log (or one user's), and with ``projections`` every item, to a
         JSONL file path or text stream; see :mod:`outcrop.lifecycle.export`."""
         scope = self._scope(user_id, None, None, default_user=False)
-        return _export(self.store, scope, target, projections=projections)
+        return self._engine.export(scope, target, projections=projections)
 
-    def import_(self, source: Any) -> ImportReport:
+    def import_(self, source: Target) -> ImportReport:
         """Load a JSONL export (path or text stream) into this tenant, skipping records already
         held, and recompute the projections. A malformed line raises
         :class:`~outcrop.errors.InvalidInputError` with its line number and nothing is written."""
-        return _import(
-            self.store,
-            self.embedder,
-            self._consolidator,
-            self.config.tenant,
-            source,
-            window=self.config.retrieval.neighbour_window,
-        )
+        return self._engine.import_(self.config.tenant, source)
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, item_id: str, *, user_id: str | None = None) -> Item:
         if not isinstance(item_id, str) or not item_id:
             raise InvalidInputError("id must be a non-empty string")
         scope = self._scope(user_id, None, None, default_user=False)
-        found = self.store.get_items(scope, [item_id])
+        found = self.store.records.get_items(scope, [item_id])
         if item_id not in found:
             raise NotFoundError(f"no memory item {item_id!r} in this scope")
         return found[item_id]
@@ -318,10 +262,12 @@ class Memory:
             raise InvalidInputError("limit must be 1..10000 and offset >= 0")
         scope = self._scope(user_id, agent_id, session_id, run_id)
         levels = (Level(level),) if level is not None else ()
-        return self.store.list_items(scope, levels=levels, limit=limit, offset=offset, newest_first=newest_first)
+        return self.store.records.list_items(
+            scope, levels=levels, limit=limit, offset=offset, newest_first=newest_first
+        )
 
     def history(self, item_id: str, *, user_id: str | None = None) -> builtins.list[ItemVersion]:
-        return self.store.history(self._scope(user_id, None, None, default_user=False), item_id)
+        return self.store.records.history(self._scope(user_id, None, None, default_user=False), item_id)
 
     def search(
         self,
@@ -332,9 +278,9 @@ class Memory:
         session_id: str | None = None,
         run_id: str | None = None,
         limit: int = 10,
-        filters: SearchFilters | dict[str, Any] | None = None,
+        filters: Filters | None = None,
         channels: dict[str, float] | None = None,
-        as_of: Any = None,
+        as_of: Timestamp | None = None,
         recipe: str = "default",
     ) -> builtins.list[Hit]:
         """Hybrid search; each :class:`Hit` carries an ``explain`` trace of the channels that found it.
@@ -349,34 +295,17 @@ class Memory:
         chosen = named_recipe(recipe)
         scope = self._scope(user_id, agent_id, session_id, run_id)
         moment = parse_time(as_of) if as_of is not None else None
-        fetch = limit if moment is None else min(1000, limit * 3)
-        if chosen.plain:
-            if channels is not None or filters is not None:
-                raise InvalidInputError(f"recipe {recipe!r} takes no channels or filters")
-            hits = plain_hybrid(self.store, self.embedder, scope, query, fetch)
-        else:
-            hits = self._retriever.search(
-                scope,
-                query,
-                limit=fetch,
-                filters=chosen.narrow(parse_filters(filters)),
-                weights=channels if channels is not None else chosen.channels,
-            )
-        weight = self.config.retrieval.superseded_weight
-        found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
-        self._note_reads(scope, found)
-        return found
+        if chosen.plain and (channels is not None or filters is not None or moment is not None):
+            raise InvalidInputError(f"recipe {recipe!r} takes no channels, filters or as_of")
+        parsed = _as_of(parse_filters(filters), moment)
+        return self._engine.search(scope, query, limit=limit, recipe=chosen, filters=parsed, channels=channels)
 
     def reusing_reads(self, *, serving: bool = True) -> AbstractContextManager[ReadReuse]:
         """A read-only stretch in which identical channel requests and query vectors are computed
         once (:mod:`outcrop.retrieve.reuse`): for asking one question several ways, as the
         evaluation does. Nobody may write to the store inside it; with ``serving`` off the block
         only records, so the next searches are computed (and timed) in full."""
-        return reuse_reads(serving=serving)
-
-    def _note_reads(self, scope: Scope, hits: Sequence[Hit]) -> None:
-        if self.config.retrieval.track_access and hits:
-            self._accesses.note(scope.tenant, (h.id for h in hits))
+        return self._engine.reusing_reads(serving=serving)
 
     def timeline(
         self,
@@ -385,7 +314,7 @@ class Memory:
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
-        as_of: Any = None,
+        as_of: Timestamp | None = None,
     ) -> builtins.list[SlotValue]:
         """A subject's slot values over time (one ``attribute`` or all), oldest first, each with its
         validity, sources and the fact that superseded it; ``as_of`` replays what memory held then.
@@ -393,7 +322,7 @@ class Memory:
         if not isinstance(subject, str) or not subject.strip():
             raise InvalidInputError("subject must be a non-empty string")
         scope = self._scope(user_id, agent_id, None)
-        facts = self.store.list_items(scope, levels=[Level.FACT], limit=100_000)
+        facts = list(self.store.records.iter_items(scope, levels=[Level.FACT]))
         moment = parse_time(as_of) if as_of is not None else None
         return _timeline(facts, subject.strip(), attribute, as_of=moment)
 
@@ -406,8 +335,8 @@ class Memory:
         session_id: str | None = None,
         run_id: str | None = None,
         max_tokens: int = 1000,
-        filters: SearchFilters | dict[str, Any] | None = None,
-        as_of: Any = None,
+        filters: Filters | None = None,
+        as_of: Timestamp | None = None,
     ) -> Context:
         """A cited block of the memories most relevant to ``query``, within ``max_tokens``: the
         participants' profile lines first, then items in time order. When every turn of the scope
@@ -417,60 +346,8 @@ class Memory:
             raise InvalidInputError("max_tokens must be at least 16")
         query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
         scope = self._scope(user_id, agent_id, session_id, run_id)
-        parsed = parse_filters(filters)
         moment = parse_time(as_of) if as_of is not None else None
-        if moment is None and (parsed is None or parsed.empty):
-            whole = self._whole_scope(scope, query, max_tokens)
-            if whole is not None:
-                return whole
-        retrieval = self._retriever.retrieve(
-            scope,
-            query,
-            limit=min(1000, max(50, max_tokens // 10)),
-            filters=parsed,
-            reserve=self.config.retrieval.context_dense_reserve,
-        )
-        named = self._retriever.analyse(scope, query).speakers
-        profile = [
-            Hit.from_item(item, 0.0, {"profile": True})
-            for item in self.store.list_items(
-                scope.model_copy(update={"session_id": None}), levels=[Level.PROFILE], limit=200
-            )
-            if (not named or item.speaker in named)
-            and (moment is None or (item.updated_at or item.recorded_at or moment) <= moment)  # as_of: no later profile
-        ]
-        profile.sort(key=lambda h: -int(h.metadata.get("support", 0)))
-        wanted = [s for h in retrieval.hits for s in h.explain.get("zoom_in", [])]
-        support = {
-            item.id: Hit.from_item(item, 0.0, {"zoom_in_of": True})
-            for item in self.store.get_items(scope, wanted).values()
-        }
-        hits = truth_view(
-            self.store, scope, retrieval.hits, as_of=moment, superseded_weight=self.config.retrieval.superseded_weight
-        )
-        context = pack_context(query, hits, max_tokens, profile=profile, support=support)
-        self._note_reads(scope, context.items)
-        context.confidence = round(retrieval.confidence.score, 4)
-        context.answerable = retrieval.answerable
-        context.explain = {
-            "route": retrieval.route.explain(),
-            "confidence": retrieval.confidence.explain(),
-            "widened": retrieval.widened,
-        }
-        return context
-
-    def _whole_scope(self, scope: Scope, query: str, max_tokens: int) -> Context | None:
-        turns = self.store.count(scope).get(Level.TURN.value, 0)
-        if turns == 0 or turns * 5 > max_tokens:  # a turn line costs at least ~5 tokens ([n], a speaker, a word)
-            return None
-        items = self.store.list_items(scope, levels=[Level.TURN], limit=turns)
-        hits = [Hit.from_item(item, 1.0, {"whole_scope": True}) for item in items]
-        context = pack_context(query, hits, max_tokens)
-        if len(context.items) < len(hits):
-            return None
-        context.confidence, context.answerable, context.complete = 1.0, True, True
-        context.explain = {"whole_scope": True}
-        return context
+        return self._engine.context(scope, query, max_tokens, _as_of(parse_filters(filters), moment))
 
     def stats(
         self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None
@@ -480,7 +357,7 @@ class Memory:
             "store": self.store.url,
             "embedder": self.embedder.id,
             "tenant": scope.tenant,
-            "counts": self.store.count(scope),
+            "counts": self.store.records.count(scope),
             **({"llm": {"model": self.llm.model, **self.llm.ledger.summary()}} if self.llm is not None else {}),
         }
 
@@ -512,8 +389,8 @@ class Memory:
         )
 
 
-def _absorbed(item: Item) -> dict[str, Any]:
-    """A merged fact's delete record also names the facts it absorbed (strata/links.py): their
-    tombstone, so consolidating again does not bring the restatements back."""
-    ids = absorbed_ids(item)
-    return {"absorbed": ids} if ids else {}
+def _as_of(filters: SearchFilters | None, moment: datetime | None) -> SearchFilters | None:
+    """``filters`` narrowed to what memory had recorded at ``moment`` (applied inside the store)."""
+    if moment is None:
+        return filters
+    return dataclasses.replace(filters or SearchFilters(), as_of=moment)

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         total = sum(len(b.messages) for b in batches)
         added = existing = 0
         with settings(ctx).open() as memory:
-            before = memory.store.count(memory._scope(None, None, None, default_user=False))["turn"]
+            before = memory.stats()["counts"]["turn"]
             with Progress(
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
                         metadata=batch.metadata or None,
                     )
                     progress.advance(task, len(batch.messages))
-            after = memory.store.count(memory._scope(None, None, None, default_user=False))["turn"]
+            after = memory.stats()["counts"]["turn"]
         added = after - before
         existing = total - added
         summary = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -18,11 +19,25 @@ __all__ = [
     "ItemVersion",
     "Level",
     "LogRecord",
+    "Message",
+    "Messages",
     "Scope",
+    "Timestamp",
     "Vectors",
 ]
 
 Vectors = npt.NDArray[np.float32]  # rows of unit-length embeddings, one per text
+
+Timestamp = str | datetime | int | float
+"""A time as inputs give it: ISO-8601 (with or without an offset), a LoCoMo or LongMemEval date
+string, a :class:`~datetime.datetime`, or epoch seconds (:func:`outcrop.core.time.parse_time`)."""
+
+Message = Mapping[str, Any]
+"""One chat message: ``content`` (or ``text``), and optionally ``role`` (default ``"user"``),
+``name`` (or ``speaker``), ``timestamp`` (a :data:`Timestamp`) and ``metadata`` (an object)."""
+
+Messages = str | Message | Sequence[str | Message]
+"""What ``Memory.add`` takes: one text, one message, or a list of them."""
 
 DEFAULT_TENANT = "default"
 DEFAULT_USER = "default"

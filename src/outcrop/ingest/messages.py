@@ -8,12 +8,14 @@ Anything else is refused with :class:`InvalidInputError` naming the offending me
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import parse_time
+from outcrop.core.types import Messages
 from outcrop.errors import InvalidInputError
 
 __all__ = ["IncomingTurn", "normalize_messages"]
@@ -30,8 +32,8 @@ class IncomingTurn:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def normalize_messages(messages: Any, *, timestamp: datetime | None, max_chars: int) -> list[IncomingTurn]:
-    if isinstance(messages, str | bytes | bytearray | dict):
+def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_chars: int) -> list[IncomingTurn]:
+    if isinstance(messages, str | bytes | bytearray | Mapping):
         messages = [messages]
     if not isinstance(messages, list | tuple):
         raise InvalidInputError(
@@ -45,7 +47,7 @@ def normalize_messages(messages: Any, *, timestamp: datetime | None, max_chars: 
         if isinstance(message, str | bytes | bytearray):
             turns.append(IncomingTurn("user", None, validate_text(message, max_chars=max_chars, what=where), timestamp))
             continue
-        if not isinstance(message, dict):
+        if not isinstance(message, Mapping):
             raise InvalidInputError(f"{where} must be a string or a dict, got {type(message).__name__}")
         unknown = set(message) - _KNOWN_KEYS
         if unknown:

@@ -43,7 +43,7 @@ class TurnIngestor:
 
     def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, object]) -> list[str]:
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
-        existing = self.store.items_for_log_hashes(scope, hashes)
+        existing = self.store.records.items_for_log_hashes(scope, hashes)
         recorded = now()
         ids: list[str] = []
         fresh: list[Item] = []
@@ -92,7 +92,7 @@ class TurnIngestor:
         if not fresh:
             return ids
         self._index(scope, fresh, batch)
-        self.store.write(batch)
+        self.store.records.write(batch)
         return ids
 
     def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch) -> None:
@@ -102,10 +102,10 @@ class TurnIngestor:
             for item in fresh:
                 batch.lexical[item.id] = lexical_document(item, [])
         else:
-            start = self.store.next_position(scope)
+            start = self.store.records.next_position(scope)
             # Turns up to `window` before the batch gain right-hand neighbours and are re-indexed;
             # `window` more before those are read only as their left-hand context.
-            earlier = self.store.session_turns(scope, scope.session_id, start - 2 * window, start - 1)
+            earlier = self.store.records.session_turns(scope, scope.session_id, start - 2 * window, start - 1)
             sequence = [item for _, item in earlier] + fresh
             first_changed = sum(1 for position, _ in earlier if position < start - window)
             for offset, item in enumerate(fresh):

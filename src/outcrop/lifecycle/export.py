@@ -27,7 +27,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import IO, Any
 
 from pydantic import BaseModel
 
@@ -47,10 +47,10 @@ __all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "export_jsonl", 
 
 FORMAT = NAME
 VERSION = 1
-_ALL = 10**9
 _KINDS = (*TURN_KINDS, "update", "delete")
 
-Target = str | os.PathLike[str] | TextIO
+Target = str | os.PathLike[str] | IO[str]
+"""Where an export goes or an import comes from: a file path, or an open text stream."""
 
 
 class ExportReport(BaseModel):
@@ -72,11 +72,11 @@ def _line(obj: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _opened(target: Target, mode: str) -> Iterator[TextIO]:
+def _opened(target: Target, mode: str) -> Iterator[IO[str]]:
     if isinstance(target, str | os.PathLike):
         try:
             with open(Path(target), mode, encoding="utf-8", newline="\n") as handle:
-                yield cast(TextIO, handle)
+                yield handle
         except OSError as exc:
             raise InvalidInputError(f"cannot open {os.fspath(target)}: {exc.strerror}") from None
     else:
@@ -133,8 +133,8 @@ def export_jsonl(store: Store, scope: Scope, target: Target, *, projections: boo
             )
         if projections:
             for level in Level:
-                items = sorted(store.list_items(tenant, levels=[level], limit=_ALL), key=lambda i: i.id)
-                positions = store.positions(tenant, [i.id for i in items]) if level == Level.TURN else {}
+                items = sorted(store.records.iter_items(tenant, levels=[level]), key=lambda i: i.id)
+                positions = store.records.positions(tenant, [i.id for i in items]) if level == Level.TURN else {}
                 for item in items:
                     out.write(_line(_item_line(item, positions.get(item.id))))
                 report.items += len(items)
@@ -218,7 +218,7 @@ def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord
     for record in records:
         item_id = str(record.payload["item_id"])
         owner = Scope(tenant=record.scope.tenant, user_id=record.scope.user_id)
-        current = store.get_items(owner, [item_id]).get(item_id)
+        current = store.records.get_items(owner, [item_id]).get(item_id)
         if current is None and not item_id.startswith(Level.TURN.prefix + "_"):
             # a derived item's delete (its tombstone, which the consolidation after the import
             # honours) or edit: the record is in the imported log, the item is drawn anew
@@ -228,9 +228,11 @@ def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord
         if record.kind == "update":
             changed = current.model_copy(update={"text": record.payload["text"]})
             vector = embedder.embed([dense_text(changed)])[0]
-            store.update_item(owner, item_id, changed.text, record, lexical_document(changed, []), vector, space)
+            store.records.update_item(
+                owner, item_id, changed.text, record, lexical_document(changed, []), vector, space
+            )
         else:
-            store.delete_item(owner, item_id, record)
+            store.records.delete_item(owner, item_id, record)
 
 
 def import_jsonl(
@@ -241,7 +243,7 @@ def import_jsonl(
         _header, parsed = parse_jsonl(handle, tenant)
     report = ImportReport(records=len(parsed))
     hashes = [r.content_hash for r, _ in parsed]
-    present = set(store.items_for_log_hashes(Scope(tenant=tenant, user_id=None), hashes))
+    present = set(store.records.items_for_log_hashes(Scope(tenant=tenant, user_id=None), hashes))
     fresh: list[LogRecord] = []
     ids: dict[str, str] = {}
     for record, turn_id in parsed:

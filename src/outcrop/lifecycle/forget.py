@@ -26,7 +26,6 @@ from outcrop.strata.consolidate import Consolidator
 
 __all__ = ["forget"]
 
-_ALL = 10**9
 _COARSE = [Level.EPISODE, Level.TOPIC, Level.PROFILE]
 
 
@@ -37,7 +36,7 @@ def _owner(scope: Scope) -> Scope:
 def _coarse(store: Store, owners: set[Scope]) -> dict[str, Item]:
     found: dict[str, Item] = {}
     for owner in sorted(owners, key=repr):
-        found.update({i.id: i for i in store.list_items(owner, levels=_COARSE, limit=_ALL)})
+        found.update({i.id: i for i in store.records.iter_items(owner, levels=_COARSE)})
     return found
 
 
@@ -48,7 +47,7 @@ def forget(
     owners = {_owner(s) for s in targets.sessions}
     before = {} if targets.whole else _coarse(store, owners)
     erased = [*targets.items, *(t for t in targets.turn_ids if t not in targets.items)]
-    store.erase(targets.tenant, targets.log_ids, erased)
+    store.maintenance.erase(targets.tenant, targets.log_ids, erased)
 
     written: dict[str, int] = {}
     if not targets.whole:
@@ -87,5 +86,5 @@ def forget(
         recomputed=recomputed,
         written=written,
         verification=verification,
-        scrub=store.scrub() if scrub else {},
+        scrub=store.maintenance.scrub() if scrub else {},
     )

@@ -26,10 +26,10 @@ def refresh_session_documents(store: Store, scope: Scope, window: int) -> int:
     turns left the session); returns how many were rewritten."""
     if scope.session_id is None or window == 0:
         return 0
-    turns = [t for _, t in store.session_turns(scope, scope.session_id, 0, _ALL)]
+    turns = [t for _, t in store.records.session_turns(scope, scope.session_id, 0, _ALL)]
     wanted = session_documents(turns, window)
-    current = store.lexical_documents(scope, list(wanted))
+    current = store.lexical.documents(scope, list(wanted))
     changed = {i: d for i, d in wanted.items() if current.get(i) != d}
     if changed:
-        store.write(WriteBatch(relexical=changed, tenant=scope.tenant))
+        store.records.write(WriteBatch(relexical=changed, tenant=scope.tenant))
     return len(changed)

@@ -16,7 +16,7 @@ def iter_log(store: Store, scope: Scope) -> Iterator[LogRecord]:
     """Every log record in ``scope``, oldest first, read a page at a time."""
     offset = 0
     while True:
-        page = store.log_records(scope, offset=offset, limit=PAGE)
+        page = store.records.log_records(scope, offset=offset, limit=PAGE)
         yield from page
         if len(page) < PAGE:
             return

@@ -30,7 +30,6 @@ from outcrop.strata.consolidate import Consolidator
 
 __all__ = ["RebuildReport", "rebuild", "write_turns"]
 
-_ALL = 10**9
 _EMBED_BATCH = 256
 
 
@@ -62,7 +61,7 @@ def write_turns(store: Store, embedder: Embedder, state: Replay, tenant: str, wi
     batch.positions.update(state.positions)
     batch.lexical.update(state.documents(window))
     batch.vectors.update(embed_items(embedder, turns))
-    store.write(batch)
+    store.records.write(batch)
 
 
 def consolidate_owners(consolidator: Consolidator, owners: Sequence[Scope], report: RebuildReport) -> None:
@@ -80,8 +79,8 @@ def rebuild(
     tenant = Scope(tenant=scope.tenant, user_id=scope.user_id)
     state = replay(records, turn_ids(store, tenant, records))
     report = RebuildReport(records=len(records), turns=len(state.turns))
-    stored = [i.id for i in store.list_items(tenant, limit=_ALL)]
-    report.removed = store.remove_items(tenant, stored)
+    stored = [i.id for i in store.records.iter_items(tenant)]
+    report.removed = store.records.remove_items(tenant, stored)
     if state.turns:
         write_turns(store, embedder, state, scope.tenant, window, WriteBatch())
     consolidate_owners(consolidator, state.owners(), report)

@@ -13,6 +13,7 @@ embedder it embeds the query with, so models and dimensions never mix.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import islice
 
 from pydantic import BaseModel
 
@@ -42,13 +43,9 @@ def build_space(store: Store, embedder: Embedder, tenants: Sequence[str], progre
     written = 0
     for tenant in tenants:
         scope = Scope(tenant=tenant, user_id=None)
-        offset = 0
-        while True:
-            page = store.list_items(scope, limit=_PAGE, offset=offset)
-            if not page:
-                break
-            written += store.put_vectors(scope, space, embed_items(embedder, page))
-            offset += len(page)
+        items = store.records.iter_items(scope)
+        while page := list(islice(items, _PAGE)):
+            written += store.vectors.put(scope, space, embed_items(embedder, page))
             if progress is not None:
                 progress(written)
     return written
@@ -57,7 +54,7 @@ def build_space(store: Store, embedder: Embedder, tenants: Sequence[str], progre
 def switch_space(store: Store, space: VectorSpace) -> None:
     """Activate ``space`` atomically; raises :class:`StoreError` (changing nothing) when items
     still lack a vector in it, such as items of tenants not re-indexed."""
-    missing = store.activate_space(space)
+    missing = store.vectors.activate(space)
     if missing:
         raise StoreError(
             f"{len(missing)} item(s) have no vector in {space.name} yet (e.g. {missing[0]}), some perhaps of"
@@ -69,7 +66,7 @@ def reindex(
     store: Store, embedder: Embedder, tenants: Sequence[str], progress: Progress | None = None
 ) -> ReindexReport:
     """Build ``embedder``'s space for ``tenants`` and switch to it; see the module docstring."""
-    old = store.active_space()
+    old = store.vectors.active_space()
     space = VectorSpace(embedder.id, embedder.dim)
     written = build_space(store, embedder, tenants, progress)
     switch_space(store, space)

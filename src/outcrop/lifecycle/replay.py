@@ -39,7 +39,7 @@ def turn_ids(store: Store, tenant: Scope, records: Sequence[LogRecord]) -> dict[
     found: dict[str, str] = {}
     prefix = Level.TURN.prefix + "_"
     by_hash = {r.content_hash: r.id for r in records if r.kind in TURN_KINDS}
-    for digest, item_ids in store.items_for_log_hashes(tenant, list(by_hash)).items():
+    for digest, item_ids in store.records.items_for_log_hashes(tenant, list(by_hash)).items():
         turns = [i for i in item_ids if i.startswith(prefix)]
         if digest in by_hash and turns:
             found[by_hash[digest]] = turns[0]
@@ -48,7 +48,7 @@ def turn_ids(store: Store, tenant: Scope, records: Sequence[LogRecord]) -> dict[
         if record.kind not in ("update", "delete") or not isinstance(target, str) or target in found.values():
             continue
         try:
-            history = store.history(tenant, target)
+            history = store.records.history(tenant, target)
         except NotFoundError:
             continue
         for version in history:

@@ -18,8 +18,6 @@ from outcrop.stores.base import Store
 
 __all__ = ["Targets", "resolve_ids", "resolve_scope"]
 
-_ALL = 10**9
-
 
 @dataclass
 class Targets:
@@ -49,7 +47,7 @@ def resolve_scope(store: Store, scope: Scope) -> Targets:
             turn_ids[target] = None
         targets.sessions.add(record.scope)
     levels = [] if targets.whole else [Level.TURN]
-    for item in store.list_items(scope, levels=levels, limit=_ALL):
+    for item in store.records.iter_items(scope, levels=levels):
         targets.items[item.id] = item
         if item.level == Level.TURN:
             turn_ids[item.id] = None
@@ -64,17 +62,17 @@ def resolve_ids(store: Store, tenant: Scope, ids: Sequence[str]) -> Targets:
     if isinstance(ids, str) or not ids or not all(isinstance(i, str) and i for i in ids):
         raise InvalidInputError("ids must be a non-empty list of item ids")
     targets = Targets(tenant=tenant)
-    live = store.get_items(tenant, list(ids))
+    live = store.records.get_items(tenant, list(ids))
     turn_ids: dict[str, None] = {}
     for item_id in ids:
         item = live.get(item_id)
         if item is None:
-            store.history(tenant, item_id)  # a deleted turn still has its history; else NotFoundError
+            store.records.history(tenant, item_id)  # a deleted turn still has its history; else NotFoundError
             turn_ids[item_id] = None
         elif item.level == Level.TURN:
             turn_ids[item_id] = None
         elif item.level == Level.FACT:
-            sources = store.get_items(tenant, item.sources)
+            sources = store.records.get_items(tenant, item.sources)
             turn_ids.update(dict.fromkeys(s for s in item.sources if s in sources and sources[s].level == Level.TURN))
         else:
             raise InvalidInputError(
@@ -82,16 +80,16 @@ def resolve_ids(store: Store, tenant: Scope, ids: Sequence[str]) -> Targets:
             )
     log_ids: dict[str, None] = {}
     for turn_id in turn_ids:
-        versions = store.history(tenant, turn_id)
+        versions = store.records.history(tenant, turn_id)
         if not versions:
             raise NotFoundError(f"no memory item {turn_id!r} in this scope")
         log_ids.update(dict.fromkeys(v.log_id for v in versions))
     targets.turn_ids = list(turn_ids)
     targets.log_ids = list(log_ids)
-    for record in store.log_records(tenant, ids=targets.log_ids, limit=_ALL):
+    for record in store.records.log_records(tenant, ids=targets.log_ids, limit=len(targets.log_ids)):
         targets.texts.extend(log_texts(record))
         targets.sessions.add(record.scope)
-    targets.items = store.get_items(tenant, targets.turn_ids)
+    targets.items = store.records.get_items(tenant, targets.turn_ids)
     _close(store, targets)
     return targets
 
@@ -102,7 +100,7 @@ def _close(store: Store, targets: Targets) -> None:
     forgotten = targets.forgotten
     frontier = list(forgotten)
     while frontier:
-        dependents = store.get_items(targets.tenant, store.derived_from(targets.tenant, frontier))
+        dependents = store.records.get_items(targets.tenant, store.records.derived_from(targets.tenant, frontier))
         frontier = []
         for item in dependents.values():
             if item.id not in forgotten:

@@ -40,7 +40,7 @@ def _candidates(texts: Iterable[str]) -> tuple[list[str], list[str]]:
 def distinctive(store: Store, tenant: Scope, texts: Iterable[str]) -> tuple[list[str], list[str]]:
     """Terms and phrases of ``texts`` that no turn now stored in ``tenant`` says."""
     terms, phrases = _candidates(texts)
-    keep = [t for t in [*terms, *phrases] if not store.lexical_search(tenant, {t: 1.0}, 1, _TURNS)]
+    keep = [t for t in [*terms, *phrases] if not store.lexical.search(tenant, {t: 1.0}, 1, _TURNS)]
     kept = set(keep)
     return [t for t in terms if t in kept], [p for p in phrases if p in kept]
 
@@ -49,10 +49,10 @@ def _hits(store: Store, tenant: Scope, queries: Sequence[str], found_by: str) ->
     leaks: list[Leak] = []
     for start in range(0, len(queries), _CHUNK):
         chunk = queries[start : start + _CHUNK]
-        if not store.lexical_search(tenant, dict.fromkeys(chunk, 1.0), 1, None, context_weight=1.0):
+        if not store.lexical.search(tenant, dict.fromkeys(chunk, 1.0), 1, None, context_weight=1.0):
             continue
         for query in chunk:  # something matched: name the culprits
-            for item_id, _ in store.lexical_search(tenant, {query: 1.0}, 20, None, context_weight=1.0):
+            for item_id, _ in store.lexical.search(tenant, {query: 1.0}, 20, None, context_weight=1.0):
                 leaks.append(Leak(item_id=item_id, level="", found_by=found_by, term=query))
     return leaks
 
@@ -71,15 +71,17 @@ def verify_forgotten(
     whose metadata is checked for forgotten ids as well."""
     forgotten = {*log_ids, *item_ids}
     leaks = _hits(store, tenant, list(terms), "term") + _hits(store, tenant, list(phrases), "phrase")
-    leaks += [Leak(item_id=i, level="", found_by="source") for i in store.derived_from(tenant, sorted(forgotten))]
+    leaks += [
+        Leak(item_id=i, level="", found_by="source") for i in store.records.derived_from(tenant, sorted(forgotten))
+    ]
     for item in watched:
         if forgotten & _ids_in(item.metadata):
             leaks.append(Leak(item_id=item.id, level=item.level.value, found_by="metadata"))
-    levels = {i.id: i.level.value for i in store.get_items(tenant, [leak.item_id for leak in leaks]).values()}
+    levels = {i.id: i.level.value for i in store.records.get_items(tenant, [leak.item_id for leak in leaks]).values()}
     for leak in leaks:
         leak.level = leak.level or levels.get(leak.item_id, "")
-    remaining = [r.id for r in store.log_records(tenant, ids=list(log_ids), limit=len(log_ids) + 1)]
-    remaining += list(store.get_items(tenant, list(item_ids)))
+    remaining = [r.id for r in store.records.log_records(tenant, ids=list(log_ids), limit=len(log_ids) + 1)]
+    remaining += list(store.records.get_items(tenant, list(item_ids)))
     return Verification(
         passed=not leaks and not remaining,
         terms_checked=len(terms),

@@ -50,7 +50,7 @@ class BM25Channel:
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
         terms = {t: 1.0 for t in request.query.terms}
-        first = self.store.lexical_search(request.scope, terms, request.k, request.filters, self.config.context_weight)
+        first = self.store.lexical.search(request.scope, terms, request.k, request.filters, self.config.context_weight)
         if not first or self.config.prf_weight <= 0:
             return first
         expansion = self._expansion_terms(request, first, set(terms))
@@ -59,7 +59,7 @@ class BM25Channel:
         # The expansion as a whole weighs prf_weight of the original query, however many terms it has.
         # It is matched against items' own text only: neighbour context would add cost, not signal.
         each = self.config.prf_weight * len(terms) / len(expansion)
-        extra = self.store.lexical_search(request.scope, dict.fromkeys(expansion, each), request.k, request.filters)
+        extra = self.store.lexical.search(request.scope, dict.fromkeys(expansion, each), request.k, request.filters)
         scores = dict(first)
         for item_id, score in extra:
             scores[item_id] = scores.get(item_id, 0.0) + score
@@ -68,7 +68,7 @@ class BM25Channel:
     def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], query_terms: set[str]) -> list[str]:
         """The content words shared by most of the top documents (ties: order of appearance)."""
         top_ids = [item_id for item_id, _ in first[: self.config.prf_docs]]
-        documents = self.store.lexical_documents(request.scope, top_ids)
+        documents = self.store.lexical.documents(request.scope, top_ids)
         counts: Counter[str] = Counter()
         for item_id in top_ids:
             document = documents.get(item_id)
@@ -95,7 +95,7 @@ class DenseChannel:
         text = request.query.text
         reuse = active_reuse()
         vector = reuse.vector(self.embedder, text, lambda: self._vector(text)) if reuse else self._vector(text)
-        return self.store.vector_search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
+        return self.store.vectors.search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
 
     def _embed(self, text: str) -> np.ndarray:
         vector = np.array(self.embedder.embed([text])[0], dtype=np.float32)
@@ -112,4 +112,4 @@ class RecencyChannel:
         self.store = store
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
-        return self.store.recent(request.scope, request.k, request.filters)
+        return self.store.records.recent(request.scope, request.k, request.filters)

@@ -50,7 +50,7 @@ class GraphChannel:
         # (a participant's name is on most of their turns and selects nothing)
         others = [e for e in entities if e not in request.query.speakers]
         terms = {e.lower(): 1.0 for e in (others or entities)}
-        seeds = self.store.lexical_search(request.scope, terms, self.seeds, request.filters)
+        seeds = self.store.lexical.search(request.scope, terms, self.seeds, request.filters)
         if not seeds:
             return []
         top = seeds[0][1] or 1.0
@@ -59,17 +59,17 @@ class GraphChannel:
         for _ in range(self.hops):
             ids = list(frontier)
             spread: dict[str, float] = {}
-            items = self.store.get_items(request.scope, ids)
+            items = self.store.records.get_items(request.scope, ids)
             for item_id, item in items.items():
                 for source in item.sources:
                     spread[source] = max(spread.get(source, 0.0), frontier[item_id] * self.decay)
             # derived_from does not say which parent a child came from: children get the
             # frontier's best activation, decayed twice so they rank under direct matches
             best_seed = max(frontier.values())
-            for child in self.store.derived_from(request.scope, ids):
+            for child in self.store.records.derived_from(request.scope, ids):
                 spread[child] = max(spread.get(child, 0.0), best_seed * self.decay * self.decay)
             # links made at ingest (strata/links.py): related facts, weighted by their similarity
-            for link in self.store.links(request.scope, ids):
+            for link in self.store.records.links(request.scope, ids):
                 for here, there in ((link.src, link.dst), (link.dst, link.src)):
                     if here in frontier:
                         value = frontier[here] * self.decay * link.weight
@@ -81,6 +81,6 @@ class GraphChannel:
                     frontier[item_id] = value
             if not frontier:
                 break
-        known = self.store.get_items(request.scope, list(activation))  # sources may be log ids
+        known = self.store.records.get_items(request.scope, list(activation))  # sources may be log ids
         ranked = sorted(((i, s) for i, s in activation.items() if i in known), key=lambda kv: (-kv[1], kv[0]))
         return ranked[: request.k]

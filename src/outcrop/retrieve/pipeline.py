@@ -65,7 +65,7 @@ class Retriever:
         return self.config.speaker_boost * self.config.time_boost * 1.3 * 1.3
 
     def analyse(self, scope: Scope, query: str) -> QueryAnalysis:
-        return analyse_query(query, self.store.speakers(scope))
+        return analyse_query(query, self.store.records.speakers(scope))
 
     def search(
         self,
@@ -138,7 +138,7 @@ class Retriever:
         if len(fused) > keep:
             floor = fused[keep - 1][1] / self.max_boost
             fused = [entry for entry in fused if entry[1] >= floor or entry[0] in reserved]
-        items = self.store.get_items(scope, [item_id for item_id, _, _ in fused])
+        items = self.store.records.get_items(scope, [item_id for item_id, _, _ in fused])
         fine = [score for item_id, score, _ in fused if item_id in items and not is_coarse(items[item_id].level)]
         chosen_route = route(analysis.text, fine)
         hits = []

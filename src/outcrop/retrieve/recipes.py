@@ -77,9 +77,9 @@ def plain_hybrid(store: Store, embedder: Embedder, scope: Scope, query: str, lim
     any of outcrop's machinery finds."""
     turns = SearchFilters(levels=(Level.TURN,))
     terms = dict.fromkeys(content_terms(query), 1.0)
-    lexical = store.lexical_search(scope, terms, _PLAIN_DEPTH, turns, 0.0)
+    lexical = store.lexical.search(scope, terms, _PLAIN_DEPTH, turns, 0.0)
     space = VectorSpace(embedder.id, embedder.dim)
-    dense = store.vector_search(scope, space, embedder.embed([query])[0], _PLAIN_DEPTH, turns)
+    dense = store.vectors.search(scope, space, embedder.embed([query])[0], _PLAIN_DEPTH, turns)
     fused = weighted_rrf({"bm25": lexical, "dense": dense}, {"bm25": 1.0, "dense": 1.0}, _PLAIN_RRF_K)[:limit]
-    items = store.get_items(scope, [item_id for item_id, _, _ in fused])
+    items = store.records.get_items(scope, [item_id for item_id, _, _ in fused])
     return [Hit.from_item(items[i], score, {"channels": trace}) for i, score, trace in fused if i in items]

@@ -50,10 +50,10 @@ class TemporalChannel:
         terms = {t: 1.0 for t in request.query.terms if not t.isdigit() and t.lower() not in MONTH_NAMES}
         filters = _narrow(request.filters, window)
         if terms:
-            found = self.store.lexical_search(request.scope, terms, request.k, filters, self.config.context_weight)
+            found = self.store.lexical.search(request.scope, terms, request.k, filters, self.config.context_weight)
             if found:
                 return found
-        return self.store.recent(request.scope, request.k, filters)
+        return self.store.records.recent(request.scope, request.k, filters)
 
     def _anchor(self, request: ChannelRequest) -> datetime | None:
         """The newest item time in the scope (before the filters' ``until``, when one is set)."""
@@ -64,10 +64,10 @@ class TemporalChannel:
 
 def newest_time(store: Store, scope: Scope, filters: SearchFilters | None = None) -> datetime | None:
     """The time of the newest dated item in ``scope`` (within ``filters``): memory's own "now"."""
-    newest = store.recent(scope, 1, filters)
+    newest = store.records.recent(scope, 1, filters)
     if not newest:
         return None
-    item = store.get_items(scope, [newest[0][0]]).get(newest[0][0])
+    item = store.records.get_items(scope, [newest[0][0]]).get(newest[0][0])
     return item.timestamp if item is not None else None
 
 

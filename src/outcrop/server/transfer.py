@@ -173,7 +173,7 @@ def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> int:
     derived items, refuse ids repeated in the file."""
     records = [line for line in lines if line.record is not None]
     whole = Scope(tenant=tenant, user_id=None)
-    held = set(store.items_for_log_hashes(whole, [line.record.content_hash for line in records if line.record]))
+    held = set(store.records.items_for_log_hashes(whole, [line.record.content_hash for line in records if line.record]))
     live: set[str] = set()
     log_ids: set[str] = set()
     turn_ids: set[str] = set()
@@ -200,7 +200,7 @@ def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> int:
                 live.discard(target)
             continue
         outside.append((line, target))
-    present = set(store.get_items(whole, [target for _, target in outside])) if outside else set()
+    present = set(store.records.get_items(whole, [target for _, target in outside])) if outside else set()
     dropped = 0
     for line, target in outside:  # applied in file order after the turns are written
         if target in present:

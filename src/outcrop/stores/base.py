@@ -1,16 +1,27 @@
-"""The Store protocol: what every backend provides, and the contract it keeps.
+"""The storage seams: what every backend provides, and the contract it keeps.
 
 A store holds the append-only log and the projections derived from it (items at every level,
-their sources, version history, a lexical index and vector indexes). Every read and write takes
-a :class:`~outcrop.core.types.Scope`; the store itself restricts every statement to it:
-``tenant`` always, ``user_id`` whenever it is set, ``agent_id``/``session_id`` when set.
+their sources, version history, a lexical index and vector indexes), behind four narrow seams
+that its users ask for by name:
 
-Scores returned by searches follow one direction: higher is better.
+* :class:`Records`: the log, items, versions, sources, links, positions and access counts;
+* :class:`LexicalIndex`: BM25 over each item's lexical document;
+* :class:`VectorIndex`: cosine search over one active vector space;
+* :class:`Maintenance`: physical erasure and scrubbing, for forget.
+
+A :class:`Store` is the four seams over one database (``store.records``, ``store.lexical``,
+``store.vectors``, ``store.maintenance``); a backend is one package that composes them
+(``stores/sqlite/``, ``stores/postgres/``), checked by one contract suite
+(``tests/stores/test_contract.py``).
+
+Every read and write takes a :class:`~outcrop.core.types.Scope`; the store itself restricts every
+statement to it: ``tenant`` always, ``user_id`` whenever it is set, ``agent_id``/``session_id``
+when set. Scores returned by searches follow one direction: higher is better.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,7 +31,19 @@ import numpy as np
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope, Vectors
 
-__all__ = ["LexicalDocument", "Link", "ScoredId", "SearchFilters", "Store", "VectorSpace", "WriteBatch"]
+__all__ = [
+    "LexicalDocument",
+    "LexicalIndex",
+    "Link",
+    "Maintenance",
+    "Records",
+    "ScoredId",
+    "SearchFilters",
+    "Store",
+    "VectorIndex",
+    "VectorSpace",
+    "WriteBatch",
+]
 
 ScoredId = tuple[str, float]
 
@@ -35,10 +58,13 @@ class SearchFilters:
     session_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     levels: tuple[Level, ...] = ()
+    as_of: datetime | None = None  # system time: only items memory had recorded by then
 
     @property
     def empty(self) -> bool:
-        return not (self.since or self.until or self.speakers or self.session_id or self.metadata or self.levels)
+        return not (
+            self.since or self.until or self.speakers or self.session_id or self.metadata or self.levels or self.as_of
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,7 @@ class Link:
 
 @dataclass
 class WriteBatch:
-    """Everything one ``add`` writes, applied by :meth:`Store.write` in one transaction."""
+    """Everything one ``add`` writes, applied by :meth:`Records.write` in one transaction."""
 
     logs: list[LogRecord] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
@@ -81,16 +107,14 @@ class WriteBatch:
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
 
 
-class Store(Protocol):
-    """A storage backend. See the module docstring for the contract."""
-
-    url: str
-
-    def close(self) -> None: ...
+class Records(Protocol):
+    """The log and the items projected from it, with their versions, sources, links, session
+    positions and access counts."""
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> None:
-        """Apply the batch atomically: all of it is durable when this returns, or none."""
+        """Apply the batch atomically (its log records, items, lexical documents and vectors):
+        all of it is durable when this returns, or none."""
 
     def next_position(self, scope: Scope) -> int:
         """The next free turn position in ``scope.session_id``."""
@@ -104,26 +128,25 @@ class Store(Protocol):
         lexical: LexicalDocument,
         vector: np.ndarray | None,
         space: VectorSpace | None,
-    ) -> Item: ...
+    ) -> Item:
+        """Log an edit and apply it to the item, its history, lexical document and vector, at once."""
 
-    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None: ...
+    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
+        """Log a delete and drop the item from every index (its history stays), at once."""
 
     def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
         """Drop derived items (projections, no log record): their rows, sources, lexical and vector
         entries. Returns how many were removed; ids outside ``scope`` are left alone."""
+
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        """Add ``counts`` (item id → times read) to the items' access counts, last read ``at``.
+        Ids of items that no longer exist are ignored."""
 
     # -- reads ----------------------------------------------------------------------------
     def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
         """Map content hashes already in the log to the item ids derived from them."""
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]: ...
-
-    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
-        """Ids of items in ``scope`` whose sources include any of ``source_ids``."""
-
-    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
-        """Links with either end among ``ids`` and both ends in ``scope``, ordered by (src, dst, kind).
-        Removing an item removes its links."""
 
     def list_items(
         self,
@@ -134,7 +157,21 @@ class Store(Protocol):
         offset: int = 0,
         filters: SearchFilters | None = None,
         newest_first: bool = False,
-    ) -> list[Item]: ...
+    ) -> list[Item]:
+        """One page of the scope's items in time order (oldest first unless ``newest_first``)."""
+
+    def iter_items(
+        self, scope: Scope, *, levels: Sequence[Level] = (), filters: SearchFilters | None = None
+    ) -> Iterator[Item]:
+        """Every item of the scope in time order, read in pages as the caller consumes them (a
+        whole memory never sits in one list). Writes while iterating may or may not be seen."""
+
+    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
+        """Ids of items in ``scope`` whose sources include any of ``source_ids``."""
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        """Links with either end among ``ids`` and both ends in ``scope``, ordered by (src, dst, kind).
+        Removing an item removes its links."""
 
     def session_turns(self, scope: Scope, session_id: str, start: int, end: int) -> list[tuple[int, Item]]:
         """Turns of one session with ``start <= position <= end``, in order, with positions."""
@@ -149,8 +186,27 @@ class Store(Protocol):
     def count(self, scope: Scope) -> dict[str, int]:
         """Counts per level plus ``log``."""
 
-    # -- search channels --------------------------------------------------------------------
-    def lexical_search(
+    def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
+        """The ``k`` newest dated items, scored 1/rank."""
+
+    def log_records(
+        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+    ) -> list[LogRecord]:
+        """Log records in ``scope`` in append order (only those in ``ids`` when given)."""
+
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a
+        derived item a user deleted is not derived again by the next consolidation."""
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        """Times each of ``ids`` (items in ``scope``) was read; items never read are left out."""
+
+
+class LexicalIndex(Protocol):
+    """BM25 over the lexical documents :meth:`Records.write` stored, with statistics (document
+    frequencies, average lengths) computed over the searched tenant's documents."""
+
+    def search(
         self,
         scope: Scope,
         terms: dict[str, float],
@@ -161,36 +217,34 @@ class Store(Protocol):
         """BM25 over lexical documents: ``own`` score plus ``context_weight`` × ``context`` score;
         ``terms`` maps each term to its query weight. A term with several words matches as a phrase."""
 
-    def lexical_documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]: ...
+    def documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]: ...
 
-    def vector_search(
+
+class VectorIndex(Protocol):
+    """Cosine search over the vectors of one active :class:`VectorSpace` (one embedder)."""
+
+    def search(
         self, scope: Scope, space: VectorSpace, vector: np.ndarray, k: int, filters: SearchFilters | None = None
     ) -> list[ScoredId]:
         """Exact (or approximate above a size) cosine search; scores are cosine similarities."""
 
     def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]: ...
 
-    def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]: ...
-
     def active_space(self) -> VectorSpace | None:
         """The vector space searches use, or None for an empty store."""
 
-    # -- lifecycle (forget, rebuild, export, reindex) -------------------------------------------
-    def log_records(
-        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
-    ) -> list[LogRecord]:
-        """Log records in ``scope`` in append order (only those in ``ids`` when given)."""
+    def put(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
+        """Write (or replace) vectors of existing items in ``space``, registering ``space`` as an
+        inactive index when new. Returns how many were written."""
 
-    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
-        """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a
-        derived item a user deleted is not derived again by the next consolidation."""
+    def activate(self, space: VectorSpace) -> list[str]:
+        """Atomically make ``space`` the index writes and searches use and drop every other space,
+        provided every item with a vector has one in ``space``; otherwise change nothing and
+        return the ids still lacking one."""
 
-    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
-        """Add ``counts`` (item id → times read) to the items' access counts, last read ``at``.
-        Ids of items that no longer exist are ignored."""
 
-    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
-        """Times each of ``ids`` (items in ``scope``) was read; items never read are left out."""
+class Maintenance(Protocol):
+    """What forget needs below the records: erasure for good."""
 
     def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
         """Physically delete the log records ``log_ids`` and the items ``item_ids`` with every row of
@@ -203,11 +257,22 @@ class Store(Protocol):
         """Make erased content unrecoverable from the store's files (merge lexical index segments,
         overwrite free space, truncate journals). Returns what was done, backend-specific."""
 
-    def put_vectors(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
-        """Write (or replace) vectors of existing items in ``space``, registering ``space`` as an
-        inactive index when new. Returns how many were written."""
 
-    def activate_space(self, space: VectorSpace) -> list[str]:
-        """Atomically make ``space`` the index writes and searches use and drop every other space,
-        provided every item with a vector has one in ``space``; otherwise change nothing and
-        return the ids still lacking one."""
+class Store(Protocol):
+    """One database behind the four seams."""
+
+    url: str
+
+    @property
+    def records(self) -> Records: ...
+
+    @property
+    def lexical(self) -> LexicalIndex: ...
+
+    @property
+    def vectors(self) -> VectorIndex: ...
+
+    @property
+    def maintenance(self) -> Maintenance: ...
+
+    def close(self) -> None: ...

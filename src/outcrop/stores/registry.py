@@ -18,7 +18,7 @@ __all__ = ["open_store"]
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
+def open_store(url: str, *, sqlite_synchronous: str = "FULL", postgres_pool_size: int = 16) -> Store:
     """Open the store a URL names. A bare path is taken as a SQLite file."""
     if "://" not in url:
         url = f"sqlite:///{url}"
@@ -35,7 +35,7 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
             from outcrop.stores.postgres import PostgresStore
         except ImportError as exc:  # psycopg is the optional "postgres" extra
             raise ConfigError(f"the PostgreSQL store needs psycopg: {install_hint('postgres')} ({exc})") from None
-        return PostgresStore(url)
+        return PostgresStore(url, pool_size=postgres_pool_size)
     raise ConfigError(
         f"unsupported store URL {parsed.scheme + '://...' if parsed.scheme else url!r};"
         " supported: sqlite:///path.db, postgresql://user@host/db"

@@ -56,6 +56,9 @@ def filter_clause(
     if filters.session_id:
         clauses.append(f"{prefix}session_id = ?")
         params.append(filters.session_id)
+    if filters.as_of:
+        clauses.append(f"{prefix}recorded_at <= ?")
+        params.append(format_time(filters.as_of))
     if filters.levels:
         clauses.append(f"{prefix}level IN ({','.join('?' * len(filters.levels))})")
         params.extend(level.value for level in filters.levels)

@@ -95,12 +95,12 @@ class Consolidator:
     # -- entry points ----------------------------------------------------------------------
     def after_add(self, scope: Scope, turn_ids: Sequence[str]) -> ConsolidationReport:
         """Consolidate after new turns arrived in ``scope`` (a write scope: user set)."""
-        turns = [t for t in self.store.get_items(scope, turn_ids).values() if t.level == Level.TURN]
+        turns = [t for t in self.store.records.get_items(scope, turn_ids).values() if t.level == Level.TURN]
         return self._run(scope, turns)
 
     def consolidate(self, scope: Scope) -> ConsolidationReport:
         """Bring every stratum of ``scope`` up to date with its turns (idempotent)."""
-        turns = self.store.list_items(scope, levels=[Level.TURN], limit=_ALL)
+        turns = list(self.store.records.iter_items(scope, levels=[Level.TURN]))
         return self._run(scope, turns, force=True)
 
     def after_change(self, scope: Scope, turn_ids: Sequence[str], *, removed: bool) -> ConsolidationReport:
@@ -110,7 +110,7 @@ class Consolidator:
         owner = _owner(scope)
         facts = [
             i
-            for i in self.store.get_items(owner, self.store.derived_from(owner, turn_ids)).values()
+            for i in self.store.records.get_items(owner, self.store.records.derived_from(owner, turn_ids)).values()
             if i.level == Level.FACT
         ]
         # A merged fact (restated by other turns) loses only the changed turns while the turn it
@@ -133,10 +133,10 @@ class Consolidator:
             if kept:
                 fact.metadata["restated"] = kept
             shared.append(fact)
-        report.count(Level.FACT, removed=self.store.remove_items(owner, dropped))
+        report.count(Level.FACT, removed=self.store.records.remove_items(owner, dropped))
         self._rewrite(owner, shared, report)
-        turns = [] if removed else list(self.store.get_items(owner, turn_ids).values())
-        turns += [t for t in self.store.get_items(owner, sorted(redraw)).values() if t.level == Level.TURN]
+        turns = [] if removed else list(self.store.records.get_items(owner, turn_ids).values())
+        turns += [t for t in self.store.records.get_items(owner, sorted(redraw)).values() if t.level == Level.TURN]
         if turns and self.config.strata.facts:
             turns.sort(key=lambda t: (t.timestamp or datetime.min, t.id))
             self._facts(turns, report)
@@ -169,7 +169,7 @@ class Consolidator:
                 if session is not None:
                     self._episode(owner.model_copy(update={"session_id": session}), report)
         if s.topics or s.profile:
-            count = self.store.count(owner).get(Level.FACT.value, 0)
+            count = self.store.records.count(owner).get(Level.FACT.value, 0)
             last = self._refreshed.get(owner)
             if not force and last is not None and count - last < s.refresh_growth * last:
                 return
@@ -247,8 +247,8 @@ class Consolidator:
         """Replace stored facts whose sources changed (same id, text and vector; their links and
         access counts stay), together with ``new`` facts and ``links``; ``new`` must already be
         cleared of tombstoned and existing ids (``_link_and_write`` does it before linking)."""
-        kept = self.store.vectors_for(owner, self.space, [c.id for c in changed]) if changed else {}
-        old_links = self.store.links(owner, [c.id for c in changed]) if changed else []
+        kept = self.store.vectors.vectors_for(owner, self.space, [c.id for c in changed]) if changed else {}
+        old_links = self.store.records.links(owner, [c.id for c in changed]) if changed else []
         self._write_new(
             [*new, *changed],
             report,
@@ -278,7 +278,7 @@ class Consolidator:
                 == key
             )
 
-        stored = [f for f in self.store.list_items(owner, levels=[Level.FACT], limit=_ALL) if same_slot(f)]
+        stored = [f for f in self.store.records.iter_items(owner, levels=[Level.FACT]) if same_slot(f)]
         earlier = sorted(
             [*stored, *(p for p in pending if same_slot(p))], key=lambda f: (f.timestamp or datetime.min, f.id)
         )
@@ -289,22 +289,22 @@ class Consolidator:
 
     def _participants(self, scope: Scope) -> list[str]:
         if scope.session_id is None:
-            return self.store.speakers(scope)
-        turns = self.store.session_turns(scope, scope.session_id, 0, _ALL)
+            return self.store.records.speakers(scope)
+        turns = self.store.records.session_turns(scope, scope.session_id, 0, _ALL)
         return list(dict.fromkeys(t.speaker for _, t in turns if t.speaker))
 
     # -- episodes --------------------------------------------------------------------------
     def _episode(self, scope: Scope, report: ConsolidationReport) -> None:
         assert scope.session_id is not None
-        turns = [t for _, t in self.store.session_turns(scope, scope.session_id, 0, _ALL)]
+        turns = [t for _, t in self.store.records.session_turns(scope, scope.session_id, 0, _ALL)]
         if not turns:
             gone = derived_id(Level.EPISODE.prefix, scope.tenant, scope.user_id, scope.agent_id, scope.session_id)
-            report.count(Level.EPISODE, removed=self.store.remove_items(scope, [gone]))
+            report.count(Level.EPISODE, removed=self.store.records.remove_items(scope, [gone]))
             return
-        vectors = self.store.vectors_for(scope, self.space, [t.id for t in turns])
+        vectors = self.store.vectors.vectors_for(scope, self.space, [t.id for t in turns])
         dim = self.embedder.dim
         matrix = np.stack([vectors.get(t.id, np.zeros(dim, dtype=np.float32)) for t in turns])
-        facts = self.store.list_items(scope, levels=[Level.FACT], limit=_ALL)
+        facts = list(self.store.records.iter_items(scope, levels=[Level.FACT]))
         draft = self.episodes.summarize(turns, matrix, facts)
         if draft is None:
             return
@@ -328,9 +328,9 @@ class Consolidator:
 
     # -- topics and profile ------------------------------------------------------------------
     def _scope_facts(self, owner: Scope) -> tuple[list[Item], np.ndarray]:
-        facts = self.store.list_items(owner, levels=[Level.FACT], limit=_ALL)
+        facts = list(self.store.records.iter_items(owner, levels=[Level.FACT]))
         facts.sort(key=lambda f: (f.timestamp or datetime.min, f.id))
-        vectors = self.store.vectors_for(owner, self.space, [f.id for f in facts])
+        vectors = self.store.vectors.vectors_for(owner, self.space, [f.id for f in facts])
         dim = self.embedder.dim
         matrix = (
             np.stack([vectors.get(f.id, np.zeros(dim, dtype=np.float32)) for f in facts])
@@ -399,9 +399,9 @@ class Consolidator:
         """Make the stored items of ``level`` in ``scope`` equal ``items``: unchanged ones stay,
         changed ones are replaced, vanished ones removed (among ``only_ids`` when given)."""
         if only_ids is not None:
-            current = self.store.get_items(scope, list(only_ids))
+            current = self.store.records.get_items(scope, list(only_ids))
         else:
-            current = {i.id: i for i in self.store.list_items(scope, levels=[level], limit=_ALL)}
+            current = {i.id: i for i in self.store.records.iter_items(scope, levels=[level])}
             current = {k: v for k, v in current.items() if v.scope.session_id is None}
         for item in items:
             item.sources = sorted(set(item.sources))
@@ -415,8 +415,8 @@ class Consolidator:
         ]
         # A changed item whose text is the same keeps its vector (only sources or metadata moved).
         same_text = [i for i in stale if i in wanted and current[i].text == wanted[i].text]
-        kept_vectors = self.store.vectors_for(scope, self.space, same_text) if same_text else {}
-        removed = self.store.remove_items(scope, stale)
+        kept_vectors = self.store.vectors.vectors_for(scope, self.space, same_text) if same_text else {}
+        removed = self.store.records.remove_items(scope, stale)
         fresh = [i for i in items if i.id not in current or i.id in stale]
         report.count(level, removed=removed - sum(1 for i in fresh if i.id in current))
         self._write_new(fresh, report, skip_existing=False, vectors=kept_vectors)
@@ -431,7 +431,7 @@ class Consolidator:
             by_owner.setdefault(owner, []).append(item.id)
         dead: set[str] = set()
         for owner, ids in by_owner.items():
-            dead |= self.store.deleted_ids(owner, ids)
+            dead |= self.store.records.deleted_ids(owner, ids)
         return [i for i in items if i.id not in dead] if dead else items
 
     def _without_existing(self, items: list[Item]) -> list[Item]:
@@ -440,7 +440,7 @@ class Consolidator:
         for item in items:
             by_scope.setdefault(item.scope, []).append(item.id)
         for scope, ids in by_scope.items():
-            existing.update(self.store.get_items(scope, ids))
+            existing.update(self.store.records.get_items(scope, ids))
         return [i for i in items if i.id not in existing]
 
     def _embed(self, items: Sequence[Item]) -> dict[str, np.ndarray]:
@@ -485,7 +485,7 @@ class Consolidator:
             batch.items.append(item)
             batch.lexical[item.id] = lexical_document(item, [])
             batch.vectors[item.id] = known[item.id]
-        self.store.write(batch)
+        self.store.records.write(batch)
         for level in {i.level for i in items}:
             report.count(level, written=sum(1 for i in items if i.level == level))
 

@@ -77,7 +77,7 @@ class FactLinker:
         plan = LinkPlan()
         if not drafts:
             return plan
-        participants = {p.casefold() for p in self.store.speakers(owner)}
+        participants = {p.casefold() for p in self.store.records.speakers(owner)}
         absorbed = self._absorbed(owner, drafts)
         batch: list[Item] = []  # drafts kept so far, each a candidate for the later ones
         batch_vectors: list[np.ndarray] = []
@@ -121,10 +121,10 @@ class FactLinker:
         plan: LinkPlan,
     ) -> list[tuple[Item, float]]:
         """The ``neighbours`` most similar facts stored or drafted earlier, best first."""
-        found = self.store.vector_search(owner, self.space, vector, self.neighbours, _FACTS)
+        found = self.store.vectors.search(owner, self.space, vector, self.neighbours, _FACTS)
         missing = [i for i, _ in found if i not in stored]
         if missing:
-            stored.update(self.store.get_items(owner, missing))
+            stored.update(self.store.records.get_items(owner, missing))
         scored: list[tuple[Item, float]] = [
             (plan.merged.get(i) or stored[i], float(s)) for i, s in found if i in stored
         ]
@@ -137,7 +137,7 @@ class FactLinker:
     def _absorbed(self, owner: Scope, drafts: Sequence[Item]) -> set[str]:
         """Ids of drafts that stored facts absorbed earlier (listed in their ``restated``)."""
         turns = sorted({t for d in drafts for t in carried_turns(d)})
-        facts = self.store.get_items(owner, self.store.derived_from(owner, turns)) if turns else {}
+        facts = self.store.records.get_items(owner, self.store.records.derived_from(owner, turns)) if turns else {}
         return {i for fact in facts.values() for i in absorbed_ids(fact)}
 
     def _duplicate(self, draft: Item, other: Item, score: float) -> bool:

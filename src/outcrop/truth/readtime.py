@@ -2,8 +2,9 @@
 
 Two jobs, both computed from what is stored (nothing is rewritten):
 
-- ``as_of``: hide items memory had not yet recorded at that moment (system time), and judge each
-  slot's current value from the facts recorded by then;
+- ``as_of``: judge each slot's current value from the facts recorded by then, and hide any item
+  memory had not yet recorded at that moment (the store's filters already keep them out of every
+  channel, :attr:`SearchFilters.as_of`; this guards what channels reach through links);
 - current truth: a fact whose (subject, attribute) slot holds a newer value is dropped
   (``superseded_weight`` 0), demoted, or only annotated (1.0) with ``explain["superseded_by"]``.
 
@@ -23,8 +24,6 @@ from outcrop.truth.timeline import apply_truth
 
 __all__ = ["truth_view"]
 
-_MAX_FACTS = 100_000
-
 
 def truth_view(
     store: Store,
@@ -39,7 +38,7 @@ def truth_view(
         as_of = to_aware_utc(as_of)
     kept = list(hits)
     if as_of is not None:
-        items = store.get_items(scope, [h.id for h in kept])
+        items = store.records.get_items(scope, [h.id for h in kept])
         kept = [
             h
             for h in kept
@@ -47,6 +46,6 @@ def truth_view(
         ]
     if not any(h.level == Level.FACT and isinstance(h.metadata.get("slot"), dict) for h in kept):
         return kept
-    facts = store.list_items(scope.model_copy(update={"session_id": None}), levels=[Level.FACT], limit=_MAX_FACTS)
+    facts = store.records.iter_items(scope.model_copy(update={"session_id": None}), levels=[Level.FACT])
     slot_facts = [f for f in facts if isinstance(f.metadata.get("slot"), dict)]
     return apply_truth(kept, slot_facts, as_of=as_of, demote=superseded_weight)

@@ -126,7 +126,7 @@ class AccessTracker:
             self.flush()
 
     def counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
-        stored = self.store.access_counts(scope, ids) if ids else {}
+        stored = self.store.records.access_counts(scope, ids) if ids else {}
         with self._lock:
             pending = self._pending.get(scope.tenant, Counter())
             return {i: stored.get(i, 0) + pending.get(i, 0) for i in ids if stored.get(i, 0) or pending.get(i, 0)}
@@ -137,4 +137,4 @@ class AccessTracker:
         at = wall_now()
         for tenant, counts in pending.items():
             if counts:
-                self.store.record_access(tenant, dict(counts), at)
+                self.store.records.record_access(tenant, dict(counts), at)

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VectorIndex"]
+__all__ = ["VectorMatrix"]
 
 SCOPE_COLUMNS = ("tenant", "user_id", "agent_id", "session_id")
 
 
-class VectorIndex:
+class VectorMatrix:
     def __init__(self, dim: int, epoch: str | None = None) -> None:
         self.dim = dim
         self.epoch = epoch

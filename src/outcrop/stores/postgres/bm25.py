@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from outcrop.stores.postgres_schema import TEXT_CONFIG
+from outcrop.stores.postgres.schema import TEXT_CONFIG
 
 __all__ = ["K1", "B", "LexicalPlan", "Term", "make_plan", "named", "normalize", "plan_sql", "score_sql", "token_count"]
 

@@ -3,9 +3,10 @@
 Everything lives in the ``outcrop`` schema. Every table that holds tenant data has a ``tenant``
 column that leads its primary key, is ``PARTITION BY HASH (tenant)`` and carries a row-level
 security policy comparing ``tenant`` to the transaction's ``outcrop.tenant`` setting (see the
-:mod:`outcrop.stores.postgres` docstring for the whole tenancy and sharding design). The two
-tables without tenant data, ``schema_migrations`` and ``vector_spaces`` (which embedder fills the
-store-wide vector index), have no ``tenant`` column; the application role may only read the first.
+:mod:`outcrop.stores.postgres` package docstring for the whole tenancy and sharding design). The
+two tables without tenant data, ``schema_migrations`` and ``vector_spaces`` (which embedder fills
+the store-wide vector index), have no ``tenant`` column; the application role may only read the
+first.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ _FIRST_TABLES = ("log", "items", "item_sources", "item_versions", "vectors", "sc
 TENANT_TABLES = (*_FIRST_TABLES, "item_access", "item_links")  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
-# on every non-alphanumeric character (see postgres_lexical.normalize), so only word and number tokens
+# on every non-alphanumeric character (see bm25.normalize), so only word and number tokens
 # reach this configuration; words get the original Porter stemmer (as FTS5's porter), numbers stay as is.
 # phrase_tf counts the occurrences of a phrase (lexemes at consecutive positions) in a tsvector.
 _TEXT_SEARCH = """

@@ -1,6 +1,6 @@
 import numpy as np
 
-from outcrop.stores.vector_index import VectorIndex
+from outcrop.stores.sqlite.matrix import VectorMatrix
 
 
 def _row(i: int, user: str, vec: list[float]) -> tuple[int, int, str, tuple[str, str, None, None], bytes]:
@@ -8,7 +8,7 @@ def _row(i: int, user: str, vec: list[float]) -> tuple[int, int, str, tuple[str,
 
 
 def test_search_is_exact_and_masked_by_scope() -> None:
-    index = VectorIndex(2)
+    index = VectorMatrix(2)
     index.extend(_row(i, "a" if i % 2 else "b", [np.cos(i / 10), np.sin(i / 10)]) for i in range(1, 41))
     query = np.asarray([1.0, 0.0], dtype=np.float32)
     keep = index.mask(("t", "a", None, None), None)

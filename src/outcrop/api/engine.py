@@ -1,0 +1,200 @@
+"""The engine: one store, embedder, optional LLM, ingestor, consolidator and retriever, wired once
+and shared by every :class:`~outcrop.api.memory.Memory` handle over it (one per tenant in a
+server). It owns the orchestration of writes (a turn's strata after an add, the session's lexical
+documents after an edit) and takes resolved :class:`~outcrop.core.types.Scope` values: argument
+checking and scope defaults belong to the handle.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from outcrop.config import MemoryConfig
+from outcrop.core.documents import dense_text, lexical_document
+from outcrop.core.ids import content_hash, new_id
+from outcrop.core.time.clock import now
+from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
+from outcrop.ingest.messages import IncomingTurn
+from outcrop.ingest.turns import TurnIngestor
+from outcrop.lifecycle.export import ExportReport, ImportReport, Target
+from outcrop.lifecycle.export import export_jsonl as _export
+from outcrop.lifecycle.export import import_jsonl as _import
+from outcrop.lifecycle.forget import forget as _forget
+from outcrop.lifecycle.lexical import refresh_session_documents
+from outcrop.lifecycle.rebuild import RebuildReport
+from outcrop.lifecycle.rebuild import rebuild as _rebuild
+from outcrop.lifecycle.receipts import ForgetReceipt
+from outcrop.lifecycle.reindex import ReindexReport
+from outcrop.lifecycle.reindex import reindex as _reindex
+from outcrop.lifecycle.targets import Targets
+from outcrop.llm import LLM, open_llm
+from outcrop.providers.base import Embedder
+from outcrop.providers.registry import load_embedder
+from outcrop.retrieve.assemble import assemble_context
+from outcrop.retrieve.pipeline import Retriever
+from outcrop.retrieve.recipes import Recipe, plain_hybrid
+from outcrop.retrieve.rerank import make_retriever
+from outcrop.retrieve.reuse import ReadReuse, reuse_reads
+from outcrop.stores.base import SearchFilters, Store, VectorSpace
+from outcrop.stores.registry import open_store
+from outcrop.strata.consolidate import ConsolidationReport, Consolidator
+from outcrop.strata.links import absorbed_ids
+from outcrop.strata.llm_producers import choose_producers
+from outcrop.truth.readtime import truth_view
+from outcrop.truth.strength import AccessTracker
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Wires the parts once; see the module docstring."""
+
+    def __init__(self, config: MemoryConfig, *, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
+        self.config = config
+        self.embedder = embedder or load_embedder(config.embedder)
+        self.store: Store = open_store(
+            config.store, sqlite_synchronous=config.sqlite_synchronous, postgres_pool_size=config.postgres_pool_size
+        )
+        # The LLM path (optional): ``llm`` or one built from ``config.llm``; producers, reranker
+        # and ``answer`` use it, and its ledger is in ``stats()``.
+        self.llm: LLM | None = llm if llm is not None else open_llm(config.llm)
+        self._owns_llm = llm is None
+        self.accesses = AccessTracker(self.store)  # what search and context return fades slower
+        self._wiring = threading.Lock()  # a re-index re-wires the parts while handles may read
+        self._wire(self.embedder)
+
+    def _wire(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.space = VectorSpace(embedder.id, embedder.dim)
+        self.ingestor = TurnIngestor(self.store, embedder, self.config)
+        self.consolidator = Consolidator(
+            self.store, embedder, self.config, **choose_producers(self.config, self.llm).chosen()
+        )
+        self.retriever: Retriever = make_retriever(self.store, embedder, self.config.retrieval, self.llm)
+        self.retriever.accesses = self.accesses
+
+    def close(self) -> None:
+        self.accesses.flush()
+        self.store.close()
+        close_llm = getattr(self.llm, "close", None) if self._owns_llm else None
+        if close_llm is not None:
+            close_llm()
+
+    # -- writes ---------------------------------------------------------------------------
+    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any]) -> list[str]:
+        ids = self.ingestor.add(scope, list(turns), metadata)
+        if self.config.strata.on_add:
+            self.consolidator.after_add(scope, ids)
+        return ids
+
+    def consolidate(self, scope: Scope) -> ConsolidationReport:
+        return self.consolidator.consolidate(scope)
+
+    def update(self, scope: Scope, current: Item, text: str) -> Item:
+        log = LogRecord(
+            id=new_id("l"),
+            scope=current.scope,
+            kind="update",
+            payload={"item_id": current.id, "text": text},
+            content_hash=content_hash("update", current.id, text, new_id("u")),
+            recorded_at=now(),
+        )
+        changed = current.model_copy(update={"text": text})
+        vector = self.embedder.embed([dense_text(changed)])[0]
+        lexical = lexical_document(changed, [])
+        updated = self.store.records.update_item(scope, current.id, text, log, lexical, vector, self.space)
+        if current.level == Level.TURN:
+            # the turn's own document and its neighbours' context carry the new text, not the old
+            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
+            self.consolidator.after_change(current.scope, [current.id], removed=False)
+        return updated
+
+    def delete(self, scope: Scope, current: Item) -> None:
+        ids = absorbed_ids(current)  # a merged fact's delete tombstones what it absorbed too (strata/links.py)
+        log = LogRecord(
+            id=new_id("l"),
+            scope=current.scope,
+            kind="delete",
+            payload={"item_id": current.id, **({"absorbed": ids} if ids else {})},
+            content_hash=content_hash("delete", current.id, new_id("u")),
+            recorded_at=now(),
+        )
+        self.store.records.delete_item(scope, current.id, log)
+        if current.level == Level.TURN:
+            # the neighbours' context documents no longer carry the deleted turn's words
+            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
+            self.consolidator.after_change(current.scope, [current.id], removed=True)
+
+    def forget(self, targets: Targets, *, scrub: bool) -> ForgetReceipt:
+        return _forget(
+            self.store, self.consolidator, targets, window=self.config.retrieval.neighbour_window, scrub=scrub
+        )
+
+    def rebuild(self, scope: Scope) -> RebuildReport:
+        return _rebuild(
+            self.store, self.embedder, self.consolidator, scope, window=self.config.retrieval.neighbour_window
+        )
+
+    def reindex(self, embedder: Embedder, tenants: Sequence[str]) -> ReindexReport:
+        """Re-embed ``tenants`` into ``embedder``'s space, switch to it, and re-wire every part
+        (every handle over this engine embeds with the new model from then on)."""
+        report = _reindex(self.store, embedder, list(tenants))
+        with self._wiring:
+            self._wire(embedder)
+        return report
+
+    def export(self, scope: Scope, target: Target, *, projections: bool) -> ExportReport:
+        return _export(self.store, scope, target, projections=projections)
+
+    def import_(self, tenant: str, source: Target) -> ImportReport:
+        return _import(
+            self.store,
+            self.embedder,
+            self.consolidator,
+            tenant,
+            source,
+            window=self.config.retrieval.neighbour_window,
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+    def search(
+        self,
+        scope: Scope,
+        query: str,
+        *,
+        limit: int,
+        recipe: Recipe,
+        filters: SearchFilters | None,
+        channels: dict[str, float] | None,
+    ) -> list[Hit]:
+        moment = filters.as_of if filters is not None else None
+        fetch = limit if moment is None else min(1000, limit * 3)
+        if recipe.plain:
+            hits = plain_hybrid(self.store, self.embedder, scope, query, fetch)
+        else:
+            hits = self.retriever.search(
+                scope,
+                query,
+                limit=fetch,
+                filters=recipe.narrow(filters),
+                weights=channels if channels is not None else recipe.channels,
+            )
+        weight = self.config.retrieval.superseded_weight
+        found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+        self.note_reads(scope, found)
+        return found
+
+    def context(self, scope: Scope, query: str, max_tokens: int, filters: SearchFilters | None) -> Context:
+        context = assemble_context(self.store, self.retriever, self.config.retrieval, scope, query, max_tokens, filters)
+        self.note_reads(scope, context.items)
+        return context
+
+    def reusing_reads(self, *, serving: bool = True) -> AbstractContextManager[ReadReuse]:
+        return reuse_reads(serving=serving)
+
+    def note_reads(self, scope: Scope, hits: Sequence[Hit]) -> None:
+        if self.config.retrieval.track_access and hits:
+            self.accesses.note(scope.tenant, (h.id for h in hits))

@@ -1,0 +1,84 @@
+"""Assemble the cited context for a question: retrieval, the participants' profile lines, the
+turns that support coarse hits, current truth, then packing under the token budget.
+
+A small memory needs no retrieval: when every turn of the scope fits the budget (and no filter
+narrows it), the whole scope is the context (``complete``).
+"""
+
+from __future__ import annotations
+
+from outcrop.config import RetrievalConfig
+from outcrop.core.types import Context, Hit, Level, Scope
+from outcrop.retrieve.context import pack_context
+from outcrop.retrieve.pipeline import Retriever
+from outcrop.stores.base import SearchFilters, Store
+from outcrop.truth.readtime import truth_view
+
+__all__ = ["assemble_context"]
+
+_PROFILE_LINES = 200  # profile lines read per scope (the packer keeps at most a fifth of the budget)
+_TOKENS_PER_TURN = 5  # the least a turn line costs ([n], a speaker, a word): the whole-scope pre-check
+
+
+def assemble_context(
+    store: Store,
+    retriever: Retriever,
+    config: RetrievalConfig,
+    scope: Scope,
+    query: str,
+    max_tokens: int,
+    filters: SearchFilters | None = None,
+) -> Context:
+    """The context for ``query`` in ``scope`` within ``max_tokens`` (``filters.as_of``: as memory
+    held it then)."""
+    if filters is None or filters.empty:
+        whole = _whole_scope(store, scope, query, max_tokens)
+        if whole is not None:
+            return whole
+    moment = filters.as_of if filters is not None else None
+    retrieval = retriever.retrieve(
+        scope,
+        query,
+        limit=min(1000, max(50, max_tokens // 10)),
+        filters=filters,
+        reserve=config.context_dense_reserve,
+    )
+    named = retriever.analyse(scope, query).speakers
+    profile = [
+        Hit.from_item(item, 0.0, {"profile": True})
+        for item in store.records.list_items(
+            scope.model_copy(update={"session_id": None}), levels=[Level.PROFILE], limit=_PROFILE_LINES
+        )
+        if (not named or item.speaker in named)
+        and (moment is None or (item.updated_at or item.recorded_at or moment) <= moment)  # as_of: no later profile
+    ]
+    profile.sort(key=lambda h: -int(h.metadata.get("support", 0)))
+    wanted = [s for h in retrieval.hits for s in h.explain.get("zoom_in", [])]
+    support = {
+        item.id: Hit.from_item(item, 0.0, {"zoom_in_of": True})
+        for item in store.records.get_items(scope, wanted).values()
+    }
+    hits = truth_view(store, scope, retrieval.hits, as_of=moment, superseded_weight=config.superseded_weight)
+    context = pack_context(query, hits, max_tokens, profile=profile, support=support)
+    context.confidence = round(retrieval.confidence.score, 4)
+    context.answerable = retrieval.answerable
+    context.explain = {
+        "route": retrieval.route.explain(),
+        "confidence": retrieval.confidence.explain(),
+        "widened": retrieval.widened,
+    }
+    return context
+
+
+def _whole_scope(store: Store, scope: Scope, query: str, max_tokens: int) -> Context | None:
+    turns = store.records.count(scope).get(Level.TURN.value, 0)
+    if turns == 0 or turns * _TOKENS_PER_TURN > max_tokens:
+        return None
+    items = store.records.list_items(scope, levels=[Level.TURN], limit=turns)
+    hits = [Hit.from_item(item, 1.0, {"whole_scope": True}) for item in items]
+    context = pack_context(query, hits, max_tokens)
+    if len(context.items) < len(hits):
+        return None
+    context.confidence, context.answerable, context.complete = 1.0, True, True
+    context.explain = {"whole_scope": True}
+    return context

@@ -1,0 +1,386 @@
+"""The records on PostgreSQL: the log, items, versions, sources, links, positions and access counts.
+
+A write (:meth:`PostgresRecords.write`, ``update_item``, ``delete_item``) is one transaction over
+the items and the lexical and vector rows: it hands its connection to the lexical and vector parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.errors import NotFoundError
+from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
+from outcrop.stores.postgres.connection import Connections
+from outcrop.stores.postgres.lexical import PostgresLexical
+from outcrop.stores.postgres.rows import drop_items, insert_item, insert_log, insert_version, require, sources
+from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, where
+from outcrop.stores.postgres.vectors import PostgresVectors
+from outcrop.stores.sql import row_to_item, scope_clause
+
+__all__ = ["PostgresRecords"]
+
+_ORDER_ASC = '"timestamp" ASC NULLS FIRST, seq ASC'  # list_items' time order, which iter_items keeps
+_PAGE = 500  # items iter_items reads per transaction
+
+
+class PostgresRecords:
+    """See :class:`outcrop.stores.base.Records`."""
+
+    def __init__(self, connections: Connections, lexical: PostgresLexical, vectors: PostgresVectors) -> None:
+        self._db = connections
+        self._lexical = lexical
+        self._vectors = vectors
+
+    # -- writes -----------------------------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> None:
+        tenant = batch.tenant or (
+            batch.items[0].scope.tenant if batch.items else batch.logs[0].scope.tenant if batch.logs else ""
+        )
+        if not tenant:
+            return
+        if batch.space is not None:
+            self._vectors.ensure_index(batch.space)
+        with self._db.tx(tenant) as conn:
+            if batch.space is not None:
+                self._vectors.ensure_space(conn, batch.space)
+            replaced = set(batch.replaces)
+            for item in batch.items:
+                if item.id in replaced:
+                    drop_items(conn, self._lexical, tenant, ids_in_scope(conn, item.scope, [item.id]))
+            for log in batch.logs:
+                insert_log(conn, log)
+            for item in batch.items:
+                insert_item(conn, item, batch.positions.get(item.id))
+                if item.id in batch.lexical:
+                    self._lexical.put(conn, item.scope.tenant, item.id, batch.lexical[item.id], replace=False)
+                if item.id in batch.vectors and batch.space is not None:
+                    self._vectors.insert_row(conn, item.scope.tenant, item.id, batch.space, batch.vectors[item.id])
+            for link in batch.links:
+                conn.execute(
+                    "INSERT INTO item_links (tenant, src, dst, kind, weight) VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET weight = EXCLUDED.weight",
+                    [tenant, link.src, link.dst, link.kind, link.weight],
+                )
+            for version in batch.versions:
+                insert_version(conn, version, tenant)
+            for item_id, document in batch.relexical.items():
+                if conn.execute("SELECT 1 FROM items WHERE tenant = %s AND id = %s", [tenant, item_id]).fetchone():
+                    self._lexical.put(conn, tenant, item_id, document)
+
+    def next_position(self, scope: Scope) -> int:
+        rows = self._db.query(
+            scope.tenant,
+            'SELECT COALESCE(MAX("position"), -1) + 1 FROM items WHERE tenant = %s AND user_id = %s'
+            " AND session_id IS NOT DISTINCT FROM %s",
+            [scope.tenant, scope.user_id, scope.session_id],
+        )
+        return int(rows[0][0])
+
+    def update_item(
+        self,
+        scope: Scope,
+        item_id: str,
+        text: str,
+        log: LogRecord,
+        lexical: LexicalDocument,
+        vector: np.ndarray | None,
+        space: VectorSpace | None,
+    ) -> Item:
+        if vector is not None and space is not None:
+            self._vectors.ensure_index(space)
+        with self._db.tx(scope.tenant) as conn:
+            require(conn, scope, item_id)
+            insert_log(conn, log)
+            # a derived item deleted and derived again restarts at version 1: continue after its history
+            row = conn.execute(
+                "UPDATE items SET text = %s, updated_at = %s, version = 1 + GREATEST(version,"
+                " (SELECT COALESCE(MAX(v.version), 0) FROM item_versions v WHERE v.tenant = items.tenant"
+                " AND v.item_id = items.id)) WHERE tenant = %s AND id = %s RETURNING version",
+                [text, log.recorded_at, scope.tenant, item_id],
+            ).fetchone()
+            assert row is not None
+            conn.execute(
+                "INSERT INTO item_sources (tenant, item_id, source_id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                [scope.tenant, item_id, log.id],
+            )
+            insert_version(
+                conn,
+                ItemVersion(
+                    item_id=item_id, version=row[0], event="update", text=text, log_id=log.id, at=log.recorded_at
+                ),
+                scope.tenant,
+            )
+            self._lexical.put(conn, scope.tenant, item_id, lexical)
+            if vector is not None and space is not None:
+                self._vectors.upsert_row(conn, scope.tenant, item_id, space, vector)
+        return self.get_items(scope, [item_id])[item_id]
+
+    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
+        with self._db.tx(scope.tenant) as conn:
+            require(conn, scope, item_id)
+            insert_log(conn, log)
+            row = conn.execute(
+                "SELECT version FROM items WHERE tenant = %s AND id = %s", [scope.tenant, item_id]
+            ).fetchone()
+            assert row is not None
+            version = int(row[0])
+            if conn.execute(
+                "SELECT 1 FROM item_versions WHERE tenant = %s AND item_id = %s AND version = %s AND event = 'delete'",
+                [scope.tenant, item_id, version],
+            ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
+                top = conn.execute(
+                    "SELECT MAX(version) FROM item_versions WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id]
+                ).fetchone()
+                version = 1 + int(top[0] if top else 0)
+            insert_version(
+                conn,
+                ItemVersion(
+                    item_id=item_id, version=version, event="delete", text=None, log_id=log.id, at=log.recorded_at
+                ),
+                scope.tenant,
+            )
+            drop_items(conn, self._lexical, scope.tenant, [item_id])
+            conn.execute("DELETE FROM item_access WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id])
+
+    def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        with self._db.tx(scope.tenant) as conn:
+            found = ids_in_scope(conn, scope, ids)
+            if found:
+                drop_items(conn, self._lexical, scope.tenant, found)
+        return len(found)
+
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        ids = list(counts)
+        with self._db.tx(tenant) as conn:
+            conn.execute(
+                "INSERT INTO item_access (tenant, item_id, count, last_at)"
+                " SELECT %s, u.id, u.n, %s FROM unnest(%s::text[], %s::bigint[]) AS u(id, n)"
+                " WHERE EXISTS (SELECT 1 FROM items i WHERE i.tenant = %s AND i.id = u.id)"
+                " ON CONFLICT (tenant, item_id) DO UPDATE"
+                " SET count = item_access.count + excluded.count, last_at = excluded.last_at",
+                [tenant, at, ids, [int(counts[i]) for i in ids], tenant],
+            )
+
+    # -- items ------------------------------------------------------------------------------------
+    def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT l.content_hash, s.item_id FROM log l LEFT JOIN item_sources s"
+            " ON s.tenant = l.tenant AND s.source_id = l.id"
+            ' WHERE l.tenant = %s AND l.content_hash = ANY(%s) ORDER BY s.item_id COLLATE "C" NULLS FIRST',
+            [scope.tenant, list(hashes)],
+        )
+        found: dict[str, list[str]] = {}
+        for content_hash, item_id in rows:
+            found.setdefault(content_hash, [])
+            if item_id:
+                found[content_hash].append(item_id)
+        return found
+
+    def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
+        if not ids:
+            return {}
+        clause, params = scope_clause(scope)
+        with self._db.tx(scope.tenant) as conn:
+            rows = conn.execute(
+                f"SELECT {ITEM_COLS} FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
+                [list(dict.fromkeys(ids)), *params],
+            ).fetchall()
+            found = sources(conn, scope.tenant, [row[0] for row in rows])
+        return {row[0]: row_to_item(row, found.get(row[0], [])) for row in rows}
+
+    def list_items(
+        self,
+        scope: Scope,
+        *,
+        levels: Sequence[Level] = (),
+        limit: int = 100,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        newest_first: bool = False,
+    ) -> list[Item]:
+        clause, params = where(scope, filters, levels)
+        order = '"timestamp" DESC NULLS LAST, seq DESC' if newest_first else _ORDER_ASC
+        with self._db.tx(scope.tenant) as conn:
+            rows = conn.execute(
+                f"SELECT {ITEM_COLS} FROM items WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s".encode(),
+                [*params, limit, offset],
+            ).fetchall()
+            found = sources(conn, scope.tenant, [row[0] for row in rows])
+        return [row_to_item(row, found.get(row[0], [])) for row in rows]
+
+    def iter_items(
+        self, scope: Scope, *, levels: Sequence[Level] = (), filters: SearchFilters | None = None
+    ) -> Iterator[Item]:
+        """In :meth:`list_items`' order, a page of ``_PAGE`` items per short transaction, each page
+        starting after the last (``timestamp``, ``seq``) read: no ``OFFSET`` rescans, and no
+        connection is held while the caller works through a page."""
+        clause, params = where(scope, filters, levels)
+        page = _PAGE
+        after: tuple[datetime | None, int] | None = None
+        while True:
+            keyset: str = ""
+            keys: list[Any] = []
+            if after is not None and after[0] is None:  # still among the undated items, which come first
+                keyset, keys = ' AND ("timestamp" IS NOT NULL OR seq > %s)', [after[1]]
+            elif after is not None:
+                keyset, keys = ' AND ("timestamp", seq) > (%s, %s)', [after[0], after[1]]
+            with self._db.tx(scope.tenant) as conn:
+                rows = conn.execute(
+                    f"SELECT {ITEM_COLS}, seq FROM items WHERE {clause}{keyset} ORDER BY {_ORDER_ASC}"
+                    " LIMIT %s".encode(),
+                    [*params, *keys, page],
+                ).fetchall()
+                found = sources(conn, scope.tenant, [row[0] for row in rows])
+            for row in rows:
+                yield row_to_item(row, found.get(row[0], []))
+            if len(rows) < page:
+                return
+            last = rows[-1]
+            after = (last[9], int(last[15]))  # ITEM_COLUMNS' timestamp, then seq
+
+    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
+        clause, params = scope_clause(scope, "i")
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT s.item_id FROM item_sources s JOIN items i ON i.tenant = s.tenant AND i.id = s.item_id"
+            f' WHERE s.source_id = ANY(%s) AND {pg(clause)} GROUP BY s.item_id ORDER BY s.item_id COLLATE "C"',
+            [list(dict.fromkeys(source_ids)), *params],
+        )
+        return [row[0] for row in rows]
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        a_where, a_params = scope_clause(scope, "a")
+        b_where, b_params = scope_clause(scope, "b")
+        wanted = list(dict.fromkeys(ids))
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT l.src, l.dst, l.kind, l.weight FROM item_links l"
+            " JOIN items a ON a.tenant = l.tenant AND a.id = l.src JOIN items b ON b.tenant = l.tenant AND b.id = l.dst"
+            f" WHERE l.tenant = %s AND (l.src = ANY(%s) OR l.dst = ANY(%s)) AND {pg(a_where)} AND {pg(b_where)}"
+            ' ORDER BY l.src COLLATE "C", l.dst COLLATE "C", l.kind COLLATE "C"',
+            [scope.tenant, wanted, wanted, *a_params, *b_params],
+        )
+        return [Link(src, dst, kind, float(weight)) for src, dst, kind, weight in rows]
+
+    def session_turns(self, scope: Scope, session_id: str, start: int, end: int) -> list[tuple[int, Item]]:
+        clause, params = scope_clause(scope.model_copy(update={"session_id": session_id}))
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT \"position\", {ITEM_COLS} FROM items WHERE {pg(clause)} AND level = 'turn'"
+            ' AND "position" BETWEEN %s AND %s ORDER BY "position"',
+            [*params, start, end],
+        )
+        return [(row[0], row_to_item(row[1:], [])) for row in rows]
+
+    def positions(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        clause, params = scope_clause(scope)
+        rows = self._db.query(
+            scope.tenant,
+            f'SELECT id, "position" FROM items WHERE id = ANY(%s) AND {pg(clause)} AND "position" IS NOT NULL',
+            [list(ids), *params],
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def speakers(self, scope: Scope) -> list[str]:
+        clause, params = scope_clause(Scope(tenant=scope.tenant, user_id=scope.user_id))
+        rows = self._db.query(
+            scope.tenant, f'SELECT speaker FROM scope_speakers WHERE {pg(clause)} ORDER BY speaker COLLATE "C"', params
+        )
+        return [row[0] for row in rows]
+
+    def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT v.item_id, v.version, v.event, v.text, v.log_id, v.at FROM item_versions v"
+            " JOIN log l ON l.tenant = v.tenant AND l.id = v.log_id WHERE v.item_id = %s AND v.tenant = %s"
+            + ("" if scope.user_id is None else " AND l.user_id = %s")
+            + " ORDER BY v.at, v.version, CASE v.event WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END",
+            [item_id, scope.tenant] + ([] if scope.user_id is None else [scope.user_id]),
+        )
+        if not rows:
+            raise NotFoundError(f"no history for memory item {item_id!r} in this scope")
+        return [ItemVersion(item_id=r[0], version=r[1], event=r[2], text=r[3], log_id=r[4], at=r[5]) for r in rows]
+
+    def count(self, scope: Scope) -> dict[str, int]:
+        clause, params = scope_clause(scope)
+        counts = {level.value: 0 for level in Level}
+        with self._db.tx(scope.tenant) as conn:
+            for level, n in conn.execute(
+                f"SELECT level, COUNT(*) FROM items WHERE {pg(clause)} GROUP BY level".encode(), params
+            ):
+                counts[level] = int(n)
+            row = conn.execute(f"SELECT COUNT(*) FROM log WHERE {pg(clause)}".encode(), params).fetchone()
+        counts["log"] = int(row[0]) if row else 0
+        return counts
+
+    def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
+        clause, params = where(scope, filters)
+        rows = self._db.query(
+            scope.tenant,
+            f'SELECT id FROM items WHERE {clause} AND "timestamp" IS NOT NULL ORDER BY "timestamp" DESC, seq DESC'
+            " LIMIT %s",
+            [*params, k],
+        )
+        return [(row[0], 1.0 / (rank + 1)) for rank, row in enumerate(rows)]
+
+    # -- the log, tombstones and reads ------------------------------------------------------------
+    def log_records(
+        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+    ) -> list[LogRecord]:
+        clause, params = scope_clause(scope)
+        if ids is None:
+            rows = self._db.query(
+                scope.tenant,
+                f"SELECT {LOG_COLS} FROM log WHERE {pg(clause)} ORDER BY seq LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            )
+        else:
+            rows = self._db.query(
+                scope.tenant,
+                f"SELECT {LOG_COLS} FROM log WHERE id = ANY(%s) AND {pg(clause)} ORDER BY seq LIMIT %s OFFSET %s",
+                [list(dict.fromkeys(ids)), *params, limit, offset],
+            )
+        return [
+            LogRecord(
+                id=r[0],
+                scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], session_id=r[4]),
+                kind=r[5],
+                payload=r[6],
+                content_hash=r[7],
+                recorded_at=r[8],
+            )
+            for r in rows
+        ]
+
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        clause, params = scope_clause(scope)
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT DISTINCT payload->>'item_id' FROM log WHERE kind = 'delete' AND {pg(clause)}"
+            " AND payload->>'item_id' = ANY(%s)",
+            [*params, list(dict.fromkeys(ids))],
+        )
+        absorbed = self._db.query(  # a merged fact's delete also tombstones the facts it absorbed
+            scope.tenant,
+            "SELECT DISTINCT a.id FROM log, jsonb_array_elements_text(log.payload->'absorbed') AS a(id)"
+            f" WHERE log.kind = 'delete' AND log.payload ? 'absorbed' AND {pg(clause)} AND a.id = ANY(%s)",
+            [*params, list(dict.fromkeys(ids))],
+        )
+        return {r[0] for r in rows} | {r[0] for r in absorbed}
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        clause, params = scope_clause(scope, alias="i")
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT a.item_id, a.count FROM item_access a JOIN items i ON i.tenant = a.tenant AND i.id = a.item_id"
+            f" WHERE a.item_id = ANY(%s) AND {pg(clause)}",
+            [list(dict.fromkeys(ids)), *params],
+        )
+        return {r[0]: int(r[1]) for r in rows}

@@ -1,0 +1,60 @@
+"""SQL pieces every part of the PostgreSQL store shares: placeholders, columns, vectors, scope."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from outcrop.core.types import Level, Scope, Vectors
+from outcrop.stores.base import SearchFilters
+from outcrop.stores.sql import ITEM_COLUMNS, filter_clause, scope_clause
+
+__all__ = ["ITEM_COLS", "LOG_COLS", "Conn", "ids_in_scope", "parse_vec", "pg", "vec", "where"]
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+ITEM_COLS = ITEM_COLUMNS.replace("timestamp", '"timestamp"')
+LOG_COLS = "id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at"
+
+
+def pg(clause: str) -> str:
+    """``?`` placeholders (stores/sql.py) as psycopg's ``%s``."""
+    return clause.replace("timestamp", '"timestamp"').replace("?", "%s")
+
+
+def vec(vector: np.ndarray) -> str:
+    """A vector as pgvector's text input."""
+    return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32).ravel()) + "]"
+
+
+def parse_vec(text: str) -> Vectors:
+    return np.asarray(json.loads(text), dtype=np.float32)
+
+
+def where(
+    scope: Scope, filters: SearchFilters | None, levels: Sequence[Level] = (), alias: str = ""
+) -> tuple[str, list[Any]]:
+    """The scope, filters and levels as one ``%s`` clause and its parameters."""
+    clause, params = scope_clause(scope, alias)
+    extra, extra_params = filter_clause(filters, alias, json_text="({col} ->> ?)")
+    if extra:
+        # metadata values compare as the text ``->>`` yields: JSON numbers and booleans as JSON
+        clause = f"{clause} AND {extra}"
+        params = [*params, *(p if isinstance(p, str) else json.dumps(p) for p in extra_params)]
+    if levels:
+        prefix = f"{alias}." if alias else ""
+        clause += f" AND {prefix}level IN ({','.join('?' * len(levels))})"
+        params.extend(level.value for level in levels)
+    return pg(clause), params
+
+
+def ids_in_scope(conn: Conn, scope: Scope, ids: Sequence[str]) -> list[str]:
+    """Those of ``ids`` that are items in ``scope`` (inside the caller's transaction)."""
+    clause, params = scope_clause(scope)
+    rows = conn.execute(
+        f"SELECT id FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(), [list(dict.fromkeys(ids)), *params]
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,185 @@
+"""The vector index on PostgreSQL: pgvector cosine distance, exact over small scopes, HNSW above."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import psycopg
+
+from outcrop.core.time.clock import now
+from outcrop.core.types import Scope, Vectors
+from outcrop.errors import ConfigError, InvalidInputError, StoreError
+from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
+from outcrop.stores.postgres.connection import Connections
+from outcrop.stores.postgres.schema import vector_index_ddl
+from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, parse_vec, pg, vec, where
+from outcrop.stores.sql import scope_clause
+
+__all__ = ["PostgresVectors"]
+
+
+class PostgresVectors:
+    """See :class:`outcrop.stores.base.VectorIndex`."""
+
+    exact_limit: int = 20_000
+    """Vector searches over a scope (with its filters) of at most this many items score every
+    vector exactly; larger scopes go through the approximate HNSW index."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._db = connections
+        self._indexed: set[str] = set()  # spaces whose HNSW index this process knows exists
+        self._indexed_lock = threading.Lock()
+
+    # -- reads ------------------------------------------------------------------------------------
+    def search(
+        self, scope: Scope, space: VectorSpace, vector: np.ndarray, k: int, filters: SearchFilters | None = None
+    ) -> list[ScoredId]:
+        """Exact cosine search when the scope holds at most :attr:`exact_limit` items (as SQLite
+        always searches: the same data ranks the same on both stores), the HNSW index above that."""
+        if k <= 0:
+            return []
+        clause, params = where(scope, filters, alias="i")
+        query = vec(vector)
+        with self._db.tx(scope.tenant) as conn:
+            row = conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM items i WHERE {clause} LIMIT %s) s".encode(),
+                [*params, self.exact_limit + 1],
+            ).fetchone()
+            if row is not None and int(row[0]) <= self.exact_limit:
+                # not the indexed expression, so no index scan: every vector of the scope is scored;
+                # ties in insertion order, as SQLite's exact index breaks them
+                rows = conn.execute(
+                    "SELECT v.item_id, 1 - (v.embedding <=> %s::vector) FROM vectors v JOIN items i"
+                    f" ON i.tenant = v.tenant AND i.id = v.item_id WHERE v.space = %s AND {clause}"
+                    " ORDER BY v.embedding <=> %s::vector, v.seq LIMIT %s".encode(),
+                    [query, space.name, *params, query, k],
+                ).fetchall()
+                return [(r[0], float(r[1])) for r in rows]
+            distance = f"v.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
+            # the HNSW index is filtered after the fact: scan on until k rows in scope are found
+            conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(min(1000, max(100, 2 * k)))])
+            rows = conn.execute(
+                f"SELECT v.item_id, 1 - ({distance}) FROM vectors v JOIN items i ON i.tenant = v.tenant"
+                f" AND i.id = v.item_id WHERE v.space = %s AND {clause} ORDER BY {distance} LIMIT %s".encode(),
+                [query, space.name, *params, query, k],
+            ).fetchall()
+        return [(row[0], float(row[1])) for row in rows]
+
+    def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]:
+        clause, params = scope_clause(scope, "i")
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT v.item_id, v.embedding::text FROM vectors v JOIN items i ON i.tenant = v.tenant"
+            f" AND i.id = v.item_id WHERE v.space = %s AND v.item_id = ANY(%s) AND {pg(clause)}",
+            [space.name, list(ids), *params],
+        )
+        found = {row[0]: parse_vec(row[1]) for row in rows}
+        return {i: found[i] for i in ids if i in found}
+
+    def active_space(self) -> VectorSpace | None:
+        rows = self._db.query("", "SELECT embedder, dim FROM vector_spaces WHERE active")
+        return VectorSpace(rows[0][0], rows[0][1]) if rows else None
+
+    # -- writes -----------------------------------------------------------------------------------
+    def put(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
+        for item_id, value in vectors.items():
+            if np.asarray(value).shape != (space.dim,):
+                raise InvalidInputError(f"vector of {item_id} has shape {np.asarray(value).shape}, not ({space.dim},)")
+        self.ensure_index(space)
+        written = 0
+        with self._db.tx(scope.tenant) as conn:
+            conn.execute(
+                "INSERT INTO vector_spaces (name, embedder, dim, active, created_at) VALUES (%s, %s, %s, false, %s)"
+                " ON CONFLICT (name) DO NOTHING",
+                [space.name, space.embedder, space.dim, now()],
+            )
+            for item_id in ids_in_scope(conn, scope, list(vectors)):
+                self.upsert_row(conn, scope.tenant, item_id, space, vectors[item_id])
+                written += 1
+        return written
+
+    def activate(self, space: VectorSpace) -> list[str]:
+        """Store-wide (every tenant's vectors), so it runs on the owner's connection, which must be a
+        superuser or hold ``BYPASSRLS`` to see all tenants."""
+        with self._db.admin() as admin:
+            try:
+                sees_all = admin.execute(
+                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+                if not (sees_all and sees_all[0]):  # row-level security would hide other tenants' vectors
+                    raise ConfigError(
+                        "switching the vector index checks every tenant's vectors: connect as a superuser"
+                        " or a role with BYPASSRLS for the reindex"
+                    )
+                with admin.transaction():
+                    admin.execute("LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE")
+                    if not admin.execute("SELECT 1 FROM vector_spaces WHERE name = %s", [space.name]).fetchone():
+                        raise InvalidInputError(f"no vector index {space.name!r} in this store; build it first")
+                    missing = [
+                        row[0]
+                        for row in admin.execute(
+                            "SELECT v.item_id FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM vectors w"
+                            " WHERE w.tenant = v.tenant AND w.item_id = v.item_id AND w.space = %s)"
+                            ' GROUP BY v.item_id ORDER BY v.item_id COLLATE "C"',
+                            [space.name],
+                        )
+                    ]
+                    if missing:
+                        return missing
+                    old = [r[0] for r in admin.execute("SELECT name FROM vector_spaces WHERE name <> %s", [space.name])]
+                    admin.execute("UPDATE vector_spaces SET active = (name = %s)", [space.name])
+                    admin.execute("DELETE FROM vectors WHERE space <> %s", [space.name])
+                    admin.execute("DELETE FROM vector_spaces WHERE name <> %s", [space.name])
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot switch the vector index: {exc}".strip()) from None
+        with self._indexed_lock:
+            self._indexed.difference_update(old)
+        return []
+
+    # -- rows and indexes for the writers ---------------------------------------------------------
+    def ensure_index(self, space: VectorSpace) -> None:
+        """The HNSW index of ``space`` (DDL: on the owner's connection, outside any tenant transaction)."""
+        if space.name in self._indexed:
+            return
+        with self._db.admin() as admin:
+            try:
+                admin.execute(vector_index_ddl(space))
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot create the vector index for {space.name!r}: {exc}".strip()) from None
+        with self._indexed_lock:
+            self._indexed.add(space.name)
+
+    @staticmethod
+    def ensure_space(conn: Conn, space: VectorSpace) -> None:
+        """Make ``space`` the active one when there is none; refuse vectors of any other space."""
+        conn.execute("LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE")
+        active = conn.execute("SELECT name FROM vector_spaces WHERE active").fetchone()
+        if active is None:
+            conn.execute(
+                "INSERT INTO vector_spaces (name, embedder, dim, active, created_at) VALUES (%s, %s, %s, true, %s)"
+                " ON CONFLICT (name) DO UPDATE SET active = true",
+                [space.name, space.embedder, space.dim, now()],
+            )
+        elif active[0] != space.name:
+            raise ConfigError(
+                f"this store's vectors were made by {active[0]!r}, not {space.name!r}; open it with that embedder"
+                " or re-index it into the new one"
+            )
+
+    @staticmethod
+    def insert_row(conn: Conn, tenant: str, item_id: str, space: VectorSpace, vector: np.ndarray) -> None:
+        conn.execute(
+            "INSERT INTO vectors (tenant, item_id, space, embedding) VALUES (%s, %s, %s, %s::vector)",
+            [tenant, item_id, space.name, vec(vector)],
+        )
+
+    @staticmethod
+    def upsert_row(conn: Conn, tenant: str, item_id: str, space: VectorSpace, vector: np.ndarray) -> None:
+        conn.execute(
+            "INSERT INTO vectors (tenant, item_id, space, embedding) VALUES (%s, %s, %s, %s::vector)"
+            " ON CONFLICT (tenant, item_id, space) DO UPDATE SET embedding = excluded.embedding",
+            [tenant, item_id, space.name, vec(vector)],
+        )

@@ -1,0 +1,94 @@
+"""One SQLite file shared by the store's seams: the connection, its lock, transactions and the
+recorded migrations.
+
+Durability: every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction with
+``synchronous=FULL`` by default, so a write that returned survives ``kill -9`` (and power loss).
+``BEGIN IMMEDIATE`` takes the file's write lock up front, so writers in other processes queue
+(up to ``timeout`` seconds) instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from outcrop.core.time.clock import format_time, now
+from outcrop.errors import StoreError
+from outcrop.stores.sqlite.schema import MIGRATIONS
+
+__all__ = ["SQLiteConnection", "chunks"]
+
+
+def chunks(values: Sequence[Any], size: int = 500) -> Iterator[list[Any]]:
+    """``values`` in lists of at most ``size`` (SQLite binds at most a few thousand parameters)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SQLiteConnection:
+    """The file's one connection (WAL), used by every seam under one re-entrant lock."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
+        self.lock = threading.RLock()
+        self._migrate()
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
+        if it raises."""
+        with self.lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot start a transaction: {exc}") from None
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.db.execute("ROLLBACK")
+                raise StoreError(f"commit failed: {exc}") from None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.lock:
+            try:
+                return self.db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"query failed: {exc}") from None
+
+    @staticmethod
+    def bump_epoch(db: sqlite3.Connection) -> None:
+        """Inside a transaction: tell every reader (any process) that vectors were deleted or replaced."""
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_epoch'")
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            applied = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+            for name, sql in MIGRATIONS:
+                if name in applied:
+                    continue
+                for statement in filter(str.strip, sql.split(";")):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, format_time(now())))

@@ -1,0 +1,417 @@
+"""The log and the items projected from it, on SQLite: writes in one ``BEGIN IMMEDIATE``
+transaction each (rows, lexical documents and vectors together), reads restricted to the scope."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from outcrop.core.documents import LexicalDocument
+from outcrop.core.time.clock import format_time
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.errors import NotFoundError, StoreError
+from outcrop.stores.base import Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
+from outcrop.stores.sql import ITEM_COLUMNS, row_to_item, scope_clause
+from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
+from outcrop.stores.sqlite.lexical import SQLiteLexical
+from outcrop.stores.sqlite.rows import drop_links, insert_item, insert_log, insert_version, where
+from outcrop.stores.sqlite.vectors import SQLiteVectors
+
+__all__ = ["SQLiteRecords"]
+
+_PAGE = 500  # rows per page of iter_items
+_LOG_COLUMNS = "id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at"
+
+
+class SQLiteRecords:
+    """See :class:`outcrop.stores.base.Records`."""
+
+    def __init__(self, connection: SQLiteConnection) -> None:
+        self._conn = connection
+
+    # -- writes ---------------------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> None:
+        try:
+            with self._conn.transaction() as db:
+                if batch.space is not None:
+                    SQLiteVectors.ensure_space(db, batch.space)
+                replaced = set(batch.replaces)
+                for item in batch.items:
+                    if item.id in replaced:
+                        self._remove_rows(db, item.scope, [item.id])
+                for log in batch.logs:
+                    insert_log(db, log)
+                for item in batch.items:
+                    rowid = insert_item(db, item, batch.positions.get(item.id))
+                    if item.id in batch.lexical:
+                        SQLiteLexical.put(db, rowid, batch.lexical[item.id], replace=False)
+                    if item.id in batch.vectors and batch.space is not None:
+                        SQLiteVectors.insert(db, rowid, batch.space, batch.vectors[item.id])
+                tenant = batch.tenant or (batch.items[0].scope.tenant if batch.items else "")
+                db.executemany(
+                    "INSERT OR REPLACE INTO item_links (tenant, src, dst, kind, weight) VALUES (?, ?, ?, ?, ?)",
+                    [(tenant, link.src, link.dst, link.kind, link.weight) for link in batch.links],
+                )
+                for version in batch.versions:
+                    insert_version(db, version, tenant)
+                for item_id, document in batch.relexical.items():
+                    row = db.execute(
+                        "SELECT rowid FROM items WHERE id = ? AND tenant = ?", (item_id, tenant)
+                    ).fetchone()
+                    if row is not None:
+                        SQLiteLexical.put(db, row[0], document)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"write rejected by the store: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"write failed: {exc}") from None
+
+    def next_position(self, scope: Scope) -> int:
+        rows = self._conn.query(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM items WHERE tenant = ? AND user_id = ? AND session_id IS ?",
+            (scope.tenant, scope.user_id, scope.session_id),
+        )
+        return int(rows[0][0])
+
+    @staticmethod
+    def _rowid(db: sqlite3.Connection, scope: Scope, item_id: str) -> int:
+        clause, params = scope_clause(scope)
+        row = db.execute(f"SELECT rowid FROM items WHERE id = ? AND {clause}", [item_id, *params]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no memory item {item_id!r} in this scope")
+        return int(row[0])
+
+    def update_item(
+        self,
+        scope: Scope,
+        item_id: str,
+        text: str,
+        log: LogRecord,
+        lexical: LexicalDocument,
+        vector: np.ndarray | None,
+        space: VectorSpace | None,
+    ) -> Item:
+        with self._conn.transaction() as db:
+            rowid = self._rowid(db, scope, item_id)
+            insert_log(db, log)
+            db.execute(
+                # a derived item deleted and derived again restarts at version 1: continue after its history
+                "UPDATE items SET text = ?, updated_at = ?, version = 1 + MAX(version,"
+                " (SELECT COALESCE(MAX(version), 0) FROM item_versions WHERE item_id = items.id)) WHERE rowid = ?",
+                (text, format_time(log.recorded_at), rowid),
+            )
+            db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
+            version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
+            insert_version(
+                db,
+                ItemVersion(
+                    item_id=item_id, version=version, event="update", text=text, log_id=log.id, at=log.recorded_at
+                ),
+                scope.tenant,
+            )
+            SQLiteLexical.put(db, rowid, lexical)
+            if vector is not None and space is not None:
+                SQLiteVectors.replace(db, rowid, space, vector)
+        return self.get_items(scope, [item_id])[item_id]
+
+    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
+        with self._conn.transaction() as db:
+            rowid = self._rowid(db, scope, item_id)
+            insert_log(db, log)
+            version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
+            if db.execute(
+                "SELECT 1 FROM item_versions WHERE item_id = ? AND version = ? AND event = 'delete'", (item_id, version)
+            ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
+                version = (
+                    1 + db.execute("SELECT MAX(version) FROM item_versions WHERE item_id = ?", (item_id,)).fetchone()[0]
+                )
+            insert_version(
+                db,
+                ItemVersion(
+                    item_id=item_id, version=version, event="delete", text=None, log_id=log.id, at=log.recorded_at
+                ),
+                scope.tenant,
+            )
+            SQLiteLexical.drop(db, [rowid])
+            SQLiteVectors.drop(db, [rowid])
+            db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
+            drop_links(db, scope.tenant, [item_id])
+            db.execute("DELETE FROM item_access WHERE tenant = ? AND item_id = ?", (scope.tenant, item_id))
+            db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
+            SQLiteConnection.bump_epoch(db)
+
+    def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        with self._conn.transaction() as db:
+            return self._remove_rows(db, scope, ids)
+
+    @staticmethod
+    def _remove_rows(db: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
+        """Inside a transaction: drop the rows of derived items ``ids`` in ``scope``."""
+        clause, params = scope_clause(scope)
+        removed = 0
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+            ).fetchall()
+            if not rows:
+                continue
+            rowids = [r[0] for r in rows]
+            SQLiteLexical.drop(db, rowids)
+            SQLiteVectors.drop(db, rowids)
+            db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
+            drop_links(db, scope.tenant, [r[1] for r in rows])
+            db.executemany("DELETE FROM items WHERE rowid = ?", [(r,) for r in rowids])
+            removed += len(rows)
+        if removed:
+            SQLiteConnection.bump_epoch(db)
+        return removed
+
+    def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:
+        stamp = format_time(at)
+        with self._conn.transaction() as db:
+            for chunk in chunks(list(counts)):
+                marks = ",".join("?" * len(chunk))
+                live = [
+                    r[0]
+                    for r in db.execute(f"SELECT id FROM items WHERE tenant = ? AND id IN ({marks})", [tenant, *chunk])
+                ]
+                db.executemany(
+                    "INSERT INTO item_access (tenant, item_id, count, last_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (tenant, item_id) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
+                    [(tenant, item_id, int(counts[item_id]), stamp) for item_id in live],
+                )
+
+    # -- reads ----------------------------------------------------------------------------
+    def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for chunk in chunks(hashes):
+            rows = self._conn.query(
+                f"SELECT l.content_hash, s.item_id FROM log l LEFT JOIN item_sources s ON s.source_id = l.id"
+                f" WHERE l.tenant = ? AND l.content_hash IN ({','.join('?' * len(chunk))}) ORDER BY s.item_id",
+                [scope.tenant, *chunk],
+            )
+            for content_hash, item_id in rows:
+                found.setdefault(content_hash, [])
+                if item_id:
+                    found[content_hash].append(item_id)
+        return found
+
+    def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
+        result: dict[str, Item] = {}
+        clause, params = scope_clause(scope)
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.query(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+            )
+            result.update(self._with_sources(rows))
+        return result
+
+    def _with_sources(self, rows: list[Any]) -> dict[str, Item]:
+        """Items of ``rows`` (``ITEM_COLUMNS``), each with its sources, in row order."""
+        sources: dict[str, list[str]] = {}
+        for chunk in chunks([row[0] for row in rows]):
+            for item_id, source in self._conn.query(
+                f"SELECT item_id, source_id FROM item_sources WHERE item_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY item_id, source_id",
+                chunk,
+            ):
+                sources.setdefault(item_id, []).append(source)
+        return {row[0]: row_to_item(row, sources.get(row[0], [])) for row in rows}
+
+    def list_items(
+        self,
+        scope: Scope,
+        *,
+        levels: Sequence[Level] = (),
+        limit: int = 100,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        newest_first: bool = False,
+    ) -> list[Item]:
+        clause, params = where(scope, filters, levels)
+        order = "DESC" if newest_first else "ASC"
+        rows = self._conn.query(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE {clause} ORDER BY timestamp {order}, rowid {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return list(self._with_sources(rows).values())
+
+    def iter_items(
+        self, scope: Scope, *, levels: Sequence[Level] = (), filters: SearchFilters | None = None
+    ) -> Iterator[Item]:
+        """Pages of :data:`_PAGE` by keyset on (timestamp, rowid), the order of :meth:`list_items`
+        (SQLite sorts a NULL timestamp first)."""
+        clause, params = where(scope, filters, levels)
+        after: tuple[str | None, int] | None = None
+        while True:
+            if after is None:
+                page_clause, page_params = clause, params
+            elif after[0] is None:
+                page_clause = f"{clause} AND (timestamp IS NOT NULL OR rowid > ?)"
+                page_params = [*params, after[1]]
+            else:
+                page_clause = f"{clause} AND (timestamp > ? OR (timestamp = ? AND rowid > ?))"
+                page_params = [*params, after[0], after[0], after[1]]
+            rows = self._conn.query(
+                f"SELECT {ITEM_COLUMNS}, timestamp, rowid FROM items WHERE {page_clause}"
+                " ORDER BY timestamp, rowid LIMIT ?",
+                [*page_params, _PAGE],
+            )
+            if not rows:
+                return
+            yield from self._with_sources([row[:-2] for row in rows]).values()
+            after = (rows[-1][-2], rows[-1][-1])
+
+    def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
+        clause, params = scope_clause(scope, "i")
+        found: list[str] = []
+        for chunk in chunks(list(dict.fromkeys(source_ids))):
+            rows = self._conn.query(
+                f"SELECT DISTINCT s.item_id FROM item_sources s JOIN items i ON i.id = s.item_id"
+                f" WHERE s.source_id IN ({','.join('?' * len(chunk))}) AND {clause} ORDER BY s.item_id",
+                [*chunk, *params],
+            )
+            found.extend(row[0] for row in rows if row[0] not in found)
+        return found
+
+    def links(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        a_clause, a_params = scope_clause(scope, "a")
+        b_clause, b_params = scope_clause(scope, "b")
+        found: dict[tuple[str, str, str], Link] = {}
+        for chunk in chunks(list(dict.fromkeys(ids)), 400):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.query(
+                "SELECT l.src, l.dst, l.kind, l.weight FROM item_links l"
+                " JOIN items a ON a.id = l.src JOIN items b ON b.id = l.dst"
+                f" WHERE l.tenant = ? AND (l.src IN ({marks}) OR l.dst IN ({marks})) AND {a_clause} AND {b_clause}",
+                [scope.tenant, *chunk, *chunk, *a_params, *b_params],
+            )
+            for src, dst, kind, weight in rows:
+                found[(src, dst, kind)] = Link(src, dst, kind, float(weight))
+        return [found[key] for key in sorted(found)]
+
+    def session_turns(self, scope: Scope, session_id: str, start: int, end: int) -> list[tuple[int, Item]]:
+        clause, params = scope_clause(scope.model_copy(update={"session_id": session_id}))
+        rows = self._conn.query(
+            f"SELECT position, {ITEM_COLUMNS} FROM items WHERE {clause} AND level = 'turn'"
+            " AND position BETWEEN ? AND ? ORDER BY position",
+            [*params, start, end],
+        )
+        return [(row[0], row_to_item(row[1:], [])) for row in rows]
+
+    def positions(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        clause, params = scope_clause(scope)
+        out: dict[str, int] = {}
+        for chunk in chunks(ids):
+            rows = self._conn.query(
+                f"SELECT id, position FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}"
+                " AND position IS NOT NULL",
+                [*chunk, *params],
+            )
+            out.update({row[0]: row[1] for row in rows})
+        return out
+
+    def speakers(self, scope: Scope) -> list[str]:
+        """Speakers ever seen in the scope's tenant and user (a small table kept on write)."""
+        clause, params = scope_clause(Scope(tenant=scope.tenant, user_id=scope.user_id))
+        rows = self._conn.query(f"SELECT speaker FROM scope_speakers WHERE {clause} ORDER BY speaker", params)
+        return [row[0] for row in rows]
+
+    def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
+        rows = self._conn.query(
+            "SELECT v.item_id, v.version, v.event, v.text, v.log_id, v.at FROM item_versions v"
+            " JOIN log l ON l.id = v.log_id WHERE v.item_id = ? AND v.tenant = ?"
+            + ("" if scope.user_id is None else " AND l.user_id = ?")
+            + " ORDER BY v.at, v.version, CASE v.event WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END",
+            [item_id, scope.tenant] + ([] if scope.user_id is None else [scope.user_id]),
+        )
+        if not rows:
+            raise NotFoundError(f"no history for memory item {item_id!r} in this scope")
+        return [ItemVersion(item_id=r[0], version=r[1], event=r[2], text=r[3], log_id=r[4], at=r[5]) for r in rows]
+
+    def count(self, scope: Scope) -> dict[str, int]:
+        clause, params = scope_clause(scope)
+        counts = {level.value: 0 for level in Level}
+        for level, n in self._conn.query(f"SELECT level, COUNT(*) FROM items WHERE {clause} GROUP BY level", params):
+            counts[level] = n
+        counts["log"] = self._conn.query(f"SELECT COUNT(*) FROM log WHERE {clause}", params)[0][0]
+        return counts
+
+    def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
+        clause, params = where(scope, filters)
+        rows = self._conn.query(
+            f"SELECT id FROM items WHERE {clause} AND timestamp IS NOT NULL ORDER BY timestamp DESC, rowid DESC LIMIT ?",
+            [*params, k],
+        )
+        return [(row[0], 1.0 / (rank + 1)) for rank, row in enumerate(rows)]
+
+    def log_records(
+        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+    ) -> list[LogRecord]:
+        clause, params = scope_clause(scope)
+        if ids is None:
+            rows = self._conn.query(
+                f"SELECT {_LOG_COLUMNS} FROM log WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?", [*params, limit, offset]
+            )
+        else:
+            rows = []
+            for chunk in chunks(list(dict.fromkeys(ids))):
+                marks = ",".join("?" * len(chunk))
+                rows.extend(
+                    self._conn.query(
+                        f"SELECT seq, {_LOG_COLUMNS} FROM log WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+                    )
+                )
+            rows = [row[1:] for row in sorted(rows)][offset : offset + limit]
+        return [
+            LogRecord(
+                id=r[0],
+                scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], session_id=r[4]),
+                kind=r[5],
+                payload=json.loads(r[6]),
+                content_hash=r[7],
+                recorded_at=datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        ]
+
+    def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        clause, params = scope_clause(scope)
+        found: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.query(
+                f"SELECT json_extract(payload, '$.item_id') FROM log WHERE kind = 'delete' AND {clause}"
+                f" AND json_extract(payload, '$.item_id') IN ({marks})",
+                [*params, *chunk],
+            )
+            found.update(r[0] for r in rows)
+            # a merged fact's delete also tombstones the facts it absorbed
+            rows = self._conn.query(
+                f"SELECT j.value FROM log, json_each(log.payload, '$.absorbed') AS j WHERE log.kind = 'delete'"
+                f" AND {scope_clause(scope, 'log')[0]} AND j.value IN ({marks})",
+                [*params, *chunk],
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
+        clause, params = scope_clause(scope, alias="i")
+        found: dict[str, int] = {}
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.query(
+                "SELECT a.item_id, a.count FROM item_access a JOIN items i ON i.tenant = a.tenant AND i.id = a.item_id"
+                f" WHERE a.item_id IN ({marks}) AND {clause}",
+                [*chunk, *params],
+            )
+            found.update((r[0], int(r[1])) for r in rows)
+        return found
