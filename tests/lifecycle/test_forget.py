@@ -116,3 +116,9 @@ def test_bad_forget_requests_change_nothing(filled: Memory) -> None:
 def test_forget_without_scrub_still_verifies(filled: Memory) -> None:
     receipt = filled.forget(user_id="u1", session_id="s2", scrub=False)
     assert receipt.ok and receipt.scrub == {}
+
+
+def test_a_forget_that_erases_nothing_rewrites_nothing(filled: Memory) -> None:
+    receipt = filled.forget(user_id="nobody")  # a scope with no records: its cost is nothing
+    assert receipt.ok and receipt.removed == {}
+    assert receipt.scrub == {}

@@ -18,10 +18,11 @@ from outcrop.core.ids import content_hash, new_id
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
 from outcrop.ingest.messages import IncomingTurn
-from outcrop.ingest.turns import TurnIngestor
+from outcrop.ingest.turns import Ingested, TurnIngestor
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
 from outcrop.lifecycle.export import export_jsonl as _export
 from outcrop.lifecycle.export import import_jsonl as _import
+from outcrop.lifecycle.forget import already_forgotten, resume
 from outcrop.lifecycle.forget import forget as _forget
 from outcrop.lifecycle.lexical import refresh_session_documents
 from outcrop.lifecycle.rebuild import RebuildReport
@@ -29,7 +30,7 @@ from outcrop.lifecycle.rebuild import rebuild as _rebuild
 from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
 from outcrop.lifecycle.reindex import reindex as _reindex
-from outcrop.lifecycle.targets import Targets
+from outcrop.lifecycle.targets import Targets, check_ids, resolve_ids, resolve_scope
 from outcrop.llm import LLM, open_llm
 from outcrop.providers.base import Embedder
 from outcrop.providers.registry import load_embedder
@@ -65,6 +66,7 @@ class Engine:
         self.accesses = AccessTracker(self.store)  # what search and context return fades slower
         self._wiring = threading.Lock()  # a re-index re-wires the parts while handles may read
         self._wire(self.embedder)
+        self.resume_forgets(config.tenant)  # a forget cut short by a stopped process is completed first
 
     def _wire(self, embedder: Embedder) -> None:
         self.embedder = embedder
@@ -84,11 +86,11 @@ class Engine:
             close_llm()
 
     # -- writes ---------------------------------------------------------------------------
-    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any]) -> list[str]:
-        ids = self.ingestor.add(scope, list(turns), metadata)
+    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any]) -> Ingested:
+        ingested = self.ingestor.add(scope, list(turns), metadata)
         if self.config.strata.on_add:
-            self.consolidator.after_add(scope, ids)
-        return ids
+            self.consolidator.after_add(scope, ingested.ids)
+        return ingested
 
     def consolidate(self, scope: Scope) -> ConsolidationReport:
         return self.consolidator.consolidate(scope)
@@ -128,10 +130,38 @@ class Engine:
             refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
             self.consolidator.after_change(current.scope, [current.id], removed=True)
 
-    def forget(self, targets: Targets, *, scrub: bool) -> ForgetReceipt:
-        return _forget(
-            self.store, self.consolidator, targets, window=self.config.retrieval.neighbour_window, scrub=scrub
-        )
+    def forget_ids(self, tenant: Scope, ids: Sequence[str], *, scrub: bool) -> ForgetReceipt:
+        """Forget turns (or the turns facts came from) by id, after completing the tenant's forgets
+        a stopped process left; ids forgotten before are skipped, and the receipt names them."""
+        check_ids(ids)
+        resumed = self.resume_forgets(tenant.tenant)
+        gone = self.store.maintenance.forgotten_ids(tenant, ids)
+        rest = [i for i in ids if i not in gone]
+        if not rest:
+            return already_forgotten(tenant, sorted(gone), resumed)
+        receipt = self._forget(resolve_ids(self.store, tenant, rest), scrub=scrub)
+        receipt.already_forgotten, receipt.resumed = sorted(gone), [r.plan for r in resumed]
+        return receipt
+
+    def forget_scope(self, scope: Scope, *, scrub: bool) -> ForgetReceipt:
+        """Forget a user, an agent's or a session's whole log, after completing the tenant's
+        forgets a stopped process left."""
+        resumed = self.resume_forgets(scope.tenant)
+        receipt = self._forget(resolve_scope(self.store, scope), scrub=scrub)
+        receipt.resumed = [r.plan for r in resumed]
+        return receipt
+
+    def _forget(self, targets: Targets, *, scrub: bool) -> ForgetReceipt:
+        window = self.config.retrieval.neighbour_window
+        return _forget(self.store, self.consolidator, targets, window=window, scrub=scrub)
+
+    def resume_forgets(self, tenant: str) -> list[ForgetReceipt]:
+        """Complete what forgets of ``tenant`` cut short after their erase left to do, and scrub
+        the files when there was any (a forget is for good, even one a crash interrupted)."""
+        receipts = resume(self.store, self.consolidator, tenant)
+        for receipt in receipts[-1:]:
+            receipt.scrub = self.store.maintenance.scrub()
+        return receipts
 
     def rebuild(self, scope: Scope) -> RebuildReport:
         return _rebuild(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import os
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
@@ -18,9 +20,12 @@ from typing import Any
 from outcrop.api.answer import Answer, answer_question
 from outcrop.api.engine import Engine
 from outcrop.api.filters import Filters, parse_filters
+from outcrop.api.reports import IngestReport
 from outcrop.config import MemoryConfig
+from outcrop.core.explain import Stats
+from outcrop.core.formats import read_batches
 from outcrop.core.text import validate_text
-from outcrop.core.time.clock import parse_time
+from outcrop.core.time.clock import memory_time, parse_time
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Scope, Timestamp
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
@@ -28,7 +33,6 @@ from outcrop.lifecycle.export import ExportReport, ImportReport, Target
 from outcrop.lifecycle.rebuild import RebuildReport
 from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
-from outcrop.lifecycle.targets import resolve_ids, resolve_scope
 from outcrop.llm import LLM
 from outcrop.providers.base import Embedder
 from outcrop.providers.registry import load_embedder
@@ -112,7 +116,9 @@ class Memory:
     def for_tenant(self, tenant: str) -> Memory:
         """A handle on the same engine bound to ``tenant``: it shares the open store, models and
         pipeline, and closing it leaves them open."""
-        return Memory._on(self._engine, MemoryConfig.build({**self.config.model_dump(), "tenant": tenant}))
+        handle = Memory._on(self._engine, MemoryConfig.build({**self.config.model_dump(), "tenant": tenant}))
+        self._engine.resume_forgets(tenant)  # a forget of that tenant cut short is completed first
+        return handle
 
     def __enter__(self) -> Memory:
         return self
@@ -162,8 +168,42 @@ class Memory:
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidInputError("metadata must be an object")
         scope = self._scope(user_id, agent_id, session_id, run_id)
-        turns = normalize_messages(messages, timestamp=parse_time(timestamp), max_chars=self.config.max_text_chars)
-        return self._engine.add(scope, turns, metadata or {})
+        turns = normalize_messages(messages, timestamp=memory_time(timestamp), max_chars=self.config.max_text_chars)
+        return self._engine.add(scope, turns, metadata or {}).ids
+
+    def ingest(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "auto",
+        user_id: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Add a conversation file (JSON, JSONL or LoCoMo: :mod:`outcrop.core.formats`). Every
+        message of the file is checked before the first is written, so a bad message anywhere
+        writes nothing. Each session is then one write; if the process stops half-way, ingesting
+        the file again adds only what is missing. ``progress`` is called with the number of
+        messages written so far."""
+        batches = read_batches(path, format, user_id=user_id)
+        checked = []
+        for number, batch in enumerate(batches, start=1):
+            try:
+                scope = self._scope(batch.user_id, None, batch.session_id)
+                turns = normalize_messages(
+                    batch.messages, timestamp=memory_time(batch.timestamp), max_chars=self.config.max_text_chars
+                )
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{os.fspath(path)}, session {batch.session_id or number}: {exc}") from None
+            checked.append((scope, turns, batch.metadata))
+        report = IngestReport(file=os.fspath(path), batches=len(batches))
+        for scope, turns, metadata in checked:
+            ingested = self._engine.add(scope, turns, dict(metadata))
+            report.messages += len(turns)
+            report.added += ingested.added
+            if progress is not None:
+                progress(report.messages)
+        report.already_present = report.messages - report.added
+        return report
 
     def consolidate(self, *, user_id: str | None = None, agent_id: str | None = None) -> ConsolidationReport:
         """Build or refresh the facts, episodes, topics and profile of a scope from its turns.
@@ -201,13 +241,10 @@ class Memory:
         if ids is not None:
             if agent_id is not None or session_id is not None or run_id is not None:
                 raise InvalidInputError("forget takes ids or a scope (user_id, agent_id, session_id), not both")
-            tenant = self._scope(user_id, None, None, default_user=False)
-            targets = resolve_ids(self.store, tenant, ids)
-        else:
-            if user_id is None and agent_id is None and session_id is None and run_id is None:
-                raise InvalidInputError("forget needs ids, a user_id or a session_id")
-            targets = resolve_scope(self.store, self._scope(user_id, agent_id, session_id, run_id))
-        return self._engine.forget(targets, scrub=scrub)
+            return self._engine.forget_ids(self._scope(user_id, None, None, default_user=False), ids, scrub=scrub)
+        if user_id is None and agent_id is None and session_id is None and run_id is None:
+            raise InvalidInputError("forget needs ids, a user_id or a session_id")
+        return self._engine.forget_scope(self._scope(user_id, agent_id, session_id, run_id), scrub=scrub)
 
     def rebuild(self, *, user_id: str | None = None) -> RebuildReport:
         """Recompute every projection (turns' lexical documents and vectors, facts, episodes,
@@ -349,17 +386,17 @@ class Memory:
         moment = parse_time(as_of) if as_of is not None else None
         return self._engine.context(scope, query, max_tokens, _as_of(parse_filters(filters), moment))
 
-    def stats(
-        self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None
-    ) -> dict[str, Any]:
+    def stats(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Stats:
         scope = self._scope(user_id, agent_id, session_id, default_user=False)
-        return {
+        stats: Stats = {
             "store": self.store.url,
             "embedder": self.embedder.id,
             "tenant": scope.tenant,
             "counts": self.store.records.count(scope),
-            **({"llm": {"model": self.llm.model, **self.llm.ledger.summary()}} if self.llm is not None else {}),
         }
+        if self.llm is not None:
+            stats["llm"] = {"model": self.llm.model, **self.llm.ledger.summary()}
+        return stats
 
     def answer(
         self,

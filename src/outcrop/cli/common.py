@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.table import Table
 
 from outcrop.api.memory import Memory
 from outcrop.config import MemoryConfig
 
 console = Console()
 err_console = Console(stderr=True)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,6 +40,23 @@ def settings(ctx: typer.Context) -> Settings:
     return obj if isinstance(obj, Settings) else Settings()
 
 
+def run_and_print(
+    ctx: typer.Context,
+    as_json: bool,
+    call: Callable[[Memory], T],
+    render: Callable[[T], None],
+    to_json: Callable[[T], Any] | None = None,
+) -> None:
+    """Open the memory, ``call`` it and close it, then print the result: as JSON with ``--json``
+    (through ``to_json`` when given), else with ``render``."""
+    with settings(ctx).open() as memory:
+        result = call(memory)
+    if as_json:
+        print_json(to_json(result) if to_json is not None else result)
+    else:
+        render(result)
+
+
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -48,3 +69,16 @@ def to_jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, unwrapped: Sequence[str] = ()) -> None:
+    """``rows`` as a table on the console: ``columns`` fold long cells, ``unwrapped`` ones after them
+    do not."""
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for column in unwrapped:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

@@ -11,7 +11,6 @@ from rich.table import Table
 from outcrop.api.memory import Memory
 from outcrop.cli.common import console, settings
 from outcrop.config import MemoryConfig
-from outcrop.core.formats import read_batches
 
 DEMO_QUESTIONS = (
     "When did Maya start learning the cello?",
@@ -35,15 +34,10 @@ def register(app: typer.Typer) -> None:
         opts = settings(ctx)
         url = db or opts.db or "sqlite:///outcrop-demo.db"
         config = MemoryConfig.from_env(store=url, embedder=opts.embedder)
-        batches = read_batches(sample_path(), "json")
         with Memory(config=config) as memory:
-            total = 0
-            for batch in batches:
-                total += len(
-                    memory.add(batch.messages, user_id="demo", session_id=batch.session_id, timestamp=batch.timestamp)
-                )
+            report = memory.ingest(sample_path(), format="json", user_id="demo")
             console.print(
-                f"[bold]outcrop demo[/bold]: {total} turns from {len(batches)} sessions in {memory.store.url}"
+                f"[bold]outcrop demo[/bold]: {report.messages} turns from {report.batches} sessions in {memory.store.url}"
                 f" (embedder {memory.embedder.id})\n"
             )
             for question in DEMO_QUESTIONS:

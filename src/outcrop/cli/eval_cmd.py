@@ -7,6 +7,7 @@ import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -19,9 +20,19 @@ from outcrop.eval.cases import EvalCase
 
 app = typer.Typer(help="Evaluate retrieval and context quality on LoCoMo / LongMemEval files.", no_args_is_help=True)
 
-OUT_HELP = "output folder: summary.json, questions.jsonl, report.md, *.png"
-CONFIG_HELP = "JSON/TOML MemoryConfig file (retrieval, strata, embedder); its store is ignored"
-JOBS_HELP = "cases run in parallel worker processes (0: one per CPU, at most 4); figures do not depend on it"
+# The options every benchmark command takes.
+OUT = typer.Option(Path("eval-out"), "--out", help="output folder: summary.json, questions.jsonl, report.md, *.png")
+CONFIG = typer.Option(
+    None, "--config", help="JSON/TOML MemoryConfig file (retrieval, strata, embedder); its store is ignored"
+)
+NO_BASELINES = typer.Option(False, "--no-baselines", help="skip the BM25, dense and turns-only runs")
+KEEP_STORES = typer.Option(False, "--keep-stores", help="keep each case's SQLite file in OUT/stores")
+JOBS = typer.Option(
+    0,
+    "--jobs",
+    "-j",
+    help="cases run in parallel worker processes (0: one per CPU, at most 4); figures do not depend on it",
+)
 
 
 def _ints(value: str | None, what: str) -> list[int] | None:
@@ -41,6 +52,18 @@ def _config(ctx: typer.Context, config_file: Path | None) -> MemoryConfig:
     if file:
         return MemoryConfig.from_file(file, embedder=opts.embedder, sqlite_synchronous="NORMAL")
     return MemoryConfig.from_env(embedder=opts.embedder, sqlite_synchronous="NORMAL")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every benchmark command was asked for, beside its data."""
+
+    out: Path
+    config_file: Path | None
+    limit: int | None
+    baselines: bool
+    keep_stores: bool
+    jobs: int
 
 
 class _Bars:
@@ -71,18 +94,13 @@ class _Bars:
 
 def _run(
     ctx: typer.Context,
+    run: _Run,
     *,
     dataset: str,
     title: str,
     data: Path,
     cases: Sequence[EvalCase],
     categories: Sequence[str],
-    out: Path,
-    config_file: Path | None,
-    limit: int | None,
-    baselines: bool,
-    keep_stores: bool,
-    jobs: int,
     per_case: bool,
     answers: bool = True,
 ) -> None:
@@ -90,12 +108,13 @@ def _run(
     from outcrop.eval.runner import evaluate_cases
     from outcrop.eval.summary import summarise
 
+    out, limit, keep_stores, jobs = run.out, run.limit, run.keep_stores, run.jobs
     if limit is not None and limit < 1:
         raise InvalidInputError("--limit must be at least 1")
     if jobs < 0:
         raise InvalidInputError("--jobs must be 0 (auto) or more")
     jobs = jobs or min(4, os.cpu_count() or 1)
-    config = _config(ctx, config_file)
+    config = _config(ctx, run.config_file)
     meta = run_metadata(config, data, ["outcrop", *(shlex.quote(a) for a in sys.argv[1:])])
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with tempfile.TemporaryDirectory(prefix="outcrop-eval-") as tmp, Progress(*columns, console=err_console) as bar:
@@ -106,7 +125,7 @@ def _run(
             config=config,
             workdir=workdir,
             limit=limit,
-            baselines=baselines,
+            baselines=run.baselines,
             keep_stores=keep_stores,
             jobs=jobs,
             progress=sink,
@@ -134,7 +153,7 @@ def _run(
 def locomo(
     ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="LoCoMo JSON file (locomo10.json layout)"),
-    out: Path = typer.Option(Path("eval-out"), "--out", help=OUT_HELP),
+    out: Path = OUT,
     conversations: str | None = typer.Option(
         None, "--conversations", help="conversations to run: indexes or sample ids, e.g. 0,1 or conv-26"
     ),
@@ -142,10 +161,10 @@ def locomo(
         "1,2,3,4,5", "--categories", help="1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop, 5 adversarial"
     ),
     limit: int | None = typer.Option(None, "--limit", help="at most N questions in all"),
-    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
-    no_baselines: bool = typer.Option(False, "--no-baselines", help="skip the BM25, dense and turns-only runs"),
-    keep_stores: bool = typer.Option(False, "--keep-stores", help="keep each case's SQLite file in OUT/stores"),
-    jobs: int = typer.Option(0, "--jobs", "-j", help=JOBS_HELP),
+    config_file: Path | None = CONFIG,
+    no_baselines: bool = NO_BASELINES,
+    keep_stores: bool = KEEP_STORES,
+    jobs: int = JOBS,
     no_answers: bool = typer.Option(False, "--no-answers", help="with an LLM configured: skip answering/judging"),
 ) -> None:
     """Replay each conversation into a fresh store; score every question's retrieval and context.
@@ -172,17 +191,12 @@ def locomo(
         raise InvalidInputError(f"--categories: unknown {unknown}; LoCoMo categories are 1-5")
     _run(
         ctx,
+        _Run(out, config_file, limit, not no_baselines, keep_stores, jobs),
         dataset="locomo",
         title="LoCoMo",
         data=data,
         cases=locomo_cases(samples, cats),
         categories=list(CATEGORIES.values()),
-        out=out,
-        config_file=config_file,
-        limit=limit,
-        baselines=not no_baselines,
-        keep_stores=keep_stores,
-        jobs=jobs,
         per_case=True,
         answers=not no_answers,
     )
@@ -192,15 +206,15 @@ def locomo(
 def longmemeval(
     ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="LongMemEval JSON file (longmemeval_s/_m/_oracle layout)"),
-    out: Path = typer.Option(Path("eval-out"), "--out", help=OUT_HELP),
+    out: Path = OUT,
     types: str | None = typer.Option(
         None, "--types", help="question types to run, e.g. multi-session,temporal-reasoning (abstention: _abs ids)"
     ),
     limit: int | None = typer.Option(None, "--limit", help="at most N questions"),
-    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
-    no_baselines: bool = typer.Option(False, "--no-baselines", help="skip the BM25, dense and turns-only runs"),
-    keep_stores: bool = typer.Option(False, "--keep-stores", help="keep each case's SQLite file in OUT/stores"),
-    jobs: int = typer.Option(0, "--jobs", "-j", help=JOBS_HELP),
+    config_file: Path | None = CONFIG,
+    no_baselines: bool = NO_BASELINES,
+    keep_stores: bool = KEEP_STORES,
+    jobs: int = JOBS,
 ) -> None:
     """Replay each question's own haystack into a fresh store and score its retrieval and context.
 
@@ -214,16 +228,11 @@ def longmemeval(
         raise InvalidInputError(f"--types: unknown {unknown}; types: {', '.join((*QUESTION_TYPES, ABSTENTION))}")
     _run(
         ctx,
+        _Run(out, config_file, limit, not no_baselines, keep_stores, jobs),
         dataset="longmemeval",
         title="LongMemEval",
         data=data,
         cases=load_longmemeval(data, types=wanted),
         categories=[*QUESTION_TYPES, ABSTENTION],
-        out=out,
-        config_file=config_file,
-        limit=limit,
-        baselines=not no_baselines,
-        keep_stores=keep_stores,
-        jobs=jobs,
         per_case=False,
     )

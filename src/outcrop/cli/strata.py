@@ -5,8 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from outcrop.cli.common import console, print_json, settings
+from outcrop.cli.common import console, print_json, run_and_print, settings
 from outcrop.cli.items import AGENT, JSON_OPTION, USER
+from outcrop.core.types import Item
+
+
+def _print_profile(lines: list[Item]) -> None:
+    table = Table("id", "subject", "line", "support")
+    for line in lines:
+        table.add_row(line.id, line.speaker or "", line.text, str(line.metadata.get("support", "")))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +38,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def profile(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
         """The participants' profile lines: attribute, values with support, first and last seen."""
-        with settings(ctx).open() as memory:
-            lines = memory.list(user_id=user_id, level="profile", limit=1000)
-        if as_json:
-            print_json([line.model_dump(mode="json") for line in lines])
-            return
-        table = Table("id", "subject", "line", "support")
-        for line in lines:
-            table.add_row(line.id, line.speaker or "", line.text, str(line.metadata.get("support", "")))
-        console.print(table)
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.list(user_id=user_id, level="profile", limit=1000),
+            _print_profile,
+        )

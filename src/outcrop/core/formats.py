@@ -16,13 +16,14 @@ Formats (``--format auto`` picks by content):
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcrop.core.time.clock import parse_time
+from outcrop.core.time.clock import memory_time
 from outcrop.errors import InvalidInputError
 
 __all__ = ["Batch", "detect_format", "read_batches"]
@@ -70,7 +71,7 @@ def detect_format(path: Path, text: str) -> str:
     return "json"
 
 
-def read_batches(path: str | Path, fmt: str = "auto", *, user_id: str | None = None) -> list[Batch]:
+def read_batches(path: str | os.PathLike[str], fmt: str = "auto", *, user_id: str | None = None) -> list[Batch]:
     """All batches of a file, validated before anything is written."""
     path = Path(path)
     if fmt not in FORMATS:
@@ -167,7 +168,7 @@ def _locomo(data: Any, user_id: str | None) -> Iterator[Batch]:
             raise InvalidInputError(f"LoCoMo sample {index} has no 'conversation' object")
         user = user_id or str(sample.get("sample_id") or f"sample-{index}")
         for number, turns, date in locomo_sessions(sample["conversation"]):
-            parse_time(date)  # validate before anything is written
+            memory_time(date)  # validate before anything is written
             yield Batch(
                 messages=[locomo_message(t) for t in turns],
                 user_id=user,

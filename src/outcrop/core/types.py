@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from outcrop.core.explain import ContextExplain, Explain
+
 __all__ = [
-    "ChannelTrace",
     "Context",
     "Hit",
     "Item",
@@ -119,13 +120,6 @@ class ItemVersion(BaseModel):
     at: datetime
 
 
-class ChannelTrace(BaseModel):
-    """How one retrieval channel saw a hit."""
-
-    rank: int
-    score: float
-
-
 class Hit(BaseModel):
     """One retrieved memory item, with the explain trace of how it was found."""
 
@@ -141,10 +135,10 @@ class Hit(BaseModel):
     agent_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
-    explain: dict[str, Any] = Field(default_factory=dict)
+    explain: Explain = Field(default_factory=lambda: Explain())
 
     @classmethod
-    def from_item(cls, item: Item, score: float, explain: dict[str, Any]) -> Hit:
+    def from_item(cls, item: Item, score: float, explain: Explain) -> Hit:
         """A hit for ``item`` (already validated; constructed without validating again)."""
         return cls.model_construct(
             id=item.id,
@@ -174,7 +168,7 @@ class Context(BaseModel):
     confidence: float = 0.0  # the gate's estimate that the context holds the answer, in [0, 1]
     answerable: bool = False  # confidence cleared the answerability threshold
     complete: bool = False  # the whole scope fitted the budget and is all here
-    explain: dict[str, Any] = Field(default_factory=dict)
+    explain: ContextExplain = Field(default_factory=lambda: ContextExplain())
 
     def item_for(self, ref: str | int) -> Hit | None:
         """The item a line cites as ``[ref]`` (the n-th of ``items``); also takes an item id."""

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from outcrop.core.text import validate_text
-from outcrop.core.time.clock import parse_time
+from outcrop.core.time.clock import memory_time
 from outcrop.core.types import Messages
 from outcrop.errors import InvalidInputError
 
@@ -69,7 +69,7 @@ def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_ch
                 role=role.strip(),
                 speaker=speaker.strip() if speaker else None,
                 content=validate_text(content, max_chars=max_chars, what=where),
-                timestamp=parse_time(message["timestamp"]) if message.get("timestamp") is not None else timestamp,
+                timestamp=memory_time(message["timestamp"]) if message.get("timestamp") is not None else timestamp,
                 metadata=metadata,
             )
         )

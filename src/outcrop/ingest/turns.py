@@ -4,6 +4,7 @@ its lexical document and vector, in one store transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from outcrop.config import MemoryConfig
@@ -15,7 +16,7 @@ from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 
-__all__ = ["TURN_PRODUCER", "TurnIngestor"]
+__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor"]
 
 TURN_PRODUCER = "ingest.turn@1"
 
@@ -34,6 +35,14 @@ def turn_hash(scope: Scope, turn: IncomingTurn, given_time: datetime | None) -> 
     )
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """One id per turn given (the existing id for a turn already held), and how many were new."""
+
+    ids: list[str]
+    added: int
+
+
 class TurnIngestor:
     def __init__(self, store: Store, embedder: Embedder, config: MemoryConfig) -> None:
         self.store = store
@@ -41,7 +50,8 @@ class TurnIngestor:
         self.config = config
         self.space = VectorSpace(embedder.id, embedder.dim)
 
-    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, object]) -> list[str]:
+    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, object]) -> Ingested:
+        """Write the turns not already in the log (one transaction); one id per turn, in order."""
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
         existing = self.store.records.items_for_log_hashes(scope, hashes)
         recorded = now()
@@ -90,10 +100,10 @@ class TurnIngestor:
             seen[digest] = item.id
             ids.append(item.id)
         if not fresh:
-            return ids
+            return Ingested(ids, 0)
         self._index(scope, fresh, batch)
         self.store.records.write(batch)
-        return ids
+        return Ingested(ids, len(fresh))
 
     def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch) -> None:
         """Fill the batch's positions, lexical documents (with neighbours) and vectors."""

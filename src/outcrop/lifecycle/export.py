@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 from outcrop.core.documents import dense_text, lexical_document
-from outcrop.core.legacy import EXPORT_FORMATS, NAME
+from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
 from outcrop.core.time.clock import format_time, parse_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, NotFoundError
@@ -196,6 +197,12 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
                     raise InvalidInputError(f"not an outcrop export (header 'format' must be {FORMAT!r})")
                 if obj.get("version") != VERSION:
                     raise InvalidInputError(f"unsupported export version {obj.get('version')!r}; this reads {VERSION}")
+                if obj["format"] == LEGACY_NAME:
+                    warnings.warn(
+                        "importing an export written under outcrop's former name (memstrata)",
+                        LegacyNameWarning,
+                        stacklevel=2,
+                    )
                 header = obj
             elif obj.get("type") == "log":
                 records.append(_record(obj, tenant))

@@ -38,11 +38,14 @@ class Verification(BaseModel):
 
 class ForgetReceipt(BaseModel):
     scope: Scope
+    plan: str = ""  # the id of the forget's plan (ForgetPlan), kept by the store until verified
     removed: dict[str, list[str]] = Field(default_factory=dict)  # "log" and each level -> ids
     recomputed: dict[str, list[str]] = Field(default_factory=dict)  # kept ids whose content was redone
     written: dict[str, int] = Field(default_factory=dict)  # new items the recomputation wrote, per level
     verification: Verification
     scrub: dict[str, Any] = Field(default_factory=dict)
+    already_forgotten: list[str] = Field(default_factory=list)  # ids an earlier forget erased: nothing to do
+    resumed: list[str] = Field(default_factory=list)  # plans of forgets cut short, completed by this one
 
     @property
     def ok(self) -> bool:

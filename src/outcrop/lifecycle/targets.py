@@ -16,7 +16,7 @@ from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log, log_texts
 from outcrop.stores.base import Store
 
-__all__ = ["Targets", "resolve_ids", "resolve_scope"]
+__all__ = ["Targets", "check_ids", "resolve_ids", "resolve_scope"]
 
 
 @dataclass
@@ -56,11 +56,15 @@ def resolve_scope(store: Store, scope: Scope) -> Targets:
     return targets
 
 
+def check_ids(ids: Sequence[str]) -> None:
+    if isinstance(ids, str) or not ids or not all(isinstance(i, str) and i for i in ids):
+        raise InvalidInputError("ids must be a non-empty list of item ids")
+
+
 def resolve_ids(store: Store, tenant: Scope, ids: Sequence[str]) -> Targets:
     """The given turns (live or deleted) and the turns the given facts were made from; coarser
     items are refused: they are forgotten by forgetting what they were made from."""
-    if isinstance(ids, str) or not ids or not all(isinstance(i, str) and i for i in ids):
-        raise InvalidInputError("ids must be a non-empty list of item ids")
+    check_ids(ids)
     targets = Targets(tenant=tenant)
     live = store.records.get_items(tenant, list(ids))
     turn_ids: dict[str, None] = {}

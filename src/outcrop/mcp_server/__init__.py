@@ -1,4 +1,4 @@
-"""The MCP server (``outcrop mcp``): tools remember, recall, context, forget and profile over
+"""The MCP server (``outcrop mcp``): tools remember, recall, context, forget, profile and timeline over
 :class:`outcrop.Memory`, scoped to one configured user (and optionally agent).
 
 Needs the ``server`` extra (the official ``mcp`` SDK).

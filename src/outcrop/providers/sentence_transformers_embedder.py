@@ -1,4 +1,4 @@
-"""Any sentence-transformers model from a local folder (needs torch: ``outcrop[torch]``)."""
+"""Any sentence-transformers model from a local folder (needs ``sentence-transformers`` and torch)."""
 
 from __future__ import annotations
 

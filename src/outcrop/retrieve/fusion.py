@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+from outcrop.core.explain import ChannelRank
 
 __all__ = ["weighted_rrf"]
 
 
 def weighted_rrf(
     rankings: Mapping[str, Sequence[tuple[str, float]]], weights: Mapping[str, float], k: int = 60
-) -> list[tuple[str, float, dict[str, Any]]]:
+) -> list[tuple[str, float, dict[str, ChannelRank]]]:
     """Weighted reciprocal-rank fusion: ``score(d) = Σ_c w_c / (k + rank_c(d))``, ranks from 1.
 
     Returns ``(id, fused score, {channel: {"rank", "score"}})`` sorted by fused score, ties
     broken by the best single rank and then by id, so equal inputs give equal outputs.
     """
     fused: dict[str, float] = {}
-    traces: dict[str, dict[str, Any]] = {}
+    traces: dict[str, dict[str, ChannelRank]] = {}
     best_rank: dict[str, int] = {}
     for channel, ranking in rankings.items():
         weight = weights.get(channel, 0.0)

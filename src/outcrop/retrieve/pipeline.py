@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from outcrop.config import RetrievalConfig
+from outcrop.core.explain import Explain
 from outcrop.core.time.clock import now as wall_now
 from outcrop.core.types import Hit, Item, Scope
 from outcrop.providers.base import Embedder
@@ -105,7 +105,12 @@ class Retriever:
         elapsed = (time.perf_counter() - started) * 1000
         for hit in result.hits:
             hit.explain["query_ms"] = round(elapsed, 2)
+        result.hits = self._reorder(query, result.hits)
         return result
+
+    def _reorder(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The final order of ``hits``: as fused here; a subclass may rerank them."""
+        return hits
 
     def _pass(
         self,
@@ -146,7 +151,7 @@ class Retriever:
             item = items.get(item_id)
             if item is None:
                 continue
-            explain: dict[str, Any] = {"channels": trace, "rrf": round(score, 6)}
+            explain: Explain = {"channels": trace, "rrf": round(score, 6)}
             boosts = self._boosts(item, analysis, chosen_route)
             for factor in boosts.values():
                 score *= factor

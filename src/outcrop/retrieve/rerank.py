@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from outcrop.config import RetrievalConfig
-from outcrop.core.types import Hit, Scope
+from outcrop.core.types import Hit
 from outcrop.errors import ConfigError, LLMError
 from outcrop.llm.base import LLM
 from outcrop.llm.prompts import rerank as prompt
 from outcrop.llm.structured import generate
 from outcrop.providers.base import Embedder, Reranker
-from outcrop.retrieve.pipeline import Retrieval, Retriever
-from outcrop.stores.base import SearchFilters, Store
+from outcrop.retrieve.pipeline import Retriever
+from outcrop.stores.base import Store
 
 __all__ = ["LLMReranker", "RerankingRetriever", "make_retriever"]
 
@@ -68,22 +68,8 @@ class RerankingRetriever(Retriever):
         super().__init__(store, embedder, config)
         self.reranker = reranker
 
-    def retrieve(
-        self,
-        scope: Scope,
-        query: str,
-        *,
-        limit: int,
-        filters: SearchFilters | None = None,
-        weights: dict[str, float] | None = None,
-        widen: bool = True,
-        reserve: int = 0,
-    ) -> Retrieval:
-        result = super().retrieve(
-            scope, query, limit=limit, filters=filters, weights=weights, widen=widen, reserve=reserve
-        )
-        result.hits = self.reranker.rerank(query, result.hits)
-        return result
+    def _reorder(self, query: str, hits: list[Hit]) -> list[Hit]:
+        return self.reranker.rerank(query, hits)
 
 
 def make_retriever(store: Store, embedder: Embedder, config: RetrievalConfig, llm: LLM | None) -> Retriever:

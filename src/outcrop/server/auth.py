@@ -16,7 +16,7 @@ from outcrop.server.state import ServerState, server_state
 
 __all__ = ["Admin", "Tenant", "TenantMemory", "require_admin", "require_tenant"]
 
-_bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer msk_...")
+_bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer ock_...")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key, as an alternative header")
 
 

@@ -2,7 +2,8 @@
 keeps only an HMAC-SHA256 of it, keyed by a random salt kept in its database (plus an optional
 pepper from the environment), so a copy of the database does not reveal usable keys.
 
-Key format: ``msk_<key id>_<secret>``; the id finds the row, the digest of the whole key must match.
+Key format: ``ock_<key id>_<secret>``; the id finds the row, the digest of the whole key must match.
+Keys made before the rename to outcrop start ``msk_`` and keep working.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = ["TENANT_PATTERN", "ApiKey", "KeyStore", "SQLiteKeyStore", "validate_t
 
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _TENANT = re.compile(TENANT_PATTERN)
-_KEY = re.compile(r"^msk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
+_KEY = re.compile(r"^(?:ock|msk)_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")  # msk_: made as memstrata
 
 
 def validate_tenant(name: str) -> str:
@@ -91,7 +92,7 @@ class SQLiteKeyStore:
     def create_key(self, tenant: str, name: str | None = None) -> tuple[str, ApiKey]:
         validate_tenant(tenant)
         key_id = secrets.token_hex(8)
-        key = f"msk_{key_id}_{secrets.token_urlsafe(32)}"
+        key = f"ock_{key_id}_{secrets.token_urlsafe(32)}"
         record = ApiKey(key_id=key_id, tenant=tenant, name=name, created_at=time.time())
         with self._db.transaction() as tx:
             if tx.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone() is None:

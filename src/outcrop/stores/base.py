@@ -21,6 +21,7 @@ when set. Scores returned by searches follow one direction: higher is better.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope, Vectors
 
 __all__ = [
+    "ForgetPlan",
     "LexicalDocument",
     "LexicalIndex",
     "Link",
@@ -243,15 +245,72 @@ class VectorIndex(Protocol):
         return the ids still lacking one."""
 
 
-class Maintenance(Protocol):
-    """What forget needs below the records: erasure for good."""
+@dataclass(frozen=True)
+class ForgetPlan:
+    """What is left to do after an erase: recompute the strata of ``sessions`` and prove the
+    forgotten content gone. Recorded by the erase's own transaction and dropped when done, so a
+    forget cut short (a killed process) is completed by the next open or the next forget."""
 
-    def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
+    id: str
+    tenant: Scope
+    sessions: tuple[Scope, ...]  # (owner, session) scopes that lost turns; none when a whole owner went
+    turn_ids: tuple[str, ...]
+    log_ids: tuple[str, ...]
+    item_ids: tuple[str, ...]  # erased items (turns and what depended only on them)
+    texts: tuple[str, ...]  # the forgotten content, to search for; gone with the plan
+    window: int  # the neighbour window of the lexical documents to refresh
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "tenant": self.tenant.model_dump(),
+                "sessions": [s.model_dump() for s in self.sessions],
+                "turn_ids": list(self.turn_ids),
+                "log_ids": list(self.log_ids),
+                "item_ids": list(self.item_ids),
+                "texts": list(self.texts),
+                "window": self.window,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ForgetPlan:
+        data = json.loads(text)
+        return cls(
+            id=data["id"],
+            tenant=Scope.model_validate(data["tenant"]),
+            sessions=tuple(Scope.model_validate(s) for s in data["sessions"]),
+            turn_ids=tuple(data["turn_ids"]),
+            log_ids=tuple(data["log_ids"]),
+            item_ids=tuple(data["item_ids"]),
+            texts=tuple(data["texts"]),
+            window=int(data["window"]),
+        )
+
+
+class Maintenance(Protocol):
+    """What forget needs below the records: erasure for good, with its plan kept until done."""
+
+    def erase(
+        self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str], plan: ForgetPlan | None = None
+    ) -> int:
         """Physically delete the log records ``log_ids`` and the items ``item_ids`` with every row of
         theirs: sources, versions (also of items deleted earlier, whose rows are gone), lexical and
         vector entries, and speakers no item of their user has any more. Edges of other items that
-        cite them stay: the caller recomputes those items. Returns the number of log records and
-        items deleted; ids outside ``scope`` are left alone."""
+        cite them stay: the caller recomputes those items. In the same transaction, ``plan`` is
+        recorded and every erased id is remembered as forgotten (ids only, never content).
+        Returns the number of log records and items deleted; ids outside ``scope`` are left alone."""
+
+    def pending_plans(self, tenant: str) -> list[ForgetPlan]:
+        """The tenant's plans recorded by an erase and not yet finished, oldest first."""
+
+    def finish_plan(self, plan: ForgetPlan) -> None:
+        """Drop a plan whose work is done (and the forgotten content it held)."""
+
+    def forgotten_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` an erase in ``scope``'s tenant removed for good."""
 
     def scrub(self) -> dict[str, Any]:
         """Make erased content unrecoverable from the store's files (merge lexical index segments,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from outcrop.core.time.expressions import TimeSpan
 from outcrop.core.types import Item
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SlotJudge",
     "TopicClusterer",
     "TopicDraft",
+    "date_records",
 ]
 
 
@@ -53,6 +55,20 @@ class FactDraft:
     dates: list[dict[str, str]] = field(default_factory=list)  # {"phrase", "start", "end", "granularity"}
     entities: list[str] = field(default_factory=list)
     slot: Slot | None = None
+
+
+def date_records(spans: Sequence[TimeSpan]) -> list[dict[str, str]]:
+    """The :attr:`FactDraft.dates` entries of a fact's resolved time expressions."""
+    return [
+        {
+            "phrase": s.phrase,
+            "start": s.start.isoformat(),
+            "end": s.end.isoformat(),
+            "granularity": s.granularity,
+            "label": s.label,
+        }
+        for s in spans
+    ]
 
 
 class FactExtractor(Protocol):

@@ -10,21 +10,22 @@ recomputed for the scope and rewritten only where they changed.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
-from outcrop.core.ids import child_id, derived_id
+from outcrop.core.ids import child_id
 from outcrop.core.provenance import carried_turns
 from outcrop.core.time.clock import now
 from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Link, Store, VectorSpace, WriteBatch
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
+from outcrop.strata.derived import episode_id, episode_item, profile_item, topic_item
 from outcrop.strata.entities import default_recognizer
 from outcrop.strata.episodes import CentralTurnsSummarizer
 from outcrop.strata.facts import RuleFactExtractor
@@ -37,12 +38,11 @@ __all__ = ["ConsolidationReport", "Consolidator"]
 _ALL = 10**9
 
 
-@dataclass
-class ConsolidationReport:
+class ConsolidationReport(BaseModel):
     """What one consolidation wrote: new or replaced items per level, and removed ones."""
 
-    written: dict[str, int] = field(default_factory=dict)
-    removed: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = Field(default_factory=dict)
+    removed: dict[str, int] = Field(default_factory=dict)
 
     def count(self, level: Level, written: int = 0, removed: int = 0) -> None:
         if written:
@@ -298,93 +298,36 @@ class Consolidator:
         assert scope.session_id is not None
         turns = [t for _, t in self.store.records.session_turns(scope, scope.session_id, 0, _ALL)]
         if not turns:
-            gone = derived_id(Level.EPISODE.prefix, scope.tenant, scope.user_id, scope.agent_id, scope.session_id)
-            report.count(Level.EPISODE, removed=self.store.records.remove_items(scope, [gone]))
+            report.count(Level.EPISODE, removed=self.store.records.remove_items(scope, [episode_id(scope)]))
             return
-        vectors = self.store.vectors.vectors_for(scope, self.space, [t.id for t in turns])
-        dim = self.embedder.dim
-        matrix = np.stack([vectors.get(t.id, np.zeros(dim, dtype=np.float32)) for t in turns])
+        matrix = self._matrix(scope, turns)
         facts = list(self.store.records.iter_items(scope, levels=[Level.FACT]))
         draft = self.episodes.summarize(turns, matrix, facts)
         if draft is None:
             return
-        item = Item(
-            id=derived_id(Level.EPISODE.prefix, scope.tenant, scope.user_id, scope.agent_id, scope.session_id),
-            level=Level.EPISODE,
-            scope=scope,
-            text=draft.text,
-            timestamp=draft.start,
-            metadata={
-                "start": _iso(draft.start),
-                "end": _iso(draft.end),
-                "participants": draft.participants,
-                "entities": draft.entities,
-                **draft.metadata,
-            },
-            sources=draft.sources,
-            producer=str(draft.metadata.get("producer") or self.episodes.id),
-        )
+        item = episode_item(scope, draft, self.episodes.id)
         self._replace(scope, Level.EPISODE, [item], report, only_ids={item.id})
 
     # -- topics and profile ------------------------------------------------------------------
     def _scope_facts(self, owner: Scope) -> tuple[list[Item], np.ndarray]:
         facts = list(self.store.records.iter_items(owner, levels=[Level.FACT]))
         facts.sort(key=lambda f: (f.timestamp or datetime.min, f.id))
-        vectors = self.store.vectors.vectors_for(owner, self.space, [f.id for f in facts])
+        return facts, self._matrix(owner, facts)
+
+    def _matrix(self, scope: Scope, items: Sequence[Item]) -> np.ndarray:
+        """The stored vectors of ``items``, one row each in order (zeros where one is missing)."""
+        vectors = self.store.vectors.vectors_for(scope, self.space, [i.id for i in items])
         dim = self.embedder.dim
-        matrix = (
-            np.stack([vectors.get(f.id, np.zeros(dim, dtype=np.float32)) for f in facts])
-            if facts
-            else np.zeros((0, dim), dtype=np.float32)
-        )
-        return facts, matrix
+        if not items:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.stack([vectors.get(i.id, np.zeros(dim, dtype=np.float32)) for i in items])
 
     def _topics(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
-        items = [
-            Item(
-                id=derived_id(Level.TOPIC.prefix, owner.tenant, owner.user_id, owner.agent_id, draft.key),
-                level=Level.TOPIC,
-                scope=owner,
-                text=draft.text,
-                timestamp=draft.start,
-                metadata={
-                    "label": draft.label,
-                    "start": _iso(draft.start),
-                    "end": _iso(draft.end),
-                    "entities": draft.entities,
-                    "facts": draft.facts,
-                    **{k: v for k, v in draft.metadata.items() if k != "producer"},
-                },
-                sources=draft.sources,
-                producer=str(draft.metadata.get("producer") or self.topics.id),
-            )
-            for draft in self.topics.cluster(*facts)
-        ]
+        items = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)]
         self._replace(owner, Level.TOPIC, items, report)
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
-        items = [
-            Item(
-                id=derived_id(
-                    Level.PROFILE.prefix, owner.tenant, owner.user_id, owner.agent_id, draft.subject, draft.attribute
-                ),
-                level=Level.PROFILE,
-                scope=owner,
-                text=draft.text,
-                speaker=draft.subject,
-                metadata={
-                    "subject": draft.subject,
-                    "attribute": draft.attribute,
-                    "values": draft.values,
-                    "support": draft.support,
-                    "facts": draft.facts,
-                    **{k: v for k, v in draft.metadata.items() if k != "producer"},
-                },
-                sources=draft.sources,
-                producer=str(draft.metadata.get("producer") or self.profile.id),
-            )
-            for draft in self.profile.build(facts[0])
-        ]
+        items = [profile_item(owner, draft, self.profile.id) for draft in self.profile.build(facts[0])]
         self._replace(owner, Level.PROFILE, items, report)
 
     # -- writing -----------------------------------------------------------------------------
@@ -492,7 +435,3 @@ class Consolidator:
 
 def _owner(scope: Scope) -> Scope:
     return Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

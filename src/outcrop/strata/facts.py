@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from outcrop.core.text import content_terms
 from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
-from outcrop.strata.base import FactDraft, Slot
+from outcrop.strata.base import FactDraft, Slot, date_records
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
 __all__ = ["RuleFactExtractor", "split_sentences"]
@@ -253,16 +253,7 @@ class RuleFactExtractor:
                     speaker=speaker,
                     timestamp=turn.timestamp,
                     kind=kind,
-                    dates=[
-                        {
-                            "phrase": s.phrase,
-                            "start": s.start.isoformat(),
-                            "end": s.end.isoformat(),
-                            "granularity": s.granularity,
-                            "label": s.label,
-                        }
-                        for s in spans
-                    ],
+                    dates=date_records(spans),
                     entities=entities,
                     slot=slot,
                 )

@@ -24,7 +24,7 @@ from outcrop.errors import LLMError
 from outcrop.llm.base import LLM
 from outcrop.llm.prompts import facts as prompt
 from outcrop.llm.structured import generate
-from outcrop.strata.base import FactDraft, FactExtractor, Slot
+from outcrop.strata.base import FactDraft, FactExtractor, Slot, date_records
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
 __all__ = ["LLMFactExtractor", "ProducedFactDraft"]
@@ -94,16 +94,7 @@ class LLMFactExtractor:
         dates: list[dict[str, str]] = []
         if turn.timestamp:
             text, spans = annotate(text, turn.timestamp)
-            dates = [
-                {
-                    "phrase": s.phrase,
-                    "start": s.start.isoformat(),
-                    "end": s.end.isoformat(),
-                    "granularity": s.granularity,
-                    "label": s.label,
-                }
-                for s in spans
-            ]
+            dates = date_records(spans)
         happened = _iso_day(fact.date)
         if happened and not dates:
             label = spoken_date(_at_noon(happened))

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from outcrop.core.time.clock import to_aware_utc
 from outcrop.core.types import Item, Level
 
@@ -22,9 +24,10 @@ __all__ = ["SlotKey", "SlotValue", "resolve", "slot_key", "superseded_ids", "vis
 SlotKey = tuple[str, str]  # (subject, attribute), case-folded
 
 
-@dataclass(frozen=True)
-class SlotValue:
+class SlotValue(BaseModel):
     """One fact's place in its slot's history."""
+
+    model_config = ConfigDict(frozen=True)
 
     fact_id: str
     subject: str

@@ -29,3 +29,27 @@ def test_parse_time_accepts_common_formats(raw: object, expected: datetime) -> N
 def test_parse_time_refuses_to_guess(raw: object) -> None:
     with pytest.raises(InvalidInputError):
         parse_time(raw)  # type: ignore[arg-type]
+
+
+def test_remembered_times_stay_inside_the_years_memory_can_reason_about() -> None:
+    from outcrop.core.time.clock import memory_time
+
+    assert memory_time("9998-12-31T23:00:00") == datetime(9998, 12, 31, 23)
+    for edge in ("9999-12-31T23:00:00", "0001-01-01", "9999-01-01"):
+        with pytest.raises(InvalidInputError, match="outside the years 2-9998"):
+            memory_time(edge)
+    for bad in (1e20, -1e20, float("nan")):
+        with pytest.raises(InvalidInputError, match="out of range"):
+            parse_time(bad)
+
+
+def test_date_arithmetic_past_the_calendar_ends_resolves_nothing_instead_of_failing() -> None:
+    from datetime import date
+
+    from outcrop.core.time import parse_relative_window, resolve_dates
+
+    assert resolve_dates("That was 999 years ago.", date(500, 1, 1)) == []
+    assert resolve_dates("See you tomorrow, and next year too!", date(9999, 12, 31)) == []
+    assert [s.label for s in resolve_dates("See you tomorrow!", date(9998, 12, 31))] == ["1 January 9999"]
+    assert parse_relative_window("what do we do next winter?", date(9998, 12, 31)) is None
+    assert parse_relative_window("what did we do last summer?", date(2, 1, 1)) is None

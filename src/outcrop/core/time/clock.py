@@ -26,10 +26,12 @@ from typing import Protocol
 from outcrop.errors import InvalidInputError
 
 __all__ = [
+    "MEMORY_YEARS",
     "Clock",
     "FixedClock",
     "SystemClock",
     "format_time",
+    "memory_time",
     "now",
     "parse_time",
     "to_aware_utc",
@@ -114,11 +116,17 @@ def parse_time(value: str | datetime | int | float | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return to_naive_utc(value)
+        try:
+            return to_naive_utc(value)
+        except OverflowError:  # 0001-01-01 with a positive offset has no UTC time
+            raise InvalidInputError(f"timestamp {value.isoformat()} is out of range") from None
     if isinstance(value, bool):
         raise InvalidInputError(f"timestamp must be a date string or number, got {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        try:
+            return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidInputError(f"timestamp {value!r} is out of range of epoch seconds") from None
     if not isinstance(value, str):
         raise InvalidInputError(f"timestamp must be a date string or number, got {type(value).__name__}")
     text = value.strip()
@@ -141,6 +149,21 @@ def parse_time(value: str | datetime | int | float | None) -> datetime | None:
         except ValueError:
             continue
     raise InvalidInputError(f"cannot parse timestamp {value!r}; use ISO-8601 such as 2023-05-08T13:56:00")
+
+
+MEMORY_YEARS = (2, 9998)
+"""The years a remembered moment may fall in: the calendar's first and last years cannot anchor
+what people say relative to them ("tomorrow", "next year")."""
+
+
+def memory_time(value: str | datetime | int | float | None) -> datetime | None:
+    """:func:`parse_time` for the time of something to remember: refused outside :data:`MEMORY_YEARS`."""
+    moment = parse_time(value)
+    if moment is not None and not MEMORY_YEARS[0] <= moment.year <= MEMORY_YEARS[1]:
+        raise InvalidInputError(
+            f"timestamp {moment.isoformat()} is outside the years {MEMORY_YEARS[0]}-{MEMORY_YEARS[1]} memory can reason about"
+        )
+    return moment
 
 
 def format_time(value: datetime | None) -> str | None:

@@ -2,7 +2,7 @@
 dates against the time of the turn that said them (DESIGN.md §3).
 
 Rules, not a parser library: every rule is a regular expression with a resolver, each one tested
-in ``tests/strata/test_dates.py``. A resolution is a span of days (``start``..``end`` inclusive) with
+in ``tests/core/time/test_expressions.py``. A resolution is a span of days (``start``..``end`` inclusive) with
 a granularity, so "last week" stays a week and "in 2022" stays a year; ``label`` formats it the way
 people write dates ("7 May 2023", "the week of 1 May 2023", "April 2023").
 """
@@ -303,7 +303,10 @@ def resolve_dates(text: str, anchor: datetime | date) -> list[TimeSpan]:
                 continue
             if resolver is _named_month and not _named_month_ok(m):
                 continue
-            resolved = resolver(m, day, future)
+            try:
+                resolved = resolver(m, day, future)
+            except (OverflowError, ValueError):  # past the calendar's ends ("999 years ago" in year 500)
+                resolved = None
             if resolved is None:
                 continue
             taken.append((start, end))

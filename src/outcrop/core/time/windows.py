@@ -99,7 +99,15 @@ def _season_window(m: re.Match[str], anchor: date | None) -> TimeWindow | None:
 
 
 def parse_relative_window(query: str, anchor: date | datetime | None) -> TimeWindow | None:
-    """The first relative time constraint in ``query`` resolved against ``anchor``, or None."""
+    """The first relative time constraint in ``query`` resolved against ``anchor``, or None (also
+    when it falls past the calendar's ends: an anchor in year 9999 has no "next summer")."""
+    try:
+        return _relative_window(query, anchor)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _relative_window(query: str, anchor: date | datetime | None) -> TimeWindow | None:
     m = _SEASON.search(query)
     if m is not None:
         window = _season_window(m, anchor.date() if isinstance(anchor, datetime) else anchor)

@@ -11,11 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from outcrop.errors import InvalidInputError, StoreError
-from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ApiError, ErrorResponse
 from outcrop.server.routes.deps import State, UserQuery
-from outcrop.server.schemas import ForgetRequest, ImportResult
+from outcrop.server.schemas import ForgetReceiptOut, ForgetRequest, ImportResult
 from outcrop.server.transfer import prepare_import
 
 __all__ = ["NDJSON", "router"]
@@ -39,17 +38,19 @@ class NdjsonResponse(StreamingResponse):
     media_type = NDJSON
 
 
-@router.post("/forget", response_model=ForgetReceipt)
-def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetReceipt:
+@router.post("/forget", response_model=ForgetReceiptOut)
+def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetReceiptOut:
     """Erase turns (or the turns facts were made from), a session, or a whole user for good, with
     everything derived from them; the receipt lists the removed ids and the verification search.
     Unlike ``DELETE /v1/memories/{id}``, no history is kept. Ids of other tenants are 404."""
     with state.memories.write_lock:
         if body.ids is not None:
-            return tenant.memory.forget(body.ids, user_id=body.user_id, scrub=body.scrub)
-        return tenant.memory.forget(
-            user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
-        )
+            receipt = tenant.memory.forget(body.ids, user_id=body.user_id, scrub=body.scrub)
+        else:
+            receipt = tenant.memory.forget(
+                user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
+            )
+    return ForgetReceiptOut.from_library(receipt)
 
 
 def _stream(spool: IO[str]) -> Iterator[bytes]:
@@ -130,4 +131,4 @@ def import_(tenant: TenantMemory, state: State, body: Annotated[bytes, Depends(_
                 raise
             message = "the file's log or turn ids are already taken in this store; nothing was imported"
             raise ApiError(409, "import_conflict", message) from None
-    return ImportResult(**report.model_dump(), dropped=prepared.dropped, reminted=prepared.reminted)
+    return ImportResult.from_library(report, dropped=prepared.dropped, reminted=prepared.reminted)

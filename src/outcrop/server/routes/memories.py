@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from outcrop.core.types import Item, Level
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ErrorResponse, error_response
 from outcrop.server.idempotency import StoredResponse, fingerprint
 from outcrop.server.routes.deps import AgentQuery, ItemId, SessionQuery, State, UserQuery
-from outcrop.server.schemas import AddRequest, AddResponse, ItemList, UpdateRequest, VersionList
+from outcrop.server.schemas import AddRequest, AddResponse, ItemList, ItemOut, Level, UpdateRequest, VersionList
 
 __all__ = ["router"]
 
@@ -77,25 +76,28 @@ def list_items(
         user_id=user_id,
         agent_id=agent_id,
         session_id=session_id,
-        level=level,
+        level=None if level is None else level.value,
         limit=limit + 1,
         offset=offset,
         newest_first=newest_first,
     )
     more = len(items) > limit
-    return ItemList(items=items[:limit], next_offset=offset + limit if more else None)
+    return ItemList.from_library(items[:limit], next_offset=offset + limit if more else None)
 
 
-@router.get("/{item_id}", response_model=Item)
-def get(item_id: ItemId, tenant: TenantMemory, user_id: UserQuery = None) -> Item:
-    return tenant.memory.get(item_id, user_id=user_id)
+@router.get("/{item_id}", response_model=ItemOut)
+def get(item_id: ItemId, tenant: TenantMemory, user_id: UserQuery = None) -> ItemOut:
+    return ItemOut.from_library(tenant.memory.get(item_id, user_id=user_id))
 
 
-@router.patch("/{item_id}", response_model=Item)
-def update(item_id: ItemId, body: UpdateRequest, tenant: TenantMemory, state: State, user_id: UserQuery = None) -> Item:
+@router.patch("/{item_id}", response_model=ItemOut)
+def update(
+    item_id: ItemId, body: UpdateRequest, tenant: TenantMemory, state: State, user_id: UserQuery = None
+) -> ItemOut:
     """Replace an item's text; the old text stays in its history."""
     with state.memories.write_lock:
-        return tenant.memory.update(item_id, body.text, user_id=user_id)
+        item = tenant.memory.update(item_id, body.text, user_id=user_id)
+    return ItemOut.from_library(item)
 
 
 @router.delete("/{item_id}", status_code=204, response_class=Response)
@@ -108,4 +110,4 @@ def delete(item_id: ItemId, tenant: TenantMemory, state: State, user_id: UserQue
 
 @router.get("/{item_id}/history", response_model=VersionList)
 def history(item_id: ItemId, tenant: TenantMemory, user_id: UserQuery = None) -> VersionList:
-    return VersionList(versions=tenant.memory.history(item_id, user_id=user_id))
+    return VersionList.from_library(tenant.memory.history(item_id, user_id=user_id))

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from outcrop.core.types import Context, Level
 from outcrop.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN, parse_as_of
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES
@@ -14,13 +13,14 @@ from outcrop.server.routes.deps import AgentQuery, SessionQuery, State, UserQuer
 from outcrop.server.schemas import (
     ConsolidateRequest,
     ConsolidateResponse,
+    ContextOut,
     ContextRequest,
     HitList,
     ItemList,
+    Level,
     SearchRequest,
     StatsResponse,
     TimelineResponse,
-    TimelineValue,
     filters_dict,
 )
 
@@ -44,14 +44,14 @@ def search(body: SearchRequest, tenant: TenantMemory) -> HitList:
         channels=body.channels,
         as_of=moment,
     )
-    return HitList(hits=hits)
+    return HitList.from_library(hits)
 
 
-@router.post("/context", response_model=Context)
-def context(body: ContextRequest, tenant: TenantMemory) -> Context:
+@router.post("/context", response_model=ContextOut)
+def context(body: ContextRequest, tenant: TenantMemory) -> ContextOut:
     """A cited, token-budgeted block of the memories most relevant to the query; ``as_of`` as in search."""
     moment = parse_as_of(body.as_of)
-    return tenant.memory.context(
+    found = tenant.memory.context(
         body.query,
         user_id=body.user_id,
         agent_id=body.agent_id,
@@ -60,6 +60,7 @@ def context(body: ContextRequest, tenant: TenantMemory) -> Context:
         filters=filters_dict(body.filters),
         as_of=moment,
     )
+    return ContextOut.from_library(found)
 
 
 @router.get("/timeline", response_model=TimelineResponse)
@@ -79,7 +80,7 @@ def timeline(
     validity, the turns it came from and the fact that superseded it."""
     moment = parse_as_of(as_of)
     values = tenant.memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=moment)
-    return TimelineResponse(values=[TimelineValue.of(v) for v in values])
+    return TimelineResponse.from_library(values)
 
 
 @router.get("/profile", response_model=ItemList)
@@ -90,8 +91,8 @@ def profile(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> ItemList:
     """The profile lines of a scope (one per participant and slot, with support)."""
-    items = tenant.memory.list(user_id=user_id, agent_id=agent_id, level=Level.PROFILE, limit=limit)
-    return ItemList(items=items, next_offset=None)
+    items = tenant.memory.list(user_id=user_id, agent_id=agent_id, level=Level.PROFILE.value, limit=limit)
+    return ItemList.from_library(items, next_offset=None)
 
 
 @router.post("/consolidate", response_model=ConsolidateResponse)
@@ -99,7 +100,7 @@ def consolidate(body: ConsolidateRequest, tenant: TenantMemory, state: State) ->
     """Build or refresh facts, episodes, topics and profile of a scope (idempotent)."""
     with state.memories.write_lock:
         report = tenant.memory.consolidate(user_id=body.user_id, agent_id=body.agent_id)
-    return ConsolidateResponse(written=report.written, removed=report.removed)
+    return ConsolidateResponse.from_library(report)
 
 
 @router.get("/stats", response_model=StatsResponse)
@@ -108,4 +109,4 @@ def stats(
 ) -> StatsResponse:
     """Item counts per level in the tenant (or a narrower scope)."""
     found = tenant.memory.stats(user_id=user_id, agent_id=agent_id, session_id=session_id)
-    return StatsResponse(tenant=found["tenant"], embedder=found["embedder"], counts=found["counts"])
+    return StatsResponse.from_library(found)

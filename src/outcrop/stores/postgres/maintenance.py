@@ -8,8 +8,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from outcrop.core.time.clock import now
 from outcrop.core.types import Scope
 from outcrop.errors import StoreError
+from outcrop.stores.base import ForgetPlan
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.rows import drop_items
@@ -27,12 +29,24 @@ class PostgresMaintenance:
         self._db = connections
         self._lexical = lexical
 
-    def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
+    def erase(
+        self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str], plan: ForgetPlan | None = None
+    ) -> int:
         clause, params = scope_clause(scope)
         pwhere = pg(clause)
         tenant = scope.tenant
         erased = 0
         with self._db.tx(tenant) as conn:
+            if plan is not None:
+                conn.execute(
+                    "INSERT INTO forget_plans (tenant, id, plan, created_at) VALUES (%s, %s, %s::jsonb, %s)",
+                    [tenant, plan.id, plan.to_json(), now()],
+                )
+                conn.execute(
+                    "INSERT INTO forgotten_ids (tenant, id, plan_id)"
+                    " SELECT %s, i, %s FROM unnest(%s::text[]) AS i ON CONFLICT DO NOTHING",
+                    [tenant, plan.id, list(dict.fromkeys([*log_ids, *item_ids]))],
+                )
             users = {
                 r[0]
                 for r in conn.execute(
@@ -71,6 +85,25 @@ class PostgresMaintenance:
                     [tenant, user, tenant, user],
                 )
         return erased
+
+    def pending_plans(self, tenant: str) -> list[ForgetPlan]:
+        rows = self._db.query(
+            tenant, "SELECT plan::text FROM forget_plans WHERE tenant = %s ORDER BY created_at, id", [tenant]
+        )
+        return [ForgetPlan.from_json(row[0]) for row in rows]
+
+    def finish_plan(self, plan: ForgetPlan) -> None:
+        tenant = plan.tenant.tenant
+        with self._db.tx(tenant) as conn:
+            conn.execute("DELETE FROM forget_plans WHERE tenant = %s AND id = %s", [tenant, plan.id])
+
+    def forgotten_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT id FROM forgotten_ids WHERE tenant = %s AND id = ANY(%s)",
+            [scope.tenant, list(dict.fromkeys(ids))],
+        )
+        return {row[0] for row in rows}
 
     def scrub(self) -> dict[str, Any]:
         """``VACUUM FULL`` every table: each is rewritten, so deleted rows' bytes (and dead index

@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
-from outcrop.errors import NotFoundError
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.rows import drop_items, insert_item, insert_log, insert_version, require, sources
 from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, where
 from outcrop.stores.postgres.vectors import PostgresVectors
-from outcrop.stores.sql import row_to_item, scope_clause
+from outcrop.stores.sql import add_hash_rows, logged_version, read_history, row_to_item, row_to_log, scope_clause
 
 __all__ = ["PostgresRecords"]
 
@@ -107,13 +106,7 @@ class PostgresRecords:
                 "INSERT INTO item_sources (tenant, item_id, source_id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                 [scope.tenant, item_id, log.id],
             )
-            insert_version(
-                conn,
-                ItemVersion(
-                    item_id=item_id, version=row[0], event="update", text=text, log_id=log.id, at=log.recorded_at
-                ),
-                scope.tenant,
-            )
+            insert_version(conn, logged_version(log, item_id, row[0], "update", text), scope.tenant)
             self._lexical.put(conn, scope.tenant, item_id, lexical)
             if vector is not None and space is not None:
                 self._vectors.upsert_row(conn, scope.tenant, item_id, space, vector)
@@ -136,13 +129,7 @@ class PostgresRecords:
                     "SELECT MAX(version) FROM item_versions WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id]
                 ).fetchone()
                 version = 1 + int(top[0] if top else 0)
-            insert_version(
-                conn,
-                ItemVersion(
-                    item_id=item_id, version=version, event="delete", text=None, log_id=log.id, at=log.recorded_at
-                ),
-                scope.tenant,
-            )
+            insert_version(conn, logged_version(log, item_id, version, "delete", None), scope.tenant)
             drop_items(conn, self._lexical, scope.tenant, [item_id])
             conn.execute("DELETE FROM item_access WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id])
 
@@ -177,10 +164,7 @@ class PostgresRecords:
             [scope.tenant, list(hashes)],
         )
         found: dict[str, list[str]] = {}
-        for content_hash, item_id in rows:
-            found.setdefault(content_hash, [])
-            if item_id:
-                found[content_hash].append(item_id)
+        add_hash_rows(found, rows)
         return found
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
@@ -296,17 +280,10 @@ class PostgresRecords:
         return [row[0] for row in rows]
 
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
-        rows = self._db.query(
-            scope.tenant,
-            "SELECT v.item_id, v.version, v.event, v.text, v.log_id, v.at FROM item_versions v"
-            " JOIN log l ON l.tenant = v.tenant AND l.id = v.log_id WHERE v.item_id = %s AND v.tenant = %s"
-            + ("" if scope.user_id is None else " AND l.user_id = %s")
-            + " ORDER BY v.at, v.version, CASE v.event WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END",
-            [item_id, scope.tenant] + ([] if scope.user_id is None else [scope.user_id]),
-        )
-        if not rows:
-            raise NotFoundError(f"no history for memory item {item_id!r} in this scope")
-        return [ItemVersion(item_id=r[0], version=r[1], event=r[2], text=r[3], log_id=r[4], at=r[5]) for r in rows]
+        def query(sql: str, params: list[Any]) -> list[Any]:
+            return self._db.query(scope.tenant, pg(sql), params)
+
+        return read_history(query, scope, item_id, "l.tenant = v.tenant AND l.id = v.log_id")
 
     def count(self, scope: Scope) -> dict[str, int]:
         clause, params = scope_clause(scope)
@@ -347,17 +324,7 @@ class PostgresRecords:
                 f"SELECT {LOG_COLS} FROM log WHERE id = ANY(%s) AND {pg(clause)} ORDER BY seq LIMIT %s OFFSET %s",
                 [list(dict.fromkeys(ids)), *params, limit, offset],
             )
-        return [
-            LogRecord(
-                id=r[0],
-                scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], session_id=r[4]),
-                kind=r[5],
-                payload=r[6],
-                content_hash=r[7],
-                recorded_at=r[8],
-            )
-            for r in rows
-        ]
+        return [row_to_log(r) for r in rows]
 
     def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         clause, params = scope_clause(scope)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -10,27 +11,19 @@ from outcrop.core.types import Item, ItemVersion, LogRecord, Scope
 from outcrop.errors import NotFoundError
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.sqlparts import Conn, pg
-from outcrop.stores.sql import scope_clause
+from outcrop.stores.sql import LOG_COLUMNS, item_values, log_values, scope_clause
 
 __all__ = ["drop_items", "insert_item", "insert_log", "insert_version", "require", "sources"]
 
 
+def _as_is(value: Any) -> Any:
+    return value  # psycopg adapts datetimes itself
+
+
 def insert_log(conn: Conn, log: LogRecord) -> None:
-    s = log.scope
     conn.execute(
-        "INSERT INTO log (id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [
-            log.id,
-            s.tenant,
-            s.user_id,
-            s.agent_id,
-            s.session_id,
-            log.kind,
-            Jsonb(log.payload),
-            log.content_hash,
-            log.recorded_at,
-        ],
+        f"INSERT INTO log ({LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        log_values(log, Jsonb, _as_is),
     )
 
 
@@ -41,24 +34,7 @@ def insert_item(conn: Conn, item: Item, position: int | None) -> None:
         'INSERT INTO items (id, level, tenant, user_id, agent_id, session_id, role, speaker, text, "timestamp",'
         ' metadata, producer, version, "position", recorded_at, updated_at)'
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [
-            item.id,
-            item.level.value,
-            s.tenant,
-            s.user_id,
-            s.agent_id,
-            s.session_id,
-            item.role,
-            item.speaker,
-            item.text,
-            item.timestamp,
-            Jsonb(item.metadata),
-            item.producer,
-            item.version,
-            position,
-            item.recorded_at,
-            item.updated_at or item.recorded_at,
-        ],
+        item_values(item, position, Jsonb, _as_is),
     )
     if item.speaker:
         conn.execute(

@@ -149,7 +149,13 @@ CREATE TABLE vector_spaces (
 """
 
 _FIRST_TABLES = ("log", "items", "item_sources", "item_versions", "vectors", "scope_speakers", "lexical_stats")
-TENANT_TABLES = (*_FIRST_TABLES, "item_access", "item_links")  # every table keyed, partitioned and policed by tenant
+TENANT_TABLES = (
+    *_FIRST_TABLES,
+    "item_access",
+    "item_links",
+    "forget_plans",
+    "forgotten_ids",
+)  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
 # on every non-alphanumeric character (see bm25.normalize), so only word and number tokens
@@ -237,6 +243,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX item_links_dst ON item_links (tenant, dst);
         """
         + _partitions_and_policies(("item_links",)),
+    ),
+    (
+        "0006_forget_plans",
+        """
+        CREATE TABLE forget_plans (
+            tenant text NOT NULL,
+            id text NOT NULL,
+            plan jsonb NOT NULL,
+            created_at timestamp NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) PARTITION BY HASH (tenant);
+        CREATE TABLE forgotten_ids (
+            tenant text NOT NULL,
+            id text NOT NULL,
+            plan_id text NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("forget_plans", "forgotten_ids")),
     ),
 ]
 

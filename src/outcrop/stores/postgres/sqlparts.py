@@ -11,13 +11,13 @@ import psycopg
 
 from outcrop.core.types import Level, Scope, Vectors
 from outcrop.stores.base import SearchFilters
-from outcrop.stores.sql import ITEM_COLUMNS, filter_clause, scope_clause
+from outcrop.stores.sql import ITEM_COLUMNS, LOG_COLUMNS, filter_clause, scope_clause
 
 __all__ = ["ITEM_COLS", "LOG_COLS", "Conn", "ids_in_scope", "parse_vec", "pg", "vec", "where"]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 ITEM_COLS = ITEM_COLUMNS.replace("timestamp", '"timestamp"')
-LOG_COLS = "id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at"
+LOG_COLS = LOG_COLUMNS  # no reserved word to quote
 
 
 def pg(clause: str) -> str:

@@ -10,8 +10,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Scope
 from outcrop.errors import StoreError
+from outcrop.stores.base import ForgetPlan
 from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.lexical import SQLiteLexical
@@ -27,11 +29,22 @@ class SQLiteMaintenance:
     def __init__(self, connection: SQLiteConnection) -> None:
         self._conn = connection
 
-    def erase(self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str]) -> int:
+    def erase(
+        self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str], plan: ForgetPlan | None = None
+    ) -> int:
         clause, params = scope_clause(scope)
         erased = 0
         users: set[tuple[str, str]] = set()
         with self._conn.transaction() as db:
+            if plan is not None:
+                db.execute(
+                    "INSERT INTO forget_plans (tenant, id, plan, created_at) VALUES (?, ?, ?, ?)",
+                    (scope.tenant, plan.id, plan.to_json(), format_time(now())),
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO forgotten_ids (tenant, id, plan_id) VALUES (?, ?, ?)",
+                    [(scope.tenant, i, plan.id) for i in dict.fromkeys([*log_ids, *item_ids])],
+                )
             for chunk in chunks(list(dict.fromkeys(item_ids))):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
@@ -73,6 +86,24 @@ class SQLiteMaintenance:
             if erased:
                 SQLiteConnection.bump_epoch(db)
         return erased
+
+    def pending_plans(self, tenant: str) -> list[ForgetPlan]:
+        rows = self._conn.query("SELECT plan FROM forget_plans WHERE tenant = ? ORDER BY created_at, id", [tenant])
+        return [ForgetPlan.from_json(row[0]) for row in rows]
+
+    def finish_plan(self, plan: ForgetPlan) -> None:
+        with self._conn.transaction() as db:
+            db.execute("DELETE FROM forget_plans WHERE tenant = ? AND id = ?", (plan.tenant.tenant, plan.id))
+
+    def forgotten_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            rows = self._conn.query(
+                f"SELECT id FROM forgotten_ids WHERE tenant = ? AND id IN ({','.join('?' * len(chunk))})",
+                [scope.tenant, *chunk],
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     def scrub(self) -> dict[str, Any]:
         db = self._conn.db

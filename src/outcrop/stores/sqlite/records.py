@@ -3,7 +3,6 @@ transaction each (rows, lexical documents and vectors together), reads restricte
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -16,7 +15,16 @@ from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import NotFoundError, StoreError
 from outcrop.stores.base import Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
-from outcrop.stores.sql import ITEM_COLUMNS, row_to_item, scope_clause
+from outcrop.stores.sql import (
+    ITEM_COLUMNS,
+    LOG_COLUMNS,
+    add_hash_rows,
+    logged_version,
+    read_history,
+    row_to_item,
+    row_to_log,
+    scope_clause,
+)
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.lexical import SQLiteLexical
 from outcrop.stores.sqlite.rows import drop_links, insert_item, insert_log, insert_version, where
@@ -25,7 +33,6 @@ from outcrop.stores.sqlite.vectors import SQLiteVectors
 __all__ = ["SQLiteRecords"]
 
 _PAGE = 500  # rows per page of iter_items
-_LOG_COLUMNS = "id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at"
 
 
 class SQLiteRecords:
@@ -106,13 +113,7 @@ class SQLiteRecords:
             )
             db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
             version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
-            insert_version(
-                db,
-                ItemVersion(
-                    item_id=item_id, version=version, event="update", text=text, log_id=log.id, at=log.recorded_at
-                ),
-                scope.tenant,
-            )
+            insert_version(db, logged_version(log, item_id, version, "update", text), scope.tenant)
             SQLiteLexical.put(db, rowid, lexical)
             if vector is not None and space is not None:
                 SQLiteVectors.replace(db, rowid, space, vector)
@@ -129,13 +130,7 @@ class SQLiteRecords:
                 version = (
                     1 + db.execute("SELECT MAX(version) FROM item_versions WHERE item_id = ?", (item_id,)).fetchone()[0]
                 )
-            insert_version(
-                db,
-                ItemVersion(
-                    item_id=item_id, version=version, event="delete", text=None, log_id=log.id, at=log.recorded_at
-                ),
-                scope.tenant,
-            )
+            insert_version(db, logged_version(log, item_id, version, "delete", None), scope.tenant)
             SQLiteLexical.drop(db, [rowid])
             SQLiteVectors.drop(db, [rowid])
             db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
@@ -197,10 +192,7 @@ class SQLiteRecords:
                 f" WHERE l.tenant = ? AND l.content_hash IN ({','.join('?' * len(chunk))}) ORDER BY s.item_id",
                 [scope.tenant, *chunk],
             )
-            for content_hash, item_id in rows:
-                found.setdefault(content_hash, [])
-                if item_id:
-                    found[content_hash].append(item_id)
+            add_hash_rows(found, rows)
         return found
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
@@ -326,16 +318,7 @@ class SQLiteRecords:
         return [row[0] for row in rows]
 
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
-        rows = self._conn.query(
-            "SELECT v.item_id, v.version, v.event, v.text, v.log_id, v.at FROM item_versions v"
-            " JOIN log l ON l.id = v.log_id WHERE v.item_id = ? AND v.tenant = ?"
-            + ("" if scope.user_id is None else " AND l.user_id = ?")
-            + " ORDER BY v.at, v.version, CASE v.event WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END",
-            [item_id, scope.tenant] + ([] if scope.user_id is None else [scope.user_id]),
-        )
-        if not rows:
-            raise NotFoundError(f"no history for memory item {item_id!r} in this scope")
-        return [ItemVersion(item_id=r[0], version=r[1], event=r[2], text=r[3], log_id=r[4], at=r[5]) for r in rows]
+        return read_history(self._conn.query, scope, item_id, "l.id = v.log_id")
 
     def count(self, scope: Scope) -> dict[str, int]:
         clause, params = scope_clause(scope)
@@ -359,7 +342,7 @@ class SQLiteRecords:
         clause, params = scope_clause(scope)
         if ids is None:
             rows = self._conn.query(
-                f"SELECT {_LOG_COLUMNS} FROM log WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?", [*params, limit, offset]
+                f"SELECT {LOG_COLUMNS} FROM log WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?", [*params, limit, offset]
             )
         else:
             rows = []
@@ -367,21 +350,11 @@ class SQLiteRecords:
                 marks = ",".join("?" * len(chunk))
                 rows.extend(
                     self._conn.query(
-                        f"SELECT seq, {_LOG_COLUMNS} FROM log WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+                        f"SELECT seq, {LOG_COLUMNS} FROM log WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
                     )
                 )
             rows = [row[1:] for row in sorted(rows)][offset : offset + limit]
-        return [
-            LogRecord(
-                id=r[0],
-                scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], session_id=r[4]),
-                kind=r[5],
-                payload=json.loads(r[6]),
-                content_hash=r[7],
-                recorded_at=datetime.fromisoformat(r[8]),
-            )
-            for r in rows
-        ]
+        return [row_to_log(r) for r in rows]
 
     def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         clause, params = scope_clause(scope)

@@ -10,7 +10,7 @@ from typing import Any
 from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.stores.base import SearchFilters
-from outcrop.stores.sql import filter_clause, scope_clause
+from outcrop.stores.sql import LOG_COLUMNS, filter_clause, item_values, log_values, scope_clause
 from outcrop.stores.sqlite.connection import chunks
 
 __all__ = ["drop_links", "insert_item", "insert_log", "insert_version", "where"]
@@ -31,22 +31,13 @@ def where(
     return clause, params
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def insert_log(db: sqlite3.Connection, log: LogRecord) -> None:
-    s = log.scope
     db.execute(
-        "INSERT INTO log (id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            log.id,
-            s.tenant,
-            s.user_id,
-            s.agent_id,
-            s.session_id,
-            log.kind,
-            json.dumps(log.payload, ensure_ascii=False),
-            log.content_hash,
-            format_time(log.recorded_at),
-        ),
+        f"INSERT INTO log ({LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", log_values(log, _json, format_time)
     )
 
 
@@ -57,24 +48,7 @@ def insert_item(db: sqlite3.Connection, item: Item, position: int | None) -> int
         "INSERT INTO items (id, level, tenant, user_id, agent_id, session_id, role, speaker, text, timestamp,"
         " metadata, producer, version, position, recorded_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            item.id,
-            item.level.value,
-            s.tenant,
-            s.user_id,
-            s.agent_id,
-            s.session_id,
-            item.role,
-            item.speaker,
-            item.text,
-            format_time(item.timestamp),
-            json.dumps(item.metadata, ensure_ascii=False),
-            item.producer,
-            item.version,
-            position,
-            format_time(item.recorded_at),
-            format_time(item.updated_at or item.recorded_at),
-        ),
+        item_values(item, position, _json, format_time),
     )
     if item.speaker:
         db.execute("INSERT OR IGNORE INTO scope_speakers VALUES (?, ?, ?)", (s.tenant, s.user_id, item.speaker))

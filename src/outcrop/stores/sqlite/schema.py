@@ -127,4 +127,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX item_links_dst ON item_links(tenant, dst);
         """,
     ),
+    (
+        "0006_forget_plans",
+        """
+        CREATE TABLE forget_plans (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE forgotten_ids (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            plan_id TEXT NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

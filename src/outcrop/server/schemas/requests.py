@@ -1,39 +1,27 @@
-"""Request and response bodies of the ``/v1`` API. Items, hits and contexts are the library's own
-models (:mod:`outcrop.core.types`), so the REST shape and the Python shape are the same."""
+"""Request bodies of the ``/v1`` API (the server's own: nothing here is a library model)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from outcrop.core.time.clock import parse_time, to_naive_utc
-from outcrop.core.types import Hit, Item, ItemVersion, Level
+from outcrop.core.time.clock import parse_time
 from outcrop.errors import OutcropError
-from outcrop.lifecycle.export import ImportReport
 from outcrop.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN
-from outcrop.truth.slots import SlotValue
+from outcrop.server.schemas.common import Level
 
 __all__ = [
     "AddRequest",
-    "AddResponse",
     "ConsolidateRequest",
-    "ConsolidateResponse",
     "ContextRequest",
     "Filters",
     "ForgetRequest",
-    "HitList",
-    "ImportResult",
-    "ItemList",
     "Message",
     "ScopeFields",
     "SearchRequest",
-    "StatsResponse",
-    "TimelineResponse",
-    "TimelineValue",
     "UpdateRequest",
-    "VersionList",
+    "filters_dict",
 ]
 
 
@@ -91,10 +79,6 @@ class AddRequest(ScopeFields):
     metadata: Metadata | None = None
 
 
-class AddResponse(BaseModel):
-    ids: list[str] = Field(description="one turn id per message (the existing id for a message already stored)")
-
-
 class Filters(_Body):
     since: Timestamp = None
     until: Timestamp = None
@@ -140,76 +124,6 @@ class ConsolidateRequest(_Body):
     agent_id: Id | None = None
 
 
-class ConsolidateResponse(BaseModel):
-    written: dict[str, int]
-    removed: dict[str, int]
-
-
-class ItemList(BaseModel):
-    items: list[Item]
-    next_offset: int | None = Field(description="offset of the next page; null on the last page")
-
-
-class HitList(BaseModel):
-    hits: list[Hit]
-
-
-class VersionList(BaseModel):
-    versions: list[ItemVersion]
-
-
-class StatsResponse(BaseModel):
-    tenant: str
-    embedder: str
-    counts: dict[str, int]
-
-
-class ImportResult(ImportReport):
-    dropped: int = Field(0, description="updates/deletes of derived items the tenant does not hold, left out")
-    reminted: bool = Field(
-        description="the file came from another tenant: its log and turn ids were re-minted for this one"
-    )
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    return to_naive_utc(moment) if moment is not None else None
-
-
-class TimelineValue(BaseModel):
-    """One value of a slot over time: valid from its fact's time until the next value's."""
-
-    fact_id: str
-    subject: str
-    attribute: str
-    value: str
-    valid_from: datetime | None
-    valid_to: datetime | None = Field(description="when a newer value took over; null while current")
-    recorded_at: datetime | None = Field(description="when memory learned it (system time)")
-    sources: list[str] = Field(description="the turns the fact was made from")
-    superseded_by: str | None = Field(description="the fact that replaced it; null while current")
-    current: bool
-    single: bool = Field(description="false for a multi-valued slot (likes, activities), whose values all hold")
-
-    @classmethod
-    def of(cls, value: SlotValue) -> TimelineValue:
-        return cls(
-            fact_id=value.fact_id,
-            subject=value.subject,
-            attribute=value.attribute,
-            value=value.value,
-            valid_from=_naive(value.valid_from),
-            valid_to=_naive(value.valid_to),
-            recorded_at=_naive(value.recorded_at),
-            sources=list(value.sources),
-            superseded_by=value.superseded_by,
-            current=value.current,
-            single=value.single,
-        )
-
-
-class TimelineResponse(BaseModel):
-    values: list[TimelineValue] = Field(description="oldest first")
-
-
 def filters_dict(filters: Filters | None) -> dict[str, Any] | None:
+    """The filters as the library takes them: plain JSON values (levels as their names)."""
     return None if filters is None else filters.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,68 @@
+"""Request and response bodies of the ``/v1`` API. They are the server's own models, not the
+library's: requests in :mod:`.requests`, responses (each with a ``from_library`` converter) in
+:mod:`.responses`, so the library can change its Python shapes without changing the REST shape."""
+
+from outcrop.server.schemas.common import Level, level_of
+from outcrop.server.schemas.requests import (
+    AddRequest,
+    ConsolidateRequest,
+    ContextRequest,
+    Filters,
+    ForgetRequest,
+    Message,
+    ScopeFields,
+    SearchRequest,
+    UpdateRequest,
+    filters_dict,
+)
+from outcrop.server.schemas.responses import (
+    AddResponse,
+    ConsolidateResponse,
+    ContextOut,
+    ForgetReceiptOut,
+    HitList,
+    HitOut,
+    ImportResult,
+    ItemList,
+    ItemOut,
+    LeakOut,
+    ScopeOut,
+    StatsResponse,
+    TimelineResponse,
+    TimelineValue,
+    VerificationOut,
+    VersionList,
+    VersionOut,
+)
+
+__all__ = [
+    "AddRequest",
+    "AddResponse",
+    "ConsolidateRequest",
+    "ConsolidateResponse",
+    "ContextOut",
+    "ContextRequest",
+    "Filters",
+    "ForgetReceiptOut",
+    "ForgetRequest",
+    "HitList",
+    "HitOut",
+    "ImportResult",
+    "ItemList",
+    "ItemOut",
+    "LeakOut",
+    "Level",
+    "Message",
+    "ScopeFields",
+    "ScopeOut",
+    "SearchRequest",
+    "StatsResponse",
+    "TimelineResponse",
+    "TimelineValue",
+    "UpdateRequest",
+    "VerificationOut",
+    "VersionList",
+    "VersionOut",
+    "filters_dict",
+    "level_of",
+]
