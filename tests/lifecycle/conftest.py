@@ -85,13 +85,13 @@ def table_hits(path: Path, needles: list[str]) -> dict[str, list[str]]:
             hits = [n for n in needles if n in blob]
             if hits:
                 found[table] = hits
-        db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, items_fts, 'row')")
-        db.execute("CREATE VIRTUAL TABLE temp.cvocab USING fts5vocab(main, items_context_fts, 'row')")
-        for name in ("vocab", "cvocab"):
-            terms = {r[0] for r in db.execute(f"SELECT term FROM temp.{name}")}
-            hits = [n for n in needles if any(n in t for t in terms)]
+        indexes = [name for row in db.execute("SELECT own, ctx FROM lexical_tables") for name in row]
+        for n, index in enumerate(indexes):  # each tenant's FTS5 vocabulary: what its index still holds
+            db.execute(f"CREATE VIRTUAL TABLE temp.vocab{n} USING fts5vocab(main, {index}, 'row')")
+            terms = {r[0] for r in db.execute(f"SELECT term FROM temp.vocab{n}")}
+            hits = [needle for needle in needles if any(needle in term for term in terms)]
             if hits:
-                found[f"fts5vocab:{name}"] = hits
+                found[f"fts5vocab:{index}"] = hits
     finally:
         db.close()
     return found

@@ -87,9 +87,10 @@ def _still_saying(db: Path, word: str) -> list[str]:
     import sqlite3
 
     with sqlite3.connect(db) as conn:
+        (ctx,) = conn.execute("SELECT ctx FROM lexical_tables").fetchone()  # the one tenant's context index
         rows = conn.execute(
-            "SELECT id FROM items WHERE lower(text) LIKE ? UNION SELECT i.id FROM items_context_fts c"
-            " JOIN items i ON i.rowid = c.rowid WHERE items_context_fts MATCH ?",
+            f"SELECT id FROM items WHERE lower(text) LIKE ? UNION SELECT i.id FROM {ctx} c"
+            f" JOIN items i ON i.rowid = c.rowid WHERE {ctx} MATCH ?",
             [f"%{word}%", word],
         )
         return sorted(r[0] for r in rows)

@@ -558,3 +558,51 @@ def test_iter_items_streams_every_item_in_list_order(mem: Memory, monkeypatch: p
     # pages of two: every page boundary, including the one between undated and dated items
     monkeypatch.setattr(sys.modules[type(mem.store.records).__module__], "_PAGE", 2)
     assert [i.id for i in mem.store.records.iter_items(scope)] == [i.id for i in everything]
+
+
+def test_lexical_statistics_are_each_tenants_own(store_url: str, embedder: Embedder) -> None:
+    """BM25's document frequencies and lengths come from the searched tenant's documents only:
+    another tenant's writes move no score of this one's (they could be read back from it)."""
+    with open_memory(store_url, embedder, "globex") as b, open_memory(store_url, embedder, "acme") as a:
+        b.add("The lighthouse keeper wrote the storm into the log.", user_id="u1", session_id="s1")
+        b.add("We planted tomatoes along the fence.", user_id="u1", session_id="s2")
+        scope = Scope(tenant="globex", user_id="u1")
+
+        def scores() -> list[tuple[str, float]]:
+            return b.store.lexical.search(scope, {"lighthouse": 1.0, "storm": 0.5}, 10, None, 0.3)
+
+        before = scores()
+        assert before
+        a.add([f"Lighthouse {n}: another lighthouse, another storm." for n in range(25)], user_id="u1")
+        assert scores() == before  # the same ids with the same scores, to the last bit
+        hits = b.search("lighthouse storm", user_id="u1", channels={"bm25": 1.0})
+        assert hits and all(h.user_id == "u1" for h in hits)
+
+
+def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path: Path, embedder: Embedder) -> None:
+    """Stores written before lexical indexes were per tenant (one FTS5 pair for everybody) open,
+    split, and rank as before."""
+    import sqlite3
+
+    url = sqlite_url(tmp_path)
+    with open_memory(url, embedder, "acme") as a, open_memory(url, embedder, "globex") as b:
+        ingest(a)
+        b.add("The lighthouse keeper wrote the storm into the log.", user_id="u1")
+        expected = a.search("Who adopted a parrot?", user_id="u1", channels={"bm25": 1.0})
+    with sqlite3.connect(tmp_path / "memory.db") as db:  # back to the shared layout, as it was written
+        tables = db.execute("SELECT own, ctx FROM lexical_tables").fetchall()
+        for shared in ("items_fts", "items_context_fts"):
+            db.execute(
+                f"CREATE VIRTUAL TABLE {shared} USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2')"
+            )
+        for own, ctx in tables:
+            db.execute(f"INSERT INTO items_fts(rowid, body) SELECT rowid, body FROM {own}")
+            db.execute(f"INSERT INTO items_context_fts(rowid, body) SELECT rowid, body FROM {ctx}")
+            db.execute(f"DROP TABLE {own}")
+            db.execute(f"DROP TABLE {ctx}")
+        db.execute("DROP TABLE lexical_tables")
+        db.execute("DELETE FROM schema_migrations WHERE name = '0007_lexical_tables_per_tenant'")
+    with open_memory(url, embedder, "acme") as a:
+        again = a.search("Who adopted a parrot?", user_id="u1", channels={"bm25": 1.0})
+        assert [(h.id, h.explain["channels"]) for h in again] == [(h.id, h.explain["channels"]) for h in expected]
+        assert len(a.store.lexical.documents(Scope(tenant="acme", user_id="u1"), [h.id for h in again])) == len(again)

@@ -86,9 +86,12 @@ class SQLiteConnection:
         with self.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             applied = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
-            for name, sql in MIGRATIONS:
+            for name, step in MIGRATIONS:
                 if name in applied:
                     continue
-                for statement in filter(str.strip, sql.split(";")):
-                    db.execute(statement)
+                if callable(step):
+                    step(db)
+                else:
+                    for statement in filter(str.strip, step.split(";")):
+                        db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, format_time(now())))

@@ -26,8 +26,9 @@ __all__ = ["SQLiteMaintenance"]
 class SQLiteMaintenance:
     """See :class:`outcrop.stores.base.Maintenance`."""
 
-    def __init__(self, connection: SQLiteConnection) -> None:
+    def __init__(self, connection: SQLiteConnection, lexical: SQLiteLexical) -> None:
         self._conn = connection
+        self._lexical = lexical
 
     def erase(
         self, scope: Scope, log_ids: Sequence[str], item_ids: Sequence[str], plan: ForgetPlan | None = None
@@ -52,7 +53,7 @@ class SQLiteMaintenance:
                     [*chunk, *params],
                 ).fetchall()
                 rowids = [r[0] for r in rows]
-                SQLiteLexical.drop(db, rowids)
+                self._lexical.drop(db, scope.tenant, rowids)
                 SQLiteVectors.drop(db, rowids)
                 db.executemany("DELETE FROM items WHERE rowid = ?", [(r,) for r in rowids])
                 db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])

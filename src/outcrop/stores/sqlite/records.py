@@ -38,8 +38,9 @@ _PAGE = 500  # rows per page of iter_items
 class SQLiteRecords:
     """See :class:`outcrop.stores.base.Records`."""
 
-    def __init__(self, connection: SQLiteConnection) -> None:
+    def __init__(self, connection: SQLiteConnection, lexical: SQLiteLexical) -> None:
         self._conn = connection
+        self._lexical = lexical
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> None:
@@ -56,7 +57,7 @@ class SQLiteRecords:
                 for item in batch.items:
                     rowid = insert_item(db, item, batch.positions.get(item.id))
                     if item.id in batch.lexical:
-                        SQLiteLexical.put(db, rowid, batch.lexical[item.id], replace=False)
+                        self._lexical.put(db, item.scope.tenant, rowid, batch.lexical[item.id], replace=False)
                     if item.id in batch.vectors and batch.space is not None:
                         SQLiteVectors.insert(db, rowid, batch.space, batch.vectors[item.id])
                 tenant = batch.tenant or (batch.items[0].scope.tenant if batch.items else "")
@@ -71,7 +72,7 @@ class SQLiteRecords:
                         "SELECT rowid FROM items WHERE id = ? AND tenant = ?", (item_id, tenant)
                     ).fetchone()
                     if row is not None:
-                        SQLiteLexical.put(db, row[0], document)
+                        self._lexical.put(db, tenant, row[0], document)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"write rejected by the store: {exc}") from None
         except sqlite3.Error as exc:
@@ -114,7 +115,7 @@ class SQLiteRecords:
             db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
             version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
             insert_version(db, logged_version(log, item_id, version, "update", text), scope.tenant)
-            SQLiteLexical.put(db, rowid, lexical)
+            self._lexical.put(db, scope.tenant, rowid, lexical)
             if vector is not None and space is not None:
                 SQLiteVectors.replace(db, rowid, space, vector)
         return self.get_items(scope, [item_id])[item_id]
@@ -131,7 +132,7 @@ class SQLiteRecords:
                     1 + db.execute("SELECT MAX(version) FROM item_versions WHERE item_id = ?", (item_id,)).fetchone()[0]
                 )
             insert_version(db, logged_version(log, item_id, version, "delete", None), scope.tenant)
-            SQLiteLexical.drop(db, [rowid])
+            self._lexical.drop(db, scope.tenant, [rowid])
             SQLiteVectors.drop(db, [rowid])
             db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
             drop_links(db, scope.tenant, [item_id])
@@ -145,8 +146,7 @@ class SQLiteRecords:
         with self._conn.transaction() as db:
             return self._remove_rows(db, scope, ids)
 
-    @staticmethod
-    def _remove_rows(db: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
+    def _remove_rows(self, db: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
         """Inside a transaction: drop the rows of derived items ``ids`` in ``scope``."""
         clause, params = scope_clause(scope)
         removed = 0
@@ -158,7 +158,7 @@ class SQLiteRecords:
             if not rows:
                 continue
             rowids = [r[0] for r in rows]
-            SQLiteLexical.drop(db, rowids)
+            self._lexical.drop(db, scope.tenant, rowids)
             SQLiteVectors.drop(db, rowids)
             db.executemany("DELETE FROM item_sources WHERE item_id = ?", [(r[1],) for r in rows])
             drop_links(db, scope.tenant, [r[1] for r in rows])

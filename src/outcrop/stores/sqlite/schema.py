@@ -1,8 +1,52 @@
-"""The SQLite schema as ordered, recorded migrations (applied names live in ``schema_migrations``)."""
+"""The SQLite schema as ordered, recorded migrations (applied names live in ``schema_migrations``).
+
+A migration is SQL (statements separated by ``;``) or a function of the open transaction.
+
+Lexical indexes are per tenant: each tenant's documents live in FTS5 tables of its own
+(``lexical_tables`` names them), so BM25's statistics (document frequencies, average lengths)
+are that tenant's, and a search reads only that tenant's index.
+"""
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[str, str]] = [
+import hashlib
+import sqlite3
+from collections.abc import Callable
+
+__all__ = ["MIGRATIONS", "create_lexical_tables"]
+
+_TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
+
+
+def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str]:
+    """Inside a transaction: the tenant's two FTS5 tables (own text, neighbour context), made and
+    registered now; their names. Names are hex, never the tenant's own string."""
+    stem = "fts_" + hashlib.sha1(tenant.encode()).hexdigest()[:16]
+    own, ctx = f"{stem}_own", f"{stem}_ctx"
+    db.execute(f"CREATE VIRTUAL TABLE {own} USING fts5(body, {_TOKENIZER})")
+    db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {_TOKENIZER})")
+    db.execute("INSERT INTO lexical_tables (tenant, own, ctx) VALUES (?, ?, ?)", (tenant, own, ctx))
+    return own, ctx
+
+
+def _lexical_tables_per_tenant(db: sqlite3.Connection) -> None:
+    """Move every tenant's documents out of the shared FTS5 tables into tables of its own."""
+    db.execute(
+        "CREATE TABLE lexical_tables (tenant TEXT PRIMARY KEY, own TEXT NOT NULL UNIQUE, ctx TEXT NOT NULL UNIQUE)"
+    )
+    for (tenant,) in db.execute("SELECT DISTINCT tenant FROM items ORDER BY tenant").fetchall():
+        own, ctx = create_lexical_tables(db, tenant)
+        for table, shared in ((own, "items_fts"), (ctx, "items_context_fts")):
+            db.execute(
+                f"INSERT INTO {table}(rowid, body) SELECT f.rowid, f.body FROM {shared} f"
+                " JOIN items i ON i.rowid = f.rowid WHERE i.tenant = ? ORDER BY f.rowid",
+                (tenant,),
+            )
+    db.execute("DROP TABLE items_fts")
+    db.execute("DROP TABLE items_context_fts")
+
+
+MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     (
         "0001_log_items_indexes",
         """
@@ -145,4 +189,5 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    ("0007_lexical_tables_per_tenant", _lexical_tables_per_tenant),
 ]

@@ -20,10 +20,10 @@ class SQLiteStore:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.connection = SQLiteConnection(self.path, synchronous=synchronous)
-        self.records = SQLiteRecords(self.connection)
         self.lexical = SQLiteLexical(self.connection)
+        self.records = SQLiteRecords(self.connection, self.lexical)
         self.vectors = SQLiteVectors(self.connection)
-        self.maintenance = SQLiteMaintenance(self.connection)
+        self.maintenance = SQLiteMaintenance(self.connection, self.lexical)
 
     def close(self) -> None:
         self.connection.close()
