@@ -19,6 +19,7 @@ from outcrop.errors import (
     OutcropError,
     ProviderError,
     StoreError,
+    WriteConflict,
 )
 from outcrop.lifecycle.export import ExportReport, ImportReport
 from outcrop.lifecycle.rebuild import RebuildReport
@@ -74,6 +75,7 @@ __all__ = [
     "StoreError",
     "StrataConfig",
     "Timestamp",
+    "WriteConflict",
     "__version__",
     "load_embedder",
 ]

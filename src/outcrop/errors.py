@@ -9,6 +9,7 @@ can catch by layer::
     │                          malformed messages or files, bad timestamps (also a ValueError)
     ├── NotFoundError          an id that does not exist in the caller's scope (also a KeyError)
     ├── StoreError             the storage backend failed; nothing partial was written
+    │   └── WriteConflict      a concurrent writer got there first; retried, then raised
     └── ProviderError          an embedding model or LLM failed or is not installed
         └── LLMError           an LLM call failed (the ledger records it)
             ├── LLMUnavailableError  connection failed or timed out, after the retries
@@ -33,6 +34,7 @@ __all__ = [
     "OutcropError",
     "ProviderError",
     "StoreError",
+    "WriteConflict",
     "install_hint",
 ]
 
@@ -68,6 +70,14 @@ class StoreError(OutcropError):
     """The storage backend failed; the operation was rolled back."""
 
     code = "store_error"
+
+
+class WriteConflict(StoreError):
+    """Another writer changed what this write was computed from (a concurrent add to the same
+    session took its positions, or wrote the same input or derived item first); the write was
+    rolled back whole and can be computed again. ``Memory`` retries it before raising this."""
+
+    code = "write_conflict"
 
 
 class ProviderError(OutcropError):

@@ -138,3 +138,31 @@ def test_as_of_and_timeline_tell_the_move_from_boston_to_paris(tmp_path: Path) -
     assert "Boston" in cli("timeline", "--subject", "Ann", "-u", "ann")  # the table
     refused = runner.invoke(app, ["search", question, "--as-of", "yesterday"])  # `outcrop` exits 2 on this
     assert isinstance(refused.exception, InvalidInputError) and "yesterday" in str(refused.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--nope"], 2, "error: No such option: --nope"),
+        (["serch", "x"], 2, "error: No such command 'serch'"),
+        (["search"], 2, "error: Missing argument 'query'"),
+        (["search", "q", "--nope"], 2, "error: No such option: --nope"),
+        (["forget", "-u", "nobody"], 1, "aborted"),  # no --yes and no terminal to confirm on
+        ([], 2, ""),  # no command: the help, on stdout
+    ],
+)
+def test_usage_errors_are_one_line_with_their_exit_code(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    result = run_cli(*args, db=tmp_path / "m.db", check=False)
+    assert result.returncode == code and "Traceback" not in result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) <= 1
+    if not args:
+        assert "Usage" in result.stdout
+
+
+def test_version_and_short_help(tmp_path: Path) -> None:
+    from outcrop import __version__
+
+    assert run_cli("--version", db=tmp_path / "m.db").stdout.strip() == f"outcrop {__version__}"
+    assert "search" in run_cli("-h", db=tmp_path / "m.db").stdout

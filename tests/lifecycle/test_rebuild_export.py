@@ -181,3 +181,21 @@ def test_a_deleted_fact_stays_deleted_through_export_and_import(tmp_path: Path, 
         b.import_(tmp_path / "u1.jsonl")
         assert sorted(f.id for f in b.list(user_id="u1", level="fact")) == left
         assert facts[0].id not in left
+
+
+def test_an_import_into_a_session_the_store_holds_appends_after_its_turns(tmp_path: Path, embedder: Embedder) -> None:
+    """The imported turns take the positions after the session's own (positions are unique per
+    session: numbering an import from 0 used to give two turns one position)."""
+    from outcrop.core.types import Scope
+
+    source = tmp_path / "other.jsonl"
+    with open_at(tmp_path / "b.db", embedder) as b:
+        b.add([{"content": f"imported note {n}"} for n in range(4)], user_id="u1", session_id="s1")
+        b.export(source)
+    with open_at(tmp_path / "a.db", embedder) as a:
+        own = a.add([{"content": f"own note {n}"} for n in range(3)], user_id="u1", session_id="s1")
+        a.import_(source)
+        turns = a.list(user_id="u1", session_id="s1", level="turn", limit=100)
+        positions = a.store.records.positions(Scope(tenant=a.config.tenant, user_id="u1"), [t.id for t in turns])
+        assert sorted(positions.values()) == list(range(7))
+        assert [positions[i] for i in own] == [0, 1, 2]

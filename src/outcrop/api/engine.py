@@ -7,16 +7,21 @@ checking and scope defaults belong to the handle.
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
+from outcrop.errors import WriteConflict
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.ingest.turns import Ingested, TurnIngestor
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
@@ -48,6 +53,24 @@ from outcrop.truth.readtime import truth_view
 from outcrop.truth.strength import AccessTracker
 
 __all__ = ["Engine"]
+
+_ATTEMPTS = 12  # computations of one write under contention before the conflict reaches the caller
+_MAX_PAUSE = 0.25  # seconds, the longest pause between two attempts
+
+T = TypeVar("T")
+
+
+def _retrying(write: Callable[[], T]) -> T:
+    """``write`` again (recomputed from the store) after a :class:`WriteConflict`, with a short
+    jittered pause that grows, up to :data:`_ATTEMPTS` times."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return write()
+        except WriteConflict:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, min(_MAX_PAUSE, 0.01 * 2**attempt)))
+    raise AssertionError("unreachable")
 
 
 class Engine:
@@ -87,9 +110,13 @@ class Engine:
 
     # -- writes ---------------------------------------------------------------------------
     def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any]) -> Ingested:
-        ingested = self.ingestor.add(scope, list(turns), metadata)
+        """Write the turns, then their strata, each computed again from what is stored when a
+        concurrent writer got there first (:class:`WriteConflict`: positions of the same session,
+        the same input, the same derived item), a few times before giving up."""
+        vectors: dict[str, np.ndarray] = {}  # embedded once, whatever the attempts
+        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, vectors))
         if self.config.strata.on_add:
-            self.consolidator.after_add(scope, ingested.ids)
+            _retrying(lambda: self.consolidator.after_add(scope, ingested.ids))
         return ingested
 
     def consolidate(self, scope: Scope) -> ConsolidationReport:

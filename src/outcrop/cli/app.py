@@ -13,7 +13,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        from outcrop import __version__
+
+        typer.echo(f"outcrop {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -24,6 +33,9 @@ def _global(
         None, "--embedder", envvar="OUTCROP_EMBEDDER", help="embedder spec: minilm | wordllama | st:/path"
     ),
     config: str | None = typer.Option(None, "--config", envvar="OUTCROP_CONFIG", help="JSON/TOML config file"),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
 ) -> None:
     ctx.obj = Settings(db=db, embedder=embedder, config_file=config)
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
@@ -50,8 +52,15 @@ class TurnIngestor:
         self.config = config
         self.space = VectorSpace(embedder.id, embedder.dim)
 
-    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, object]) -> Ingested:
-        """Write the turns not already in the log (one transaction); one id per turn, in order."""
+    def add(
+        self,
+        scope: Scope,
+        turns: Sequence[IncomingTurn],
+        metadata: dict[str, object],
+        memo: dict[str, np.ndarray] | None = None,
+    ) -> Ingested:
+        """Write the turns not already in the log (one transaction); one id per turn, in order.
+        ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt."""
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
         existing = self.store.records.items_for_log_hashes(scope, hashes)
         recorded = now()
@@ -101,12 +110,20 @@ class TurnIngestor:
             ids.append(item.id)
         if not fresh:
             return Ingested(ids, 0)
-        self._index(scope, fresh, batch)
+        self._index(scope, fresh, batch, {} if memo is None else memo)
         self.store.records.write(batch)
         return Ingested(ids, len(fresh))
 
-    def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch) -> None:
-        """Fill the batch's positions, lexical documents (with neighbours) and vectors."""
+    def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch, memo: dict[str, np.ndarray]) -> None:
+        """Fill the batch's vectors, then its positions and lexical documents (with neighbours).
+
+        The vectors come first (``memo`` keeps them across the attempts of one add): the session's
+        positions are read last, just before the write, so a concurrent writer of the same session
+        rarely moves them in between (when it does, the write is refused whole and recomputed)."""
+        texts = [dense_text(item) for item in fresh]
+        if any(text not in memo for text in texts):  # one call for the whole batch, as the model batches it
+            memo.update(zip(texts, self.embedder.embed(texts), strict=True))
+        batch.vectors = {item.id: memo[text] for item, text in zip(fresh, texts, strict=True)}
         window = self.config.retrieval.neighbour_window
         if scope.session_id is None or window == 0:
             for item in fresh:
@@ -128,5 +145,3 @@ class TurnIngestor:
                     batch.relexical[item.id] = document
                 else:
                     batch.lexical[item.id] = document
-        vectors = self.embedder.embed([dense_text(item) for item in fresh])
-        batch.vectors = {item.id: vectors[i] for i, item in enumerate(fresh)}

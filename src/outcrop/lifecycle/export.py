@@ -263,7 +263,9 @@ def import_jsonl(
     report.added, report.skipped = len(fresh), len(parsed) - len(fresh)
     if not fresh:
         return report
-    state = replay(fresh, ids)
+    sessions = {r.scope for r in fresh if r.kind in TURN_KINDS and r.scope.session_id is not None}
+    starts = {(s.tenant, s.user_id, str(s.session_id)): store.records.next_position(s) for s in sessions}
+    state = replay(fresh, ids, starts)  # after the turns the store holds of those sessions
     report.turns = len(state.turns)
     write_turns(store, embedder, state, tenant, window, WriteBatch(logs=fresh, versions=state.versions))
     _apply_outside(store, embedder, state.outside)

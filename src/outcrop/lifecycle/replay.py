@@ -114,11 +114,18 @@ def _turn(record: LogRecord, turn_id: str) -> Item:
     )
 
 
-def replay(records: Sequence[LogRecord], ids: Mapping[str, str]) -> Replay:
+def replay(
+    records: Sequence[LogRecord],
+    ids: Mapping[str, str],
+    first_positions: Mapping[tuple[str, str | None, str], int] | None = None,
+) -> Replay:
     """The turns ``records`` (in append order) yield; ``ids`` maps message log ids to turn ids
-    (:func:`fallback_turn_id` for the others)."""
+    (:func:`fallback_turn_id` for the others). A session's turns are numbered from 0, or from
+    ``first_positions[(tenant, user, session)]`` when the store already holds turns of it (an import)."""
     state = Replay()
-    live_positions: dict[tuple[str, str | None, str], set[int]] = {}
+    live_positions: dict[tuple[str, str | None, str], set[int]] = {
+        key: {start - 1} for key, start in (first_positions or {}).items() if start > 0
+    }
     last_version: dict[str, int] = {}
     for record in records:
         if record.kind in TURN_KINDS:

@@ -19,6 +19,7 @@ from outcrop.errors import (
     OutcropError,
     ProviderError,
     StoreError,
+    WriteConflict,
 )
 
 __all__ = ["ERROR_RESPONSES", "ApiError", "ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
@@ -29,6 +30,7 @@ log = logging.getLogger("outcrop.server")
 STATUS: list[tuple[type[OutcropError], int]] = [
     (NotFoundError, 404),
     (InvalidInputError, 422),
+    (WriteConflict, 409),
     (StoreError, 503),
     (ProviderError, 503),
     (ConfigError, 500),

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from outcrop.errors import OutcropError, StoreError
+from outcrop.errors import OutcropError, StoreError, WriteConflict
 from outcrop.stores.postgres.schema import APP_ROLE, SCHEMA, TENANT_SETTING, ensure_app_role, migrate, search_path
 from outcrop.stores.postgres.sqlparts import Conn
 
@@ -168,6 +168,6 @@ def _mapped_errors() -> Iterator[None]:
     except OutcropError:
         raise
     except psycopg.errors.IntegrityError as exc:
-        raise StoreError(f"write rejected by the store: {exc}".strip()) from None
+        raise WriteConflict(f"write rejected by the store: {exc}".strip()) from None
     except psycopg.Error as exc:
         raise StoreError(f"PostgreSQL statement failed: {exc}".strip()) from None

@@ -263,6 +263,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + _partitions_and_policies(("forget_plans", "forgotten_ids")),
     ),
+    (
+        "0007_unique_turn_positions",
+        # one turn per position of a session, enforced; positions concurrent writers once doubled are
+        # renumbered first (by the owner, every tenant at once: the policies are lifted for this one statement)
+        """
+        ALTER TABLE items NO FORCE ROW LEVEL SECURITY;
+        UPDATE items AS i SET "position" = r.n - 1 FROM (
+            SELECT tenant, id, row_number() OVER (
+                PARTITION BY tenant, user_id, session_id ORDER BY "position", seq) AS n
+            FROM items WHERE "position" IS NOT NULL AND (tenant, user_id, session_id) IN (
+                SELECT tenant, user_id, session_id FROM items WHERE "position" IS NOT NULL
+                GROUP BY tenant, user_id, session_id, "position" HAVING count(*) > 1)
+        ) AS r WHERE i.tenant = r.tenant AND i.id = r.id;
+        ALTER TABLE items FORCE ROW LEVEL SECURITY;
+        CREATE UNIQUE INDEX turn_positions ON items (tenant, user_id, session_id, "position")
+            WHERE "position" IS NOT NULL;
+        """,
+    ),
 ]
 
 

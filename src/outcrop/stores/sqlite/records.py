@@ -13,7 +13,7 @@ import numpy as np
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
-from outcrop.errors import NotFoundError, StoreError
+from outcrop.errors import NotFoundError, StoreError, WriteConflict
 from outcrop.stores.base import Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.sql import (
     ITEM_COLUMNS,
@@ -74,7 +74,7 @@ class SQLiteRecords:
                     if row is not None:
                         self._lexical.put(db, tenant, row[0], document)
         except sqlite3.IntegrityError as exc:
-            raise StoreError(f"write rejected by the store: {exc}") from None
+            raise WriteConflict(f"write rejected by the store: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"write failed: {exc}") from None
 

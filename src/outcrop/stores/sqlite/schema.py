@@ -46,6 +46,25 @@ def _lexical_tables_per_tenant(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE items_context_fts")
 
 
+def _unique_turn_positions(db: sqlite3.Connection) -> None:
+    """One turn per position of a session, enforced: sessions where concurrent writers once gave
+    two turns one position are renumbered first (by position, then arrival), then the index."""
+    groups = db.execute(
+        "SELECT DISTINCT tenant, user_id, session_id FROM items WHERE position IS NOT NULL"
+        " GROUP BY tenant, user_id, session_id, position HAVING count(*) > 1"
+    ).fetchall()
+    for tenant, user_id, session_id in groups:
+        rows = db.execute(
+            "SELECT rowid FROM items WHERE tenant = ? AND user_id = ? AND session_id IS ? AND position IS NOT NULL"
+            " ORDER BY position, rowid",
+            (tenant, user_id, session_id),
+        ).fetchall()
+        db.executemany("UPDATE items SET position = ? WHERE rowid = ?", [(n, r[0]) for n, r in enumerate(rows)])
+    db.execute(
+        "CREATE UNIQUE INDEX turn_positions ON items(tenant, user_id, session_id, position) WHERE position IS NOT NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     (
         "0001_log_items_indexes",
@@ -190,4 +209,5 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """,
     ),
     ("0007_lexical_tables_per_tenant", _lexical_tables_per_tenant),
+    ("0008_unique_turn_positions", _unique_turn_positions),
 ]
