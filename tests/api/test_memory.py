@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -247,3 +249,39 @@ def test_a_file_with_a_bad_message_anywhere_writes_nothing(memory: Memory, tmp_p
     assert seen == [1, 2, 3]
     again = memory.ingest(good, user_id="ann")
     assert (again.added, again.already_present) == (0, 3)
+
+
+def _deep(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"a": 1}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m: m.add("x", user_id="u", metadata={"a": float("nan")}), "nan is not a JSON number"),
+        (lambda m: m.add([{"content": "y", "metadata": {"b": float("inf")}}], user_id="u"), "inf is not a JSON number"),
+        (lambda m: m.add("z", user_id="u", metadata={"k": "\ud800"}), "not valid Unicode"),
+        (lambda m: m.add("w", user_id="u", metadata=_deep(40)), "nested deeper than 16 levels"),
+        (lambda m: m.add("k", user_id="u", metadata={1: "a"}), "keys must be strings"),
+        (lambda m: m.add("o", user_id="u", metadata={"a": object()}), "is not a JSON value"),
+        (lambda m: m.add("big", user_id="u", metadata={"a": "x" * 70_000}), "the limit is 65,536"),
+        (lambda m: m.add("n", user_id="a\x00b"), "user_id contains a control character"),
+        (lambda m: m.add([{"name": "A\nB", "content": "s"}], user_id="u"), "'name' contains a control character"),
+        (lambda m: m.add([{"content": "t", "timestamp": True}], user_id="u"), "timestamp must be a date string"),
+        (lambda m: m.search("q", user_id="u", limit="5"), "limit must be an integer between 1 and 1000"),
+        (lambda m: m.context("q", user_id="u", max_tokens="5"), "max_tokens must be an integer"),
+        (lambda m: m.list(user_id="u", limit=2.5), "limit must be an integer between 1 and 10000"),
+        (lambda m: m.list(user_id="u", level="nope"), "unknown level 'nope'"),
+    ],
+)
+def test_bad_input_is_refused_with_our_error_and_writes_nothing(memory: Memory, call: Any, message: str) -> None:
+    from outcrop import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        call(memory)
+    assert memory.stats(user_id="u")["counts"]["log"] == 0
+    memory.add("a fine note", user_id="u", metadata={"n": 1.5, "tags": ["ok", None, True]})
+    assert memory.search("fine note", user_id="u", filters={"metadata": {"n": 1.5}})  # metadata reads still work

@@ -27,6 +27,7 @@ from outcrop.core.formats import read_batches
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import memory_time, parse_time
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Scope, Timestamp
+from outcrop.core.values import validate_metadata, validate_name
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
@@ -47,10 +48,12 @@ __all__ = ["Memory"]
 
 
 def _id_arg(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidInputError(f"{name} must be a non-empty string of at most 200 characters")
+    return None if value is None else validate_name(value, name)
+
+
+def _count(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInputError(f"{name} must be an integer between {low} and {high}")
     return value
 
 
@@ -165,8 +168,7 @@ class Memory:
     ) -> builtins.list[str]:
         """Append messages to memory; returns one turn id per message (the existing id for
         a message already ingested). All of the call is written, or none of it."""
-        if metadata is not None and not isinstance(metadata, dict):
-            raise InvalidInputError("metadata must be an object")
+        metadata = validate_metadata(metadata) if metadata is not None else None
         scope = self._scope(user_id, agent_id, session_id, run_id)
         turns = normalize_messages(messages, timestamp=memory_time(timestamp), max_chars=self.config.max_text_chars)
         return self._engine.add(scope, turns, metadata or {}).ids
@@ -295,10 +297,12 @@ class Memory:
         offset: int = 0,
         newest_first: bool = False,
     ) -> builtins.list[Item]:
-        if not 1 <= limit <= 10_000 or offset < 0:
-            raise InvalidInputError("limit must be 1..10000 and offset >= 0")
+        limit, offset = _count(limit, "limit", 1, 10_000), _count(offset, "offset", 0, 10**12)
         scope = self._scope(user_id, agent_id, session_id, run_id)
-        levels = (Level(level),) if level is not None else ()
+        try:
+            levels = (Level(level),) if level is not None else ()
+        except ValueError:
+            raise InvalidInputError(f"unknown level {level!r}; levels: {[lv.value for lv in Level]}") from None
         return self.store.records.list_items(
             scope, levels=levels, limit=limit, offset=offset, newest_first=newest_first
         )
@@ -327,8 +331,7 @@ class Memory:
         ``"bm25"``, ``"dense"`` or ``"plain-hybrid"`` (which takes no ``channels`` or ``filters``).
         """
         query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
-        if not 1 <= limit <= 1000:
-            raise InvalidInputError("limit must be between 1 and 1000")
+        limit = _count(limit, "limit", 1, 1000)
         chosen = named_recipe(recipe)
         scope = self._scope(user_id, agent_id, session_id, run_id)
         moment = parse_time(as_of) if as_of is not None else None
@@ -379,8 +382,7 @@ class Memory:
         participants' profile lines first, then items in time order. When every turn of the scope
         fits the budget, all of them are returned (``complete``): small memories need no retrieval.
         ``confidence``/``answerable`` say whether retrieval likely found the answer."""
-        if max_tokens < 16:
-            raise InvalidInputError("max_tokens must be at least 16")
+        max_tokens = _count(max_tokens, "max_tokens", 16, 1_000_000)
         query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
         scope = self._scope(user_id, agent_id, session_id, run_id)
         moment = parse_time(as_of) if as_of is not None else None

@@ -16,6 +16,7 @@ from typing import Any
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import memory_time
 from outcrop.core.types import Messages
+from outcrop.core.values import validate_metadata, validate_name
 from outcrop.errors import InvalidInputError
 
 __all__ = ["IncomingTurn", "normalize_messages"]
@@ -60,10 +61,9 @@ def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_ch
         metadata = message.get("metadata") or {}
         if not isinstance(role, str) or not role.strip():
             raise InvalidInputError(f"{where}: 'role' must be a non-empty string")
-        if speaker is not None and (not isinstance(speaker, str) or not speaker.strip()):
-            raise InvalidInputError(f"{where}: 'name' must be a non-empty string")
-        if not isinstance(metadata, dict):
-            raise InvalidInputError(f"{where}: 'metadata' must be an object")
+        if speaker is not None:
+            speaker = validate_name(speaker, f"{where}: 'name'")
+        metadata = validate_metadata(metadata, f"{where}: 'metadata'")
         turns.append(
             IncomingTurn(
                 role=role.strip(),
