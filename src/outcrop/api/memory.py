@@ -334,7 +334,7 @@ class Memory:
         limit = _count(limit, "limit", 1, 1000)
         chosen = named_recipe(recipe)
         scope = self._scope(user_id, agent_id, session_id, run_id)
-        moment = parse_time(as_of) if as_of is not None else None
+        moment = parse_time(as_of)
         if chosen.plain and (channels is not None or filters is not None or moment is not None):
             raise InvalidInputError(f"recipe {recipe!r} takes no channels, filters or as_of")
         parsed = _as_of(parse_filters(filters), moment)
@@ -363,7 +363,7 @@ class Memory:
             raise InvalidInputError("subject must be a non-empty string")
         scope = self._scope(user_id, agent_id, None)
         facts = list(self.store.records.iter_items(scope, levels=[Level.FACT]))
-        moment = parse_time(as_of) if as_of is not None else None
+        moment = parse_time(as_of)
         return _timeline(facts, subject.strip(), attribute, as_of=moment)
 
     def context(
@@ -385,7 +385,7 @@ class Memory:
         max_tokens = _count(max_tokens, "max_tokens", 16, 1_000_000)
         query = validate_text(query, max_chars=self.config.max_text_chars, what="query")
         scope = self._scope(user_id, agent_id, session_id, run_id)
-        moment = parse_time(as_of) if as_of is not None else None
+        moment = parse_time(as_of)
         return self._engine.context(scope, query, max_tokens, _as_of(parse_filters(filters), moment))
 
     def stats(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None) -> Stats:
