@@ -184,10 +184,12 @@ class Engine:
 
     def resume_forgets(self, tenant: str) -> list[ForgetReceipt]:
         """Complete what forgets of ``tenant`` cut short after their erase left to do, and scrub
-        the files when there was any (a forget is for good, even one a crash interrupted)."""
+        the files once when any of them was verified (a forget is for good, even one a crash
+        interrupted; a plan that still finds its content stays pending and scrubbing cannot help)."""
         receipts = resume(self.store, self.consolidator, tenant)
-        for receipt in receipts[-1:]:
-            receipt.scrub = self.store.maintenance.scrub()
+        done = [r for r in receipts if r.ok]
+        if done:
+            done[-1].scrub = self.store.maintenance.scrub()
         return receipts
 
     def rebuild(self, scope: Scope) -> RebuildReport:
