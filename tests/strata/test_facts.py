@@ -40,7 +40,7 @@ def test_a_fact_per_informative_sentence_with_its_date_resolved() -> None:
 def test_facts_record_kind_dates_entities_and_source() -> None:
     [fact] = RuleFactExtractor().extract(turn("Melanie", "We took the kids camping in Yosemite last weekend."), PEOPLE)
     assert fact.source == "t_1" and fact.speaker == "Melanie" and fact.kind == "event"
-    assert fact.dates == [
+    assert [d.model_dump() for d in fact.dates] == [
         {
             "phrase": "last weekend",
             "start": "2023-05-06",

@@ -73,6 +73,11 @@ class Scope(BaseModel):
     agent_id: str | None = None
     session_id: str | None = None
 
+    @property
+    def owner(self) -> Scope:
+        """The scope without its session: who owns the facts, topics and profile above sessions."""
+        return Scope(tenant=self.tenant, user_id=self.user_id, agent_id=self.agent_id)
+
 
 class LogRecord(BaseModel):
     """One immutable entry of the log: what the caller gave us, exactly once."""

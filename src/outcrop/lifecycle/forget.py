@@ -39,13 +39,9 @@ _COARSE = [Level.EPISODE, Level.TOPIC, Level.PROFILE]
 _LEVEL_OF_PREFIX = {level.prefix: level.value for level in Level}
 
 
-def _owner(scope: Scope) -> Scope:
-    return Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)
-
-
 def _coarse(store: Store, sessions: Iterable[Scope]) -> dict[str, Item]:
     found: dict[str, Item] = {}
-    for owner in sorted({_owner(s) for s in sessions}, key=repr):
+    for owner in sorted({s.owner for s in sessions}, key=repr):
         found.update({i.id: i for i in store.records.iter_items(owner, levels=_COARSE)})
     return found
 

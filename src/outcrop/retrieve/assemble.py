@@ -8,6 +8,7 @@ narrows it), the whole scope is the context (``complete``).
 from __future__ import annotations
 
 from outcrop.config import RetrievalConfig
+from outcrop.core.payloads import ProfilePayload
 from outcrop.core.types import Context, Hit, Level, Scope
 from outcrop.retrieve.context import pack_context
 from outcrop.retrieve.pipeline import Retriever
@@ -46,13 +47,11 @@ def assemble_context(
     named = retriever.analyse(scope, query).speakers
     profile = [
         Hit.from_item(item, 0.0, {"profile": True})
-        for item in store.records.list_items(
-            scope.model_copy(update={"session_id": None}), levels=[Level.PROFILE], limit=_PROFILE_LINES
-        )
+        for item in store.records.list_items(scope.owner, levels=[Level.PROFILE], limit=_PROFILE_LINES)
         if (not named or item.speaker in named)
         and (moment is None or (item.updated_at or item.recorded_at or moment) <= moment)  # as_of: no later profile
     ]
-    profile.sort(key=lambda h: -int(h.metadata.get("support", 0)))
+    profile.sort(key=lambda h: -ProfilePayload.of(h).support)
     wanted = [s for h in retrieval.hits for s in h.explain.get("zoom_in", [])]
     support = {
         item.id: Hit.from_item(item, 0.0, {"zoom_in_of": True})

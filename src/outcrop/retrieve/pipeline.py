@@ -190,7 +190,7 @@ class Retriever:
         """Now, on the configured clock: the newest item time of the user's memory, or the wall clock."""
         if self.config.strength_clock == "wall":
             return wall_now()
-        return newest_time(self.store, scope.model_copy(update={"session_id": None}))
+        return newest_time(self.store, scope.owner)
 
     def _boosts(self, item: Item, analysis: QueryAnalysis, chosen: Route) -> dict[str, float]:
         boosts: dict[str, float] = {}

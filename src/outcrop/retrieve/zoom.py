@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 
+from outcrop.core.payloads import FactPayload
 from outcrop.core.provenance import carried_turns
 from outcrop.core.time.expressions import resolve_dates
 from outcrop.core.types import Hit, Item, Level
@@ -54,7 +55,7 @@ def annotate_zoom(hits: Sequence[Hit], items: Mapping[str, Item]) -> None:
 def has_time(item: Item) -> bool:
     """Dated content: a fact with resolved dates, or a turn that mentions a time."""
     if item.level == Level.FACT:
-        return bool(item.metadata.get("dates"))
+        return bool(FactPayload.of(item).dates)
     if item.level == Level.TURN:
         return _mentions_time(item.text, item.timestamp) if item.timestamp else False
     return False

@@ -106,6 +106,7 @@ class WriteBatch:
     relexical: dict[str, LexicalDocument] = field(default_factory=dict)  # existing item id -> new document
     links: list[Link] = field(default_factory=list)  # between items of this batch or already stored
     replaces: list[str] = field(default_factory=list)  # stored items of this batch, removed first (one transaction)
+    removes: dict[Scope, list[str]] = field(default_factory=dict)  # stored derived items dropped, scope -> ids
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
 
 

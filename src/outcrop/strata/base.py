@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from outcrop.core.payloads import DateRecord, ProfileValue
 from outcrop.core.time.expressions import TimeSpan
 from outcrop.core.types import Item
 
@@ -52,21 +53,21 @@ class FactDraft:
     speaker: str | None
     timestamp: datetime | None
     kind: str = "statement"  # statement, event, preference, plan, relation, state
-    dates: list[dict[str, str]] = field(default_factory=list)  # {"phrase", "start", "end", "granularity"}
+    dates: list[DateRecord] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
     slot: Slot | None = None
 
 
-def date_records(spans: Sequence[TimeSpan]) -> list[dict[str, str]]:
+def date_records(spans: Sequence[TimeSpan]) -> list[DateRecord]:
     """The :attr:`FactDraft.dates` entries of a fact's resolved time expressions."""
     return [
-        {
-            "phrase": s.phrase,
-            "start": s.start.isoformat(),
-            "end": s.end.isoformat(),
-            "granularity": s.granularity,
-            "label": s.label,
-        }
+        DateRecord(
+            phrase=s.phrase,
+            start=s.start.isoformat(),
+            end=s.end.isoformat(),
+            granularity=s.granularity,
+            label=s.label,
+        )
         for s in spans
     ]
 
@@ -128,7 +129,7 @@ class ProfileDraft:
     subject: str
     attribute: str
     text: str
-    values: list[dict[str, Any]]  # {"value", "support", "first_seen", "last_seen"}
+    values: list[ProfileValue]
     facts: list[str]
     sources: list[str]
     support: int

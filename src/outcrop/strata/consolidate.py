@@ -9,7 +9,7 @@ recomputed for the scope and rewritten only where they changed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,21 +17,22 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from outcrop.config import MemoryConfig
-from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import child_id
+from outcrop.core.payloads import FactPayload, SlotPayload
 from outcrop.core.provenance import carried_turns
-from outcrop.core.time.clock import now
 from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
-from outcrop.stores.base import Link, Store, VectorSpace, WriteBatch
+from outcrop.stores.base import Store, VectorSpace
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from outcrop.strata.derived import episode_id, episode_item, profile_item, topic_item
 from outcrop.strata.entities import default_recognizer
 from outcrop.strata.episodes import CentralTurnsSummarizer
 from outcrop.strata.facts import RuleFactExtractor
 from outcrop.strata.links import FactLinker
+from outcrop.strata.plan import PlanWriter, StrataPlan, replace_level
 from outcrop.strata.profile import SlotProfile
 from outcrop.strata.topics import EntityAwareTopics
+from outcrop.truth.slots import slot_key
 
 __all__ = ["ConsolidationReport", "Consolidator"]
 
@@ -90,6 +91,7 @@ class Consolidator:
             if s.links
             else None
         )
+        self.writer = PlanWriter(store, embedder, self.space)
         self._refreshed: dict[Scope, int] = {}  # fact count of each scope at its last refresh
 
     # -- entry points ----------------------------------------------------------------------
@@ -107,51 +109,25 @@ class Consolidator:
         """A turn was updated or deleted: drop the facts made from it, re-derive them from the new
         text (update), and refresh the episode, topics and profile of its scope."""
         report = ConsolidationReport()
-        owner = _owner(scope)
-        facts = [
-            i
-            for i in self.store.records.get_items(owner, self.store.records.derived_from(owner, turn_ids)).values()
-            if i.level == Level.FACT
-        ]
-        # A merged fact (restated by other turns) loses only the changed turns while the turn it
-        # was drawn from stays; when that one changes, the fact goes and the turns that restated
-        # it are drawn again.
-        gone = set(turn_ids)
-        dropped: list[str] = []
-        shared: list[Item] = []
-        redraw: set[str] = set()
-        for fact in facts:
-            restated = fact.metadata.get("restated", [])
-            again = {t for r in restated for t in r.get("sources", [])}
-            if (carried_turns(fact) - again) & gone:
-                dropped.append(fact.id)
-                redraw |= again - gone
-                continue
-            fact.sources = [x for x in fact.sources if x not in gone]
-            kept = [r for r in restated if not set(r.get("sources", [])) & gone]
-            fact.metadata = {k: v for k, v in fact.metadata.items() if k != "restated"}
-            if kept:
-                fact.metadata["restated"] = kept
-            shared.append(fact)
-        report.count(Level.FACT, removed=self.store.records.remove_items(owner, dropped))
-        self._rewrite(owner, shared, report)
+        owner = scope.owner
+        plan, redraw = self._unsourced_facts(owner, set(turn_ids))
+        self._apply(plan, report)
         turns = [] if removed else list(self.store.records.get_items(owner, turn_ids).values())
         turns += [t for t in self.store.records.get_items(owner, sorted(redraw)).values() if t.level == Level.TURN]
         if turns and self.config.strata.facts:
             turns.sort(key=lambda t: (t.timestamp or datetime.min, t.id))
-            self._facts(turns, report)
+            self._apply(self._facts(turns), report)
         self._refresh(owner, [scope.session_id], report, force=True)
         return report
 
     def _run(self, scope: Scope, turns: list[Item], *, force: bool = False) -> ConsolidationReport:
         report = ConsolidationReport()
-        s = self.config.strata
         if not turns:
             return report
-        owner = _owner(scope)
+        owner = scope.owner
         sessions = list(dict.fromkeys(t.scope.session_id for t in turns))
-        if s.facts:
-            self._facts(turns, report)
+        if self.config.strata.facts:
+            self._apply(self._facts(turns), report)
         self._refresh(owner, sessions, report, force=force)
         return report
 
@@ -167,7 +143,7 @@ class Consolidator:
         if s.episodes:
             for session in sessions:
                 if session is not None:
-                    self._episode(owner.model_copy(update={"session_id": session}), report)
+                    self._apply(self._episode(owner.model_copy(update={"session_id": session})), report)
         if s.topics or s.profile:
             count = self.store.records.count(owner).get(Level.FACT.value, 0)
             last = self._refreshed.get(owner)
@@ -176,12 +152,21 @@ class Consolidator:
             self._refreshed[owner] = count
             facts = self._scope_facts(owner)
             if s.topics:
-                self._topics(owner, facts, report)
+                self._apply(self._topics(owner, facts), report)
             if s.profile:
-                self._profile(owner, facts, report)
+                self._apply(self._profile(owner, facts), report)
+
+    def _apply(self, plan: StrataPlan, report: ConsolidationReport) -> None:
+        counts = self.writer.apply(plan)
+        for level, written in counts.written.items():
+            report.count(level, written=written)
+        for level, removed in counts.removed.items():
+            report.count(level, removed=removed)
 
     # -- facts -----------------------------------------------------------------------------
-    def _facts(self, turns: list[Item], report: ConsolidationReport) -> None:
+    def _facts(self, turns: list[Item]) -> StrataPlan:
+        """Facts drawn from ``turns``: near-duplicates of a stored or earlier fact merge into it,
+        the rest are new, with links to related facts (strata/links.py)."""
         participants: dict[tuple[Any, ...], list[str]] = {}
         drafted: list[Item] = []
         for turn in turns:
@@ -189,18 +174,16 @@ class Consolidator:
             if key not in participants:
                 participants[key] = self._participants(turn.scope)
             for index, draft in enumerate(self.facts.extract(turn, participants[key])):
-                metadata: dict[str, Any] = {"kind": draft.kind, "entities": draft.entities}
-                if draft.dates:
-                    metadata["dates"] = draft.dates
+                payload = FactPayload(kind=draft.kind, entities=draft.entities, dates=draft.dates)
                 if draft.slot is not None:
-                    metadata["slot"] = {
-                        "subject": draft.slot.subject,
-                        "attribute": draft.slot.attribute,
-                        "value": draft.slot.value,
-                        "single": draft.slot.single,
-                    }
+                    payload.slot = SlotPayload(
+                        subject=draft.slot.subject,
+                        attribute=draft.slot.attribute,
+                        value=draft.slot.value,
+                        single=draft.slot.single,
+                    )
                     if self.slot_judge is not None:
-                        self._judge(turn.scope, draft, metadata["slot"], drafted)
+                        self._judge(turn.scope, draft, payload.slot, drafted)
                 drafted.append(
                     Item(
                         id=child_id(Level.FACT.prefix, turn.id, index, self.facts.id),
@@ -210,73 +193,65 @@ class Consolidator:
                         role=turn.role,
                         speaker=draft.speaker,
                         timestamp=draft.timestamp,
-                        metadata=metadata,
+                        metadata=payload.to_metadata(),
                         sources=[draft.source],
                         producer=getattr(draft, "producer", "") or self.facts.id,  # an LLM producer's fallback
                     )
                 )
-        self._link_and_write(drafted, report)
-
-    def _link_and_write(self, drafted: list[Item], report: ConsolidationReport) -> None:
-        """Write new facts: near-duplicates of a stored or earlier fact merge into it, the rest are
-        written with links to related facts (strata/links.py)."""
-        drafted = self._without_existing(self._without_tombstones(drafted))
-        if not drafted:
-            return
-        if self.linker is None:
-            self._write_new(drafted, report, skip_existing=False)
-            return
-        vectors = self._embed(drafted)
+        drafted = self._without_existing(self.writer.without_tombstones(drafted))
+        if not drafted or self.linker is None:
+            return StrataPlan(new=drafted)
+        plan = StrataPlan(vectors=self.writer.embed(drafted))
         by_owner: dict[Scope, list[Item]] = {}
         for item in drafted:
-            by_owner.setdefault(_owner(item.scope), []).append(item)
+            by_owner.setdefault(item.scope.owner, []).append(item)
         for owner, items in by_owner.items():
-            plan = self.linker.plan(owner, items, vectors)
-            self._rewrite(owner, list(plan.merged.values()), report, new=plan.new, vectors=vectors, links=plan.links)
+            linked = self.linker.plan(owner, items, plan.vectors)
+            merged = list(linked.merged.values())
+            plan.new += linked.new
+            plan.links += linked.links
+            plan.changed += merged
+            plan.keep_recorded |= {m.id for m in merged}
+            if merged:
+                plan.vectors.update(self.store.vectors.vectors_for(owner, self.space, [m.id for m in merged]))
+        return plan
 
-    def _rewrite(
-        self,
-        owner: Scope,
-        changed: list[Item],
-        report: ConsolidationReport,
-        *,
-        new: Sequence[Item] = (),
-        vectors: Mapping[str, np.ndarray] | None = None,
-        links: Sequence[Link] = (),
-    ) -> None:
-        """Replace stored facts whose sources changed (same id, text and vector; their links and
-        access counts stay), together with ``new`` facts and ``links``; ``new`` must already be
-        cleared of tombstoned and existing ids (``_link_and_write`` does it before linking)."""
-        kept = self.store.vectors.vectors_for(owner, self.space, [c.id for c in changed]) if changed else {}
-        old_links = self.store.records.links(owner, [c.id for c in changed]) if changed else []
-        self._write_new(
-            [*new, *changed],
-            report,
-            skip_existing=False,
-            vectors={**(vectors or {}), **kept},
-            links=[*old_links, *links],
-            keep_recorded={c.id for c in changed},
-            replaces=[c.id for c in changed],
-            checked=True,
-        )
+    def _unsourced_facts(self, owner: Scope, gone: set[str]) -> tuple[StrataPlan, set[str]]:
+        """The facts of turns ``gone`` (updated or deleted): a fact drawn from one of them is
+        removed; a merged fact that only restated one of them loses it. Returns the plan and the
+        turns to draw facts from again (those that restated a removed fact)."""
+        records = self.store.records
+        facts = [i for i in records.get_items(owner, records.derived_from(owner, sorted(gone))).values()]
+        plan = StrataPlan()
+        redraw: set[str] = set()
+        dropped: list[str] = []
+        for fact in facts:
+            if fact.level != Level.FACT:
+                continue
+            payload = FactPayload.of(fact)
+            again = {t for r in payload.restated for t in r.sources}
+            if (carried_turns(fact) - again) & gone:
+                dropped.append(fact.id)
+                redraw |= again - gone
+                continue
+            fact.sources = [x for x in fact.sources if x not in gone]
+            payload.restated = [r for r in payload.restated if not set(r.sources) & gone]
+            fact.metadata = payload.to_metadata()
+            plan.changed.append(fact)
+        plan.remove(owner, Level.FACT, dropped)
+        plan.keep_recorded = {c.id for c in plan.changed}
+        if plan.changed:
+            plan.vectors = self.store.vectors.vectors_for(owner, self.space, [c.id for c in plan.changed])
+        return plan, redraw
 
-    def _judge(self, scope: Scope, draft: FactDraft, slot: dict[str, Any], pending: Sequence[Item]) -> None:
+    def _judge(self, scope: Scope, draft: FactDraft, slot: SlotPayload, pending: Sequence[Item]) -> None:
         """Let the slot judge settle ambiguous changes against the slot's earlier facts (stored
         ones of the owner scope and those drafted earlier in this batch)."""
-        assert self.slot_judge is not None and draft.slot is not None
-        owner = _owner(scope)
-        key = (draft.slot.subject.casefold(), draft.slot.attribute.casefold())
+        assert self.slot_judge is not None
+        owner = scope.owner
 
         def same_slot(item: Item) -> bool:
-            other = item.metadata.get("slot")
-            return (
-                isinstance(other, dict)
-                and (
-                    str(other.get("subject", "")).casefold(),
-                    str(other.get("attribute", "")).casefold(),
-                )
-                == key
-            )
+            return slot_key(item) == slot.key
 
         stored = [f for f in self.store.records.iter_items(owner, levels=[Level.FACT]) if same_slot(f)]
         earlier = sorted(
@@ -284,8 +259,8 @@ class Consolidator:
         )
         verdicts = self.slot_judge.judge(draft, earlier)
         if verdicts:
-            slot["judged"] = verdicts
-            slot["judged_by"] = self.slot_judge.id
+            slot.judged = verdicts
+            slot.judged_by = self.slot_judge.id
 
     def _participants(self, scope: Scope) -> list[str]:
         if scope.session_id is None:
@@ -294,19 +269,19 @@ class Consolidator:
         return list(dict.fromkeys(t.speaker for _, t in turns if t.speaker))
 
     # -- episodes --------------------------------------------------------------------------
-    def _episode(self, scope: Scope, report: ConsolidationReport) -> None:
-        assert scope.session_id is not None
-        turns = [t for _, t in self.store.records.session_turns(scope, scope.session_id, 0, _ALL)]
+    def _episode(self, session: Scope) -> StrataPlan:
+        assert session.session_id is not None
+        current = self.store.records.get_items(session, [episode_id(session)])
+        turns = [t for _, t in self.store.records.session_turns(session, session.session_id, 0, _ALL)]
         if not turns:
-            report.count(Level.EPISODE, removed=self.store.records.remove_items(scope, [episode_id(scope)]))
-            return
-        matrix = self._matrix(scope, turns)
-        facts = list(self.store.records.iter_items(scope, levels=[Level.FACT]))
+            return replace_level(self.store, self.space, session, Level.EPISODE, [], current)
+        matrix = self._matrix(session, turns)
+        facts = list(self.store.records.iter_items(session, levels=[Level.FACT]))
         draft = self.episodes.summarize(turns, matrix, facts)
         if draft is None:
-            return
-        item = episode_item(scope, draft, self.episodes.id)
-        self._replace(scope, Level.EPISODE, [item], report, only_ids={item.id})
+            return StrataPlan()
+        wanted = [episode_item(session, draft, self.episodes.id)]
+        return replace_level(self.store, self.space, session, Level.EPISODE, wanted, current)
 
     # -- topics and profile ------------------------------------------------------------------
     def _scope_facts(self, owner: Scope) -> tuple[list[Item], np.ndarray]:
@@ -322,60 +297,18 @@ class Consolidator:
             return np.zeros((0, dim), dtype=np.float32)
         return np.stack([vectors.get(i.id, np.zeros(dim, dtype=np.float32)) for i in items])
 
-    def _topics(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
-        items = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)]
-        self._replace(owner, Level.TOPIC, items, report)
+    def _topics(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:
+        wanted = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)]
+        return replace_level(self.store, self.space, owner, Level.TOPIC, wanted, self._owned(owner, Level.TOPIC))
 
-    def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray], report: ConsolidationReport) -> None:
-        items = [profile_item(owner, draft, self.profile.id) for draft in self.profile.build(facts[0])]
-        self._replace(owner, Level.PROFILE, items, report)
+    def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:
+        wanted = [profile_item(owner, draft, self.profile.id) for draft in self.profile.build(facts[0])]
+        return replace_level(self.store, self.space, owner, Level.PROFILE, wanted, self._owned(owner, Level.PROFILE))
 
-    # -- writing -----------------------------------------------------------------------------
-    def _replace(
-        self,
-        scope: Scope,
-        level: Level,
-        items: list[Item],
-        report: ConsolidationReport,
-        only_ids: Iterable[str] | None = None,
-    ) -> None:
-        """Make the stored items of ``level`` in ``scope`` equal ``items``: unchanged ones stay,
-        changed ones are replaced, vanished ones removed (among ``only_ids`` when given)."""
-        if only_ids is not None:
-            current = self.store.records.get_items(scope, list(only_ids))
-        else:
-            current = {i.id: i for i in self.store.records.iter_items(scope, levels=[level])}
-            current = {k: v for k, v in current.items() if v.scope.session_id is None}
-        for item in items:
-            item.sources = sorted(set(item.sources))
-        wanted = {i.id: i for i in items}
-        stale = [
-            item_id
-            for item_id, old in current.items()
-            if item_id not in wanted
-            or (old.text, old.sources, old.metadata)
-            != (wanted[item_id].text, wanted[item_id].sources, wanted[item_id].metadata)
-        ]
-        # A changed item whose text is the same keeps its vector (only sources or metadata moved).
-        same_text = [i for i in stale if i in wanted and current[i].text == wanted[i].text]
-        kept_vectors = self.store.vectors.vectors_for(scope, self.space, same_text) if same_text else {}
-        removed = self.store.records.remove_items(scope, stale)
-        fresh = [i for i in items if i.id not in current or i.id in stale]
-        report.count(level, removed=removed - sum(1 for i in fresh if i.id in current))
-        self._write_new(fresh, report, skip_existing=False, vectors=kept_vectors)
-
-    def _without_tombstones(self, items: list[Item]) -> list[Item]:
-        """Drop the derived items a user deleted (a ``delete`` in the log names their id): deleting
-        a fact, episode, topic or profile line keeps it deleted through later consolidations and
-        rebuilds, until the delete record itself is forgotten."""
-        by_owner: dict[Scope, list[str]] = {}
-        for item in items:
-            owner = _owner(item.scope)
-            by_owner.setdefault(owner, []).append(item.id)
-        dead: set[str] = set()
-        for owner, ids in by_owner.items():
-            dead |= self.store.records.deleted_ids(owner, ids)
-        return [i for i in items if i.id not in dead] if dead else items
+    def _owned(self, owner: Scope, level: Level) -> dict[str, Item]:
+        """The stored items of ``level`` that belong to ``owner`` itself (not to one session)."""
+        items = self.store.records.iter_items(owner, levels=[level])
+        return {i.id: i for i in items if i.scope.session_id is None}
 
     def _without_existing(self, items: list[Item]) -> list[Item]:
         existing: set[str] = set()
@@ -385,53 +318,3 @@ class Consolidator:
         for scope, ids in by_scope.items():
             existing.update(self.store.records.get_items(scope, ids))
         return [i for i in items if i.id not in existing]
-
-    def _embed(self, items: Sequence[Item]) -> dict[str, np.ndarray]:
-        if not items:
-            return {}
-        embedded = self.embedder.embed([dense_text(i) for i in items])
-        return {item.id: embedded[index] for index, item in enumerate(items)}
-
-    def _write_new(
-        self,
-        items: list[Item],
-        report: ConsolidationReport,
-        skip_existing: bool = True,
-        vectors: Mapping[str, np.ndarray] | None = None,
-        links: Sequence[Link] = (),
-        keep_recorded: Collection[str] = (),
-        replaces: Sequence[str] = (),
-        checked: bool = False,
-    ) -> None:
-        """``keep_recorded``: ids of rewritten items that keep their ``recorded_at`` (system time:
-        memory held them since then, which ``as_of`` reads rely on); ``replaces``: stored items
-        the batch writes again, removed in the same transaction (a crash leaves old or new);
-        ``checked``: the caller already dropped tombstoned items."""
-        if not items:
-            return
-        if not checked:
-            items = self._without_tombstones(items)
-        if skip_existing:
-            items = self._without_existing(items)
-        if not items:
-            return
-        recorded = now()
-        for item in items:
-            if item.id not in keep_recorded or item.recorded_at is None:
-                item.recorded_at = recorded
-            item.updated_at = recorded
-            item.sources = sorted(set(item.sources))  # the store's canonical order
-        known = dict(vectors or {})
-        known.update(self._embed([i for i in items if i.id not in known]))
-        batch = WriteBatch(space=self.space, links=list(links), replaces=list(replaces))
-        for item in items:
-            batch.items.append(item)
-            batch.lexical[item.id] = lexical_document(item, [])
-            batch.vectors[item.id] = known[item.id]
-        self.store.records.write(batch)
-        for level in {i.level for i in items}:
-            report.count(level, written=sum(1 for i in items if i.level == level))
-
-
-def _owner(scope: Scope) -> Scope:
-    return Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from outcrop.core.ids import derived_id
+from outcrop.core.payloads import EpisodePayload, ProfilePayload, TopicPayload
 from outcrop.core.types import Item, Level, Scope
 from outcrop.strata.base import EpisodeDraft, ProfileDraft, TopicDraft
 
@@ -24,37 +25,45 @@ def episode_id(session: Scope) -> str:
 
 
 def episode_item(session: Scope, draft: EpisodeDraft, producer: str) -> Item:
-    metadata = {
-        "start": _iso(draft.start),
-        "end": _iso(draft.end),
-        "participants": draft.participants,
-        "entities": draft.entities,
-        **draft.metadata,
-    }
+    payload = EpisodePayload.model_validate(
+        {
+            "start": _iso(draft.start),
+            "end": _iso(draft.end),
+            "participants": draft.participants,
+            "entities": draft.entities,
+            **draft.metadata,
+        }
+    )
+    metadata = payload.to_metadata()
     return _item(Level.EPISODE, session, [session.session_id], draft, producer, metadata, timestamp=draft.start)
 
 
 def topic_item(owner: Scope, draft: TopicDraft, producer: str) -> Item:
-    metadata = {
-        "label": draft.label,
-        "start": _iso(draft.start),
-        "end": _iso(draft.end),
-        "entities": draft.entities,
-        "facts": draft.facts,
-        **_without_producer(draft.metadata),
-    }
-    return _item(Level.TOPIC, owner, [draft.key], draft, producer, metadata, timestamp=draft.start)
+    payload = TopicPayload.model_validate(
+        {
+            "label": draft.label,
+            "start": _iso(draft.start),
+            "end": _iso(draft.end),
+            "entities": draft.entities,
+            "facts": draft.facts,
+            **_without_producer(draft.metadata),
+        }
+    )
+    return _item(Level.TOPIC, owner, [draft.key], draft, producer, payload.to_metadata(), timestamp=draft.start)
 
 
 def profile_item(owner: Scope, draft: ProfileDraft, producer: str) -> Item:
-    metadata = {
-        "subject": draft.subject,
-        "attribute": draft.attribute,
-        "values": draft.values,
-        "support": draft.support,
-        "facts": draft.facts,
-        **_without_producer(draft.metadata),
-    }
+    payload = ProfilePayload.model_validate(
+        {
+            "subject": draft.subject,
+            "attribute": draft.attribute,
+            "values": draft.values,
+            "support": draft.support,
+            "facts": draft.facts,
+            **_without_producer(draft.metadata),
+        }
+    )
+    metadata = payload.to_metadata()
     return _item(
         Level.PROFILE, owner, [draft.subject, draft.attribute], draft, producer, metadata, speaker=draft.subject
     )

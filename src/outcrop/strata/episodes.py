@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from outcrop.core.documents import spoken_date
+from outcrop.core.payloads import FactPayload
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.base import EpisodeDraft
@@ -52,7 +53,7 @@ class CentralTurnsSummarizer:
         chosen = sorted(substantive[j] for j in np.argsort(-scores, kind="stable")[:k])
         participants = list(dict.fromkeys(t.speaker for t in turns if t.speaker))
         entity_counts: Counter[str] = Counter(
-            e for f in facts for e in f.metadata.get("entities", []) if e not in participants
+            e for f in facts for e in FactPayload.of(f).entities if e not in participants
         )
         entities = [e for e, _ in entity_counts.most_common(6)]
         times = [t.timestamp for t in turns if t.timestamp]

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from outcrop.core.payloads import FactPayload, Restatement, SlotPayload
 from outcrop.core.provenance import carried_turns
 from outcrop.core.types import Item, Level, Scope
 from outcrop.stores.base import Link, SearchFilters, Store, VectorSpace
@@ -143,7 +143,7 @@ class FactLinker:
     def _duplicate(self, draft: Item, other: Item, score: float) -> bool:
         if draft.speaker != other.speaker or not _mergeable_slots(draft, other):
             return False
-        if draft.metadata.get("dates") != other.metadata.get("dates"):
+        if FactPayload.of(draft).dates != FactPayload.of(other).dates:
             return False
         return score >= self.duplicate or same_words(draft.text, other.text)
 
@@ -156,15 +156,16 @@ class FactLinker:
         drafted = any(twin is item for item in plan.new)
         updated = twin if drafted else plan.merged.get(twin.id) or twin.model_copy(deep=True)
         updated.sources = sorted({*updated.sources, *draft.sources})
-        restated: list[dict[str, Any]] = list(updated.metadata.get("restated", []))
-        restated.append(
-            {
-                "id": draft.id,
-                "sources": sorted(draft.sources),
-                "timestamp": draft.timestamp.isoformat() if draft.timestamp else None,
-            }
-        )
-        updated.metadata = {**updated.metadata, "restated": restated}
+        payload = FactPayload.of(updated)
+        payload.restated = [
+            *payload.restated,
+            Restatement(
+                id=draft.id,
+                sources=sorted(draft.sources),
+                timestamp=draft.timestamp.isoformat() if draft.timestamp else None,
+            ),
+        ]
+        updated.metadata = payload.to_metadata()
         if not drafted:
             plan.merged[updated.id] = updated
 
@@ -173,29 +174,22 @@ def _mergeable_slots(a: Item, b: Item) -> bool:
     """No slot on either, or the same value of a many-valued slot ("likes jazz" twice). A
     single-valued slot's restatement stays a fact of its own: Boston, Paris, then Boston again
     must leave current truth at the newest Boston."""
-    slot_a, slot_b = a.metadata.get("slot"), b.metadata.get("slot")
-    if not slot_a and not slot_b:
+    slot_a, slot_b = FactPayload.of(a).slot, FactPayload.of(b).slot
+    if slot_a is None and slot_b is None:
         return True
-    if not isinstance(slot_a, dict) or not isinstance(slot_b, dict) or slot_a.get("single") or slot_b.get("single"):
+    if slot_a is None or slot_b is None or slot_a.single or slot_b.single:
         return False
     return _slot_key(slot_a) == _slot_key(slot_b)
 
 
-def _slot_key(slot: dict[str, Any]) -> tuple[str, str, str]:
-    return (
-        str(slot.get("subject", "")).casefold(),
-        str(slot.get("attribute", "")).casefold(),
-        _words(str(slot.get("value", ""))),
-    )
+def _slot_key(slot: SlotPayload) -> tuple[str, str, str]:
+    return (*slot.key, _words(slot.value))
 
 
 def absorbed_ids(item: Item) -> list[str]:
     """Ids of the facts a merged fact absorbed (its ``restated`` entries)."""
-    if item.level != Level.FACT:
-        return []
-    return [str(e["id"]) for e in item.metadata.get("restated", []) if isinstance(e, dict) and e.get("id")]
+    return [r.id for r in FactPayload.of(item).restated]
 
 
 def _entities(item: Item, participants: set[str]) -> set[str]:
-    raw = item.metadata.get("entities") or []
-    return {str(e).casefold() for e in raw if str(e).casefold() not in participants}
+    return {e.casefold() for e in FactPayload.of(item).entities if e.casefold() not in participants}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from outcrop.core.documents import spoken_date
+from outcrop.core.payloads import DateRecord
 from outcrop.core.text import content_terms
 from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
@@ -91,7 +92,7 @@ class LLMFactExtractor:
         speaker = turn.speaker
         if speaker and not any(p in text for p in participants if p):
             text = f"{speaker}: {text}"
-        dates: list[dict[str, str]] = []
+        dates: list[DateRecord] = []
         if turn.timestamp:
             text, spans = annotate(text, turn.timestamp)
             dates = date_records(spans)
@@ -101,7 +102,7 @@ class LLMFactExtractor:
             if label not in text and happened.isoformat() not in text:
                 text = f"{text.rstrip('.')} (on {label})."
             iso = happened.isoformat()
-            dates.append({"phrase": "", "start": iso, "end": iso, "granularity": "day", "label": label})
+            dates.append(DateRecord(phrase="", start=iso, end=iso, granularity="day", label=label))
         named = [e.strip() for e in fact.entities if e.strip() and len(e) <= 80]
         entities = list(dict.fromkeys([*named, *self.recognizer.entities(text)]))
         for person in participants:

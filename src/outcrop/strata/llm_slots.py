@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from outcrop.core.payloads import FactPayload
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.errors import LLMError
@@ -39,7 +40,8 @@ def ambiguous(draft: FactDraft, earlier: Item) -> bool:
     """Whether the rule alone cannot tell how ``draft``'s slot value relates to ``earlier``'s."""
     if draft.slot is None:
         return False
-    old = str(earlier.metadata.get("slot", {}).get("value", ""))
+    slot = FactPayload.of(earlier).slot
+    old = slot.value if slot is not None else ""
     new = draft.slot.value
     if old.casefold() == new.casefold():
         return False  # a repeat: the rule already treats it as a confirmation

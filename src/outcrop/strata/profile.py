@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from outcrop.core.documents import spoken_date
+from outcrop.core.payloads import FactPayload, ProfileValue
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.base import ProfileDraft
@@ -72,12 +73,12 @@ class SlotProfile:
     def build(self, facts: Sequence[Item]) -> list[ProfileDraft]:
         groups: dict[tuple[str, str], tuple[bool, dict[str, _Value]]] = {}
         for fact in facts:
-            slot = fact.metadata.get("slot")
-            if not slot:
+            slot = FactPayload.of(fact).slot
+            if slot is None:
                 continue
-            key = (slot["subject"], slot["attribute"])
-            single, values = groups.setdefault(key, (bool(slot.get("single", True)), {}))
-            value = str(slot["value"]).replace("“", '"').replace("”", '"')
+            key = (slot.subject, slot.attribute)
+            single, values = groups.setdefault(key, (slot.single, {}))
+            value = slot.value.replace("“", '"').replace("”", '"')
             whole = single or _TITLE.fullmatch(value) is not None  # a quoted title is one value
             parts = [value] if whole else [p for p in _SPLIT.split(value) if p.strip()]
             for part in parts:
@@ -120,12 +121,12 @@ class SlotProfile:
             attribute=attribute,
             text=text,
             values=[
-                {
-                    "value": v.text,
-                    "support": len(v.facts),
-                    "first_seen": v.first.isoformat() if v.first else None,
-                    "last_seen": v.last.isoformat() if v.last else None,
-                }
+                ProfileValue(
+                    value=v.text,
+                    support=len(v.facts),
+                    first_seen=v.first.isoformat() if v.first else None,
+                    last_seen=v.last.isoformat() if v.last else None,
+                )
                 for v in shown
             ],
             facts=list(dict.fromkeys(f.id for f in shown_facts)),

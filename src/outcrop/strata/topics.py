@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from outcrop.core.documents import spoken_date
+from outcrop.core.payloads import FactPayload
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.base import TopicDraft
@@ -27,8 +28,8 @@ _ENTITY_BONUS = 0.1
 
 def _informative(fact: Item, participants: set[str]) -> bool:
     """Facts worth clustering: a slot, a date, an entity beyond the participants, or substance."""
-    meta = fact.metadata
-    if meta.get("slot") or meta.get("dates") or set(meta.get("entities", [])) - participants:
+    payload = FactPayload.of(fact)
+    if payload.slot is not None or payload.dates or set(payload.entities) - participants:
         return True
     return len(set(content_terms(fact.text)) - {p.lower() for p in participants}) >= 5
 
@@ -70,7 +71,7 @@ class EntityAwareTopics:
             vector = vectors[index]
             # An ordered list, not a set: Counter.most_common breaks ties by insertion order, and a
             # set's order depends on PYTHONHASHSEED, so labels would differ between processes.
-            entities = list(dict.fromkeys(e for e in fact.metadata.get("entities", []) if e not in participants))
+            entities = list(dict.fromkeys(e for e in FactPayload.of(fact).entities if e not in participants))
             best, best_score = -1, -1.0
             if clusters:
                 scores = centroids @ vector

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from outcrop.core.payloads import FactPayload
 from outcrop.core.time.clock import to_aware_utc
 from outcrop.core.types import Hit, Level, Scope
 from outcrop.stores.base import Store
+from outcrop.truth.slots import slot_of
 from outcrop.truth.timeline import apply_truth
 
 __all__ = ["truth_view"]
@@ -44,8 +46,8 @@ def truth_view(
             for h in kept
             if h.id not in items or (recorded := items[h.id].recorded_at) is None or to_aware_utc(recorded) <= as_of
         ]
-    if not any(h.level == Level.FACT and isinstance(h.metadata.get("slot"), dict) for h in kept):
+    if not any(h.level == Level.FACT and FactPayload.of(h).slot is not None for h in kept):
         return kept
-    facts = store.records.iter_items(scope.model_copy(update={"session_id": None}), levels=[Level.FACT])
-    slot_facts = [f for f in facts if isinstance(f.metadata.get("slot"), dict)]
+    facts = store.records.iter_items(scope.owner, levels=[Level.FACT])
+    slot_facts = [f for f in facts if slot_of(f) is not None]
     return apply_truth(kept, slot_facts, as_of=as_of, demote=superseded_weight)

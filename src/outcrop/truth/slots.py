@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from outcrop.core.payloads import FactPayload, SlotPayload
 from outcrop.core.time.clock import to_aware_utc
 from outcrop.core.types import Item, Level
 
-__all__ = ["SlotKey", "SlotValue", "resolve", "slot_key", "superseded_ids", "visible_at"]
+__all__ = ["SlotKey", "SlotValue", "resolve", "slot_key", "slot_of", "superseded_ids", "visible_at"]
 
 SlotKey = tuple[str, str]  # (subject, attribute), case-folded
 
@@ -47,22 +48,24 @@ class SlotValue(BaseModel):
 
 @dataclass
 class _Slot:
-    facts: list[Item] = field(default_factory=list)
+    facts: list[tuple[Item, SlotPayload]] = field(default_factory=list)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     return to_aware_utc(moment) if moment is not None else None
 
 
+def slot_of(item: Item) -> SlotPayload | None:
+    """The slot a fact fills, or None (other levels, facts without a well-formed slot)."""
+    if item.level != Level.FACT or "slot" not in item.metadata:
+        return None
+    return FactPayload.of(item).slot
+
+
 def slot_key(item: Item) -> SlotKey | None:
     """The fact's (subject, attribute) slot, or None if it fills no slot."""
-    slot = item.metadata.get("slot") if item.level == Level.FACT else None
-    if not isinstance(slot, dict):
-        return None
-    subject, attribute = slot.get("subject"), slot.get("attribute")
-    if not isinstance(subject, str) or not isinstance(attribute, str) or not subject or not attribute:
-        return None
-    return subject.casefold(), attribute.casefold()
+    slot = slot_of(item)
+    return slot.key if slot is not None else None
 
 
 def visible_at(item: Item, as_of: datetime | None) -> bool:
@@ -89,47 +92,42 @@ def resolve(items: Iterable[Item], as_of: datetime | None = None) -> dict[SlotKe
     ``"replaces"`` retires the earlier value, ``"same"`` and ``"both_true"`` keep it current."""
     slots: dict[SlotKey, _Slot] = {}
     for item in items:
-        key = slot_key(item)
-        if key is not None and visible_at(item, as_of):
-            slots.setdefault(key, _Slot()).facts.append(item)
+        slot = slot_of(item)
+        if slot is not None and visible_at(item, as_of):
+            slots.setdefault(slot.key, _Slot()).facts.append((item, slot))
     out: dict[SlotKey, list[SlotValue]] = {}
-    for key, slot in slots.items():
-        ordered = sorted(slot.facts, key=_order)
+    for key, group in slots.items():
+        ordered = sorted(group.facts, key=lambda pair: _order(pair[0]))
         values: list[SlotValue] = []
-        for index, fact in enumerate(ordered):
-            meta = fact.metadata["slot"]
-            single = bool(meta.get("single", True))
-            value = str(meta.get("value", ""))
+        for index, (fact, slot) in enumerate(ordered):
             successor: Item | None = None
-            for later in ordered[index + 1 :]:
-                if _retires(later, fact.id, value, single):
+            for later, later_slot in ordered[index + 1 :]:
+                if _retires(later_slot, fact.id, slot):
                     successor = later
                     break
             values.append(
                 SlotValue(
                     fact_id=fact.id,
-                    subject=str(meta["subject"]),
-                    attribute=str(meta["attribute"]),
-                    value=value,
+                    subject=slot.subject,
+                    attribute=slot.attribute,
+                    value=slot.value,
                     valid_from=fact.timestamp,
                     valid_to=successor.timestamp if successor is not None else None,
                     recorded_at=fact.recorded_at,
                     sources=tuple(fact.sources),
                     superseded_by=successor.id if successor is not None else None,
-                    single=single,
+                    single=slot.single,
                 )
             )
         out[key] = values
     return out
 
 
-def _retires(later: Item, earlier_id: str, value: str, single: bool) -> bool:
-    slot = later.metadata["slot"]
-    judged = slot.get("judged")
-    verdict = judged.get(earlier_id) if isinstance(judged, dict) else None
+def _retires(later: SlotPayload, earlier_id: str, earlier: SlotPayload) -> bool:
+    verdict = later.judged.get(earlier_id) if later.judged else None
     if verdict is not None:
-        return bool(verdict == "replaces")
-    return single and str(slot.get("value", "")).casefold() != value.casefold()
+        return verdict == "replaces"
+    return earlier.single and later.value.casefold() != earlier.value.casefold()
 
 
 def superseded_ids(items: Iterable[Item], as_of: datetime | None = None) -> dict[str, str]:

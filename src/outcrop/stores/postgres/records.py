@@ -37,7 +37,13 @@ class PostgresRecords:
     # -- writes -----------------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> None:
         tenant = batch.tenant or (
-            batch.items[0].scope.tenant if batch.items else batch.logs[0].scope.tenant if batch.logs else ""
+            batch.items[0].scope.tenant
+            if batch.items
+            else batch.logs[0].scope.tenant
+            if batch.logs
+            else next(iter(batch.removes)).tenant
+            if batch.removes
+            else ""
         )
         if not tenant:
             return
@@ -46,6 +52,10 @@ class PostgresRecords:
         with self._db.tx(tenant) as conn:
             if batch.space is not None:
                 self._vectors.ensure_space(conn, batch.space)
+            for scope, ids in batch.removes.items():
+                found = ids_in_scope(conn, scope, ids)
+                if found:
+                    drop_items(conn, self._lexical, scope.tenant, found)
             replaced = set(batch.replaces)
             for item in batch.items:
                 if item.id in replaced:

@@ -48,6 +48,8 @@ class SQLiteRecords:
             with self._conn.transaction() as db:
                 if batch.space is not None:
                     SQLiteVectors.ensure_space(db, batch.space)
+                for scope, ids in batch.removes.items():
+                    self._remove_rows(db, scope, ids)
                 replaced = set(batch.replaces)
                 for item in batch.items:
                     if item.id in replaced:
@@ -60,7 +62,9 @@ class SQLiteRecords:
                         self._lexical.put(db, item.scope.tenant, rowid, batch.lexical[item.id], replace=False)
                     if item.id in batch.vectors and batch.space is not None:
                         SQLiteVectors.insert(db, rowid, batch.space, batch.vectors[item.id])
-                tenant = batch.tenant or (batch.items[0].scope.tenant if batch.items else "")
+                tenant = batch.tenant or (
+                    batch.items[0].scope.tenant if batch.items else next((s.tenant for s in batch.removes), "")
+                )
                 db.executemany(
                     "INSERT OR REPLACE INTO item_links (tenant, src, dst, kind, weight) VALUES (?, ?, ?, ?, ?)",
                     [(tenant, link.src, link.dst, link.kind, link.weight) for link in batch.links],
