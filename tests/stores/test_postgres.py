@@ -306,3 +306,47 @@ def test_iter_items_reads_every_item_in_list_order_page_by_page(
         assert list(store.records.iter_items(Scope(tenant="acme", user_id="nobody"))) == []
     finally:
         store.close()
+
+
+Frequencies = dict[str, tuple[int, int]]
+
+
+def _term_frequencies(conn: psycopg.Connection[tuple[object, ...]], tenant: str) -> tuple[Frequencies, Frequencies]:
+    """(kept, recounted): the tenant's ``lexical_terms`` rows and the same counted from its items."""
+    kept: Frequencies = {
+        str(r[0]): (int(str(r[1])), int(str(r[2])))
+        for r in conn.execute(f"SELECT lexeme, own_df, ctx_df FROM {SCHEMA}.lexical_terms WHERE tenant = %s", [tenant])
+    }
+    recounted: Frequencies = {}
+    for field, column in ((0, "own_tsv"), (1, "ctx_tsv")):
+        for lexeme, df in conn.execute(
+            f"SELECT u.lexeme, count(*) FROM {SCHEMA}.items i, unnest(i.{column}) u WHERE i.tenant = %s GROUP BY 1",
+            [tenant],
+        ):
+            pair = list(recounted.get(str(lexeme), (0, 0)))
+            pair[field] = int(str(df))
+            recounted[str(lexeme)] = (pair[0], pair[1])
+    return kept, recounted
+
+
+def test_term_frequencies_kept_on_write_match_a_recount_and_forget_leaves_no_row(
+    postgres_url: str, embedder: Embedder
+) -> None:
+    """Searches read each word's document frequency from ``lexical_terms`` (kept by the writes)
+    instead of counting documents: after adds, an update, a delete and a forget it must equal a
+    recount, and a forgotten word must leave no row behind."""
+    with _memory(postgres_url, embedder, "acme") as m, _memory(postgres_url, embedder, "other") as other:
+        ids = m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+        other.add("Biscuit the puppy from the other tenant.", user_id="u9")
+        m.add([{"name": "Ana", "content": "My cousin Quetzalina visits in June."}], user_id="u1", session_id="s2")
+        m.update(ids[2], "I play the cello every evening now.", user_id="u1")
+        m.delete(ids[0], user_id="u1")
+        [quetzalina] = [h.id for h in m.list(user_id="u1", level="turn", limit=50) if "Quetzalina" in h.text]
+        m.forget([quetzalina], user_id="u1")
+        top = m.search("puppy Biscuit", user_id="u1", limit=1)
+        assert top and "puppy" in top[0].text
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("SELECT set_config(%s, 'acme', false)", [TENANT_SETTING])
+        kept, recounted = _term_frequencies(conn, "acme")
+        assert kept == recounted and "piano" not in kept and "cello" in kept
+        assert not [lexeme for lexeme in kept if lexeme.startswith("quetzalin")]

@@ -231,23 +231,27 @@ class Engine:
     ) -> list[Hit]:
         moment = filters.as_of if filters is not None else None
         fetch = limit if moment is None else min(1000, limit * 3)
-        if recipe.plain:
-            hits = plain_hybrid(self.store, self.embedder, scope, query, fetch)
-        else:
-            hits = self.retriever.search(
-                scope,
-                query,
-                limit=fetch,
-                filters=recipe.narrow(filters),
-                weights=channels if channels is not None else recipe.channels,
-            )
-        weight = self.config.retrieval.superseded_weight
-        found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+        with self.store.snapshot(scope.tenant):  # one transaction for every channel's reads
+            if recipe.plain:
+                hits = plain_hybrid(self.store, self.embedder, scope, query, fetch)
+            else:
+                hits = self.retriever.search(
+                    scope,
+                    query,
+                    limit=fetch,
+                    filters=recipe.narrow(filters),
+                    weights=channels if channels is not None else recipe.channels,
+                )
+            weight = self.config.retrieval.superseded_weight
+            found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
         self.note_reads(scope, found)
         return found
 
     def context(self, scope: Scope, query: str, max_tokens: int, filters: SearchFilters | None) -> Context:
-        context = assemble_context(self.store, self.retriever, self.config.retrieval, scope, query, max_tokens, filters)
+        with self.store.snapshot(scope.tenant):
+            context = assemble_context(
+                self.store, self.retriever, self.config.retrieval, scope, query, max_tokens, filters
+            )
         self.note_reads(scope, context.items)
         return context
 

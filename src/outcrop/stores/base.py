@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -334,5 +335,10 @@ class Store(Protocol):
 
     @property
     def maintenance(self) -> Maintenance: ...
+
+    def snapshot(self, tenant: str) -> AbstractContextManager[None]:
+        """A stretch of reads of ``tenant`` (one search, one context) that share one connection
+        and transaction where the backend has them, instead of one each: fewer round trips, and
+        every channel reads the same state. Writes inside it land when it ends."""
 
     def close(self) -> None: ...

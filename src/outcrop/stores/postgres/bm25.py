@@ -88,8 +88,18 @@ def idf(docs: int, hits: int) -> float:
 
 def plan_sql(with_context: bool) -> str:
     """Per term: its tsquery, lexemes and document frequency in each field (tenant-wide, like
-    FTS5's whole-table counts); rows -1 and -2 carry the tenant's (documents, tokens) per field."""
-    ctx_count = "(SELECT count(*) FROM items d WHERE d.tenant = %(tenant)s AND d.ctx_tsv @@ q.tsq)"
+    FTS5's whole-table counts); rows -1 and -2 carry the tenant's (documents, tokens) per field.
+
+    A one-lexeme term's frequency is read from ``lexical_terms`` (kept by the writes); a phrase's
+    is counted from the documents that hold it."""
+
+    def frequency(field: str) -> str:
+        return (
+            f"CASE WHEN cardinality(q.lexemes) = 1 THEN coalesce((SELECT lt.{field}_df FROM lexical_terms lt"
+            " WHERE lt.tenant = %(tenant)s AND lt.lexeme = q.lexemes[1]), 0)"
+            f" ELSE (SELECT count(*) FROM items d WHERE d.tenant = %(tenant)s AND d.{field}_tsv @@ q.tsq) END"
+        )
+
     return f"""
         WITH q AS (
             SELECT t.ord, phraseto_tsquery('{TEXT_CONFIG}', t.term) AS tsq,
@@ -98,8 +108,8 @@ def plan_sql(with_context: bool) -> str:
             FROM unnest(%(terms)s::text[]) WITH ORDINALITY AS t(term, ord)
         )
         SELECT q.ord, q.tsq::text, q.lexemes,
-               (SELECT count(*) FROM items d WHERE d.tenant = %(tenant)s AND d.own_tsv @@ q.tsq),
-               {ctx_count if with_context else "0"}
+               {frequency("own")},
+               {frequency("ctx") if with_context else "0"}
         FROM q WHERE numnode(q.tsq) > 0
         UNION ALL
         SELECT -1, '', ARRAY[]::text[], coalesce(sum(own_docs), 0), coalesce(sum(own_tokens), 0)

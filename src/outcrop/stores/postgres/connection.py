@@ -116,11 +116,31 @@ class Connections:
             self.pool.putconn(conn)
 
     @contextmanager
+    def snapshot(self, tenant: str) -> Iterator[None]:
+        """One transaction for a stretch of reads of ``tenant``: the ``tx`` calls of this thread
+        inside it for the same tenant run on it directly (no savepoint each); writes inside it
+        commit when it ends."""
+        if getattr(self._local, "open", None) is not None:
+            yield  # already inside a transaction of this thread
+            return
+        with self.tx(tenant):
+            self._local.shared = tenant
+            try:
+                yield
+            finally:
+                self._local.shared = None
+
+    @contextmanager
     def tx(self, tenant: str) -> Iterator[Conn]:
         """One transaction as the app role with ``outcrop.tenant`` set to ``tenant`` (local to the
         transaction: a pooled connection never carries a tenant over). Inside another ``tx`` of this
-        thread: a savepoint on its connection, with ``tenant`` set for the inner part only."""
+        thread: a savepoint on its connection, with ``tenant`` set for the inner part only; inside a
+        :meth:`snapshot` of the same tenant, its transaction itself."""
         outer: tuple[Conn, str] | None = getattr(self._local, "open", None)
+        if outer is not None and getattr(self._local, "shared", None) == tenant == outer[1]:
+            with _mapped_errors():
+                yield outer[0]
+            return
         if outer is not None:
             conn, outer_tenant = outer
             with _mapped_errors(), conn.transaction():

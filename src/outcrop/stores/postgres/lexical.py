@@ -96,6 +96,43 @@ class PostgresLexical:
             [tenant, own_docs, own_tokens, ctx_docs, ctx_tokens],
         )
 
+    @staticmethod
+    def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int) -> None:
+        """Add (``sign`` 1) or take out (-1) the lexemes of ``ids``' tsvectors from the tenant's
+        document frequencies, in lexeme order; a lexeme no document holds any more is deleted (a
+        forgotten word leaves no row). Every caller has updated ``lexical_stats`` first in the same
+        transaction, so writers of one tenant queue on that row and never deadlock here."""
+        rows = conn.execute(
+            "SELECT x.lexeme, sum(x.own), sum(x.ctx) FROM ("
+            " SELECT u.lexeme, 1 AS own, 0 AS ctx FROM items i, unnest(i.own_tsv) u"
+            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
+            " UNION ALL SELECT u.lexeme, 0, 1 FROM items i, unnest(i.ctx_tsv) u"
+            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
+            ') AS x GROUP BY x.lexeme ORDER BY x.lexeme COLLATE "C"',
+            {"tenant": tenant, "ids": list(ids)},
+        ).fetchall()
+        if not rows:
+            return
+        lexemes = [r[0] for r in rows]
+        conn.execute(
+            "INSERT INTO lexical_terms AS t (tenant, lexeme, own_df, ctx_df)"
+            " SELECT %(tenant)s, u.lexeme, u.own, u.ctx FROM unnest(%(lexemes)s::text[], %(own)s::bigint[],"
+            " %(ctx)s::bigint[]) AS u(lexeme, own, ctx)"
+            " ON CONFLICT (tenant, lexeme) DO UPDATE"
+            " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df",
+            {
+                "tenant": tenant,
+                "lexemes": lexemes,
+                "own": [sign * int(r[1]) for r in rows],
+                "ctx": [sign * int(r[2]) for r in rows],
+            },
+        )
+        if sign < 0:
+            conn.execute(
+                "DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s) AND own_df <= 0 AND ctx_df <= 0",
+                [tenant, lexemes],
+            )
+
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Take the lexical documents of ``ids`` out of the tenant's BM25 statistics."""
         row = conn.execute(
@@ -106,6 +143,7 @@ class PostgresLexical:
         ).fetchone()
         if row is not None and (row[0] or row[2]):
             self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
+            self._terms(conn, tenant, ids, -1)
 
     def put(self, conn: Conn, tenant: str, item_id: str, document: LexicalDocument, replace: bool = True) -> None:
         """Store the lexical document of an existing item (its tsvectors, lengths and the tenant's
@@ -121,3 +159,4 @@ class PostgresLexical:
             [document.own, document.context, own, own_len, bool(document.context), ctx, ctx_len, tenant, item_id],
         )
         self._stats(conn, tenant, 1, own_len, 1 if document.context else 0, ctx_len)
+        self._terms(conn, tenant, [item_id], 1)

@@ -155,6 +155,7 @@ TENANT_TABLES = (
     "item_links",
     "forget_plans",
     "forgotten_ids",
+    "lexical_terms",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -279,6 +280,34 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE items FORCE ROW LEVEL SECURITY;
         CREATE UNIQUE INDEX turn_positions ON items (tenant, user_id, session_id, "position")
             WHERE "position" IS NOT NULL;
+        """,
+    ),
+    (
+        "0008_lexical_terms",
+        # document frequency of each lexeme per tenant and field, kept by the writes (lexical.py), so
+        # a search reads a term's frequency instead of counting its documents; filled from the items
+        # already stored (by the owner, every tenant at once: the policies are lifted for it)
+        """
+        CREATE TABLE lexical_terms (
+            tenant text NOT NULL,
+            lexeme text NOT NULL,
+            own_df bigint NOT NULL DEFAULT 0,
+            ctx_df bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, lexeme)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("lexical_terms",))
+        + """
+        ALTER TABLE items NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE lexical_terms NO FORCE ROW LEVEL SECURITY;
+        INSERT INTO lexical_terms (tenant, lexeme, own_df, ctx_df)
+        SELECT tenant, lexeme, sum(own), sum(ctx) FROM (
+            SELECT i.tenant, u.lexeme, 1 AS own, 0 AS ctx FROM items i, unnest(i.own_tsv) u
+            UNION ALL
+            SELECT i.tenant, u.lexeme, 0, 1 FROM items i, unnest(i.ctx_tsv) u
+        ) AS x GROUP BY tenant, lexeme;
+        ALTER TABLE lexical_terms FORCE ROW LEVEL SECURITY;
+        ALTER TABLE items FORCE ROW LEVEL SECURITY;
         """,
     ),
 ]

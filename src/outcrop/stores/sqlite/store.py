@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from outcrop.stores.sqlite.connection import SQLiteConnection
@@ -24,6 +25,10 @@ class SQLiteStore:
         self.records = SQLiteRecords(self.connection, self.lexical)
         self.vectors = SQLiteVectors(self.connection)
         self.maintenance = SQLiteMaintenance(self.connection, self.lexical)
+
+    def snapshot(self, tenant: str) -> AbstractContextManager[None]:
+        """Reads already share the file's one connection; each statement sees the last commit."""
+        return nullcontext()
 
     def close(self) -> None:
         self.connection.close()
