@@ -21,7 +21,7 @@ from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
-from outcrop.errors import WriteConflict
+from outcrop.errors import ConfigError, WriteConflict
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.ingest.turns import Ingested, TurnIngestor
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
@@ -229,6 +229,7 @@ class Engine:
         filters: SearchFilters | None,
         channels: dict[str, float] | None,
     ) -> list[Hit]:
+        self.check_space()
         moment = filters.as_of if filters is not None else None
         fetch = limit if moment is None else min(1000, limit * 3)
         if recipe.plain:
@@ -247,9 +248,20 @@ class Engine:
         return found
 
     def context(self, scope: Scope, query: str, max_tokens: int, filters: SearchFilters | None) -> Context:
+        self.check_space()
         context = assemble_context(self.store, self.retriever, self.config.retrieval, scope, query, max_tokens, filters)
         self.note_reads(scope, context.items)
         return context
+
+    def check_space(self) -> None:
+        """Refuse to read a store whose vectors another embedder made, as ``add`` refuses to write
+        to it: the dense channel would find nothing and rank by the other channels alone."""
+        active = self.store.vectors.active_space()
+        if active is not None and active.name != self.space.name:
+            raise ConfigError(
+                f"this store's vectors were made by {active.name!r}, not {self.space.name!r}; open it with that"
+                " embedder or re-index it into the new one"
+            )
 
     def reusing_reads(self, *, serving: bool = True) -> AbstractContextManager[ReadReuse]:
         return reuse_reads(serving=serving)

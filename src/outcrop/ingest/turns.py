@@ -18,7 +18,7 @@ from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 
-__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor"]
+__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor", "readd_hash", "turn_hash"]
 
 TURN_PRODUCER = "ingest.turn@1"
 
@@ -35,6 +35,12 @@ def turn_hash(scope: Scope, turn: IncomingTurn, given_time: datetime | None) -> 
         format_time(given_time),
         turn.metadata,
     )
+
+
+def readd_hash(digest: str) -> str:
+    """The log hash of an input added again after its turn was deleted: each delete opens one more
+    generation of the input's hash, so a re-add is a new record and adding it twice is still idempotent."""
+    return content_hash("added-again", digest)
 
 
 @dataclass(frozen=True)
@@ -62,15 +68,16 @@ class TurnIngestor:
         """Write the turns not already in the log (one transaction); one id per turn, in order.
         ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt."""
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
-        existing = self.store.records.items_for_log_hashes(scope, hashes)
+        current = self._current(scope, hashes)
         recorded = now()
         ids: list[str] = []
         fresh: list[Item] = []
         batch = WriteBatch(space=self.space)
         seen: dict[str, str] = {}
-        for turn, digest in zip(turns, hashes, strict=True):
-            if digest in existing:
-                ids.extend(existing[digest][:1])
+        for turn, given in zip(turns, hashes, strict=True):
+            digest, held = current[given]
+            if held is not None:
+                ids.append(held)
                 continue
             if digest in seen:  # the same input twice in one call
                 ids.append(seen[digest])
@@ -113,6 +120,28 @@ class TurnIngestor:
         self._index(scope, fresh, batch, {} if memo is None else memo)
         self.store.records.write(batch)
         return Ingested(ids, len(fresh))
+
+    def _current(self, scope: Scope, hashes: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """For each input hash: the log hash a write of it uses, and the live turn already holding
+        it (None: write it). An input whose turn was deleted is written again under the next
+        generation of its hash (:func:`readd_hash`); its live turn, if any, is found the same way."""
+        prefix = Level.TURN.prefix + "_"
+        current: dict[str, tuple[str, str | None]] = {}
+        pending = {digest: digest for digest in dict.fromkeys(hashes)}  # input hash -> generation to look up
+        while pending:
+            found = self.store.records.items_for_log_hashes(scope, list(pending.values()))
+            later: dict[str, str] = {}
+            for given, candidate in pending.items():
+                if candidate not in found:
+                    current[given] = (candidate, None)
+                    continue
+                turns = [i for i in found[candidate] if i.startswith(prefix)]
+                if turns:
+                    current[given] = (candidate, turns[0])
+                else:  # logged, but its turn was deleted since: the next generation
+                    later[given] = readd_hash(candidate)
+            pending = later
+        return current
 
     def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch, memo: dict[str, np.ndarray]) -> None:
         """Fill the batch's vectors, then its positions and lexical documents (with neighbours).
