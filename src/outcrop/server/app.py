@@ -61,10 +61,10 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
         version=health._version(),
         lifespan=lifespan,
     )
-    install_error_handlers(app)
     install_openapi(app)
     for module in (health, memories, retrieval, lifecycle, admin):
         app.include_router(module.router)
     app.add_middleware(SingleQueryValuesMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    install_error_handlers(app)  # last: its middleware wraps the others
     return app
