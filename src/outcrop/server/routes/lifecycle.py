@@ -50,6 +50,8 @@ def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetRec
             receipt = tenant.memory.forget(
                 user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
             )
+        # the Idempotency-Key records of adds that returned a forgotten turn hold a digest of its text
+        state.idempotency.forget(tenant.name, [*receipt.removed.get("turn", []), *receipt.already_forgotten])
     return ForgetReceiptOut.from_library(receipt)
 
 
