@@ -290,6 +290,22 @@ def test_search_refuses_a_store_made_by_another_embedder(store_url: str, mem: Me
     assert mem.search("spare key", user_id="u1")  # the store's own embedder reads it as before
 
 
+def test_an_import_maps_ids_another_tenant_holds(store_url: str, embedder: Embedder) -> None:
+    """On SQLite ids are unique store-wide: importing into tenant B a file with ids tenant A holds
+    failed (an existence oracle); they are re-minted for B, and A keeps its own."""
+    with open_memory(store_url, embedder, tenant="a") as a, open_memory(store_url, embedder, tenant="b") as b:
+        [held] = a.add("The holder's own note about the garden.", user_id="u1", session_id="s1")
+        out = io.StringIO()
+        a.export(out)
+        header, record = out.getvalue().splitlines()
+        other = record.replace("garden", "lake").replace('"content_hash":"', '"content_hash":"0', 1)  # same ids
+        report = b.import_(io.StringIO(header.replace('"tenant":"a"', '"tenant":"b"') + "\n" + other + "\n"))
+        assert report.added == 1
+        [turn] = b.list(user_id="u1", level="turn")
+        assert turn.text == "The holder's own note about the lake."
+        assert a.get(held).text == "The holder's own note about the garden."
+
+
 def test_a_deleted_fact_is_not_derived_again(mem: Memory) -> None:
     mem.add([{"name": "Ana", "content": "I adopted a puppy named Biscuit last week."}], user_id="u1", session_id="s1")
     fact_id = mem.list(user_id="u1", level="fact")[0].id

@@ -148,6 +148,12 @@ class Records(Protocol):
     def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
         """Map content hashes already in the log to the item ids derived from them."""
 
+    def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` (log record or item ids, live or deleted) the store holds for another
+        tenant than ``tenant``: where ids are unique store-wide (SQLite) a write of one of them into
+        ``tenant`` would be refused. Always empty where every key includes the tenant (PostgreSQL).
+        Only for mapping such ids away: never tell a caller which ids another tenant holds."""
+
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]: ...
 
     def list_items(

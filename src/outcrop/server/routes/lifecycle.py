@@ -113,7 +113,7 @@ _IMPORT_BODY: dict[str, Any] = {
     "/import",
     response_model=ImportResult,
     openapi_extra=_IMPORT_BODY,
-    responses={409: {"model": ErrorResponse, "description": "the file's ids are already taken in this store"}},
+    responses={409: {"model": ErrorResponse, "description": "the file's ids are already taken in this tenant"}},
 )
 def import_(tenant: TenantMemory, state: State, body: Annotated[bytes, Depends(_raw_body)]) -> ImportResult:
     """Load a JSONL export into the caller's tenant, always: a header or records naming another
@@ -131,6 +131,6 @@ def import_(tenant: TenantMemory, state: State, body: Annotated[bytes, Depends(_
         except StoreError as exc:
             if "write rejected" not in str(exc):
                 raise
-            message = "the file's log or turn ids are already taken in this store; nothing was imported"
+            message = "the file's log or turn ids are already taken in this tenant; nothing was imported"
             raise ApiError(409, "import_conflict", message) from None
     return ImportResult.from_library(report, dropped=prepared.dropped, reminted=prepared.reminted)

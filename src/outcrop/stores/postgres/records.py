@@ -167,6 +167,9 @@ class PostgresRecords:
         add_hash_rows(found, rows)
         return found
 
+    def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        return set()  # every key here includes the tenant: an id of one tenant never blocks another's
+
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
         if not ids:
             return {}

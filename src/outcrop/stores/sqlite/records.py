@@ -195,6 +195,17 @@ class SQLiteRecords:
             add_hash_rows(found, rows)
         return found
 
+    def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        taken: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            for table, column in (("log", "id"), ("items", "id"), ("item_versions", "item_id")):
+                rows = self._conn.query(
+                    f"SELECT {column} FROM {table} WHERE {column} IN ({marks}) AND tenant <> ?", [*chunk, tenant]
+                )
+                taken.update(row[0] for row in rows)
+        return taken
+
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
         result: dict[str, Item] = {}
         clause, params = scope_clause(scope)
