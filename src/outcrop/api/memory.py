@@ -121,6 +121,7 @@ class Memory:
         pipeline, and closing it leaves them open."""
         handle = Memory._on(self._engine, MemoryConfig.build({**self.config.model_dump(), "tenant": tenant}))
         self._engine.resume_forgets(tenant)  # a forget of that tenant cut short is completed first
+        self._engine.catch_up_strata(tenant)  # so are the strata of an add of it cut short
         return handle
 
     def __enter__(self) -> Memory:

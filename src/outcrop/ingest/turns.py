@@ -16,7 +16,7 @@ from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers.base import Embedder
-from outcrop.stores.base import Store, VectorSpace, WriteBatch
+from outcrop.stores.base import Store, StrataDue, VectorSpace, WriteBatch
 
 __all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor", "readd_hash", "turn_hash"]
 
@@ -64,9 +64,11 @@ class TurnIngestor:
         turns: Sequence[IncomingTurn],
         metadata: dict[str, object],
         memo: dict[str, np.ndarray] | None = None,
+        due: str | None = None,
     ) -> Ingested:
         """Write the turns not already in the log (one transaction); one id per turn, in order.
-        ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt."""
+        ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt; ``due``
+        (an id) records the new turns as awaiting their strata (:class:`StrataDue`) in the same write."""
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
         current = self._current(scope, hashes)
         recorded = now()
@@ -118,6 +120,8 @@ class TurnIngestor:
         if not fresh:
             return Ingested(ids, 0)
         self._index(scope, fresh, batch, {} if memo is None else memo)
+        if due is not None:
+            batch.strata_due = StrataDue(id=due, scope=scope, turn_ids=tuple(item.id for item in fresh))
         self.store.records.write(batch)
         return Ingested(ids, len(fresh))
 

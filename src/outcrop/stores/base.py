@@ -42,6 +42,7 @@ __all__ = [
     "ScoredId",
     "SearchFilters",
     "Store",
+    "StrataDue",
     "VectorIndex",
     "VectorSpace",
     "WriteBatch",
@@ -92,6 +93,25 @@ class Link:
     weight: float
 
 
+@dataclass(frozen=True)
+class StrataDue:
+    """Turns written whose strata (facts, episodes, topics, profile) are still to be computed.
+    Recorded by the turns' own write and dropped once the consolidation after it is done, so the
+    turns of an add cut short by a stopped process get their strata when the memory next opens."""
+
+    id: str
+    scope: Scope  # the write scope of the turns (tenant, user, agent, session)
+    turn_ids: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, id: str, text: str) -> StrataDue:
+        data = json.loads(text)
+        return cls(id=id, scope=Scope.model_validate(data["scope"]), turn_ids=tuple(data["turn_ids"]))
+
+
 @dataclass
 class WriteBatch:
     """Everything one ``add`` writes, applied by :meth:`Records.write` in one transaction."""
@@ -107,6 +127,7 @@ class WriteBatch:
     links: list[Link] = field(default_factory=list)  # between items of this batch or already stored
     replaces: list[str] = field(default_factory=list)  # stored items of this batch, removed first (one transaction)
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
+    strata_due: StrataDue | None = None  # the batch's turns, until their strata are computed
 
 
 class Records(Protocol):
@@ -120,6 +141,12 @@ class Records(Protocol):
 
     def next_position(self, scope: Scope) -> int:
         """The next free turn position in ``scope.session_id``."""
+
+    def strata_due(self, tenant: str) -> list[StrataDue]:
+        """The tenant's turns whose strata are still to be computed (:class:`StrataDue`), oldest first."""
+
+    def clear_strata_due(self, tenant: str, ids: Sequence[str]) -> None:
+        """Drop these records of the tenant: their strata are computed."""
 
     def update_item(
         self,

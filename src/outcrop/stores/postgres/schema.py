@@ -155,6 +155,7 @@ TENANT_TABLES = (
     "item_links",
     "forget_plans",
     "forgotten_ids",
+    "strata_due",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -280,6 +281,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE UNIQUE INDEX turn_positions ON items (tenant, user_id, session_id, "position")
             WHERE "position" IS NOT NULL;
         """,
+    ),
+    (
+        "0008_strata_due",
+        """
+        CREATE TABLE strata_due (
+            tenant text NOT NULL,
+            id text NOT NULL,
+            due jsonb NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("strata_due",)),
     ),
 ]
 
