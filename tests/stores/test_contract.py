@@ -263,11 +263,22 @@ def test_a_deleted_message_can_be_added_again(mem: Memory) -> None:
     assert mem.get(again).text == message["content"]
     assert again in [h.id for h in mem.search("spare key flowerpot", user_id="u1", recipe="turns")]
     mem.delete(again)
-    [third] = mem.add([message, "Another message."], user_id="u1", session_id="s1")[:1]
-    assert third not in (first, again) and mem.get(third).text == message["content"]
+    [third] = mem.add([message], user_id="u1", session_id="s1")
+    other = mem.add("Another message.", user_id="u1", session_id="s2")
+    assert third not in (first, again) and mem.get(third).text == message["content"] and other
     before = {i.id for i in mem.list(user_id="u1", level="turn")}
     mem.rebuild()  # the log replays to the same turns
     assert {i.id for i in mem.list(user_id="u1", level="turn")} == before
+
+    # forgetting the turn added again forgets the deleted turns it repeats: the same words
+    receipt = mem.forget([third], user_id="u1", scrub=False)
+    assert receipt.ok and {first, again, third} <= set(receipt.removed["turn"])
+    for gone in (first, again, third):
+        with pytest.raises(NotFoundError):
+            mem.history(gone, user_id="u1")
+    assert [r.payload["content"] for r in mem.store.records.log_records(Scope(tenant="default", user_id="u1"))] == [
+        "Another message."
+    ]
 
 
 def test_search_refuses_a_store_made_by_another_embedder(store_url: str, mem: Memory) -> None:

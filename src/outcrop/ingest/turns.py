@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,6 +44,12 @@ def readd_hash(digest: str) -> str:
     return content_hash("added-again", digest)
 
 
+class _Current(NamedTuple):
+    digest: str  # the log hash a write of the input uses
+    held: str | None  # the live turn holding it already
+    again_of: list[str]  # the deleted turns of its earlier generations
+
+
 @dataclass(frozen=True)
 class Ingested:
     """One id per turn given (the existing id for a turn already held), and how many were new."""
@@ -77,7 +84,7 @@ class TurnIngestor:
         batch = WriteBatch(space=self.space)
         seen: dict[str, str] = {}
         for turn, given in zip(turns, hashes, strict=True):
-            digest, held = current[given]
+            digest, held, again_of = current[given]
             if held is not None:
                 ids.append(held)
                 continue
@@ -91,6 +98,7 @@ class TurnIngestor:
                 "content": turn.content,
                 "timestamp": format_time(turn.timestamp),
                 "metadata": item_metadata,
+                **({"again_of": again_of} if again_of else {}),  # the deleted turns it adds again (forget follows)
             }
             log = LogRecord(
                 id=new_id("l"), scope=scope, kind="message", payload=payload, content_hash=digest, recorded_at=recorded
@@ -125,26 +133,28 @@ class TurnIngestor:
         self.store.records.write(batch)
         return Ingested(ids, len(fresh))
 
-    def _current(self, scope: Scope, hashes: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-        """For each input hash: the log hash a write of it uses, and the live turn already holding
-        it (None: write it). An input whose turn was deleted is written again under the next
-        generation of its hash (:func:`readd_hash`); its live turn, if any, is found the same way."""
+    def _current(self, scope: Scope, hashes: Sequence[str]) -> dict[str, _Current]:
+        """For each input hash: the log hash a write of it uses, the live turn already holding it
+        (None: write it), and the deleted turns of its earlier generations. An input whose turn was
+        deleted is written again under the next generation of its hash (:func:`readd_hash`)."""
         prefix = Level.TURN.prefix + "_"
-        current: dict[str, tuple[str, str | None]] = {}
+        current: dict[str, _Current] = {}
         pending = {digest: digest for digest in dict.fromkeys(hashes)}  # input hash -> generation to look up
+        earlier: dict[str, list[str]] = {}  # input hash -> the deleted turns of its generations so far
         while pending:
             found = self.store.records.items_for_log_hashes(scope, list(pending.values()))
             later: dict[str, str] = {}
             for given, candidate in pending.items():
-                if candidate not in found:
-                    current[given] = (candidate, None)
-                    continue
-                turns = [i for i in found[candidate] if i.startswith(prefix)]
-                if turns:
-                    current[given] = (candidate, turns[0])
+                turns = [i for i in found.get(candidate, []) if i.startswith(prefix)]
+                if candidate not in found or turns:
+                    current[given] = _Current(candidate, turns[0] if turns else None, earlier.get(given, []))
                 else:  # logged, but its turn was deleted since: the next generation
-                    later[given] = readd_hash(candidate)
-            pending = later
+                    later[given] = candidate
+            if later:
+                deleted = self.store.records.turns_for_log_hashes(scope, list(later.values()))
+                for given, candidate in later.items():
+                    earlier.setdefault(given, []).extend(deleted.get(candidate, []))
+            pending = {given: readd_hash(candidate) for given, candidate in later.items()}
         return current
 
     def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch, memo: dict[str, np.ndarray]) -> None:

@@ -175,6 +175,10 @@ class Records(Protocol):
     def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
         """Map content hashes already in the log to the item ids derived from them."""
 
+    def turns_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        """Map content hashes of records in the log to the ids of every turn made from them, deleted
+        turns included (the ``add`` entry of a turn's history names its record)."""
+
     def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` (log record or item ids, live or deleted) the store holds for another
         tenant than ``tenant``: where ids are unique store-wide (SQLite) a write of one of them into

@@ -183,6 +183,18 @@ class PostgresRecords:
         add_hash_rows(found, rows)
         return found
 
+    def turns_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT l.content_hash, v.item_id FROM log l JOIN item_versions v"
+            " ON v.tenant = l.tenant AND v.log_id = l.id AND v.event = 'add'"
+            ' WHERE l.tenant = %s AND l.content_hash = ANY(%s) ORDER BY v.item_id COLLATE "C"',
+            [scope.tenant, list(hashes)],
+        )
+        found: dict[str, list[str]] = {}
+        add_hash_rows(found, rows)
+        return found
+
     def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
         return set()  # every key here includes the tenant: an id of one tenant never blocks another's
 

@@ -211,6 +211,18 @@ class SQLiteRecords:
             add_hash_rows(found, rows)
         return found
 
+    def turns_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for chunk in chunks(list(dict.fromkeys(hashes))):
+            rows = self._conn.query(
+                "SELECT l.content_hash, v.item_id FROM log l JOIN item_versions v ON v.log_id = l.id"
+                f" AND v.event = 'add' WHERE l.tenant = ? AND l.content_hash IN ({','.join('?' * len(chunk))})"
+                " ORDER BY v.item_id",
+                [scope.tenant, *chunk],
+            )
+            add_hash_rows(found, rows)
+        return found
+
     def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
         taken: set[str] = set()
         for chunk in chunks(list(dict.fromkeys(ids))):
