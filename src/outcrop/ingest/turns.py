@@ -142,19 +142,27 @@ class TurnIngestor:
         pending = {digest: digest for digest in dict.fromkeys(hashes)}  # input hash -> generation to look up
         earlier: dict[str, list[str]] = {}  # input hash -> the deleted turns of its generations so far
         while pending:
-            found = self.store.records.items_for_log_hashes(scope, list(pending.values()))
+            # each generation with the next one: a generation forgotten since leaves a gap the
+            # chain steps over (its later generations still hold the input)
+            looked_up = {h for c in pending.values() for h in (c, readd_hash(c))}
+            found = self.store.records.items_for_log_hashes(scope, sorted(looked_up))
             later: dict[str, str] = {}
+            gaps: dict[str, str] = {}
             for given, candidate in pending.items():
                 turns = [i for i in found.get(candidate, []) if i.startswith(prefix)]
-                if candidate not in found or turns:
-                    current[given] = _Current(candidate, turns[0] if turns else None, earlier.get(given, []))
-                else:  # logged, but its turn was deleted since: the next generation
+                if turns:
+                    current[given] = _Current(candidate, turns[0], earlier.get(given, []))
+                elif candidate in found:  # logged, but its turn was deleted since: the next generation
                     later[given] = candidate
+                elif readd_hash(candidate) in found:  # forgotten, while a later generation is held
+                    gaps[given] = readd_hash(candidate)
+                else:
+                    current[given] = _Current(candidate, None, earlier.get(given, []))
             if later:
                 deleted = self.store.records.turns_for_log_hashes(scope, list(later.values()))
                 for given, candidate in later.items():
                     earlier.setdefault(given, []).extend(deleted.get(candidate, []))
-            pending = {given: readd_hash(candidate) for given, candidate in later.items()}
+            pending = {**{given: readd_hash(candidate) for given, candidate in later.items()}, **gaps}
         return current
 
     def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch, memo: dict[str, np.ndarray]) -> None:
