@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from outcrop import Memory, MemoryConfig
@@ -74,3 +76,41 @@ def test_records_of_a_forget_the_server_did_not_finish_are_erased_at_start(tmp_p
         assert state.idempotency.load("acme", "k-kept") is not None
     finally:
         state.close()
+
+
+_KILLED_FORGET = """
+import os, signal, sys
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import load_embedder
+from outcrop.strata.consolidate import Consolidator
+
+def die(*args, **kwargs):  # the erase has committed; the process dies before the rest
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Consolidator.after_change = die
+m = Memory(config=MemoryConfig(store=sys.argv[1], tenant=sys.argv[2]), embedder=load_embedder("minilm"))
+m.forget([sys.argv[3]], user_id="u1", scrub=False)
+"""
+
+
+def test_a_forget_another_process_cut_short_loses_its_records_when_completed(
+    server: Server, tenant_client: NewClient
+) -> None:
+    """A forget killed after its erase (here a library process on the server's store) is completed by
+    the server's next forget of that tenant, and the records of what it erased go then too."""
+    tenant = f"t-{secrets.token_hex(6)}"
+    client = tenant_client(tenant)
+    [secret] = _add(client, "k-secret", messages="My locker code is 4471.", user_id="u1", session_id="s1")
+    [other] = _add(client, "k-other", messages="I like green tea.", user_id="u1", session_id="s2")
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_FORGET, server.db_url, tenant, secret],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -9, child.stderr
+    assert _keys(server, tenant) == ["k-other", "k-secret"]
+    receipt = client.post("/v1/forget", json={"ids": [other]}).json()
+    assert receipt["resumed"] and receipt["verification"]["passed"]
+    assert _keys(server, tenant) == []

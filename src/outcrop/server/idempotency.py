@@ -46,8 +46,8 @@ class IdempotencyStore(Protocol):
     def forget(self, tenant: str, item_ids: Collection[str]) -> int:
         """Erase the tenant's records whose response returned any of ``item_ids``; how many."""
 
-    def referenced(self) -> dict[str, set[str]]:
-        """Every tenant's item ids that its records returned."""
+    def referenced(self, tenant: str | None = None) -> dict[str, set[str]]:
+        """Every tenant's (or one tenant's) item ids that its records returned."""
 
 
 class SQLiteIdempotencyStore:
@@ -108,10 +108,14 @@ class SQLiteIdempotencyStore:
                     tx.execute("DELETE FROM idempotency_items WHERE tenant = ? AND key = ?", (tenant, key))
         return erased
 
-    def referenced(self) -> dict[str, set[str]]:
+    def referenced(self, tenant: str | None = None) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
-        for tenant, item_id in self._db.query("SELECT tenant, item_id FROM idempotency_items"):
-            found.setdefault(tenant, set()).add(item_id)
+        if tenant is None:
+            rows = self._db.query("SELECT tenant, item_id FROM idempotency_items")
+        else:
+            rows = self._db.query("SELECT tenant, item_id FROM idempotency_items WHERE tenant = ?", (tenant,))
+        for name, item_id in rows:
+            found.setdefault(name, set()).add(item_id)
         return found
 
 
@@ -120,12 +124,15 @@ def _ids(body: Any) -> list[str]:
     return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
 
-def erase_forgotten(records: IdempotencyStore, forgotten: Callable[[str, list[str]], Collection[str]]) -> int:
-    """Erase the records that returned an id ``forgotten(tenant, ids)`` says was forgotten (a forget
-    whose server stopped before it erased them); how many."""
+def erase_forgotten(
+    records: IdempotencyStore, forgotten: Callable[[str, list[str]], Collection[str]], tenant: str | None = None
+) -> int:
+    """Erase the records (of every tenant, or of ``tenant``) that returned an id
+    ``forgotten(tenant, ids)`` says was forgotten (a forget whose server stopped before it erased
+    them, or one another process cut short and this one completed); how many."""
     erased = 0
-    for tenant, ids in sorted(records.referenced().items()):
-        gone = forgotten(tenant, sorted(ids))
+    for name, ids in sorted(records.referenced(tenant).items()):
+        gone = forgotten(name, sorted(ids))
         if gone:
-            erased += records.forget(tenant, gone)
+            erased += records.forget(name, gone)
     return erased

@@ -10,9 +10,11 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from outcrop.core.types import Scope
 from outcrop.errors import InvalidInputError, StoreError
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ApiError, ErrorResponse
+from outcrop.server.idempotency import erase_forgotten
 from outcrop.server.routes.deps import State, UserQuery
 from outcrop.server.schemas import ForgetReceiptOut, ForgetRequest, ImportResult
 from outcrop.server.transfer import prepare_import
@@ -52,6 +54,13 @@ def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetRec
             )
         # the Idempotency-Key records of adds that returned a forgotten turn hold a digest of its text
         state.idempotency.forget(tenant.name, [*receipt.removed.get("turn", []), *receipt.already_forgotten])
+        if receipt.resumed:  # forgets another process cut short, completed now: their ids are not listed
+            maintenance = tenant.memory.store.maintenance
+            erase_forgotten(
+                state.idempotency,
+                lambda name, ids: maintenance.forgotten_ids(Scope(tenant=name, user_id=None), ids),
+                tenant.name,
+            )
     return ForgetReceiptOut.from_library(receipt)
 
 
