@@ -33,6 +33,9 @@ def test_add_search_show_history_delete_roundtrip(tmp_path: Path) -> None:
     history = json.loads(run_cli("history", item_id, "--json", db=db).stdout)
     assert [v["event"] for v in history] == ["add", "delete"]
     assert json.loads(run_cli("list", "-u", "sam", "--json", db=db).stdout) == []
+    # added again after its delete: a new turn (this was an IndexError traceback)
+    again = run_cli("add", "I keep my bike in the garage", "--speaker", "Sam", "-u", "sam", db=db).stdout.strip()
+    assert again.startswith("t_") and again != item_id
 
 
 def test_ingest_is_idempotent_and_stats_count(tmp_path: Path) -> None:

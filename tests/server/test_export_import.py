@@ -160,3 +160,49 @@ def test_export_is_per_user_and_only_ever_the_keys_tenant(server: Server, tenant
     assert "bob" not in _export(alice) and "alice" not in _export(bob)
     assert alice.get("/v1/export", params={"tenant": _tenant(bob)}).text.count("bob") == 0
     assert httpx.get(f"{server.url}/v1/export").status_code == 401
+
+
+def test_an_import_does_not_tell_whether_another_tenant_holds_an_id(tenant_client: NewClient) -> None:
+    """On SQLite ids are unique store-wide: a file naming the caller's own tenant whose ids another
+    tenant holds used to be refused 409 (and accepted otherwise), an oracle for other tenants' ids.
+    Such ids are now re-minted for the caller, and both imports answer alike."""
+    holder, caller, control = tenant_client(), tenant_client(), tenant_client()
+    [held_turn] = api_add(holder, messages="the holder's own note about the garden", user_id="hu", session_id="s1")
+    [held] = [line for line in _lines(_export(holder)) if line.get("type") == "log"]
+    before = _export(holder)
+
+    def crafted(tenant: str, log_id: str, turn_id: str) -> str:
+        header = {"format": "outcrop", "version": 1, "tenant": tenant, "user_id": None, "projections": False}
+        base = {
+            "type": "log",
+            "user_id": "cu",
+            "agent_id": None,
+            "session_id": "s1",
+            "recorded_at": "2024-01-01T00:00:00",
+        }
+        message = {
+            **base,
+            "id": log_id,
+            "kind": "message",
+            "payload": {"content": "my note about the lake", "role": "user", "speaker": "Cy", "metadata": {}},
+            "content_hash": "crafted-message",
+            "turn_id": turn_id,
+        }
+        edit = {
+            **base,
+            "id": log_id[:-1] + "x",
+            "kind": "update",
+            "payload": {"item_id": turn_id, "text": "my note about the lake, edited"},
+            "content_hash": "crafted-update",
+            "turn_id": None,
+        }
+        return "\n".join(json.dumps(line) for line in (header, message, edit)) + "\n"
+
+    taken = _import(caller, crafted(_tenant(caller), held["id"], held_turn))  # ids the holder has
+    free = _import(control, crafted(_tenant(control), "l_0000000000free0001", "t_0000000000free0001"))
+    assert taken == free and (taken["added"], taken["reminted"]) == (2, False)
+    [turn] = caller.get("/v1/memories", params={"user_id": "cu", "level": "turn"}).json()["items"]
+    assert turn["text"] == "my note about the lake, edited" and turn["id"] != held_turn
+    assert _export(holder) == before  # the holder's memory is untouched
+    assert holder.get(f"/v1/memories/{held_turn}").json()["text"] == "the holder's own note about the garden"
+    assert _import(caller, crafted(_tenant(caller), held["id"], held_turn))["added"] == 0  # mapped the same again

@@ -58,9 +58,9 @@ class Actor:
     statuses: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
     export: str = ""  # the last export this tenant received
-    # SQLite keys ids store-wide, so a new turn under another tenant's id must be refused. On
-    # PostgreSQL ids are keyed per tenant: the same id in two tenants is two rows, nothing leaks
-    # (the raw-SQL check at the end looks), so that import variant is only tried on SQLite.
+    # SQLite keys ids store-wide, so a new turn under another tenant's id is re-minted for the
+    # importer. On PostgreSQL ids are keyed per tenant: the same id in two tenants is two rows,
+    # nothing leaks (the raw-SQL check at the end looks), so that import variant is only tried on SQLite.
     ids_store_wide: bool = True
     # Turns the owner never updates, deletes or forgets: the other tenant's import reuses their ids
     # (an id the owner has forgotten is free again, and reusing it would be no clash).
@@ -124,7 +124,8 @@ def _log_line(actor: Actor, text: str, turn_id: str | None = None) -> dict[str, 
 
 def _import(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.Response, set[int], str]:
     """An import: our last export again, a file naming the other tenant (it must land in ours), a
-    malformed file, or one reusing the other tenant's turn ids (refused whatever the header says)."""
+    malformed file, or one reusing the other tenant's turn ids (a new turn lands in ours under an id
+    of its own, an update of theirs is refused, whatever the header says)."""
     rng = actor.rng
     header = {"format": "outcrop", "version": 1, "tenant": actor.tenant, "user_id": None, "projections": False}
     variant = rng.choice(["again", "foreign", "foreign", "malformed", "clash"])
@@ -137,14 +138,14 @@ def _import(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.
         allowed = {400}
     elif variant == "clash" and theirs:
         echoed = rng.choice(theirs)
-        if actor.ids_store_wide and rng.random() < 0.5:  # a new turn under their id
+        if actor.ids_store_wide and rng.random() < 0.5:  # a new turn under their id: re-minted, it lands in ours
             line = _log_line(actor, _sentence(actor), turn_id=echoed)
-        else:  # an update of their turn
+            allowed = {200}  # (a 409 here told the importer that another tenant holds the id)
+        else:  # an update of their turn: no turn of ours
             line = {**_log_line(actor, ""), "kind": "update", "payload": {"item_id": echoed, "text": _sentence(actor)}}
+            allowed = {400}
         header["tenant"] = rng.choice([actor.tenant, other.tenant])
-        text, allowed = json.dumps(header) + "\n" + json.dumps(line) + "\n", {400, 409}
-        if header["tenant"] == other.tenant:  # ids re-minted: it lands in ours, or names no turn of ours
-            allowed = {200, 400}
+        text = json.dumps(header) + "\n" + json.dumps(line) + "\n"
     else:
         header["tenant"], header["user_id"] = other.tenant, rng.choice(USERS)
         lines = [_log_line(actor, _sentence(actor)) for _ in range(rng.randint(1, 3))]

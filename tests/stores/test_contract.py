@@ -251,6 +251,79 @@ def test_delete_removes_everywhere_but_keeps_history(mem: Memory) -> None:
     assert mem.stats(user_id="u1")["counts"]["turn"] == 1
 
 
+def test_a_deleted_message_can_be_added_again(mem: Memory) -> None:
+    """Adding a message, deleting it and adding it again used to return [] (its hash was still in
+    the log, and its turn gone); the re-add is a new turn, and adding it once more is idempotent."""
+    message = {"name": "Ana", "content": "I keep a spare key under the blue flowerpot.", "timestamp": "2023-05-08"}
+    [first] = mem.add([message], user_id="u1", session_id="s1")
+    mem.delete(first)
+    [again] = mem.add([message], user_id="u1", session_id="s1")
+    assert again != first
+    assert mem.add([message], user_id="u1", session_id="s1") == [again]
+    assert mem.get(again).text == message["content"]
+    assert again in [h.id for h in mem.search("spare key flowerpot", user_id="u1", recipe="turns")]
+    mem.delete(again)
+    [third] = mem.add([message], user_id="u1", session_id="s1")
+    other = mem.add("Another message.", user_id="u1", session_id="s2")
+    assert third not in (first, again) and mem.get(third).text == message["content"] and other
+    before = {i.id for i in mem.list(user_id="u1", level="turn")}
+    mem.rebuild()  # the log replays to the same turns
+    assert {i.id for i in mem.list(user_id="u1", level="turn")} == before
+
+    # forgetting a deleted generation leaves the live one holding the message: no second copy
+    mem.delete(third)
+    [fourth] = mem.add([message], user_id="u1", session_id="s1")
+    assert mem.forget([first], user_id="u1", scrub=False).ok
+    assert mem.add([message], user_id="u1", session_id="s1") == [fourth]
+    third = fourth
+
+    # forgetting the turn added again forgets the deleted turns it repeats: the same words
+    receipt = mem.forget([third], user_id="u1", scrub=False)
+    assert receipt.ok and {again, third} <= set(receipt.removed["turn"])
+    for gone in (first, again, third):
+        with pytest.raises(NotFoundError):
+            mem.history(gone, user_id="u1")
+    assert [r.payload["content"] for r in mem.store.records.log_records(Scope(tenant="default", user_id="u1"))] == [
+        "Another message."
+    ]
+
+
+def test_search_refuses_a_store_made_by_another_embedder(store_url: str, mem: Memory) -> None:
+    """Searching with another embedder than the store's used to rank silently without the dense
+    channel (by recency and BM25 alone); it is refused with our error, as add is."""
+    from outcrop import ConfigError
+
+    mem.add("I keep a spare key under the blue flowerpot.", user_id="u1")
+    other = Memory(config=MemoryConfig(store=store_url, embedder="wordllama"))
+    try:
+        for read in (
+            lambda: other.search("spare key", user_id="u1"),
+            lambda: other.context("spare key", user_id="u1"),
+            lambda: other.search("spare key", user_id="u1", recipe="plain-hybrid"),
+        ):
+            with pytest.raises(ConfigError, match="vectors were made by"):
+                read()
+    finally:
+        other.close()
+    assert mem.search("spare key", user_id="u1")  # the store's own embedder reads it as before
+
+
+def test_an_import_maps_ids_another_tenant_holds(store_url: str, embedder: Embedder) -> None:
+    """On SQLite ids are unique store-wide: importing into tenant B a file with ids tenant A holds
+    failed (an existence oracle); they are re-minted for B, and A keeps its own."""
+    with open_memory(store_url, embedder, tenant="a") as a, open_memory(store_url, embedder, tenant="b") as b:
+        [held] = a.add("The holder's own note about the garden.", user_id="u1", session_id="s1")
+        out = io.StringIO()
+        a.export(out)
+        header, record = out.getvalue().splitlines()
+        other = record.replace("garden", "lake").replace('"content_hash":"', '"content_hash":"0', 1)  # same ids
+        report = b.import_(io.StringIO(header.replace('"tenant":"a"', '"tenant":"b"') + "\n" + other + "\n"))
+        assert report.added == 1
+        [turn] = b.list(user_id="u1", level="turn")
+        assert turn.text == "The holder's own note about the lake."
+        assert a.get(held).text == "The holder's own note about the garden."
+
+
 def test_a_deleted_fact_is_not_derived_again(mem: Memory) -> None:
     mem.add([{"name": "Ana", "content": "I adopted a puppy named Biscuit last week."}], user_id="u1", session_id="s1")
     fact_id = mem.list(user_id="u1", level="fact")[0].id

@@ -7,6 +7,7 @@ checking and scope defaults belong to the handle.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -21,7 +22,7 @@ from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
-from outcrop.errors import WriteConflict
+from outcrop.errors import ConfigError, OutcropError, WriteConflict
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.ingest.turns import Ingested, TurnIngestor
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
@@ -59,6 +60,8 @@ _MAX_PAUSE = 0.25  # seconds, the longest pause between two attempts
 
 T = TypeVar("T")
 
+log = logging.getLogger("outcrop")
+
 
 def _retrying(write: Callable[[], T]) -> T:
     """``write`` again (recomputed from the store) after a :class:`WriteConflict`, with a short
@@ -90,6 +93,7 @@ class Engine:
         self._wiring = threading.Lock()  # a re-index re-wires the parts while handles may read
         self._wire(self.embedder)
         self.resume_forgets(config.tenant)  # a forget cut short by a stopped process is completed first
+        self.catch_up_strata(config.tenant)  # so are the strata of an add cut short
 
     def _wire(self, embedder: Embedder) -> None:
         self.embedder = embedder
@@ -114,10 +118,29 @@ class Engine:
         concurrent writer got there first (:class:`WriteConflict`: positions of the same session,
         the same input, the same derived item), a few times before giving up."""
         vectors: dict[str, np.ndarray] = {}  # embedded once, whatever the attempts
-        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, vectors))
-        if self.config.strata.on_add:
+        due = new_id("d") if self.config.strata.on_add else None  # the new turns await their strata
+        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, vectors, due))
+        if due is not None:
             _retrying(lambda: self.consolidator.after_add(scope, ingested.ids))
+            if ingested.added:
+                self.store.records.clear_strata_due(scope.tenant, [due])
         return ingested
+
+    def catch_up_strata(self, tenant: str) -> int:
+        """Compute the strata of the tenant's turns whose add stopped before them (a killed process:
+        turns stored without their facts, episodes left stale); how many adds were caught up. One
+        indexed read when nothing is behind. A failure leaves the record for the next open."""
+        caught = 0
+        for due in self.store.records.strata_due(tenant):
+            scope, turn_ids = due.scope, list(due.turn_ids)
+            try:
+                _retrying(lambda: self.consolidator.after_add(scope, turn_ids))  # noqa: B023 (called at once)
+            except OutcropError as exc:
+                log.warning("the strata of %d turns could not be caught up: %s", len(due.turn_ids), exc)
+                continue
+            self.store.records.clear_strata_due(tenant, [due.id])
+            caught += 1
+        return caught
 
     def consolidate(self, scope: Scope) -> ConsolidationReport:
         return self.consolidator.consolidate(scope)
@@ -229,6 +252,7 @@ class Engine:
         filters: SearchFilters | None,
         channels: dict[str, float] | None,
     ) -> list[Hit]:
+        self.check_space()
         moment = filters.as_of if filters is not None else None
         fetch = limit if moment is None else min(1000, limit * 3)
         with self.store.snapshot(scope.tenant):  # one transaction for every channel's reads
@@ -248,12 +272,23 @@ class Engine:
         return found
 
     def context(self, scope: Scope, query: str, max_tokens: int, filters: SearchFilters | None) -> Context:
+        self.check_space()
         with self.store.snapshot(scope.tenant):
             context = assemble_context(
                 self.store, self.retriever, self.config.retrieval, scope, query, max_tokens, filters
             )
         self.note_reads(scope, context.items)
         return context
+
+    def check_space(self) -> None:
+        """Refuse to read a store whose vectors another embedder made, as ``add`` refuses to write
+        to it: the dense channel would find nothing and rank by the other channels alone."""
+        active = self.store.vectors.active_space()
+        if active is not None and active.name != self.space.name:
+            raise ConfigError(
+                f"this store's vectors were made by {active.name!r}, not {self.space.name!r}; open it with that"
+                " embedder or re-index it into the new one"
+            )
 
     def reusing_reads(self, *, serving: bool = True) -> AbstractContextManager[ReadReuse]:
         return reuse_reads(serving=serving)

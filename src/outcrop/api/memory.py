@@ -121,6 +121,7 @@ class Memory:
         pipeline, and closing it leaves them open."""
         handle = Memory._on(self._engine, MemoryConfig.build({**self.config.model_dump(), "tenant": tenant}))
         self._engine.resume_forgets(tenant)  # a forget of that tenant cut short is completed first
+        self._engine.catch_up_strata(tenant)  # so are the strata of an add of it cut short
         return handle
 
     def __enter__(self) -> Memory:
@@ -167,7 +168,8 @@ class Memory:
         metadata: dict[str, Any] | None = None,
     ) -> builtins.list[str]:
         """Append messages to memory; returns one turn id per message (the existing id for
-        a message already ingested). All of the call is written, or none of it."""
+        a message already ingested; a new turn for one whose turn was deleted since). All of the
+        call is written, or none of it."""
         metadata = validate_metadata(metadata) if metadata is not None else None
         scope = self._scope(user_id, agent_id, session_id, run_id)
         turns = normalize_messages(messages, timestamp=memory_time(timestamp), max_chars=self.config.max_text_chars)
@@ -325,6 +327,7 @@ class Memory:
         recipe: str = "default",
     ) -> builtins.list[Hit]:
         """Hybrid search; each :class:`Hit` carries an ``explain`` trace of the channels that found it.
+        A store whose vectors another embedder made is refused (:class:`~outcrop.errors.ConfigError`).
 
         ``channels`` overrides the fusion weights, e.g. ``{"bm25": 1.0}`` for lexical only.
         ``recipe`` names another way to search (:mod:`outcrop.retrieve.recipes`): ``"turns"``,

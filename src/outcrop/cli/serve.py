@@ -38,16 +38,26 @@ def register(app: typer.Typer) -> None:
             None, "--max-body-bytes", envvar="OUTCROP_MAX_BODY_BYTES", help="largest request body (default 1 MiB)"
         ),
         threads: int = typer.Option(16, "--threads", help="worker threads for memory operations"),
+        read_timeout: float | None = typer.Option(
+            None, "--read-timeout", help="seconds for a request to arrive whole, headers and body (default 30)"
+        ),
+        keep_alive: int | None = typer.Option(
+            None, "--keep-alive", help="seconds an idle connection stays open (default 5)"
+        ),
         log_level: str = typer.Option("info", "--log-level"),
     ) -> None:
         """Serve the REST API (/v1/..., OpenAPI at /openapi.json). The admin key comes from OUTCROP_ADMIN_KEY."""
         try:
-            import uvicorn
-
             from outcrop.server import ServerConfig, create_app
+            from outcrop.server.http import serve as run
         except ImportError as exc:
             raise server_imports_error(exc) from None
         config = ServerConfig.from_env(
-            memory=memory_config(settings(ctx), db), keys_path=keys, max_body_bytes=max_body_bytes, threads=threads
+            memory=memory_config(settings(ctx), db),
+            keys_path=keys,
+            max_body_bytes=max_body_bytes,
+            threads=threads,
+            read_timeout_s=read_timeout,
+            keep_alive_s=keep_alive,
         )
-        uvicorn.run(create_app(config), host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+        run(create_app(config), config, host=host, port=port, log_level=log_level)

@@ -68,3 +68,13 @@ def derived_id(prefix: str, *parts: Any) -> str:
     same input gives the same id, so consolidation is idempotent and a rebuild reproduces the store."""
     digest = int(content_hash(*parts)[:23], 16)
     return f"{prefix}_{_b32(digest, 18)}"
+
+
+def remint(tenant: str, old: str) -> str:
+    """The id a log record or turn ``old`` from another tenant's file gets in ``tenant``: the same
+    prefix and time part (so listings keep their order), then 8 characters of a digest of both.
+    Deterministic, so importing the same file twice maps it the same way."""
+    prefix, sep, body = old.partition("_")
+    if not sep:
+        prefix, body = "i", old
+    return f"{prefix}_{body[:10]}{derived_id('', 'import', tenant, old)[1:9]}"

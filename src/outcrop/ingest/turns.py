@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,9 +17,9 @@ from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers.base import Embedder
-from outcrop.stores.base import Store, VectorSpace, WriteBatch
+from outcrop.stores.base import Store, StrataDue, VectorSpace, WriteBatch
 
-__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor"]
+__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor", "readd_hash", "turn_hash"]
 
 TURN_PRODUCER = "ingest.turn@1"
 
@@ -35,6 +36,18 @@ def turn_hash(scope: Scope, turn: IncomingTurn, given_time: datetime | None) -> 
         format_time(given_time),
         turn.metadata,
     )
+
+
+def readd_hash(digest: str) -> str:
+    """The log hash of an input added again after its turn was deleted: each delete opens one more
+    generation of the input's hash, so a re-add is a new record and adding it twice is still idempotent."""
+    return content_hash("added-again", digest)
+
+
+class _Current(NamedTuple):
+    digest: str  # the log hash a write of the input uses
+    held: str | None  # the live turn holding it already
+    again_of: list[str]  # the deleted turns of its earlier generations
 
 
 @dataclass(frozen=True)
@@ -58,19 +71,22 @@ class TurnIngestor:
         turns: Sequence[IncomingTurn],
         metadata: dict[str, object],
         memo: dict[str, np.ndarray] | None = None,
+        due: str | None = None,
     ) -> Ingested:
         """Write the turns not already in the log (one transaction); one id per turn, in order.
-        ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt."""
+        ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt; ``due``
+        (an id) records the new turns as awaiting their strata (:class:`StrataDue`) in the same write."""
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
-        existing = self.store.records.items_for_log_hashes(scope, hashes)
+        current = self._current(scope, hashes)
         recorded = now()
         ids: list[str] = []
         fresh: list[Item] = []
         batch = WriteBatch(space=self.space)
         seen: dict[str, str] = {}
-        for turn, digest in zip(turns, hashes, strict=True):
-            if digest in existing:
-                ids.extend(existing[digest][:1])
+        for turn, given in zip(turns, hashes, strict=True):
+            digest, held, again_of = current[given]
+            if held is not None:
+                ids.append(held)
                 continue
             if digest in seen:  # the same input twice in one call
                 ids.append(seen[digest])
@@ -82,6 +98,7 @@ class TurnIngestor:
                 "content": turn.content,
                 "timestamp": format_time(turn.timestamp),
                 "metadata": item_metadata,
+                **({"again_of": again_of} if again_of else {}),  # the deleted turns it adds again (forget follows)
             }
             log = LogRecord(
                 id=new_id("l"), scope=scope, kind="message", payload=payload, content_hash=digest, recorded_at=recorded
@@ -111,8 +128,42 @@ class TurnIngestor:
         if not fresh:
             return Ingested(ids, 0)
         self._index(scope, fresh, batch, {} if memo is None else memo)
+        if due is not None:
+            batch.strata_due = StrataDue(id=due, scope=scope, turn_ids=tuple(item.id for item in fresh))
         self.store.records.write(batch)
         return Ingested(ids, len(fresh))
+
+    def _current(self, scope: Scope, hashes: Sequence[str]) -> dict[str, _Current]:
+        """For each input hash: the log hash a write of it uses, the live turn already holding it
+        (None: write it), and the deleted turns of its earlier generations. An input whose turn was
+        deleted is written again under the next generation of its hash (:func:`readd_hash`)."""
+        prefix = Level.TURN.prefix + "_"
+        current: dict[str, _Current] = {}
+        pending = {digest: digest for digest in dict.fromkeys(hashes)}  # input hash -> generation to look up
+        earlier: dict[str, list[str]] = {}  # input hash -> the deleted turns of its generations so far
+        while pending:
+            # each generation with the next one: a generation forgotten since leaves a gap the
+            # chain steps over (its later generations still hold the input)
+            looked_up = {h for c in pending.values() for h in (c, readd_hash(c))}
+            found = self.store.records.items_for_log_hashes(scope, sorted(looked_up))
+            later: dict[str, str] = {}
+            gaps: dict[str, str] = {}
+            for given, candidate in pending.items():
+                turns = [i for i in found.get(candidate, []) if i.startswith(prefix)]
+                if turns:
+                    current[given] = _Current(candidate, turns[0], earlier.get(given, []))
+                elif candidate in found:  # logged, but its turn was deleted since: the next generation
+                    later[given] = candidate
+                elif readd_hash(candidate) in found:  # forgotten, while a later generation is held
+                    gaps[given] = readd_hash(candidate)
+                else:
+                    current[given] = _Current(candidate, None, earlier.get(given, []))
+            if later:
+                deleted = self.store.records.turns_for_log_hashes(scope, list(later.values()))
+                for given, candidate in later.items():
+                    earlier.setdefault(given, []).extend(deleted.get(candidate, []))
+            pending = {**{given: readd_hash(candidate) for given, candidate in later.items()}, **gaps}
+        return current
 
     def _index(self, scope: Scope, fresh: list[Item], batch: WriteBatch, memo: dict[str, np.ndarray]) -> None:
         """Fill the batch's vectors, then its positions and lexical documents (with neighbours).

@@ -33,13 +33,14 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 from outcrop.core.documents import dense_text, lexical_document
+from outcrop.core.ids import remint
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
 from outcrop.core.time.clock import format_time, parse_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, write_turns
-from outcrop.lifecycle.replay import TURN_KINDS, replay, turn_ids
+from outcrop.lifecycle.replay import TURN_KINDS, fallback_turn_id, replay, turn_ids
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 from outcrop.strata.consolidate import Consolidator
@@ -242,6 +243,31 @@ def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord
             store.records.delete_item(owner, item_id, record)
 
 
+def _own_ids(
+    store: Store, tenant: str, records: list[LogRecord], ids: dict[str, str]
+) -> tuple[list[LogRecord], dict[str, str]]:
+    """The records and turn ids with every id another tenant holds re-minted for ``tenant``
+    (:func:`~outcrop.core.ids.remint`), and the references to them in updates and deletes: where
+    ids are unique store-wide (SQLite), keeping such an id made the import fail, which told the
+    importer that another tenant holds it. The import now behaves the same either way."""
+    turns = {r.id: ids.get(r.id) or fallback_turn_id(r.id) for r in records if r.kind in TURN_KINDS}
+    taken = store.records.taken_elsewhere(tenant, [*(r.id for r in records), *turns.values()])
+    if not taken:
+        return records, ids
+
+    def mapped(old: str) -> str:
+        return remint(tenant, old) if old in taken else old
+
+    out: list[LogRecord] = []
+    for record in records:
+        payload = record.payload
+        target = payload.get("item_id")
+        if record.kind in ("update", "delete") and isinstance(target, str):
+            payload = {**payload, "item_id": mapped(target)}
+        out.append(record.model_copy(update={"id": mapped(record.id), "payload": payload}))
+    return out, {mapped(log_id): mapped(turn_id) for log_id, turn_id in turns.items()}
+
+
 def import_jsonl(
     store: Store, embedder: Embedder, consolidator: Consolidator, tenant: str, source: Target, *, window: int
 ) -> ImportReport:
@@ -263,6 +289,7 @@ def import_jsonl(
     report.added, report.skipped = len(fresh), len(parsed) - len(fresh)
     if not fresh:
         return report
+    fresh, ids = _own_ids(store, tenant, fresh, ids)
     sessions = {r.scope for r in fresh if r.kind in TURN_KINDS and r.scope.session_id is not None}
     starts = {(s.tenant, s.user_id, str(s.session_id)): store.records.next_position(s) for s in sessions}
     state = replay(fresh, ids, starts)  # after the turns the store holds of those sessions

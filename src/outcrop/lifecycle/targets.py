@@ -8,10 +8,10 @@ recomputed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from outcrop.core.types import Item, Level, Scope
+from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log, log_texts
 from outcrop.stores.base import Store
@@ -88,14 +88,39 @@ def resolve_ids(store: Store, tenant: Scope, ids: Sequence[str]) -> Targets:
         if not versions:
             raise NotFoundError(f"no memory item {turn_id!r} in this scope")
         log_ids.update(dict.fromkeys(v.log_id for v in versions))
+    records = store.records.log_records(tenant, ids=list(log_ids), limit=len(log_ids))
+    for turn_id, versions in _earlier_generations(store, tenant, records, turn_ids).items():
+        turn_ids[turn_id] = None
+        added = [v.log_id for v in versions if v.log_id not in log_ids]
+        log_ids.update(dict.fromkeys(added))
+        records += store.records.log_records(tenant, ids=added, limit=len(added))
     targets.turn_ids = list(turn_ids)
     targets.log_ids = list(log_ids)
-    for record in store.records.log_records(tenant, ids=targets.log_ids, limit=len(targets.log_ids)):
+    for record in records:
         targets.texts.extend(log_texts(record))
         targets.sessions.add(record.scope)
     targets.items = store.records.get_items(tenant, targets.turn_ids)
     _close(store, targets)
     return targets
+
+
+def _earlier_generations(
+    store: Store, tenant: Scope, records: Sequence[LogRecord], known: Collection[str]
+) -> dict[str, list[ItemVersion]]:
+    """The deleted turns that messages among ``records`` added again (``payload["again_of"]``:
+    the same content, so forgetting the re-added turn forgets them too), with their histories;
+    ids this tenant holds no history of are left out."""
+    found: dict[str, list[ItemVersion]] = {}
+    for record in records:
+        again_of = record.payload.get("again_of") if record.kind in ("message", "text") else None
+        for turn_id in again_of if isinstance(again_of, list) else []:
+            if not isinstance(turn_id, str) or turn_id in known or turn_id in found:
+                continue
+            try:
+                found[turn_id] = store.records.history(tenant, turn_id)
+            except NotFoundError:
+                continue
+    return {turn_id: versions for turn_id, versions in found.items() if versions}
 
 
 def _close(store: Store, targets: Targets) -> None:

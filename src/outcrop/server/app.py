@@ -9,10 +9,11 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from outcrop.api.memory import Memory
+from outcrop.core.types import Scope
 from outcrop.providers.base import Embedder
 from outcrop.server.config import ServerConfig
 from outcrop.server.errors import install_error_handlers
-from outcrop.server.idempotency import SQLiteIdempotencyStore
+from outcrop.server.idempotency import SQLiteIdempotencyStore, erase_forgotten
 from outcrop.server.keys import SQLiteKeyStore
 from outcrop.server.limits import BodyLimitMiddleware
 from outcrop.server.openapi import install_openapi
@@ -33,13 +34,24 @@ def open_state(config: ServerConfig, *, embedder: Embedder | None = None) -> Ser
     except BaseException:
         sidecar.close()
         raise
+    idempotency = SQLiteIdempotencyStore(sidecar, ttl_s=config.idempotency_ttl_s)
+    try:
+        erase_forgotten(idempotency, lambda tenant, ids: memory.store.maintenance.forgotten_ids(_tenant(tenant), ids))
+    except BaseException:
+        memory.close()
+        sidecar.close()
+        raise
     return ServerState(
         config=config,
         memories=TenantMemories(memory),
         keys=SQLiteKeyStore(sidecar, pepper=config.key_pepper.get_secret_value()),
-        idempotency=SQLiteIdempotencyStore(sidecar, ttl_s=config.idempotency_ttl_s),
+        idempotency=idempotency,
         sidecar=sidecar,
     )
+
+
+def _tenant(name: str) -> Scope:
+    return Scope(tenant=name, user_id=None)
 
 
 def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> FastAPI:
@@ -61,10 +73,10 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
         version=health._version(),
         lifespan=lifespan,
     )
-    install_error_handlers(app)
     install_openapi(app)
     for module in (health, memories, retrieval, lifecycle, admin):
         app.include_router(module.router)
     app.add_middleware(SingleQueryValuesMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    install_error_handlers(app)  # last: its middleware wraps the others
     return app

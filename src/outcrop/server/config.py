@@ -39,6 +39,10 @@ class ServerConfig(BaseModel):
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body accepted (413 above)")
     threads: int = Field(16, ge=1, le=256, description="worker threads running memory operations")
     idempotency_ttl_s: int = Field(24 * 3600, ge=60, description="how long an Idempotency-Key is remembered")
+    read_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="a request must arrive whole (headers and body) within this (408 after)"
+    )
+    keep_alive_s: int = Field(5, ge=1, le=3600, description="an idle connection is closed after this")
 
     @property
     def resolved_keys_path(self) -> Path:

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outcrop.errors import (
     ConfigError,
@@ -22,7 +24,15 @@ from outcrop.errors import (
     WriteConflict,
 )
 
-__all__ = ["ERROR_RESPONSES", "ApiError", "ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "ApiError",
+    "ErrorBody",
+    "ErrorResponse",
+    "UnexpectedErrors",
+    "error_response",
+    "install_error_handlers",
+]
 
 log = logging.getLogger("outcrop.server")
 
@@ -123,7 +133,38 @@ def install_error_handlers(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "internal_error", "internal server error")
+    app.add_middleware(UnexpectedErrors)  # added last: the outermost of the app's own middleware
+
+
+class UnexpectedErrors:
+    """An unexpected exception becomes a JSON 500 and the connection stays usable.
+
+    Starlette's handler for ``Exception`` sends its response and then raises the exception again
+    (for the server to log), and uvicorn closes a connection whose request raised after its
+    response started: the client of a keep-alive connection lost it with every 500. Here the
+    exception is logged and answered, and goes no further. A response already started cannot be
+    mended; that one still ends the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except ClientDisconnect:
+            return  # the client is gone: nobody to answer
+        except Exception as exc:
+            log.exception("unexpected error", exc_info=exc)
+            if started:
+                raise
+            await error_response(500, "internal_error", "internal server error")(scope, receive, send)

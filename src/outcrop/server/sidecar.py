@@ -36,6 +36,17 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (tenant, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
+CREATE TABLE IF NOT EXISTS idempotency_items (
+    tenant TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (tenant, item_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_items_key ON idempotency_items(tenant, key);
+INSERT OR IGNORE INTO idempotency_items (tenant, item_id, key)
+    SELECT i.tenant, j.value, i.key FROM idempotency i, json_each(i.body, '$.ids') j
+    WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'idempotency_items');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('idempotency_items', 1);
 """
 
 

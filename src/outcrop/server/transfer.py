@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from outcrop.core.ids import derived_id
+from outcrop.core.ids import remint
 from outcrop.core.text import validate_text
 from outcrop.core.types import Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, OutcropError
@@ -59,15 +59,6 @@ class _Line:
     record: LogRecord | None = None
     turn_id: str | None = None
     dropped: bool = False
-
-
-def remint(tenant: str, old: str) -> str:
-    """The id a record or turn ``old`` of another tenant's file gets in ``tenant``: the same prefix
-    and time part (so listings keep their order), then 8 characters of a digest of both."""
-    prefix, sep, body = old.partition("_")
-    if not sep:
-        prefix, body = "i", old
-    return f"{prefix}_{body[:10]}{derived_id('', 'import', tenant, old)[1:9]}"
 
 
 def _fail(number: int, message: str) -> InvalidInputError:

@@ -43,6 +43,7 @@ __all__ = [
     "ScoredId",
     "SearchFilters",
     "Store",
+    "StrataDue",
     "VectorIndex",
     "VectorSpace",
     "WriteBatch",
@@ -93,6 +94,25 @@ class Link:
     weight: float
 
 
+@dataclass(frozen=True)
+class StrataDue:
+    """Turns written whose strata (facts, episodes, topics, profile) are still to be computed.
+    Recorded by the turns' own write and dropped once the consolidation after it is done, so the
+    turns of an add cut short by a stopped process get their strata when the memory next opens."""
+
+    id: str
+    scope: Scope  # the write scope of the turns (tenant, user, agent, session)
+    turn_ids: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, id: str, text: str) -> StrataDue:
+        data = json.loads(text)
+        return cls(id=id, scope=Scope.model_validate(data["scope"]), turn_ids=tuple(data["turn_ids"]))
+
+
 @dataclass
 class WriteBatch:
     """Everything one ``add`` writes, applied by :meth:`Records.write` in one transaction."""
@@ -109,6 +129,7 @@ class WriteBatch:
     replaces: list[str] = field(default_factory=list)  # stored items of this batch, removed first (one transaction)
     removes: dict[Scope, list[str]] = field(default_factory=dict)  # stored derived items dropped, scope -> ids
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
+    strata_due: StrataDue | None = None  # the batch's turns, until their strata are computed
 
 
 class Records(Protocol):
@@ -122,6 +143,12 @@ class Records(Protocol):
 
     def next_position(self, scope: Scope) -> int:
         """The next free turn position in ``scope.session_id``."""
+
+    def strata_due(self, tenant: str) -> list[StrataDue]:
+        """The tenant's turns whose strata are still to be computed (:class:`StrataDue`), oldest first."""
+
+    def clear_strata_due(self, tenant: str, ids: Sequence[str]) -> None:
+        """Drop these records of the tenant: their strata are computed."""
 
     def update_item(
         self,
@@ -149,6 +176,16 @@ class Records(Protocol):
     # -- reads ----------------------------------------------------------------------------
     def items_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
         """Map content hashes already in the log to the item ids derived from them."""
+
+    def turns_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        """Map content hashes of records in the log to the ids of every turn made from them, deleted
+        turns included (the ``add`` entry of a turn's history names its record)."""
+
+    def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` (log record or item ids, live or deleted) the store holds for another
+        tenant than ``tenant``: where ids are unique store-wide (SQLite) a write of one of them into
+        ``tenant`` would be refused. Always empty where every key includes the tenant (PostgreSQL).
+        Only for mapping such ids away: never tell a caller which ids another tenant holds."""
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]: ...
 

@@ -10,9 +10,11 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from outcrop.core.types import Scope
 from outcrop.errors import InvalidInputError, StoreError
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ApiError, ErrorResponse
+from outcrop.server.idempotency import erase_forgotten
 from outcrop.server.routes.deps import State, UserQuery
 from outcrop.server.schemas import ForgetReceiptOut, ForgetRequest, ImportResult
 from outcrop.server.transfer import prepare_import
@@ -49,6 +51,15 @@ def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetRec
         else:
             receipt = tenant.memory.forget(
                 user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
+            )
+        # the Idempotency-Key records of adds that returned a forgotten turn hold a digest of its text
+        state.idempotency.forget(tenant.name, [*receipt.removed.get("turn", []), *receipt.already_forgotten])
+        if receipt.resumed:  # forgets another process cut short, completed now: their ids are not listed
+            maintenance = tenant.memory.store.maintenance
+            erase_forgotten(
+                state.idempotency,
+                lambda name, ids: maintenance.forgotten_ids(Scope(tenant=name, user_id=None), ids),
+                tenant.name,
             )
     return ForgetReceiptOut.from_library(receipt)
 
@@ -111,7 +122,7 @@ _IMPORT_BODY: dict[str, Any] = {
     "/import",
     response_model=ImportResult,
     openapi_extra=_IMPORT_BODY,
-    responses={409: {"model": ErrorResponse, "description": "the file's ids are already taken in this store"}},
+    responses={409: {"model": ErrorResponse, "description": "the file's ids are already taken in this tenant"}},
 )
 def import_(tenant: TenantMemory, state: State, body: Annotated[bytes, Depends(_raw_body)]) -> ImportResult:
     """Load a JSONL export into the caller's tenant, always: a header or records naming another
@@ -129,6 +140,6 @@ def import_(tenant: TenantMemory, state: State, body: Annotated[bytes, Depends(_
         except StoreError as exc:
             if "write rejected" not in str(exc):
                 raise
-            message = "the file's log or turn ids are already taken in this store; nothing was imported"
+            message = "the file's log or turn ids are already taken in this tenant; nothing was imported"
             raise ApiError(409, "import_conflict", message) from None
     return ImportResult.from_library(report, dropped=prepared.dropped, reminted=prepared.reminted)

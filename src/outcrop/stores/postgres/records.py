@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
-from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
+from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.rows import drop_items, insert_item, insert_log, insert_version, require, sources
@@ -79,6 +79,22 @@ class PostgresRecords:
             for item_id, document in batch.relexical.items():
                 if conn.execute("SELECT 1 FROM items WHERE tenant = %s AND id = %s", [tenant, item_id]).fetchone():
                     self._lexical.put(conn, tenant, item_id, document)
+            if batch.strata_due is not None:
+                due = batch.strata_due
+                conn.execute(
+                    "INSERT INTO strata_due (tenant, id, due) VALUES (%s, %s, %s::jsonb)",
+                    [tenant, due.id, due.to_json()],
+                )
+
+    def strata_due(self, tenant: str) -> list[StrataDue]:
+        rows = self._db.query(tenant, "SELECT id, due::text FROM strata_due WHERE tenant = %s ORDER BY id", [tenant])
+        return [StrataDue.from_json(row[0], row[1]) for row in rows]
+
+    def clear_strata_due(self, tenant: str, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        with self._db.tx(tenant) as conn:
+            conn.execute("DELETE FROM strata_due WHERE tenant = %s AND id = ANY(%s)", [tenant, list(ids)])
 
     def next_position(self, scope: Scope) -> int:
         rows = self._db.query(
@@ -176,6 +192,21 @@ class PostgresRecords:
         found: dict[str, list[str]] = {}
         add_hash_rows(found, rows)
         return found
+
+    def turns_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        rows = self._db.query(
+            scope.tenant,
+            "SELECT l.content_hash, v.item_id FROM log l JOIN item_versions v"
+            " ON v.tenant = l.tenant AND v.log_id = l.id AND v.event = 'add'"
+            ' WHERE l.tenant = %s AND l.content_hash = ANY(%s) ORDER BY v.item_id COLLATE "C"',
+            [scope.tenant, list(hashes)],
+        )
+        found: dict[str, list[str]] = {}
+        add_hash_rows(found, rows)
+        return found
+
+    def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        return set()  # every key here includes the tenant: an id of one tenant never blocks another's
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
         if not ids:

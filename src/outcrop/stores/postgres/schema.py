@@ -156,6 +156,7 @@ TENANT_TABLES = (
     "forget_plans",
     "forgotten_ids",
     "lexical_terms",
+    "strata_due",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -309,6 +310,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE lexical_terms FORCE ROW LEVEL SECURITY;
         ALTER TABLE items FORCE ROW LEVEL SECURITY;
         """,
+    ),
+    (
+        "0009_strata_due",
+        """
+        CREATE TABLE strata_due (
+            tenant text NOT NULL,
+            id text NOT NULL,
+            due jsonb NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("strata_due",)),
     ),
 ]
 

@@ -14,7 +14,7 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import NotFoundError, StoreError, WriteConflict
-from outcrop.stores.base import Link, ScoredId, SearchFilters, VectorSpace, WriteBatch
+from outcrop.stores.base import Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.sql import (
     ITEM_COLUMNS,
     LOG_COLUMNS,
@@ -77,10 +77,26 @@ class SQLiteRecords:
                     ).fetchone()
                     if row is not None:
                         self._lexical.put(db, tenant, row[0], document)
+                if batch.strata_due is not None:
+                    due = batch.strata_due
+                    db.execute(
+                        "INSERT INTO strata_due (tenant, id, due) VALUES (?, ?, ?)",
+                        (due.scope.tenant, due.id, due.to_json()),
+                    )
         except sqlite3.IntegrityError as exc:
             raise WriteConflict(f"write rejected by the store: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"write failed: {exc}") from None
+
+    def strata_due(self, tenant: str) -> list[StrataDue]:
+        rows = self._conn.query("SELECT id, due FROM strata_due WHERE tenant = ? ORDER BY id", (tenant,))
+        return [StrataDue.from_json(row[0], row[1]) for row in rows]
+
+    def clear_strata_due(self, tenant: str, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        with self._conn.transaction() as db:
+            db.executemany("DELETE FROM strata_due WHERE tenant = ? AND id = ?", [(tenant, i) for i in ids])
 
     def next_position(self, scope: Scope) -> int:
         rows = self._conn.query(
@@ -198,6 +214,29 @@ class SQLiteRecords:
             )
             add_hash_rows(found, rows)
         return found
+
+    def turns_for_log_hashes(self, scope: Scope, hashes: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for chunk in chunks(list(dict.fromkeys(hashes))):
+            rows = self._conn.query(
+                "SELECT l.content_hash, v.item_id FROM log l JOIN item_versions v ON v.log_id = l.id"
+                f" AND v.event = 'add' WHERE l.tenant = ? AND l.content_hash IN ({','.join('?' * len(chunk))})"
+                " ORDER BY v.item_id",
+                [scope.tenant, *chunk],
+            )
+            add_hash_rows(found, rows)
+        return found
+
+    def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        taken: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            for table, column in (("log", "id"), ("items", "id"), ("item_versions", "item_id")):
+                rows = self._conn.query(
+                    f"SELECT {column} FROM {table} WHERE {column} IN ({marks}) AND tenant <> ?", [*chunk, tenant]
+                )
+                taken.update(row[0] for row in rows)
+        return taken
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
         result: dict[str, Item] = {}

@@ -210,4 +210,15 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ),
     ("0007_lexical_tables_per_tenant", _lexical_tables_per_tenant),
     ("0008_unique_turn_positions", _unique_turn_positions),
+    (
+        "0009_strata_due",
+        """
+        CREATE TABLE strata_due (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            due TEXT NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

@@ -1,0 +1,97 @@
+"""How the REST server speaks HTTP: uvicorn's h11 protocol with a deadline for reading each
+request, and the uvicorn configuration :func:`serve` runs with.
+
+uvicorn closes a connection left idle between requests (``timeout_keep_alive``) but sets no
+deadline while a request is coming in: a client that connects and sends nothing, or sends its
+headers or body a byte at a time (slowloris), holds a connection and its buffers for ever.
+:class:`GuardedH11Protocol` gives each request ``read_timeout_s`` from its first byte (or from the
+connection's opening) to arrive whole; past it the server answers ``408`` in our JSON error shape
+when it has not started a response, and closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from outcrop.server.config import ServerConfig
+
+__all__ = ["GuardedH11Protocol", "guarded_protocol", "serve", "uvicorn_config"]
+
+_BODY = json.dumps(
+    {"error": {"code": "request_timeout", "message": "the request did not arrive in time"}}, separators=(",", ":")
+).encode()
+TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    + f"content-length: {len(_BODY)}\r\n\r\n".encode()
+    + _BODY
+)
+_READING = (h11.IDLE, h11.SEND_BODY)  # the client's states while a request is still coming in
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request to arrive (see the module docstring)."""
+
+    read_timeout_s: float = 30.0
+    _read_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._read_timer is None and self.conn.their_state is h11.IDLE:
+            self._arm()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)
+        if self.conn.their_state not in _READING:
+            self._disarm()  # the request is in whole (or the connection is done with)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._read_timer = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
+
+    def _disarm(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _read_timed_out(self) -> None:
+        self._read_timer = None
+        if self.transport.is_closing() or self.conn.their_state not in _READING:
+            return
+        answering = self.conn.their_state is h11.SEND_BODY and self.cycle is not None and self.cycle.response_started
+        if not answering:  # written raw: while headers arrive, h11 has no request to answer yet
+            self.transport.write(TIMEOUT_RESPONSE)
+        self.transport.close()
+
+
+def guarded_protocol(read_timeout_s: float) -> type[GuardedH11Protocol]:
+    """A :class:`GuardedH11Protocol` class with this deadline (uvicorn builds one per connection)."""
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {"read_timeout_s": read_timeout_s})
+
+
+def uvicorn_config(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str) -> uvicorn.Config:
+    """The uvicorn configuration the server runs with: h11 with the read deadline, the keep-alive timeout."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        http=guarded_protocol(config.read_timeout_s),
+        timeout_keep_alive=config.keep_alive_s,
+    )
+
+
+def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str) -> None:
+    """Run ``app`` until stopped (SIGINT/SIGTERM)."""
+    uvicorn.Server(uvicorn_config(app, config, host=host, port=port, log_level=log_level)).run()

@@ -1,0 +1,87 @@
+"""The engine catches up the strata of an add a killed process cut short: its turns were stored
+with a record that they await their strata, and the next open computes them (they used to stay
+without facts, and their session's episode stale, until someone ran ``consolidate``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from outcrop import Level, Memory, MemoryConfig
+from outcrop.core.types import Scope
+from outcrop.providers import Embedder
+from outcrop.stores.registry import open_store
+
+pytestmark = pytest.mark.integration  # a child process killed mid-add, on both stores
+
+_REPO = Path(__file__).resolve().parents[2]
+
+_KILLED_ADD = """
+import os, signal, sys
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import load_embedder
+from outcrop.strata.consolidate import Consolidator
+
+def die(*args, **kwargs):  # the turns are written; the process dies before their strata
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Consolidator.after_add = die
+m = Memory(config=MemoryConfig(store=sys.argv[1]), embedder=load_embedder("minilm"))
+m.add([{"name": "Ana", "content": "I adopted a puppy named Biscuit last week."}],
+      user_id="u1", session_id="s1", timestamp="2023-05-08T10:00:00")
+"""
+
+USER = Scope(tenant="default", user_id="u1")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'memory.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def _open(url: str, embedder: Embedder) -> Memory:
+    return Memory(config=MemoryConfig(store=url), embedder=embedder)
+
+
+def _stored(url: str) -> tuple[dict[str, int], int]:
+    """Counts per level and the awaiting records, read from the store without opening a Memory."""
+    store = open_store(url)
+    try:
+        return store.records.count(USER), len(store.records.strata_due("default"))
+    finally:
+        store.close()
+
+
+def test_an_add_killed_before_its_strata_is_caught_up_on_open(store_url: str, embedder: Embedder) -> None:
+    with _open(store_url, embedder) as m:
+        first = m.add([{"name": "Ana", "content": "I moved to Lisbon in March."}], user_id="u1", session_id="s1")
+        assert _stored(store_url)[1] == 0  # a finished add leaves no record behind
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_ADD, store_url], cwd=_REPO, capture_output=True, text=True, timeout=300
+    )
+    assert child.returncode == -9, child.stderr
+    counts, due = _stored(store_url)
+    assert (counts["turn"], counts.get("fact", 0), due) == (2, 1, 1)  # the new turn has no fact yet
+
+    with _open(store_url, embedder) as m:  # opening computes what the killed add left
+        turns = m.list(user_id="u1", level="turn")
+        facts = m.list(user_id="u1", level=Level.FACT)
+        assert len(facts) == 2 and any("Biscuit" in f.text for f in facts)
+        [episode] = m.list(user_id="u1", level="episode")
+        assert set(episode.metadata["session_turns"]) == {t.id for t in turns}  # no longer stale
+        assert first[0] in episode.metadata["session_turns"] and "Biscuit" in episode.text
+    assert _stored(store_url)[1] == 0
+
+
+def test_no_record_when_strata_are_not_computed_on_add(tmp_path: Path, embedder: Embedder) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    config = MemoryConfig.build({"store": url, "strata": {"on_add": False}})
+    with Memory(config=config, embedder=embedder) as m:
+        m.add("I adopted a puppy named Biscuit last week.", user_id="u1", session_id="s1")
+    counts, due = _stored(url)
+    assert (counts["turn"], counts["fact"], due) == (1, 0, 0)

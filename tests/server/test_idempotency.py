@@ -1,0 +1,116 @@
+"""Idempotency records go with what they recorded: a forget erases every record whose add returned a
+turn it erased (each holds a digest of the forgotten messages), on the running server and, for a
+forget whose server stopped first, at the next start."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import Embedder
+from outcrop.server import ServerConfig
+from outcrop.server.app import open_state
+from outcrop.server.idempotency import StoredResponse
+from tests.server.conftest import NewClient, Server
+
+
+def _keys(server: Server, tenant: str) -> list[str]:
+    with sqlite3.connect(server.keys_path) as db:
+        rows = db.execute("SELECT key FROM idempotency WHERE tenant = ? ORDER BY key", (tenant,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def _add(client: object, key: str, **body: object) -> list[str]:
+    response = client.post("/v1/memories", json=body, headers={"Idempotency-Key": key})  # type: ignore[attr-defined]
+    assert response.status_code == 201, response.text
+    ids: list[str] = response.json()["ids"]
+    return ids
+
+
+def test_forget_erases_the_idempotency_records_of_what_it_erased(server: Server, tenant_client: NewClient) -> None:
+    tenant = f"t-{secrets.token_hex(6)}"
+    client = tenant_client(tenant)
+    [secret] = _add(client, "k-secret", messages="My locker code is 4471.", user_id="u1", session_id="s1")
+    _add(client, "k-kept", messages="I like green tea.", user_id="u1", session_id="s2")
+    _add(client, "k-user2", messages="I moved to Lisbon.", user_id="u2")
+    assert _keys(server, tenant) == ["k-kept", "k-secret", "k-user2"]
+
+    assert client.post("/v1/forget", json={"ids": [secret]}).status_code == 200
+    assert _keys(server, tenant) == ["k-kept", "k-user2"]
+    # the key is free again: the same request writes anew instead of replaying a forgotten answer
+    again = client.post(
+        "/v1/memories",
+        json={"messages": "My locker code is 4471.", "user_id": "u1", "session_id": "s1"},
+        headers={"Idempotency-Key": "k-secret"},
+    )
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert again.json()["ids"] != [secret]
+
+    assert client.post("/v1/forget", json={"user_id": "u2"}).status_code == 200  # a whole user
+    assert _keys(server, tenant) == ["k-kept", "k-secret"]
+
+
+def test_records_of_a_forget_the_server_did_not_finish_are_erased_at_start(tmp_path: Path, embedder: Embedder) -> None:
+    """A forget through the library (or a server stopped after the forget, before the records went)
+    leaves records of forgotten turns; the next server start erases them."""
+    store, keys = f"sqlite:///{tmp_path / 'm.db'}", tmp_path / "k.db"
+    config = ServerConfig(memory=MemoryConfig(store=store), keys_path=keys)
+    state = open_state(config, embedder=embedder)
+    try:
+        with Memory(config=MemoryConfig(store=store, tenant="acme"), embedder=embedder) as m:
+            [gone] = m.add("My locker code is 4471.", user_id="u1")
+            [kept] = m.add("I like green tea.", user_id="u1")
+        state.idempotency.save("acme", "k-gone", StoredResponse("f1", 201, {"ids": [gone]}))
+        state.idempotency.save("acme", "k-kept", StoredResponse("f2", 201, {"ids": [kept]}))
+    finally:
+        state.close()
+    with Memory(config=MemoryConfig(store=store, tenant="acme"), embedder=embedder) as m:
+        assert m.forget([gone]).ok
+    state = open_state(config, embedder=embedder)
+    try:
+        assert state.idempotency.load("acme", "k-gone") is None
+        assert state.idempotency.load("acme", "k-kept") is not None
+    finally:
+        state.close()
+
+
+_KILLED_FORGET = """
+import os, signal, sys
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import load_embedder
+from outcrop.strata.consolidate import Consolidator
+
+def die(*args, **kwargs):  # the erase has committed; the process dies before the rest
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Consolidator.after_change = die
+m = Memory(config=MemoryConfig(store=sys.argv[1], tenant=sys.argv[2]), embedder=load_embedder("minilm"))
+m.forget([sys.argv[3]], user_id="u1", scrub=False)
+"""
+
+
+def test_a_forget_another_process_cut_short_loses_its_records_when_completed(
+    server: Server, tenant_client: NewClient
+) -> None:
+    """A forget killed after its erase (here a library process on the server's store) is completed by
+    the server's next forget of that tenant, and the records of what it erased go then too."""
+    tenant = f"t-{secrets.token_hex(6)}"
+    client = tenant_client(tenant)
+    [secret] = _add(client, "k-secret", messages="My locker code is 4471.", user_id="u1", session_id="s1")
+    [other] = _add(client, "k-other", messages="I like green tea.", user_id="u1", session_id="s2")
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_FORGET, server.db_url, tenant, secret],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -9, child.stderr
+    assert _keys(server, tenant) == ["k-other", "k-secret"]
+    receipt = client.post("/v1/forget", json={"ids": [other]}).json()
+    assert receipt["resumed"] and receipt["verification"]["passed"]
+    assert _keys(server, tenant) == []
