@@ -79,7 +79,7 @@ class SQLiteConnection:
 
     @staticmethod
     def bump_epoch(db: sqlite3.Connection) -> None:
-        """Inside a transaction: tell every reader (any process) that vectors were deleted or replaced."""
+        """Inside a transaction: tell every reader (any process) to reload the vectors it holds (re-indexing)."""
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_epoch'")
 
     def _migrate(self) -> None:
