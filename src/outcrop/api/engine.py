@@ -209,7 +209,8 @@ class Engine:
         return report
 
     def export(self, scope: Scope, target: Target, *, projections: bool) -> ExportReport:
-        return _export(self.store, scope, target, projections=projections)
+        with self.store.snapshot(scope.tenant):  # one state, however long the export, with no lock
+            return _export(self.store, scope, target, projections=projections)
 
     def import_(self, tenant: str, source: Target) -> ImportReport:
         return _import(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -333,5 +334,9 @@ class Store(Protocol):
 
     @property
     def maintenance(self) -> Maintenance: ...
+
+    def snapshot(self, tenant: str) -> AbstractContextManager[None]:
+        """Within the block, this thread's reads of ``tenant`` see one state of the store (a read
+        transaction: what others write meanwhile is not seen, and nobody waits for it); no writes."""
 
     def close(self) -> None: ...

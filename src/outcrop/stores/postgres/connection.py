@@ -143,6 +143,24 @@ class Connections:
             finally:
                 self._local.open = None
 
+    @contextmanager
+    def snapshot(self, tenant: str) -> Iterator[None]:
+        """This thread's statements (every :meth:`tx` in the block, as savepoints) run in one
+        ``REPEATABLE READ, READ ONLY`` transaction: one state of the database, whatever others
+        write meanwhile. Nested: the outer snapshot (or transaction)."""
+        if getattr(self._local, "open", None) is not None:
+            yield
+            return
+        with self._pooled() as conn:
+            self._local.open = (conn, tenant)
+            try:
+                with _mapped_errors(), conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    _set_tenant(conn, tenant)
+                    yield
+            finally:
+                self._local.open = None
+
     def query(self, tenant: str, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         """All rows of one statement, in its own :meth:`tx`."""
         with self.tx(tenant) as conn:

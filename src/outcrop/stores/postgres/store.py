@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from outcrop.stores.postgres.connection import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.maintenance import PostgresMaintenance
@@ -25,6 +27,9 @@ class PostgresStore:
         self.vectors = PostgresVectors(self.connections)
         self.records = PostgresRecords(self.connections, self.lexical, self.vectors)
         self.maintenance = PostgresMaintenance(self.connections, self.lexical)
+
+    def snapshot(self, tenant: str) -> AbstractContextManager[None]:
+        return self.connections.snapshot(tenant)
 
     def close(self) -> None:
         self.connections.close()

@@ -3,6 +3,7 @@ kept in a bounded cache."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from outcrop.stores.sqlite.connection import SQLiteConnection
@@ -27,6 +28,9 @@ class SQLiteStore:
             self.connection, cache_bytes=DEFAULT_CACHE_BYTES if vector_cache_bytes is None else vector_cache_bytes
         )
         self.maintenance = SQLiteMaintenance(self.connection, self.lexical)
+
+    def snapshot(self, tenant: str) -> AbstractContextManager[None]:
+        return self.connection.snapshot()
 
     def close(self) -> None:
         self.connection.close()
