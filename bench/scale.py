@@ -120,6 +120,7 @@ def probe(url: str, questions: list[str], users: list[str], delete: bool) -> dic
         others = [timed(u, questions[n % len(questions)]) for n, u in enumerate(users)]
         out["others"] = _percentiles(others) if others else (0.0, 0.0)
         out["target_after"] = _percentiles([timed("target", q) for q in questions])
+        out["cache_mb"] = getattr(memory.store.vectors, "cache_bytes", float("nan")) / 2**20  # none before 0009
         if delete:
             with Memory(config=config, embedder=embedder) as other:
                 other.search(questions[0], user_id="target", limit=10)  # it holds the scope now
@@ -194,6 +195,7 @@ def main() -> None:
     table.add_row(
         "first search of each other user p50 / p95 ms", "", f"{c['others'][0]:.1f} / {c['others'][1]:.1f}", ""
     )
+    table.add_row("vector cache held MB", f"{a['cache_mb']:,.1f}", f"{c['cache_mb']:,.1f}", "")
     table.add_row("peak RSS MB (serving process)", f"{a['rss_mb']:,.0f}", f"{c['rss_mb']:,.0f}", "")
     table.add_row("store on disk MB", "", f"{size:,.0f}", "")
     table.add_row("delete one turn ms", "", f"{c['delete']:.1f}", "")

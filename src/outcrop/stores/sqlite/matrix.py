@@ -91,7 +91,7 @@ class ScopeMatrix:
         if not rows:
             return
         n, start = len(rows), self._size
-        self._reserve(start + n)
+        self.reserve(start + n)
         self._matrix[start : start + n] = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(
             n, self.dim
         )
@@ -115,7 +115,8 @@ class ScopeMatrix:
         if self._dead * 4 > n:
             self._compact()
 
-    def _reserve(self, needed: int) -> None:
+    def reserve(self, needed: int) -> None:
+        """Room for ``needed`` rows (growing by half when appends outgrow it)."""
         capacity = len(self._item_rowids)
         if needed <= capacity:
             return

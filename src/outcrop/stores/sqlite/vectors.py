@@ -38,6 +38,7 @@ DEFAULT_CACHE_BYTES = 256 << 20
 """Bytes of scope matrices a store keeps in memory by default (a 100k-turn scope of 384-d vectors holds ~160 MB)."""
 _KEPT_REMOVALS = 4096  # removal rows kept per partition; a reader further behind reloads the scope
 _SCAN = 4096  # rows per step of a tenant-wide scan
+_LOAD = 8192  # rows per step of loading a scope
 
 
 def _blob(vector: np.ndarray) -> bytes:
@@ -258,14 +259,18 @@ class SQLiteVectors:
                 entry = ScopeMatrix(space.dim, epoch)
                 last = db.execute("SELECT MAX(seq) FROM vector_removals WHERE part = ?", (part,)).fetchone()[0]
                 entry.last_removal = last or 0
-            entry.append(
-                db.execute(
-                    "SELECT v.rowid, v.item_rowid, i.id, i.agent_id, i.session_id, v.vec FROM vectors v"
-                    " JOIN items i ON i.rowid = v.item_rowid WHERE v.part = ? AND v.space = ? AND v.rowid > ?"
-                    " AND i.tenant = ? AND i.user_id = ? ORDER BY v.rowid",
-                    (part, space.name, entry.last_rowid, tenant, user_id),
-                ).fetchall()
+                count = db.execute(
+                    "SELECT COUNT(*) FROM vectors WHERE part = ? AND space = ?", (part, space.name)
+                ).fetchone()[0]
+                entry.reserve(count)  # loaded at its exact size
+            cursor = db.execute(
+                "SELECT v.rowid, v.item_rowid, i.id, i.agent_id, i.session_id, v.vec FROM vectors v"
+                " JOIN items i ON i.rowid = v.item_rowid WHERE v.part = ? AND v.space = ? AND v.rowid > ?"
+                " AND i.tenant = ? AND i.user_id = ? ORDER BY v.rowid",
+                (part, space.name, entry.last_rowid, tenant, user_id),
             )
+            while rows := cursor.fetchmany(_LOAD):  # in steps: no whole scope of row tuples at once
+                entry.append(rows)
             entry.version = version
         return entry
 
