@@ -2,6 +2,7 @@
 serving process, store size, and the price of a delete, on SQLite.
 
     python bench/scale.py [--users 60] [--turns 1000] [--queries 150] [--data ../shared/data/locomo/locomo-dev.json]
+                          [--compare ../main/src]
 
 Builds two stores with ``Memory.add`` (turns only, no strata): "alone" holds one 1k-turn user
 (``target``), "crowded" is the same file plus ``--users`` more users of ``--turns`` turns each.
@@ -16,21 +17,23 @@ RSS. The delete row: ``Memory.delete`` of one of ``target``'s turns, the next se
 same handle, and the first search through a second handle on the same file that held the scope
 before the delete (another process's view, opened in the same child).
 
-Run with ``PYTHONPATH`` pointing at another checkout's ``src`` to measure it with the same script.
+``--compare SRC`` probes the same two stores with the outcrop of another checkout's ``src`` too,
+each probe of this code followed by the same probe of that one (both see the same machine load).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+import outcrop
 from outcrop import Memory, MemoryConfig
 from outcrop.core.types import Vectors
 from outcrop.providers import Embedder, load_embedder
@@ -138,10 +142,17 @@ def probe(url: str, questions: list[str], users: list[str], delete: bool) -> dic
     return out
 
 
-def in_child(*args: Any) -> dict[str, Any]:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        result: dict[str, Any] = pool.apply(probe, args)
-        return result
+def in_child(src: str, url: str, args: argparse.Namespace, users: list[str], delete: bool) -> dict[str, Any]:
+    """:func:`probe` in a fresh interpreter importing outcrop from ``src``."""
+    command = [sys.executable, __file__, "--probe", url, "--queries", str(args.queries), "--data", str(args.data)]
+    command += ["--probe-users", ",".join(users)] + (["--probe-delete"] if delete else [])
+    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": src}, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{b / a:.2f}" if a else ""
 
 
 def main() -> None:
@@ -150,60 +161,74 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=1000, help="turns of every user")
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--compare", metavar="SRC", help="also probe the same stores with outcrop from SRC, interleaved"
+    )
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-users", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-delete", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    pool = sessions(args.data)
     questions = [qa["question"] for sample in json.loads(args.data.read_text()) for qa in sample["qa"]][: args.queries]
+    if args.probe:
+        users = [u for u in args.probe_users.split(",") if u]
+        print(json.dumps(probe(args.probe, questions, users, args.probe_delete)))
+        return
+    pool = sessions(args.data)
     memo = MemoEmbedder(load_embedder("minilm"))
     others = {f"u{n:04d}": user_batches(pool, 7 * (n + 1), args.turns) for n in range(args.users)}
+    this = str(Path(outcrop.__file__).resolve().parents[1])
+    codes = {"this": this, **({"compare": str(Path(args.compare).resolve())} if args.compare else {})}
+    results: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in codes}
     with tempfile.TemporaryDirectory() as tmp:
         alone, crowded = f"sqlite:///{tmp}/alone.db", f"sqlite:///{tmp}/crowded.db"
         build(alone, memo, {"target": user_batches(pool, 0, args.turns)})
         shutil.copy(f"{tmp}/alone.db", f"{tmp}/crowded.db")
         seconds = build(crowded, memo, others)
-        turns = args.turns * (args.users + 1)
-        a = in_child(alone, questions, [], False)
-        c = in_child(crowded, questions, list(others), True)
+        for store, url, users in (("alone", alone, []), ("crowded", crowded, list(others))):
+            for name, src in codes.items():  # interleaved: both codes see the same load, in turn
+                results[name][store] = in_child(src, url, args, users, store == "crowded")
         size = os.path.getsize(f"{tmp}/crowded.db") / 2**20
+    turns = args.turns * (args.users + 1)
     table = Table(title=f"outcrop at scale: SQLite, {args.users + 1} users x {args.turns:,} turns ({turns:,} turns)")
-    for column in ("measure", "alone (1 user)", f"crowded ({args.users + 1} users)", "ratio"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        "target search p50 ms",
-        f"{a['target'][0]:.1f}",
-        f"{c['target'][0]:.1f}",
-        f"{c['target'][0] / a['target'][0]:.2f}",
-    )
-    table.add_row(
-        "target search p95 ms",
-        f"{a['target'][1]:.1f}",
-        f"{c['target'][1]:.1f}",
-        f"{c['target'][1] / a['target'][1]:.2f}",
-    )
-    for key, name in (("dense", "dense channel only"), ("bm25", "BM25 channel only")):
-        table.add_row(
-            f"target {name} p50 / p95 ms",
-            f"{a[key][0]:.1f} / {a[key][1]:.1f}",
-            f"{c[key][0]:.1f} / {c[key][1]:.1f}",
-            f"{c[key][0] / a[key][0]:.2f}",
+    table.add_column("measure")
+    for name in codes:
+        label = "" if name == "this" else " (compared)"
+        for column in ("alone", f"crowded ({args.users + 1} users)", "ratio"):
+            table.add_column(column + label, justify="right")
+
+    markdown: list[str] = []
+
+    def row(measure: str, cell: Callable[[dict[str, Any]], tuple[str, str, str]]) -> None:
+        cells = [v for name in codes for v in cell(results[name])]
+        table.add_row(measure, *cells)
+        markdown.append(f"| {measure} | {' | '.join(cells)} |")
+
+    def pair(key: str, index: int) -> Callable[[dict[str, Any]], tuple[str, str, str]]:
+        return lambda r: (
+            f"{r['alone'][key][index]:.1f}",
+            f"{r['crowded'][key][index]:.1f}",
+            _ratio(r["alone"][key][index], r["crowded"][key][index]),
         )
-    table.add_row(
-        "target p50 ms after every user searched",
-        f"{a['target_after'][0]:.1f}",
-        f"{c['target_after'][0]:.1f}",
-        f"{c['target_after'][0] / a['target_after'][0]:.2f}",
+
+    for key, name in (("target", "search"), ("dense", "dense channel only"), ("bm25", "BM25 channel only")):
+        row(f"target {name} p50 ms", pair(key, 0))
+        row(f"target {name} p95 ms", pair(key, 1))
+    row("target search p50 ms, after every user searched", pair("target_after", 0))
+    row("first search of each other user p50 ms", lambda r: ("", f"{r['crowded']['others'][0]:.1f}", ""))
+    row("vector cache held MB", lambda r: (f"{r['alone']['cache_mb']:.1f}", f"{r['crowded']['cache_mb']:.1f}", ""))
+    row(
+        "peak RSS MB (serving process)",
+        lambda r: (f"{r['alone']['rss_mb']:,.0f}", f"{r['crowded']['rss_mb']:,.0f}", ""),
     )
-    table.add_row(
-        "first search of each other user p50 / p95 ms", "", f"{c['others'][0]:.1f} / {c['others'][1]:.1f}", ""
-    )
-    table.add_row("vector cache held MB", f"{a['cache_mb']:,.1f}", f"{c['cache_mb']:,.1f}", "")
-    table.add_row("peak RSS MB (serving process)", f"{a['rss_mb']:,.0f}", f"{c['rss_mb']:,.0f}", "")
-    table.add_row("store on disk MB", "", f"{size:,.0f}", "")
-    table.add_row("delete one turn ms", "", f"{c['delete']:.1f}", "")
-    table.add_row("next search, same handle ms", "", f"{c['search_after_delete']:.1f}", "")
-    table.add_row("next search, another handle ms", "", f"{c['other_after_delete']:.1f}", "")
-    table.add_row("a search, nothing changed, p50 ms", "", f"{c['plain_search']:.1f}", "")
-    table.add_row("build (memo embedder) turns/s", "", f"{args.users * args.turns / seconds:,.0f}", "")
-    Console().print(table)
+    row("delete one turn ms", lambda r: ("", f"{r['crowded']['delete']:.1f}", ""))
+    row("next search, same handle ms", lambda r: ("", f"{r['crowded']['search_after_delete']:.1f}", ""))
+    row("next search, another handle ms", lambda r: ("", f"{r['crowded']['other_after_delete']:.1f}", ""))
+    row("a search, nothing changed, p50 ms", lambda r: ("", f"{r['crowded']['plain_search']:.1f}", ""))
+    Console(width=200).print(table)
+    print("\n| measure | " + " | ".join(c.header for c in table.columns[1:]) + " |")  # type: ignore[union-attr]
+    print("|---" * len(table.columns) + "|")
+    print("\n".join(markdown))
+    print(f"store on disk {size:,.0f} MB; build through the memo {args.users * args.turns / seconds:,.0f} turns/s")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import numpy as np
 
 from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Scope, Vectors
-from outcrop.errors import ConfigError, InvalidInputError
+from outcrop.errors import ConfigError, InvalidInputError, StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
 from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.cache import ScopeCache
@@ -52,6 +52,14 @@ def _moved(db: sqlite3.Connection, parts: Iterable[str]) -> None:
         " ON CONFLICT (part) DO UPDATE SET version = version + 1",
         [(p,) for p in set(parts)],
     )
+
+
+@contextmanager
+def _mapped(what: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"{what} failed: {exc}") from None
 
 
 class SQLiteVectors:
@@ -231,7 +239,8 @@ class SQLiteVectors:
         part = vector_part(tenant, user_id)
         key = (space.name, part)
         try:
-            entry = self._follow(space, tenant, user_id, part)
+            with _mapped("vector search"):
+                entry = self._follow(space, tenant, user_id, part)
         except BaseException:
             self._cache.discard(key)  # it may be half brought up to date
             raise
@@ -285,7 +294,7 @@ class SQLiteVectors:
         ids: list[str] = []
         scores = np.zeros(0, dtype=np.float32)
         order = np.zeros(0, dtype=np.int64)
-        with self._conn.lock, self._read() as db:
+        with self._conn.lock, _mapped("vector search"), self._read() as db:
             cursor = db.execute(
                 "SELECT v.rowid, i.id, v.vec FROM items i JOIN vectors v ON v.item_rowid = i.rowid AND v.space = ?"
                 f" WHERE {clause}",
