@@ -173,6 +173,12 @@ class MemoryConfig(BaseModel):
     max_text_chars: int = Field(32_000, ge=1, description="longest text accepted by add/update")
     embed_batch_size: int = Field(64, ge=1, le=4096)
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    sqlite_vector_cache_bytes: int = Field(
+        256 << 20,
+        ge=0,
+        description="bytes of vectors a SQLite store keeps in memory, scope by scope, least recently searched"
+        " dropped first (a 100k-turn user of a 384-d embedder holds ~160 MB)",
+    )
     postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())

@@ -83,7 +83,10 @@ class Engine:
         self.config = config
         self.embedder = embedder or load_embedder(config.embedder)
         self.store: Store = open_store(
-            config.store, sqlite_synchronous=config.sqlite_synchronous, postgres_pool_size=config.postgres_pool_size
+            config.store,
+            sqlite_synchronous=config.sqlite_synchronous,
+            postgres_pool_size=config.postgres_pool_size,
+            sqlite_vector_cache_bytes=config.sqlite_vector_cache_bytes,
         )
         # The LLM path (optional): ``llm`` or one built from ``config.llm``; producers, reranker
         # and ``answer`` use it, and its ledger is in ``stats()``.
@@ -229,7 +232,8 @@ class Engine:
         return report
 
     def export(self, scope: Scope, target: Target, *, projections: bool) -> ExportReport:
-        return _export(self.store, scope, target, projections=projections)
+        with self.store.snapshot(scope.tenant):  # one state, however long the export, with no lock
+            return _export(self.store, scope, target, projections=projections)
 
     def import_(self, tenant: str, source: Target) -> ImportReport:
         return _import(

@@ -6,7 +6,6 @@ lock, like the REST server, because a Memory write is a read-modify-write sequen
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,7 +14,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from outcrop.api.memory import Memory
-from outcrop.core.types import Hit, Level
+from outcrop.core.locks import ScopeLocks
+from outcrop.core.types import DEFAULT_USER, Hit, Level
 from outcrop.errors import OutcropError
 from outcrop.truth.slots import SlotValue
 
@@ -136,8 +136,11 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> MCPServer:
     """An MCP server whose tools act on ``memory`` within ``scope``."""
     server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
-    write_lock = threading.Lock()
     user, agent = scope.user_id, scope.agent_id
+    # writes of this server's one scope in order (the tools may run on several threads); other
+    # servers, users and tenants are not held up
+    locks = ScopeLocks()
+    owner = user if user is not None else DEFAULT_USER
 
     @server.tool()
     def remember(
@@ -151,7 +154,7 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
         message: dict[str, Any] = {"role": role, "content": text}
         if speaker:
             message["name"] = speaker
-        with write_lock:
+        with locks.writing(memory.config.tenant, owner):
             ids = _call(memory.add, [message], user_id=user, agent_id=agent, session_id=session_id, timestamp=timestamp)
         return Remembered(ids=ids)
 
@@ -186,7 +189,7 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
     ) -> Forgotten:
         """Erase memories for good by id (a fact erases the turns it came from), with everything
         derived from them; nothing of them is kept, not even history."""
-        with write_lock:
+        with locks.writing(memory.config.tenant, user):  # no user: ids of any user, the whole tenant
             receipt = _call(memory.forget, ids, user_id=user)
         return Forgotten(ids=ids, removed=receipt.count(), verified=receipt.ok)
 

@@ -1,16 +1,23 @@
 """One open store, many tenants: a :class:`Memory` view per tenant over a shared store, and the
-lock that serialises writes.
+ordering of writes.
 
 Reads run concurrently in the server's thread pool (the store does its own locking). Writes are
-read-modify-write sequences (idempotency lookups, session positions, the strata refreshed after an
-add), so they run one at a time: SQLite allows a single writer anyway.
+ordered per scope (:class:`~outcrop.core.locks.ScopeLocks`): one (tenant, user) scope's writes one
+at a time, every other scope's beside them; a write spanning a tenant (an import, a forget by ids)
+holds that tenant alone. Positions and ids are safe without it (unique indexes, and
+:class:`~outcrop.errors.WriteConflict` retried by the engine, as for several server processes):
+the ordering spares same-scope writes their retries. An ``Idempotency-Key`` is held while its
+request runs, so a key sent twice at once runs once. Exports read one store snapshot, unlocked.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from outcrop.api.memory import Memory
+from outcrop.core.locks import KeyedLocks, ScopeLocks
 
 __all__ = ["TenantMemories"]
 
@@ -18,7 +25,8 @@ __all__ = ["TenantMemories"]
 class TenantMemories:
     def __init__(self, base: Memory) -> None:
         self.base = base
-        self.write_lock = threading.Lock()
+        self.scopes = ScopeLocks()
+        self._keys = KeyedLocks()
         self._views: dict[str, Memory] = {}
         self._views_lock = threading.Lock()
 
@@ -28,6 +36,17 @@ class TenantMemories:
             if view is None:
                 view = self._views[tenant] = self.base.for_tenant(tenant)
             return view
+
+    @contextmanager
+    def writing(self, tenant: str, user_id: str | None, idempotency_key: str | None = None) -> Iterator[None]:
+        """Hold the (tenant, user) scope (``user_id`` None: the whole tenant) for a write, and the
+        request's idempotency key first when there is one."""
+        if idempotency_key is None:
+            with self.scopes.writing(tenant, user_id):
+                yield
+            return
+        with self._keys.hold((tenant, idempotency_key)), self.scopes.writing(tenant, user_id):
+            yield
 
     def close(self) -> None:
         self.base.close()

@@ -374,8 +374,8 @@ class Store(Protocol):
     def maintenance(self) -> Maintenance: ...
 
     def snapshot(self, tenant: str) -> AbstractContextManager[None]:
-        """A stretch of reads of ``tenant`` (one search, one context) that share one connection
-        and transaction where the backend has them, instead of one each: fewer round trips, and
-        every channel reads the same state. Writes inside it land when it ends."""
+        """Within the block, this thread's reads of ``tenant`` see one state of the store (a read
+        transaction: what others write meanwhile is not seen, and nobody waits for it); no writes.
+        A search or a context runs in one, so its channels read one state over one connection."""
 
     def close(self) -> None: ...

@@ -18,8 +18,15 @@ __all__ = ["open_store"]
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "FULL", postgres_pool_size: int = 16) -> Store:
-    """Open the store a URL names. A bare path is taken as a SQLite file."""
+def open_store(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    postgres_pool_size: int = 16,
+    sqlite_vector_cache_bytes: int | None = None,
+) -> Store:
+    """Open the store a URL names. A bare path is taken as a SQLite file (keeping at most
+    ``sqlite_vector_cache_bytes`` of vectors in memory; None: its default)."""
     if "://" not in url:
         url = f"sqlite:///{url}"
     parsed = urlparse(url)
@@ -29,7 +36,7 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", postgres_pool_size
             raise ConfigError(f"invalid SQLite URL {url!r}; use sqlite:///relative/path.db or sqlite:////abs/path.db")
         from outcrop.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(path, synchronous=sqlite_synchronous)
+        return SQLiteStore(path, synchronous=sqlite_synchronous, vector_cache_bytes=sqlite_vector_cache_bytes)
     if parsed.scheme in POSTGRES_SCHEMES:
         try:
             from outcrop.stores.postgres import PostgresStore

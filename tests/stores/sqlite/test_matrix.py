@@ -1,21 +1,78 @@
 import numpy as np
 
-from outcrop.stores.sqlite.matrix import VectorMatrix
+from outcrop.stores.sqlite.cache import ScopeCache
+from outcrop.stores.sqlite.matrix import ScopeMatrix, VectorRow
 
 
-def _row(i: int, user: str, vec: list[float]) -> tuple[int, int, str, tuple[str, str, None, None], bytes]:
-    return (i, i, f"id{i}", ("t", user, None, None), np.asarray(vec, dtype=np.float32).tobytes())
+def _row(i: int, agent: str | None, vec: list[float], item: int | None = None) -> VectorRow:
+    return (i, item or i, f"id{i}", agent, None, np.asarray(vec, dtype=np.float32).tobytes())
 
 
-def test_search_is_exact_and_masked_by_scope() -> None:
-    index = VectorMatrix(2)
-    index.extend(_row(i, "a" if i % 2 else "b", [np.cos(i / 10), np.sin(i / 10)]) for i in range(1, 41))
-    query = np.asarray([1.0, 0.0], dtype=np.float32)
-    keep = index.mask(("t", "a", None, None), None)
-    hits = index.search(query, 3, keep)
+def _angle(i: int) -> list[float]:
+    return [float(np.cos(i / 10)), float(np.sin(i / 10))]
+
+
+QUERY = np.asarray([1.0, 0.0], dtype=np.float32)
+
+
+def test_search_is_exact_and_narrowed_to_agent_and_allowed_rows() -> None:
+    index = ScopeMatrix(2, "0")
+    index.append([_row(i, "a" if i % 2 else "b", _angle(i)) for i in range(1, 41)])
+    hits = index.select("a", None, None).search(QUERY, 3)
     assert [h[0] for h in hits] == ["id1", "id3", "id5"]
     assert hits[0][1] > hits[1][1] > hits[2][1]
-    assert index.search(query, 5, index.mask(("t", "nobody", None, None), None)) == []
-    assert index.search(query, 5, index.mask(("other-tenant", "a", None, None), None)) == []
-    allowed = index.mask(("t", None, None, None), np.asarray([2, 4], dtype=np.int64))
-    assert {h[0] for h in index.search(query, 10, allowed)} == {"id2", "id4"}
+    assert index.select("nobody", None, None).search(QUERY, 5) == []
+    allowed = index.select(None, None, np.asarray([2, 4], dtype=np.int64))
+    assert {h[0] for h in allowed.search(QUERY, 10)} == {"id2", "id4"}
+    assert index.last_rowid == 40
+
+
+def test_ties_go_to_the_older_row() -> None:
+    index = ScopeMatrix(2, "0")
+    index.append([_row(i, None, [1.0, 0.0]) for i in range(1, 6)])
+    assert [h[0] for h in index.select(None, None, None).search(QUERY, 3)] == ["id1", "id2", "id3"]
+
+
+def test_removed_rows_leave_results_and_compaction_keeps_order() -> None:
+    index = ScopeMatrix(2, "0")
+    index.append([_row(i, None, _angle(i)) for i in range(1, 21)])
+    before = index.nbytes
+    index.remove([1, 2])
+    assert len(index) == 18
+    assert [h[0] for h in index.select(None, None, None).search(QUERY, 2)] == ["id3", "id4"]
+    index.remove(list(range(3, 12)))  # over a quarter dead: compacted
+    assert len(index) == 9 and index.nbytes < before
+    assert [h[0] for h in index.select(None, None, None).search(QUERY, 20)] == [f"id{i}" for i in range(12, 21)]
+    index.append([_row(21, None, [1.0, 0.0], item=3)])  # a replaced vector comes back as a new row
+    assert index.select(None, None, None).search(QUERY, 1) == [("id21", 1.0)]
+
+
+def test_a_selection_is_not_disturbed_by_later_appends_and_removals() -> None:
+    index = ScopeMatrix(2, "0")
+    index.append([_row(i, None, _angle(i)) for i in range(1, 5)])
+    selection = index.select(None, None, None)
+    index.append([_row(i, None, [1.0, 0.0]) for i in range(5, 200)])  # grows into new arrays
+    index.remove([1, 2, 3])
+    assert [h[0] for h in selection.search(QUERY, 4)] == ["id1", "id2", "id3", "id4"]
+
+
+def _matrix(rows: int) -> ScopeMatrix:
+    m = ScopeMatrix(64, "0")
+    m.append([(i, i, f"id{i}", None, None, np.zeros(64, dtype=np.float32).tobytes()) for i in range(1, rows + 1)])
+    return m
+
+
+def test_the_cache_keeps_the_most_recent_within_its_bytes() -> None:
+    one = _matrix(100)
+    cache = ScopeCache(3 * one.nbytes)
+    for name in "abc":
+        cache.put(("s", name), _matrix(100))
+    assert len(cache) == 3 and cache.nbytes <= cache.max_bytes
+    assert cache.get(("s", "a")) is not None  # a is now the most recent
+    cache.put(("s", "d"), _matrix(100))
+    assert cache.get(("s", "b")) is None and cache.get(("s", "a")) is not None
+    assert cache.nbytes <= cache.max_bytes
+    cache.put(("s", "huge"), _matrix(1000))  # larger than the whole budget: not kept, nothing evicted
+    assert cache.get(("s", "huge")) is None and len(cache) == 3
+    cache.discard_space("other")
+    assert len(cache) == 0 and cache.nbytes == 0

@@ -10,7 +10,7 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from outcrop.core.types import Scope
+from outcrop.core.types import DEFAULT_USER, Scope
 from outcrop.errors import InvalidInputError, StoreError
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ApiError, ErrorResponse
@@ -45,7 +45,9 @@ def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetRec
     """Erase turns (or the turns facts were made from), a session, or a whole user for good, with
     everything derived from them; the receipt lists the removed ids and the verification search.
     Unlike ``DELETE /v1/memories/{id}``, no history is kept. Ids of other tenants are 404."""
-    with state.memories.write_lock:
+    # forgetting ids of any user spans the tenant; a scope is one user's (the default one unless named)
+    owner = body.user_id if body.user_id is not None or body.ids is not None else DEFAULT_USER
+    with state.memories.writing(tenant.name, owner):
         if body.ids is not None:
             receipt = tenant.memory.forget(body.ids, user_id=body.user_id, scrub=body.scrub)
         else:
@@ -94,8 +96,7 @@ def export(
     # closed by _stream once sent (or below on failure)
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL, mode="w+", encoding="utf-8", newline="\n")  # noqa: SIM115
     try:
-        with state.memories.write_lock:  # a consistent snapshot: no write lands half-way through
-            tenant.memory.export(spool, user_id=user_id, projections=projections)
+        tenant.memory.export(spool, user_id=user_id, projections=projections)  # one store snapshot
         spool.seek(0)
     except BaseException:
         spool.close()
@@ -130,7 +131,7 @@ def import_(tenant: TenantMemory, state: State, body: Annotated[bytes, Depends(_
     Records already held are skipped, so importing a file twice adds nothing; projections are
     recomputed. A malformed line is a 400 naming it, and then nothing is written. The request body
     limit applies."""
-    with state.memories.write_lock:
+    with state.memories.writing(tenant.name, None):  # it may write to every user of the tenant
         try:
             memory = tenant.memory
             prepared = prepare_import(body, tenant.name, memory.store, max_chars=memory.config.max_text_chars)

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from outcrop.server.auth import TenantMemory
+from outcrop.core.types import DEFAULT_USER
+from outcrop.server.auth import Tenant, TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ErrorResponse, error_response
 from outcrop.server.idempotency import StoredResponse, fingerprint
 from outcrop.server.routes.deps import AgentQuery, ItemId, SessionQuery, State, UserQuery
@@ -38,7 +39,8 @@ def add(
 ) -> Response:
     """Append messages to the tenant's memory; one turn id per message."""
     payload = body.model_dump(mode="json")
-    with state.memories.write_lock:
+    owner = body.user_id if body.user_id is not None else DEFAULT_USER
+    with state.memories.writing(tenant.name, owner, idempotency_key):
         digest = fingerprint("POST", request.url.path, payload)
         if idempotency_key is not None:
             stored = state.idempotency.load(tenant.name, idempotency_key)
@@ -58,6 +60,12 @@ def add(
         if idempotency_key is not None:
             state.idempotency.save(tenant.name, idempotency_key, StoredResponse(digest, 201, result))
     return JSONResponse(result, status_code=201)
+
+
+def _owner(tenant: Tenant, item_id: str, user_id: str | None) -> str | None:
+    """The user whose scope a write of ``item_id`` holds (an item never changes owner; one not
+    found raises the 404 the write would have)."""
+    return user_id if user_id is not None else tenant.memory.get(item_id).scope.user_id
 
 
 @router.get("", response_model=ItemList)
@@ -95,7 +103,7 @@ def update(
     item_id: ItemId, body: UpdateRequest, tenant: TenantMemory, state: State, user_id: UserQuery = None
 ) -> ItemOut:
     """Replace an item's text; the old text stays in its history."""
-    with state.memories.write_lock:
+    with state.memories.writing(tenant.name, _owner(tenant, item_id, user_id)):
         item = tenant.memory.update(item_id, body.text, user_id=user_id)
     return ItemOut.from_library(item)
 
@@ -103,7 +111,7 @@ def update(
 @router.delete("/{item_id}", status_code=204, response_class=Response)
 def delete(item_id: ItemId, tenant: TenantMemory, state: State, user_id: UserQuery = None) -> Response:
     """Remove an item from every index; its history stays readable."""
-    with state.memories.write_lock:
+    with state.memories.writing(tenant.name, _owner(tenant, item_id, user_id)):
         tenant.memory.delete(item_id, user_id=user_id)
     return Response(status_code=204)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from outcrop.core.types import DEFAULT_USER
 from outcrop.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN, parse_as_of
 from outcrop.server.auth import TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES
@@ -98,7 +99,7 @@ def profile(
 @router.post("/consolidate", response_model=ConsolidateResponse)
 def consolidate(body: ConsolidateRequest, tenant: TenantMemory, state: State) -> ConsolidateResponse:
     """Build or refresh facts, episodes, topics and profile of a scope (idempotent)."""
-    with state.memories.write_lock:
+    with state.memories.writing(tenant.name, body.user_id if body.user_id is not None else DEFAULT_USER):
         report = tenant.memory.consolidate(user_id=body.user_id, agent_id=body.agent_id)
     return ConsolidateResponse.from_library(report)
 

@@ -116,21 +116,6 @@ class Connections:
             self.pool.putconn(conn)
 
     @contextmanager
-    def snapshot(self, tenant: str) -> Iterator[None]:
-        """One transaction for a stretch of reads of ``tenant``: the ``tx`` calls of this thread
-        inside it for the same tenant run on it directly (no savepoint each); writes inside it
-        commit when it ends."""
-        if getattr(self._local, "open", None) is not None:
-            yield  # already inside a transaction of this thread
-            return
-        with self.tx(tenant):
-            self._local.shared = tenant
-            try:
-                yield
-            finally:
-                self._local.shared = None
-
-    @contextmanager
     def tx(self, tenant: str) -> Iterator[Conn]:
         """One transaction as the app role with ``outcrop.tenant`` set to ``tenant`` (local to the
         transaction: a pooled connection never carries a tenant over). Inside another ``tx`` of this
@@ -162,6 +147,25 @@ class Connections:
                     yield conn
             finally:
                 self._local.open = None
+
+    @contextmanager
+    def snapshot(self, tenant: str) -> Iterator[None]:
+        """This thread's statements run in one ``REPEATABLE READ, READ ONLY`` transaction: one
+        state of the database, whatever others write meanwhile. Every :meth:`tx` of ``tenant`` in
+        the block runs on it directly (read only: nothing to roll back alone, and no savepoint's
+        round trips), another tenant's as a savepoint. Nested: the outer snapshot (or transaction)."""
+        if getattr(self._local, "open", None) is not None:
+            yield
+            return
+        with self._pooled() as conn:
+            self._local.open, self._local.shared = (conn, tenant), tenant
+            try:
+                with _mapped_errors(), conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    _set_tenant(conn, tenant)
+                    yield
+            finally:
+                self._local.open, self._local.shared = None, None
 
     def query(self, tenant: str, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         """All rows of one statement, in its own :meth:`tx`."""

@@ -44,6 +44,7 @@ class SQLiteConnection:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
         self.lock = threading.RLock()
+        self._local = threading.local()  # a thread's snapshot connection, while it reads one
         self._migrate()
 
     def close(self) -> None:
@@ -51,9 +52,33 @@ class SQLiteConnection:
             self.db.close()
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """This thread's reads (:meth:`query`) see one state of the file until the block ends,
+        through a read transaction on a connection of their own: other threads and processes
+        write meanwhile, unseen. Nested: the outer snapshot."""
+        if getattr(self._local, "db", None) is not None:
+            yield
+            return
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            db.execute("BEGIN")
+            db.execute("SELECT 1 FROM schema_migrations LIMIT 1")  # the read transaction starts here
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open a read snapshot: {exc}") from None
+        self._local.db = db
+        try:
+            yield
+        finally:
+            self._local.db = None
+            db.execute("ROLLBACK")
+            db.close()
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
-        if it raises."""
+        if it raises. Not inside a :meth:`snapshot` (it reads a past state)."""
+        if getattr(self._local, "db", None) is not None:
+            raise StoreError("no write inside a read snapshot")
         with self.lock:
             try:
                 self.db.execute("BEGIN IMMEDIATE")
@@ -71,6 +96,12 @@ class SQLiteConnection:
                 raise StoreError(f"commit failed: {exc}") from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        snapshot: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if snapshot is not None:
+            try:
+                return snapshot.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"query failed: {exc}") from None
         with self.lock:
             try:
                 return self.db.execute(sql, params).fetchall()
@@ -79,7 +110,7 @@ class SQLiteConnection:
 
     @staticmethod
     def bump_epoch(db: sqlite3.Connection) -> None:
-        """Inside a transaction: tell every reader (any process) that vectors were deleted or replaced."""
+        """Inside a transaction: tell every reader (any process) to reload the vectors it holds (re-indexing)."""
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_epoch'")
 
     def _migrate(self) -> None:

@@ -84,8 +84,6 @@ class SQLiteMaintenance:
                     " (SELECT speaker FROM items WHERE tenant = ? AND user_id = ? AND speaker IS NOT NULL)",
                     (tenant, user, tenant, user),
                 )
-            if erased:
-                SQLiteConnection.bump_epoch(db)
         return erased
 
     def pending_plans(self, tenant: str) -> list[ForgetPlan]:

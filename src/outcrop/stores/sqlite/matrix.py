@@ -1,94 +1,169 @@
-"""Exact in-memory cosine search over one vector space, with scope masks.
+"""Exact in-memory cosine search over one user scope's vectors in one vector space.
 
-The matrix is loaded from the store once and then extended incrementally (amortised O(1) per
-row: storage grows by doubling); a store bumps an epoch on every delete or replace so readers,
-in this process or another, reload in full. Scope columns are kept as integer codes so masking
-100k rows costs a few vectorised compares.
+A :class:`ScopeMatrix` holds the float32 rows of one (tenant, user) scope in the order the file
+stored them (vector rowid order, which breaks score ties as the store always has). It follows the
+file by deltas: rows appended (new vectors), rows marked dead (deleted or replaced vectors, by
+item rowid), compacted once a quarter of them are dead. Agent and session are kept as integer
+codes so narrowing to them costs a vectorised compare.
+
+Searches may run outside the owner's lock on what :meth:`ScopeMatrix.select` returned: appends
+write past the rows a selection covers, and growth and compaction build new arrays, so a
+selection never sees a half-written row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VectorMatrix"]
+__all__ = ["ScopeMatrix", "Selection", "VectorRow", "top_k"]
 
-SCOPE_COLUMNS = ("tenant", "user_id", "agent_id", "session_id")
+VectorRow = tuple[int, int, str, Any, Any, bytes]  # vector rowid, item rowid, item id, agent, session, float32 blob
+
+_CODED = 2  # agent_id, session_id
 
 
-class VectorMatrix:
-    def __init__(self, dim: int, epoch: str | None = None) -> None:
+def top_k(scores: npt.NDArray[np.float32], order: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
+    """Indexes of the ``k`` best ``scores``, best first; ties go to the smaller ``order``."""
+    top = np.argpartition(-scores, k)[:k] if k < scores.size else np.arange(scores.size)
+    return top[np.lexsort((order[top], -scores[top]))]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows of one search, fixed under the lock: the matrix, the rows kept, their ids."""
+
+    matrix: npt.NDArray[np.float32]
+    rows: npt.NDArray[np.intp]
+    item_ids: list[str]
+    size: int
+
+    def search(self, query: npt.NDArray[np.float32], k: int) -> list[tuple[str, float]]:
+        rows = self.rows
+        if rows.size == 0 or k <= 0:
+            return []
+        q = query.astype(np.float32)
+        # a narrow selection gathers its rows rather than scoring the whole scope
+        scores = (self.matrix[: self.size] @ q)[rows] if rows.size > self.size // 4 else self.matrix[rows] @ q
+        return [(self.item_ids[rows[i]], float(scores[i])) for i in top_k(scores, rows, k)]
+
+
+class ScopeMatrix:
+    """One scope's vectors; see the module docstring. ``version``, ``epoch``, ``last_rowid`` and
+    ``last_removal`` say which state of the file it reflects (its owner keeps them)."""
+
+    def __init__(self, dim: int, epoch: str) -> None:
         self.dim = dim
         self.epoch = epoch
+        self.version = 0
         self.last_rowid = 0
+        self.last_removal = 0
         self._size = 0
-        self._codes: list[dict[Any, int]] = [{} for _ in SCOPE_COLUMNS]
-        self._position: dict[str, int] = {}
-        self.item_ids: list[str] = []
-        self._item_rowids = np.zeros(16, dtype=np.int64)
-        self._scope = np.zeros((16, len(SCOPE_COLUMNS)), dtype=np.int32)
-        self._matrix = np.zeros((16, dim), dtype=np.float32)
+        self._dead = 0
+        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        self._item_rowids = np.zeros(0, dtype=np.int64)
+        self._codes = np.zeros((0, _CODED), dtype=np.int32)
+        self._live = np.zeros(0, dtype=bool)
+        self._code_maps: list[dict[Any, int]] = [{} for _ in range(_CODED)]
+        self._item_ids: list[str] = []
+        self._id_bytes = 0
 
     def __len__(self) -> int:
-        return self._size
+        """Live rows."""
+        return self._size - self._dead
 
-    def extend(self, rows: Iterable[tuple[int, int, str, tuple[Any, ...], bytes]]) -> None:
-        """Add rows of (vector rowid, item rowid, item id, scope values, float32 blob)."""
-        for vec_rowid, item_rowid, item_id, scope_values, blob in rows:
-            self.last_rowid = max(self.last_rowid, vec_rowid)
-            if self._size == len(self._item_rowids):
-                self._grow()
-            row = self._size
-            self._matrix[row] = np.frombuffer(blob, dtype=np.float32)
-            self._item_rowids[row] = item_rowid
-            self._scope[row] = [self._code(i, v) for i, v in enumerate(scope_values)]
-            self._position[item_id] = row
-            self.item_ids.append(item_id)
-            self._size += 1
+    @property
+    def nbytes(self) -> int:
+        """Memory held: the arrays (with their spare capacity), the ids and the code tables."""
+        arrays = self._matrix.nbytes + self._item_rowids.nbytes + self._codes.nbytes + self._live.nbytes
+        ids = self._id_bytes + sys.getsizeof(self._item_ids)
+        codes = sum(sys.getsizeof(m) for m in self._code_maps)
+        return arrays + ids + codes
 
-    def _grow(self) -> None:
-        capacity = 2 * len(self._item_rowids)
-        self._matrix = np.resize(self._matrix, (capacity, self.dim))
-        self._item_rowids = np.resize(self._item_rowids, capacity)
-        self._scope = np.resize(self._scope, (capacity, len(SCOPE_COLUMNS)))
+    # -- following the file ------------------------------------------------------------------
+    def append(self, rows: Sequence[VectorRow]) -> None:
+        """Rows with vector rowids above :attr:`last_rowid`, in rowid order."""
+        if not rows:
+            return
+        n, start = len(rows), self._size
+        self.reserve(start + n)
+        self._matrix[start : start + n] = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(
+            n, self.dim
+        )
+        self._item_rowids[start : start + n] = [r[1] for r in rows]
+        self._codes[start : start + n] = [[self._code(0, r[3]), self._code(1, r[4])] for r in rows]
+        self._live[start : start + n] = True
+        ids = [r[2] for r in rows]
+        self._id_bytes += sum(sys.getsizeof(i) for i in ids)
+        self._item_ids.extend(ids)
+        self._size += n
+        self.last_rowid = rows[-1][0]
+
+    def remove(self, item_rowids: Sequence[int]) -> None:
+        """Mark the rows of these items dead (their vectors were deleted or replaced)."""
+        if not item_rowids or self._size == 0:
+            return
+        n = self._size
+        hit = np.flatnonzero(np.isin(self._item_rowids[:n], np.asarray(item_rowids, dtype=np.int64)) & self._live[:n])
+        self._live[hit] = False
+        self._dead += int(hit.size)
+        if self._dead * 4 > n:
+            self._compact()
+
+    def reserve(self, needed: int) -> None:
+        """Room for ``needed`` rows (growing by half when appends outgrow it)."""
+        capacity = len(self._item_rowids)
+        if needed <= capacity:
+            return
+        capacity = max(needed, capacity + capacity // 2) if capacity else needed
+        n = self._size
+        matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+        matrix[:n] = self._matrix[:n]
+        item_rowids = np.zeros(capacity, dtype=np.int64)
+        item_rowids[:n] = self._item_rowids[:n]
+        codes = np.zeros((capacity, _CODED), dtype=np.int32)
+        codes[:n] = self._codes[:n]
+        live = np.zeros(capacity, dtype=bool)
+        live[:n] = self._live[:n]
+        self._matrix, self._item_rowids, self._codes, self._live = matrix, item_rowids, codes, live
+
+    def _compact(self) -> None:
+        """Keep the live rows only, in new arrays of exactly their size."""
+        keep = np.flatnonzero(self._live[: self._size])
+        self._matrix = self._matrix[keep].copy()
+        self._item_rowids = self._item_rowids[keep].copy()
+        self._codes = self._codes[keep].copy()
+        self._live = np.ones(keep.size, dtype=bool)
+        self._item_ids = [self._item_ids[i] for i in keep]
+        self._id_bytes = sum(sys.getsizeof(i) for i in self._item_ids)
+        self._size, self._dead = int(keep.size), 0
 
     def _code(self, column: int, value: Any) -> int:
-        codes = self._codes[column]
+        codes = self._code_maps[column]
         if value not in codes:
             codes[value] = len(codes)
         return codes[value]
 
-    def mask(
-        self, scope_values: tuple[Any, ...], allowed_rowids: npt.NDArray[np.int64] | None
-    ) -> npt.NDArray[np.bool_]:
-        """Rows matching every non-None scope value (and in ``allowed_rowids`` when given)."""
+    # -- searching --------------------------------------------------------------------------
+    def select(
+        self, agent_id: str | None, session_id: str | None, allowed_rowids: npt.NDArray[np.int64] | None
+    ) -> Selection:
+        """The live rows of the agent and session (any when None), among ``allowed_rowids`` when given."""
         n = self._size
-        keep = np.ones(n, dtype=bool)
-        for column, value in enumerate(scope_values):
+        keep = self._live[:n].copy()
+        for column, value in enumerate((agent_id, session_id)):
             if value is None:
                 continue
-            code = self._codes[column].get(value)
+            code = self._code_maps[column].get(value)
             if code is None:
-                return np.zeros(n, dtype=bool)
-            keep &= self._scope[:n, column] == code
+                keep[:] = False
+                break
+            keep &= self._codes[:n, column] == code
         if allowed_rowids is not None:
             keep &= np.isin(self._item_rowids[:n], allowed_rowids)
-        return keep
-
-    def search(self, query: npt.NDArray[np.float32], k: int, keep: npt.NDArray[np.bool_]) -> list[tuple[str, float]]:
-        rows = np.flatnonzero(keep)
-        if rows.size == 0 or k <= 0:
-            return []
-        if rows.size > self._size // 4:
-            scores = (self._matrix[: self._size] @ query.astype(np.float32))[rows]
-        else:  # a small scope: gather its rows rather than scoring the whole matrix
-            scores = self._matrix[rows] @ query.astype(np.float32)
-        top = np.argpartition(-scores, k)[:k] if k < rows.size else np.arange(rows.size)
-        top = top[np.lexsort((rows[top], -scores[top]))]  # score desc, then insertion order
-        return [(self.item_ids[rows[i]], float(scores[i])) for i in top]
-
-    def vectors(self, ids: Iterable[str]) -> dict[str, npt.NDArray[np.float32]]:
-        return {i: self._matrix[self._position[i]] for i in ids if i in self._position}
+        return Selection(self._matrix, np.flatnonzero(keep), self._item_ids, n)

@@ -61,7 +61,7 @@ class SQLiteRecords:
                     if item.id in batch.lexical:
                         self._lexical.put(db, item.scope.tenant, rowid, batch.lexical[item.id], replace=False)
                     if item.id in batch.vectors and batch.space is not None:
-                        SQLiteVectors.insert(db, rowid, batch.space, batch.vectors[item.id])
+                        SQLiteVectors.insert(db, rowid, item.scope, batch.space, batch.vectors[item.id])
                 tenant = batch.tenant or (
                     batch.items[0].scope.tenant if batch.items else next((s.tenant for s in batch.removes), "")
                 )
@@ -158,7 +158,6 @@ class SQLiteRecords:
             drop_links(db, scope.tenant, [item_id])
             db.execute("DELETE FROM item_access WHERE tenant = ? AND item_id = ?", (scope.tenant, item_id))
             db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
-            SQLiteConnection.bump_epoch(db)
 
     def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
         if not ids:
@@ -184,8 +183,6 @@ class SQLiteRecords:
             drop_links(db, scope.tenant, [r[1] for r in rows])
             db.executemany("DELETE FROM items WHERE rowid = ?", [(r,) for r in rowids])
             removed += len(rows)
-        if removed:
-            SQLiteConnection.bump_epoch(db)
         return removed
 
     def record_access(self, tenant: str, counts: Mapping[str, int], at: datetime) -> None:

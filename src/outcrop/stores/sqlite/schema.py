@@ -13,7 +13,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable
 
-__all__ = ["MIGRATIONS", "create_lexical_tables"]
+__all__ = ["MIGRATIONS", "create_lexical_tables", "vector_part"]
 
 _TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
 
@@ -27,6 +27,34 @@ def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str
     db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {_TOKENIZER})")
     db.execute("INSERT INTO lexical_tables (tenant, own, ctx) VALUES (?, ?, ?)", (tenant, own, ctx))
     return own, ctx
+
+
+def vector_part(tenant: str, user_id: str) -> str:
+    """The vector partition of a (tenant, user) scope: a hash, never the names themselves (a
+    forgotten user leaves no name behind in the version and removal rows)."""
+    return hashlib.sha1(f"{tenant}\x1f{user_id}".encode()).hexdigest()[:16]
+
+
+def _vectors_per_scope(db: sqlite3.Connection) -> None:
+    """Vectors tagged with their (tenant, user) partition; a version per partition, moved by every
+    write of its vectors, and the rowids of its removed vectors, so that a reader's cached scope
+    follows the file by deltas (``stores/sqlite/vectors.py``)."""
+    db.execute("ALTER TABLE vectors ADD COLUMN part TEXT NOT NULL DEFAULT ''")
+    for tenant, user in db.execute("SELECT DISTINCT tenant, user_id FROM items").fetchall():
+        db.execute(
+            "UPDATE vectors SET part = ? WHERE item_rowid IN (SELECT rowid FROM items WHERE tenant = ? AND user_id = ?)",
+            (vector_part(tenant, user), tenant, user),
+        )
+    db.execute("CREATE INDEX vectors_part ON vectors(part, space)")
+    db.execute(
+        "CREATE TABLE vector_versions (part TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+        " floor INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE vector_removals (seq INTEGER PRIMARY KEY AUTOINCREMENT, part TEXT NOT NULL,"
+        " space TEXT NOT NULL, item_rowid INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX vector_removals_part ON vector_removals(part, seq)")
 
 
 def _lexical_tables_per_tenant(db: sqlite3.Connection) -> None:
@@ -210,8 +238,9 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ),
     ("0007_lexical_tables_per_tenant", _lexical_tables_per_tenant),
     ("0008_unique_turn_positions", _unique_turn_positions),
+    ("0009_vectors_per_scope", _vectors_per_scope),
     (
-        "0009_strata_due",
+        "0010_strata_due",
         """
         CREATE TABLE strata_due (
             tenant TEXT NOT NULL,

@@ -1,15 +1,16 @@
-"""The embedded default store: one SQLite file (WAL), FTS5 for BM25, exact vector search in memory."""
+"""The embedded default store: one SQLite file (WAL), FTS5 for BM25, exact vector search over scope matrices
+kept in a bounded cache."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from outcrop.stores.sqlite.connection import SQLiteConnection
 from outcrop.stores.sqlite.lexical import SQLiteLexical
 from outcrop.stores.sqlite.maintenance import SQLiteMaintenance
 from outcrop.stores.sqlite.records import SQLiteRecords
-from outcrop.stores.sqlite.vectors import SQLiteVectors
+from outcrop.stores.sqlite.vectors import DEFAULT_CACHE_BYTES, SQLiteVectors
 
 __all__ = ["SQLiteStore"]
 
@@ -17,18 +18,19 @@ __all__ = ["SQLiteStore"]
 class SQLiteStore:
     """See :class:`outcrop.stores.base.Store`: the four seams over one file."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", vector_cache_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.connection = SQLiteConnection(self.path, synchronous=synchronous)
         self.lexical = SQLiteLexical(self.connection)
         self.records = SQLiteRecords(self.connection, self.lexical)
-        self.vectors = SQLiteVectors(self.connection)
+        self.vectors = SQLiteVectors(
+            self.connection, cache_bytes=DEFAULT_CACHE_BYTES if vector_cache_bytes is None else vector_cache_bytes
+        )
         self.maintenance = SQLiteMaintenance(self.connection, self.lexical)
 
     def snapshot(self, tenant: str) -> AbstractContextManager[None]:
-        """Reads already share the file's one connection; each statement sees the last commit."""
-        return nullcontext()
+        return self.connection.snapshot()
 
     def close(self) -> None:
         self.connection.close()
