@@ -65,6 +65,9 @@ class Actor:
     # Turns the owner never updates, deletes or forgets: the other tenant's import reuses their ids
     # (an id the owner has forgotten is free again, and reusing it would be no clash).
     pinned: list[str] = field(default_factory=list)
+    # Their ids this tenant imported a turn under already: the id it was re-minted to is now ours,
+    # so another turn under the same id is refused 409 by our own data, whether or not they hold it.
+    clashed: set[str] = field(default_factory=set)
 
 
 class Registry:
@@ -140,7 +143,9 @@ def _import(actor: Actor, other: Actor, registry: Registry) -> tuple[str, httpx.
         echoed = rng.choice(theirs)
         if actor.ids_store_wide and rng.random() < 0.5:  # a new turn under their id: re-minted, it lands in ours
             line = _log_line(actor, _sentence(actor), turn_id=echoed)
-            allowed = {200}  # (a 409 here told the importer that another tenant holds the id)
+            # (a 409 the first time told the importer that another tenant holds the id)
+            allowed = {200, 409} if echoed in actor.clashed else {200}
+            actor.clashed.add(echoed)
         else:  # an update of their turn: no turn of ours
             line = {**_log_line(actor, ""), "kind": "update", "payload": {"item_id": echoed, "text": _sentence(actor)}}
             allowed = {400}
