@@ -45,7 +45,9 @@ def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetRec
     Unlike ``DELETE /v1/memories/{id}``, no history is kept. Ids of other tenants are 404."""
     with state.memories.write_lock:
         if body.ids is not None:
-            receipt = tenant.memory.forget(body.ids, user_id=body.user_id, scrub=body.scrub)
+            receipt = tenant.memory.forget(  # ids with a session or agent: refused, as in Python
+                body.ids, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
+            )
         else:
             receipt = tenant.memory.forget(
                 user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
