@@ -40,7 +40,7 @@ __all__ = ["OPS", "Trial", "run_trial"]
 OPS = ("add", "ingest", "consolidate", "forget")
 REPO = Path(__file__).resolve().parents[2]
 _WINDOW = {"add": 3.0, "ingest": 3.0, "consolidate": 4.0, "forget": 4.0}  # seconds after "ready"
-_SEEDED = 8  # turns a forget trial forgets
+_SEEDED = 10  # turns a forget trial forgets
 # A forget killed after it verified and dropped its plan but before its scrub finished leaves the
 # erased words in FTS5 index segments (deleted postings, not searchable) until the next scrub:
 # counted as residue, apart from leaks. An acknowledged forget has scrubbed: any trace is a leak.

@@ -7,13 +7,14 @@ each call returned (what a caller was told is done):
 * ``ingest``: ``ack FILE`` per ingested file (``LINES`` messages each, written beforehand);
 * ``consolidate``: ``ack ID TEXT`` per add (with strata off on add), ``consolidated`` per run;
 * ``forget``: ``doing ID WORD`` before and ``ack ID WORD`` after forgetting each seeded turn
-  (the seed, ``TURN\\tWORD`` lines, is in ``DB.seed``).
+  (the seed, ``TURN\\tWORD`` lines, is in ``DB.seed``), then waits to be killed.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from outcrop import Memory, MemoryConfig
@@ -53,6 +54,7 @@ def main(op: str, db: Path) -> None:
                 _say(f"doing {turn} {word}")
                 m.forget([turn], user_id=USER)
                 _say(f"ack {turn} {word}")
+            time.sleep(3600)  # all forgotten before the kill: it lands on an idle process
             return
         for n in range(100_000):
             if op == "ingest":
