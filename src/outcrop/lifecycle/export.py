@@ -35,8 +35,10 @@ from pydantic import BaseModel
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import remint
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
-from outcrop.core.time.clock import format_time, parse_time
+from outcrop.core.text import validate_text
+from outcrop.core.time.clock import format_time, memory_time, parse_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
+from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, write_turns
@@ -50,6 +52,7 @@ __all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "export_jsonl", 
 FORMAT = NAME
 VERSION = 1
 _KINDS = (*TURN_KINDS, "update", "delete")
+_MAX_TEXT = 10_000_000  # an export's text was checked on its way in; this bounds a hand-made file
 
 Target = str | os.PathLike[str] | IO[str]
 """Where an export goes or an import comes from: a file path, or an open text stream."""
@@ -160,22 +163,46 @@ def _record(obj: dict[str, Any], tenant: str) -> tuple[LogRecord, str | None]:
     payload = obj.get("payload")
     if not isinstance(payload, dict):
         raise InvalidInputError("'payload' must be an object")
+    _check_payload(str(kind), payload)
     recorded = parse_time(_str(obj, "recorded_at"))
     assert recorded is not None
     record = LogRecord(
-        id=str(_str(obj, "id")),
+        id=validate_id(obj.get("id"), "'id'"),
         scope=Scope(
             tenant=tenant,
-            user_id=_str(obj, "user_id"),
-            agent_id=_str(obj, "agent_id", optional=True),
-            session_id=_str(obj, "session_id", optional=True),
+            user_id=validate_name(obj.get("user_id"), "'user_id'"),
+            agent_id=_name(obj, "agent_id"),
+            session_id=_name(obj, "session_id"),
         ),
         kind=str(kind),
         payload=payload,
         content_hash=str(_str(obj, "content_hash")),
         recorded_at=recorded,
     )
-    return record, _str(obj, "turn_id", optional=True)
+    turn_id = obj.get("turn_id")
+    return record, None if turn_id is None else validate_id(turn_id, "'turn_id'")
+
+
+def _name(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return None if value is None else validate_name(value, repr(key))
+
+
+def _check_payload(kind: str, payload: dict[str, Any]) -> None:
+    """A record's payload holds what ``add`` (or ``update``, ``delete``) would have accepted: text
+    with no NUL or lone surrogate, names, plain-JSON metadata, a time memory can reason about."""
+    if kind in TURN_KINDS:
+        validate_text(payload.get("content", payload.get("text")), max_chars=_MAX_TEXT, what="text")
+        for key in ("speaker", "role"):
+            if payload.get(key) is not None:
+                validate_name(payload[key], repr(key))
+        validate_metadata(payload.get("metadata") or {}, "'metadata'")
+        if payload.get("timestamp") is not None:
+            memory_time(payload["timestamp"])
+        return
+    validate_id(payload.get("item_id"), "'item_id'")
+    if kind == "update":
+        validate_text(payload.get("text"), max_chars=_MAX_TEXT, what="text")
 
 
 def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list[tuple[LogRecord, str | None]]]:
@@ -191,6 +218,8 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(f"not JSON ({exc.msg})") from None
+            except RecursionError:
+                raise InvalidInputError("JSON nested too deep") from None
             if not isinstance(obj, dict):
                 raise InvalidInputError("a line must be a JSON object")
             if header is None:
@@ -273,7 +302,10 @@ def import_jsonl(
 ) -> ImportReport:
     """Load an export into ``tenant`` of ``store``; see the module docstring."""
     with _opened(source, "r") as handle:
-        _header, parsed = parse_jsonl(handle, tenant)
+        try:
+            _header, parsed = parse_jsonl(handle, tenant)
+        except UnicodeDecodeError:
+            raise InvalidInputError("the file is not UTF-8 text") from None
     report = ImportReport(records=len(parsed))
     hashes = [r.content_hash for r, _ in parsed]
     present = set(store.records.items_for_log_hashes(Scope(tenant=tenant, user_id=None), hashes))

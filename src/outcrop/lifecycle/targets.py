@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.core.values import validate_id
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log, log_texts
 from outcrop.stores.base import Store
@@ -57,8 +58,10 @@ def resolve_scope(store: Store, scope: Scope) -> Targets:
 
 
 def check_ids(ids: Sequence[str]) -> None:
-    if isinstance(ids, str) or not ids or not all(isinstance(i, str) and i for i in ids):
+    if not isinstance(ids, list | tuple) or not ids:
         raise InvalidInputError("ids must be a non-empty list of item ids")
+    for item_id in ids:
+        validate_id(item_id, "each of ids")
 
 
 def resolve_ids(store: Store, tenant: Scope, ids: Sequence[str]) -> Targets:

@@ -152,7 +152,7 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
     ) -> Remembered:
         """Store a message or note in long-term memory."""
         message: dict[str, Any] = {"role": role, "content": text}
-        if speaker:
+        if speaker is not None:  # an empty speaker is refused, not dropped
             message["name"] = speaker
         with locks.writing(memory.config.tenant, owner):
             ids = _call(memory.add, [message], user_id=user, agent_id=agent, session_id=session_id, timestamp=timestamp)
@@ -161,7 +161,7 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
     @server.tool()
     def recall(
         query: Annotated[str, Field(min_length=1)],
-        limit: Annotated[int, Field(ge=1, le=100)] = 10,
+        limit: Annotated[int, Field(ge=1, le=100, strict=True)] = 10,
         session_id: str | None = None,
         as_of: AsOf = None,
     ) -> RecallResult:
@@ -174,7 +174,7 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
     @server.tool()
     def context(
         query: Annotated[str, Field(min_length=1, description="the question to answer from memory")],
-        max_tokens: Annotated[int, Field(ge=16, le=100_000)] = 1000,
+        max_tokens: Annotated[int, Field(ge=16, le=100_000, strict=True)] = 1000,
         as_of: AsOf = None,
     ) -> ContextResult:
         """A cited block of the memories most relevant to a question, within a token budget."""

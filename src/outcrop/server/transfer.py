@@ -85,11 +85,11 @@ def _json(number: int, raw: str) -> dict[str, Any]:
 
 def _remap(obj: dict[str, Any], tenant: str) -> dict[str, Any]:
     out = dict(obj)
-    for key in ("id", "turn_id"):
-        if isinstance(out.get(key), str):
+    for key in ("id", "turn_id"):  # an empty id stays empty, to be refused as the import refuses it
+        if isinstance(out.get(key), str) and out[key]:
             out[key] = remint(tenant, out[key])
     payload = out.get("payload")
-    if isinstance(payload, dict) and isinstance(payload.get("item_id"), str):
+    if isinstance(payload, dict) and isinstance(payload.get("item_id"), str) and payload["item_id"]:
         out["payload"] = {**payload, "item_id": remint(tenant, payload["item_id"])}
     return out
 

@@ -54,7 +54,9 @@ def scope_clause(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
 
 
 def filter_clause(
-    filters: SearchFilters | None, alias: str = "", json_text: str = "json_extract({col}, '$.' || ?)"
+    filters: SearchFilters | None,
+    alias: str = "",
+    json_text: str = "(SELECT j.value FROM json_each({col}) AS j WHERE j.key = ?)",
 ) -> tuple[str, list[Any]]:
     """Clauses for :class:`SearchFilters` (empty string when there is nothing to filter)."""
     if filters is None or filters.empty:

@@ -134,6 +134,8 @@ def parse_time(value: str | datetime | int | float | None) -> datetime | None:
         return to_naive_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         pass
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no UTC time
+        raise InvalidInputError(f"timestamp {value!r} is out of range") from None
     match = _LOCOMO.match(text)
     if match:
         hour = int(match["h"]) % 12 + (12 if match["ampm"].lower() == "pm" else 0)

@@ -49,7 +49,9 @@ def forget(body: ForgetRequest, tenant: TenantMemory, state: State) -> ForgetRec
     owner = body.user_id if body.user_id is not None or body.ids is not None else DEFAULT_USER
     with state.memories.writing(tenant.name, owner):
         if body.ids is not None:
-            receipt = tenant.memory.forget(body.ids, user_id=body.user_id, scrub=body.scrub)
+            receipt = tenant.memory.forget(  # ids with a session or agent: refused, as in Python
+                body.ids, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub
+            )
         else:
             receipt = tenant.memory.forget(
                 user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, scrub=body.scrub

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from outcrop.core.time.clock import parse_time
-from outcrop.errors import OutcropError
+from outcrop.core.values import validate_metadata
+from outcrop.errors import InvalidInputError, OutcropError
 from outcrop.server.asof import AS_OF_DESCRIPTION, AS_OF_PATTERN
 from outcrop.server.schemas.common import Level
 
@@ -33,6 +34,12 @@ def _no_surrogates(value: str) -> str:
     return value
 
 
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):  # JSON true is not the epoch second 1
+        raise ValueError("a timestamp must be a date string or a number, not true or false")
+    return value
+
+
 def _valid_time(value: str | float | None) -> str | float | None:
     try:
         parse_time(value)
@@ -48,9 +55,20 @@ Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterVal
 Timestamp = Annotated[
     str | float | None,
     Field(description="ISO-8601, a plain date, or epoch seconds"),
+    BeforeValidator(_not_a_bool),
     AfterValidator(_valid_time),
 ]
-Metadata = dict[Annotated[str, AfterValidator(_no_surrogates)], Any]
+
+
+def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return validate_metadata(value)
+    except InvalidInputError as exc:  # a 422 naming the field, like every other bad field
+        raise ValueError(str(exc)) from None
+
+
+Metadata = Annotated[dict[Annotated[str, AfterValidator(_no_surrogates)], Any], AfterValidator(_plain_json)]
+Count = Annotated[int, Field(strict=True)]  # JSON true or "10" is not a count
 # Checked by the route (server/asof.py) so a bad value is a 400; the pattern documents the shape.
 AsOf = Annotated[str, Field(description=AS_OF_DESCRIPTION, json_schema_extra={"pattern": AS_OF_PATTERN})]
 
@@ -88,12 +106,12 @@ class Filters(_Body):
     level: Level | list[Level] | None = None
 
 
-Weight = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+Weight = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False, strict=True)]
 
 
 class SearchRequest(ScopeFields):
     query: Text
-    limit: int = Field(10, ge=1, le=1000)
+    limit: Count = Field(10, ge=1, le=1000)
     filters: Filters | None = None
     channels: dict[Annotated[str, Field(max_length=50)], Weight] | None = Field(
         None, description='fusion weights per channel, e.g. {"bm25": 1.0} for lexical only'
@@ -103,7 +121,7 @@ class SearchRequest(ScopeFields):
 
 class ContextRequest(ScopeFields):
     query: Text
-    max_tokens: int = Field(1000, ge=16, le=100_000)
+    max_tokens: Count = Field(1000, ge=16, le=100_000)
     filters: Filters | None = None
     as_of: AsOf | None = None
 
