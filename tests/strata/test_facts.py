@@ -32,6 +32,19 @@ def test_first_and_second_person_become_names() -> None:
     assert resolve_persons("I kind of want a dog", "Ann", None) == "Ann kind of wants a dog"
 
 
+def test_a_verb_after_you_agrees_with_the_name_that_replaces_it() -> None:
+    def you(sentence: str) -> str:
+        return resolve_persons(sentence, "Caroline", "Maya")
+
+    assert you("You have wanted to play cello for years.") == "Maya has wanted to play cello for years."
+    assert you("You're amazing and you really inspire me.") == "Maya is amazing and Maya really inspires Caroline."
+    assert you("If you want, you can join us.") == "If Maya wants, Maya can join us."
+    assert you("I told you that you were right.") == "Caroline told Maya that Maya was right."
+    assert you("You don't like jazz.") == "Maya doesn't like jazz."
+    # "you" as an object keeps the verb before it as it is
+    assert you("I love you so much") == "Caroline loves Maya so much"
+
+
 def test_a_fact_per_informative_sentence_with_its_date_resolved() -> None:
     got = facts("Caroline", "Hey Mel! I went to the LGBTQ support group yesterday. Was it fun for you?")
     assert got == ["Caroline went to the LGBTQ support group yesterday (7 May 2023)."]

@@ -163,6 +163,10 @@ class EpisodePayload(Payload):
 
 
 class TopicPayload(Payload):
+    kind: str | None = None  # None: a cluster of facts; "page": an entity page (strata/pages.py)
+    owner: str | None = None  # a page's participant
+    thing: str | None = None  # a page's thing, singular
+    forms: Annotated[list[str], _Lenient] = Field(default_factory=list)  # other words for it (plural, as said)
     label: str = ""
     start: str | None = None
     end: str | None = None

@@ -17,6 +17,7 @@ from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, Dens
 from outcrop.retrieve.fusion import weighted_rrf
 from outcrop.retrieve.gate import Confidence, estimate_confidence
 from outcrop.retrieve.graph import GraphChannel
+from outcrop.retrieve.pages import PageChannel
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
 from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
@@ -56,6 +57,7 @@ class Retriever:
             RecencyChannel(store),
             TemporalChannel(store, config),  # abstains on queries without a time constraint
             GraphChannel(store),  # runs only when channel_weights names "graph"
+            PageChannel(store),  # entity pages the query names (strata/pages.py)
         ]
         self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)
 

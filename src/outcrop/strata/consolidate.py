@@ -29,6 +29,7 @@ from outcrop.strata.entities import default_recognizer
 from outcrop.strata.episodes import CentralTurnsSummarizer
 from outcrop.strata.facts import RuleFactExtractor
 from outcrop.strata.links import FactLinker
+from outcrop.strata.pages import EntityPages
 from outcrop.strata.plan import PlanWriter, StrataPlan, replace_level
 from outcrop.strata.profile import SlotProfile
 from outcrop.strata.topics import EntityAwareTopics
@@ -78,6 +79,7 @@ class Consolidator:
             s.topic_similarity, s.topic_min_facts, s.topic_facts_shown
         )
         self.profile: ProfileBuilder = profile or SlotProfile(s.profile_values)
+        self.pages = EntityPages(s.page_min_facts, s.page_lines)
         self.slot_judge = slot_judge  # None: the read-time rule alone settles slot changes
         self.linker = (
             FactLinker(
@@ -144,14 +146,14 @@ class Consolidator:
             for session in sessions:
                 if session is not None:
                     self._apply(self._episode(owner.model_copy(update={"session_id": session})), report)
-        if s.topics or s.profile:
+        if s.topics or s.pages or s.profile:
             count = self.store.records.count(owner).get(Level.FACT.value, 0)
             last = self._refreshed.get(owner)
             if not force and last is not None and count - last < s.refresh_growth * last:
                 return
             self._refreshed[owner] = count
             facts = self._scope_facts(owner)
-            if s.topics:
+            if s.topics or s.pages:
                 self._apply(self._topics(owner, facts), report)
             if s.profile:
                 self._apply(self._profile(owner, facts), report)
@@ -298,7 +300,12 @@ class Consolidator:
         return np.stack([vectors.get(i.id, np.zeros(dim, dtype=np.float32)) for i in items])
 
     def _topics(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:
-        wanted = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)]
+        """Topics (clusters) and entity pages: both L3, replaced together."""
+        s = self.config.strata
+        wanted = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)] if s.topics else []
+        if s.pages:
+            people = self.store.records.speakers(owner)
+            wanted += [topic_item(owner, draft, self.pages.id) for draft in self.pages.build(facts[0], people)]
         return replace_level(self.store, self.space, owner, Level.TOPIC, wanted, self._owned(owner, Level.TOPIC))
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:

@@ -181,6 +181,28 @@ def _third_person(verb: str) -> str:
     return verb + "s"
 
 
+_YOU_VERBS = {
+    "are": "is", "were": "was", "have": "has", "do": "does", "don't": "doesn't", "haven't": "hasn't",
+    "aren't": "isn't", "weren't": "wasn't",
+}  # fmt: skip
+_YOU_NOT_VERBS = {"guys", "all", "two", "both", "too", "alone", "here", "there", "again", "yourself", "and", "or"}
+# "you" as the subject of a clause: at the start of the sentence or a clause, or after a conjunction
+_YOU_SUBJECT = re.compile(
+    r"(^|[,;:!.]\s+|\b(?i:and|but|or|so|because|if|when|that|since|as|while|how|where|why|whether|though|"
+    rf"although|until|unless|what)\s+)[Yy]ou ((?:{_ADVERBS}) )?([A-Za-z']+)\b"
+)
+
+
+def _agreeing(verb: str) -> str:
+    """``verb`` after "you" made to agree with a third-person subject ("have" → "has")."""
+    low = verb.lower()
+    if low in _YOU_VERBS:
+        return _YOU_VERBS[low]
+    if low in _YOU_NOT_VERBS or low.endswith(("ing", "s")):
+        return verb
+    return _third_person(verb)
+
+
 def resolve_persons(sentence: str, speaker: str | None, listener: str | None) -> str:
     """First person → the speaker, second person → the listener (when known)."""
     if speaker:
@@ -202,7 +224,11 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
     if listener:
         sentence = re.sub(
             r"\b[Yy]ou'(re|ve|ll|d)\b",
-            lambda m: listener + {"re": " are", "ve": " have", "ll": " will", "d": " would"}[m.group(1)],
+            lambda m: listener + {"re": " is", "ve": " has", "ll": " will", "d": " would"}[m.group(1)],
+            sentence,
+        )
+        sentence = _YOU_SUBJECT.sub(
+            lambda m: f"{m.group(1)}{listener} {m.group(2) or ''}{_agreeing(m.group(3))}",
             sentence,
         )
         sentence = re.sub(r"\b[Yy]our\b", f"{listener}'s", sentence)
