@@ -199,3 +199,24 @@ def test_an_import_into_a_session_the_store_holds_appends_after_its_turns(tmp_pa
         positions = a.store.records.positions(Scope(tenant=a.config.tenant, user_id="u1"), [t.id for t in turns])
         assert sorted(positions.values()) == list(range(7))
         assert [positions[i] for i in own] == [0, 1, 2]
+
+
+def test_an_update_imported_apart_from_its_turn_applies_to_the_turn_held(tmp_path: Path, embedder: Embedder) -> None:
+    """A file whose update names a turn the store already holds (imported earlier, on its own):
+    the update is logged once, by the write that applies it (it used to be written twice and end
+    in a raw UNIQUE-constraint error, a 500 over REST)."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
+        source.update(turn, "I live in Porto now.", user_id="u1")
+        out = io.StringIO()
+        source.export(out)
+    header, add, update = out.getvalue().splitlines()
+    assert json.loads(update)["kind"] == "update"
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as target:
+        target.import_(io.StringIO(f"{header}\n{add}\n"))
+        report = target.import_(io.StringIO(f"{header}\n{update}\n"))
+        assert report.added == 1
+        assert target.get(turn, user_id="u1").text == "I live in Porto now."
+        assert [v.event for v in target.history(turn, user_id="u1")] == ["add", "update"]
+        again = target.import_(io.StringIO(out.getvalue()))  # all of it again: nothing new
+        assert again.added == 0

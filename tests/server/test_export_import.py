@@ -190,7 +190,7 @@ def test_an_import_does_not_tell_whether_another_tenant_holds_an_id(tenant_clien
         }
         edit = {
             **base,
-            "id": log_id[:-1] + "x",
+            "id": log_id[:-1] + ("x" if log_id[-1] != "x" else "y"),  # another id, always
             "kind": "update",
             "payload": {"item_id": turn_id, "text": "my note about the lake, edited"},
             "content_hash": "crafted-update",

@@ -326,7 +326,11 @@ def import_jsonl(
     starts = {(s.tenant, s.user_id, str(s.session_id)): store.records.next_position(s) for s in sessions}
     state = replay(fresh, ids, starts)  # after the turns the store holds of those sessions
     report.turns = len(state.turns)
-    write_turns(store, embedder, state, tenant, window, WriteBatch(logs=fresh, versions=state.versions))
+    # an update or delete of a turn held already is logged by the write that applies it (below);
+    # a derived item's delete or edit is logged here, as its tombstone
+    applied = {r.id for r in state.outside if str(r.payload["item_id"]).startswith(Level.TURN.prefix + "_")}
+    logs = [r for r in fresh if r.id not in applied]
+    write_turns(store, embedder, state, tenant, window, WriteBatch(logs=logs, versions=state.versions))
     _apply_outside(store, embedder, state.outside)
     owners = set(state.owners())
     owners.update(Scope(tenant=tenant, user_id=r.scope.user_id, agent_id=r.scope.agent_id) for r in state.outside)
