@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from outcrop import InvalidInputError, Level, Memory, NotFoundError
+from outcrop import InvalidInputError, Level, Memory, MemoryConfig, NotFoundError
 from outcrop.core.types import Scope
+from outcrop.providers import Embedder
 
 from .conftest import SECRETS, file_hits, table_hits
 
@@ -122,3 +123,26 @@ def test_a_forget_that_erases_nothing_rewrites_nothing(filled: Memory) -> None:
     receipt = filled.forget(user_id="nobody")  # a scope with no records: its cost is nothing
     assert receipt.ok and receipt.removed == {}
     assert receipt.scrub == {}
+
+
+def test_an_episode_derived_again_from_what_remains_passes_verification(tmp_path: Path, embedder: Embedder) -> None:
+    """Forgetting the only turn a session's episode quotes erases the episode, and consolidation
+    derives it again, under the same id, from the session's other turns: the forget is complete."""
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata={"episode_turns": 1})
+    with Memory(config=config, embedder=embedder) as m:
+        m.add(
+            [
+                {"name": "Ann", "content": "I adopted a grey parrot called Zorblax from the shelter in town."},
+                {"name": "Bo", "content": "A parrot! Parrots need a big cage and lots of attention every day."},
+                {"name": "Ann", "content": "Zorblax already whistles the tune of my favourite song every morning."},
+            ],
+            user_id="u1",
+            session_id="s1",
+            timestamp="2024-03-10T10:00:00",
+        )
+        [episode] = m.list(user_id="u1", level="episode")
+        [quoted] = episode.sources
+        receipt = m.forget([quoted], user_id="u1")
+        assert receipt.verification.passed, receipt.verification
+        [again] = m.list(user_id="u1", level="episode")
+        assert again.id == episode.id and quoted not in again.sources
