@@ -146,7 +146,11 @@ class PostgresVectors:
             return
         with self._db.admin() as admin:
             try:
-                admin.execute(vector_index_ddl(space))
+                # processes opening one database at once: CREATE INDEX IF NOT EXISTS is not safe
+                # against itself (two creators collide on the catalogue), so they take turns
+                with admin.transaction():
+                    admin.execute("SELECT pg_advisory_xact_lock(hashtext('outcrop.vector_index'))")
+                    admin.execute(vector_index_ddl(space))
             except psycopg.Error as exc:
                 raise StoreError(f"cannot create the vector index for {space.name!r}: {exc}".strip()) from None
         with self._indexed_lock:
