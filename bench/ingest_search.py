@@ -67,8 +67,9 @@ class MemoEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        if missing:
-            for text, vector in zip(missing, self.inner.embed(missing), strict=True):
+        for start in range(0, len(missing), 256):  # bounded batches: a large store's build stays small
+            part = missing[start : start + 256]
+            for text, vector in zip(part, self.inner.embed(part), strict=True):
                 self.memo[text] = vector
         return np.vstack([self.memo[t] for t in texts]).astype(np.float32)
 

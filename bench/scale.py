@@ -33,37 +33,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ingest_search import MemoEmbedder
 from rich.console import Console
 from rich.table import Table
 
 import outcrop
 from outcrop import Memory, MemoryConfig
-from outcrop.core.types import Vectors
 from outcrop.providers import Embedder, load_embedder
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 Batch = tuple[str, str, list[dict[str, str]]]  # session id, timestamp, messages
-
-
-class MemoEmbedder:
-    """The real embedder, remembering vectors of texts it has already embedded."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.id, self.dim, self.batch_size = inner, inner.id, inner.dim, inner.batch_size
-        self.memo: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        for start in range(0, len(missing), 256):
-            part = missing[start : start + 256]
-            for text, vector in zip(part, self.inner.embed(part), strict=True):
-                self.memo[text] = vector
-        return np.vstack([self.memo[t] for t in texts]).astype(np.float32)
 
 
 def sessions(data: Path) -> list[tuple[str, list[dict[str, str]]]]:
