@@ -251,11 +251,12 @@ class Memory:
             raise InvalidInputError("forget needs ids, a user_id or a session_id")
         return self._engine.forget_scope(self._scope(user_id, agent_id, session_id, run_id), scrub=scrub)
 
-    def compact(self) -> dict[str, Any]:
+    def compact(self) -> dict[str, object]:
         """Rewrite the whole store to give free space back to the file system (SQLite ``VACUUM``,
         PostgreSQL ``VACUUM FULL`` of every table). An operator's maintenance, never needed for
-        erasure: it blocks the store's writers, every tenant's, while it runs."""
-        return self._engine.store.maintenance.compact()
+        erasure: it blocks the store's writers, every tenant's, while it runs. Returns what was
+        done, backend-specific (``vacuumed``, ``bytes_gone`` on SQLite; the tables on PostgreSQL)."""
+        return dict(self._engine.store.maintenance.compact())
 
     def rebuild(self, *, user_id: str | None = None) -> RebuildReport:
         """Recompute every projection (turns' lexical documents and vectors, facts, episodes,
