@@ -85,7 +85,6 @@ def _still_saying(db: Path, word: str) -> list[str]:
     """Items whose text or neighbour document says ``word``, read from the file without opening
     a Memory (which would complete the forget)."""
     from outcrop.stores.sqlite.driver import sqlite3
-
     from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS
 
     with sqlite3.connect(db) as conn:

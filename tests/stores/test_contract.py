@@ -656,7 +656,6 @@ def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path:
     """Stores written before lexical indexes were per tenant (one FTS5 pair for everybody) open,
     split, and rank as before."""
     from outcrop.stores.sqlite.driver import sqlite3
-
     from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS
 
     url = sqlite_url(tmp_path)

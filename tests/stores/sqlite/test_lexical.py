@@ -6,7 +6,6 @@ item-keyed layout, every user's matches scored, the scope applied after (``_befo
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from outcrop.core.types import Item, Level, Scope
 from outcrop.errors import StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
 from outcrop.stores.registry import open_store
+from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.lexical import _fts_query
 from outcrop.stores.sqlite.rows import where
 from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, lexical_key
@@ -83,7 +83,8 @@ QUERIES: list[Query] = [
 def _before(
     db: sqlite3.Connection, scope: Scope, terms: dict[str, float], k: int, filters: Any, cw: float
 ) -> list[ScoredId]:
-    """The search before 0011 (item-keyed tables): its SQL and its arithmetic."""
+    """The search before 0011 (item-keyed tables): its SQL and its arithmetic, ties at a depth
+    cut given to the older item (before, to whichever row SQLite's plan read first)."""
     own, ctx = db.execute("SELECT own, ctx FROM lexical_tables WHERE tenant = ?", (scope.tenant,)).fetchone()
     clause, params = where(scope, filters, alias="i")
     by_weight: dict[float, list[str]] = {}
@@ -96,7 +97,7 @@ def _before(
         for table, table_weight in tables:
             rows = db.execute(
                 f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = {table}.rowid"
-                f" WHERE {table} MATCH ? AND {clause} ORDER BY bm25({table}) LIMIT ?",
+                f" WHERE {table} MATCH ? AND {clause} ORDER BY bm25({table}), i.rowid LIMIT ?",
                 [_fts_query(group), *params, depth],
             ).fetchall()
             for item_id, score in rows:

@@ -11,7 +11,9 @@ rowid range, and a user's search gives FTS5 that range: it scores and joins that
 documents only, where a filter on ``items`` after the match would score every user's. The scores
 are the same to the last bit: FTS5's BM25 takes its statistics from the whole table whatever the
 range (its document counts, lengths and each term's document frequency), so they stay the
-tenant's. Ties keep the order they had (the item's rowid).
+tenant's. Ties at a depth cut go to the older item (``ORDER BY bm25, i.rowid``). Before, they
+went where SQLite's plan happened to read rows: in rowid order mostly, in time order when a date
+filter made SQLite 3.50 read ``items`` first.
 """
 
 from __future__ import annotations
@@ -139,10 +141,8 @@ class SQLiteLexical:
         number = self._number(scope.tenant, scope.user_id)
         if number is None:
             return None
-        return " AND {table}.rowid BETWEEN ? AND ?", [
-            number << LEXICAL_ITEM_BITS,
-            number << LEXICAL_ITEM_BITS | _ITEM_MASK,
-        ]
+        first = number << LEXICAL_ITEM_BITS
+        return " AND {table}.rowid BETWEEN ? AND ?", [first, first | _ITEM_MASK]
 
     def search(
         self,
