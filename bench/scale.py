@@ -19,6 +19,8 @@ before the delete (another process's view, opened in the same child).
 
 ``--compare SRC`` probes the same two stores with the outcrop of another checkout's ``src`` too,
 each probe of this code followed by the same probe of that one (both see the same machine load).
+The stores are then built by that (older) code, and each code probes a copy of its own: this code
+migrates its copy when it opens it (before any timed search), the older one reads them as written.
 """
 
 from __future__ import annotations
@@ -87,6 +89,16 @@ def _percentiles(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[max(0, int(len(ms) * 0.95) - 1)]
 
 
+def build_stores(directory: str, args: argparse.Namespace) -> float:
+    """``alone.db`` and ``crowded.db`` in ``directory``; the seconds the crowd's build took."""
+    pool = sessions(args.data)
+    memo = MemoEmbedder(load_embedder("minilm"))
+    others = {f"u{n:04d}": user_batches(pool, 7 * (n + 1), args.turns) for n in range(args.users)}
+    build(f"sqlite:///{directory}/alone.db", memo, {"target": user_batches(pool, 0, args.turns)})
+    shutil.copy(f"{directory}/alone.db", f"{directory}/crowded.db")
+    return build(f"sqlite:///{directory}/crowded.db", memo, others)
+
+
 def probe(url: str, questions: list[str], users: list[str], delete: bool) -> dict[str, Any]:
     """In a fresh process: what a server of this store sees (see the module docstring)."""
     embedder = MemoEmbedder(load_embedder("minilm"))
@@ -127,11 +139,27 @@ def probe(url: str, questions: list[str], users: list[str], delete: bool) -> dic
 
 def in_child(src: str, url: str, args: argparse.Namespace, users: list[str], delete: bool) -> dict[str, Any]:
     """:func:`probe` in a fresh interpreter importing outcrop from ``src``."""
-    command = [sys.executable, __file__, "--probe", url, "--queries", str(args.queries), "--data", str(args.data)]
+    command = ["--probe", url, "--queries", str(args.queries), "--data", str(args.data)]
     command += ["--probe-users", ",".join(users)] + (["--probe-delete"] if delete else [])
-    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": src}, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(_child(src, command))
     return result
+
+
+def _child(src: str, arguments: list[str]) -> str:
+    """This script run with ``arguments`` in a fresh interpreter importing outcrop from ``src``;
+    the last line it printed."""
+    done = subprocess.run(
+        [sys.executable, __file__, *arguments],
+        env={**os.environ, "PYTHONPATH": src},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _sizes(args: argparse.Namespace) -> list[str]:
+    return ["--users", str(args.users), "--turns", str(args.turns), "--data", str(args.data)]
 
 
 def _ratio(a: float, b: float) -> str:
@@ -150,27 +178,33 @@ def main() -> None:
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--probe-users", default="", help=argparse.SUPPRESS)
     parser.add_argument("--probe-delete", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--build", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build:
+        print(build_stores(args.build, args))
+        return
     questions = [qa["question"] for sample in json.loads(args.data.read_text()) for qa in sample["qa"]][: args.queries]
     if args.probe:
         users = [u for u in args.probe_users.split(",") if u]
         print(json.dumps(probe(args.probe, questions, users, args.probe_delete)))
         return
-    pool = sessions(args.data)
-    memo = MemoEmbedder(load_embedder("minilm"))
-    others = {f"u{n:04d}": user_batches(pool, 7 * (n + 1), args.turns) for n in range(args.users)}
     this = str(Path(outcrop.__file__).resolve().parents[1])
     codes = {"this": this, **({"compare": str(Path(args.compare).resolve())} if args.compare else {})}
+    others = [f"u{n:04d}" for n in range(args.users)]
     results: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in codes}
     with tempfile.TemporaryDirectory() as tmp:
-        alone, crowded = f"sqlite:///{tmp}/alone.db", f"sqlite:///{tmp}/crowded.db"
-        build(alone, memo, {"target": user_batches(pool, 0, args.turns)})
-        shutil.copy(f"{tmp}/alone.db", f"{tmp}/crowded.db")
-        seconds = build(crowded, memo, others)
-        for store, url, users in (("alone", alone, []), ("crowded", crowded, list(others))):
-            for name, src in codes.items():  # interleaved: both codes see the same load, in turn
-                results[name][store] = in_child(src, url, args, users, store == "crowded")
+        if args.compare:  # built by the older code, which reads only what it wrote
+            seconds = float(_child(codes["compare"], ["--build", tmp, *_sizes(args)]))
+        else:
+            seconds = build_stores(tmp, args)
+        for store in ("alone", "crowded"):
+            for name in codes:
+                shutil.copy(f"{tmp}/{store}.db", f"{tmp}/{store}-{name}.db")
         size = os.path.getsize(f"{tmp}/crowded.db") / 2**20
+        for store, users in (("alone", []), ("crowded", others)):
+            for name, src in codes.items():  # interleaved: both codes see the same load, in turn
+                url = f"sqlite:///{tmp}/{store}-{name}.db"
+                results[name][store] = in_child(src, url, args, users, store == "crowded")
     turns = args.turns * (args.users + 1)
     table = Table(title=f"outcrop at scale: SQLite, {args.users + 1} users x {args.turns:,} turns ({turns:,} turns)")
     table.add_column("measure")

@@ -85,12 +85,13 @@ def _still_saying(db: Path, word: str) -> list[str]:
     """Items whose text or neighbour document says ``word``, read from the file without opening
     a Memory (which would complete the forget)."""
     from outcrop.stores.sqlite.driver import sqlite3
+    from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS
 
     with sqlite3.connect(db) as conn:
         (ctx,) = conn.execute("SELECT ctx FROM lexical_tables").fetchone()  # the one tenant's context index
         rows = conn.execute(
             f"SELECT id FROM items WHERE lower(text) LIKE ? UNION SELECT i.id FROM {ctx} c"
-            f" JOIN items i ON i.rowid = c.rowid WHERE {ctx} MATCH ?",
+            f" JOIN items i ON i.rowid = c.rowid & {(1 << LEXICAL_ITEM_BITS) - 1} WHERE {ctx} MATCH ?",
             [f"%{word}%", word],
         )
         return sorted(r[0] for r in rows)

@@ -656,6 +656,7 @@ def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path:
     """Stores written before lexical indexes were per tenant (one FTS5 pair for everybody) open,
     split, and rank as before."""
     from outcrop.stores.sqlite.driver import sqlite3
+    from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS
 
     url = sqlite_url(tmp_path)
     with open_memory(url, embedder, "acme") as a, open_memory(url, embedder, "globex") as b:
@@ -668,13 +669,17 @@ def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path:
             db.execute(
                 f"CREATE VIRTUAL TABLE {shared} USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2')"
             )
+        items = f"rowid & {(1 << LEXICAL_ITEM_BITS) - 1}"  # keyed by item rowid, as before 0011
         for own, ctx in tables:
-            db.execute(f"INSERT INTO items_fts(rowid, body) SELECT rowid, body FROM {own}")
-            db.execute(f"INSERT INTO items_context_fts(rowid, body) SELECT rowid, body FROM {ctx}")
+            db.execute(f"INSERT INTO items_fts(rowid, body) SELECT {items}, body FROM {own}")
+            db.execute(f"INSERT INTO items_context_fts(rowid, body) SELECT {items}, body FROM {ctx}")
             db.execute(f"DROP TABLE {own}")
             db.execute(f"DROP TABLE {ctx}")
         db.execute("DROP TABLE lexical_tables")
-        db.execute("DELETE FROM schema_migrations WHERE name = '0007_lexical_tables_per_tenant'")
+        db.execute("DROP TABLE lexical_users")
+        db.execute(
+            "DELETE FROM schema_migrations WHERE name IN ('0007_lexical_tables_per_tenant', '0011_lexical_keys_per_user')"
+        )
     with open_memory(url, embedder, "acme") as a:
         again = a.search("Who adopted a parrot?", user_id="u1", channels={"bm25": 1.0})
         assert [(h.id, h.explain["channels"]) for h in again] == [(h.id, h.explain["channels"]) for h in expected]

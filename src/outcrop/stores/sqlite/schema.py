@@ -4,7 +4,9 @@ A migration is SQL (statements separated by ``;``) or a function of the open tra
 
 Lexical indexes are per tenant: each tenant's documents live in FTS5 tables of its own
 (``lexical_tables`` names them), so BM25's statistics (document frequencies, average lengths)
-are that tenant's, and a search reads only that tenant's index.
+are that tenant's, and a search reads only that tenant's index. Inside it a document's FTS5 rowid
+is its item's rowid under its user's number (:func:`lexical_key`), so each user's documents are
+one rowid range: a user's search reads its own range only (``stores/sqlite/lexical.py``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
 
-__all__ = ["MIGRATIONS", "create_lexical_tables", "vector_part"]
+__all__ = [
+    "LEXICAL_ITEM_BITS",
+    "MIGRATIONS",
+    "create_lexical_tables",
+    "lexical_key",
+    "lexical_number",
+    "vector_part",
+]
 
 _TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
+LEXICAL_ITEM_BITS = 39  # low bits of a lexical rowid: the item's rowid; above them, its user's number
+_LEXICAL_USERS = 1 << (63 - LEXICAL_ITEM_BITS)  # numbers per tenant (2**24), rowids stay positive
 
 
 def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str]:
@@ -56,6 +68,72 @@ def vector_part(tenant: str, user_id: str) -> str:
     """The vector partition of a (tenant, user) scope: a hash, never the names themselves (a
     forgotten user leaves no name behind in the version and removal rows)."""
     return hashlib.sha1(f"{tenant}\x1f{user_id}".encode()).hexdigest()[:16]
+
+
+def lexical_key(number: int, rowid: int) -> int:
+    """The FTS5 rowid of item ``rowid``'s documents, for a user numbered ``number`` in its tenant."""
+    if not 0 < rowid < 1 << LEXICAL_ITEM_BITS:
+        raise StoreError(f"item rowid {rowid} is beyond the lexical index's keys")
+    return (number << LEXICAL_ITEM_BITS) | rowid
+
+
+def lexical_number(db: sqlite3.Connection, tenant: str, user_id: str, create: bool) -> int | None:
+    """A (tenant, user) scope's number in its tenant's lexical index (from 1, in order of first
+    document), known by its partition hash as vectors are (no names); None if it has none yet.
+    With ``create``, inside a write transaction, given one if it had none."""
+    part = vector_part(tenant, user_id)
+    row = db.execute("SELECT number FROM lexical_users WHERE part = ?", (part,)).fetchone()
+    if row is not None or not create:
+        return int(row[0]) if row else None
+    (number,) = db.execute(
+        "SELECT COALESCE(MAX(number), 0) + 1 FROM lexical_users WHERE tenant = ?", (tenant,)
+    ).fetchone()
+    if number >= _LEXICAL_USERS:
+        raise StoreError(f"tenant {tenant!r} has more users than its lexical index can number")
+    db.execute("INSERT INTO lexical_users (part, tenant, number) VALUES (?, ?, ?)", (part, tenant, number))
+    return int(number)
+
+
+def _lexical_keys_per_user(db: sqlite3.Connection) -> None:
+    """Re-key every tenant's FTS5 documents from the item's rowid to :func:`lexical_key`, so that
+    each user's documents form one rowid range. The documents, and so BM25's statistics, stay the
+    same; the tables are made again as they were (no segment keeps the old keys; a document
+    without an item is left out)."""
+    db.execute(
+        "CREATE TABLE lexical_users (part TEXT PRIMARY KEY, tenant TEXT NOT NULL, number INTEGER NOT NULL,"
+        " UNIQUE (tenant, number)) WITHOUT ROWID"
+    )
+    db.execute("CREATE TEMP TABLE lexical_moved (key INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    for tenant, own, ctx in db.execute("SELECT tenant, own, ctx FROM lexical_tables ORDER BY tenant").fetchall():
+        users = db.execute(
+            "SELECT user_id FROM items WHERE tenant = ? GROUP BY user_id ORDER BY MIN(rowid)", (tenant,)
+        ).fetchall()
+        numbers = {user: lexical_number(db, tenant, user, create=True) or 0 for (user,) in users}
+        for table in (own, ctx):
+            rows = db.execute(  # streamed, through a cursor of its own
+                f"SELECT i.user_id, f.rowid, f.body FROM {table} f JOIN items i ON i.rowid = f.rowid"
+                " WHERE i.tenant = ?",
+                (tenant,),
+            )
+            db.executemany(
+                "INSERT INTO temp.lexical_moved (key, body) VALUES (?, ?)",
+                ((lexical_key(numbers[user], rowid), body) for user, rowid, body in rows),
+            )
+            _recreate_fts(db, table)
+            db.execute(f"INSERT INTO {table}(rowid, body) SELECT key, body FROM temp.lexical_moved ORDER BY key")
+            db.execute("DELETE FROM temp.lexical_moved")
+    db.execute("DROP TABLE temp.lexical_moved")
+
+
+def _recreate_fts(db: sqlite3.Connection, table: str) -> None:
+    """Drop FTS5 ``table`` and make it again, empty, with its definition and its configuration
+    options (``secure-delete`` and the like; not the format's ``version``)."""
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    options = db.execute(f"SELECT k, v FROM {table}_config WHERE k != 'version'").fetchall()
+    db.execute(f"DROP TABLE {table}")
+    db.execute(sql)
+    for key, value in options:
+        db.execute(f"INSERT INTO {table}({table}, rank) VALUES (?, ?)", (key, value))
 
 
 def _vectors_per_scope(db: sqlite3.Connection) -> None:
@@ -275,5 +353,6 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
         ) WITHOUT ROWID;
         """,
     ),
+    ("0011_lexical_keys_per_user", _lexical_keys_per_user),
     (SECURE_DELETE_MIGRATION, _fts_secure_delete),
 ]
