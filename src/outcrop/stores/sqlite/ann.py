@@ -17,6 +17,7 @@ time (delete it).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import struct
@@ -42,12 +43,8 @@ def _faiss() -> Any:
 
 
 def available() -> bool:
-    """Whether faiss can be imported (the ``ann`` extra)."""
-    try:
-        _faiss()
-    except ImportError:
-        return False
-    return True
+    """Whether faiss is installed (the ``ann`` extra); it is imported at the first large scope, not here."""
+    return importlib.util.find_spec("faiss") is not None
 
 
 class ScopeAnn:

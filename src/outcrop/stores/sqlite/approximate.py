@@ -83,7 +83,7 @@ class Approximate:
         if path is not None and len(ann) - ann.saved_nodes >= min(_SAVE_EVERY, max(1, len(ann) // 20)):
             try:
                 ann.save(path, {"space": space, "dim": matrix.dim})
-            except OSError as exc:  # a read-only directory: the index lives in memory only
+            except (OSError, RuntimeError) as exc:  # a read-only directory: the index lives in memory only
                 log.warning("cannot save the approximate index %s: %s", path, exc)
 
     @staticmethod
