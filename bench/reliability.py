@@ -63,9 +63,6 @@ def kill_rows(trials: int, folder: Path) -> list[Row]:
             f"{sum(len(t.lost) for t in found)} lost, {sum(len(t.leaked) for t in found)} forgotten found, "
             f"{sum(bool(t.problems) for t in found)} inconsistent"
         )
-        residue = sum(len(t.residue) for t in found)
-        if residue:
-            outcome += f" ({residue} in-flight forget(s) killed mid-scrub left index bytes)"
         ok = all(t.lost == [] and t.leaked == [] and not t.problems for t in found)
         rows.append(
             (f"kill -9 during {op}", str(len(found)), f"{acknowledged} acknowledged {what}", outcome, _mark(ok))

@@ -1,7 +1,7 @@
 """Load on the REST server: concurrent clients on loopback against a real ``outcrop serve``.
 
     python bench/serve_load.py [--stores sqlite,postgres] [--db postgresql://...] [--clients 1,8,32]
-                               [--seconds 8] [--seed 1000]
+                               [--seconds 8] [--seed 1000] [--threads 16] [--workers 1]
 
 For each backend of ``--stores`` (``sqlite``: a SQLite file in a temp dir; ``postgres``: the
 PostgreSQL + pgvector servers given with ``--db postgresql://...``, or else a local
@@ -313,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pg", action="store_true", help="same as leaving postgres out of --stores")
     parser.add_argument("--ops", default="add,search", help="phases to run, in order")
     parser.add_argument("--threads", type=int, default=16, help="the server's worker threads (outcrop serve --threads)")
+    parser.add_argument("--workers", type=int, default=1, help="the server's processes (outcrop serve --workers)")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.clients.split(",")]
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                     corpus,
                     console,
                     ops=args.ops.split(","),
-                    server_args=("--threads", str(args.threads)),
+                    server_args=("--threads", str(args.threads), "--workers", str(args.workers)),
                 )
             except RuntimeError as exc:  # the server did not start (e.g. no such store backend)
                 problems.append(f"{name}: {exc}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder
+from outcrop.stores.sqlite.driver import sqlite3
 from tests.helpers import Sessions, ingest_sessions, run_cli
 
 SESSIONS: Sessions = [

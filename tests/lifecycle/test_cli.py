@@ -29,3 +29,16 @@ def test_forget_session_prints_a_passing_receipt(tmp_path: Path) -> None:
     assert "verification passed" in text and "removed    turn" in text
     missing = run_cli("forget", "t_nothing", "--yes", db=db, check=False)
     assert missing.returncode == 2 and "error:" in missing.stderr
+
+
+def test_compact_gives_freed_pages_back(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    for n in range(3):
+        add(db, f"Note {n}: " + "the quarterly orchard report lists apples, pears and plums. " * 40, f"s{n}")
+    run_cli("forget", "-u", "ana", "-s", "s0", "--yes", db=db)
+    refused = run_cli("compact", db=db, check=False)  # no --yes, no terminal: aborts
+    assert refused.returncode != 0
+    size = db.stat().st_size
+    report = json.loads(run_cli("compact", "--yes", "--json", db=db).stdout)
+    assert report["vacuumed"] is True and report["bytes_gone"] is True
+    assert db.stat().st_size < size  # the forgotten session's pages went back to the file system

@@ -84,7 +84,7 @@ def test_a_retry_completes_a_killed_forget_by_id_before_anything_else(db_path: P
 def _still_saying(db: Path, word: str) -> list[str]:
     """Items whose text or neighbour document says ``word``, read from the file without opening
     a Memory (which would complete the forget)."""
-    import sqlite3
+    from outcrop.stores.sqlite.driver import sqlite3
 
     with sqlite3.connect(db) as conn:
         (ctx,) = conn.execute("SELECT ctx FROM lexical_tables").fetchone()  # the one tenant's context index
@@ -101,7 +101,7 @@ class sqlite_rows:
     complete them)."""
 
     def __init__(self, path: Path) -> None:
-        import sqlite3
+        from outcrop.stores.sqlite.driver import sqlite3
 
         self._db = sqlite3.connect(path)
 

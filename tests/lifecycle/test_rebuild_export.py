@@ -12,7 +12,7 @@ import pytest
 from outcrop import Memory, MemoryConfig
 from outcrop.cli.demo import sample_path
 from outcrop.core.formats import read_batches
-from outcrop.errors import InvalidInputError
+from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.providers import Embedder
 from tests.helpers import locomo_file
 
@@ -220,3 +220,20 @@ def test_an_update_imported_apart_from_its_turn_applies_to_the_turn_held(tmp_pat
         assert [v.event for v in target.history(turn, user_id="u1")] == ["add", "update"]
         again = target.import_(io.StringIO(out.getvalue()))  # all of it again: nothing new
         assert again.added == 0
+
+
+def test_an_update_of_a_turn_the_store_lacks_refuses_the_whole_import(tmp_path: Path, embedder: Embedder) -> None:
+    """The file's new turn and its update of a turn the target does not hold: the import is
+    refused before anything is written (it used to write the new turn, then raise)."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
+        source.update(turn, "I live in Porto now.", user_id="u1")
+        source.add("I adopted a cat.", user_id="u1", session_id="s2", timestamp="2024-01-03T10:00:00")
+        out = io.StringIO()
+        source.export(out)
+    header, _add, update, other = out.getvalue().splitlines()
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as target:
+        with pytest.raises(NotFoundError, match="no turn"):
+            target.import_(io.StringIO(f"{header}\n{other}\n{update}\n"))
+        assert target.stats()["counts"] == {} or sum(target.stats()["counts"].values()) == 0
+        assert target.list(user_id="u1") == []

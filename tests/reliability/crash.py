@@ -5,8 +5,9 @@ reopened (which completes a forget cut short) and checked:
 * every acknowledged write is there (an add's turn with its text, every message of an ingested
   file), and re-ingesting the file cut short adds each message once;
 * no forgotten word is found anywhere: not by search, not in any table or full-text index of the
-  file (acknowledged forgets, and one in flight whose turn is gone; for that one, deleted postings
-  left in index segments by a kill during its final scrub are counted apart, as ``residue``);
+  file, not in its write-ahead log (acknowledged forgets, and one in flight whose turn is gone: the
+  erase zeroes what it deletes in its own transaction, and the next open finishes a scrub a kill
+  cut short);
 * the store is consistent: SQLite's integrity check, one turn per session position, no forget
   left pending, a turn per message in the log, search works, and consolidation runs and then has
   nothing left to write.
@@ -20,7 +21,6 @@ import collections
 import os
 import random
 import signal
-import sqlite3
 import string
 import subprocess
 import sys
@@ -32,7 +32,8 @@ from pathlib import Path
 from outcrop import Memory
 from outcrop.core.types import Scope
 from outcrop.providers import Embedder
-from tests.lifecycle.conftest import table_hits
+from outcrop.stores.sqlite.driver import sqlite3
+from tests.lifecycle.conftest import file_hits, table_hits
 from tests.reliability.crash_child import LINES, USER, config, ingest_file
 
 __all__ = ["OPS", "Trial", "run_trial"]
@@ -41,10 +42,6 @@ OPS = ("add", "ingest", "consolidate", "forget")
 REPO = Path(__file__).resolve().parents[2]
 _WINDOW = {"add": 3.0, "ingest": 3.0, "consolidate": 4.0, "forget": 4.0}  # seconds after "ready"
 _SEEDED = 10  # turns a forget trial forgets
-# A forget killed after it verified and dropped its plan but before its scrub finished leaves the
-# erased words in FTS5 index segments (deleted postings, not searchable) until the next scrub:
-# counted as residue, apart from leaks. An acknowledged forget has scrubbed: any trace is a leak.
-_INDEX_BYTES = ("fts_", "fts5vocab:")
 
 
 @dataclass
@@ -55,7 +52,6 @@ class Trial:
     lost: list[str] = field(default_factory=list)
     leaked: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    residue: list[str] = field(default_factory=list)  # see _INDEX_BYTES
 
     @property
     def ok(self) -> bool:
@@ -197,10 +193,7 @@ def run_trial(op: str, folder: Path, embedder: Embedder, rng: random.Random) -> 
         _consistent(m, db, trial)
     if gone:
         acked = {a.split()[2] for a in acks if a.startswith("ack ")}
-        for table, words in table_hits(db, gone).items():
+        for table, words in [*table_hits(db, gone).items(), *file_hits(db, gone).items()]:
             for word in words:
-                if word not in acked and table.startswith(_INDEX_BYTES):
-                    trial.residue.append(f"{word} ({table})")  # not findable; bytes a scrub removes
-                else:
-                    trial.leaked.append(f"{word} ({table}, {'acknowledged' if word in acked else 'in flight'})")
+                trial.leaked.append(f"{word} ({table}, {'acknowledged' if word in acked else 'in flight'})")
     return trial

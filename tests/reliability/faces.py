@@ -11,7 +11,6 @@ counts what a store file holds, to tell that a refused write wrote nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 
 from outcrop import Memory, OutcropError
+from outcrop.stores.sqlite.driver import sqlite3
 from tests.reliability.corpus import ACCEPTED, EITHER, LENIENT, REFUSED, Case
 
 __all__ = [

@@ -148,6 +148,6 @@ def test_forget_erases_with_a_receipt(tenant_client: NewClient) -> None:
     assert "sunrise" not in client.post("/v1/search", json={"query": "sunrise lake", "user_id": "u1"}).text
 
     session = client.post("/v1/forget", json={"user_id": "u1", "session_id": "s1"})
-    assert session.status_code == 200 and session.json()["scrub"]["vacuumed"] is True
+    assert session.status_code == 200 and session.json()["scrub"]["bytes_gone"] is True
     assert client.get("/v1/memories", params={"user_id": "u1"}).json()["items"] == []
     assert client.post("/v1/forget", json={}).json()["error"]["code"] == "invalid_input"

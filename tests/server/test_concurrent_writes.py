@@ -5,13 +5,13 @@ another tenant's adds (there is no lock shared by all tenants)."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from outcrop.stores.sqlite.driver import sqlite3
 from tests.server.conftest import NewClient, Server, api_add
 
 

@@ -5,7 +5,6 @@ forget whose server stopped first, at the next start."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from outcrop.providers import Embedder
 from outcrop.server import ServerConfig
 from outcrop.server.app import open_state
 from outcrop.server.idempotency import StoredResponse
+from outcrop.stores.sqlite.driver import sqlite3
 from tests.server.conftest import NewClient, Server
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration  # a real store file and the model
 
 
 def test_positions_two_writers_once_doubled_are_renumbered_on_open(tmp_path: Path, embedder: Embedder) -> None:
-    import sqlite3
+    from outcrop.stores.sqlite.driver import sqlite3
 
     url = f"sqlite:///{tmp_path / 'm.db'}"
     with Memory(config=MemoryConfig(store=url), embedder=embedder) as m:

@@ -655,7 +655,7 @@ def test_lexical_statistics_are_each_tenants_own(store_url: str, embedder: Embed
 def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path: Path, embedder: Embedder) -> None:
     """Stores written before lexical indexes were per tenant (one FTS5 pair for everybody) open,
     split, and rank as before."""
-    import sqlite3
+    from outcrop.stores.sqlite.driver import sqlite3
 
     url = sqlite_url(tmp_path)
     with open_memory(url, embedder, "acme") as a, open_memory(url, embedder, "globex") as b:

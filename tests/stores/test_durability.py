@@ -46,7 +46,7 @@ def test_acknowledged_adds_survive_kill_9(tmp_path: Path) -> None:
     assert len(acknowledged) >= 150
 
     with Memory(f"sqlite:///{db}") as memory:
-        import sqlite3
+        from outcrop.stores.sqlite.driver import sqlite3
 
         check = sqlite3.connect(db)
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

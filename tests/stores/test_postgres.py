@@ -386,3 +386,35 @@ def test_term_frequencies_kept_on_write_match_a_recount_and_forget_leaves_no_row
         kept, recounted = _term_frequencies(conn, "acme")
         assert kept == recounted and "piano" not in kept and "cello" in kept
         assert not [lexeme for lexeme in kept if lexeme.startswith("quetzalin")]
+
+
+def _filenodes(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, c.relfilenode FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = 'r'",
+            [SCHEMA],
+        ).fetchall()
+    return {name: node for name, node in rows}
+
+
+def test_a_forget_rewrites_its_tenants_partitions_only(postgres_url: str, embedder: Embedder) -> None:
+    """The scrub's ``VACUUM FULL`` is of the partitions that hold the tenant (a new file for each),
+    never of the other partitions: a forget costs its tenant's share of the store. A forget
+    without a scrub leaves one due, which the next open completes."""
+    with _memory(postgres_url, embedder) as m:
+        ids = m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+        before = _filenodes(postgres_url)
+        receipt = m.forget([ids[1]], user_id="u1")
+        assert receipt.ok and receipt.scrub["bytes_gone"] is True
+        rewritten = set(receipt.scrub["vacuumed_full"])
+        after = _filenodes(postgres_url)
+        assert {name for name in before if after[name] != before[name]} == rewritten
+        assert len({name.rsplit("_p", 1)[1] for name in rewritten}) == 1  # one remainder of the hash
+        assert "items_p0" in before and len(rewritten) < len(before) / 2
+        assert not m.store.maintenance.scrub_due("default")
+        assert m.forget([ids[2]], user_id="u1", scrub=False).scrub == {}
+        assert m.store.maintenance.scrub_due("default")
+        assert not m.store.maintenance.scrub_due("other")  # a mark per tenant
+    with _memory(postgres_url, embedder) as reopened:
+        assert not reopened.store.maintenance.scrub_due("default")

@@ -6,7 +6,6 @@ never holds more than its bound, measured with tracemalloc."""
 from __future__ import annotations
 
 import gc
-import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from outcrop.providers import Embedder
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite import vectors as sqlite_vectors
+from outcrop.stores.sqlite.driver import sqlite3
 
 TEXTS = [
     "I adopted a parrot named Zorblax from the shelter.",

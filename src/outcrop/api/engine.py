@@ -187,7 +187,7 @@ class Engine:
         """Forget turns (or the turns facts came from) by id, after completing the tenant's forgets
         a stopped process left; ids forgotten before are skipped, and the receipt names them."""
         check_ids(ids)
-        resumed = self.resume_forgets(tenant.tenant)
+        resumed = self.resume_forgets(tenant.tenant, scrub=scrub)
         gone = self.store.maintenance.forgotten_ids(tenant, ids)
         rest = [i for i in ids if i not in gone]
         if not rest:
@@ -199,7 +199,7 @@ class Engine:
     def forget_scope(self, scope: Scope, *, scrub: bool) -> ForgetReceipt:
         """Forget a user, an agent's or a session's whole log, after completing the tenant's
         forgets a stopped process left."""
-        resumed = self.resume_forgets(scope.tenant)
+        resumed = self.resume_forgets(scope.tenant, scrub=scrub)
         receipt = self._forget(resolve_scope(self.store, scope), scrub=scrub)
         receipt.resumed = [r.plan for r in resumed]
         return receipt
@@ -208,14 +208,17 @@ class Engine:
         window = self.config.retrieval.neighbour_window
         return _forget(self.store, self.consolidator, targets, window=window, scrub=scrub)
 
-    def resume_forgets(self, tenant: str) -> list[ForgetReceipt]:
-        """Complete what forgets of ``tenant`` cut short after their erase left to do, and scrub
-        the files once when any of them was verified (a forget is for good, even one a crash
-        interrupted; a plan that still finds its content stays pending and scrubbing cannot help)."""
+    def resume_forgets(self, tenant: str, *, scrub: bool = True) -> list[ForgetReceipt]:
+        """Complete what forgets of ``tenant`` cut short after their erase left to do, and scrub the
+        files when a scrub is due and no plan is left unverified (a forget is for good, even one a
+        crash or ``scrub=False`` left unscrubbed; a plan that still finds its content stays pending
+        and scrubbing cannot help)."""
         receipts = resume(self.store, self.consolidator, tenant)
         done = [r for r in receipts if r.ok]
-        if done:
-            done[-1].scrub = self.store.maintenance.scrub()
+        if scrub and (done or not receipts) and self.store.maintenance.scrub_due(tenant):
+            scrubbed = self.store.maintenance.scrub(tenant)
+            if done:
+                done[-1].scrub = scrubbed
         return receipts
 
     def rebuild(self, scope: Scope) -> RebuildReport:

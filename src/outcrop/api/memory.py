@@ -240,7 +240,8 @@ class Memory:
         """Erase for good: the log records of the given turns (or facts: the turns they came
         from), of a session, or of a whole user; every projection that depended only on them;
         then recompute what depended on them in part, verify by search that none of the content
-        is left, and scrub the store's files (``scrub=False`` skips the file rewrite). Returns a
+        is left, and scrub the store's files at the cost of what was erased (``scrub=False``
+        defers the scrub to this tenant's next forget or open; see docs/lifecycle.md). Returns a
         :class:`~outcrop.lifecycle.ForgetReceipt`."""
         if ids is not None:
             if agent_id is not None or session_id is not None or run_id is not None:
@@ -249,6 +250,12 @@ class Memory:
         if user_id is None and agent_id is None and session_id is None and run_id is None:
             raise InvalidInputError("forget needs ids, a user_id or a session_id")
         return self._engine.forget_scope(self._scope(user_id, agent_id, session_id, run_id), scrub=scrub)
+
+    def compact(self) -> dict[str, Any]:
+        """Rewrite the whole store to give free space back to the file system (SQLite ``VACUUM``,
+        PostgreSQL ``VACUUM FULL`` of every table). An operator's maintenance, never needed for
+        erasure: it blocks the store's writers, every tenant's, while it runs."""
+        return self._engine.store.maintenance.compact()
 
     def rebuild(self, *, user_id: str | None = None) -> RebuildReport:
         """Recompute every projection (turns' lexical documents and vectors, facts, episodes,

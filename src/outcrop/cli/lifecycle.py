@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         user_id: str | None = USER,
         agent_id: str | None = AGENT,
         session_id: str | None = SESSION,
-        no_scrub: bool = typer.Option(False, "--no-scrub", help="skip rewriting the store file (faster)"),
+        no_scrub: bool = typer.Option(False, "--no-scrub", help="defer the scrub to the next forget or open"),
         yes: bool = YES,
         as_json: bool = JSON_OPTION,
     ) -> None:
@@ -66,6 +66,19 @@ def register(app: typer.Typer) -> None:
             _print_receipt(receipt)
         if not receipt.ok:
             raise typer.Exit(1)
+
+    @app.command()
+    def compact(ctx: typer.Context, yes: bool = YES, as_json: bool = JSON_OPTION) -> None:
+        """Rewrite the whole store to give free space back (SQLite VACUUM, PostgreSQL VACUUM FULL):
+        for space only, forget never needs it. Every writer waits while it runs."""
+        if not yes:
+            typer.confirm("rewrite the whole store now (writers wait)?", abort=True)
+        run_and_print(
+            ctx,
+            as_json,
+            lambda memory: memory.compact(),
+            lambda report: console.print("compacted: " + ", ".join(f"{k}={v}" for k, v in report.items())),
+        )
 
     @app.command()
     def rebuild(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:

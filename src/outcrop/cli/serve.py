@@ -37,7 +37,10 @@ def register(app: typer.Typer) -> None:
         max_body_bytes: int | None = typer.Option(
             None, "--max-body-bytes", envvar="OUTCROP_MAX_BODY_BYTES", help="largest request body (default 1 MiB)"
         ),
-        threads: int = typer.Option(16, "--threads", help="worker threads for memory operations"),
+        threads: int = typer.Option(16, "--threads", help="worker threads for memory operations (per process)"),
+        workers: int = typer.Option(
+            1, "--workers", min=1, max=64, help="server processes on the one port (each loads the model: ~300 MB)"
+        ),
         read_timeout: float | None = typer.Option(
             None, "--read-timeout", help="seconds for a request to arrive whole, headers and body (default 30)"
         ),
@@ -60,4 +63,4 @@ def register(app: typer.Typer) -> None:
             read_timeout_s=read_timeout,
             keep_alive_s=keep_alive,
         )
-        run(create_app(config), config, host=host, port=port, log_level=log_level)
+        run(create_app(config), config, host=host, port=port, log_level=log_level, workers=workers)

@@ -249,6 +249,20 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
     return header, records
 
 
+def _check_outside(store: Store, records: Sequence[LogRecord]) -> None:
+    """Before anything is written: every update or delete of a turn the import does not bring
+    names a turn the target holds (a missing one refuses the whole import, not its tail)."""
+    wanted: dict[Scope, list[LogRecord]] = {}
+    for record in records:
+        if str(record.payload["item_id"]).startswith(Level.TURN.prefix + "_"):
+            wanted.setdefault(Scope(tenant=record.scope.tenant, user_id=record.scope.user_id), []).append(record)
+    for owner, found in wanted.items():
+        held = store.records.get_items(owner, [str(r.payload["item_id"]) for r in found])
+        for record in found:
+            if str(record.payload["item_id"]) not in held:
+                raise NotFoundError(f"log record {record.id}: no turn {record.payload['item_id']!r} to {record.kind}")
+
+
 def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord]) -> None:
     """Updates and deletes of turns the target already held (imported separately earlier)."""
     space = VectorSpace(embedder.id, embedder.dim)
@@ -330,6 +344,7 @@ def import_jsonl(
     # a derived item's delete or edit is logged here, as its tombstone
     applied = {r.id for r in state.outside if str(r.payload["item_id"]).startswith(Level.TURN.prefix + "_")}
     logs = [r for r in fresh if r.id not in applied]
+    _check_outside(store, state.outside)
     write_turns(store, embedder, state, tenant, window, WriteBatch(logs=logs, versions=state.versions))
     _apply_outside(store, embedder, state.outside)
     owners = set(state.owners())

@@ -13,7 +13,8 @@ Steps, in order:
    neighbour turns, which carried the forgotten text as context;
 4. verify (:mod:`outcrop.lifecycle.verify`) by searching every level for the forgotten content,
    drop the plan, then ``maintenance.scrub`` so no freed page, index segment or journal frame
-   keeps the old bytes.
+   keeps the old bytes. The erase marked the scrub due in its transaction: a scrub skipped
+   (``scrub=False``) or cut short is done by the next open or forget of the tenant.
 
 A forget cut short after step 2 (a killed process) leaves its plan: :func:`resume` completes it,
 on the next open of the tenant's memory or before the next forget, so forgotten text never
@@ -65,8 +66,8 @@ def forget(
     before = _coarse(store, sessions)
     store.maintenance.erase(targets.tenant, targets.log_ids, erased, plan=plan)
     receipt = _complete(store, consolidator, plan, before)
-    if scrub and (plan.log_ids or plan.item_ids):  # nothing erased: no file to rewrite for it
-        receipt.scrub = store.maintenance.scrub()
+    if scrub and (plan.log_ids or plan.item_ids):  # nothing erased: nothing to scrub for it
+        receipt.scrub = store.maintenance.scrub(targets.tenant.tenant)
     return receipt
 
 

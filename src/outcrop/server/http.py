@@ -13,15 +13,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import h11
 import uvicorn
+from pydantic import SecretStr
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from outcrop.server.config import ServerConfig
 
-__all__ = ["GuardedH11Protocol", "guarded_protocol", "serve", "uvicorn_config"]
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "GuardedH11Protocol",
+    "app_from_config_file",
+    "guarded_protocol",
+    "serve",
+    "uvicorn_config",
+]
+
+CONFIG_FILE_ENV = "OUTCROP_SERVE_CONFIG_FILE"  # how worker processes find the server's configuration
+# uvicorn's supervisor kills a worker that does not answer its ping within this; the default 5 s
+# killed workers still loading the embedding model on a busy machine, again and again
+_WORKER_HEALTHCHECK_S = 120
 
 _BODY = json.dumps(
     {"error": {"code": "request_timeout", "message": "the request did not arrive in time"}}, separators=(",", ":")
@@ -79,19 +95,78 @@ def guarded_protocol(read_timeout_s: float) -> type[GuardedH11Protocol]:
     return type("GuardedH11Protocol", (GuardedH11Protocol,), {"read_timeout_s": read_timeout_s})
 
 
+def _settings(config: ServerConfig, *, host: str, port: int, log_level: str) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": log_level == "debug",
+        "timeout_keep_alive": config.keep_alive_s,
+    }
+
+
 def uvicorn_config(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str) -> uvicorn.Config:
     """The uvicorn configuration the server runs with: h11 with the read deadline, the keep-alive timeout."""
     return uvicorn.Config(
         app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=log_level == "debug",
         http=guarded_protocol(config.read_timeout_s),
-        timeout_keep_alive=config.keep_alive_s,
+        **_settings(config, host=host, port=port, log_level=log_level),
     )
 
 
-def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str) -> None:
-    """Run ``app`` until stopped (SIGINT/SIGTERM)."""
-    uvicorn.Server(uvicorn_config(app, config, host=host, port=port, log_level=log_level)).run()
+def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
+    """Run ``app`` until stopped (SIGINT/SIGTERM). With ``workers`` > 1, uvicorn's supervisor runs
+    that many processes on one listening socket, each building the app from ``config`` (written
+    to a file only this user can read, for the time the server runs: it may hold keys) and
+    opening the store itself: they share nothing but the store and the keys database, whose
+    writes are safe across processes (see docs/server.md)."""
+    if workers <= 1:
+        uvicorn.Server(uvicorn_config(app, config, host=host, port=port, log_level=log_level)).run()
+        return
+    with _private_config_file(config) as path:
+        os.environ[CONFIG_FILE_ENV] = str(path)
+        uvicorn.run(
+            "outcrop.server.http:app_from_config_file",
+            factory=True,
+            workers=workers,
+            http=GuardedH11Protocol,  # importable by name in each worker, which sets its deadline
+            timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
+            **_settings(config, host=host, port=port, log_level=log_level),
+        )
+
+
+def app_from_config_file() -> Any:
+    """In a worker process: the app of the configuration :func:`serve` wrote."""
+    from outcrop.server.app import create_app
+
+    path = Path(os.environ[CONFIG_FILE_ENV])
+    config = ServerConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    GuardedH11Protocol.read_timeout_s = config.read_timeout_s
+    return create_app(config)
+
+
+class _private_config_file:
+    """The configuration as JSON, secrets included, in a file of mode 0600, removed afterwards."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._text = json.dumps(_revealed(config.model_dump(mode="python")), default=str)
+
+    def __enter__(self) -> Path:
+        fd, name = tempfile.mkstemp(prefix="outcrop-serve-", suffix=".json")  # created 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self._text)
+        self._path = Path(name)
+        return self._path
+
+    def __exit__(self, *exc: object) -> None:
+        self._path.unlink(missing_ok=True)
+
+
+def _revealed(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(v) for v in value]
+    return value

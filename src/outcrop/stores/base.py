@@ -351,9 +351,19 @@ class Maintenance(Protocol):
     def forgotten_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` an erase in ``scope``'s tenant removed for good."""
 
-    def scrub(self) -> dict[str, Any]:
-        """Make erased content unrecoverable from the store's files (merge lexical index segments,
-        overwrite free space, truncate journals). Returns what was done, backend-specific."""
+    def scrub_due(self, tenant: str) -> bool:
+        """Whether an erase of ``tenant`` (recorded in the erase's own transaction) may still have
+        left its bytes in the store's files: a scrub is owed."""
+
+    def scrub(self, tenant: str) -> dict[str, Any]:
+        """Make what ``tenant``'s erases deleted unrecoverable from the store's files, at a cost
+        bounded by what was erased or by the tenant's share of the store, never the whole store's
+        rewrite. Returns what was done, backend-specific, with ``bytes_gone`` (bool): whether
+        nothing of it is left (else the scrub stays due, and the next one finishes)."""
+
+    def compact(self) -> dict[str, Any]:
+        """Rewrite the whole store to give free space back (an operator's maintenance, on a
+        schedule; it may block writers while it runs). Returns what was done."""
 
 
 class Store(Protocol):

@@ -202,7 +202,7 @@ def test_the_file_holds_no_vector_before_or_after_a_forget(
 
     assert leaked() == []
     store.maintenance.erase(SCOPE, [], [victim])  # what forget does physically
-    store.maintenance.scrub()
+    store.maintenance.scrub("acme")
     store.vectors.search(SCOPE, space, query, 10)
     fresh = _open(url)
     found = fresh.vectors.search(SCOPE, space, query, 10)  # a new process: the file, codes from the table

@@ -134,7 +134,7 @@ class ForgetRequest(ScopeFields):
     ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = Field(
         None, description="turn or fact ids; or leave out and give a scope (user_id, agent_id, session_id)"
     )
-    scrub: bool = Field(True, description="also rewrite the store's files so no freed page keeps the text")
+    scrub: bool = Field(True, description="scrub the store's files now (false: at the tenant's next forget or open)")
 
 
 class ConsolidateRequest(_Body):

@@ -1,4 +1,12 @@
-"""Erasure for good on PostgreSQL: deleting a scope's rows, then rewriting the tables (scrub)."""
+"""Erasure for good on PostgreSQL: deleting a scope's rows, then rewriting the tenant's partitions.
+
+PostgreSQL leaves a deleted row's bytes in its page until the page is rewritten, so a scrub is a
+``VACUUM FULL``, but only of the partitions that hold the tenant (every tenant table is hash
+partitioned by tenant, ``schema.PARTITIONS`` ways): a forget costs its tenant's share of the store,
+and other tenants' reads and writes wait only if they hash to the same partitions. The erase
+records ``scrub_due`` in its own transaction; the scrub clears it, so a scrub skipped or cut short
+is done by the next open or forget of the tenant. ``compact`` rewrites every table.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +23,13 @@ from outcrop.stores.base import ForgetPlan
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.rows import drop_items
-from outcrop.stores.postgres.schema import SCHEMA, TENANT_TABLES
-from outcrop.stores.postgres.sqlparts import ids_in_scope, pg
+from outcrop.stores.postgres.schema import PARTITIONS, SCHEMA, TENANT_TABLES
+from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, pg
 from outcrop.stores.sql import scope_clause
 
 __all__ = ["PostgresMaintenance"]
+
+_MARK_DUE = "INSERT INTO scrub_due (tenant, since) VALUES (%s, clock_timestamp()) ON CONFLICT (tenant) DO UPDATE SET since = EXCLUDED.since"
 
 
 class PostgresMaintenance:
@@ -37,6 +47,7 @@ class PostgresMaintenance:
         tenant = scope.tenant
         erased = 0
         with self._db.tx(tenant) as conn:
+            conn.execute(_MARK_DUE, [tenant])
             if plan is not None:
                 conn.execute(
                     "INSERT INTO forget_plans (tenant, id, plan, created_at) VALUES (%s, %s, %s::jsonb, %s)",
@@ -105,24 +116,59 @@ class PostgresMaintenance:
         )
         return {row[0] for row in rows}
 
-    def scrub(self) -> dict[str, Any]:
-        """``VACUUM FULL`` every table: each is rewritten, so deleted rows' bytes (and dead index
-        entries, GIN pending lists included) leave the data files (the old files are truncated at
-        commit). Then a ``CHECKPOINT`` when the owner may run one (a superuser, or a member of
-        ``pg_checkpoint``): it unlinks the old files at once. WAL segments and backups keep old
-        pages until they are recycled; that is the operator's retention policy."""
+    def scrub_due(self, tenant: str) -> bool:
+        return bool(self._db.query(tenant, "SELECT 1 FROM scrub_due WHERE tenant = %s", [tenant]))
+
+    def scrub(self, tenant: str) -> dict[str, Any]:
+        """``VACUUM FULL`` of the partitions holding ``tenant``: each is rewritten, so deleted rows'
+        bytes (and dead index entries, GIN pending lists included) leave the data files (the old
+        files are truncated at commit). Then a ``CHECKPOINT`` when the owner may run one (a
+        superuser, or a member of ``pg_checkpoint``): it unlinks the old files at once. WAL
+        segments and backups keep old pages until they are recycled; that is the operator's
+        retention policy."""
+        with self._db.admin() as admin:
+            try:
+                started = admin.execute("SELECT clock_timestamp()::timestamp").fetchone()
+                row = admin.execute(
+                    "SELECT r FROM generate_series(0, %s - 1) AS r"
+                    " WHERE satisfies_hash_partition(%s::regclass, %s, r, %s::text)",
+                    [PARTITIONS, f"{SCHEMA}.items", PARTITIONS, tenant],
+                ).fetchone()
+                assert row is not None  # one remainder of the modulus holds every tenant
+                tables = [f"{table}_p{row[0]}" for table in TENANT_TABLES]
+                self._rewrite(admin, tables)
+                checkpoint = self._checkpoint(admin)
+            except psycopg.Error as exc:
+                raise StoreError(f"scrub failed: {exc}".strip()) from None
+        with self._db.tx(tenant) as conn:  # unless an erase came after the rewrite began
+            conn.execute(
+                "DELETE FROM scrub_due WHERE tenant = %s AND since <= %s", [tenant, started[0] if started else None]
+            )
+        return {"method": "rewrite partitions", "bytes_gone": True, "vacuumed_full": tables, "checkpoint": checkpoint}
+
+    def compact(self) -> dict[str, Any]:
+        """``VACUUM FULL`` of every tenant table (all partitions), then a checkpoint if allowed."""
         tables = list(TENANT_TABLES)
         with self._db.admin() as admin:
             try:
-                for table in tables:
-                    admin.execute(sql.SQL("VACUUM FULL {}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table)))
-                row = admin.execute(
-                    "SELECT rolsuper OR (to_regrole('pg_checkpoint') IS NOT NULL"
-                    " AND pg_has_role(current_user, 'pg_checkpoint', 'USAGE')) FROM pg_roles WHERE rolname = current_user"
-                ).fetchone()
-                checkpoint = bool(row and row[0])
-                if checkpoint:
-                    admin.execute("CHECKPOINT")
+                self._rewrite(admin, tables)
+                checkpoint = self._checkpoint(admin)
             except psycopg.Error as exc:
-                raise StoreError(f"scrub failed: {exc}".strip()) from None
+                raise StoreError(f"compaction failed: {exc}".strip()) from None
         return {"vacuumed_full": tables, "checkpoint": checkpoint}
+
+    @staticmethod
+    def _rewrite(admin: Conn, tables: Sequence[str]) -> None:
+        for table in tables:
+            admin.execute(sql.SQL("VACUUM FULL {}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table)))
+
+    @staticmethod
+    def _checkpoint(admin: Conn) -> bool:
+        row = admin.execute(
+            "SELECT rolsuper OR (to_regrole('pg_checkpoint') IS NOT NULL"
+            " AND pg_has_role(current_user, 'pg_checkpoint', 'USAGE')) FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        checkpoint = bool(row and row[0])
+        if checkpoint:
+            admin.execute("CHECKPOINT")
+        return checkpoint

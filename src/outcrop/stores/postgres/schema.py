@@ -157,6 +157,7 @@ TENANT_TABLES = (
     "forgotten_ids",
     "lexical_terms",
     "strata_due",
+    "scrub_due",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -322,6 +323,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) PARTITION BY HASH (tenant);
         """
         + _partitions_and_policies(("strata_due",)),
+    ),
+    (
+        "0011_scrub_due",
+        """
+        CREATE TABLE scrub_due (
+            tenant text NOT NULL,
+            since timestamp NOT NULL,
+            PRIMARY KEY (tenant)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("scrub_due",)),
     ),
 ]
 

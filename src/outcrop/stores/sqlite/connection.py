@@ -9,7 +9,6 @@ Durability: every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction with
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from typing import Any
 
 from outcrop.core.time.clock import format_time, now
 from outcrop.errors import StoreError
+from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.schema import MIGRATIONS
 
 __all__ = ["SQLiteConnection", "chunks"]
@@ -35,12 +35,14 @@ class SQLiteConnection:
 
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
+        self.timeout = 30.0  # seconds a write waits for another process's
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA secure_delete=ON")  # deleted cells and freed pages become zeros
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
         self.lock = threading.RLock()
@@ -60,7 +62,7 @@ class SQLiteConnection:
             yield
             return
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
             db.execute("BEGIN")
             db.execute("SELECT 1 FROM schema_migrations LIMIT 1")  # the read transaction starts here
         except sqlite3.Error as exc:
@@ -121,7 +123,8 @@ class SQLiteConnection:
                 if name in applied:
                     continue
                 if callable(step):
-                    step(db)
+                    if step(db) is False:  # not applicable with this SQLite: tried again at the next open
+                        continue
                 else:
                     for statement in filter(str.strip, step.split(";")):
                         db.execute(statement)

@@ -7,7 +7,6 @@ own, so another tenant's writes never move a score, and a search reads one tenan
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 
 from outcrop.core.documents import LexicalDocument
@@ -15,6 +14,7 @@ from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
+from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.rows import where
 from outcrop.stores.sqlite.schema import create_lexical_tables
 

@@ -1,12 +1,23 @@
-"""Erasure for good on SQLite: rows are deleted, then :meth:`SQLiteMaintenance.scrub` merges the
-FTS5 index segments (``optimize``: a deleted document's terms otherwise stay in old segments until a
-merge), rewrites the file with ``VACUUM`` (no freed page or cell keeps old bytes) and truncates
-the write-ahead log (``wal_checkpoint(TRUNCATE)``: old frames would still hold old pages).
+"""Erasure for good on SQLite, at the cost of what is erased.
+
+The file is opened with ``PRAGMA secure_delete=ON`` (a deleted row's cell and a freed page are
+overwritten with zeros) and every FTS5 index has the ``secure-delete`` option (a deleted
+document's postings are removed from the index segments, not masked by a delete marker), so the
+erase transaction itself leaves no erased byte in the database pages it commits. What remains is
+the write-ahead log: frames written before the erase still hold the old pages. The erase records
+``scrub_due`` in the same transaction; :meth:`SQLiteMaintenance.scrub` checkpoints the log into the
+file and truncates it (``wal_checkpoint(TRUNCATE)``), then clears the mark. A process killed in
+between leaves the mark, and the next open (or forget) scrubs. Neither step rewrites the file: a
+forget costs the pages it touches, not the store's size (``VACUUM`` is :meth:`compact`, for
+reclaiming space, never needed for erasure).
+
+With an SQLite older than 3.44 (no FTS5 ``secure-delete``; see :mod:`.driver`) the scrub falls back
+to merging every index (``optimize``) and ``VACUUM``.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +27,17 @@ from outcrop.errors import StoreError
 from outcrop.stores.base import ForgetPlan
 from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
+from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
 from outcrop.stores.sqlite.lexical import SQLiteLexical
 from outcrop.stores.sqlite.rows import drop_links
+from outcrop.stores.sqlite.schema import SECURE_DELETE_MIGRATION
 from outcrop.stores.sqlite.vectors import SQLiteVectors
 
 __all__ = ["SQLiteMaintenance"]
+
+_MARK_DUE = "INSERT OR REPLACE INTO meta (key, value) VALUES ('scrub_due', ?)"
+_CLEAR_DUE = "DELETE FROM meta WHERE key = 'scrub_due' AND CAST(value AS INTEGER) <= ?"  # ns since the epoch
+_CHECKPOINT_WAIT = 2.0  # seconds a scrub waits for readers of the log's older frames
 
 
 class SQLiteMaintenance:
@@ -37,6 +54,7 @@ class SQLiteMaintenance:
         erased = 0
         users: set[tuple[str, str]] = set()
         with self._conn.transaction() as db:
+            db.execute(_MARK_DUE, (time.time_ns(),))
             if plan is not None:
                 db.execute(
                     "INSERT INTO forget_plans (tenant, id, plan, created_at) VALUES (?, ?, ?, ?)",
@@ -104,13 +122,59 @@ class SQLiteMaintenance:
             found.update(row[0] for row in rows)
         return found
 
-    def scrub(self) -> dict[str, Any]:
+    def scrub_due(self, tenant: str) -> bool:
+        return bool(self._conn.query("SELECT 1 FROM meta WHERE key = 'scrub_due'"))
+
+    def scrub(self, tenant: str) -> dict[str, Any]:
+        """Checkpoint and truncate the write-ahead log (waiting at most ``_CHECKPOINT_WAIT`` s for
+        readers of older frames); clear ``scrub_due`` once the log is empty. ``bytes_gone`` says
+        whether it is: when a long read kept old frames alive, the mark stays and the next scrub
+        (the next forget, or the next open) finishes."""
+        if not self._in_place():
+            return self._rewrite()
         db = self._conn.db
+        started = time.time_ns()
+        with self._conn.lock:
+            try:
+                db.execute(f"PRAGMA busy_timeout = {int(_CHECKPOINT_WAIT * 1000)}")
+                try:
+                    busy, frames, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    db.execute(f"PRAGMA busy_timeout = {int(self._conn.timeout * 1000)}")
+                if busy == 0:  # unless an erase (another process's) came after the checkpoint began
+                    db.execute(_CLEAR_DUE, (started,))
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the mark's own frame
+            except sqlite3.Error as exc:
+                raise StoreError(f"scrub failed: {exc}") from None
+        return {"method": "in place", "bytes_gone": busy == 0, "wal_truncated": busy == 0, "wal_frames": frames}
+
+    def compact(self) -> dict[str, Any]:
+        """Rewrite the file (``VACUUM``) to give freed pages back to the file system: for space only,
+        erased bytes are already zeros. Blocks the store's other writers while it runs."""
+        return self._rewrite()
+
+    def _in_place(self) -> bool:
+        return FTS5_SECURE_DELETE and bool(
+            self._conn.query("SELECT 1 FROM schema_migrations WHERE name = ?", [SECURE_DELETE_MIGRATION])
+        )
+
+    def _rewrite(self) -> dict[str, Any]:
+        db = self._conn.db
+        started = time.time_ns()
         with self._conn.lock:
             try:
                 SQLiteLexical.optimize(db)
                 db.execute("VACUUM")
                 busy, frames, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy == 0:
+                    db.execute(_CLEAR_DUE, (started,))
             except sqlite3.Error as exc:
                 raise StoreError(f"scrub failed: {exc}") from None
-        return {"fts_optimized": True, "vacuumed": True, "wal_truncated": busy == 0, "wal_frames": frames}
+        return {
+            "method": "rewrite",
+            "bytes_gone": busy == 0,
+            "fts_optimized": True,
+            "vacuumed": True,
+            "wal_truncated": busy == 0,
+            "wal_frames": frames,
+        }

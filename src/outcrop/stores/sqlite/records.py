@@ -3,7 +3,6 @@ transaction each (rows, lexical documents and vectors together), reads restricte
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,7 @@ from outcrop.stores.sql import (
     scope_clause,
 )
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
+from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.lexical import SQLiteLexical
 from outcrop.stores.sqlite.rows import drop_links, insert_item, insert_log, insert_version, where
 from outcrop.stores.sqlite.vectors import SQLiteVectors

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.stores.base import SearchFilters
 from outcrop.stores.sql import LOG_COLUMNS, filter_clause, item_values, log_values, scope_clause
 from outcrop.stores.sqlite.connection import chunks
+from outcrop.stores.sqlite.driver import sqlite3
 
 __all__ = ["drop_links", "insert_item", "insert_log", "insert_version", "where"]
 

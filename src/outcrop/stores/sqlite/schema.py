@@ -10,8 +10,9 @@ are that tenant's, and a search reads only that tenant's index.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable
+
+from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
 
 __all__ = ["MIGRATIONS", "create_lexical_tables", "vector_part"]
 
@@ -25,8 +26,30 @@ def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str
     own, ctx = f"{stem}_own", f"{stem}_ctx"
     db.execute(f"CREATE VIRTUAL TABLE {own} USING fts5(body, {_TOKENIZER})")
     db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {_TOKENIZER})")
+    if FTS5_SECURE_DELETE:
+        for table in (own, ctx):
+            _secure_delete(db, table)
     db.execute("INSERT INTO lexical_tables (tenant, own, ctx) VALUES (?, ?, ?)", (tenant, own, ctx))
     return own, ctx
+
+
+def _secure_delete(db: sqlite3.Connection, table: str) -> None:
+    """Deleting from ``table`` removes the document's postings from the index at once (SQLite
+    3.44's FTS5 ``secure-delete``); the file then needs SQLite 3.44 or later to be written."""
+    db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)")
+
+
+def _fts_secure_delete(db: sqlite3.Connection) -> bool:
+    """Every tenant's FTS5 tables delete in place from now on; each is merged once (``optimize``)
+    so postings that earlier deletes only masked leave the index. Not applied (False) with an
+    SQLite older than 3.44: forget then rewrites the file (``maintenance.py``)."""
+    if not FTS5_SECURE_DELETE:
+        return False
+    for own, ctx in db.execute("SELECT own, ctx FROM lexical_tables").fetchall():
+        for table in (own, ctx):
+            _secure_delete(db, table)
+            db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+    return True
 
 
 def vector_part(tenant: str, user_id: str) -> str:
@@ -93,7 +116,9 @@ def _unique_turn_positions(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
+SECURE_DELETE_MIGRATION = "0014_fts_secure_delete"
+
+MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] = [
     (
         "0001_log_items_indexes",
         """
@@ -250,4 +275,5 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (SECURE_DELETE_MIGRATION, _fts_secure_delete),
 ]

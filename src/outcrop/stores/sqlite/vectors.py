@@ -15,7 +15,6 @@ unkept.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +29,7 @@ from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.approximate import AnnSettings, Approximate
 from outcrop.stores.sqlite.cache import ScopeCache
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
+from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.matrix import ScopeMatrix, top_k
 from outcrop.stores.sqlite.rows import where
 from outcrop.stores.sqlite.schema import vector_part

@@ -1,0 +1,72 @@
+"""``outcrop serve --workers N``: N processes on one port over one store, on a real SQLite file.
+Each worker opens the store itself; a write acknowledged by one is found through every other,
+and a worker killed with SIGKILL is replaced while the others keep serving."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from outcrop.server.launch import ServerProcess
+from tests.server.conftest import ADMIN_KEY
+
+WORKERS = 2
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _workers(pid: int) -> set[int]:
+    """The supervisor's worker processes (multiprocessing's spawn also starts a resource tracker)."""
+    return {c for c in _children(pid) if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> None:
+    args = ("--keys", str(tmp_path / "keys.db"), "--workers", str(WORKERS), "--log-level", "warning")
+    process = ServerProcess(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        admin_key=ADMIN_KEY,
+        args=args,
+        log_path=tmp_path / "server.log",
+        startup_timeout=300.0,
+    )
+    with process, httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+        assert process.process is not None
+        deadline = time.monotonic() + 300
+        while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.5)
+        workers = _workers(process.process.pid)
+        assert len(workers) == WORKERS
+        admin.post("/v1/admin/tenants", json={"name": "acme"}).raise_for_status()
+        key = admin.post("/v1/admin/tenants/acme/keys", json={"name": "test"}).json()["key"]
+        headers = {"Authorization": f"Bearer {key}"}
+        ids: list[str] = []
+        for n in range(12):  # each on a new connection: the kernel spreads them over the workers
+            with httpx.Client(base_url=process.url, headers=headers, timeout=60.0) as fresh:
+                body = {"messages": f"Note {n}: the tram to Belem runs at {n} o'clock.", "user_id": "u1"}
+                response = fresh.post("/v1/memories", json=body)
+                assert response.status_code == 201, response.text
+                ids += response.json()["ids"]
+        os.kill(next(iter(workers)), signal.SIGKILL)
+        for _ in range(12):  # every acknowledged write is visible from whichever worker answers
+            with httpx.Client(base_url=process.url, headers=headers, timeout=60.0) as fresh:
+                listed = fresh.get("/v1/memories", params={"user_id": "u1", "level": "turn", "limit": 100})
+                assert listed.status_code == 200, listed.text
+                assert sorted(m["id"] for m in listed.json()["items"]) == sorted(ids)
+        while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(_workers(process.process.pid)) == WORKERS  # the killed one was replaced
