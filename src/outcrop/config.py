@@ -186,6 +186,13 @@ class MemoryConfig(BaseModel):
         description="bytes of vectors a SQLite store keeps in memory, scope by scope, least recently searched"
         " dropped first (a 100k-turn user of a 384-d embedder holds ~160 MB)",
     )
+    ann_min_vectors: int = Field(
+        20_000,
+        ge=0,
+        description="live vectors from which a user scope's dense search on SQLite goes through an approximate"
+        " (HNSW) index, its graph kept beside the file in <file>.ann/ (0: always exact; docs/scale.md)",
+    )
+    ann_ef_search: int = Field(256, ge=16, le=4096, description="HNSW search breadth of the approximate index")
     postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())

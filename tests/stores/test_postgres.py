@@ -9,15 +9,18 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import numpy as np
 import psycopg
 import pytest
 
 from outcrop import Memory, MemoryConfig
+from outcrop.core.ids import new_id
 from outcrop.core.legacy import LegacyNameWarning
+from outcrop.core.time import now
 from outcrop.core.types import Item, Level, Scope
 from outcrop.errors import ConfigError, StoreError
 from outcrop.providers import Embedder
-from outcrop.stores.base import SearchFilters, WriteBatch
+from outcrop.stores.base import SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.postgres import PostgresStore
 from outcrop.stores.postgres import records as records_module
 from outcrop.stores.postgres.schema import (
@@ -29,6 +32,7 @@ from outcrop.stores.postgres.schema import (
     TENANT_SETTING,
     migrate,
 )
+from outcrop.stores.registry import open_store
 
 TURNS = [
     {"name": "Ana", "content": "I moved to Lisbon last month."},
@@ -73,6 +77,38 @@ def test_the_hnsw_index_path_finds_what_the_exact_scan_finds(postgres_url: str, 
         assert with_filter and {store.records.get_items(scope, [i])[i].speaker for i, _ in with_filter} == {"Ben"}
         hits = m.search("What is the name of Ben's puppy?", user_id="u1", channels={"dense": 1.0}, limit=3)
         assert "Biscuit" in hits[0].text  # the other tenant's 30 puppy notes are never seen
+
+
+def test_a_filtered_hnsw_search_scans_on_until_it_finds_the_scopes_rows(postgres_url: str, embedder: Embedder) -> None:
+    """pgvector's HNSW index is filtered after the fact: with 400 vectors of another user closer to
+    the query than any of u1's five, its first ``ef_search`` (100) candidates hold none of u1's
+    rows, and only the iterative scan (``hnsw.iterative_scan``) goes on to find them. (The planner
+    would rather read u1's five rows by the items index and sort them: ``enable_sort=off`` makes it
+    take the HNSW index, as it does for a large scope; without the iterative scan this finds none.)"""
+    query = embedder.embed(["Which pet bird did I adopt?"])[0]
+    rng = np.random.default_rng(7)
+    crowd = query + rng.normal(0, 0.01, (400, len(query))).astype(np.float32)
+    own = rng.normal(0, 1, (5, len(query))).astype(np.float32)
+    assert "?" in postgres_url
+    store = open_store(postgres_url + "&options=-c%20enable_sort%3Doff")
+    assert isinstance(store, PostgresStore)
+    space = VectorSpace(embedder.id, embedder.dim)
+    ids: dict[str, list[str]] = {}
+    for user, vectors in (("crowd", crowd), ("u1", own)):
+        scope = Scope(tenant="default", user_id=user)
+        items = [
+            Item(id=new_id("t"), level=Level.TURN, scope=scope, text=f"note {n}", producer="test", recorded_at=now())
+            for n in range(len(vectors))
+        ]
+        store.records.write(
+            WriteBatch(items=items, vectors=dict(zip([i.id for i in items], vectors, strict=True)), space=space)
+        )
+        ids[user] = [i.id for i in items]
+    store.vectors.ensure_index(space)
+    store.vectors.exact_limit = 0  # through the HNSW index
+    approximate = store.vectors.search(Scope(tenant="default", user_id="u1"), space, query, 5)
+    assert sorted(i for i, _ in approximate) == sorted(ids["u1"])
+    store.close()
 
 
 def _count_as_app(url: str, tenant: str | None) -> int:

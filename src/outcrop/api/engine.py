@@ -87,6 +87,8 @@ class Engine:
             sqlite_synchronous=config.sqlite_synchronous,
             postgres_pool_size=config.postgres_pool_size,
             sqlite_vector_cache_bytes=config.sqlite_vector_cache_bytes,
+            ann_min_vectors=config.ann_min_vectors,
+            ann_ef_search=config.ann_ef_search,
         )
         # The LLM path (optional): ``llm`` or one built from ``config.llm``; producers, reranker
         # and ``answer`` use it, and its ledger is in ``stats()``.

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from outcrop.errors import ConfigError, install_hint
@@ -24,9 +25,12 @@ def open_store(
     sqlite_synchronous: str = "FULL",
     postgres_pool_size: int = 16,
     sqlite_vector_cache_bytes: int | None = None,
+    ann_min_vectors: int | None = None,
+    ann_ef_search: int | None = None,
 ) -> Store:
     """Open the store a URL names. A bare path is taken as a SQLite file (keeping at most
-    ``sqlite_vector_cache_bytes`` of vectors in memory; None: its default)."""
+    ``sqlite_vector_cache_bytes`` of vectors in memory; searching scopes of at least
+    ``ann_min_vectors`` vectors through an HNSW index of breadth ``ann_ef_search``; None: their defaults)."""
     if "://" not in url:
         url = f"sqlite:///{url}"
     parsed = urlparse(url)
@@ -35,8 +39,14 @@ def open_store(
         if not path or path == ":memory:":
             raise ConfigError(f"invalid SQLite URL {url!r}; use sqlite:///relative/path.db or sqlite:////abs/path.db")
         from outcrop.stores.sqlite import SQLiteStore
+        from outcrop.stores.sqlite.approximate import AnnSettings
 
-        return SQLiteStore(path, synchronous=sqlite_synchronous, vector_cache_bytes=sqlite_vector_cache_bytes)
+        ann = AnnSettings()
+        if ann_min_vectors is not None:
+            ann = replace(ann, min_vectors=ann_min_vectors)
+        if ann_ef_search is not None:
+            ann = replace(ann, ef_search=ann_ef_search)
+        return SQLiteStore(path, synchronous=sqlite_synchronous, vector_cache_bytes=sqlite_vector_cache_bytes, ann=ann)
     if parsed.scheme in POSTGRES_SCHEMES:
         try:
             from outcrop.stores.postgres import PostgresStore

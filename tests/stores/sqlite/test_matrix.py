@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from outcrop.stores.sqlite.cache import ScopeCache
 from outcrop.stores.sqlite.matrix import ScopeMatrix, VectorRow
@@ -76,3 +77,19 @@ def test_the_cache_keeps_the_most_recent_within_its_bytes() -> None:
     assert cache.get(("s", "huge")) is None and len(cache) == 3
     cache.discard_space("other")
     assert len(cache) == 0 and cache.nbytes == 0
+
+
+def test_rows_are_found_by_vector_rowid_through_removals_and_compaction() -> None:
+    index = ScopeMatrix(2, "0")
+    index.append([_row(i * 3, None, _angle(i), item=i) for i in range(1, 21)])  # vector rowids 3, 6, ..., 60
+    assert list(index.rows_of(np.asarray([3, 4, 60, 61], dtype=np.int64))) == [0, -1, 19, -1]
+    index.remove(list(range(1, 7)))  # items 1-6 (rowids 3-18): 6 of 20 dead, compacted
+    assert list(index.rows_of(np.asarray([3, 18, 21, 60], dtype=np.int64))) == [-1, -1, 0, 13]
+    vectors, live = index.vectors_of(np.asarray([18, 21], dtype=np.int64))
+    assert list(live) == [False, True] and not vectors[0].any() and vectors[1] == pytest.approx(_angle(7))
+    after, rowids = index.rows_after(54)
+    assert list(rowids) == [57, 60] and after.shape == (2, 2)
+    assert list(index.live_rows()[1]) == list(range(21, 61, 3))
+    selection = index.select(None, None, np.asarray([7, 8, 20], dtype=np.int64))  # items by item rowid
+    candidates = index.rows_of(np.asarray([60, 21, 24, 3], dtype=np.int64))  # 21 = item 7, 24 = item 8
+    assert [h[0] for h in selection.among(candidates, QUERY, 5)] == ["id21", "id24", "id60"]

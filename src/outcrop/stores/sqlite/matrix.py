@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from outcrop.stores.sqlite.ann import ScopeAnn
+
 __all__ = ["ScopeMatrix", "Selection", "VectorRow", "top_k"]
 
 VectorRow = tuple[int, int, str, Any, Any, bytes]  # vector rowid, item rowid, item id, agent, session, float32 blob
@@ -42,6 +44,7 @@ class Selection:
     rows: npt.NDArray[np.intp]
     item_ids: list[str]
     size: int
+    keep: npt.NDArray[np.bool_]  # over the first ``size`` rows: which ``rows`` holds
 
     def search(self, query: npt.NDArray[np.float32], k: int) -> list[tuple[str, float]]:
         rows = self.rows
@@ -50,6 +53,18 @@ class Selection:
         q = query.astype(np.float32)
         # a narrow selection gathers its rows rather than scoring the whole scope
         scores = (self.matrix[: self.size] @ q)[rows] if rows.size > self.size // 4 else self.matrix[rows] @ q
+        return [(self.item_ids[rows[i]], float(scores[i])) for i in top_k(scores, rows, k)]
+
+    def among(
+        self, candidates: npt.NDArray[np.intp], query: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[str, float]]:
+        """The best ``k`` of the candidate rows that this selection keeps, scored exactly (as
+        :meth:`search` scores them, ties to the older row)."""
+        rows = np.unique(candidates[(candidates >= 0) & (candidates < self.size)])
+        rows = rows[self.keep[rows]]
+        if rows.size == 0 or k <= 0:
+            return []
+        scores = self.matrix[rows] @ query.astype(np.float32)
         return [(self.item_ids[rows[i]], float(scores[i])) for i in top_k(scores, rows, k)]
 
 
@@ -67,11 +82,13 @@ class ScopeMatrix:
         self._dead = 0
         self._matrix = np.zeros((0, dim), dtype=np.float32)
         self._item_rowids = np.zeros(0, dtype=np.int64)
+        self._vec_rowids = np.zeros(0, dtype=np.int64)  # ascending: rows are in vector rowid order
         self._codes = np.zeros((0, _CODED), dtype=np.int32)
         self._live = np.zeros(0, dtype=bool)
         self._code_maps: list[dict[Any, int]] = [{} for _ in range(_CODED)]
         self._item_ids: list[str] = []
         self._id_bytes = 0
+        self.ann: ScopeAnn | None = None  # the scope's approximate index, once it is large (its owner keeps it)
 
     def __len__(self) -> int:
         """Live rows."""
@@ -81,9 +98,10 @@ class ScopeMatrix:
     def nbytes(self) -> int:
         """Memory held: the arrays (with their spare capacity), the ids and the code tables."""
         arrays = self._matrix.nbytes + self._item_rowids.nbytes + self._codes.nbytes + self._live.nbytes
+        arrays += self._vec_rowids.nbytes
         ids = self._id_bytes + sys.getsizeof(self._item_ids)
         codes = sum(sys.getsizeof(m) for m in self._code_maps)
-        return arrays + ids + codes
+        return arrays + ids + codes + (self.ann.nbytes if self.ann is not None else 0)
 
     # -- following the file ------------------------------------------------------------------
     def append(self, rows: Sequence[VectorRow]) -> None:
@@ -96,6 +114,7 @@ class ScopeMatrix:
             n, self.dim
         )
         self._item_rowids[start : start + n] = [r[1] for r in rows]
+        self._vec_rowids[start : start + n] = [r[0] for r in rows]
         self._codes[start : start + n] = [[self._code(0, r[3]), self._code(1, r[4])] for r in rows]
         self._live[start : start + n] = True
         ids = [r[2] for r in rows]
@@ -126,6 +145,9 @@ class ScopeMatrix:
         matrix[:n] = self._matrix[:n]
         item_rowids = np.zeros(capacity, dtype=np.int64)
         item_rowids[:n] = self._item_rowids[:n]
+        vec_rowids = np.zeros(capacity, dtype=np.int64)
+        vec_rowids[:n] = self._vec_rowids[:n]
+        self._vec_rowids = vec_rowids
         codes = np.zeros((capacity, _CODED), dtype=np.int32)
         codes[:n] = self._codes[:n]
         live = np.zeros(capacity, dtype=bool)
@@ -137,6 +159,7 @@ class ScopeMatrix:
         keep = np.flatnonzero(self._live[: self._size])
         self._matrix = self._matrix[keep].copy()
         self._item_rowids = self._item_rowids[keep].copy()
+        self._vec_rowids = self._vec_rowids[keep].copy()
         self._codes = self._codes[keep].copy()
         self._live = np.ones(keep.size, dtype=bool)
         self._item_ids = [self._item_ids[i] for i in keep]
@@ -166,4 +189,34 @@ class ScopeMatrix:
             keep &= self._codes[:n, column] == code
         if allowed_rowids is not None:
             keep &= np.isin(self._item_rowids[:n], allowed_rowids)
-        return Selection(self._matrix, np.flatnonzero(keep), self._item_ids, n)
+        return Selection(self._matrix, np.flatnonzero(keep), self._item_ids, n, keep)
+
+    # -- for the approximate index -------------------------------------------------------------
+    def live_rows(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """The live rows' vectors and vector rowids, in rowid order (copies)."""
+        keep = np.flatnonzero(self._live[: self._size])
+        return self._matrix[keep], self._vec_rowids[keep]
+
+    def rows_after(self, vec_rowid: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """The live rows with vector rowids above ``vec_rowid`` (copies)."""
+        n = self._size
+        start = int(np.searchsorted(self._vec_rowids[:n], vec_rowid, side="right"))
+        keep = start + np.flatnonzero(self._live[start:n])
+        return self._matrix[keep], self._vec_rowids[keep]
+
+    def rows_of(self, vec_rowids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """The live row holding each vector rowid, or -1."""
+        n = self._size
+        if n == 0:
+            return np.full(len(vec_rowids), -1, dtype=np.intp)
+        at = np.minimum(np.searchsorted(self._vec_rowids[:n], vec_rowids), n - 1)
+        hit = (self._vec_rowids[at] == vec_rowids) & self._live[at]
+        return np.where(hit, at, -1).astype(np.intp)
+
+    def vectors_of(self, vec_rowids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+        """The vectors of these rowids (zeros where not live) and which are live."""
+        rows = self.rows_of(vec_rowids)
+        live = rows >= 0
+        out = np.zeros((len(vec_rowids), self.dim), dtype=np.float32)
+        out[live] = self._matrix[rows[live]]
+        return out, live

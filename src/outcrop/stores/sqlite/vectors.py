@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from outcrop.core.types import Scope, Vectors
 from outcrop.errors import ConfigError, InvalidInputError, StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
 from outcrop.stores.sql import scope_clause
+from outcrop.stores.sqlite.approximate import AnnSettings, Approximate
 from outcrop.stores.sqlite.cache import ScopeCache
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
@@ -65,9 +67,17 @@ def _mapped(what: str) -> Iterator[None]:
 class SQLiteVectors:
     """See :class:`outcrop.stores.base.VectorIndex` and the module docstring."""
 
-    def __init__(self, connection: SQLiteConnection, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    def __init__(
+        self,
+        connection: SQLiteConnection,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        ann: AnnSettings | None = None,
+        ann_directory: Path | None = None,
+    ) -> None:
         self._conn = connection
         self._cache = ScopeCache(cache_bytes)
+        self.approximate = Approximate(ann or AnnSettings(), ann_directory)
 
     @property
     def cache_bytes(self) -> int:
@@ -154,9 +164,12 @@ class SQLiteVectors:
                 [r[0] for r in self._conn.query(f"SELECT rowid FROM items WHERE {clause}", params)], dtype=np.int64
             )
         with self._conn.lock:
-            selection = self._scope_matrix(space, scope.tenant, scope.user_id).select(
-                scope.agent_id, scope.session_id, allowed
-            )
+            matrix = self._scope_matrix(space, scope.tenant, scope.user_id)
+            selection = matrix.select(scope.agent_id, scope.session_id, allowed)
+            if matrix.ann is not None:  # a large scope: its approximate index (under the lock: faiss adds there)
+                found = self.approximate.search(matrix, selection, query, k)
+                if found is not None:
+                    return found
         return selection.search(query, k)
 
     def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]:
@@ -241,6 +254,7 @@ class SQLiteVectors:
         try:
             with _mapped("vector search"):
                 entry = self._follow(space, tenant, user_id, part)
+            self.approximate.refresh(entry, space.name, part)
         except BaseException:
             self._cache.discard(key)  # it may be half brought up to date
             raise
