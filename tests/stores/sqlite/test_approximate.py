@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from outcrop import Memory, MemoryConfig
 from outcrop.core.ids import new_id
 from outcrop.core.time import now
 from outcrop.core.types import Item, Level, Scope
@@ -235,3 +236,10 @@ def test_the_index_is_loaded_from_its_file_or_rebuilt_from_the_table(
     assert sum(len({i for i, _ in a} & {i for i, _ in b}) for a, b in zip(rebuilt, expected, strict=True)) >= 54
     assert list(_ann_dir(url).glob("*.hnsw"))
     third.close()
+
+
+def test_memory_config_reaches_the_store(tmp_path: Path, embedder: Embedder) -> None:
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", ann_min_vectors=1234, ann_ef_search=64)
+    with Memory(config=config, embedder=embedder) as m:
+        settings = m.store.vectors.approximate.settings  # type: ignore[attr-defined]
+        assert (settings.min_vectors, settings.ef_search) == (1234, 64)
