@@ -102,13 +102,12 @@ def iter_batches(path: str | os.PathLike[str], fmt: str = "auto", *, user_id: st
 
 def _file_lines(path: Path) -> Iterator[str]:
     try:
-        with path.open(encoding="utf-8-sig", newline=None) as lines:
-            number = 0
-            try:
-                for number, line in enumerate(lines, start=1):  # noqa: B007 (read after the loop on an error)
-                    yield line
-            except UnicodeDecodeError:
-                raise InvalidInputError(f"{path} is not UTF-8 text (line {number + 1})") from None
+        with path.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                try:
+                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidInputError(f"{path} is not UTF-8 text (line {number})") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
 
