@@ -143,6 +143,7 @@ def ingest_rates(data: Path, turns: int, repeats: int, real: Embedder) -> Table:
             real.embed(texts)
             alone = len(texts) / (time.perf_counter() - started)
             rates["embedder alone"].append(alone)
+            print(f"round {round_}: embedder alone: {alone:,.1f} texts/s", flush=True)
             for number, (way, strata) in enumerate(ways.items()):
                 config = MemoryConfig(store=f"sqlite:///{tmp}/r{round_}-{number}.db", strata=strata)
                 with Memory(config=config, embedder=real) as memory:
@@ -156,6 +157,7 @@ def ingest_rates(data: Path, turns: int, repeats: int, real: Embedder) -> Table:
                     rate = len(texts) / (time.perf_counter() - started)
                 rates[way].append(rate)
                 ratios[way].append(rate / alone)
+                print(f"round {round_}: {way}: {rate:,.1f} turns/s, {rate / alone:.2f}x the embedder", flush=True)
     table = Table(title=f"ingest vs the embedder ({len(texts):,} turns, median of {repeats} rounds)")
     for column in ("way", "turns/s (texts/s)", "x embedder (same round)"):
         table.add_column(column, justify="right")
