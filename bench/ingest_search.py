@@ -9,6 +9,13 @@ same real model (repeated LoCoMo texts reuse their vector; synthetic texts are e
 real). Searches are LoCoMo questions through ``Memory.search`` (all channels), timed one by one.
 By default only turns are built (the store, indexes and channels at scale); ``--strata`` adds the
 rule-based facts, episodes, topics and profile on every add.
+
+First, one table sets ingest beside the embedder's own speed (``--ingest-turns`` turns of the same
+corpus, ``--repeats`` interleaved rounds, medians; the ratio is taken within each round): the
+embedder alone on the turns' texts in one call; ``Memory.ingest`` of them as a JSONL file (the
+batch path) bare (strata off), with strata inline and with strata deferred (both timed until
+consolidation has caught up: ``wait_for_strata``); and ``Memory.add`` session by session (the
+per-call path). ``--sizes none`` prints that table alone.
 """
 
 from __future__ import annotations
@@ -102,6 +109,64 @@ def questions(data: Path) -> list[str]:
     return [qa["question"] for sample in json.loads(data.read_text()) for qa in sample["qa"]][:200]
 
 
+def write_jsonl(path: Path, batches: list[tuple[str, str, list[dict[str, str]]]]) -> int:
+    """The batches as a JSONL conversation file of user ``bench``; how many messages."""
+    count = 0
+    with path.open("w") as out:
+        for session, date, messages in batches:
+            for message in messages:
+                row = {"user_id": "bench", "session_id": session, "timestamp": date, **message}
+                out.write(json.dumps(row) + "\n")
+                count += 1
+    return count
+
+
+def ingest_rates(data: Path, turns: int, repeats: int, real: Embedder) -> Table:
+    """Turns/s of each way to ingest ``turns`` turns, beside the embedder's own texts/s."""
+    batches = corpus(data, turns, random.Random(11))
+    texts = [f"{m['name']}: {m['content']}" for _, _, messages in batches for m in messages]
+    real.embed(texts[:64])  # warm up
+    ways = {
+        "bare (strata off), batch path": {"on_add": False},
+        "strata inline, batch path": {"mode": "inline"},
+        "strata deferred, batch path": {"mode": "deferred"},
+        "bare, add() per session": {"on_add": False},
+        "strata inline, add() per session": {"mode": "inline"},
+    }
+    rates: dict[str, list[float]] = {"embedder alone": [], **{way: [] for way in ways}}
+    ratios: dict[str, list[float]] = {way: [] for way in ways}
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "conversation.jsonl"
+        write_jsonl(file, batches)
+        for round_ in range(repeats):
+            started = time.perf_counter()
+            real.embed(texts)
+            alone = len(texts) / (time.perf_counter() - started)
+            rates["embedder alone"].append(alone)
+            print(f"round {round_}: embedder alone: {alone:,.1f} texts/s", flush=True)
+            for number, (way, strata) in enumerate(ways.items()):
+                config = MemoryConfig(store=f"sqlite:///{tmp}/r{round_}-{number}.db", strata=strata)
+                with Memory(config=config, embedder=real) as memory:
+                    started = time.perf_counter()
+                    if "batch" in way:
+                        memory.ingest(file)
+                    else:
+                        for session, date, messages in batches:
+                            memory.add(messages, user_id="bench", session_id=session, timestamp=date)
+                    assert memory.wait_for_strata()
+                    rate = len(texts) / (time.perf_counter() - started)
+                rates[way].append(rate)
+                ratios[way].append(rate / alone)
+                print(f"round {round_}: {way}: {rate:,.1f} turns/s, {rate / alone:.2f}x the embedder", flush=True)
+    table = Table(title=f"ingest vs the embedder ({len(texts):,} turns, median of {repeats} rounds)")
+    for column in ("way", "turns/s (texts/s)", "x embedder (same round)"):
+        table.add_column(column, justify="right")
+    for way, values in rates.items():
+        ratio = f"{statistics.median(ratios[way]):.2f}" if way in ratios else "1.00"
+        table.add_row(way, f"{statistics.median(values):,.0f}", ratio)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -112,9 +177,15 @@ def main() -> None:
         action="store_true",
         help="also build facts/episodes/topics/profile on add (default: turns only, the store and channels)",
     )
+    parser.add_argument("--ingest-turns", type=int, default=2000, help="turns of the ingest-rate table (0: skip it)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of the ingest-rate table")
     args = parser.parse_args()
     rng = random.Random(7)
     real = load_embedder("minilm")
+    if args.ingest_turns:
+        Console().print(ingest_rates(args.data, args.ingest_turns, args.repeats, real))
+    if args.sizes == "none":
+        return
     memo = MemoEmbedder(real)
     asked = questions(args.data)[: args.queries]
     table = Table(title="outcrop ingest + search (SQLite, all-MiniLM-L6-v2 int8, 2 cores)")

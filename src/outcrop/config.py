@@ -96,6 +96,12 @@ class StrataConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     on_add: bool = Field(True, description="consolidate after every add (otherwise only on consolidate())")
+    mode: Literal["inline", "deferred"] = Field(
+        "inline",
+        description="inline: add returns once the turns' strata are computed; deferred: add returns once the turns"
+        " are logged and indexed (searchable), and a background worker computes their strata behind it"
+        " (Memory.wait_for_strata waits for it; a stopped process leaves them due, caught up on next open)",
+    )
     facts: bool = True
     episodes: bool = True
     topics: bool = True

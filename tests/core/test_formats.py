@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from outcrop.core.formats import read_batches
+from outcrop.core.formats import iter_batches, read_batches
 from outcrop.errors import InvalidInputError
 
 
@@ -68,3 +68,24 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes('[{"content": "caf\xe9"}]'.encode("latin-1"))
     with pytest.raises(InvalidInputError, match="not UTF-8"):
         read_batches(path)
+
+
+def test_iter_batches_streams_a_jsonl_file_as_read_batches_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    rows = [{"session_id": f"s{i // 3}", "content": f"message {i}"} for i in range(10)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
+    streamed = iter_batches(path)
+    assert not isinstance(streamed, list)  # a generator: the file is read as it is consumed
+    assert [(b.session_id, b.messages) for b in streamed] == [(b.session_id, b.messages) for b in read_batches(path)]
+
+
+def test_iter_batches_reports_the_bad_line_of_a_streamed_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"content": "fine"}\n{"content": "\xff"}\n')
+    with pytest.raises(InvalidInputError, match="not UTF-8 text \\(line 2\\)"):
+        list(iter_batches(path))
+    path.write_text('{"content": "fine"}\n[1]\n')
+    with pytest.raises(InvalidInputError, match="line 2 must be a JSON object"):
+        list(iter_batches(path))
+    with pytest.raises(InvalidInputError, match="cannot read"):
+        list(iter_batches(tmp_path / "missing.jsonl"))

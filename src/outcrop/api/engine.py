@@ -8,21 +8,21 @@ checking and scope defaults belong to the handle.
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
+from outcrop.api.background import StrataWorker
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
-from outcrop.errors import ConfigError, OutcropError, WriteConflict
+from outcrop.errors import ConfigError
+from outcrop.ingest.batch import PendingAdd, chunks, prefetch, split_long
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.ingest.turns import Ingested, TurnIngestor
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
@@ -45,9 +45,11 @@ from outcrop.retrieve.pipeline import Retriever
 from outcrop.retrieve.recipes import Recipe, plain_hybrid
 from outcrop.retrieve.rerank import make_retriever
 from outcrop.retrieve.reuse import ReadReuse, reuse_reads
-from outcrop.stores.base import SearchFilters, Store, VectorSpace
+from outcrop.stores.base import SearchFilters, Store, StrataDue, VectorSpace
 from outcrop.stores.registry import open_store
 from outcrop.strata.consolidate import ConsolidationReport, Consolidator
+from outcrop.strata.due import DueReport, consolidate_due
+from outcrop.strata.due import retrying as _retrying
 from outcrop.strata.links import absorbed_ids
 from outcrop.strata.llm_producers import choose_producers
 from outcrop.truth.readtime import truth_view
@@ -55,25 +57,7 @@ from outcrop.truth.strength import AccessTracker
 
 __all__ = ["Engine"]
 
-_ATTEMPTS = 12  # computations of one write under contention before the conflict reaches the caller
-_MAX_PAUSE = 0.25  # seconds, the longest pause between two attempts
-
-T = TypeVar("T")
-
 log = logging.getLogger("outcrop")
-
-
-def _retrying(write: Callable[[], T]) -> T:
-    """``write`` again (recomputed from the store) after a :class:`WriteConflict`, with a short
-    jittered pause that grows, up to :data:`_ATTEMPTS` times."""
-    for attempt in range(_ATTEMPTS):
-        try:
-            return write()
-        except WriteConflict:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            time.sleep(random.uniform(0, min(_MAX_PAUSE, 0.01 * 2**attempt)))
-    raise AssertionError("unreachable")
 
 
 class Engine:
@@ -97,6 +81,8 @@ class Engine:
         self.accesses = AccessTracker(self.store)  # what search and context return fades slower
         self._wiring = threading.Lock()  # a re-index re-wires the parts while handles may read
         self._wire(self.embedder)
+        deferred = config.strata.on_add and config.strata.mode == "deferred"
+        self.worker: StrataWorker | None = StrataWorker(self.drain_due) if deferred else None
         self.resume_forgets(config.tenant)  # a forget cut short by a stopped process is completed first
         self.catch_up_strata(config.tenant)  # so are the strata of an add cut short
 
@@ -111,6 +97,8 @@ class Engine:
         self.retriever.accesses = self.accesses
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()  # after catching up with the adds of this process (what is left stays due)
         self.accesses.flush()
         self.store.close()
         close_llm = getattr(self.llm, "close", None) if self._owns_llm else None
@@ -118,34 +106,91 @@ class Engine:
             close_llm()
 
     # -- writes ---------------------------------------------------------------------------
-    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any]) -> Ingested:
+    def add(
+        self,
+        scope: Scope,
+        turns: Sequence[IncomingTurn],
+        metadata: dict[str, Any],
+        vectors: dict[str, np.ndarray] | None = None,
+        *,
+        consolidate: bool = True,
+    ) -> Ingested:
         """Write the turns, then their strata, each computed again from what is stored when a
         concurrent writer got there first (:class:`WriteConflict`: positions of the same session,
-        the same input, the same derived item), a few times before giving up."""
-        vectors: dict[str, np.ndarray] = {}  # embedded once, whatever the attempts
+        the same input, the same derived item), a few times before giving up. ``vectors`` (text →
+        vector) holds texts embedded beforehand (:mod:`outcrop.ingest.batch`). With
+        ``strata.mode: deferred`` (or ``consolidate`` off: the caller consolidates a batch of adds)
+        the strata are left due, for the background worker."""
+        memo: dict[str, np.ndarray] = {} if vectors is None else vectors  # embedded once, whatever the attempts
         due = new_id("d") if self.config.strata.on_add else None  # the new turns await their strata
-        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, vectors, due))
-        if due is not None:
-            _retrying(lambda: self.consolidator.after_add(scope, ingested.ids))
+        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, memo, due))
+        if due is None or not consolidate:
+            return ingested
+        if self.worker is not None:
             if ingested.added:
-                self.store.records.clear_strata_due(scope.tenant, [due])
+                self.worker.note(scope.tenant)
+            return ingested
+        _retrying(lambda: self.consolidator.after_add(scope, ingested.ids))
+        if ingested.added:
+            self.store.records.clear_strata_due(scope.tenant, [due])
         return ingested
+
+    def add_many(
+        self, adds: Iterable[PendingAdd], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, int]:
+        """The batch path: the adds' turns embedded a chunk at a time in large length-sorted
+        batches, then written add by add; the strata of a chunk are computed together once it is
+        written (``inline``) or left to the worker (``deferred``). ``progress(messages, added)``
+        follows each write; returns the messages given and the turns added. A stop half-way leaves
+        whole adds written and their strata due."""
+        messages = added = 0
+        for run in chunks(split_long(adds)):
+            memo: dict[str, np.ndarray] = {}
+            prefetch(self.store, self.embedder, run, memo)
+            tenants: set[str] = set()
+            for pending in run:
+                ingested = self.add(pending.scope, pending.turns, pending.metadata, memo, consolidate=False)
+                messages, added = messages + len(pending.turns), added + ingested.added
+                if ingested.added:
+                    tenants.add(pending.scope.tenant)
+                if progress is not None:
+                    progress(messages, added)
+            for tenant in sorted(tenants) if self.config.strata.on_add else ():
+                if self.worker is not None:
+                    self.worker.note(tenant)
+                else:
+                    self.drain_due(tenant)
+        return messages, added
+
+    def drain_due(self, tenant: str, *, turns: int = 2048) -> DueReport:
+        """Compute the strata of every add of ``tenant`` recorded as awaiting them, in runs of about
+        ``turns`` turns (oldest first); the records of a run that fails stay for the next attempt."""
+        total = DueReport()
+        for run in _due_runs(self.store.records.strata_due(tenant), turns):
+            report = consolidate_due(self.store, self.consolidator, tenant, run)
+            total.adds, total.turns, total.failed = (
+                total.adds + report.adds,
+                total.turns + report.turns,
+                total.failed + report.failed,
+            )
+            total.errors += report.errors
+        return total
 
     def catch_up_strata(self, tenant: str) -> int:
         """Compute the strata of the tenant's turns whose add stopped before them (a killed process:
         turns stored without their facts, episodes left stale); how many adds were caught up. One
-        indexed read when nothing is behind. A failure leaves the record for the next open."""
-        caught = 0
-        for due in self.store.records.strata_due(tenant):
-            scope, turn_ids = due.scope, list(due.turn_ids)
-            try:
-                _retrying(lambda: self.consolidator.after_add(scope, turn_ids))  # noqa: B023 (called at once)
-            except OutcropError as exc:
-                log.warning("the strata of %d turns could not be caught up: %s", len(due.turn_ids), exc)
-                continue
-            self.store.records.clear_strata_due(tenant, [due.id])
-            caught += 1
-        return caught
+        indexed read when nothing is behind. A failure leaves the record for the next open. With
+        ``strata.mode: deferred`` the worker catches up behind the open (0 returned)."""
+        if self.worker is not None:
+            if self.store.records.strata_due(tenant):
+                self.worker.note(tenant)
+            return 0
+        return self.drain_due(tenant).adds
+
+    def wait_for_strata(self, timeout: float | None = None) -> bool:
+        """Block until the strata of every add this engine made so far are computed (at once with
+        ``strata.mode: inline``); False if ``timeout`` seconds passed first."""
+        return True if self.worker is None else self.worker.wait(timeout)
 
     def consolidate(self, scope: Scope) -> ConsolidationReport:
         return self.consolidator.consolidate(scope)
@@ -305,3 +350,16 @@ class Engine:
     def note_reads(self, scope: Scope, hits: Sequence[Hit]) -> None:
         if self.config.retrieval.track_access and hits:
             self.accesses.note(scope.tenant, (h.id for h in hits))
+
+
+def _due_runs(dues: Sequence[StrataDue], turns: int) -> list[list[StrataDue]]:
+    """Consecutive runs of ``dues`` holding about ``turns`` turns each."""
+    runs: list[list[StrataDue]] = []
+    size = turns
+    for due in dues:
+        if size >= turns:
+            runs.append([])
+            size = 0
+        runs[-1].append(due)
+        size += len(due.turn_ids)
+    return runs

@@ -19,11 +19,11 @@ from typing import Any
 
 from outcrop.api.answer import Answer, answer_question
 from outcrop.api.engine import Engine
+from outcrop.api.files import ingest_file
 from outcrop.api.filters import Filters, parse_channels, parse_filters
 from outcrop.api.reports import IngestReport
 from outcrop.config import MemoryConfig
 from outcrop.core.explain import Stats
-from outcrop.core.formats import read_batches
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import memory_time, parse_time
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Scope, Timestamp
@@ -182,32 +182,31 @@ class Memory:
         format: str = "auto",
         user_id: str | None = None,
         progress: Callable[[int], None] | None = None,
+        total: Callable[[int], None] | None = None,
     ) -> IngestReport:
         """Add a conversation file (JSON, JSONL or LoCoMo: :mod:`outcrop.core.formats`). Every
         message of the file is checked before the first is written, so a bad message anywhere
-        writes nothing. Each session is then one write; if the process stops half-way, ingesting
-        the file again adds only what is missing. ``progress`` is called with the number of
-        messages written so far."""
-        batches = read_batches(path, format, user_id=user_id)
-        checked = []
-        for number, batch in enumerate(batches, start=1):
-            try:
-                scope = self._scope(batch.user_id, None, batch.session_id)
-                turns = normalize_messages(
-                    batch.messages, timestamp=memory_time(batch.timestamp), max_chars=self.config.max_text_chars
-                )
-            except InvalidInputError as exc:
-                raise InvalidInputError(f"{os.fspath(path)}, session {batch.session_id or number}: {exc}") from None
-            checked.append((scope, turns, batch.metadata))
-        report = IngestReport(file=os.fspath(path), batches=len(batches))
-        for scope, turns, metadata in checked:
-            ingested = self._engine.add(scope, turns, dict(metadata))
-            report.messages += len(turns)
-            report.added += ingested.added
-            if progress is not None:
-                progress(report.messages)
-        report.already_present = report.messages - report.added
-        return report
+        writes nothing. Each session (or run of 1,024 messages of a longer one) is then one write,
+        embedded in large batches with its neighbours (:mod:`outcrop.api.files`); if the process
+        stops half-way, ingesting the file again adds only what is missing. A JSONL file is
+        streamed: its size does not bound memory. ``total`` is called once with the number of
+        messages in the file, ``progress`` with the number written so far."""
+        return ingest_file(
+            self._engine,
+            path,
+            format,
+            user_id,
+            lambda user, session: self._scope(user, None, session),
+            self.config.max_text_chars,
+            progress=progress,
+            total=total,
+        )
+
+    def wait_for_strata(self, timeout: float | None = None) -> bool:
+        """Block until the facts, episodes, topics and profile of every add made through this
+        engine so far are computed (``strata.mode: deferred`` computes them behind ``add``; inline,
+        they are at once). False if ``timeout`` seconds passed first."""
+        return self._engine.wait_for_strata(timeout)
 
     def consolidate(self, *, user_id: str | None = None, agent_id: str | None = None) -> ConsolidationReport:
         """Build or refresh the facts, episodes, topics and profile of a scope from its turns.

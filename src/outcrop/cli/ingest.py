@@ -1,13 +1,14 @@
-"""``outcrop ingest FILE``: load a conversation file with a progress bar."""
+"""``outcrop ingest FILE``: load a conversation file, with its progress (rate, ETA) on stderr: a bar
+on a terminal, plain lines in a log."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from outcrop.cli.common import err_console, print_json, settings
+from outcrop.cli.progress import CountProgress
 
 
 def register(app: typer.Typer) -> None:
@@ -25,19 +26,11 @@ def register(app: typer.Typer) -> None:
         re-ingesting the same file (or the rest of one cut short) adds only what is missing."""
         with (
             settings(ctx).open() as memory,
-            Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                disable=as_json or not err_console.is_terminal,  # a log gets the summary, or one error line
-            ) as progress,
+            CountProgress(err_console, f"ingesting {file.name}", quiet=as_json) as progress,
         ):
-            task = progress.add_task(f"ingesting {file.name}", total=None)
-            report = memory.ingest(
-                file, format=fmt, user_id=user_id, progress=lambda done: progress.update(task, completed=done)
-            )
+            report = memory.ingest(file, format=fmt, user_id=user_id, progress=progress.update, total=progress.total)
+            if not memory.wait_for_strata(0):  # strata.mode deferred: the worker catches up before the close
+                err_console.print("computing the strata of what was ingested…", highlight=False)
         if as_json:
             print_json(report.model_dump())
         else:

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from outcrop.cli.common import console, print_json, run_and_print, settings
+from outcrop.cli.follow import follow_due
 from outcrop.cli.items import AGENT, JSON_OPTION, USER
 from outcrop.core.types import Item
 
@@ -20,9 +21,24 @@ def _print_profile(lines: list[Item]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def consolidate(
-        ctx: typer.Context, user_id: str | None = USER, agent_id: str | None = AGENT, as_json: bool = JSON_OPTION
+        ctx: typer.Context,
+        user_id: str | None = USER,
+        agent_id: str | None = AGENT,
+        as_json: bool = JSON_OPTION,
+        follow: bool = typer.Option(
+            False,
+            "--follow",
+            help="run until interrupted, computing the strata of what other processes add (strata.mode deferred)",
+        ),
+        interval: float = typer.Option(1.0, "--interval", min=0.05, help="with --follow: seconds between polls"),
     ) -> None:
-        """Build or refresh facts, episodes, topics and the profile from the stored turns (idempotent)."""
+        """Build or refresh facts, episodes, topics and the profile from the stored turns (idempotent).
+        With ``--follow``: a long-lived consolidator for the tenant, polling for adds whose strata
+        are due (written by processes in ``strata.mode: deferred``, or cut short); Ctrl-C stops it."""
+        if follow:
+            with settings(ctx).open() as memory:
+                follow_due(memory, interval)
+            return
         with settings(ctx).open() as memory, console.status("consolidating…", spinner="dots"):
             report = memory.consolidate(user_id=user_id, agent_id=agent_id)
         result = {"written": report.written, "removed": report.removed}

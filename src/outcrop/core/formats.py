@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from outcrop.core.time.clock import memory_time
 from outcrop.errors import InvalidInputError
 
-__all__ = ["Batch", "detect_format", "read_batches"]
+__all__ = ["Batch", "detect_format", "iter_batches", "read_batches"]
 
 FORMATS = ("auto", "json", "jsonl", "locomo")
 _SESSION_KEY = re.compile(r"^session_(\d+)$")
@@ -82,16 +82,39 @@ def read_batches(path: str | os.PathLike[str], fmt: str = "auto", *, user_id: st
     if fmt == "auto":
         fmt = detect_format(path, text)
     if fmt == "jsonl":
-        return list(_jsonl(text, path, user_id))
+        return list(_jsonl(text.splitlines(), path, user_id))
     data = _parse_json(text, path)
     if fmt == "locomo":
         return list(_locomo(data, user_id))
     return list(_json(data, user_id))
 
 
-def _jsonl(text: str, path: Path, user_id: str | None) -> Iterator[Batch]:
+def iter_batches(path: str | os.PathLike[str], fmt: str = "auto", *, user_id: str | None = None) -> Iterator[Batch]:
+    """The batches of a file one by one. A JSONL file (``--format jsonl``, or ``auto`` and a
+    ``.jsonl`` name) is streamed line by line, so a file of any size is read in bounded memory and
+    can be iterated twice (checked, then written) without being held; the other formats are one
+    JSON document, parsed whole (:func:`read_batches`)."""
+    path = Path(path)
+    if fmt == "jsonl" or (fmt == "auto" and path.suffix == ".jsonl"):
+        return _jsonl(_file_lines(path), path, user_id)
+    return iter(read_batches(path, fmt, user_id=user_id))
+
+
+def _file_lines(path: Path) -> Iterator[str]:
+    try:
+        with path.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                try:
+                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidInputError(f"{path} is not UTF-8 text (line {number})") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _jsonl(lines: Iterable[str], path: Path, user_id: str | None) -> Iterator[Batch]:
     current: Batch | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

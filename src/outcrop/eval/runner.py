@@ -273,6 +273,7 @@ def _replay(memory: Memory, case: EvalCase, result: EvalResult) -> _Replay:
             keys_of.setdefault(item_id, [])
             if key not in keys_of[item_id]:
                 keys_of[item_id].append(key)
+    memory.wait_for_strata()  # strata.mode deferred: search what a caught-up memory holds (its time counts)
     result.ingest_seconds += time.perf_counter() - started
     _add_cpu(result, "ingest", time.process_time() - cpu)
     tokens, offset = 0, 0

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from outcrop.config import MemoryConfig
+from outcrop.core.documents import dense_text
 from outcrop.core.ids import child_id
 from outcrop.core.payloads import FactPayload, SlotPayload
 from outcrop.core.provenance import carried_turns
@@ -171,6 +172,9 @@ class Consolidator:
         the rest are new, with links to related facts (strata/links.py)."""
         participants: dict[tuple[Any, ...], list[str]] = {}
         drafted: list[Item] = []
+        prepare = getattr(self.facts, "prepare", None)  # a producer that batches its work (spaCy)
+        if prepare is not None:
+            prepare(turns)
         for turn in turns:
             key = (turn.scope.user_id, turn.scope.agent_id, turn.scope.session_id)
             if key not in participants:
@@ -203,7 +207,7 @@ class Consolidator:
         drafted = self._without_existing(self.writer.without_tombstones(drafted))
         if not drafted or self.linker is None:
             return StrataPlan(new=drafted)
-        plan = StrataPlan(vectors=self.writer.embed(drafted))
+        plan = StrataPlan(vectors=self.writer.embed(drafted, self._turn_vectors(turns)))
         by_owner: dict[Scope, list[Item]] = {}
         for item in drafted:
             by_owner.setdefault(item.scope.owner, []).append(item)
@@ -217,6 +221,17 @@ class Consolidator:
             if merged:
                 plan.vectors.update(self.store.vectors.vectors_for(owner, self.space, [m.id for m in merged]))
         return plan
+
+    def _turn_vectors(self, turns: Sequence[Item]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``turns`` by their text (:func:`dense_text`)."""
+        known: dict[str, np.ndarray] = {}
+        by_owner: dict[Scope, list[Item]] = {}
+        for turn in turns:
+            by_owner.setdefault(turn.scope.owner, []).append(turn)
+        for owner, items in by_owner.items():
+            stored = self.store.vectors.vectors_for(owner, self.space, [t.id for t in items])
+            known.update((dense_text(t), stored[t.id]) for t in items if t.id in stored)
+        return known
 
     def _unsourced_facts(self, owner: Scope, gone: set[str]) -> tuple[StrataPlan, set[str]]:
         """The facts of turns ``gone`` (updated or deleted): a fact drawn from one of them is

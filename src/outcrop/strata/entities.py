@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -97,10 +98,26 @@ class SpacyEntities:
     def __init__(self, nlp: Any, model: str) -> None:
         self._nlp = nlp
         self.id = f"entities.spacy:{model}@1"
+        self._primed: dict[str, list[str]] = {}
+
+    def prime(self, sentences: Sequence[str]) -> None:
+        """Recognise ``sentences`` together (``nlp.pipe``: batched, several times faster than one
+        by one, with the same entities); :meth:`entities` then reads them. Holds only the last
+        call's sentences."""
+        unique = list(dict.fromkeys(sentences))
+        self._primed = {
+            sentence: self._names(doc)
+            for sentence, doc in zip(unique, self._nlp.pipe(unique, batch_size=256), strict=True)
+        }
 
     def entities(self, sentence: str) -> list[str]:
+        primed = self._primed.get(sentence)
+        return list(primed) if primed is not None else self._names(self._nlp(sentence))
+
+    @staticmethod
+    def _names(doc: Any) -> list[str]:
         found: list[str] = []
-        for ent in self._nlp(sentence).ents:
+        for ent in doc.ents:
             name = ent.text.removesuffix("'s").strip()
             if ent.label_ in _KEEP_LABELS and len(name) > 1 and name not in found:
                 found.append(name)

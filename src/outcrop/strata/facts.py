@@ -246,6 +246,20 @@ class RuleFactExtractor:
         self.entities = entities or RuleEntities()
         self.min_terms = min_terms
 
+    def prepare(self, turns: Sequence[Item]) -> None:
+        """Before extracting from ``turns``: let a recogniser that batches (spaCy) read every
+        sentence :meth:`extract` will ask it about at once."""
+        prime = getattr(self.entities, "prime", None)
+        if prime is not None:
+            prime([sentence for turn in turns for sentence in self._sentences(turn.text)])
+
+    @staticmethod
+    def _sentences(text: str) -> list[str]:
+        image = _IMAGE.search(text)
+        if image:
+            text = text[: image.start()]
+        return [s for s in split_sentences(text) if not (s.endswith("?") or _GREETING.match(s))]
+
     def extract(self, turn: Item, participants: Sequence[str]) -> list[FactDraft]:
         speaker = turn.speaker
         others = [p for p in participants if p != speaker]

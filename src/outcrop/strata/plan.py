@@ -143,11 +143,15 @@ class PlanWriter:
             dead |= self.store.records.deleted_ids(owner, ids)
         return [i for i in items if i.id not in dead]
 
-    def embed(self, items: Sequence[Item]) -> dict[str, np.ndarray]:
-        if not items:
-            return {}
-        embedded = self.embedder.embed([dense_text(i) for i in items])
-        return {item.id: embedded[index] for index, item in enumerate(items)}
+    def embed(self, items: Sequence[Item], known: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """The vectors of ``items``: ``known`` (text → vector: a fact that restates its whole turn
+        has the turn's text, already embedded) or embedded in one call."""
+        known = known or {}
+        texts = [dense_text(i) for i in items]
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known = {**known, **dict(zip(missing, self.embedder.embed(missing), strict=True))}
+        return {item.id: known[text] for item, text in zip(items, texts, strict=True)}
 
     def _stored_links(self, changed: Sequence[Item]) -> list[Link]:
         """The stored links of items about to be replaced (replacing an item drops its links)."""
