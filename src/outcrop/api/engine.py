@@ -20,6 +20,7 @@ import numpy as np
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
+from outcrop.core.provenance import Writer
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
 from outcrop.errors import ConfigError, OutcropError, WriteConflict
@@ -42,6 +43,7 @@ from outcrop.providers.base import Embedder
 from outcrop.providers.registry import load_embedder
 from outcrop.retrieve.assemble import assemble_context
 from outcrop.retrieve.pipeline import Retriever
+from outcrop.retrieve.quarantine import without_quarantined
 from outcrop.retrieve.recipes import Recipe, plain_hybrid
 from outcrop.retrieve.rerank import make_retriever
 from outcrop.retrieve.reuse import ReadReuse, reuse_reads
@@ -116,13 +118,16 @@ class Engine:
             close_llm()
 
     # -- writes ---------------------------------------------------------------------------
-    def add(self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any]) -> Ingested:
+    def add(
+        self, scope: Scope, turns: Sequence[IncomingTurn], metadata: dict[str, Any], writer: Writer = Writer.USER
+    ) -> Ingested:
         """Write the turns, then their strata, each computed again from what is stored when a
         concurrent writer got there first (:class:`WriteConflict`: positions of the same session,
-        the same input, the same derived item), a few times before giving up."""
+        the same input, the same derived item), a few times before giving up. ``writer``: who
+        wrote the turns whose role names nobody (the path's writer)."""
         vectors: dict[str, np.ndarray] = {}  # embedded once, whatever the attempts
         due = new_id("d") if self.config.strata.on_add else None  # the new turns await their strata
-        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, vectors, due))
+        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, vectors, due, writer))
         if due is not None:
             _retrying(lambda: self.consolidator.after_add(scope, ingested.ids))
             if ingested.added:
@@ -271,7 +276,10 @@ class Engine:
                     weights=channels if channels is not None else recipe.channels,
                 )
             weight = self.config.retrieval.superseded_weight
-            found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+            found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)
+            if self.config.retrieval.quarantine == "search":
+                found = without_quarantined(self.store, scope, found)
+            found = found[:limit]
         self.note_reads(scope, found)
         return found
 
