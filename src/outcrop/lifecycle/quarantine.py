@@ -2,7 +2,8 @@
 
 A release marks the item's screening record ``released`` (with the time): its flags stay, for the
 record, but it is no longer quarantined (:func:`outcrop.core.provenance.is_quarantined`). Releasing
-a turn releases the facts that inherited its flags. A release is kept on the items, not in the log:
+a turn releases the facts that inherited its flags; a fact released alone stays out of reads
+while its turn is quarantined (what carries a quarantined turn stays out). A release is kept on the items, not in the log:
 a rebuild or an import screens the log again and quarantines the turn anew.
 """
 
