@@ -88,6 +88,11 @@ class RetrievalConfig(BaseModel):
         "memory", description="age up to the newest item in the user's memory (memory) or up to now (wall)"
     )
     track_access: bool = Field(True, description="count the items search and context return (they fade slower)")
+    quarantine: Literal["off", "context", "search"] = Field(
+        "off",
+        description="keep items instruction screening flagged (and what was derived from them) out of context"
+        " (context), or out of context and search (search); off: they are shown, marked [flagged]",
+    )
 
 
 class StrataConfig(BaseModel):

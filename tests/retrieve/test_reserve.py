@@ -60,8 +60,8 @@ def test_a_context_keeps_a_place_for_the_dense_channels_best_match(memory: Memor
         _reopened(memory, reserve_after=1, context_dense_reserve=1) as reserving,
         _reopened(memory, reserve_after=1, context_dense_reserve=0) as plain,
     ):
-        found = reserving.context(QUESTION, user_id="u1", max_tokens=60)
-        missed = plain.context(QUESTION, user_id="u1", max_tokens=60)
+        found = reserving.context(QUESTION, user_id="u1", max_tokens=70)
+        missed = plain.context(QUESTION, user_id="u1", max_tokens=70)
         assert paraphrase in [h.id for h in found.items]
         assert paraphrase not in [h.id for h in missed.items]  # fusion alone ranks it below the lexical hits
         reserved = next(h for h in found.items if h.id == paraphrase)

@@ -19,6 +19,7 @@ from outcrop.api.background import StrataWorker
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
+from outcrop.core.provenance import Writer
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
 from outcrop.errors import ConfigError
@@ -42,6 +43,7 @@ from outcrop.providers.base import Embedder
 from outcrop.providers.registry import load_embedder
 from outcrop.retrieve.assemble import assemble_context
 from outcrop.retrieve.pipeline import Retriever
+from outcrop.retrieve.quarantine import without_quarantined
 from outcrop.retrieve.recipes import Recipe, plain_hybrid
 from outcrop.retrieve.rerank import make_retriever
 from outcrop.retrieve.reuse import ReadReuse, reuse_reads
@@ -114,16 +116,18 @@ class Engine:
         vectors: dict[str, np.ndarray] | None = None,
         *,
         consolidate: bool = True,
+        writer: Writer = Writer.USER,
     ) -> Ingested:
         """Write the turns, then their strata, each computed again from what is stored when a
         concurrent writer got there first (:class:`WriteConflict`: positions of the same session,
         the same input, the same derived item), a few times before giving up. ``vectors`` (text →
         vector) holds texts embedded beforehand (:mod:`outcrop.ingest.batch`). With
         ``strata.mode: deferred`` (or ``consolidate`` off: the caller consolidates a batch of adds)
-        the strata are left due, for the background worker."""
+        the strata are left due, for the background worker. ``writer``: who wrote the turns whose
+        role names nobody (the path's writer)."""
         memo: dict[str, np.ndarray] = {} if vectors is None else vectors  # embedded once, whatever the attempts
         due = new_id("d") if self.config.strata.on_add else None  # the new turns await their strata
-        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, memo, due))
+        ingested = _retrying(lambda: self.ingestor.add(scope, list(turns), metadata, memo, due, writer))
         if due is None or not consolidate:
             return ingested
         if self.worker is not None:
@@ -149,7 +153,9 @@ class Engine:
             prefetch(self.store, self.embedder, run, memo)
             tenants: set[str] = set()
             for pending in run:
-                ingested = self.add(pending.scope, pending.turns, pending.metadata, memo, consolidate=False)
+                ingested = self.add(
+                    pending.scope, pending.turns, pending.metadata, memo, consolidate=False, writer=pending.writer
+                )
                 messages, added = messages + len(pending.turns), added + ingested.added
                 if ingested.added:
                     tenants.add(pending.scope.tenant)
@@ -321,7 +327,10 @@ class Engine:
                     weights=channels if channels is not None else recipe.channels,
                 )
             weight = self.config.retrieval.superseded_weight
-            found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)[:limit]
+            found = truth_view(self.store, scope, hits, as_of=moment, superseded_weight=weight)
+            if self.config.retrieval.quarantine == "search":
+                found = without_quarantined(self.store, scope, found)
+            found = found[:limit]
         self.note_reads(scope, found)
         return found
 

@@ -24,6 +24,7 @@ from outcrop.api.filters import Filters, parse_channels, parse_filters
 from outcrop.api.reports import IngestReport
 from outcrop.config import MemoryConfig
 from outcrop.core.explain import Stats
+from outcrop.core.provenance import Writer, parse_writer
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import memory_time, parse_time
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Scope, Timestamp
@@ -31,6 +32,8 @@ from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
+from outcrop.lifecycle.quarantine import flagged_items
+from outcrop.lifecycle.quarantine import release as release_item
 from outcrop.lifecycle.rebuild import RebuildReport
 from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
@@ -166,14 +169,17 @@ class Memory:
         run_id: str | None = None,
         timestamp: Timestamp | None = None,
         metadata: dict[str, Any] | None = None,
+        writer: Writer | str = Writer.USER,
     ) -> builtins.list[str]:
         """Append messages to memory; returns one turn id per message (the existing id for
         a message already ingested; a new turn for one whose turn was deleted since). All of the
-        call is written, or none of it."""
+        call is written, or none of it. Each turn records who wrote it: the writer its role names
+        (``assistant`` → agent, ``tool`` → tool, ...), else ``writer``; and the flags instruction
+        screening raised (:mod:`outcrop.core.screening`)."""
         metadata = validate_metadata(metadata) if metadata is not None else None
         scope = self._scope(user_id, agent_id, session_id, run_id)
         turns = normalize_messages(messages, timestamp=memory_time(timestamp), max_chars=self.config.max_text_chars)
-        return self._engine.add(scope, turns, metadata or {}).ids
+        return self._engine.add(scope, turns, metadata or {}, writer=parse_writer(writer)).ids
 
     def ingest(
         self,
@@ -317,6 +323,27 @@ class Memory:
 
     def history(self, item_id: str, *, user_id: str | None = None) -> builtins.list[ItemVersion]:
         return self.store.records.history(self._scope(user_id, None, None, default_user=False), validate_id(item_id))
+
+    def flagged(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        released: bool = False,
+        limit: int = 100,
+    ) -> builtins.list[Item]:
+        """The turns and facts instruction screening flagged at write time, oldest first (their
+        ``metadata["screening"]`` says why); with ``released``, those released since too."""
+        limit = _count(limit, "limit", 1, 10_000)
+        scope = self._scope(user_id, agent_id, session_id, default_user=False)
+        return flagged_items(self.store, scope, released=bool(released), limit=limit)
+
+    def release(self, item_id: str, *, user_id: str | None = None) -> builtins.list[Item]:
+        """Let a flagged item back into context (and search) under ``retrieval.quarantine``; a
+        turn's facts that inherited its flags are released with it. Returns the items released."""
+        scope = self._scope(user_id, None, None, default_user=False)
+        return release_item(self.store, scope, self.get(item_id, user_id=user_id))
 
     def search(
         self,

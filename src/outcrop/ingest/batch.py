@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from outcrop.core.documents import dense_text
+from outcrop.core.provenance import Writer
 from outcrop.core.types import Item, Level, Scope
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.ingest.turns import turn_hash
@@ -35,6 +36,7 @@ class PendingAdd:
     scope: Scope
     turns: list[IncomingTurn]
     metadata: dict[str, Any] = field(default_factory=dict)
+    writer: Writer = Writer.DOCUMENT  # who wrote turns whose role names nobody: a file's, by default
 
 
 def split_long(adds: Iterable[PendingAdd], most: int = CHUNK_MESSAGES) -> Iterator[PendingAdd]:
@@ -46,7 +48,7 @@ def split_long(adds: Iterable[PendingAdd], most: int = CHUNK_MESSAGES) -> Iterat
             yield add
             continue
         for start in range(0, len(add.turns), most):
-            yield PendingAdd(add.scope, add.turns[start : start + most], add.metadata)
+            yield PendingAdd(add.scope, add.turns[start : start + most], add.metadata, add.writer)
 
 
 def chunks(adds: Iterable[PendingAdd], messages: int = CHUNK_MESSAGES) -> Iterator[list[PendingAdd]]:

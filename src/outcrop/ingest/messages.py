@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from outcrop.core.provenance import check_reserved
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import memory_time
 from outcrop.core.types import Messages
@@ -63,6 +64,7 @@ def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_ch
         if speaker is not None:
             speaker = validate_name(speaker, f"{where}: 'name'")
         metadata = validate_metadata(metadata, f"{where}: 'metadata'")
+        check_reserved(metadata, f"{where}: 'metadata'")
         turns.append(
             IncomingTurn(
                 role=role.strip(),

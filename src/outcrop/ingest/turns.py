@@ -13,9 +13,11 @@ import numpy as np
 from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
+from outcrop.core.provenance import Writer
 from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.ingest.messages import IncomingTurn
+from outcrop.ingest.provenance import check_reserved, turn_provenance
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, StrataDue, VectorSpace, WriteBatch
 
@@ -72,10 +74,16 @@ class TurnIngestor:
         metadata: dict[str, object],
         memo: dict[str, np.ndarray] | None = None,
         due: str | None = None,
+        writer: Writer = Writer.USER,
     ) -> Ingested:
         """Write the turns not already in the log (one transaction); one id per turn, in order.
         ``memo`` (text → vector) lets a retried add reuse the vectors of its first attempt; ``due``
-        (an id) records the new turns as awaiting their strata (:class:`StrataDue`) in the same write."""
+        (an id) records the new turns as awaiting their strata (:class:`StrataDue`) in the same write.
+        Each new turn records its writer (its role's, else ``writer``) and its screening flags
+        (:mod:`outcrop.ingest.provenance`), in its log record as in its item."""
+        check_reserved(metadata)
+        for turn in turns:
+            check_reserved(turn.metadata)
         hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
         current = self._current(scope, hashes)
         recorded = now()
@@ -91,7 +99,7 @@ class TurnIngestor:
             if digest in seen:  # the same input twice in one call
                 ids.append(seen[digest])
                 continue
-            item_metadata = {**metadata, **turn.metadata}
+            item_metadata = {**metadata, **turn.metadata, **turn_provenance(turn, writer)}
             payload = {
                 "role": turn.role,
                 "speaker": turn.speaker,

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import remint
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
+from outcrop.core.provenance import Writer
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import format_time, memory_time, parse_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
@@ -338,7 +339,7 @@ def import_jsonl(
     fresh, ids = _own_ids(store, tenant, fresh, ids)
     sessions = {r.scope for r in fresh if r.kind in TURN_KINDS and r.scope.session_id is not None}
     starts = {(s.tenant, s.user_id, str(s.session_id)): store.records.next_position(s) for s in sessions}
-    state = replay(fresh, ids, starts)  # after the turns the store holds of those sessions
+    state = replay(fresh, ids, starts, Writer.IMPORT)  # after the turns the store holds of those sessions
     report.turns = len(state.turns)
     # an update or delete of a turn held already is logged by the write that applies it (below);
     # a derived item's delete or edit is logged here, as its tombstone

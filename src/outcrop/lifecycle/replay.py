@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 
 from outcrop.core.documents import lexical_document
 from outcrop.core.ids import derived_id
+from outcrop.core.provenance import RESERVED_KEYS, WRITER_KEY, Writer, writer_of_metadata
 from outcrop.core.time.clock import parse_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, NotFoundError
+from outcrop.ingest.messages import IncomingTurn
+from outcrop.ingest.provenance import turn_provenance
 from outcrop.ingest.turns import TURN_PRODUCER
 from outcrop.lifecycle.lexical import session_documents
 from outcrop.stores.base import LexicalDocument, Store
@@ -89,7 +92,7 @@ class Replay:
         return sorted(owners, key=lambda s: (s.tenant, s.user_id or "", s.agent_id or ""))
 
 
-def _turn(record: LogRecord, turn_id: str) -> Item:
+def _turn(record: LogRecord, turn_id: str, writer: Writer) -> Item:
     payload = record.payload
     content = payload.get("content", payload.get("text"))
     if not isinstance(content, str):
@@ -97,6 +100,16 @@ def _turn(record: LogRecord, turn_id: str) -> Item:
     metadata = payload.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"log record {record.id}: 'metadata' must be an object")
+    # screened again (the file an import reads may have lost its flags); the writer recorded is
+    # kept, a record written before writers were recorded gets its role's (else ``writer``)
+    recorded = writer_of_metadata(metadata)
+    role = payload.get("role")
+    incoming = IncomingTurn(role if isinstance(role, str) else "", None, content, None)
+    metadata = {
+        **{k: v for k, v in metadata.items() if k not in RESERVED_KEYS},
+        **turn_provenance(incoming, writer),
+        **({WRITER_KEY: recorded.value} if recorded is not None else {}),
+    }
     when = payload.get("timestamp")
     return Item(
         id=turn_id,
@@ -118,10 +131,13 @@ def replay(
     records: Sequence[LogRecord],
     ids: Mapping[str, str],
     first_positions: Mapping[tuple[str, str | None, str], int] | None = None,
+    writer: Writer = Writer.USER,
 ) -> Replay:
     """The turns ``records`` (in append order) yield; ``ids`` maps message log ids to turn ids
     (:func:`fallback_turn_id` for the others). A session's turns are numbered from 0, or from
-    ``first_positions[(tenant, user, session)]`` when the store already holds turns of it (an import)."""
+    ``first_positions[(tenant, user, session)]`` when the store already holds turns of it (an import).
+    A record written before writers were recorded gets its role's writer (else ``writer``) and
+    is screened now."""
     state = Replay()
     live_positions: dict[tuple[str, str | None, str], set[int]] = {
         key: {start - 1} for key, start in (first_positions or {}).items() if start > 0
@@ -129,7 +145,7 @@ def replay(
     last_version: dict[str, int] = {}
     for record in records:
         if record.kind in TURN_KINDS:
-            turn = _turn(record, ids.get(record.id) or fallback_turn_id(record.id))
+            turn = _turn(record, ids.get(record.id) or fallback_turn_id(record.id), writer)
             state.turns[turn.id] = turn
             s = record.scope
             if s.session_id is not None:

@@ -12,6 +12,7 @@ from outcrop.core.payloads import ProfilePayload
 from outcrop.core.types import Context, Hit, Level, Scope
 from outcrop.retrieve.context import pack_context
 from outcrop.retrieve.pipeline import Retriever
+from outcrop.retrieve.quarantine import without_quarantined
 from outcrop.stores.base import SearchFilters, Store
 from outcrop.truth.readtime import truth_view
 
@@ -33,7 +34,7 @@ def assemble_context(
     """The context for ``query`` in ``scope`` within ``max_tokens`` (``filters.as_of``: as memory
     held it then)."""
     if filters is None or filters.empty:
-        whole = _whole_scope(store, scope, query, max_tokens)
+        whole = _whole_scope(store, scope, query, max_tokens, quarantine=config.quarantine != "off")
         if whole is not None:
             return whole
     moment = filters.as_of if filters is not None else None
@@ -58,6 +59,10 @@ def assemble_context(
         for item in store.records.get_items(scope, wanted).values()
     }
     hits = truth_view(store, scope, retrieval.hits, as_of=moment, superseded_weight=config.superseded_weight)
+    if config.quarantine != "off":  # flagged items, and what carries them, stay out
+        hits = without_quarantined(store, scope, hits)
+        profile = without_quarantined(store, scope, profile)
+        support = {h.id: h for h in without_quarantined(store, scope, list(support.values()))}
     context = pack_context(query, hits, max_tokens, profile=profile, support=support)
     context.confidence = round(retrieval.confidence.score, 4)
     context.answerable = retrieval.answerable
@@ -69,12 +74,14 @@ def assemble_context(
     return context
 
 
-def _whole_scope(store: Store, scope: Scope, query: str, max_tokens: int) -> Context | None:
+def _whole_scope(store: Store, scope: Scope, query: str, max_tokens: int, *, quarantine: bool) -> Context | None:
     turns = store.records.count(scope).get(Level.TURN.value, 0)
     if turns == 0 or turns * _TOKENS_PER_TURN > max_tokens:
         return None
     items = store.records.list_items(scope, levels=[Level.TURN], limit=turns)
     hits = [Hit.from_item(item, 1.0, {"whole_scope": True}) for item in items]
+    if quarantine:
+        hits = without_quarantined(store, scope, hits)
     context = pack_context(query, hits, max_tokens)
     if len(context.items) < len(hits):
         return None

@@ -18,7 +18,7 @@ from outcrop.server.keys import SQLiteKeyStore
 from outcrop.server.limits import BodyLimitMiddleware
 from outcrop.server.openapi import install_openapi
 from outcrop.server.query_params import SingleQueryValuesMiddleware
-from outcrop.server.routes import admin, health, lifecycle, memories, retrieval
+from outcrop.server.routes import admin, health, lifecycle, memories, quarantine, retrieval
 from outcrop.server.sidecar import SidecarDB
 from outcrop.server.state import ServerState
 from outcrop.server.tenancy import TenantMemories
@@ -74,7 +74,7 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
         lifespan=lifespan,
     )
     install_openapi(app)
-    for module in (health, memories, retrieval, lifecycle, admin):
+    for module in (health, quarantine, memories, retrieval, lifecycle, admin):  # /flagged before /{item_id}
         app.include_router(module.router)
     app.add_middleware(SingleQueryValuesMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)

@@ -162,6 +162,10 @@ class Records(Protocol):
     ) -> Item:
         """Log an edit and apply it to the item, its history, lexical document and vector, at once."""
 
+    def set_metadata(self, scope: Scope, items: Mapping[str, dict[str, Any]]) -> None:
+        """Replace the metadata of items (id → metadata) in ``scope``, at once; text, indexes and
+        history stay (a release from quarantine). An id not in ``scope`` raises :class:`NotFoundError`."""
+
     def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
         """Log a delete and drop the item from every index (its history stays), at once."""
 

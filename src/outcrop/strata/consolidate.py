@@ -20,7 +20,7 @@ from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text
 from outcrop.core.ids import child_id
 from outcrop.core.payloads import FactPayload, SlotPayload
-from outcrop.core.provenance import carried_turns
+from outcrop.core.provenance import carried_turns, derived_provenance
 from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace
@@ -199,7 +199,7 @@ class Consolidator:
                         role=turn.role,
                         speaker=draft.speaker,
                         timestamp=draft.timestamp,
-                        metadata=payload.to_metadata(),
+                        metadata={**payload.to_metadata(), **derived_provenance(turn)},  # its writer, flags
                         sources=[draft.source],
                         producer=getattr(draft, "producer", "") or self.facts.id,  # an LLM producer's fallback
                     )

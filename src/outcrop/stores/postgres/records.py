@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from psycopg.types.json import Jsonb
 
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
@@ -137,6 +138,15 @@ class PostgresRecords:
             if vector is not None and space is not None:
                 self._vectors.upsert_row(conn, scope.tenant, item_id, space, vector)
         return self.get_items(scope, [item_id])[item_id]
+
+    def set_metadata(self, scope: Scope, items: Mapping[str, dict[str, Any]]) -> None:
+        with self._db.tx(scope.tenant) as conn:
+            for item_id, metadata in items.items():
+                require(conn, scope, item_id)
+                conn.execute(
+                    "UPDATE items SET metadata = %s WHERE tenant = %s AND id = %s",
+                    [Jsonb(metadata), scope.tenant, item_id],
+                )
 
     def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
         with self._db.tx(scope.tenant) as conn:

@@ -3,6 +3,7 @@ transaction each (rows, lexical documents and vectors together), reads restricte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -139,6 +140,14 @@ class SQLiteRecords:
             if vector is not None and space is not None:
                 SQLiteVectors.replace(db, rowid, space, vector)
         return self.get_items(scope, [item_id])[item_id]
+
+    def set_metadata(self, scope: Scope, items: Mapping[str, dict[str, Any]]) -> None:
+        with self._conn.transaction() as db:
+            for item_id, metadata in items.items():
+                rowid = self._rowid(db, scope, item_id)
+                db.execute(
+                    "UPDATE items SET metadata = ? WHERE rowid = ?", (json.dumps(metadata, ensure_ascii=False), rowid)
+                )
 
     def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
         with self._conn.transaction() as db:
