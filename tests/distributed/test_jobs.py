@@ -145,10 +145,35 @@ def test_reindex_of_every_tenant_on_ray_switches_once_with_the_single_process_ve
 
 
 def test_cli_import_of_a_directory_with_ray_prints_what_the_single_process_import_prints(
-    populated: Path, tmp_path: Path, embedder: Embedder
+    populated: Path, tmp_path: Path, embedder: Embedder, local_ray: str
 ) -> None:
     folder = export_all(populated, tmp_path / "exports", embedder)
     plain = run_cli("import", str(folder), "--json", db=tmp_path / "here.db")
-    on_ray = run_cli("import", str(folder), "--ray", "local", "--json", db=tmp_path / "there.db")
+    address = ray.get_runtime_context().gcs_address  # the CLI joins this module's cluster by its address
+    on_ray = run_cli("import", str(folder), "--ray", address, "--json", db=tmp_path / "there.db")
     assert json.loads(on_ray.stdout) == json.loads(plain.stdout)
     assert sorted(json.loads(plain.stdout)) == TENANTS
+
+
+def test_evaluation_cases_as_ray_tasks_give_the_single_process_figures(
+    tmp_path: Path, embedder: Embedder, local_ray: str
+) -> None:
+    from outcrop.eval.longmemeval import load_longmemeval
+    from outcrop.eval.runner import evaluate_cases
+    from tests.eval.conftest import lme_file, lme_item
+
+    path = lme_file(
+        tmp_path / "lme.json",
+        [
+            lme_item("q-degree", "single-session-user", "What degree did I graduate with?", "Business Administration"),
+            lme_item("q-cat", "multi-session", "What is my cat called?", "Mochi"),
+        ],
+    )
+    cases = load_longmemeval(path)
+    local = evaluate_cases(cases, config=MemoryConfig(), workdir=tmp_path / "here", embedder=embedder)
+    remote = evaluate_cases(cases, config=MemoryConfig(), workdir=tmp_path / "there", ray=local_ray)
+    assert [q.id for q in remote.questions] == [q.id for q in local.questions] == ["q-degree", "q-cat"]
+    assert [q.metrics for q in remote.questions] == [q.metrics for q in local.questions]
+    ranked = [[(r["rank"], r["level"], r["score"], r["turns"]) for r in q.retrieved] for q in local.questions]
+    assert [[(r["rank"], r["level"], r["score"], r["turns"]) for r in q.retrieved] for q in remote.questions] == ranked
+    assert remote.turns == local.turns > 0 and remote.cases == 2
