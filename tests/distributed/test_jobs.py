@@ -39,21 +39,26 @@ def local_ray() -> Iterator[str]:
     ray.shutdown()
 
 
-def config_at(path: Path, tenant: str = "default") -> MemoryConfig:
-    return MemoryConfig(store=f"sqlite:///{path}", tenant=tenant, strata=STRATA)
+def config_at(path: Path | str, tenant: str = "default") -> MemoryConfig:
+    url = path if isinstance(path, str) else f"sqlite:///{path}"
+    return MemoryConfig(store=url, tenant=tenant, strata=STRATA)
 
 
-@pytest.fixture(scope="module")
-def populated(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A store of three tenants: the sample conversation under other users, cut differently."""
-    path = tmp_path_factory.mktemp("bulk") / "source.db"
+def populate(where: Path | str, embedder: Embedder) -> None:
+    """Three tenants: the sample conversation under other users, cut differently."""
     batches = read_batches(sample_path(), "json")
     for n, tenant in enumerate(TENANTS):
-        with Memory(config=config_at(path, tenant), embedder=embedder) as memory:
+        with Memory(config=config_at(where, tenant), embedder=embedder) as memory:
             for batch in batches[: len(batches) - n]:
                 memory.add(
                     batch.messages, user_id=f"{tenant}-user", session_id=batch.session_id, timestamp=batch.timestamp
                 )
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    path = tmp_path_factory.mktemp("bulk") / "source.db"
+    populate(path, embedder)
     return path
 
 
@@ -64,7 +69,7 @@ def copy_store(source: Path, target: Path) -> Path:
     return target
 
 
-def dumps(path: Path, embedder: Embedder) -> dict[str, str]:
+def dumps(path: Path | str, embedder: Embedder) -> dict[str, str]:
     """Each tenant's log and every projection, as the export writes them (deterministic)."""
     out = {}
     for tenant in TENANTS:
@@ -89,6 +94,18 @@ def test_rebuild_of_three_tenants_on_ray_equals_the_single_process_rebuild(
     assert all(r.turns > 0 and r.removed > 0 and r.written.get("fact", 0) > 0 for r in remote.values())
     assert local["acme"].turns > local["initech"].turns  # the tenants differ: each task did its own
     assert dumps(there, embedder) == dumps(here, embedder) == before  # same items, ids, texts, sources
+
+
+def test_rebuild_on_postgres_as_ray_tasks_gives_the_single_process_rebuild(
+    postgres_url: str, embedder: Embedder, local_ray: str
+) -> None:
+    populate(postgres_url, embedder)
+    before = dumps(postgres_url, embedder)
+    remote = run_each(RebuildJob(config_at(postgres_url), threads=1), TENANTS, ray=local_ray)
+    assert dumps(postgres_url, embedder) == before
+    local = run_each(RebuildJob(config_at(postgres_url)), TENANTS)  # a rebuild of the rebuilt store
+    assert {t: r.model_dump() for t, r in remote.items()} == {t: r.model_dump() for t, r in local.items()}
+    assert dumps(postgres_url, embedder) == before
 
 
 def export_all(source: Path, folder: Path, embedder: Embedder) -> Path:
