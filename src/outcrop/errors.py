@@ -16,6 +16,8 @@ can catch by layer::
             ├── LLMStatusError       the server answered with an HTTP error status, after the retries
             └── LLMOutputError       the reply is unusable after one repair round: invalid JSON,
                                      a schema violation, an empty reply, the schema echoed back
+    └── BulkWorkError          bulk work over many tenants (or evaluation cases) failed for some
+                               of them; names each with its error and carries the others' results
 
 The CLI maps each to a one-line message and a non-zero exit code; the REST server maps each to
 one HTTP status in a single handler.
@@ -24,6 +26,7 @@ one HTTP status in a single handler.
 from __future__ import annotations
 
 __all__ = [
+    "BulkWorkError",
     "ConfigError",
     "InvalidInputError",
     "LLMError",
@@ -116,6 +119,27 @@ class LLMOutputError(LLMError):
     def __init__(self, message: str, raw: str = "") -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class BulkWorkError(OutcropError):
+    """Bulk work mapped over keys (tenants, evaluation cases; :mod:`outcrop.distributed`) failed
+    for some of them. ``failures`` maps each failed key to its error (``"TypeName: message"``);
+    ``results`` holds the results of the keys that succeeded, whose work is done and kept."""
+
+    code = "bulk_work_error"
+
+    def __init__(self, what: str, failures: dict[str, str], results: dict[str, object]) -> None:
+        self.what = what
+        self.failures = dict(failures)
+        self.results = dict(results)
+        named = "; ".join(f"{key}: {error}" for key, error in sorted(self.failures.items()))
+        total = len(self.failures) + len(self.results)
+        super().__init__(
+            f"{len(self.failures)} of {total} {what}(s) failed ({named}); the other {len(self.results)} done"
+        )
+
+    def __reduce__(self) -> tuple[type[BulkWorkError], tuple[str, dict[str, str], dict[str, object]]]:
+        return (BulkWorkError, (self.what, self.failures, self.results))
 
 
 def install_hint(extra: str) -> str:

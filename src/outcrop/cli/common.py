@@ -27,12 +27,13 @@ class Settings:
     embedder: str | None = None
     config_file: str | None = None
 
-    def open(self) -> Memory:
+    def config(self) -> MemoryConfig:
         if self.config_file:
-            config = MemoryConfig.from_file(self.config_file, store=self.db, embedder=self.embedder)
-        else:
-            config = MemoryConfig.from_env(store=self.db, embedder=self.embedder)
-        return Memory(config=config)
+            return MemoryConfig.from_file(self.config_file, store=self.db, embedder=self.embedder)
+        return MemoryConfig.from_env(store=self.db, embedder=self.embedder)
+
+    def open(self) -> Memory:
+        return Memory(config=self.config())
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -33,6 +33,13 @@ JOBS = typer.Option(
     "-j",
     help="cases run in parallel worker processes (0: one per CPU, at most 4); figures do not depend on it",
 )
+RAY = typer.Option(
+    None,
+    "--ray",
+    metavar="auto|local|ADDRESS",
+    help="run each case as a Ray task instead of --jobs: auto (this machine's cluster, or a local one),"
+    " local, or a cluster address; figures do not depend on it",
+)
 
 
 def _ints(value: str | None, what: str) -> list[int] | None:
@@ -64,6 +71,7 @@ class _Run:
     baselines: bool
     keep_stores: bool
     jobs: int
+    ray: str | None = None
 
 
 class _Bars:
@@ -130,6 +138,7 @@ def _run(
             jobs=jobs,
             progress=sink,
             answers=answers,
+            ray=run.ray,
         )
     summary = summarise(result, dataset=dataset, categories=categories, extra={"run": meta})
     write_outputs(out, result, summary, title=title)
@@ -165,6 +174,7 @@ def locomo(
     no_baselines: bool = NO_BASELINES,
     keep_stores: bool = KEEP_STORES,
     jobs: int = JOBS,
+    ray: str | None = RAY,
     no_answers: bool = typer.Option(False, "--no-answers", help="with an LLM configured: skip answering/judging"),
 ) -> None:
     """Replay each conversation into a fresh store; score every question's retrieval and context.
@@ -191,7 +201,7 @@ def locomo(
         raise InvalidInputError(f"--categories: unknown {unknown}; LoCoMo categories are 1-5")
     _run(
         ctx,
-        _Run(out, config_file, limit, not no_baselines, keep_stores, jobs),
+        _Run(out, config_file, limit, not no_baselines, keep_stores, jobs, ray),
         dataset="locomo",
         title="LoCoMo",
         data=data,
@@ -215,6 +225,7 @@ def longmemeval(
     no_baselines: bool = NO_BASELINES,
     keep_stores: bool = KEEP_STORES,
     jobs: int = JOBS,
+    ray: str | None = RAY,
 ) -> None:
     """Replay each question's own haystack into a fresh store and score its retrieval and context.
 
@@ -228,7 +239,7 @@ def longmemeval(
         raise InvalidInputError(f"--types: unknown {unknown}; types: {', '.join((*QUESTION_TYPES, ABSTENTION))}")
     _run(
         ctx,
-        _Run(out, config_file, limit, not no_baselines, keep_stores, jobs),
+        _Run(out, config_file, limit, not no_baselines, keep_stores, jobs, ray),
         dataset="longmemeval",
         title="LongMemEval",
         data=data,

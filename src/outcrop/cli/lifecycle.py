@@ -6,8 +6,12 @@ from pathlib import Path
 
 import typer
 
+from outcrop.cli.bulk import ALL_TENANTS, RAY, TENANTS, chosen_tenants, run_bulk
 from outcrop.cli.common import console, print_json, run_and_print, settings
 from outcrop.cli.items import AGENT, JSON_OPTION, SESSION, USER
+from outcrop.distributed.jobs import ImportJob, RebuildJob, exports_by_tenant, reindex_tenants
+from outcrop.errors import InvalidInputError
+from outcrop.lifecycle.export import ImportReport
 from outcrop.lifecycle.rebuild import RebuildReport
 from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
@@ -31,9 +35,17 @@ def _print_receipt(receipt: ForgetReceipt) -> None:
         console.print("store files scrubbed: " + ", ".join(f"{k}={v}" for k, v in receipt.scrub.items()))
 
 
-def _print_rebuild(report: RebuildReport) -> None:
+def _rebuild_line(report: RebuildReport) -> str:
     written = ", ".join(f"{k}={v}" for k, v in sorted(report.written.items()))
-    console.print(f"rebuilt from {report.records} log records: {report.turns} turns; {written}")
+    return f"rebuilt from {report.records} log records: {report.turns} turns; {written}"
+
+
+def _print_rebuild(report: RebuildReport) -> None:
+    console.print(_rebuild_line(report))
+
+
+def _import_line(report: ImportReport) -> str:
+    return f"imported {report.added} of {report.records} log records ({report.skipped} already held)"
 
 
 def register(app: typer.Typer) -> None:
@@ -81,24 +93,54 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command()
-    def rebuild(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
-        """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log."""
-        run_and_print(ctx, as_json, lambda memory: memory.rebuild(user_id=user_id), _print_rebuild)
+    def rebuild(
+        ctx: typer.Context,
+        user_id: str | None = USER,
+        tenants: list[str] | None = TENANTS,
+        all_tenants: bool = ALL_TENANTS,
+        ray: str | None = RAY,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log:
+        of this tenant (or one user of it), or of several tenants, one Ray task each with --ray."""
+        if not tenants and not all_tenants and ray is None:
+            run_and_print(ctx, as_json, lambda memory: memory.rebuild(user_id=user_id), _print_rebuild)
+            return
+        if user_id is not None:
+            raise InvalidInputError(
+                "--user-id rebuilds one user of one tenant: not with --tenant, --all-tenants or --ray"
+            )
+        config = settings(ctx).config()
+        job = RebuildJob(config, threads=1 if ray else 0)
+        run_bulk(job, chosen_tenants(config, tenants, all_tenants), ray=ray, as_json=as_json, line=_rebuild_line)
 
     @app.command()
     def reindex(
         ctx: typer.Context,
         embedder: str = typer.Option(..., "--embedder", help="new embedder spec: minilm | wordllama | st:/path"),
+        tenants: list[str] | None = TENANTS,
+        all_tenants: bool = ALL_TENANTS,
+        ray: str | None = RAY,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Re-embed every item with a new model beside the old index, then switch atomically.
+        """Re-embed every item with a new model beside the old index, then switch atomically (the
+        tenants given must be all the store holds). With --ray each tenant is re-embedded in its
+        own Ray task, and the switch is made once all are done.
         Afterwards open this store with the same --embedder (or OUTCROP_EMBEDDER)."""
 
         def done(report: ReindexReport) -> None:
             console.print(f"re-indexed {report.vectors} vectors: {report.old} -> {report.new}")
             console.print(f"use --embedder {embedder} (or OUTCROP_EMBEDDER={embedder}) with this store from now on")
 
-        run_and_print(ctx, as_json, lambda memory: memory.reindex(embedder), done)
+        if not tenants and not all_tenants and ray is None:
+            run_and_print(ctx, as_json, lambda memory: memory.reindex(embedder), done)
+            return
+        config = settings(ctx).config()
+        report = reindex_tenants(config, embedder, chosen_tenants(config, tenants, all_tenants), ray=ray)
+        if as_json:
+            print_json(report)
+        else:
+            done(report)
 
     @app.command("export")
     def export_(
@@ -119,15 +161,20 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_(
         ctx: typer.Context,
-        file: Path = typer.Argument(..., help="JSONL export to read"),
+        files: list[Path] = typer.Argument(..., metavar="FILE_OR_DIR...", help="JSONL exports, or directories of them"),
+        ray: str | None = RAY,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Import a JSONL export; records already held are skipped; projections are recomputed."""
-        run_and_print(
-            ctx,
-            as_json,
-            lambda memory: memory.import_(file),
-            lambda report: console.print(
-                f"imported {report.added} of {report.records} log records ({report.skipped} already held)"
-            ),
-        )
+        """Import JSONL exports; records already held are skipped; projections are recomputed.
+        One file goes into this tenant; several files (or a directory of *.jsonl) each go into
+        the tenant its header names, one tenant after another, or one Ray task each with --ray."""
+        single = len(files) == 1 and not files[0].is_dir()
+        if single and ray is None:
+            run_and_print(
+                ctx, as_json, lambda memory: memory.import_(files[0]), lambda r: console.print(_import_line(r))
+            )
+            return
+        config = settings(ctx).config()
+        grouped: dict[str, tuple[str, ...]] = {config.tenant: (str(files[0]),)} if single else exports_by_tenant(files)
+        job = ImportJob(config, grouped, threads=1 if ray else 0)
+        run_bulk(job, list(grouped), ray=ray, as_json=as_json, line=_import_line)

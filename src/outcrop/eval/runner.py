@@ -28,6 +28,7 @@ from outcrop.eval.answers import merge_usage, score_answer
 from outcrop.eval.cases import EvalCase, EvalQuestion
 from outcrop.eval.metrics import hit_at, ndcg_at, recall_at
 from outcrop.eval.workers import in_workers as _in_workers
+from outcrop.eval.workers import on_ray as _on_ray
 
 __all__ = [
     "BASELINES",
@@ -109,13 +110,15 @@ def evaluate_cases(
     progress: ProgressSink | None = None,
     answers: bool = True,
     judges: bool = True,
+    ray: str | None = None,
 ) -> EvalResult:
     """Replay each case into ``workdir/case-<n>.db`` (a fresh store) and ask its questions.
 
     ``config.store`` is ignored; ``limit`` caps the number of questions over all cases (the first
     ones, in order). ``jobs > 1`` runs cases in that many worker processes (each loads the
     embedder named by ``config.embedder``); results are merged in case order, so the figures do
-    not depend on ``jobs``.
+    not depend on ``jobs``. ``ray`` (a cluster, :func:`outcrop.distributed.connect`) runs each
+    case as a Ray task instead, with the same figures; ``jobs`` is then ignored.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     plan: list[tuple[int, EvalCase, list[EvalQuestion]]] = []
@@ -131,7 +134,9 @@ def evaluate_cases(
             break
     skipped = sum(c.skipped_questions for c in cases[: plan[-1][0] + 1]) if plan else 0
     task = _CaseTask(config, workdir, baselines, keep_stores, answers, judges)
-    if jobs > 1 and len(plan) > 1:
+    if ray is not None:
+        parts = _on_ray(task, plan, ray, progress)
+    elif jobs > 1 and len(plan) > 1:
         parts = _in_workers(task, plan, jobs, progress)
     else:
         parts = []

@@ -1,4 +1,5 @@
-"""Run evaluation cases in worker processes (``--jobs``), reporting progress to the parent.
+"""Run evaluation cases in worker processes (``--jobs``), reporting progress to the parent, or as
+Ray tasks (``--ray``), one case each.
 
 Cases are independent (each has its own fresh store), so they parallelise without changing any
 figure; workers are spawned, not forked, and each loads the embedder once. The longest cases
@@ -11,14 +12,17 @@ import multiprocessing
 import queue
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from outcrop.distributed.runner import run_each
 
 if TYPE_CHECKING:
     from outcrop import Embedder
     from outcrop.eval.cases import EvalCase, EvalQuestion
     from outcrop.eval.runner import ProgressSink, _CaseResult, _CaseTask
 
-__all__ = ["in_workers"]
+__all__ = ["in_workers", "on_ray"]
 
 _messages: Any = None  # the worker's end of the progress queue
 
@@ -111,3 +115,42 @@ def in_workers(
         messages.close()
         messages.join_thread()
     return [parts[number] for number, _, _ in plan]
+
+
+@dataclass(frozen=True)
+class _RayCases:
+    """The planned cases, run one per Ray task (by plan number); pickled once to the cluster."""
+
+    task: _CaseTask
+    plan: dict[str, tuple[int, EvalCase, list[EvalQuestion]]]
+
+    def __call__(self, key: str) -> _CaseResult:
+        number, case, questions = self.plan[key]
+        return self.task.run(number, case, questions, _worker_embedder(self.task.config.embedder), None)
+
+
+def on_ray(
+    task: _CaseTask,
+    plan: Sequence[tuple[int, EvalCase, list[EvalQuestion]]],
+    address: str,
+    progress: ProgressSink | None,
+) -> list[_CaseResult]:
+    """Run every planned case as a Ray task (longest first) on the cluster ``address`` names
+    (:func:`outcrop.distributed.connect`); results in plan order. Each case's store is a SQLite
+    file under the task's ``workdir``: on a cluster of several machines, a path each can write.
+    Progress is reported per case, as each starts (all at once) and finishes."""
+    keyed = {str(number): (number, case, questions) for number, case, questions in plan}
+    ordered = sorted(keyed, key=lambda key: -_cost(keyed[key][1], keyed[key][2]))
+    names = {key: keyed[key][1].case_id for key in keyed}
+    if progress is not None:
+        for key in ordered:
+            progress.start(names[key], len(keyed[key][2]))
+    sink = progress
+
+    def finished(key: str) -> None:
+        if sink is not None:
+            sink.advance(names[key], len(keyed[key][2]))
+            sink.finish(names[key])
+
+    parts = run_each(_RayCases(task, keyed), ordered, ray=address, what="case", done=finished)
+    return [parts[str(number)] for number, _, _ in plan]

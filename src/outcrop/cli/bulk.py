@@ -1,0 +1,70 @@
+"""Bulk lifecycle commands over many tenants: ``rebuild``, ``import`` and ``reindex`` with
+``--tenant``/``--all-tenants`` and ``--ray`` (one tenant per task, :mod:`outcrop.distributed`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import typer
+
+from outcrop.cli.common import console, print_json
+from outcrop.config import MemoryConfig
+from outcrop.distributed.jobs import open_config_store
+from outcrop.distributed.runner import run_each
+from outcrop.errors import BulkWorkError, ConfigError
+
+R = TypeVar("R")
+
+TENANTS = typer.Option(None, "--tenant", "-t", help="a tenant to work on (repeat for several)")
+ALL_TENANTS = typer.Option(False, "--all-tenants", help="every tenant the store holds")
+RAY = typer.Option(
+    None,
+    "--ray",
+    metavar="auto|local|ADDRESS",
+    help="one Ray task per tenant: auto (this machine's cluster, or a local one), local, or a cluster address",
+)
+
+
+def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tenants: bool) -> list[str]:
+    """The tenants named, every tenant of the store (``--all-tenants``), or the configured one."""
+    if all_tenants and tenants:
+        raise ConfigError("give --tenant or --all-tenants, not both")
+    if not all_tenants:
+        return list(tenants or [config.tenant])
+    store = open_config_store(config)
+    try:
+        # Records.tenants() is the stores' to provide; until a store has it, tenants are named.
+        lister: Callable[[], list[str]] | None = getattr(store.records, "tenants", None)
+        if lister is None:
+            raise ConfigError("this store cannot list its tenants: name them with --tenant")
+        return list(lister())
+    finally:
+        store.close()
+
+
+def run_bulk(
+    job: Callable[[str], R],
+    tenants: Sequence[str],
+    *,
+    ray: str | None,
+    as_json: bool,
+    line: Callable[[R], str],
+) -> dict[str, R]:
+    """Run ``job`` for each tenant and print one line per tenant (or JSON by tenant); when some
+    failed, the others' results are printed before the error is raised."""
+    try:
+        results = run_each(job, tenants, ray=ray)
+    except BulkWorkError as exc:
+        _print(exc.results, as_json, line)
+        raise
+    _print(results, as_json, line)
+    return results
+
+
+def _print(results: dict[str, Any], as_json: bool, line: Callable[[Any], str]) -> None:
+    if as_json:
+        print_json(results)
+        return
+    for tenant, result in results.items():
+        console.print(f"{tenant}: {line(result)}", highlight=False)

@@ -1,0 +1,34 @@
+"""run_each in this process: results by key in key order, and a failing key reported with the
+others' results (the Ray path is tested in test_jobs.py, against this one)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from outcrop.distributed import run_each
+from outcrop.errors import BulkWorkError, InvalidInputError, OutcropError
+
+
+def _square_or_fail(key: str) -> int:
+    if key == "bad":
+        raise InvalidInputError("no such thing")
+    return int(key) ** 2
+
+
+def test_results_come_back_by_key_in_key_order_once_each() -> None:
+    seen: list[str] = []
+    assert run_each(_square_or_fail, ["3", "1", "2", "1"], done=seen.append) == {"3": 9, "1": 1, "2": 4}
+    assert seen == ["3", "1", "2"]
+
+
+def test_a_failing_key_is_named_with_its_error_and_the_others_still_run() -> None:
+    with pytest.raises(BulkWorkError) as caught:
+        run_each(_square_or_fail, ["2", "bad", "3"], what="tenant")
+    error = caught.value
+    assert isinstance(error, OutcropError)
+    assert error.failures == {"bad": "InvalidInputError: no such thing"}
+    assert error.results == {"2": 4, "3": 9}
+    assert "1 of 3 tenant(s) failed (bad: InvalidInputError: no such thing); the other 2 done" in str(error)
+    assert pickle.loads(pickle.dumps(error)).failures == error.failures  # crosses process boundaries
