@@ -19,7 +19,9 @@ def test_rebuild_of_named_tenants_prints_a_report_per_tenant(tmp_path: Path, emb
     reports = json.loads(result.stdout)
     assert list(reports) == ["globex", "acme"] and all(r["turns"] == 1 for r in reports.values())
 
-    refused = run_cli("rebuild", "--all-tenants", db=db, check=False)
-    assert refused.returncode == 2 and "name them with --tenant" in refused.stderr
+    every = json.loads(run_cli("rebuild", "--all-tenants", "--json", db=db).stdout)
+    assert list(every) == ["acme", "globex"] and every == {k: reports[k] for k in every}
+    both = run_cli("rebuild", "--all-tenants", "--tenant", "acme", db=db, check=False)
+    assert both.returncode == 2 and "not both" in both.stderr
     mixed = run_cli("rebuild", "--tenant", "acme", "--user-id", "u1", db=db, check=False)
     assert mixed.returncode == 2 and "--user-id" in mixed.stderr

@@ -34,11 +34,7 @@ def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tena
         return list(tenants or [config.tenant])
     store = open_config_store(config)
     try:
-        # Records.tenants() is the stores' to provide; until a store has it, tenants are named.
-        lister: Callable[[], list[str]] | None = getattr(store.records, "tenants", None)
-        if lister is None:
-            raise ConfigError("this store cannot list its tenants: name them with --tenant")
-        return list(lister())
+        return store.records.tenants()
     finally:
         store.close()
 

@@ -185,6 +185,11 @@ class Records(Protocol):
         """Map content hashes of records in the log to the ids of every turn made from them, deleted
         turns included (the ``add`` entry of a turn's history names its record)."""
 
+    def tenants(self) -> list[str]:
+        """Every tenant with a record in the log, sorted: for an operator's bulk work across tenants
+        (``--all-tenants``), never for a tenant's own requests. PostgreSQL needs an owner that sees
+        past row-level security (superuser or ``BYPASSRLS``), as re-indexing does."""
+
     def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` (log record or item ids, live or deleted) the store holds for another
         tenant than ``tenant``: where ids are unique store-wide (SQLite) a write of one of them into

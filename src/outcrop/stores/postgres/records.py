@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import psycopg
 from psycopg.types.json import Jsonb
 
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
+from outcrop.errors import ConfigError, StoreError
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
@@ -214,6 +216,21 @@ class PostgresRecords:
         found: dict[str, list[str]] = {}
         add_hash_rows(found, rows)
         return found
+
+    def tenants(self) -> list[str]:
+        with self._db.admin() as admin:
+            try:
+                sees_all = admin.execute(
+                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+                if not (sees_all and sees_all[0]):  # row-level security would hide the other tenants
+                    raise ConfigError(
+                        "listing every tenant needs a superuser or a role with BYPASSRLS: name the tenants instead"
+                    )
+                rows = admin.execute("SELECT DISTINCT tenant FROM log ORDER BY tenant").fetchall()
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot list tenants: {exc}".strip()) from None
+        return [row[0] for row in rows]
 
     def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
         return set()  # every key here includes the tenant: an id of one tenant never blocks another's

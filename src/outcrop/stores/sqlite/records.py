@@ -233,6 +233,9 @@ class SQLiteRecords:
             add_hash_rows(found, rows)
         return found
 
+    def tenants(self) -> list[str]:
+        return [row[0] for row in self._conn.query("SELECT DISTINCT tenant FROM log ORDER BY tenant")]
+
     def taken_elsewhere(self, tenant: str, ids: Sequence[str]) -> set[str]:
         taken: set[str] = set()
         for chunk in chunks(list(dict.fromkeys(ids))):
