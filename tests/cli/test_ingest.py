@@ -47,6 +47,8 @@ def test_consolidate_follow_computes_what_other_processes_leave_due(embedder: Em
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a shell starts a command in the foreground: Ctrl-C interrupts, whatever this process inherited
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert follower.stderr is not None and follower.stdout is not None
@@ -64,7 +66,7 @@ def test_consolidate_follow_computes_what_other_processes_leave_due(embedder: Em
             time.sleep(0.2)
         assert _due(db) == 0
         follower.send_signal(signal.SIGINT)
-        out, _ = follower.communicate(timeout=30)
+        out, _ = follower.communicate(timeout=120)
         assert follower.returncode == 130
     finally:
         if follower.poll() is None:
