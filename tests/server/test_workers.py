@@ -30,6 +30,14 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """Running (a zombie awaiting its reaper is not)."""
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _workers(pid: int) -> set[int]:
     """The supervisor's worker processes (multiprocessing's spawn also starts a resource tracker)."""
     return {c for c in _children(pid) if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()}
@@ -69,4 +77,10 @@ def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> Non
                 assert sorted(m["id"] for m in listed.json()["items"]) == sorted(ids)
         while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert len(_workers(process.process.pid)) == WORKERS  # the killed one was replaced
+        workers = _workers(process.process.pid)
+        assert len(workers) == WORKERS  # the killed one was replaced
+        process.process.kill()  # the supervisor itself, by SIGKILL: its workers must not serve on
+        process.process.wait()
+        while any(Path(f"/proc/{w}").exists() and _alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(Path(f"/proc/{w}").exists() and _alive(w) for w in workers)

@@ -12,8 +12,11 @@ when it has not started a response, and closes the connection.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ CONFIG_FILE_ENV = "OUTCROP_SERVE_CONFIG_FILE"  # how worker processes find the s
 # uvicorn's supervisor kills a worker that does not answer its ping within this; the default 5 s
 # killed workers still loading the embedding model on a busy machine, again and again
 _WORKER_HEALTHCHECK_S = 120
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 _BODY = json.dumps(
     {"error": {"code": "request_timeout", "message": "the request did not arrive in time"}}, separators=(",", ":")
@@ -139,10 +143,25 @@ def app_from_config_file() -> Any:
     """In a worker process: the app of the configuration :func:`serve` wrote."""
     from outcrop.server.app import create_app
 
+    _die_with_parent()
     path = Path(os.environ[CONFIG_FILE_ENV])
     config = ServerConfig.model_validate_json(path.read_text(encoding="utf-8"))
     GuardedH11Protocol.read_timeout_s = config.read_timeout_s
     return create_app(config)
+
+
+def _die_with_parent() -> None:
+    """On Linux, a worker is sent SIGTERM when its supervisor dies, even by SIGKILL, instead of
+    serving on as an orphan with the port and the store open (``PR_SET_PDEATHSIG``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the supervisor died before the call: no signal will come
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _private_config_file:
