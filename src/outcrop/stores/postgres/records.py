@@ -19,7 +19,7 @@ from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, 
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.rows import drop_items, insert_item, insert_log, insert_version, require, sources
-from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, where
+from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, sees_every_tenant, where
 from outcrop.stores.postgres.vectors import PostgresVectors
 from outcrop.stores.sql import add_hash_rows, logged_version, read_history, row_to_item, row_to_log, scope_clause
 
@@ -220,10 +220,7 @@ class PostgresRecords:
     def tenants(self) -> list[str]:
         with self._db.admin() as admin:
             try:
-                sees_all = admin.execute(
-                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
-                ).fetchone()
-                if not (sees_all and sees_all[0]):  # row-level security would hide the other tenants
+                if not sees_every_tenant(admin):  # row-level security would hide the other tenants
                     raise ConfigError(
                         "listing every tenant needs a superuser or a role with BYPASSRLS: name the tenants instead"
                     )

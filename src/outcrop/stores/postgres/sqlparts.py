@@ -13,7 +13,7 @@ from outcrop.core.types import Level, Scope, Vectors
 from outcrop.stores.base import SearchFilters
 from outcrop.stores.sql import ITEM_COLUMNS, LOG_COLUMNS, filter_clause, scope_clause
 
-__all__ = ["ITEM_COLS", "LOG_COLS", "Conn", "ids_in_scope", "parse_vec", "pg", "vec", "where"]
+__all__ = ["ITEM_COLS", "LOG_COLS", "Conn", "ids_in_scope", "parse_vec", "pg", "sees_every_tenant", "vec", "where"]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 ITEM_COLS = ITEM_COLUMNS.replace("timestamp", '"timestamp"')
@@ -58,3 +58,10 @@ def ids_in_scope(conn: Conn, scope: Scope, ids: Sequence[str]) -> list[str]:
         f"SELECT id FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(), [list(dict.fromkeys(ids)), *params]
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def sees_every_tenant(conn: Conn) -> bool:
+    """Whether ``conn``'s role reads past row-level security (a superuser, or ``BYPASSRLS``): what
+    store-wide work over every tenant's rows needs."""
+    row = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])

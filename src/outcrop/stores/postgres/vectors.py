@@ -14,7 +14,7 @@ from outcrop.errors import ConfigError, InvalidInputError, StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.schema import vector_index_ddl
-from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, parse_vec, pg, vec, where
+from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, parse_vec, pg, sees_every_tenant, vec, where
 from outcrop.stores.sql import scope_clause
 
 __all__ = ["PostgresVectors"]
@@ -106,10 +106,7 @@ class PostgresVectors:
         superuser or hold ``BYPASSRLS`` to see all tenants."""
         with self._db.admin() as admin:
             try:
-                sees_all = admin.execute(
-                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
-                ).fetchone()
-                if not (sees_all and sees_all[0]):  # row-level security would hide other tenants' vectors
+                if not sees_every_tenant(admin):  # row-level security would hide other tenants' vectors
                     raise ConfigError(
                         "switching the vector index checks every tenant's vectors: connect as a superuser"
                         " or a role with BYPASSRLS for the reindex"
