@@ -10,6 +10,7 @@ Durability: every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction with
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +40,7 @@ class SQLiteConnection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._into_wal()
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA secure_delete=ON")  # deleted cells and freed pages become zeros
@@ -48,6 +49,21 @@ class SQLiteConnection:
         self.lock = threading.RLock()
         self._local = threading.local()  # a thread's snapshot connection, while it reads one
         self._migrate()
+
+    def _into_wal(self) -> None:
+        """``journal_mode=WAL``, waiting like any write (up to ``timeout``) when another process
+        holds the file: SQLite answers "database is locked" at once, without its busy handler,
+        while another connection is creating or switching the file (processes opening a new
+        store together)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self.lock:
