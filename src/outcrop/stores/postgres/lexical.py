@@ -64,6 +64,7 @@ class PostgresLexical:
                     "idf_own": [t.idf_own for t in plan.terms],
                     "idf_ctx": [t.idf_ctx for t in plan.terms],
                     "any": plan.any_query,
+                    "lexemes": sorted({lexeme for t in plan.terms for lexeme in t.lexemes}),
                     "avg_own": plan.avg_own,
                     "avg_ctx": plan.avg_ctx,
                     "w_field": [r[0] for r in w_rows],
