@@ -86,7 +86,9 @@ def write(store: SQLiteStore, space: VectorSpace, user: str, vectors: np.ndarray
 
 
 def _open(url: str, min_vectors: int, ef: int | None = None) -> SQLiteStore:
-    store = open_store(url, ann_min_vectors=min_vectors, ann_ef_search=ef, sqlite_vector_cache_bytes=1 << 30)
+    store = open_store(
+        url, ann_min_vectors=min_vectors, ann_ef_search=ef, ann_background=False, sqlite_vector_cache_bytes=1 << 30
+    )
     assert isinstance(store, SQLiteStore)
     return store
 

@@ -204,6 +204,11 @@ class MemoryConfig(BaseModel):
         " (HNSW) index, its graph kept beside the file in <file>.ann/ (0: always exact; docs/scale.md)",
     )
     ann_ef_search: int = Field(256, ge=16, le=4096, description="HNSW search breadth of the approximate index")
+    ann_background: bool = Field(
+        True,
+        description="build a scope's approximate index in a background thread (searches stay exact, or on the"
+        " previous index, until it is done); false: inside the search that needs it",
+    )
     postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())

@@ -75,6 +75,7 @@ class Engine:
             sqlite_vector_cache_bytes=config.sqlite_vector_cache_bytes,
             ann_min_vectors=config.ann_min_vectors,
             ann_ef_search=config.ann_ef_search,
+            ann_background=config.ann_background,
         )
         # The LLM path (optional): ``llm`` or one built from ``config.llm``; producers, reranker
         # and ``answer`` use it, and its ledger is in ``stats()``.

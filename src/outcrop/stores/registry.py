@@ -27,10 +27,12 @@ def open_store(
     sqlite_vector_cache_bytes: int | None = None,
     ann_min_vectors: int | None = None,
     ann_ef_search: int | None = None,
+    ann_background: bool | None = None,
 ) -> Store:
     """Open the store a URL names. A bare path is taken as a SQLite file (keeping at most
     ``sqlite_vector_cache_bytes`` of vectors in memory; searching scopes of at least
-    ``ann_min_vectors`` vectors through an HNSW index of breadth ``ann_ef_search``; None: their defaults)."""
+    ``ann_min_vectors`` vectors through an HNSW index of breadth ``ann_ef_search``, built in a background
+    thread unless ``ann_background`` is False; None: their defaults)."""
     if "://" not in url:
         url = f"sqlite:///{url}"
     parsed = urlparse(url)
@@ -46,6 +48,8 @@ def open_store(
             ann = replace(ann, min_vectors=ann_min_vectors)
         if ann_ef_search is not None:
             ann = replace(ann, ef_search=ann_ef_search)
+        if ann_background is not None:
+            ann = replace(ann, background=ann_background)
         return SQLiteStore(path, synchronous=sqlite_synchronous, vector_cache_bytes=sqlite_vector_cache_bytes, ann=ann)
     if parsed.scheme in POSTGRES_SCHEMES:
         try:

@@ -6,8 +6,10 @@ byte by byte, before and after a forget), and rebuilt from the vectors table whe
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -76,8 +78,8 @@ def _write(store: SQLiteStore, space: VectorSpace, vectors: np.ndarray, agents: 
     return [i.id for i in items]
 
 
-def _open(url: str, min_vectors: int = MIN) -> SQLiteStore:
-    store = open_store(url, ann_min_vectors=min_vectors)
+def _open(url: str, min_vectors: int = MIN, background: bool = False) -> SQLiteStore:
+    store = open_store(url, ann_min_vectors=min_vectors, ann_background=background)
     assert isinstance(store, SQLiteStore)
     return store
 
@@ -238,8 +240,46 @@ def test_the_index_is_loaded_from_its_file_or_rebuilt_from_the_table(
     third.close()
 
 
+def test_a_background_build_leaves_searches_exact_until_it_is_done_then_serves_them(
+    large: tuple[str, VectorSpace, np.ndarray, list[str]], embedder: Embedder
+) -> None:
+    url, space, _, _ = large
+    queries = embedder.embed(QUERIES)
+    exact = _open(url, min_vectors=0)
+    expected = [exact.vectors.search(SCOPE, space, q, 10) for q in queries]
+    exact.close()
+    shutil.rmtree(_ann_dir(url), ignore_errors=True)
+
+    store = _open(url, background=True)
+    started = threading.Event()
+    release = threading.Event()
+    build = ScopeAnn.build
+
+    def slow_build(*args: Any, **kwargs: Any) -> ScopeAnn:
+        started.set()
+        assert release.wait(60)
+        return build(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ScopeAnn, "build", slow_build)
+        while_building = [store.vectors.search(SCOPE, space, q, 10) for q in queries]  # none waits for the build
+        assert started.wait(60)
+        matrix = store.vectors._cache.get((space.name, _part()))  # type: ignore[attr-defined]
+        assert matrix is not None and matrix.ann is None
+        assert while_building == expected  # exact meanwhile
+        release.set()
+        store.vectors.approximate.wait()
+    after = [store.vectors.search(SCOPE, space, q, 10) for q in queries]
+    assert matrix.ann is not None  # adopted by the first search after the build
+    assert sum(len({i for i, _ in a} & {i for i, _ in b}) for a, b in zip(after, expected, strict=True)) >= 54
+    assert list(_ann_dir(url).glob("*.hnsw"))  # and saved
+    store.close()
+
+
 def test_memory_config_reaches_the_store(tmp_path: Path, embedder: Embedder) -> None:
-    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", ann_min_vectors=1234, ann_ef_search=64)
+    config = MemoryConfig(
+        store=f"sqlite:///{tmp_path / 'm.db'}", ann_min_vectors=1234, ann_ef_search=64, ann_background=False
+    )
     with Memory(config=config, embedder=embedder) as m:
         settings = m.store.vectors.approximate.settings  # type: ignore[attr-defined]
-        assert (settings.min_vectors, settings.ef_search) == (1234, 64)
+        assert (settings.min_vectors, settings.ef_search, settings.background) == (1234, 64, False)

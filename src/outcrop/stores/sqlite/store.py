@@ -44,4 +44,5 @@ class SQLiteStore:
         return self.connection.snapshot()
 
     def close(self) -> None:
+        self.vectors.approximate.close()
         self.connection.close()
