@@ -14,7 +14,7 @@ from outcrop.core.payloads import TopicPayload
 from outcrop.core.text import words
 from outcrop.core.types import Level
 from outcrop.retrieve.channels import ChannelRequest
-from outcrop.stores.base import ScoredId, Store
+from outcrop.stores.base import ScoredId, SearchFilters, Store
 
 __all__ = ["PageChannel"]
 
@@ -33,7 +33,8 @@ class PageChannel:
         if not said:
             return []
         scored: list[ScoredId] = []
-        for page in self.store.records.iter_items(request.scope.owner, levels=[Level.TOPIC]):
+        pages_only = SearchFilters(metadata={"kind": "page"})  # read in SQL: topics that are not pages stay there
+        for page in self.store.records.iter_items(request.scope.owner, levels=[Level.TOPIC], filters=pages_only):
             payload = TopicPayload.from_metadata(page.metadata)
             if payload.kind != "page" or not payload.owner or not payload.thing:
                 continue
