@@ -117,10 +117,11 @@ def test_users_are_listed_per_tenant(store_url: str, embedder: Embedder) -> None
         for user in ("carol", "alice", "bob"):
             mem.add(f"{user} was here.", user_id=user)
         acme.add("Mallory was here.", user_id="mallory")
-        assert mem.users() == ["alice", "bob", "carol"] and acme.users() == ["mallory"]
-        assert mem.users(limit=2) == ["alice", "bob"]
+        assert mem.store.records.users("default", 100) == ["alice", "bob", "carol"]
+        assert mem.store.records.users("acme", 100) == ["mallory"]
+        assert mem.store.records.users("default", 2) == ["alice", "bob"]
         mem.forget(user_id="bob")
-        assert mem.users() == ["alice", "carol"]
+        assert mem.store.records.users("default", 100) == ["alice", "carol"]
 
 
 @pytest.mark.parametrize(

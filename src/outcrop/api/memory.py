@@ -321,11 +321,6 @@ class Memory:
             scope, levels=levels, limit=limit, offset=offset, newest_first=newest_first
         )
 
-    def users(self, *, limit: int = 100) -> builtins.list[str]:
-        """The user ids this tenant holds memories for, sorted (at most ``limit``); another tenant's
-        are never listed."""
-        return self.store.records.users(self.config.tenant, _count(limit, "limit", 1, 10_000))
-
     def history(self, item_id: str, *, user_id: str | None = None) -> builtins.list[ItemVersion]:
         return self.store.records.history(self._scope(user_id, None, None, default_user=False), validate_id(item_id))
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 from outcrop.api.memory import Memory
 from outcrop.core.types import DEFAULT_USER
 
-__all__ = ["SHOWN_USERS", "empty_scope_hint"]
+__all__ = ["SHOWN_USERS", "empty_scope_hint", "held_users"]
 
 SHOWN_USERS = 20
+
+
+def held_users(memory: Memory, limit: int) -> list[str]:
+    """Up to ``limit`` user ids the memory's tenant holds items for, sorted; never another tenant's."""
+    return memory.store.records.users(memory.config.tenant, limit)
 
 
 def empty_scope_hint(
@@ -24,7 +29,7 @@ def empty_scope_hint(
             scope += f", {name} {value!r}"
     tenant = memory.config.tenant
     holder = "this store" if tenant == "default" else f"tenant {tenant!r}"
-    users = memory.users(limit=SHOWN_USERS + 1)
+    users = held_users(memory, SHOWN_USERS + 1)
     if not users:
         return f"no memories for {scope}; {holder} holds none yet"
     shown = ", ".join(users[:SHOWN_USERS]) + (", ..." if len(users) > SHOWN_USERS else "")
