@@ -112,6 +112,18 @@ def test_re_adding_the_same_content_adds_nothing(mem: Memory) -> None:
     assert (before["turn"], before["log"]) == (4, 4)
 
 
+def test_users_are_listed_per_tenant(store_url: str, embedder: Embedder) -> None:
+    with open_memory(store_url, embedder) as mem, open_memory(store_url, embedder, tenant="acme") as acme:
+        for user in ("carol", "alice", "bob"):
+            mem.add(f"{user} was here.", user_id=user)
+        acme.add("Mallory was here.", user_id="mallory")
+        assert mem.store.records.users("default", 100) == ["alice", "bob", "carol"]
+        assert mem.store.records.users("acme", 100) == ["mallory"]
+        assert mem.store.records.users("default", 2) == ["alice", "bob"]
+        mem.forget(user_id="bob")
+        assert mem.store.records.users("default", 100) == ["alice", "carol"]
+
+
 @pytest.mark.parametrize(
     ("messages", "match"),
     [

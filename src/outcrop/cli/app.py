@@ -6,11 +6,13 @@ import typer
 
 from outcrop.cli import demo, eval_cmd, ingest, items, keys, lifecycle, llm_cmd, mcp_cmd, screening, serve, strata
 from outcrop.cli.common import Settings
+from outcrop.cli.options import GlobalOptionsGroup
 
 app = typer.Typer(
     name="outcrop",
     help="Long-term memory for LLM agents: ingest conversations, search them, build cited contexts.",
     no_args_is_help=True,
+    cls=GlobalOptionsGroup,  # the global options below are accepted after the subcommand too
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -33,11 +35,12 @@ def _global(
         None, "--embedder", envvar="OUTCROP_EMBEDDER", help="embedder spec: minilm | wordllama | st:/path"
     ),
     config: str | None = typer.Option(None, "--config", envvar="OUTCROP_CONFIG", help="JSON/TOML config file"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (commands that print results)"),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
-    ctx.obj = Settings(db=db, embedder=embedder, config_file=config)
+    ctx.obj = Settings(db=db, embedder=embedder, config_file=config, json=as_json)
 
 
 items.register(app)

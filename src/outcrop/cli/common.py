@@ -26,6 +26,7 @@ class Settings:
     db: str | None = None
     embedder: str | None = None
     config_file: str | None = None
+    json: bool = False  # --json given before the subcommand (or after it, on one without its own)
 
     def config(self) -> MemoryConfig:
         if self.config_file:

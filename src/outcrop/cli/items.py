@@ -11,6 +11,7 @@ import typer
 
 from outcrop.api.memory import Memory
 from outcrop.cli.common import console, print_json, print_table, run_and_print, settings
+from outcrop.cli.hints import empty_scope_hint
 from outcrop.core.explain import Stats
 from outcrop.core.types import Hit, Item, ItemVersion
 from outcrop.errors import InvalidInputError
@@ -193,11 +194,11 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = AS_OF,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Hybrid search (BM25 + dense + recency, fused)."""
-        run_and_print(
-            ctx,
-            as_json,
-            lambda memory: memory.search(
+        """Hybrid search (BM25 + dense + recency, fused). When the scope holds nothing, a line on
+        stderr says which users the store holds."""
+
+        def found(memory: Memory) -> list[Hit]:
+            hits = memory.search(
                 query,
                 user_id=user_id,
                 agent_id=agent_id,
@@ -205,9 +206,12 @@ def register(app: typer.Typer) -> None:
                 limit=limit,
                 filters=_filters(since, until, speaker, meta),
                 as_of=as_of,
-            ),
-            lambda hits: _print_hits(hits, explain),
-        )
+            )
+            if not hits and (hint := empty_scope_hint(memory, user_id, agent_id, session_id)):
+                typer.echo(hint, err=True)
+            return hits
+
+        run_and_print(ctx, as_json, found, lambda hits: _print_hits(hits, explain))
 
     @app.command()
     def context(

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="HTTP interface (http transport)"),
         port: int = typer.Option(8421, "--port", help="HTTP port (http transport)"),
     ) -> None:
-        """Serve memory to an MCP client: tools remember, recall, context, forget, profile, timeline."""
+        """Serve memory to an MCP client: tools remember, recall, context, forget, profile, timeline,
+        and OpenMemory's add_memories, search_memory, list_memories, delete_memories, delete_all_memories."""
         if transport not in ("stdio", "http"):
             raise InvalidInputError("--transport must be stdio or http")
         try:

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from outcrop.api.memory import Memory
 from outcrop.core.locks import ScopeLocks
 from outcrop.core.provenance import Writer, flags_of, writer_of
 from outcrop.core.types import DEFAULT_USER, Hit, Level
-from outcrop.errors import OutcropError
+from outcrop.mcp_server.calls import call as _call
+from outcrop.mcp_server.openmemory import register_openmemory_tools
 from outcrop.truth.slots import SlotValue
 
 __all__ = ["McpScope", "build_server"]
@@ -27,7 +27,8 @@ INSTRUCTIONS = (
     "search them; `context` for a cited block to answer a question from memory; `profile` for what is "
     "known about the participants; `timeline` for how one of their facts (where they live, ...) changed; "
     "`forget` to erase items by id for good. `recall` and `context` take `as_of` to answer from what "
-    "memory held at an earlier moment."
+    "memory held at an earlier moment. `add_memories`, `search_memory`, `list_memories`, `delete_memories` and "
+    "`delete_all_memories` are OpenMemory's names for the same memory (for clients set up for mem0's server)."
 )
 
 AsOf = Annotated[
@@ -137,13 +138,6 @@ class ProfileResult(BaseModel):
     lines: list[ProfileLine]
 
 
-def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except OutcropError as exc:
-        raise ToolError(f"{exc.code}: {exc}") from None
-
-
 def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> MCPServer:
     """An MCP server whose tools act on ``memory`` within ``scope``."""
     server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
@@ -234,4 +228,5 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
             ]
         )
 
+    register_openmemory_tools(server, memory, scope.user_id, scope.agent_id, locks)
     return server

@@ -231,6 +231,9 @@ class Records(Protocol):
     def speakers(self, scope: Scope) -> list[str]:
         """Distinct speakers of items in scope."""
 
+    def users(self, tenant: str, limit: int) -> list[str]:
+        """Up to ``limit`` user ids with items in ``tenant`` (never another tenant's), sorted."""
+
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]: ...
 
     def count(self, scope: Scope) -> dict[str, int]:

@@ -40,6 +40,19 @@ Encode = Callable[[Any], Any]  # a JSON value or a time (or None) as the backend
 Query = Callable[[str, list[Any]], Sequence[Sequence[Any]]]  # runs ``?`` SQL, returns its rows
 
 
+USERS_SQL = """
+WITH RECURSIVE held(user_id) AS (
+    SELECT MIN(user_id) FROM items WHERE tenant = ?
+    UNION ALL
+    SELECT (SELECT MIN(user_id) FROM items WHERE tenant = ? AND user_id > held.user_id)
+    FROM held WHERE held.user_id IS NOT NULL
+)
+SELECT user_id FROM held WHERE user_id IS NOT NULL LIMIT ?
+"""
+"""The user ids holding items in one tenant (parameters: tenant, tenant, limit), one index probe
+per user (a loose index scan over ``items(tenant, user_id, ...)``), never a scan of the items."""
+
+
 def scope_clause(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
     """``tenant`` always; ``user_id``, ``agent_id``, ``session_id`` when set."""
     prefix = f"{alias}." if alias else ""

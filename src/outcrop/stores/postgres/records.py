@@ -21,7 +21,15 @@ from outcrop.stores.postgres.lexical import PostgresLexical
 from outcrop.stores.postgres.rows import drop_items, insert_item, insert_log, insert_version, require, sources
 from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, sees_every_tenant, where
 from outcrop.stores.postgres.vectors import PostgresVectors
-from outcrop.stores.sql import add_hash_rows, logged_version, read_history, row_to_item, row_to_log, scope_clause
+from outcrop.stores.sql import (
+    USERS_SQL,
+    add_hash_rows,
+    logged_version,
+    read_history,
+    row_to_item,
+    row_to_log,
+    scope_clause,
+)
 
 __all__ = ["PostgresRecords"]
 
@@ -343,6 +351,9 @@ class PostgresRecords:
             scope.tenant, f'SELECT speaker FROM scope_speakers WHERE {pg(clause)} ORDER BY speaker COLLATE "C"', params
         )
         return [row[0] for row in rows]
+
+    def users(self, tenant: str, limit: int) -> list[str]:
+        return sorted(row[0] for row in self._db.query(tenant, pg(USERS_SQL), [tenant, tenant, limit]))
 
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
         def query(sql: str, params: list[Any]) -> list[Any]:

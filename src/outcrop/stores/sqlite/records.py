@@ -18,6 +18,7 @@ from outcrop.stores.base import Link, ScoredId, SearchFilters, StrataDue, Vector
 from outcrop.stores.sql import (
     ITEM_COLUMNS,
     LOG_COLUMNS,
+    USERS_SQL,
     add_hash_rows,
     logged_version,
     read_history,
@@ -368,6 +369,9 @@ class SQLiteRecords:
         clause, params = scope_clause(Scope(tenant=scope.tenant, user_id=scope.user_id))
         rows = self._conn.query(f"SELECT speaker FROM scope_speakers WHERE {clause} ORDER BY speaker", params)
         return [row[0] for row in rows]
+
+    def users(self, tenant: str, limit: int) -> list[str]:
+        return sorted(row[0] for row in self._conn.query(USERS_SQL, [tenant, tenant, limit]))
 
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
         return read_history(self._conn.query, scope, item_id, "l.id = v.log_id")
