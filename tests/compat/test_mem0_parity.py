@@ -263,7 +263,7 @@ def test_expiration_dates_behave_as_in_mem0(tmp_path: Path, embedder: Embedder, 
 def test_from_config_takes_mems0_config_dict_and_names_what_it_does_not_use(
     tmp_path: Path, embedder: Embedder, offline_mem0: None
 ) -> None:
-    from tests.compat.conftest import mem0_config
+    from tests.mem0_offline import mem0_config
 
     config = mem0_config(tmp_path / "mem0", embedder)
     config["outcrop"] = {"store": f"sqlite:///{tmp_path / 'o.db'}"}
@@ -318,7 +318,7 @@ def test_what_the_shim_cannot_honour_is_refused_or_warned(tmp_path: Path, embedd
 def test_async_memory_runs_the_same_calls(tmp_path: Path, embedder: Embedder, real_mem0: Callable[[], Any]) -> None:
     from mem0 import AsyncMemory as Mem0AsyncMemory
 
-    from tests.compat.conftest import mem0_config
+    from tests.mem0_offline import mem0_config
 
     async def flow(m: Any) -> list[Any]:
         plants = ("tulips by the gate", "basil on the windowsill", "an old oak tree", "strawberries in pots")

@@ -12,6 +12,7 @@ import hashlib
 import warnings
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from outcrop.core.text import validate_text
 from outcrop.core.types import Hit, Item, Level, Scope, Timestamp
 from outcrop.core.values import validate_id, validate_metadata
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
+from outcrop.lifecycle.mem0_import import Mem0ImportReport, read_mem0
 from outcrop.llm import LLM
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.recipes import recipe as named_recipe
@@ -437,6 +439,15 @@ class Memory:
         vectors.update({i.id: embedded[n + 1] for n, i in enumerate(named)})
         q = np.asarray(embedded[0], dtype=np.float32)
         return {i: float(np.dot(np.asarray(v, dtype=np.float32).reshape(-1), q)) for i, v in vectors.items()}
+
+    def import_mem0(
+        self, source: str | Path, *, collection: str = "mem0", history_db: str | Path | None = None
+    ) -> Mem0ImportReport:
+        """Import a mem0 store (its local Qdrant folder and history database, or a JSON file of
+        ``get_all``'s result) with its ids, scopes, metadata, history and times; the memories then
+        answer to their mem0 ids here (:mod:`outcrop.lifecycle.mem0_import`)."""
+        read = read_mem0(source, collection=collection, history_db=history_db)
+        return read.report(self.native.import_(read.as_export(self._tenant)))
 
     def chat(self, query: str) -> Any:
         raise NotImplementedError("Chat function not implemented yet.")  # as mem0's
