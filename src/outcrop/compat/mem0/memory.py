@@ -24,6 +24,7 @@ from outcrop.compat.mem0.errors import Mem0CompatWarning, MemoryNotFoundError
 from outcrop.compat.mem0.shapes import from_mem0_id, history_rows, memory_item, user_metadata
 from outcrop.config import MemoryConfig
 from outcrop.core.text import validate_text
+from outcrop.core.time.clock import now
 from outcrop.core.types import Hit, Item, Level, Scope, Timestamp
 from outcrop.core.values import validate_id, validate_metadata
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
@@ -207,12 +208,14 @@ class Memory:
         wanted = _messages(messages)
         if not wanted:
             return {"results": []}
+        # the time of the add is part of an input's identity, so the same message added again later
+        # is a new memory, as in mem0 (outcrop's add alone keeps one memory per input)
         turn_ids = self.native.add(
             wanted,
             user_id=ids.get("user_id"),
             agent_id=ids.get("agent_id"),
             run_id=ids.get("run_id"),
-            timestamp=timestamp,
+            timestamp=timestamp if timestamp is not None else now(),
             metadata=meta or None,
         )
         return {
