@@ -334,7 +334,7 @@ def test_what_the_shim_cannot_honour_is_refused_or_warned(tmp_path: Path, embedd
 def test_async_memory_runs_the_same_calls(tmp_path: Path, embedder: Embedder, real_mem0: Callable[[], Any]) -> None:
     from mem0 import AsyncMemory as Mem0AsyncMemory
 
-    from tests.mem0_offline import mem0_config
+    from tests.mem0_offline import close_mem0, mem0_config
 
     async def flow(m: Any) -> list[Any]:
         plants = ("tulips by the gate", "basil on the windowsill", "an old oak tree", "strawberries in pots")
@@ -360,8 +360,11 @@ def test_async_memory_runs_the_same_calls(tmp_path: Path, embedder: Embedder, re
         ]
 
     theirs = Mem0AsyncMemory.from_config(mem0_config(tmp_path / "mem0-async", embedder))
-    mem0_seen = asyncio.run(flow(asyncio.run(theirs) if asyncio.iscoroutine(theirs) else theirs))
-    ours = AsyncMemory(MemoryConfig(store=f"sqlite:///{tmp_path / 'async.db'}"), embedder=embedder)
+    try:
+        mem0_seen = asyncio.run(flow(theirs))
+    finally:
+        close_mem0(theirs)
+    ours = AsyncMemory.from_config({"outcrop": {"store": f"sqlite:///{tmp_path / 'async.db'}"}}, embedder=embedder)
     try:
         assert asyncio.run(flow(ours)) == mem0_seen
     finally:

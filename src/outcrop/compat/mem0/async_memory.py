@@ -22,10 +22,9 @@ class AsyncMemory:
         self.sync = Memory(config, embedder=embedder, llm=llm)
 
     @classmethod
-    async def from_config(cls, config_dict: dict[str, Any], **kwargs: Any) -> AsyncMemory:
-        """mem0's ``AsyncMemory.from_config`` is a coroutine too."""
-        config = to_memory_config(config_dict, stacklevel=3)
-        return await asyncio.to_thread(lambda: cls(config, **kwargs))
+    def from_config(cls, config_dict: dict[str, Any], **kwargs: Any) -> AsyncMemory:
+        """mem0's constructor from a dict (not a coroutine, as mem0's)."""
+        return cls(to_memory_config(config_dict, stacklevel=3), **kwargs)
 
     @property
     def native(self) -> Any:
