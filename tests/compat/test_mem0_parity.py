@@ -276,6 +276,8 @@ def test_from_config_takes_mems0_config_dict_and_names_what_it_does_not_use(
             m.add("I like tea", user_id="dan")  # mem0's default infer=True
         m.add("I like coffee", user_id="dan")  # warned once per memory
         assert [r["memory"] for r in m.search("tea", filters={"user_id": "dan"}, top_k=1)["results"]] == ["I like tea"]
+    with Memory(f"sqlite:///{tmp_path / 'o.db'}", embedder=embedder) as again:  # a store URL alone
+        assert len(again.get_all(user_id="dan")["results"]) == 2
 
 
 def test_the_1_0_calling_convention_is_accepted_where_mem0_2_refuses_it(

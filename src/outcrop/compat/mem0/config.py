@@ -4,7 +4,7 @@ mem0 configures a provider stack (``vector_store``, ``embedder``, ``llm``, ``rer
 ``graph_store``, ``history_db_path`` ...); outcrop replaces all of it with its own store, local
 embedder and optional LLM, configured under the key ``"outcrop"`` (any
 :class:`~outcrop.config.MemoryConfig` field: ``store``, ``embedder``, ``llm``, ``retrieval`` ...).
-The mem0 sections are accepted so that an existing config dict works unchanged, and named in one
+A store URL alone (``"sqlite:///memory.db"``) works too. The mem0 sections are accepted so that an existing config dict works unchanged, and named in one
 :class:`~outcrop.compat.mem0.errors.Mem0CompatWarning`: none of them is used.
 """
 
@@ -38,6 +38,8 @@ def to_memory_config(config: object | None, *, stacklevel: int = 3) -> MemoryCon
         return MemoryConfig()
     if isinstance(config, MemoryConfig):
         return config
+    if isinstance(config, str):  # a store URL, as outcrop's own Memory("sqlite:///m.db")
+        return MemoryConfig.build({"store": config})
     given = _as_dict(config)
     own = given.pop(OUTCROP_KEY, None) or {}
     if not isinstance(own, Mapping):
