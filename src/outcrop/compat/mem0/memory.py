@@ -21,7 +21,7 @@ from outcrop.api.memory import Memory as NativeMemory
 from outcrop.compat.mem0 import filters as mem0_filters
 from outcrop.compat.mem0.config import to_memory_config
 from outcrop.compat.mem0.errors import Mem0CompatWarning, MemoryNotFoundError
-from outcrop.compat.mem0.shapes import from_mem0_id, history_rows, memory_item, user_metadata
+from outcrop.compat.mem0.shapes import from_mem0_id, history_rows, memory_item, to_mem0_id, user_metadata
 from outcrop.config import MemoryConfig
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import now
@@ -218,18 +218,19 @@ class Memory:
             timestamp=timestamp if timestamp is not None else now(),
             metadata=meta or None,
         )
-        return {
-            "results": [
+        held = self.native.store.records.get_items(Scope(tenant=self._tenant, user_id=None), turn_ids)
+        results = []
+        for item in (held[i] for i in turn_ids):
+            results.append(
                 {
-                    "id": memory_item(item)["id"],
+                    "id": to_mem0_id(item.id),
                     "memory": item.text,
                     "event": "ADD",
                     "actor_id": item.speaker,
                     "role": item.role,
                 }
-                for item in (self._found(i) for i in turn_ids)
-            ]
-        }
+            )
+        return {"results": results}
 
     def update(
         self,
