@@ -410,23 +410,27 @@ class Memory:
         )
         items = self.native.store.records.get_items(Scope(tenant=self._tenant, user_id=None), [h.id for h in hits])
         kept = [(h, items[h.id]) for h in hits if h.id in items and self._keeps(items[h.id], parsed, show_expired)]
-        similarity = self._similarity(query, [item for _, item in kept])
         floor = 0.0 if threshold is None else float(threshold)
+        q = np.asarray(self.native.embedder.embed([query])[0], dtype=np.float32)
         results: list[dict[str, Any]] = []
-        for hit, item in kept:
-            semantic = similarity.get(item.id, 0.0)
-            if semantic < floor:
-                continue
-            entry = memory_item(item, score=semantic)
-            if explain:
-                entry["score_details"] = _details(hit, semantic, floor)
-            results.append(entry)
-            if len(results) >= wanted:
-                break
+        step = max(wanted, 8)  # scored a run at a time, in order: only as many as the results need
+        for start in range(0, len(kept), step):
+            run = kept[start : start + step]
+            similarity = self._similarity(q, [item for _, item in run])
+            for hit, item in run:
+                semantic = similarity.get(item.id, 0.0)
+                if semantic < floor:
+                    continue
+                entry = memory_item(item, score=semantic)
+                if explain:
+                    entry["score_details"] = _details(hit, semantic, floor)
+                results.append(entry)
+                if len(results) >= wanted:
+                    return {"results": results}
         return {"results": results}
 
-    def _similarity(self, query: str, items: list[Item]) -> dict[str, float]:
-        """The cosine of the query and each memory's text (the embedder's vectors are unit
+    def _similarity(self, q: np.ndarray, items: list[Item]) -> dict[str, float]:
+        """The cosine of the query vector ``q`` and each memory's text (the embedder's vectors are unit
         length), the measure mem0 scores and thresholds by: the stored vector where it embeds the
         text alone, the text embedded here where it embeds ``speaker: text``."""
         if not items:
@@ -438,10 +442,9 @@ class Memory:
             self.native.store.vectors.vectors_for(Scope(tenant=self._tenant, user_id=None), space, plain)
         )
         named = [i for i in items if i.speaker or i.id not in vectors]
-        texts = [query, *(i.text for i in named)]
-        embedded = embedder.embed(texts)
-        vectors.update({i.id: embedded[n + 1] for n, i in enumerate(named)})
-        q = np.asarray(embedded[0], dtype=np.float32)
+        if named:
+            embedded = embedder.embed([i.text for i in named])
+            vectors.update({i.id: embedded[n] for n, i in enumerate(named)})
         return {i: float(np.dot(np.asarray(v, dtype=np.float32).reshape(-1), q)) for i, v in vectors.items()}
 
     def import_mem0(
