@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from outcrop.cli import demo, eval_cmd, ingest, items, keys, lifecycle, llm_cmd, mcp_cmd, screening, serve, strata
+from outcrop.cli import (
+    demo,
+    eval_cmd,
+    ingest,
+    items,
+    keys,
+    lifecycle,
+    llm_cmd,
+    mcp_cmd,
+    mem0_cmd,
+    screening,
+    serve,
+    strata,
+)
 from outcrop.cli.common import Settings
 from outcrop.cli.options import GlobalOptionsGroup
 
@@ -47,6 +60,7 @@ items.register(app)
 ingest.register(app)
 strata.register(app)
 lifecycle.register(app)
+mem0_cmd.register(app)
 screening.register(app)
 demo.register(app)
 app.add_typer(eval_cmd.app, name="eval")
