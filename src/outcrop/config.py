@@ -205,6 +205,9 @@ class MemoryConfig(BaseModel):
     )
     ann_ef_search: int = Field(256, ge=16, le=4096, description="HNSW search breadth of the approximate index")
     postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
+    async_threads: int = Field(
+        4, ge=1, le=256, description="threads an AsyncMemory runs the store and the embedder in (its executor)"
+    )
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
