@@ -172,6 +172,17 @@ class AsyncMemory:
         future.add_done_callback(running.discard)
         return future
 
+    async def run(self, fn: Callable[[Memory], T], *, writes_user: str | None = None, writes_tenant: bool = False) -> T:
+        """Run ``fn(memory)`` (several calls of the synchronous handle as one step) on the executor:
+        as a read, or ordered as a write of ``writes_user``'s scope (``writes_tenant``: of the whole
+        tenant) with this handle's other writes. For adapters whose one operation is several calls."""
+        call = functools.partial(fn, self._memory)
+        if writes_tenant:
+            return await self._write(None, call)
+        if writes_user is not None:
+            return await self._write(_user(writes_user), call)
+        return await self._read(call)
+
     # -- lifecycle ------------------------------------------------------------------------
     async def aclose(self) -> None:
         """Wait for the calls in flight, then close the memory (if this handle built it) and the
