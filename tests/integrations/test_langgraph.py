@@ -126,6 +126,8 @@ def test_a_compiled_graph_runs_async_on_async_memory(tmp_path: Path, embedder: E
             ]
             store = OutcropStore(amemory)
             assert len(await store.alist_namespaces(prefix=("memories",))) == 9
+            store.close()  # a memory given to the store stays open
+            assert len(await amemory.list(user_id="memories.u1", level="turn")) == 3
             return replies
 
     replies = asyncio.run(main())

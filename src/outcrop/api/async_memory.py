@@ -94,17 +94,25 @@ class AsyncMemory:
     ) -> None:
         self._setup(Memory(store, config=config, embedder=embedder, llm=llm), owns=True)
 
-    def _setup(self, memory: Memory, *, owns: bool, shared: _Shared | None = None) -> None:
+    def _setup(self, memory: Memory, *, owns: bool, shared: _Shared | None = None, threads: int | None = None) -> None:
         self._memory = memory
         self._owns = owns
-        self._shared = shared or _Shared(memory.config.async_threads)
+        self._shared = shared or _Shared(threads or memory.config.async_threads)
         self._owns_pool = shared is None
 
     @classmethod
-    def wrap(cls, memory: Memory) -> AsyncMemory:
-        """An ``AsyncMemory`` over ``memory`` (sharing its engine); closing it leaves ``memory`` open."""
+    def wrap(cls, memory: Memory, *, threads: int | None = None) -> AsyncMemory:
+        """An ``AsyncMemory`` over ``memory`` (sharing its engine); closing it leaves ``memory`` open.
+        ``threads`` sizes its executor (default ``memory.config.async_threads``)."""
         handle = cls.__new__(cls)
-        handle._setup(memory, owns=False)
+        handle._setup(memory, owns=False, threads=threads)
+        return handle
+
+    def sharing(self, memory: Memory) -> AsyncMemory:
+        """A handle over ``memory`` (another handle on the same engine, such as a tenant's view)
+        that shares this one's executor and write order; closing it leaves both open."""
+        handle = AsyncMemory.__new__(AsyncMemory)
+        handle._setup(memory, owns=False, shared=self._shared)
         return handle
 
     # -- the engine's parts ---------------------------------------------------------------
@@ -217,10 +225,7 @@ class AsyncMemory:
     async def for_tenant(self, tenant: str) -> AsyncMemory:
         """A handle on the same engine and executor bound to ``tenant`` (see :meth:`Memory.for_tenant`);
         closing it leaves them open."""
-        memory = await self._submit(functools.partial(self._memory.for_tenant, tenant))
-        handle = AsyncMemory.__new__(AsyncMemory)
-        handle._setup(memory, owns=False, shared=self._shared)
-        return handle
+        return self.sharing(await self._submit(functools.partial(self._memory.for_tenant, tenant)))
 
     # -- writes ---------------------------------------------------------------------------
     async def add(

@@ -83,6 +83,7 @@ class OutcropStore(BaseStore):
             memory, self._owns = Memory(memory), True
         else:
             self._owns = False
+        self._wrapped = not isinstance(memory, AsyncMemory)  # an AsyncMemory made here, closed here
         if isinstance(memory, AsyncMemory):
             self._amemory, self._memory = memory, memory.memory
         else:
@@ -95,8 +96,9 @@ class OutcropStore(BaseStore):
         return self._memory
 
     def close(self) -> None:
-        """Close the memory if this store opened it from a URL."""
-        self._amemory.close()
+        """Close the memory if this store opened it from a URL (a memory given to it stays open)."""
+        if self._wrapped:
+            self._amemory.close()  # its executor only: the Memory underneath is closed below, or left
         if self._owns:
             self._memory.close()
 
