@@ -3,6 +3,7 @@
 Everything a caller of :class:`Memory` receives is importable from here."""
 
 from outcrop.api.answer import Answer
+from outcrop.api.async_memory import AsyncMemory
 from outcrop.api.engine import Engine
 from outcrop.api.filters import Filters
 from outcrop.api.memory import Memory
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Answer",
+    "AsyncMemory",
     "ChannelRank",
     "ConfigError",
     "ConsolidationReport",

@@ -210,6 +210,9 @@ class MemoryConfig(BaseModel):
         " previous index, until it is done); false: inside the search that needs it",
     )
     postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
+    async_threads: int = Field(
+        4, ge=1, le=256, description="threads an AsyncMemory runs the store and the embedder in (its executor)"
+    )
     retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig())
     strata: StrataConfig = Field(default_factory=lambda: StrataConfig())
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig())

@@ -1,0 +1,334 @@
+"""A LangGraph ``BaseStore`` kept in outcrop (``pip install ".[langgraph]"``).
+
+Each LangGraph item is one outcrop turn: its namespace is the outcrop user (labels joined by
+``.``, which LangGraph forbids inside a label: ``("memories", "u1")`` is user ``memories.u1``),
+its key the session, its value kept whole in the turn's metadata and its text (the ``index``
+fields, or every string of the value) embedded and indexed. So a graph's memories are ordinary
+outcrop memories: ``outcrop search --user-id memories.u1`` finds them, ``forget`` erases them.
+
+- ``put`` replaces the item (the old turn is deleted, its history kept; ``created_at`` carries
+  over); ``put(..., None)`` and ``delete`` delete it.
+- ``search`` with ``query`` runs outcrop's hybrid retrieval (BM25 + dense + recency, the
+  ``turns`` recipe) in every namespace under the prefix, merges by score, then applies
+  ``filter`` (LangGraph's operators ``$eq $ne $gt $gte $lt $lte`` on the value) and
+  ``offset``/``limit``; without ``query`` it lists the namespaces' items, newest update first.
+  An item put with ``index=False`` is never returned by a query.
+- ``list_namespaces`` takes prefix/suffix conditions (``*`` wildcards), ``max_depth``, paging.
+- ``batch`` runs on the synchronous :class:`~outcrop.Memory` (a put holds its namespace, so graph
+  nodes in threads cannot interleave); ``abatch`` on an :class:`~outcrop.AsyncMemory`, whose
+  writes keep call order per namespace and never block the event loop.
+
+TTLs are not supported (``supports_ttl`` is False): outcrop forgets on request, not by age.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from outcrop.integrations._require import require
+
+require("langgraph", "langgraph")
+
+from langgraph.store.base import (  # noqa: E402
+    BaseStore,
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+)
+
+from outcrop.api.async_memory import AsyncMemory  # noqa: E402
+from outcrop.api.memory import Memory  # noqa: E402
+from outcrop.core.locks import KeyedLocks  # noqa: E402
+from outcrop.core.types import Item as OutcropItem  # noqa: E402
+from outcrop.core.types import Level, Scope  # noqa: E402
+from outcrop.errors import InvalidInputError, NotFoundError  # noqa: E402
+
+__all__ = ["OutcropStore"]
+
+_META = "langgraph"  # the metadata key holding an item's namespace, key, value and created_at
+_SEP = "."
+_MAX_SCAN = 10_000  # items listed per page while scanning namespaces
+
+
+def namespace_user(namespace: tuple[str, ...]) -> str:
+    """The outcrop user of a LangGraph namespace."""
+    if not namespace:
+        raise InvalidInputError("a LangGraph namespace needs at least one label")
+    return _SEP.join(namespace)
+
+
+class OutcropStore(BaseStore):
+    """A LangGraph store over an outcrop memory (see the module docstring).
+
+    ``OutcropStore(memory)`` takes a :class:`~outcrop.Memory` or :class:`~outcrop.AsyncMemory`
+    (left open on :meth:`close`) or a store URL such as ``"sqlite:///graph.db"`` (opened here and
+    closed by :meth:`close`). ``index_fields`` names the value fields embedded when a put gives no
+    ``index`` (default: every string in the value).
+    """
+
+    supports_ttl: bool = False
+
+    def __init__(self, memory: Memory | AsyncMemory | str, *, index_fields: list[str] | None = None) -> None:
+        if isinstance(memory, str):
+            memory, self._owns = Memory(memory), True
+        else:
+            self._owns = False
+        self._wrapped = not isinstance(memory, AsyncMemory)  # an AsyncMemory made here, closed here
+        if isinstance(memory, AsyncMemory):
+            self._amemory, self._memory = memory, memory.memory
+        else:
+            self._memory, self._amemory = memory, AsyncMemory.wrap(memory)
+        self._index_fields = index_fields
+        self._locks = KeyedLocks()
+
+    @property
+    def memory(self) -> Memory:
+        return self._memory
+
+    def close(self) -> None:
+        """Close the memory if this store opened it from a URL (a memory given to it stays open)."""
+        if self._wrapped:
+            self._amemory.close()  # its executor only: the Memory underneath is closed below, or left
+        if self._owns:
+            self._memory.close()
+
+    def __enter__(self) -> OutcropStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- BaseStore ------------------------------------------------------------------------
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return [self._run(self._memory, op) for op in ops]
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        results: list[Result] = []
+        for op in ops:
+            writes = namespace_user(op.namespace) if isinstance(op, PutOp) else None
+            results.append(await self._amemory.run(functools.partial(self._run, op=op), writes_user=writes))
+        return results
+
+    # -- one operation, on the synchronous handle ------------------------------------------
+    def _run(self, memory: Memory, op: Op) -> Result:
+        if isinstance(op, GetOp):
+            found = self._find(memory, op.namespace, op.key)
+            return None if found is None else _item(found)
+        if isinstance(op, PutOp):
+            self._put(memory, op)
+            return None
+        if isinstance(op, SearchOp):
+            return self._search(memory, op)
+        if isinstance(op, ListNamespacesOp):
+            return _list_namespaces(self._namespaces(memory), op)
+        raise InvalidInputError(f"unknown LangGraph store operation {type(op).__name__}")
+
+    def _find(self, memory: Memory, namespace: tuple[str, ...], key: str) -> OutcropItem | None:
+        found = memory.list(user_id=namespace_user(namespace), session_id=str(key), level=Level.TURN, limit=1)
+        return found[0] if found else None
+
+    def _put(self, memory: Memory, op: PutOp) -> None:
+        user = namespace_user(op.namespace)
+        with self._locks.get(("put", user)):  # get, delete and add as one step
+            old = self._find(memory, op.namespace, op.key)
+            if old is not None:
+                try:
+                    memory.delete(old.id, user_id=user)
+                except NotFoundError:
+                    pass  # deleted meanwhile by another process
+            if op.value is None:
+                return
+            value = dict(op.value)
+            at = _now()
+            created = old.metadata[_META]["created_at"] if old is not None else at
+            indexed = op.index is not False
+            meta = {
+                "namespace": list(op.namespace),
+                "key": op.key,
+                "value": value,
+                "created_at": created,
+                "updated_at": at,
+                "indexed": indexed,
+            }
+            fields = op.index if isinstance(op.index, list) else self._index_fields
+            memory.add(
+                [{"role": "user", "content": _text(value, fields)}],
+                user_id=user,
+                session_id=str(op.key),
+                metadata={_META: meta},
+            )
+
+    def _search(self, memory: Memory, op: SearchOp) -> list[SearchItem]:
+        namespaces = [ns for ns in self._namespaces(memory) if ns[: len(op.namespace_prefix)] == op.namespace_prefix]
+        wanted = op.offset + op.limit
+        found: list[SearchItem] = []
+        if op.query:
+            for namespace in namespaces:
+                depth = max(50, 4 * wanted)
+                for hit in memory.search(
+                    op.query, user_id=namespace_user(namespace), limit=min(depth, 1000), recipe="turns"
+                ):
+                    meta = hit.metadata.get(_META)
+                    if meta is None or not meta.get("indexed", True) or hit.session_id is None:
+                        continue
+                    if op.filter and not _matches(meta["value"], op.filter):
+                        continue
+                    found.append(_search_item(meta, hit.session_id, hit.timestamp, hit.score))
+            found.sort(key=lambda item: -(item.score or 0.0))
+        else:
+            for namespace in namespaces:
+                for turn in _turns(memory, namespace_user(namespace)):
+                    meta = turn.metadata.get(_META)
+                    if meta is None or (op.filter and not _matches(meta["value"], op.filter)):
+                        continue
+                    found.append(_search_item(meta, turn.session_id or "", turn.recorded_at, None))
+            found.sort(key=lambda item: item.updated_at, reverse=True)
+        return found[op.offset : wanted]
+
+    def _namespaces(self, memory: Memory) -> list[tuple[str, ...]]:
+        """Every namespace holding an item, sorted (a scan of the tenant's turns)."""
+        scope = Scope(tenant=memory.config.tenant, user_id=None)
+        seen: set[tuple[str, ...]] = set()
+        for item in memory.store.records.iter_items(scope, levels=[Level.TURN]):
+            meta = item.metadata.get(_META)
+            if isinstance(meta, dict) and isinstance(meta.get("namespace"), list):
+                seen.add(tuple(meta["namespace"]))
+        return sorted(seen)
+
+
+def _turns(memory: Memory, user: str) -> Iterator[OutcropItem]:
+    offset = 0
+    while True:
+        page = memory.list(user_id=user, level=Level.TURN, limit=_MAX_SCAN, offset=offset)
+        yield from page
+        if len(page) < _MAX_SCAN:
+            return
+        offset += len(page)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _text(value: Mapping[str, Any], fields: list[str] | None) -> str:
+    """What a value is searched by: the ``fields`` given (dotted paths, ``$`` for the whole value),
+    else every string in it; the value as JSON when that is empty."""
+    parts: list[str] = []
+    if fields:
+        for field in fields:
+            parts.extend(_strings(_at(value, field)))
+    else:
+        parts.extend(_strings(value))
+    text = "\n".join(p for p in parts if p.strip())
+    return text or json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _at(value: Any, path: str) -> Any:
+    if path == "$":
+        return value
+    for part in path.split("."):
+        part = part.removesuffix("[*]")
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
+
+
+def _when(value: Any, fallback: datetime | None) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return fallback or datetime.now(UTC)
+
+
+def _item(turn: OutcropItem) -> Item:
+    meta = turn.metadata[_META]
+    return Item(
+        value=meta["value"],
+        key=meta["key"],
+        namespace=tuple(meta["namespace"]),
+        created_at=_when(meta.get("created_at"), turn.recorded_at),
+        updated_at=_when(meta.get("updated_at"), turn.recorded_at),
+    )
+
+
+def _search_item(meta: dict[str, Any], key: str, updated: datetime | None, score: float | None) -> SearchItem:
+    return SearchItem(
+        namespace=tuple(meta["namespace"]),
+        key=meta.get("key", key),
+        value=meta["value"],
+        created_at=_when(meta.get("created_at"), updated),
+        updated_at=_when(meta.get("updated_at"), updated),
+        score=score,
+    )
+
+
+# -- LangGraph's filter and namespace-matching semantics (as its in-memory store has them) ---------
+def _matches(value: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:
+    return all(_compare(value.get(k), v) for k, v in filter.items())
+
+
+def _compare(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, Mapping):
+        if any(str(k).startswith("$") for k in wanted):
+            return all(_operator(actual, op, operand) for op, operand in wanted.items())
+        return isinstance(actual, Mapping) and all(_compare(actual.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list | tuple):
+        return (
+            isinstance(actual, list | tuple)
+            and len(actual) == len(wanted)
+            and all(_compare(a, w) for a, w in zip(actual, wanted, strict=True))
+        )
+    return bool(actual == wanted)
+
+
+def _operator(actual: Any, op: str, operand: Any) -> bool:
+    if op == "$eq":
+        return bool(actual == operand)
+    if op == "$ne":
+        return bool(actual != operand)
+    if op not in ("$gt", "$gte", "$lt", "$lte"):
+        raise InvalidInputError(f"unsupported filter operator {op!r}; operators: $eq $ne $gt $gte $lt $lte")
+    try:
+        a, b = float(actual), float(operand)
+    except (TypeError, ValueError):
+        return False
+    return {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}[op]
+
+
+def _matches_condition(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
+    path = tuple(condition.path)
+    if len(namespace) < len(path):
+        return False
+    pairs = (
+        zip(namespace, path, strict=False)
+        if condition.match_type == "prefix"
+        else zip(reversed(namespace), reversed(path), strict=False)
+    )
+    return all(p == "*" or n == p for n, p in pairs)
+
+
+def _list_namespaces(namespaces: list[tuple[str, ...]], op: ListNamespacesOp) -> list[tuple[str, ...]]:
+    kept = [ns for ns in namespaces if all(_matches_condition(c, ns) for c in op.match_conditions or ())]
+    if op.max_depth is not None:
+        kept = sorted({ns[: op.max_depth] for ns in kept})
+    return kept[op.offset : op.offset + op.limit]
