@@ -43,7 +43,7 @@ def open_state(config: ServerConfig, *, embedder: Embedder | None = None) -> Ser
         raise
     return ServerState(
         config=config,
-        memories=TenantMemories(memory),
+        memories=TenantMemories(memory, threads=config.threads),
         keys=SQLiteKeyStore(sidecar, pepper=config.key_pepper.get_secret_value()),
         idempotency=idempotency,
         sidecar=sidecar,

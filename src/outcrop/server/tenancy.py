@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from outcrop.api.async_memory import AsyncMemory
 from outcrop.api.memory import Memory
 from outcrop.core.locks import KeyedLocks, ScopeLocks
 
@@ -23,8 +24,10 @@ __all__ = ["TenantMemories"]
 
 
 class TenantMemories:
-    def __init__(self, base: Memory) -> None:
+    def __init__(self, base: Memory, *, threads: int = 16) -> None:
         self.base = base
+        self._async = AsyncMemory.wrap(base, threads=threads)  # the read handlers' executor
+        self._async_views: dict[str, AsyncMemory] = {}
         self.scopes = ScopeLocks()
         self._keys = KeyedLocks()
         self._views: dict[str, Memory] = {}
@@ -36,6 +39,15 @@ class TenantMemories:
             if view is None:
                 view = self._views[tenant] = self.base.for_tenant(tenant)
             return view
+
+    def async_for_tenant(self, tenant: str) -> AsyncMemory:
+        """The tenant's view as an :class:`AsyncMemory`, on one executor shared by every tenant."""
+        view = self.for_tenant(tenant)
+        with self._views_lock:
+            handle = self._async_views.get(tenant)
+            if handle is None or handle.memory is not view:
+                handle = self._async_views[tenant] = self._async.sharing(view)
+            return handle
 
     @contextmanager
     def writing(self, tenant: str, user_id: str | None, idempotency_key: str | None = None) -> Iterator[None]:
@@ -49,4 +61,5 @@ class TenantMemories:
             yield
 
     def close(self) -> None:
+        self._async.close()
         self.base.close()

@@ -31,11 +31,11 @@ router = APIRouter(prefix="/v1", tags=["retrieval"], responses=ERROR_RESPONSES)
 
 
 @router.post("/search", response_model=HitList)
-def search(body: SearchRequest, tenant: TenantMemory) -> HitList:
+async def search(body: SearchRequest, tenant: TenantMemory, state: State) -> HitList:
     """Hybrid search; each hit carries an ``explain`` trace of the channels that found it. With
     ``as_of``, only what memory held then, its slots resolved as they were (400 for a bad value)."""
     moment = parse_as_of(body.as_of)
-    hits = tenant.memory.search(
+    hits = await state.memories.async_for_tenant(tenant.name).search(
         body.query,
         user_id=body.user_id,
         agent_id=body.agent_id,
@@ -49,10 +49,10 @@ def search(body: SearchRequest, tenant: TenantMemory) -> HitList:
 
 
 @router.post("/context", response_model=ContextOut)
-def context(body: ContextRequest, tenant: TenantMemory) -> ContextOut:
+async def context(body: ContextRequest, tenant: TenantMemory, state: State) -> ContextOut:
     """A cited, token-budgeted block of the memories most relevant to the query; ``as_of`` as in search."""
     moment = parse_as_of(body.as_of)
-    found = tenant.memory.context(
+    found = await state.memories.async_for_tenant(tenant.name).context(
         body.query,
         user_id=body.user_id,
         agent_id=body.agent_id,
