@@ -83,13 +83,16 @@ def added(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def searched(result: dict[str, Any]) -> dict[str, Any]:
     """A search's results: the set of memories, the best one, each item's shape, and each score
-    (the cosine of query and memory, one model on both sides) to 3 decimals."""
+    (the cosine of query and memory, one model on both sides) to 3 decimals. A memory with an
+    actor is left out of the set and scores: outcrop embeds it as "actor: text", so its cosine, and
+    whether it clears the threshold, are not mem0's (docs/integrations/mem0.md)."""
     hits = result["results"]
+    plain = [h for h in hits if not h.get("actor_id")]
     return {
-        "memories": sorted(h["memory"] for h in hits),
+        "memories": sorted(h["memory"] for h in plain),
         "best": hits[0]["memory"] if hits else None,
-        "items": sorted((item(h) for h in hits), key=lambda e: e["memory"]),
-        "scores": {h["memory"]: round(h["score"], 3) for h in hits},
+        "items": sorted((item(h) for h in plain), key=lambda e: e["memory"]),
+        "scores": {h["memory"]: round(h["score"], 3) for h in plain},
     }
 
 
