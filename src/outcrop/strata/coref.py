@@ -100,6 +100,8 @@ class Coreference:
             return name
 
         def possessive(m: re.Match[str]) -> str:
+            if re.search(r"[A-Z][\w'-]*,\s*$", m.string[: m.start()]):
+                return m.group(0)  # "Panda, Audrey's dog": named already, before it
             name = pet_for(m.group(1), m.group(2))
             if name is None:
                 return m.group(0)
