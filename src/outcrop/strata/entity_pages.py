@@ -74,7 +74,7 @@ class EntityPageBuilder:
                 if _salient(name, people):
                     sessions.setdefault(name, set()).add(fact.scope.session_id)
         for name, seen in sessions.items():
-            if len(seen) >= 2:
+            if len(seen) >= 2 and _inside(name, facts):
                 entities.setdefault(name, _Entity(name))
         if not entities:
             return []
@@ -155,6 +155,13 @@ def _ended(entity: _Entity, found: Extraction) -> Item | None:
         if fact is not None:
             return fact
     return None
+
+
+def _inside(name: str, facts: Sequence[Item]) -> bool:
+    """Whether ``name`` is written with its capital inside a sentence at least once: a word that
+    is only ever capitalised as a sentence's first ("Nature", "Fingers crossed") is no name."""
+    inside = re.compile(rf"(?<![.!?:]\s)(?<!^)(?<=\s){re.escape(name)}\b")
+    return any(inside.search(re.sub(r"^[A-Z][\w-]*:\s+", "", f.text)) for f in facts)
 
 
 def _salient(name: str, people: set[str]) -> bool:

@@ -42,7 +42,7 @@ RELATIONS = (
 )  # fmt: skip
 
 _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
-_NAME = r"(?-i:[A-Z][\w'-]*[\w](?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'-]*[\w]){0,3})"
+_NAME = r"(?-i:[A-Z][\w-]*\w(?!')(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w-]*\w(?!')){0,3})"
 _TITLE = r"[\"“][^\"”]{2,60}[\"”]"
 _MODS = r"(?:(?:new|little|cute|sweet|adorable|rescue|second|third|another|old|young|baby|furry|lovely)\s+)*"
 _THING = (
@@ -77,6 +77,15 @@ _NOT_HEADS = {
     "after", "before", "while", "when", "because", "if", "as", "so", "and", "but", "or", "to", "of", "in", "on", "at",
     "for", "with", "few", "lot", "bit", "couple", "little", "ton", "bunch", "great", "good", "nice", "big",
     "huge", "difference", "sure", "point", "chance", "look", "break", "call",
+}  # fmt: skip
+_NOT_MADE = {
+    "appointment", "decision", "decisions", "mistake", "mistakes", "plan", "plans", "effort", "friends", "friend",
+    "reservation", "call", "choice", "difference", "progress", "point", "change", "changes", "move", "deal", "list",
+    "bit", "lot", "sense", "mess", "memories", "mems", "connections", "connection", "impact", "trip", "time",
+}  # fmt: skip
+_GENERIC = {
+    "do", "get", "go", "make", "try", "have", "need", "see", "planning", "going", "doing", "getting", "trying", "keep",
+    "take", "start", "definitely", "really", "just", "sure", "use", "used", "time", "things", "stuff", "more", "soon",
 }  # fmt: skip
 _VAGUE = {"it", "that", "this", "them", "something", "anything", "everything", "things", "lot", "one", "time", "way"}
 
@@ -137,7 +146,7 @@ def _patterns(subject: str) -> list[_Pattern]:
         ("owns", rf"(?P<o>{_NAME}),\s+(?P<s>{subject})'s\s+{_MODS}(?P<k>{_PET})\b", None),
         (
             "family",
-            rf"(?P<s>{subject})'s\s+(?:\w+\s+)?(?P<k>{_FAMILY})(?:\s*,)?\s+(?:named\s+|called\s+|is\s+)?(?P<o>{_NAME})",
+            rf"(?P<s>{subject})'s\s+(?:\w+\s+)?(?P<k>{_FAMILY})\s+(?:named\s+|called\s+|is\s+)?(?P<o>{_NAME})(?!\s+and\b)",
             None,
         ),
         (
@@ -251,10 +260,9 @@ class RelationExtractor:
                     if relation.relation == "family" and relation.object not in known:
                         known.append(relation.object)
             let = _LET.search(text) if fact.speaker in people else None
-            if let is not None:  # "let's meet at the new café": a plan of both
-                found += [
-                    Relation(who, "plans", _clean(let.group("o")), fact, when=_named_time(fact)) for who in people
-                ]
+            plan = _clean(let.group("o")) if let is not None else ""
+            if plan and set(content_terms(plan)) - _GENERIC:  # "let's meet at the new café": a plan of both
+                found += [Relation(who, "plans", plan, fact, when=_named_time(fact)) for who in people]
         relations = _dedupe(found)
         return Extraction(relations, coref, mentions, _ends(relations, ordered, coref))
 
@@ -270,11 +278,18 @@ class RelationExtractor:
             kind = pet_kind(groups["k"]) or groups["k"].lower()
         if pattern.relation == "owns" and not obj:
             obj = f"a {kind}"  # "Audrey adopted a dog": the kind without a name
+        obj = re.sub(r"\s+(?:for|to|with|at|in|on|of|about|from|by)$", "", obj)  # "order some sushi for"
         bare = re.sub(r"^(?:a|an|the|some)\s+", "", obj.lower())
-        if not obj or bare in _VAGUE or obj in people:
-            return None
+        if not obj or not content_terms(bare) or bare.split()[0] in _VAGUE or obj in people:
+            return None  # "do it", "them sometimes"
+        if pattern.relation == "plans" and not set(content_terms(bare)) - _GENERIC:
+            return None  # "do it", "get planning"
         if pattern.relation != "plans" and bare.split()[0] in _NOT_HEADS:
             return None  # "made a few weeks", "made this after …": no object
+        if pattern.relation == "made" and bare.split()[-1] in _NOT_MADE:
+            return None  # "made an appointment", "made a decision"
+        if obj[:1].isupper() and not obj.startswith('"') and not _named(obj, fact, text):
+            return None  # "Yeah, Audrey's dogs …": a capital that is no name
         status = "negated" if groups.get("neg") else "asserted"
         subject = groups.get("s") or ""
         to = groups.get("to")
@@ -286,6 +301,13 @@ class RelationExtractor:
             return None
         when = _named_time(fact) if pattern.relation == "plans" else None
         return Relation(subject, pattern.relation, obj, fact, kind, status, to, when)
+
+
+def _named(name: str, fact: Item, text: str) -> bool:
+    """Whether a capitalised object is a name: the recogniser found it, or it was given one."""
+    if name in FactPayload.of(fact).entities:
+        return True
+    return re.search(rf"\b(?:named|called|meet)\s+{re.escape(name)}\b", text) is not None
 
 
 def _subject_text(text: str, speaker: str | None) -> str:
