@@ -23,6 +23,7 @@ remaining facts with the topics).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -126,6 +127,7 @@ class _Pattern:
     kind: str | None = None
 
 
+@functools.lru_cache(maxsize=64)
 def _patterns(subject: str) -> list[_Pattern]:
     s = rf"(?P<s>{subject})\s+{_ADV}{_NEG}{_ADV}"
     out = [
