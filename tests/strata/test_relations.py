@@ -120,3 +120,18 @@ def test_extraction_reports_what_pronouns_referred_to() -> None:
     ]
     mentions = RelationExtractor().extract(facts, PEOPLE).mentions
     assert mentions == {"f_02": ["Pepper"], "f_03": ["Pepper"]}
+
+
+def test_their_names_are_names_the_pets_the_speaker_just_mentioned() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey got new collars for Audrey's dogs."),
+        fact(2, "s1", "Audrey", "Audrey: Their names are Pepper, Precious and Panda.", ["Pepper", "Panda"]),
+        fact(3, "s2", "Andrew", "Their names are Tom and Jerry.", ["Tom", "Jerry"]),  # no pets of his mentioned
+    ]
+    found = views(facts)
+    assert [(e.kind, e.object) for e in found["relation:Audrey:owns"].entries] == [
+        ("dog", "Panda"),
+        ("dog", "Pepper"),
+        ("dog", "Precious"),
+    ]
+    assert "relation:Andrew:owns" not in found

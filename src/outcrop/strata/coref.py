@@ -63,6 +63,7 @@ class Resolved:
 @dataclass
 class _Session:
     animates: list[tuple[int, str]] = field(default_factory=list)  # (fact index in session, name)
+    herds: list[tuple[int, str, str]] = field(default_factory=list)  # (index, owner, kind): "Audrey's dogs"
     places: list[tuple[int, str]] = field(default_factory=list)
     seen: int = 0
 
@@ -80,6 +81,15 @@ class Coreference:
         """Record that ``owner`` has a ``kind`` named ``name`` (relations call this as they find one)."""
         self.pets[(owner, kind)] = name
         self.owner_of.setdefault(name, (owner, kind))
+
+    def herd(self, fact: Item) -> str | None:
+        """The kind of the pets the fact's speaker last mentioned as a group ("Audrey's dogs")
+        nearby in its session, for "their names are …" (None when there is none)."""
+        session = self.sessions.get(fact.scope.session_id)
+        if session is None or not fact.speaker:
+            return None
+        near = [k for i, o, k in session.herds if o == fact.speaker and session.seen - 1 - i <= _NEAR]
+        return near[-1] if near else None
 
     def resolve(self, fact: Item) -> Resolved:
         session = self.sessions.setdefault(fact.scope.session_id, _Session())
@@ -144,6 +154,10 @@ class Coreference:
         return Resolved(text, list(dict.fromkeys(names)))
 
     def _observe(self, session: _Session, index: int, fact: Item, text: str) -> None:
+        for m in re.finditer(rf"\b([A-Z][\w-]*)'s\s+(?:\w+\s+)?({_PET})\b", text):
+            kind = pet_kind(m.group(2))
+            if kind and m.group(2).endswith("s") and m.group(1) in self.participants:
+                session.herds.append((index, m.group(1), kind))
         entities = set(FactPayload.of(fact).entities) - set(self.participants)
         for m in _PLACE.finditer(text):
             if m.group(1) in entities and m.group(1) not in self.owner_of:

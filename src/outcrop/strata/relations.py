@@ -69,6 +69,9 @@ _CANCEL = re.compile(
     r"couldn't\s+(?:go|make\s+it)|can't\s+(?:go|make\s+it)|had\s+to\s+skip|won't\s+be\s+(?:going|able))\b",
     re.I,
 )
+_NAMES_ARE = re.compile(
+    rf"\b(?:[Tt]heir|[Tt]hey're|[Tt]hey\s+are)\s+(?:names\s+are|called|named)\s+(?P<o>{_NAME}(?:,\s*(?:and\s+)?{_NAME})*(?:,?\s+and\s+{_NAME})?)"
+)
 _LET = re.compile(
     r"\b(?:let's|let us)\s+(?P<o>(?:meet|grab|get|go|have|try|do|plan|visit|catch)\b[^,.;!?(]{3,80})", re.I
 )
@@ -261,6 +264,13 @@ class RelationExtractor:
                             known.append(relation.object)
                     if relation.relation == "family" and relation.object not in known:
                         known.append(relation.object)
+            kind = coref.herd(fact)
+            names = _NAMES_ARE.search(text) if kind else None
+            if names is not None and kind and fact.speaker:  # "Their names are Pepper, Precious and Panda."
+                for name in re.split(r",\s*(?:and\s+)?|\s+and\s+", names.group("o")):
+                    if name:  # named by the sentence itself
+                        found.append(Relation(fact.speaker, "owns", name, fact, kind))
+                        coref.name_pet(fact.speaker, kind, name)
             let = _LET.search(text) if fact.speaker in people else None
             plan = _clean(let.group("o")) if let is not None else ""
             if plan and set(content_terms(plan)) - _GENERIC:  # "let's meet at the new café": a plan of both
