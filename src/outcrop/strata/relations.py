@@ -467,6 +467,7 @@ class RelationViews:
             f"{k}: {', '.join(v)}" if k and k not in {"place", "person"} else ", ".join(v) for k, v in by_kind.items()
         ]
         verb = relation.replace("_", " ")
+        kinds = sorted({e.kind for e in entries if e.kind and e.kind not in {"place", "person"}})
         label = f"{subject} — {verb}"
         members = [f for e in entries for f in e.facts] + [e.ended for e in entries if e.ended is not None]
         times = [f.timestamp for f in members if f.timestamp]
@@ -483,6 +484,10 @@ class RelationViews:
                 "kind": "relation",
                 "subject": subject,
                 "relation": relation,
+                # the page channel's keys (owner, thing, other words for it), for a channel that reads views
+                "owner": subject,
+                "thing": kinds[0] if len(kinds) == 1 else relation,
+                "forms": sorted({*(_plural(k) for k in kinds), *_WORDS.get(relation, ())}),
                 "entries": [p.model_dump(mode="json", exclude_none=True) for p in payload],
             },
         )
@@ -509,6 +514,22 @@ def _ends(
             elif cancels and r.relation == "plans" and fact.speaker == r.subject and _content(r.object) & words:
                 ended[key] = fact
     return ended
+
+
+_WORDS = {
+    "owns": ("pet", "pets", "owns"), "family": ("family",), "works_at": ("work", "works", "job", "employer"),
+    "visited": ("visited", "trip", "travel", "places"), "moved_to": ("moved", "move", "live", "lives"),
+    "recommended": ("recommended", "recommend", "suggested"), "read": ("read", "book", "books"),
+    "made": ("made", "make", "created"), "gave": ("gave", "gift", "gifts"), "bought": ("bought", "buy"),
+    "attended": ("attended", "events", "joined", "participated"), "met": ("met", "meet"),
+    "plans": ("plan", "plans", "planned", "planning"),
+}  # fmt: skip
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u", ""):
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
 
 
 def _content(text: str) -> set[str]:
