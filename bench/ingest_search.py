@@ -15,7 +15,8 @@ corpus, ``--repeats`` interleaved rounds, medians; the ratio is taken within eac
 embedder alone on the turns' texts in one call; ``Memory.ingest`` of them as a JSONL file (the
 batch path) bare (strata off), with strata inline and with strata deferred (both timed until
 consolidation has caught up: ``wait_for_strata``); and ``Memory.add`` session by session (the
-per-call path). ``--sizes none`` prints that table alone.
+per-call path); ``--relations`` adds strata inline with relation views and entity pages
+(``strata.relations``, ``strata.entity_pages``). ``--sizes none`` prints that table alone.
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ def write_jsonl(path: Path, batches: list[tuple[str, str, list[dict[str, str]]]]
     return count
 
 
-def ingest_rates(data: Path, turns: int, repeats: int, real: Embedder) -> Table:
-    """Turns/s of each way to ingest ``turns`` turns, beside the embedder's own texts/s."""
+def ingest_rates(data: Path, turns: int, repeats: int, real: Embedder, relations: bool = False) -> Table:
+    """Turns/s of each way to ingest ``turns`` turns, beside the embedder's own texts/s (with
+    ``relations``: also strata inline with relation views and entity pages)."""
     batches = corpus(data, turns, random.Random(11))
     texts = [f"{m['name']}: {m['content']}" for _, _, messages in batches for m in messages]
     real.embed(texts[:64])  # warm up
@@ -133,6 +135,12 @@ def ingest_rates(data: Path, turns: int, repeats: int, real: Embedder) -> Table:
         "bare, add() per session": {"on_add": False},
         "strata inline, add() per session": {"mode": "inline"},
     }
+    if relations:
+        ways["strata inline + relations and entity pages, batch path"] = {
+            "mode": "inline",
+            "relations": True,
+            "entity_pages": True,
+        }
     rates: dict[str, list[float]] = {"embedder alone": [], **{way: [] for way in ways}}
     ratios: dict[str, list[float]] = {way: [] for way in ways}
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,11 +187,16 @@ def main() -> None:
     )
     parser.add_argument("--ingest-turns", type=int, default=2000, help="turns of the ingest-rate table (0: skip it)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the ingest-rate table")
+    parser.add_argument(
+        "--relations",
+        action="store_true",
+        help="the ingest-rate table also times strata with relations and entity pages",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     real = load_embedder("minilm")
     if args.ingest_turns:
-        Console().print(ingest_rates(args.data, args.ingest_turns, args.repeats, real))
+        Console().print(ingest_rates(args.data, args.ingest_turns, args.repeats, real, args.relations))
     if args.sizes == "none":
         return
     memo = MemoEmbedder(real)

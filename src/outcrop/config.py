@@ -123,6 +123,16 @@ class StrataConfig(BaseModel):
         description="entity pages: what a participant said about one thing across sessions (docs/decisions.md: "
         "R@10 +1.0 on LoCoMo dev, context coverage -1.4, so off by default)",
     )
+    relations: bool = Field(
+        False,
+        description="relation views: per (subject, relation) every object with its dates and turns, e.g. "
+        "'Audrey — owns: dog: Pepper, Pixie' (strata/relations.py; docs/decisions.md)",
+    )
+    entity_pages: bool = Field(
+        False,
+        description="entity pages for salient names (pets, people, places, organisations, works) with their dated "
+        "statements across sessions, coreference included (strata/entity_pages.py; docs/decisions.md)",
+    )
     page_min_facts: int = Field(2, ge=2, description="facts (from two sessions at least) a page needs")
     page_lines: int = Field(12, ge=1, le=50, description="facts a page shows")
     profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")

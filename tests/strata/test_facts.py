@@ -150,3 +150,8 @@ def test_slots_skip_negations_wishes_vague_values_and_non_places() -> None:
         assert _slot("Melanie", said) is None, said
     assert _slot("Melanie", "My husband is Caroline's cousin.") is None
     assert _slot("Melanie", "I love McDonald's.") == ("likes", "McDonald's")
+
+
+def test_slot_values_lose_trailing_place_words_and_durations() -> None:
+    assert _slot("Melanie", "Of course, and I joined an amateur orchestra here.") == ("activities", "amateur orchestra")
+    assert _slot("Caroline", "I started transitioning three years ago.") == ("activities", "transitioning")

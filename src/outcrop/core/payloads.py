@@ -31,11 +31,15 @@ from outcrop.core.types import Hit, Item, Level
 
 __all__ = [
     "DateRecord",
+    "EntityPayload",
+    "EntityStatement",
     "EpisodePayload",
     "FactPayload",
     "Payload",
     "ProfilePayload",
     "ProfileValue",
+    "RelationEntry",
+    "RelationPayload",
     "Restatement",
     "SlotPayload",
     "TopicPayload",
@@ -199,3 +203,68 @@ class ProfilePayload(Payload):
     @classmethod
     def of(cls, item: Item | Hit) -> ProfilePayload:
         return cls.from_metadata(item.metadata) if item.level == Level.PROFILE else cls()
+
+
+class RelationEntry(BaseModel):
+    """One object a subject has under a relation ("owns" → "Pepper", kind "dog"), with the facts
+    and turns that say so. ``status``: ``asserted``; ``negated`` (only ever said not to hold: "I
+    don't own a dog"); ``ended`` (held, then stopped: a pet that died); ``cancelled`` (a plan called
+    off). ``first_seen``/``last_seen`` are when it was said; ``when`` the time it names (a plan's)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    object: str
+    kind: str | None = None
+    status: str = "asserted"
+    first_seen: str | None = None
+    last_seen: str | None = None
+    when: str | None = None
+    ended: str | None = None  # when it ended or was cancelled (said)
+    to: str | None = None  # the other party ("recommended … to Caroline", "gave … to Ann")
+    facts: Annotated[list[str], _Lenient] = Field(default_factory=list)
+    sources: Annotated[list[str], _Lenient] = Field(default_factory=list)
+
+
+class RelationPayload(TopicPayload):
+    """A relation view (``kind: "relation"``, strata/relations.py): every object one subject has
+    under one relation, in the order first said."""
+
+    subject: str = ""
+    relation: str = ""
+    entries: Annotated[list[RelationEntry], _Lenient] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, item: Item | Hit) -> RelationPayload:
+        """The payload of a relation view; an empty one for any other item."""
+        if item.level != Level.TOPIC or item.metadata.get("kind") != "relation":
+            return cls()
+        return cls.from_metadata(item.metadata)
+
+
+class EntityStatement(BaseModel):
+    """One dated line of an entity page: a fact about the entity, with its turns; ``current`` is
+    False once a later statement superseded it (the relation it states ended or was cancelled)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+    fact: str
+    time: str | None = None
+    current: bool = True
+    sources: Annotated[list[str], _Lenient] = Field(default_factory=list)
+
+
+class EntityPayload(TopicPayload):
+    """An entity page (``kind: "entity"``, strata/entity_pages.py): a salient entity (a pet, a
+    person, a place, an organisation, a work, an activity) and its dated statements."""
+
+    name: str = ""
+    type: str = "thing"
+    statements: Annotated[list[EntityStatement], _Lenient] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, item: Item | Hit) -> EntityPayload:
+        """The payload of an entity page; an empty one for any other item."""
+        if item.level != Level.TOPIC or item.metadata.get("kind") != "entity":
+            return cls()
+        return cls.from_metadata(item.metadata)

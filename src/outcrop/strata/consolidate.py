@@ -27,12 +27,14 @@ from outcrop.stores.base import Store, VectorSpace
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from outcrop.strata.derived import episode_id, episode_item, profile_item, topic_item
 from outcrop.strata.entities import default_recognizer
+from outcrop.strata.entity_pages import EntityPageBuilder
 from outcrop.strata.episodes import CentralTurnsSummarizer
 from outcrop.strata.facts import RuleFactExtractor
 from outcrop.strata.links import FactLinker
 from outcrop.strata.pages import EntityPages
 from outcrop.strata.plan import PlanWriter, StrataPlan, replace_level
 from outcrop.strata.profile import SlotProfile
+from outcrop.strata.relations import RelationViews
 from outcrop.strata.topics import EntityAwareTopics
 from outcrop.truth.slots import slot_key
 
@@ -81,6 +83,8 @@ class Consolidator:
         )
         self.profile: ProfileBuilder = profile or SlotProfile(s.profile_values)
         self.pages = EntityPages(s.page_min_facts, s.page_lines)
+        self.relation_views = RelationViews()
+        self.entity_pages = EntityPageBuilder(s.page_min_facts, s.page_lines)
         self.slot_judge = slot_judge  # None: the read-time rule alone settles slot changes
         self.linker = (
             FactLinker(
@@ -147,14 +151,14 @@ class Consolidator:
             for session in sessions:
                 if session is not None:
                     self._apply(self._episode(owner.model_copy(update={"session_id": session})), report)
-        if s.topics or s.pages or s.profile:
+        if s.topics or s.pages or s.relations or s.entity_pages or s.profile:
             count = self.store.records.count(owner).get(Level.FACT.value, 0)
             last = self._refreshed.get(owner)
             if not force and last is not None and count - last < s.refresh_growth * last:
                 return
             self._refreshed[owner] = count
             facts = self._scope_facts(owner)
-            if s.topics or s.pages:
+            if s.topics or s.pages or s.relations or s.entity_pages:
                 self._apply(self._topics(owner, facts), report)
             if s.profile:
                 self._apply(self._profile(owner, facts), report)
@@ -318,9 +322,17 @@ class Consolidator:
         """Topics (clusters) and entity pages: both L3, replaced together."""
         s = self.config.strata
         wanted = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)] if s.topics else []
+        people = self.store.records.speakers(owner) if s.pages or s.relations or s.entity_pages else []
         if s.pages:
-            people = self.store.records.speakers(owner)
             wanted += [topic_item(owner, draft, self.pages.id) for draft in self.pages.build(facts[0], people)]
+        if s.relations or s.entity_pages:
+            found = self.relation_views.extractor.extract(facts[0], people)
+            if s.relations:
+                wanted += [topic_item(owner, d, self.relation_views.id) for d in self.relation_views.views(found)]
+            if s.entity_pages:
+                wanted += [
+                    topic_item(owner, d, self.entity_pages.id) for d in self.entity_pages.build(facts[0], people, found)
+                ]
         return replace_level(self.store, self.space, owner, Level.TOPIC, wanted, self._owned(owner, Level.TOPIC))
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:

@@ -53,7 +53,7 @@ class CentralTurnsSummarizer:
         chosen = sorted(substantive[j] for j in np.argsort(-scores, kind="stable")[:k])
         participants = list(dict.fromkeys(t.speaker for t in turns if t.speaker))
         entity_counts: Counter[str] = Counter(
-            e for f in facts for e in FactPayload.of(f).entities if e not in participants
+            e for f in facts for e in FactPayload.of(f).entities if _key_entity(e, participants)
         )
         entities = [e for e, _ in entity_counts.most_common(6)]
         times = [t.timestamp for t in turns if t.timestamp]
@@ -77,3 +77,14 @@ class CentralTurnsSummarizer:
             entities=entities,
             metadata={"turns": len(turns), "session_turns": [t.id for t in turns]},
         )
+
+
+_INTERJECTIONS = {"ya", "yeah", "yay", "wow", "haha", "lol", "omg", "hey", "hi", "ok", "okay", "aww", "oh", "um"}
+
+
+def _key_entity(name: str, participants: Sequence[str | None]) -> bool:
+    """Whether an entity may label an episode: a capitalised name of three letters or more that
+    is neither a participant nor a short form of one ("Mel" for Melanie), nor a word of chat ("ya")."""
+    if len(name) < 3 or not (name[0].isupper() or name[0].isdigit()) or name.lower() in _INTERJECTIONS:
+        return False
+    return not any(p and (p == name or p.startswith(name) or name.startswith(f"{p} ")) for p in participants)

@@ -74,6 +74,11 @@ _AFFIRMING = "|".join(
     for a in _ADVERBS.split("|")
     if a not in {"never", "no longer", "rarely", "seldom", "sometimes", "sort of", "kind of"}
 )
+_TRAILING_NOISE = re.compile(
+    r"(?:\s+(?:here|there|now|too|again|lately|recently|anyway|though|(?:for |about )?(?:a|an|one|two|three|four|"
+    r"five|six|seven|eight|nine|ten|a few|several|many|\d+) (?:days?|weeks?|months?|years?)(?: now)?))+$",
+    re.I,
+)
 _UNREAL = re.compile(r"\b(?:if|unless|wish|wishes|wished|would|could|should|might)\b", re.I)
 _VAGUE_NOUNS = {"idea", "lot", "day", "way", "thing", "things", "time", "moment", "chance", "fact", "feeling", "point"}
 _NOT_PLACES = {
@@ -152,6 +157,7 @@ def _clean_value(value: str, attribute: str) -> str | None:
     if attribute == "relation":
         value = re.sub(r"'s$", "", value)  # "Ann's daughter Sara's birthday": Sara
     value = re.sub(r"^(?:to|doing|going)\s+", "", value)
+    value = _TRAILING_NOISE.sub("", value)  # "amateur orchestra here", "transitioning three years"
     value = re.sub(r"^(?:a|an|the|some)\s+", "", value, flags=re.I)  # "joined a mentorship program"
     words = value.split()
     if not words or words[0].lower() in _VAGUE or words[0].lower() in _VAGUE_NOUNS:

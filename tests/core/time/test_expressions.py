@@ -78,6 +78,8 @@ def test_relative_dates_resolve_against_the_turn_time(
         "Mark my words, it will be fine",
         "I have 2 dogs and 3 cats",
         "We sang in the choir",
+        "We rehearse every Tuesday",  # a habit, not a day
+        "She went from open strings to an orchestra in six months",  # a duration in the past
     ],
 )
 def test_words_that_only_look_like_dates_are_left_alone(text: str) -> None:
@@ -95,3 +97,8 @@ def test_annotate_appends_absolute_dates_after_relative_phrases_only() -> None:
 def test_several_expressions_come_back_in_text_order_without_overlap() -> None:
     spans = resolve_dates("Last year in August, two weeks ago and tomorrow", MONDAY)
     assert [s.phrase for s in spans] == ["Last year", "in August", "two weeks ago", "tomorrow"]
+
+
+def test_in_n_units_still_resolves_when_it_points_ahead() -> None:
+    assert [s.phrase for s in resolve_dates("I'll finish the course in six months", MONDAY)] == ["in six months"]
+    assert [s.phrase for s in resolve_dates("See you on Tuesday", MONDAY)] == ["on Tuesday"]

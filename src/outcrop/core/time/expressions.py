@@ -48,6 +48,8 @@ _NUMBERS = {
 _FUTURE_HINT = re.compile(r"\b(will|going to|gonna|plan(?:ning)?|'ll|hope to|can't wait|looking forward)\b", re.I)
 
 _WD = "|".join(_WEEKDAYS)
+_RECURRING = re.compile(r"\b(?:every|each)\s+(?:other\s+)?$", re.I)
+_PAST_BEFORE = re.compile(r"\b(?:went|was|were|did|had|got|took|made|learned|learnt|\w{3,}ed)\b", re.I)
 _MN = "|".join(_MONTHS) + "|" + "|".join(sorted(_MONTH_ABBR, key=len, reverse=True))
 _NUM = r"\d{1,3}|" + "|".join(sorted((re.escape(k) for k in _NUMBERS), key=len, reverse=True))
 
@@ -303,6 +305,10 @@ def resolve_dates(text: str, anchor: datetime | date) -> list[TimeSpan]:
                 continue
             if resolver is _named_month and not _named_month_ok(m):
                 continue
+            if resolver is _weekday and _RECURRING.search(text[:start]):
+                continue  # "every Tuesday", "on Tuesdays": a habit, not a day
+            if resolver is _in_n and not future and _PAST_BEFORE.search(text[:start]):
+                continue  # "went from open strings to an orchestra in six months": a duration
             try:
                 resolved = resolver(m, day, future)
             except (OverflowError, ValueError):  # past the calendar's ends ("999 years ago" in year 500)

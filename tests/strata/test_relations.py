@@ -1,0 +1,137 @@
+"""Relations by rules: typed, dated, sourced, with negation, ends and cancelled plans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from outcrop.core.payloads import DateRecord, FactPayload, RelationPayload
+from outcrop.core.types import Item, Level, Scope
+from outcrop.strata.derived import topic_item
+from outcrop.strata.relations import RelationExtractor, RelationViews
+
+PEOPLE = ["Audrey", "Andrew"]
+
+
+def fact(
+    n: int,
+    session: str,
+    speaker: str,
+    text: str,
+    entities: list[str] | None = None,
+    dates: list[DateRecord] | None = None,
+) -> Item:
+    return Item(
+        id=f"f_{n:02d}",
+        level=Level.FACT,
+        scope=Scope(user_id="u1", session_id=session),
+        text=text,
+        speaker=speaker,
+        timestamp=datetime(2023, 3, n),
+        metadata=FactPayload(entities=entities or [], dates=dates or []).to_metadata(),
+        sources=[f"t_{n}"],
+    )
+
+
+def views(facts: list[Item]) -> dict[str, RelationPayload]:
+    drafts = RelationViews().build(facts, PEOPLE)
+    return {d.key: RelationPayload.of(topic_item(Scope(user_id="u1"), d, "test")) for d in drafts}
+
+
+def test_pets_aggregate_per_owner_with_dates_sources_and_the_one_that_died() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey adopted a puppy named Pepper.", ["Pepper"]),
+        fact(2, "s2", "Audrey", "Audrey: We got another puppy named Pixie.", ["Pixie"]),
+        fact(3, "s2", "Audrey", "Panda, Audrey's dog, loves the beach.", ["Panda"]),
+        fact(4, "s3", "Audrey", "Sadly Pepper passed away yesterday.", ["Pepper"]),
+    ]
+    drafts = {d.key: d for d in RelationViews().build(facts, PEOPLE)}
+    owns = drafts["relation:Audrey:owns"]
+    assert owns.text.startswith("Audrey — owns: dog: Pepper (since 1 March 2023, ended 4 March 2023), Pixie")
+    entries = {e.object: e for e in views(facts)["relation:Audrey:owns"].entries}
+    assert set(entries) == {"Pepper", "Pixie", "Panda"}
+    assert entries["Pepper"].status == "ended" and entries["Pepper"].ended == "2023-03-04T00:00:00"
+    assert entries["Pixie"].status == "asserted" and entries["Pixie"].sources == ["t_2"]
+    assert entries["Pixie"].kind == "dog" and entries["Pixie"].first_seen == "2023-03-02T00:00:00"
+    assert set(owns.sources) == {"t_1", "t_2", "t_3", "t_4"}
+
+
+def test_negation_is_kept_as_negated_never_as_the_relation() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew doesn't own a dog."),
+        fact(2, "s1", "Andrew", 'Andrew wouldn\'t recommend "Dune" to anyone.'),
+        fact(3, "s2", "Andrew", 'Andrew recommended "The Hobbit" to Audrey.'),
+        fact(4, "s2", "Audrey", "If Audrey adopted a cat named Tom, Audrey would be happy."),
+    ]
+    found = views(facts)
+    [dog] = found["relation:Andrew:owns"].entries
+    assert dog.status == "negated"
+    books = {e.object: e.status for e in found["relation:Andrew:recommended"].entries}
+    assert books == {'"Dune"': "negated", '"The Hobbit"': "asserted"}
+    assert "relation:Audrey:owns" not in found  # a wish, not a pet
+
+
+def test_a_recommendation_said_to_the_listener_is_the_speakers() -> None:
+    found = views([fact(1, "s1", "Audrey", 'Andrew should read "The Hobbit".')])
+    [entry] = found["relation:Audrey:recommended"].entries
+    assert (entry.object, entry.to) == ('"The Hobbit"', "Andrew")
+
+
+def test_plans_carry_their_time_and_a_cancellation_ends_them() -> None:
+    april = DateRecord(
+        phrase="next month", start="2023-04-01", end="2023-04-30", granularity="month", label="April 2023"
+    )
+    facts = [
+        fact(
+            1, "s1", "Andrew", "Andrew is going to visit Yellowstone next month (April 2023).", ["Yellowstone"], [april]
+        ),
+        fact(2, "s1", "Andrew", "Andrew plans to learn the guitar.", []),
+        fact(3, "s2", "Andrew", "Andrew cancelled the Yellowstone trip because of the snow.", ["Yellowstone"]),
+        fact(4, "s2", "Audrey", "Let's meet at the new café on Friday.", []),
+    ]
+    plans = {e.object: e for e in views(facts)["relation:Andrew:plans"].entries}
+    assert plans["visit Yellowstone"].when == "2023-04-01T00:00:00"
+    assert plans["visit Yellowstone"].status == "cancelled"
+    assert plans["learn the guitar"].status == "asserted"
+    assert "meet at the new café on Friday" in plans  # "let's": a plan of both
+    assert "meet at the new café on Friday" in {e.object for e in views(facts)["relation:Audrey:plans"].entries}
+
+
+def test_other_relations_work_visits_family_and_things_made() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew works at Google now.", ["Google"]),
+        fact(2, "s1", "Andrew", "Andrew visited Rome last week.", ["Rome"]),
+        fact(3, "s1", "Audrey", "Audrey's son Jake turned five.", ["Jake"]),
+        fact(4, "s1", "Audrey", "He painted a picture of a sunset.", []),
+        fact(5, "s1", "Audrey", "Audrey made a ceramic bowl in pottery class.", []),
+    ]
+    found = views(facts)
+    assert [e.object for e in found["relation:Andrew:works_at"].entries] == ["Google"]
+    assert [e.object for e in found["relation:Andrew:visited"].entries] == ["Rome"]
+    assert [(e.kind, e.object) for e in found["relation:Audrey:family"].entries] == [("son", "Jake")]
+    assert [e.object for e in found["relation:Jake:made"].entries] == ["a picture of a sunset"]  # "he" is Jake
+    assert [e.object for e in found["relation:Audrey:made"].entries] == ["a ceramic bowl"]
+
+
+def test_extraction_reports_what_pronouns_referred_to() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey adopted a puppy named Pepper.", ["Pepper"]),
+        fact(2, "s1", "Audrey", "He is such a cuddle bug.", []),
+        fact(3, "s2", "Audrey", "Audrey's pup loves the dog park.", []),
+    ]
+    mentions = RelationExtractor().extract(facts, PEOPLE).mentions
+    assert mentions == {"f_02": ["Pepper"], "f_03": ["Pepper"]}
+
+
+def test_their_names_are_names_the_pets_the_speaker_just_mentioned() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey got new collars for Audrey's dogs."),
+        fact(2, "s1", "Audrey", "Audrey: Their names are Pepper, Precious and Panda.", ["Pepper", "Panda"]),
+        fact(3, "s2", "Andrew", "Their names are Tom and Jerry.", ["Tom", "Jerry"]),  # no pets of his mentioned
+    ]
+    found = views(facts)
+    assert [(e.kind, e.object) for e in found["relation:Audrey:owns"].entries] == [
+        ("dog", "Panda"),
+        ("dog", "Pepper"),
+        ("dog", "Precious"),
+    ]
+    assert "relation:Andrew:owns" not in found
