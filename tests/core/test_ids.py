@@ -1,6 +1,6 @@
 import time
 
-from outcrop.core.ids import child_id, content_hash, new_id
+from outcrop.core.ids import child_id, content_hash, new_id, reproducible_ids
 
 
 def test_ids_are_unique_prefixed_and_time_sortable() -> None:
@@ -29,3 +29,14 @@ def test_child_ids_are_deterministic_and_sort_with_their_parents() -> None:
     assert children == sorted(children)
     assert child_id("f", first, 0, "facts.rules@1") == children[0]
     assert child_id("f", first, 0, "facts.llm@1") != children[0]
+
+
+def test_reproducible_ids_repeat_from_run_to_run_and_stay_sortable() -> None:
+    runs = []
+    for _ in range(2):
+        with reproducible_ids():
+            runs.append([new_id("t") for _ in range(5)] + [new_id("f")])
+    assert runs[0] == runs[1]
+    assert runs[0][:5] == sorted(runs[0][:5]) and len(set(runs[0])) == 6
+    after = new_id("t")  # outside the block: the clock again, after every counted id
+    assert after > runs[0][4] and after not in runs[0]

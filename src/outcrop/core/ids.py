@@ -7,6 +7,8 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -22,6 +24,23 @@ def _b32(value: int, length: int) -> str:
 
 _last_lock = threading.Lock()
 _last = (0, 0)  # (millis, random part) of the previous id made by this process
+_counted: list[int] | None = None  # inside reproducible_ids: the next id's number
+
+
+@contextmanager
+def reproducible_ids(start: int = 1 << 40) -> Iterator[None]:
+    """Ids made in this process inside the block are ``start``, ``start + 1``, ... instead of the
+    clock and random bits: the same input replayed into a fresh store gets the same ids, so ties
+    broken by id, and ids hashed into derived ones, are the same from run to run (the evaluation).
+    Only for a store that was empty when the block began: its ids must not meet ids made outside."""
+    global _counted
+    with _last_lock:
+        outer, _counted = _counted, [start]
+    try:
+        yield
+    finally:
+        with _last_lock:
+            _counted = outer
 
 
 def new_id(prefix: str) -> str:
@@ -35,6 +54,10 @@ def new_id(prefix: str) -> str:
     global _last
     millis = int(time.time() * 1000) & ((1 << 50) - 1)
     with _last_lock:
+        if _counted is not None:
+            number = _counted[0]
+            _counted[0] += 1
+            return f"{prefix}_{_b32(number >> 40, 10)}{_b32(number & ((1 << 40) - 1), 8)}"
         last_millis, last_rand = _last
         if millis > last_millis:
             rand = int.from_bytes(os.urandom(5), "big") >> 1  # 39 bits: room to increment

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from outcrop import Embedder
 from outcrop.api.memory import Memory
 from outcrop.config import MemoryConfig
+from outcrop.core.ids import reproducible_ids
 from outcrop.core.text import estimate_tokens, words
 from outcrop.core.types import Hit, Level
 from outcrop.errors import NotFoundError
@@ -195,7 +196,9 @@ class _CaseTask:
         case_config = MemoryConfig.build({**settings, "store": f"sqlite:///{db}"})
         if progress:
             progress.start(case.case_id, len(questions))
-        with Memory(config=case_config, embedder=embedder) as memory:
+        # ids from a counter: ties broken by id, and derived ids hashed from turn ids, are the same
+        # in every run (with clock-made ids a tie could fall either way from one run to the next)
+        with reproducible_ids(), Memory(config=case_config, embedder=embedder) as memory:
             result.loaded = memory.embedder
             result.embedder = memory.embedder.id
             replay = _replay(memory, case, result)
