@@ -17,6 +17,7 @@ from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, Dens
 from outcrop.retrieve.fusion import weighted_rrf
 from outcrop.retrieve.gate import Confidence, estimate_confidence
 from outcrop.retrieve.graph import GraphChannel
+from outcrop.retrieve.hops import HopChannel
 from outcrop.retrieve.pages import PageChannel
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
 from outcrop.retrieve.reserve import reserve_places
@@ -59,6 +60,8 @@ class Retriever:
             GraphChannel(store),  # runs only when channel_weights names "graph"
             PageChannel(store),  # entity pages the query names (strata/pages.py)
         ]
+        # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
+        self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)
         self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)
 
     @property
@@ -133,6 +136,9 @@ class Retriever:
             for c in self.channels
             if weights.get(c.name, 0.0) > 0
         }
+        if weights.get(self.hops.name, 0.0) > 0:
+            first = [(item_id, score) for item_id, score, _ in weighted_rrf(rankings, weights, self.config.rrf_k)]
+            rankings[self.hops.name] = self.hops.search(request, first)
         dense_order = [item_id for item_id, _ in rankings.get("dense", [])[:reserve]]
         reserved = set(dense_order)
         fused = [
@@ -166,7 +172,9 @@ class Retriever:
         if reserved:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit)
-        annotate_zoom(hits, items)
+        # in fused order: zoom_in lists a coarse hit's supporting turns as the query ranked them
+        # (the store returns items in its own row order)
+        annotate_zoom(hits, {item_id: items[item_id] for item_id, _, _ in fused if item_id in items})
         for hit in hits:
             hit.explain["route"] = chosen_route.kind.value
         confidence = estimate_confidence(analysis, hits)
