@@ -45,6 +45,7 @@ def assemble_context(
         limit=min(1000, max(50, max_tokens // 10)),
         filters=filters,
         reserve=config.context_dense_reserve,
+        zoom_pages=config.page_zoom > 0,
     )
     if config.page_zoom > 0:  # a page's lines that answer, not its whole text (retrieve/pagezoom.py)
         retrieval.hits = zoom_pages(store, scope, retrieval.hits, config.page_zoom)
