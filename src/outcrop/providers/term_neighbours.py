@@ -54,6 +54,8 @@ class TermNeighbours:
         self.words = [word for _, word in vocabulary]
         self._index = {word: n for n, word in enumerate(self.words)}
         self._vectors: Vectors = normalise(table[[index for index, _ in vocabulary]])
+        # queries repeat their words: a term's neighbours are kept for the last 4096 terms asked
+        self._nearest = lru_cache(maxsize=4096)(self._search)
 
     def vector(self, term: str) -> Vectors:
         """The unit vector of ``term``: its own token's, or WordLlama's embedding of the word."""
@@ -66,10 +68,13 @@ class TermNeighbours:
 
     def neighbours(self, term: str, k: int, floor: float) -> list[tuple[str, float]]:
         """The ``k`` vocabulary words nearest ``term`` (not itself), best first, cosine ≥ ``floor``."""
-        similarity = self._vectors @ self.vector(term.lower())
+        return list(self._nearest(term.lower(), k, floor))
+
+    def _search(self, term: str, k: int, floor: float) -> tuple[tuple[str, float], ...]:
+        similarity = self._vectors @ self.vector(term)
         order = np.argsort(-similarity)[: k + 1]
         found = [(self.words[n], float(similarity[n])) for n in order if self.words[n] != term]
-        return [(word, score) for word, score in found[:k] if score >= floor]
+        return tuple((word, score) for word, score in found[:k] if score >= floor)
 
 
 @lru_cache(maxsize=1)
