@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from outcrop import Memory, MemoryConfig
 from outcrop.eval.locomo import LocomoSample, load_locomo
@@ -21,8 +22,9 @@ def load_sample(args: argparse.Namespace) -> LocomoSample:
     return load_locomo(args.data)[args.conversation]
 
 
-def ingest(url: str, sample: LocomoSample) -> None:
-    """Add every session of ``sample`` to the store at ``url`` (known messages are no-ops)."""
-    with Memory(config=MemoryConfig.build({"store": url})) as memory:
+def ingest(url: str, sample: LocomoSample, settings: dict[str, Any] | None = None) -> None:
+    """Add every session of ``sample`` to the store at ``url`` (known messages are no-ops), with
+    ``settings`` (MemoryConfig fields, e.g. ``{"strata": {"pages": true}}``)."""
+    with Memory(config=MemoryConfig.build({**(settings or {}), "store": url})) as memory:
         for batch in sample.batches:
             memory.add(batch.messages, user_id=sample.sample_id, session_id=batch.session_id, timestamp=batch.timestamp)

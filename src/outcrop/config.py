@@ -47,6 +47,25 @@ class RetrievalConfig(BaseModel):
     )
     prf_docs: int = Field(3, ge=1)
     prf_terms: int = Field(10, ge=1)
+    expansion_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="query term expansion: weight (times cosine) of each query term's neighbours in WordLlama's"
+        " token space, added to the BM25 query (0: off; needs the wordllama extra; docs/decisions.md)",
+    )
+    expansion_neighbours: int = Field(3, ge=1, le=20, description="neighbours per query term")
+    expansion_similarity: float = Field(0.45, ge=0.0, le=1.0, description="least cosine of a neighbour")
+    page_zoom: int = Field(
+        4,
+        ge=0,
+        le=5,
+        description="in a context, an entity page gives way to up to this many of its supporting turns that"
+        " match the question, and pages hide none of their turns (0: the page's whole text; LoCoMo with pages:"
+        " coverage +0.8)",
+    )
+    hop_seeds: int = Field(5, ge=1, le=50, description="first-pass hits whose names the second hop follows")
+    hop_bridges: int = Field(3, ge=1, le=20, description="names (bridge entities) the second hop searches")
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
     context_dense_reserve: int = Field(
         10,

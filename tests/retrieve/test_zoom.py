@@ -27,3 +27,14 @@ def test_hits_whose_turns_are_already_carried_are_dropped() -> None:
     ]
     assert [h.id for h in deduplicate(ranked, 10)] == ["f_1", "e_1", "t_c"]
     assert [h.id for h in deduplicate(ranked, 2)] == ["f_1", "e_1"]
+
+
+def test_a_transparent_hit_keeps_its_place_without_hiding_its_turns() -> None:
+    ranked = [
+        hit("c_page", Level.TOPIC, ["t_a", "t_b"]),
+        hit("t_a", Level.TURN, ["l_1"]),
+        hit("t_b", Level.TURN, ["l_2"]),
+    ]
+    assert [h.id for h in deduplicate(ranked, 10)] == ["c_page"]
+    kept = deduplicate(ranked, 10, transparent=lambda h: h.id == "c_page")
+    assert [h.id for h in kept] == ["c_page", "t_a", "t_b"]

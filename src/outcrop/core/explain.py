@@ -54,6 +54,7 @@ class Explain(TypedDict, total=False):
     valid_to: str | None  # when this fact's value stopped holding (ISO date-time)
     profile: bool  # a profile line offered first in a context
     zoom_in_of: bool  # a supporting turn brought in by a coarse hit
+    zoom_of_page: str  # a supporting turn packed in place of this entity page (retrieve/pagezoom.py)
     whole_scope: bool  # the whole scope fitted the budget: no retrieval
 
 

@@ -11,6 +11,7 @@ from outcrop.config import RetrievalConfig
 from outcrop.core.payloads import ProfilePayload
 from outcrop.core.types import Context, Hit, Level, Scope
 from outcrop.retrieve.context import pack_context
+from outcrop.retrieve.pagezoom import zoom_pages
 from outcrop.retrieve.pipeline import Retriever
 from outcrop.retrieve.quarantine import without_quarantined
 from outcrop.stores.base import SearchFilters, Store
@@ -44,7 +45,10 @@ def assemble_context(
         limit=min(1000, max(50, max_tokens // 10)),
         filters=filters,
         reserve=config.context_dense_reserve,
+        zoom_pages=config.page_zoom > 0,
     )
+    if config.page_zoom > 0:  # a page's lines that answer, not its whole text (retrieve/pagezoom.py)
+        retrieval.hits = zoom_pages(store, scope, retrieval.hits, config.page_zoom)
     named = retriever.analyse(scope, query).speakers
     profile = [
         Hit.from_item(item, 0.0, {"profile": True})

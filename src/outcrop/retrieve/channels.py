@@ -6,6 +6,7 @@ weight in :class:`~outcrop.config.RetrievalConfig` is positive.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,11 +18,15 @@ from outcrop.config import RetrievalConfig
 from outcrop.core.text import FILLER, content_terms
 from outcrop.core.types import Scope
 from outcrop.providers.base import Embedder
+from outcrop.providers.term_neighbours import term_neighbours
+from outcrop.retrieve.expansion import expand_terms
 from outcrop.retrieve.query import QueryAnalysis
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.stores.base import ScoredId, SearchFilters, Store, VectorSpace
 
 __all__ = ["BM25Channel", "Channel", "ChannelRequest", "DenseChannel", "RecencyChannel"]
+
+_NAME = re.compile(r"\b[A-Z][\w'’-]+")
 
 
 @dataclass(frozen=True)
@@ -51,19 +56,34 @@ class BM25Channel:
     def search(self, request: ChannelRequest) -> list[ScoredId]:
         terms = {t: 1.0 for t in request.query.terms}
         first = self.store.lexical.search(request.scope, terms, request.k, request.filters, self.config.context_weight)
-        if not first or self.config.prf_weight <= 0:
+        extra: dict[str, float] = {}
+        if first and self.config.prf_weight > 0:
+            feedback = self._expansion_terms(request, first, set(terms))
+            if feedback:
+                # The feedback as a whole weighs prf_weight of the original query, however many terms it has.
+                extra.update(dict.fromkeys(feedback, self.config.prf_weight * len(terms) / len(feedback)))
+        if self.config.expansion_weight > 0:
+            for term, weight in self._neighbour_terms(request).items():
+                extra[term] = extra.get(term, 0.0) + weight
+        if not extra:
             return first
-        expansion = self._expansion_terms(request, first, set(terms))
-        if not expansion:
-            return first
-        # The expansion as a whole weighs prf_weight of the original query, however many terms it has.
-        # It is matched against items' own text only: neighbour context would add cost, not signal.
-        each = self.config.prf_weight * len(terms) / len(expansion)
-        extra = self.store.lexical.search(request.scope, dict.fromkeys(expansion, each), request.k, request.filters)
+        # Added terms are matched against items' own text only: neighbour context would add cost, not signal.
         scores = dict(first)
-        for item_id, score in extra:
+        for item_id, score in self.store.lexical.search(request.scope, extra, request.k, request.filters):
             scores[item_id] = scores.get(item_id, 0.0) + score
         return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: request.k]
+
+    def _neighbour_terms(self, request: ChannelRequest) -> dict[str, float]:
+        """Words near the query's terms in a static embedding vocabulary (retrieve/expansion.py)."""
+        names = {*request.query.speakers, *(m.group() for m in _NAME.finditer(request.query.text) if m.start() > 0)}
+        return expand_terms(
+            request.query.terms,
+            term_neighbours(),
+            neighbours=self.config.expansion_neighbours,
+            floor=self.config.expansion_similarity,
+            weight=self.config.expansion_weight,
+            names=[n.removesuffix("'s").removesuffix("’s") for n in names],
+        )
 
     def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], query_terms: set[str]) -> list[str]:
         """The content words shared by most of the top documents (ties: order of appearance)."""

@@ -17,7 +17,9 @@ from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, Dens
 from outcrop.retrieve.fusion import weighted_rrf
 from outcrop.retrieve.gate import Confidence, estimate_confidence
 from outcrop.retrieve.graph import GraphChannel
+from outcrop.retrieve.hops import HopChannel
 from outcrop.retrieve.pages import PageChannel
+from outcrop.retrieve.pagezoom import is_page
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
 from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
@@ -59,6 +61,8 @@ class Retriever:
             GraphChannel(store),  # runs only when channel_weights names "graph"
             PageChannel(store),  # entity pages the query names (strata/pages.py)
         ]
+        # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
+        self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)
         self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)
 
     @property
@@ -91,17 +95,21 @@ class Retriever:
         weights: dict[str, float] | None = None,
         widen: bool = True,
         reserve: int = 0,
+        zoom_pages: bool = False,
     ) -> Retrieval:
-        """``widen``: run a deeper second pass when the confidence gate is under its threshold.
+        """``zoom_pages``: entity pages do not hide the turns they carry (a context packs some of
+        those turns in a page's place: retrieve/pagezoom.py). ``widen``: run a deeper second pass when the confidence gate is under its threshold.
         ``reserve``: places after the first ``config.reserve_after`` hits kept for the dense
         channel's best matches (retrieve/reserve.py); for contexts, which are sets, not rankings."""
         started = time.perf_counter()
         analysis = self.analyse(scope, query)
         clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
-        result = self._pass(scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve)
+        result = self._pass(
+            scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve, zoom_pages
+        )
         if widen and not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
             depth = self.config.candidates * self.config.gate_widen
-            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve)
+            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve, zoom_pages)
             wider.widened = True
             result = wider
         elapsed = (time.perf_counter() - started) * 1000
@@ -124,6 +132,7 @@ class Retriever:
         depth: int,
         clock: datetime | None,
         reserve: int = 0,
+        zoom_pages: bool = False,
     ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
@@ -133,6 +142,9 @@ class Retriever:
             for c in self.channels
             if weights.get(c.name, 0.0) > 0
         }
+        if weights.get(self.hops.name, 0.0) > 0:
+            first = [(item_id, score) for item_id, score, _ in weighted_rrf(rankings, weights, self.config.rrf_k)]
+            rankings[self.hops.name] = self.hops.search(request, first)
         dense_order = [item_id for item_id, _ in rankings.get("dense", [])[:reserve]]
         reserved = set(dense_order)
         fused = [
@@ -165,8 +177,10 @@ class Retriever:
             hits = self._strengthen(scope, analysis, hits, clock)
         if reserved:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
-        hits = deduplicate(hits, limit)
-        annotate_zoom(hits, items)
+        hits = deduplicate(hits, limit, transparent=is_page if zoom_pages else None)
+        # in fused order: zoom_in lists a coarse hit's supporting turns as the query ranked them
+        # (the store returns items in its own row order)
+        annotate_zoom(hits, {item_id: items[item_id] for item_id, _, _ in fused if item_id in items})
         for hit in hits:
             hit.explain["route"] = chosen_route.kind.value
         confidence = estimate_confidence(analysis, hits)

@@ -8,7 +8,7 @@ their supporting items (zoom in); fine hits name the episode of their session (z
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -20,11 +20,17 @@ from outcrop.core.types import Hit, Item, Level
 __all__ = ["annotate_zoom", "deduplicate", "has_time"]
 
 
-def deduplicate(hits: Sequence[Hit], limit: int) -> list[Hit]:
-    """Best first, skipping hits whose carried turns are all covered already; at most ``limit``."""
+def deduplicate(hits: Sequence[Hit], limit: int, *, transparent: Callable[[Hit], bool] | None = None) -> list[Hit]:
+    """Best first, skipping hits whose carried turns are all covered already; at most ``limit``.
+    A ``transparent`` hit is kept without covering its turns (a page a context will zoom into)."""
     covered: set[str] = set()
     kept: list[Hit] = []
     for hit in hits:
+        if transparent is not None and transparent(hit):
+            kept.append(hit)
+            if len(kept) == limit:
+                break
+            continue
         turns = carried_turns(hit)
         if turns and turns <= covered:
             continue
