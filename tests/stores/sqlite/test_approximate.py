@@ -283,3 +283,24 @@ def test_memory_config_reaches_the_store(tmp_path: Path, embedder: Embedder) -> 
     with Memory(config=config, embedder=embedder) as m:
         settings = m.store.vectors.approximate.settings  # type: ignore[attr-defined]
         assert (settings.min_vectors, settings.ef_search, settings.background) == (1234, 64, False)
+
+
+def test_without_faiss_only_a_scope_at_the_threshold_says_so_once(
+    large: tuple[str, VectorSpace, np.ndarray, list[str]],
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, space, _, _ = large
+    monkeypatch.setattr("outcrop.stores.sqlite.approximate.available", lambda: False)
+    query = embedder.embed(QUERIES[:1])[0]
+    with caplog.at_level("WARNING", logger="outcrop.stores.sqlite.approximate"):
+        small = _open(url, min_vectors=10 * N)  # no scope this large: nothing to say at open or search
+        small.vectors.search(SCOPE, space, query, 10)
+        small.close()
+        assert "faiss" not in caplog.text
+        store = _open(url)
+        for _ in range(3):
+            assert len(store.vectors.search(SCOPE, space, query, 10)) == 10  # exact
+        store.close()
+    assert caplog.text.count("faiss is not installed") == 1

@@ -65,8 +65,7 @@ class Approximate:
         self.settings = settings
         self.directory = directory
         self.enabled = settings.min_vectors > 0 and available()
-        if settings.min_vectors > 0 and not self.enabled:
-            log.warning("faiss is not installed (the 'ann' extra): large scopes are searched exactly")
+        self._missing_said = False  # faiss missing: said once, when a scope first reaches the threshold
         self._builds: dict[tuple[str, str], Future[ScopeAnn]] = {}  # (space, part) -> a build running or done
         self._builder: ThreadPoolExecutor | None = None
         self._builder_lock = threading.Lock()
@@ -80,6 +79,9 @@ class Approximate:
         """Bring ``matrix.ann`` up to date with the matrix (load, adopt a finished build, extend,
         build or rebuild, save), or drop it."""
         if not self.enabled or len(matrix) < self.settings.min_vectors:
+            if 0 < self.settings.min_vectors <= len(matrix) and not self._missing_said:
+                log.warning("faiss is not installed (the 'ann' extra): large scopes are searched exactly")
+                self._missing_said = True
             matrix.ann = None
             self._builds.pop((space, part), None)
             return
