@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from outcrop.integrations._require import require
+from outcrop.integrations._tools import as_async, memory_functions
 
 require("agents", "openai-agents")
 
@@ -43,10 +44,6 @@ __all__ = ["OutcropSession", "memory_tools"]
 
 _META = "openai_agents"  # the turn metadata key holding the SDK's item
 _PAGE = 10_000
-
-
-def _async(memory: Memory | AsyncMemory) -> AsyncMemory:
-    return memory if isinstance(memory, AsyncMemory) else AsyncMemory.wrap(memory)
 
 
 class OutcropSession:
@@ -71,7 +68,7 @@ class OutcropSession:
         self.user_id = user_id
         self.agent_id = agent_id
         self.session_settings = session_settings
-        self._memory = _async(memory)
+        self._memory = as_async(memory)
 
     def _turns(self, memory: Memory, limit: int | None) -> list[OutcropItem]:
         """The session's turns, oldest first (the newest ``limit`` of them)."""
@@ -163,28 +160,7 @@ def memory_tools(
     max_tokens: int = 800,
 ) -> list[FunctionTool]:
     """``remember`` and ``recall`` as Agents SDK function tools over ``user_id``'s memory."""
-    amemory = _async(memory)
-
-    async def remember(text: str) -> str:
-        """Save a fact about the user or the task to long-term memory, for later conversations.
-
-        Args:
-            text: The fact to remember, as a short self-contained sentence.
-        """
-        [turn_id] = await amemory.add(
-            [{"role": "assistant", "content": text}], user_id=user_id, agent_id=agent_id, session_id="memory-tool"
-        )
-        return f"remembered ({turn_id})"
-
-    async def recall(query: str) -> str:
-        """Look up long-term memory: what was said or remembered about the query, with ids.
-
-        Args:
-            query: What to look for, as a question or keywords.
-        """
-        context = await amemory.context(query, user_id=user_id, agent_id=agent_id, max_tokens=max_tokens)
-        return context.text or "nothing remembered about that"
-
+    remember, recall = memory_functions(memory, user_id=user_id, agent_id=agent_id, max_tokens=max_tokens)
     return [
         function_tool(remember, name_override="remember"),
         function_tool(recall, name_override="recall"),

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from outcrop.integrations._require import require
+from outcrop.integrations._tools import as_async, memory_functions
 
 require("pydantic_ai", "pydantic-ai")
 
@@ -49,36 +50,11 @@ _META = "pydantic_ai"
 _PAGE = 10_000
 
 
-def _async(memory: Memory | AsyncMemory) -> AsyncMemory:
-    return memory if isinstance(memory, AsyncMemory) else AsyncMemory.wrap(memory)
-
-
 def memory_toolset(
     memory: Memory | AsyncMemory, *, user_id: str = DEFAULT_USER, agent_id: str | None = None, max_tokens: int = 800
 ) -> FunctionToolset[Any]:
     """``remember`` and ``recall`` over ``user_id``'s memory, as a pydantic-ai toolset."""
-    amemory = _async(memory)
-
-    async def remember(text: str) -> str:
-        """Save a fact about the user or the task to long-term memory, for later conversations.
-
-        Args:
-            text: The fact to remember, as a short self-contained sentence.
-        """
-        [turn_id] = await amemory.add(
-            [{"role": "assistant", "content": text}], user_id=user_id, agent_id=agent_id, session_id="memory-tool"
-        )
-        return f"remembered ({turn_id})"
-
-    async def recall(query: str) -> str:
-        """Look up long-term memory: what was said or remembered about the query, with ids.
-
-        Args:
-            query: What to look for, as a question or keywords.
-        """
-        context = await amemory.context(query, user_id=user_id, agent_id=agent_id, max_tokens=max_tokens)
-        return context.text or "nothing remembered about that"
-
+    remember, recall = memory_functions(memory, user_id=user_id, agent_id=agent_id, max_tokens=max_tokens)
     return FunctionToolset([remember, recall])
 
 
@@ -93,7 +69,7 @@ class OutcropMessageHistory:
     def __init__(
         self, memory: Memory | AsyncMemory, *, user_id: str = DEFAULT_USER, agent_id: str | None = None
     ) -> None:
-        self._memory = _async(memory)
+        self._memory = as_async(memory)
         self.user_id = user_id
         self.agent_id = agent_id
 
