@@ -14,17 +14,31 @@ range (its document counts, lengths and each term's document frequency), so they
 tenant's. Ties at a depth cut go to the older item (``ORDER BY bm25, i.rowid``). Before, they
 went where SQLite's plan happened to read rows: in rowid order mostly, in time order when a date
 filter made SQLite 3.50 read ``items`` first.
+
+But FTS5's ``bm25()`` counts each query term's documents over the whole table at every query
+(``xQueryPhrase`` walks the term's every posting): a user's search would cost its tenant's size.
+So the writes keep each tenant's statistics (``lexical_terms``: documents per term and field;
+``lexical_stats``: documents and tokens per field), counted from FTS5's own tokens
+(:mod:`~outcrop.stores.sqlite.tokens`) in the write's transaction, and a user's search scores its
+range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): FTS5 still finds the
+rows (one ``MATCH`` per term, inside the range), ``highlight()`` counts a term's occurrences in a
+row and ``%_docsize`` gives its length, all of which cost that user's matching rows only. A term
+of several tokens (a phrase) has no count kept: its documents are counted by FTS5 at the query,
+over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
+FTS5's ``bm25()``: the same statistics, the same scores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sql import scope_clause
+from outcrop.stores.sqlite.bm25 import docsize, idf, row_score
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.rows import where
@@ -35,6 +49,7 @@ from outcrop.stores.sqlite.schema import (
     lexical_number,
     vector_part,
 )
+from outcrop.stores.sqlite.tokens import FTS5Tokens
 
 __all__ = ["SQLiteLexical"]
 
@@ -46,6 +61,27 @@ def _fts_query(terms: Iterable[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+@dataclass(frozen=True)
+class _Statistics:
+    """A tenant's BM25 statistics for one query: (own, context) documents and tokens, and the
+    (own, context) documents of each one-token term."""
+
+    docs: tuple[int, int]
+    tokens: tuple[int, int]
+    frequencies: dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Where a user's rows are found: the table, its rowid range condition, the scope's clause on
+    ``items i`` and their parameters (the range's first)."""
+
+    table: str
+    within: str
+    params: list[Any]
+    clause: str
+
+
 class SQLiteLexical:
     """See :class:`outcrop.stores.base.LexicalIndex`."""
 
@@ -53,6 +89,7 @@ class SQLiteLexical:
         self._conn = connection
         self._names: dict[str, tuple[str, str]] = {}  # tenant -> (own, ctx): tables are never renamed
         self._numbers: dict[tuple[str, str], int] = {}  # (tenant, user) -> number, once committed: never changes
+        self._tokens = FTS5Tokens()
 
     def _tables(self, tenant: str, db: sqlite3.Connection | None = None) -> tuple[str, str] | None:
         """The tenant's two tables, or None before its first document."""
@@ -109,21 +146,68 @@ class SQLiteLexical:
         (user_id,) = db.execute("SELECT user_id FROM items WHERE rowid = ?", (rowid,)).fetchone()
         key = lexical_key(self._number(tenant, user_id, db, create=True) or 0, rowid)
         if replace:
-            self._delete(db, (own, ctx), [key])
+            self._delete(db, tenant, (own, ctx), [key])
         db.execute(f"INSERT INTO {own}(rowid, body) VALUES (?, ?)", (key, document.own))
         if document.context:
             db.execute(f"INSERT INTO {ctx}(rowid, body) VALUES (?, ?)", (key, document.context))
+        self._count(db, tenant, [document.own], [document.context] if document.context else [], 1)
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""
         tables = self._tables(tenant, db)
         if tables is not None and rowids:
-            self._delete(db, tables, self._keys(db, tenant, rowids))
+            self._delete(db, tenant, tables, self._keys(db, tenant, rowids))
 
-    @staticmethod
-    def _delete(db: sqlite3.Connection, tables: tuple[str, str], keys: Sequence[int]) -> None:
+    def _delete(self, db: sqlite3.Connection, tenant: str, tables: tuple[str, str], keys: Sequence[int]) -> None:
+        """Delete documents ``keys``, taking them out of the tenant's statistics first."""
+        bodies: list[list[str]] = []
+        for table in tables:
+            found: list[str] = []
+            for chunk in chunks(keys):
+                found += [
+                    str(r[0])
+                    for r in db.execute(
+                        f"SELECT body FROM {table} WHERE rowid IN ({','.join('?' * len(chunk))})", chunk
+                    ).fetchall()
+                ]
+            bodies.append(found)
+        self._count(db, tenant, bodies[0], bodies[1], -1)
         for table in tables:
             db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(k,) for k in keys])
+
+    def _count(self, db: sqlite3.Connection, tenant: str, own: Sequence[str], ctx: Sequence[str], sign: int) -> None:
+        """Add (``sign`` 1) or take out (-1) documents of the tenant's two tables (own text,
+        context) to or from its statistics: documents per term, documents and tokens per field. A
+        term no document holds any more loses its row (a forgotten word leaves none)."""
+        if not own and not ctx:
+            return
+        counts = self._tokens.counts([*own, *ctx])
+        frequencies: dict[str, list[int]] = {}
+        for n, terms in enumerate(counts):
+            field = 0 if n < len(own) else 1
+            for term in terms:
+                frequencies.setdefault(term, [0, 0])[field] += sign
+        own_tokens = sum(sum(c.values()) for c in counts[: len(own)])
+        ctx_tokens = sum(sum(c.values()) for c in counts[len(own) :])
+        db.execute(
+            "INSERT INTO lexical_stats AS s (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET"
+            " own_docs = s.own_docs + excluded.own_docs, own_tokens = s.own_tokens + excluded.own_tokens,"
+            " ctx_docs = s.ctx_docs + excluded.ctx_docs, ctx_tokens = s.ctx_tokens + excluded.ctx_tokens",
+            (tenant, sign * len(own), sign * own_tokens, sign * len(ctx), sign * ctx_tokens),
+        )
+        rows = [(tenant, term, o, c) for term, (o, c) in sorted(frequencies.items())]
+        db.executemany(
+            "INSERT INTO lexical_terms AS t (tenant, term, own_df, ctx_df) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (tenant, term) DO UPDATE SET own_df = t.own_df + excluded.own_df,"
+            " ctx_df = t.ctx_df + excluded.ctx_df",
+            rows,
+        )
+        if sign < 0:
+            db.executemany(
+                "DELETE FROM lexical_terms WHERE tenant = ? AND term = ? AND own_df <= 0 AND ctx_df <= 0",
+                [(tenant, r[1]) for r in rows],
+            )
 
     @staticmethod
     def optimize(db: sqlite3.Connection) -> None:
@@ -167,18 +251,87 @@ class SQLiteLexical:
         tables = [(own, 1.0)] + ([(ctx, context_weight)] if context_weight > 0 else [])
         depth = max(k, 1) * (1 if len(by_weight) * len(tables) == 1 else 3)
         scores: dict[str, float] = {}
-        for weight, group in by_weight.items():
-            for table, table_weight in tables:
-                rows = self._conn.query(
-                    f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
-                    f" WHERE {table} MATCH ?{within.format(table=table)} AND {clause}"
-                    f" ORDER BY bm25({table}), i.rowid LIMIT ?",
-                    [_fts_query(group), *within_params, *params, depth],
-                )
-                for item_id, score in rows:
-                    scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
+        with self._conn.snapshot():
+            stats = self._statistics(scope.tenant, terms) if within else None
+            for weight, group in by_weight.items():
+                for field, (table, table_weight) in enumerate(tables):
+                    if stats is None:  # a whole tenant: FTS5 scores every match, its statistics are ours
+                        rows = self._conn.query(
+                            f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
+                            f" WHERE {table} MATCH ? AND {clause}"
+                            f" ORDER BY bm25({table}), i.rowid LIMIT ?",
+                            [_fts_query(group), *params, depth],
+                        )
+                    else:
+                        found = _Found(table, within.format(table=table), [*within_params, *params], clause)
+                        rows = self._scored(found, field, group, stats, depth)
+                    for item_id, score in rows:
+                        scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:k]
+
+    def _statistics(self, tenant: str, terms: Iterable[str]) -> _Statistics:
+        """The tenant's documents and tokens per field, and its documents per field of each
+        one-token term among ``terms``."""
+        row = self._conn.query(
+            "SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM lexical_stats WHERE tenant = ?", (tenant,)
+        )
+        docs, tokens = ((int(row[0][0]), int(row[0][2])), (int(row[0][1]), int(row[0][3]))) if row else ((0, 0), (0, 0))
+        single = sorted({p[0] for p in map(self._tokens.phrase, terms) if len(p) == 1})
+        frequencies: dict[str, tuple[int, int]] = {}
+        for chunk in chunks(single):
+            for term, own_df, ctx_df in self._conn.query(
+                f"SELECT term, own_df, ctx_df FROM lexical_terms WHERE tenant = ? AND term IN ({','.join('?' * len(chunk))})",
+                [tenant, *chunk],
+            ):
+                frequencies[str(term)] = (int(own_df), int(ctx_df))
+        return _Statistics(docs, tokens, frequencies)
+
+    def _scored(
+        self, found: _Found, field: int, group: Sequence[str], stats: _Statistics, depth: int
+    ) -> list[ScoredId]:
+        """BM25 of the rows of one table a user's range holds that match a term of ``group``, from
+        the tenant's statistics (FTS5's arithmetic, :mod:`~outcrop.stores.sqlite.bm25`); the top
+        ``depth``, ties to the older item. Each term is one ``MATCH`` inside the range:
+        ``highlight()`` marks its occurrences in a row, ``%_docsize`` holds the row's length."""
+        docs, tokens = stats.docs[field], stats.tokens[field]
+        if not docs:
+            return []
+        avgdl = tokens / docs
+        table = found.table
+        idfs: list[float] = []
+        hits: dict[int, tuple[int, str, int, list[int]]] = {}  # key -> item rowid, id, length, occurrences
+        for n, term in enumerate(group):
+            phrase = self._tokens.phrase(term)
+            query = _fts_query([term])
+            if len(phrase) == 1:
+                holding = stats.frequencies.get(phrase[0], (0, 0))[field]
+            elif phrase:  # a phrase: no count kept, FTS5 counts it over the tenant
+                holding = int(self._conn.query(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [query])[0][0])
+            else:
+                holding = 0
+            idfs.append(idf(docs, holding))
+            if not phrase:
+                continue
+            rows = self._conn.query(
+                f"SELECT {table}.rowid, i.rowid, i.id, highlight({table}, 0, char(1), ''), d.sz FROM {table}"
+                f" JOIN {table}_docsize d ON d.id = {table}.rowid JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
+                f" WHERE {table} MATCH ?{found.within} AND {found.clause}",
+                [query, *found.params],
+            )
+            for key, rowid, item_id, marked, size in rows:
+                hit = hits.get(key)
+                if hit is None:
+                    hit = hits[key] = (int(rowid), str(item_id), docsize(size), [0] * len(group))
+                hit[3][n] = str(marked).count("\x01")
+        scored = sorted(
+            (
+                (row_score(idfs, freqs, length, avgdl), rowid, item_id)
+                for rowid, item_id, length, freqs in hits.values()
+            ),
+            key=lambda r: (-r[0], r[1]),
+        )
+        return [(item_id, score) for score, _, item_id in scored[:depth]]
 
     def documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]:
         names = self._tables(scope.tenant)

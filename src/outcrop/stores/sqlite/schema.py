@@ -20,13 +20,15 @@ from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
 __all__ = [
     "LEXICAL_ITEM_BITS",
     "MIGRATIONS",
+    "TOKENIZER",
+    "count_lexical_terms",
     "create_lexical_tables",
     "lexical_key",
     "lexical_number",
     "vector_part",
 ]
 
-_TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
+TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
 LEXICAL_ITEM_BITS = 39  # low bits of a lexical rowid: the item's rowid; above them, its user's number
 _LEXICAL_USERS = 1 << (63 - LEXICAL_ITEM_BITS)  # numbers per tenant (2**24), rowids stay positive
 
@@ -36,8 +38,8 @@ def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str
     registered now; their names. Names are hex, never the tenant's own string."""
     stem = "fts_" + hashlib.sha1(tenant.encode()).hexdigest()[:16]
     own, ctx = f"{stem}_own", f"{stem}_ctx"
-    db.execute(f"CREATE VIRTUAL TABLE {own} USING fts5(body, {_TOKENIZER})")
-    db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {_TOKENIZER})")
+    db.execute(f"CREATE VIRTUAL TABLE {own} USING fts5(body, {TOKENIZER})")
+    db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {TOKENIZER})")
     if FTS5_SECURE_DELETE:
         for table in (own, ctx):
             _secure_delete(db, table)
@@ -192,6 +194,52 @@ def _unique_turn_positions(db: sqlite3.Connection) -> None:
     db.execute(
         "CREATE UNIQUE INDEX turn_positions ON items(tenant, user_id, session_id, position) WHERE position IS NOT NULL"
     )
+
+
+def count_lexical_terms(db: sqlite3.Connection, tenant: str) -> None:
+    """Count a tenant's BM25 statistics afresh from its FTS5 tables (``fts5vocab``: each term's
+    documents and occurrences per table) into ``lexical_terms`` and ``lexical_stats``, replacing
+    what they held: documents per term, documents and tokens per field (own text, context)."""
+    db.execute("DELETE FROM lexical_terms WHERE tenant = ?", (tenant,))
+    db.execute("DELETE FROM lexical_stats WHERE tenant = ?", (tenant,))
+    row = db.execute("SELECT own, ctx FROM lexical_tables WHERE tenant = ?", (tenant,)).fetchone()
+    if row is None:
+        return
+    totals: list[int] = []
+    for field, table in (("own", row[0]), ("ctx", row[1])):
+        db.execute(f"CREATE VIRTUAL TABLE temp.lexical_vocab USING fts5vocab(main, {table}, 'row')")
+        try:
+            db.execute(
+                f"INSERT INTO lexical_terms (tenant, term, own_df, ctx_df) SELECT ?, term, {'doc, 0' if field == 'own' else '0, doc'}"
+                " FROM temp.lexical_vocab WHERE doc > 0 ORDER BY term"
+                f" ON CONFLICT (tenant, term) DO UPDATE SET {field}_df = excluded.{field}_df",
+                (tenant,),
+            )
+            (tokens,) = db.execute("SELECT COALESCE(SUM(cnt), 0) FROM temp.lexical_vocab").fetchone()
+        finally:
+            db.execute("DROP TABLE temp.lexical_vocab")
+        (docs,) = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        totals += [int(docs), int(tokens)]
+    db.execute(
+        "INSERT INTO lexical_stats (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens) VALUES (?, ?, ?, ?, ?)",
+        (tenant, *totals),
+    )
+
+
+def _lexical_term_stats(db: sqlite3.Connection) -> None:
+    """Each tenant's BM25 statistics kept in tables of their own, so that a user's search scores its
+    own rows from them instead of FTS5 counting each term's documents over the whole tenant at every
+    query (``stores/sqlite/lexical.py``); counted here once from every tenant's FTS5 tables."""
+    db.execute(
+        "CREATE TABLE lexical_terms (tenant TEXT NOT NULL, term TEXT NOT NULL, own_df INTEGER NOT NULL,"
+        " ctx_df INTEGER NOT NULL, PRIMARY KEY (tenant, term)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE lexical_stats (tenant TEXT PRIMARY KEY, own_docs INTEGER NOT NULL, own_tokens INTEGER NOT NULL,"
+        " ctx_docs INTEGER NOT NULL, ctx_tokens INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    for (tenant,) in db.execute("SELECT tenant FROM lexical_tables ORDER BY tenant").fetchall():
+        count_lexical_terms(db, tenant)
 
 
 SECURE_DELETE_MIGRATION = "0014_fts_secure_delete"
@@ -355,4 +403,5 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
     ),
     ("0011_lexical_keys_per_user", _lexical_keys_per_user),
     (SECURE_DELETE_MIGRATION, _fts_secure_delete),
+    ("0015_lexical_term_stats", _lexical_term_stats),
 ]

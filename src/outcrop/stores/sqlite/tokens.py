@@ -1,0 +1,75 @@
+"""FTS5's own tokens of a text, outside the store: a private in-memory FTS5 table with the lexical
+tables' tokenizer (``porter unicode61 remove_diacritics 2``), read back through ``fts5vocab``. The
+tokens are FTS5's by construction (the same library, the same tokenizer, the same stemmer), so
+term statistics counted from them agree with what FTS5 indexes; no Python re-implementation of
+unicode61 or of its Porter stemmer is involved.
+
+The table lives in a connection of its own (``:memory:``), so tokenising never writes the store's
+file nor touches its transactions; one lock serialises its users (a call takes tens of
+microseconds).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.schema import TOKENIZER
+
+__all__ = ["FTS5Tokens"]
+
+_REMEMBERED = 65_536  # query terms whose tokens a process keeps (then starts again)
+
+
+class FTS5Tokens:
+    """Counts of FTS5 tokens per text, and a query term's tokens (cached)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._db.execute(f"CREATE VIRTUAL TABLE tok USING fts5(body, content='', {TOKENIZER})")
+        self._db.execute("CREATE VIRTUAL TABLE tok_instance USING fts5vocab(tok, 'instance')")
+        self._lock = threading.Lock()
+        self._phrases: dict[str, tuple[str, ...]] = {}
+
+    def counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
+        """Each text's tokens with their number of occurrences (empty for an empty text)."""
+        out: list[dict[str, int]] = [{} for _ in texts]
+        if not any(texts):
+            return out
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO tok(rowid, body) VALUES (?, ?)", [(n + 1, t) for n, t in enumerate(texts) if t]
+                )
+                rows = self._db.execute("SELECT doc, term, count(*) FROM tok_instance GROUP BY doc, term").fetchall()
+                self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
+            finally:
+                self._db.execute("COMMIT")
+        for doc, term, count in rows:
+            out[int(doc) - 1][str(term)] = int(count)
+        return out
+
+    def phrase(self, term: str) -> tuple[str, ...]:
+        """The tokens of a query term in order (a term of several tokens is an FTS5 phrase)."""
+        tokens = self._phrases.get(term)
+        if tokens is not None:
+            return tokens
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("INSERT INTO tok(rowid, body) VALUES (1, ?)", (term,))
+                rows = self._db.execute("SELECT term FROM tok_instance ORDER BY offset").fetchall()
+                self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
+            finally:
+                self._db.execute("COMMIT")
+        tokens = tuple(str(r[0]) for r in rows)
+        if len(self._phrases) >= _REMEMBERED:
+            self._phrases.clear()
+        self._phrases[term] = tokens
+        return tokens
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
