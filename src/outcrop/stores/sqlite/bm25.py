@@ -5,7 +5,7 @@ The arithmetic is FTS5's (``fts5_aux.c``, ``fts5Bm25Function``), operation for o
 ``idf = log((N - n + 0.5) / (n + 0.5))``, floored at 1e-6; ``avgdl = tokens / N``; a row scores
 ``sum(idf[i] * (f[i] * (k1 + 1)) / (f[i] + k1 * (1 - b + b * D / avgdl)))`` over the query's
 phrases in order, with k1 = 1.2, b = 0.75, ``f`` a phrase's occurrences in the row and ``D`` the
-row's length in tokens (FTS5's own ``%_docsize`` record). With the same statistics the scores are
+row's length in tokens (its FTS5 tokens, kept on write in ``lexical_docs``). With the same statistics the scores are
 FTS5's to the bit (``tests/stores/sqlite/test_term_stats.py``).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["K1", "B", "docsize", "idf", "row_score"]
+__all__ = ["K1", "B", "idf", "row_score"]
 
 K1 = 1.2
 B = 0.75
@@ -35,13 +35,3 @@ def row_score(idfs: Sequence[float], freqs: Sequence[int], length: float, avgdl:
             f = float(freq)
             score += weight * ((f * (K1 + 1.0)) / (f + K1 * (1 - B + B * length / avgdl)))
     return score
-
-
-def docsize(record: bytes) -> int:
-    """The first column's size in an FTS5 ``%_docsize`` record (SQLite varints, one per column)."""
-    value = 0
-    for byte in record[:9]:
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            break
-    return value

@@ -21,8 +21,9 @@ So the writes keep each tenant's statistics (``lexical_terms``: documents per te
 ``lexical_stats``: documents and tokens per field), counted from FTS5's own tokens
 (:mod:`~outcrop.stores.sqlite.tokens`) in the write's transaction, and a user's search scores its
 range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): FTS5 still finds the
-rows (one ``MATCH`` per term, inside the range), ``highlight()`` counts a term's occurrences in a
-row and ``%_docsize`` gives its length, all of which cost that user's matching rows only. A term
+rows (``MATCH`` inside the range, as before), and each row's FTS5 tokens, kept on write
+(``lexical_docs``), give a term's occurrences in it and its length: costs of that user's matching
+rows only. A term
 of several tokens (a phrase) has no count kept: its documents are counted by FTS5 at the query,
 over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
 FTS5's ``bm25()``: the same statistics, the same scores.
@@ -38,7 +39,7 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sql import scope_clause
-from outcrop.stores.sqlite.bm25 import docsize, idf, row_score
+from outcrop.stores.sqlite.bm25 import idf, row_score
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.rows import where
@@ -49,7 +50,7 @@ from outcrop.stores.sqlite.schema import (
     lexical_number,
     vector_part,
 )
-from outcrop.stores.sqlite.tokens import FTS5Tokens
+from outcrop.stores.sqlite.tokens import FTS5Tokens, joined, pattern
 
 __all__ = ["SQLiteLexical"]
 
@@ -150,7 +151,18 @@ class SQLiteLexical:
         db.execute(f"INSERT INTO {own}(rowid, body) VALUES (?, ?)", (key, document.own))
         if document.context:
             db.execute(f"INSERT INTO {ctx}(rowid, body) VALUES (?, ?)", (key, document.context))
-        self._count(db, tenant, [document.own], [document.context] if document.context else [], 1)
+        own_tokens, ctx_tokens = self._tokens.tokens([document.own, document.context])
+        db.execute(
+            "INSERT INTO lexical_docs (key, own, own_len, ctx, ctx_len) VALUES (?, ?, ?, ?, ?)",
+            (
+                key,
+                joined(own_tokens),
+                len(own_tokens),
+                joined(ctx_tokens) if document.context else None,
+                len(ctx_tokens),
+            ),
+        )
+        self._count(db, tenant, [own_tokens], [ctx_tokens] if document.context else [], 1)
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""
@@ -160,41 +172,48 @@ class SQLiteLexical:
 
     def _delete(self, db: sqlite3.Connection, tenant: str, tables: tuple[str, str], keys: Sequence[int]) -> None:
         """Delete documents ``keys``, taking them out of the tenant's statistics first."""
-        bodies: list[list[str]] = []
-        for table in tables:
-            found: list[str] = []
-            for chunk in chunks(keys):
-                found += [
-                    str(r[0])
-                    for r in db.execute(
-                        f"SELECT body FROM {table} WHERE rowid IN ({','.join('?' * len(chunk))})", chunk
-                    ).fetchall()
-                ]
-            bodies.append(found)
-        self._count(db, tenant, bodies[0], bodies[1], -1)
+        own: list[list[str]] = []
+        ctx: list[list[str]] = []
+        for chunk in chunks(keys):
+            rows = db.execute(
+                f"SELECT own, ctx FROM lexical_docs WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            for own_text, ctx_text in rows:
+                own.append(own_text.split())
+                if ctx_text is not None:  # the document has a context (NULL: none)
+                    ctx.append(ctx_text.split())
+        self._count(db, tenant, own, ctx, -1)
+        db.executemany("DELETE FROM lexical_docs WHERE key = ?", [(k,) for k in keys])
         for table in tables:
             db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(k,) for k in keys])
 
-    def _count(self, db: sqlite3.Connection, tenant: str, own: Sequence[str], ctx: Sequence[str], sign: int) -> None:
+    @staticmethod
+    def _count(
+        db: sqlite3.Connection, tenant: str, own: Sequence[Sequence[str]], ctx: Sequence[Sequence[str]], sign: int
+    ) -> None:
         """Add (``sign`` 1) or take out (-1) documents of the tenant's two tables (own text,
-        context) to or from its statistics: documents per term, documents and tokens per field. A
-        term no document holds any more loses its row (a forgotten word leaves none)."""
+        context; each a list of its tokens) to or from its statistics: documents per term,
+        documents and tokens per field. A term no document holds any more loses its row (a
+        forgotten word leaves none)."""
         if not own and not ctx:
             return
-        counts = self._tokens.counts([*own, *ctx])
         frequencies: dict[str, list[int]] = {}
-        for n, terms in enumerate(counts):
-            field = 0 if n < len(own) else 1
-            for term in terms:
-                frequencies.setdefault(term, [0, 0])[field] += sign
-        own_tokens = sum(sum(c.values()) for c in counts[: len(own)])
-        ctx_tokens = sum(sum(c.values()) for c in counts[len(own) :])
+        for field, documents in enumerate((own, ctx)):
+            for tokens in documents:
+                for term in set(tokens):
+                    frequencies.setdefault(term, [0, 0])[field] += sign
         db.execute(
             "INSERT INTO lexical_stats AS s (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET"
             " own_docs = s.own_docs + excluded.own_docs, own_tokens = s.own_tokens + excluded.own_tokens,"
             " ctx_docs = s.ctx_docs + excluded.ctx_docs, ctx_tokens = s.ctx_tokens + excluded.ctx_tokens",
-            (tenant, sign * len(own), sign * own_tokens, sign * len(ctx), sign * ctx_tokens),
+            (
+                tenant,
+                sign * len(own),
+                sign * sum(map(len, own)),
+                sign * len(ctx),
+                sign * sum(map(len, ctx)),
+            ),
         )
         rows = [(tenant, term, o, c) for term, (o, c) in sorted(frequencies.items())]
         db.executemany(
@@ -292,46 +311,41 @@ class SQLiteLexical:
     ) -> list[ScoredId]:
         """BM25 of the rows of one table a user's range holds that match a term of ``group``, from
         the tenant's statistics (FTS5's arithmetic, :mod:`~outcrop.stores.sqlite.bm25`); the top
-        ``depth``, ties to the older item. Each term is one ``MATCH`` inside the range:
-        ``highlight()`` marks its occurrences in a row, ``%_docsize`` holds the row's length."""
+        ``depth``, ties to the older item. FTS5 finds the rows (``MATCH`` inside the range); each
+        row's tokens (``lexical_docs``) give a term's occurrences and the row's length."""
         docs, tokens = stats.docs[field], stats.tokens[field]
         if not docs:
             return []
         avgdl = tokens / docs
-        table = found.table
+        table, name = found.table, ("own", "ctx")[field]
         idfs: list[float] = []
-        hits: dict[int, tuple[int, str, int, list[int]]] = {}  # key -> item rowid, id, length, occurrences
-        for n, term in enumerate(group):
+        patterns: list[str] = []
+        for term in group:
             phrase = self._tokens.phrase(term)
-            query = _fts_query([term])
             if len(phrase) == 1:
                 holding = stats.frequencies.get(phrase[0], (0, 0))[field]
             elif phrase:  # a phrase: no count kept, FTS5 counts it over the tenant
-                holding = int(self._conn.query(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [query])[0][0])
+                holding = int(
+                    self._conn.query(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [_fts_query([term])])[0][0]
+                )
             else:
                 holding = 0
             idfs.append(idf(docs, holding))
-            if not phrase:
-                continue
-            rows = self._conn.query(
-                f"SELECT {table}.rowid, i.rowid, i.id, highlight({table}, 0, char(1), ''), d.sz FROM {table}"
-                f" JOIN {table}_docsize d ON d.id = {table}.rowid JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
-                f" WHERE {table} MATCH ?{found.within} AND {found.clause}",
-                [query, *found.params],
-            )
-            for key, rowid, item_id, marked, size in rows:
-                hit = hits.get(key)
-                if hit is None:
-                    hit = hits[key] = (int(rowid), str(item_id), docsize(size), [0] * len(group))
-                hit[3][n] = str(marked).count("\x01")
+            patterns.append(pattern(phrase) if phrase else "\x00")  # a term without tokens occurs nowhere
+        rows = self._conn.query(
+            f"SELECT i.rowid, i.id, d.{name}, d.{name}_len FROM {table}"
+            f" JOIN lexical_docs d ON d.key = {table}.rowid JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
+            f" WHERE {table} MATCH ?{found.within} AND {found.clause}",
+            [_fts_query(group), *found.params],
+        )
         scored = sorted(
             (
-                (row_score(idfs, freqs, length, avgdl), rowid, item_id)
-                for rowid, item_id, length, freqs in hits.values()
+                (row_score(idfs, [text.count(p) for p in patterns], float(length), avgdl), rowid, item_id)
+                for rowid, item_id, text, length in rows
             ),
             key=lambda r: (-r[0], r[1]),
         )
-        return [(item_id, score) for score, _, item_id in scored[:depth]]
+        return [(str(item_id), score) for score, _, item_id in scored[:depth]]
 
     def documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]:
         names = self._tables(scope.tenant)

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
+from outcrop.stores.sqlite.tokens import TOKENIZER, FTS5Tokens, joined
 
 __all__ = [
     "LEXICAL_ITEM_BITS",
     "MIGRATIONS",
-    "TOKENIZER",
     "count_lexical_terms",
     "create_lexical_tables",
     "lexical_key",
@@ -28,7 +28,6 @@ __all__ = [
     "vector_part",
 ]
 
-TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
 LEXICAL_ITEM_BITS = 39  # low bits of a lexical rowid: the item's rowid; above them, its user's number
 _LEXICAL_USERS = 1 << (63 - LEXICAL_ITEM_BITS)  # numbers per tenant (2**24), rowids stay positive
 
@@ -227,9 +226,28 @@ def count_lexical_terms(db: sqlite3.Connection, tenant: str) -> None:
 
 
 def _lexical_term_stats(db: sqlite3.Connection) -> None:
-    """Each tenant's BM25 statistics kept in tables of their own, so that a user's search scores its
+    """Each tenant's BM25 statistics kept in tables of their own, and each document's FTS5 tokens
+    (``lexical_docs``: in order, per field, with their number; ``ctx`` NULL where the document has
+    no context), so that a user's search scores its
     own rows from them instead of FTS5 counting each term's documents over the whole tenant at every
-    query (``stores/sqlite/lexical.py``); counted here once from every tenant's FTS5 tables."""
+    query (``stores/sqlite/lexical.py``); made here once from every tenant's FTS5 tables."""
+    db.execute(
+        "CREATE TABLE lexical_docs (key INTEGER PRIMARY KEY, own TEXT NOT NULL, own_len INTEGER NOT NULL,"
+        " ctx TEXT, ctx_len INTEGER NOT NULL DEFAULT 0)"
+    )
+    tokens = FTS5Tokens()
+    try:
+        for own, ctx in db.execute("SELECT own, ctx FROM lexical_tables ORDER BY tenant").fetchall():
+            for table, sql in (
+                (own, "INSERT INTO lexical_docs (key, own, own_len) VALUES (?, ?, ?)"),
+                (ctx, "UPDATE lexical_docs SET ctx = ?2, ctx_len = ?3 WHERE key = ?1"),
+            ):
+                rows = db.execute(f"SELECT rowid, body FROM {table}")  # streamed, through a cursor of its own
+                while batch := rows.fetchmany(500):
+                    found = tokens.tokens([body for _, body in batch])
+                    db.executemany(sql, [(key, joined(t), len(t)) for (key, _), t in zip(batch, found, strict=True)])
+    finally:
+        tokens.close()
     db.execute(
         "CREATE TABLE lexical_terms (tenant TEXT NOT NULL, term TEXT NOT NULL, own_df INTEGER NOT NULL,"
         " ctx_df INTEGER NOT NULL, PRIMARY KEY (tenant, term)) WITHOUT ROWID"

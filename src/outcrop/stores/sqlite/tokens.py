@@ -15,9 +15,23 @@ import threading
 from collections.abc import Sequence
 
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.schema import TOKENIZER
 
-__all__ = ["FTS5Tokens"]
+__all__ = ["TOKENIZER", "FTS5Tokens", "joined", "pattern"]
+
+TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
+"""The tokenizer of every lexical table (and of this module's private one)."""
+
+
+def joined(tokens: Sequence[str]) -> str:
+    """A document's tokens as stored: each between spaces of its own (`` a  b  a ``), so that
+    ``str.count(pattern(phrase))`` counts a phrase's occurrences, neighbours included."""
+    return " " + "  ".join(tokens) + " " if tokens else ""
+
+
+def pattern(phrase: Sequence[str]) -> str:
+    """What :func:`joined` text holds where ``phrase`` occurs."""
+    return " " + "  ".join(phrase) + " "
+
 
 _REMEMBERED = 65_536  # query terms whose tokens a process keeps (then starts again)
 
@@ -32,9 +46,9 @@ class FTS5Tokens:
         self._lock = threading.Lock()
         self._phrases: dict[str, tuple[str, ...]] = {}
 
-    def counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
-        """Each text's tokens with their number of occurrences (empty for an empty text)."""
-        out: list[dict[str, int]] = [{} for _ in texts]
+    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text's tokens, in order (none for an empty text)."""
+        out: list[list[str]] = [[] for _ in texts]
         if not any(texts):
             return out
         with self._lock:
@@ -43,12 +57,12 @@ class FTS5Tokens:
                 self._db.executemany(
                     "INSERT INTO tok(rowid, body) VALUES (?, ?)", [(n + 1, t) for n, t in enumerate(texts) if t]
                 )
-                rows = self._db.execute("SELECT doc, term, count(*) FROM tok_instance GROUP BY doc, term").fetchall()
+                rows = self._db.execute("SELECT doc, term FROM tok_instance ORDER BY doc, offset").fetchall()
                 self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
             finally:
                 self._db.execute("COMMIT")
-        for doc, term, count in rows:
-            out[int(doc) - 1][str(term)] = int(count)
+        for doc, term in rows:
+            out[int(doc) - 1].append(str(term))
         return out
 
     def phrase(self, term: str) -> tuple[str, ...]:

@@ -1,0 +1,202 @@
+"""SQLite keeps each tenant's BM25 statistics on write (``lexical_terms``, ``lexical_stats``,
+migration 0015) and scores a user's range from them, so no query walks other users' postings.
+
+Checked here: the kept statistics equal a recount from FTS5's own index (``fts5vocab``) after
+adds, replacements, re-derivations, deletes and forgets interleaved across users and tenants;
+one tenant's writes never move another tenant's scores; a user's scores are FTS5's ``bm25()``'s,
+to the bit, on a tenant holding that user only (phrases and tokenless terms included); a file
+written before 0015 gets its statistics when opened."""
+
+from __future__ import annotations
+
+import random
+from contextlib import closing
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from outcrop import Memory, MemoryConfig
+from outcrop.core.documents import LexicalDocument
+from outcrop.core.ids import new_id
+from outcrop.core.time import now
+from outcrop.core.types import Item, Level, Scope
+from outcrop.providers import Embedder
+from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
+from outcrop.stores.registry import open_store
+from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.lexical import _fts_query
+from outcrop.stores.sqlite.rows import where
+from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, count_lexical_terms
+from tests.helpers import STORY, ingest_sessions
+
+WORDS = (
+    "parrot shelter camping mountain sister lisbon pottery class marathon garden cello vienna bakery"
+    " cardamom lighthouse storm tomato fence kayak river museum violin chess winter running runs ran"
+    " Café cafe naïve sister's o'clock"
+).split()
+START = datetime(2023, 1, 2)
+Stats = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _kept_and_recounted(path: Path) -> tuple[Stats, Stats]:
+    """The statistics the writes kept, and the same counted afresh from the FTS5 tables (in a
+    transaction rolled back: the file is left as it was)."""
+
+    def read(db: sqlite3.Connection) -> Stats:
+        return (
+            db.execute("SELECT * FROM lexical_terms ORDER BY tenant, term").fetchall(),
+            db.execute("SELECT * FROM lexical_stats ORDER BY tenant").fetchall(),
+        )
+
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("BEGIN")
+        kept = read(db)
+        for (tenant,) in db.execute("SELECT tenant FROM lexical_tables").fetchall():
+            count_lexical_terms(db, tenant)
+        recounted = read(db)
+        db.execute("ROLLBACK")
+    return kept, recounted
+
+
+def _document(rng: random.Random, n: int) -> LexicalDocument:
+    words = rng.sample(WORDS[:6], 3) if n % 5 == 0 else rng.choices(WORDS, k=rng.randint(4, 12))
+    context = " ".join(rng.choices(WORDS, k=rng.randint(0, 10)))
+    return LexicalDocument(("Caroline: ", "Melanie: ")[n % 2] + " ".join(words), context)
+
+
+def _write(store: Store, tenant: str, users: int, per_user: int, seed: int) -> list[tuple[Scope, str]]:
+    rng = random.Random(seed)
+    written: list[tuple[Scope, str]] = []
+    for n in range(per_user):
+        batch = WriteBatch()
+        for u in range(users):
+            scope = Scope(tenant=tenant, user_id=f"user-{u}", session_id=f"s{n % 3}")
+            document = _document(rng, n)
+            item = Item(
+                id=new_id("t"),
+                level=Level.TURN,
+                scope=scope,
+                text=document.own,
+                timestamp=START + timedelta(days=9 * n),
+                recorded_at=now(),
+            )
+            batch.items.append(item)
+            batch.lexical[item.id] = document
+            written.append((scope, item.id))
+        store.records.write(batch)
+    return written
+
+
+def _fts5(path: Path, scope: Scope, terms: dict[str, float], k: int, filters: Any, cw: float) -> list[ScoredId]:
+    """The search with FTS5's own ``bm25()`` (its statistics: the whole tenant's table)."""
+    with closing(sqlite3.connect(path)) as db:
+        own, ctx = db.execute("SELECT own, ctx FROM lexical_tables WHERE tenant = ?", (scope.tenant,)).fetchone()
+        clause, params = where(scope, filters, alias="i")
+        by_weight: dict[float, list[str]] = {}
+        for term, weight in terms.items():
+            by_weight.setdefault(round(weight, 3), []).append(term)
+        tables = [(own, 1.0)] + ([(ctx, cw)] if cw > 0 else [])
+        depth = max(k, 1) * (1 if len(by_weight) * len(tables) == 1 else 3)
+        scores: dict[str, float] = {}
+        mask = (1 << LEXICAL_ITEM_BITS) - 1
+        for weight, group in by_weight.items():
+            for table, table_weight in tables:
+                rows = db.execute(
+                    f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {mask})"
+                    f" WHERE {table} MATCH ? AND {clause} ORDER BY bm25({table}), i.rowid LIMIT ?",
+                    [_fts_query(group), *params, depth],
+                ).fetchall()
+                for item_id, score in rows:
+                    scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+QUERIES: list[tuple[dict[str, float], int, SearchFilters | None, float]] = [
+    (terms, k, f, w)
+    for terms in (
+        {"parrot": 1.0, "shelter": 1.0},
+        {"pottery": 1.0, "camping": 0.5, "storm": 0.25},
+        {"running": 1.0, "café": 1.0, "naive": 0.5},  # stems and diacritics: one token each, as FTS5 makes them
+        {"sister's": 1.0, "lisbon museum": 1.0, "--": 1.0, "cello": 0.3},  # phrases, a term without tokens
+    )
+    for k in (3, 25)
+    for f in (None, SearchFilters(since=START + timedelta(days=60), until=START + timedelta(days=250)))
+    for w in (0.0, 0.85)
+]
+
+
+def test_a_single_users_scores_are_fts5s_bm25_to_the_bit(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    with closing(open_store(f"sqlite:///{path}")) as store:
+        _write(store, "acme", 1, 120, seed=3)
+        scope = Scope(tenant="acme", user_id="user-0")
+        for terms, k, filters, cw in QUERIES:
+            found = store.lexical.search(scope, terms, k, filters, cw)
+            assert found  # every query matches
+            assert found == _fts5(path, scope, terms, k, filters, cw)
+            assert (
+                store.lexical.search(Scope(tenant="acme", user_id=None), terms, k, filters, cw) == found
+            )  # the tenant: FTS5's path
+
+
+def test_one_tenants_writes_never_move_another_tenants_scores(tmp_path: Path) -> None:
+    with closing(open_store(f"sqlite:///{tmp_path / 'memory.db'}")) as store:
+        _write(store, "acme", 3, 30, seed=1)
+        scopes = [Scope(tenant="acme", user_id=f"user-{u}") for u in range(3)] + [Scope(tenant="acme", user_id=None)]
+        before = [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES]
+        written = _write(store, "globex", 4, 40, seed=2)  # the same words, many more documents
+        store.records.write(WriteBatch(relexical={written[0][1]: LexicalDocument("parrot parrot")}, tenant="globex"))
+        store.records.remove_items(written[5][0], [written[5][1]])
+        assert [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES] == before
+
+
+def test_kept_statistics_equal_a_recount_through_every_write(tmp_path: Path, embedder: Embedder) -> None:
+    """Adds, updates (replace), strata re-derivations, deletes and forgets of two tenants'
+    users through ``Memory``, interleaved; after each step the statistics are a recount's."""
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    strata = {"topic_similarity": 0.4, "refresh_growth": 0.0}
+    config = {"store": url, "strata": strata}
+    with (
+        Memory(config=MemoryConfig(**config), embedder=embedder) as mem,
+        Memory(config=MemoryConfig(**config, tenant="acme"), embedder=embedder) as acme,
+    ):
+        first = ingest_sessions(mem, STORY, "u1")["s1"]
+        other = ingest_sessions(acme, STORY, "u1")["s1"]
+        ingest_sessions(mem, STORY, "u2")
+        ingest_sessions(acme, STORY[:1], "u3")
+        kept, recounted = _kept_and_recounted(tmp_path / "memory.db")
+        assert kept == recounted and len(kept[1]) == 2 and kept[0]
+        mem.update(first[0], "Caroline: I adopted a cockatoo named Zorblax.", user_id="u1")
+        acme.delete(other[1], user_id="u1")
+        kept, recounted = _kept_and_recounted(tmp_path / "memory.db")
+        assert kept == recounted
+        mem.forget(first[2:3], user_id="u1", scrub=False)
+        acme.forget(user_id="u3", scrub=False)
+        mem.forget(user_id="u2", scrub=False)
+        kept, recounted = _kept_and_recounted(tmp_path / "memory.db")
+        assert kept == recounted
+        assert all(row[2] > 0 or row[3] > 0 for row in kept[0])  # a word nobody holds has no row
+
+
+def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    with closing(open_store(f"sqlite:///{path}")) as store:
+        for n, tenant in enumerate(("acme", "globex")):
+            written = _write(store, tenant, 3, 25, seed=n)
+            store.records.remove_items(written[4][0], [written[4][1]])
+        scopes = [Scope(tenant=t, user_id=f"user-{u}") for t in ("acme", "globex") for u in range(3)]
+        before = [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES]
+    kept, _ = _kept_and_recounted(path)
+    with closing(sqlite3.connect(path)) as db:  # the file as 0014 left it
+        documents = db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall()
+        db.execute("DROP TABLE lexical_docs")
+        db.execute("DROP TABLE lexical_terms")
+        db.execute("DROP TABLE lexical_stats")
+        db.execute("DELETE FROM schema_migrations WHERE name = '0015_lexical_term_stats'")
+        db.commit()
+    with closing(open_store(f"sqlite:///{path}")) as store:
+        assert [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES] == before
+    migrated, recounted = _kept_and_recounted(path)
+    assert migrated == kept == recounted
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall() == documents
