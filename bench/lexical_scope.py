@@ -9,8 +9,9 @@ Stores are written through the store's own writes (no embeddings: the lexical in
 ``target`` holds 1,000 LoCoMo turns (sessions from the first), each with its lexical document as
 the engine makes it (speaker and date, text; the neighbouring turns as context); ``--real`` more
 users of 1,000 turns each start at other sessions. The larger tenants add synthetic users: copies
-of the real users' documents under further user numbers in the tenant's FTS5 tables, then the
-tenant's statistics counted afresh (as migration 0015 does): only the tenant's size grows.
+of the real users' documents under further user numbers in the tenant's FTS5 tables, postings and
+lengths, then the tenant's statistics counted afresh (as migration 0015 does): only the tenant's
+size grows.
 
 Measured, each size in a fresh store handle, LoCoMo questions one by one for ``target``: the BM25
 channel as retrieval runs it (``BM25Channel``: the question's terms over both fields, then the
@@ -47,7 +48,7 @@ from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.lexical import _fts_query
 from outcrop.stores.sqlite.rows import where
-from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, count_lexical_terms
+from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, count_lexical_terms, postings_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 TURNS = 1000
@@ -99,14 +100,30 @@ def grow(path: Path, users: int, real: int) -> None:
         (have,) = db.execute("SELECT MAX(number) FROM lexical_users").fetchone()
         (present,) = db.execute(f"SELECT MAX(rowid) >> {LEXICAL_ITEM_BITS} FROM {own}").fetchone()
         db.execute("BEGIN")
-        for number in range(present + 1, users + 1):
-            source = 2 + (number - 2) % real
+        db.execute("CREATE TEMP TABLE copies (number INTEGER PRIMARY KEY, source INTEGER NOT NULL)")
+        db.executemany(
+            "INSERT INTO temp.copies VALUES (?, ?)",
+            [(n, 2 + (n - 2) % real) for n in range(present + 1, users + 1)],
+        )
+        for number, source in db.execute("SELECT number, source FROM temp.copies").fetchall():
             for table in (own, ctx):
                 db.execute(
                     f"INSERT INTO {table}(rowid, body) SELECT (? << {LEXICAL_ITEM_BITS}) | (rowid & {MASK}), body"
                     f" FROM {table} WHERE rowid BETWEEN ? AND ?",
                     (number, source << LEXICAL_ITEM_BITS, (source << LEXICAL_ITEM_BITS) | MASK),
                 )
+        db.execute(
+            f"INSERT INTO lexical_docs SELECT (c.number << {LEXICAL_ITEM_BITS}) | (d.key & {MASK}), d.own_len, d.ctx_len"
+            f" FROM temp.copies c JOIN lexical_docs d ON d.key BETWEEN c.source << {LEXICAL_ITEM_BITS}"
+            f" AND (c.source << {LEXICAL_ITEM_BITS}) | {MASK}"
+        )
+        postings = postings_table(own)
+        db.execute(  # the real users' postings, each copied under its copies' numbers
+            f"INSERT INTO {postings} SELECT p.term, (c.number << {LEXICAL_ITEM_BITS}) | (p.key & {MASK}), p.own, p.ctx"
+            f" FROM {postings} p JOIN temp.copies c ON c.source = p.key >> {LEXICAL_ITEM_BITS}"
+            f" WHERE p.key >> {LEXICAL_ITEM_BITS} BETWEEN 2 AND {real + 1} ORDER BY 1, 2"
+        )
+        db.execute("DROP TABLE temp.copies")
         count_lexical_terms(db, "default")
         db.execute("COMMIT")
         for table in (own, ctx):
@@ -147,8 +164,11 @@ def _p(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[max(0, int(len(ms) * 0.95) - 1)]
 
 
-def measure(path: Path, questions: list[str], fts5: bool) -> dict[str, Any]:
-    """The BM25 channel of ``target`` per question, and its lexical calls, in ms; the rankings."""
+def measure(path: Path, questions: list[str], mode: str) -> dict[str, Any]:
+    """The BM25 channel of ``target`` per question, and its lexical calls, in ms; the rankings.
+    ``mode``: "code" (this code: postings or FTS5 by the user's share), "postings" (always the
+    postings), "fts5" (always FTS5's ``bm25()``, the code before)."""
+    fts5 = mode == "fts5"
     calls: list[float] = []
     channel_ms: list[float] = []
     rankings: list[list[str]] = []
@@ -162,6 +182,9 @@ def measure(path: Path, questions: list[str], fts5: bool) -> dict[str, Any]:
             calls.append((time.perf_counter() - started) * 1000)
             return found
 
+        if mode == "postings":
+            lexical: Any = store.lexical
+            lexical.postings_share = 0
         store.lexical.search = timed  # type: ignore[method-assign]
         channel = BM25Channel(store, RetrievalConfig())
         scope = Scope(tenant="default", user_id="target")
@@ -204,53 +227,37 @@ def main() -> None:
             write_user(store, f"u{n:04d}", pool, 7 * (n + 1))
     print(f"built target + {args.real} users through the store in {time.perf_counter() - started:.0f} s")
 
-    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-        ("alone (1k documents)", measure(alone, questions, False), measure(alone, questions, True))
-    ]
+    def three(path: Path) -> list[dict[str, Any]]:
+        return [measure(path, questions, mode) for mode in ("code", "postings", "fts5")]
+
+    rows: list[tuple[str, list[dict[str, Any]]]] = [("alone (1k documents)", three(alone))]
     for users in sizes:
         if users > args.real + 1:
             started = time.perf_counter()
             grow(crowded, users, args.real)
             print(f"grew to {users} users in {time.perf_counter() - started:.0f} s")
-        rows.append(
-            (
-                f"{users} users ({users}k documents)",
-                measure(crowded, questions, False),
-                measure(crowded, questions, True),
-            )
-        )
+        rows.append((f"{users} users ({users}k documents)", three(crowded)))
+        print(rows[-1][0], [(m["calls"], m["channel"]) for m in rows[-1][1]], flush=True)
 
-    base_new, base_old = rows[0][1], rows[0][2]
-    table = Table(title=f"target's BM25 on SQLite, {len(questions)} LoCoMo questions (p50 / p95 ms)")
-    for column in (
-        "tenant",
-        "lexical call: kept stats",
-        "ratio to alone",
-        "lexical call: bm25()",
-        "ratio to alone",
-        "BM25 channel: kept stats",
-        "ratio to alone",
-        "BM25 channel: bm25()",
-        "ratio to alone",
-        "questions ranked alike",
-    ):
-        table.add_column(column, justify="right")
-    for name, new, old in rows:
-        same = sum(a == b for a, b in zip(new["rankings"], old["rankings"], strict=True))
-        table.add_row(
-            name,
-            f"{new['calls'][0]:.2f} / {new['calls'][1]:.2f}",
-            f"{new['calls'][0] / base_new['calls'][0]:.2f}",
-            f"{old['calls'][0]:.2f} / {old['calls'][1]:.2f}",
-            f"{old['calls'][0] / base_old['calls'][0]:.2f}",
-            f"{new['channel'][0]:.2f} / {new['channel'][1]:.2f}",
-            f"{new['channel'][0] / base_new['channel'][0]:.2f}",
-            f"{old['channel'][0]:.2f} / {old['channel'][1]:.2f}",
-            f"{old['channel'][0] / base_old['channel'][0]:.2f}",
-            f"{same} of {len(new['rankings'])}",
-        )
+    base = rows[0][1]
+    table = Table(
+        title=f"target's BM25 on SQLite, {len(questions)} LoCoMo questions: p50 / p95 ms (ratio of p50 to alone)"
+    )
+    table.add_column("tenant")
+    for what in ("lexical call", "BM25 channel"):
+        for mode in ("this code", "postings always", "bm25() (before)"):
+            table.add_column(f"{what}: {mode}", justify="right")
+    table.add_column("rankings as bm25()'s", justify="right")
+    for name, measured in rows:
+        cells = [
+            f"{m[what][0]:.2f} / {m[what][1]:.2f} ({m[what][0] / b[what][0]:.2f})"
+            for what in ("calls", "channel")
+            for m, b in zip(measured, base, strict=True)
+        ]
+        same = sum(a == b == c for a, b, c in zip(*(m["rankings"] for m in measured), strict=True))
+        table.add_row(name, *cells, f"{same} of {len(measured[0]['rankings'])}")
     Console().print(table)
-    print(f"{rows[0][1]['n_calls']} lexical calls per round; stores in {directory}")
+    print(f"{rows[0][1][0]['n_calls']} lexical calls per round; stores in {directory}")
 
 
 if __name__ == "__main__":

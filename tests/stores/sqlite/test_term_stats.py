@@ -5,7 +5,8 @@ Checked here: the kept statistics equal a recount from FTS5's own index (``fts5v
 adds, replacements, re-derivations, deletes and forgets interleaved across users and tenants;
 one tenant's writes never move another tenant's scores; a user's scores are FTS5's ``bm25()``'s,
 to the bit, on a tenant holding that user only (phrases and tokenless terms included); a file
-written before 0015 gets its statistics when opened."""
+written before 0015 gets its statistics when opened. A user's search scores from the postings
+when the user is a small share of its tenant; here every user's does (``postings_share = 0``)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ def _document(rng: random.Random, n: int) -> LexicalDocument:
     words = rng.sample(WORDS[:6], 3) if n % 5 == 0 else rng.choices(WORDS, k=rng.randint(4, 12))
     context = " ".join(rng.choices(WORDS, k=rng.randint(0, 10)))
     return LexicalDocument(("Caroline: ", "Melanie: ")[n % 2] + " ".join(words), context)
+
+
+def _open(url: str) -> Store:
+    store = open_store(url)
+    lexical: Any = store.lexical
+    lexical.postings_share = 0  # every user's search scored from the kept statistics and postings
+    return store
 
 
 def _write(store: Store, tenant: str, users: int, per_user: int, seed: int) -> list[tuple[Scope, str]]:
@@ -127,7 +135,7 @@ QUERIES: list[tuple[dict[str, float], int, SearchFilters | None, float]] = [
 
 def test_a_single_users_scores_are_fts5s_bm25_to_the_bit(tmp_path: Path) -> None:
     path = tmp_path / "memory.db"
-    with closing(open_store(f"sqlite:///{path}")) as store:
+    with closing(_open(f"sqlite:///{path}")) as store:
         _write(store, "acme", 1, 120, seed=3)
         scope = Scope(tenant="acme", user_id="user-0")
         for terms, k, filters, cw in QUERIES:
@@ -140,7 +148,7 @@ def test_a_single_users_scores_are_fts5s_bm25_to_the_bit(tmp_path: Path) -> None
 
 
 def test_one_tenants_writes_never_move_another_tenants_scores(tmp_path: Path) -> None:
-    with closing(open_store(f"sqlite:///{tmp_path / 'memory.db'}")) as store:
+    with closing(_open(f"sqlite:///{tmp_path / 'memory.db'}")) as store:
         _write(store, "acme", 3, 30, seed=1)
         scopes = [Scope(tenant="acme", user_id=f"user-{u}") for u in range(3)] + [Scope(tenant="acme", user_id=None)]
         before = [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES]
@@ -180,7 +188,7 @@ def test_kept_statistics_equal_a_recount_through_every_write(tmp_path: Path, emb
 
 def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
     path = tmp_path / "memory.db"
-    with closing(open_store(f"sqlite:///{path}")) as store:
+    with closing(_open(f"sqlite:///{path}")) as store:
         for n, tenant in enumerate(("acme", "globex")):
             written = _write(store, tenant, 3, 25, seed=n)
             store.records.remove_items(written[4][0], [written[4][1]])
@@ -189,14 +197,20 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
     kept, _ = _kept_and_recounted(path)
     with closing(sqlite3.connect(path)) as db:  # the file as 0014 left it
         documents = db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall()
+        stems = [own.removesuffix("_own") for (own,) in db.execute("SELECT own FROM lexical_tables ORDER BY tenant")]
+        postings = [db.execute(f"SELECT * FROM {stem}_terms ORDER BY term, key").fetchall() for stem in stems]
+        assert all(postings)
+        for stem in stems:
+            db.execute(f"DROP TABLE {stem}_terms")
         db.execute("DROP TABLE lexical_docs")
         db.execute("DROP TABLE lexical_terms")
         db.execute("DROP TABLE lexical_stats")
         db.execute("DELETE FROM schema_migrations WHERE name = '0015_lexical_term_stats'")
         db.commit()
-    with closing(open_store(f"sqlite:///{path}")) as store:
+    with closing(_open(f"sqlite:///{path}")) as store:
         assert [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES] == before
     migrated, recounted = _kept_and_recounted(path)
     assert migrated == kept == recounted
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall() == documents
+        assert [db.execute(f"SELECT * FROM {stem}_terms ORDER BY term, key").fetchall() for stem in stems] == postings

@@ -12,11 +12,11 @@ one rowid range: a user's search reads its own range only (``stores/sqlite/lexic
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
-from outcrop.stores.sqlite.tokens import TOKENIZER, FTS5Tokens, joined
+from outcrop.stores.sqlite.tokens import TOKENIZER, FTS5Tokens
 
 __all__ = [
     "LEXICAL_ITEM_BITS",
@@ -25,6 +25,8 @@ __all__ = [
     "create_lexical_tables",
     "lexical_key",
     "lexical_number",
+    "postings_table",
+    "put_postings",
     "vector_part",
 ]
 
@@ -39,6 +41,8 @@ def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str
     own, ctx = f"{stem}_own", f"{stem}_ctx"
     db.execute(f"CREATE VIRTUAL TABLE {own} USING fts5(body, {TOKENIZER})")
     db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {TOKENIZER})")
+    if _has_table(db, "lexical_docs"):  # from 0015 on (an older migration makes tables too)
+        _create_postings(db, postings_table(own))
     if FTS5_SECURE_DELETE:
         for table in (own, ctx):
             _secure_delete(db, table)
@@ -225,29 +229,54 @@ def count_lexical_terms(db: sqlite3.Connection, tenant: str) -> None:
     )
 
 
-def _lexical_term_stats(db: sqlite3.Connection) -> None:
-    """Each tenant's BM25 statistics kept in tables of their own, and each document's FTS5 tokens
-    (``lexical_docs``: in order, per field, with their number; ``ctx`` NULL where the document has
-    no context), so that a user's search scores its
-    own rows from them instead of FTS5 counting each term's documents over the whole tenant at every
-    query (``stores/sqlite/lexical.py``); made here once from every tenant's FTS5 tables."""
+def postings_table(own: str) -> str:
+    """The name of a tenant's postings table, from its own-text FTS5 table's."""
+    return own.removesuffix("_own") + "_terms"
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def _create_postings(db: sqlite3.Connection, table: str) -> None:
     db.execute(
-        "CREATE TABLE lexical_docs (key INTEGER PRIMARY KEY, own TEXT NOT NULL, own_len INTEGER NOT NULL,"
-        " ctx TEXT, ctx_len INTEGER NOT NULL DEFAULT 0)"
+        f"CREATE TABLE {table} (term TEXT NOT NULL, key INTEGER NOT NULL, own INTEGER NOT NULL, ctx INTEGER NOT NULL,"
+        " PRIMARY KEY (term, key)) WITHOUT ROWID"
     )
-    tokens = FTS5Tokens()
-    try:
-        for own, ctx in db.execute("SELECT own, ctx FROM lexical_tables ORDER BY tenant").fetchall():
-            for table, sql in (
-                (own, "INSERT INTO lexical_docs (key, own, own_len) VALUES (?, ?, ?)"),
-                (ctx, "UPDATE lexical_docs SET ctx = ?2, ctx_len = ?3 WHERE key = ?1"),
-            ):
-                rows = db.execute(f"SELECT rowid, body FROM {table}")  # streamed, through a cursor of its own
-                while batch := rows.fetchmany(500):
-                    found = tokens.tokens([body for _, body in batch])
-                    db.executemany(sql, [(key, joined(t), len(t)) for (key, _), t in zip(batch, found, strict=True)])
-    finally:
-        tokens.close()
+
+
+def put_postings(
+    db: sqlite3.Connection,
+    table: str,
+    keys: Sequence[int],
+    own: Sequence[Sequence[str]],
+    ctx: Sequence[Sequence[str] | None],
+) -> None:
+    """Record documents ``keys`` (their own and context tokens; None: no context document) in
+    ``lexical_docs`` and the tenant's postings table ``table``."""
+    db.executemany(
+        "INSERT INTO lexical_docs (key, own_len, ctx_len) VALUES (?, ?, ?)",
+        [(key, len(o), None if c is None else len(c)) for key, o, c in zip(keys, own, ctx, strict=True)],
+    )
+    rows: list[tuple[str, int, int, int]] = []
+    for key, o, c in zip(keys, own, ctx, strict=True):
+        counts: dict[str, list[int]] = {}
+        for field, tokens in enumerate((o, c or ())):
+            for token in tokens:
+                counts.setdefault(token, [0, 0])[field] += 1
+        rows += [(term, key, n[0], n[1]) for term, n in counts.items()]
+    rows.sort()
+    db.executemany(f"INSERT INTO {table} (term, key, own, ctx) VALUES (?, ?, ?, ?)", rows)
+
+
+def _lexical_term_stats(db: sqlite3.Connection) -> None:
+    """Each tenant's BM25 statistics kept in tables of their own (``lexical_terms``,
+    ``lexical_stats``), its postings (``<stem>_terms``: each document's occurrences of each of its
+    terms, per field, ordered by term then document key) and each document's length per field
+    (``lexical_docs``; ``ctx_len`` NULL where the document has no context), so that a user's search
+    scores its own rows from them instead of FTS5 counting each term's documents over the whole
+    tenant at every query (``stores/sqlite/lexical.py``). Made here once from every tenant's FTS5
+    tables, through FTS5's own tokenizer."""
     db.execute(
         "CREATE TABLE lexical_terms (tenant TEXT NOT NULL, term TEXT NOT NULL, own_df INTEGER NOT NULL,"
         " ctx_df INTEGER NOT NULL, PRIMARY KEY (tenant, term)) WITHOUT ROWID"
@@ -256,6 +285,27 @@ def _lexical_term_stats(db: sqlite3.Connection) -> None:
         "CREATE TABLE lexical_stats (tenant TEXT PRIMARY KEY, own_docs INTEGER NOT NULL, own_tokens INTEGER NOT NULL,"
         " ctx_docs INTEGER NOT NULL, ctx_tokens INTEGER NOT NULL) WITHOUT ROWID"
     )
+    db.execute("CREATE TABLE lexical_docs (key INTEGER PRIMARY KEY, own_len INTEGER NOT NULL, ctx_len INTEGER)")
+    tokens = FTS5Tokens()
+    try:
+        for own, ctx in db.execute("SELECT own, ctx FROM lexical_tables ORDER BY tenant").fetchall():
+            postings = postings_table(own)
+            _create_postings(db, postings)
+            rows = db.execute(  # streamed, through a cursor of its own
+                f"SELECT o.rowid, o.body, c.body FROM {own} o LEFT JOIN {ctx} c ON c.rowid = o.rowid ORDER BY o.rowid"
+            )
+            while batch := rows.fetchmany(500):
+                own_tokens = tokens.tokens([r[1] for r in batch])
+                ctx_tokens = tokens.tokens([r[2] or "" for r in batch])
+                put_postings(
+                    db,
+                    postings,
+                    [r[0] for r in batch],
+                    own_tokens,
+                    [None if r[2] is None else t for r, t in zip(batch, ctx_tokens, strict=True)],
+                )
+    finally:
+        tokens.close()
     for (tenant,) in db.execute("SELECT tenant FROM lexical_tables ORDER BY tenant").fetchall():
         count_lexical_terms(db, tenant)
 
