@@ -31,7 +31,7 @@ FTS5's ``bm25()``: the same statistics, the same scores.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,19 +147,35 @@ class SQLiteLexical:
         self, db: sqlite3.Connection, tenant: str, rowid: int, document: LexicalDocument, replace: bool = True
     ) -> None:
         """Index item ``rowid`` (its row written) under its user's number."""
+        self.put_many(db, tenant, [(rowid, document)], replace)
+
+    def put_many(
+        self,
+        db: sqlite3.Connection,
+        tenant: str,
+        documents: Sequence[tuple[int, LexicalDocument]],
+        replace: bool = True,
+    ) -> None:
+        """Index items (``rowid``, document) of one tenant, their rows written, under their users'
+        numbers; their tokens, postings and the tenant's statistics in one pass (a write's batch)."""
+        if not documents:
+            return
         # made in the writing transaction (not cached until seen committed: a rollback undoes them)
         own, ctx = self._tables(tenant, db) or create_lexical_tables(db, tenant)
-        (user_id,) = db.execute("SELECT user_id FROM items WHERE rowid = ?", (rowid,)).fetchone()
-        key = lexical_key(self._number(tenant, user_id, db, create=True) or 0, rowid)
+        keys: list[int] = []
+        for rowid, _ in documents:
+            (user_id,) = db.execute("SELECT user_id FROM items WHERE rowid = ?", (rowid,)).fetchone()
+            keys.append(lexical_key(self._number(tenant, user_id, db, create=True) or 0, rowid))
         if replace:
-            self._delete(db, tenant, (own, ctx), [key])
-        db.execute(f"INSERT INTO {own}(rowid, body) VALUES (?, ?)", (key, document.own))
-        if document.context:
-            db.execute(f"INSERT INTO {ctx}(rowid, body) VALUES (?, ?)", (key, document.context))
-        own_tokens, ctx_tokens = self._tokens.tokens([document.own, document.context])
-        context = ctx_tokens if document.context else None
-        put_postings(db, postings_table(own), [key], [own_tokens], [context])
-        self._count(db, tenant, [own_tokens], [] if context is None else [context], 1)
+            self._delete(db, tenant, (own, ctx), keys)
+        pairs = list(zip(keys, (d for _, d in documents), strict=True))
+        db.executemany(f"INSERT INTO {own}(rowid, body) VALUES (?, ?)", [(k, d.own) for k, d in pairs])
+        db.executemany(f"INSERT INTO {ctx}(rowid, body) VALUES (?, ?)", [(k, d.context) for k, d in pairs if d.context])
+        tokens = self._tokens.counts([d.own for _, d in pairs] + [d.context for _, d in pairs])
+        own_tokens = tokens[: len(pairs)]
+        contexts = [t if d.context else None for (_, d), t in zip(pairs, tokens[len(pairs) :], strict=True)]
+        put_postings(db, postings_table(own), keys, own_tokens, contexts)
+        self._count(db, tenant, own_tokens, [c for c in contexts if c is not None], 1)
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""
@@ -178,8 +194,8 @@ class SQLiteLexical:
                 f" WHERE o.rowid IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
-        own_tokens = self._tokens.tokens([r[1] for r in found])
-        ctx_tokens = self._tokens.tokens([r[2] or "" for r in found])
+        own_tokens = self._tokens.counts([r[1] for r in found])
+        ctx_tokens = self._tokens.counts([r[2] or "" for r in found])
         contexts = [t for r, t in zip(found, ctx_tokens, strict=True) if r[2] is not None]
         self._count(db, tenant, own_tokens, contexts, -1)
         db.executemany(
@@ -192,18 +208,22 @@ class SQLiteLexical:
 
     @staticmethod
     def _count(
-        db: sqlite3.Connection, tenant: str, own: Sequence[Sequence[str]], ctx: Sequence[Sequence[str]], sign: int
+        db: sqlite3.Connection,
+        tenant: str,
+        own: Sequence[Mapping[str, int]],
+        ctx: Sequence[Mapping[str, int]],
+        sign: int,
     ) -> None:
         """Add (``sign`` 1) or take out (-1) documents of the tenant's two tables (own text,
-        context; each a list of its tokens) to or from its statistics: documents per term,
+        context; each its tokens' counts) to or from its statistics: documents per term,
         documents and tokens per field. A term no document holds any more loses its row (a
         forgotten word leaves none)."""
         if not own and not ctx:
             return
         frequencies: dict[str, list[int]] = {}
         for field, documents in enumerate((own, ctx)):
-            for tokens in documents:
-                for term in set(tokens):
+            for counts in documents:
+                for term in counts:
                     frequencies.setdefault(term, [0, 0])[field] += sign
         db.execute(
             "INSERT INTO lexical_stats AS s (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens)"
@@ -213,9 +233,9 @@ class SQLiteLexical:
             (
                 tenant,
                 sign * len(own),
-                sign * sum(map(len, own)),
+                sign * sum(sum(c.values()) for c in own),
                 sign * len(ctx),
-                sign * sum(map(len, ctx)),
+                sign * sum(sum(c.values()) for c in ctx),
             ),
         )
         rows = [(tenant, term, o, c) for term, (o, c) in sorted(frequencies.items())]

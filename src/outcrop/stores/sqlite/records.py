@@ -58,12 +58,15 @@ class SQLiteRecords:
                         self._remove_rows(db, item.scope, [item.id])
                 for log in batch.logs:
                     insert_log(db, log)
+                indexed: dict[str, list[tuple[int, LexicalDocument]]] = {}  # per tenant, indexed together
                 for item in batch.items:
                     rowid = insert_item(db, item, batch.positions.get(item.id))
                     if item.id in batch.lexical:
-                        self._lexical.put(db, item.scope.tenant, rowid, batch.lexical[item.id], replace=False)
+                        indexed.setdefault(item.scope.tenant, []).append((rowid, batch.lexical[item.id]))
                     if item.id in batch.vectors and batch.space is not None:
                         SQLiteVectors.insert(db, rowid, item.scope, batch.space, batch.vectors[item.id])
+                for item_tenant, documents in indexed.items():
+                    self._lexical.put_many(db, item_tenant, documents, replace=False)
                 tenant = batch.tenant or (
                     batch.items[0].scope.tenant if batch.items else next((s.tenant for s in batch.removes), "")
                 )
@@ -73,12 +76,14 @@ class SQLiteRecords:
                 )
                 for version in batch.versions:
                     insert_version(db, version, tenant)
+                relexed: list[tuple[int, LexicalDocument]] = []
                 for item_id, document in batch.relexical.items():
                     row = db.execute(
                         "SELECT rowid FROM items WHERE id = ? AND tenant = ?", (item_id, tenant)
                     ).fetchone()
                     if row is not None:
-                        self._lexical.put(db, tenant, row[0], document)
+                        relexed.append((row[0], document))
+                self._lexical.put_many(db, tenant, relexed)
                 if batch.strata_due is not None:
                     due = batch.strata_due
                     db.execute(

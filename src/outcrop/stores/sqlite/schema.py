@@ -12,7 +12,7 @@ one rowid range: a user's search reads its own range only (``stores/sqlite/lexic
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
@@ -249,22 +249,22 @@ def put_postings(
     db: sqlite3.Connection,
     table: str,
     keys: Sequence[int],
-    own: Sequence[Sequence[str]],
-    ctx: Sequence[Sequence[str] | None],
+    own: Sequence[Mapping[str, int]],
+    ctx: Sequence[Mapping[str, int] | None],
 ) -> None:
-    """Record documents ``keys`` (their own and context tokens; None: no context document) in
-    ``lexical_docs`` and the tenant's postings table ``table``."""
+    """Record documents ``keys`` (their own and context token counts; None: no context document)
+    in ``lexical_docs`` and the tenant's postings table ``table``."""
     db.executemany(
         "INSERT INTO lexical_docs (key, own_len, ctx_len) VALUES (?, ?, ?)",
-        [(key, len(o), None if c is None else len(c)) for key, o, c in zip(keys, own, ctx, strict=True)],
+        [
+            (key, sum(o.values()), None if c is None else sum(c.values()))
+            for key, o, c in zip(keys, own, ctx, strict=True)
+        ],
     )
     rows: list[tuple[str, int, int, int]] = []
     for key, o, c in zip(keys, own, ctx, strict=True):
-        counts: dict[str, list[int]] = {}
-        for field, tokens in enumerate((o, c or ())):
-            for token in tokens:
-                counts.setdefault(token, [0, 0])[field] += 1
-        rows += [(term, key, n[0], n[1]) for term, n in counts.items()]
+        c = c or {}
+        rows += [(term, key, o.get(term, 0), c.get(term, 0)) for term in o.keys() | c.keys()]
     rows.sort()
     db.executemany(f"INSERT INTO {table} (term, key, own, ctx) VALUES (?, ?, ?, ?)", rows)
 
@@ -295,8 +295,8 @@ def _lexical_term_stats(db: sqlite3.Connection) -> None:
                 f"SELECT o.rowid, o.body, c.body FROM {own} o LEFT JOIN {ctx} c ON c.rowid = o.rowid ORDER BY o.rowid"
             )
             while batch := rows.fetchmany(500):
-                own_tokens = tokens.tokens([r[1] for r in batch])
-                ctx_tokens = tokens.tokens([r[2] or "" for r in batch])
+                own_tokens = tokens.counts([r[1] for r in batch])
+                ctx_tokens = tokens.counts([r[2] or "" for r in batch])
                 put_postings(
                     db,
                     postings,

@@ -16,21 +16,10 @@ from collections.abc import Sequence
 
 from outcrop.stores.sqlite.driver import sqlite3
 
-__all__ = ["TOKENIZER", "FTS5Tokens", "joined", "pattern"]
+__all__ = ["TOKENIZER", "FTS5Tokens"]
 
 TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
 """The tokenizer of every lexical table (and of this module's private one)."""
-
-
-def joined(tokens: Sequence[str]) -> str:
-    """A document's tokens as stored: each between spaces of its own (`` a  b  a ``), so that
-    ``str.count(pattern(phrase))`` counts a phrase's occurrences, neighbours included."""
-    return " " + "  ".join(tokens) + " " if tokens else ""
-
-
-def pattern(phrase: Sequence[str]) -> str:
-    """What :func:`joined` text holds where ``phrase`` occurs."""
-    return " " + "  ".join(phrase) + " "
 
 
 _REMEMBERED = 65_536  # query terms whose tokens a process keeps (then starts again)
@@ -46,9 +35,9 @@ class FTS5Tokens:
         self._lock = threading.Lock()
         self._phrases: dict[str, tuple[str, ...]] = {}
 
-    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
-        """Each text's tokens, in order (none for an empty text)."""
-        out: list[list[str]] = [[] for _ in texts]
+    def counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
+        """Each text's tokens with their number of occurrences (none for an empty text)."""
+        out: list[dict[str, int]] = [{} for _ in texts]
         if not any(texts):
             return out
         with self._lock:
@@ -57,12 +46,12 @@ class FTS5Tokens:
                 self._db.executemany(
                     "INSERT INTO tok(rowid, body) VALUES (?, ?)", [(n + 1, t) for n, t in enumerate(texts) if t]
                 )
-                rows = self._db.execute("SELECT doc, term FROM tok_instance ORDER BY doc, offset").fetchall()
+                rows = self._db.execute("SELECT doc, term, count(*) FROM tok_instance GROUP BY term, doc").fetchall()
                 self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
             finally:
                 self._db.execute("COMMIT")
-        for doc, term in rows:
-            out[int(doc) - 1].append(str(term))
+        for doc, term, count in rows:
+            out[doc - 1][term] = count
         return out
 
     def phrase(self, term: str) -> tuple[str, ...]:
