@@ -1,7 +1,8 @@
 """BM25 of one user inside a large tenant on SQLite: the user's lexical calls alone and among
-41, 200 and 1,000 users of 1k documents each, scored from the statistics the writes keep (this
-code) and with FTS5's ``bm25()`` (the code before, whose IDF walks each term's postings over the
-whole tenant at every call).
+41, 200 and 1,000 users of 1k documents each, three ways: this code (a user under 1/64 of its
+tenant scored from the postings and statistics the writes keep, FTS5's ``bm25()`` otherwise),
+the postings always, and FTS5's ``bm25()`` always (the code before: its IDF walks each term's
+postings over the whole tenant at every call).
 
     python bench/lexical_scope.py [--sizes 41,200,1000] [--real 40] [--questions 150] [--dir DIR]
 

@@ -52,7 +52,7 @@ from outcrop.stores.sqlite.schema import (
     put_postings,
     vector_part,
 )
-from outcrop.stores.sqlite.tokens import FTS5Tokens
+from outcrop.stores.sqlite.tokens import FTS5Tokens, term_key
 
 __all__ = ["SQLiteLexical"]
 
@@ -72,7 +72,7 @@ class _Statistics:
 
     docs: tuple[int, int]
     tokens: tuple[int, int]
-    frequencies: dict[str, tuple[int, int]]
+    frequencies: dict[int, tuple[int, int]]  # by term_key
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,8 @@ class SQLiteLexical:
     def _count(
         db: sqlite3.Connection,
         tenant: str,
-        own: Sequence[Mapping[str, int]],
-        ctx: Sequence[Mapping[str, int]],
+        own: Sequence[Mapping[int, int]],
+        ctx: Sequence[Mapping[int, int]],
         sign: int,
     ) -> None:
         """Add (``sign`` 1) or take out (-1) documents of the tenant's two tables (own text,
@@ -220,7 +220,7 @@ class SQLiteLexical:
         forgotten word leaves none)."""
         if not own and not ctx:
             return
-        frequencies: dict[str, list[int]] = {}
+        frequencies: dict[int, list[int]] = {}
         for field, documents in enumerate((own, ctx)):
             for counts in documents:
                 for term in counts:
@@ -337,14 +337,14 @@ class SQLiteLexical:
             "SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM lexical_stats WHERE tenant = ?", (tenant,)
         )
         docs, tokens = ((int(row[0][0]), int(row[0][2])), (int(row[0][1]), int(row[0][3]))) if row else ((0, 0), (0, 0))
-        single = sorted({p[0] for p in map(self._tokens.phrase, terms) if len(p) == 1})
-        frequencies: dict[str, tuple[int, int]] = {}
+        single = sorted({term_key(p[0]) for p in map(self._tokens.phrase, terms) if len(p) == 1})
+        frequencies: dict[int, tuple[int, int]] = {}
         for chunk in chunks(single):
             for term, own_df, ctx_df in self._conn.query(
                 f"SELECT term, own_df, ctx_df FROM lexical_terms WHERE tenant = ? AND term IN ({','.join('?' * len(chunk))})",
                 [tenant, *chunk],
             ):
-                frequencies[str(term)] = (int(own_df), int(ctx_df))
+                frequencies[int(term)] = (int(own_df), int(ctx_df))
         return _Statistics(docs, tokens, frequencies)
 
     def _scored(
@@ -359,7 +359,7 @@ class SQLiteLexical:
         if any(len(p) > 1 for p in phrases):
             return None
         docs, tokens = stats.docs[field], stats.tokens[field]
-        used = [(n, p[0]) for n, p in enumerate(phrases) if p]  # a term without tokens occurs nowhere
+        used = [(n, term_key(p[0])) for n, p in enumerate(phrases) if p]  # a term without tokens occurs nowhere
         if not docs or not used:
             return []
         name = ("own", "ctx")[field]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
-from outcrop.stores.sqlite.tokens import TOKENIZER, FTS5Tokens
+from outcrop.stores.sqlite.tokens import TOKENIZER, FTS5Tokens, term_key
 
 __all__ = [
     "LEXICAL_ITEM_BITS",
@@ -202,27 +202,30 @@ def _unique_turn_positions(db: sqlite3.Connection) -> None:
 def count_lexical_terms(db: sqlite3.Connection, tenant: str) -> None:
     """Count a tenant's BM25 statistics afresh from its FTS5 tables (``fts5vocab``: each term's
     documents and occurrences per table) into ``lexical_terms`` and ``lexical_stats``, replacing
-    what they held: documents per term, documents and tokens per field (own text, context)."""
+    what they held: documents per term (by :func:`~outcrop.stores.sqlite.tokens.term_key`),
+    documents and tokens per field (own text, context)."""
     db.execute("DELETE FROM lexical_terms WHERE tenant = ?", (tenant,))
     db.execute("DELETE FROM lexical_stats WHERE tenant = ?", (tenant,))
     row = db.execute("SELECT own, ctx FROM lexical_tables WHERE tenant = ?", (tenant,)).fetchone()
     if row is None:
         return
     totals: list[int] = []
-    for field, table in (("own", row[0]), ("ctx", row[1])):
+    frequencies: dict[int, list[int]] = {}
+    for field, table in enumerate(row):
         db.execute(f"CREATE VIRTUAL TABLE temp.lexical_vocab USING fts5vocab(main, {table}, 'row')")
         try:
-            db.execute(
-                f"INSERT INTO lexical_terms (tenant, term, own_df, ctx_df) SELECT ?, term, {'doc, 0' if field == 'own' else '0, doc'}"
-                " FROM temp.lexical_vocab WHERE doc > 0 ORDER BY term"
-                f" ON CONFLICT (tenant, term) DO UPDATE SET {field}_df = excluded.{field}_df",
-                (tenant,),
-            )
-            (tokens,) = db.execute("SELECT COALESCE(SUM(cnt), 0) FROM temp.lexical_vocab").fetchone()
+            tokens = 0
+            for term, docs, count in db.execute("SELECT term, doc, cnt FROM temp.lexical_vocab WHERE doc > 0"):
+                frequencies.setdefault(term_key(term), [0, 0])[field] += docs
+                tokens += count
         finally:
             db.execute("DROP TABLE temp.lexical_vocab")
         (docs,) = db.execute(f"SELECT count(*) FROM {table}").fetchone()
-        totals += [int(docs), int(tokens)]
+        totals += [int(docs), tokens]
+    db.executemany(
+        "INSERT INTO lexical_terms (tenant, term, own_df, ctx_df) VALUES (?, ?, ?, ?)",
+        [(tenant, term, o, c) for term, (o, c) in sorted(frequencies.items())],
+    )
     db.execute(
         "INSERT INTO lexical_stats (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens) VALUES (?, ?, ?, ?, ?)",
         (tenant, *totals),
@@ -240,7 +243,7 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
 
 def _create_postings(db: sqlite3.Connection, table: str) -> None:
     db.execute(
-        f"CREATE TABLE {table} (term TEXT NOT NULL, key INTEGER NOT NULL, own INTEGER NOT NULL, ctx INTEGER NOT NULL,"
+        f"CREATE TABLE {table} (term INTEGER NOT NULL, key INTEGER NOT NULL, own INTEGER NOT NULL, ctx INTEGER NOT NULL,"
         " PRIMARY KEY (term, key)) WITHOUT ROWID"
     )
 
@@ -249,8 +252,8 @@ def put_postings(
     db: sqlite3.Connection,
     table: str,
     keys: Sequence[int],
-    own: Sequence[Mapping[str, int]],
-    ctx: Sequence[Mapping[str, int] | None],
+    own: Sequence[Mapping[int, int]],
+    ctx: Sequence[Mapping[int, int] | None],
 ) -> None:
     """Record documents ``keys`` (their own and context token counts; None: no context document)
     in ``lexical_docs`` and the tenant's postings table ``table``."""
@@ -261,7 +264,7 @@ def put_postings(
             for key, o, c in zip(keys, own, ctx, strict=True)
         ],
     )
-    rows: list[tuple[str, int, int, int]] = []
+    rows: list[tuple[int, int, int, int]] = []
     for key, o, c in zip(keys, own, ctx, strict=True):
         c = c or {}
         rows += [(term, key, o.get(term, 0), c.get(term, 0)) for term in o.keys() | c.keys()]
@@ -278,7 +281,7 @@ def _lexical_term_stats(db: sqlite3.Connection) -> None:
     tenant at every query (``stores/sqlite/lexical.py``). Made here once from every tenant's FTS5
     tables, through FTS5's own tokenizer."""
     db.execute(
-        "CREATE TABLE lexical_terms (tenant TEXT NOT NULL, term TEXT NOT NULL, own_df INTEGER NOT NULL,"
+        "CREATE TABLE lexical_terms (tenant TEXT NOT NULL, term INTEGER NOT NULL, own_df INTEGER NOT NULL,"
         " ctx_df INTEGER NOT NULL, PRIMARY KEY (tenant, term)) WITHOUT ROWID"
     )
     db.execute(

@@ -11,15 +11,24 @@ microseconds).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 
 from outcrop.stores.sqlite.driver import sqlite3
 
-__all__ = ["TOKENIZER", "FTS5Tokens"]
+__all__ = ["TOKENIZER", "FTS5Tokens", "term_key"]
 
 TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
 """The tokenizer of every lexical table (and of this module's private one)."""
+
+
+def term_key(token: str) -> int:
+    """What the statistics and postings tables hold for a token: 64 bits of its BLAKE2b hash,
+    never its text (a B-tree's interior pages keep copies of keys after their rows are deleted,
+    where a forget's ``secure_delete`` does not reach: a forgotten word must not stay there).
+    Two of a tenant's terms share a key with odds ~n²/2⁶⁵ (1e-8 for a million terms)."""
+    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 _REMEMBERED = 65_536  # query terms whose tokens a process keeps (then starts again)
@@ -35,9 +44,10 @@ class FTS5Tokens:
         self._lock = threading.Lock()
         self._phrases: dict[str, tuple[str, ...]] = {}
 
-    def counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
-        """Each text's tokens with their number of occurrences (none for an empty text)."""
-        out: list[dict[str, int]] = [{} for _ in texts]
+    def counts(self, texts: Sequence[str]) -> list[dict[int, int]]:
+        """Each text's tokens (:func:`term_key`) with their number of occurrences (none for an
+        empty text)."""
+        out: list[dict[int, int]] = [{} for _ in texts]
         if not any(texts):
             return out
         with self._lock:
@@ -50,8 +60,12 @@ class FTS5Tokens:
                 self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
             finally:
                 self._db.execute("COMMIT")
+        keys: dict[str, int] = {}
         for doc, term, count in rows:
-            out[doc - 1][term] = count
+            key = keys.get(term)
+            if key is None:
+                key = keys[term] = term_key(term)
+            out[doc - 1][key] = count
         return out
 
     def phrase(self, term: str) -> tuple[str, ...]:
