@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from outcrop import Memory, MemoryConfig
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.ids import new_id
@@ -214,3 +216,28 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall() == documents
         assert [db.execute(f"SELECT * FROM {stem}_terms ORDER BY term, key").fetchall() for stem in stems] == postings
+
+
+def test_a_small_share_of_its_tenant_is_scored_from_the_postings_a_large_one_by_fts5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "memory.db"
+    with closing(open_store(f"sqlite:///{path}")) as store:  # the default share: 1/64
+        _write(store, "acme", 1, 130, seed=4)  # user-0: 130 documents
+        _write(store, "acme", 2, 1, seed=5)  # one more each: user-1 holds 1 of the tenant's 132
+        lexical: Any = store.lexical
+        scored: list[list[str]] = []
+        postings = lexical._scored
+
+        def spy(*args: Any) -> Any:
+            scored.append(args[2])
+            return postings(*args)
+
+        monkeypatch.setattr(lexical, "_scored", spy)
+        terms = {"parrot": 1.0, "shelter": 1.0, "cello": 0.5}
+        for user, by_postings in (("user-1", True), ("user-0", False)):
+            scored.clear()
+            scope = Scope(tenant="acme", user_id=user)
+            found = store.lexical.search(scope, terms, 10, None, 0.85)
+            assert found == _fts5(path, scope, terms, 10, None, 0.85)
+            assert bool(scored) is by_postings
