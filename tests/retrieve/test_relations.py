@@ -68,17 +68,18 @@ def test_a_views_source_turns_reach_the_top_k_for_an_aggregate_question(related:
 def test_the_channel_lists_the_view_then_its_turns_and_abstains_when_it_should(related: Memory) -> None:
     with related as memory:
         answers = _story(memory)
-        channel = RelationChannel(memory.store, views=3, turns=2)
 
-        def ask(text: str, filters: SearchFilters | None = None) -> list[str]:
+        def ask(text: str, filters: SearchFilters | None = None, turns: int = 20) -> list[str]:
+            channel = RelationChannel(memory.store, views=3, turns=turns)
             query = analyse_query(text, ["Audrey", "Andrew"])
             return [i for i, _ in channel.search(ChannelRequest(SCOPE, query, filters, 20))]
 
-        found = ask(QUESTION)
+        found = ask("Which pets has Audrey adopted?")
         items = memory.store.records.get_items(SCOPE, found)
-        assert items[found[0]].level == Level.TOPIC
-        turns = [i for i in found if items[i].level == Level.TURN]
-        assert len(turns) == 2 and set(turns) <= set(answers)  # at most ``turns`` of them
+        assert items[found[0]].level == Level.TOPIC and items[found[0]].metadata["relation"] == "owns"
+        # of the view's turns, only the one sharing a word with the question ("adopted")
+        assert [i for i in found if items[i].level == Level.TURN] == [answers[0]]
+        assert [i for i in ask("Which pets has Audrey adopted?", turns=0) if i in answers] == []
         assert ask("What pets does Bob have?") == []  # names no subject of a view
         assert ask("How is Audrey's weather?") == []  # names the subject, no relation or object
         assert ask(QUESTION, SearchFilters(levels=(Level.TURN,))) == []
