@@ -38,7 +38,6 @@ class RetrievalConfig(BaseModel):
             "temporal": 0.3,
             "pages": 1.0,
             "relations": 0.3,
-            "hops": 0.1,
         }
     )
     rrf_k: int = Field(60, ge=1)
