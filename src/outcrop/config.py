@@ -31,7 +31,14 @@ class RetrievalConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     channel_weights: dict[str, float] = Field(
-        default_factory=lambda: {"bm25": 1.0, "dense": 0.2, "recency": 0.05, "temporal": 0.3, "pages": 1.0}
+        default_factory=lambda: {
+            "bm25": 1.0,
+            "dense": 0.2,
+            "recency": 0.05,
+            "temporal": 0.3,
+            "pages": 1.0,
+            "relations": 0.3,
+        }
     )
     rrf_k: int = Field(60, ge=1)
     candidates: int = Field(100, ge=1, le=10_000, description="candidates each channel returns")
@@ -63,6 +70,15 @@ class RetrievalConfig(BaseModel):
         description="in a context, an entity page gives way to up to this many of its supporting turns that"
         " match the question, and pages hide none of their turns (0: the page's whole text; LoCoMo with pages:"
         " coverage +0.8)",
+    )
+    relation_views: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="relation views and entity pages the query names whose turns the relations channel lists",
+    )
+    relation_turns: int = Field(
+        20, ge=0, le=100, description="source turns of those views (sharing a word with the query) the channel lists"
     )
     hop_seeds: int = Field(5, ge=1, le=50, description="first-pass hits whose names the second hop follows")
     hop_bridges: int = Field(3, ge=1, le=20, description="names (bridge entities) the second hop searches")
@@ -143,12 +159,12 @@ class StrataConfig(BaseModel):
         "R@10 +1.0 on LoCoMo dev, context coverage -1.4, so off by default)",
     )
     relations: bool = Field(
-        False,
+        True,
         description="relation views: per (subject, relation) every object with its dates and turns, e.g. "
         "'Audrey — owns: dog: Pepper, Pixie' (strata/relations.py; docs/decisions.md)",
     )
     entity_pages: bool = Field(
-        False,
+        True,
         description="entity pages for salient names (pets, people, places, organisations, works) with their dated "
         "statements across sessions, coreference included (strata/entity_pages.py; docs/decisions.md)",
     )

@@ -60,3 +60,64 @@ def test_the_hop_abstains_without_a_first_hop_or_under_filters(memory: Memory) -
     assert hop.search(request, first)
     narrowed = ChannelRequest(request.scope, request.query, SearchFilters(levels=(Level.TURN,)), 20)
     assert hop.search(narrowed, first) == []
+
+
+def test_related_objects_are_the_named_objects_said_in_the_source() -> None:
+    from outcrop.core.types import Item
+    from outcrop.retrieve.hops import related_objects
+
+    entries = [
+        {"object": "Pixie", "kind": "dog", "sources": ["t1"], "facts": ["f1"]},
+        {"object": "Panda", "kind": "dog", "sources": ["t2"], "facts": ["f2"]},
+        {"object": "a dog", "kind": "dog", "sources": ["t1"], "facts": ["f3"]},  # no name
+    ]
+    view = Item(
+        id="v", level=Level.TOPIC, scope=Scope(user_id="u1"), text="Audrey — owns: dog: Pixie, Panda",
+        metadata={"kind": "relation", "entries": entries}, sources=["t1", "t2"],
+    )  # fmt: skip
+    assert related_objects(view, "t1") == ["Pixie"]
+    turn = Item(id="t1", level=Level.TURN, scope=Scope(user_id="u1"), text="we adopted another puppy!")
+    assert bridge_names(turn, [view]) == ["Pixie"]  # the turn names none: the view's relation does
+
+
+class _Counting:
+    """A store whose reads are counted (the hop's cost)."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+        self.calls: list[tuple[str, int]] = []
+        outer = self
+
+        class _Proxy:
+            def __init__(self, inner: object, kind: str) -> None:
+                self._inner, self._kind = inner, kind
+
+            def __getattr__(self, name: str) -> object:
+                method = getattr(self._inner, name)
+
+                def counted(*args: object, **kwargs: object) -> object:
+                    sized = next((len(a) for a in args if isinstance(a, (list, dict))), 0)
+                    outer.calls.append((f"{self._kind}.{name}", sized))
+                    return method(*args, **kwargs)
+
+                return counted
+
+        self.records = _Proxy(store.records, "records")  # type: ignore[attr-defined]
+        self.lexical = _Proxy(store.lexical, "lexical")  # type: ignore[attr-defined]
+
+
+def test_the_hop_costs_three_reads_and_one_search_of_at_most_bridges_names(db_url: str, embedder: Embedder) -> None:
+    config = MemoryConfig.build({"store": db_url, "strata": {"relations": True, "entity_pages": True}})
+    with Memory(config=config, embedder=embedder) as memory:
+        _story(memory)
+        for day in range(14, 20):  # more names than the hop may follow
+            say(memory, f"I met Zed{day} and Kay{day} at the Lido{day} club.", f"x{day}", day)
+        request = ChannelRequest(Scope(user_id="u1"), analyse_query("Who did I meet at the club?", ["Ann"]), None, 50)
+        first = memory.store.lexical.search(request.scope, {"met": 1.0, "club": 1.0}, 20, None)
+        counting = _Counting(memory.store)
+        HopChannel(counting, seeds=5, bridges=2).search(request, first)  # type: ignore[arg-type]
+    reads = [c for c in counting.calls if c[0].startswith("records.")]
+    searches = [c for c in counting.calls if c[0] == "lexical.search"]
+    assert len(reads) <= 4  # the seeds, what was derived from them, those items, the speakers
+    assert len(searches) == 1 and searches[0][1] <= 2 * 2  # at most two names of at most two words
+    assert all(size <= 50 for _, size in reads)

@@ -14,6 +14,8 @@ SAID = [
     "My dogs loved the long walk on the beach this morning.",
     "My dogs finally learned to sit and stay at the zorblaxian academy.",
 ]
+# the page channel alone: the relations channel and the hop would rank the page's own turns above it
+PAGES_ONLY = {"channel_weights": {"bm25": 1.0, "dense": 0.2, "recency": 0.05, "temporal": 0.3, "pages": 1.0}}
 FILLER = [f"We talked about the weather and the number {n} bus being late again." for n in range(40)]
 
 
@@ -44,7 +46,7 @@ def test_a_page_gives_way_to_its_turns_that_match_the_question(tmp_path: Path, e
 
     def context(zoom: int) -> tuple[list[str], list[bool], str]:
         config = MemoryConfig.build(
-            {"store": f"sqlite:///{path}", "strata": {"pages": True}, "retrieval": {"page_zoom": zoom}}
+            {"store": f"sqlite:///{path}", "strata": {"pages": True}, "retrieval": {"page_zoom": zoom, **PAGES_ONLY}}
         )
         with Memory(config=config, embedder=embedder) as m:
             assert any(is_page(h) for h in m.search(question, user_id="u1", limit=5))  # search keeps the page

@@ -108,3 +108,16 @@ def test_forgetting_or_deleting_a_source_turn_removes_its_line_from_every_page_a
         assert all("zorblaxian" not in t.text for t in m.list(user_id="u1", level="topic", limit=100))
         m.forget([ids[0]], user_id="u1")  # the adoption: no relation left
         assert derived("relation") == {}
+
+
+def test_a_page_writes_what_the_pronouns_referred_to_into_its_lines() -> None:
+    """Coreference goes into the page's text, so BM25 and the embedder find "Pepper" where the turn said "He"."""
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey adopted a puppy named Pepper.", ["Pepper"]),
+        fact(2, "s1", "Audrey", "He is such a cuddle bug.", []),
+        fact(3, "s2", "Audrey", "Pepper loves the dog park.", ["Pepper"]),
+    ]
+    [draft] = EntityPageBuilder().build(facts, PEOPLE, RelationExtractor().extract(facts, PEOPLE))
+    assert "Pepper is such a cuddle bug." in draft.text and "He is such" not in draft.text
+    page = pages(facts)["entity:Pepper"]
+    assert [s.text for s in page.statements][1] == "Pepper is such a cuddle bug."

@@ -135,3 +135,16 @@ def test_their_names_are_names_the_pets_the_speaker_just_mentioned() -> None:
         ("dog", "Precious"),
     ]
     assert "relation:Andrew:owns" not in found
+
+
+def test_an_unnamed_pet_said_as_a_possession_is_owned_and_named_ones_replace_it() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew's turtles always cheer Andrew up."),
+        fact(2, "s2", "Audrey", "Audrey loves Andrew's turtles so much!"),
+        fact(3, "s2", "Audrey", "Audrey got new collars for Audrey's dogs."),
+        fact(4, "s2", "Audrey", "Audrey: Their names are Pepper and Panda.", ["Pepper", "Panda"]),
+    ]
+    found = views(facts)
+    [turtles] = found["relation:Andrew:owns"].entries
+    assert (turtles.kind, turtles.object, turtles.sources) == ("turtle", "a turtle", ["t_1", "t_2"])
+    assert [e.object for e in found["relation:Audrey:owns"].entries] == ["Panda", "Pepper"]

@@ -25,7 +25,7 @@ from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.stores.base import ScoredId, Store
 
-__all__ = ["HopChannel", "bridge_names"]
+__all__ = ["HopChannel", "bridge_names", "related_objects"]
 
 _NAME = re.compile(r"\b[A-Z][a-z][\w'’-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)$")
@@ -45,9 +45,22 @@ def bridge_names(item: Item, derived: list[Item]) -> list[str]:
             found.update(dict.fromkeys(FactPayload.of(child).entities))
         elif child.level == Level.TOPIC:
             page = TopicPayload.from_metadata(child.metadata)
-            if page.kind == "page":
+            if page.kind in ("page", "entity"):
                 found.update(dict.fromkeys(page.entities))
+            elif page.kind == "relation":  # the objects this item's statements relate its subject to
+                found.update(dict.fromkeys(related_objects(child, item.id)))
     return list(found)
+
+
+def related_objects(view: Item, source: str) -> list[str]:
+    """The named objects of a relation view's entries said in ``source`` (strata/relations.py):
+    "Audrey — owns: dog: Pixie" gives "Pixie" for the turn where she adopted Pixie."""
+    out = []
+    for entry in view.metadata.get("entries") or []:
+        obj = str(entry.get("object") or "").strip('"')
+        if obj[:1].isupper() and source in (entry.get("sources") or []) + (entry.get("facts") or []):
+            out.append(obj)
+    return out
 
 
 class HopChannel:
@@ -82,7 +95,7 @@ class HopChannel:
             if item is None:
                 continue
             for child in children[item_id]:
-                if child.level == Level.TOPIC and TopicPayload.from_metadata(child.metadata).kind == "page":
+                if child.level == Level.TOPIC and TopicPayload.from_metadata(child.metadata).kind in ("page", "entity"):
                     pages[child.id] = max(pages.get(child.id, 0.0), 1.0 / (rank + 1))
             for name in bridge_names(item, children[item_id]):
                 parts = [w for w in words(name) if w not in STOPWORDS and w not in FILLER and len(w) > 2]

@@ -17,8 +17,12 @@ from outcrop.stores.base import Store
 __all__ = ["is_page", "zoom_pages"]
 
 
+_PAGES = frozenset({"page", "relation", "entity"})  # strata/pages.py, strata/relations.py, strata/entity_pages.py
+
+
 def is_page(hit: Hit) -> bool:
-    return hit.level == Level.TOPIC and TopicPayload.from_metadata(hit.metadata).kind == "page"
+    """A page, a relation view or an entity page: a list of lines a context zooms into."""
+    return hit.level == Level.TOPIC and TopicPayload.from_metadata(hit.metadata).kind in _PAGES
 
 
 def zoom_pages(store: Store, scope: Scope, hits: list[Hit], turns: int) -> list[Hit]:

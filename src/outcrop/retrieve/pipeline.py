@@ -21,6 +21,7 @@ from outcrop.retrieve.hops import HopChannel
 from outcrop.retrieve.pages import PageChannel
 from outcrop.retrieve.pagezoom import is_page
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
+from outcrop.retrieve.relations import RelationChannel
 from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.retrieve.router import QueryKind, Route, is_coarse, route
@@ -60,6 +61,8 @@ class Retriever:
             TemporalChannel(store, config),  # abstains on queries without a time constraint
             GraphChannel(store),  # runs only when channel_weights names "graph"
             PageChannel(store),  # entity pages the query names (strata/pages.py)
+            # relation views and entity pages the query names, then their turns (strata/relations.py)
+            RelationChannel(store, views=config.relation_views, turns=config.relation_turns),
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)

@@ -33,6 +33,8 @@ PET_KINDS = {
     "pooch": "dog", "cat": "cat", "cats": "cat", "kitten": "cat", "kittens": "cat", "kitty": "cat", "bunny": "rabbit",
     "rabbit": "rabbit", "hamster": "hamster", "horse": "horse", "pony": "horse", "bird": "bird", "parrot": "bird",
     "fish": "fish", "turtle": "turtle", "snake": "snake", "pet": "pet", "pets": "pet", "guinea pig": "guinea pig",
+    "bunnies": "rabbit", "rabbits": "rabbit", "hamsters": "hamster", "horses": "horse", "ponies": "horse",
+    "birds": "bird", "parrots": "bird", "turtles": "turtle", "snakes": "snake", "guinea pigs": "guinea pig",
 }  # fmt: skip
 _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
 _NAME = r"[A-Z][\w'-]*[\w]"

@@ -97,11 +97,12 @@ class EntityPageBuilder:
         if len(members) > self.lines:  # the first said, then the latest
             members = [*members[: self.lines // 2], *members[-(self.lines - self.lines // 2) :]]
         head = self._head(entity, ended)
-        lines = "; ".join(f"[{spoken_date(f.timestamp)}] {f.text}" if f.timestamp else f.text for f in members)
+        said = {f.id: found.resolved.get(f.id, f.text) for f in members}  # "she" written as the name it meant
+        lines = "; ".join(f"[{spoken_date(f.timestamp)}] {said[f.id]}" if f.timestamp else said[f.id] for f in members)
         times = [f.timestamp for f in entity.statements.values() if f.timestamp]
         statements = [
             EntityStatement(
-                text=f.text,
+                text=said[f.id],
                 fact=f.id,
                 time=f.timestamp.isoformat() if f.timestamp else None,
                 current=not (ended is not None and (_time(f), f.id) < (_time(ended), ended.id)),

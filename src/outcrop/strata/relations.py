@@ -117,6 +117,7 @@ class Extraction:
     coref: Coreference
     mentions: dict[str, list[str]]
     ended: dict[tuple[str, str, str], Item] = field(default_factory=dict)  # (subject, relation, object key) -> fact
+    resolved: dict[str, str] = field(default_factory=dict)  # fact id -> its text with the mentions named
 
     def ended_by(self, relation: Relation) -> Item | None:
         """The fact that ended ``relation`` (a pet's death, a plan called off), if any."""
@@ -149,6 +150,12 @@ def _patterns(subject: str) -> list[_Pattern]:
         ),
         ("owns", rf"(?P<s>{subject})'s\s+{_MODS}(?P<k>{_PET})(?:\s*,)?\s+(?:named\s+|called\s+)?(?P<o>{_NAME})", None),
         ("owns", rf"(?P<o>{_NAME}),\s+(?P<s>{subject})'s\s+{_MODS}(?P<k>{_PET})\b", None),
+        # "Nate's turtles always cheer Nate up": a pet of a kind, unnamed here
+        (
+            "owns",
+            rf"(?<!,\s)(?P<s>{subject})'s\s+{_MODS}(?P<k>{_PET})\b(?!\s*,?\s*(?:named\s+|called\s+)?(?-i:[A-Z]))",
+            None,
+        ),
         (
             "family",
             rf"(?P<s>{subject})'s\s+(?:\w+\s+)?(?P<k>{_FAMILY})\s+(?:named\s+|called\s+|is\s+)?(?P<o>{_NAME})(?!\s+and\b)",
@@ -241,6 +248,7 @@ class RelationExtractor:
         people = [p for p in dict.fromkeys(participants) if p]
         coref = Coreference(people)
         mentions: dict[str, list[str]] = {}
+        texts: dict[str, str] = {}
         if not people:
             return Extraction([], coref, mentions)
         ordered = sorted(facts, key=lambda f: (f.timestamp or datetime.min, f.id))
@@ -250,6 +258,8 @@ class RelationExtractor:
             resolved = coref.resolve(fact)
             if resolved.names:
                 mentions[fact.id] = resolved.names
+                if resolved.text != fact.text:
+                    texts[fact.id] = resolved.text
             text = _subject_text(resolved.text, fact.speaker)
             subject = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
             for pattern in _patterns(subject):
@@ -276,7 +286,7 @@ class RelationExtractor:
             if plan and set(content_terms(plan)) - _GENERIC:  # "let's meet at the new café": a plan of both
                 found += [Relation(who, "plans", plan, fact, when=_named_time(fact)) for who in people]
         relations = _dedupe(found)
-        return Extraction(relations, coref, mentions, _ends(relations, ordered, coref))
+        return Extraction(relations, coref, mentions, _ends(relations, ordered, coref), texts)
 
     def _relation(
         self, pattern: _Pattern, m: re.Match[str], fact: Item, people: Sequence[str], text: str
@@ -422,7 +432,9 @@ class RelationViews:
                     entry.status = "negated"
         drafts = []
         for (subject, relation), entries in groups.items():
-            shown = [e for e in entries.values() if e.facts]
+            named = {e.kind for e in entries.values() if e.obj[:1].isupper()}
+            # "Audrey's dogs" next to "Pepper" and "Panda": the named dogs say it
+            shown = [e for e in entries.values() if e.facts and not (e.obj == f"a {e.kind}" and e.kind in named)]
             if not shown or len({f.id for e in shown for f in e.facts}) < self.min_facts:
                 continue
             drafts.append(self._draft(subject, relation, shown))

@@ -1,0 +1,98 @@
+"""The relation channel: a query naming a subject and a relation reaches the view, then its turns."""
+
+from __future__ import annotations
+
+import pytest
+
+from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Level, Scope
+from outcrop.providers import Embedder
+from outcrop.retrieve.channels import ChannelRequest
+from outcrop.retrieve.query import analyse_query
+from outcrop.retrieve.relations import RelationChannel, stem
+from outcrop.stores.base import SearchFilters
+from tests.helpers import say
+
+QUESTION = "What pets does Audrey have?"
+SCOPE = Scope(user_id="u1")
+
+
+@pytest.fixture
+def related(db_url: str, embedder: Embedder) -> Memory:
+    config = MemoryConfig.build(
+        {"store": db_url, "strata": {"relations": True, "entity_pages": True}, "retrieval": {"prf_weight": 0.0}}
+    )
+    return Memory(config=config, embedder=embedder)
+
+
+def _story(memory: Memory) -> list[str]:
+    """Audrey's two puppies and a kitten, said in three sessions among talk of other things."""
+    answers = [say(memory, "We adopted a puppy named Pixie last weekend.", "s1", 1, name="Audrey")]
+    say(memory, "Congrats! My week was all meetings at work.", "s1", 1, name="Andrew")
+    say(memory, "Audrey, did you finish the garden fence?", "s2", 5, name="Andrew")
+    say(memory, "The fence is done and the garden looks great, Andrew.", "s2", 5, name="Audrey")
+    answers.append(say(memory, "I rescued a kitten called Mochi from the shelter.", "s2", 5, name="Audrey"))
+    say(memory, "Audrey, the hiking trail by the lake was lovely on Sunday.", "s3", 9, name="Andrew")
+    answers.append(say(memory, "I also got another puppy named Bean, a tiny beagle.", "s3", 9, name="Audrey"))
+    say(memory, "Audrey, my new job at the bakery starts on Monday.", "s3", 9, name="Andrew")
+    for day, topic in enumerate(["the garden", "my sister", "the hike", "a new recipe", "the book club", "work"]):
+        say(memory, f"Audrey does love to talk about {topic}, does Audrey.", f"f{day}", 10 + day, name="Andrew")
+        say(memory, f"Yes, Andrew, {topic} is what Audrey has on her mind.", f"f{day}", 10 + day, name="Audrey")
+    return answers
+
+
+def _turns_of(memory: Memory, ids: list[str]) -> set[str]:
+    items = memory.store.records.get_items(SCOPE, ids)
+    return {t for i, item in items.items() for t in ([i] if item.level == Level.TURN else item.sources)}
+
+
+def test_stem_meets_common_forms() -> None:
+    assert stem("painted") == stem("painting") == stem("paints") == stem("paint")
+    assert stem("events") == stem("event")
+    assert stem("pets") == stem("pet")
+    assert stem("class") == "class"
+
+
+def test_a_views_source_turns_reach_the_top_k_for_an_aggregate_question(related: Memory) -> None:
+    with related as memory:
+        answers = _story(memory)
+        channels = {"bm25": 1.0, "relations": 1.0}
+        hits = memory.search(QUESTION, user_id="u1", limit=4, channels=channels)
+        without = memory.search(QUESTION, user_id="u1", limit=4, channels={"bm25": 1.0})
+        # no turn says "pets": BM25 alone ranks the turns that name Audrey
+        assert not set(answers) <= _turns_of(memory, [h.id for h in without])
+        assert set(answers) <= _turns_of(memory, [h.id for h in hits])
+        assert all("relations" in h.explain["channels"] for h in hits if h.id in answers)
+
+
+def test_the_channel_lists_the_view_then_its_turns_and_abstains_when_it_should(related: Memory) -> None:
+    with related as memory:
+        answers = _story(memory)
+
+        def ask(text: str, filters: SearchFilters | None = None, turns: int = 20) -> list[str]:
+            channel = RelationChannel(memory.store, views=3, turns=turns)
+            query = analyse_query(text, ["Audrey", "Andrew"])
+            return [i for i, _ in channel.search(ChannelRequest(SCOPE, query, filters, 20))]
+
+        found = ask("Which pets has Audrey adopted?")
+        items = memory.store.records.get_items(SCOPE, found)
+        assert items[found[0]].level == Level.TOPIC and items[found[0]].metadata["relation"] == "owns"
+        # of the view's turns, only the one sharing a word with the question ("adopted")
+        assert [i for i in found if items[i].level == Level.TURN] == [answers[0]]
+        assert [i for i in ask("Which pets has Audrey adopted?", turns=0) if i in answers] == []
+        assert ask("What pets does Bob have?") == []  # names no subject of a view
+        assert ask("How is Audrey's weather?") == []  # names the subject, no relation or object
+        assert ask(QUESTION, SearchFilters(levels=(Level.TURN,))) == []
+
+
+def test_an_entity_page_is_reached_by_its_name(related: Memory) -> None:
+    with related as memory:
+        _story(memory)
+        say(memory, "Pixie chewed my shoes again, Andrew.", "s4", 12, name="Audrey")
+        channel = RelationChannel(memory.store)
+        query = analyse_query("What did Pixie chew?", ["Audrey", "Andrew"])
+        found = channel.search(ChannelRequest(SCOPE, query, None, 20))
+        items = memory.store.records.get_items(SCOPE, [i for i, _ in found])
+        assert any(
+            item.metadata.get("kind") == "entity" and item.metadata.get("name") == "Pixie" for item in items.values()
+        )
