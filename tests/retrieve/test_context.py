@@ -32,7 +32,7 @@ def test_a_profile_line_among_the_hits_pays_for_its_header() -> None:
 
 
 def test_answer_recall_does_not_count_line_references() -> None:
-    context = pack_context("q", [_hit(f"t_{n}", f"a line about nothing {n * 100}", day=n) for n in range(1, 9)], 1000)
+    context = pack_context("q", [_hit(f"t_{n}", f"a line about nothing {n * 100}") for n in range(1, 9)], 1000)
     assert "[7]" in context.text
     assert answer_recall("7", context.text) == 0.0
 
