@@ -158,3 +158,26 @@ def test_an_item_too_long_for_what_is_left_gives_way_to_the_next_that_fits() -> 
     short = _hit("t_2", "a short turn", day=2)
     context = pack_context("q", [_hit("t_0", "first turn"), long, short], 60)
     assert [h.id for h in context.items] == ["t_0", "t_2"] and context.tokens <= 60
+
+
+def test_a_topic_leaves_out_the_parts_that_restate_a_line_already_chosen() -> None:
+    fact = _hit("f_1", "Sam went to a pottery class yesterday (7 May 2024).", Level.FACT, day=8, sources=("t_1",))
+    topic = _hit(
+        "c_1",
+        "Topic: pottery, clay. [8 May 2024] Sam went to a pottery class yesterday (7 May 2024).; "
+        "[9 May 2024] Sam made a black and white bowl.",
+        Level.TOPIC,
+        day=8,
+        sources=("t_1", "t_2"),
+        hour=10,
+    )
+    context = pack_context("q", [fact, topic], 1000)
+    assert [h.id for h in context.items] == ["f_1", "c_1"]
+    lines = context.text.splitlines()
+    assert lines[2:] == [
+        "8 May 2024",
+        "[1] Sam went to a pottery class yesterday (7 May 2024).",
+        "[2] Topic: pottery, clay. [9 May 2024] Sam made a black and white bowl.",
+    ]
+    assert context.tokens <= pack_context("q", [topic, fact], 1000).tokens  # the other order: the fact stays out
+    assert [h.id for h in pack_context("q", [topic, fact], 1000).items] == ["c_1"]
