@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from outcrop import Level, Memory, MemoryConfig, Scope
+from outcrop.core.documents import spoken_date
 from outcrop.providers import Embedder
 from tests.helpers import STORY_STRATA, ingest_story
+
+_DAY = re.compile(r"\d{1,2} [A-Z][a-z]+ \d{4}")  # a date line: "8 May 2023"
 
 
 @pytest.fixture
@@ -72,15 +76,15 @@ def test_context_lines_sit_under_one_line_per_day(filled: Memory) -> None:
     lines = ctx.text.splitlines()
     dated = [h for h in ctx.items if h.level != Level.PROFILE]
     assert dated and ctx.tokens <= 400
-    headings = [line for line in lines if line[:4].isdigit()]
+    headings = [line for line in lines if _DAY.fullmatch(line)]
     assert len(headings) == len(set(headings)) == len({h.timestamp.date() for h in dated if h.timestamp})
     for hit in dated:
         assert hit.timestamp is not None
         ref = ctx.items.index(hit) + 1  # lines cite their item by its place in ctx.items
         assert ctx.item_for(ref) is hit and ctx.item_for(f"[{ref}]") is hit
         line = next(i for i, text in enumerate(lines) if text.startswith(f"[{ref}]"))
-        heading = max(i for i, text in enumerate(lines[:line]) if text[:4].isdigit())
-        assert lines[heading] == hit.timestamp.strftime("%Y-%m-%d")
+        heading = max(i for i, text in enumerate(lines[:line]) if _DAY.fullmatch(text))
+        assert lines[heading] == spoken_date(hit.timestamp)  # "8 May 2023"
         if hit.level == Level.TURN and hit.speaker:
             assert lines[line].startswith(f"[{ref}] {hit.speaker}: ")
 

@@ -137,7 +137,7 @@ def test_context_is_cited_time_ordered_and_within_budget(memory: Memory) -> None
     assert all(ctx.item_for(h.id) is h for h in ctx.items) and ctx.item_for(len(ctx.items) + 1) is None
     stamps = [h.timestamp for h in ctx.items]
     assert stamps == sorted(stamps)  # type: ignore[type-var]
-    assert "2023-05-08" in ctx.text or "2023-06-01" in ctx.text
+    assert "\n8 May 2023\n" in ctx.text or "\n1 June 2023\n" in ctx.text  # one date line per day
     tight = memory.context("What is Caroline interested in?", user_id="u1", max_tokens=40)
     assert tight.tokens <= 40 and len(tight.items) < len(ctx.items)
 
