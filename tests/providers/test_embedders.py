@@ -20,6 +20,20 @@ def test_batching_and_order_do_not_change_vectors(embedder: Embedder) -> None:
     assert np.allclose(together[:5], one_by_one, atol=1e-4)
 
 
+def test_idle_threads_sleep_and_the_vectors_stay_the_same() -> None:
+    """A spinning intra-op pool doubled the CPU time of embedding one query; turning the spin off
+    must not change a single bit of any vector."""
+    import onnxruntime as ort
+
+    embedder = MiniLMOnnxEmbedder()
+    options = embedder._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    texts = ["When did Ann move to Lisbon?", "I adopted a puppy last week. " * 12]
+    sleeping = embedder.embed(texts)
+    embedder._session = ort.InferenceSession(embedder._session._model_path, providers=["CPUExecutionProvider"])
+    assert np.array_equal(embedder.embed(texts), sleeping)
+
+
 def test_model_file_is_checked_against_its_pinned_hash(tmp_path) -> None:  # type: ignore[no-untyped-def]
     fake = tmp_path / "model.onnx"
     fake.write_bytes(b"not the model")

@@ -43,6 +43,19 @@ def test_strength_is_fused_by_rank_and_bounded() -> None:
     assert max(h.score for h in read) <= 0.02 + 0.05 / 61  # never more than one channel's first place
 
 
+def test_strength_adds_its_trace_after_the_others_and_leaves_the_input_hits_alone() -> None:
+    now = datetime(2024, 1, 1)
+    trace = {"channels": {"bm25": {"rank": 1, "score": 3.2}}, "rrf": 0.016393, "boosts": {"speaker": 1.2}}
+    hit = Hit(id="a", text="a", score=0.02, level=Level.TURN, timestamp=datetime(2023, 1, 1), explain=trace)
+    undated = Hit(id="b", text="b", score=0.01, level=Level.TURN)
+    (read, same) = apply_strength([hit, undated], "q", now, accesses={"a": 2}, weight=0.05)
+    assert list(read.explain) == ["channels", "rrf", "boosts", "strength"]
+    assert read.explain["strength"] == {"retention": round(retention(365, 2), 4), "rank": 1, "accesses": 2}
+    assert read.score == 0.02 + 0.05 / 61 and read.model_fields_set == hit.model_fields_set | {"score", "explain"}
+    assert read.model_dump(exclude={"score", "explain"}) == hit.model_dump(exclude={"score", "explain"})
+    assert hit.score == 0.02 and "strength" not in hit.explain and same is undated
+
+
 def _config(tmp_path: Path, **retrieval: object) -> MemoryConfig:
     settings = {"half_life_days": 30.0, **retrieval}
     # turns only, each in its own session (no turn is indexed with a neighbour's words)

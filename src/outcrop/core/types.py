@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ __all__ = [
     "Scope",
     "Timestamp",
     "Vectors",
+    "trusted",
 ]
 
 Vectors = npt.NDArray[np.float32]  # rows of unit-length embeddings, one per text
@@ -39,6 +40,24 @@ Message = Mapping[str, Any]
 
 Messages = str | Message | Sequence[str | Message]
 """What ``Memory.add`` takes: one text, one message, or a list of them."""
+
+_Model = TypeVar("_Model", bound=BaseModel)
+_set = object.__setattr__
+
+
+def trusted(cls: type[_Model], values: dict[str, Any]) -> _Model:
+    """``cls(**values)`` without validation, for values the store or the pipeline made: what
+    ``cls.model_construct(**values)`` builds (``values`` names every field, in declaration order,
+    and all are marked set) without its per-field alias and default lookups, which cost a search
+    more than the rest of building its hundred-odd candidates. For models without validators
+    after construction, private attributes or extra fields (``tests/core/test_types.py``)."""
+    model = cls.__new__(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
 
 DEFAULT_TENANT = "default"
 DEFAULT_USER = "default"
@@ -145,21 +164,35 @@ class Hit(BaseModel):
     @classmethod
     def from_item(cls, item: Item, score: float, explain: Explain) -> Hit:
         """A hit for ``item`` (already validated; constructed without validating again)."""
-        return cls.model_construct(
-            id=item.id,
-            text=item.text,
-            score=score,
-            level=item.level,
-            role=item.role,
-            speaker=item.speaker,
-            timestamp=item.timestamp,
-            session_id=item.scope.session_id,
-            user_id=item.scope.user_id,
-            agent_id=item.scope.agent_id,
-            metadata=item.metadata,
-            sources=item.sources,
-            explain=explain,
+        scope = item.scope
+        return trusted(
+            cls,
+            {
+                "id": item.id,
+                "text": item.text,
+                "score": score,
+                "level": item.level,
+                "role": item.role,
+                "speaker": item.speaker,
+                "timestamp": item.timestamp,
+                "session_id": scope.session_id,
+                "user_id": scope.user_id,
+                "agent_id": scope.agent_id,
+                "metadata": item.metadata,
+                "sources": item.sources,
+                "explain": explain,
+            },
         )
+
+    def rescored(self, score: float, explain: Explain) -> Hit:
+        """This hit with another score and explain trace: ``model_copy(update=...)`` for the two
+        fields the pipeline's later stages change, without its generic copy."""
+        values = self.__dict__.copy()
+        values["score"] = score
+        values["explain"] = explain
+        hit = trusted(Hit, values)
+        _set(hit, "__pydantic_fields_set__", self.__pydantic_fields_set__ | {"score", "explain"})
+        return hit
 
 
 class Context(BaseModel):

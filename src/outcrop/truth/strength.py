@@ -24,8 +24,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
+from outcrop.core.explain import Explain, StrengthTrace
 from outcrop.core.time.clock import now as wall_now
 from outcrop.core.time.windows import parse_window
 from outcrop.core.types import Hit, Scope
@@ -96,12 +96,12 @@ def apply_strength(
         if kept_strength is None:
             out.append(hit)
             continue
-        trace: dict[str, Any] = {"retention": round(kept_strength, 4), "rank": rank_of[hit.id]}
+        trace: StrengthTrace = {"retention": round(kept_strength, 4), "rank": rank_of[hit.id]}
         if count:
             trace["accesses"] = count
-        explain = dict(hit.explain) | {"strength": trace}
+        explain: Explain = {**hit.explain, "strength": trace}
         gain = weight / (rrf_k + rank_of[hit.id])
-        out.append(hit.model_copy(update={"score": hit.score + gain, "explain": explain}))
+        out.append(hit.rescored(hit.score + gain, explain))
     return sorted(out, key=lambda h: (-h.score, h.id))
 
 

@@ -244,13 +244,16 @@ class PostgresRecords:
         if not ids:
             return {}
         clause, params = scope_clause(scope)
+        # Each item's sources come in the same statement (a search loads its candidates here: one
+        # round trip, not two); in the order ``sources`` gives them.
         with self._db.tx(scope.tenant) as conn:
             rows = conn.execute(
-                f"SELECT {ITEM_COLS} FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
+                f"SELECT {ITEM_COLS}, ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant"
+                ' AND s.item_id = items.id ORDER BY s.source_id COLLATE "C")'
+                f" FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
                 [list(dict.fromkeys(ids)), *params],
             ).fetchall()
-            found = sources(conn, scope.tenant, [row[0] for row in rows])
-        return {row[0]: row_to_item(row, found.get(row[0], [])) for row in rows}
+        return {row[0]: row_to_item(row, list(row[-1])) for row in rows}
 
     def list_items(
         self,
