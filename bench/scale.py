@@ -34,7 +34,7 @@ loads the approximate index, timed apart); one search of every other user (every
 once); then the peak RSS of the process. Recall: the dense top-10 of ``big`` through the store's
 approximate path against the exact ranking (SQLite: ``ann_min_vectors=0``; PostgreSQL: the exact
 scan forced by ``exact_limit``). Delete: ``Memory.delete`` of one turn of ``target`` and one of
-``big``, each followed by the next search. Size: the SQLite file with its WAL and index files;
+``big``, each followed by the next search (so each probe leaves the store two turns smaller). Size: the SQLite file with its WAL and index files;
 ``pg_database_size`` on PostgreSQL.
 
 ``--report DIR/sqlite/manifest.json,DIR2/postgres/manifest.json`` prints the table (and the plot)
