@@ -2,6 +2,7 @@
 
     python bench/serve_load.py [--stores sqlite,postgres] [--db postgresql://...] [--clients 1,8,32]
                                [--seconds 8] [--seed 1000] [--threads 16] [--workers 1]
+                               [--ops add,search,add-tenants] [--tenants 8]
 
 For each backend of ``--stores`` (``sqlite``: a SQLite file in a temp dir; ``postgres``: the
 PostgreSQL + pgvector servers given with ``--db postgresql://...``, or else a local
@@ -10,6 +11,10 @@ LoCoMo turns (one request per session, with the session's date), then runs each 
 ``--seconds``: N clients (asyncio, one HTTP connection each) sending back-to-back requests, add
 (one further LoCoMo turn per request) then search (a LoCoMo question, hybrid, limit 10). Without
 the LoCoMo file, synthetic sentences stand in. Prints req/s and p50/p99 latency per (backend, op, clients).
+The ``add-tenants`` phase (in ``--ops``) sends the same adds from ``--tenants`` further tenants,
+each with its own key: client ``w`` writes as tenant ``w mod --tenants``; its rate beside the
+``add`` phase's at the same number of clients (one tenant) shows whether tenants' writes wait
+for each other. ``--workers N`` runs the server as N processes (``outcrop serve --workers``).
 
 Afterwards it checks durability of acknowledged writes: every id a 201 answered must be listed by
 ``GET /v1/memories`` (paged), and the tenant's turn count must equal seeded + acknowledged adds.
@@ -120,6 +125,7 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     acknowledged: list[str] = field(default_factory=list)
+    by_tenant: dict[int, list[str]] = field(default_factory=dict)  # add-tenants: tenant index -> ids
 
     def row(self) -> list[str]:
         lat = sorted(self.latencies)
@@ -140,18 +146,26 @@ class Phase:
 
 
 async def _client(
-    phase: Phase, client: httpx.AsyncClient, worker: int, deadline: float, corpus: Corpus, cursor: Cursor
+    phase: Phase,
+    client: httpx.AsyncClient,
+    worker: int,
+    deadline: float,
+    corpus: Corpus,
+    cursor: Cursor,
+    tenant_keys: list[str],
 ) -> None:
     rng = random.Random(phase.clients * 1000 + worker)
+    tenant = worker % len(tenant_keys) if phase.op == "add-tenants" else -1
+    headers = {"Authorization": f"Bearer {tenant_keys[tenant]}"} if tenant >= 0 else None
     while time.monotonic() < deadline:
-        if phase.op == "add":
+        if phase.op in ("add", "add-tenants"):
             body: dict[str, Any] = {
                 "messages": [corpus.message(cursor.take())],
                 "user_id": USER,
                 "session_id": f"load-{worker}",
             }
             start = time.perf_counter()
-            response = await client.post("/v1/memories", json=body)
+            response = await client.post("/v1/memories", json=body, headers=headers)
         else:
             body = {"query": rng.choice(corpus.questions), "user_id": USER, "limit": 10}
             start = time.perf_counter()
@@ -163,16 +177,22 @@ async def _client(
         phase.latencies.append(elapsed)
         if phase.op == "add":
             phase.acknowledged.extend(response.json()["ids"])
+        elif phase.op == "add-tenants":
+            phase.by_tenant.setdefault(tenant, []).extend(response.json()["ids"])
 
 
-async def run_phase(url: str, key: str, phase: Phase, seconds: float, corpus: Corpus, cursor: Cursor) -> None:
+async def run_phase(
+    url: str, key: str, phase: Phase, seconds: float, corpus: Corpus, cursor: Cursor, tenant_keys: list[str]
+) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=phase.clients, max_keepalive_connections=phase.clients)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120.0, limits=limits) as client:
         await client.get("/v1/health")  # open one connection before the clock starts
         start = time.monotonic()
         deadline = start + seconds
-        await asyncio.gather(*(_client(phase, client, w, deadline, corpus, cursor) for w in range(phase.clients)))
+        await asyncio.gather(
+            *(_client(phase, client, w, deadline, corpus, cursor, tenant_keys) for w in range(phase.clients))
+        )
         phase.seconds = time.monotonic() - start
 
 
@@ -195,11 +215,13 @@ def seed_store(client: httpx.Client, corpus: Corpus, count: int) -> list[str]:
     return ids
 
 
-def listed_ids(client: httpx.Client) -> set[str]:
+def listed_ids(client: httpx.Client, key: str | None = None) -> set[str]:
     seen: set[str] = set()
     offset: int | None = 0
+    headers = {"Authorization": f"Bearer {key}"} if key else None
     while offset is not None:
-        page = client.get("/v1/memories", params={"user_id": USER, "level": "turn", "limit": 1000, "offset": offset})
+        params = {"user_id": USER, "level": "turn", "limit": 1000, "offset": offset}
+        page = client.get("/v1/memories", params=params, headers=headers)
         page.raise_for_status()
         seen.update(item["id"] for item in page.json()["items"])
         offset = page.json()["next_offset"]
@@ -217,6 +239,7 @@ def bench_backend(
     *,
     ops: list[str],
     server_args: tuple[str, ...] = (),
+    tenants: int = 8,
 ) -> tuple[list[Phase], list[str]]:
     admin_key = "bench-" + secrets.token_hex(8)
     problems: list[str] = []
@@ -237,6 +260,12 @@ def bench_backend(
         created = http.post(f"/v1/admin/tenants/{tenant}/keys", json={}, headers=admin)
         created.raise_for_status()
         key = created.json()["key"]
+        tenant_keys = []
+        for n in range(tenants if "add-tenants" in ops else 0):
+            http.post("/v1/admin/tenants", json={"name": f"{tenant}-{n}"}, headers=admin).raise_for_status()
+            made = http.post(f"/v1/admin/tenants/{tenant}-{n}/keys", json={}, headers=admin)
+            made.raise_for_status()
+            tenant_keys.append(made.json()["key"])
         http.headers["Authorization"] = f"Bearer {key}"
         started = time.monotonic()
         seeded = seed_store(http, corpus, seed_count)
@@ -247,7 +276,7 @@ def bench_backend(
         for op in ops:
             for clients in levels:
                 phase = Phase(name, op, clients)
-                asyncio.run(run_phase(server.url, key, phase, seconds, corpus, cursor))
+                asyncio.run(run_phase(server.url, key, phase, seconds, corpus, cursor, tenant_keys))
                 phases.append(phase)
                 console.print(" | ".join(phase.row()))
 
@@ -264,6 +293,17 @@ def bench_backend(
             problems.append(f"{name}: {len(missing)} acknowledged adds missing, e.g. {sorted(missing)[:3]}")
         if counts.get("turn") != expected:
             problems.append(f"{name}: turn count {counts.get('turn')} != seeded + acknowledged {expected}")
+        lost_total = written_total = 0
+        for n, tenant_key in enumerate(tenant_keys):
+            written = [i for p in phases for i in p.by_tenant.get(n, [])]
+            lost = set(written) - listed_ids(http, tenant_key)
+            written_total, lost_total = written_total + len(written), lost_total + len(lost)
+            if lost:
+                problems.append(f"{name}: tenant {n}: {len(lost)} acknowledged adds missing")
+        if tenant_keys:
+            console.print(
+                f"{name}: {len(tenant_keys)} tenants: acknowledged adds {written_total}, missing {lost_total}"
+            )
         for phase in phases:
             if any(status >= 500 for status in phase.errors):
                 problems.append(f"{name}: 5xx during {phase.op} at {phase.clients} clients: {phase.errors}")
@@ -314,11 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", default="add,search", help="phases to run, in order")
     parser.add_argument("--threads", type=int, default=16, help="the server's worker threads (outcrop serve --threads)")
     parser.add_argument("--workers", type=int, default=1, help="the server's processes (outcrop serve --workers)")
+    parser.add_argument("--tenants", type=int, default=8, help="tenants of the add-tenants phase")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.clients.split(",")]
-    if not set(args.ops.split(",")) <= {"add", "search"}:
-        parser.error("--ops takes add and/or search")
+    if not set(args.ops.split(",")) <= {"add", "search", "add-tenants"}:
+        parser.error("--ops takes add, search and/or add-tenants")
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     if not stores or not set(stores) <= {"sqlite", "postgres"}:
         parser.error("--stores takes sqlite and/or postgres")
@@ -360,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
                     console,
                     ops=args.ops.split(","),
                     server_args=("--threads", str(args.threads), "--workers", str(args.workers)),
+                    tenants=args.tenants,
                 )
             except RuntimeError as exc:  # the server did not start (e.g. no such store backend)
                 problems.append(f"{name}: {exc}")
