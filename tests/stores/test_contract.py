@@ -723,3 +723,22 @@ def test_tenants_lists_every_tenant_with_records(store_url: str, embedder: Embed
     with Memory(config=MemoryConfig(store=store_url, tenant="acme"), embedder=embedder) as m:
         found = m.store.records.tenants()
     assert {"acme", "globex"} <= set(found) and found == sorted(found)
+
+
+def test_count_level_is_the_scopes_count_of_one_level(mem: Memory) -> None:
+    """``count_level`` (the strata refresh's and the whole-scope context's count) agrees with
+    ``count`` for the user, one session of it, another user and another tenant."""
+    ingest(mem)
+    ingest(mem, user="u2")
+    store = mem.store
+    for scope in (
+        Scope(tenant="default", user_id="u1"),
+        Scope(tenant="default", user_id="u1", session_id="s1"),
+        Scope(tenant="default", user_id="u2"),
+        Scope(tenant="other", user_id="u1"),
+    ):
+        counts = store.records.count(scope)
+        for level in Level:
+            assert store.records.count_level(scope, level) == counts[level.value]
+    assert store.records.count_level(Scope(tenant="default", user_id="u1"), Level.TURN) > 0
+    assert store.records.count_level(Scope(tenant="other", user_id="u1"), Level.TURN) == 0

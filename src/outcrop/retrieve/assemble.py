@@ -79,7 +79,7 @@ def assemble_context(
 
 
 def _whole_scope(store: Store, scope: Scope, query: str, max_tokens: int, *, quarantine: bool) -> Context | None:
-    turns = store.records.count(scope).get(Level.TURN.value, 0)
+    turns = store.records.count_level(scope, Level.TURN)
     if turns == 0 or turns * _TOKENS_PER_TURN > max_tokens:
         return None
     items = store.records.list_items(scope, levels=[Level.TURN], limit=turns)

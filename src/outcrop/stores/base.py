@@ -237,7 +237,10 @@ class Records(Protocol):
     def history(self, scope: Scope, item_id: str) -> list[ItemVersion]: ...
 
     def count(self, scope: Scope) -> dict[str, int]:
-        """Counts per level plus ``log``."""
+        """Counts per level plus ``log`` (the log count reads the tenant's log: for reports, not hot paths)."""
+
+    def count_level(self, scope: Scope, level: Level) -> int:
+        """How many items of ``level`` the scope holds (an index range: its cost is the scope's)."""
 
     def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """The ``k`` newest dated items, scored 1/rank."""

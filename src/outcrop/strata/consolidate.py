@@ -152,7 +152,7 @@ class Consolidator:
                 if session is not None:
                     self._apply(self._episode(owner.model_copy(update={"session_id": session})), report)
         if s.topics or s.pages or s.relations or s.entity_pages or s.profile:
-            count = self.store.records.count(owner).get(Level.FACT.value, 0)
+            count = self.store.records.count_level(owner, Level.FACT)
             last = self._refreshed.get(owner)
             if not force and last is not None and count - last < s.refresh_growth * last:
                 return

@@ -376,6 +376,13 @@ class PostgresRecords:
         counts["log"] = int(row[0]) if row else 0
         return counts
 
+    def count_level(self, scope: Scope, level: Level) -> int:
+        clause, params = scope_clause(scope)
+        rows = self._db.query(
+            scope.tenant, pg(f"SELECT COUNT(*) FROM items WHERE {clause} AND level = ?"), [*params, level.value]
+        )
+        return int(rows[0][0])
+
     def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         clause, params = where(scope, filters)
         rows = self._db.query(

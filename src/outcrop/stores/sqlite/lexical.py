@@ -21,9 +21,12 @@ So the writes keep each tenant's statistics (``lexical_terms``: documents per te
 ``lexical_stats``: documents and tokens per field), counted from FTS5's own tokens
 (:mod:`~outcrop.stores.sqlite.tokens`) in the write's transaction, and a user's search scores its
 range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): FTS5 still finds the
-rows (``MATCH`` inside the range, as before), and each row's FTS5 tokens, kept on write
-(``lexical_docs``), give a term's occurrences in it and its length: costs of that user's matching
-rows only. A term
+rows (``MATCH`` inside the range, as before), and the postings kept on write (``<stem>_terms``:
+a term's occurrences per document, keyed by term then document, so a user's postings of a term
+are one range) with each document's length (``lexical_docs``) give what BM25 needs: costs of that
+user's matching rows only. This path is taken for a user holding under 1/64 of its tenant's
+documents; above that FTS5's ``bm25()`` costs less (its tenant-wide count is then small beside
+the user's rows) and gives the same scores. A term
 of several tokens (a phrase) has no count kept: its documents are counted by FTS5 at the query,
 over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
 FTS5's ``bm25()``: the same statistics, the same scores.

@@ -389,6 +389,11 @@ class SQLiteRecords:
         counts["log"] = self._conn.query(f"SELECT COUNT(*) FROM log WHERE {clause}", params)[0][0]
         return counts
 
+    def count_level(self, scope: Scope, level: Level) -> int:
+        clause, params = scope_clause(scope)
+        rows = self._conn.query(f"SELECT COUNT(*) FROM items WHERE {clause} AND level = ?", [*params, level.value])
+        return int(rows[0][0])
+
     def recent(self, scope: Scope, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         clause, params = where(scope, filters)
         rows = self._conn.query(
