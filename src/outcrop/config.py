@@ -37,7 +37,7 @@ class RetrievalConfig(BaseModel):
             "recency": 0.05,
             "temporal": 0.3,
             "pages": 1.0,
-            "relations": 0.3,
+            "relations": 0.15,
         }
     )
     rrf_k: int = Field(60, ge=1)
