@@ -27,10 +27,9 @@ from outcrop.providers import Embedder
 from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.lexical import _fts_query
-from outcrop.stores.sqlite.rows import where
-from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, count_lexical_terms
+from outcrop.stores.sqlite.schema import count_lexical_terms
 from tests.helpers import STORY, ingest_sessions
+from tests.stores.sqlite.fts5_reference import fts5_search
 
 WORDS = (
     "parrot shelter camping mountain sister lisbon pottery class marathon garden cello vienna bakery"
@@ -100,25 +99,7 @@ def _write(store: Store, tenant: str, users: int, per_user: int, seed: int) -> l
 def _fts5(path: Path, scope: Scope, terms: dict[str, float], k: int, filters: Any, cw: float) -> list[ScoredId]:
     """The search with FTS5's own ``bm25()`` (its statistics: the whole tenant's table)."""
     with closing(sqlite3.connect(path)) as db:
-        own, ctx = db.execute("SELECT own, ctx FROM lexical_tables WHERE tenant = ?", (scope.tenant,)).fetchone()
-        clause, params = where(scope, filters, alias="i")
-        by_weight: dict[float, list[str]] = {}
-        for term, weight in terms.items():
-            by_weight.setdefault(round(weight, 3), []).append(term)
-        tables = [(own, 1.0)] + ([(ctx, cw)] if cw > 0 else [])
-        depth = max(k, 1) * (1 if len(by_weight) * len(tables) == 1 else 3)
-        scores: dict[str, float] = {}
-        mask = (1 << LEXICAL_ITEM_BITS) - 1
-        for weight, group in by_weight.items():
-            for table, table_weight in tables:
-                rows = db.execute(
-                    f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {mask})"
-                    f" WHERE {table} MATCH ? AND {clause} ORDER BY bm25({table}), i.rowid LIMIT ?",
-                    [_fts_query(group), *params, depth],
-                ).fetchall()
-                for item_id, score in rows:
-                    scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return fts5_search(db, scope, terms, k, filters, cw)
 
 
 QUERIES: list[tuple[dict[str, float], int, SearchFilters | None, float]] = [
