@@ -399,3 +399,30 @@ def test_the_async_shim_is_safe_under_concurrent_tasks(tmp_path: Path, embedder:
         asyncio.run(flow(ours))
     finally:
         asyncio.run(ours.close())
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.id, self.dim, self.batch_size = inner.id, inner.dim, inner.batch_size
+        self.texts: list[str] = []
+
+    def embed(self, texts: Any) -> Any:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_a_search_embeds_its_query_once_and_scores_by_that_vector(tmp_path: Path, embedder: Embedder) -> None:
+    counting = CountingEmbedder(embedder)
+    with Memory(MemoryConfig(store=f"sqlite:///{tmp_path / 'o.db'}"), embedder=counting) as m:
+        m.add("I adopted a beagle called Pixie", user_id="u", infer=False)
+        m.add("My sister lives in Porto", user_id="u", infer=False)
+        counting.texts.clear()
+        found = m.search("what dog did I adopt", user_id="u", threshold=None)["results"]
+        assert counting.texts.count("what dog did I adopt") == 1
+        query = embedder.embed(["what dog did I adopt"])[0]
+        memory = embedder.embed(["I adopted a beagle called Pixie"])[0]
+        top = next(r for r in found if r["memory"] == "I adopted a beagle called Pixie")
+        assert top["score"] == pytest.approx(float(query @ memory), abs=1e-5)

@@ -112,10 +112,14 @@ class DenseChannel:
         self._vector = lru_cache(maxsize=cached_queries)(self._embed)
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
-        text = request.query.text
+        vector = self.query_vector(request.query.text)
+        return self.store.vectors.search(request.scope, self.space, vector, request.k, request.filters)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """``text``'s embedding (unit length, read-only), from the cache when it was asked lately."""
         reuse = active_reuse()
         vector = reuse.vector(self.embedder, text, lambda: self._vector(text)) if reuse else self._vector(text)
-        return self.store.vectors.search(request.scope, self.space, np.asarray(vector), request.k, request.filters)
+        return np.asarray(vector)
 
     def _embed(self, text: str) -> np.ndarray:
         vector = np.array(self.embedder.embed([text])[0], dtype=np.float32)

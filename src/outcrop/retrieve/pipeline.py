@@ -54,9 +54,10 @@ class Retriever:
     def __init__(self, store: Store, embedder: Embedder, config: RetrievalConfig) -> None:
         self.store = store
         self.config = config
+        self.dense = DenseChannel(store, embedder)
         self.channels: list[Channel] = [
             BM25Channel(store, config),
-            DenseChannel(store, embedder),
+            self.dense,
             RecencyChannel(store),
             TemporalChannel(store, config),  # abstains on queries without a time constraint
             GraphChannel(store),  # runs only when channel_weights names "graph"

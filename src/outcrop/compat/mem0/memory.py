@@ -411,7 +411,7 @@ class Memory:
         items = self.native.store.records.get_items(Scope(tenant=self._tenant, user_id=None), [h.id for h in hits])
         kept = [(h, items[h.id]) for h in hits if h.id in items and self._keeps(items[h.id], parsed, show_expired)]
         floor = 0.0 if threshold is None else float(threshold)
-        q = np.asarray(self.native.embedder.embed([query])[0], dtype=np.float32)
+        q = self.native.engine.retriever.dense.query_vector(query)  # the search's own, not embedded again
         results: list[dict[str, Any]] = []
         step = max(wanted, 8)  # scored a run at a time, in order: only as many as the results need
         for start in range(0, len(kept), step):
