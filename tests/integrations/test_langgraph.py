@@ -202,3 +202,17 @@ def test_search_with_a_query_ranks_by_outcrop_retrieval_and_honours_filters_and_
         assert [h.key for h in store.search(("u",), query="hiking", filter={"team": "finance"}, limit=5)] == ["1"]
         assert [h.key for h in store.search(("u", "sub"), query="hiking", limit=5)] == ["3"]
         assert len(store.search(("u",), query="hiking mountain", limit=1, offset=1)) == 1
+
+
+def test_namespaces_are_the_users_holding_langgraph_items(tmp_path: Path, embedder: Embedder) -> None:
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), embedder=embedder) as memory:
+        store = OutcropStore(memory)
+        memory.add("I moved to Lisbon", user_id="plain")  # an outcrop memory, not a LangGraph item
+        memory.add([{"role": "user", "content": f"note {n} about the garden"} for n in range(20)], user_id="mixed.a")
+        assert store.list_namespaces() == []
+        store.put(("mixed", "a"), "k", {"text": "the garden needs water"})  # after 20 plain turns
+        store.put(("docs",), "k", {"text": "a document"})
+        assert store.list_namespaces() == [("docs",), ("mixed", "a")]
+        assert store.list_namespaces(prefix=("mixed",)) == [("mixed", "a")]
+        assert [item.key for item in store.search(("mixed",), query="garden water")] == ["k"]
+        assert store.search(("plain",), query="Lisbon") == []

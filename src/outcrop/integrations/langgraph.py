@@ -50,14 +50,16 @@ from outcrop.api.async_memory import AsyncMemory  # noqa: E402
 from outcrop.api.memory import Memory  # noqa: E402
 from outcrop.core.locks import KeyedLocks  # noqa: E402
 from outcrop.core.types import Item as OutcropItem  # noqa: E402
-from outcrop.core.types import Level, Scope  # noqa: E402
+from outcrop.core.types import Level  # noqa: E402
 from outcrop.errors import InvalidInputError, NotFoundError  # noqa: E402
 
 __all__ = ["OutcropStore"]
 
 _META = "langgraph"  # the metadata key holding an item's namespace, key, value and created_at
 _SEP = "."
-_MAX_SCAN = 10_000  # items listed per page while scanning namespaces
+_MAX_SCAN = 10_000  # items listed per page while reading a namespace
+_FIRST_PAGE = 8  # items read first when telling whether a user is a LangGraph namespace
+_MAX_USERS = 10**9  # the tenant's users are all listed (an index walk)
 
 
 def namespace_user(namespace: tuple[str, ...]) -> str:
@@ -169,7 +171,7 @@ class OutcropStore(BaseStore):
             )
 
     def _search(self, memory: Memory, op: SearchOp) -> list[SearchItem]:
-        namespaces = [ns for ns in self._namespaces(memory) if ns[: len(op.namespace_prefix)] == op.namespace_prefix]
+        namespaces = self._namespaces(memory, tuple(op.namespace_prefix))
         wanted = op.offset + op.limit
         found: list[SearchItem] = []
         if op.query:
@@ -195,25 +197,37 @@ class OutcropStore(BaseStore):
             found.sort(key=lambda item: item.updated_at, reverse=True)
         return found[op.offset : wanted]
 
-    def _namespaces(self, memory: Memory) -> list[tuple[str, ...]]:
-        """Every namespace holding an item, sorted (a scan of the tenant's turns)."""
-        scope = Scope(tenant=memory.config.tenant, user_id=None)
-        seen: set[tuple[str, ...]] = set()
-        for item in memory.store.records.iter_items(scope, levels=[Level.TURN]):
-            meta = item.metadata.get(_META)
-            if isinstance(meta, dict) and isinstance(meta.get("namespace"), list):
-                seen.add(tuple(meta["namespace"]))
-        return sorted(seen)
+    def _namespaces(self, memory: Memory, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        """Every namespace under ``prefix`` holding an item, sorted: the tenant's users (an index
+        walk, not a scan of their turns), each kept if it holds a LangGraph item (usually its first)."""
+        found: list[tuple[str, ...]] = []
+        for user in memory.store.records.users(memory.config.tenant, _MAX_USERS):
+            if tuple(user.split(_SEP))[: len(prefix)] != prefix:  # labels hold no "." (LangGraph's rule)
+                continue
+            namespace = _namespace_of(memory, user)
+            if namespace is not None:
+                found.append(namespace)
+        return sorted(found)
 
 
-def _turns(memory: Memory, user: str) -> Iterator[OutcropItem]:
+def _namespace_of(memory: Memory, user: str) -> tuple[str, ...] | None:
+    """The LangGraph namespace of ``user``'s items, None if it holds none (outcrop memories only)."""
+    for turn in _turns(memory, user, page=_FIRST_PAGE):
+        meta = turn.metadata.get(_META)
+        if isinstance(meta, dict) and isinstance(meta.get("namespace"), list):
+            return tuple(meta["namespace"])
+    return None
+
+
+def _turns(memory: Memory, user: str, page: int = _MAX_SCAN) -> Iterator[OutcropItem]:
     offset = 0
     while True:
-        page = memory.list(user_id=user, level=Level.TURN, limit=_MAX_SCAN, offset=offset)
-        yield from page
-        if len(page) < _MAX_SCAN:
+        listed = memory.list(user_id=user, level=Level.TURN, limit=page, offset=offset)
+        yield from listed
+        if len(listed) < page:
             return
-        offset += len(page)
+        offset += len(listed)
+        page = _MAX_SCAN
 
 
 def _now() -> str:
