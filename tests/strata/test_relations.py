@@ -175,8 +175,10 @@ def test_a_gerund_that_names_no_pastime_is_no_activity() -> None:
         fact(1, "s1", "Audrey", "Audrey is going to call Andrew later."),
         fact(2, "s1", "Audrey", "Audrey was thinking about the trip."),
         fact(3, "s1", "Audrey", "Audrey loves being a mom."),
+        fact(4, "s1", "Andrew", "Andrew loved reading as a kid."),
     ]
     assert "relation:Audrey:does" not in views(facts)
+    assert [e.object for e in views(facts)["relation:Andrew:does"].entries] == ["reading"]  # not "d reading"
 
 
 def test_an_activity_said_with_a_negation_is_negated() -> None:

@@ -366,7 +366,7 @@ def _patterns(subject: str) -> list[_Pattern]:
             "does",
             rf"{s}{_CHAIN}(?:went|go|goes|going|gone|been|done|did|tried|try|started|start|took\s+up|take\s+up|picked\s+up|keeps?|kept|"
             rf"loves?|loved|enjoys?|enjoyed|likes?|liked|took\s+(?:{_COMPANY})|take\s+(?:{_COMPANY})|"
-            rf"(?:is|am|are|was|were|has\s+been|have\s+been|had\s+been)\s+(?=(?:{_HOBBY})\b))\s*"
+            rf"(?:is|am|are|was|were|has\s+been|have\s+been|had\s+been)\s+(?=(?:{_HOBBY})\b))\b\s*"
             rf"(?P<o>(?:(?!{_DET}|{_NOT_ACTIVITY})[a-z]+\s+(?=[a-z]+ing\b))?(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b"
             rf"(?P<w>\s+(?:together|with\s+(?:{_COMPANY})|(?:in|at|on|by|near)"
             rf"\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
