@@ -121,3 +121,32 @@ def test_a_page_writes_what_the_pronouns_referred_to_into_its_lines() -> None:
     assert "Pepper is such a cuddle bug." in draft.text and "He is such" not in draft.text
     page = pages(facts)["entity:Pepper"]
     assert [s.text for s in page.statements][1] == "Pepper is such a cuddle bug."
+
+
+def test_forgetting_a_turn_removes_its_activity_from_the_view(tmp_path: Path, embedder: Embedder) -> None:
+    strata = {"refresh_growth": 0.0, "relations": True, "entity_pages": True}
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=strata)
+    with Memory(config=config, embedder=embedder) as m:
+        said = [
+            ("2023-03-01T10:00:00", "I went camping with my kids last weekend."),
+            ("2023-03-08T10:00:00", "I didn't go fishing this time, the lake was frozen."),
+            ("2023-03-15T10:00:00", "I've been running farther to de-stress lately."),
+        ]
+        ids = []
+        for n, (day, text) in enumerate(said):
+            ids += m.add(
+                [{"name": "Audrey", "content": text}, {"name": "Andrew", "content": "That is lovely to hear."}],
+                user_id="u1",
+                session_id=f"s{n}",
+                timestamp=day,
+            )
+
+        def does() -> dict[str, str]:
+            views = [t for t in m.list(user_id="u1", level="topic", limit=100) if t.metadata.get("relation") == "does"]
+            return {e.object: e.status for v in views for e in RelationPayload.of(v).entries}
+
+        assert does() == {"camping with family": "asserted", "fishing": "negated", "running": "asserted"}
+        m.forget([ids[0]], user_id="u1")
+        assert does() == {"fishing": "negated", "running": "asserted"}
+        m.delete(ids[4], user_id="u1")
+        assert does() == {"fishing": "negated"}

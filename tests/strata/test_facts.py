@@ -30,6 +30,9 @@ def test_first_and_second_person_become_names() -> None:
     assert resolve_persons("I no longer like jazz", "Ann", None) == "Ann no longer likes jazz"
     assert resolve_persons("I sometimes paint at night", "Ann", None) == "Ann sometimes paints at night"
     assert resolve_persons("I kind of want a dog", "Ann", None) == "Ann kind of wants a dog"
+    # a negated verb stays whole ("didn't", not "didns't") and agrees where it must
+    assert resolve_persons("I didn't go camping", "Ann", None) == "Ann didn't go camping"
+    assert resolve_persons("I don't paint and I haven't tried", "Ann", None) == "Ann doesn't paint and Ann hasn't tried"
 
 
 def test_a_verb_after_you_agrees_with_the_name_that_replaces_it() -> None:

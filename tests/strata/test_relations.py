@@ -148,3 +148,92 @@ def test_an_unnamed_pet_said_as_a_possession_is_owned_and_named_ones_replace_it(
     [turtles] = found["relation:Andrew:owns"].entries
     assert (turtles.kind, turtles.object, turtles.sources) == ("turtle", "a turtle", ["t_1", "t_2"])
     assert [e.object for e in found["relation:Audrey:owns"].entries] == ["Panda", "Pepper"]
+
+
+def test_activities_without_an_article_with_family_and_by_place() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey went camping with Audrey's fam two weekends ago."),
+        fact(2, "s1", "Audrey", "Audrey has been running farther to de-stress."),
+        fact(3, "s2", "Audrey", "Here's a pic of Audrey's family camping at the beach."),
+        fact(4, "s2", "Audrey", "Audrey: We even went on another camping trip in the forest."),
+        fact(5, "s3", "Audrey", "Audrey is off to go swimming with the kids."),
+        fact(6, "s3", "Andrew", "So Andrew is carving out time for playing Andrew's violin."),
+    ]
+    done = {e.object for e in views(facts)["relation:Audrey:does"].entries}
+    assert done == {
+        "camping with family",
+        "running",
+        "camping at the beach with family",
+        "camping trip in the forest",
+        "swimming with family",
+    }
+    assert [e.object for e in views(facts)["relation:Andrew:does"].entries] == ["violin"]
+
+
+def test_a_gerund_that_names_no_pastime_is_no_activity() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey is going to call Andrew later."),
+        fact(2, "s1", "Audrey", "Audrey was thinking about the trip."),
+        fact(3, "s1", "Audrey", "Audrey loves being a mom."),
+        fact(4, "s1", "Andrew", "Andrew loved reading as a kid."),
+    ]
+    assert "relation:Audrey:does" not in views(facts)
+    assert [e.object for e in views(facts)["relation:Andrew:does"].entries] == ["reading"]  # not "d reading"
+
+
+def test_an_activity_said_with_a_negation_is_negated() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew didn't go camping this year."),
+        fact(2, "s1", "Andrew", "Andrew never went hiking."),
+        fact(3, "s2", "Andrew", "Andrew went fishing with Andrew's dad."),
+    ]
+    entries = {e.object: e.status for e in views(facts)["relation:Andrew:does"].entries}
+    assert entries == {"camping": "negated", "hiking": "negated", "fishing with family": "asserted"}
+    assert views(facts)["relation:Andrew:does"].entries[0].object == "camping"
+
+
+def test_a_cancelled_camping_plan_is_a_cancelled_plan_and_no_activity() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew is going to go camping at the lake."),
+        fact(2, "s2", "Andrew", "Andrew cancelled the camping trip because of the storm."),
+    ]
+    found = views(facts)
+    [plan] = found["relation:Andrew:plans"].entries
+    assert (plan.object, plan.status) == ("go camping at the lake", "cancelled")
+    assert "relation:Andrew:does" not in found
+
+
+def test_events_without_an_article_before_their_verb_and_of_the_subject() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Yesterday Andrew chose to go to networking events to make things happen."),
+        fact(2, "s1", "Audrey", "Last week Audrey went to an LGBTQ+ pride parade."),
+        fact(3, "s2", "Audrey", "One special memory for Audrey was this pride parade Audrey went to a few weeks ago."),
+        fact(4, "s2", "Audrey", "Audrey wanted to tell Andrew about Audrey's school event last week."),
+        fact(5, "s3", "Andrew", "Andrew didn't go to the charity gala."),
+    ]
+    found = views(facts)
+    assert {e.object: e.status for e in found["relation:Andrew:attended"].entries} == {
+        "networking events": "asserted",
+        "charity gala": "negated",
+    }
+    assert {e.object for e in found["relation:Audrey:attended"].entries} >= {
+        "an LGBTQ+ pride parade",
+        "pride parade",
+        "school event",
+    }
+
+
+def test_places_that_are_no_names_things_bought_and_made_before_their_verb() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Yesterday Audrey took the kids to the museum."),
+        fact(2, "s1", "Audrey", "These figurines Audrey bought yesterday remind Audrey of family love."),
+        fact(3, "s2", "Audrey", "Audrey's kids and Audrey just finished another painting."),
+        fact(4, "s2", "Andrew", "The vase Andrew made is on the shelf."),
+        fact(5, "s3", "Audrey", "Audrey is keen on counseling and mental health."),
+    ]
+    found = views(facts)
+    assert [e.object for e in found["relation:Audrey:visited"].entries] == ["museum"]
+    assert [e.object for e in found["relation:Audrey:bought"].entries] == ["figurines"]
+    assert [e.object for e in found["relation:Audrey:made"].entries] == ["another painting"]
+    assert [e.object for e in found["relation:Andrew:made"].entries] == ["vase"]
+    assert [e.object for e in found["relation:Audrey:likes"].entries] == ["counseling"]

@@ -78,6 +78,11 @@ _CUE_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "met": tuple("met meet meeting people friend friends".split()),
     "plans": tuple("plan plans planned planning future upcoming intend intends going next goal goals".split()),
+    "does": tuple(
+        "activities activity hobby hobbies partake pastime pastimes sport sports destress de-stress relax unwind fun "
+        "weekends exercise outdoors camped camping hiking hikes hike".split()
+    ),
+    "likes": tuple("like likes love loves enjoy enjoys interests interested passionate fan favorite favourite".split()),
 }
 CUES: dict[str, frozenset[str]] = {relation: _stems(cues) for relation, cues in _CUE_WORDS.items()}  # by stem
 

@@ -40,7 +40,10 @@ _VAGUE = {
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _IMAGE = re.compile(r"\s*\[shared an image: (.*?)\]\s*$")
-_THIRD_PERSON = {"am": "is", "have": "has", "do": "does", "was": "was", "'m": "is", "'ve": "has", "'d": "would"}
+_THIRD_PERSON = {
+    "am": "is", "have": "has", "do": "does", "was": "was", "'m": "is", "'ve": "has", "'d": "would", "don't": "doesn't",
+    "haven't": "hasn't",
+}  # fmt: skip
 _NOT_VERBS = {
     "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still",
     "always", "never", "usually", "often", "already", "even", "only", "recently", "actually", "definitely", "totally",
@@ -218,7 +221,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
             sentence,
         )
         sentence = re.sub(
-            rf"\bI ((?:{_ADVERBS}) )?(\w+)\b",
+            rf"\bI ((?:{_ADVERBS}) )?(\w+(?:'t\b)?)\b",  # "I didn't" whole: not "didns't"
             lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2))}",
             sentence,
         )

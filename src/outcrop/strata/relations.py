@@ -39,7 +39,8 @@ from outcrop.strata.coref import PET_KINDS, Coreference, pet_kind
 __all__ = ["RELATIONS", "Extraction", "Relation", "RelationExtractor", "RelationViews"]
 
 RELATIONS = (
-    "owns", "family", "works_at", "visited", "moved_to", "recommended", "read", "made", "gave", "bought", "attended", "met", "plans",
+    "owns", "family", "works_at", "visited", "moved_to", "recommended", "read", "made", "gave", "bought", "attended", "met", "plans", "does",
+    "likes",
 )  # fmt: skip
 
 _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
@@ -47,7 +48,7 @@ _NAME = r"(?-i:[A-Z][\w-]*\w(?!')(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w-]*\w(?!')
 _TITLE = r"[\"“][^\"”]{2,60}[\"”]"
 _MODS = r"(?:(?:new|little|cute|sweet|adorable|rescue|second|third|another|old|young|baby|furry|lovely)\s+)*"
 _THING = (
-    r"(?:(?:a|an|the|some|this|these|two|three|my|our|his|her|their)\s+)?[a-z][\w'-]*(?:\s+[\w'-]+){0,6}?"
+    r"(?:(?:a|an|the|some|this|these|two|three|my|our|his|her|their)\s+)?[a-z][\w'+&-]*(?:\s+[\w'+&-]+){0,6}?"
     r"(?=\s+(?:and|but|because|since|when|with|so|which|for|last|next|this|on|at|to|in|from|yesterday|today|"
     r"tomorrow|ago|recently|lately|together|too|again|before|after|while|during|that|who|as)\b|\s*\(|[,.;!?:]|\s+-|$)"
 )
@@ -57,6 +58,56 @@ _FAMILY = (
     "son|daughter|brother|sister|husband|wife|partner|boyfriend|girlfriend|fiance|fiancee|mom|mother|dad|father|"
     "grandma|grandmother|grandpa|grandfather|cousin|aunt|uncle|niece|nephew|best friend|friend|boss|coworker|colleague|"
     "mentor|neighbor|roommate"
+)
+_EVENT = (
+    r"(?:event|events|parade|festival|fair|concert|show|exhibit|exhibition|talk|speech|workshop|class|classes|seminar|"
+    r"conference|convention|race|marathon|tournament|competition|match|game|recital|performance|gig|party|fundraiser|"
+    r"ceremony|wedding|retreat|camp|meetup|meeting|rally|march|protest|auction|(?:food|blood|toy|charity)\s+drive|charity\s+\w+|gala|"
+    r"hackathon|screening|reading|signing|group|club|team|program|programme|course)"
+)
+_COMPANY = (
+    r"(?:(?:the|my|our|his|her|their)\s+|[A-Z][a-z]+'s\s+)?(?:(?:two|three|\d|younger|older|little)\s+)?(?:kids|children|"
+    r"fam|family|son|sons|daughter|daughters|husband|wife|partner|boyfriend|girlfriend|friends?|dog|dogs|pup|puppy|"
+    r"brother|sister|siblings|parents|mom|dad|grandkids|students|team|class)"
+)
+# gerunds after a form of "be" that name a pastime (not "is going", "was thinking")
+_HOBBY = (
+    r"running|jogging|swimming|painting|hiking|camping|dancing|singing|cooking|baking|reading|writing|drawing|"
+    r"gardening|fishing|surfing|skiing|snowboarding|skating|cycling|biking|climbing|knitting|sewing|crocheting|"
+    r"volunteering|kayaking|traveling|travelling|practicing|practising|playing|training|exercising|meditating|"
+    r"journaling|sketching|photographing|gaming|skateboarding|boxing|rowing|sailing|bowling|golfing|horseback\s+riding|"
+    r"birdwatching|composing|woodworking|pottery|yoga|learning|studying|coaching|teaching|mentoring|performing"
+)
+_NOT_ACTIVITY = (
+    r"(?:being|having|going|getting|doing|trying|making|thinking|feeling|looking|saying|talking|planning|hoping|"
+    r"wondering|wanting|telling|starting|seeing|coming|taking|keeping|putting|giving|finding|using|living|loving|"
+    r"missing|something|anything|everything|nothing|thing|things|morning|evening|during|bring|king|ring|spring|"
+    r"sing|wing|string|nothing|ceiling|building|feelings|anything|listening|waiting|hearing|knowing|needing|"
+    r"happening|working|checking|reaching|struggling|dealing|handling|becoming|letting|sharing|helping|supporting|"
+    r"spending|learning|following|figuring|catching|hanging|heading|leaving|moving|staying|showing|watching)\b"
+)
+_PASTIME = (
+    r"(?:guitar|piano|violin|cello|drums|flute|saxophone|ukulele|trumpet|clarinet|harp|bass|keyboard|"
+    r"soccer|football|basketball|baseball|tennis|volleyball|hockey|golf|chess|badminton|cricket|rugby|softball|"
+    r"karate|judo|taekwondo|kickboxing|boxing|yoga|pilates|ballet|pottery|video\s+games|board\s+games|games)"
+)
+_DET = r"(?:the|a|an|my|his|her|our|their|this|that|these|those|some|any|so|really|very|also|just|to|and|or|of)\b"
+_KINWORD = r"(?:kids|children|fam|family|son|daughter|husband|wife|partner|boyfriend|girlfriend)"
+_PLACE = (
+    r"(?:beach|museum|park|zoo|lake|mountains|aquarium|library|gym|farm|river|forest|woods|countryside|coast|island|"
+    r"desert|(?:botanical\s+)?garden|(?:art\s+)?gallery|theater|theatre|cinema|movies|mall|(?:farmers\s+)?market|pool|"
+    r"spa|church|temple|stadium|ocean|sea|shore|trail|canyon|(?:national|amusement|theme|water)\s+park|waterfall|"
+    r"countryside|vineyard|winery|lighthouse|castle|ruins|observatory|planetarium|arcade|bookstore|cafe|café|"
+    r"restaurant|bar|club|concert|festival|fair|carnival|circus)"
+)
+_OUTING = (
+    r"(?:(?:road\s*)?trip|hike|walk|ride|bike\s+ride|cruise|tour|vacation|getaway|picnic|run|swim|camping\s+trip|"
+    r"retreat|excursion|outing)"
+)
+# verbs that lead to a done activity: "Jon chose to go to networking events", "Melanie is off to go swimming"
+_CHAIN = (
+    r"(?:(?:chose|decided|got|managed|went|is\s+off|was\s+off|am\s+off|gets|get|loves?|likes?|used|"
+    r"finally\s+got)\s+to\s+)?"
 )
 _UNREAL = re.compile(r"\b(?:if|unless|wish|wishes|wished)\b", re.I)
 _PLAN_CUE = (
@@ -90,6 +141,9 @@ _NOT_MADE = {
 _GENERIC = {
     "do", "get", "go", "make", "try", "have", "need", "see", "planning", "going", "doing", "getting", "trying", "keep",
     "take", "start", "definitely", "really", "just", "sure", "use", "used", "time", "things", "stuff", "more", "soon",
+}  # fmt: skip
+_NOT_LIKED = {
+    "how", "what", "why", "when", "where", "who", "is", "it's", "that's", "being", "seeing", "hearing", "reading",
 }  # fmt: skip
 _VAGUE = {"it", "that", "this", "them", "something", "anything", "everything", "things", "lot", "one", "time", "way"}
 
@@ -201,8 +255,9 @@ def _patterns(subject: str) -> list[_Pattern]:
         (
             "made",
             rf"{s}(?:made|make|baked|bake|cooked|cook|painted|paint|built|build|wrote|write|drew|draw|knitted|knit|"
-            rf"crafted|created|create|designed|sewed|composed|carved|sculpted)\s+(?P<o>(?:a|an|some|this|these|two|three|"
-            rf"another)\s+{_THING}|{_TITLE})",
+            rf"crafted|created|create|designed|sewed|composed|carved|sculpted|finished|completed|is\s+making|is\s+painting|"
+            rf"is\s+building|is\s+writing)\s+(?P<o>(?:a|an|some|this|these|that|those|two|three|another|(?P=s)'s)\s+"
+            rf"{_THING}|{_TITLE})",
             None,
         ),
         (
@@ -225,6 +280,111 @@ def _patterns(subject: str) -> list[_Pattern]:
             rf"{s}(?:attended|attend|went\s+to|go\s+to|joined|join|participated\s+in|took\s+part\s+in|signed\s+up\s+for|"
             rf"volunteered\s+at|competed\s+in|ran\s+in|performed\s+at|hosted|organized|organised)\s+(?P<o>(?:a|an|the)\s+"
             rf"{_THING})",
+            None,
+        ),
+        # "Caroline's school event", "Nate's gaming tournament": an event of the subject's
+        ("attended", rf"(?P<s>{subject})'s\s+(?:\w+\s+){{0,2}}?(?P<o>(?:[\w+-]+\s+){{0,2}}{_EVENT})\b", None),
+        # "this pride parade Caroline went to": the event before its verb
+        (
+            "attended",
+            rf"\b(?:a|an|the|this|that)\s+(?P<o>(?:[\w+-]+\s+){{0,3}}{_EVENT})\s+(?P<s>{subject})\s+{_ADV}{_NEG}"
+            rf"(?:went\s+to|attended|joined|ran\s+in|performed\s+at|hosted|organi[sz]ed|took\s+part\s+in)\b",
+            None,
+        ),
+        # "Jon chose to go to networking events", "Melanie went to a pottery class": events without an article
+        (
+            "attended",
+            rf"{s}{_CHAIN}(?:went\s+to|go\s+to|goes\s+to|attended|attend|attends|joined|participated\s+in|"
+            rf"(?:is\s+|was\s+|am\s+)?taking|took|"
+            rf"took\s+part\s+in|signed\s+up\s+for|competed\s+in|(?:is\s+|was\s+)?(?:hosting|organi[sz]ing)|hosted|"
+            rf"organi[sz]ed)\s+(?:(?:a|an|the|some|Melanie's|our|my)\s+)?(?P<o>(?:[\w+-]+\s+){{0,3}}?{_EVENT})\b",
+            None,
+        ),
+        # "took the kids to the museum", "went to the beach": a place that is no name
+        (
+            "visited",
+            rf"{s}{_CHAIN}(?:went|go|goes|going|headed|took\s+{_COMPANY}|take\s+{_COMPANY}|visited|visit|visits)\s+"
+            rf"(?:back\s+)?(?:to\s+)?(?:the|a|an)\s+(?:\w+\s+)?(?P<o>{_PLACE})\b",
+            "place",
+        ),
+        # "went on another camping trip in the forest", "Melanie's family camping trip": an outing
+        (
+            "does",
+            rf"{s}{_CHAIN}(?:went\s+on|go\s+on|goes\s+on|took|take|takes|had|did|planned|enjoyed|loved|remembers?)\s+"
+            rf"(?:a|an|another|the|some|(?P=s)'s)\s+(?:(?:great|fun|nice|quick|short|long|little|big|amazing|awesome|"
+            rf"family|first|second)\s+)*(?P<o>(?:[a-z]+\s+)?{_OUTING})\b(?P<w>\s+(?:with\s+(?:{_COMPANY})|"
+            rf"(?:in|at|on|to|near)\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            None,
+        ),
+        (
+            "does",
+            rf"(?P<s>{subject})'s\s+(?:family\s+|fam\s+|kids'\s+)?(?P<o>(?:[a-z]+\s+)?{_OUTING})\b(?P<w>\s+(?:with\s+"
+            rf"(?:{_COMPANY})|(?:in|at|on|to|near)\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            None,
+        ),
+        # "a pic of Melanie's family camping at the beach": the family's activity is the subject's
+        (
+            "does",
+            rf"(?P<s>{subject})'s\s+{_KINWORD}\s+(?:(?:was|were|is|are|went|go|love|loved)\s+)?"
+            rf"(?P<o>(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b(?P<w>\s+(?:(?:in|at|on|by|near)\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            "family",
+        ),
+        # "a great experience last weekend hiking with Maria's church friends": the company names the subject
+        (
+            "does",
+            rf"\b(?P<o>(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\s+(?P<w>with\s+(?P<s>{subject})'s\s+(?:\w+\s+)?(?:{_KINWORD}|"
+            rf"friends|friend|buddies|team|teammates|classmates|coworkers|colleagues|dog|dogs|pets?))\b",
+            None,
+        ),
+        # "John was in Chicago", "Tim spent a week in Boston": a place by name
+        (
+            "visited",
+            rf"{s}(?:was|were|has\s+been|stayed|spent\s+(?:\w+\s+){{1,3}}?)\s+in\s+(?P<o>{_NAME})",
+            "place",
+        ),
+        # "playing Melanie's violin"
+        (
+            "does",
+            rf"\b(?:play|plays|played|playing|practice|practicing)\s+(?P<s>{subject})'s\s+(?P<o>{_PASTIME})\b",
+            None,
+        ),
+        # "these figurines Melanie bought", "the vase Melanie made": the object before its verb
+        (
+            "bought",
+            rf"\b(?:these|this|those|that|the)\s+(?P<o>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?P<s>{subject})\s+{_ADV}"
+            rf"(?:bought|purchased|ordered)\b",
+            None,
+        ),
+        (
+            "made",
+            rf"\b(?:these|this|those|that|the)\s+(?P<o>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?P<s>{subject})\s+{_ADV}"
+            rf"(?:made|baked|painted|built|wrote|drew|knitted|crafted|created|designed|sewed|cooked|finished)\b",
+            None,
+        ),
+        # "went camping with the kids", "has been running farther", "took the kids swimming": an activity
+        (
+            "does",
+            rf"{s}{_CHAIN}(?:went|go|goes|going|gone|been|done|did|tried|try|started|start|took\s+up|take\s+up|picked\s+up|keeps?|kept|"
+            rf"loves?|loved|enjoys?|enjoyed|likes?|liked|took\s+(?:{_COMPANY})|take\s+(?:{_COMPANY})|"
+            rf"(?:is|am|are|was|were|has\s+been|have\s+been|had\s+been)\s+(?=(?:{_HOBBY})\b))\b\s*"
+            rf"(?P<o>(?:(?!{_DET}|{_NOT_ACTIVITY})[a-z]+\s+(?=[a-z]+ing\b))?(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b"
+            rf"(?P<w>\s+(?:together|with\s+(?:{_COMPANY})|(?:in|at|on|by|near)"
+            rf"\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            None,
+        ),
+        # "Melanie plays the violin", "Nate practices karate"
+        (
+            "does",
+            rf"{s}(?:plays?|played|playing|practices|practiced|practice|practicing|took\s+up|is\s+learning|learned|"
+            rf"learnt|started\s+learning|started)\s+(?:the\s+)?(?P<o>{_PASTIME})\b",
+            None,
+        ),
+        # "Caroline is keen on counseling", "Jolene is passionate about yoga": an interest
+        (
+            "likes",
+            rf"{s}(?:(?:is|am|are|was|has\s+been|have\s+been)\s+(?:really\s+|so\s+|very\s+)?(?:keen\s+on|interested\s+in|"
+            rf"passionate\s+about|into|a\s+(?:big\s+|huge\s+)?fan\s+of|obsessed\s+with|fascinated\s+by|crazy\s+about)|"
+            rf"loves?|loved|enjoys?|enjoyed|adores?|is\s+loving)\s+(?P<o>{_TITLE}|{_NAME}|{_THING})",
             None,
         ),
         ("met", rf"{s}(?:met|meet|ran\s+into|caught\s+up\s+with)\s+(?P<o>{_NAME})", "person"),
@@ -301,6 +461,12 @@ class RelationExtractor:
         if pattern.relation == "owns" and not obj:
             obj = f"a {kind}"  # "Audrey adopted a dog": the kind without a name
         obj = re.sub(r"\s+(?:for|to|with|at|in|on|of|about|from|by)$", "", obj)  # "order some sushi for"
+        if pattern.relation == "does" and groups.get("w"):  # "camping with the kids", "camping in the mountains"
+            obj = f"{obj} {_company(groups['w'])}"
+        if pattern.relation == "does" and kind == "family":  # "Melanie's family camping at the beach"
+            obj, kind = f"{obj} with family", None
+        if pattern.relation == "likes" and obj.split()[0].lower() in _NOT_LIKED:
+            return None  # "loves how Caroline uses it"
         bare = re.sub(r"^(?:a|an|the|some)\s+", "", obj.lower())
         if not obj or not content_terms(bare) or bare.split()[0] in _VAGUE or obj in people:
             return None  # "do it", "them sometimes"
@@ -325,6 +491,21 @@ class RelationExtractor:
         return Relation(subject, pattern.relation, obj, fact, kind, status, to, when)
 
 
+_KIN = re.compile(
+    r"\b(?:kids|children|fam|family|son|sons|daughter|daughters|husband|wife|brother|sister|siblings|parents|mom|dad|"
+    r"grandkids)\b",
+    re.I,
+)
+
+
+def _company(phrase: str) -> str:
+    """Who or where an activity was with: "with Melanie's fam" → "with family"."""
+    phrase = " ".join(phrase.split())
+    if phrase.lower().startswith("with") and _KIN.search(phrase):
+        return "with family"
+    return phrase
+
+
 def _named(name: str, fact: Item, text: str) -> bool:
     """Whether a capitalised object is a name: the recogniser found it, or it was given one."""
     if name in FactPayload.of(fact).entities:
@@ -338,6 +519,11 @@ def _subject_text(text: str, speaker: str | None) -> str:
         text = text[len(speaker) + 2 :]
     if speaker:
         text = re.sub(r"\b[Ww]e\b", speaker, text)  # "we got another cat": the speaker did (and others)
+        text = re.sub(r"\b[Oo]ur\b", f"{speaker}'s", text)  # "our camping trip"
+        name = re.escape(speaker)  # "Melanie's kids and Melanie finished a painting": Melanie did
+        text = re.sub(
+            rf"\b{name}'s\s+{_KINWORD}\s+and\s+{name}\b|\b{name}\s+and\s+{name}'s\s+{_KINWORD}\b", speaker, text
+        )
     return text
 
 
@@ -534,7 +720,8 @@ _WORDS = {
     "recommended": ("recommended", "recommend", "suggested"), "read": ("read", "book", "books"),
     "made": ("made", "make", "created"), "gave": ("gave", "gift", "gifts"), "bought": ("bought", "buy"),
     "attended": ("attended", "events", "joined", "participated"), "met": ("met", "meet"),
-    "plans": ("plan", "plans", "planned", "planning"),
+    "plans": ("plan", "plans", "planned", "planning"), "does": ("activities", "activity", "hobbies", "hobby"),
+    "likes": ("likes", "loves", "interests", "enjoys"),
 }  # fmt: skip
 
 
