@@ -20,6 +20,7 @@ from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.provenance import Writer
+from outcrop.core.threads import limit_blas_threads
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
 from outcrop.errors import ConfigError
@@ -67,7 +68,9 @@ class Engine:
 
     def __init__(self, config: MemoryConfig, *, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
         self.config = config
-        self.embedder = embedder or load_embedder(config.embedder)
+        if config.blas_threads:
+            limit_blas_threads(config.blas_threads)
+        self.embedder = embedder or load_embedder(config.embedder, threads=config.embedder_threads)
         self.store: Store = open_store(
             config.store,
             sqlite_synchronous=config.sqlite_synchronous,
