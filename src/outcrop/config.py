@@ -235,6 +235,21 @@ class MemoryConfig(BaseModel):
     tenant: str = Field("default", min_length=1, max_length=200)
     max_text_chars: int = Field(32_000, ge=1, description="longest text accepted by add/update")
     embed_batch_size: int = Field(64, ge=1, le=4096)
+    embedder_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="intra-op threads of the ONNX embedder (0: onnxruntime's default, one per core); the"
+        " server gives each of its --workers processes its share of the cores",
+    )
+    blas_threads: int = Field(
+        1,
+        ge=0,
+        le=256,
+        description="threads numpy's BLAS may use in a process that opens a Memory (process-wide, set when it"
+        " opens, through threadpoolctl when installed; 0: left as it is). A search's vector products are small:"
+        " more threads only spin (docs/scale.md)",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     sqlite_vector_cache_bytes: int = Field(
         256 << 20,

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from outcrop import InvalidInputError, Level, Memory, NotFoundError
+from outcrop import InvalidInputError, Level, Memory, MemoryConfig, NotFoundError
+from outcrop.core.threads import blas_threads, limit_blas_threads
+from outcrop.providers import Embedder
 from tests.helpers import CONVERSATION
 
 
@@ -285,3 +287,19 @@ def test_bad_input_is_refused_with_our_error_and_writes_nothing(memory: Memory, 
     assert memory.stats(user_id="u")["counts"]["log"] == 0
     memory.add("a fine note", user_id="u", metadata={"n": 1.5, "tags": ["ok", None, True]})
     assert memory.search("fine note", user_id="u", filters={"metadata": {"n": 1.5}})  # metadata reads still work
+
+
+def test_opening_caps_numpy_blas_threads_unless_told_not_to(tmp_path: Path, embedder: Embedder) -> None:
+    """BLAS's idle threads spin after each small product a search makes (docs/scale.md): a Memory
+    caps the process's pool at ``blas_threads`` when it opens; 0 leaves the pool as it was."""
+    before = blas_threads()
+    assert before is not None, "threadpoolctl (dev extra) should find numpy's BLAS"
+    try:
+        limit_blas_threads(2)
+        with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}", blas_threads=1), embedder=embedder):
+            assert blas_threads() == 1
+        limit_blas_threads(2)
+        with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}", blas_threads=0), embedder=embedder):
+            assert blas_threads() == 2
+    finally:
+        limit_blas_threads(before)

@@ -264,6 +264,30 @@ def test_a_transaction_inside_another_reuses_its_connection(postgres_url: str) -
         store.close()
 
 
+def test_a_search_is_one_read_only_transaction_and_leaves_its_connection_read_write(
+    postgres_url: str, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search reads in one transaction, the active space's check included (it had one of its
+    own: four round trips), begun REPEATABLE READ, READ ONLY in its BEGIN; the pooled connection
+    then serves writes again (a pool of one: the same connection)."""
+    config = MemoryConfig(store=postgres_url, tenant="acme", postgres_pool_size=1, strata={"on_add": False})
+    with Memory(config=config, embedder=embedder) as memory:
+        memory.add(TURNS, user_id="u1", session_id="s1")
+        begins: list[tuple[object, object]] = []
+        opened = psycopg.Connection.transaction
+
+        def counted(conn: psycopg.Connection[object], *args: object, **kwargs: object) -> object:
+            begins.append((conn.isolation_level, conn.read_only))
+            return opened(conn, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(psycopg.Connection, "transaction", counted)
+        assert memory.search("Where did Ana move?", user_id="u1", limit=3)[0].text.endswith("Lisbon last month.")
+        assert begins == [(psycopg.IsolationLevel.REPEATABLE_READ, True)]
+        monkeypatch.setattr(psycopg.Connection, "transaction", opened)
+        memory.add("Ben's puppy chewed a shoe.", user_id="u1", session_id="s1")  # read-write again
+        assert memory.store.records.count(Scope(tenant="acme", user_id="u1"))["turn"] == 4
+
+
 def test_a_pool_with_no_free_connection_fails_clearly(postgres_url: str) -> None:
     store = PostgresStore(postgres_url, pool_size=1, pool_timeout=0.5)
     try:

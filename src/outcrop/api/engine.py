@@ -20,6 +20,7 @@ from outcrop.config import MemoryConfig
 from outcrop.core.documents import dense_text, lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.provenance import Writer
+from outcrop.core.threads import limit_blas_threads
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
 from outcrop.errors import ConfigError
@@ -67,7 +68,9 @@ class Engine:
 
     def __init__(self, config: MemoryConfig, *, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
         self.config = config
-        self.embedder = embedder or load_embedder(config.embedder)
+        if config.blas_threads:
+            limit_blas_threads(config.blas_threads)
+        self.embedder = embedder or load_embedder(config.embedder, threads=config.embedder_threads)
         self.store: Store = open_store(
             config.store,
             sqlite_synchronous=config.sqlite_synchronous,
@@ -313,10 +316,10 @@ class Engine:
         filters: SearchFilters | None,
         channels: dict[str, float] | None,
     ) -> list[Hit]:
-        self.check_space()
         moment = filters.as_of if filters is not None else None
         fetch = limit if moment is None else min(1000, limit * 3)
         with self.store.snapshot(scope.tenant):  # one transaction for every channel's reads
+            self.check_space()  # in the same transaction (on PostgreSQL: one statement, not four round trips)
             if recipe.plain:
                 hits = plain_hybrid(self.store, self.embedder, scope, query, fetch)
             else:
@@ -336,8 +339,8 @@ class Engine:
         return found
 
     def context(self, scope: Scope, query: str, max_tokens: int, filters: SearchFilters | None) -> Context:
-        self.check_space()
         with self.store.snapshot(scope.tenant):
+            self.check_space()
             context = assemble_context(
                 self.store, self.retriever, self.config.retrieval, scope, query, max_tokens, filters
             )

@@ -62,5 +62,5 @@ def register(app: typer.Typer) -> None:
             threads=threads,
             read_timeout_s=read_timeout,
             keep_alive_s=keep_alive,
-        )
+        ).for_workers(workers)
         run(create_app(config), config, host=host, port=port, log_level=log_level, workers=workers)

@@ -7,7 +7,9 @@ weight in :class:`~outcrop.config.RetrievalConfig` is positive.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -16,6 +18,7 @@ import numpy as np
 
 from outcrop.config import RetrievalConfig
 from outcrop.core.text import FILLER, content_terms
+from outcrop.core.threads import available_cores
 from outcrop.core.types import Scope
 from outcrop.providers.base import Embedder
 from outcrop.providers.term_neighbours import term_neighbours
@@ -110,21 +113,44 @@ class DenseChannel:
         # A widened search asks again with the same text, and agents repeat questions: the
         # query vector is kept (read-only) for the last ``cached_queries`` texts.
         self._vector = lru_cache(maxsize=cached_queries)(self._embed)
+        self._pending = threading.local()  # this thread's prefetched (text, future)
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
         vector = self.query_vector(request.query.text)
         return self.store.vectors.search(request.scope, self.space, vector, request.k, request.filters)
 
+    def prefetch(self, text: str) -> None:
+        """Start embedding ``text`` on another thread, so that it runs beside the search's first
+        statements (the query's speakers, the lexical channel: the database's work, or SQLite's
+        outside the GIL); :meth:`query_vector` on this thread takes it up. The same vector as
+        embedding it then: only the one search's latency changes, not its CPU or its result."""
+        if active_reuse() is not None:  # an evaluation's reuse keeps its own vectors
+            return
+        self._pending.job = (text, _prefetcher().submit(self._vector, text))
+
     def query_vector(self, text: str) -> np.ndarray:
         """``text``'s embedding (unit length, read-only), from the cache when it was asked lately."""
         reuse = active_reuse()
-        vector = reuse.vector(self.embedder, text, lambda: self._vector(text)) if reuse else self._vector(text)
-        return np.asarray(vector)
+        if reuse:
+            return np.asarray(reuse.vector(self.embedder, text, lambda: self._vector(text)))
+        job: tuple[str, Future[np.ndarray]] | None = getattr(self._pending, "job", None)
+        if job is not None and job[0] == text:
+            self._pending.job = None
+            if not job[1].cancel():  # started (or done): wait for it; still queued: embed here
+                return np.asarray(job[1].result())
+        return np.asarray(self._vector(text))
 
     def _embed(self, text: str) -> np.ndarray:
         vector = np.array(self.embedder.embed([text])[0], dtype=np.float32)
         vector.setflags(write=False)
         return vector
+
+
+@lru_cache(maxsize=1)
+def _prefetcher() -> ThreadPoolExecutor:
+    """The process's threads for :meth:`DenseChannel.prefetch` (one per core: a prefetch that
+    waits for one is cancelled and embedded by its search instead)."""
+    return ThreadPoolExecutor(max_workers=available_cores(), thread_name_prefix="outcrop-query-embed")
 
 
 class RecencyChannel:

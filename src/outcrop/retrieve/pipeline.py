@@ -106,6 +106,8 @@ class Retriever:
         ``reserve``: places after the first ``config.reserve_after`` hits kept for the dense
         channel's best matches (retrieve/reserve.py); for contexts, which are sets, not rankings."""
         started = time.perf_counter()
+        if (weights if weights is not None else self.config.channel_weights).get(self.dense.name, 0.0) > 0:
+            self.dense.prefetch(query)  # embedded beside the statements that come first
         analysis = self.analyse(scope, query)
         clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
         result = self._pass(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from outcrop.config import MemoryConfig
 from outcrop.core.legacy import default_data_dir, with_current_names
+from outcrop.core.threads import available_cores
 from outcrop.errors import ConfigError
 
 __all__ = ["ServerConfig", "default_keys_path"]
@@ -43,6 +44,15 @@ class ServerConfig(BaseModel):
         30.0, gt=0, le=3600, description="a request must arrive whole (headers and body) within this (408 after)"
     )
     keep_alive_s: int = Field(5, ge=1, le=3600, description="an idle connection is closed after this")
+
+    def for_workers(self, workers: int) -> ServerConfig:
+        """This configuration for one of ``workers`` server processes: unless configured, each
+        process's embedder gets its share of the cores (at least one thread), so N processes do not
+        run N × cores ONNX threads on the same cores."""
+        if workers <= 1 or self.memory.embedder_threads:
+            return self
+        threads = max(1, available_cores() // workers)
+        return self.model_copy(update={"memory": self.memory.model_copy(update={"embedder_threads": threads})})
 
     @property
     def resolved_keys_path(self) -> Path:

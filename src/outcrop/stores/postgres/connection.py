@@ -159,18 +159,31 @@ class Connections:
             return
         with self._pooled() as conn:
             self._local.open, self._local.shared = (conn, tenant), tenant
+            # BEGIN carries the isolation level and read-only mode (one round trip, not two); the
+            # attributes are the client's own, put back before the connection returns to the pool
+            conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
             try:
                 with _mapped_errors(), conn.transaction():
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     _set_tenant(conn, tenant)
                     yield
             finally:
                 self._local.open, self._local.shared = None, None
+                _plain_transactions(conn)
 
     def query(self, tenant: str, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         """All rows of one statement, in its own :meth:`tx`."""
         with self.tx(tenant) as conn:
             return conn.execute(query.encode(), params).fetchall()
+
+    def shared_query(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        """All rows of one statement on a table without tenant rows (``vector_spaces``): on the
+        transaction or snapshot this thread has open, whatever its tenant (no savepoint, no second
+        transaction: a search checks the active space in its own snapshot), else in a :meth:`tx`."""
+        outer: tuple[Conn, str] | None = getattr(self._local, "open", None)
+        if outer is None:
+            return self.query("", query, params)
+        with _mapped_errors():
+            return outer[0].execute(query.encode(), params).fetchall()
 
     # -- the owner's connection -----------------------------------------------------------------
     @contextmanager
@@ -178,6 +191,17 @@ class Connections:
         """The owner connection (autocommit), held alone; callers map its errors to their messages."""
         with self._admin_lock:
             yield self._admin
+
+
+def _plain_transactions(conn: Conn) -> None:
+    """Later transactions on ``conn`` start as the server's default (read-write) again; a
+    connection that cannot be told so is closed, and the pool replaces it."""
+    if conn.closed:
+        return
+    try:
+        conn.isolation_level, conn.read_only = None, None
+    except psycopg.Error:
+        conn.close()
 
 
 def _set_tenant(conn: Conn, tenant: str) -> None:

@@ -80,7 +80,7 @@ class PostgresVectors:
         return {i: found[i] for i in ids if i in found}
 
     def active_space(self) -> VectorSpace | None:
-        rows = self._db.query("", "SELECT embedder, dim FROM vector_spaces WHERE active")
+        rows = self._db.shared_query("SELECT embedder, dim FROM vector_spaces WHERE active")
         return VectorSpace(rows[0][0], rows[0][1]) if rows else None
 
     # -- writes -----------------------------------------------------------------------------------
