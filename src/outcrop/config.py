@@ -247,7 +247,7 @@ class MemoryConfig(BaseModel):
         ge=0,
         le=256,
         description="threads numpy's BLAS may use in a process that opens a Memory (process-wide, set when it"
-        " opens, through threadpoolctl when installed; 0: left as it is). A search's vector products are small:"
+        " opens, through threadpoolctl; 0: left as it is). A search's vector products are small:"
         " more threads only spin (docs/scale.md)",
     )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

@@ -5,8 +5,8 @@ idle threads spin before they sleep. A search does a few small products (the que
 scope's vectors, a query term against the expansion vocabulary): split over two threads they are
 no faster, and the helper thread's spin after each one burned more CPU than the searches' own
 work (a SQLite search at 1,000 turns: 46 ms of CPU with two BLAS threads, 24 ms with one; see
-docs/scale.md). :func:`limit_blas_threads` caps the pool through ``threadpoolctl`` (the
-``server`` and ``eval`` extras) when it is installed, and does nothing otherwise.
+docs/scale.md). :func:`limit_blas_threads` caps the pool through ``threadpoolctl`` (a dependency
+of the package; without it, in an environment that removed it, nothing is capped).
 """
 
 from __future__ import annotations
