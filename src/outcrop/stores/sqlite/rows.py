@@ -13,7 +13,25 @@ from outcrop.stores.sql import LOG_COLUMNS, filter_clause, item_values, log_valu
 from outcrop.stores.sqlite.connection import chunks
 from outcrop.stores.sqlite.driver import sqlite3
 
-__all__ = ["drop_links", "insert_item", "insert_log", "insert_version", "where"]
+__all__ = ["by_ids", "drop_links", "insert_item", "insert_log", "insert_version", "where"]
+
+
+def by_ids(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
+    """The scope's conditions for rows found by their ids (``id IN (...)``): as
+    :func:`~outcrop.stores.sql.scope_clause`, each column under a unary ``+`` so that SQLite does
+    not use it for an index. The store has no ``ANALYZE`` statistics, so SQLite's planner took the
+    scope's index (``tenant, user_id, ...``) for ``id IN (...) AND tenant = ? AND user_id = ?`` and
+    walked every item of the user (10-30 ms a call for a 100k-item user) where the unique index
+    on ``id`` seeks each id."""
+    prefix = f"+{alias}." if alias else "+"
+    clauses = [f"{prefix}tenant = ?"]
+    params: list[Any] = [scope.tenant]
+    for column in ("user_id", "agent_id", "session_id"):
+        value = getattr(scope, column)
+        if value is not None:
+            clauses.append(f"{prefix}{column} = ?")
+            params.append(value)
+    return " AND ".join(clauses), params
 
 
 def where(
