@@ -409,11 +409,12 @@ class SQLiteLexical:
         in full from the postings and lengths kept on write (:meth:`_exact`: FTS5's arithmetic,
         term by term in the query's order, so the same bits as ``bm25()`` over the whole group).
         The items are joined after the cut, by rowid (the range is the user's; no other clause).
-        None when that does not hold (a phrase, fewer matches than ``depth``, a sum not under
-        the cut): the caller asks FTS5 for every match, as before."""
+        A phrase in the group, or no term to leave out: FTS5 scores every match (items joined
+        after the cut). None when the bound does not hold (fewer matches than ``depth``, a sum not
+        under the cut): the caller asks FTS5 for every match, as before."""
         phrases = [self._tokens.phrase(term) for term in group]
-        if any(len(p) != 1 for p in phrases):
-            return None
+        if any(len(p) != 1 for p in phrases):  # a phrase or a term without tokens: FTS5 scores every match
+            return self._ranked(table, found, group, depth, None)
         docs, tokens = stats.docs[field], stats.tokens[field]
         if not docs:
             return []
