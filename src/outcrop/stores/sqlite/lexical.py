@@ -310,11 +310,12 @@ class SQLiteLexical:
             for weight, group in by_weight.items():
                 for field, (table, table_weight) in enumerate(tables):
                     rows = None
-                    found = _Found(postings_table(own), (within_params[0], within_params[1]), params, clause)
-                    if large and stats is not None:
-                        rows = self._large(table, found, field, group, stats, depth)
-                    elif small and stats is not None:
-                        rows = self._scored(found, field, group, stats, depth)
+                    if stats is not None and (large or small):
+                        found = _Found(postings_table(own), (within_params[0], within_params[1]), params, clause)
+                        if large:
+                            rows = self._large(table, found, field, group, stats, depth)
+                        else:
+                            rows = self._scored(found, field, group, stats, depth)
                     if rows is None:  # FTS5 scores: a whole tenant (every match), or a phrase in the group
                         rows = self._conn.query(
                             f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
