@@ -30,6 +30,12 @@ the user's rows) and gives the same scores. A term
 of several tokens (a phrase) has no count kept: its documents are counted by FTS5 at the query,
 over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
 FTS5's ``bm25()``: the same statistics, the same scores.
+
+A large user (``large_user`` documents or more, no agent, session or filter) would have FTS5 score
+every match of its near-stopwords (a year in every dated turn): its terms of IDF near zero are
+left out of the ``MATCH`` and only documents whose partial score is close enough to the cut to
+reach it are scored in full from the postings (``SQLiteLexical._large``): the same top-k, the same
+bits, a fraction of the rows.
 """
 
 from __future__ import annotations
