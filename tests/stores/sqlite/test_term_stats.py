@@ -249,7 +249,8 @@ def test_a_large_users_pruned_top_k_is_fts5s_to_the_bit_through_deletes(
 ) -> None:
     """A user of ``large_user`` documents or more is ranked by FTS5 without its near-stopwords
     (here "2023") and its candidates scored in full from the postings (``_large``): the same ids,
-    ranks and scores as FTS5's ``bm25()`` over every term, after deletes and replacements too."""
+    ranks and scores as FTS5's ``bm25()`` over every term, after deletes, replacements and a
+    forget's erase too."""
     path = tmp_path / "memory.db"
     with closing(open_store(f"sqlite:///{path}")) as store:
         written = _dated(store, "acme", 3, 150, seed=6)
@@ -286,4 +287,7 @@ def test_a_large_users_pruned_top_k_is_fts5s_to_the_bit_through_deletes(
         store.records.write(
             WriteBatch(relexical={written[1][1]: LexicalDocument("parrot parrot 2023 may")}, tenant="acme")
         )
+        check()
+        forgotten = [item_id for scope, item_id in written[1::5] if scope.user_id == "user-2"]
+        store.maintenance.erase(Scope(tenant="acme", user_id="user-2"), [], forgotten)  # what forget does physically
         check()
