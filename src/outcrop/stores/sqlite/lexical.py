@@ -31,7 +31,8 @@ of several tokens (a phrase) has no count kept: its documents are counted by FTS
 over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
 FTS5's ``bm25()``: the same statistics, the same scores.
 
-A large user (``large_user`` documents or more, no agent, session or filter) would have FTS5 score
+A large user (``large_user`` documents or more, over 1/64 of its tenant, no agent, session or
+filter) would have FTS5 score
 every match of its near-stopwords (a year in every dated turn): its terms of IDF near zero are
 left out of the ``MATCH`` and only documents whose partial score is close enough to the cut to
 reach it are scored in full from the postings (``SQLiteLexical._large``): the same top-k, the same
@@ -312,7 +313,9 @@ class SQLiteLexical:
                 small = stats.docs[0] > self.postings_share * size
                 # the user's range is the whole scope (no agent, session or filter on items)
                 large = size >= self.large_user and scope.agent_id is None and scope.session_id is None
-                large = large and (filters is None or filters.empty)
+                # a small share keeps the postings path (measured at 1/64); a large user in a far larger
+                # tenant could take either: not measured
+                large = large and (filters is None or filters.empty) and not small
             for weight, group in by_weight.items():
                 for field, (table, table_weight) in enumerate(tables):
                     rows = None
@@ -339,7 +342,7 @@ class SQLiteLexical:
         under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_scored`):
         FTS5's ``bm25()``, whose IDF walks each term's postings over the whole tenant, costs more
         there; scoring the postings costs ~3x FTS5's per matching row, so above that share
-        ``bm25()`` costs less. A user of ``large_user`` documents or more takes :meth:`_large`.
+        ``bm25()`` costs less; there a user of ``large_user`` documents or more takes :meth:`_large`.
         Every path gives the same scores."""
         key = (scope.tenant, scope.user_id or "")
         known = self._sizes.get(key)
