@@ -51,7 +51,7 @@ from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sqlite.bm25 import K1, B, idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.rows import by_ids, where
+from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
     LEXICAL_ITEM_BITS,
     create_lexical_tables,
@@ -542,7 +542,8 @@ class SQLiteLexical:
         out: dict[str, LexicalDocument] = {}
         for chunk in chunks(ids):
             rows = self._conn.query(
-                f"SELECT id, rowid, user_id FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}",
+                f"SELECT id, rowid, user_id FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}"
+                f" {by_ids_order(scope)}",
                 [*chunk, *params],
             )
             keys: dict[int, str] = {}

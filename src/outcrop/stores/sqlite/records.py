@@ -29,7 +29,7 @@ from outcrop.stores.sql import (
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.lexical import SQLiteLexical
-from outcrop.stores.sqlite.rows import by_ids, drop_links, insert_item, insert_log, insert_version, where
+from outcrop.stores.sqlite.rows import by_ids, by_ids_order, drop_links, insert_item, insert_log, insert_version, where
 from outcrop.stores.sqlite.vectors import SQLiteVectors
 
 __all__ = ["SQLiteRecords"]
@@ -187,7 +187,8 @@ class SQLiteRecords:
         for chunk in chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+                f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {clause} {by_ids_order(scope)}",
+                [*chunk, *params],
             ).fetchall()
             if not rows:
                 continue
@@ -259,7 +260,8 @@ class SQLiteRecords:
         for chunk in chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.query(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks}) AND {clause} {by_ids_order(scope)}",
+                [*chunk, *params],
             )
             result.update(self._with_sources(rows))
         return result
@@ -363,7 +365,7 @@ class SQLiteRecords:
         for chunk in chunks(ids):
             rows = self._conn.query(
                 f"SELECT id, position FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}"
-                " AND position IS NOT NULL",
+                f" AND position IS NOT NULL {by_ids_order(scope)}",
                 [*chunk, *params],
             )
             out.update({row[0]: row[1] for row in rows})

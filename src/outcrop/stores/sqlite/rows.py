@@ -13,7 +13,7 @@ from outcrop.stores.sql import LOG_COLUMNS, filter_clause, item_values, log_valu
 from outcrop.stores.sqlite.connection import chunks
 from outcrop.stores.sqlite.driver import sqlite3
 
-__all__ = ["by_ids", "drop_links", "insert_item", "insert_log", "insert_version", "where"]
+__all__ = ["by_ids", "by_ids_order", "drop_links", "insert_item", "insert_log", "insert_version", "where"]
 
 
 def by_ids(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
@@ -32,6 +32,18 @@ def by_ids(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
             clauses.append(f"{prefix}{column} = ?")
             params.append(value)
     return " AND ".join(clauses), params
+
+
+def by_ids_order(scope: Scope) -> str:
+    """The order in which SQLite returned rows of a scope read by ids before :func:`by_ids`: the
+    scope index it walked (a session's by position, a user's by time, NULLs first, then rowid),
+    or the id index for a whole tenant. Callers that keep row order (dicts of items, writes in
+    row order) keep it unchanged with this."""
+    if scope.user_id is None:
+        return "ORDER BY id"
+    if scope.session_id is not None:
+        return "ORDER BY position, rowid"
+    return "ORDER BY timestamp, rowid"
 
 
 def where(

@@ -30,7 +30,7 @@ from outcrop.stores.sqlite.cache import ScopeCache
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.matrix import ScopeMatrix, top_k
-from outcrop.stores.sqlite.rows import by_ids, where
+from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import vector_part
 
 __all__ = ["DEFAULT_CACHE_BYTES", "SQLiteVectors"]
@@ -196,7 +196,7 @@ class SQLiteVectors:
             for chunk in chunks(list(vectors)):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
-                    f"SELECT rowid, id, tenant, user_id FROM items WHERE id IN ({marks}) AND {clause}",
+                    f"SELECT rowid, id, tenant, user_id FROM items WHERE id IN ({marks}) AND {clause} {by_ids_order(scope)}",
                     [*chunk, *params],
                 ).fetchall()
                 for rowid, item_id, tenant, user in rows:
