@@ -222,3 +222,72 @@ def test_a_small_share_of_its_tenant_is_scored_from_the_postings_a_large_one_by_
             found = store.lexical.search(scope, terms, 10, None, 0.85)
             assert found == _fts5(path, scope, terms, 10, None, 0.85)
             assert bool(scored) is by_postings
+
+
+def _dated(store: Store, tenant: str, users: int, per_user: int, seed: int) -> list[tuple[Scope, str]]:
+    """Documents of which nine in ten end with a date of one year, as LoCoMo's turns do: the
+    year is held by most of the tenant's documents, so its IDF is FTS5's floor (1e-6)."""
+    rng = random.Random(seed)
+    written: list[tuple[Scope, str]] = []
+    for n in range(per_user):
+        batch = WriteBatch()
+        for u in range(users):
+            scope = Scope(tenant=tenant, user_id=f"user-{u}")
+            document = _document(rng, n)
+            if n % 10:
+                document = LexicalDocument(f"{document.own} ({1 + n % 28} May 2023)", document.context)
+            item = Item(id=new_id("t"), level=Level.TURN, scope=scope, text=document.own, recorded_at=now())
+            batch.items.append(item)
+            batch.lexical[item.id] = document
+            written.append((scope, item.id))
+        store.records.write(batch)
+    return written
+
+
+def test_a_large_users_pruned_top_k_is_fts5s_to_the_bit_through_deletes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user of ``large_user`` documents or more is ranked by FTS5 without its near-stopwords
+    (here "2023") and its candidates scored in full from the postings (``_large``): the same ids,
+    ranks and scores as FTS5's ``bm25()`` over every term, after deletes, replacements and a
+    forget's erase too."""
+    path = tmp_path / "memory.db"
+    with closing(open_store(f"sqlite:///{path}")) as store:
+        written = _dated(store, "acme", 3, 150, seed=6)
+        lexical: Any = store.lexical
+        lexical.large_user = 100
+        exact = lexical._exact
+        rescored: list[int] = []
+
+        def spy(*args: Any) -> Any:
+            rescored.append(len(args[-1]))
+            return exact(*args)
+
+        monkeypatch.setattr(lexical, "_exact", spy)
+        queries = [
+            ({"parrot": 1.0, "2023": 1.0, "may": 1.0}, 10, 0.85),
+            ({"pottery": 0.5, "2023": 0.5, "cello": 0.5, "3": 0.5}, 25, 0.0),
+            ({"sister": 1.0, "2023": 1.0, "running": 0.3, "storm": 1.0}, 3, 0.85),
+            ({"2023": 1.0, "garden": 1.0, "sister's": 1.0}, 10, 0.0),  # a phrase: FTS5's path
+        ]
+
+        def check() -> None:
+            for user in ("user-0", "user-2"):
+                scope = Scope(tenant="acme", user_id=user)
+                for terms, k, cw in queries:
+                    rescored.clear()
+                    found = store.lexical.search(scope, terms, k, None, cw)
+                    assert found and found == _fts5(path, scope, terms, k, None, cw)
+                    if "sister's" not in terms:
+                        assert rescored and all(n < 150 for n in rescored)  # the pruned path, not every match
+
+        check()
+        removed = [item_id for scope, item_id in written[::7] if scope.user_id == "user-0"]
+        store.records.remove_items(Scope(tenant="acme", user_id="user-0"), removed)
+        store.records.write(
+            WriteBatch(relexical={written[1][1]: LexicalDocument("parrot parrot 2023 may")}, tenant="acme")
+        )
+        check()
+        forgotten = [item_id for scope, item_id in written[1::5] if scope.user_id == "user-2"]
+        store.maintenance.erase(Scope(tenant="acme", user_id="user-2"), [], forgotten)  # what forget does physically
+        check()

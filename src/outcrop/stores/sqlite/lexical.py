@@ -30,6 +30,13 @@ the user's rows) and gives the same scores. A term
 of several tokens (a phrase) has no count kept: its documents are counted by FTS5 at the query,
 over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
 FTS5's ``bm25()``: the same statistics, the same scores.
+
+A large user (``large_user`` documents or more, over 1/64 of its tenant, no agent, session or
+filter) would have FTS5 score
+every match of its near-stopwords (a year in every dated turn): its terms of IDF near zero are
+left out of the ``MATCH`` and only documents whose partial score is close enough to the cut to
+reach it are scored in full from the postings (``SQLiteLexical._large``): the same top-k, the same
+bits, a fraction of the rows.
 """
 
 from __future__ import annotations
@@ -41,11 +48,10 @@ from typing import Any
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
-from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.bm25 import K1, B, idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.rows import where
+from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
     LEXICAL_ITEM_BITS,
     create_lexical_tables,
@@ -62,6 +68,8 @@ __all__ = ["SQLiteLexical"]
 _ITEM_MASK = (1 << LEXICAL_ITEM_BITS) - 1  # a lexical rowid's item rowid
 _REMEMBERED = 65_536  # users' numbers a process keeps (then starts again: one indexed read each)
 _SHARE = 64  # a user whose tenant holds more than this many times its documents is scored from the postings
+_LARGE = 10_000  # a user of at least this many documents: see SQLiteLexical._large
+_SLACK = 0.5  # the most the terms left out of a large user's MATCH may add to a score (see _large)
 
 
 def _fts_query(terms: Iterable[str]) -> str:
@@ -99,6 +107,7 @@ class SQLiteLexical:
         self._tokens = FTS5Tokens()
         self._sizes: dict[tuple[str, str], tuple[int, int]] = {}  # (tenant, user) -> its documents, the tenant's then
         self.postings_share = _SHARE  # see _small (0: every user's search scores from the postings)
+        self.large_user = _LARGE  # see _large
 
     def _tables(self, tenant: str, db: sqlite3.Connection | None = None) -> tuple[str, str] | None:
         """The tenant's two tables, or None before its first document."""
@@ -298,14 +307,24 @@ class SQLiteLexical:
         scores: dict[str, float] = {}
         with self._conn.snapshot():
             stats = self._statistics(scope.tenant, terms) if within else None
-            if stats is not None and not self._small(scope, own, stats.docs[0], within_params):
-                stats = None  # FTS5's walk over the tenant costs about what the user's own rows do
+            large = small = False
+            if stats is not None:
+                size = self._size(scope, own, stats.docs[0], within_params)
+                small = stats.docs[0] > self.postings_share * size
+                # the user's range is the whole scope (no agent, session or filter on items)
+                large = size >= self.large_user and scope.agent_id is None and scope.session_id is None
+                # a small share keeps the postings path (measured at 1/64); a large user in a far larger
+                # tenant could take either: not measured
+                large = large and (filters is None or filters.empty) and not small
             for weight, group in by_weight.items():
                 for field, (table, table_weight) in enumerate(tables):
                     rows = None
-                    if stats is not None:
+                    if stats is not None and (large or small):
                         found = _Found(postings_table(own), (within_params[0], within_params[1]), params, clause)
-                        rows = self._scored(found, field, group, stats, depth)
+                        if large:
+                            rows = self._large(table, found, field, group, stats, depth)
+                        else:
+                            rows = self._scored(found, field, group, stats, depth)
                     if rows is None:  # FTS5 scores: a whole tenant (every match), or a phrase in the group
                         rows = self._conn.query(
                             f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
@@ -318,12 +337,13 @@ class SQLiteLexical:
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:k]
 
-    def _small(self, scope: Scope, own: str, tenant_docs: int, bounds: Sequence[int]) -> bool:
-        """Whether the user's documents are a small share of its tenant's (below 1/``postings_share``):
-        then FTS5's ``bm25()``, whose IDF walks each term's postings over the whole tenant, costs
-        more than scoring the user's postings, which costs ~3x FTS5's per matching row. Either way
-        the scores are the same; the user's count is remembered until its tenant's size moves by
-        an eighth."""
+    def _size(self, scope: Scope, own: str, tenant_docs: int, bounds: Sequence[int]) -> int:
+        """The user's documents, remembered until its tenant's size moves by an eighth. A user
+        under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_scored`):
+        FTS5's ``bm25()``, whose IDF walks each term's postings over the whole tenant, costs more
+        there; scoring the postings costs ~3x FTS5's per matching row, so above that share
+        ``bm25()`` costs less; there a user of ``large_user`` documents or more takes :meth:`_large`.
+        Every path gives the same scores."""
         key = (scope.tenant, scope.user_id or "")
         known = self._sizes.get(key)
         if known is None or abs(tenant_docs - known[1]) * 8 > known[1]:
@@ -331,7 +351,7 @@ class SQLiteLexical:
             if len(self._sizes) >= _REMEMBERED:
                 self._sizes.clear()
             known = self._sizes[key] = (int(count), tenant_docs)
-        return tenant_docs > self.postings_share * known[0]
+        return known[0]
 
     def _statistics(self, tenant: str, terms: Iterable[str]) -> _Statistics:
         """The tenant's documents and tokens per field, and its documents per field of each
@@ -383,16 +403,147 @@ class SQLiteLexical:
         )
         return [(str(item_id), float(score)) for item_id, score in rows]
 
+    def _large(
+        self, table: str, found: _Found, field: int, group: Sequence[str], stats: _Statistics, depth: int
+    ) -> list[ScoredId] | None:
+        """The top ``depth`` of a large user's documents in ``table`` (field ``field``) for the
+        terms of ``group``, with ``bm25()``'s scores to the bit, without scoring every match of
+        its near-stopwords. A term held by most of the tenant's documents (a year in every dated
+        turn: "2023" in 78k of a 100k-turn user's documents) has an IDF near zero (FTS5 floors it
+        at 1e-6), yet ``bm25()`` scores every document it matches. Here (MaxScore's
+        non-essential terms): the terms whose bounds ``(k1 + 1) * idf`` sum to at most
+        ``_SLACK`` are left out of the ``MATCH``; FTS5 ranks the user's range by the other terms
+        (partial scores), and only documents whose partial score is within that sum of the
+        ``depth``-th are candidates: no other document can reach the ``depth``-th full score
+        (a full score is the partial one plus less than the sum). The candidates are then scored
+        in full from the postings and lengths kept on write (:meth:`_exact`: FTS5's arithmetic,
+        term by term in the query's order, so the same bits as ``bm25()`` over the whole group).
+        The items are joined after the cut, by rowid (the range is the user's; no other clause).
+        A phrase in the group, or no term to leave out: FTS5 scores every match (items joined
+        after the cut). None when the bound does not hold (fewer matches than ``depth``, a sum not
+        under the cut): the caller asks FTS5 for every match, as before."""
+        phrases = [self._tokens.phrase(term) for term in group]
+        if any(len(p) != 1 for p in phrases):  # a phrase or a term without tokens: FTS5 scores every match
+            return self._ranked(table, found, group, depth, None)
+        docs, tokens = stats.docs[field], stats.tokens[field]
+        if not docs:
+            return []
+        keys = [term_key(p[0]) for p in phrases]
+        weights = [idf(docs, stats.frequencies.get(key, (0, 0))[field]) for key in keys]
+        bounds: dict[int, float] = {}
+        for key, weight in zip(keys, weights, strict=True):
+            bounds[key] = bounds.get(key, 0.0) + (K1 + 1.0) * weight
+        left: set[int] = set()
+        slack = 0.0
+        for key in sorted(bounds, key=lambda k: bounds[k]):
+            if slack + bounds[key] > _SLACK:
+                break
+            left.add(key)
+            slack += bounds[key]
+        kept = [term for term, key in zip(group, keys, strict=True) if key not in left]
+        if not left or not kept:
+            return self._ranked(table, found, group, depth, None)
+        limit = depth + 64
+        while True:
+            partial = self._conn.query(
+                f"SELECT rowid, -bm25({table}) FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?"
+                f" ORDER BY bm25({table}), rowid LIMIT ?",
+                [_fts_query(kept), *found.bounds, limit],
+            )
+            if len(partial) < depth:
+                return None  # documents holding only left-out terms may reach the cut
+            cut = float(partial[depth - 1][1])
+            floor = cut - slack - 1e-9 * abs(cut)  # the margin covers the sums' rounding, orders apart
+            if floor <= 0.0:
+                return None
+            if len(partial) < limit or float(partial[-1][1]) < floor:
+                break
+            limit *= 4
+        candidates = [int(key) for key, score in partial if float(score) >= floor]
+        scored = self._exact(found.postings, field, keys, weights, tokens / docs, candidates)
+        if scored is None:
+            return None
+        top = sorted(scored, key=lambda ks: (-ks[1], ks[0]))[:depth]
+        return self._ranked(table, found, group, depth, top)
+
+    def _ranked(
+        self, table: str, found: _Found, group: Sequence[str], depth: int, top: list[tuple[int, float]] | None
+    ) -> list[ScoredId] | None:
+        """Documents' (key, score) in rank order as (item id, score), the items read by rowid after
+        the cut; with ``top`` None, FTS5's top ``depth`` of ``group`` in the user's range. None if
+        an item is missing (the caller's join then drops it, as before)."""
+        if top is None:
+            top = [
+                (int(key), float(score))
+                for key, score in self._conn.query(
+                    f"SELECT rowid, -bm25({table}) FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?"
+                    f" ORDER BY bm25({table}), rowid LIMIT ?",
+                    [_fts_query(group), *found.bounds, depth],
+                )
+            ]
+        ids: dict[int, str] = {}
+        for chunk in chunks([key & _ITEM_MASK for key, _ in top]):
+            ids.update(
+                self._conn.query(f"SELECT rowid, id FROM items WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+            )
+        if len(ids) < len(top):
+            return None
+        return [(str(ids[key & _ITEM_MASK]), score) for key, score in top]
+
+    def _exact(
+        self,
+        postings: str,
+        field: int,
+        keys: Sequence[int],
+        weights: Sequence[float],
+        avgdl: float,
+        candidates: Sequence[int],
+    ) -> list[tuple[int, float]] | None:
+        """(document key, BM25) of ``candidates`` for the terms ``keys`` (IDFs ``weights``), from
+        their postings and lengths: :meth:`_scored`'s SQL arithmetic, operation for operation,
+        in Python's doubles (the same IEEE operations, so the same bits). None if a candidate
+        has no length kept."""
+        name = ("own", "ctx")[field]
+        distinct = sorted(set(keys))
+        occurrences: dict[tuple[int, int], int] = {}
+        lengths: dict[int, int] = {}
+        for chunk in chunks(candidates, 400):
+            marks = ",".join("?" * len(chunk))
+            for term, key, count in self._conn.query(
+                f"SELECT term, key, {name} FROM {postings} WHERE term IN ({','.join('?' * len(distinct))})"
+                f" AND key IN ({marks})",
+                [*distinct, *chunk],
+            ):
+                occurrences[(int(term), int(key))] = int(count)
+            lengths.update(
+                (int(k), int(n))
+                for k, n in self._conn.query(f"SELECT key, {name}_len FROM lexical_docs WHERE key IN ({marks})", chunk)
+                if n is not None
+            )
+        if len(lengths) < len(candidates):
+            return None
+        k1 = K1 + 1.0
+        out: list[tuple[int, float]] = []
+        for key in candidates:
+            length = lengths[key]
+            score = 0.0
+            for term, weight in zip(keys, weights, strict=True):
+                f = occurrences.get((term, key), 0)
+                score = score + weight * ((f * k1) / (f + K1 * (1.0 - B + B * length / avgdl)))
+            out.append((key, score))
+        return out
+
     def documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]:
         names = self._tables(scope.tenant)
         if names is None:
             return {}
         own, ctx = names
-        clause, params = scope_clause(scope)
+        clause, params = by_ids(scope)
         out: dict[str, LexicalDocument] = {}
         for chunk in chunks(ids):
             rows = self._conn.query(
-                f"SELECT id, rowid, user_id FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}",
+                f"SELECT id, rowid, user_id FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}"
+                f" {by_ids_order(scope)}",
                 [*chunk, *params],
             )
             keys: dict[int, str] = {}

@@ -29,7 +29,7 @@ from outcrop.stores.sql import (
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.lexical import SQLiteLexical
-from outcrop.stores.sqlite.rows import drop_links, insert_item, insert_log, insert_version, where
+from outcrop.stores.sqlite.rows import by_ids, by_ids_order, drop_links, insert_item, insert_log, insert_version, where
 from outcrop.stores.sqlite.vectors import SQLiteVectors
 
 __all__ = ["SQLiteRecords"]
@@ -182,12 +182,13 @@ class SQLiteRecords:
 
     def _remove_rows(self, db: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
         """Inside a transaction: drop the rows of derived items ``ids`` in ``scope``."""
-        clause, params = scope_clause(scope)
+        clause, params = by_ids(scope)
         removed = 0
         for chunk in chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+                f"SELECT rowid, id FROM items WHERE id IN ({marks}) AND {clause} {by_ids_order(scope)}",
+                [*chunk, *params],
             ).fetchall()
             if not rows:
                 continue
@@ -255,11 +256,12 @@ class SQLiteRecords:
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> dict[str, Item]:
         result: dict[str, Item] = {}
-        clause, params = scope_clause(scope)
+        clause, params = by_ids(scope)
         for chunk in chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.query(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks}) AND {clause}", [*chunk, *params]
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks}) AND {clause} {by_ids_order(scope)}",
+                [*chunk, *params],
             )
             result.update(self._with_sources(rows))
         return result
@@ -358,12 +360,12 @@ class SQLiteRecords:
         return [(row[0], row_to_item(row[1:], [])) for row in rows]
 
     def positions(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
-        clause, params = scope_clause(scope)
+        clause, params = by_ids(scope)
         out: dict[str, int] = {}
         for chunk in chunks(ids):
             rows = self._conn.query(
                 f"SELECT id, position FROM items WHERE id IN ({','.join('?' * len(chunk))}) AND {clause}"
-                " AND position IS NOT NULL",
+                f" AND position IS NOT NULL {by_ids_order(scope)}",
                 [*chunk, *params],
             )
             out.update({row[0]: row[1] for row in rows})
@@ -443,7 +445,7 @@ class SQLiteRecords:
         return found
 
     def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
-        clause, params = scope_clause(scope, alias="i")
+        clause, params = by_ids(scope, alias="i")
         found: dict[str, int] = {}
         for chunk in chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))

@@ -13,7 +13,37 @@ from outcrop.stores.sql import LOG_COLUMNS, filter_clause, item_values, log_valu
 from outcrop.stores.sqlite.connection import chunks
 from outcrop.stores.sqlite.driver import sqlite3
 
-__all__ = ["drop_links", "insert_item", "insert_log", "insert_version", "where"]
+__all__ = ["by_ids", "by_ids_order", "drop_links", "insert_item", "insert_log", "insert_version", "where"]
+
+
+def by_ids(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
+    """The scope's conditions for rows found by their ids (``id IN (...)``): as
+    :func:`~outcrop.stores.sql.scope_clause`, each column under a unary ``+`` so that SQLite does
+    not use it for an index. The store has no ``ANALYZE`` statistics, so SQLite's planner took the
+    scope's index (``tenant, user_id, ...``) for ``id IN (...) AND tenant = ? AND user_id = ?`` and
+    walked every item of the user (10-30 ms a call for a 100k-item user) where the unique index
+    on ``id`` seeks each id."""
+    prefix = f"+{alias}." if alias else "+"
+    clauses = [f"{prefix}tenant = ?"]
+    params: list[Any] = [scope.tenant]
+    for column in ("user_id", "agent_id", "session_id"):
+        value = getattr(scope, column)
+        if value is not None:
+            clauses.append(f"{prefix}{column} = ?")
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def by_ids_order(scope: Scope) -> str:
+    """The order in which SQLite returned rows of a scope read by ids before :func:`by_ids`: the
+    scope index it walked (a session's by position, a user's by time, NULLs first, then rowid),
+    or the id index for a whole tenant. Callers that keep row order (dicts of items, writes in
+    row order) keep it unchanged with this."""
+    if scope.user_id is None:
+        return "ORDER BY id"
+    if scope.session_id is not None:
+        return "ORDER BY position, rowid"
+    return "ORDER BY timestamp, rowid"
 
 
 def where(

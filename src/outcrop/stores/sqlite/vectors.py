@@ -25,13 +25,12 @@ from outcrop.core.time.clock import format_time, now
 from outcrop.core.types import Scope, Vectors
 from outcrop.errors import ConfigError, InvalidInputError, StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
-from outcrop.stores.sql import scope_clause
 from outcrop.stores.sqlite.approximate import AnnSettings, Approximate
 from outcrop.stores.sqlite.cache import ScopeCache
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.matrix import ScopeMatrix, top_k
-from outcrop.stores.sqlite.rows import where
+from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import vector_part
 
 __all__ = ["DEFAULT_CACHE_BYTES", "SQLiteVectors"]
@@ -173,7 +172,7 @@ class SQLiteVectors:
         return selection.search(query, k)
 
     def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]:
-        clause, params = scope_clause(scope, "i")
+        clause, params = by_ids(scope, "i")
         found: dict[str, Vectors] = {}
         for chunk in chunks(list(dict.fromkeys(ids))):
             rows = self._conn.query(
@@ -185,7 +184,7 @@ class SQLiteVectors:
         return {i: found[i] for i in ids if i in found}
 
     def put(self, scope: Scope, space: VectorSpace, vectors: Mapping[str, np.ndarray]) -> int:
-        clause, params = scope_clause(scope)
+        clause, params = by_ids(scope)
         written = 0
         with self._conn.transaction() as db:
             row = db.execute("SELECT dim FROM vector_spaces WHERE name = ?", (space.name,)).fetchone()
@@ -197,7 +196,7 @@ class SQLiteVectors:
             for chunk in chunks(list(vectors)):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
-                    f"SELECT rowid, id, tenant, user_id FROM items WHERE id IN ({marks}) AND {clause}",
+                    f"SELECT rowid, id, tenant, user_id FROM items WHERE id IN ({marks}) AND {clause} {by_ids_order(scope)}",
                     [*chunk, *params],
                 ).fetchall()
                 for rowid, item_id, tenant, user in rows:

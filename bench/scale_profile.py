@@ -1,0 +1,128 @@
+"""Where a search's time goes on the stores ``bench/scale.py`` keeps, and two versions of the code
+side by side under the same load.
+
+    python bench/scale_profile.py [--dir /work/scale-stores/full] [--queries 100] [--rounds 2]
+                                  [--src /work/main/src,src]
+
+For each ``--src`` (a ``src`` folder of outcrop: e.g. ``main``'s and this tree's), in turn and
+``--rounds`` times over (so both see the same load on a shared machine), a fresh process opens
+the kept SQLite stores as ``bench/scale.py``'s probes do and runs ``--queries`` LoCoMo questions
+through ``Memory.search`` (limit 10, after one warm-up search) for ``target`` alone, ``target``
+in the 1.1M-turn store and ``big`` (100k turns) there. It prints per user: wall p50 / p95, the
+search thread's CPU p50, and the CPU per search of each stage (the store's lexical search,
+loading items, the dense channel's vector search, the rest: analysis, fusion, strength),
+means over the questions. Reads only: the stores are not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+PROBES = (("alone", "target"), ("crowded", "target"), ("crowded", "big"))
+
+
+def measure(root: Path, data: Path, queries: int) -> dict[str, Any]:
+    """In the child: the figures of :data:`PROBES` with the code on ``sys.path``."""
+    sys.path.insert(0, str(HERE))
+    import scale
+
+    from outcrop import Memory, MemoryConfig
+
+    asked = scale.questions(data)[:queries]
+    embedder = scale.memo_embedder(root, data)
+    out: dict[str, Any] = {}
+    for store, user in PROBES:
+        url = str(root / "sqlite" / f"{store}.db")
+        config = MemoryConfig(
+            store=url, strata={"on_add": False}, retrieval={"track_access": False}, ann_background=False
+        )
+        with Memory(config=config, embedder=embedder) as memory:
+            memory.search("warm up", user_id=user, limit=10)
+            stages: dict[str, float] = defaultdict(float)
+
+            def timed(obj: Any, name: str, stage: str, stages: dict[str, float] = stages) -> None:
+                inner: Callable[..., Any] = getattr(obj, name)
+
+                def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    started = time.thread_time()
+                    try:
+                        return inner(*args, **kwargs)
+                    finally:
+                        stages[stage] += time.thread_time() - started
+
+                setattr(obj, name, wrapper)
+
+            store_ = memory.store
+            timed(store_.lexical, "search", "lexical search")
+            timed(store_.lexical, "documents", "lexical documents (feedback)")
+            timed(store_.records, "get_items", "loading items")
+            timed(store_.vectors, "search", "vector search")
+            wall: list[float] = []
+            cpu: list[float] = []
+            for question in asked:
+                started, thread = time.perf_counter(), time.thread_time()
+                memory.search(question, user_id=user, limit=10)
+                wall.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.thread_time() - thread) * 1000)
+            wall.sort()
+            per = {k: v * 1000 / len(asked) for k, v in stages.items()}
+            per["rest"] = statistics.mean(cpu) - sum(per.values())
+            out[f"{user} ({store})"] = {
+                "wall": (statistics.median(wall), wall[max(0, int(len(wall) * 0.95) - 1)]),
+                "cpu_p50": statistics.median(cpu),
+                "stages": per,
+            }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, default=Path("/work/scale-stores/full"))
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/locomo/locomo-dev.json"))
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--src", default=str(HERE.parent / "src"), help="comma-separated src folders")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.dir, args.data, args.queries)))
+        return
+    sources = [s for s in args.src.split(",") if s]
+    runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _ in range(args.rounds):
+        for src in sources:
+            env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+            command = [sys.executable, __file__, "--child", "--dir", str(args.dir), "--data", str(args.data)]
+            command += ["--queries", str(args.queries)]
+            done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            runs[src].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    table = Table(title=f"search, {args.queries} questions, {args.rounds} round(s) per source (ms)")
+    for column in ("source", "user", "wall p50 / p95", "CPU p50", "CPU per search by stage (mean)"):
+        table.add_column(column)
+    for src in sources:
+        for n, run in enumerate(runs[src]):
+            for user, figures in run.items():
+                stages = ", ".join(f"{k} {v:.1f}" for k, v in sorted(figures["stages"].items(), key=lambda kv: -kv[1]))
+                wall = figures["wall"]
+                table.add_row(
+                    src, f"{user} #{n + 1}", f"{wall[0]:.1f} / {wall[1]:.1f}", f"{figures['cpu_p50']:.1f}", stages
+                )
+    Console(width=220).print(table)
+
+
+if __name__ == "__main__":
+    main()
