@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -19,6 +20,8 @@ from outcrop.core.legacy import LegacyNameWarning
 from outcrop.core.time import now
 from outcrop.core.types import Item, Level, Scope
 from outcrop.errors import ConfigError, StoreError
+from outcrop.ingest.batch import PendingAdd
+from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers import Embedder
 from outcrop.stores.base import SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.postgres import PostgresStore
@@ -442,3 +445,93 @@ def test_a_forget_rewrites_its_tenants_partitions_only(postgres_url: str, embedd
         assert not m.store.maintenance.scrub_due("other")  # a mark per tenant
     with _memory(postgres_url, embedder) as reopened:
         assert not reopened.store.maintenance.scrub_due("default")
+
+
+def test_batched_writes_keep_statistics_equal_to_a_recount_across_sessions_and_batches(
+    postgres_url: str, embedder: Embedder
+) -> None:
+    """A batch's rows go in one statement per table: the document frequencies and the tenant's
+    document and token counts must still equal a recount after adds that re-index earlier turns of
+    the same session (their context gains the new neighbours), a batch ingest of many sessions, an
+    update and a delete."""
+    with _memory(postgres_url, embedder, "acme") as m:
+        ids = m.add(TURNS, user_id="u1", session_id="s1", timestamp="2024-03-10T10:00:00")
+        m.add([{"name": "Ben", "content": "Biscuit chewed my piano bench."}], user_id="u1", session_id="s1")
+        m.add(TURNS[:2], user_id="u2")  # no session: no positions, no neighbours
+        m.engine.add_many(
+            PendingAdd(
+                Scope(tenant="acme", user_id=f"u{n % 3}", session_id=f"b{n}"),
+                [IncomingTurn("user", t["name"], t["content"], None) for t in turns],
+            )
+            for n, turns in enumerate([TURNS, TURNS[::-1], [{"name": "Ana", "content": "Quiet day, no news."}]])
+        )
+        m.update(ids[1], "I adopted a kitten named Miso.", user_id="u1")
+        m.delete(ids[0], user_id="u1")
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("SELECT set_config(%s, 'acme', false)", [TENANT_SETTING])
+        kept, recounted = _term_frequencies(conn, "acme")
+        assert kept == recounted and "biscuit" in kept and "miso" in kept
+        stats = conn.execute(
+            f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = 'acme'"
+        ).fetchone()
+        counted = conn.execute(
+            "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), sum(own_len),"
+            f" count(*) FILTER (WHERE lex_context <> ''), sum(ctx_len) FROM {SCHEMA}.items WHERE tenant = 'acme'"
+        ).fetchone()
+        assert stats == counted and counted is not None and counted[2] > 0
+
+
+def test_a_batchs_vectors_are_stored_exactly_and_in_the_batchs_order(postgres_url: str, embedder: Embedder) -> None:
+    """The batch's vectors travel as one binary ``real[]``, each row its slice: every vector must
+    come back bit for bit, and ``seq`` (which breaks the exact search's ties) follow the batch."""
+    rng = np.random.default_rng(7)
+    store = PostgresStore(postgres_url)
+    try:
+        space = VectorSpace("test-space", 8)
+        scope = Scope(tenant="acme", user_id="u1")
+        at = now()
+        items = [
+            Item(id=new_id("t"), level=Level.TURN, scope=scope, text=f"turn {n}", producer="test", recorded_at=at)
+            for n in range(5)
+        ]
+        vectors = {item.id: rng.standard_normal(8).astype(np.float32) for item in items}
+        store.records.write(WriteBatch(items=items, vectors=vectors, space=space))
+        got = store.vectors.vectors_for(scope, space, [item.id for item in items])
+        assert all(np.array_equal(got[i], v) for i, v in vectors.items())
+        with store.connections.tx("acme") as conn:
+            ordered = [r[0] for r in conn.execute("SELECT item_id FROM vectors WHERE tenant = 'acme' ORDER BY seq")]
+        assert ordered == [item.id for item in items]
+    finally:
+        store.close()
+
+
+def test_writers_of_two_tenants_hold_the_vector_space_check_together(postgres_url: str) -> None:
+    """A write checks the active vector space under a lock that keeps a switch of the space out:
+    the lock taken before conflicted with itself, so every write of the store waited for the one
+    before to commit. One tenant's open write must not hold up another tenant's."""
+    store = PostgresStore(postgres_url)
+    try:
+        space = VectorSpace("test-space", 8)
+        store.vectors.ensure_active(space)
+        holding, release = threading.Event(), threading.Event()
+
+        def first() -> None:
+            with store.connections.tx("a") as conn:
+                store.vectors.ensure_space(conn, space)
+                holding.set()
+                release.wait(30)
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        try:
+            assert holding.wait(30)
+            started = time.monotonic()
+            with store.connections.tx("b") as conn:
+                conn.execute("SET LOCAL lock_timeout = '5s'")
+                store.vectors.ensure_space(conn, space)  # raised on lock_timeout before
+            assert time.monotonic() - started < 5
+        finally:
+            release.set()
+            thread.join()
+    finally:
+        store.close()

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from outcrop.core.types import Scope
 from outcrop.stores.base import LexicalDocument, ScoredId, SearchFilters
@@ -13,7 +14,7 @@ from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, pg, where
 from outcrop.stores.sql import scope_clause
 
-__all__ = ["PostgresLexical"]
+__all__ = ["LexicalRow", "PostgresLexical"]
 
 
 class PostgresLexical:
@@ -100,39 +101,28 @@ class PostgresLexical:
     @staticmethod
     def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int) -> None:
         """Add (``sign`` 1) or take out (-1) the lexemes of ``ids``' tsvectors from the tenant's
-        document frequencies, in lexeme order; a lexeme no document holds any more is deleted (a
-        forgotten word leaves no row). Every caller has updated ``lexical_stats`` first in the same
-        transaction, so writers of one tenant queue on that row and never deadlock here."""
+        document frequencies, in lexeme order, in one statement; a lexeme no document holds any
+        more is deleted (a forgotten word leaves no row). Every caller has updated
+        ``lexical_stats`` first in the same transaction, so writers of one tenant queue on that row
+        and never deadlock here."""
+        if not ids:
+            return
         rows = conn.execute(
-            "SELECT x.lexeme, sum(x.own), sum(x.ctx) FROM ("
+            "INSERT INTO lexical_terms AS t (tenant, lexeme, own_df, ctx_df)"
+            " SELECT %(tenant)s, x.lexeme, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
             " SELECT u.lexeme, 1 AS own, 0 AS ctx FROM items i, unnest(i.own_tsv) u"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
             " UNION ALL SELECT u.lexeme, 0, 1 FROM items i, unnest(i.ctx_tsv) u"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            ') AS x GROUP BY x.lexeme ORDER BY x.lexeme COLLATE "C"',
-            {"tenant": tenant, "ids": list(ids)},
-        ).fetchall()
-        if not rows:
-            return
-        lexemes = [r[0] for r in rows]
-        conn.execute(
-            "INSERT INTO lexical_terms AS t (tenant, lexeme, own_df, ctx_df)"
-            " SELECT %(tenant)s, u.lexeme, u.own, u.ctx FROM unnest(%(lexemes)s::text[], %(own)s::bigint[],"
-            " %(ctx)s::bigint[]) AS u(lexeme, own, ctx)"
+            ') AS x GROUP BY x.lexeme ORDER BY x.lexeme COLLATE "C"'
             " ON CONFLICT (tenant, lexeme) DO UPDATE"
-            " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df",
-            {
-                "tenant": tenant,
-                "lexemes": lexemes,
-                "own": [sign * int(r[1]) for r in rows],
-                "ctx": [sign * int(r[2]) for r in rows],
-            },
-        )
-        if sign < 0:
-            conn.execute(
-                "DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s) AND own_df <= 0 AND ctx_df <= 0",
-                [tenant, lexemes],
-            )
+            " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
+            " RETURNING t.lexeme, t.own_df <= 0 AND t.ctx_df <= 0",
+            {"tenant": tenant, "ids": list(ids), "sign": sign},
+        ).fetchall()
+        gone = sorted((row[0] for row in rows if row[1]), key=lambda lexeme: lexeme.encode())
+        if gone:
+            conn.execute("DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s)", [tenant, gone])
 
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Take the lexical documents of ``ids`` out of the tenant's BM25 statistics."""
@@ -146,18 +136,81 @@ class PostgresLexical:
             self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
             self._terms(conn, tenant, ids, -1)
 
-    def put(self, conn: Conn, tenant: str, item_id: str, document: LexicalDocument, replace: bool = True) -> None:
-        """Store the lexical document of an existing item (its tsvectors, lengths and the tenant's
-        statistics); ``replace`` first takes its previous document out of the statistics."""
-        if replace:
-            self.unindex(conn, tenant, [item_id])
-        own, ctx = normalize(document.own), normalize(document.context)
-        own_len, ctx_len = token_count(own), token_count(ctx) if document.context else 0
-        conn.execute(
-            f"UPDATE items SET lex_own = %s, lex_context = %s, own_tsv = to_tsvector('{TEXT_CONFIG}', %s),"
-            f" own_len = %s, ctx_tsv = CASE WHEN %s THEN to_tsvector('{TEXT_CONFIG}', %s) END, ctx_len = %s"
-            " WHERE tenant = %s AND id = %s",
-            [document.own, document.context, own, own_len, bool(document.context), ctx, ctx_len, tenant, item_id],
+    def put(self, conn: Conn, tenant: str, item_id: str, document: LexicalDocument) -> None:
+        """Replace the lexical document of an existing item (see :meth:`put_many`)."""
+        self.put_many(conn, tenant, {item_id: document})
+
+    def put_many(self, conn: Conn, tenant: str, documents: Mapping[str, LexicalDocument]) -> None:
+        """Replace the lexical documents of existing items (ids not stored are skipped): their
+        previous documents out of the tenant's statistics, the new ones in, in a few statements
+        whatever their number."""
+        ids = list(documents)
+        if not ids:
+            return
+        self.unindex(conn, tenant, ids)
+        rows = [LexicalRow.of(documents[i]) for i in ids]
+        found = conn.execute(
+            f"UPDATE items SET lex_own = u.own, lex_context = u.ctx, own_tsv = to_tsvector('{TEXT_CONFIG}', u.own_norm),"
+            f" own_len = u.own_len, ctx_tsv = CASE WHEN u.has_ctx THEN to_tsvector('{TEXT_CONFIG}', u.ctx_norm) END,"
+            " ctx_len = u.ctx_len FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bool[],"
+            " %s::text[], %s::int[]) AS u(id, own, ctx, own_norm, own_len, has_ctx, ctx_norm, ctx_len)"
+            " WHERE items.tenant = %s AND items.id = u.id RETURNING items.id",
+            [
+                ids,
+                [r.own for r in rows],
+                [r.context for r in rows],
+                [r.own_norm for r in rows],
+                [r.own_len for r in rows],
+                [r.has_context for r in rows],
+                [r.ctx_norm for r in rows],
+                [r.ctx_len for r in rows],
+                tenant,
+            ],
+        ).fetchall()
+        stored = {row[0] for row in found}
+        self.count_in(conn, tenant, [(i, r) for i, r in zip(ids, rows, strict=True) if i in stored])
+
+    def count_in(self, conn: Conn, tenant: str, documents: Sequence[tuple[str, LexicalRow]]) -> None:
+        """Add the documents of these stored items (id, its :class:`LexicalRow`) to the tenant's
+        statistics: its counts, then its document frequencies."""
+        if not documents:
+            return
+        rows = [r for _, r in documents]
+        with_context = [r for r in rows if r.has_context]
+        self._stats(
+            conn,
+            tenant,
+            len(rows),
+            sum(r.own_len for r in rows),
+            len(with_context),
+            sum(r.ctx_len for r in with_context),
         )
-        self._stats(conn, tenant, 1, own_len, 1 if document.context else 0, ctx_len)
-        self._terms(conn, tenant, [item_id], 1)
+        self._terms(conn, tenant, [i for i, _ in documents], 1)
+
+
+@dataclass(frozen=True)
+class LexicalRow:
+    """An item's lexical columns as written: both fields as given, normalised for ``to_tsvector``,
+    and their token counts (the context field's tsvector is NULL when it is empty)."""
+
+    own: str
+    context: str
+    own_norm: str
+    own_len: int
+    has_context: bool
+    ctx_norm: str
+    ctx_len: int
+
+    @classmethod
+    def of(cls, document: LexicalDocument) -> LexicalRow:
+        own, ctx = normalize(document.own), normalize(document.context)
+        has_context = bool(document.context)
+        return cls(
+            document.own,
+            document.context,
+            own,
+            token_count(own),
+            has_context,
+            ctx,
+            token_count(ctx) if has_context else 0,
+        )

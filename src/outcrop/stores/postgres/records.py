@@ -17,8 +17,17 @@ from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import ConfigError, StoreError
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.postgres.connection import Connections
-from outcrop.stores.postgres.lexical import PostgresLexical
-from outcrop.stores.postgres.rows import drop_items, insert_item, insert_log, insert_version, require, sources
+from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical
+from outcrop.stores.postgres.rows import (
+    drop_items,
+    insert_items,
+    insert_log,
+    insert_logs,
+    insert_version,
+    insert_versions,
+    require,
+    sources,
+)
 from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, sees_every_tenant, where
 from outcrop.stores.postgres.vectors import PostgresVectors
 from outcrop.stores.sql import (
@@ -60,6 +69,9 @@ class PostgresRecords:
             return
         if batch.space is not None:
             self._vectors.ensure_index(batch.space)
+            self._vectors.ensure_active(batch.space)
+        # A few statements whatever the batch's size (each kind of row in one INSERT ... SELECT FROM
+        # unnest); the tenant's lexical statistics last, since writers of one tenant queue on them.
         with self._db.tx(tenant) as conn:
             if batch.space is not None:
                 self._vectors.ensure_space(conn, batch.space)
@@ -68,34 +80,35 @@ class PostgresRecords:
                 if found:
                     drop_items(conn, self._lexical, scope.tenant, found)
             replaced = set(batch.replaces)
+            by_scope: dict[Scope, list[str]] = {}
             for item in batch.items:
                 if item.id in replaced:
-                    drop_items(conn, self._lexical, tenant, ids_in_scope(conn, item.scope, [item.id]))
-            for log in batch.logs:
-                insert_log(conn, log)
-            for item in batch.items:
-                insert_item(conn, item, batch.positions.get(item.id))
-                if item.id in batch.lexical:
-                    self._lexical.put(conn, item.scope.tenant, item.id, batch.lexical[item.id], replace=False)
-                if item.id in batch.vectors and batch.space is not None:
-                    self._vectors.insert_row(conn, item.scope.tenant, item.id, batch.space, batch.vectors[item.id])
+                    by_scope.setdefault(item.scope, []).append(item.id)
+            for scope, ids in by_scope.items():
+                found = ids_in_scope(conn, scope, ids)
+                if found:
+                    drop_items(conn, self._lexical, tenant, found)
+            insert_logs(conn, batch.logs)
+            documents = {i: LexicalRow.of(d) for i, d in batch.lexical.items()}
+            insert_items(conn, batch.items, batch.positions, documents)
+            if batch.space is not None:
+                rows = [(item.id, batch.vectors[item.id]) for item in batch.items if item.id in batch.vectors]
+                self._vectors.insert_rows(conn, tenant, batch.space, rows)
             for link in batch.links:
                 conn.execute(
                     "INSERT INTO item_links (tenant, src, dst, kind, weight) VALUES (%s, %s, %s, %s, %s)"
                     " ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET weight = EXCLUDED.weight",
                     [tenant, link.src, link.dst, link.kind, link.weight],
                 )
-            for version in batch.versions:
-                insert_version(conn, version, tenant)
-            for item_id, document in batch.relexical.items():
-                if conn.execute("SELECT 1 FROM items WHERE tenant = %s AND id = %s", [tenant, item_id]).fetchone():
-                    self._lexical.put(conn, tenant, item_id, document)
+            insert_versions(conn, batch.versions, tenant)
             if batch.strata_due is not None:
                 due = batch.strata_due
                 conn.execute(
                     "INSERT INTO strata_due (tenant, id, due) VALUES (%s, %s, %s::jsonb)",
                     [tenant, due.id, due.to_json()],
                 )
+            self._lexical.count_in(conn, tenant, [(i.id, documents[i.id]) for i in batch.items if i.id in documents])
+            self._lexical.put_many(conn, tenant, batch.relexical)
 
     def strata_due(self, tenant: str) -> list[StrataDue]:
         rows = self._db.query(tenant, "SELECT id, due::text FROM strata_due WHERE tenant = %s ORDER BY id", [tenant])

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from outcrop.core.types import Item, ItemVersion, LogRecord, Scope
 from outcrop.errors import NotFoundError
-from outcrop.stores.postgres.lexical import PostgresLexical
+from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical
+from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, pg
 from outcrop.stores.sql import LOG_COLUMNS, item_values, log_values, scope_clause
 
-__all__ = ["drop_items", "insert_item", "insert_log", "insert_version", "require", "sources"]
+__all__ = [
+    "drop_items",
+    "insert_items",
+    "insert_log",
+    "insert_logs",
+    "insert_version",
+    "insert_versions",
+    "require",
+    "sources",
+]
 
 
 def _as_is(value: Any) -> Any:
@@ -21,38 +31,115 @@ def _as_is(value: Any) -> Any:
 
 
 def insert_log(conn: Conn, log: LogRecord) -> None:
+    insert_logs(conn, [log])
+
+
+def insert_logs(conn: Conn, logs: Sequence[LogRecord]) -> None:
+    """The log records' rows, in one statement (in their order: ``seq`` follows it)."""
+    if not logs:
+        return
+    columns = list(zip(*(log_values(log, Jsonb, _as_is) for log in logs), strict=True))
     conn.execute(
-        f"INSERT INTO log ({LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        log_values(log, Jsonb, _as_is),
+        f"INSERT INTO log ({LOG_COLUMNS}) SELECT u.id, u.tenant, u.user_id, u.agent_id, u.session_id, u.kind,"
+        " u.payload, u.content_hash, u.recorded_at FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+        " %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::timestamp[]) WITH ORDINALITY"
+        " AS u(id, tenant, user_id, agent_id, session_id, kind, payload, content_hash, recorded_at, n) ORDER BY u.n",
+        [list(c) for c in columns],
     )
 
 
-def insert_item(conn: Conn, item: Item, position: int | None) -> None:
-    """The item's row, its speaker and its sources (its lexical document and vector are apart)."""
-    s = item.scope
+_ITEM_ARRAYS = (
+    "text",  # id
+    "text",  # level
+    "text",  # tenant
+    "text",  # user_id
+    "text",  # agent_id
+    "text",  # session_id
+    "text",  # role
+    "text",  # speaker
+    "text",  # text
+    "timestamp",
+    "jsonb",  # metadata
+    "text",  # producer
+    "int",  # version
+    "int",  # position
+    "timestamp",  # recorded_at
+    "timestamp",  # updated_at
+    "text",  # lex_own
+    "text",  # lex_context
+    "text",  # own, normalised
+    "int",  # own_len
+    "bool",  # has context
+    "text",  # context, normalised
+    "int",  # ctx_len
+)
+
+
+def insert_items(
+    conn: Conn, items: Sequence[Item], positions: Mapping[str, int], lexical: Mapping[str, LexicalRow]
+) -> None:
+    """The items' rows with their lexical columns (an item without a document in ``lexical`` has
+    none), in one statement and in their order (``seq`` follows it); then their speakers and
+    sources. The tenant's lexical statistics are the caller's (:meth:`PostgresLexical.count_in`)."""
+    if not items:
+        return
+    rows = []
+    for item in items:
+        doc = lexical.get(item.id)
+        lex = (
+            [None, None, "", 0, False, "", 0]
+            if doc is None
+            else [doc.own, doc.context, doc.own_norm, doc.own_len, doc.has_context, doc.ctx_norm, doc.ctx_len]
+        )
+        rows.append([*item_values(item, positions.get(item.id), Jsonb, _as_is), *lex])
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _ITEM_ARRAYS)
     conn.execute(
         'INSERT INTO items (id, level, tenant, user_id, agent_id, session_id, role, speaker, text, "timestamp",'
-        ' metadata, producer, version, "position", recorded_at, updated_at)'
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        item_values(item, position, Jsonb, _as_is),
+        ' metadata, producer, version, "position", recorded_at, updated_at, lex_own, lex_context, own_tsv, own_len,'
+        " ctx_tsv, ctx_len) SELECT u.id, u.level, u.tenant, u.user_id, u.agent_id, u.session_id, u.role, u.speaker,"
+        " u.text, u.ts, u.metadata, u.producer, u.version, u.pos, u.recorded_at, u.updated_at, u.lex_own, u.lex_ctx,"
+        f" CASE WHEN u.lex_own IS NOT NULL THEN to_tsvector('{TEXT_CONFIG}', u.own_norm) END, u.own_len,"
+        f" CASE WHEN u.has_ctx THEN to_tsvector('{TEXT_CONFIG}', u.ctx_norm) END, u.ctx_len"
+        f" FROM unnest({arrays}) WITH ORDINALITY AS u(id, level, tenant, user_id, agent_id, session_id, role,"
+        " speaker, text, ts, metadata, producer, version, pos, recorded_at, updated_at, lex_own, lex_ctx, own_norm,"
+        " own_len, has_ctx, ctx_norm, ctx_len, n) ORDER BY u.n",
+        [list(column) for column in zip(*rows, strict=True)],
     )
-    if item.speaker:
+    speakers = sorted({(i.scope.tenant, i.scope.user_id, i.speaker) for i in items if i.speaker})
+    if speakers:
         conn.execute(
-            "INSERT INTO scope_speakers VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            [s.tenant, s.user_id, item.speaker],
+            "INSERT INTO scope_speakers SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+            [list(c) for c in zip(*speakers, strict=True)],
         )
-    for source in item.sources:
+    links = [(i.scope.tenant, i.id, source) for i in items for source in i.sources]
+    if links:
         conn.execute(
-            "INSERT INTO item_sources (tenant, item_id, source_id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            [s.tenant, item.id, source],
+            "INSERT INTO item_sources (tenant, item_id, source_id) SELECT * FROM unnest(%s::text[], %s::text[],"
+            " %s::text[]) ON CONFLICT DO NOTHING",
+            [list(c) for c in zip(*links, strict=True)],
         )
 
 
 def insert_version(conn: Conn, v: ItemVersion, tenant: str) -> None:
+    insert_versions(conn, [v], tenant)
+
+
+def insert_versions(conn: Conn, versions: Sequence[ItemVersion], tenant: str) -> None:
+    """The history entries' rows, in one statement."""
+    if not versions:
+        return
     conn.execute(
         "INSERT INTO item_versions (item_id, version, event, text, log_id, at, tenant)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [v.item_id, v.version, v.event, v.text, v.log_id, v.at, tenant],
+        " SELECT u.*, %s FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::timestamp[]) AS u",
+        [
+            tenant,
+            [v.item_id for v in versions],
+            [v.version for v in versions],
+            [v.event for v in versions],
+            [v.text for v in versions],
+            [v.log_id for v in versions],
+            [v.at for v in versions],
+        ],
     )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import psycopg
+from psycopg import adapters
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from outcrop.core.time.clock import now
 from outcrop.core.types import Scope, Vectors
@@ -17,7 +21,37 @@ from outcrop.stores.postgres.schema import vector_index_ddl
 from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, parse_vec, pg, sees_every_tenant, vec, where
 from outcrop.stores.sql import scope_clause
 
-__all__ = ["PostgresVectors"]
+_FLOAT4_OID = 700
+_FLOAT4_ARRAY_OID = 1021
+
+__all__ = ["FloatArray", "PostgresVectors"]
+
+
+class FloatArray:
+    """A flat float32 array sent to PostgreSQL as a binary ``real[]`` (see :class:`_FloatArrayDumper`)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = np.ascontiguousarray(values, dtype=np.float32).ravel()
+
+
+class _FloatArrayDumper(Dumper):
+    """``real[]`` in PostgreSQL's binary array format: one dimension, no NULLs, each element its
+    length (4) and its big-endian float4; built by numpy, not element by element."""
+
+    format = Format.BINARY
+    oid = _FLOAT4_ARRAY_OID
+
+    def dump(self, obj: FloatArray) -> bytes:
+        values = obj.values
+        cells = np.empty(len(values), dtype=[("size", ">i4"), ("value", ">f4")])
+        cells["size"] = 4
+        cells["value"] = values
+        return struct.pack(">iiiii", 1, 0, _FLOAT4_OID, len(values), 1) + cells.tobytes()
+
+
+adapters.register_dumper(FloatArray, _FloatArrayDumper)
 
 
 class PostgresVectors:
@@ -30,6 +64,7 @@ class PostgresVectors:
     def __init__(self, connections: Connections) -> None:
         self._db = connections
         self._indexed: set[str] = set()  # spaces whose HNSW index this process knows exists
+        self._active: set[str] = set()  # spaces this process made sure were active (or found so)
         self._indexed_lock = threading.Lock()
 
     # -- reads ------------------------------------------------------------------------------------
@@ -134,6 +169,7 @@ class PostgresVectors:
                 raise StoreError(f"cannot switch the vector index: {exc}".strip()) from None
         with self._indexed_lock:
             self._indexed.difference_update(old)
+            self._active.difference_update(old)
         return []
 
     # -- rows and indexes for the writers ---------------------------------------------------------
@@ -153,12 +189,39 @@ class PostgresVectors:
         with self._indexed_lock:
             self._indexed.add(space.name)
 
+    def ensure_active(self, space: VectorSpace) -> None:
+        """Make ``space`` the active one if the store has none yet (on the owner's connection,
+        before the first write's transaction), so that a write only reads the active space."""
+        if space.name in self._active:
+            return
+        with self._db.admin() as admin:
+            try:
+                with admin.transaction():
+                    admin.execute("LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE")
+                    if admin.execute("SELECT 1 FROM vector_spaces WHERE active").fetchone() is None:
+                        admin.execute(
+                            "INSERT INTO vector_spaces (name, embedder, dim, active, created_at)"
+                            " VALUES (%s, %s, %s, true, %s) ON CONFLICT (name) DO UPDATE SET active = true",
+                            [space.name, space.embedder, space.dim, now()],
+                        )
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot record the vector index {space.name!r}: {exc}".strip()) from None
+        with self._indexed_lock:
+            self._active.add(space.name)
+
     @staticmethod
     def ensure_space(conn: Conn, space: VectorSpace) -> None:
-        """Make ``space`` the active one when there is none; refuse vectors of any other space."""
-        conn.execute("LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE")
+        """Refuse vectors of any space but the active one (made active here when there is none).
+
+        A ``SHARE`` lock: writers of every tenant hold it together (it only keeps
+        :meth:`activate`'s switch out until they commit); the ``SHARE ROW EXCLUSIVE`` lock taken
+        before conflicted with itself and queued every write of the store behind the one before.
+        :meth:`ensure_active` has made a space active beforehand, so the insert below (which waits
+        for the other writers' locks) is left for a store whose spaces were removed meanwhile."""
+        conn.execute("LOCK TABLE vector_spaces IN SHARE MODE")
         active = conn.execute("SELECT name FROM vector_spaces WHERE active").fetchone()
         if active is None:
+            conn.execute("LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE")
             conn.execute(
                 "INSERT INTO vector_spaces (name, embedder, dim, active, created_at) VALUES (%s, %s, %s, true, %s)"
                 " ON CONFLICT (name) DO UPDATE SET active = true",
@@ -169,6 +232,22 @@ class PostgresVectors:
                 f"this store's vectors were made by {active[0]!r}, not {space.name!r}; open it with that embedder"
                 " or re-index it into the new one"
             )
+
+    @staticmethod
+    def insert_rows(conn: Conn, tenant: str, space: VectorSpace, vectors: Sequence[tuple[str, np.ndarray]]) -> None:
+        """New items' vectors (item id, vector), in one statement and in their order (``seq``, which
+        breaks ties of the exact search, follows it). The vectors travel as one binary ``real[]``
+        (:class:`FloatArray`), each row's slice cast to ``vector``: no text to format or parse."""
+        if not vectors:
+            return
+        dim = int(space.dim)
+        flat = FloatArray(np.concatenate([np.asarray(v, dtype=np.float32).ravel() for _, v in vectors]))
+        conn.execute(
+            "INSERT INTO vectors (tenant, item_id, space, embedding) SELECT %s, u.id, %s,"
+            " (%s::real[])[(u.n - 1) * %s + 1 : u.n * %s]::vector"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n",
+            [tenant, space.name, flat, dim, dim, [i for i, _ in vectors]],
+        )
 
     @staticmethod
     def insert_row(conn: Conn, tenant: str, item_id: str, space: VectorSpace, vector: np.ndarray) -> None:

