@@ -25,10 +25,15 @@ __all__ = ["EMBEDDER_SPECS", "load_embedder"]
 EMBEDDER_SPECS = ("minilm", "minilm:/path/model.onnx", "wordllama", "st:/path/to/model")
 
 
-@functools.lru_cache(maxsize=8)
 def load_embedder(spec: str = "minilm", *, threads: int = 0) -> Embedder:
-    """The embedder a spec names; raises :class:`ConfigError` for an unknown spec. ``threads``
-    caps the ONNX model's intra-op threads (0: onnxruntime's default, every core)."""
+    """The embedder a spec names, one instance per (spec, threads) in a process; raises
+    :class:`ConfigError` for an unknown spec. ``threads`` caps the ONNX model's intra-op threads
+    (0: onnxruntime's default, every core)."""
+    return _load(spec, threads)  # one cache key however the caller spelled the arguments
+
+
+@functools.lru_cache(maxsize=8)
+def _load(spec: str, threads: int) -> Embedder:
     name, _, arg = spec.partition(":")
     if name == "minilm":
         from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
