@@ -53,9 +53,10 @@ SELECT user_id FROM held WHERE user_id IS NOT NULL LIMIT ?
 per user (a loose index scan over ``items(tenant, user_id, ...)``), never a scan of the items."""
 
 
-def scope_clause(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
-    """``tenant`` always; ``user_id``, ``agent_id``, ``session_id`` when set."""
-    prefix = f"{alias}." if alias else ""
+def scope_clause(scope: Scope, alias: str = "", *, unindexed: bool = False) -> tuple[str, list[Any]]:
+    """``tenant`` always; ``user_id``, ``agent_id``, ``session_id`` when set; with ``unindexed``
+    each column under SQLite's unary ``+``, which keeps the planner from using it for an index."""
+    prefix = ("+" if unindexed else "") + (f"{alias}." if alias else "")
     clauses = [f"{prefix}tenant = ?"]
     params: list[Any] = [scope.tenant]
     for column in ("user_id", "agent_id", "session_id"):
