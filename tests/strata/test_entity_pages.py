@@ -66,6 +66,19 @@ def test_a_name_said_in_one_session_only_makes_no_page() -> None:
     assert pages(facts) == {}
 
 
+def audrey_says(m: Memory, said: list[tuple[str, str]]) -> list[str]:
+    """Each (day, text) as Audrey's turn of its own session with Andrew's reply; the ids added."""
+    ids: list[str] = []
+    for n, (day, text) in enumerate(said):
+        ids += m.add(
+            [{"name": "Audrey", "content": text}, {"name": "Andrew", "content": "That is lovely to hear."}],
+            user_id="u1",
+            session_id=f"s{n}",
+            timestamp=day,
+        )
+    return ids
+
+
 def test_forgetting_or_deleting_a_source_turn_removes_its_line_from_every_page_and_relation(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -77,14 +90,7 @@ def test_forgetting_or_deleting_a_source_turn_removes_its_line_from_every_page_a
             ("2023-03-08T10:00:00", "Pixie learned to fetch the zorblaxian frisbee today."),
             ("2023-03-15T10:00:00", "We got another puppy named Panda last weekend."),
         ]
-        ids = []
-        for n, (day, text) in enumerate(said):
-            ids += m.add(
-                [{"name": "Audrey", "content": text}, {"name": "Andrew", "content": "That is lovely to hear."}],
-                user_id="u1",
-                session_id=f"s{n}",
-                timestamp=day,
-            )
+        ids = audrey_says(m, said)
 
         def derived(kind: str) -> dict[str, Item]:
             topics = m.list(user_id="u1", level="topic", limit=100)
@@ -132,14 +138,7 @@ def test_forgetting_a_turn_removes_its_activity_from_the_view(tmp_path: Path, em
             ("2023-03-08T10:00:00", "I didn't go fishing this time, the lake was frozen."),
             ("2023-03-15T10:00:00", "I've been running farther to de-stress lately."),
         ]
-        ids = []
-        for n, (day, text) in enumerate(said):
-            ids += m.add(
-                [{"name": "Audrey", "content": text}, {"name": "Andrew", "content": "That is lovely to hear."}],
-                user_id="u1",
-                session_id=f"s{n}",
-                timestamp=day,
-            )
+        ids = audrey_says(m, said)
 
         def does() -> dict[str, str]:
             views = [t for t in m.list(user_id="u1", level="topic", limit=100) if t.metadata.get("relation") == "does"]
