@@ -28,13 +28,13 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from proc_cpu import tree_cpu  # bench/, beside this script
 from rich.console import Console
 from rich.table import Table
 
 from outcrop import Hit, Memory, MemoryConfig
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu() -> float:
@@ -48,17 +48,7 @@ def postgres_cpu(data_dir: Path | None) -> float:
     if data_dir is None:
         return 0.0
     postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
-            total += int(fields[11]) + int(fields[12])
-    return total / TICK
+    return tree_cpu({postmaster}) or 0.0
 
 
 def ingest(memory: Memory, conv: dict[str, object]) -> None:
