@@ -1,13 +1,16 @@
 """Large scopes on SQLite: the approximate (HNSW) index against the exact scan — recall of the
 approximate top-10 against the exact top-10, latency, build, load and file size.
 
-    python bench/ann_recall.py [--sizes 20000,100000] [--queries 300] [--data ../shared/data/locomo/locomo-dev.json]
+    python bench/ann_recall.py [--sizes 20000,100000] [--queries 300] [--copies 1] [--data ../shared/data/locomo/locomo-dev.json]
 
 The scopes: every distinct LoCoMo turn of ``--data`` embedded by the real model (3,434 in the dev
 file), and past them "realistic" vectors: a mixture of two real turn vectors (weights 0.5–1 and
 the rest) plus a little Gaussian noise, normalised, so the scope is as dense as a long history
 of similar conversation and no two vectors are equal (exact ties would make recall depend on
-tie-breaking). They are written through the store (``records.write``: items, lexical documents and
+tie-breaking). ``--copies N`` makes each scope N copies each of ``size / N`` such
+vectors, shuffled (a history that says the same things again, as ``bench/scale.py``'s users do,
+each text ~30 times): then recall is counted tie-aware (an approximate hit counts when its exact
+score is at least the exact 10th score). They are written through the store (``records.write``: items, lexical documents and
 vectors in one transaction per batch), one user per size, agents ``a``/``b`` alternating and 200
 sessions. Queries: LoCoMo questions embedded by the real model. Timed: ``store.vectors.search``
 (the dense channel alone, k=10), one query at a time, after one warm-up search; "exact" is the
@@ -95,14 +98,14 @@ def _open(url: str, min_vectors: int, ef: int | None = None) -> SQLiteStore:
 
 def timed(
     store: SQLiteStore, scope: Scope, space: VectorSpace, queries: np.ndarray, filters: SearchFilters | None = None
-) -> tuple[list[float], list[list[str]]]:
+) -> tuple[list[float], list[list[tuple[str, float]]]]:
     store.vectors.search(scope, space, queries[0], 10, filters)  # warm-up: the scope loaded (index built)
     ms, found = [], []
     for q in queries:
         started = time.perf_counter()
         hits = store.vectors.search(scope, space, q, 10, filters)
         ms.append((time.perf_counter() - started) * 1000)
-        found.append([i for i, _ in hits])
+        found.append(hits)
     return ms, found
 
 
@@ -111,8 +114,25 @@ def p50_95(ms: list[float]) -> str:
     return f"{statistics.median(ordered):.2f} / {ordered[max(0, int(len(ordered) * 0.95) - 1)]:.2f}"
 
 
-def recall(approx: list[list[str]], exact: list[list[str]]) -> float:
-    return statistics.mean(len(set(a) & set(e)) / max(1, len(e)) for a, e in zip(approx, exact, strict=True))
+def recall(approx: list[list[tuple[str, float]]], exact: list[list[tuple[str, float]]], ties: bool) -> float:
+    """The share of the exact top-10 the approximate top-10 holds: by ids, or (``ties``) counting
+    every approximate hit that scores at least the exact 10th score."""
+    if ties:
+        return statistics.mean(
+            sum(s >= e[-1][1] for _, s in a) / max(1, len(e)) for a, e in zip(approx, exact, strict=True)
+        )
+    return statistics.mean(
+        len({i for i, _ in a} & {i for i, _ in e}) / max(1, len(e)) for a, e in zip(approx, exact, strict=True)
+    )
+
+
+def scope_vectors(base: np.ndarray, n: int, copies: int, seed: int) -> np.ndarray:
+    """``n`` vectors: ``realistic`` ones, or ``n / copies`` of them said ``copies`` times, shuffled."""
+    if copies <= 1:
+        return realistic(base, n, seed)
+    vectors = np.repeat(realistic(base, n // copies, seed), copies, axis=0)
+    np.random.default_rng(seed).shuffle(vectors)
+    return vectors
 
 
 def main() -> None:
@@ -121,14 +141,19 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--efs", default="64,128,256,512", help="HNSW search breadths to sweep")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--copies", type=int, default=1, help="each distinct vector said this many times")
     args = parser.parse_args()
+    ties = args.copies > 1
     sizes = [int(s) for s in args.sizes.split(",")]
     embedder = load_embedder("minilm")
     turns, questions = texts(args.data)
     base = embedder.embed(turns)
     queries = embedder.embed(questions[: args.queries])
     space = VectorSpace(embedder.id, embedder.dim)
-    table = Table(title=f"approximate vs exact dense search, {len(queries)} LoCoMo questions, k=10 (ms: p50 / p95)")
+    copies = f", each vector {args.copies} times" if ties else ""
+    table = Table(
+        title=f"approximate vs exact dense search, {len(queries)} LoCoMo questions, k=10 (ms: p50 / p95){copies}"
+    )
     for column in ["measure", *[f"{n:,} vectors" for n in sizes]]:
         table.add_column(column, justify="left" if column == "measure" else "right")
     rows: dict[str, list[str]] = {}
@@ -141,7 +166,7 @@ def main() -> None:
         store = _open(url, 0)
         for n in sizes:
             started = time.perf_counter()
-            write(store, space, f"u{n}", realistic(base, n, n))
+            write(store, space, f"u{n}", scope_vectors(base, n, args.copies, n))
             put("written through the store s", f"{time.perf_counter() - started:.1f}")
         store.close()
         for n in sizes:
@@ -165,10 +190,10 @@ def main() -> None:
             put("index file MB (graph, no vectors)", f"{max(f.stat().st_size for f in files) / 2**20:.1f}")
             ms, found = timed(approx, scope, space, queries)
             put("approximate p50 / p95 ms", p50_95(ms))
-            put("recall@10 vs exact", f"{recall(found, truth):.4f}")
+            put("recall@10 vs exact" + " (tie-aware)" * ties, f"{recall(found, truth, ties):.4f}")
             ms, found = timed(approx, half, space, queries)
             put("approximate, one agent p50 / p95 ms", p50_95(ms))
-            put("recall@10 vs exact, one agent", f"{recall(found, truth_half):.4f}")
+            put("recall@10 vs exact, one agent" + " (tie-aware)" * ties, f"{recall(found, truth_half, ties):.4f}")
             session = Scope(tenant="bench", user_id=f"u{n}", session_id="s7")  # 1/200 of the scope: exact
             ms, _ = timed(approx, session, space, queries)
             put("one session (exact fallback) p50 / p95 ms", p50_95(ms))
@@ -185,7 +210,10 @@ def main() -> None:
             for ef in [int(e) for e in args.efs.split(",")]:
                 swept = _open(url, 1000, ef)
                 ms, found = timed(swept, scope, space, queries)
-                put(f"ef_search {ef}: recall@10 / p50 ms", f"{recall(found, truth):.4f} / {statistics.median(ms):.2f}")
+                put(
+                    f"ef_search {ef}: recall@10 / p50 ms",
+                    f"{recall(found, truth, ties):.4f} / {statistics.median(ms):.2f}",
+                )
                 swept.close()
             loaded2 = _open(url, 1000)
             found = [[i for i, _ in loaded2.vectors.search(scope, space, queries[0], 10)]]

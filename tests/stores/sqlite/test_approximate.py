@@ -304,3 +304,64 @@ def test_without_faiss_only_a_scope_at_the_threshold_says_so_once(
             assert len(store.vectors.search(SCOPE, space, query, 10)) == 10  # exact
         store.close()
     assert caplog.text.count("faiss is not installed") == 1
+
+
+def _tie_aware_recall(got: list[tuple[str, float]], everything: list[tuple[str, float]]) -> float:
+    """The share of the approximate top-10 scoring at least the exact 10th score (ties count)."""
+    tenth = everything[9][1]
+    return sum(score >= tenth for _, score in got) / 10
+
+
+def test_copies_of_a_vector_share_a_node_and_the_search_reaches_past_them(tmp_path: Path, embedder: Embedder) -> None:
+    """100 distinct vectors said 40 times each: a node per row (before) filled each node's
+    neighbours with its own copies (tie-aware recall 0.80 in a direct build); one node per
+    distinct vector finds the exact top-10 (ties counted) and proposes every copy of a node."""
+    url = f"sqlite:///{tmp_path / 'copies.db'}"
+    space = VectorSpace(embedder.id, embedder.dim)
+    distinct = _vectors(embedder, 100, 5)
+    vectors = np.repeat(distinct, 40, axis=0)
+    np.random.default_rng(6).shuffle(vectors)
+    store = _open(url)
+    _write(store, space, vectors)
+    exact = _open(url, min_vectors=0)
+    queries = [*embedder.embed(QUERIES), *_vectors(embedder, 20, 7)]
+    recalls = []
+    for query in queries:
+        got = store.vectors.search(SCOPE, space, query, 10)
+        everything = exact.vectors.search(SCOPE, space, query, len(vectors))
+        assert len(got) == 10 and {s for _, s in got} <= {s for _, s in everything}
+        recalls.append(_tie_aware_recall(got, everything))
+    ann = store.vectors._cache.get((space.name, _part())).ann  # type: ignore[attr-defined,union-attr]
+    assert ann is not None and (ann.nodes, len(ann)) == (100, 4000)
+    assert sum(recalls) / len(recalls) >= 0.98
+    exact.close()
+    store.close()
+
+
+def test_a_vector_whose_copies_were_all_removed_is_found_again_when_said_again_after_a_reload(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Every copy of one vector removed, the index saved and loaded by a new process (the node
+    gets no code: no live row has its vector), then the vector written again: the new row is
+    found (a node of its own), and the removed copies never are."""
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    space = VectorSpace(embedder.id, embedder.dim)
+    distinct = _vectors(embedder, 200, 8)
+    vectors = np.repeat(distinct, 10, axis=0)  # rows 10n .. 10n+9 hold vector n
+    store = _open(url)
+    ids = _write(store, space, vectors)
+    query = distinct[17]
+    assert {i for i, _ in store.vectors.search(SCOPE, space, query, 10)} == set(ids[170:180])
+    store.records.remove_items(SCOPE, ids[170:180])
+    assert not {i for i, _ in store.vectors.search(SCOPE, space, query, 10)} & set(ids[170:180])
+    store.vectors._cache.get((space.name, _part())).ann.save(  # type: ignore[attr-defined,union-attr]
+        next(_ann_dir(url).glob("*.hnsw")), {"space": space.name, "dim": embedder.dim}
+    )
+    store.close()
+    reopened = _open(url)
+    again = _write(reopened, space, vectors[170:171])
+    found = reopened.vectors.search(SCOPE, space, query, 1)
+    assert found[0][0] == again[0]
+    ann = reopened.vectors._cache.get((space.name, _part())).ann  # type: ignore[attr-defined,union-attr]
+    assert ann is not None and ann.nodes == 201  # loaded from the file (200 nodes) and one new
+    reopened.close()

@@ -4,8 +4,8 @@ A user scope of at least ``min_vectors`` live vectors gets a :class:`~outcrop.st
 beside its exact matrix: loaded from its file beside the database (``<db>.ann/``) when one fits
 the scope's vector space and epoch, built from the matrix otherwise. It follows the same deltas
 as the matrix: rows appended to the matrix are added as nodes; removed rows are dead nodes (their
-labels no longer name a live row). Once a quarter of the nodes are dead, or the file is behind by
-more than :data:`_SAVE_EVERY` nodes (or a twentieth of them), the index is rebuilt or saved.
+labels no longer name a live row). Once a quarter of the rows it holds are dead, or the file is behind by
+more than :data:`_SAVE_EVERY` rows (or a twentieth of them), the index is rebuilt or saved.
 
 A build (a scope's first index, or a rebuild) runs in a background thread by default, on a copy of
 the scope's live rows, so no search waits for it (~7 s for 20k vectors on an idle core): until it
@@ -106,7 +106,7 @@ class Approximate:
         if (
             ann is not None
             and path is not None
-            and len(ann) - ann.saved_nodes >= min(_SAVE_EVERY, max(1, len(ann) // 20))
+            and len(ann) - ann.saved_rows >= min(_SAVE_EVERY, max(1, len(ann) // 20))
         ):
             try:
                 ann.save(path, {"space": space, "dim": matrix.dim})
