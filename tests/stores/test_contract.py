@@ -300,6 +300,28 @@ def test_a_deleted_message_can_be_added_again(mem: Memory) -> None:
     ]
 
 
+def test_a_users_log_is_read_in_pages_from_where_the_last_ended(mem: Memory) -> None:
+    """``log_records(after=id)`` pages through one user's log in append order, among other users'
+    records, as offsets do; after the last record nothing, after an id the scope lacks nothing."""
+    for n in range(7):
+        mem.add(f"Message {n} of u1.", user_id="u1", session_id="s1")
+        mem.add(f"Message {n} of u2.", user_id="u2", session_id="s1")
+    records, scope = mem.store.records, Scope(tenant="default", user_id="u1")
+    pages, after = [], None
+    while page := records.log_records(scope, limit=3, after=after):
+        pages.append([r.payload["content"] for r in page])
+        after = page[-1].id
+    assert pages == [[f"Message {n} of u1." for n in range(start, min(start + 3, 7))] for start in (0, 3, 6)]
+    assert [r.id for r in records.log_records(scope, offset=3, limit=3)] == [
+        r.id for r in records.log_records(scope, limit=3, after=records.log_records(scope, limit=3)[-1].id)
+    ]
+    other = records.log_records(Scope(tenant="default", user_id="u2"), limit=1)[0].id
+    assert records.log_records(scope, after="no-such-record") == []
+    assert [r.payload["content"] for r in records.log_records(scope, after=other)] == [
+        f"Message {n} of u1." for n in range(1, 7)
+    ]
+
+
 def test_search_refuses_a_store_made_by_another_embedder(store_url: str, mem: Memory) -> None:
     """Searching with another embedder than the store's used to rank silently without the dense
     channel (by recency and BM25 alone); it is refused with our error, as add is."""

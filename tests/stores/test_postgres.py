@@ -59,6 +59,25 @@ def test_migrations_are_recorded_and_applied_once(postgres_url: str, embedder: E
         assert reopened.stats(user_id="u1")["counts"]["turn"] == 3
 
 
+def test_a_users_log_is_read_through_its_own_index(postgres_url: str, embedder: Embedder) -> None:
+    """The log queries of a user scope (count, pages in append order) can seek the (tenant,
+    user_id, seq) index of every partition instead of walking the tenant's records."""
+    with _memory(postgres_url, embedder) as m:
+        for user in ("u1", "u2"):
+            m.add(TURNS, user_id=user, session_id="s1")
+        assert m.stats(user_id="u2")["counts"]["log"] == 3
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        conn.execute("SET enable_seqscan = off")  # a tiny table: the planner would scan it whole
+        plan = "\n".join(
+            str(r[0])
+            for r in conn.execute(
+                "EXPLAIN SELECT id FROM log WHERE tenant = 'default' AND user_id = 'u2' ORDER BY seq LIMIT 10"
+            )
+        )
+    assert "log_" in plan and "_user_id_seq_idx" in plan and "Sort" not in plan
+
+
 def test_the_hnsw_index_path_finds_what_the_exact_scan_finds(postgres_url: str, embedder: Embedder) -> None:
     """Scopes above ``exact_limit`` items search through the HNSW index (iterative scan, filtered
     by scope afterwards); on a small memory it must return the exact neighbours."""

@@ -13,14 +13,15 @@ PAGE = 1000
 
 
 def iter_log(store: Store, scope: Scope) -> Iterator[LogRecord]:
-    """Every log record in ``scope``, oldest first, read a page at a time."""
-    offset = 0
+    """Every log record in ``scope``, oldest first, read a page at a time (each from where the
+    last ended: a user's whole log costs what that user's records cost)."""
+    after: str | None = None
     while True:
-        page = store.records.log_records(scope, offset=offset, limit=PAGE)
+        page = store.records.log_records(scope, limit=PAGE, after=after)
         yield from page
         if len(page) < PAGE:
             return
-        offset += len(page)
+        after = page[-1].id
 
 
 def log_texts(record: LogRecord) -> list[str]:

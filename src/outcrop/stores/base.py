@@ -246,9 +246,17 @@ class Records(Protocol):
         """The ``k`` newest dated items, scored 1/rank."""
 
     def log_records(
-        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+        self,
+        scope: Scope,
+        *,
+        ids: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+        after: str | None = None,
     ) -> list[LogRecord]:
-        """Log records in ``scope`` in append order (only those in ``ids`` when given)."""
+        """Log records in ``scope`` in append order (only those in ``ids`` when given; only those
+        appended after the record ``after`` names when given: a page of a long log read from
+        where the last one ended, without stepping over the pages before it)."""
 
     def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a

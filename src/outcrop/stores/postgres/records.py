@@ -408,9 +408,18 @@ class PostgresRecords:
 
     # -- the log, tombstones and reads ------------------------------------------------------------
     def log_records(
-        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+        self,
+        scope: Scope,
+        *,
+        ids: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+        after: str | None = None,
     ) -> list[LogRecord]:
         clause, params = scope_clause(scope)
+        if after is not None:
+            clause += " AND seq > coalesce((SELECT seq FROM log WHERE tenant = ? AND id = ?), 9223372036854775807)"
+            params = [*params, scope.tenant, after]
         if ids is None:
             rows = self._db.query(
                 scope.tenant,

@@ -335,6 +335,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + _partitions_and_policies(("scrub_due",)),
     ),
+    # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
+    # user's records, not the tenant's.
+    ("0012_log_by_scope", "CREATE INDEX log_scope ON log (tenant, user_id, seq);"),
 ]
 
 

@@ -405,9 +405,18 @@ class SQLiteRecords:
         return [(row[0], 1.0 / (rank + 1)) for rank, row in enumerate(rows)]
 
     def log_records(
-        self, scope: Scope, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
+        self,
+        scope: Scope,
+        *,
+        ids: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+        after: str | None = None,
     ) -> list[LogRecord]:
         clause, params = scope_clause(scope)
+        if after is not None:
+            clause += " AND seq > coalesce((SELECT seq FROM log WHERE id = ?), 9223372036854775807)"
+            params = [*params, after]
         if ids is None:
             rows = self._conn.query(
                 f"SELECT {LOG_COLUMNS} FROM log WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?", [*params, limit, offset]
