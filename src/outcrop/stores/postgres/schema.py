@@ -337,7 +337,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
     # user's records, not the tenant's.
-    ("0012_log_by_scope", "CREATE INDEX log_scope ON log (tenant, user_id, seq);"),
+    ("0013_log_by_scope", "CREATE INDEX IF NOT EXISTS log_scope ON log (tenant, user_id, seq);"),
 ]
 
 

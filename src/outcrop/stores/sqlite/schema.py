@@ -477,5 +477,5 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
     ("0015_lexical_term_stats", _lexical_term_stats),
     # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
     # user's records, not the tenant's: 19 s to count one user's log in a 1.1M-record tenant before.
-    ("0016_log_by_scope", "CREATE INDEX log_scope ON log(tenant, user_id, seq);"),
+    ("0017_log_by_scope", "CREATE INDEX IF NOT EXISTS log_scope ON log(tenant, user_id, seq);"),
 ]
