@@ -355,17 +355,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + _partitions_and_policies(("vector_points",))
         + """
-        ALTER TABLE vectors ADD COLUMN point uuid;
-        ALTER TABLE vectors NO FORCE ROW LEVEL SECURITY;
-        ALTER TABLE vector_points NO FORCE ROW LEVEL SECURITY;
-        UPDATE vectors SET point = md5(vector_send(embedding))::uuid;
-        INSERT INTO vector_points (tenant, space, point, embedding)
-        SELECT tenant, space, point, embedding FROM vectors
-        WHERE seq IN (SELECT min(seq) FROM vectors GROUP BY tenant, space, point);
-        ALTER TABLE vector_points FORCE ROW LEVEL SECURITY;
-        ALTER TABLE vectors FORCE ROW LEVEL SECURITY;
-        ALTER TABLE vectors ALTER COLUMN point SET NOT NULL;
-        CREATE INDEX vectors_point ON vectors (tenant, space, point);
+        -- first: the UPDATE below would otherwise add every row's new version to it
         DO $$
         DECLARE name text;
         BEGIN
@@ -377,6 +367,17 @@ MIGRATIONS: list[tuple[str, str]] = [
                 EXECUTE format('DROP INDEX %I', name);
             END LOOP;
         END $$;
+        ALTER TABLE vectors ADD COLUMN point uuid;
+        ALTER TABLE vectors NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vector_points NO FORCE ROW LEVEL SECURITY;
+        UPDATE vectors SET point = md5(vector_send(embedding))::uuid;
+        INSERT INTO vector_points (tenant, space, point, embedding)
+        SELECT tenant, space, point, embedding FROM vectors
+        WHERE seq IN (SELECT min(seq) FROM vectors GROUP BY tenant, space, point);
+        ALTER TABLE vector_points FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vectors FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vectors ALTER COLUMN point SET NOT NULL;
+        CREATE INDEX vectors_point ON vectors (tenant, space, point);
         """,
     ),
 ]
