@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from outcrop.core.types import Scope
 from outcrop.stores.base import LexicalDocument, ScoredId, SearchFilters
@@ -22,7 +21,7 @@ from outcrop.stores.postgres.bm25 import (
 )
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.schema import TEXT_CONFIG
-from outcrop.stores.postgres.sqlparts import Conn, pg, where
+from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
 
 __all__ = ["LexicalRow", "PostgresLexical"]
@@ -54,6 +53,7 @@ class PostgresLexical:
 
     def __init__(self, connections: Connections) -> None:
         self._db = connections
+        self._sizes = ScopeSizes()
 
     def search(
         self,
@@ -106,7 +106,7 @@ class PostgresLexical:
                 **where_params,
             }
             left = self._left_out(plan, with_context)
-            if left and self._large(conn, clause, params):
+            if left and self._sizes.reaches(conn, clause, params, self.large_scope):
                 kept = [t for t in plan.terms if t.tsquery not in left]
                 slack = [
                     sum(_bound(t, f) for t in plan.terms if t.tsquery in left and t.group == g) for f, g, _ in w_rows
@@ -119,14 +119,6 @@ class PostgresLexical:
                     return [(row[0], float(row[1])) for row in rows]
             rows = conn.execute(score_sql(where_named, with_context).encode(), params_by_name).fetchall()
         return [(row[0], float(row[1])) for row in rows]
-
-    def _large(self, conn: Conn, clause: str, params: list[Any]) -> bool:
-        """Whether the scope holds at least :attr:`large_scope` items (counted up to that)."""
-        row = conn.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM items i WHERE {clause} LIMIT %s) s".encode(),
-            [*params, self.large_scope],
-        ).fetchone()
-        return row is not None and int(row[0]) >= self.large_scope
 
     @staticmethod
     def _left_out(plan: LexicalPlan, with_context: bool) -> set[str]:

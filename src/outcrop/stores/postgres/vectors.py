@@ -20,7 +20,16 @@ from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.rows import drop_points
 from outcrop.stores.postgres.schema import vector_index_ddl
-from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, parse_vec, pg, sees_every_tenant, vec, where
+from outcrop.stores.postgres.sqlparts import (
+    Conn,
+    ScopeSizes,
+    ids_in_scope,
+    parse_vec,
+    pg,
+    sees_every_tenant,
+    vec,
+    where,
+)
 from outcrop.stores.sql import scope_clause
 
 _FLOAT4_OID = 700
@@ -65,6 +74,7 @@ class PostgresVectors:
 
     def __init__(self, connections: Connections) -> None:
         self._db = connections
+        self._sizes = ScopeSizes()
         self._indexed: set[str] = set()  # spaces whose HNSW index this process knows exists
         self._active: set[str] = set()  # spaces this process made sure were active (or found so)
         self._indexed_lock = threading.Lock()
@@ -81,11 +91,7 @@ class PostgresVectors:
         query = vec(vector)
         self.ensure_index(space)  # once a process (a store migrated from the index over every row has none)
         with self._db.tx(scope.tenant) as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM items i WHERE {clause} LIMIT %s) s".encode(),
-                [*params, self.exact_limit + 1],
-            ).fetchone()
-            if row is not None and int(row[0]) <= self.exact_limit:
+            if not self._sizes.reaches(conn, clause, params, self.exact_limit + 1):
                 return [(r[0], float(r[1])) for r in self._exact(conn, space, clause, params, query, k)]
             distance = f"p.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
             # the HNSW index holds each distinct vector once (vector_points): walk it nearest first,
