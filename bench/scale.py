@@ -299,32 +299,54 @@ def probe(url: str, args: argparse.Namespace, users: list[str], full: bool) -> d
     return out
 
 
-def recall(memory: Memory, config: MemoryConfig, embedder: Embedder, asked: list[str]) -> dict[str, float]:
-    """Recall@10 of ``big``'s dense top-10 through the store's approximate path against the exact
-    ranking, and the approximate path's p50 ms. The users' turns repeat LoCoMo's texts (a 100k-turn
-    user holds each ~30 times, under other ids), so the exact top-10 is full of exact ties that
-    either path may break differently: ``recall`` counts an approximate hit found if it scores at
-    least the exact 10th score (tie-aware, the usual definition); ``recall_ids``, if its id is
-    among the exact top-10 ids."""
-    scope = Scope(tenant=config.tenant, user_id="big")
+def recall(memory: Memory, config: MemoryConfig, embedder: Embedder, asked: list[str]) -> dict[str, Any]:
+    """Recall@10 of the dense top-10 against the exact ranking, for ``big`` and ``target``: through
+    the store's own path (PostgreSQL: exact up to ``exact_limit`` items, the HNSW index above; so
+    exact for ``target``) and through the approximate path forced (``exact_limit`` 0, SQLite
+    ``ann_min_vectors`` 0), each with its p50 ms per search (the dense channel alone), and the
+    exact scan's. The users' turns repeat LoCoMo's texts (a 100k-turn user holds each ~30 times, the
+    store ~320 times, under other ids), so the exact top-10 is full of exact ties that either path
+    may break differently: ``recall`` counts an approximate hit found if it scores at least the
+    exact 10th score (tie-aware, the usual definition); ``recall_ids``, if its id is among the
+    exact top-10 ids. The top-level keys are ``big``'s store path."""
     space = memory.store.vectors.active_space()
     assert space is not None
     vectors = embedder.embed(asked)
+    out: dict[str, Any] = {}
     exact_config = config.model_copy(update={"ann_min_vectors": 0})
     with Memory(config=exact_config, embedder=embedder) as exact:
-        if hasattr(exact.store.vectors, "exact_limit"):  # PostgreSQL: scan exactly whatever the size
-            exact.store.vectors.exact_limit = 10**9
-        truth = [exact.store.vectors.search(scope, space, v, 10) for v in vectors]
+        for user in ("big", "target"):
+            scope = Scope(tenant=config.tenant, user_id=user)
+            figures: dict[str, Any] = {}
+            if hasattr(exact.store.vectors, "exact_limit"):  # PostgreSQL: scan exactly whatever the size
+                exact.store.vectors.exact_limit = 10**9
+            truth, figures["exact_p50"] = _timed_searches(exact, scope, space, vectors)
+            found, figures["store_p50"] = _timed_searches(memory, scope, space, vectors)
+            figures.update(_recall(found, truth, "store"))
+            if hasattr(exact.store.vectors, "exact_limit"):
+                exact.store.vectors.exact_limit = 0
+                found, figures["approx_p50"] = _timed_searches(exact, scope, space, vectors)
+                figures.update(_recall(found, truth, "approx"))
+            out[user] = figures
+    big = out["big"]
+    return {"recall": big["store_recall"], "recall_ids": big["store_recall_ids"], "approx_p50": big["store_p50"], **out}
+
+
+def _timed_searches(memory: Memory, scope: Scope, space: Any, vectors: np.ndarray) -> tuple[list[Any], float]:
     found, ms = [], []
     for v in vectors:
         started = time.perf_counter()
         found.append(memory.store.vectors.search(scope, space, v, 10))
         ms.append((time.perf_counter() - started) * 1000)
+    return found, statistics.median(ms)
+
+
+def _recall(found: list[Any], truth: list[Any], name: str) -> dict[str, float]:
     pairs = list(zip(found, truth, strict=True))
     by_id = sum(len({i for i, _ in a} & {i for i, _ in b}) for a, b in pairs)
     by_score = sum(sum(1 for _, score in a if score >= b[-1][1] - 1e-5) for a, b in pairs if b)
     total = sum(len(b) for _, b in pairs)
-    return {"recall": by_score / total, "recall_ids": by_id / total, "approx_p50": statistics.median(ms)}
+    return {f"{name}_recall": by_score / total, f"{name}_recall_ids": by_id / total}
 
 
 def in_child(url: str, args: argparse.Namespace, users: list[str], full: bool) -> dict[str, Any]:
@@ -354,7 +376,7 @@ def run_store(kind: str, args: argparse.Namespace, memo: Embedder) -> dict[str, 
         else:
             server = stack.enter_context(local_postgres(folder / "pg"))
             urls = {name: postgres_database(server, name) for name in ("alone", "crowded")}
-            set_postgres_sync(server, on=False)
+            set_postgres_sync(server, on=not args.recall_only)  # off while building only
         if args.recall_only:
             manifest.data["probes"]["final"]["recall"] = in_child(urls["crowded"], args, [], full=True)
             manifest.save()
@@ -446,6 +468,21 @@ def table(results: dict[str, dict[str, Any]]) -> tuple[Table, list[str]]:
     )
     row("(e) big: the same, by ids", lambda p, d: f"{p['final']['recall']['recall_ids']:.4f}")
     row("(e) big: dense channel approximate p50 ms", lambda p, d: f"{p['final']['recall']['approx_p50']:.1f}")
+    for user in ("big", "target"):
+        row(
+            f"(e) {user}: recall@10 tie-aware, store's path / approximate forced",
+            lambda p, d, u=user: (
+                f"{p['final']['recall'][u]['store_recall']:.3f}"
+                f" / {p['final']['recall'][u].get('approx_recall', float('nan')):.3f}"
+            ),
+        )
+        row(
+            f"(e) {user}: dense search p50 ms, exact / store's path / approximate forced",
+            lambda p, d, u=user: (
+                f"{p['final']['recall'][u]['exact_p50']:.1f} / {p['final']['recall'][u]['store_p50']:.1f}"
+                f" / {p['final']['recall'][u].get('approx_p50', float('nan')):.1f}"
+            ),
+        )
     for user in ("target", "big"):
         row(f"(f) delete one turn of {user} ms", lambda p, d, u=user: f"{p['final'][f'delete_{u}']:.0f}")
         row(f"(f) next search of {user} ms", lambda p, d, u=user: f"{p['final'][f'after_delete_{u}']:.0f}")

@@ -16,6 +16,7 @@ from outcrop.stores.sql import LOG_COLUMNS, item_values, log_values, scope_claus
 
 __all__ = [
     "drop_items",
+    "drop_points",
     "insert_items",
     "insert_log",
     "insert_logs",
@@ -155,12 +156,32 @@ def drop_items(conn: Conn, lexical: PostgresLexical, tenant: str, ids: Sequence[
     """Delete the rows of ``ids`` (already checked to be in scope): lexical stats, vectors, sources,
     items and their links."""
     lexical.unindex(conn, tenant, ids)
-    for table in ("vectors", "item_sources", "items"):
+    gone = conn.execute(
+        "DELETE FROM vectors WHERE tenant = %s AND item_id = ANY(%s) RETURNING space, point", [tenant, list(ids)]
+    ).fetchall()
+    drop_points(conn, tenant, gone)
+    for table in ("item_sources", "items"):
         column = "id" if table == "items" else "item_id"
         conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND {column} = ANY(%s)".encode(), [tenant, list(ids)])
     conn.execute(
         "DELETE FROM item_links WHERE tenant = %s AND (src = ANY(%s) OR dst = ANY(%s))",
         [tenant, list(ids), list(ids)],
+    )
+
+
+def drop_points(conn: Conn, tenant: str, points: Sequence[tuple[str, Any]]) -> None:
+    """Delete those of ``points`` (space, point) that no row of ``vectors`` names any more: a
+    forgotten item's vector leaves the index's table with it, unless another item holds the same
+    vector. (A writer adding the same vector meanwhile keeps its row but may lose the point: the
+    approximate path then misses that row, the exact path does not.)"""
+    if not points:
+        return
+    pairs = sorted(set(points), key=lambda p: (p[0], str(p[1])))
+    conn.execute(
+        "DELETE FROM vector_points p USING unnest(%s::text[], %s::uuid[]) AS g(space, point)"
+        " WHERE p.tenant = %s AND p.space = g.space AND p.point = g.point AND NOT EXISTS"
+        " (SELECT 1 FROM vectors v WHERE v.tenant = p.tenant AND v.space = p.space AND v.point = p.point)",
+        [[s for s, _ in pairs], [p for _, p in pairs], tenant],
     )
 
 

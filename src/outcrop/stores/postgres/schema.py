@@ -158,6 +158,7 @@ TENANT_TABLES = (
     "lexical_terms",
     "strata_due",
     "scrub_due",
+    "vector_points",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -335,6 +336,50 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + _partitions_and_policies(("scrub_due",)),
     ),
+    (
+        "0012_vector_points",
+        # The HNSW index holds each distinct vector once (``vector_points``, keyed by the hash of
+        # its bytes), not each row of ``vectors``: pgvector's graph loses its way among many
+        # identical vectors (each text ~320 times in bench/scale.py's 1.1M-turn store: recall@10
+        # 0.23; docs/scale.md). Each row of ``vectors`` names its point; the points of the vectors
+        # already stored are filled here (by the owner, every tenant at once: the policies are
+        # lifted for it), and the index over ``vectors`` is dropped (vectors.py makes the new one).
+        """
+        CREATE TABLE vector_points (
+            tenant text NOT NULL CHECK (tenant <> ''),
+            space text NOT NULL,
+            point uuid NOT NULL,
+            embedding vector NOT NULL,
+            PRIMARY KEY (tenant, space, point)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("vector_points",))
+        + """
+        -- first: the UPDATE below would otherwise add every row's new version to it
+        DO $$
+        DECLARE name text;
+        BEGIN
+            FOR name IN SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+                JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+                JOIN pg_am a ON a.oid = c.relam
+                WHERE n.nspname = current_schema() AND t.relname = 'vectors' AND a.amname = 'hnsw'
+            LOOP
+                EXECUTE format('DROP INDEX %I', name);
+            END LOOP;
+        END $$;
+        ALTER TABLE vectors ADD COLUMN point uuid;
+        ALTER TABLE vectors NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vector_points NO FORCE ROW LEVEL SECURITY;
+        UPDATE vectors SET point = md5(vector_send(embedding))::uuid;
+        INSERT INTO vector_points (tenant, space, point, embedding)
+        SELECT tenant, space, point, embedding FROM vectors
+        WHERE seq IN (SELECT min(seq) FROM vectors GROUP BY tenant, space, point);
+        ALTER TABLE vector_points FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vectors FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vectors ALTER COLUMN point SET NOT NULL;
+        CREATE INDEX vectors_point ON vectors (tenant, space, point);
+        """,
+    ),
     # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
     # user's records, not the tenant's.
     ("0013_log_by_scope", "CREATE INDEX IF NOT EXISTS log_scope ON log (tenant, user_id, seq);"),
@@ -448,14 +493,16 @@ def _grant_set_role(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def vector_index_name(space: VectorSpace) -> str:
-    return "vectors_hnsw_" + hashlib.sha1(space.name.encode()).hexdigest()[:12]
+    return "vector_points_hnsw_" + hashlib.sha1(space.name.encode()).hexdigest()[:12]
 
 
 def vector_index_ddl(space: VectorSpace) -> sql.Composed:
-    """An HNSW (cosine) index over one space's vectors: the column holds any dimension, the index
-    casts to this space's (searches must order by the same expression to use it)."""
+    """An HNSW (cosine) index over one space's distinct vectors (``vector_points``): the column
+    holds any dimension, the index casts to this space's (searches must order by the same
+    expression to use it)."""
     return sql.SQL(
-        "CREATE INDEX IF NOT EXISTS {name} ON {schema}.vectors USING hnsw ((embedding::vector({dim})) vector_cosine_ops)"
+        "CREATE INDEX IF NOT EXISTS {name} ON {schema}.vector_points"
+        " USING hnsw ((embedding::vector({dim})) vector_cosine_ops)"
         " WHERE space = {space}"
     ).format(
         name=sql.Identifier(vector_index_name(space)),

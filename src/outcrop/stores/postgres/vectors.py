@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -17,8 +18,18 @@ from outcrop.core.types import Scope, Vectors
 from outcrop.errors import ConfigError, InvalidInputError, StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, VectorSpace
 from outcrop.stores.postgres.connection import Connections
+from outcrop.stores.postgres.rows import drop_points
 from outcrop.stores.postgres.schema import vector_index_ddl
-from outcrop.stores.postgres.sqlparts import Conn, ids_in_scope, parse_vec, pg, sees_every_tenant, vec, where
+from outcrop.stores.postgres.sqlparts import (
+    Conn,
+    ScopeSizes,
+    ids_in_scope,
+    parse_vec,
+    pg,
+    sees_every_tenant,
+    vec,
+    where,
+)
 from outcrop.stores.sql import scope_clause
 
 _FLOAT4_OID = 700
@@ -63,6 +74,7 @@ class PostgresVectors:
 
     def __init__(self, connections: Connections) -> None:
         self._db = connections
+        self._sizes = ScopeSizes()
         self._indexed: set[str] = set()  # spaces whose HNSW index this process knows exists
         self._active: set[str] = set()  # spaces this process made sure were active (or found so)
         self._indexed_lock = threading.Lock()
@@ -77,31 +89,39 @@ class PostgresVectors:
             return []
         clause, params = where(scope, filters, alias="i")
         query = vec(vector)
+        self.ensure_index(space)  # once a process (a store migrated from the index over every row has none)
         with self._db.tx(scope.tenant) as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM items i WHERE {clause} LIMIT %s) s".encode(),
-                [*params, self.exact_limit + 1],
-            ).fetchone()
-            if row is not None and int(row[0]) <= self.exact_limit:
-                # not the indexed expression, so no index scan: every vector of the scope is scored;
-                # ties in insertion order, as SQLite's exact index breaks them
-                rows = conn.execute(
-                    "SELECT v.item_id, 1 - (v.embedding <=> %s::vector) FROM vectors v JOIN items i"
-                    f" ON i.tenant = v.tenant AND i.id = v.item_id WHERE v.space = %s AND {clause}"
-                    " ORDER BY v.embedding <=> %s::vector, v.seq LIMIT %s".encode(),
-                    [query, space.name, *params, query, k],
-                ).fetchall()
-                return [(r[0], float(r[1])) for r in rows]
-            distance = f"v.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
-            # the HNSW index is filtered after the fact: scan on until k rows in scope are found
+            if not self._sizes.reaches(conn, clause, params, self.exact_limit + 1):
+                return [(r[0], float(r[1])) for r in self._exact(conn, space, clause, params, query, k)]
+            distance = f"p.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
+            # the HNSW index holds each distinct vector once (vector_points): walk it nearest first,
+            # each point's rows in scope after it, until k rows are found (the iterative scan goes
+            # on past ef_search for a scope that holds few of the tenant's vectors); the rows of one
+            # point tie, broken by insertion order as the exact scan breaks them
             conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(min(1000, max(100, 2 * k)))])
             rows = conn.execute(
-                f"SELECT v.item_id, 1 - ({distance}) FROM vectors v JOIN items i ON i.tenant = v.tenant"
-                f" AND i.id = v.item_id WHERE v.space = %s AND {clause} ORDER BY {distance} LIMIT %s".encode(),
-                [query, space.name, *params, query, k],
+                f"SELECT v.item_id, 1 - ({distance}) FROM vector_points p JOIN vectors v ON v.tenant = p.tenant"
+                " AND v.space = p.space AND v.point = p.point JOIN items i ON i.tenant = v.tenant AND i.id = v.item_id"
+                f" WHERE p.tenant = %s AND p.space = %s AND {clause} ORDER BY {distance}, v.seq LIMIT %s".encode(),
+                [query, scope.tenant, space.name, *params, query, k],
             ).fetchall()
+            if len(rows) < k:
+                # the scan stopped (hnsw.max_scan_tuples) before finding k rows of a scope that
+                # holds them: score the scope exactly rather than return fewer
+                rows = self._exact(conn, space, clause, params, query, k)
         return [(row[0], float(row[1])) for row in rows]
+
+    @staticmethod
+    def _exact(conn: Conn, space: VectorSpace, clause: str, params: list[Any], query: str, k: int) -> list[Any]:
+        """Every vector of the scope scored: not the indexed expression, so no index scan; ties in
+        insertion order, as SQLite's exact index breaks them."""
+        return conn.execute(
+            "SELECT v.item_id, 1 - (v.embedding <=> %s::vector) FROM vectors v JOIN items i"
+            f" ON i.tenant = v.tenant AND i.id = v.item_id WHERE v.space = %s AND {clause}"
+            " ORDER BY v.embedding <=> %s::vector, v.seq LIMIT %s".encode(),
+            [query, space.name, *params, query, k],
+        ).fetchall()
 
     def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]:
         clause, params = scope_clause(scope, "i")
@@ -164,6 +184,7 @@ class PostgresVectors:
                     old = [r[0] for r in admin.execute("SELECT name FROM vector_spaces WHERE name <> %s", [space.name])]
                     admin.execute("UPDATE vector_spaces SET active = (name = %s)", [space.name])
                     admin.execute("DELETE FROM vectors WHERE space <> %s", [space.name])
+                    admin.execute("DELETE FROM vector_points WHERE space <> %s", [space.name])
                     admin.execute("DELETE FROM vector_spaces WHERE name <> %s", [space.name])
             except psycopg.Error as exc:
                 raise StoreError(f"cannot switch the vector index: {exc}".strip()) from None
@@ -237,29 +258,51 @@ class PostgresVectors:
     def insert_rows(conn: Conn, tenant: str, space: VectorSpace, vectors: Sequence[tuple[str, np.ndarray]]) -> None:
         """New items' vectors (item id, vector), in one statement and in their order (``seq``, which
         breaks ties of the exact search, follows it). The vectors travel as one binary ``real[]``
-        (:class:`FloatArray`), each row's slice cast to ``vector``: no text to format or parse."""
+        (:class:`FloatArray`), each row's slice cast to ``vector``: no text to format or parse.
+        Each distinct vector not yet among the tenant's points joins them (in point order, so two
+        writers adding the same vectors take their keys in one order)."""
         if not vectors:
             return
         dim = int(space.dim)
         flat = FloatArray(np.concatenate([np.asarray(v, dtype=np.float32).ravel() for _, v in vectors]))
         conn.execute(
-            "INSERT INTO vectors (tenant, item_id, space, embedding) SELECT %s, u.id, %s,"
-            " (%s::real[])[(u.n - 1) * %s + 1 : u.n * %s]::vector"
-            " FROM unnest(%s::text[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n",
-            [tenant, space.name, flat, dim, dim, [i for i, _ in vectors]],
+            "WITH h AS (SELECT u.id, u.n, e.v, md5(vector_send(e.v))::uuid AS point"
+            " FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS u(id, n),"
+            " LATERAL (SELECT ((%(flat)s::real[])[(u.n - 1) * %(dim)s + 1 : u.n * %(dim)s])::vector AS v) e),"
+            f" p AS ({_NEW_POINTS} FROM h ORDER BY point{_ON_POINT})"
+            " INSERT INTO vectors (tenant, item_id, space, embedding, point)"
+            " SELECT %(tenant)s, h.id, %(space)s, h.v, h.point FROM h ORDER BY h.n",
+            {"tenant": tenant, "space": space.name, "flat": flat, "dim": dim, "ids": [i for i, _ in vectors]},
         )
 
     @staticmethod
     def insert_row(conn: Conn, tenant: str, item_id: str, space: VectorSpace, vector: np.ndarray) -> None:
         conn.execute(
-            "INSERT INTO vectors (tenant, item_id, space, embedding) VALUES (%s, %s, %s, %s::vector)",
-            [tenant, item_id, space.name, vec(vector)],
+            f"{_ONE_POINT} INSERT INTO vectors (tenant, item_id, space, embedding, point)"
+            " SELECT %(tenant)s, %(id)s, %(space)s, h.v, h.point FROM h",
+            {"tenant": tenant, "space": space.name, "id": item_id, "v": vec(vector)},
         )
 
     @staticmethod
     def upsert_row(conn: Conn, tenant: str, item_id: str, space: VectorSpace, vector: np.ndarray) -> None:
+        """An item's vector, new or replaced (the replaced one's point goes if no row names it now)."""
+        before = conn.execute(
+            "SELECT space, point FROM vectors WHERE tenant = %s AND item_id = %s AND space = %s",
+            [tenant, item_id, space.name],
+        ).fetchall()
         conn.execute(
-            "INSERT INTO vectors (tenant, item_id, space, embedding) VALUES (%s, %s, %s, %s::vector)"
-            " ON CONFLICT (tenant, item_id, space) DO UPDATE SET embedding = excluded.embedding",
-            [tenant, item_id, space.name, vec(vector)],
+            f"{_ONE_POINT} INSERT INTO vectors (tenant, item_id, space, embedding, point)"
+            " SELECT %(tenant)s, %(id)s, %(space)s, h.v, h.point FROM h ON CONFLICT (tenant, item_id, space)"
+            " DO UPDATE SET embedding = excluded.embedding, point = excluded.point",
+            {"tenant": tenant, "space": space.name, "id": item_id, "v": vec(vector)},
         )
+        drop_points(conn, tenant, [(r[0], r[1]) for r in before])
+
+
+# a vector's point: the hash of its bytes (identical vectors, one point)
+_NEW_POINTS = "INSERT INTO vector_points (tenant, space, point, embedding) SELECT DISTINCT ON (point) %(tenant)s, %(space)s, point, v"
+_ON_POINT = " ON CONFLICT (tenant, space, point) DO NOTHING"
+_ONE_POINT = (
+    "WITH h AS (SELECT e.v, md5(vector_send(e.v))::uuid AS point FROM (SELECT %(v)s::vector AS v) e),"
+    f" p AS ({_NEW_POINTS} FROM h{_ON_POINT})"
+)
