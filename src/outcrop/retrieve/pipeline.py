@@ -172,6 +172,7 @@ class Retriever:
         hits = []
         without: dict[str, float] = {}  # each hit's score without the relations channel's turns
         relation_weight = weights.get(self.relations.name, 0.0)
+        lifted = False
         for item_id, score, trace in fused:
             item = items.get(item_id)
             if item is None:
@@ -181,6 +182,7 @@ class Retriever:
             # a view may lead (it carries the list); a turn the channel lists may not displace the best match
             ranked = trace.get(self.relations.name) if item.level == Level.TURN else None
             base = score - (relation_weight / (self.config.rrf_k + ranked["rank"]) if ranked else 0.0)
+            lifted = lifted or ranked is not None
             for factor in boosts.values():
                 score *= factor
                 base *= factor
@@ -191,7 +193,8 @@ class Retriever:
         hits.sort(key=lambda h: (-h.score, h.id))
         if clock is not None:
             hits = self._strengthen(scope, analysis, hits, clock)
-        hits = keep_first(hits, without, self.config.relation_keep_first)
+        if lifted:  # the relations channel listed a turn: it does not take the first place
+            hits = keep_first(hits, without, self.config.relation_keep_first)
         if reserved:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit, transparent=is_page if zoom_pages else None)
@@ -241,7 +244,7 @@ def keep_first(hits: list[Hit], without: dict[str, float], first: int) -> list[H
     """``hits`` with the ``first`` best of them by ``without`` (their scores without what the
     relations channel gave turns) moved to the front, in that order: the channel lists a view's
     turns for a list question, and one of them must not displace the best match of the question's
-    own words (R@1 +1.4 on LoCoMo dev; docs/decisions.md)."""
+    own words (R@1 +1.3 on LoCoMo dev; docs/decisions.md)."""
     if first <= 0 or not hits:
         return hits
     pinned = sorted(hits, key=lambda h: (-without.get(h.id, h.score), h.id))[:first]
