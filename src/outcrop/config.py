@@ -37,7 +37,7 @@ class RetrievalConfig(BaseModel):
             "recency": 0.05,
             "temporal": 0.3,
             "pages": 1.0,
-            "relations": 0.15,
+            "relations": 0.3,
         }
     )
     rrf_k: int = Field(60, ge=1)
@@ -78,7 +78,18 @@ class RetrievalConfig(BaseModel):
         description="relation views and entity pages the query names whose turns the relations channel lists",
     )
     relation_turns: int = Field(
-        20, ge=0, le=100, description="source turns of those views (sharing a word with the query) the channel lists"
+        20,
+        ge=0,
+        le=100,
+        description="source turns of the views of the subjects the query names that the channel lists, by their"
+        " cosine to the query",
+    )
+    relation_keep_first: int = Field(
+        1,
+        ge=0,
+        le=20,
+        description="the first N hits without the relations channel keep their places: its view turns join"
+        " below them (0: off)",
     )
     hop_seeds: int = Field(5, ge=1, le=50, description="first-pass hits whose names the second hop follows")
     hop_bridges: int = Field(3, ge=1, le=20, description="names (bridge entities) the second hop searches")

@@ -70,19 +70,45 @@ def test_the_channel_lists_the_view_then_its_turns_and_abstains_when_it_should(r
         answers = _story(memory)
 
         def ask(text: str, filters: SearchFilters | None = None, turns: int = 20) -> list[str]:
-            channel = RelationChannel(memory.store, views=3, turns=turns)
+            channel = RelationChannel(memory.store, views=3, turns=turns, dense=memory.engine.retriever.dense)
             query = analyse_query(text, ["Audrey", "Andrew"])
             return [i for i, _ in channel.search(ChannelRequest(SCOPE, query, filters, 20))]
 
         found = ask("Which pets has Audrey adopted?")
         items = memory.store.records.get_items(SCOPE, found)
         assert items[found[0]].level == Level.TOPIC and items[found[0]].metadata["relation"] == "owns"
-        # of the view's turns, only the one sharing a word with the question ("adopted")
-        assert [i for i in found if items[i].level == Level.TURN] == [answers[0]]
+        # every turn of the view, ranked by its cosine to the question: "I rescued a kitten called
+        # Mochi" shares no word with it and is listed all the same
+        assert {i for i in found if items[i].level == Level.TURN} == set(answers)
         assert [i for i in ask("Which pets has Audrey adopted?", turns=0) if i in answers] == []
         assert ask("What pets does Bob have?") == []  # names no subject of a view
         assert ask("How is Audrey's weather?") == []  # names the subject, no relation or object
         assert ask(QUESTION, SearchFilters(levels=(Level.TURN,))) == []
+        # one fact, not a list: the turn ranking of the other channels is left alone
+        assert ask("What did Audrey adopt last weekend?") == []
+
+
+def test_turns_rank_by_their_cosine_to_the_question_and_the_object_it_names(related: Memory) -> None:
+    with related as memory:
+        answers = _story(memory)
+        dense = memory.engine.retriever.dense
+        channel = RelationChannel(memory.store, views=3, turns=20, dense=dense)
+
+        def listed(text: str) -> list[str]:
+            query = analyse_query(text, ["Audrey", "Andrew"])
+            return [i for i, _ in channel.search(ChannelRequest(SCOPE, query, None, 20)) if i in answers]
+
+        # "cats" names the kitten's entry (kind cat): its turn comes first of the view's turns
+        assert listed("Which cats has Audrey adopted?")[0] == answers[1]
+        turns = memory.store.records.get_items(SCOPE, answers)
+        vectors = memory.store.vectors.vectors_for(SCOPE, dense.space, answers)
+        question = "Which pets has Audrey adopted?"
+        query = dense.query_vector(question)
+        by_cosine = sorted(answers, key=lambda i: -float(vectors[i] @ query))
+        # without a named object, the order is the cosine's, lifted by a shared word ("adopted")
+        shared = [i for i in answers if "adopted" in turns[i].text]
+        assert listed(question)[0] in {by_cosine[0], *shared}
+        assert set(listed(question)) == set(answers)
 
 
 def test_an_entity_page_is_reached_by_its_name(related: Memory) -> None:
@@ -90,7 +116,7 @@ def test_an_entity_page_is_reached_by_its_name(related: Memory) -> None:
         _story(memory)
         say(memory, "Pixie chewed my shoes again, Andrew.", "s4", 12, name="Audrey")
         channel = RelationChannel(memory.store)
-        query = analyse_query("What did Pixie chew?", ["Audrey", "Andrew"])
+        query = analyse_query("What has Pixie chewed?", ["Audrey", "Andrew"])
         found = channel.search(ChannelRequest(SCOPE, query, None, 20))
         items = memory.store.records.get_items(SCOPE, [i for i, _ in found])
         assert any(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outcrop.core.types import Level
-from outcrop.retrieve.router import QueryKind, classify, route
+from outcrop.retrieve.router import QueryKind, asks_for_many, classify, route
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,24 @@ def test_flat_fine_scores_zoom_out_and_a_peak_does_not() -> None:
     assert flat.zoomed_out and not peaked.zoomed_out
     assert flat.weights[Level.EPISODE] > peaked.weights[Level.EPISODE]
     assert route("When did she move?", [0.03] * 6).zoomed_out is False  # dates live in fine items
+
+
+@pytest.mark.parametrize(
+    ("query", "many"),
+    [
+        ("Which pets has Audrey adopted?", True),
+        ("What has Melanie painted?", True),
+        ("What books has Melanie read?", True),
+        ("What pets does Audrey have?", True),
+        ("What activities does Melanie partake in?", True),
+        ("What items has Melanie bought?", True),
+        ("What did Caroline research?", False),  # one fact
+        ("What is Caroline's identity?", False),
+        ("What did Melanie paint recently?", False),
+        ("Where did Caroline move from 4 years ago?", False),
+        ("When did Melanie paint a sunrise?", False),  # a date, even of a list
+        ("Which year did Audrey adopt Pixie?", False),
+    ],
+)
+def test_aggregate_and_list_questions(query: str, many: bool) -> None:
+    assert asks_for_many(query) is many

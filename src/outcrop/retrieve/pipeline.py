@@ -11,7 +11,7 @@ from functools import partial
 from outcrop.config import RetrievalConfig
 from outcrop.core.explain import Explain
 from outcrop.core.time.clock import now as wall_now
-from outcrop.core.types import Hit, Item, Scope
+from outcrop.core.types import Hit, Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
 from outcrop.retrieve.fusion import weighted_rrf
@@ -30,7 +30,7 @@ from outcrop.retrieve.zoom import annotate_zoom, deduplicate, has_time
 from outcrop.stores.base import SearchFilters, Store
 from outcrop.truth.strength import AccessTracker, apply_strength
 
-__all__ = ["ANSWERABLE_AT", "Retrieval", "Retriever"]
+__all__ = ["ANSWERABLE_AT", "Retrieval", "Retriever", "keep_first"]
 
 
 @dataclass
@@ -55,6 +55,10 @@ class Retriever:
         self.store = store
         self.config = config
         self.dense = DenseChannel(store, embedder)
+        # relation views and entity pages the query names, then their turns (strata/relations.py)
+        self.relations = RelationChannel(
+            store, views=config.relation_views, turns=config.relation_turns, dense=self.dense
+        )
         self.channels: list[Channel] = [
             BM25Channel(store, config),
             self.dense,
@@ -62,8 +66,7 @@ class Retriever:
             TemporalChannel(store, config),  # abstains on queries without a time constraint
             GraphChannel(store),  # runs only when channel_weights names "graph"
             PageChannel(store),  # entity pages the query names (strata/pages.py)
-            # relation views and entity pages the query names, then their turns (strata/relations.py)
-            RelationChannel(store, views=config.relation_views, turns=config.relation_turns),
+            self.relations,
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)
@@ -167,20 +170,31 @@ class Retriever:
         fine = [score for item_id, score, _ in fused if item_id in items and not is_coarse(items[item_id].level)]
         chosen_route = route(analysis.text, fine)
         hits = []
+        without: dict[str, float] = {}  # each hit's score without the relations channel's turns
+        relation_weight = weights.get(self.relations.name, 0.0)
+        lifted = False
         for item_id, score, trace in fused:
             item = items.get(item_id)
             if item is None:
                 continue
             explain: Explain = {"channels": trace, "rrf": round(score, 6)}
             boosts = self._boosts(item, analysis, chosen_route)
+            # a view may lead (it carries the list); a turn the channel lists may not displace the best match
+            ranked = trace.get(self.relations.name) if item.level == Level.TURN else None
+            base = score - (relation_weight / (self.config.rrf_k + ranked["rank"]) if ranked else 0.0)
+            lifted = lifted or ranked is not None
             for factor in boosts.values():
                 score *= factor
+                base *= factor
             if boosts:
                 explain["boosts"] = boosts
             hits.append(Hit.from_item(item, score, explain))
+            without[item_id] = base
         hits.sort(key=lambda h: (-h.score, h.id))
         if clock is not None:
             hits = self._strengthen(scope, analysis, hits, clock)
+        if lifted:  # the relations channel listed a turn: it does not take the first place
+            hits = keep_first(hits, without, self.config.relation_keep_first)
         if reserved:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit, transparent=is_page if zoom_pages else None)
@@ -224,3 +238,15 @@ class Retriever:
         if level_weight != 1.0:
             boosts["level"] = level_weight
         return boosts
+
+
+def keep_first(hits: list[Hit], without: dict[str, float], first: int) -> list[Hit]:
+    """``hits`` with the ``first`` best of them by ``without`` (their scores without what the
+    relations channel gave turns) moved to the front, in that order: the channel lists a view's
+    turns for a list question, and one of them must not displace the best match of the question's
+    own words (R@1 +1.3 on LoCoMo dev; docs/decisions.md)."""
+    if first <= 0 or not hits:
+        return hits
+    pinned = sorted(hits, key=lambda h: (-without.get(h.id, h.score), h.id))[:first]
+    ids = {h.id for h in pinned}
+    return [*pinned, *(h for h in hits if h.id not in ids)]

@@ -8,14 +8,22 @@ candidate when the query names its subject and either a word of its relation (a 
 events…"); an entity page (strata/entity_pages.py) is one when the query names its entity. Views
 naming more of the query rank first.
 
-The channel then lists the source turns of its best ``views`` views that share a word (by stem)
-with the query, at most ``turns`` of them, those of the entries whose object the query names first: recall is counted in turns, and a turn
-that says "Pixie is such a cuddle bug" only reaches "breeds of Audrey's dogs" through the view
-that joined it to the adoption. A view or page is also a hit of its own (a context zooms into its
-turns: retrieve/pagezoom.py).
+The channel runs only on list and aggregate questions ("which …", "what has X painted", "what
+books has X read": :func:`outcrop.retrieve.router.asks_for_many`); a question after one fact or a
+date keeps the other channels' turn ranking. It then lists at most ``turns`` source turns of its
+best ``views`` views and of every other view of a subject the query names, ranked by what the
+question asks of them: a turn's cosine to the question (the dense channel's stored vectors, not
+word overlap), plus 0.2 when it is said under an entry whose object the query names ("cats" →
+the entry "Mochi", kind cat) and 0.05 when it shares a word with the question; a turn under
+cosine 0.3 sharing no word is left out. Recall is counted in turns, and a turn that says "Pixie
+is such a cuddle bug" only reaches "breeds of Audrey's dogs" through the view that joined it to
+the adoption. A view or page is also a hit of its own (a context zooms into its turns:
+retrieve/pagezoom.py). The pipeline keeps its first hit without the turns this channel lifted
+(``retrieval.relation_keep_first``: a listed turn must not displace the best match of the
+question's own words).
 
-Bounded cost: one read of the scope's views and entity pages (a few dozen items per subject) and
-one read of at most ``views`` views' source turns. The channel abstains when filters narrow the
+Bounded cost: one read of the scope's views and entity pages (a few dozen items per subject), one
+read of the named subjects' views' source turns and one of their vectors. The channel abstains when filters narrow the
 search (a view spans sessions, speakers and time).
 """
 
@@ -23,9 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from outcrop.core.text import content_terms, words
 from outcrop.core.types import Item, Level
-from outcrop.retrieve.channels import ChannelRequest
+from outcrop.retrieve.channels import ChannelRequest, DenseChannel
+from outcrop.retrieve.router import asks_for_many
 from outcrop.stores.base import ScoredId, SearchFilters, Store
 
 __all__ = ["CUES", "RelationChannel", "stem"]
@@ -91,15 +102,23 @@ class RelationChannel:
     """Relation views and entity pages the query names, then their source turns (module docstring)."""
 
     name = "relations"
+    # a turn's score: its cosine to the question, plus these when it shares a word with the
+    # question / is said under an entry whose object the question names
+    overlap_bonus = 0.05
+    object_bonus = 0.2
+    least_cosine = 0.3  # turns under this cosine (and sharing no word) are not listed
 
-    def __init__(self, store: Store, views: int = 3, turns: int = 20) -> None:
+    def __init__(self, store: Store, views: int = 3, turns: int = 20, dense: DenseChannel | None = None) -> None:
         self.store = store
         self.views = views
         self.turns = turns
+        self.dense = dense
 
     def search(self, request: ChannelRequest) -> list[ScoredId]:
         filters = request.filters
         if filters is not None and not filters.empty:
+            return []
+        if not asks_for_many(request.query.text):  # one fact or a date: the other channels' turn ranking
             return []
         said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
         people = {s.lower() for s in self.store.records.speakers(request.scope)}
@@ -107,6 +126,7 @@ class RelationChannel:
         if not said or not terms:
             return []
         scored: list[tuple[float, str, Item, frozenset[str]]] = []
+        named: list[Item] = []  # views of a subject the query names, matched or not
         owner = request.scope.owner
         for kind in ("relation", "entity"):
             for view in self.store.records.iter_items(
@@ -115,27 +135,43 @@ class RelationChannel:
                 found = _match(view, said, terms)
                 if found is not None:
                     scored.append((found[0], view.id, view, found[1]))
+                elif _names_subject(view, said):
+                    named.append(view)
         if not scored:
             return []
         scored.sort(key=lambda s: (-s[0], s[1]))
         chosen = scored[: self.views]
-        out: list[ScoredId] = [(view_id, score) for score, view_id, _, _ in scored[: request.k]]
-        wanted = list(
-            dict.fromkeys(source for _, _, view, matched in chosen for source in _sources_first(view, matched))
-        )
-        turns = self.store.records.get_items(request.scope, wanted)
-        ranked: dict[str, tuple[int, int]] = {}
-        for order, source in enumerate(wanted):
-            turn = turns.get(source)
-            if turn is None or turn.level != Level.TURN:
+        views: list[ScoredId] = [(view_id, score) for score, view_id, _, _ in scored[: request.k]]
+        matched_sources = {s for _, _, view, matched in chosen for s in _matched_sources(view, matched)}
+        in_matched = {source for _, _, view, _ in chosen for source in view.sources}
+        wanted = list(dict.fromkeys([*in_matched, *(source for view in named for source in view.sources)]))
+        turns = {i: t for i, t in self.store.records.get_items(request.scope, wanted).items() if t.level == Level.TURN}
+        cosines = self._cosines(request, list(turns))
+        ranked: dict[str, float] = {}
+        for source, turn in turns.items():
+            overlap = bool(terms & _stems(content_terms(turn.text)))
+            cosine = cosines.get(source)
+            if cosine is None:  # no vector (another embedder's space): word overlap alone
+                if overlap:
+                    ranked[source] = self.overlap_bonus + self.object_bonus * (source in matched_sources)
                 continue
-            overlap = len(terms & _stems(content_terms(turn.text)))
-            if overlap:  # a turn that shares no word with the question crowds out better ones (docs/decisions.md)
-                ranked[source] = (-overlap, order)
+            if cosine < self.least_cosine and not overlap:
+                continue
+            ranked[source] = cosine + self.overlap_bonus * overlap + self.object_bonus * (source in matched_sources)
         floor = min(score for score, _, _, _ in chosen)
-        picked = sorted(ranked, key=lambda s: ranked[s])[: self.turns]
-        out += [(turn_id, floor * 0.5 / (1 + i)) for i, turn_id in enumerate(picked)]
-        return out[: request.k]
+        picked = sorted(ranked, key=lambda s: (-ranked[s], s))[: self.turns]
+        listed = [(turn_id, floor * 0.5 / (1 + i)) for i, turn_id in enumerate(picked)]
+        return (views + listed)[: request.k]
+
+    def _cosines(self, request: ChannelRequest, ids: list[str]) -> dict[str, float]:
+        """Each turn's cosine to the question, from the stored vectors of the dense channel's space."""
+        if self.dense is None or not ids:
+            return {}
+        vectors = self.store.vectors.vectors_for(request.scope, self.dense.space, ids)
+        if not vectors:
+            return {}
+        query = self.dense.query_vector(request.query.text)
+        return {i: float(np.dot(v, query)) for i, v in vectors.items()}
 
 
 def _match(view: Item, said: set[str], terms: set[str]) -> tuple[float, frozenset[str]] | None:
@@ -159,11 +195,16 @@ def _match(view: Item, said: set[str], terms: set[str]) -> tuple[float, frozense
     return None
 
 
-def _sources_first(view: Item, matched: frozenset[str]) -> list[str]:
-    """The view's source turns, those of entries whose object matched the query first."""
-    first: list[str] = []
-    if matched:
-        for entry in view.metadata.get("entries") or []:
-            if matched & _stems(content_terms(f"{entry.get('object', '')} {entry.get('kind') or ''}")):
-                first += [str(s) for s in entry.get("sources") or []]
-    return list(dict.fromkeys([*first, *view.sources]))
+def _names_subject(view: Item, said: set[str]) -> bool:
+    meta = view.metadata
+    subject = str(meta.get("subject") or meta.get("name") or "")
+    return bool(subject) and set(words(subject)) <= said
+
+
+def _matched_sources(view: Item, matched: frozenset[str]) -> list[str]:
+    """The source turns of the view's entries whose object (or kind) the query names."""
+    found: list[str] = []
+    for entry in view.metadata.get("entries") or [] if matched else []:
+        if matched & _stems(content_terms(f"{entry.get('object', '')} {entry.get('kind') or ''}")):
+            found += [str(s) for s in entry.get("sources") or []]
+    return found

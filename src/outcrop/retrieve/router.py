@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from outcrop.core.types import Level
 
-__all__ = ["QueryKind", "Route", "classify", "is_coarse", "route"]
+__all__ = ["QueryKind", "Route", "asks_for_many", "classify", "is_coarse", "route"]
 
 
 class QueryKind(StrEnum):
@@ -36,6 +36,13 @@ _BROAD = re.compile(
     r"things|ways|events|places|books|items|pets|symptoms|instruments|games|sports|artists|bands|countries|cities)\b|"
     r"\bhow many\b|\bin what ways\b|\bwhat does \w+ (like|love|enjoy|do)\b|\bwhat do \w+ and \w+\b|\bboth\b|"
     r"\b(likes?|enjoys?|prefers?|favou?rites?)\b",
+    re.I,
+)
+# an aggregate or list question: "which …", "what has X painted", "what books has X read", "what pets does X have"
+_MANY = re.compile(
+    r"\bwhich\b|\bwhat (?:has|have|had) \w+(?:'s)? (?:\w+ )?\w+ed\b|"
+    r"\bwhat (?:\w+ ){0,2}(?!(?:is|was|has|does|this|its|his|us|yes|always|perhaps)\b)\w{2,}s (?:has|have|had|does|do|did|is|are|was|were)\b|"
+    r"\bwhat (?:\w+ )?(?:\w+s) (?:\w+ )?(?:\w+(?:'s)?) (?:has|have|had|does|do|did)\b",
     re.I,
 )
 _INFERENCE = re.compile(r"^\s*(would|could|might|is it likely|does \w+ seem|what might|how might)\b|\blikely\b", re.I)
@@ -75,6 +82,16 @@ def classify(query: str) -> QueryKind:
     if _BROAD.search(query):
         return QueryKind.BROAD
     return QueryKind.PRECISE
+
+
+def asks_for_many(query: str) -> bool:
+    """Whether ``query`` asks for a list or an aggregate whose parts sit in several turns
+    ("Which pets has Audrey adopted?", "What has Melanie painted?", "What activities does Nate
+    do?"), not for one fact or a date: the questions a relation view answers."""
+    kind = classify(query)
+    if kind == QueryKind.WHEN:
+        return False
+    return kind in (QueryKind.BROAD, QueryKind.INFERENCE) or bool(_MANY.search(query))
 
 
 def route(query: str, fine_scores: Sequence[float], flat_below: float = 1.15) -> Route:
