@@ -205,26 +205,32 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
 def test_a_small_share_of_its_tenant_is_scored_from_the_postings_a_large_one_by_fts5(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A small share of its tenant is scored from its postings: in memory for its whole scope,
+    in SQL with an agent, session or filter; a large share by FTS5's ``bm25()``."""
     path = tmp_path / "memory.db"
     with closing(open_store(f"sqlite:///{path}")) as store:  # the default share: 1/64
         _write(store, "acme", 1, 130, seed=4)  # user-0: 130 documents
         _write(store, "acme", 2, 1, seed=5)  # one more each: user-1 holds 1 of the tenant's 132
         lexical: Any = store.lexical
-        scored: list[list[str]] = []
-        postings = lexical._scored
+        paths: list[str] = []
+        for name in ("_scored", "_in_memory"):
 
-        def spy(*args: Any) -> Any:
-            scored.append(args[2])
-            return postings(*args)
+            def spy(*args: Any, inner: Any = getattr(lexical, name), name: str = name) -> Any:
+                paths.append(name)
+                return inner(*args)
 
-        monkeypatch.setattr(lexical, "_scored", spy)
+            monkeypatch.setattr(lexical, name, spy)
         terms = {"parrot": 1.0, "shelter": 1.0, "cello": 0.5}
-        for user, by_postings in (("user-1", True), ("user-0", False)):
-            scored.clear()
-            scope = Scope(tenant="acme", user_id=user)
+        session = Scope(tenant="acme", user_id="user-1", session_id="s0")
+        for scope, path_taken in (
+            (Scope(tenant="acme", user_id="user-1"), {"_in_memory"}),
+            (session, {"_scored"}),
+            (Scope(tenant="acme", user_id="user-0"), set()),
+        ):
+            paths.clear()
             found = store.lexical.search(scope, terms, 10, None, 0.85)
             assert found == _fts5(path, scope, terms, 10, None, 0.85)
-            assert bool(scored) is by_postings
+            assert set(paths) == path_taken
 
 
 def _dated(store: Store, tenant: str, users: int, per_user: int, seed: int) -> list[tuple[Scope, str]]:

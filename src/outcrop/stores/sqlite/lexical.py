@@ -29,15 +29,16 @@ documents; above that FTS5's ``bm25()`` costs less (its tenant-wide count is the
 the user's rows) and gives the same scores. A whole tenant's search (no user) scores every match
 anyway and keeps FTS5's ``bm25()``: the same statistics, the same scores.
 
-A large user (``large_user`` documents or more, no agent, session or filter) would have FTS5
-score every match of its query's names, months and years (8-80k of a 100k-turn user's documents
-each): its query terms' postings are read once into memory and scored there
-(``SQLiteLexical._in_memory``, :mod:`~outcrop.stores.sqlite.postings`), kept until a write of
-that user's documents moves its lexical version. A term of several tokens (a phrase: the
-postings hold no positions) in a small user's query is scored the same way: its occurrences from
-FTS5's matches in the user's range, its documents in the tenant counted by FTS5 once per tenant
-version (each write of the tenant's documents moves it) and not at all when the user's range holds
-none. Every path gives ``bm25()``'s scores to the bit.
+A large user (``large_user`` documents or more) would have FTS5 score every match of its
+query's names, months and years (8-80k of a 100k-turn user's documents each): for its whole scope
+(no agent, session or filter) its query terms' postings are read once into memory and scored
+there (``SQLiteLexical._in_memory``, :mod:`~outcrop.stores.sqlite.postings`), kept until a write
+of that user's documents moves its lexical version; a small share's whole scope is scored there
+too (a fraction of a millisecond a call once its terms are held). A term of several tokens (a
+phrase: the postings hold no positions) in a small share's query is scored the same way, with
+or without filters: its occurrences from FTS5's matches in the user's range, its documents in the
+tenant counted by FTS5 once per tenant version (each write of the tenant's documents moves it) and
+not at all when the user's range holds none. Every path gives ``bm25()``'s scores to the bit.
 """
 
 from __future__ import annotations
@@ -46,13 +47,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sqlite.bm25 import K1, B, idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.postings import FieldPostings, Postings, PostingsCache, top
+from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, top
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
     LEXICAL_ITEM_BITS,
@@ -345,9 +348,9 @@ class SQLiteLexical:
                     if stats is not None and (large or small):
                         user_keys = (within_params[0], within_params[1])
                         found = _Found(scope.tenant, (own, ctx), postings_table(own), user_keys, params, clause)
-                        if not large:
+                        if not whole:  # an agent, session or filter: a small user's rows in SQL
                             rows = self._scored(found, field, group, stats, depth)
-                        if rows is None:  # a large user, or a phrase in a small user's group
+                        if rows is None:  # a user's whole scope, or a phrase in a small user's group
                             rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
                     if rows is None:  # FTS5 scores: a whole tenant (every match), or a phrase in the group
                         rows = self._conn.query(
@@ -450,11 +453,12 @@ class SQLiteLexical:
         ``group``, with ``bm25()``'s scores to the bit, from the user's postings of those terms held
         in memory (:mod:`~outcrop.stores.sqlite.postings`: read once per user version, scored in
         numpy) instead of FTS5 scoring every match (~1.2 µs a row: a large user's names and months
-        are in 8-15k of its documents each). Taken by a user of ``large_user`` documents or more,
-        and by a small share of its tenant's documents whose query holds a phrase (no positions in
-        the postings: its occurrences are FTS5's matches in the user's range, its IDF its documents
-        in the tenant, counted once per tenant version; not counted at all when the user's range
-        holds none, since its part is then 0 whatever its IDF). With ``filtered`` (an agent,
+        are in 8-15k of its documents each). Taken by a user's whole scope (no agent, session or
+        filter) when the user holds ``large_user`` documents or more or a small share of its
+        tenant's, and by a small share's query holding a phrase with those too (no positions in
+        the postings: a phrase's occurrences are FTS5's matches in the user's range, its IDF its
+        documents in the tenant, counted once per tenant version; not counted at all when the
+        user's range holds none, since its part is then 0 whatever its IDF). With ``filtered`` (an agent,
         session or filter on the items) every scored document's item is read with the scope's
         clause before the cut (a small user's matches); without, the top ``depth`` are joined
         after it. None if an item is missing (the caller's join then drops it, as before)."""
@@ -466,7 +470,9 @@ class SQLiteLexical:
             phrase = self._tokens.phrase(term)
             if not phrase:  # a term without tokens occurs nowhere
                 continue
-            postings = self._postings(found, term, phrase, version).fields[field]
+            postings = self._postings(found, field, term, phrase, version)
+            if postings is None:
+                return None
             if not len(postings.keys):  # no part in any document: its IDF does not matter
                 continue
             if len(phrase) == 1:
@@ -489,50 +495,58 @@ class SQLiteLexical:
         ranked = [(allowed[key & _ITEM_MASK], score) for key, score in scored if key & _ITEM_MASK in allowed]
         return [(str(item_id), score) for item_id, score in ranked[:depth]]
 
-    def _postings(self, found: _Found, term: str, phrase: tuple[str, ...], version: int) -> Postings:
-        """A term's (or a phrase's) postings in the user's range ``found.bounds``, both fields,
-        from the cache while the user's lexical version is ``version``, else read now and kept."""
-        own, ctx = found.tables
+    def _postings(
+        self, found: _Found, field: int, term: str, phrase: tuple[str, ...], version: int
+    ) -> FieldPostings | None:
+        """A term's (or a phrase's) postings of field ``field`` in the user's range
+        ``found.bounds``, from the cache while the user's lexical version is ``version``, else read
+        now and kept. None if a document has no length kept (the caller asks FTS5)."""
         number = found.bounds[0] >> LEXICAL_ITEM_BITS
-        key = (found.tenant, number, " ".join(phrase) if len(phrase) > 1 else str(term_key(phrase[0])))
-        cached = self.postings.get(key, version)
-        if cached is not None:
+        name = ("own", "ctx")[field]
+        what = (" ".join(phrase) if len(phrase) > 1 else str(term_key(phrase[0]))) + ":" + name
+        cached = self.postings.get((found.tenant, number, what), version)
+        if isinstance(cached, FieldPostings):
             return cached
+        lengths = self._lengths(found, version)
         if len(phrase) == 1:
-            rows = self._conn.query(
-                f"SELECT p.key, p.own, p.ctx, d.own_len, coalesce(d.ctx_len, 0) FROM {found.postings} p"
-                " JOIN lexical_docs d ON d.key = p.key WHERE p.term = ? AND p.key BETWEEN ? AND ? ORDER BY p.key",
+            ((text,),) = self._conn.query(
+                f"SELECT group_concat(key || ',' || {name}, ',') FROM {found.postings}"
+                f" WHERE term = ? AND key BETWEEN ? AND ? AND {name} > 0",
                 [term_key(phrase[0]), *found.bounds],
             )
-            fields = (
-                FieldPostings.of([(r[0], r[1], r[3]) for r in rows if r[1] > 0]),
-                FieldPostings.of([(r[0], r[2], r[4]) for r in rows if r[2] > 0]),
-            )
+            rows = numbers(text, 2)
         else:
-            per_field: list[FieldPostings] = []
-            for name, table in (("own", own), ("ctx", ctx)):
-                matched = self._conn.query(
-                    f"SELECT rowid, body FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid",
-                    [_fts_query([term]), *found.bounds],
-                )
-                counts = self._tokens.occurrences([str(r[1]) for r in matched], phrase)
-                lengths: dict[int, int] = {}
-                for chunk in chunks([int(r[0]) for r in matched]):
-                    lengths.update(
-                        self._conn.query(
-                            f"SELECT key, {name}_len FROM lexical_docs WHERE key IN ({','.join('?' * len(chunk))})",
-                            chunk,
-                        )
-                    )
-                per_field.append(
-                    FieldPostings.of(
-                        [(int(r[0]), n, lengths[int(r[0])]) for r, n in zip(matched, counts, strict=True) if n > 0]
-                    )
-                )
-            fields = (per_field[0], per_field[1])
-        postings = Postings(fields)
-        self.postings.put(key, version, postings)
+            table = found.tables[field]
+            matched = self._conn.query(
+                f"SELECT rowid, body FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?",
+                [_fts_query([term]), *found.bounds],
+            )
+            counts = self._tokens.occurrences([str(r[1]) for r in matched], phrase)
+            rows = np.array([(r[0], n) for r, n in zip(matched, counts, strict=True) if n > 0], dtype=np.int64)
+            rows = rows.reshape(-1, 2)
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        postings = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
+        if postings is not None:
+            self.postings.put((found.tenant, number, what), version, postings)
         return postings
+
+    def _lengths(self, found: _Found, version: int) -> Lengths:
+        """The user's documents' lengths per field, from the cache while its lexical version is
+        ``version``, else read now (one statement) and kept."""
+        key = (found.tenant, found.bounds[0] >> LEXICAL_ITEM_BITS, "lengths")
+        cached = self.postings.get(key, version)
+        if isinstance(cached, Lengths):
+            return cached
+        ((text,),) = self._conn.query(
+            "SELECT group_concat(key || ',' || own_len || ',' || coalesce(ctx_len, 0), ',') FROM lexical_docs"
+            " WHERE key BETWEEN ? AND ?",
+            list(found.bounds),
+        )
+        rows = numbers(text, 3)
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        lengths = Lengths(rows[:, 0].copy(), rows[:, 1].astype(np.int32), rows[:, 2].astype(np.int32))
+        self.postings.put(key, version, lengths)
+        return lengths
 
     def _phrase_hits(self, table: str, term: str, phrase: tuple[str, ...], version: int) -> int:
         """The documents of ``table`` (a whole tenant's) holding the phrase: FTS5's own count for

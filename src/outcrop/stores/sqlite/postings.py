@@ -2,11 +2,12 @@
 
 FTS5's ``bm25()`` scores every row its ``MATCH`` finds, ~1.2 µs a row: a 100k-document user's
 search holds names and months found in 8-15k of its documents each, and costs ~45 ms a call.
-Here a term's postings in one user's key range (document keys, the term's occurrences per
-field, each document's length per field) are read once from the postings kept on write
-(``<stem>_terms`` joined to ``lexical_docs``), or for a phrase from FTS5's matches in the range
-(the rows' text tokenised again, :meth:`~outcrop.stores.sqlite.tokens.FTS5Tokens.occurrences`),
-kept in a cache bounded by bytes, and scored with numpy: ~1-5 ms a call.
+Here a term's postings of one field in one user's key range (document keys, the term's
+occurrences) are read once from the postings kept on write (``<stem>_terms``, as one text of
+numbers: no Python row per posting), or for a phrase from FTS5's matches in the range (the rows'
+text tokenised again, :meth:`~outcrop.stores.sqlite.tokens.FTS5Tokens.occurrences`), with each
+document's length from the user's lengths (``lexical_docs``, read once), kept in a cache bounded
+by bytes, and scored with numpy: ~1-5 ms a call.
 
 **The same bits.** :func:`top` computes each posting's part with FTS5's operations in FTS5's
 order (``idf * ((f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)))``, elementwise IEEE
@@ -33,11 +34,43 @@ import numpy.typing as npt
 
 from outcrop.stores.sqlite.bm25 import K1, B
 
-__all__ = ["FieldPostings", "Postings", "PostingsCache", "top"]
+__all__ = ["FieldPostings", "Lengths", "PostingsCache", "numbers", "top"]
 
 _DENSE = 1 << 22  # a span of keys up to which scores are summed in one dense array (32 MiB at most)
+_SPARSE = 8  # ... if it holds at most this many keys per posting (else zeroing and scanning it costs more)
 
-Key = tuple[str, int, str]  # (tenant, user's number, term: its term_key, or a phrase's tokens)
+Key = tuple[str, int, str]  # (tenant, user's number, what: a term's or a phrase's field, or its lengths)
+
+
+def numbers(text: str | None, columns: int) -> npt.NDArray[np.int64]:
+    """Rows of ``columns`` integers from SQL's ``group_concat`` of them, comma-separated (parsed in
+    C: a Python tuple per row would cost more than FTS5 scoring it)."""
+    if not text:
+        return np.empty((0, columns), dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, columns)
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """A user's documents (keys, in order) and their lengths per field (own text; context, 0
+    where there is none)."""
+
+    keys: npt.NDArray[np.int64]
+    own: npt.NDArray[np.int32]
+    ctx: npt.NDArray[np.int32]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.own.nbytes + self.ctx.nbytes)
+
+    def postings(self, field: int, keys: npt.NDArray[np.int64], freq: npt.NDArray[np.int64]) -> FieldPostings | None:
+        """A field's postings of documents ``keys`` (in order) with occurrences ``freq``; None if a
+        document has no length kept."""
+        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        if len(keys) and (not len(self.keys) or not np.array_equal(self.keys[at], keys)):
+            return None
+        length = (self.own, self.ctx)[field][at] if len(keys) else np.empty(0, np.int32)
+        return FieldPostings(keys, freq.astype(np.int32), length.astype(np.int32))
 
 
 @dataclass(frozen=True)
@@ -62,24 +95,17 @@ class FieldPostings:
         return int(self.keys.nbytes + self.freq.nbytes + self.length.nbytes)
 
 
-@dataclass(frozen=True)
-class Postings:
-    """A term's (or a phrase's) postings in a user's range, per field (own text, context)."""
-
-    fields: tuple[FieldPostings, FieldPostings]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(f.nbytes for f in self.fields)
+Held = FieldPostings | Lengths
 
 
 class PostingsCache:
-    """Least recently used :class:`Postings` by (tenant, user number, term), each with the user's
-    lexical version when read; bounded by the bytes their arrays hold. Thread-safe."""
+    """Least recently used :class:`FieldPostings` (and users' :class:`Lengths`) by (tenant, user
+    number, what), each with the user's lexical version when read; bounded by the bytes their
+    arrays hold. Thread-safe."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Key, tuple[int, Postings]] = OrderedDict()
+        self._entries: OrderedDict[Key, tuple[int, Held]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
 
@@ -87,7 +113,7 @@ class PostingsCache:
     def nbytes(self) -> int:
         return self._total
 
-    def get(self, key: Key, version: int) -> Postings | None:
+    def get(self, key: Key, version: int) -> Held | None:
         """The entry read at ``version``, or None (none, or read at another version)."""
         with self._lock:
             entry = self._entries.get(key)
@@ -96,7 +122,7 @@ class PostingsCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: Key, version: int, postings: Postings) -> None:
+    def put(self, key: Key, version: int, postings: Held) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
@@ -124,7 +150,7 @@ def top(terms: Sequence[tuple[FieldPostings, float]], avgdl: float, depth: int |
         parts.append(w * ((f * k1) / (f + K1 * (1.0 - B + B * length / avgdl))))
     low = min(int(p.keys[0]) for p, _ in present)
     span = max(int(p.keys[-1]) for p, _ in present) - low + 1
-    if span <= _DENSE:
+    if span <= min(_DENSE, _SPARSE * sum(len(p.keys) for p, _ in present)):
         dense = np.zeros(span, dtype=np.float64)
         for (p, _), part in zip(present, parts, strict=True):
             dense[p.keys - low] += part  # a term's keys are distinct: one addition per document, in term order
