@@ -100,7 +100,10 @@ def _back_to_item_keys(path: Path) -> None:
                 db.execute(f"DELETE FROM {table}")
                 db.executemany(f"INSERT INTO {table}(rowid, body) VALUES (?, ?)", rows)
         db.execute("DROP TABLE lexical_users")
-        db.execute("DELETE FROM schema_migrations WHERE name = '0011_lexical_keys_per_user'")
+        db.execute("ALTER TABLE lexical_stats DROP COLUMN version")  # 0016's too: made after 0011
+        db.execute(
+            "DELETE FROM schema_migrations WHERE name IN ('0011_lexical_keys_per_user', '0016_lexical_versions')"
+        )
 
 
 @pytest.fixture
