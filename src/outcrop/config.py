@@ -268,6 +268,13 @@ class MemoryConfig(BaseModel):
         description="bytes of vectors a SQLite store keeps in memory, scope by scope, least recently searched"
         " dropped first (a 100k-turn user of a 384-d embedder holds ~160 MB)",
     )
+    sqlite_postings_cache_bytes: int = Field(
+        48 << 20,
+        ge=0,
+        description="bytes of BM25 postings a SQLite store keeps in memory for large users' query terms (and"
+        " small users' phrases), least recently used dropped first; a 100k-turn user's LoCoMo questions"
+        " read ~40 MB of them (docs/scale.md)",
+    )
     ann_min_vectors: int = Field(
         20_000,
         ge=0,

@@ -715,7 +715,8 @@ def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path:
             db.execute(f"DROP TABLE {table}")
         db.execute(
             "DELETE FROM schema_migrations WHERE name IN"
-            " ('0007_lexical_tables_per_tenant', '0011_lexical_keys_per_user', '0015_lexical_term_stats')"
+            " ('0007_lexical_tables_per_tenant', '0011_lexical_keys_per_user', '0015_lexical_term_stats',"
+            " '0016_lexical_versions')"
         )
     with open_memory(url, embedder, "acme") as a:
         again = a.search("Who adopted a parrot?", user_id="u1", channels={"bm25": 1.0})

@@ -76,6 +76,7 @@ class Engine:
             sqlite_synchronous=config.sqlite_synchronous,
             postgres_pool_size=config.postgres_pool_size,
             sqlite_vector_cache_bytes=config.sqlite_vector_cache_bytes,
+            sqlite_postings_cache_bytes=config.sqlite_postings_cache_bytes,
             ann_min_vectors=config.ann_min_vectors,
             ann_ef_search=config.ann_ef_search,
             ann_background=config.ann_background,

@@ -62,6 +62,7 @@ def open_config_store(config: MemoryConfig) -> Store:
         sqlite_synchronous=config.sqlite_synchronous,
         postgres_pool_size=config.postgres_pool_size,
         sqlite_vector_cache_bytes=config.sqlite_vector_cache_bytes,
+        sqlite_postings_cache_bytes=config.sqlite_postings_cache_bytes,
     )
 
 

@@ -25,12 +25,14 @@ def open_store(
     sqlite_synchronous: str = "FULL",
     postgres_pool_size: int = 16,
     sqlite_vector_cache_bytes: int | None = None,
+    sqlite_postings_cache_bytes: int | None = None,
     ann_min_vectors: int | None = None,
     ann_ef_search: int | None = None,
     ann_background: bool | None = None,
 ) -> Store:
     """Open the store a URL names. A bare path is taken as a SQLite file (keeping at most
-    ``sqlite_vector_cache_bytes`` of vectors in memory; searching scopes of at least
+    ``sqlite_vector_cache_bytes`` of vectors and ``sqlite_postings_cache_bytes`` of BM25 postings in
+    memory; searching scopes of at least
     ``ann_min_vectors`` vectors through an HNSW index of breadth ``ann_ef_search``, built in a background
     thread unless ``ann_background`` is False; None: their defaults)."""
     if "://" not in url:
@@ -50,7 +52,13 @@ def open_store(
             ann = replace(ann, ef_search=ann_ef_search)
         if ann_background is not None:
             ann = replace(ann, background=ann_background)
-        return SQLiteStore(path, synchronous=sqlite_synchronous, vector_cache_bytes=sqlite_vector_cache_bytes, ann=ann)
+        return SQLiteStore(
+            path,
+            synchronous=sqlite_synchronous,
+            vector_cache_bytes=sqlite_vector_cache_bytes,
+            postings_cache_bytes=sqlite_postings_cache_bytes,
+            ann=ann,
+        )
     if parsed.scheme in POSTGRES_SCHEMES:
         try:
             from outcrop.stores.postgres import PostgresStore

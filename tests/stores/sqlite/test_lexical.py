@@ -72,7 +72,11 @@ QUERIES: list[Query] = [
     (Scope(tenant=t, user_id=u, agent_id=a, session_id=s), terms, k, f, w)
     for t in TENANTS
     for u, a, s in (("user-3", None, None), ("user-0", "a1", None), ("user-7", None, "s2"), (None, None, None))
-    for terms in ({"parrot": 1.0, "shelter": 1.0}, {"pottery": 1.0, "camping": 0.5, "storm": 0.25})
+    for terms in (
+        {"parrot": 1.0, "shelter": 1.0},
+        {"pottery": 1.0, "camping": 0.5, "storm": 0.25},
+        {"lisbon museum": 1.0, "parrot": 0.5, "museum": 0.5},  # a phrase
+    )
     for k in (3, 25)
     for f in (None, SearchFilters(since=START + timedelta(days=60), until=START + timedelta(days=250)))
     for w in (0.0, 0.85)
@@ -96,7 +100,10 @@ def _back_to_item_keys(path: Path) -> None:
                 db.execute(f"DELETE FROM {table}")
                 db.executemany(f"INSERT INTO {table}(rowid, body) VALUES (?, ?)", rows)
         db.execute("DROP TABLE lexical_users")
-        db.execute("DELETE FROM schema_migrations WHERE name = '0011_lexical_keys_per_user'")
+        db.execute("ALTER TABLE lexical_stats DROP COLUMN version")  # 0016's too: made after 0011
+        db.execute(
+            "DELETE FROM schema_migrations WHERE name IN ('0011_lexical_keys_per_user', '0016_lexical_versions')"
+        )
 
 
 @pytest.fixture
@@ -113,6 +120,9 @@ def test_a_users_search_among_many_is_the_search_as_before_and_migrates(crowd: t
     lexical: Any = store.lexical
     lexical.postings_share = 0  # users scored from the kept statistics and postings (test_term_stats.py)
     assert [store.lexical.search(*q) for q in QUERIES] == found
+    lexical.large_user = 1  # and every user's whole scope from its postings in memory
+    assert [store.lexical.search(*q) for q in QUERIES] == found
+    assert lexical.postings.nbytes > 0
     scope = Scope(tenant="acme", user_id=None)
     ids = [i for q, hits in zip(QUERIES, found, strict=True) if q[0].tenant == "acme" for i, _ in hits]
     documents = store.lexical.documents(scope, ids)

@@ -47,7 +47,9 @@ def _kept_and_recounted(path: Path) -> tuple[Stats, Stats]:
     def read(db: sqlite3.Connection) -> Stats:
         return (
             db.execute("SELECT * FROM lexical_terms ORDER BY tenant, term").fetchall(),
-            db.execute("SELECT * FROM lexical_stats ORDER BY tenant").fetchall(),
+            db.execute(
+                "SELECT tenant, own_docs, own_tokens, ctx_docs, ctx_tokens FROM lexical_stats ORDER BY tenant"
+            ).fetchall(),
         )
 
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
@@ -188,7 +190,8 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
         db.execute("DROP TABLE lexical_docs")
         db.execute("DROP TABLE lexical_terms")
         db.execute("DROP TABLE lexical_stats")
-        db.execute("DELETE FROM schema_migrations WHERE name = '0015_lexical_term_stats'")
+        db.execute("ALTER TABLE lexical_users DROP COLUMN version")
+        db.execute("DELETE FROM schema_migrations WHERE name IN ('0015_lexical_term_stats', '0016_lexical_versions')")
         db.commit()
     with closing(_open(f"sqlite:///{path}")) as store:
         assert [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES] == before
@@ -202,26 +205,32 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
 def test_a_small_share_of_its_tenant_is_scored_from_the_postings_a_large_one_by_fts5(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A small share of its tenant is scored from its postings: in memory for its whole scope,
+    in SQL with an agent, session or filter; a large share by FTS5's ``bm25()``."""
     path = tmp_path / "memory.db"
     with closing(open_store(f"sqlite:///{path}")) as store:  # the default share: 1/64
         _write(store, "acme", 1, 130, seed=4)  # user-0: 130 documents
         _write(store, "acme", 2, 1, seed=5)  # one more each: user-1 holds 1 of the tenant's 132
         lexical: Any = store.lexical
-        scored: list[list[str]] = []
-        postings = lexical._scored
+        paths: list[str] = []
+        for name in ("_scored", "_in_memory"):
 
-        def spy(*args: Any) -> Any:
-            scored.append(args[2])
-            return postings(*args)
+            def spy(*args: Any, inner: Any = getattr(lexical, name), name: str = name) -> Any:
+                paths.append(name)
+                return inner(*args)
 
-        monkeypatch.setattr(lexical, "_scored", spy)
+            monkeypatch.setattr(lexical, name, spy)
         terms = {"parrot": 1.0, "shelter": 1.0, "cello": 0.5}
-        for user, by_postings in (("user-1", True), ("user-0", False)):
-            scored.clear()
-            scope = Scope(tenant="acme", user_id=user)
+        session = Scope(tenant="acme", user_id="user-1", session_id="s0")
+        for scope, path_taken in (
+            (Scope(tenant="acme", user_id="user-1"), {"_in_memory"}),
+            (session, {"_scored"}),
+            (Scope(tenant="acme", user_id="user-0"), set()),
+        ):
+            paths.clear()
             found = store.lexical.search(scope, terms, 10, None, 0.85)
             assert found == _fts5(path, scope, terms, 10, None, 0.85)
-            assert bool(scored) is by_postings
+            assert set(paths) == path_taken
 
 
 def _dated(store: Store, tenant: str, users: int, per_user: int, seed: int) -> list[tuple[Scope, str]]:
@@ -244,50 +253,97 @@ def _dated(store: Store, tenant: str, users: int, per_user: int, seed: int) -> l
     return written
 
 
-def test_a_large_users_pruned_top_k_is_fts5s_to_the_bit_through_deletes(
+def test_a_large_users_top_k_from_its_postings_in_memory_is_fts5s_to_the_bit_through_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A user of ``large_user`` documents or more is ranked by FTS5 without its near-stopwords
-    (here "2023") and its candidates scored in full from the postings (``_large``): the same ids,
-    ranks and scores as FTS5's ``bm25()`` over every term, after deletes, replacements and a
-    forget's erase too."""
+    """A user of ``large_user`` documents or more is scored from its query terms' postings held in
+    memory (``_in_memory``, phrases included), read again after each write of its documents
+    (its lexical version moves) and not after another user's: the same ids, ranks and scores as
+    FTS5's ``bm25()`` over every term, after deletes, replacements and a forget's erase too."""
     path = tmp_path / "memory.db"
     with closing(open_store(f"sqlite:///{path}")) as store:
         written = _dated(store, "acme", 3, 150, seed=6)
         lexical: Any = store.lexical
         lexical.large_user = 100
-        exact = lexical._exact
-        rescored: list[int] = []
+        loaded: list[str] = []
+        postings = lexical._postings
 
         def spy(*args: Any) -> Any:
-            rescored.append(len(args[-1]))
-            return exact(*args)
+            before = lexical.postings.nbytes, len(lexical.postings._entries)
+            out = postings(*args)
+            if (lexical.postings.nbytes, len(lexical.postings._entries)) != before:
+                loaded.append(args[1])
+            return out
 
-        monkeypatch.setattr(lexical, "_exact", spy)
+        monkeypatch.setattr(lexical, "_postings", spy)
         queries = [
             ({"parrot": 1.0, "2023": 1.0, "may": 1.0}, 10, 0.85),
             ({"pottery": 0.5, "2023": 0.5, "cello": 0.5, "3": 0.5}, 25, 0.0),
             ({"sister": 1.0, "2023": 1.0, "running": 0.3, "storm": 1.0}, 3, 0.85),
-            ({"2023": 1.0, "garden": 1.0, "sister's": 1.0}, 10, 0.0),  # a phrase: FTS5's path
+            ({"2023": 1.0, "garden": 1.0, "sister's": 1.0, "lisbon museum": 1.0, "--": 1.0}, 10, 0.85),  # phrases
         ]
 
-        def check() -> None:
+        def check(reads: bool | None) -> None:
+            loaded.clear()
             for user in ("user-0", "user-2"):
                 scope = Scope(tenant="acme", user_id=user)
                 for terms, k, cw in queries:
-                    rescored.clear()
                     found = store.lexical.search(scope, terms, k, None, cw)
                     assert found and found == _fts5(path, scope, terms, k, None, cw)
-                    if "sister's" not in terms:
-                        assert rescored and all(n < 150 for n in rescored)  # the pruned path, not every match
+            if reads is not None:
+                assert bool(loaded) is reads
 
-        check()
+        check(True)
+        check(False)  # every term's postings held: nothing read again
         removed = [item_id for scope, item_id in written[::7] if scope.user_id == "user-0"]
         store.records.remove_items(Scope(tenant="acme", user_id="user-0"), removed)
         store.records.write(
             WriteBatch(relexical={written[1][1]: LexicalDocument("parrot parrot 2023 may")}, tenant="acme")
         )
-        check()
+        check(True)
         forgotten = [item_id for scope, item_id in written[1::5] if scope.user_id == "user-2"]
         store.maintenance.erase(Scope(tenant="acme", user_id="user-2"), [], forgotten)  # what forget does physically
-        check()
+        check(None)
+        store.records.remove_items(Scope(tenant="acme", user_id="user-1"), [written[2][1]])
+        loaded.clear()
+        check(False)  # another user's write: user-0's and user-2's postings still hold (the IDFs move)
+
+
+def test_a_phrase_is_counted_in_its_tenant_once_per_version_and_not_when_the_user_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small share of its tenant with a phrase in its query is scored from its postings and
+    the phrase's occurrences in its range (``_in_memory``), not by FTS5's ``bm25()``: the phrase's
+    documents in the tenant (its IDF) are counted once per tenant version, and not at all when the
+    user's range holds none (its part is then 0 whatever its IDF). Scores are FTS5's to the bit,
+    with filters too (the items read before the cut)."""
+    path = tmp_path / "memory.db"
+    with closing(_open(f"sqlite:///{path}")) as store:
+        _write(store, "acme", 4, 40, seed=8)
+        lexical: Any = store.lexical
+        counted: list[str] = []
+        hits = lexical._phrase_hits
+
+        def spy(*args: Any) -> Any:
+            before = dict(lexical._phrase_docs)
+            out = hits(*args)
+            if lexical._phrase_docs != before:  # counted now, not remembered
+                counted.append(args[1])
+            return out
+
+        monkeypatch.setattr(lexical, "_phrase_hits", spy)
+        scope = Scope(tenant="acme", user_id="user-1")
+        terms = {"sister's": 1.0, "parrot": 1.0, "museum": 0.5}
+        dated = SearchFilters(since=START + timedelta(days=60), until=START + timedelta(days=250))
+        for filters in (None, dated):
+            assert store.lexical.search(scope, terms, 10, filters, 0.85) == _fts5(path, scope, terms, 10, filters, 0.85)
+        assert counted == ["sister's", "sister's"]  # own text and context, each once
+        counted.clear()
+        assert store.lexical.search(scope, terms, 5, None, 0.0) == _fts5(path, scope, terms, 5, None, 0.0)
+        assert counted == []  # the tenant unchanged: its counts held
+        nowhere = {"parrot": 1.0, "zorblax quux": 1.0}
+        assert store.lexical.search(scope, nowhere, 10, None, 0.85) == _fts5(path, scope, nowhere, 10, None, 0.85)
+        assert counted == []  # the user holds no such phrase: not counted
+        _write(store, "acme", 1, 1, seed=9)  # the tenant moves on
+        assert store.lexical.search(scope, terms, 5, None, 0.0) == _fts5(path, scope, terms, 5, None, 0.0)
+        assert counted == ["sister's"]

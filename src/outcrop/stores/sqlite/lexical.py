@@ -26,17 +26,19 @@ a term's occurrences per document, keyed by term then document, so a user's post
 are one range) with each document's length (``lexical_docs``) give what BM25 needs: costs of that
 user's matching rows only. This path is taken for a user holding under 1/64 of its tenant's
 documents; above that FTS5's ``bm25()`` costs less (its tenant-wide count is then small beside
-the user's rows) and gives the same scores. A term
-of several tokens (a phrase) has no count kept: its documents are counted by FTS5 at the query,
-over the tenant, as before. A whole tenant's search (no user) scores every match anyway and keeps
-FTS5's ``bm25()``: the same statistics, the same scores.
+the user's rows) and gives the same scores. A whole tenant's search (no user) scores every match
+anyway and keeps FTS5's ``bm25()``: the same statistics, the same scores.
 
-A large user (``large_user`` documents or more, over 1/64 of its tenant, no agent, session or
-filter) would have FTS5 score
-every match of its near-stopwords (a year in every dated turn): its terms of IDF near zero are
-left out of the ``MATCH`` and only documents whose partial score is close enough to the cut to
-reach it are scored in full from the postings (``SQLiteLexical._large``): the same top-k, the same
-bits, a fraction of the rows.
+A large user (``large_user`` documents or more) would have FTS5 score every match of its
+query's names, months and years (8-80k of a 100k-turn user's documents each): for its whole scope
+(no agent, session or filter) its query terms' postings are read once into memory and scored
+there (``SQLiteLexical._in_memory``, :mod:`~outcrop.stores.sqlite.postings`), kept until a write
+of that user's documents moves its lexical version; a small share's whole scope is scored there
+too (a fraction of a millisecond a call once its terms are held). A term of several tokens (a
+phrase: the postings hold no positions) in a small share's query is scored the same way, with
+or without filters: its occurrences from FTS5's matches in the user's range, its documents in the
+tenant counted by FTS5 once per tenant version (each write of the tenant's documents moves it) and
+not at all when the user's range holds none. Every path gives ``bm25()``'s scores to the bit.
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sqlite.bm25 import K1, B, idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, top
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
     LEXICAL_ITEM_BITS,
@@ -68,8 +73,8 @@ __all__ = ["SQLiteLexical"]
 _ITEM_MASK = (1 << LEXICAL_ITEM_BITS) - 1  # a lexical rowid's item rowid
 _REMEMBERED = 65_536  # users' numbers a process keeps (then starts again: one indexed read each)
 _SHARE = 64  # a user whose tenant holds more than this many times its documents is scored from the postings
-_LARGE = 10_000  # a user of at least this many documents: see SQLiteLexical._large
-_SLACK = 0.5  # the most the terms left out of a large user's MATCH may add to a score (see _large)
+_LARGE = 10_000  # a user of at least this many documents: see SQLiteLexical._in_memory
+_CACHE_BYTES = 48 << 20  # postings of large users' query terms kept in memory (see _in_memory)
 
 
 def _fts_query(terms: Iterable[str]) -> str:
@@ -84,13 +89,16 @@ class _Statistics:
     docs: tuple[int, int]
     tokens: tuple[int, int]
     frequencies: dict[int, tuple[int, int]]  # by term_key
+    version: int  # the tenant's lexical version (moved by each write of its documents)
 
 
 @dataclass(frozen=True)
 class _Found:
-    """Where a user's rows are found: the tenant's postings table, the user's key range, the
-    scope's clause on ``items i`` and its parameters."""
+    """Where a user's rows are found: the tenant, its FTS5 tables and postings table, the user's
+    key range, the scope's clause on ``items i`` and its parameters."""
 
+    tenant: str
+    tables: tuple[str, str]  # (own, ctx)
     postings: str
     bounds: tuple[int, int]
     params: list[Any]
@@ -100,14 +108,18 @@ class _Found:
 class SQLiteLexical:
     """See :class:`outcrop.stores.base.LexicalIndex`."""
 
-    def __init__(self, connection: SQLiteConnection) -> None:
+    def __init__(self, connection: SQLiteConnection, postings_cache_bytes: int | None = None) -> None:
         self._conn = connection
         self._names: dict[str, tuple[str, str]] = {}  # tenant -> (own, ctx): tables are never renamed
         self._numbers: dict[tuple[str, str], int] = {}  # (tenant, user) -> number, once committed: never changes
         self._tokens = FTS5Tokens()
         self._sizes: dict[tuple[str, str], tuple[int, int]] = {}  # (tenant, user) -> its documents, the tenant's then
         self.postings_share = _SHARE  # see _small (0: every user's search scores from the postings)
-        self.large_user = _LARGE  # see _large
+        self.large_user = _LARGE  # see _in_memory
+        self.postings = PostingsCache(_CACHE_BYTES if postings_cache_bytes is None else postings_cache_bytes)
+        self._phrase_docs: dict[
+            tuple[str, str, tuple[str, ...]], tuple[int, int]
+        ] = {}  # -> (tenant version, documents)
 
     def _tables(self, tenant: str, db: sqlite3.Connection | None = None) -> tuple[str, str] | None:
         """The tenant's two tables, or None before its first document."""
@@ -188,6 +200,7 @@ class SQLiteLexical:
         contexts = [t if d.context else None for (_, d), t in zip(pairs, tokens[len(pairs) :], strict=True)]
         put_postings(db, postings_table(own), keys, own_tokens, contexts)
         self._count(db, tenant, own_tokens, [c for c in contexts if c is not None], 1)
+        self._moved(db, tenant, keys)
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""
@@ -217,6 +230,17 @@ class SQLiteLexical:
         db.executemany("DELETE FROM lexical_docs WHERE key = ?", [(k,) for k in keys])
         for table in tables:
             db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(k,) for k in keys])
+        self._moved(db, tenant, [r[0] for r in found])
+
+    @staticmethod
+    def _moved(db: sqlite3.Connection, tenant: str, keys: Sequence[int]) -> None:
+        """The lexical version of each user with a document among ``keys`` moves on: postings of
+        theirs held in memory (:class:`~outcrop.stores.sqlite.postings.PostingsCache`) are read
+        again at their next search."""
+        db.executemany(
+            "UPDATE lexical_users SET version = version + 1 WHERE tenant = ? AND number = ?",
+            [(tenant, number) for number in sorted({key >> LEXICAL_ITEM_BITS for key in keys})],
+        )
 
     @staticmethod
     def _count(
@@ -241,7 +265,8 @@ class SQLiteLexical:
             "INSERT INTO lexical_stats AS s (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET"
             " own_docs = s.own_docs + excluded.own_docs, own_tokens = s.own_tokens + excluded.own_tokens,"
-            " ctx_docs = s.ctx_docs + excluded.ctx_docs, ctx_tokens = s.ctx_tokens + excluded.ctx_tokens",
+            " ctx_docs = s.ctx_docs + excluded.ctx_docs, ctx_tokens = s.ctx_tokens + excluded.ctx_tokens,"
+            " version = s.version + 1",
             (
                 tenant,
                 sign * len(own),
@@ -308,23 +333,25 @@ class SQLiteLexical:
         with self._conn.snapshot():
             stats = self._statistics(scope.tenant, terms) if within else None
             large = small = False
+            version = 0
+            # the user's range is the whole scope (no agent, session or filter on items)
+            whole = scope.agent_id is None and scope.session_id is None and (filters is None or filters.empty)
             if stats is not None:
                 size = self._size(scope, own, stats.docs[0], within_params)
                 small = stats.docs[0] > self.postings_share * size
-                # the user's range is the whole scope (no agent, session or filter on items)
-                large = size >= self.large_user and scope.agent_id is None and scope.session_id is None
-                # a small share keeps the postings path (measured at 1/64); a large user in a far larger
-                # tenant could take either: not measured
-                large = large and (filters is None or filters.empty) and not small
+                large = size >= self.large_user and whole
+                if large or small:
+                    version = self._version(scope)
             for weight, group in by_weight.items():
                 for field, (table, table_weight) in enumerate(tables):
                     rows = None
                     if stats is not None and (large or small):
-                        found = _Found(postings_table(own), (within_params[0], within_params[1]), params, clause)
-                        if large:
-                            rows = self._large(table, found, field, group, stats, depth)
-                        else:
+                        user_keys = (within_params[0], within_params[1])
+                        found = _Found(scope.tenant, (own, ctx), postings_table(own), user_keys, params, clause)
+                        if not whole:  # an agent, session or filter: a small user's rows in SQL
                             rows = self._scored(found, field, group, stats, depth)
+                        if rows is None:  # a user's whole scope, or a phrase in a small user's group
+                            rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
                     if rows is None:  # FTS5 scores: a whole tenant (every match), or a phrase in the group
                         rows = self._conn.query(
                             f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
@@ -342,7 +369,7 @@ class SQLiteLexical:
         under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_scored`):
         FTS5's ``bm25()``, whose IDF walks each term's postings over the whole tenant, costs more
         there; scoring the postings costs ~3x FTS5's per matching row, so above that share
-        ``bm25()`` costs less; there a user of ``large_user`` documents or more takes :meth:`_large`.
+        ``bm25()`` costs less. A user of ``large_user`` documents or more takes :meth:`_in_memory`.
         Every path gives the same scores."""
         key = (scope.tenant, scope.user_id or "")
         known = self._sizes.get(key)
@@ -353,13 +380,21 @@ class SQLiteLexical:
             known = self._sizes[key] = (int(count), tenant_docs)
         return known[0]
 
+    def _version(self, scope: Scope) -> int:
+        """The user's lexical version (``lexical_users.version``): every write of its documents moves it."""
+        rows = self._conn.query(
+            "SELECT version FROM lexical_users WHERE part = ?", (vector_part(scope.tenant, scope.user_id or ""),)
+        )
+        return int(rows[0][0]) if rows else 0
+
     def _statistics(self, tenant: str, terms: Iterable[str]) -> _Statistics:
         """The tenant's documents and tokens per field, and its documents per field of each
         one-token term among ``terms``."""
         row = self._conn.query(
-            "SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM lexical_stats WHERE tenant = ?", (tenant,)
+            "SELECT own_docs, own_tokens, ctx_docs, ctx_tokens, version FROM lexical_stats WHERE tenant = ?", (tenant,)
         )
         docs, tokens = ((int(row[0][0]), int(row[0][2])), (int(row[0][1]), int(row[0][3]))) if row else ((0, 0), (0, 0))
+        version = int(row[0][4]) if row else 0
         single = sorted({term_key(p[0]) for p in map(self._tokens.phrase, terms) if len(p) == 1})
         frequencies: dict[int, tuple[int, int]] = {}
         for chunk in chunks(single):
@@ -368,7 +403,7 @@ class SQLiteLexical:
                 [tenant, *chunk],
             ):
                 frequencies[int(term)] = (int(own_df), int(ctx_df))
-        return _Statistics(docs, tokens, frequencies)
+        return _Statistics(docs, tokens, frequencies, version)
 
     def _scored(
         self, found: _Found, field: int, group: Sequence[str], stats: _Statistics, depth: int
@@ -403,68 +438,128 @@ class SQLiteLexical:
         )
         return [(str(item_id), float(score)) for item_id, score in rows]
 
-    def _large(
-        self, table: str, found: _Found, field: int, group: Sequence[str], stats: _Statistics, depth: int
+    def _in_memory(
+        self,
+        table: str,
+        found: _Found,
+        field: int,
+        group: Sequence[str],
+        stats: _Statistics,
+        depth: int,
+        version: int,
+        filtered: bool,
     ) -> list[ScoredId] | None:
-        """The top ``depth`` of a large user's documents in ``table`` (field ``field``) for the
-        terms of ``group``, with ``bm25()``'s scores to the bit, without scoring every match of
-        its near-stopwords. A term held by most of the tenant's documents (a year in every dated
-        turn: "2023" in 78k of a 100k-turn user's documents) has an IDF near zero (FTS5 floors it
-        at 1e-6), yet ``bm25()`` scores every document it matches. Here (MaxScore's
-        non-essential terms): the terms whose bounds ``(k1 + 1) * idf`` sum to at most
-        ``_SLACK`` are left out of the ``MATCH``; FTS5 ranks the user's range by the other terms
-        (partial scores), and only documents whose partial score is within that sum of the
-        ``depth``-th are candidates: no other document can reach the ``depth``-th full score
-        (a full score is the partial one plus less than the sum). The candidates are then scored
-        in full from the postings and lengths kept on write (:meth:`_exact`: FTS5's arithmetic,
-        term by term in the query's order, so the same bits as ``bm25()`` over the whole group).
-        The items are joined after the cut, by rowid (the range is the user's; no other clause).
-        A phrase in the group, or no term to leave out: FTS5 scores every match (items joined
-        after the cut). None when the bound does not hold (fewer matches than ``depth``, a sum not
-        under the cut): the caller asks FTS5 for every match, as before."""
-        phrases = [self._tokens.phrase(term) for term in group]
-        if any(len(p) != 1 for p in phrases):  # a phrase or a term without tokens: FTS5 scores every match
-            return self._ranked(table, found, group, depth, None)
+        """The top ``depth`` of a user's documents in ``table`` (field ``field``) for the terms of
+        ``group``, with ``bm25()``'s scores to the bit, from the user's postings of those terms held
+        in memory (:mod:`~outcrop.stores.sqlite.postings`: read once per user version, scored in
+        numpy) instead of FTS5 scoring every match (~1.2 µs a row: a large user's names and months
+        are in 8-15k of its documents each). Taken by a user's whole scope (no agent, session or
+        filter) when the user holds ``large_user`` documents or more or a small share of its
+        tenant's, and by a small share's query holding a phrase with those too (no positions in
+        the postings: a phrase's occurrences are FTS5's matches in the user's range, its IDF its
+        documents in the tenant, counted once per tenant version; not counted at all when the
+        user's range holds none, since its part is then 0 whatever its IDF). With ``filtered`` (an agent,
+        session or filter on the items) every scored document's item is read with the scope's
+        clause before the cut (a small user's matches); without, the top ``depth`` are joined
+        after it. None if an item is missing (the caller's join then drops it, as before)."""
         docs, tokens = stats.docs[field], stats.tokens[field]
         if not docs:
             return []
-        keys = [term_key(p[0]) for p in phrases]
-        weights = [idf(docs, stats.frequencies.get(key, (0, 0))[field]) for key in keys]
-        bounds: dict[int, float] = {}
-        for key, weight in zip(keys, weights, strict=True):
-            bounds[key] = bounds.get(key, 0.0) + (K1 + 1.0) * weight
-        left: set[int] = set()
-        slack = 0.0
-        for key in sorted(bounds, key=lambda k: bounds[k]):
-            if slack + bounds[key] > _SLACK:
-                break
-            left.add(key)
-            slack += bounds[key]
-        kept = [term for term, key in zip(group, keys, strict=True) if key not in left]
-        if not left or not kept:
-            return self._ranked(table, found, group, depth, None)
-        limit = depth + 64
-        while True:
-            partial = self._conn.query(
-                f"SELECT rowid, -bm25({table}) FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?"
-                f" ORDER BY bm25({table}), rowid LIMIT ?",
-                [_fts_query(kept), *found.bounds, limit],
-            )
-            if len(partial) < depth:
-                return None  # documents holding only left-out terms may reach the cut
-            cut = float(partial[depth - 1][1])
-            floor = cut - slack - 1e-9 * abs(cut)  # the margin covers the sums' rounding, orders apart
-            if floor <= 0.0:
+        terms: list[tuple[FieldPostings, float]] = []
+        for term in group:
+            phrase = self._tokens.phrase(term)
+            if not phrase:  # a term without tokens occurs nowhere
+                continue
+            postings = self._postings(found, field, term, phrase, version)
+            if postings is None:
                 return None
-            if len(partial) < limit or float(partial[-1][1]) < floor:
-                break
-            limit *= 4
-        candidates = [int(key) for key, score in partial if float(score) >= floor]
-        scored = self._exact(found.postings, field, keys, weights, tokens / docs, candidates)
-        if scored is None:
-            return None
-        top = sorted(scored, key=lambda ks: (-ks[1], ks[0]))[:depth]
-        return self._ranked(table, found, group, depth, top)
+            if not len(postings.keys):  # no part in any document: its IDF does not matter
+                continue
+            if len(phrase) == 1:
+                hits = stats.frequencies.get(term_key(phrase[0]), (0, 0))[field]
+            else:
+                hits = self._phrase_hits(table, term, phrase, stats.version)
+            terms.append((postings, idf(docs, hits)))
+        if not filtered:
+            return self._ranked(table, found, group, depth, top(terms, tokens / docs, depth))
+        scored = top(terms, tokens / docs, None)
+        allowed: dict[int, str] = {}
+        for chunk in chunks([key & _ITEM_MASK for key, _ in scored]):
+            allowed.update(
+                self._conn.query(
+                    f"SELECT i.rowid, i.id FROM items i WHERE i.rowid IN ({','.join('?' * len(chunk))})"
+                    f" AND {found.clause}",
+                    [*chunk, *found.params],
+                )
+            )
+        ranked = [(allowed[key & _ITEM_MASK], score) for key, score in scored if key & _ITEM_MASK in allowed]
+        return [(str(item_id), score) for item_id, score in ranked[:depth]]
+
+    def _postings(
+        self, found: _Found, field: int, term: str, phrase: tuple[str, ...], version: int
+    ) -> FieldPostings | None:
+        """A term's (or a phrase's) postings of field ``field`` in the user's range
+        ``found.bounds``, from the cache while the user's lexical version is ``version``, else read
+        now and kept. None if a document has no length kept (the caller asks FTS5)."""
+        number = found.bounds[0] >> LEXICAL_ITEM_BITS
+        name = ("own", "ctx")[field]
+        what = (" ".join(phrase) if len(phrase) > 1 else str(term_key(phrase[0]))) + ":" + name
+        cached = self.postings.get((found.tenant, number, what), version)
+        if isinstance(cached, FieldPostings):
+            return cached
+        lengths = self._lengths(found, version)
+        if len(phrase) == 1:
+            ((text,),) = self._conn.query(
+                f"SELECT group_concat(key || ',' || {name}, ',') FROM {found.postings}"
+                f" WHERE term = ? AND key BETWEEN ? AND ? AND {name} > 0",
+                [term_key(phrase[0]), *found.bounds],
+            )
+            rows = numbers(text, 2)
+        else:
+            table = found.tables[field]
+            matched = self._conn.query(
+                f"SELECT rowid, body FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?",
+                [_fts_query([term]), *found.bounds],
+            )
+            counts = self._tokens.occurrences([str(r[1]) for r in matched], phrase)
+            rows = np.array([(r[0], n) for r, n in zip(matched, counts, strict=True) if n > 0], dtype=np.int64)
+            rows = rows.reshape(-1, 2)
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        postings = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
+        if postings is not None:
+            self.postings.put((found.tenant, number, what), version, postings)
+        return postings
+
+    def _lengths(self, found: _Found, version: int) -> Lengths:
+        """The user's documents' lengths per field, from the cache while its lexical version is
+        ``version``, else read now (one statement) and kept."""
+        key = (found.tenant, found.bounds[0] >> LEXICAL_ITEM_BITS, "lengths")
+        cached = self.postings.get(key, version)
+        if isinstance(cached, Lengths):
+            return cached
+        ((text,),) = self._conn.query(
+            "SELECT group_concat(key || ',' || own_len || ',' || coalesce(ctx_len, 0), ',') FROM lexical_docs"
+            " WHERE key BETWEEN ? AND ?",
+            list(found.bounds),
+        )
+        rows = numbers(text, 3)
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        lengths = Lengths(rows[:, 0].copy(), rows[:, 1].astype(np.int32), rows[:, 2].astype(np.int32))
+        self.postings.put(key, version, lengths)
+        return lengths
+
+    def _phrase_hits(self, table: str, term: str, phrase: tuple[str, ...], version: int) -> int:
+        """The documents of ``table`` (a whole tenant's) holding the phrase: FTS5's own count for
+        its IDF (``xQueryPhrase``: every row matching it), made once per tenant version."""
+        key = (table, term, phrase)
+        known = self._phrase_docs.get(key)
+        if known is not None and known[0] == version:
+            return known[1]
+        ((hits,),) = self._conn.query(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [_fts_query([term])])
+        if len(self._phrase_docs) >= _REMEMBERED:
+            self._phrase_docs.clear()
+        self._phrase_docs[key] = (version, int(hits))
+        return int(hits)
 
     def _ranked(
         self, table: str, found: _Found, group: Sequence[str], depth: int, top: list[tuple[int, float]] | None
@@ -489,49 +584,6 @@ class SQLiteLexical:
         if len(ids) < len(top):
             return None
         return [(str(ids[key & _ITEM_MASK]), score) for key, score in top]
-
-    def _exact(
-        self,
-        postings: str,
-        field: int,
-        keys: Sequence[int],
-        weights: Sequence[float],
-        avgdl: float,
-        candidates: Sequence[int],
-    ) -> list[tuple[int, float]] | None:
-        """(document key, BM25) of ``candidates`` for the terms ``keys`` (IDFs ``weights``), from
-        their postings and lengths: :meth:`_scored`'s SQL arithmetic, operation for operation,
-        in Python's doubles (the same IEEE operations, so the same bits). None if a candidate
-        has no length kept."""
-        name = ("own", "ctx")[field]
-        distinct = sorted(set(keys))
-        occurrences: dict[tuple[int, int], int] = {}
-        lengths: dict[int, int] = {}
-        for chunk in chunks(candidates, 400):
-            marks = ",".join("?" * len(chunk))
-            for term, key, count in self._conn.query(
-                f"SELECT term, key, {name} FROM {postings} WHERE term IN ({','.join('?' * len(distinct))})"
-                f" AND key IN ({marks})",
-                [*distinct, *chunk],
-            ):
-                occurrences[(int(term), int(key))] = int(count)
-            lengths.update(
-                (int(k), int(n))
-                for k, n in self._conn.query(f"SELECT key, {name}_len FROM lexical_docs WHERE key IN ({marks})", chunk)
-                if n is not None
-            )
-        if len(lengths) < len(candidates):
-            return None
-        k1 = K1 + 1.0
-        out: list[tuple[int, float]] = []
-        for key in candidates:
-            length = lengths[key]
-            score = 0.0
-            for term, weight in zip(keys, weights, strict=True):
-                f = occurrences.get((term, key), 0)
-                score = score + weight * ((f * k1) / (f + K1 * (1.0 - B + B * length / avgdl)))
-            out.append((key, score))
-        return out
 
     def documents(self, scope: Scope, ids: Sequence[str]) -> dict[str, LexicalDocument]:
         names = self._tables(scope.tenant)

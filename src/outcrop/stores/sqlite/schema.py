@@ -203,11 +203,12 @@ def count_lexical_terms(db: sqlite3.Connection, tenant: str) -> None:
     """Count a tenant's BM25 statistics afresh from its FTS5 tables (``fts5vocab``: each term's
     documents and occurrences per table) into ``lexical_terms`` and ``lexical_stats``, replacing
     what they held: documents per term (by :func:`~outcrop.stores.sqlite.tokens.term_key`),
-    documents and tokens per field (own text, context)."""
+    documents and tokens per field (own text, context). The tenant's row in ``lexical_stats`` is
+    updated in place (its lexical version, from 0016 on, stays)."""
     db.execute("DELETE FROM lexical_terms WHERE tenant = ?", (tenant,))
-    db.execute("DELETE FROM lexical_stats WHERE tenant = ?", (tenant,))
     row = db.execute("SELECT own, ctx FROM lexical_tables WHERE tenant = ?", (tenant,)).fetchone()
     if row is None:
+        db.execute("DELETE FROM lexical_stats WHERE tenant = ?", (tenant,))
         return
     totals: list[int] = []
     frequencies: dict[int, list[int]] = {}
@@ -227,7 +228,9 @@ def count_lexical_terms(db: sqlite3.Connection, tenant: str) -> None:
         [(tenant, term, o, c) for term, (o, c) in sorted(frequencies.items())],
     )
     db.execute(
-        "INSERT INTO lexical_stats (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO lexical_stats (tenant, own_docs, own_tokens, ctx_docs, ctx_tokens) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (tenant) DO UPDATE SET own_docs = excluded.own_docs, own_tokens = excluded.own_tokens,"
+        " ctx_docs = excluded.ctx_docs, ctx_tokens = excluded.ctx_tokens",
         (tenant, *totals),
     )
 
@@ -475,6 +478,16 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
     ("0011_lexical_keys_per_user", _lexical_keys_per_user),
     (SECURE_DELETE_MIGRATION, _fts_secure_delete),
     ("0015_lexical_term_stats", _lexical_term_stats),
+    (
+        # lexical versions: each write of a tenant's documents moves its tenant's, and each of
+        # their users' (``stores/sqlite/lexical.py``): what a process keeps in memory from them
+        # (a large user's postings, a phrase's documents in its tenant) is used only while they stay
+        "0016_lexical_versions",
+        """
+        ALTER TABLE lexical_stats ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE lexical_users ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
     # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
     # user's records, not the tenant's: 19 s to count one user's log in a 1.1M-record tenant before.
     ("0017_log_by_scope", "CREATE INDEX IF NOT EXISTS log_scope ON log(tenant, user_id, seq);"),

@@ -25,12 +25,13 @@ class SQLiteStore:
         *,
         synchronous: str = "FULL",
         vector_cache_bytes: int | None = None,
+        postings_cache_bytes: int | None = None,
         ann: AnnSettings | None = None,
     ) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.connection = SQLiteConnection(self.path, synchronous=synchronous)
-        self.lexical = SQLiteLexical(self.connection)
+        self.lexical = SQLiteLexical(self.connection, postings_cache_bytes)
         self.records = SQLiteRecords(self.connection, self.lexical)
         self.vectors = SQLiteVectors(
             self.connection,

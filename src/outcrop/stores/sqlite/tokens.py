@@ -68,6 +68,32 @@ class FTS5Tokens:
             out[doc - 1][key] = count
         return out
 
+    def occurrences(self, texts: Sequence[str], phrase: Sequence[str]) -> list[int]:
+        """How often ``phrase`` (tokens, as :meth:`phrase` gives them) occurs in each text: at
+        how many token positions its tokens follow one another, as FTS5 counts a phrase's
+        instances in a row (overlapping ones each count)."""
+        out = [0] * len(texts)
+        if not phrase or not any(texts):
+            return out
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO tok(rowid, body) VALUES (?, ?)", [(n + 1, t) for n, t in enumerate(texts) if t]
+                )
+                rows = self._db.execute(
+                    f"SELECT doc, term, offset FROM tok_instance WHERE term IN ({','.join('?' * len(set(phrase)))})",
+                    sorted(set(phrase)),
+                ).fetchall()
+                self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
+            finally:
+                self._db.execute("COMMIT")
+        at: dict[tuple[int, int], str] = {(doc, offset): term for doc, term, offset in rows}
+        for doc, term, offset in rows:
+            if term == phrase[0] and all(at.get((doc, offset + n)) == t for n, t in enumerate(phrase)):
+                out[doc - 1] += 1
+        return out
+
     def phrase(self, term: str) -> tuple[str, ...]:
         """The tokens of a query term in order (a term of several tokens is an FTS5 phrase)."""
         tokens = self._phrases.get(term)

@@ -1,0 +1,75 @@
+"""BM25's top-k over postings in memory (``stores/sqlite/postings.py``): the scores a document's
+parts summed term after term in Python's doubles, as FTS5 sums them, to the bit, whether the keys
+span a dense array or not; ties to the smaller key; the cache keeps an entry for its version only."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from outcrop.stores.sqlite.bm25 import K1, B
+from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, top
+
+
+def _terms(rng: random.Random, spread: int) -> list[tuple[list[tuple[int, int, int]], float]]:
+    lengths = {key: rng.randint(1, 60) for key in rng.sample(range(1, spread), 400)}
+    keys = sorted(lengths)
+    terms = []
+    for weight in (2.5, 1e-6, 0.7, 2.5, 4.1):  # a repeated IDF: two terms of one stem
+        held = sorted(rng.sample(keys, rng.randint(20, 300)))
+        terms.append(([(k, rng.choice((1, 1, 1, 2, 5)), lengths[k]) for k in held], weight))
+    return terms
+
+
+def _reference(terms: list[tuple[list[tuple[int, int, int]], float]], avgdl: float) -> list[tuple[int, float]]:
+    """FTS5's loop: per document, 0.0 plus each term's part in order (0 where absent)."""
+    held = [{k: (f, d) for k, f, d in rows} for rows, _ in terms]
+    out = []
+    for key in sorted(set().union(*held)):
+        score = 0.0
+        for rows, (_, weight) in zip(held, terms, strict=True):
+            f, d = rows.get(key, (0, 1))  # an absent term's part is 0.0 whatever the length
+            score += weight * ((f * (K1 + 1.0)) / (f + K1 * (1.0 - B + B * d / avgdl)))
+        out.append((key, score))
+    return sorted(out, key=lambda ks: (-ks[1], ks[0]))
+
+
+@pytest.mark.parametrize("spread", [1_000, 1 << 40])  # a dense array, and keys far apart (np.unique)
+def test_top_is_the_reference_sum_to_the_bit(spread: int) -> None:
+    rng = random.Random(spread % 97)
+    terms = _terms(rng, spread)
+    avgdl = 23.7
+    expected = _reference(terms, avgdl)
+    given = [(FieldPostings.of(rows), weight) for rows, weight in terms]
+    assert top(given, avgdl, None) == expected
+    for depth in (1, 7, 50, len(expected) + 3):
+        assert top(given, avgdl, depth) == expected[:depth]
+    tied = [(FieldPostings.of([(3, 1, 10), (7, 1, 10), (9, 1, 10)]), 1.5)]
+    assert [k for k, _ in top(tied, avgdl, 2)] == [3, 7]
+    assert top([(FieldPostings.of([]), 1.0)], avgdl, 5) == []
+
+
+def test_the_cache_keeps_an_entry_for_its_version_within_its_bytes() -> None:
+    entry = FieldPostings.of([(1, 1, 4), (2, 3, 5)])
+    cache = PostingsCache(entry.nbytes * 2)
+    cache.put(("t", 1, "a"), 5, entry)
+    assert cache.get(("t", 1, "a"), 5) is entry
+    assert cache.get(("t", 1, "a"), 6) is None  # the user wrote since
+    cache.put(("t", 1, "b"), 5, entry)
+    cache.get(("t", 1, "a"), 5)
+    cache.put(("t", 1, "c"), 5, entry)  # over the bound: the least recently used goes
+    assert cache.get(("t", 1, "b"), 5) is None and cache.get(("t", 1, "a"), 5) is entry
+    assert cache.nbytes == 2 * entry.nbytes
+
+
+def test_postings_take_their_lengths_from_the_users_and_none_without_one() -> None:
+    rows = numbers("3,7,0,5,2,9,8,11,4", 3)  # (key, own length, context length) as SQL concatenates them
+    assert rows.tolist() == [[3, 7, 0], [5, 2, 9], [8, 11, 4]]
+    assert numbers(None, 2).shape == (0, 2)
+    lengths = Lengths(rows[:, 0].copy(), rows[:, 1].astype(np.int32), rows[:, 2].astype(np.int32))
+    found = lengths.postings(1, np.array([5, 8]), np.array([1, 2]))
+    assert found is not None and found.length.tolist() == [9, 4] and found.freq.tolist() == [1, 2]
+    assert lengths.postings(0, np.array([3, 6]), np.array([1, 1])) is None  # key 6 has no length
+    assert lengths.postings(0, np.array([9]), np.array([1])) is None  # past the last
