@@ -5,7 +5,7 @@ the items and the lexical and vector rows: it hands its connection to the lexica
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from outcrop.stores.sql import (
     row_to_item,
     row_to_log,
     scope_clause,
+    slot_fact_ids,
 )
 
 __all__ = ["PostgresRecords"]
@@ -317,6 +318,24 @@ class PostgresRecords:
                 return
             last = rows[-1]
             after = (last[9], int(last[15]))  # ITEM_COLUMNS' timestamp, then seq
+
+    def slot_facts(self, scope: Scope, keys: Collection[tuple[str, str]]) -> list[Item]:
+        """Each fact's slot names first (no item built, no sources read), matched in Python (case
+        folding is Python's: ``str.casefold``); then the matching facts, in one transaction."""
+        if not keys:
+            return []
+        clause, params = where(scope, None, [Level.FACT])
+        with self._db.tx(scope.tenant) as conn:
+            rows = conn.execute(
+                "SELECT id, metadata->'slot'->>'subject', metadata->'slot'->>'attribute',"
+                " coalesce(jsonb_typeof(metadata->'slot'->'subject') = 'string'"
+                " AND jsonb_typeof(metadata->'slot'->'attribute') = 'string', false)"
+                f" FROM items WHERE {clause} AND metadata->'slot' IS NOT NULL ORDER BY {_ORDER_ASC}".encode(),
+                params,
+            ).fetchall()
+            ids = slot_fact_ids(rows, keys)
+            found = self.get_items(scope, ids) if ids else {}
+        return [found[i] for i in ids if i in found]
 
     def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
         clause, params = scope_clause(scope, "i")
