@@ -26,9 +26,16 @@ from outcrop.stores.postgres.rows import (
     insert_version,
     insert_versions,
     require,
-    sources,
 )
-from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, sees_every_tenant, where
+from outcrop.stores.postgres.sqlparts import (
+    ITEM_COLS,
+    ITEM_SOURCES,
+    LOG_COLS,
+    ids_in_scope,
+    pg,
+    sees_every_tenant,
+    where,
+)
 from outcrop.stores.postgres.vectors import PostgresVectors
 from outcrop.stores.sql import (
     USERS_SQL,
@@ -45,6 +52,10 @@ __all__ = ["PostgresRecords"]
 
 _ORDER_ASC = '"timestamp" ASC NULLS FIRST, seq ASC'  # list_items' time order, which iter_items keeps
 _PAGE = 500  # items iter_items reads per transaction
+_SOURCES = (
+    "ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant AND s.item_id = items.id"
+    ' ORDER BY s.source_id COLLATE "C")'
+)
 
 
 class PostgresRecords:
@@ -262,9 +273,7 @@ class PostgresRecords:
         # round trip, not two); in the order ``sources`` gives them.
         with self._db.tx(scope.tenant) as conn:
             rows = conn.execute(
-                f"SELECT {ITEM_COLS}, ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant"
-                ' AND s.item_id = items.id ORDER BY s.source_id COLLATE "C")'
-                f" FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
+                f"SELECT {ITEM_COLS}, {ITEM_SOURCES} FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
                 [list(dict.fromkeys(ids)), *params],
             ).fetchall()
         return {row[0]: row_to_item(row, list(row[-1])) for row in rows}
@@ -281,13 +290,12 @@ class PostgresRecords:
     ) -> list[Item]:
         clause, params = where(scope, filters, levels)
         order = '"timestamp" DESC NULLS LAST, seq DESC' if newest_first else _ORDER_ASC
-        with self._db.tx(scope.tenant) as conn:
-            rows = conn.execute(
-                f"SELECT {ITEM_COLS} FROM items WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s".encode(),
-                [*params, limit, offset],
-            ).fetchall()
-            found = sources(conn, scope.tenant, [row[0] for row in rows])
-        return [row_to_item(row, found.get(row[0], [])) for row in rows]
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT {ITEM_COLS}, {ITEM_SOURCES} FROM items WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [row_to_item(row, list(row[-1])) for row in rows]
 
     def iter_items(
         self, scope: Scope, *, levels: Sequence[Level] = (), filters: SearchFilters | None = None
@@ -305,15 +313,13 @@ class PostgresRecords:
                 keyset, keys = ' AND ("timestamp" IS NOT NULL OR seq > %s)', [after[1]]
             elif after is not None:
                 keyset, keys = ' AND ("timestamp", seq) > (%s, %s)', [after[0], after[1]]
-            with self._db.tx(scope.tenant) as conn:
-                rows = conn.execute(
-                    f"SELECT {ITEM_COLS}, seq FROM items WHERE {clause}{keyset} ORDER BY {_ORDER_ASC}"
-                    " LIMIT %s".encode(),
-                    [*params, *keys, page],
-                ).fetchall()
-                found = sources(conn, scope.tenant, [row[0] for row in rows])
+            rows = self._db.query(
+                scope.tenant,
+                f"SELECT {ITEM_COLS}, seq, {ITEM_SOURCES} FROM items WHERE {clause}{keyset} ORDER BY {_ORDER_ASC} LIMIT %s",
+                [*params, *keys, page],
+            )
             for row in rows:
-                yield row_to_item(row, found.get(row[0], []))
+                yield row_to_item(row, list(row[-1]))
             if len(rows) < page:
                 return
             last = rows[-1]

@@ -22,7 +22,6 @@ __all__ = [
     "insert_version",
     "insert_versions",
     "require",
-    "sources",
 ]
 
 
@@ -162,18 +161,3 @@ def drop_items(conn: Conn, lexical: PostgresLexical, tenant: str, ids: Sequence[
         "DELETE FROM item_links WHERE tenant = %s AND (src = ANY(%s) OR dst = ANY(%s))",
         [tenant, list(ids), list(ids)],
     )
-
-
-def sources(conn: Conn, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
-    """Item id → its source ids, in order."""
-    out: dict[str, list[str]] = {}
-    if not ids:
-        return out
-    rows = conn.execute(
-        "SELECT item_id, source_id FROM item_sources WHERE tenant = %s AND item_id = ANY(%s)"
-        ' ORDER BY item_id COLLATE "C", source_id COLLATE "C"',
-        [tenant, list(ids)],
-    ).fetchall()
-    for item_id, source in rows:
-        out.setdefault(item_id, []).append(source)
-    return out

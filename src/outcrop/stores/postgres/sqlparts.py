@@ -13,10 +13,27 @@ from outcrop.core.types import Level, Scope, Vectors
 from outcrop.stores.base import SearchFilters
 from outcrop.stores.sql import ITEM_COLUMNS, LOG_COLUMNS, filter_clause, scope_clause
 
-__all__ = ["ITEM_COLS", "LOG_COLS", "Conn", "ids_in_scope", "parse_vec", "pg", "sees_every_tenant", "vec", "where"]
+__all__ = [
+    "ITEM_COLS",
+    "ITEM_SOURCES",
+    "LOG_COLS",
+    "Conn",
+    "ids_in_scope",
+    "parse_vec",
+    "pg",
+    "sees_every_tenant",
+    "vec",
+    "where",
+]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 ITEM_COLS = ITEM_COLUMNS.replace("timestamp", '"timestamp"')
+# An item row's sources in sorted order, read in the statement that reads the item (one round trip
+# for every read that builds items, not a second statement for their sources)
+ITEM_SOURCES = (
+    "ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant AND s.item_id = items.id"
+    ' ORDER BY s.source_id COLLATE "C")'
+)
 LOG_COLS = LOG_COLUMNS  # no reserved word to quote
 
 
