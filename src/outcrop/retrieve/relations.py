@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from outcrop.core.text import content_terms, words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest
+from outcrop.retrieve.query import known_speakers
 from outcrop.stores.base import ScoredId, SearchFilters, Store
 
 __all__ = ["CUES", "RelationChannel", "stem"]
@@ -102,7 +103,7 @@ class RelationChannel:
         if filters is not None and not filters.empty:
             return []
         said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
-        people = {s.lower() for s in self.store.records.speakers(request.scope)}
+        people = {s.lower() for s in known_speakers(self.store, request.scope, request.query)}
         terms = {stem(t.removesuffix("'s")) for t in content_terms(request.query.text)} - {stem(p) for p in people}
         if not said or not terms:
             return []
