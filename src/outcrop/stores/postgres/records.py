@@ -52,10 +52,6 @@ __all__ = ["PostgresRecords"]
 
 _ORDER_ASC = '"timestamp" ASC NULLS FIRST, seq ASC'  # list_items' time order, which iter_items keeps
 _PAGE = 500  # items iter_items reads per transaction
-_SOURCES = (
-    "ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant AND s.item_id = items.id"
-    ' ORDER BY s.source_id COLLATE "C")'
-)
 
 
 class PostgresRecords:
@@ -269,13 +265,12 @@ class PostgresRecords:
         if not ids:
             return {}
         clause, params = scope_clause(scope)
-        # Each item's sources come in the same statement (a search loads its candidates here: one
-        # round trip, not two); in the order ``sources`` gives them.
-        with self._db.tx(scope.tenant) as conn:
-            rows = conn.execute(
-                f"SELECT {ITEM_COLS}, {ITEM_SOURCES} FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
-                [list(dict.fromkeys(ids)), *params],
-            ).fetchall()
+        # Each item's sources come in the same statement (a search loads its candidates here)
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT {ITEM_COLS}, {ITEM_SOURCES} FROM items WHERE id = ANY(%s) AND {pg(clause)}",
+            [list(dict.fromkeys(ids)), *params],
+        )
         return {row[0]: row_to_item(row, list(row[-1])) for row in rows}
 
     def list_items(
