@@ -1,6 +1,9 @@
 import pytest
 
-from outcrop.retrieve.query import analyse_query
+from outcrop import Memory
+from outcrop.core.types import Scope
+from outcrop.retrieve.query import analyse_query, known_speakers
+from tests.helpers import say
 
 
 @pytest.mark.parametrize(
@@ -24,3 +27,25 @@ def test_named_participants_are_found() -> None:
 
 def test_possessive_names_count_as_named_speakers() -> None:
     assert analyse_query("What are Melanie's hobbies?", ["Melanie", "Caroline"]).speakers == ("Melanie",)
+
+
+def test_a_search_reads_the_scopes_speakers_once(memory: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis keeps the participants it read; the channels that need them all (hops,
+    relation views) use those, and read the store only when given an analysis without them."""
+    say(memory, "I adopted a puppy and named her Biscuit.", "s1", 1)
+    say(memory, "Biscuit chewed through the garden hose.", "s2", 3, name="Bo")
+    reads: list[Scope] = []
+    speakers = memory.store.records.speakers
+
+    def counted(scope: Scope) -> list[str]:
+        reads.append(scope)
+        return list(speakers(scope))
+
+    monkeypatch.setattr(memory.store.records, "speakers", counted)
+    hits = memory.search("What did Ann's puppy chew?", user_id="u1", channels={"bm25": 1.0, "hops": 1.0})
+    assert hits and len(reads) == 1
+    scope = Scope(user_id="u1")
+    assert memory.engine.retriever.analyse(scope, "Who is Bo?").known == ("Ann", "Bo")
+    reads.clear()
+    assert known_speakers(memory.store, scope, analyse_query("Who is Bo?", ["Bo"])) == ("Ann", "Bo")
+    assert len(reads) == 1

@@ -765,3 +765,52 @@ def test_count_level_is_the_scopes_count_of_one_level(mem: Memory) -> None:
             assert store.records.count_level(scope, level) == counts[level.value]
     assert store.records.count_level(Scope(tenant="default", user_id="u1"), Level.TURN) > 0
     assert store.records.count_level(Scope(tenant="other", user_id="u1"), Level.TURN) == 0
+
+
+def test_slot_facts_are_the_facts_of_the_slots_asked(mem: Memory) -> None:
+    """``slot_facts`` returns the scope's facts whose slot is one of the keys (case-folded the way
+    Python folds: "Straße" is "strasse"), whole and in ``iter_items``' order; not another slot's,
+    not a fact without a slot, not a turn carrying a slot, not another user's; a slot whose subject
+    is not a string comes back whatever the keys (the caller parses it)."""
+    from outcrop.core.types import Item
+    from outcrop.stores.base import WriteBatch
+
+    ingest(mem)
+    scope = Scope(tenant=mem.config.tenant, user_id="u1")
+
+    def item(item_id: str, slot: object, *, day: int, level: Level = Level.FACT, user: str = "u1") -> Item:
+        metadata = {"slot": slot} if slot is not None else {}
+        return Item(
+            id=item_id,
+            level=level,
+            scope=Scope(tenant=mem.config.tenant, user_id=user),
+            text=f"statement {item_id}",
+            timestamp=datetime(2023, 7, day),
+            recorded_at=now(),
+            metadata=metadata,
+            sources=[f"t_{item_id}"],
+        )
+
+    city = {"subject": "Zelda", "attribute": "City", "value": "Boston"}
+    written = [
+        item("f_city2", {"subject": "zelda", "attribute": "city", "value": "Lisbon"}, day=9),
+        item("f_city1", city, day=2),
+        item("f_street", {"subject": "Straße", "attribute": "home", "value": "No. 4"}, day=5),
+        item("f_job", {"subject": "Zelda", "attribute": "job", "value": "counsellor"}, day=3),
+        item("f_plain", None, day=4),
+        item("f_number", {"subject": 42, "attribute": "answer", "value": "yes"}, day=6),
+        item("t_slotted", city, day=7, level=Level.TURN),
+        item("f_other_user", city, day=8, user="u2"),
+    ]
+    mem.store.records.write(WriteBatch(items=written))
+    keys = [("zelda", "city"), ("strasse", "home")]
+    found = mem.store.records.slot_facts(scope, keys)
+    assert [i.id for i in found] == ["f_city1", "f_street", "f_number", "f_city2"]
+    every = {i.id: i for i in mem.store.records.iter_items(scope, levels=[Level.FACT])}
+    assert [i.model_dump() for i in found] == [every[i.id].model_dump() for i in found]
+    assert found[0].sources == ["t_f_city1"]
+    assert [i.id for i in mem.store.records.slot_facts(scope, [("zelda", "job")])] == ["f_job", "f_number"]
+    assert mem.store.records.slot_facts(scope, []) == []
+    other = Scope(tenant=mem.config.tenant, user_id="u2")
+    assert [i.id for i in mem.store.records.slot_facts(other, keys)] == ["f_other_user"]
+    assert mem.store.records.slot_facts(Scope(tenant="elsewhere", user_id="u1"), keys) == []

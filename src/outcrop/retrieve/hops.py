@@ -23,6 +23,7 @@ from outcrop.core.payloads import FactPayload, TopicPayload
 from outcrop.core.text import FILLER, STOPWORDS, words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest
+from outcrop.retrieve.query import known_speakers
 from outcrop.stores.base import ScoredId, Store
 
 __all__ = ["HopChannel", "bridge_names", "related_objects"]
@@ -88,7 +89,7 @@ class HopChannel:
                 if source in seeds:
                     children[source].append(child)
         said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
-        skip = said | {s.lower() for s in self.store.records.speakers(scope)} | _NOT_NAMES
+        skip = said | {s.lower() for s in known_speakers(self.store, scope, request.query)} | _NOT_NAMES
         weight: dict[str, float] = defaultdict(float)
         for rank, item_id in enumerate(seed_ids):
             item = seeds.get(item_id)

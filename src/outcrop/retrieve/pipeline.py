@@ -4,7 +4,7 @@ across levels → zoom → confidence gate (widen when low) → hits with explai
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 
@@ -78,7 +78,8 @@ class Retriever:
         return self.config.speaker_boost * self.config.time_boost * 1.3 * 1.3
 
     def analyse(self, scope: Scope, query: str) -> QueryAnalysis:
-        return analyse_query(query, self.store.records.speakers(scope))
+        known = tuple(self.store.records.speakers(scope))
+        return replace(analyse_query(query, known), known=known)
 
     def search(
         self,

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from outcrop.core.text import content_terms, words
+from outcrop.core.types import Scope
+from outcrop.stores.base import Store
 
-__all__ = ["QueryAnalysis", "analyse_query"]
+__all__ = ["QueryAnalysis", "analyse_query", "known_speakers"]
 
 _TEMPORAL = re.compile(
     r"^\s*when\b|\bwhat (date|day|month|year|time)\b|\bhow long\b|\bwhich (year|month|day)\b|\bsince when\b",
@@ -22,6 +24,9 @@ class QueryAnalysis:
     terms: tuple[str, ...]  # content words for lexical search
     speakers: tuple[str, ...]  # known participants the query names
     temporal: bool  # asks when / how long / what date
+    # every participant of the scope, as the search read them once (None: not read; a channel
+    # that needs them reads the store)
+    known: tuple[str, ...] | None = None
 
 
 def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
@@ -33,3 +38,8 @@ def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
         speakers=named,
         temporal=bool(_TEMPORAL.search(query)),
     )
+
+
+def known_speakers(store: Store, scope: Scope, query: QueryAnalysis) -> tuple[str, ...]:
+    """The scope's participants: as the search's analysis read them, else from the store."""
+    return query.known if query.known is not None else tuple(store.records.speakers(scope))

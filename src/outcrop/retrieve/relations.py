@@ -36,6 +36,7 @@ import numpy as np
 from outcrop.core.text import content_terms, words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
+from outcrop.retrieve.query import known_speakers
 from outcrop.retrieve.router import asks_for_many
 from outcrop.stores.base import ScoredId, SearchFilters, Store
 
@@ -121,7 +122,7 @@ class RelationChannel:
         if not asks_for_many(request.query.text):  # one fact or a date: the other channels' turn ranking
             return []
         said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
-        people = {s.lower() for s in self.store.records.speakers(request.scope)}
+        people = {s.lower() for s in known_speakers(self.store, request.scope, request.query)}
         terms = {stem(t.removesuffix("'s")) for t in content_terms(request.query.text)} - {stem(p) for p in people}
         if not said or not terms:
             return []

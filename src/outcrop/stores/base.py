@@ -22,7 +22,7 @@ when set. Scores returned by searches follow one direction: higher is better.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -215,6 +215,12 @@ class Records(Protocol):
     ) -> Iterator[Item]:
         """Every item of the scope in time order, read in pages as the caller consumes them (a
         whole memory never sits in one list). Writes while iterating may or may not be seen."""
+
+    def slot_facts(self, scope: Scope, keys: Collection[tuple[str, str]]) -> list[Item]:
+        """The facts of ``scope`` that fill one of the slots ``keys`` (subject, attribute, both
+        case-folded: metadata ``slot``'s), in :meth:`iter_items`' order. A fact whose slot's subject
+        or attribute is not a JSON string is returned whatever ``keys`` (the caller parses the slot
+        and checks it). The truth view reads the slots its hits fill with this, not every fact."""
 
     def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
         """Ids of items in ``scope`` whose sources include any of ``source_ids``."""

@@ -7,7 +7,7 @@ backend stores JSON or times its own way, it passes its encoders.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "row_to_item",
     "row_to_log",
     "scope_clause",
+    "slot_fact_ids",
 ]
 
 ITEM_COLUMNS = (
@@ -220,3 +221,11 @@ def add_hash_rows(found: dict[str, list[str]], rows: Sequence[Sequence[Any]]) ->
         found.setdefault(content_hash, [])
         if item_id:
             found[content_hash].append(item_id)
+
+
+def slot_fact_ids(rows: Sequence[Sequence[Any]], keys: Collection[tuple[str, str]]) -> list[str]:
+    """The ids among ``rows`` (id, slot subject, slot attribute, whether both are JSON strings)
+    whose case-folded (subject, attribute) is one of ``keys``, in row order; a row whose subject or
+    attribute is not a string is kept (its slot is the caller's to parse: ``Records.slot_facts``)."""
+    wanted = set(keys)
+    return [row[0] for row in rows if not row[3] or (row[1].casefold(), row[2].casefold()) in wanted]

@@ -8,8 +8,9 @@ Two jobs, both computed from what is stored (nothing is rewritten):
 - current truth: a fact whose (subject, attribute) slot holds a newer value is dropped
   (``superseded_weight`` 0), demoted, or only annotated (1.0) with ``explain["superseded_by"]``.
 
-The slot facts of the scope are read only when some hit fills a slot, so searches over memories
-without slot facts cost one ``get_items`` call at most (and nothing when ``as_of`` is None).
+Only the facts of the slots some hit fills are read (``Records.slot_facts``), and only when one
+does, so searches over memories without slot facts cost one ``get_items`` call at most (and
+nothing when ``as_of`` is None).
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ def truth_view(
             for h in kept
             if h.id not in items or (recorded := items[h.id].recorded_at) is None or to_aware_utc(recorded) <= as_of
         ]
-    if not any(h.level == Level.FACT and FactPayload.of(h).slot is not None for h in kept):
+    keys = {slot.key for h in kept if h.level == Level.FACT and (slot := FactPayload.of(h).slot) is not None}
+    if not keys:
         return kept
-    facts = store.records.iter_items(scope.owner, levels=[Level.FACT])
-    slot_facts = [f for f in facts if slot_of(f) is not None]
+    # Slots resolve apart (truth/slots.py): the facts of the hits' slots judge them as all the
+    # scope's facts would, and a user's other slots are never read.
+    facts = store.records.slot_facts(scope.owner, sorted(keys))
+    slot_facts = [f for f in facts if (slot := slot_of(f)) is not None and slot.key in keys]
     return apply_truth(kept, slot_facts, as_of=as_of, demote=superseded_weight)

@@ -5,7 +5,7 @@ the items and the lexical and vector rows: it hands its connection to the lexica
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +26,16 @@ from outcrop.stores.postgres.rows import (
     insert_version,
     insert_versions,
     require,
-    sources,
 )
-from outcrop.stores.postgres.sqlparts import ITEM_COLS, LOG_COLS, ids_in_scope, pg, sees_every_tenant, where
+from outcrop.stores.postgres.sqlparts import (
+    ITEM_COLS,
+    ITEM_SOURCES,
+    LOG_COLS,
+    ids_in_scope,
+    pg,
+    sees_every_tenant,
+    where,
+)
 from outcrop.stores.postgres.vectors import PostgresVectors
 from outcrop.stores.sql import (
     USERS_SQL,
@@ -38,6 +45,7 @@ from outcrop.stores.sql import (
     row_to_item,
     row_to_log,
     scope_clause,
+    slot_fact_ids,
 )
 
 __all__ = ["PostgresRecords"]
@@ -257,15 +265,12 @@ class PostgresRecords:
         if not ids:
             return {}
         clause, params = scope_clause(scope)
-        # Each item's sources come in the same statement (a search loads its candidates here: one
-        # round trip, not two); in the order ``sources`` gives them.
-        with self._db.tx(scope.tenant) as conn:
-            rows = conn.execute(
-                f"SELECT {ITEM_COLS}, ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant"
-                ' AND s.item_id = items.id ORDER BY s.source_id COLLATE "C")'
-                f" FROM items WHERE id = ANY(%s) AND {pg(clause)}".encode(),
-                [list(dict.fromkeys(ids)), *params],
-            ).fetchall()
+        # Each item's sources come in the same statement (a search loads its candidates here)
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT {ITEM_COLS}, {ITEM_SOURCES} FROM items WHERE id = ANY(%s) AND {pg(clause)}",
+            [list(dict.fromkeys(ids)), *params],
+        )
         return {row[0]: row_to_item(row, list(row[-1])) for row in rows}
 
     def list_items(
@@ -280,13 +285,12 @@ class PostgresRecords:
     ) -> list[Item]:
         clause, params = where(scope, filters, levels)
         order = '"timestamp" DESC NULLS LAST, seq DESC' if newest_first else _ORDER_ASC
-        with self._db.tx(scope.tenant) as conn:
-            rows = conn.execute(
-                f"SELECT {ITEM_COLS} FROM items WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s".encode(),
-                [*params, limit, offset],
-            ).fetchall()
-            found = sources(conn, scope.tenant, [row[0] for row in rows])
-        return [row_to_item(row, found.get(row[0], [])) for row in rows]
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT {ITEM_COLS}, {ITEM_SOURCES} FROM items WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [row_to_item(row, list(row[-1])) for row in rows]
 
     def iter_items(
         self, scope: Scope, *, levels: Sequence[Level] = (), filters: SearchFilters | None = None
@@ -304,19 +308,35 @@ class PostgresRecords:
                 keyset, keys = ' AND ("timestamp" IS NOT NULL OR seq > %s)', [after[1]]
             elif after is not None:
                 keyset, keys = ' AND ("timestamp", seq) > (%s, %s)', [after[0], after[1]]
-            with self._db.tx(scope.tenant) as conn:
-                rows = conn.execute(
-                    f"SELECT {ITEM_COLS}, seq FROM items WHERE {clause}{keyset} ORDER BY {_ORDER_ASC}"
-                    " LIMIT %s".encode(),
-                    [*params, *keys, page],
-                ).fetchall()
-                found = sources(conn, scope.tenant, [row[0] for row in rows])
+            rows = self._db.query(
+                scope.tenant,
+                f"SELECT {ITEM_COLS}, seq, {ITEM_SOURCES} FROM items WHERE {clause}{keyset} ORDER BY {_ORDER_ASC} LIMIT %s",
+                [*params, *keys, page],
+            )
             for row in rows:
-                yield row_to_item(row, found.get(row[0], []))
+                yield row_to_item(row, list(row[-1]))
             if len(rows) < page:
                 return
             last = rows[-1]
             after = (last[9], int(last[15]))  # ITEM_COLUMNS' timestamp, then seq
+
+    def slot_facts(self, scope: Scope, keys: Collection[tuple[str, str]]) -> list[Item]:
+        """Each fact's slot names first (no item built, no sources read), matched in Python (case
+        folding is Python's: ``str.casefold``); then the matching facts, in one transaction."""
+        if not keys:
+            return []
+        clause, params = where(scope, None, [Level.FACT])
+        with self._db.tx(scope.tenant) as conn:
+            rows = conn.execute(
+                "SELECT id, metadata->'slot'->>'subject', metadata->'slot'->>'attribute',"
+                " coalesce(jsonb_typeof(metadata->'slot'->'subject') = 'string'"
+                " AND jsonb_typeof(metadata->'slot'->'attribute') = 'string', false)"
+                f" FROM items WHERE {clause} AND metadata->'slot' IS NOT NULL ORDER BY {_ORDER_ASC}".encode(),
+                params,
+            ).fetchall()
+            ids = slot_fact_ids(rows, keys)
+            found = self.get_items(scope, ids) if ids else {}
+        return [found[i] for i in ids if i in found]
 
     def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
         clause, params = scope_clause(scope, "i")

@@ -23,7 +23,6 @@ __all__ = [
     "insert_version",
     "insert_versions",
     "require",
-    "sources",
 ]
 
 
@@ -183,18 +182,3 @@ def drop_points(conn: Conn, tenant: str, points: Sequence[tuple[str, Any]]) -> N
         " (SELECT 1 FROM vectors v WHERE v.tenant = p.tenant AND v.space = p.space AND v.point = p.point)",
         [[s for s, _ in pairs], [p for _, p in pairs], tenant],
     )
-
-
-def sources(conn: Conn, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
-    """Item id → its source ids, in order."""
-    out: dict[str, list[str]] = {}
-    if not ids:
-        return out
-    rows = conn.execute(
-        "SELECT item_id, source_id FROM item_sources WHERE tenant = %s AND item_id = ANY(%s)"
-        ' ORDER BY item_id COLLATE "C", source_id COLLATE "C"',
-        [tenant, list(ids)],
-    ).fetchall()
-    for item_id, source in rows:
-        out.setdefault(item_id, []).append(source)
-    return out

@@ -17,6 +17,7 @@ from outcrop.stores.sql import ITEM_COLUMNS, LOG_COLUMNS, filter_clause, scope_c
 
 __all__ = [
     "ITEM_COLS",
+    "ITEM_SOURCES",
     "LOG_COLS",
     "Conn",
     "ScopeSizes",
@@ -30,6 +31,12 @@ __all__ = [
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 ITEM_COLS = ITEM_COLUMNS.replace("timestamp", '"timestamp"')
+# An item row's sources in sorted order, read in the statement that reads the item (one round trip
+# for every read that builds items, not a second statement for their sources)
+ITEM_SOURCES = (
+    "ARRAY(SELECT s.source_id FROM item_sources s WHERE s.tenant = items.tenant AND s.item_id = items.id"
+    ' ORDER BY s.source_id COLLATE "C")'
+)
 LOG_COLS = LOG_COLUMNS  # no reserved word to quote
 
 

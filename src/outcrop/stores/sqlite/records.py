@@ -4,7 +4,7 @@ transaction each (rows, lexical documents and vectors together), reads restricte
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from outcrop.stores.sql import (
     row_to_item,
     row_to_log,
     scope_clause,
+    slot_fact_ids,
 )
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
@@ -321,6 +322,23 @@ class SQLiteRecords:
                 return
             yield from self._with_sources([row[:-2] for row in rows]).values()
             after = (rows[-1][-2], rows[-1][-1])
+
+    def slot_facts(self, scope: Scope, keys: Collection[tuple[str, str]]) -> list[Item]:
+        """Each fact's slot names first (no item built, no sources read), matched in Python (case
+        folding is Python's: ``str.casefold``); then the matching facts by id."""
+        if not keys:
+            return []
+        clause, params = where(scope, None, [Level.FACT])
+        rows = self._conn.query(
+            "SELECT id, json_extract(metadata, '$.slot.subject'), json_extract(metadata, '$.slot.attribute'),"
+            " coalesce(json_type(metadata, '$.slot.subject') = 'text'"
+            " AND json_type(metadata, '$.slot.attribute') = 'text', 0)"
+            f" FROM items WHERE {clause} AND json_type(metadata, '$.slot') IS NOT NULL ORDER BY timestamp, rowid",
+            params,
+        )
+        ids = slot_fact_ids(rows, keys)
+        found = self.get_items(scope, ids) if ids else {}
+        return [found[i] for i in ids if i in found]
 
     def derived_from(self, scope: Scope, source_ids: Sequence[str]) -> list[str]:
         clause, params = scope_clause(scope, "i")
