@@ -26,6 +26,7 @@ from outcrop.providers import Embedder
 from outcrop.stores.base import SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.postgres import PostgresStore
 from outcrop.stores.postgres import records as records_module
+from outcrop.stores.postgres.rows import drop_items
 from outcrop.stores.postgres.schema import (
     APP_ROLE,
     LEGACY_APP_ROLE,
@@ -198,6 +199,52 @@ def test_a_vector_leaves_the_points_with_the_last_item_holding_it(postgres_url: 
         assert _points(postgres_url) == held  # u2 still holds that vector
         m.delete(other[0].id, user_id="u1")
         assert _points(postgres_url) == held - 1
+
+
+def test_a_point_stays_while_a_writer_adds_its_vector_as_its_last_holder_goes(
+    postgres_url: str, embedder: Embedder
+) -> None:
+    """A write adding a vector (not committed yet) and a delete of the last item holding that same
+    vector: the delete waits for the write's lock on the point, then sees its row and keeps the
+    point (before, it dropped the point and the write committed a row the index could not find)."""
+    config = MemoryConfig(store=postgres_url, strata={"on_add": False})
+    with Memory(config=config, embedder=embedder) as m:
+        [held] = m.add([{"name": "Ana", "content": "Same words."}], user_id="u1", session_id="s1")
+        store = m.store
+        assert isinstance(store, PostgresStore)
+        space = store.vectors.active_space()
+        assert space is not None
+        vector = store.vectors.vectors_for(Scope(tenant="default", user_id="u1"), space, [held])[held]
+        written, release, dropped = threading.Event(), threading.Event(), threading.Event()
+
+        def write() -> None:
+            with store.connections.tx("default") as conn:
+                PostgresVectors.insert_rows(conn, "default", space, [("t_copy", np.asarray(vector))])
+                written.set()
+                assert release.wait(30)
+
+        def drop() -> None:
+            with store.connections.tx("default") as conn:
+                drop_items(conn, store.lexical, "default", [held])
+            dropped.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert written.wait(30)
+        dropper = threading.Thread(target=drop)
+        dropper.start()
+        assert not dropped.wait(1.0)  # waiting for the writer's lock on the point
+        release.set()
+        writer.join(30)
+        dropper.join(30)
+        assert dropped.is_set()
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM {SCHEMA}.vectors v WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.vector_points p"
+            " WHERE p.tenant = v.tenant AND p.space = v.space AND p.point = v.point)"
+        ).fetchone()
+    assert row is not None and row[0] == 0
+    assert _points(postgres_url) == 1
 
 
 def _count_as_app(url: str, tenant: str | None) -> int:

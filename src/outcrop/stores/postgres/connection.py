@@ -217,5 +217,7 @@ def _mapped_errors() -> Iterator[None]:
         raise
     except psycopg.errors.IntegrityError as exc:
         raise WriteConflict(f"write rejected by the store: {exc}".strip()) from None
+    except psycopg.errors.DeadlockDetected as exc:  # two writes locking shared points in crossed order
+        raise WriteConflict(f"write rolled back by the store, to be retried: {exc}".strip()) from None
     except psycopg.Error as exc:
         raise StoreError(f"PostgreSQL statement failed: {exc}".strip()) from None

@@ -171,11 +171,17 @@ def drop_items(conn: Conn, lexical: PostgresLexical, tenant: str, ids: Sequence[
 def drop_points(conn: Conn, tenant: str, points: Sequence[tuple[str, Any]]) -> None:
     """Delete those of ``points`` (space, point) that no row of ``vectors`` names any more: a
     forgotten item's vector leaves the index's table with it, unless another item holds the same
-    vector. (A writer adding the same vector meanwhile keeps its row but may lose the point: the
-    approximate path then misses that row, the exact path does not.)"""
+    vector. The points are locked first, in their own statement: a writer adding one of these
+    vectors holds its point until it commits (``vectors._ON_POINT``), so this waits for it, and
+    the check that follows, a statement of its own (a new snapshot), sees the writer's row."""
     if not points:
         return
     pairs = sorted(set(points), key=lambda p: (p[0], str(p[1])))
+    conn.execute(
+        "SELECT 1 FROM vector_points p JOIN unnest(%s::text[], %s::uuid[]) AS g(space, point)"
+        " ON p.space = g.space AND p.point = g.point WHERE p.tenant = %s ORDER BY p.space, p.point FOR UPDATE OF p",
+        [[s for s, _ in pairs], [p for _, p in pairs], tenant],
+    )
     conn.execute(
         "DELETE FROM vector_points p USING unnest(%s::text[], %s::uuid[]) AS g(space, point)"
         " WHERE p.tenant = %s AND p.space = g.space AND p.point = g.point AND NOT EXISTS"

@@ -259,8 +259,9 @@ class PostgresVectors:
         """New items' vectors (item id, vector), in one statement and in their order (``seq``, which
         breaks ties of the exact search, follows it). The vectors travel as one binary ``real[]``
         (:class:`FloatArray`), each row's slice cast to ``vector``: no text to format or parse.
-        Each distinct vector not yet among the tenant's points joins them (in point order, so two
-        writers adding the same vectors take their keys in one order)."""
+        Each distinct vector not yet among the tenant's points joins them, and those already there
+        are locked until the write commits (in point order, so two writers adding the same vectors
+        take their keys in one order)."""
         if not vectors:
             return
         dim = int(space.dim)
@@ -301,7 +302,10 @@ class PostgresVectors:
 
 # a vector's point: the hash of its bytes (identical vectors, one point)
 _NEW_POINTS = "INSERT INTO vector_points (tenant, space, point, embedding) SELECT DISTINCT ON (point) %(tenant)s, %(space)s, point, v"
-_ON_POINT = " ON CONFLICT (tenant, space, point) DO NOTHING"
+# a point already there is locked, not changed (``WHERE false``: no new row version, nothing for
+# the index to add), until the write commits: a transaction dropping the last item holding it
+# waits for this one and then sees its row (rows.drop_points)
+_ON_POINT = " ON CONFLICT (tenant, space, point) DO UPDATE SET embedding = excluded.embedding WHERE false"
 _ONE_POINT = (
     "WITH h AS (SELECT e.v, md5(vector_send(e.v))::uuid AS point FROM (SELECT %(v)s::vector AS v) e),"
     f" p AS ({_NEW_POINTS} FROM h{_ON_POINT})"
