@@ -117,17 +117,7 @@ def test_a_filtered_hnsw_search_scans_on_until_it_finds_the_scopes_rows(postgres
     store = open_store(postgres_url + "&options=-c%20enable_sort%3Doff")
     assert isinstance(store, PostgresStore)
     space = VectorSpace(embedder.id, embedder.dim)
-    ids: dict[str, list[str]] = {}
-    for user, vectors in (("crowd", crowd), ("u1", own)):
-        scope = Scope(tenant="default", user_id=user)
-        items = [
-            Item(id=new_id("t"), level=Level.TURN, scope=scope, text=f"note {n}", producer="test", recorded_at=now())
-            for n in range(len(vectors))
-        ]
-        store.records.write(
-            WriteBatch(items=items, vectors=dict(zip([i.id for i in items], vectors, strict=True)), space=space)
-        )
-        ids[user] = [i.id for i in items]
+    ids = {user: _write_vectors(store, space, user, vectors) for user, vectors in (("crowd", crowd), ("u1", own))}
     store.vectors.ensure_index(space)
     store.vectors.exact_limit = 0  # through the HNSW index
     approximate = store.vectors.search(Scope(tenant="default", user_id="u1"), space, query, 5)

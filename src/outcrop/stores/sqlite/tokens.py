@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from outcrop.stores.sqlite.driver import sqlite3
 
@@ -44,22 +45,28 @@ class FTS5Tokens:
         self._lock = threading.Lock()
         self._phrases: dict[str, tuple[str, ...]] = {}
 
-    def counts(self, texts: Sequence[str]) -> list[dict[int, int]]:
-        """Each text's tokens (:func:`term_key`) with their number of occurrences (none for an
-        empty text)."""
-        out: list[dict[int, int]] = [{} for _ in texts]
-        if not any(texts):
-            return out
+    def _instances(self, texts: Sequence[str], sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """``sql`` over ``tok_instance`` with the non-empty ``texts`` in the private table (text
+        ``n`` as document ``n + 1``), which is emptied again after."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
                     "INSERT INTO tok(rowid, body) VALUES (?, ?)", [(n + 1, t) for n, t in enumerate(texts) if t]
                 )
-                rows = self._db.execute("SELECT doc, term, count(*) FROM tok_instance GROUP BY term, doc").fetchall()
+                rows: list[tuple[Any, ...]] = self._db.execute(sql, params).fetchall()
                 self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
             finally:
                 self._db.execute("COMMIT")
+        return rows
+
+    def counts(self, texts: Sequence[str]) -> list[dict[int, int]]:
+        """Each text's tokens (:func:`term_key`) with their number of occurrences (none for an
+        empty text)."""
+        out: list[dict[int, int]] = [{} for _ in texts]
+        if not any(texts):
+            return out
+        rows = self._instances(texts, "SELECT doc, term, count(*) FROM tok_instance GROUP BY term, doc", [])
         keys: dict[str, int] = {}
         for doc, term, count in rows:
             key = keys.get(term)
@@ -75,19 +82,11 @@ class FTS5Tokens:
         out = [0] * len(texts)
         if not phrase or not any(texts):
             return out
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT INTO tok(rowid, body) VALUES (?, ?)", [(n + 1, t) for n, t in enumerate(texts) if t]
-                )
-                rows = self._db.execute(
-                    f"SELECT doc, term, offset FROM tok_instance WHERE term IN ({','.join('?' * len(set(phrase)))})",
-                    sorted(set(phrase)),
-                ).fetchall()
-                self._db.execute("INSERT INTO tok(tok) VALUES ('delete-all')")
-            finally:
-                self._db.execute("COMMIT")
+        rows = self._instances(
+            texts,
+            f"SELECT doc, term, offset FROM tok_instance WHERE term IN ({','.join('?' * len(set(phrase)))})",
+            sorted(set(phrase)),
+        )
         at: dict[tuple[int, int], str] = {(doc, offset): term for doc, term, offset in rows}
         for doc, term, offset in rows:
             if term == phrase[0] and all(at.get((doc, offset + n)) == t for n, t in enumerate(phrase)):
