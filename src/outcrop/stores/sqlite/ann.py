@@ -27,6 +27,7 @@ time (delete it).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -53,11 +54,17 @@ def _faiss() -> Any:
     return faiss
 
 
+@functools.cache
+def _mix(dim: int) -> npt.NDArray[np.uint64]:
+    """The fingerprint's odd multipliers, one per 32-bit word of a ``dim``-float row (fixed)."""
+    return np.random.default_rng(0x0C7C).integers(1, 2**63, size=dim, dtype=np.uint64) | np.uint64(1)
+
+
 def fingerprints(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
     """A 64-bit fingerprint of each row's exact bytes: equal rows, equal prints (a random linear
     hash of the rows' 32-bit words, wrapping at 2^64; the same in every process)."""
     rows = np.ascontiguousarray(vectors, dtype=np.float32)
-    mix = np.random.default_rng(0x0C7C).integers(1, 2**63, size=rows.shape[1], dtype=np.uint64) | np.uint64(1)
+    mix = _mix(rows.shape[1])
     out = np.empty(len(rows), dtype=np.uint64)
     for start in range(0, len(rows), _PRINT_CHUNK):
         words = rows[start : start + _PRINT_CHUNK].view(np.uint32).astype(np.uint64)
