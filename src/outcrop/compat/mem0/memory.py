@@ -28,6 +28,7 @@ from outcrop.core.time.clock import now
 from outcrop.core.types import Hit, Item, Level, Scope, Timestamp
 from outcrop.core.values import validate_id, validate_metadata
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
+from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.mem0_import import Mem0ImportReport, read_mem0
 from outcrop.llm import LLM
 from outcrop.providers.base import Embedder
@@ -278,14 +279,7 @@ class Memory:
     def reset(self) -> None:
         """Erase every memory of this tenant, with its history (outcrop's ``forget`` of each user)."""
         tenant = Scope(tenant=self._tenant, user_id=None)
-        users: set[str] = set()
-        offset = 0
-        while True:
-            page = self.native.store.records.log_records(tenant, offset=offset, limit=_PAGE)
-            users.update(r.scope.user_id for r in page if r.scope.user_id is not None)
-            if len(page) < _PAGE:
-                break
-            offset += len(page)
+        users = {r.scope.user_id for r in iter_log(self.native.store, tenant) if r.scope.user_id is not None}
         for user in sorted(users):
             self.native.forget(user_id=user)
 
