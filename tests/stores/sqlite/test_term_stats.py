@@ -11,6 +11,8 @@ when the user is a small share of its tenant; here every user's does (``postings
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from outcrop.core.types import Item, Level, Scope
 from outcrop.providers import Embedder
 from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
 from outcrop.stores.registry import open_store
+from outcrop.stores.sqlite import lexical as lexical_module
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.schema import count_lexical_terms
 from tests.helpers import STORY, ingest_sessions
@@ -241,11 +244,18 @@ def _dated(store: Store, tenant: str, users: int, per_user: int, seed: int) -> l
     for n in range(per_user):
         batch = WriteBatch()
         for u in range(users):
-            scope = Scope(tenant=tenant, user_id=f"user-{u}")
+            scope = Scope(tenant=tenant, user_id=f"user-{u}", agent_id=f"agent-{n % 2}", session_id=f"s{n % 3}")
             document = _document(rng, n)
             if n % 10:
                 document = LexicalDocument(f"{document.own} ({1 + n % 28} May 2023)", document.context)
-            item = Item(id=new_id("t"), level=Level.TURN, scope=scope, text=document.own, recorded_at=now())
+            item = Item(
+                id=new_id("t"),
+                level=Level.TURN,
+                scope=scope,
+                text=document.own,
+                timestamp=START + timedelta(days=n),
+                recorded_at=now(),
+            )
             batch.items.append(item)
             batch.lexical[item.id] = document
             written.append((scope, item.id))
@@ -309,6 +319,54 @@ def test_a_large_users_top_k_from_its_postings_in_memory_is_fts5s_to_the_bit_thr
         check(False)  # another user's write: user-0's and user-2's postings still hold (the IDFs move)
 
 
+@pytest.mark.parametrize("walk", [4096, 8])
+def test_a_large_users_search_with_an_agent_session_or_filter_is_fts5s_to_the_bit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, walk: int
+) -> None:
+    """A large user searched with an agent, a session or a filter (the temporal channel's date
+    window) is scored from its postings in memory too, FTS5's ``bm25()`` no more: its ranking is
+    walked from the head, the items read with the scope's clause, and where few of many scored
+    documents pass (``walk`` small: the narrow window) the clause's items are read at once. The
+    same ids, ranks and scores as FTS5's ``bm25()`` every way, and the FTS5 path never taken."""
+    path = tmp_path / "memory.db"
+    monkeypatch.setattr(lexical_module, "_WALK", walk)
+    with closing(open_store(f"sqlite:///{path}")) as store:
+        _dated(store, "acme", 3, 150, seed=11)
+        lexical: Any = store.lexical
+        lexical.large_user = 100
+        fts5: list[str] = []
+        query = lexical._conn.query
+
+        def spy(sql: str, params: Any = ()) -> Any:
+            if "bm25(" in sql:
+                fts5.append(sql)
+            return query(sql, params)
+
+        monkeypatch.setattr(lexical._conn, "query", spy)
+        narrow = SearchFilters(since=START + timedelta(days=40), until=START + timedelta(days=47))
+        broad = SearchFilters(since=START + timedelta(days=10), until=START + timedelta(days=140))
+        queries = [
+            ({"parrot": 1.0, "2023": 1.0, "may": 1.0}, 10, 0.85),
+            ({"pottery": 0.5, "2023": 0.5, "cello": 0.5}, 3, 0.0),
+            ({"sister": 1.0, "2023": 1.0, "sister's": 0.3, "lisbon museum": 1.0}, 25, 0.85),  # phrases
+        ]
+        for user in ("user-0", "user-2"):
+            for scope, filters in [
+                (Scope(tenant="acme", user_id=user), narrow),
+                (Scope(tenant="acme", user_id=user), broad),
+                (Scope(tenant="acme", user_id=user, agent_id="agent-1"), None),
+                (Scope(tenant="acme", user_id=user, session_id="s2"), narrow),
+                (Scope(tenant="acme", user_id=user), SearchFilters(session_id="s0")),
+            ]:
+                for terms, k, cw in queries:
+                    found = store.lexical.search(scope, terms, k, filters, cw)
+                    assert found == _fts5(path, scope, terms, k, filters, cw)
+        assert any(
+            len(store.lexical.search(Scope(tenant="acme", user_id="user-0"), t, k, narrow, cw)) for t, k, cw in queries
+        )
+        assert fts5 == []
+
+
 def test_a_phrase_is_counted_in_its_tenant_once_per_version_and_not_when_the_user_has_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -347,3 +405,83 @@ def test_a_phrase_is_counted_in_its_tenant_once_per_version_and_not_when_the_use
         _write(store, "acme", 1, 1, seed=9)  # the tenant moves on
         assert store.lexical.search(scope, terms, 5, None, 0.0) == _fts5(path, scope, terms, 5, None, 0.0)
         assert counted == ["sister's"]
+
+
+_OTHER_PROCESS = """
+import sys
+from outcrop.core.documents import LexicalDocument
+from outcrop.core.types import Scope
+from outcrop.stores.base import WriteBatch
+from outcrop.stores.registry import open_store
+
+store = open_store(sys.argv[1])
+try:
+    store.records.remove_items(Scope(tenant="acme", user_id="user-0"), [sys.argv[2]])
+    store.records.write(WriteBatch(relexical={sys.argv[3]: LexicalDocument("2023 sister cello cello")}, tenant="acme"))
+finally:
+    store.close()
+"""
+
+
+def test_a_large_users_postings_are_patched_for_the_documents_each_write_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write of a user's documents journals them under the lexical version it moves to
+    (``lexical_changes``): a process holding the user's postings reads those documents' rows
+    only, not every query term again, after adds, deletes, a replacement, a forget's erase and a
+    second process's writes, and the scores stay FTS5's to the bit. Where the journal no longer
+    reaches back (more writes than it keeps since the entry was read) the terms are read whole."""
+    path = tmp_path / "memory.db"
+    monkeypatch.setattr(lexical_module, "_JOURNALED", 12)
+    with closing(open_store(f"sqlite:///{path}")) as store:
+        written = _dated(store, "acme", 3, 150, seed=12)
+        lexical: Any = store.lexical
+        lexical.large_user = 100
+        whole: list[str] = []
+        patched: list[str] = []
+        read = lexical._read
+
+        def spy(found: Any, field: int, term: str, phrase: Any, keys: Any) -> Any:
+            (whole if keys is None else patched).append(term)
+            return read(found, field, term, phrase, keys)
+
+        monkeypatch.setattr(lexical, "_read", spy)
+        user = Scope(tenant="acme", user_id="user-0")
+        queries = [
+            ({"parrot": 1.0, "2023": 1.0, "may": 1.0}, 10, 0.85),
+            ({"sister": 1.0, "2023": 0.5, "cello": 1.0, "sister's": 0.3, "lisbon museum": 1.0}, 25, 0.85),
+        ]
+
+        def check() -> tuple[list[str], list[str]]:
+            whole.clear()
+            patched.clear()
+            for terms, k, cw in queries:
+                found = store.lexical.search(user, terms, k, None, cw)
+                assert found and found == _fts5(path, user, terms, k, None, cw)
+            return list(whole), list(patched)
+
+        assert check()[0]  # read whole once
+        assert check() == ([], [])  # held
+        mine = [item_id for scope, item_id in written if scope.user_id == "user-0"]
+        _dated(store, "acme", 1, 3, seed=13)  # adds of user-0
+        store.records.remove_items(user, mine[3:9])
+        store.records.write(WriteBatch(relexical={mine[1]: LexicalDocument("parrot parrot 2023 may")}, tenant="acme"))
+        store.maintenance.erase(user, [], mine[20:22])  # what forget does physically
+        reread, patches = check()
+        assert reread == [] and patches  # the touched documents only
+        assert check() == ([], [])
+        done = subprocess.run(
+            [sys.executable, "-c", _OTHER_PROCESS, f"sqlite:///{path}", mine[30], mine[31]],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        reread, patches = check()  # a second process's writes: journaled in its transactions
+        assert reread == [] and patches
+        for n in range(13):  # more writes than the journal keeps
+            store.records.remove_items(user, [mine[40 + n]])
+        reread, _ = check()
+        assert reread  # read whole again
+        store.records.remove_items(Scope(tenant="acme", user_id="user-1"), [written[1][1]])
+        assert check() == ([], [])  # another user's write moves the IDFs only

@@ -48,14 +48,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
+from outcrop.stores.sql import filter_clause
 from outcrop.stores.sqlite.bm25 import K1, B, idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, top
+from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, cut, numbers, sums
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
     LEXICAL_ITEM_BITS,
@@ -74,6 +76,9 @@ _ITEM_MASK = (1 << LEXICAL_ITEM_BITS) - 1  # a lexical rowid's item rowid
 _REMEMBERED = 65_536  # users' numbers a process keeps (then starts again: one indexed read each)
 _SHARE = 64  # a user whose tenant holds more than this many times its documents is scored from the postings
 _LARGE = 10_000  # a user of at least this many documents: see SQLiteLexical._in_memory
+_JOURNALED = 64  # a user's last lexical versions whose documents are journaled (see _moved)
+_PATCHED = 4096  # documents changed since an entry was read up to which it is patched, not read again
+_WALK = 4096  # ranked documents whose items a filtered search reads by rowid before it reads the clause's items
 _CACHE_BYTES = 48 << 20  # postings of large users' query terms kept in memory (see _in_memory)
 
 
@@ -103,6 +108,7 @@ class _Found:
     bounds: tuple[int, int]
     params: list[Any]
     clause: str
+    by_rowid: tuple[str, list[Any]] = ("", [])  # the clause and its parameters for items read by rowid
 
 
 class SQLiteLexical:
@@ -117,6 +123,7 @@ class SQLiteLexical:
         self.postings_share = _SHARE  # see _small (0: every user's search scores from the postings)
         self.large_user = _LARGE  # see _in_memory
         self.postings = PostingsCache(_CACHE_BYTES if postings_cache_bytes is None else postings_cache_bytes)
+        self._journal: dict[tuple[str, int, int, int], npt.NDArray[np.int64]] = {}  # see _changed
         self._phrase_docs: dict[
             tuple[str, str, tuple[str, ...]], tuple[int, int]
         ] = {}  # -> (tenant version, documents)
@@ -234,13 +241,32 @@ class SQLiteLexical:
 
     @staticmethod
     def _moved(db: sqlite3.Connection, tenant: str, keys: Sequence[int]) -> None:
-        """The lexical version of each user with a document among ``keys`` moves on: postings of
-        theirs held in memory (:class:`~outcrop.stores.sqlite.postings.PostingsCache`) are read
-        again at their next search."""
-        db.executemany(
-            "UPDATE lexical_users SET version = version + 1 WHERE tenant = ? AND number = ?",
-            [(tenant, number) for number in sorted({key >> LEXICAL_ITEM_BITS for key in keys})],
-        )
+        """The lexical version of each user with a document among ``keys`` moves on, and the
+        documents it moved for are journaled under the new version (``lexical_changes``, the last
+        :data:`_JOURNALED` versions of the user kept): postings of theirs held in memory
+        (:class:`~outcrop.stores.sqlite.postings.PostingsCache`) are patched for those documents at
+        their next search, or read again when the journal does not reach back to them."""
+        users: dict[int, list[int]] = {}
+        for key in keys:
+            users.setdefault(key >> LEXICAL_ITEM_BITS, []).append(key)
+        for number, touched in sorted(users.items()):
+            db.execute(
+                "UPDATE lexical_users SET version = version + 1 WHERE tenant = ? AND number = ?", (tenant, number)
+            )
+            row = db.execute(
+                "SELECT version FROM lexical_users WHERE tenant = ? AND number = ?", (tenant, number)
+            ).fetchone()
+            if row is None:
+                continue
+            version = int(row[0])
+            db.execute(
+                "INSERT OR REPLACE INTO lexical_changes (tenant, number, version, keys) VALUES (?, ?, ?, ?)",
+                (tenant, number, version, np.unique(np.array(touched, dtype="<i8")).tobytes()),
+            )
+            db.execute(
+                "DELETE FROM lexical_changes WHERE tenant = ? AND number = ? AND version <= ?",
+                (tenant, number, version - _JOURNALED),
+            )
 
     @staticmethod
     def _count(
@@ -322,6 +348,7 @@ class SQLiteLexical:
         own, ctx = names
         within, within_params = bounds
         clause, params = where(scope, filters, alias="i")
+        by_rowid = self._by_rowid(scope, filters)
         # BM25 of an OR query is the sum of its terms' contributions, so weighted terms are
         # scored as one MATCH per distinct weight, each group's scores scaled and added.
         by_weight: dict[float, list[str]] = {}
@@ -339,7 +366,7 @@ class SQLiteLexical:
             if stats is not None:
                 size = self._size(scope, own, stats.docs[0], within_params)
                 small = stats.docs[0] > self.postings_share * size
-                large = size >= self.large_user and whole
+                large = size >= self.large_user
                 if large or small:
                     version = self._version(scope)
             for weight, group in by_weight.items():
@@ -347,8 +374,10 @@ class SQLiteLexical:
                     rows = None
                     if stats is not None and (large or small):
                         user_keys = (within_params[0], within_params[1])
-                        found = _Found(scope.tenant, (own, ctx), postings_table(own), user_keys, params, clause)
-                        if not whole:  # an agent, session or filter: a small user's rows in SQL
+                        found = _Found(
+                            scope.tenant, (own, ctx), postings_table(own), user_keys, params, clause, by_rowid
+                        )
+                        if not whole and not large:  # an agent, session or filter: a small user's rows in SQL
                             rows = self._scored(found, field, group, stats, depth)
                         if rows is None:  # a user's whole scope, or a phrase in a small user's group
                             rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
@@ -363,6 +392,16 @@ class SQLiteLexical:
                         scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:k]
+
+    @staticmethod
+    def _by_rowid(scope: Scope, filters: SearchFilters | None) -> tuple[str, list[Any]]:
+        """The scope's and filters' conditions on ``items i`` for rows read by rowid: the scope's
+        columns under a unary ``+`` (:func:`~outcrop.stores.sqlite.rows.by_ids`), else SQLite's
+        planner walks the scope's index (every item of a 100k-item user: ~0.2 s) instead of
+        seeking each rowid."""
+        clause, params = by_ids(scope, alias="i")
+        extra, extra_params = filter_clause(filters, alias="i")
+        return (f"{clause} AND {extra}", [*params, *extra_params]) if extra else (clause, params)
 
     def _size(self, scope: Scope, own: str, tenant_docs: int, bounds: Sequence[int]) -> int:
         """The user's documents, remembered until its tenant's size moves by an eighth. A user
@@ -480,63 +519,178 @@ class SQLiteLexical:
             else:
                 hits = self._phrase_hits(table, term, phrase, stats.version)
             terms.append((postings, idf(docs, hits)))
+        keys, scores = sums(terms, tokens / docs)
         if not filtered:
-            return self._ranked(table, found, group, depth, top(terms, tokens / docs, depth))
-        scored = top(terms, tokens / docs, None)
-        allowed: dict[int, str] = {}
-        for chunk in chunks([key & _ITEM_MASK for key, _ in scored]):
-            allowed.update(
-                self._conn.query(
-                    f"SELECT i.rowid, i.id FROM items i WHERE i.rowid IN ({','.join('?' * len(chunk))})"
-                    f" AND {found.clause}",
-                    [*chunk, *found.params],
+            return self._ranked(table, found, group, depth, cut(keys, scores, depth))
+        return self._allowed(found, keys, scores, depth)
+
+    def _allowed(
+        self, found: _Found, keys: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], depth: int
+    ) -> list[ScoredId]:
+        """The top ``depth`` of documents ``keys`` (with ``scores``) whose items the scope's clause
+        (an agent, session or filter) allows, in rank order (score, then the older item): the
+        ranking is walked from its head, its items read by rowid with the clause (a few times
+        ``depth`` at a time, then eight times more, up to :data:`_WALK`), and where few of many
+        scored documents pass (a narrow window over a large user) the items the clause allows are
+        read once instead (the scope's index) and the scores masked by them."""
+        reach = 4 * depth
+        while True:
+            ranked = cut(keys, scores, reach)
+            allowed: dict[int, str] = {}
+            for chunk in chunks([key & _ITEM_MASK for key, _ in ranked]):
+                allowed.update(
+                    self._conn.query(
+                        f"SELECT i.rowid, i.id FROM items i WHERE i.rowid IN ({','.join('?' * len(chunk))})"
+                        f" AND {found.by_rowid[0]}",
+                        [*chunk, *found.by_rowid[1]],
+                    )
                 )
-            )
-        ranked = [(allowed[key & _ITEM_MASK], score) for key, score in scored if key & _ITEM_MASK in allowed]
-        return [(str(item_id), score) for item_id, score in ranked[:depth]]
+            kept = [(str(allowed[key & _ITEM_MASK]), score) for key, score in ranked if key & _ITEM_MASK in allowed]
+            if len(kept) >= depth or reach >= len(keys):
+                return kept[:depth]
+            if reach * 8 > _WALK:
+                break
+            reach *= 8
+        ids = dict(self._conn.query(f"SELECT i.rowid, i.id FROM items i WHERE {found.clause}", found.params))
+        rowids = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        mask = np.isin(keys & _ITEM_MASK, rowids)
+        return [(str(ids[key & _ITEM_MASK]), score) for key, score in cut(keys[mask], scores[mask], depth)]
 
     def _postings(
         self, found: _Found, field: int, term: str, phrase: tuple[str, ...], version: int
     ) -> FieldPostings | None:
         """A term's (or a phrase's) postings of field ``field`` in the user's range
-        ``found.bounds``, from the cache while the user's lexical version is ``version``, else read
-        now and kept. None if a document has no length kept (the caller asks FTS5)."""
+        ``found.bounds``, from the cache while the user's lexical version is ``version``, patched
+        for the documents written since it was read (:meth:`_changed`), else read now and kept.
+        None if a document has no length kept (the caller asks FTS5)."""
         number = found.bounds[0] >> LEXICAL_ITEM_BITS
         name = ("own", "ctx")[field]
         what = (" ".join(phrase) if len(phrase) > 1 else str(term_key(phrase[0]))) + ":" + name
-        cached = self.postings.get((found.tenant, number, what), version)
-        if isinstance(cached, FieldPostings):
-            return cached
+        entry = self.postings.entry((found.tenant, number, what))
+        if entry is not None and isinstance(entry[1], FieldPostings) and entry[0] == version:
+            return entry[1]
         lengths = self._lengths(found, version)
-        if len(phrase) == 1:
+        changed = None
+        if entry is not None and isinstance(entry[1], FieldPostings):
+            changed = self._changed(found, entry[0], version)
+        if changed is not None:
+            assert entry is not None and isinstance(entry[1], FieldPostings)
+            kept = ~np.isin(entry[1].keys, changed, assume_unique=True)
+            rows = self._read(found, field, term, phrase, changed)
+            fresh = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
+            if fresh is not None:
+                keys = np.concatenate([entry[1].keys[kept], fresh.keys])
+                order = np.argsort(keys, kind="stable")
+                patched = FieldPostings(
+                    keys[order],
+                    np.concatenate([entry[1].freq[kept], fresh.freq])[order],
+                    np.concatenate([entry[1].length[kept], fresh.length])[order],
+                )
+                self.postings.put((found.tenant, number, what), version, patched)
+                return patched
+        rows = self._read(found, field, term, phrase, None)
+        postings = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
+        if postings is not None:
+            self.postings.put((found.tenant, number, what), version, postings)
+        return postings
+
+    def _read(
+        self, found: _Found, field: int, term: str, phrase: tuple[str, ...], keys: npt.NDArray[np.int64] | None
+    ) -> npt.NDArray[np.int64]:
+        """(key, occurrences) rows, by key, of a term's (or a phrase's) postings of field ``field``
+        in the user's range, or in its documents ``keys`` only: for a term from the postings kept on
+        write, for a phrase from FTS5's matches (or the documents' text) tokenised again."""
+        name = ("own", "ctx")[field]
+        if len(phrase) == 1 and keys is None:
             ((text,),) = self._conn.query(
                 f"SELECT group_concat(key || ',' || {name}, ',') FROM {found.postings}"
                 f" WHERE term = ? AND key BETWEEN ? AND ? AND {name} > 0",
                 [term_key(phrase[0]), *found.bounds],
             )
             rows = numbers(text, 2)
+        elif len(phrase) == 1:
+            assert keys is not None
+            found_rows: list[tuple[Any, ...]] = []
+            for chunk in chunks([int(k) for k in keys]):
+                found_rows += self._conn.query(
+                    f"SELECT key, {name} FROM {found.postings}"
+                    f" WHERE term = ? AND key IN ({','.join('?' * len(chunk))}) AND {name} > 0",
+                    [term_key(phrase[0]), *chunk],
+                )
+            rows = np.array(found_rows, dtype=np.int64).reshape(-1, 2)
         else:
             table = found.tables[field]
-            matched = self._conn.query(
-                f"SELECT rowid, body FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?",
-                [_fts_query([term]), *found.bounds],
-            )
+            if keys is None:
+                matched = self._conn.query(
+                    f"SELECT rowid, body FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?",
+                    [_fts_query([term]), *found.bounds],
+                )
+            else:
+                matched = []
+                for chunk in chunks([int(k) for k in keys]):
+                    matched += self._conn.query(
+                        f"SELECT rowid, body FROM {table} WHERE rowid IN ({','.join('?' * len(chunk))})", chunk
+                    )
             counts = self._tokens.occurrences([str(r[1]) for r in matched], phrase)
             rows = np.array([(r[0], n) for r, n in zip(matched, counts, strict=True) if n > 0], dtype=np.int64)
             rows = rows.reshape(-1, 2)
-        rows = rows[np.argsort(rows[:, 0], kind="stable")]
-        postings = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
-        if postings is not None:
-            self.postings.put((found.tenant, number, what), version, postings)
-        return postings
+        return rows[np.argsort(rows[:, 0], kind="stable")]
+
+    def _changed(self, found: _Found, since: int, version: int) -> npt.NDArray[np.int64] | None:
+        """The user's documents (keys, ascending) that the writes from its lexical version
+        ``since`` to ``version`` touched, from the journal (``lexical_changes``); None where it does
+        not reach back that far (a version not journaled) or they are more than :data:`_PATCHED`
+        (reading the whole entry again then costs less)."""
+        if not since < version <= since + _JOURNALED:
+            return None
+        number = found.bounds[0] >> LEXICAL_ITEM_BITS
+        memo = (found.tenant, number, since, version)
+        known = self._journal.get(memo)
+        if known is not None:
+            return known
+        rows = self._conn.query(
+            "SELECT keys FROM lexical_changes WHERE tenant = ? AND number = ? AND version > ? AND version <= ?",
+            [found.tenant, number, since, version],
+        )
+        if len(rows) != version - since:
+            return None
+        keys = np.unique(np.concatenate([np.frombuffer(r[0], dtype="<i8") for r in rows]).astype(np.int64))
+        if len(keys) > _PATCHED:
+            return None
+        if len(self._journal) >= _REMEMBERED:
+            self._journal.clear()
+        self._journal[memo] = keys
+        return keys
 
     def _lengths(self, found: _Found, version: int) -> Lengths:
         """The user's documents' lengths per field, from the cache while its lexical version is
-        ``version``, else read now (one statement) and kept."""
+        ``version``, patched for the documents written since it was read (:meth:`_changed`), else
+        read now (one statement) and kept."""
         key = (found.tenant, found.bounds[0] >> LEXICAL_ITEM_BITS, "lengths")
-        cached = self.postings.get(key, version)
-        if isinstance(cached, Lengths):
-            return cached
+        entry = self.postings.entry(key)
+        if entry is not None and isinstance(entry[1], Lengths):
+            if entry[0] == version:
+                return entry[1]
+            changed = self._changed(found, entry[0], version)
+            if changed is not None:
+                fresh: list[tuple[Any, ...]] = []
+                for chunk in chunks([int(k) for k in changed]):
+                    fresh += self._conn.query(
+                        f"SELECT key, own_len, coalesce(ctx_len, 0) FROM lexical_docs"
+                        f" WHERE key IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                kept = ~np.isin(entry[1].keys, changed, assume_unique=True)
+                rows = np.array(fresh, dtype=np.int64).reshape(-1, 3)
+                keys = np.concatenate([entry[1].keys[kept], rows[:, 0]])
+                order = np.argsort(keys, kind="stable")
+                lengths = Lengths(
+                    keys[order],
+                    np.concatenate([entry[1].own[kept], rows[:, 1].astype(np.int32)])[order],
+                    np.concatenate([entry[1].ctx[kept], rows[:, 2].astype(np.int32)])[order],
+                )
+                self.postings.put(key, version, lengths)
+                return lengths
         ((text,),) = self._conn.query(
             "SELECT group_concat(key || ',' || own_len || ',' || coalesce(ctx_len, 0), ',') FROM lexical_docs"
             " WHERE key BETWEEN ? AND ?",

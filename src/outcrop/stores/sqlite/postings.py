@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from outcrop.stores.sqlite.bm25 import K1, B
 
-__all__ = ["FieldPostings", "Lengths", "PostingsCache", "numbers", "top"]
+__all__ = ["FieldPostings", "Lengths", "PostingsCache", "cut", "numbers", "sums", "top"]
 
 _DENSE = 1 << 22  # a span of keys up to which scores are summed in one dense array (32 MiB at most)
 _SPARSE = 8  # ... if it holds at most this many keys per posting (else zeroing and scanning it costs more)
@@ -122,6 +122,14 @@ class PostingsCache:
             self._entries.move_to_end(key)
             return entry[1]
 
+    def entry(self, key: Key) -> tuple[int, Held] | None:
+        """The entry with the version it was read at, whatever that is (None: none held)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
     def put(self, key: Key, version: int, postings: Held) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
@@ -136,13 +144,30 @@ class PostingsCache:
                 self._total -= dropped.nbytes
 
 
-def top(terms: Sequence[tuple[FieldPostings, float]], avgdl: float, depth: int | None) -> list[tuple[int, float]]:
+def top(
+    terms: Sequence[tuple[FieldPostings, float]],
+    avgdl: float,
+    depth: int | None,
+    allowed: npt.NDArray[np.int64] | None = None,
+) -> list[tuple[int, float]]:
     """(document key, BM25) of the documents holding any of ``terms`` (each a field's postings
     and its IDF, in the query's order), best first, ties to the smaller key; the first ``depth``
-    (None: all). The scores are FTS5's ``bm25()``'s to the bit (module docstring)."""
+    (None: all), of the keys ``allowed`` only when given (sorted). The scores are FTS5's
+    ``bm25()``'s to the bit (module docstring)."""
+    keys, scores = sums(terms, avgdl)
+    if allowed is not None:
+        kept = np.isin(keys, allowed, assume_unique=True)
+        keys, scores = keys[kept], scores[kept]
+    return cut(keys, scores, depth)
+
+
+def sums(
+    terms: Sequence[tuple[FieldPostings, float]], avgdl: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The keys (ascending) of the documents holding any of ``terms`` and each one's BM25."""
     present = [(p, w) for p, w in terms if len(p.keys)]
     if not present:
-        return []
+        return np.empty(0, np.int64), np.empty(0, np.float64)
     k1 = K1 + 1.0
     parts = []
     for p, w in present:
@@ -155,14 +180,20 @@ def top(terms: Sequence[tuple[FieldPostings, float]], avgdl: float, depth: int |
         for (p, _), part in zip(present, parts, strict=True):
             dense[p.keys - low] += part  # a term's keys are distinct: one addition per document, in term order
         found = np.flatnonzero(dense)  # every part is > 0 (idf >= 1e-6, f >= 1)
-        keys, scores = found + low, dense[found]
-    else:
-        keys, inverse = np.unique(np.concatenate([p.keys for p, _ in present]), return_inverse=True)
-        scores = np.zeros(len(keys), dtype=np.float64)
-        np.add.at(scores, inverse, np.concatenate(parts))  # in array order: each document's parts in term order
+        return found + low, dense[found]
+    keys, inverse = np.unique(np.concatenate([p.keys for p, _ in present]), return_inverse=True)
+    scores = np.zeros(len(keys), dtype=np.float64)
+    np.add.at(scores, inverse, np.concatenate(parts))  # in array order: each document's parts in term order
+    return keys, scores
+
+
+def cut(keys: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], depth: int | None) -> list[tuple[int, float]]:
+    """(key, score) best first, ties to the smaller key: the first ``depth`` (None: all)."""
     if depth is not None and len(scores) > depth:
-        cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
-        kept = scores >= cut
+        if depth <= 0:
+            return []
+        at = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+        kept = scores >= at
         keys, scores = keys[kept], scores[kept]
     order = np.lexsort((keys, -scores))
     if depth is not None:

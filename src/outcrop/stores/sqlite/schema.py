@@ -491,4 +491,14 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
     # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
     # user's records, not the tenant's: 19 s to count one user's log in a 1.1M-record tenant before.
     ("0017_log_by_scope", "CREATE INDEX IF NOT EXISTS log_scope ON log(tenant, user_id, seq);"),
+    (
+        # the documents each write of a user's documents touched, by the user's lexical version it
+        # moved to (``stores/sqlite/lexical.py``): a process holding that user's postings patches
+        # those documents' entries instead of reading every query term again (the last versions only)
+        "0018_lexical_changes",
+        """
+        CREATE TABLE IF NOT EXISTS lexical_changes (tenant TEXT NOT NULL, number INTEGER NOT NULL,
+            version INTEGER NOT NULL, keys BLOB NOT NULL, PRIMARY KEY (tenant, number, version)) WITHOUT ROWID;
+        """,
+    ),
 ]
