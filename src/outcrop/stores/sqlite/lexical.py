@@ -529,11 +529,11 @@ class SQLiteLexical:
     ) -> list[ScoredId]:
         """The top ``depth`` of documents ``keys`` (with ``scores``) whose items the scope's clause
         (an agent, session or filter) allows, in rank order (score, then the older item): the
-        ranking is walked from its head, its items read by rowid with the clause (a few times
+        ranking is walked from its head, its items read by rowid with the clause (twice
         ``depth`` at a time, then eight times more, up to :data:`_WALK`), and where few of many
         scored documents pass (a narrow window over a large user) the items the clause allows are
         read once instead (the scope's index) and the scores masked by them."""
-        reach = 4 * depth
+        reach = 2 * depth
         while True:
             ranked = cut(keys, scores, reach)
             allowed: dict[int, str] = {}
