@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from outcrop.stores.sqlite.bm25 import K1, B
-from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, top
+from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, patched, top
 
 
 def _terms(rng: random.Random, spread: int) -> list[tuple[list[tuple[int, int, int]], float]]:
@@ -73,3 +73,27 @@ def test_postings_take_their_lengths_from_the_users_and_none_without_one() -> No
     assert found is not None and found.length.tolist() == [9, 4] and found.freq.tolist() == [1, 2]
     assert lengths.postings(0, np.array([3, 6]), np.array([1, 1])) is None  # key 6 has no length
     assert lengths.postings(0, np.array([9]), np.array([1])) is None  # past the last
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_patch_drops_the_changed_rows_and_puts_the_fresh_ones_in_key_order(seed: int) -> None:
+    """``patched`` equals rebuilding the rows: the held ones but the changed keys', plus the fresh
+    ones (changed keys still held, re-added, or gone), sorted by key; columns follow their keys."""
+    rng = random.Random(seed)
+    held = sorted(rng.sample(range(1, 5_000), rng.randint(0, 400)))
+    changed = sorted(rng.sample(range(1, 5_000), rng.randint(0, 60)) + rng.sample(held, min(len(held), 20)))
+    changed = sorted(set(changed))
+    fresh = sorted(rng.sample(changed, rng.randint(0, len(changed))))
+    rows = {k: (rng.randint(1, 9), rng.randint(1, 60)) for k in held}
+    new = {k: (rng.randint(1, 9), rng.randint(1, 60)) for k in fresh}
+    keys, (freq, length) = patched(
+        np.array(held, dtype=np.int64),
+        (np.array([rows[k][0] for k in held], np.int32), np.array([rows[k][1] for k in held], np.int32)),
+        np.array(changed, dtype=np.int64),
+        np.array(fresh, dtype=np.int64),
+        (np.array([new[k][0] for k in fresh], np.int64), np.array([new[k][1] for k in fresh], np.int64)),
+    )
+    expected = {**{k: v for k, v in rows.items() if k not in set(changed)}, **new}
+    assert keys.tolist() == sorted(expected)
+    assert list(zip(freq.tolist(), length.tolist(), strict=True)) == [expected[k] for k in sorted(expected)]
+    assert freq.dtype == np.int32 and length.dtype == np.int32

@@ -30,10 +30,13 @@ the user's rows) and gives the same scores. A whole tenant's search (no user) sc
 anyway and keeps FTS5's ``bm25()``: the same statistics, the same scores.
 
 A large user (``large_user`` documents or more) would have FTS5 score every match of its
-query's names, months and years (8-80k of a 100k-turn user's documents each): for its whole scope
-(no agent, session or filter) its query terms' postings are read once into memory and scored
-there (``SQLiteLexical._in_memory``, :mod:`~outcrop.stores.sqlite.postings`), kept until a write
-of that user's documents moves its lexical version; a small share's whole scope is scored there
+query's names, months and years (8-80k of a 100k-turn user's documents each): its query terms'
+postings are read once into memory and scored there (``SQLiteLexical._in_memory``,
+:mod:`~outcrop.stores.sqlite.postings`), with an agent, session or filter too (the ranking walked
+from its head, the items read with the scope's clause); a write of that user's documents moves
+its lexical version and journals the documents it touched (``lexical_changes``), and the held
+postings are patched for those documents at the next search (read again whole only where the
+journal does not reach back); a small share's whole scope is scored there
 too (a fraction of a millisecond a call once its terms are held). A term of several tokens (a
 phrase: the postings hold no positions) in a small share's query is scored the same way, with
 or without filters: its occurrences from FTS5's matches in the user's range, its documents in the
@@ -57,7 +60,7 @@ from outcrop.stores.sql import filter_clause
 from outcrop.stores.sqlite.bm25 import K1, B, idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, cut, numbers, sums
+from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, cut, numbers, patched, sums
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
     LEXICAL_ITEM_BITS,
@@ -492,15 +495,14 @@ class SQLiteLexical:
         ``group``, with ``bm25()``'s scores to the bit, from the user's postings of those terms held
         in memory (:mod:`~outcrop.stores.sqlite.postings`: read once per user version, scored in
         numpy) instead of FTS5 scoring every match (~1.2 µs a row: a large user's names and months
-        are in 8-15k of its documents each). Taken by a user's whole scope (no agent, session or
-        filter) when the user holds ``large_user`` documents or more or a small share of its
-        tenant's, and by a small share's query holding a phrase with those too (no positions in
+        are in 8-15k of its documents each). Taken by a user of ``large_user`` documents or more
+        (with or without an agent, session or filter), by a small share of its tenant's whole
+        scope, and by a small share's query holding a phrase with an agent, session or filter (no positions in
         the postings: a phrase's occurrences are FTS5's matches in the user's range, its IDF its
         documents in the tenant, counted once per tenant version; not counted at all when the
         user's range holds none, since its part is then 0 whatever its IDF). With ``filtered`` (an agent,
-        session or filter on the items) every scored document's item is read with the scope's
-        clause before the cut (a small user's matches); without, the top ``depth`` are joined
-        after it. None if an item is missing (the caller's join then drops it, as before)."""
+        session or filter on the items) the documents whose items the clause allows are found from
+        the ranking's head (:meth:`_allowed`); without, the top ``depth`` are joined after the cut. None if an item is missing (the caller's join then drops it, as before)."""
         docs, tokens = stats.docs[field], stats.tokens[field]
         if not docs:
             return []
@@ -529,8 +531,8 @@ class SQLiteLexical:
     ) -> list[ScoredId]:
         """The top ``depth`` of documents ``keys`` (with ``scores``) whose items the scope's clause
         (an agent, session or filter) allows, in rank order (score, then the older item): the
-        ranking is walked from its head, its items read by rowid with the clause (twice
-        ``depth`` at a time, then eight times more, up to :data:`_WALK`), and where few of many
+        ranking is walked from its head, its items read by rowid with the clause (twice ``depth``
+        first, then eight times more, while that stays within :data:`_WALK`), and where few of many
         scored documents pass (a narrow window over a large user) the items the clause allows are
         read once instead (the scope's index) and the scores masked by them."""
         reach = 2 * depth
@@ -575,19 +577,16 @@ class SQLiteLexical:
             changed = self._changed(found, entry[0], version)
         if changed is not None:
             assert entry is not None and isinstance(entry[1], FieldPostings)
-            kept = ~np.isin(entry[1].keys, changed, assume_unique=True)
+            held = entry[1]
             rows = self._read(found, field, term, phrase, changed)
             fresh = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
             if fresh is not None:
-                keys = np.concatenate([entry[1].keys[kept], fresh.keys])
-                order = np.argsort(keys, kind="stable")
-                patched = FieldPostings(
-                    keys[order],
-                    np.concatenate([entry[1].freq[kept], fresh.freq])[order],
-                    np.concatenate([entry[1].length[kept], fresh.length])[order],
+                keys, (freq, length) = patched(
+                    held.keys, (held.freq, held.length), changed, fresh.keys, (fresh.freq, fresh.length)
                 )
-                self.postings.put((found.tenant, number, what), version, patched)
-                return patched
+                now = FieldPostings(keys, freq, length)
+                self.postings.put((found.tenant, number, what), version, now)
+                return now
         rows = self._read(found, field, term, phrase, None)
         postings = lengths.postings(field, rows[:, 0].copy(), rows[:, 1])
         if postings is not None:
@@ -680,15 +679,13 @@ class SQLiteLexical:
                         f" WHERE key IN ({','.join('?' * len(chunk))})",
                         chunk,
                     )
-                kept = ~np.isin(entry[1].keys, changed, assume_unique=True)
+                held = entry[1]
                 rows = np.array(fresh, dtype=np.int64).reshape(-1, 3)
-                keys = np.concatenate([entry[1].keys[kept], rows[:, 0]])
-                order = np.argsort(keys, kind="stable")
-                lengths = Lengths(
-                    keys[order],
-                    np.concatenate([entry[1].own[kept], rows[:, 1].astype(np.int32)])[order],
-                    np.concatenate([entry[1].ctx[kept], rows[:, 2].astype(np.int32)])[order],
+                rows = rows[np.argsort(rows[:, 0], kind="stable")]
+                keys, (own, ctx) = patched(
+                    held.keys, (held.own, held.ctx), changed, rows[:, 0].copy(), (rows[:, 1], rows[:, 2])
                 )
+                lengths = Lengths(keys, own, ctx)
                 self.postings.put(key, version, lengths)
                 return lengths
         ((text,),) = self._conn.query(

@@ -17,9 +17,12 @@ terms are 0.0, which adds nothing). Ties at the cut go to the older item (the sm
 user's keys are its item rowids under one prefix).
 
 **Never stale.** An entry is kept with its user's lexical version (``lexical_users.version``,
-moved by every write of that user's documents in the write's transaction) and used only while
-the version read in the search's snapshot is the same; a write drops the user's entries at its
-next search, which reads them again (the cost of the call before this cache, once).
+moved by every write of that user's documents in the write's transaction) and used as held only
+while the version read in the search's snapshot is the same. Each write also journals the
+documents it touched under the version it moved to (``lexical_changes``, the user's last
+versions): an entry read at an older version is patched at its next use (its rows of those
+documents dropped, their current rows and lengths read by key), and read again whole only where
+the journal does not reach back to it or names too many documents.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from outcrop.stores.sqlite.bm25 import K1, B
 
-__all__ = ["FieldPostings", "Lengths", "PostingsCache", "cut", "numbers", "sums", "top"]
+__all__ = ["FieldPostings", "Lengths", "PostingsCache", "cut", "numbers", "patched", "sums", "top"]
 
 _DENSE = 1 << 22  # a span of keys up to which scores are summed in one dense array (32 MiB at most)
 _SPARSE = 8  # ... if it holds at most this many keys per posting (else zeroing and scanning it costs more)
@@ -48,6 +52,26 @@ def numbers(text: str | None, columns: int) -> npt.NDArray[np.int64]:
     if not text:
         return np.empty((0, columns), dtype=np.int64)
     return np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, columns)
+
+
+def patched(
+    keys: npt.NDArray[np.int64],
+    columns: Sequence[npt.NDArray[Any]],
+    changed: npt.NDArray[np.int64],
+    fresh: npt.NDArray[np.int64],
+    values: Sequence[npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[Any]]]:
+    """Sorted ``keys`` with their ``columns``, the rows of keys ``changed`` (sorted) dropped and the
+    rows ``fresh`` (sorted, among ``changed``) with their ``values`` put in their places: a few
+    copies of the arrays, no sort of them."""
+    at = np.searchsorted(keys, changed)
+    hit = at < len(keys)
+    hit[hit] = keys[at[hit]] == changed[hit]
+    gone = at[hit]
+    keys = np.delete(keys, gone)
+    columns = [np.delete(c, gone) for c in columns]
+    places = np.searchsorted(keys, fresh)
+    return np.insert(keys, places, fresh), [np.insert(c, places, v) for c, v in zip(columns, values, strict=True)]
 
 
 @dataclass(frozen=True)

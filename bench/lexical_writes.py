@@ -1,0 +1,124 @@
+"""A large user's search right after each of its writes: its postings held in memory patched for
+the documents the write touched (the journal, ``lexical_changes``), against read again whole.
+
+    python bench/lexical_writes.py --dir <a copy of /work/scale-stores/full> [--rounds 30] [--user big]
+
+WRITES to the store (one turn per round per way): run it on a copy of the store ``bench/scale.py``
+keeps, never on a store others read.
+
+A process opens the crowded store and, each way in turn, searches ``--user``'s first
+``--rounds`` LoCoMo questions once (their query terms' postings then held, as a serving process
+holds them), then for each question: adds one turn to the user (a LoCoMo turn's text through
+``Memory.add``: its lexical document, its vector) and searches the question again. The ways:
+
+* ``journal``: this code: the held postings are patched for the written document (its rows of
+  the query's terms and its length read by key);
+* ``read again``: the journal out of reach (``_JOURNALED`` 0: no version journaled), every held
+  term of the user read whole again after each write, as before the journal.
+
+It prints the thread CPU of the search's lexical calls (the store's ``lexical.search``) per
+search after a write, p50 / p95 / mean, and the whole search's wall p50 / p95 (which also holds
+the dense channel's growth of the user's vectors after the add, the same both ways), and whether
+both ways return the same ids and scores as FTS5's ``bm25()`` over the same calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import scale  # noqa: E402
+
+from outcrop import Memory, MemoryConfig  # noqa: E402
+from outcrop.stores.sqlite import lexical as lexical_module  # noqa: E402
+
+FAR = 1 << 62
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=scale.DEFAULT_DATA)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--user", default="big")
+    args = parser.parse_args()
+    asked = scale.questions(args.data)[: args.rounds]
+    texts = [f"{m['name']}: {m['content']}" for _, messages in scale.sessions(args.data) for m in messages]
+    config = MemoryConfig(
+        store=str(args.dir / "sqlite" / "crowded.db"),
+        strata={"on_add": False},
+        retrieval={"track_access": False},
+        ann_background=False,
+    )
+    journaled = lexical_module._JOURNALED
+    cpu: dict[str, list[float]] = {"journal": [], "read again": []}
+    wall: dict[str, list[float]] = {"journal": [], "read again": []}
+    same: dict[str, int] = {"journal": 0, "read again": 0}
+    with Memory(config=config, embedder=scale.memo_embedder(args.dir.parent, args.data)) as memory:
+        lexical: Any = memory.store.lexical
+        inner = lexical.search
+        calls: list[tuple[Any, ...]] = []
+        spent = [0.0]
+
+        def spy(*call: Any) -> Any:
+            started = time.thread_time()
+            out = inner(*call)
+            spent[0] += time.thread_time() - started
+            calls.append((call, out))
+            return out
+
+        lexical.search = spy
+        for way in cpu:
+            lexical_module._JOURNALED = journaled if way == "journal" else 0
+            for question in asked:  # held as a serving process holds them
+                memory.search(question, user_id=args.user, limit=10)
+            for n, question in enumerate(asked):
+                memory.add([{"role": "user", "content": texts[(7 * n + len(way)) % len(texts)]}], user_id=args.user)
+                calls.clear()
+                spent[0] = 0.0
+                started = time.perf_counter()
+                memory.search(question, user_id=args.user, limit=10)
+                wall[way].append((time.perf_counter() - started) * 1000)
+                cpu[way].append(spent[0] * 1000)
+                reference = (lexical.postings_share, lexical.large_user)
+                lexical.postings_share = lexical.large_user = FAR  # FTS5's bm25() over the same calls
+                try:
+                    same[way] += all(inner(*call) == out for call, out in calls)
+                finally:
+                    lexical.postings_share, lexical.large_user = reference
+        lexical_module._JOURNALED = journaled
+    table = Table(title=f"{args.user}: a search right after each write, {args.rounds} rounds per way")
+    for column in (
+        "way",
+        "lexical CPU p50 / p95 / mean ms",
+        "search wall p50 / p95 ms",
+        "searches whose lexical calls equal FTS5's",
+    ):
+        table.add_column(column)
+    for way in cpu:
+        table.add_row(
+            way,
+            f"{statistics.median(cpu[way]):.1f} / {_p95(cpu[way]):.1f} / {statistics.mean(cpu[way]):.1f}",
+            f"{statistics.median(wall[way]):.1f} / {_p95(wall[way]):.1f}",
+            f"{same[way]} of {len(cpu[way])}",
+        )
+    Console(width=160).print(table)
+
+
+if __name__ == "__main__":
+    main()
