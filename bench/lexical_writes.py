@@ -83,12 +83,18 @@ def main() -> None:
             return out
 
         lexical.search = spy
+        session = f"lexical-writes-{time.time_ns()}"  # each run's turns are new ones (an add is idempotent)
+        added: set[str] = set()
         for way in cpu:
             lexical_module._JOURNALED = journaled if way == "journal" else 0
             for question in asked:  # held as a serving process holds them
                 memory.search(question, user_id=args.user, limit=10)
             for n, question in enumerate(asked):
-                memory.add([{"role": "user", "content": texts[(7 * n + len(way)) % len(texts)]}], user_id=args.user)
+                text = texts[(7 * n + len(way)) % len(texts)]
+                ids = memory.add([{"role": "user", "content": text}], user_id=args.user, session_id=session)
+                if ids[0] in added:  # an add of a message already ingested writes nothing
+                    raise SystemExit(f"not written: {text!r}")
+                added.add(ids[0])
                 calls.clear()
                 spent[0] = 0.0
                 started = time.perf_counter()

@@ -68,6 +68,8 @@ def patched(
     hit = at < len(keys)
     hit[hit] = keys[at[hit]] == changed[hit]
     gone = at[hit]
+    if not len(gone) and not len(fresh):  # the changed documents hold none of these rows
+        return keys, list(columns)
     keys = np.delete(keys, gone)
     columns = [np.delete(c, gone) for c in columns]
     places = np.searchsorted(keys, fresh)
