@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import psycopg
-import pytest
 
 from outcrop import Memory, MemoryConfig
 from outcrop.core.types import Level, Scope
@@ -210,7 +209,6 @@ def test_the_version_moves_in_the_writes_transaction(postgres_url: str, embedder
         assert version > first[key]
 
 
-@pytest.mark.unit
 def test_the_cache_reads_a_user_at_the_second_search_of_a_version_and_keeps_its_bound() -> None:
     cache = PostingsCache(max_bytes=10_000)
     key = ("t", "u")

@@ -22,7 +22,7 @@ from outcrop.stores.postgres.bm25 import (
     token_count,
 )
 from outcrop.stores.postgres.connection import Connections
-from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, rank
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, rank
 from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
@@ -122,9 +122,11 @@ class PostgresLexical:
                         or scope.session_id is not None
                         or not (filters is None or filters.empty)
                     ):
-                        seqs = conn.execute(f"SELECT i.seq FROM items i WHERE {clause}".encode(), params).fetchall()
+                        row = conn.execute(
+                            f"SELECT string_agg(i.seq::text, ',') FROM items i WHERE {clause}".encode(), params
+                        ).fetchone()
                         allowed = np.zeros(len(entry.ids), dtype=bool)
-                        allowed[entry.places([int(r[0]) for r in seqs])] = True
+                        allowed[entry.places(numbers(row[0] if row else None))] = True
                     return rank(
                         entry,
                         plan.terms,
