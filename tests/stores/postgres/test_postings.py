@@ -236,5 +236,6 @@ def test_the_cache_reads_a_user_at_the_second_search_of_a_version_and_keeps_its_
     cache.put(("t", "w"), entry(1, 60))
     assert cache.nbytes <= cache.max_bytes
     assert cache.get(key, 4) is None  # the least recently used went first
+    assert not cache.wanted(key, 4) and cache.wanted(key, 4)  # read again at the second search after
     disabled = PostingsCache(max_bytes=0)
     assert not disabled.wanted(key, 1) and not disabled.wanted(key, 1)

@@ -51,7 +51,13 @@ class PostgresLexical:
     group) ranking; when at least ``depth`` candidates of every such ranking score above that sum,
     no such document reaches its cut, so the top ``depth`` of each ranking, and the result, are
     those of the full statement, the same rows and the same arithmetic. The statement checks that
-    itself; when it does not hold, the full statement runs after it."""
+    itself; when it does not hold, the full statement runs after it.
+
+    A user's search is scored from the user's postings held in memory instead
+    (:mod:`~outcrop.stores.postgres.postings`: the statement's ids and scores to the bit) while the
+    user's lexical version is the one they were read at; the writes here move it
+    (``lexical_users``, in the write's transaction). A search without a user, and a user's first
+    search after a write, run the statement."""
 
     large_scope: int = 10_000
 

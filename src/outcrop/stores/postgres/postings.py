@@ -236,9 +236,11 @@ class PostingsCache:
             return again
 
     def put(self, key: Key, entry: UserPostings) -> bool:
-        """Keep ``entry`` (False when it alone exceeds the bound)."""
+        """Keep ``entry`` (False when it alone exceeds the bound). The user's version counts as not
+        seen again: an entry dropped for room is read again only at the second search after."""
         size = entry.nbytes
         with self._lock:
+            self._seen.pop(key, None)
             old = self._entries.pop(key, None)
             if old is not None:
                 self._total -= old.nbytes
