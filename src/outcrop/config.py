@@ -288,6 +288,13 @@ class MemoryConfig(BaseModel):
         " previous index, until it is done); false: inside the search that needs it",
     )
     postgres_pool_size: int = Field(16, ge=1, le=256, description="connections a PostgreSQL store keeps open")
+    postgres_postings_cache_bytes: int = Field(
+        256 << 20,
+        ge=0,
+        description="bytes of users' BM25 postings a PostgreSQL store's process keeps in memory (a user's"
+        " whole lexical index, read at its second search without a write between; least recently used"
+        " dropped first; 0: every search scored in SQL; docs/scale.md)",
+    )
     async_threads: int = Field(
         4, ge=1, le=256, description="threads an AsyncMemory runs the store and the embedder in (its executor)"
     )

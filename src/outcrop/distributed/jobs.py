@@ -61,6 +61,7 @@ def open_config_store(config: MemoryConfig) -> Store:
         config.store,
         sqlite_synchronous=config.sqlite_synchronous,
         postgres_pool_size=config.postgres_pool_size,
+        postgres_postings_cache_bytes=config.postgres_postings_cache_bytes,
         sqlite_vector_cache_bytes=config.sqlite_vector_cache_bytes,
         sqlite_postings_cache_bytes=config.sqlite_postings_cache_bytes,
     )

@@ -24,6 +24,7 @@ def open_store(
     *,
     sqlite_synchronous: str = "FULL",
     postgres_pool_size: int = 16,
+    postgres_postings_cache_bytes: int | None = None,
     sqlite_vector_cache_bytes: int | None = None,
     sqlite_postings_cache_bytes: int | None = None,
     ann_min_vectors: int | None = None,
@@ -32,7 +33,7 @@ def open_store(
 ) -> Store:
     """Open the store a URL names. A bare path is taken as a SQLite file (keeping at most
     ``sqlite_vector_cache_bytes`` of vectors and ``sqlite_postings_cache_bytes`` of BM25 postings in
-    memory; searching scopes of at least
+    memory; a PostgreSQL store keeps ``postgres_postings_cache_bytes`` of users' BM25 postings; searching scopes of at least
     ``ann_min_vectors`` vectors through an HNSW index of breadth ``ann_ef_search``, built in a background
     thread unless ``ann_background`` is False; None: their defaults)."""
     if "://" not in url:
@@ -64,7 +65,9 @@ def open_store(
             from outcrop.stores.postgres import PostgresStore
         except ImportError as exc:  # psycopg is the optional "postgres" extra
             raise ConfigError(f"the PostgreSQL store needs psycopg: {install_hint('postgres')} ({exc})") from None
-        return PostgresStore(url, pool_size=postgres_pool_size)
+        if postgres_postings_cache_bytes is None:
+            return PostgresStore(url, pool_size=postgres_pool_size)
+        return PostgresStore(url, pool_size=postgres_pool_size, postings_cache_bytes=postgres_postings_cache_bytes)
     raise ConfigError(
         f"unsupported store URL {parsed.scheme + '://...' if parsed.scheme else url!r};"
         " supported: sqlite:///path.db, postgresql://user@host/db"

@@ -86,9 +86,11 @@ def idf(docs: int, hits: int) -> float:
     return value if value > 0 else 1e-6
 
 
-def plan_sql(with_context: bool) -> str:
+def plan_sql(with_context: bool, versioned: bool = False) -> str:
     """Per term: its tsquery, lexemes and document frequency in each field (tenant-wide, like
-    FTS5's whole-table counts); rows -1 and -2 carry the tenant's (documents, tokens) per field.
+    FTS5's whole-table counts); rows -1 and -2 carry the tenant's (documents, tokens) per field;
+    with ``versioned``, row -3 the lexical version of the user ``%(user)s`` (``lexical_users``, 0
+    without a row).
 
     A one-lexeme term's frequency is read from ``lexical_terms`` (kept by the writes); a phrase's
     is counted from the documents that hold it."""
@@ -100,6 +102,12 @@ def plan_sql(with_context: bool) -> str:
             f" ELSE (SELECT count(*) FROM items d WHERE d.tenant = %(tenant)s AND d.{field}_tsv @@ q.tsq) END"
         )
 
+    version = (
+        "\n        UNION ALL\n        SELECT -3, '', ARRAY[]::text[], coalesce((SELECT v.version FROM lexical_users v"
+        " WHERE v.tenant = %(tenant)s AND v.user_key = md5(%(user)s)::uuid), 0), 0"
+        if versioned
+        else ""
+    )
     return f"""
         WITH q AS (
             SELECT t.ord, phraseto_tsquery('{TEXT_CONFIG}', t.term) AS tsq,
@@ -116,7 +124,7 @@ def plan_sql(with_context: bool) -> str:
         FROM lexical_stats WHERE tenant = %(tenant)s
         UNION ALL
         SELECT -2, '', ARRAY[]::text[], coalesce(sum(ctx_docs), 0), coalesce(sum(ctx_tokens), 0)
-        FROM lexical_stats WHERE tenant = %(tenant)s
+        FROM lexical_stats WHERE tenant = %(tenant)s{version}
     """
 
 
@@ -153,6 +161,12 @@ def score_sql(where: str, with_context: bool, checked: bool = False) -> str:
     lexemes), and a phrase (several lexemes) is walked by ``phrase_tf`` on them. Cutting first
     made the statement ~1.8x faster on a 400-turn conversation, same scores to the bit.
 
+    The sums are in a stated order (``sum(... ORDER BY ...)``): a document's parts in a (field,
+    group) one-lexeme terms first, by lexeme in byte order, then phrases in the query's order; its
+    weighted (field, group) scores by field, then group. Unordered, the total's order was the
+    order a sort by id left (not stable): a document's score could differ in its last bit from
+    one plan to another; :mod:`~outcrop.stores.postgres.postings` sums in the same order.
+
     ``checked``: the candidates matched only some of the terms (``any``; lexical.py leaves a large
     scope's near-stopwords out); a third column says whether every (field, group) ranking with a
     ``w_slack`` (the most its left-out terms add to a score) above 0 holds at least ``depth``
@@ -163,12 +177,12 @@ def score_sql(where: str, with_context: bool, checked: bool = False) -> str:
     def field_hits(field: int, name: str) -> str:
         score = bm25.format(f=name, k1p=K1 + 1, k1=K1, b=B)
         return f"""
-            SELECT c.id, c.seq, {field} AS field, t.grp, {score} AS s
+            SELECT c.id, c.seq, {field} AS field, t.grp, {score} AS s, 0 AS kind, u.lexeme AS lx, 0::bigint AS ord
             FROM cand c CROSS JOIN LATERAL unnest(c.{name}_q) u
                  JOIN t ON t.words = 1 AND u.lexeme = t.lexemes[1],
                  LATERAL (SELECT cardinality(u.positions)::float8 AS tf) f
             UNION ALL
-            SELECT c.id, c.seq, {field} AS field, t.grp, {score} AS s
+            SELECT c.id, c.seq, {field} AS field, t.grp, {score} AS s, 1, '', t.ord
             FROM cand c JOIN t ON t.words > 1 AND c.{name}_q @@ t.tsq,
                  LATERAL (SELECT phrase_tf(c.{name}_q, t.lexemes)::float8 AS tf) f"""
 
@@ -184,9 +198,9 @@ def score_sql(where: str, with_context: bool, checked: bool = False) -> str:
     return f"""
         WITH t AS (
             SELECT u.grp, u.tsq::tsquery AS tsq, string_to_array(u.lex, ' ') AS lexemes,
-                   cardinality(string_to_array(u.lex, ' ')) AS words, u.idf_own, u.idf_ctx
+                   cardinality(string_to_array(u.lex, ' ')) AS words, u.idf_own, u.idf_ctx, u.ord
             FROM unnest(%(grp)s::int[], %(tsq)s::text[], %(lex)s::text[], %(idf_own)s::float8[], %(idf_ctx)s::float8[])
-                 AS u(grp, tsq, lex, idf_own, idf_ctx)
+                 WITH ORDINALITY AS u(grp, tsq, lex, idf_own, idf_ctx, ord)
         ),
         cand AS MATERIALIZED (
             SELECT i.id, i.seq, i.own_len, i.ctx_len,
@@ -197,12 +211,14 @@ def score_sql(where: str, with_context: bool, checked: bool = False) -> str:
         ),
         hits AS ({hits}
         ),
-        scored AS (SELECT id, seq, field, grp, sum(s) AS s FROM hits GROUP BY id, seq, field, grp),
+        scored AS (
+            SELECT id, seq, field, grp, sum(s ORDER BY kind, lx COLLATE "C", ord) AS s FROM hits GROUP BY id, seq, field, grp
+        ),
         ranked AS (
             SELECT id, field, grp, s, row_number() OVER (PARTITION BY field, grp ORDER BY s DESC, seq) AS rn
             FROM scored
         )
-        SELECT r.id, sum(r.s * w.weight) AS score{check}
+        SELECT r.id, sum(r.s * w.weight ORDER BY r.field, r.grp) AS score{check}
         FROM ranked r JOIN unnest(%(w_field)s::int[], %(w_grp)s::int[], %(w_weight)s::float8[]) AS w(field, grp, weight)
              ON w.field = r.field AND w.grp = r.grp
         WHERE r.rn <= %(depth)s

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from outcrop.core.types import Scope
 from outcrop.stores.base import LexicalDocument, ScoredId, SearchFilters
 from outcrop.stores.postgres.bm25 import (
@@ -20,6 +22,7 @@ from outcrop.stores.postgres.bm25 import (
     token_count,
 )
 from outcrop.stores.postgres.connection import Connections
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, rank
 from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
@@ -27,6 +30,7 @@ from outcrop.stores.sql import scope_clause
 __all__ = ["LexicalRow", "PostgresLexical"]
 
 
+DEFAULT_POSTINGS_BYTES = 256 << 20  # users' postings a process keeps in memory (postings.py)
 _SLACK = 0.5  # the most the terms left out of a large scope's match may add to a score (see search)
 
 
@@ -47,13 +51,20 @@ class PostgresLexical:
     group) ranking; when at least ``depth`` candidates of every such ranking score above that sum,
     no such document reaches its cut, so the top ``depth`` of each ranking, and the result, are
     those of the full statement, the same rows and the same arithmetic. The statement checks that
-    itself; when it does not hold, the full statement runs after it."""
+    itself; when it does not hold, the full statement runs after it.
+
+    A user's search is scored from the user's postings held in memory instead
+    (:mod:`~outcrop.stores.postgres.postings`: the statement's ids and scores to the bit) while the
+    user's lexical version is the one they were read at; the writes here move it
+    (``lexical_users``, in the write's transaction). A search without a user, and a user's first
+    search after a write, run the statement."""
 
     large_scope: int = 10_000
 
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, postings_cache_bytes: int = DEFAULT_POSTINGS_BYTES) -> None:
         self._db = connections
         self._sizes = ScopeSizes()
+        self.postings = PostingsCache(postings_cache_bytes)  # a user's postings in memory (postings.py)
 
     def search(
         self,
@@ -77,9 +88,11 @@ class PostgresLexical:
         with_context = context_weight > 0
         clause, params = where(scope, filters, alias="i")
         where_named, where_params = named(clause.replace("%s", "?"), params)
+        user = scope.user_id
         with self._db.tx(scope.tenant) as conn:
             plan_rows = conn.execute(
-                plan_sql(with_context).encode(), {"terms": texts, "tenant": scope.tenant}
+                plan_sql(with_context, versioned=user is not None).encode(),
+                {"terms": texts, "tenant": scope.tenant, "user": user},
             ).fetchall()
             plan = make_plan(plan_rows, groups)
             if not plan.terms:
@@ -105,6 +118,31 @@ class PostgresLexical:
                 "k": k,
                 **where_params,
             }
+            if user is not None:
+                version = next((int(r[3]) for r in plan_rows if int(r[0]) == -3), 0)
+                entry = self._held(conn, scope.tenant, user, version)
+                if entry is not None:
+                    allowed = None
+                    if (
+                        scope.agent_id is not None
+                        or scope.session_id is not None
+                        or not (filters is None or filters.empty)
+                    ):
+                        row = conn.execute(
+                            f"SELECT string_agg(i.seq::text, ',') FROM items i WHERE {clause}".encode(), params
+                        ).fetchone()
+                        allowed = np.zeros(len(entry.ids), dtype=bool)
+                        allowed[entry.places(numbers(row[0] if row else None))] = True
+                    return rank(
+                        entry,
+                        plan.terms,
+                        w_rows,
+                        (plan.avg_own, plan.avg_ctx),
+                        depth,
+                        k,
+                        allowed,
+                        lambda fld, term: entry.phrase(conn, scope.tenant, user, fld, term),
+                    )
             left = self._left_out(plan, with_context)
             if left and self._sizes.reaches(conn, clause, params, self.large_scope):
                 kept = [t for t in plan.terms if t.tsquery not in left]
@@ -119,6 +157,18 @@ class PostgresLexical:
                     return [(row[0], float(row[1])) for row in rows]
             rows = conn.execute(score_sql(where_named, with_context).encode(), params_by_name).fetchall()
         return [(row[0], float(row[1])) for row in rows]
+
+    def _held(self, conn: Conn, tenant: str, user: str, version: int) -> UserPostings | None:
+        """The user's postings at ``version``: kept, or read now if this version was seen before
+        without them (postings.py); None to score in SQL."""
+        if self.postings.max_bytes <= 0:
+            return None
+        key = (tenant, user)
+        entry = self.postings.get(key, version)
+        if entry is None and self.postings.wanted(key, version):
+            entry = load_user(conn, tenant, user, version)
+            self.postings.put(key, entry)
+        return entry
 
     @staticmethod
     def _left_out(plan: LexicalPlan, with_context: bool) -> set[str]:
@@ -186,6 +236,19 @@ class PostgresLexical:
         if gone:
             conn.execute("DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s)", [tenant, gone])
 
+    @staticmethod
+    def _bump(conn: Conn, tenant: str, ids: Sequence[str]) -> None:
+        """Move the lexical version of the users of ``ids`` (their kept postings are stale from this
+        write's commit on), in user key order; after ``lexical_stats``, on which writers of one
+        tenant queue, so never a deadlock here."""
+        conn.execute(
+            "INSERT INTO lexical_users AS v (tenant, user_key, version)"
+            " SELECT %(tenant)s, x.k, 1 FROM (SELECT DISTINCT md5(user_id)::uuid AS k FROM items"
+            " WHERE tenant = %(tenant)s AND id = ANY(%(ids)s)) AS x ORDER BY x.k"
+            " ON CONFLICT (tenant, user_key) DO UPDATE SET version = v.version + 1",
+            {"tenant": tenant, "ids": list(ids)},
+        )
+
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Take the lexical documents of ``ids`` out of the tenant's BM25 statistics."""
         row = conn.execute(
@@ -196,6 +259,7 @@ class PostgresLexical:
         ).fetchone()
         if row is not None and (row[0] or row[2]):
             self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
+            self._bump(conn, tenant, ids)
             self._terms(conn, tenant, ids, -1)
 
     def put(self, conn: Conn, tenant: str, item_id: str, document: LexicalDocument) -> None:
@@ -247,6 +311,7 @@ class PostgresLexical:
             len(with_context),
             sum(r.ctx_len for r in with_context),
         )
+        self._bump(conn, tenant, [i for i, _ in documents])
         self._terms(conn, tenant, [i for i, _ in documents], 1)
 
 

@@ -159,6 +159,7 @@ TENANT_TABLES = (
     "strata_due",
     "scrub_due",
     "vector_points",
+    "lexical_users",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -383,6 +384,22 @@ MIGRATIONS: list[tuple[str, str]] = [
     # A user's log read in append order (forget, export, rebuild and stats of one user) walks that
     # user's records, not the tenant's.
     ("0013_log_by_scope", "CREATE INDEX IF NOT EXISTS log_scope ON log (tenant, user_id, seq);"),
+    (
+        "0014_lexical_users",
+        # A user's lexical version, moved by every write of its lexical documents in the write's
+        # transaction: a process keeps a user's postings in memory (postings.py) and uses them while
+        # the version it read them at is the one stored. Keyed by the hash of the user's id (no
+        # name is kept); a user without a row is at version 0 (a store migrated in place).
+        """
+        CREATE TABLE lexical_users (
+            tenant text NOT NULL CHECK (tenant <> ''),
+            user_key uuid NOT NULL,
+            version bigint NOT NULL,
+            PRIMARY KEY (tenant, user_key)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("lexical_users",)),
+    ),
 ]
 
 

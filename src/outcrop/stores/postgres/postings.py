@@ -1,0 +1,317 @@
+"""A user's lexical postings in memory, and the BM25 statement's ranking computed over them in numpy.
+
+The score statement (:func:`~outcrop.stores.postgres.bm25.score_sql`) unnests and scores every
+candidate of a query at every search: ~9 ms of a conversation's search, and at a 100k-turn user
+the user's every row read and tested (0.5-1.6 s). Here a user's documents (item id, ``seq``, the
+length of each field) and each field's postings (lexeme → the documents holding it and its
+occurrences in each: the count of the lexeme's positions in the document's tsvector, what
+``cardinality(u.positions)`` gives the statement) are read once, in one statement, and kept in a
+cache bounded by bytes; a search scores its terms over them in ~1 ms.
+
+**The same ranking, the same bits.** :func:`rank` computes what the statement computes, in its
+order: each posting's part ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg))`` with the
+statement's operations (``1 - b`` and ``b * len`` are exact in SQL's numeric; the rest IEEE
+doubles, elementwise, as numpy rounds them); a document's parts summed per (field, group) from the
+first, one-lexeme terms in lexeme byte order (the statement reads them from the document's
+tsvector, sorted that way, joined to the query's terms) and then phrases in the query's order (the
+``UNION ALL``'s second branch); each (field, group) ranked by score then ``seq`` and cut at
+``depth``; the weighted parts summed per document in (field, group) order; ties of the result to
+the smaller id (``COLLATE "C"``: byte order, which is code point order). A phrase's occurrences
+come from ``phrase_tf`` in SQL, once per phrase and user version.
+
+**Never stale.** An entry is kept with its user's lexical version (``lexical_users``, moved by
+every write of the user's lexical documents in the write's transaction, migration 0014) and used
+only while the version the search reads is the same. The version is read before the entry's rows
+(read committed: the rows may be newer than the version, never older; a newer version then makes
+the next search read them again). A user's entry is read at the second search that finds the same
+version without one: a user written between searches (an agent that adds and asks in turn) keeps
+the statement's cost, never a whole read per search.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from outcrop.stores.postgres.bm25 import K1, B, Term
+from outcrop.stores.postgres.sqlparts import Conn
+
+__all__ = ["FieldPostings", "PostingsCache", "UserPostings", "load_user", "numbers", "rank"]
+
+Key = tuple[str, str]  # (tenant, user id)
+
+_K1P = float(f"{K1 + 1}")  # the statement's literal (2.2) as PostgreSQL casts it to a double
+_K1 = float(f"{K1}")
+_B = float(f"{B}")
+_ONE_MINUS_B = 1.0 - _B  # numeric 0.25 in SQL: exact either way
+
+# One statement, one snapshot: row -1 holds the documents (ids, and each one's seq, own length and
+# context length as big-endian int8, int4, int4, in seq order), rows 0 and 1 a field's postings of
+# one lexeme (each document's seq and the lexeme's occurrences, int8 and int4): bytes, not text,
+# so neither side converts numbers (a 100k-turn user holds ~9M postings).
+_LOAD = """
+    SELECT -1 AS kind, NULL::text AS lexeme, array_agg(id ORDER BY seq) AS ids,
+           string_agg(int8send(seq) || int4send(own_len) || int4send(ctx_len), ''::bytea ORDER BY seq)
+    FROM items WHERE tenant = %(tenant)s AND user_id = %(user)s AND (own_tsv IS NOT NULL OR ctx_tsv IS NOT NULL)
+    UNION ALL
+    SELECT 0, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea)
+    FROM items i, unnest(i.own_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
+    UNION ALL
+    SELECT 1, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea)
+    FROM items i, unnest(i.ctx_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
+"""
+_DOC = np.dtype([("seq", ">i8"), ("own", ">i4"), ("ctx", ">i4")])
+_POSTING = np.dtype([("seq", ">i8"), ("tf", ">i4")])
+
+_PHRASE = (
+    "SELECT seq, phrase_tf({col}, %(lexemes)s::text[]) FROM items"
+    " WHERE tenant = %(tenant)s AND user_id = %(user)s AND {col} @@ %(tsq)s::tsquery"
+)
+
+
+def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
+    """Rows of ``columns`` integers from SQL's ``string_agg`` of them, comma-separated (parsed in C)."""
+    if not text:
+        return np.empty((0, columns), dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, columns)
+
+
+@dataclass(frozen=True)
+class FieldPostings:
+    """One field's postings of a user: lexeme → ``slot``; the documents of slot ``s`` are
+    ``docs[starts[s]:starts[s + 1]]`` (their places in seq order; each once, in no order) with
+    ``freq`` occurrences."""
+
+    slot: dict[str, int]
+    starts: npt.NDArray[np.int64]
+    docs: npt.NDArray[np.int32]
+    freq: npt.NDArray[np.int32]
+
+    def of(self, lexeme: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        s = self.slot.get(lexeme)
+        if s is None:
+            return np.empty(0, np.int32), np.empty(0, np.int32)
+        a, b = int(self.starts[s]), int(self.starts[s + 1])
+        return self.docs[a:b], self.freq[a:b]
+
+    @property
+    def nbytes(self) -> int:
+        text = sum(len(k) + 80 for k in self.slot)  # the dict's keys and entries, roughly
+        return int(self.starts.nbytes + self.docs.nbytes + self.freq.nbytes) + text
+
+
+@dataclass
+class UserPostings:
+    """A user's lexical documents in seq order and each field's postings, read at ``version``;
+    the phrases' postings are added as searches ask for them (same version, same snapshot rules)."""
+
+    version: int
+    ids: list[str]
+    seqs: npt.NDArray[np.int64]
+    own_len: npt.NDArray[np.float64]
+    ctx_len: npt.NDArray[np.float64]
+    fields: tuple[FieldPostings, FieldPostings]
+    phrases: dict[tuple[int, str], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        return int(
+            self.seqs.nbytes
+            + self.own_len.nbytes
+            + self.ctx_len.nbytes
+            + sum(len(i) + 57 for i in self.ids)
+            + sum(f.nbytes for f in self.fields)
+        )
+
+    def places(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """The places of the documents with these ``seq``s (those not held are left out)."""
+        wanted = seqs.reshape(-1)
+        at = np.searchsorted(self.seqs, wanted)
+        ok = at < len(self.seqs)
+        ok[ok] = self.seqs[at[ok]] == wanted[ok]
+        return at[ok].astype(np.int32)
+
+    def phrase(
+        self, conn: Conn, tenant: str, user: str, fld: int, term: Term
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        key = (fld, term.tsquery)
+        found = self.phrases.get(key)
+        if found is None:
+            col = "own_tsv" if fld == 0 else "ctx_tsv"
+            rows = conn.execute(
+                _PHRASE.format(col=col).encode(),
+                {"tenant": tenant, "user": user, "lexemes": list(term.lexemes), "tsq": term.tsquery},
+            ).fetchall()
+            rows.sort(key=lambda r: int(r[0]))
+            seqs = np.array([int(r[0]) for r in rows], dtype=np.int64)
+            at = np.searchsorted(self.seqs, seqs)
+            ok = at < len(self.seqs)
+            ok[ok] = self.seqs[at[ok]] == seqs[ok]
+            freq = np.array([int(r[1]) for r in rows], dtype=np.int32)
+            found = (at[ok].astype(np.int32), freq[ok])
+            self.phrases[key] = found
+        return found
+
+
+def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
+    """Read a user's documents and postings in one statement (inside the caller's transaction)."""
+    rows = conn.execute(_LOAD.encode(), {"tenant": tenant, "user": user}, binary=True).fetchall()
+    ids: list[str] = []
+    docs = np.empty(0, dtype=_DOC)
+    lexemes: tuple[list[str], list[str]] = ([], [])
+    data: tuple[list[bytes], list[bytes]] = ([], [])
+    for kind, lexeme, id_list, blob in rows:
+        if kind < 0:
+            ids = list(id_list or [])
+            docs = np.frombuffer(blob or b"", dtype=_DOC)
+        else:
+            lexemes[kind].append(lexeme)
+            data[kind].append(blob)
+    seqs = docs["seq"].astype(np.int64)
+    fields = []
+    for kind in (0, 1):
+        counts = np.array([len(b) // _POSTING.itemsize for b in data[kind]], dtype=np.int64)
+        starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        flat = np.frombuffer(b"".join(data[kind]), dtype=_POSTING)
+        places = np.searchsorted(seqs, flat["seq"].astype(np.int64))  # every posting's document is held
+        fields.append(
+            FieldPostings(
+                {lexeme: s for s, lexeme in enumerate(lexemes[kind])},
+                starts,
+                places.astype(np.int32),
+                flat["tf"].astype(np.int32),
+            )
+        )
+    return UserPostings(
+        version=version,
+        ids=ids,
+        seqs=seqs,
+        own_len=docs["own"].astype(np.float64),
+        ctx_len=docs["ctx"].astype(np.float64),
+        fields=(fields[0], fields[1]),
+    )
+
+
+class PostingsCache:
+    """Users' :class:`UserPostings` by (tenant, user), least recently used dropped first, bounded
+    by their bytes; and which version of a user was last found without an entry (read at the
+    second search at that version). Thread-safe."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Key, UserPostings] = OrderedDict()
+        self._seen: OrderedDict[Key, int] = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        return self._total
+
+    def get(self, key: Key, version: int) -> UserPostings | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.version != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def wanted(self, key: Key, version: int) -> bool:
+        """Whether to read the user's entry now: this version was seen once before without one
+        (and the entry would fit)."""
+        with self._lock:
+            if self.max_bytes <= 0:
+                return False
+            again = self._seen.get(key) == version
+            self._seen[key] = version
+            self._seen.move_to_end(key)
+            while len(self._seen) > 4096:
+                self._seen.popitem(last=False)
+            return again
+
+    def put(self, key: Key, entry: UserPostings) -> bool:
+        """Keep ``entry`` (False when it alone exceeds the bound). The user's version counts as not
+        seen again: an entry dropped for room is read again only at the second search after."""
+        size = entry.nbytes
+        with self._lock:
+            self._seen.pop(key, None)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._total -= old.nbytes
+            if size > self.max_bytes:
+                return False
+            self._entries[key] = entry
+            self._total += size
+            while self._total > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._total -= dropped.nbytes
+            return True
+
+
+Phrase = Callable[[int, Term], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]]
+
+
+def rank(
+    user: UserPostings,
+    terms: Sequence[Term],
+    w_rows: Sequence[tuple[int, int, float]],
+    averages: tuple[float, float],
+    depth: int,
+    k: int,
+    allowed: npt.NDArray[np.bool_] | None,
+    phrase: Phrase,
+) -> list[tuple[str, float]]:
+    """The score statement's result over ``user``'s documents (module docstring): ``w_rows`` are
+    its (field, group, weight) rows in order, ``allowed`` the documents the scope's filters keep
+    (None: all)."""
+    n = len(user.ids)
+    total = np.zeros(n, dtype=np.float64)
+    hit = np.zeros(n, dtype=bool)
+    lengths = (user.own_len, user.ctx_len)
+    for fld, grp, weight in w_rows:
+        group = [t for t in terms if t.group == grp]
+        singles = sorted((t for t in group if len(t.lexemes) == 1), key=lambda t: t.lexemes[0].encode())
+        ordered = [*singles, *(t for t in group if len(t.lexemes) != 1)]
+        score = np.zeros(n, dtype=np.float64)
+        present = np.zeros(n, dtype=bool)
+        norm = _ONE_MINUS_B + (_B * lengths[fld]) / averages[fld]
+        for t in ordered:
+            docs, freq = user.fields[fld].of(t.lexemes[0]) if len(t.lexemes) == 1 else phrase(fld, t)
+            if not len(docs):
+                continue
+            tf = freq.astype(np.float64)
+            idf = t.idf_own if fld == 0 else t.idf_ctx
+            score[docs] += idf * tf * _K1P / (tf + _K1 * norm[docs])
+            present[docs] = True
+        if allowed is not None:
+            present &= allowed
+        places = np.flatnonzero(present)
+        if not len(places):
+            continue
+        scores = score[places]
+        if len(places) > depth:
+            cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+            keep = scores >= cut
+            places, scores = places[keep], scores[keep]
+        order = np.lexsort((places, -scores))[:depth]
+        places, scores = places[order], scores[order]
+        total[places] += scores * weight
+        hit[places] = True
+    found = np.flatnonzero(hit)
+    if not len(found):
+        return []
+    scores = total[found]
+    if len(found) > k:
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+        keep = scores >= cut
+        found, scores = found[keep], scores[keep]
+    ranked = sorted(
+        ((user.ids[int(p)], float(s)) for p, s in zip(found, scores, strict=True)), key=lambda r: (-r[1], r[0])
+    )
+    return ranked[:k]

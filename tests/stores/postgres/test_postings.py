@@ -1,0 +1,241 @@
+"""A PostgreSQL user's BM25 scored from its postings in memory (stores/postgres/postings.py): the
+score statement's ids and scores to the bit, and never a result from postings a write has made
+stale (this process's writes, another process's, deletes, updates, forgets)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from outcrop import Memory, MemoryConfig
+from outcrop.core.types import Level, Scope
+from outcrop.providers import Embedder
+from outcrop.stores.base import SearchFilters
+from outcrop.stores.postgres.lexical import PostgresLexical
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings
+from outcrop.stores.postgres.schema import SCHEMA, TENANT_SETTING
+
+SESSIONS = [
+    [
+        {"name": "Ana", "content": "I moved to Lisbon last month, the piano came with me."},
+        {"name": "Ben", "content": "Nice! I adopted a puppy named Biscuit. Biscuit chewed the piano bench."},
+        {"name": "Ana", "content": "I play the piano every evening now; piano piano piano."},
+        {"name": "Ben", "content": "The piano bench is new, the old piano bench went to Lisbon."},
+    ],
+    [
+        {"name": "Ana", "content": "My cousin visits Lisbon in June 2023, we go to the beach."},
+        {"name": "Ben", "content": "Biscuit loves the beach and the bench by the beach."},
+        {"name": "Ana", "content": "In June I paint sunrises; painting calms me."},
+    ],
+    [
+        {"name": "Ben", "content": "Running club on Sunday, then painting at the studio."},
+        {"name": "Ana", "content": "Sunday is piano day. Running is Ben's thing, not mine."},
+    ],
+]
+
+QUERIES: list[dict[str, float]] = [
+    {"piano": 1.0},
+    {"piano": 1.0, "bench": 1.0, "lisbon": 1.0},
+    {"piano bench": 1.0, "biscuit": 1.0},  # a phrase beside a word
+    {"beach": 1.0, "june": 0.5, "2023": 0.5},  # weighted groups
+    {"painting": 1.0, "paint": 0.25, "sunrise": 0.25},  # one lexeme in two groups
+    {"ana": 1.0, "ben": 1.0},  # a name in most documents
+    {"running club": 1.0, "sunday": 0.3},
+    {"quetzal": 1.0},  # no document
+]
+
+
+def _memory(url: str, embedder: Embedder, cache: int = 1 << 26) -> Memory:
+    config = MemoryConfig(store=url, postgres_postings_cache_bytes=cache, strata={"on_add": False})
+    return Memory(config=config, embedder=embedder)
+
+
+def _lexical(memory: Memory) -> PostgresLexical:
+    lexical = memory.store.lexical
+    assert isinstance(lexical, PostgresLexical)
+    return lexical
+
+
+def _fill(memory: Memory, user: str) -> list[str]:
+    ids: list[str] = []
+    for n, turns in enumerate(SESSIONS):
+        ids += memory.add(turns, user_id=user, session_id=f"s{n}", timestamp=f"2023-0{n + 4}-10T10:00:00")
+    return ids
+
+
+def _both(lexical: PostgresLexical, *a: Any, **kw: Any) -> tuple[list[Any], list[Any]]:
+    """The call scored by the statement (the cache off), then from memory (held first)."""
+    bound = lexical.postings.max_bytes
+    lexical.postings.max_bytes = 0
+    statement = lexical.search(*a, **kw)
+    lexical.postings.max_bytes = bound
+    lexical.search(*a, **kw)  # reads the user's postings if this version was seen once already
+    held = lexical.search(*a, **kw)
+    return statement, held
+
+
+def _held(lexical: PostgresLexical, tenant: str, user: str) -> UserPostings | None:
+    entries = lexical.postings._entries
+    return entries.get((tenant, user))
+
+
+def test_postings_rank_as_the_statement_does_to_the_bit(postgres_url: str, embedder: Embedder) -> None:
+    """Every query (words, phrases, weighted groups, one lexeme in two groups, a name in most
+    documents, no match), with and without the context field, at several k, with filters, an
+    agent-less session scope and a date range: the same ids, order and scores (``==``) as the
+    score statement, and from memory (the user's entry is held)."""
+    with _memory(postgres_url, embedder) as m:
+        _fill(m, "u1")
+        _fill(m, "u2")  # another user of the tenant: its documents are not u1's candidates
+        m.add("Biscuit and the piano bench, a third user.", user_id="u3")
+        lexical = _lexical(m)
+        scopes = [Scope(user_id="u1"), Scope(user_id="u1", session_id="s0"), Scope(user_id="u2")]
+        filters = [
+            None,
+            SearchFilters(since=datetime(2023, 5, 1)),
+            SearchFilters(levels=(Level.TURN,)),
+            SearchFilters(speakers=("Ana",)),
+        ]
+        compared = 0
+        for scope in scopes:
+            for terms in QUERIES:
+                for k in (1, 3, 10):
+                    for context in (0.0, 0.5):
+                        for f in filters:
+                            statement, held = _both(lexical, scope, terms, k, f, context)
+                            assert held == statement, (scope, terms, k, context, f)
+                            compared += bool(statement)
+        assert compared > 200
+        entry = _held(lexical, "default", "u1")
+        assert entry is not None and len(entry.ids) > len(SESSIONS[0])
+        assert any(key[1] == "piano bench" or "<->" in key[1] for key in entry.phrases)  # a phrase asked
+
+
+def test_a_write_between_searches_is_never_missed(postgres_url: str, embedder: Embedder) -> None:
+    """With the user's postings held, an add, an update, a delete and a forget of the user each
+    change the next search's result (the version moved in the write's transaction); another user's
+    write leaves the entry held."""
+    with _memory(postgres_url, embedder) as m:
+        ids = _fill(m, "u1")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+
+        def search(word: str) -> list[str]:
+            return [i for i, _ in lexical.search(scope, {word: 1.0}, 10)]
+
+        search("piano")
+        search("piano")
+        held = _held(lexical, "default", "u1")
+        assert held is not None and search("zebracorn") == []
+        [added] = m.add("A zebracorn visited the piano.", user_id="u1")
+        assert search("zebracorn") == [added]
+        search("zebracorn")
+        m.update(added, "A unicorn visited the piano.", user_id="u1")
+        assert search("zebracorn") == [] and search("unicorn") == [added]
+        search("unicorn")
+        m.delete(added, user_id="u1")
+        assert search("unicorn") == []
+        search("biscuit")
+        before = search("biscuit")
+        assert ids[1] in before
+        m.forget([ids[1]], user_id="u1")
+        left = {i for i in before if i != ids[1]}
+        assert set(search("biscuit")) == left
+        search("biscuit")
+        entry = _held(lexical, "default", "u1")
+        m.add("Biscuit again, for another user.", user_id="u2")
+        assert set(search("biscuit")) == left
+        assert _held(lexical, "default", "u1") is entry  # u2's write did not move u1's version
+
+
+_OTHER_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from outcrop import Memory, MemoryConfig
+    url, user, text = sys.argv[1:4]
+    with Memory(config=MemoryConfig(store=url, strata={"on_add": False})) as m:
+        print(m.add(text, user_id=user)[0])
+    """
+)
+
+
+def test_another_process_writing_makes_the_held_postings_stale(postgres_url: str, embedder: Embedder) -> None:
+    """A server process holds the user's postings; another process adds to the same user over the
+    same PostgreSQL: this process's next search finds the new document (and scores every document
+    as the statement does, with the tenant's new statistics)."""
+    with _memory(postgres_url, embedder) as m:
+        _fill(m, "u1")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+        lexical.search(scope, {"piano": 1.0}, 10)
+        lexical.search(scope, {"piano": 1.0}, 10)
+        assert _held(lexical, "default", "u1") is not None
+        done = subprocess.run(
+            [sys.executable, "-c", _OTHER_PROCESS, postgres_url, "u1", "The piano tuner, a zebracorn, came by."],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        added = done.stdout.strip().splitlines()[-1]
+        statement, held = _both(lexical, scope, {"piano": 1.0, "zebracorn": 1.0}, 10)
+        assert held == statement and held[0][0] == added
+
+
+def test_the_version_moves_in_the_writes_transaction(postgres_url: str, embedder: Embedder) -> None:
+    """``lexical_users`` holds one row per user written, keyed by the hash of its id (no name), its
+    version moved by each write of the user's lexical documents and by nothing else."""
+    with _memory(postgres_url, embedder) as m:
+        ids = m.add(SESSIONS[0], user_id="u1", session_id="s0")
+
+        def versions() -> dict[str, int]:
+            with psycopg.connect(postgres_url) as conn:
+                conn.execute("SELECT set_config(%s, 'default', false)", [TENANT_SETTING])
+                rows = conn.execute(f"SELECT user_key::text, version FROM {SCHEMA}.lexical_users").fetchall()
+            return {str(r[0]): int(str(r[1])) for r in rows}
+
+        first = versions()
+        assert len(first) == 1 and "u1" not in next(iter(first))
+        m.store.records.set_metadata(Scope(user_id="u1"), {ids[0]: {"k": 1}})
+        assert versions() == first  # no lexical document changed
+        m.delete(ids[0], user_id="u1")
+        [(key, version)] = versions().items()
+        assert version > first[key]
+
+
+def test_the_cache_reads_a_user_at_the_second_search_of_a_version_and_keeps_its_bound() -> None:
+    cache = PostingsCache(max_bytes=10_000)
+    key = ("t", "u")
+    assert not cache.wanted(key, 3)  # first search at version 3: the statement
+    assert cache.wanted(key, 3)  # second: read it
+    assert not cache.wanted(key, 4)  # a write between: the statement again
+
+    def entry(version: int, docs: int) -> UserPostings:
+        from outcrop.stores.postgres.postings import FieldPostings
+
+        empty = FieldPostings({}, np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.int32))
+        return UserPostings(
+            version,
+            [f"id{n}" for n in range(docs)],
+            np.arange(docs, dtype=np.int64),
+            np.ones(docs),
+            np.ones(docs),
+            (empty, empty),
+        )
+
+    small = entry(4, 10)
+    assert cache.put(key, small) and cache.get(key, 4) is small and cache.get(key, 5) is None
+    assert not cache.put(("t", "big"), entry(1, 1_000)) and cache.get(("t", "big"), 1) is None
+    cache.put(("t", "v"), entry(1, 60))
+    cache.put(("t", "w"), entry(1, 60))
+    assert cache.nbytes <= cache.max_bytes
+    assert cache.get(key, 4) is None  # the least recently used went first
+    assert not cache.wanted(key, 4) and cache.wanted(key, 4)  # read again at the second search after
+    disabled = PostingsCache(max_bytes=0)
+    assert not disabled.wanted(key, 1) and not disabled.wanted(key, 1)
