@@ -33,7 +33,7 @@ from outcrop.retrieve.query import known_speakers
 from outcrop.retrieve.router import asks_about_traits
 from outcrop.stores.base import ScoredId, SearchFilters, Store
 
-__all__ = ["TraitChannel", "asked_kinds", "is_trait_view"]
+__all__ = ["TraitChannel", "as_statement", "asked_kinds", "is_trait_view"]
 
 # the trait kinds (strata/traits.py) a question's words ask about
 _ASKS: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = tuple(
@@ -45,7 +45,10 @@ _ASKS: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = tuple(
             r"become|after)\b",
         ),
         ("likes habits", r"\b(?:enjoy|interested|likes?|prefer|fan|favou?rite|hobby|hobbies|shop|activity|fun)\b"),
-        ("values helping family", r"\b(?:attributes|personality|traits|describe|person|considered|character)\b"),
+        (
+            "character values helping family",
+            r"\b(?:attributes|personality|traits|describe|person|considered|character)\b",
+        ),
         ("home aspiration", r"\b(?:move|moving|live|lives|country|home|city|state|states|neighbou?rhood)\b"),
         ("family work home", r"\b(?:financial|wealthy|rich|money|afford|income|status)\b"),
         ("values helping", r"\b(?:religious|political|patriotic|leaning|beliefs?|charity|causes?)\b"),
@@ -60,6 +63,26 @@ def is_trait_view(item: Item) -> bool:
     statements to questions about any one of them (LoCoMo dev: single-hop R@10 -0.3, multi-hop
     coverage -1.1 when they could)."""
     return item.level == Level.TOPIC and item.metadata.get("kind") == "trait"
+
+
+_FRAME = re.compile(
+    r"^\s*(?:what|which|how|who|where|why|would|could|might|is it likely that|does|did|do|is|was|are)\b\s*|"
+    r"\b(?:would|could|might|likely|potentially|probably|be likely to|considered)\b\s*",
+    re.I,
+)
+
+
+def as_statement(query: str, person: str) -> str:
+    """``query`` as the statement its answer would rest on, in ``person``'s words ("What job might
+    Maria pursue in the future?" → "Maria: job I pursue in the future"): the question's frame
+    (wh-word, modal, "likely") dropped, the person written as "I" and "my"; no LLM."""
+    name = re.escape(person)
+    text = re.sub(rf"\b{name}['’]s\b", "my", query.strip().rstrip("?"))
+    text = re.sub(rf"\b{name}\b", "I", text)
+    text = re.sub(r"\b(?:her|his)\b", "my", text, flags=re.I)
+    text = re.sub(r"\b(?:she|he)\b", "I", text, flags=re.I)
+    text = _FRAME.sub("", _FRAME.sub("", text))
+    return f"{person}: {text.strip()}"
 
 
 def asked_kinds(query: str) -> frozenset[str]:
@@ -77,6 +100,8 @@ class TraitChannel:
     name = "traits"
     kind_bonus = 0.2
     recurrence_bonus = 0.1
+    fact_weight = 0.5
+    statement_weight = 0.0  # measured at 0.5 and 1.0: one question each way (docs/decisions.md)
 
     def __init__(self, store: Store, turns: int = 20, dense: DenseChannel | None = None, views: int = 2) -> None:
         self.store = store
@@ -106,6 +131,7 @@ class TraitChannel:
         if not views:
             return []
         entries: dict[str, tuple[float, bool]] = {}  # turn → (recurrence share, of an asked kind)
+        facts: dict[str, list[str]] = {}  # turn → its trait statements (facts)
         for view in views:
             for entry in view.metadata.get("entries") or []:
                 share = float(entry.get("share") or 0.0)
@@ -113,12 +139,19 @@ class TraitChannel:
                 for source in entry.get("sources") or []:
                     old = entries.get(str(source), (0.0, False))
                     entries[str(source)] = (max(old[0], share), old[1] or match)
+                    facts.setdefault(str(source), []).append(str(entry.get("fact")))
         turns = {
             i for i, t in self.store.records.get_items(request.scope, list(entries)).items() if t.level == Level.TURN
         }
-        cosines = self._cosines(request, sorted(turns))
+        wanted = sorted(turns | {f for t in turns for f in facts.get(t, [])})
+        cosines = self._cosines(request, wanted, people[0])
+
+        def cosine(turn: str) -> float:
+            said = max((cosines.get(f, 0.0) for f in facts.get(turn, [])), default=0.0)
+            return (1 - self.fact_weight) * cosines.get(turn, 0.0) + self.fact_weight * said
+
         ranked = {
-            turn: cosines.get(turn, 0.0) + self.kind_bonus * entries[turn][1] + self.recurrence_bonus * entries[turn][0]
+            turn: cosine(turn) + self.kind_bonus * entries[turn][1] + self.recurrence_bonus * entries[turn][0]
             for turn in turns
         }
         picked = sorted(ranked, key=lambda t: (-ranked[t], t))[: self.turns]
@@ -130,11 +163,14 @@ class TraitChannel:
         listed += [(turn, 0.5 / (1 + i)) for i, turn in enumerate(picked)]
         return listed[: request.k]
 
-    def _cosines(self, request: ChannelRequest, ids: list[str]) -> dict[str, float]:
+    def _cosines(self, request: ChannelRequest, ids: list[str], person: str) -> dict[str, float]:
         if self.dense is None or not ids:
             return {}
         vectors = self.store.vectors.vectors_for(request.scope, self.dense.space, ids)
         if not vectors:
             return {}
         query = self.dense.query_vector(request.query.text)
+        if self.statement_weight > 0:
+            said = self.dense.query_vector(as_statement(request.query.text, person))
+            query = (1 - self.statement_weight) * query + self.statement_weight * said
         return {i: float(np.dot(v, query)) for i, v in vectors.items()}

@@ -71,6 +71,15 @@ _KIND_PATTERNS: dict[str, tuple[str, str]] = {
         r"{S}{A}\s+(?:cares?|cared|believes?|values?)\b|\bmatters? to\b|\b(?:grateful|thankful|proud|faith|church|"
         r"religio\w+|conservatives?|liberal|politic\w*|acceptance|rights)\b",
     ),
+    "character": (
+        "character",
+        r"{S}{A}\s+(?:is|are|was|'s|seems?)\s+(?:\w+\s+)?(?:so |really |very |such (?:a |an )?|always )?(?:thoughtful|kind|"
+        r"caring|brave|strong|generous|driven|determined|creative|talented|patient|selfless|inspiring|resilient|"
+        r"supportive|real|authentic|genuine|honest|dedicated|hard-?working|smart|funny|positive|calm|compassionate|"
+        r"empathetic|ambitious|loyal|organi[sz]ed|adventurous|outgoing|shy|introverted|independent|"
+        r"responsible)\b|\b{P}\s+(?:\w+\s+)?(?:drive|kindness|courage|strength|dedication|determination|creativity|"
+        r"talent|compassion|resilience|positivity|generosity|honesty|enthusiasm|spirit)\b",
+    ),
     "habits": (
         "habits",
         r"{S}{A}\s+(?:always|usually|often|regularly)\b|\bevery (?:day|week|morning|evening|night|weekend|summer|winter|"
@@ -186,6 +195,8 @@ class TraitViews:
                     continue
                 if not said_by and not _addressed(fact.text, person, people):
                     continue
+                if said_by and not _about_self(fact.text, person):
+                    continue  # "Wow John, your enthusiasm is inspiring": about the listener
                 kinds, status, negated = classify(fact.text, person, speaker=said_by)
                 if kinds:
                     themes = tuple(
@@ -275,6 +286,14 @@ def _addressed(text: str, person: str, people: Sequence[str]) -> bool:
     return re.search(rf"(?:^|[,;.!?]\s*|\b(?:and|but|that)\s+){re.escape(person)}\b(?!'s)", text) is not None and all(
         p == person or not text.startswith(p) for p in people
     )
+
+
+def _about_self(text: str, person: str) -> bool:
+    """Whether a fact ``person`` said is about themselves: it names them (first person is written as
+    the name). "Wow John, your enthusiasm is inspiring" and "Stories can truly make a difference"
+    are not."""
+    said = re.sub(rf"^{re.escape(person)}:\s+", "", text)  # "Maria: Talking together makes a difference"
+    return re.search(rf"\b{re.escape(person)}\b|\b(?:I|me|my|we|us|our)\b", said) is not None
 
 
 def _theme(word: str) -> str:
