@@ -15,9 +15,13 @@ by
 - ``recurrence_bonus`` × the share of the participant's sessions its most recurrent theme came up
   in (what someone keeps coming back to is what describes them).
 
-The views it read are hits of their own too, when the question asks for their kind (a context zooms
-into their turns: retrieve/pagezoom.py). Bounded cost: one read of the scope's trait views, one of
-the listed turns' vectors. Abstains when filters narrow the search.
+A turn only this channel ranks never reaches the top ten through fusion (LoCoMo: weight 0.3, 0.6
+or 1.0 moved nothing), so the pipeline gives the channel's best ``retrieval.trait_places`` turns
+the places after the first ``retrieval.trait_after`` hits (open-domain R@10 36.8 → 42.8 on LoCoMo
+dev, nothing else moved: docs/decisions.md). The views it read are hits of their own too, when
+the question asks for their kind (a context zooms into their turns: retrieve/pagezoom.py); no
+other channel reaches them (they are not indexed). Bounded cost: one read of the scope's trait
+views, one of the listed turns' and statements' vectors. Abstains when filters narrow the search.
 """
 
 from __future__ import annotations
