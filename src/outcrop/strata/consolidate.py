@@ -336,7 +336,12 @@ class Consolidator:
                     topic_item(owner, d, self.entity_pages.id) for d in self.entity_pages.build(facts[0], people, found)
                 ]
         if s.traits:
-            wanted += [topic_item(owner, d, self.traits.id) for d in self.traits.build(facts[0], people)]
+            # no timestamp: a view spans a person's sessions and is no candidate of the recency channel
+            # (its ties with other items would fall to each store's insertion order)
+            wanted += [
+                topic_item(owner, d, self.traits.id).model_copy(update={"timestamp": None})
+                for d in self.traits.build(facts[0], people)
+            ]
         return replace_level(self.store, self.space, owner, Level.TOPIC, wanted, self._owned(owner, Level.TOPIC))
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:
