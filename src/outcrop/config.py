@@ -38,6 +38,7 @@ class RetrievalConfig(BaseModel):
             "temporal": 0.3,
             "pages": 1.0,
             "relations": 0.3,
+            "traits": 0.3,
         }
     )
     rrf_k: int = Field(60, ge=1)
@@ -91,6 +92,24 @@ class RetrievalConfig(BaseModel):
         description="the first N hits without the relations channel keep their places: its view turns join"
         " below them (0: off)",
     )
+    trait_turns: int = Field(
+        20,
+        ge=0,
+        le=100,
+        description="turns of the trait views of the participant an inference question names that the traits"
+        " channel lists (retrieve/traits.py)",
+    )
+    trait_views: int = Field(
+        2, ge=0, le=20, description="trait views of the kinds the question asks about that the traits channel lists"
+    )
+    trait_places: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="places after the first trait_after hits kept for the traits channel's best turns (0: fusion"
+        " alone)",
+    )
+    trait_after: int = Field(6, ge=0, le=100, description="hits before the traits channel's places")
     hop_seeds: int = Field(5, ge=1, le=50, description="first-pass hits whose names the second hop follows")
     hop_bridges: int = Field(3, ge=1, le=20, description="names (bridge entities) the second hop searches")
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
@@ -179,6 +198,13 @@ class StrataConfig(BaseModel):
         description="entity pages for salient names (pets, people, places, organisations, works) with their dated "
         "statements across sessions, coreference included (strata/entity_pages.py; docs/decisions.md)",
     )
+    traits: bool = Field(
+        True,
+        description="trait views: per participant and kind (wants and plans, work, helping, likes, values, habits,"
+        " family, health, home) every statement with its date, turns and status, what ended kept as history"
+        " (strata/traits.py; docs/decisions.md)",
+    )
+    trait_lines: int = Field(8, ge=1, le=50, description="statements a trait view shows")
     page_min_facts: int = Field(2, ge=2, description="facts (from two sessions at least) a page needs")
     page_lines: int = Field(12, ge=1, le=50, description="facts a page shows")
     profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")

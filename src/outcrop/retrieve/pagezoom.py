@@ -17,7 +17,8 @@ from outcrop.stores.base import Store
 __all__ = ["is_page", "zoom_pages"]
 
 
-_PAGES = frozenset({"page", "relation", "entity"})  # strata/pages.py, strata/relations.py, strata/entity_pages.py
+# strata/pages.py, strata/relations.py, strata/entity_pages.py, strata/traits.py
+_PAGES = frozenset({"page", "relation", "entity", "trait"})
 
 
 def is_page(hit: Hit) -> bool:

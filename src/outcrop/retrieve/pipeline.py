@@ -26,6 +26,7 @@ from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.retrieve.router import QueryKind, Route, is_coarse, route
 from outcrop.retrieve.temporal import TemporalChannel, newest_time
+from outcrop.retrieve.traits import TraitChannel, is_trait_view
 from outcrop.retrieve.zoom import annotate_zoom, deduplicate, has_time
 from outcrop.stores.base import SearchFilters, Store
 from outcrop.truth.strength import AccessTracker, apply_strength
@@ -59,6 +60,8 @@ class Retriever:
         self.relations = RelationChannel(
             store, views=config.relation_views, turns=config.relation_turns, dense=self.dense
         )
+        # an inference question's participant: their trait views' turns (strata/traits.py)
+        self.traits = TraitChannel(store, turns=config.trait_turns, dense=self.dense, views=config.trait_views)
         self.channels: list[Channel] = [
             BM25Channel(store, config),
             self.dense,
@@ -67,6 +70,7 @@ class Retriever:
             GraphChannel(store),  # runs only when channel_weights names "graph"
             PageChannel(store),  # entity pages the query names (strata/pages.py)
             self.relations,
+            self.traits,
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)
@@ -156,7 +160,10 @@ class Retriever:
             first = [(item_id, score) for item_id, score, _ in weighted_rrf(rankings, weights, self.config.rrf_k)]
             rankings[self.hops.name] = self.hops.search(request, first)
         dense_order = [item_id for item_id, _ in rankings.get("dense", [])[:reserve]]
-        reserved = set(dense_order)
+        # an inference question's trait turns: places in the first hits (retrieve/traits.py)
+        trait_order = [i for i, _ in rankings.get(self.traits.name, []) if i.startswith(Level.TURN.prefix + "_")]
+        trait_order = trait_order[: self.config.trait_places]
+        reserved = set(dense_order) | set(trait_order)
         fused = [
             entry
             for position, entry in enumerate(weighted_rrf(rankings, weights, self.config.rrf_k))
@@ -176,8 +183,8 @@ class Retriever:
         lifted = False
         for item_id, score, trace in fused:
             item = items.get(item_id)
-            if item is None:
-                continue
+            if item is None or (is_trait_view(item) and self.traits.name not in trace):
+                continue  # a trait view answers the inference questions the traits channel reads it for
             explain: Explain = {"channels": trace, "rrf": round(score, 6)}
             boosts = self._boosts(item, analysis, chosen_route)
             # a view may lead (it carries the list); a turn the channel lists may not displace the best match
@@ -196,7 +203,9 @@ class Retriever:
             hits = self._strengthen(scope, analysis, hits, clock)
         if lifted:  # the relations channel listed a turn: it does not take the first place
             hits = keep_first(hits, without, self.config.relation_keep_first)
-        if reserved:
+        if trait_order:
+            hits = reserve_places(hits, trait_order, self.config.trait_after, self.traits.name)
+        if dense_order:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit, transparent=is_page if zoom_pages else None)
         # in fused order: zoom_in lists a coarse hit's supporting turns as the query ranked them

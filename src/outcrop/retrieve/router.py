@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from outcrop.core.types import Level
 
-__all__ = ["QueryKind", "Route", "asks_for_many", "classify", "is_coarse", "route"]
+__all__ = ["QueryKind", "Route", "asks_about_traits", "asks_for_many", "classify", "is_coarse", "route"]
 
 
 class QueryKind(StrEnum):
@@ -46,6 +46,13 @@ _MANY = re.compile(
     re.I,
 )
 _INFERENCE = re.compile(r"^\s*(would|could|might|is it likely|does \w+ seem|what might|how might)\b|\blikely\b", re.I)
+# an inference about a person: a modal verb ("would", "might", "could"), "likely", or the person's
+# attributes; not "how does X describe Y" (a quote) nor a date
+_TRAITS = re.compile(
+    r"\b(?:would|could|might|likely|potentially|probably)\b|\bwhat (?:attributes|personality|traits?|kind of person)\b",
+    re.I,
+)
+_QUOTE = re.compile(r"^\s*how (?:does|did|do|would) \w+ describe\b", re.I)
 
 # Level weights per kind: multipliers on the fused score.
 _WEIGHTS: dict[QueryKind, dict[Level, float]] = {
@@ -92,6 +99,15 @@ def asks_for_many(query: str) -> bool:
     if kind == QueryKind.WHEN:
         return False
     return kind in (QueryKind.BROAD, QueryKind.INFERENCE) or bool(_MANY.search(query))
+
+
+def asks_about_traits(query: str) -> bool:
+    """Whether ``query`` asks for an inference about someone ("What job might Maria pursue?",
+    "Would Melanie prefer a national park or a theme park?", "What attributes describe John?"):
+    the questions that a participant's trait views answer (strata/traits.py)."""
+    if classify(query) == QueryKind.WHEN or _QUOTE.search(query):
+        return False
+    return _TRAITS.search(query) is not None
 
 
 def route(query: str, fine_scores: Sequence[float], flat_below: float = 1.15) -> Route:

@@ -36,6 +36,7 @@ from outcrop.strata.plan import PlanWriter, StrataPlan, replace_level
 from outcrop.strata.profile import SlotProfile
 from outcrop.strata.relations import RelationViews
 from outcrop.strata.topics import EntityAwareTopics
+from outcrop.strata.traits import TraitViews
 from outcrop.truth.slots import slot_key
 
 __all__ = ["ConsolidationReport", "Consolidator"]
@@ -85,6 +86,7 @@ class Consolidator:
         self.pages = EntityPages(s.page_min_facts, s.page_lines)
         self.relation_views = RelationViews()
         self.entity_pages = EntityPageBuilder(s.page_min_facts, s.page_lines)
+        self.traits = TraitViews(s.trait_lines)
         self.slot_judge = slot_judge  # None: the read-time rule alone settles slot changes
         self.linker = (
             FactLinker(
@@ -151,14 +153,14 @@ class Consolidator:
             for session in sessions:
                 if session is not None:
                     self._apply(self._episode(owner.model_copy(update={"session_id": session})), report)
-        if s.topics or s.pages or s.relations or s.entity_pages or s.profile:
+        if s.topics or s.pages or s.relations or s.entity_pages or s.traits or s.profile:
             count = self.store.records.count_level(owner, Level.FACT)
             last = self._refreshed.get(owner)
             if not force and last is not None and count - last < s.refresh_growth * last:
                 return
             self._refreshed[owner] = count
             facts = self._scope_facts(owner)
-            if s.topics or s.pages or s.relations or s.entity_pages:
+            if s.topics or s.pages or s.relations or s.entity_pages or s.traits:
                 self._apply(self._topics(owner, facts), report)
             if s.profile:
                 self._apply(self._profile(owner, facts), report)
@@ -322,7 +324,7 @@ class Consolidator:
         """Topics (clusters) and entity pages: both L3, replaced together."""
         s = self.config.strata
         wanted = [topic_item(owner, draft, self.topics.id) for draft in self.topics.cluster(*facts)] if s.topics else []
-        people = self.store.records.speakers(owner) if s.pages or s.relations or s.entity_pages else []
+        people = self.store.records.speakers(owner) if s.pages or s.relations or s.entity_pages or s.traits else []
         if s.pages:
             wanted += [topic_item(owner, draft, self.pages.id) for draft in self.pages.build(facts[0], people)]
         if s.relations or s.entity_pages:
@@ -333,6 +335,13 @@ class Consolidator:
                 wanted += [
                     topic_item(owner, d, self.entity_pages.id) for d in self.entity_pages.build(facts[0], people, found)
                 ]
+        if s.traits:
+            # no timestamp: a view spans a person's sessions and is no candidate of the recency channel
+            # (its ties with other items would fall to each store's insertion order)
+            wanted += [
+                topic_item(owner, d, self.traits.id).model_copy(update={"timestamp": None})
+                for d in self.traits.build(facts[0], people)
+            ]
         return replace_level(self.store, self.space, owner, Level.TOPIC, wanted, self._owned(owner, Level.TOPIC))
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:

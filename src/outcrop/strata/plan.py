@@ -21,7 +21,17 @@ from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Link, Store, VectorSpace, WriteBatch
 
-__all__ = ["LevelCounts", "PlanWriter", "StrataPlan", "replace_level"]
+__all__ = ["LevelCounts", "PlanWriter", "StrataPlan", "indexed", "replace_level"]
+
+# derived items reached only through their own channel, never by matching their text: a trait
+# view lists dozens of a person's statements, and as a BM25 or dense candidate it would crowd the
+# candidates and feedback terms of questions about any one of them (strata/traits.py)
+_UNINDEXED_KINDS = frozenset({"trait"})
+
+
+def indexed(item: Item) -> bool:
+    """Whether ``item`` goes into the lexical and vector indexes (every item but the unindexed kinds)."""
+    return item.level != Level.TOPIC or item.metadata.get("kind") not in _UNINDEXED_KINDS
 
 
 @dataclass
@@ -118,12 +128,13 @@ class PlanWriter:
             item.updated_at = recorded
             item.sources = sorted(set(item.sources))  # the store's canonical order
         known = dict(plan.vectors)
-        known.update(self.embed([i for i in items if i.id not in known]))
+        known.update(self.embed([i for i in items if i.id not in known and indexed(i)]))
         batch = WriteBatch(space=self.space, links=links, replaces=changed_ids, removes=plan.removed)
         for item in items:
             batch.items.append(item)
-            batch.lexical[item.id] = lexical_document(item, [])
-            batch.vectors[item.id] = known[item.id]
+            if indexed(item):
+                batch.lexical[item.id] = lexical_document(item, [])
+                batch.vectors[item.id] = known[item.id]
         self.store.records.write(batch)
         for item in items:
             counts.add(item.level, written=1)
