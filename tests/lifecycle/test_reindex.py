@@ -59,3 +59,20 @@ def test_reindex_switches_models_atomically(tmp_path: Path, embedder: Embedder) 
         )
         assert vectors and all(v.shape == (wordllama.dim,) for v in vectors.values())
         assert m.store.vectors.vectors_for(Scope(tenant=m.config.tenant, user_id="u"), old, [hits[0].id]) == {}
+
+
+def test_reindex_leaves_unindexed_views_without_vectors(tmp_path: Path, embedder: Embedder) -> None:
+    """Trait views are reached only by their channel: a new model's space holds no vector of theirs."""
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata={"refresh_growth": 0.0})
+    with Memory(config=config, embedder=embedder) as m:
+        for n, text in enumerate(["I started volunteering at the animal shelter.", "I love volunteering on weekends."]):
+            m.add([{"name": "Maria", "content": text}], user_id="u", session_id=f"s{n}", timestamp=f"2023-03-0{n + 1}")
+        views = [t.id for t in m.list(user_id="u", level="topic", limit=100) if t.metadata.get("kind") == "trait"]
+        assert views
+        report = m.reindex("wordllama")
+        space = m.store.vectors.active_space()
+        assert space is not None and report.new == space.name
+        scope = Scope(tenant=m.config.tenant, user_id="u")
+        assert m.store.vectors.vectors_for(scope, space, views) == {}
+        turns = [t.id for t in m.list(user_id="u", level="turn", limit=100)]
+        assert set(m.store.vectors.vectors_for(scope, space, turns)) == set(turns)

@@ -22,6 +22,7 @@ from outcrop.errors import StoreError
 from outcrop.lifecycle.rebuild import embed_items
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace
+from outcrop.strata.plan import indexed
 
 __all__ = ["ReindexReport", "build_space", "reindex", "switch_space"]
 
@@ -45,7 +46,8 @@ def build_space(store: Store, embedder: Embedder, tenants: Sequence[str], progre
         scope = Scope(tenant=tenant, user_id=None)
         items = store.records.iter_items(scope)
         while page := list(islice(items, _PAGE)):
-            written += store.vectors.put(scope, space, embed_items(embedder, page))
+            # derived items reached only by their own channel (trait views) have no vector in any space
+            written += store.vectors.put(scope, space, embed_items(embedder, [i for i in page if indexed(i)]))
             if progress is not None:
                 progress(written)
     return written
