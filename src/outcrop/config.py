@@ -179,6 +179,11 @@ class StrataConfig(BaseModel):
         description="entity pages for salient names (pets, people, places, organisations, works) with their dated "
         "statements across sessions, coreference included (strata/entity_pages.py; docs/decisions.md)",
     )
+    captions: bool = Field(
+        True,
+        description="shared images as statements the relation views read: 'Joanna shared a photo of a cake', "
+        "'they made this!' with the picture named (strata/captions.py; docs/decisions.md)",
+    )
     page_min_facts: int = Field(2, ge=2, description="facts (from two sessions at least) a page needs")
     page_lines: int = Field(12, ge=1, le=50, description="facts a page shows")
     profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")

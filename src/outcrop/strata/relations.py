@@ -34,13 +34,14 @@ from outcrop.core.payloads import FactPayload, RelationEntry
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.base import TopicDraft
+from outcrop.strata.captions import is_statement
 from outcrop.strata.coref import PET_KINDS, Coreference, pet_kind
 
 __all__ = ["RELATIONS", "Extraction", "Relation", "RelationExtractor", "RelationViews"]
 
 RELATIONS = (
     "owns", "family", "works_at", "visited", "moved_to", "recommended", "read", "made", "gave", "bought", "attended", "met", "plans", "does",
-    "likes",
+    "likes", "shared",
 )  # fmt: skip
 
 _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
@@ -357,7 +358,7 @@ def _patterns(subject: str) -> list[_Pattern]:
         ),
         (
             "made",
-            rf"\b(?:these|this|those|that|the)\s+(?P<o>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?P<s>{subject})\s+{_ADV}"
+            rf"\b(?:these|this|those|that|the|a|an)\s+(?P<o>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?P<s>{subject})\s+{_ADV}"
             rf"(?:made|baked|painted|built|wrote|drew|knitted|crafted|created|designed|sewed|cooked|finished)\b",
             None,
         ),
@@ -404,14 +405,16 @@ class RelationExtractor:
 
     id = "relations.rules@1"
 
-    def extract(self, facts: Sequence[Item], participants: Sequence[str]) -> Extraction:
+    def extract(self, facts: Sequence[Item], participants: Sequence[str], shown: Sequence[Item] = ()) -> Extraction:
+        """``shown``: caption statements (:func:`outcrop.strata.captions.caption_statements`), read
+        beside the facts in time order; each gives a ``shared`` relation for its picture."""
         people = [p for p in dict.fromkeys(participants) if p]
         coref = Coreference(people)
         mentions: dict[str, list[str]] = {}
         texts: dict[str, str] = {}
         if not people:
             return Extraction([], coref, mentions)
-        ordered = sorted(facts, key=lambda f: (f.timestamp or datetime.min, f.id))
+        ordered = sorted([*facts, *shown], key=lambda f: (f.timestamp or datetime.min, f.id))
         known: list[str] = list(people)
         found: list[Relation] = []
         for fact in ordered:
@@ -421,6 +424,9 @@ class RelationExtractor:
                 if resolved.text != fact.text:
                     texts[fact.id] = resolved.text
             text = _subject_text(resolved.text, fact.speaker)
+            picture = str(fact.metadata.get("shown") or "") if is_statement(fact) else ""
+            if picture and fact.speaker in people:  # "Joanna shared a photo of a cake with white frosting"
+                found.append(Relation(fact.speaker, "shared", _key(_clean(picture)), fact))
             subject = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
             for pattern in _patterns(subject):
                 for m in pattern.regex.finditer(text):
@@ -657,7 +663,7 @@ class RelationViews:
                     when=_iso(e.when),
                     ended=_iso(e.ended.timestamp) if e.ended is not None else None,
                     to=e.to,
-                    facts=[f.id for f in e.facts],
+                    facts=[f.id for f in e.facts if not is_statement(f)],
                     sources=list(dict.fromkeys(s for f in e.facts for s in f.sources)),
                 )
             )
@@ -673,7 +679,7 @@ class RelationViews:
             key=f"relation:{subject}:{relation}",
             label=label,
             text=f"{label}: {'; '.join(parts)}",
-            facts=list(dict.fromkeys(f.id for f in members)),
+            facts=list(dict.fromkeys(f.id for f in members if not is_statement(f))),
             sources=list(dict.fromkeys(s for f in members for s in f.sources)),
             start=min(times) if times else None,
             end=max(times) if times else None,
@@ -722,6 +728,7 @@ _WORDS = {
     "attended": ("attended", "events", "joined", "participated"), "met": ("met", "meet"),
     "plans": ("plan", "plans", "planned", "planning"), "does": ("activities", "activity", "hobbies", "hobby"),
     "likes": ("likes", "loves", "interests", "enjoys"),
+    "shared": ("photo", "photos", "picture", "pictures", "pic", "pics", "image", "images", "shared", "showed"),
 }  # fmt: skip
 
 
