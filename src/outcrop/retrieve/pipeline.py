@@ -21,7 +21,7 @@ from outcrop.retrieve.hops import HopChannel
 from outcrop.retrieve.pages import PageChannel
 from outcrop.retrieve.pagezoom import is_page
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
-from outcrop.retrieve.relations import RelationChannel
+from outcrop.retrieve.relations import RelationChannel, may_lead
 from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.retrieve.router import QueryKind, Route, is_coarse, route
@@ -196,6 +196,10 @@ class Retriever:
             hits = self._strengthen(scope, analysis, hits, clock)
         if lifted:  # the relations channel listed a turn: it does not take the first place
             hits = keep_first(hits, without, self.config.relation_keep_first)
+        views = [i for i, _ in rankings.get(self.relations.name, []) if i in items and may_lead(items[i])]
+        if self.config.relation_view_place:  # the list's best views join the first places
+            for n, view_id in enumerate(views[: self.config.relation_view_count]):
+                hits = place_view(hits, view_id, self.config.relation_view_place + 2 * n)
         if reserved:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit, transparent=is_page if zoom_pages else None)
@@ -239,6 +243,17 @@ class Retriever:
         if level_weight != 1.0:
             boosts["level"] = level_weight
         return boosts
+
+
+def place_view(hits: list[Hit], view_id: str, place: int) -> list[Hit]:
+    """``hits`` with ``view_id`` moved up to ``place`` (1-based) when it ranks below it: on a list
+    question the relations channel's best view carries the list's turns (docs/decisions.md)."""
+    index = next((i for i, h in enumerate(hits) if h.id == view_id), None)
+    if index is None or index < place:
+        return hits
+    view = hits[index]
+    rest = [h for h in hits if h.id != view_id]
+    return [*rest[: place - 1], view, *rest[place - 1 :]]
 
 
 def keep_first(hits: list[Hit], without: dict[str, float], first: int) -> list[Hit]:

@@ -41,7 +41,7 @@ __all__ = ["RELATIONS", "Extraction", "Relation", "RelationExtractor", "Relation
 
 RELATIONS = (
     "owns", "family", "works_at", "visited", "moved_to", "recommended", "read", "made", "gave", "bought", "attended", "met", "plans", "does",
-    "likes", "shared",
+    "likes", "shared", "watched", "mentions",
 )  # fmt: skip
 
 _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
@@ -94,6 +94,7 @@ _PASTIME = (
 )
 _DET = r"(?:the|a|an|my|his|her|our|their|this|that|these|those|some|any|so|really|very|also|just|to|and|or|of)\b"
 _KINWORD = r"(?:kids|children|fam|family|son|daughter|husband|wife|partner|boyfriend|girlfriend)"
+_WON = r"(?:tournament|tourney|competition|contest|race|marathon|championship|match|game|league|cup|trophy|award|prize)"
 _PLACE = (
     r"(?:beach|museum|park|zoo|lake|mountains|aquarium|library|gym|farm|river|forest|woods|countryside|coast|island|"
     r"desert|(?:botanical\s+)?garden|(?:art\s+)?gallery|theater|theatre|cinema|movies|mall|(?:farmers\s+)?market|pool|"
@@ -121,6 +122,8 @@ _CANCEL = re.compile(
     r"couldn't\s+(?:go|make\s+it)|can't\s+(?:go|make\s+it)|had\s+to\s+skip|won't\s+be\s+(?:going|able))\b",
     re.I,
 )
+# a quoted title: capitalised, at most eight words ("Little Women", "The Name of the Wind")
+_QUOTED = re.compile(r"[\"“](?-i:([A-Z][^\"”.!?]{1,60}))[\"”]")
 _NAMES_ARE = re.compile(
     rf"\b(?:[Tt]heir|[Tt]hey're|[Tt]hey\s+are)\s+(?:names\s+are|called|named)\s+(?P<o>{_NAME}(?:,\s*(?:and\s+)?{_NAME})*(?:,?\s+and\s+{_NAME})?)"
 )
@@ -301,6 +304,15 @@ def _patterns(subject: str) -> list[_Pattern]:
             rf"organi[sz]ed)\s+(?:(?:a|an|the|some|Melanie's|our|my)\s+)?(?P<o>(?:[\w+-]+\s+){{0,3}}?{_EVENT})\b",
             None,
         ),
+        # "Nate won another regional video game tournament", "was in the final of a big Valorant tournament"
+        (
+            "attended",
+            rf"{s}(?:won|wins|win|lost|entered|enters|played\s+in|competed\s+at|was\s+in\s+the\s+(?:final|finals|semi-?finals?)"
+            rf"\s+of|made\s+it\s+to\s+the\s+(?:final|finals)\s+of)\s+(?:(?:a|an|the|my|his|her|another|(?P=s)'s|\w+(?:st|nd|rd|th))\s+)?"
+            rf"(?:(?:big|huge|major|small|tough|really|very|intense|crazy|first|second|third|fourth|fifth)\s+)*"
+            rf"(?P<o>(?:[\w+:-]+\s+){{0,3}}?{_WON}(?!\s+{_WON}))\b",
+            None,
+        ),
         # "took the kids to the museum", "went to the beach": a place that is no name
         (
             "visited",
@@ -389,6 +401,14 @@ def _patterns(subject: str) -> list[_Pattern]:
             None,
         ),
         ("met", rf"{s}(?:met|meet|ran\s+into|caught\s+up\s+with)\s+(?P<o>{_NAME})", "person"),
+        # "Joanna watched "Little Women"", "Tim is excited to watch "The Wheel of Time""
+        (
+            "watched",
+            rf"{s}(?:watched|watch|watches|saw|see|re-?watched|binged|streamed|(?:is|was)\s+watching|"
+            rf"(?:is|was)\s+(?:so\s+|really\s+)?excited\s+to\s+watch|finished\s+watching)\s+(?:the\s+(?:movie|film|show|"
+            rf"series|documentary)\s+|(?:this|a|the)\s+(?:new\s+)?(?:movie|film|show|series)\s+(?:called\s+)?)?(?P<o>{_TITLE})",
+            "film",
+        ),
         (
             "plans",
             rf"{s}(?:{_PLAN_CUE})\s+(?P<o>(?!be\b|have\b|do\b|it\b)[a-z][\w'-]*(?:\s+[\w'“”\"-]+){{0,9}}?)"
@@ -427,6 +447,9 @@ class RelationExtractor:
             picture = str(fact.metadata.get("shown") or "") if is_statement(fact) else ""
             if picture and fact.speaker in people:  # "Joanna shared a photo of a cake with white frosting"
                 found.append(Relation(fact.speaker, "shared", _key(_clean(picture)), fact))
+            if fact.speaker in people and not picture:  # "Tim: "The Name of the Wind" is great."
+                for title in _QUOTED.findall(fact.text):
+                    found.append(Relation(str(fact.speaker), "mentions", f'"{title}"', fact, "title"))
             subject = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
             for pattern in _patterns(subject):
                 for m in pattern.regex.finditer(text):
@@ -482,7 +505,8 @@ class RelationExtractor:
             return None  # "made a few weeks", "made this after …": no object
         if pattern.relation == "made" and bare.split()[-1] in _NOT_MADE:
             return None  # "made an appointment", "made a decision"
-        if obj[:1].isupper() and not obj.startswith('"') and not _named(obj, fact, text):
+        headed = pattern.relation == "attended" and obj.split()[-1].islower()  # "Valorant tournament"
+        if obj[:1].isupper() and not obj.startswith('"') and not headed and not _named(obj, fact, text):
             return None  # "Yeah, Audrey's dogs …": a capital that is no name
         status = "negated" if groups.get("neg") else "asserted"
         subject = groups.get("s") or ""
@@ -728,6 +752,8 @@ _WORDS = {
     "attended": ("attended", "events", "joined", "participated"), "met": ("met", "meet"),
     "plans": ("plan", "plans", "planned", "planning"), "does": ("activities", "activity", "hobbies", "hobby"),
     "likes": ("likes", "loves", "interests", "enjoys"),
+    "watched": ("watched", "watch", "movie", "movies", "film", "films", "show", "shows", "series"),
+    "mentions": ("book", "books", "movie", "movies", "film", "films", "show", "shows", "series", "title", "titles"),
     "shared": ("photo", "photos", "picture", "pictures", "pic", "pics", "image", "images", "shared", "showed"),
 }  # fmt: skip
 
