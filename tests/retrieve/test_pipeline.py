@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from outcrop import Hit, Level, Memory, MemoryConfig
+from outcrop.core.types import Item, Scope
 from outcrop.providers import Embedder
 from outcrop.retrieve.pipeline import keep_first, place_view
+from outcrop.retrieve.relations import may_lead
 from tests.helpers import say
 from tests.retrieve.test_relations import _story as story
 
@@ -29,6 +31,14 @@ def test_the_best_view_moves_up_to_its_place_and_never_down() -> None:
     assert place_view(hits, "view", 4) == hits  # at its place already
     assert place_view(hits, "view", 5) == hits  # above it: never moved down
     assert place_view(hits, "missing", 2) == hits
+
+
+def test_a_participants_pictures_never_lead() -> None:
+    def view(relation: str) -> Item:
+        return Item(id=relation, level=Level.TOPIC, scope=Scope(user_id="u1"), text="", metadata={"relation": relation})
+
+    assert may_lead(view("owns")) and not may_lead(view("shared"))
+    assert not may_lead(Item(id="t", level=Level.TURN, scope=Scope(user_id="u1"), text="a turn"))
 
 
 def test_a_list_question_keeps_its_best_match_first_whatever_the_channel_weight(

@@ -126,3 +126,16 @@ def test_deleting_or_forgetting_the_turn_removes_its_picture_from_the_view(tmp_p
         m.forget([ids[2]], user_id="u1")
         assert shared() == []
         assert all("tart" not in t.text for t in m.list(user_id="u1", level="topic", limit=100))
+
+
+def test_captions_off_leaves_the_pictures_out(tmp_path: Path, embedder: Embedder) -> None:
+    strata = {"refresh_growth": 0.0, "relations": True, "captions": False}
+    config = MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}", strata=strata)
+    with Memory(config=config, embedder=embedder) as m:
+        m.add(
+            [{"name": "Joanna", "content": "Look! [shared an image: a photo of a chocolate raspberry tart]"}],
+            user_id="u1",
+            session_id="s1",
+            timestamp="2023-03-01T10:00:00",
+        )
+        assert all(t.metadata.get("relation") != "shared" for t in m.list(user_id="u1", level="topic", limit=100))

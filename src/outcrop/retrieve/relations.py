@@ -8,6 +8,11 @@ candidate when the query names its subject and either a word of its relation (a 
 events…"); an entity page (strata/entity_pages.py) is one when the query names its entity. Views
 naming more of the query rank first.
 
+A participant's pictures (the ``shared`` view) are listed only when the question matches them (a
+cue such as "photo", or an object: "painted" → "painting of a sunset"), and then only the matched
+entries' turns. The pipeline moves the channel's best view other than those up to
+``retrieval.relation_view_place`` (:func:`may_lead`).
+
 The channel runs only on list and aggregate questions ("which …", "what has X painted", "what
 books has X read": :func:`outcrop.retrieve.router.asks_for_many`); a question after one fact or a
 date keeps the other channels' turn ranking. It then lists at most ``turns`` source turns of its

@@ -7,8 +7,11 @@ before the patterns are matched. Relations and their kinds:
 
 ``owns`` (pets), ``family`` (relatives: the kind is the role), ``works_at``, ``visited``, ``moved_to``,
 ``recommended`` (with ``to``: whom to), ``read``, ``made``, ``gave`` (with ``to``), ``bought``,
-``attended`` (events, classes, groups), ``met`` and ``plans`` (intentions: "I'm going to …",
-"next month I'll …", "let's meet at …": the plan's time is the date its fact names).
+``attended`` (events, classes, groups, competitions won or entered), ``met``, ``does`` (activities),
+``likes``, ``watched`` and ``mentions`` (titles: any quoted, capitalised title a participant says),
+``shared`` (what a participant showed in a picture: :mod:`outcrop.strata.captions`) and ``plans``
+(intentions: "I'm going to …", "next month I'll …", "let's meet at …": the plan's time is the date
+its fact names).
 
 A negated statement ("Audrey doesn't own a dog", "I wouldn't recommend that book") is kept as
 ``negated``, never as the relation; a later fact may end a relation (a pet that "passed away":
