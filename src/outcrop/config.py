@@ -110,6 +110,16 @@ class RetrievalConfig(BaseModel):
         " alone)",
     )
     trait_after: int = Field(6, ge=0, le=100, description="hits before the traits channel's places")
+    relation_view_place: int = Field(
+        3,
+        ge=0,
+        le=50,
+        description="on a list question, the relations channel's best view is moved up to this place (1-based)"
+        " when it ranks below it (0: off; LoCoMo dev: multi-hop R@10 +1.6 at 3)",
+    )
+    relation_view_count: int = Field(
+        1, ge=1, le=5, description="views of the relations channel moved up, the next two places below the last"
+    )
     hop_seeds: int = Field(5, ge=1, le=50, description="first-pass hits whose names the second hop follows")
     hop_bridges: int = Field(3, ge=1, le=20, description="names (bridge entities) the second hop searches")
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
@@ -205,6 +215,11 @@ class StrataConfig(BaseModel):
         " (strata/traits.py; docs/decisions.md)",
     )
     trait_lines: int = Field(8, ge=1, le=50, description="statements a trait view shows")
+    captions: bool = Field(
+        True,
+        description="shared images as statements the relation views read: 'Joanna shared a photo of a cake', "
+        "'they made this!' with the picture named (strata/captions.py; docs/decisions.md)",
+    )
     page_min_facts: int = Field(2, ge=2, description="facts (from two sessions at least) a page needs")
     page_lines: int = Field(12, ge=1, le=50, description="facts a page shows")
     profile_values: int = Field(12, ge=1, le=50, description="values listed per profile line")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from outcrop import Hit, Level, Memory, MemoryConfig
+from outcrop.core.types import Item, Scope
 from outcrop.providers import Embedder
-from outcrop.retrieve.pipeline import keep_first
+from outcrop.retrieve.pipeline import keep_first, place_view
+from outcrop.retrieve.relations import may_lead
 from tests.helpers import say
 from tests.retrieve.test_relations import _story as story
 
@@ -20,6 +22,23 @@ def test_the_best_hit_without_the_channel_moves_to_the_front_and_the_rest_keeps_
     assert [h.id for h in keep_first(hits, without, 2)] == ["best", "b", "lifted", "a"]
     assert keep_first(hits, without, 0) == hits
     assert keep_first([], without, 1) == []
+
+
+def test_the_best_view_moves_up_to_its_place_and_never_down() -> None:
+    hits = [_hit("a", 0.9), _hit("b", 0.8), _hit("c", 0.7), _hit("view", 0.6), _hit("d", 0.5)]
+    assert [h.id for h in place_view(hits, "view", 2)] == ["a", "view", "b", "c", "d"]
+    assert [h.id for h in place_view(hits, "view", 1)] == ["view", "a", "b", "c", "d"]
+    assert place_view(hits, "view", 4) == hits  # at its place already
+    assert place_view(hits, "view", 5) == hits  # above it: never moved down
+    assert place_view(hits, "missing", 2) == hits
+
+
+def test_a_participants_pictures_never_lead() -> None:
+    def view(relation: str) -> Item:
+        return Item(id=relation, level=Level.TOPIC, scope=Scope(user_id="u1"), text="", metadata={"relation": relation})
+
+    assert may_lead(view("owns")) and not may_lead(view("shared"))
+    assert not may_lead(Item(id="t", level=Level.TURN, scope=Scope(user_id="u1"), text="a turn"))
 
 
 def test_a_list_question_keeps_its_best_match_first_whatever_the_channel_weight(

@@ -237,3 +237,23 @@ def test_places_that_are_no_names_things_bought_and_made_before_their_verb() -> 
     assert [e.object for e in found["relation:Audrey:made"].entries] == ["another painting"]
     assert [e.object for e in found["relation:Andrew:made"].entries] == ["vase"]
     assert [e.object for e in found["relation:Audrey:likes"].entries] == ["counseling"]
+
+
+def test_competitions_won_titles_watched_and_titles_mentioned() -> None:
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey won another regional video game tournament last week."),
+        fact(2, "s1", "Audrey", "Audrey was in the final of a big Valorant tournament last Saturday."),
+        fact(3, "s2", "Audrey", 'Audrey just watched "Little Women" and it was amazing!'),
+        fact(4, "s2", "Andrew", 'Andrew: Thanks! "The Name of the Wind" is great.'),
+        fact(5, "s3", "Andrew", "Andrew never won a chess tournament."),
+        fact(6, "s3", "Andrew", 'Andrew is excited to watch this new show called "The Wheel of Time".'),
+    ]
+    found = views(facts)
+    won = {e.object: e.status for e in found["relation:Audrey:attended"].entries}
+    assert won == {"regional video game tournament": "asserted", "Valorant tournament": "asserted"}
+    assert {e.object: e.status for e in found["relation:Andrew:attended"].entries} == {"chess tournament": "negated"}
+    assert [e.object for e in found["relation:Audrey:watched"].entries] == ['"Little Women"']
+    assert [e.object for e in found["relation:Andrew:watched"].entries] == ['"The Wheel of Time"']
+    mentioned = [e.object for e in found["relation:Andrew:mentions"].entries]
+    assert mentioned == ['"The Name of the Wind"', '"The Wheel of Time"']
+    assert [e.sources for e in found["relation:Audrey:mentions"].entries] == [["t_3"]]

@@ -46,6 +46,7 @@ def assemble_context(
         filters=filters,
         reserve=config.context_dense_reserve,
         zoom_pages=config.page_zoom > 0,
+        place_views=False,
     )
     if config.page_zoom > 0:  # a page's lines that answer, not its whole text (retrieve/pagezoom.py)
         retrieval.hits = zoom_pages(store, scope, retrieval.hits, config.page_zoom)

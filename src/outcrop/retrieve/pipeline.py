@@ -21,7 +21,7 @@ from outcrop.retrieve.hops import HopChannel
 from outcrop.retrieve.pages import PageChannel
 from outcrop.retrieve.pagezoom import is_page
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
-from outcrop.retrieve.relations import RelationChannel
+from outcrop.retrieve.relations import RelationChannel, may_lead
 from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.retrieve.router import QueryKind, Route, is_coarse, route
@@ -108,8 +108,10 @@ class Retriever:
         widen: bool = True,
         reserve: int = 0,
         zoom_pages: bool = False,
+        place_views: bool = True,
     ) -> Retrieval:
-        """``zoom_pages``: entity pages do not hide the turns they carry (a context packs some of
+        """``place_views``: move the relations channel's best view up (``retrieval.relation_view_place``;
+        a context, which packs a set, leaves it where fusion put it). ``zoom_pages``: entity pages do not hide the turns they carry (a context packs some of
         those turns in a page's place: retrieve/pagezoom.py). ``widen``: run a deeper second pass when the confidence gate is under its threshold.
         ``reserve``: places after the first ``config.reserve_after`` hits kept for the dense
         channel's best matches (retrieve/reserve.py); for contexts, which are sets, not rankings."""
@@ -119,11 +121,11 @@ class Retriever:
         analysis = self.analyse(scope, query)
         clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
         result = self._pass(
-            scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve, zoom_pages
+            scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve, zoom_pages, place_views
         )
         if widen and not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
             depth = self.config.candidates * self.config.gate_widen
-            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve, zoom_pages)
+            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve, zoom_pages, place_views)
             wider.widened = True
             result = wider
         elapsed = (time.perf_counter() - started) * 1000
@@ -147,6 +149,7 @@ class Retriever:
         clock: datetime | None,
         reserve: int = 0,
         zoom_pages: bool = False,
+        place_views: bool = True,
     ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
@@ -205,6 +208,10 @@ class Retriever:
             hits = keep_first(hits, without, self.config.relation_keep_first)
         if trait_order:
             hits = reserve_places(hits, trait_order, self.config.trait_after, self.traits.name)
+        views = [i for i, _ in rankings.get(self.relations.name, []) if i in items and may_lead(items[i])]
+        if place_views and self.config.relation_view_place:  # the list's best views join the first places
+            for n, view_id in enumerate(views[: self.config.relation_view_count]):
+                hits = place_view(hits, view_id, self.config.relation_view_place + 2 * n)
         if dense_order:
             hits = reserve_places(hits, dense_order, self.config.reserve_after, "dense")
         hits = deduplicate(hits, limit, transparent=is_page if zoom_pages else None)
@@ -248,6 +255,17 @@ class Retriever:
         if level_weight != 1.0:
             boosts["level"] = level_weight
         return boosts
+
+
+def place_view(hits: list[Hit], view_id: str, place: int) -> list[Hit]:
+    """``hits`` with ``view_id`` moved up to ``place`` (1-based) when it ranks below it: on a list
+    question the relations channel's best view carries the list's turns (docs/decisions.md)."""
+    index = next((i for i, h in enumerate(hits) if h.id == view_id), None)
+    if index is None or index < place:
+        return hits
+    view = hits[index]
+    rest = [h for h in hits if h.id != view_id]
+    return [*rest[: place - 1], view, *rest[place - 1 :]]
 
 
 def keep_first(hits: list[Hit], without: dict[str, float], first: int) -> list[Hit]:

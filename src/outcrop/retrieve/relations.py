@@ -8,6 +8,11 @@ candidate when the query names its subject and either a word of its relation (a 
 events…"); an entity page (strata/entity_pages.py) is one when the query names its entity. Views
 naming more of the query rank first.
 
+A participant's pictures (the ``shared`` view) are listed only when the question matches them (a
+cue such as "photo", or an object: "painted" → "painting of a sunset"), and then only the matched
+entries' turns. The pipeline moves the channel's best view other than those up to
+``retrieval.relation_view_place`` (:func:`may_lead`).
+
 The channel runs only on list and aggregate questions ("which …", "what has X painted", "what
 books has X read": :func:`outcrop.retrieve.router.asks_for_many`); a question after one fact or a
 date keeps the other channels' turn ranking. It then lists at most ``turns`` source turns of its
@@ -40,7 +45,7 @@ from outcrop.retrieve.query import known_speakers
 from outcrop.retrieve.router import asks_for_many
 from outcrop.stores.base import ScoredId, SearchFilters, Store
 
-__all__ = ["CUES", "RelationChannel", "stem"]
+__all__ = ["CUES", "RelationChannel", "may_lead", "stem"]
 
 
 def stem(word: str) -> str:
@@ -95,7 +100,11 @@ _CUE_WORDS: dict[str, tuple[str, ...]] = {
         "weekends exercise outdoors camped camping hiking hikes hike".split()
     ),
     "likes": tuple("like likes love loves enjoy enjoys interests interested passionate fan favorite favourite".split()),
+    "shared": tuple("photo photos picture pictures pic pics image images shared showed".split()),
 }
+# views whose turns are listed only when the question matches them (a cue or an object), never for
+# naming their subject alone: every picture a participant shared would crowd the list
+_MATCHED_ONLY = frozenset({"shared"})
 CUES: dict[str, frozenset[str]] = {relation: _stems(cues) for relation, cues in _CUE_WORDS.items()}  # by stem
 
 
@@ -136,7 +145,7 @@ class RelationChannel:
                 found = _match(view, said, terms)
                 if found is not None:
                     scored.append((found[0], view.id, view, found[1]))
-                elif _names_subject(view, said):
+                elif _names_subject(view, said) and view.metadata.get("relation") not in _MATCHED_ONLY:
                     named.append(view)
         if not scored:
             return []
@@ -144,7 +153,7 @@ class RelationChannel:
         chosen = scored[: self.views]
         views: list[ScoredId] = [(view_id, score) for score, view_id, _, _ in scored[: request.k]]
         matched_sources = {s for _, _, view, matched in chosen for s in _matched_sources(view, matched)}
-        in_matched = {source for _, _, view, _ in chosen for source in view.sources}
+        in_matched = {source for _, _, view, matched in chosen for source in _listed(view, matched)}
         wanted = list(dict.fromkeys([*in_matched, *(source for view in named for source in view.sources)]))
         turns = {i: t for i, t in self.store.records.get_items(request.scope, wanted).items() if t.level == Level.TURN}
         cosines = self._cosines(request, list(turns))
@@ -200,6 +209,21 @@ def _names_subject(view: Item, said: set[str]) -> bool:
     meta = view.metadata
     subject = str(meta.get("subject") or meta.get("name") or "")
     return bool(subject) and set(words(subject)) <= said
+
+
+def may_lead(view: Item) -> bool:
+    """Whether a view may be moved up among the first hits (``retrieval.relation_view_place``): a
+    relation view or entity page, but not a participant's pictures, whose many turns are no list
+    the question asked for."""
+    return view.level == Level.TOPIC and view.metadata.get("relation") not in _MATCHED_ONLY
+
+
+def _listed(view: Item, matched: frozenset[str]) -> list[str]:
+    """The source turns of a chosen view the channel may list: all of them, but of a view listed
+    only when matched (a participant's pictures) only the entries the question named."""
+    if view.metadata.get("relation") in _MATCHED_ONLY and matched:
+        return _matched_sources(view, matched)
+    return list(view.sources)
 
 
 def _matched_sources(view: Item, matched: frozenset[str]) -> list[str]:

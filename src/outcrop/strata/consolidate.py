@@ -25,6 +25,7 @@ from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
+from outcrop.strata.captions import caption_statements
 from outcrop.strata.derived import episode_id, episode_item, profile_item, topic_item
 from outcrop.strata.entities import default_recognizer
 from outcrop.strata.entity_pages import EntityPageBuilder
@@ -328,7 +329,8 @@ class Consolidator:
         if s.pages:
             wanted += [topic_item(owner, draft, self.pages.id) for draft in self.pages.build(facts[0], people)]
         if s.relations or s.entity_pages:
-            found = self.relation_views.extractor.extract(facts[0], people)
+            shown = caption_statements(self._turns(owner), people) if s.captions and s.relations else []
+            found = self.relation_views.extractor.extract(facts[0], people, shown)
             if s.relations:
                 wanted += [topic_item(owner, d, self.relation_views.id) for d in self.relation_views.views(found)]
             if s.entity_pages:
@@ -343,6 +345,10 @@ class Consolidator:
                 for d in self.traits.build(facts[0], people)
             ]
         return replace_level(self.store, self.space, owner, Level.TOPIC, wanted, self._owned(owner, Level.TOPIC))
+
+    def _turns(self, owner: Scope) -> list[Item]:
+        """The scope's turns that share an image (the caption statements' sources)."""
+        return [t for t in self.store.records.iter_items(owner, levels=[Level.TURN]) if "[shared an image:" in t.text]
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:
         wanted = [profile_item(owner, draft, self.profile.id) for draft in self.profile.build(facts[0])]

@@ -7,8 +7,11 @@ before the patterns are matched. Relations and their kinds:
 
 ``owns`` (pets), ``family`` (relatives: the kind is the role), ``works_at``, ``visited``, ``moved_to``,
 ``recommended`` (with ``to``: whom to), ``read``, ``made``, ``gave`` (with ``to``), ``bought``,
-``attended`` (events, classes, groups), ``met`` and ``plans`` (intentions: "I'm going to …",
-"next month I'll …", "let's meet at …": the plan's time is the date its fact names).
+``attended`` (events, classes, groups, competitions won or entered), ``met``, ``does`` (activities),
+``likes``, ``watched`` and ``mentions`` (titles: any quoted, capitalised title a participant says),
+``shared`` (what a participant showed in a picture: :mod:`outcrop.strata.captions`) and ``plans``
+(intentions: "I'm going to …", "next month I'll …", "let's meet at …": the plan's time is the date
+its fact names).
 
 A negated statement ("Audrey doesn't own a dog", "I wouldn't recommend that book") is kept as
 ``negated``, never as the relation; a later fact may end a relation (a pet that "passed away":
@@ -34,13 +37,14 @@ from outcrop.core.payloads import FactPayload, RelationEntry
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.base import TopicDraft
+from outcrop.strata.captions import is_statement
 from outcrop.strata.coref import PET_KINDS, Coreference, pet_kind
 
 __all__ = ["RELATIONS", "Extraction", "Relation", "RelationExtractor", "RelationViews"]
 
 RELATIONS = (
     "owns", "family", "works_at", "visited", "moved_to", "recommended", "read", "made", "gave", "bought", "attended", "met", "plans", "does",
-    "likes",
+    "likes", "shared", "watched", "mentions",
 )  # fmt: skip
 
 _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
@@ -93,6 +97,7 @@ _PASTIME = (
 )
 _DET = r"(?:the|a|an|my|his|her|our|their|this|that|these|those|some|any|so|really|very|also|just|to|and|or|of)\b"
 _KINWORD = r"(?:kids|children|fam|family|son|daughter|husband|wife|partner|boyfriend|girlfriend)"
+_WON = r"(?:tournament|tourney|competition|contest|race|marathon|championship|match|game|league|cup|trophy|award|prize)"
 _PLACE = (
     r"(?:beach|museum|park|zoo|lake|mountains|aquarium|library|gym|farm|river|forest|woods|countryside|coast|island|"
     r"desert|(?:botanical\s+)?garden|(?:art\s+)?gallery|theater|theatre|cinema|movies|mall|(?:farmers\s+)?market|pool|"
@@ -120,6 +125,8 @@ _CANCEL = re.compile(
     r"couldn't\s+(?:go|make\s+it)|can't\s+(?:go|make\s+it)|had\s+to\s+skip|won't\s+be\s+(?:going|able))\b",
     re.I,
 )
+# a quoted title: capitalised, at most eight words ("Little Women", "The Name of the Wind")
+_QUOTED = re.compile(r"[\"“](?-i:([A-Z][^\"”.!?]{1,60}))[\"”]")
 _NAMES_ARE = re.compile(
     rf"\b(?:[Tt]heir|[Tt]hey're|[Tt]hey\s+are)\s+(?:names\s+are|called|named)\s+(?P<o>{_NAME}(?:,\s*(?:and\s+)?{_NAME})*(?:,?\s+and\s+{_NAME})?)"
 )
@@ -300,6 +307,15 @@ def _patterns(subject: str) -> list[_Pattern]:
             rf"organi[sz]ed)\s+(?:(?:a|an|the|some|Melanie's|our|my)\s+)?(?P<o>(?:[\w+-]+\s+){{0,3}}?{_EVENT})\b",
             None,
         ),
+        # "Nate won another regional video game tournament", "was in the final of a big Valorant tournament"
+        (
+            "attended",
+            rf"{s}(?:won|wins|win|lost|entered|enters|played\s+in|competed\s+at|was\s+in\s+the\s+(?:final|finals|semi-?finals?)"
+            rf"\s+of|made\s+it\s+to\s+the\s+(?:final|finals)\s+of)\s+(?:(?:a|an|the|my|his|her|another|(?P=s)'s|\w+(?:st|nd|rd|th))\s+)?"
+            rf"(?:(?:big|huge|major|small|tough|really|very|intense|crazy|first|second|third|fourth|fifth)\s+)*"
+            rf"(?P<o>(?:[\w+:-]+\s+){{0,3}}?{_WON}(?!\s+{_WON}))\b",
+            None,
+        ),
         # "took the kids to the museum", "went to the beach": a place that is no name
         (
             "visited",
@@ -357,7 +373,7 @@ def _patterns(subject: str) -> list[_Pattern]:
         ),
         (
             "made",
-            rf"\b(?:these|this|those|that|the)\s+(?P<o>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?P<s>{subject})\s+{_ADV}"
+            rf"\b(?:these|this|those|that|the|a|an)\s+(?P<o>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?P<s>{subject})\s+{_ADV}"
             rf"(?:made|baked|painted|built|wrote|drew|knitted|crafted|created|designed|sewed|cooked|finished)\b",
             None,
         ),
@@ -388,6 +404,14 @@ def _patterns(subject: str) -> list[_Pattern]:
             None,
         ),
         ("met", rf"{s}(?:met|meet|ran\s+into|caught\s+up\s+with)\s+(?P<o>{_NAME})", "person"),
+        # "Joanna watched "Little Women"", "Tim is excited to watch "The Wheel of Time""
+        (
+            "watched",
+            rf"{s}(?:watched|watch|watches|saw|see|re-?watched|binged|streamed|(?:is|was)\s+watching|"
+            rf"(?:is|was)\s+(?:so\s+|really\s+)?excited\s+to\s+watch|finished\s+watching)\s+(?:the\s+(?:movie|film|show|"
+            rf"series|documentary)\s+|(?:this|a|the)\s+(?:new\s+)?(?:movie|film|show|series)\s+(?:called\s+)?)?(?P<o>{_TITLE})",
+            "film",
+        ),
         (
             "plans",
             rf"{s}(?:{_PLAN_CUE})\s+(?P<o>(?!be\b|have\b|do\b|it\b)[a-z][\w'-]*(?:\s+[\w'“”\"-]+){{0,9}}?)"
@@ -404,14 +428,16 @@ class RelationExtractor:
 
     id = "relations.rules@1"
 
-    def extract(self, facts: Sequence[Item], participants: Sequence[str]) -> Extraction:
+    def extract(self, facts: Sequence[Item], participants: Sequence[str], shown: Sequence[Item] = ()) -> Extraction:
+        """``shown``: caption statements (:func:`outcrop.strata.captions.caption_statements`), read
+        beside the facts in time order; each gives a ``shared`` relation for its picture."""
         people = [p for p in dict.fromkeys(participants) if p]
         coref = Coreference(people)
         mentions: dict[str, list[str]] = {}
         texts: dict[str, str] = {}
         if not people:
             return Extraction([], coref, mentions)
-        ordered = sorted(facts, key=lambda f: (f.timestamp or datetime.min, f.id))
+        ordered = sorted([*facts, *shown], key=lambda f: (f.timestamp or datetime.min, f.id))
         known: list[str] = list(people)
         found: list[Relation] = []
         for fact in ordered:
@@ -421,6 +447,12 @@ class RelationExtractor:
                 if resolved.text != fact.text:
                     texts[fact.id] = resolved.text
             text = _subject_text(resolved.text, fact.speaker)
+            picture = str(fact.metadata.get("shown") or "") if is_statement(fact) else ""
+            if picture and fact.speaker in people:  # "Joanna shared a photo of a cake with white frosting"
+                found.append(Relation(fact.speaker, "shared", _key(_clean(picture)), fact))
+            if fact.speaker in people and not picture:  # "Tim: "The Name of the Wind" is great."
+                for title in _QUOTED.findall(fact.text):
+                    found.append(Relation(str(fact.speaker), "mentions", f'"{title}"', fact, "title"))
             subject = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
             for pattern in _patterns(subject):
                 for m in pattern.regex.finditer(text):
@@ -476,7 +508,8 @@ class RelationExtractor:
             return None  # "made a few weeks", "made this after …": no object
         if pattern.relation == "made" and bare.split()[-1] in _NOT_MADE:
             return None  # "made an appointment", "made a decision"
-        if obj[:1].isupper() and not obj.startswith('"') and not _named(obj, fact, text):
+        headed = pattern.relation == "attended" and obj.split()[-1].islower()  # "Valorant tournament"
+        if obj[:1].isupper() and not obj.startswith('"') and not headed and not _named(obj, fact, text):
             return None  # "Yeah, Audrey's dogs …": a capital that is no name
         status = "negated" if groups.get("neg") else "asserted"
         subject = groups.get("s") or ""
@@ -657,7 +690,7 @@ class RelationViews:
                     when=_iso(e.when),
                     ended=_iso(e.ended.timestamp) if e.ended is not None else None,
                     to=e.to,
-                    facts=[f.id for f in e.facts],
+                    facts=[f.id for f in e.facts if not is_statement(f)],
                     sources=list(dict.fromkeys(s for f in e.facts for s in f.sources)),
                 )
             )
@@ -673,7 +706,7 @@ class RelationViews:
             key=f"relation:{subject}:{relation}",
             label=label,
             text=f"{label}: {'; '.join(parts)}",
-            facts=list(dict.fromkeys(f.id for f in members)),
+            facts=list(dict.fromkeys(f.id for f in members if not is_statement(f))),
             sources=list(dict.fromkeys(s for f in members for s in f.sources)),
             start=min(times) if times else None,
             end=max(times) if times else None,
@@ -722,6 +755,9 @@ _WORDS = {
     "attended": ("attended", "events", "joined", "participated"), "met": ("met", "meet"),
     "plans": ("plan", "plans", "planned", "planning"), "does": ("activities", "activity", "hobbies", "hobby"),
     "likes": ("likes", "loves", "interests", "enjoys"),
+    "watched": ("watched", "watch", "movie", "movies", "film", "films", "show", "shows", "series"),
+    "mentions": ("book", "books", "movie", "movies", "film", "films", "show", "shows", "series", "title", "titles"),
+    "shared": ("photo", "photos", "picture", "pictures", "pic", "pics", "image", "images", "shared", "showed"),
 }  # fmt: skip
 
 
