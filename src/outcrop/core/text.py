@@ -7,7 +7,15 @@ import re
 
 from outcrop.errors import InvalidInputError
 
-__all__ = ["FILLER", "STOPWORDS", "content_terms", "estimate_tokens", "validate_text"]
+__all__ = [
+    "FILLER",
+    "STOPWORDS",
+    "content_terms",
+    "estimate_tokens",
+    "named_words",
+    "validate_text",
+    "without_possessive",
+]
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 _TOKENISH = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -251,6 +259,17 @@ def validate_text(text: object, *, max_chars: int, what: str = "text") -> str:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
     return [w.lower().strip("'") for w in _WORD.findall(text) if w.strip("'")]
+
+
+def without_possessive(word: str) -> str:
+    """``word`` without a trailing ``'s`` (straight or curly apostrophe)."""
+    return word.removesuffix("'s").removesuffix("’s")
+
+
+def named_words(text: str) -> set[str]:
+    """The lower-cased words of ``text`` with possessives dropped ("Maria's" -> "maria"): what a
+    question says, to match participants' and entities' names against."""
+    return {without_possessive(w) for w in words(text)}
 
 
 def content_terms(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from outcrop.config import RetrievalConfig
-from outcrop.core.text import FILLER, content_terms
+from outcrop.core.text import FILLER, content_terms, without_possessive
 from outcrop.core.threads import available_cores
 from outcrop.core.types import Scope
 from outcrop.providers.base import Embedder
@@ -85,7 +85,7 @@ class BM25Channel:
             neighbours=self.config.expansion_neighbours,
             floor=self.config.expansion_similarity,
             weight=self.config.expansion_weight,
-            names=[n.removesuffix("'s").removesuffix("’s") for n in names],
+            names=[without_possessive(n) for n in names],
         )
 
     def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], query_terms: set[str]) -> list[str]:

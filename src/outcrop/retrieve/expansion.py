@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from outcrop.core.text import FILLER, STOPWORDS
+from outcrop.core.text import FILLER, STOPWORDS, without_possessive
 from outcrop.providers.term_neighbours import TermNeighbours
 
 __all__ = ["expand_terms"]
@@ -33,7 +33,7 @@ def expand_terms(
 ) -> dict[str, float]:
     """Expansion terms for a query's ``terms``: word → weight (the best cosine over the terms it
     neighbours, times ``weight``). ``names`` (participants, capitalised words) are not expanded."""
-    query = {t.lower().removesuffix("'s").removesuffix("’s") for t in terms}
+    query = {without_possessive(t.lower()) for t in terms}
     skip = {n.lower() for n in names}
     found: dict[str, float] = {}
     for term in sorted(query - skip):

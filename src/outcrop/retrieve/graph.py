@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from outcrop.core.text import without_possessive
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.stores.base import ScoredId, Store
 
@@ -25,7 +26,7 @@ def query_entities(text: str, speakers: tuple[str, ...]) -> list[str]:
     """Named entities of a query: participants it names plus capitalised words past the first."""
     found = list(speakers)
     for m in _CAPITALISED.finditer(text):
-        word = m.group().removesuffix("'s").removesuffix("’s")
+        word = without_possessive(m.group())
         if word not in _SKIP and word not in found and m.start() > 0:
             found.append(word)
     return found

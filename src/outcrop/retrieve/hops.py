@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 
 from outcrop.core.payloads import FactPayload, TopicPayload
-from outcrop.core.text import FILLER, STOPWORDS, words
+from outcrop.core.text import FILLER, STOPWORDS, named_words, without_possessive, words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.retrieve.query import known_speakers
@@ -40,7 +40,7 @@ def bridge_names(item: Item, derived: list[Item]) -> list[str]:
     text = item.text.strip()
     for match in _NAME.finditer(text):
         if not _SENTENCE_START.search(text[: match.start()]):
-            found.setdefault(match.group().removesuffix("'s").removesuffix("’s"))
+            found.setdefault(without_possessive(match.group()))
     for child in derived:
         if child.level == Level.FACT:
             found.update(dict.fromkeys(FactPayload.of(child).entities))
@@ -88,7 +88,7 @@ class HopChannel:
             for source in child.sources:
                 if source in seeds:
                     children[source].append(child)
-        said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
+        said = named_words(request.query.text)
         skip = said | {s.lower() for s in known_speakers(self.store, scope, request.query)} | _NOT_NAMES
         weight: dict[str, float] = defaultdict(float)
         for rank, item_id in enumerate(seed_ids):

@@ -11,7 +11,7 @@ reads the owner scope's pages (a few dozen items) and abstains when filters narr
 from __future__ import annotations
 
 from outcrop.core.payloads import TopicPayload
-from outcrop.core.text import words
+from outcrop.core.text import named_words
 from outcrop.core.types import Level
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.stores.base import ScoredId, SearchFilters, Store
@@ -29,7 +29,7 @@ class PageChannel:
         filters = request.filters
         if filters is not None and not filters.empty and filters.levels != (Level.TOPIC,):
             return []
-        said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
+        said = named_words(request.query.text)
         if not said:
             return []
         scored: list[ScoredId] = []

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from outcrop.core.text import content_terms, words
+from outcrop.core.text import content_terms, named_words
 from outcrop.core.types import Scope
 from outcrop.stores.base import Store
 
@@ -30,7 +30,7 @@ class QueryAnalysis:
 
 
 def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
-    tokens = {w.removesuffix("'s").removesuffix("’s") for w in words(query)}
+    tokens = named_words(query)
     named = tuple(sorted(s for s in known_speakers if s and s.lower() in tokens))
     return QueryAnalysis(
         text=query,

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from outcrop.core.text import content_terms, words
+from outcrop.core.text import content_terms, named_words, words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
 from outcrop.retrieve.query import known_speakers
@@ -130,7 +130,7 @@ class RelationChannel:
             return []
         if not asks_for_many(request.query.text):  # one fact or a date: the other channels' turn ranking
             return []
-        said = {w.removesuffix("'s").removesuffix("’s") for w in words(request.query.text)}
+        said = named_words(request.query.text)
         people = {s.lower() for s in known_speakers(self.store, request.scope, request.query)}
         terms = {stem(t.removesuffix("'s")) for t in content_terms(request.query.text)} - {stem(p) for p in people}
         if not said or not terms:

@@ -30,7 +30,7 @@ import re
 
 import numpy as np
 
-from outcrop.core.text import words
+from outcrop.core.text import named_words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
 from outcrop.retrieve.query import known_speakers
@@ -120,7 +120,7 @@ class TraitChannel:
         text = request.query.text
         if not asks_about_traits(text):
             return []
-        said = {w.removesuffix("'s").removesuffix("’s") for w in words(text)}
+        said = named_words(text)
         people = [p for p in known_speakers(self.store, request.scope, request.query) if p and p.lower() in said]
         if not people:
             return []
