@@ -141,7 +141,6 @@ class PostgresLexical:
                         depth,
                         k,
                         allowed,
-                        lambda fld, term: entry.phrase(conn, scope.tenant, user, fld, term),
                     )
             left = self._left_out(plan, with_context)
             if left and self._sizes.reaches(conn, clause, params, self.large_scope):
@@ -213,8 +212,9 @@ class PostgresLexical:
     @staticmethod
     def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int) -> None:
         """Add (``sign`` 1) or take out (-1) the lexemes of ``ids``' tsvectors from the tenant's
-        document frequencies, in lexeme order, in one statement; a lexeme no document holds any
-        more is deleted (a forgotten word leaves no row). Every caller has updated
+        document frequencies, in lexeme order, in one statement, then their adjacent lexeme pairs
+        (``lexical_pairs``, a two-lexeme phrase's frequency) in pair order; a lexeme or pair no
+        document holds any more is deleted (a forgotten word leaves no row). Every caller has updated
         ``lexical_stats`` first in the same transaction, so writers of one tenant queue on that row
         and never deadlock here."""
         if not ids:
@@ -235,6 +235,22 @@ class PostgresLexical:
         gone = sorted((row[0] for row in rows if row[1]), key=lambda lexeme: lexeme.encode())
         if gone:
             conn.execute("DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s)", [tenant, gone])
+        rows = conn.execute(
+            "INSERT INTO lexical_pairs AS t (tenant, pair, own_df, ctx_df)"
+            " SELECT %(tenant)s, x.pair, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
+            " SELECT p.pair, 1 AS own, 0 AS ctx FROM items i, tsvector_pairs(i.own_tsv) p(pair)"
+            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
+            " UNION ALL SELECT p.pair, 0, 1 FROM items i, tsvector_pairs(i.ctx_tsv) p(pair)"
+            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
+            ') AS x GROUP BY x.pair ORDER BY x.pair COLLATE "C"'
+            " ON CONFLICT (tenant, pair) DO UPDATE"
+            " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
+            " RETURNING t.pair, t.own_df <= 0 AND t.ctx_df <= 0",
+            {"tenant": tenant, "ids": list(ids), "sign": sign},
+        ).fetchall()
+        gone = sorted((row[0] for row in rows if row[1]), key=lambda pair: pair.encode())
+        if gone:
+            conn.execute("DELETE FROM lexical_pairs WHERE tenant = %s AND pair = ANY(%s)", [tenant, gone])
 
     @staticmethod
     def _bump(conn: Conn, tenant: str, ids: Sequence[str]) -> None:

@@ -17,7 +17,8 @@ tsvector, sorted that way, joined to the query's terms) and then phrases in the 
 ``UNION ALL``'s second branch); each (field, group) ranked by score then ``seq`` and cut at
 ``depth``; the weighted parts summed per document in (field, group) order; ties of the result to
 the smaller id (``COLLATE "C"``: byte order, which is code point order). A phrase's occurrences
-come from ``phrase_tf`` in SQL, once per phrase and user version.
+are ``phrase_tf``'s, counted from the held positions of its lexemes (each field's positions, as
+``array_send`` gives the tsvector's, read with the postings), once per phrase and entry.
 
 **Never stale.** An entry is kept with its user's lexical version (``lexical_users``, moved by
 every write of the user's lexical documents in the write's transaction, migration 0014) and used
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,26 +53,28 @@ _ONE_MINUS_B = 1.0 - _B  # numeric 0.25 in SQL: exact either way
 
 # One statement, one snapshot: row -1 holds the documents (ids, and each one's seq, own length and
 # context length as big-endian int8, int4, int4, in seq order), rows 0 and 1 a field's postings of
-# one lexeme (each document's seq and the lexeme's occurrences, int8 and int4): bytes, not text,
-# so neither side converts numbers (a 100k-turn user holds ~9M postings).
-_LOAD = """
+# one lexeme (each document's seq and the lexeme's occurrences, int8 and int4; then, in the same
+# order, the occurrences' positions: ``array_send`` of each smallint[] past its 20-byte header, a
+# 4-byte length and the int2 for each): bytes, not text, so neither side converts numbers (a
+# 100k-turn user holds ~9M postings).
+_POSITIONS = "string_agg(substring(array_send(u.positions) from 21), ''::bytea)"
+_LOAD = f"""
     SELECT -1 AS kind, NULL::text AS lexeme, array_agg(id ORDER BY seq) AS ids,
-           string_agg(int8send(seq) || int4send(own_len) || int4send(ctx_len), ''::bytea ORDER BY seq)
+           string_agg(int8send(seq) || int4send(own_len) || int4send(ctx_len), ''::bytea ORDER BY seq), NULL::bytea
     FROM items WHERE tenant = %(tenant)s AND user_id = %(user)s AND (own_tsv IS NOT NULL OR ctx_tsv IS NOT NULL)
     UNION ALL
-    SELECT 0, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea)
+    SELECT 0, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea),
+           {_POSITIONS}
     FROM items i, unnest(i.own_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
     UNION ALL
-    SELECT 1, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea)
+    SELECT 1, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea),
+           {_POSITIONS}
     FROM items i, unnest(i.ctx_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
 """
 _DOC = np.dtype([("seq", ">i8"), ("own", ">i4"), ("ctx", ">i4")])
 _POSTING = np.dtype([("seq", ">i8"), ("tf", ">i4")])
-
-_PHRASE = (
-    "SELECT seq, phrase_tf({col}, %(lexemes)s::text[]) FROM items"
-    " WHERE tenant = %(tenant)s AND user_id = %(user)s AND {col} @@ %(tsq)s::tsquery"
-)
+_POSITION = np.dtype([("len", ">i4"), ("pos", ">i2")])
+_SHIFT = 20  # a phrase's occurrence keys: place << 20 | position (positions end at 16,383)
 
 
 def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
@@ -85,12 +88,15 @@ def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
 class FieldPostings:
     """One field's postings of a user: lexeme → ``slot``; the documents of slot ``s`` are
     ``docs[starts[s]:starts[s + 1]]`` (their places in seq order; each once, in no order) with
-    ``freq`` occurrences."""
+    ``freq`` occurrences, whose positions are ``positions[pos_starts[s]:pos_starts[s + 1]]``
+    (each document's ``freq`` of them in turn, ascending)."""
 
     slot: dict[str, int]
     starts: npt.NDArray[np.int64]
     docs: npt.NDArray[np.int32]
     freq: npt.NDArray[np.int32]
+    pos_starts: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int16]
 
     def of(self, lexeme: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         s = self.slot.get(lexeme)
@@ -99,16 +105,45 @@ class FieldPostings:
         a, b = int(self.starts[s]), int(self.starts[s + 1])
         return self.docs[a:b], self.freq[a:b]
 
+    def keys(self, lexeme: str) -> npt.NDArray[np.int64]:
+        """The lexeme's occurrences as ``place << 20 | position``, sorted."""
+        s = self.slot.get(lexeme)
+        if s is None:
+            return np.empty(0, np.int64)
+        a, b = int(self.starts[s]), int(self.starts[s + 1])
+        places = np.repeat(self.docs[a:b].astype(np.int64), self.freq[a:b])
+        found = (places << _SHIFT) | self.positions[int(self.pos_starts[s]) : int(self.pos_starts[s + 1])]
+        found.sort()
+        return found
+
+    def phrase(self, lexemes: Sequence[str]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """``phrase_tf`` of every document: the places holding the phrase and its occurrences in
+        each (the positions of its first lexeme followed by the others at the next positions)."""
+        first = self.keys(lexemes[0])
+        for k, lexeme in enumerate(lexemes[1:], start=1):
+            if not len(first):
+                break
+            other = self.keys(lexeme)
+            wanted = first + k
+            at = np.searchsorted(other, wanted)
+            ok = at < len(other)
+            ok[ok] = other[at[ok]] == wanted[ok]
+            first = first[ok]
+        places, counts = np.unique(first >> _SHIFT, return_counts=True)
+        return places.astype(np.int32), counts.astype(np.int32)
+
     @property
     def nbytes(self) -> int:
         text = sum(len(k) + 80 for k in self.slot)  # the dict's keys and entries, roughly
-        return int(self.starts.nbytes + self.docs.nbytes + self.freq.nbytes) + text
+        arrays = self.starts.nbytes + self.docs.nbytes + self.freq.nbytes + self.pos_starts.nbytes
+        return int(arrays + self.positions.nbytes) + text
 
 
 @dataclass
 class UserPostings:
-    """A user's lexical documents in seq order and each field's postings, read at ``version``;
-    the phrases' postings are added as searches ask for them (same version, same snapshot rules)."""
+    """A user's lexical documents in seq order and each field's postings with their positions,
+    read at ``version``; the phrases' postings are computed from the positions as searches ask for
+    them and kept with the entry."""
 
     version: int
     ids: list[str]
@@ -136,24 +171,13 @@ class UserPostings:
         ok[ok] = self.seqs[at[ok]] == wanted[ok]
         return at[ok].astype(np.int32)
 
-    def phrase(
-        self, conn: Conn, tenant: str, user: str, fld: int, term: Term
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    def phrase(self, fld: int, term: Term) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """The places holding the phrase ``term`` in field ``fld`` and its occurrences in each
+        (``phrase_tf``), computed once per entry."""
         key = (fld, term.tsquery)
         found = self.phrases.get(key)
         if found is None:
-            col = "own_tsv" if fld == 0 else "ctx_tsv"
-            rows = conn.execute(
-                _PHRASE.format(col=col).encode(),
-                {"tenant": tenant, "user": user, "lexemes": list(term.lexemes), "tsq": term.tsquery},
-            ).fetchall()
-            rows.sort(key=lambda r: int(r[0]))
-            seqs = np.array([int(r[0]) for r in rows], dtype=np.int64)
-            at = np.searchsorted(self.seqs, seqs)
-            ok = at < len(self.seqs)
-            ok[ok] = self.seqs[at[ok]] == seqs[ok]
-            freq = np.array([int(r[1]) for r in rows], dtype=np.int32)
-            found = (at[ok].astype(np.int32), freq[ok])
+            found = self.fields[fld].phrase(term.lexemes)
             self.phrases[key] = found
         return found
 
@@ -165,13 +189,15 @@ def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
     docs = np.empty(0, dtype=_DOC)
     lexemes: tuple[list[str], list[str]] = ([], [])
     data: tuple[list[bytes], list[bytes]] = ([], [])
-    for kind, lexeme, id_list, blob in rows:
+    spots: tuple[list[bytes], list[bytes]] = ([], [])
+    for kind, lexeme, id_list, blob, positions in rows:
         if kind < 0:
             ids = list(id_list or [])
             docs = np.frombuffer(blob or b"", dtype=_DOC)
         else:
             lexemes[kind].append(lexeme)
             data[kind].append(blob)
+            spots[kind].append(positions or b"")
     seqs = docs["seq"].astype(np.int64)
     fields = []
     for kind in (0, 1):
@@ -180,12 +206,18 @@ def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
         np.cumsum(counts, out=starts[1:])
         flat = np.frombuffer(b"".join(data[kind]), dtype=_POSTING)
         places = np.searchsorted(seqs, flat["seq"].astype(np.int64))  # every posting's document is held
+        pos_counts = np.array([len(b) // _POSITION.itemsize for b in spots[kind]], dtype=np.int64)
+        pos_starts = np.zeros(len(pos_counts) + 1, dtype=np.int64)
+        np.cumsum(pos_counts, out=pos_starts[1:])
+        positions = np.frombuffer(b"".join(spots[kind]), dtype=_POSITION)["pos"].astype(np.int16)
         fields.append(
             FieldPostings(
                 {lexeme: s for s, lexeme in enumerate(lexemes[kind])},
                 starts,
                 places.astype(np.int32),
                 flat["tf"].astype(np.int32),
+                pos_starts,
+                positions,
             )
         )
     return UserPostings(
@@ -254,9 +286,6 @@ class PostingsCache:
             return True
 
 
-Phrase = Callable[[int, Term], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]]
-
-
 def rank(
     user: UserPostings,
     terms: Sequence[Term],
@@ -265,7 +294,6 @@ def rank(
     depth: int,
     k: int,
     allowed: npt.NDArray[np.bool_] | None,
-    phrase: Phrase,
 ) -> list[tuple[str, float]]:
     """The score statement's result over ``user``'s documents (module docstring): ``w_rows`` are
     its (field, group, weight) rows in order, ``allowed`` the documents the scope's filters keep
@@ -282,7 +310,7 @@ def rank(
         present = np.zeros(n, dtype=bool)
         norm = _ONE_MINUS_B + (_B * lengths[fld]) / averages[fld]
         for t in ordered:
-            docs, freq = user.fields[fld].of(t.lexemes[0]) if len(t.lexemes) == 1 else phrase(fld, t)
+            docs, freq = user.fields[fld].of(t.lexemes[0]) if len(t.lexemes) == 1 else user.phrase(fld, t)
             if not len(docs):
                 continue
             tf = freq.astype(np.float64)
