@@ -20,7 +20,7 @@ from outcrop.stores.base import SearchFilters
 from outcrop.stores.postgres.bm25 import normalize as normalize_term
 from outcrop.stores.postgres.bm25 import plan_sql
 from outcrop.stores.postgres.lexical import PostgresLexical
-from outcrop.stores.postgres.postings import PostingsCache, UserPostings
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user
 from outcrop.stores.postgres.schema import SCHEMA, TENANT_SETTING
 
 SESSIONS = [
@@ -354,3 +354,90 @@ def test_a_store_from_before_the_pair_frequencies_ranks_as_before(postgres_url: 
         for q, was in zip(asked, before, strict=True):
             statement, held = _both(lexical, Scope(user_id="u1"), q, 10, None, 0.5)
             assert statement == held == was, q
+
+
+def _canonical(entry: UserPostings) -> tuple[Any, ...]:
+    """An entry as comparable values: documents in seq order, and each field's postings per lexeme
+    as (document id, occurrences, positions), sorted (a lexeme's postings are in no order)."""
+    fields = []
+    for f in entry.fields:
+        lexemes = {}
+        for lexeme, s in f.slot.items():
+            a, b = int(f.starts[s]), int(f.starts[s + 1])
+            spots = f.positions[int(f.pos_starts[s]) : int(f.pos_starts[s + 1])].tolist()
+            postings, at = [], 0
+            for doc, freq in zip(f.docs[a:b].tolist(), f.freq[a:b].tolist(), strict=True):
+                postings.append((entry.ids[doc], freq, tuple(spots[at : at + freq])))
+                at += freq
+            if postings:
+                lexemes[lexeme] = sorted(postings)
+        fields.append(lexemes)
+    return (entry.version, entry.ids, entry.seqs.tolist(), entry.own_len.tolist(), entry.ctx_len.tolist(), fields)
+
+
+def _version(url: str, user: str) -> int:
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        row = conn.execute(
+            "SELECT version FROM lexical_users WHERE tenant = 'default' AND user_key = md5(%s)::uuid", [user]
+        ).fetchone()
+    return int(str(row[0])) if row else 0
+
+
+def test_a_held_entry_is_patched_after_a_write(postgres_url: str, embedder: Embedder) -> None:
+    """After each write of the user (an add, an update, a delete, a forget, a batch), the next
+    search patches the held entry with the journaled documents instead of taking the statement:
+    the entry then equals one read whole at that version, and ranks as the statement does."""
+    with _memory(postgres_url, embedder) as m:
+        ids = _fill(m, "u1")
+        _fill(m, "u2")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+        lexical.search(scope, {"piano": 1.0}, 10)
+        lexical.search(scope, {"piano": 1.0}, 10)
+        assert _held(lexical, "default", "u1") is not None
+        [added] = m.add("The zebracorn's piano: Ana's zebracorn plays the piano bench.", user_id="u1")
+        writes = [
+            lambda: m.update(added, "The unicorn's piano, Ben's unicorn.", user_id="u1"),
+            lambda: m.delete(ids[2], user_id="u1"),
+            lambda: m.forget([ids[5]], user_id="u1"),
+            lambda: m.add(SESSIONS[2], user_id="u1", session_id="s9"),
+            lambda: None,
+        ]
+        for n, write in enumerate(writes):
+            before = _held(lexical, "default", "u1")
+            version = _version(postgres_url, "u1")
+            assert before is not None and before.version <= version  # == : forget's own search patched it
+            lexical.search(scope, {"piano": 1.0}, 10)  # the first search after the write
+            entry = _held(lexical, "default", "u1")
+            assert entry is not None and entry.version == version  # patched, not the statement
+            assert entry is not before or before.version == version, n
+            with lexical._db.tx("default") as conn:
+                whole = load_user(conn, "default", "u1", version)
+            assert _canonical(entry) == _canonical(whole)
+            for terms in QUERIES:
+                statement, held = _both(lexical, scope, terms, 10, None, 0.5)
+                assert held == statement, terms
+            assert _held(lexical, "default", "u1") is entry
+            write()
+
+
+def test_without_the_journal_a_held_entry_is_read_whole(postgres_url: str, embedder: Embedder) -> None:
+    """A version missing from the journal (a writer from before it, or its oldest rows gone): the
+    first search after the write takes the statement and the second reads the entry whole."""
+    with _memory(postgres_url, embedder) as m:
+        _fill(m, "u1")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+        lexical.search(scope, {"piano": 1.0}, 10)
+        lexical.search(scope, {"piano": 1.0}, 10)
+        m.add("A zebracorn at the piano.", user_id="u1")
+        with psycopg.connect(postgres_url) as conn:
+            conn.execute(f"SET search_path TO {SCHEMA}")
+            conn.execute("DELETE FROM lexical_journal")
+        version = _version(postgres_url, "u1")
+        lexical.search(scope, {"zebracorn": 1.0}, 10)
+        assert lexical.postings.get(("default", "u1"), version) is None
+        found = lexical.search(scope, {"zebracorn": 1.0}, 10)
+        entry = lexical.postings.get(("default", "u1"), version)
+        assert entry is not None and [i for i, _ in found] == [entry.ids[-1]]

@@ -22,7 +22,7 @@ from outcrop.stores.postgres.bm25 import (
     token_count,
 )
 from outcrop.stores.postgres.connection import Connections
-from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, rank
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, patch, rank
 from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
@@ -31,6 +31,9 @@ __all__ = ["LexicalRow", "PostgresLexical"]
 
 
 DEFAULT_POSTINGS_BYTES = 256 << 20  # users' postings a process keeps in memory (postings.py)
+JOURNAL_VERSIONS = 256  # a user's last versions whose documents are journaled (a held entry is patched)
+_PATCH_SHARE = 0.25  # a held entry is patched while the documents to read are at most this share of it
+_PATCH_MIN = 1_000  # (or at most this many)
 _SLACK = 0.5  # the most the terms left out of a large scope's match may add to a score (see search)
 
 
@@ -164,10 +167,34 @@ class PostgresLexical:
             return None
         key = (tenant, user)
         entry = self.postings.get(key, version)
+        if entry is None:
+            entry = self._patched(conn, tenant, user, version)
         if entry is None and self.postings.wanted(key, version):
             entry = load_user(conn, tenant, user, version)
+        if entry is not None and self.postings.get(key, version) is not entry:
             self.postings.put(key, entry)
         return entry
+
+    def _patched(self, conn: Conn, tenant: str, user: str, version: int) -> UserPostings | None:
+        """The user's held entry of an older version patched to ``version`` with the documents the
+        journal says the versions between touched (read now, as a whole read would read them);
+        None when there is no older entry, the journal lacks a version between, or the documents
+        are more than :data:`_PATCH_MIN` and :data:`_PATCH_SHARE` of the entry."""
+        old = self.postings.latest((tenant, user))
+        if old is None or old.version >= version:
+            return None
+        rows = conn.execute(
+            "SELECT version, seqs, ids FROM lexical_journal WHERE tenant = %s AND user_key = md5(%s)::uuid"
+            " AND version > %s AND version <= %s",
+            [tenant, user, old.version, version],
+        ).fetchall()
+        if len(rows) != version - old.version:
+            return None
+        touched = np.unique(np.array([int(q) for row in rows for q in row[1]], dtype=np.int64))
+        if len(touched) > max(_PATCH_MIN, _PATCH_SHARE * len(old.ids)):
+            return None
+        ids = sorted({str(i) for row in rows for i in row[2]})
+        return patch(old, touched, load_user(conn, tenant, user, version, only=ids))
 
     @staticmethod
     def _left_out(plan: LexicalPlan, with_context: bool) -> set[str]:
@@ -255,14 +282,20 @@ class PostgresLexical:
     @staticmethod
     def _bump(conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Move the lexical version of the users of ``ids`` (their kept postings are stale from this
-        write's commit on), in user key order; after ``lexical_stats``, on which writers of one
-        tenant queue, so never a deadlock here."""
+        write's commit on), in user key order, and journal the seqs of ``ids`` under each user's
+        new version (its last :data:`JOURNAL_VERSIONS` kept); after ``lexical_stats``, on which
+        writers of one tenant queue, so never a deadlock here."""
         conn.execute(
-            "INSERT INTO lexical_users AS v (tenant, user_key, version)"
-            " SELECT %(tenant)s, x.k, 1 FROM (SELECT DISTINCT md5(user_id)::uuid AS k FROM items"
-            " WHERE tenant = %(tenant)s AND id = ANY(%(ids)s)) AS x ORDER BY x.k"
-            " ON CONFLICT (tenant, user_key) DO UPDATE SET version = v.version + 1",
-            {"tenant": tenant, "ids": list(ids)},
+            "WITH x AS (SELECT md5(user_id)::uuid AS k, array_agg(seq ORDER BY seq) AS seqs, array_agg(id ORDER BY seq) AS ids FROM items"
+            " WHERE tenant = %(tenant)s AND id = ANY(%(ids)s) GROUP BY 1),"
+            " v AS (INSERT INTO lexical_users AS v (tenant, user_key, version)"
+            " SELECT %(tenant)s, x.k, 1 FROM x ORDER BY x.k"
+            " ON CONFLICT (tenant, user_key) DO UPDATE SET version = v.version + 1 RETURNING v.user_key, v.version),"
+            " gone AS (DELETE FROM lexical_journal j USING v WHERE j.tenant = %(tenant)s AND j.user_key = v.user_key"
+            " AND j.version <= v.version - %(kept)s)"
+            " INSERT INTO lexical_journal (tenant, user_key, version, seqs, ids)"
+            " SELECT %(tenant)s, v.user_key, v.version, x.seqs, x.ids FROM v JOIN x ON x.k = v.user_key",
+            {"tenant": tenant, "ids": list(ids), "kept": JOURNAL_VERSIONS},
         )
 
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from outcrop.stores.postgres.bm25 import K1, B, Term
 from outcrop.stores.postgres.sqlparts import Conn
 
-__all__ = ["FieldPostings", "PostingsCache", "UserPostings", "load_user", "numbers", "rank"]
+__all__ = ["FieldPostings", "PostingsCache", "UserPostings", "load_user", "numbers", "patch", "rank"]
 
 Key = tuple[str, str]  # (tenant, user id)
 
@@ -57,20 +57,22 @@ _ONE_MINUS_B = 1.0 - _B  # numeric 0.25 in SQL: exact either way
 # order, the occurrences' positions: ``array_send`` of each smallint[] past its 20-byte header, a
 # 4-byte length and the int2 for each): bytes, not text, so neither side converts numbers (a
 # 100k-turn user holds ~9M postings).
+# With ``only``, the documents of those ids alone (a patch, below: through the primary key).
 _POSITIONS = "string_agg(substring(array_send(u.positions) from 21), ''::bytea)"
-_LOAD = f"""
+_LOAD = """
     SELECT -1 AS kind, NULL::text AS lexeme, array_agg(id ORDER BY seq) AS ids,
            string_agg(int8send(seq) || int4send(own_len) || int4send(ctx_len), ''::bytea ORDER BY seq), NULL::bytea
-    FROM items WHERE tenant = %(tenant)s AND user_id = %(user)s AND (own_tsv IS NOT NULL OR ctx_tsv IS NOT NULL)
+    FROM items i WHERE tenant = %(tenant)s AND user_id = %(user)s AND (own_tsv IS NOT NULL OR ctx_tsv IS NOT NULL){only}
     UNION ALL
     SELECT 0, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea),
-           {_POSITIONS}
-    FROM items i, unnest(i.own_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
+           {positions}
+    FROM items i, unnest(i.own_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s{only} GROUP BY u.lexeme
     UNION ALL
     SELECT 1, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea),
-           {_POSITIONS}
-    FROM items i, unnest(i.ctx_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
+           {positions}
+    FROM items i, unnest(i.ctx_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s{only} GROUP BY u.lexeme
 """
+_ONLY = " AND i.id = ANY(%(ids)s::text[])"
 _DOC = np.dtype([("seq", ">i8"), ("own", ">i4"), ("ctx", ">i4")])
 _POSTING = np.dtype([("seq", ">i8"), ("tf", ">i4")])
 _POSITION = np.dtype([("len", ">i4"), ("pos", ">i2")])
@@ -182,9 +184,12 @@ class UserPostings:
         return found
 
 
-def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
-    """Read a user's documents and postings in one statement (inside the caller's transaction)."""
-    rows = conn.execute(_LOAD.encode(), {"tenant": tenant, "user": user}, binary=True).fetchall()
+def load_user(conn: Conn, tenant: str, user: str, version: int, only: Sequence[str] | None = None) -> UserPostings:
+    """Read a user's documents and postings in one statement (inside the caller's transaction);
+    with ``only``, those of the documents of these ids."""
+    sql = _LOAD.format(only="" if only is None else _ONLY, positions=_POSITIONS)
+    params = {"tenant": tenant, "user": user, "ids": list(only or [])}
+    rows = conn.execute(sql.encode(), params, binary=True).fetchall()
     ids: list[str] = []
     docs = np.empty(0, dtype=_DOC)
     lexemes: tuple[list[str], list[str]] = ([], [])
@@ -230,6 +235,83 @@ def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
     )
 
 
+def _ranges(starts: npt.NDArray[np.int64], order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The indexes of the runs ``starts[g]:starts[g + 1]`` for each ``g`` of ``order``, in turn."""
+    lengths = (starts[1:] - starts[:-1])[order]
+    total = int(lengths.sum())
+    if not total:
+        return np.empty(0, np.int64)
+    begins = np.zeros(len(lengths), np.int64)
+    np.cumsum(lengths[:-1], out=begins[1:])
+    return np.repeat(starts[:-1][order] - begins, lengths) + np.arange(total, dtype=np.int64)
+
+
+def _merge(
+    old: FieldPostings,
+    delta: FieldPostings,
+    dead: npt.NDArray[np.bool_],
+    old_to_new: npt.NDArray[np.int32],
+    delta_to_new: npt.NDArray[np.int32],
+) -> FieldPostings:
+    """One field's postings with the documents ``dead`` (old places) taken out and ``delta``'s
+    added: each lexeme's kept postings, then the added ones (and their positions in that order)."""
+    slot = dict(old.slot)
+    for lexeme in delta.slot:
+        slot.setdefault(lexeme, len(slot))
+    n = len(slot)
+    old_slots = np.arange(len(old.slot), dtype=np.int32)
+    keep = ~dead[old.docs]
+    kept_counts = np.bincount(np.repeat(old_slots, np.diff(old.starts))[keep], minlength=n)
+    pos_keep = np.repeat(keep, old.freq)
+    kept_pos_counts = np.bincount(np.repeat(old_slots, np.diff(old.pos_starts))[pos_keep], minlength=n)
+    target = np.array([slot[lexeme] for lexeme in delta.slot], dtype=np.int64)  # delta slot -> merged slot
+    groups = np.argsort(target, kind="stable")
+    postings = _ranges(delta.starts, groups)
+    spots = _ranges(delta.pos_starts, groups)
+    added_slots = np.repeat(target[groups], np.diff(delta.starts)[groups])
+    added_pos_slots = np.repeat(target[groups], np.diff(delta.pos_starts)[groups])
+    docs = np.insert(
+        old_to_new[old.docs[keep]], np.cumsum(kept_counts)[added_slots], delta_to_new[delta.docs[postings]]
+    )
+    freq = np.insert(old.freq[keep], np.cumsum(kept_counts)[added_slots], delta.freq[postings])
+    positions = np.insert(old.positions[pos_keep], np.cumsum(kept_pos_counts)[added_pos_slots], delta.positions[spots])
+    starts = np.zeros(n + 1, np.int64)
+    np.cumsum(kept_counts + np.bincount(added_slots, minlength=n), out=starts[1:])
+    pos_starts = np.zeros(n + 1, np.int64)
+    np.cumsum(kept_pos_counts + np.bincount(added_pos_slots, minlength=n), out=pos_starts[1:])
+    return FieldPostings(
+        slot, starts, docs.astype(np.int32), freq.astype(np.int32), pos_starts, positions.astype(np.int16)
+    )
+
+
+def patch(old: UserPostings, touched: npt.NDArray[np.int64], delta: UserPostings) -> UserPostings:
+    """``old`` with the documents of the ``touched`` seqs replaced by ``delta`` (those documents
+    as read now: the ones still holding a lexical document), at ``delta``'s version: what
+    :func:`load_user` would read, each lexeme's postings in another order (which no sum depends
+    on: a document's parts are summed per term, and each term's postings hold a document once)."""
+    dead = np.isin(old.seqs, touched)
+    kept = np.flatnonzero(~dead)
+    seqs = np.concatenate([old.seqs[kept], delta.seqs])
+    order = np.argsort(seqs, kind="stable")
+    where = np.empty(len(order), np.int64)
+    where[order] = np.arange(len(order))
+    old_to_new = np.full(len(old.seqs), -1, np.int32)
+    old_to_new[kept] = where[: len(kept)]
+    delta_to_new = where[len(kept) :].astype(np.int32)
+    ids = [old.ids[int(p)] for p in kept] + delta.ids
+    return UserPostings(
+        version=delta.version,
+        ids=[ids[int(p)] for p in order],
+        seqs=seqs[order],
+        own_len=np.concatenate([old.own_len[kept], delta.own_len])[order],
+        ctx_len=np.concatenate([old.ctx_len[kept], delta.ctx_len])[order],
+        fields=(
+            _merge(old.fields[0], delta.fields[0], dead, old_to_new, delta_to_new),
+            _merge(old.fields[1], delta.fields[1], dead, old_to_new, delta_to_new),
+        ),
+    )
+
+
 class PostingsCache:
     """Users' :class:`UserPostings` by (tenant, user), least recently used dropped first, bounded
     by their bytes; and which version of a user was last found without an entry (read at the
@@ -253,6 +335,11 @@ class PostingsCache:
                 return None
             self._entries.move_to_end(key)
             return entry
+
+    def latest(self, key: Key) -> UserPostings | None:
+        """The user's entry at whatever version it was read (to patch it)."""
+        with self._lock:
+            return self._entries.get(key)
 
     def wanted(self, key: Key, version: int) -> bool:
         """Whether to read the user's entry now: this version was seen once before without one

@@ -161,6 +161,7 @@ TENANT_TABLES = (
     "vector_points",
     "lexical_users",
     "lexical_pairs",
+    "lexical_journal",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -436,6 +437,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE lexical_pairs FORCE ROW LEVEL SECURITY;
         ALTER TABLE items FORCE ROW LEVEL SECURITY;
         """,
+    ),
+    (
+        "0016_lexical_journal",
+        # The documents (their seqs and ids) each version of a user's lexical documents touched, written
+        # with the version in the write's transaction: a process holding the user's postings at an
+        # older version patches them with those documents instead of reading them all again
+        # (postings.patch). The last versions of each user are kept (lexical.py); an entry older
+        # than the journal, or a store migrated in place (no rows), is read whole as before.
+        """
+        CREATE TABLE lexical_journal (
+            tenant text NOT NULL CHECK (tenant <> ''),
+            user_key uuid NOT NULL,
+            version bigint NOT NULL,
+            seqs bigint[] NOT NULL,
+            ids text[] NOT NULL,
+            PRIMARY KEY (tenant, user_key, version)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("lexical_journal",)),
     ),
 ]
 
