@@ -59,8 +59,9 @@ class PostgresLexical:
     A user's search is scored from the user's postings held in memory instead
     (:mod:`~outcrop.stores.postgres.postings`: the statement's ids and scores to the bit) while the
     user's lexical version is the one they were read at; the writes here move it
-    (``lexical_users``, in the write's transaction). A search without a user, and a user's first
-    search after a write, run the statement."""
+    (``lexical_users``, in the write's transaction); a held entry of an older version is patched
+    with the documents the journal says the writes between touched. A search without a user, and
+    a user not held (at its first search of a version), run the statement."""
 
     large_scope: int = 10_000
 

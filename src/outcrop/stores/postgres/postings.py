@@ -27,6 +27,10 @@ only while the version the search reads is the same. The version is read before 
 the next search read them again). A user's entry is read at the second search that finds the same
 version without one: a user written between searches (an agent that adds and asks in turn) keeps
 the statement's cost, never a whole read per search.
+
+**Patched, not read again.** A held entry of an older version is patched (:func:`patch`) with the
+documents the versions between touched (``lexical_journal``, written with each version in the
+write's transaction, migration 0016): those documents read alone, by id, and merged in.
 """
 
 from __future__ import annotations
