@@ -17,8 +17,10 @@ from outcrop import Memory, MemoryConfig
 from outcrop.core.types import Level, Scope
 from outcrop.providers import Embedder
 from outcrop.stores.base import SearchFilters
+from outcrop.stores.postgres.bm25 import normalize as normalize_term
+from outcrop.stores.postgres.bm25 import plan_sql
 from outcrop.stores.postgres.lexical import PostgresLexical
-from outcrop.stores.postgres.postings import PostingsCache, UserPostings
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user
 from outcrop.stores.postgres.schema import SCHEMA, TENANT_SETTING
 
 SESSIONS = [
@@ -36,6 +38,8 @@ SESSIONS = [
     [
         {"name": "Ben", "content": "Running club on Sunday, then painting at the studio."},
         {"name": "Ana", "content": "Sunday is piano day. Running is Ben's thing, not mine."},
+        {"name": "Ben", "content": "Ana's piano, Ana's bench, Ben's dog: Ana's piano bench is Ben's now."},
+        {"name": "Ana", "content": "The old piano bench, the old piano bench, the old piano."},
     ],
 ]
 
@@ -48,6 +52,11 @@ QUERIES: list[dict[str, float]] = [
     {"ana": 1.0, "ben": 1.0},  # a name in most documents
     {"running club": 1.0, "sunday": 0.3},
     {"quetzal": 1.0},  # no document
+    {"ben's": 1.0, "thing": 0.5},  # a possessive: the phrase "ben s"
+    {"ana's piano": 1.0, "ben's dog": 1.0, "piano": 0.25},  # possessive phrases of three lexemes
+    {"the old piano bench": 1.0, "old piano": 0.5},  # four lexemes, overlapping occurrences
+    {"piano piano piano": 1.0, "piano piano": 1.0},  # one lexeme repeated: occurrences overlap
+    {"bench piano": 1.0, "piano the bench": 1.0, "biscuit": 1.0},  # pairs in no document: df 0
 ]
 
 
@@ -114,7 +123,7 @@ def test_postings_rank_as_the_statement_does_to_the_bit(postgres_url: str, embed
         assert compared > 200
         entry = _held(lexical, "default", "u1")
         assert entry is not None and len(entry.ids) > len(SESSIONS[0])
-        assert any(key[1] == "piano bench" or "<->" in key[1] for key in entry.phrases)  # a phrase asked
+        assert {"'ben' <-> 's'", "'ana' <-> 's' <-> 'piano'", "'piano' <-> 'piano'"} <= {q for _, q in entry.phrases}
 
 
 def test_a_write_between_searches_is_never_missed(postgres_url: str, embedder: Embedder) -> None:
@@ -219,7 +228,14 @@ def test_the_cache_reads_a_user_at_the_second_search_of_a_version_and_keeps_its_
     def entry(version: int, docs: int) -> UserPostings:
         from outcrop.stores.postgres.postings import FieldPostings
 
-        empty = FieldPostings({}, np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.int32))
+        empty = FieldPostings(
+            {},
+            np.zeros(1, np.int64),
+            np.empty(0, np.int32),
+            np.empty(0, np.int32),
+            np.zeros(1, np.int64),
+            np.empty(0, np.int16),
+        )
         return UserPostings(
             version,
             [f"id{n}" for n in range(docs)],
@@ -239,3 +255,189 @@ def test_the_cache_reads_a_user_at_the_second_search_of_a_version_and_keeps_its_
     assert not cache.wanted(key, 4) and cache.wanted(key, 4)  # read again at the second search after
     disabled = PostingsCache(max_bytes=0)
     assert not disabled.wanted(key, 1) and not disabled.wanted(key, 1)
+
+
+def _pairs(url: str) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """``lexical_pairs`` as kept, and as counted now from the items (documents whose tsvector
+    matches the phrase query ``a <-> b``, per field)."""
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        kept = {
+            str(r[0]): (int(r[1]), int(r[2])) for r in conn.execute("SELECT pair, own_df, ctx_df FROM lexical_pairs")
+        }
+        counted = conn.execute(
+            "SELECT x.pair, count(*) FILTER (WHERE d.own_tsv @@ x.q), count(*) FILTER (WHERE d.ctx_tsv @@ x.q)"
+            " FROM (SELECT DISTINCT p.pair, (quote_literal(split_part(p.pair, ' ', 1)) || ' <-> '"
+            " || quote_literal(split_part(p.pair, ' ', 2)))::tsquery AS q"
+            " FROM items i, LATERAL (SELECT tsvector_pairs(i.own_tsv) UNION SELECT tsvector_pairs(i.ctx_tsv)) p(pair)) x"
+            " JOIN items d ON d.tenant = 'default' GROUP BY x.pair"
+        ).fetchall()
+    found = {str(r[0]): (int(r[1]), int(r[2])) for r in counted}
+    return kept, {p: n for p, n in found.items() if n != (0, 0)}
+
+
+PHRASES = [
+    "ben s",
+    "ana s piano",
+    "the old piano bench",
+    "piano piano",
+    "piano piano piano",
+    "bench piano",
+    "piano bench",
+]
+
+
+def _plan_frequencies(url: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The plan statement's (own, context) document frequency of each of :data:`PHRASES`, and the
+    documents matching each phrase query counted over the tenant's items."""
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        rows = conn.execute(plan_sql(True).encode(), {"terms": PHRASES, "tenant": "default", "user": None}).fetchall()
+        planned = [(int(r[3]), int(r[4])) for r in sorted(rows, key=lambda r: int(r[0])) if int(r[0]) > 0]
+        counted = [
+            (int(r[0]), int(r[1]))
+            for r in (
+                conn.execute(
+                    "SELECT count(*) FILTER (WHERE own_tsv @@ q), count(*) FILTER (WHERE ctx_tsv @@ q)"
+                    " FROM items, phraseto_tsquery('porter', %s) q WHERE tenant = 'default'",
+                    [p],
+                ).fetchone()
+                or (0, 0)
+                for p in PHRASES
+            )
+        ]
+    return planned, counted
+
+
+def test_pair_frequencies_follow_every_write(postgres_url: str, embedder: Embedder) -> None:
+    """``lexical_pairs`` holds, for every adjacent lexeme pair of the tenant, the documents whose
+    field matches the phrase ``a <-> b`` (counted with ``@@``), after adds, an update, a delete and
+    a forget; a pair no document holds any more has no row."""
+    with _memory(postgres_url, embedder) as m:
+        ids = _fill(m, "u1")
+        _fill(m, "u2")
+        kept, counted = _pairs(postgres_url)
+        assert kept == counted and kept["ben s"][0] >= 4 and "piano piano" in kept
+        planned, matched = _plan_frequencies(postgres_url)
+        assert planned == matched and all(n[0] for n in planned[:5]) and planned[5] == (0, 0)
+        [added] = m.add("The zebracorn's hoof, a zebracorn hoof.", user_id="u1")
+        assert _pairs(postgres_url)[0]["zebracorn s"] == (1, 0)
+        m.update(added, "The unicorn's hoof.", user_id="u1")
+        kept, counted = _pairs(postgres_url)
+        assert kept == counted and "zebracorn s" not in kept and kept["unicorn s"][0] == 1
+        m.delete(added, user_id="u1")
+        m.forget([ids[7]], user_id="u1")
+        kept, counted = _pairs(postgres_url)
+        assert kept == counted and "unicorn s" not in kept
+        planned, matched = _plan_frequencies(postgres_url)
+        assert planned == matched
+
+
+def test_a_store_from_before_the_pair_frequencies_ranks_as_before(postgres_url: str, embedder: Embedder) -> None:
+    """A store written before ``0015_lexical_pairs`` (no table, no function, no record) opens with
+    its pairs counted from the items already stored and ranks its phrases as before."""
+    asked = [q for q in QUERIES if any(" " in normalize_term(t) for t in q)]
+    with _memory(postgres_url, embedder) as m:
+        _fill(m, "u1")
+        lexical = _lexical(m)
+        lexical.postings.max_bytes = 0
+        before = [lexical.search(Scope(user_id="u1"), q, 10, None, 0.5) for q in asked]
+        expected = _pairs(postgres_url)[0]
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        conn.execute("DROP TABLE lexical_pairs")
+        conn.execute("DROP FUNCTION tsvector_pairs(tsvector)")
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0015_lexical_pairs'")
+    with _memory(postgres_url, embedder) as m:
+        assert _pairs(postgres_url)[0] == expected
+        lexical = _lexical(m)
+        for q, was in zip(asked, before, strict=True):
+            statement, held = _both(lexical, Scope(user_id="u1"), q, 10, None, 0.5)
+            assert statement == held == was, q
+
+
+def _canonical(entry: UserPostings) -> tuple[Any, ...]:
+    """An entry as comparable values: documents in seq order, and each field's postings per lexeme
+    as (document id, occurrences, positions), sorted (a lexeme's postings are in no order)."""
+    fields = []
+    for f in entry.fields:
+        lexemes = {}
+        for lexeme, s in f.slot.items():
+            a, b = int(f.starts[s]), int(f.starts[s + 1])
+            spots = f.positions[int(f.pos_starts[s]) : int(f.pos_starts[s + 1])].tolist()
+            postings, at = [], 0
+            for doc, freq in zip(f.docs[a:b].tolist(), f.freq[a:b].tolist(), strict=True):
+                postings.append((entry.ids[doc], freq, tuple(spots[at : at + freq])))
+                at += freq
+            if postings:
+                lexemes[lexeme] = sorted(postings)
+        fields.append(lexemes)
+    return (entry.version, entry.ids, entry.seqs.tolist(), entry.own_len.tolist(), entry.ctx_len.tolist(), fields)
+
+
+def _version(url: str, user: str) -> int:
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        row = conn.execute(
+            "SELECT version FROM lexical_users WHERE tenant = 'default' AND user_key = md5(%s)::uuid", [user]
+        ).fetchone()
+    return int(str(row[0])) if row else 0
+
+
+def test_a_held_entry_is_patched_after_a_write(postgres_url: str, embedder: Embedder) -> None:
+    """After each write of the user (an add, an update, a delete, a forget, a batch), the next
+    search patches the held entry with the journaled documents instead of taking the statement:
+    the entry then equals one read whole at that version, and ranks as the statement does."""
+    with _memory(postgres_url, embedder) as m:
+        ids = _fill(m, "u1")
+        _fill(m, "u2")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+        lexical.search(scope, {"piano": 1.0}, 10)
+        lexical.search(scope, {"piano": 1.0}, 10)
+        assert _held(lexical, "default", "u1") is not None
+        [added] = m.add("The zebracorn's piano: Ana's zebracorn plays the piano bench.", user_id="u1")
+        writes = [
+            lambda: m.update(added, "The unicorn's piano, Ben's unicorn.", user_id="u1"),
+            lambda: m.delete(ids[2], user_id="u1"),
+            lambda: m.forget([ids[5]], user_id="u1"),
+            lambda: m.add(SESSIONS[2], user_id="u1", session_id="s9"),
+            lambda: None,
+        ]
+        for n, write in enumerate(writes):
+            before = _held(lexical, "default", "u1")
+            version = _version(postgres_url, "u1")
+            assert before is not None and before.version <= version  # == : forget's own search patched it
+            lexical.search(scope, {"piano": 1.0}, 10)  # the first search after the write
+            entry = _held(lexical, "default", "u1")
+            assert entry is not None and entry.version == version  # patched, not the statement
+            assert entry is not before or before.version == version, n
+            with lexical._db.tx("default") as conn:
+                whole = load_user(conn, "default", "u1", version)
+            assert _canonical(entry) == _canonical(whole)
+            for terms in QUERIES:
+                statement, held = _both(lexical, scope, terms, 10, None, 0.5)
+                assert held == statement, terms
+            assert _held(lexical, "default", "u1") is entry
+            write()
+
+
+def test_without_the_journal_a_held_entry_is_read_whole(postgres_url: str, embedder: Embedder) -> None:
+    """A version missing from the journal (a writer from before it, or its oldest rows gone): the
+    first search after the write takes the statement and the second reads the entry whole."""
+    with _memory(postgres_url, embedder) as m:
+        _fill(m, "u1")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+        lexical.search(scope, {"piano": 1.0}, 10)
+        lexical.search(scope, {"piano": 1.0}, 10)
+        m.add("A zebracorn at the piano.", user_id="u1")
+        with psycopg.connect(postgres_url) as conn:
+            conn.execute(f"SET search_path TO {SCHEMA}")
+            conn.execute("DELETE FROM lexical_journal")
+        version = _version(postgres_url, "u1")
+        lexical.search(scope, {"zebracorn": 1.0}, 10)
+        assert lexical.postings.get(("default", "u1"), version) is None
+        found = lexical.search(scope, {"zebracorn": 1.0}, 10)
+        entry = lexical.postings.get(("default", "u1"), version)
+        assert entry is not None and [i for i, _ in found] == [entry.ids[-1]]

@@ -92,13 +92,20 @@ def plan_sql(with_context: bool, versioned: bool = False) -> str:
     with ``versioned``, row -3 the lexical version of the user ``%(user)s`` (``lexical_users``, 0
     without a row).
 
-    A one-lexeme term's frequency is read from ``lexical_terms`` (kept by the writes); a phrase's
-    is counted from the documents that hold it."""
+    A one-lexeme term's frequency is read from ``lexical_terms`` and a two-lexeme phrase's from
+    ``lexical_pairs`` (both kept by the writes: the documents holding the two lexemes at adjacent
+    positions are those its query ``a <-> b`` matches). A longer phrase's is 0 when one of its
+    adjacent pairs is in no document of the field, else counted from the documents that hold it."""
 
     def frequency(field: str) -> str:
+        pair = "lp.tenant = %(tenant)s AND lp.pair = q.lexemes[{a}] || ' ' || q.lexemes[{b}]"
         return (
             f"CASE WHEN cardinality(q.lexemes) = 1 THEN coalesce((SELECT lt.{field}_df FROM lexical_terms lt"
             " WHERE lt.tenant = %(tenant)s AND lt.lexeme = q.lexemes[1]), 0)"
+            f" WHEN cardinality(q.lexemes) = 2 THEN coalesce((SELECT lp.{field}_df FROM lexical_pairs lp"
+            f" WHERE {pair.format(a=1, b=2)}), 0)"
+            " WHEN EXISTS (SELECT 1 FROM generate_subscripts(q.lexemes, 1) k WHERE k > 1 AND NOT EXISTS ("
+            f"SELECT 1 FROM lexical_pairs lp WHERE {pair.format(a='k - 1', b='k')} AND lp.{field}_df > 0)) THEN 0"
             f" ELSE (SELECT count(*) FROM items d WHERE d.tenant = %(tenant)s AND d.{field}_tsv @@ q.tsq) END"
         )
 

@@ -22,7 +22,7 @@ from outcrop.stores.postgres.bm25 import (
     token_count,
 )
 from outcrop.stores.postgres.connection import Connections
-from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, rank
+from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, patch, rank
 from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
@@ -31,6 +31,9 @@ __all__ = ["LexicalRow", "PostgresLexical"]
 
 
 DEFAULT_POSTINGS_BYTES = 256 << 20  # users' postings a process keeps in memory (postings.py)
+JOURNAL_VERSIONS = 256  # a user's last versions whose documents are journaled (a held entry is patched)
+_PATCH_SHARE = 0.25  # a held entry is patched while the documents to read are at most this share of it
+_PATCH_MIN = 1_000  # (or at most this many)
 _SLACK = 0.5  # the most the terms left out of a large scope's match may add to a score (see search)
 
 
@@ -56,8 +59,9 @@ class PostgresLexical:
     A user's search is scored from the user's postings held in memory instead
     (:mod:`~outcrop.stores.postgres.postings`: the statement's ids and scores to the bit) while the
     user's lexical version is the one they were read at; the writes here move it
-    (``lexical_users``, in the write's transaction). A search without a user, and a user's first
-    search after a write, run the statement."""
+    (``lexical_users``, in the write's transaction); a held entry of an older version is patched
+    with the documents the journal says the writes between touched. A search without a user, and
+    a user not held (at its first search of a version), run the statement."""
 
     large_scope: int = 10_000
 
@@ -141,7 +145,6 @@ class PostgresLexical:
                         depth,
                         k,
                         allowed,
-                        lambda fld, term: entry.phrase(conn, scope.tenant, user, fld, term),
                     )
             left = self._left_out(plan, with_context)
             if left and self._sizes.reaches(conn, clause, params, self.large_scope):
@@ -165,10 +168,34 @@ class PostgresLexical:
             return None
         key = (tenant, user)
         entry = self.postings.get(key, version)
+        if entry is None:
+            entry = self._patched(conn, tenant, user, version)
         if entry is None and self.postings.wanted(key, version):
             entry = load_user(conn, tenant, user, version)
+        if entry is not None and self.postings.get(key, version) is not entry:
             self.postings.put(key, entry)
         return entry
+
+    def _patched(self, conn: Conn, tenant: str, user: str, version: int) -> UserPostings | None:
+        """The user's held entry of an older version patched to ``version`` with the documents the
+        journal says the versions between touched (read now, as a whole read would read them);
+        None when there is no older entry, the journal lacks a version between, or the documents
+        are more than :data:`_PATCH_MIN` and :data:`_PATCH_SHARE` of the entry."""
+        old = self.postings.latest((tenant, user))
+        if old is None or old.version >= version:
+            return None
+        rows = conn.execute(
+            "SELECT version, seqs, ids FROM lexical_journal WHERE tenant = %s AND user_key = md5(%s)::uuid"
+            " AND version > %s AND version <= %s",
+            [tenant, user, old.version, version],
+        ).fetchall()
+        if len(rows) != version - old.version:
+            return None
+        touched = np.unique(np.array([int(q) for row in rows for q in row[1]], dtype=np.int64))
+        if len(touched) > max(_PATCH_MIN, _PATCH_SHARE * len(old.ids)):
+            return None
+        ids = sorted({str(i) for row in rows for i in row[2]})
+        return patch(old, touched, load_user(conn, tenant, user, version, only=ids))
 
     @staticmethod
     def _left_out(plan: LexicalPlan, with_context: bool) -> set[str]:
@@ -213,8 +240,9 @@ class PostgresLexical:
     @staticmethod
     def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int) -> None:
         """Add (``sign`` 1) or take out (-1) the lexemes of ``ids``' tsvectors from the tenant's
-        document frequencies, in lexeme order, in one statement; a lexeme no document holds any
-        more is deleted (a forgotten word leaves no row). Every caller has updated
+        document frequencies, in lexeme order, in one statement, then their adjacent lexeme pairs
+        (``lexical_pairs``, a two-lexeme phrase's frequency) in pair order; a lexeme or pair no
+        document holds any more is deleted (a forgotten word leaves no row). Every caller has updated
         ``lexical_stats`` first in the same transaction, so writers of one tenant queue on that row
         and never deadlock here."""
         if not ids:
@@ -235,18 +263,40 @@ class PostgresLexical:
         gone = sorted((row[0] for row in rows if row[1]), key=lambda lexeme: lexeme.encode())
         if gone:
             conn.execute("DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s)", [tenant, gone])
+        rows = conn.execute(
+            "INSERT INTO lexical_pairs AS t (tenant, pair, own_df, ctx_df)"
+            " SELECT %(tenant)s, x.pair, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
+            " SELECT p.pair, 1 AS own, 0 AS ctx FROM items i, tsvector_pairs(i.own_tsv) p(pair)"
+            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
+            " UNION ALL SELECT p.pair, 0, 1 FROM items i, tsvector_pairs(i.ctx_tsv) p(pair)"
+            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
+            ') AS x GROUP BY x.pair ORDER BY x.pair COLLATE "C"'
+            " ON CONFLICT (tenant, pair) DO UPDATE"
+            " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
+            " RETURNING t.pair, t.own_df <= 0 AND t.ctx_df <= 0",
+            {"tenant": tenant, "ids": list(ids), "sign": sign},
+        ).fetchall()
+        gone = sorted((row[0] for row in rows if row[1]), key=lambda pair: pair.encode())
+        if gone:
+            conn.execute("DELETE FROM lexical_pairs WHERE tenant = %s AND pair = ANY(%s)", [tenant, gone])
 
     @staticmethod
     def _bump(conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Move the lexical version of the users of ``ids`` (their kept postings are stale from this
-        write's commit on), in user key order; after ``lexical_stats``, on which writers of one
-        tenant queue, so never a deadlock here."""
+        write's commit on), in user key order, and journal the seqs of ``ids`` under each user's
+        new version (its last :data:`JOURNAL_VERSIONS` kept); after ``lexical_stats``, on which
+        writers of one tenant queue, so never a deadlock here."""
         conn.execute(
-            "INSERT INTO lexical_users AS v (tenant, user_key, version)"
-            " SELECT %(tenant)s, x.k, 1 FROM (SELECT DISTINCT md5(user_id)::uuid AS k FROM items"
-            " WHERE tenant = %(tenant)s AND id = ANY(%(ids)s)) AS x ORDER BY x.k"
-            " ON CONFLICT (tenant, user_key) DO UPDATE SET version = v.version + 1",
-            {"tenant": tenant, "ids": list(ids)},
+            "WITH x AS (SELECT md5(user_id)::uuid AS k, array_agg(seq ORDER BY seq) AS seqs, array_agg(id ORDER BY seq) AS ids FROM items"
+            " WHERE tenant = %(tenant)s AND id = ANY(%(ids)s) GROUP BY 1),"
+            " v AS (INSERT INTO lexical_users AS v (tenant, user_key, version)"
+            " SELECT %(tenant)s, x.k, 1 FROM x ORDER BY x.k"
+            " ON CONFLICT (tenant, user_key) DO UPDATE SET version = v.version + 1 RETURNING v.user_key, v.version),"
+            " gone AS (DELETE FROM lexical_journal j USING v WHERE j.tenant = %(tenant)s AND j.user_key = v.user_key"
+            " AND j.version <= v.version - %(kept)s)"
+            " INSERT INTO lexical_journal (tenant, user_key, version, seqs, ids)"
+            " SELECT %(tenant)s, v.user_key, v.version, x.seqs, x.ids FROM v JOIN x ON x.k = v.user_key",
+            {"tenant": tenant, "ids": list(ids), "kept": JOURNAL_VERSIONS},
         )
 
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:

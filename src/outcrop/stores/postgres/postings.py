@@ -17,7 +17,8 @@ tsvector, sorted that way, joined to the query's terms) and then phrases in the 
 ``UNION ALL``'s second branch); each (field, group) ranked by score then ``seq`` and cut at
 ``depth``; the weighted parts summed per document in (field, group) order; ties of the result to
 the smaller id (``COLLATE "C"``: byte order, which is code point order). A phrase's occurrences
-come from ``phrase_tf`` in SQL, once per phrase and user version.
+are ``phrase_tf``'s, counted from the held positions of its lexemes (each field's positions, as
+``array_send`` gives the tsvector's, read with the postings), once per phrase and entry.
 
 **Never stale.** An entry is kept with its user's lexical version (``lexical_users``, moved by
 every write of the user's lexical documents in the write's transaction, migration 0014) and used
@@ -26,13 +27,17 @@ only while the version the search reads is the same. The version is read before 
 the next search read them again). A user's entry is read at the second search that finds the same
 version without one: a user written between searches (an agent that adds and asks in turn) keeps
 the statement's cost, never a whole read per search.
+
+**Patched, not read again.** A held entry of an older version is patched (:func:`patch`) with the
+documents the versions between touched (``lexical_journal``, written with each version in the
+write's transaction, migration 0016): those documents read alone, by id, and merged in.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +46,7 @@ import numpy.typing as npt
 from outcrop.stores.postgres.bm25 import K1, B, Term
 from outcrop.stores.postgres.sqlparts import Conn
 
-__all__ = ["FieldPostings", "PostingsCache", "UserPostings", "load_user", "numbers", "rank"]
+__all__ = ["FieldPostings", "PostingsCache", "UserPostings", "load_user", "numbers", "patch", "rank"]
 
 Key = tuple[str, str]  # (tenant, user id)
 
@@ -52,26 +57,30 @@ _ONE_MINUS_B = 1.0 - _B  # numeric 0.25 in SQL: exact either way
 
 # One statement, one snapshot: row -1 holds the documents (ids, and each one's seq, own length and
 # context length as big-endian int8, int4, int4, in seq order), rows 0 and 1 a field's postings of
-# one lexeme (each document's seq and the lexeme's occurrences, int8 and int4): bytes, not text,
-# so neither side converts numbers (a 100k-turn user holds ~9M postings).
+# one lexeme (each document's seq and the lexeme's occurrences, int8 and int4; then, in the same
+# order, the occurrences' positions: ``array_send`` of each smallint[] past its 20-byte header, a
+# 4-byte length and the int2 for each): bytes, not text, so neither side converts numbers (a
+# 100k-turn user holds ~9M postings).
+# With ``only``, the documents of those ids alone (a patch, below: through the primary key).
+_POSITIONS = "string_agg(substring(array_send(u.positions) from 21), ''::bytea)"
 _LOAD = """
     SELECT -1 AS kind, NULL::text AS lexeme, array_agg(id ORDER BY seq) AS ids,
-           string_agg(int8send(seq) || int4send(own_len) || int4send(ctx_len), ''::bytea ORDER BY seq)
-    FROM items WHERE tenant = %(tenant)s AND user_id = %(user)s AND (own_tsv IS NOT NULL OR ctx_tsv IS NOT NULL)
+           string_agg(int8send(seq) || int4send(own_len) || int4send(ctx_len), ''::bytea ORDER BY seq), NULL::bytea
+    FROM items i WHERE tenant = %(tenant)s AND user_id = %(user)s AND (own_tsv IS NOT NULL OR ctx_tsv IS NOT NULL){only}
     UNION ALL
-    SELECT 0, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea)
-    FROM items i, unnest(i.own_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
+    SELECT 0, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea),
+           {positions}
+    FROM items i, unnest(i.own_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s{only} GROUP BY u.lexeme
     UNION ALL
-    SELECT 1, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea)
-    FROM items i, unnest(i.ctx_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s GROUP BY u.lexeme
+    SELECT 1, u.lexeme, NULL, string_agg(int8send(i.seq) || int4send(cardinality(u.positions)), ''::bytea),
+           {positions}
+    FROM items i, unnest(i.ctx_tsv) u WHERE i.tenant = %(tenant)s AND i.user_id = %(user)s{only} GROUP BY u.lexeme
 """
+_ONLY = " AND i.id = ANY(%(ids)s::text[])"
 _DOC = np.dtype([("seq", ">i8"), ("own", ">i4"), ("ctx", ">i4")])
 _POSTING = np.dtype([("seq", ">i8"), ("tf", ">i4")])
-
-_PHRASE = (
-    "SELECT seq, phrase_tf({col}, %(lexemes)s::text[]) FROM items"
-    " WHERE tenant = %(tenant)s AND user_id = %(user)s AND {col} @@ %(tsq)s::tsquery"
-)
+_POSITION = np.dtype([("len", ">i4"), ("pos", ">i2")])
+_SHIFT = 20  # a phrase's occurrence keys: place << 20 | position (positions end at 16,383)
 
 
 def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
@@ -85,12 +94,15 @@ def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
 class FieldPostings:
     """One field's postings of a user: lexeme → ``slot``; the documents of slot ``s`` are
     ``docs[starts[s]:starts[s + 1]]`` (their places in seq order; each once, in no order) with
-    ``freq`` occurrences."""
+    ``freq`` occurrences, whose positions are ``positions[pos_starts[s]:pos_starts[s + 1]]``
+    (each document's ``freq`` of them in turn, ascending)."""
 
     slot: dict[str, int]
     starts: npt.NDArray[np.int64]
     docs: npt.NDArray[np.int32]
     freq: npt.NDArray[np.int32]
+    pos_starts: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int16]
 
     def of(self, lexeme: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         s = self.slot.get(lexeme)
@@ -99,16 +111,45 @@ class FieldPostings:
         a, b = int(self.starts[s]), int(self.starts[s + 1])
         return self.docs[a:b], self.freq[a:b]
 
+    def keys(self, lexeme: str) -> npt.NDArray[np.int64]:
+        """The lexeme's occurrences as ``place << 20 | position``, sorted."""
+        s = self.slot.get(lexeme)
+        if s is None:
+            return np.empty(0, np.int64)
+        a, b = int(self.starts[s]), int(self.starts[s + 1])
+        places = np.repeat(self.docs[a:b].astype(np.int64), self.freq[a:b])
+        found = (places << _SHIFT) | self.positions[int(self.pos_starts[s]) : int(self.pos_starts[s + 1])]
+        found.sort()
+        return found
+
+    def phrase(self, lexemes: Sequence[str]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """``phrase_tf`` of every document: the places holding the phrase and its occurrences in
+        each (the positions of its first lexeme followed by the others at the next positions)."""
+        first = self.keys(lexemes[0])
+        for k, lexeme in enumerate(lexemes[1:], start=1):
+            if not len(first):
+                break
+            other = self.keys(lexeme)
+            wanted = first + k
+            at = np.searchsorted(other, wanted)
+            ok = at < len(other)
+            ok[ok] = other[at[ok]] == wanted[ok]
+            first = first[ok]
+        places, counts = np.unique(first >> _SHIFT, return_counts=True)
+        return places.astype(np.int32), counts.astype(np.int32)
+
     @property
     def nbytes(self) -> int:
         text = sum(len(k) + 80 for k in self.slot)  # the dict's keys and entries, roughly
-        return int(self.starts.nbytes + self.docs.nbytes + self.freq.nbytes) + text
+        arrays = self.starts.nbytes + self.docs.nbytes + self.freq.nbytes + self.pos_starts.nbytes
+        return int(arrays + self.positions.nbytes) + text
 
 
 @dataclass
 class UserPostings:
-    """A user's lexical documents in seq order and each field's postings, read at ``version``;
-    the phrases' postings are added as searches ask for them (same version, same snapshot rules)."""
+    """A user's lexical documents in seq order and each field's postings with their positions,
+    read at ``version``; the phrases' postings are computed from the positions as searches ask for
+    them and kept with the entry."""
 
     version: int
     ids: list[str]
@@ -136,42 +177,36 @@ class UserPostings:
         ok[ok] = self.seqs[at[ok]] == wanted[ok]
         return at[ok].astype(np.int32)
 
-    def phrase(
-        self, conn: Conn, tenant: str, user: str, fld: int, term: Term
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    def phrase(self, fld: int, term: Term) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """The places holding the phrase ``term`` in field ``fld`` and its occurrences in each
+        (``phrase_tf``), computed once per entry."""
         key = (fld, term.tsquery)
         found = self.phrases.get(key)
         if found is None:
-            col = "own_tsv" if fld == 0 else "ctx_tsv"
-            rows = conn.execute(
-                _PHRASE.format(col=col).encode(),
-                {"tenant": tenant, "user": user, "lexemes": list(term.lexemes), "tsq": term.tsquery},
-            ).fetchall()
-            rows.sort(key=lambda r: int(r[0]))
-            seqs = np.array([int(r[0]) for r in rows], dtype=np.int64)
-            at = np.searchsorted(self.seqs, seqs)
-            ok = at < len(self.seqs)
-            ok[ok] = self.seqs[at[ok]] == seqs[ok]
-            freq = np.array([int(r[1]) for r in rows], dtype=np.int32)
-            found = (at[ok].astype(np.int32), freq[ok])
+            found = self.fields[fld].phrase(term.lexemes)
             self.phrases[key] = found
         return found
 
 
-def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
-    """Read a user's documents and postings in one statement (inside the caller's transaction)."""
-    rows = conn.execute(_LOAD.encode(), {"tenant": tenant, "user": user}, binary=True).fetchall()
+def load_user(conn: Conn, tenant: str, user: str, version: int, only: Sequence[str] | None = None) -> UserPostings:
+    """Read a user's documents and postings in one statement (inside the caller's transaction);
+    with ``only``, those of the documents of these ids."""
+    sql = _LOAD.format(only="" if only is None else _ONLY, positions=_POSITIONS)
+    params = {"tenant": tenant, "user": user, "ids": list(only or [])}
+    rows = conn.execute(sql.encode(), params, binary=True).fetchall()
     ids: list[str] = []
     docs = np.empty(0, dtype=_DOC)
     lexemes: tuple[list[str], list[str]] = ([], [])
     data: tuple[list[bytes], list[bytes]] = ([], [])
-    for kind, lexeme, id_list, blob in rows:
+    spots: tuple[list[bytes], list[bytes]] = ([], [])
+    for kind, lexeme, id_list, blob, positions in rows:
         if kind < 0:
             ids = list(id_list or [])
             docs = np.frombuffer(blob or b"", dtype=_DOC)
         else:
             lexemes[kind].append(lexeme)
             data[kind].append(blob)
+            spots[kind].append(positions or b"")
     seqs = docs["seq"].astype(np.int64)
     fields = []
     for kind in (0, 1):
@@ -180,12 +215,18 @@ def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
         np.cumsum(counts, out=starts[1:])
         flat = np.frombuffer(b"".join(data[kind]), dtype=_POSTING)
         places = np.searchsorted(seqs, flat["seq"].astype(np.int64))  # every posting's document is held
+        pos_counts = np.array([len(b) // _POSITION.itemsize for b in spots[kind]], dtype=np.int64)
+        pos_starts = np.zeros(len(pos_counts) + 1, dtype=np.int64)
+        np.cumsum(pos_counts, out=pos_starts[1:])
+        positions = np.frombuffer(b"".join(spots[kind]), dtype=_POSITION)["pos"].astype(np.int16)
         fields.append(
             FieldPostings(
                 {lexeme: s for s, lexeme in enumerate(lexemes[kind])},
                 starts,
                 places.astype(np.int32),
                 flat["tf"].astype(np.int32),
+                pos_starts,
+                positions,
             )
         )
     return UserPostings(
@@ -195,6 +236,83 @@ def load_user(conn: Conn, tenant: str, user: str, version: int) -> UserPostings:
         own_len=docs["own"].astype(np.float64),
         ctx_len=docs["ctx"].astype(np.float64),
         fields=(fields[0], fields[1]),
+    )
+
+
+def _ranges(starts: npt.NDArray[np.int64], order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The indexes of the runs ``starts[g]:starts[g + 1]`` for each ``g`` of ``order``, in turn."""
+    lengths = (starts[1:] - starts[:-1])[order]
+    total = int(lengths.sum())
+    if not total:
+        return np.empty(0, np.int64)
+    begins = np.zeros(len(lengths), np.int64)
+    np.cumsum(lengths[:-1], out=begins[1:])
+    return np.repeat(starts[:-1][order] - begins, lengths) + np.arange(total, dtype=np.int64)
+
+
+def _merge(
+    old: FieldPostings,
+    delta: FieldPostings,
+    dead: npt.NDArray[np.bool_],
+    old_to_new: npt.NDArray[np.int32],
+    delta_to_new: npt.NDArray[np.int32],
+) -> FieldPostings:
+    """One field's postings with the documents ``dead`` (old places) taken out and ``delta``'s
+    added: each lexeme's kept postings, then the added ones (and their positions in that order)."""
+    slot = dict(old.slot)
+    for lexeme in delta.slot:
+        slot.setdefault(lexeme, len(slot))
+    n = len(slot)
+    old_slots = np.arange(len(old.slot), dtype=np.int32)
+    keep = ~dead[old.docs]
+    kept_counts = np.bincount(np.repeat(old_slots, np.diff(old.starts))[keep], minlength=n)
+    pos_keep = np.repeat(keep, old.freq)
+    kept_pos_counts = np.bincount(np.repeat(old_slots, np.diff(old.pos_starts))[pos_keep], minlength=n)
+    target = np.array([slot[lexeme] for lexeme in delta.slot], dtype=np.int64)  # delta slot -> merged slot
+    groups = np.argsort(target, kind="stable")
+    postings = _ranges(delta.starts, groups)
+    spots = _ranges(delta.pos_starts, groups)
+    added_slots = np.repeat(target[groups], np.diff(delta.starts)[groups])
+    added_pos_slots = np.repeat(target[groups], np.diff(delta.pos_starts)[groups])
+    docs = np.insert(
+        old_to_new[old.docs[keep]], np.cumsum(kept_counts)[added_slots], delta_to_new[delta.docs[postings]]
+    )
+    freq = np.insert(old.freq[keep], np.cumsum(kept_counts)[added_slots], delta.freq[postings])
+    positions = np.insert(old.positions[pos_keep], np.cumsum(kept_pos_counts)[added_pos_slots], delta.positions[spots])
+    starts = np.zeros(n + 1, np.int64)
+    np.cumsum(kept_counts + np.bincount(added_slots, minlength=n), out=starts[1:])
+    pos_starts = np.zeros(n + 1, np.int64)
+    np.cumsum(kept_pos_counts + np.bincount(added_pos_slots, minlength=n), out=pos_starts[1:])
+    return FieldPostings(
+        slot, starts, docs.astype(np.int32), freq.astype(np.int32), pos_starts, positions.astype(np.int16)
+    )
+
+
+def patch(old: UserPostings, touched: npt.NDArray[np.int64], delta: UserPostings) -> UserPostings:
+    """``old`` with the documents of the ``touched`` seqs replaced by ``delta`` (those documents
+    as read now: the ones still holding a lexical document), at ``delta``'s version: what
+    :func:`load_user` would read, each lexeme's postings in another order (which no sum depends
+    on: a document's parts are summed per term, and each term's postings hold a document once)."""
+    dead = np.isin(old.seqs, touched)
+    kept = np.flatnonzero(~dead)
+    seqs = np.concatenate([old.seqs[kept], delta.seqs])
+    order = np.argsort(seqs, kind="stable")
+    where = np.empty(len(order), np.int64)
+    where[order] = np.arange(len(order))
+    old_to_new = np.full(len(old.seqs), -1, np.int32)
+    old_to_new[kept] = where[: len(kept)]
+    delta_to_new = where[len(kept) :].astype(np.int32)
+    ids = [old.ids[int(p)] for p in kept] + delta.ids
+    return UserPostings(
+        version=delta.version,
+        ids=[ids[int(p)] for p in order],
+        seqs=seqs[order],
+        own_len=np.concatenate([old.own_len[kept], delta.own_len])[order],
+        ctx_len=np.concatenate([old.ctx_len[kept], delta.ctx_len])[order],
+        fields=(
+            _merge(old.fields[0], delta.fields[0], dead, old_to_new, delta_to_new),
+            _merge(old.fields[1], delta.fields[1], dead, old_to_new, delta_to_new),
+        ),
     )
 
 
@@ -221,6 +339,11 @@ class PostingsCache:
                 return None
             self._entries.move_to_end(key)
             return entry
+
+    def latest(self, key: Key) -> UserPostings | None:
+        """The user's entry at whatever version it was read (to patch it)."""
+        with self._lock:
+            return self._entries.get(key)
 
     def wanted(self, key: Key, version: int) -> bool:
         """Whether to read the user's entry now: this version was seen once before without one
@@ -254,9 +377,6 @@ class PostingsCache:
             return True
 
 
-Phrase = Callable[[int, Term], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]]
-
-
 def rank(
     user: UserPostings,
     terms: Sequence[Term],
@@ -265,7 +385,6 @@ def rank(
     depth: int,
     k: int,
     allowed: npt.NDArray[np.bool_] | None,
-    phrase: Phrase,
 ) -> list[tuple[str, float]]:
     """The score statement's result over ``user``'s documents (module docstring): ``w_rows`` are
     its (field, group, weight) rows in order, ``allowed`` the documents the scope's filters keep
@@ -282,7 +401,7 @@ def rank(
         present = np.zeros(n, dtype=bool)
         norm = _ONE_MINUS_B + (_B * lengths[fld]) / averages[fld]
         for t in ordered:
-            docs, freq = user.fields[fld].of(t.lexemes[0]) if len(t.lexemes) == 1 else phrase(fld, t)
+            docs, freq = user.fields[fld].of(t.lexemes[0]) if len(t.lexemes) == 1 else user.phrase(fld, t)
             if not len(docs):
                 continue
             tf = freq.astype(np.float64)

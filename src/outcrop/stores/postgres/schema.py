@@ -160,6 +160,8 @@ TENANT_TABLES = (
     "scrub_due",
     "vector_points",
     "lexical_users",
+    "lexical_pairs",
+    "lexical_journal",
 )  # every table keyed, partitioned and policed by tenant
 
 # BM25 needs the tokens FTS5's "porter unicode61" sees: the store hands PostgreSQL text already split
@@ -399,6 +401,61 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) PARTITION BY HASH (tenant);
         """
         + _partitions_and_policies(("lexical_users",)),
+    ),
+    (
+        "0015_lexical_pairs",
+        # Document frequency of each adjacent lexeme pair ("melanie s", the phrase a possessive
+        # becomes) per tenant and field, kept by the writes as lexical_terms keeps single lexemes,
+        # so a two-lexeme phrase's frequency is read instead of counted over the tenant's documents
+        # (bm25.plan_sql). tsvector_pairs gives a document's distinct pairs: lexemes at positions p
+        # and p + 1, the match of the phrase query ``a <-> b``. Filled from the items already
+        # stored (by the owner, every tenant at once: the policies are lifted for it).
+        """
+        CREATE FUNCTION tsvector_pairs(doc tsvector) RETURNS SETOF text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            WITH w AS (SELECT u.lexeme, p FROM unnest(doc) u, unnest(u.positions) p)
+            SELECT DISTINCT a.lexeme || ' ' || b.lexeme FROM w a JOIN w b ON b.p = a.p + 1
+        $$;
+        CREATE TABLE lexical_pairs (
+            tenant text NOT NULL,
+            pair text NOT NULL,
+            own_df bigint NOT NULL DEFAULT 0,
+            ctx_df bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, pair)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("lexical_pairs",))
+        + """
+        ALTER TABLE items NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE lexical_pairs NO FORCE ROW LEVEL SECURITY;
+        INSERT INTO lexical_pairs (tenant, pair, own_df, ctx_df)
+        SELECT tenant, pair, sum(own), sum(ctx) FROM (
+            SELECT i.tenant, x.pair, 1 AS own, 0 AS ctx FROM items i, tsvector_pairs(i.own_tsv) x(pair)
+            UNION ALL
+            SELECT i.tenant, x.pair, 0, 1 FROM items i, tsvector_pairs(i.ctx_tsv) x(pair)
+        ) AS x GROUP BY tenant, pair;
+        ALTER TABLE lexical_pairs FORCE ROW LEVEL SECURITY;
+        ALTER TABLE items FORCE ROW LEVEL SECURITY;
+        """,
+    ),
+    (
+        "0016_lexical_journal",
+        # The documents (their seqs and ids) each version of a user's lexical documents touched, written
+        # with the version in the write's transaction: a process holding the user's postings at an
+        # older version patches them with those documents instead of reading them all again
+        # (postings.patch). The last versions of each user are kept (lexical.py); an entry older
+        # than the journal, or a store migrated in place (no rows), is read whole as before.
+        """
+        CREATE TABLE lexical_journal (
+            tenant text NOT NULL CHECK (tenant <> ''),
+            user_key uuid NOT NULL,
+            version bigint NOT NULL,
+            seqs bigint[] NOT NULL,
+            ids text[] NOT NULL,
+            PRIMARY KEY (tenant, user_key, version)
+        ) PARTITION BY HASH (tenant);
+        """
+        + _partitions_and_policies(("lexical_journal",)),
     ),
 ]
 
