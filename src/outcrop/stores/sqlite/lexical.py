@@ -57,9 +57,10 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sql import filter_clause
-from outcrop.stores.sqlite.bm25 import K1, B, idf
+from outcrop.stores.sqlite.bm25 import idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.packs import BLOCK_BITS, FOLD_ROWS, fold, packs_table, unpack, unput
 from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, cut, numbers, patched, sums
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
@@ -125,6 +126,7 @@ class SQLiteLexical:
         self._sizes: dict[tuple[str, str], tuple[int, int]] = {}  # (tenant, user) -> its documents, the tenant's then
         self.postings_share = _SHARE  # see _small (0: every user's search scores from the postings)
         self.large_user = _LARGE  # see _in_memory
+        self.fold_rows = FOLD_ROWS  # a tenant's tail of postings rows folded into its packs from this size
         self.postings = PostingsCache(_CACHE_BYTES if postings_cache_bytes is None else postings_cache_bytes)
         self._journal: dict[tuple[str, int, int, int], npt.NDArray[np.int64]] = {}  # see _changed
         self._phrase_docs: dict[
@@ -211,6 +213,19 @@ class SQLiteLexical:
         put_postings(db, postings_table(own), keys, own_tokens, contexts)
         self._count(db, tenant, own_tokens, [c for c in contexts if c is not None], 1)
         self._moved(db, tenant, keys)
+        self._tail(
+            db, tenant, own, sum(len(o.keys() | (c or {}).keys()) for o, c in zip(own_tokens, contexts, strict=True))
+        )
+
+    def _tail(self, db: sqlite3.Connection, tenant: str, own: str, rows: int) -> None:
+        """Count ``rows`` postings rows put into the tenant's tail (``lexical_stats.tail``); from
+        :attr:`fold_rows` on, fold the tail into the tenant's packs
+        (:func:`~outcrop.stores.sqlite.packs.fold`), in the write's transaction."""
+        db.execute("UPDATE lexical_stats SET tail = tail + ? WHERE tenant = ?", (rows, tenant))
+        (tail,) = db.execute("SELECT tail FROM lexical_stats WHERE tenant = ?", (tenant,)).fetchone()
+        if tail >= self.fold_rows:
+            fold(db, postings_table(own), packs_table(own))
+            db.execute("UPDATE lexical_stats SET tail = 0 WHERE tenant = ?", (tenant,))
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""
@@ -233,10 +248,9 @@ class SQLiteLexical:
         ctx_tokens = self._tokens.counts([r[2] or "" for r in found])
         contexts = [t for r, t in zip(found, ctx_tokens, strict=True) if r[2] is not None]
         self._count(db, tenant, own_tokens, contexts, -1)
-        db.executemany(
-            f"DELETE FROM {postings_table(own)} WHERE term = ? AND key = ?",
-            sorted({(t, r[0]) for r, o, c in zip(found, own_tokens, ctx_tokens, strict=True) for t in (*o, *c)}),
-        )
+        postings = sorted({(t, r[0]) for r, o, c in zip(found, own_tokens, ctx_tokens, strict=True) for t in (*o, *c)})
+        db.executemany(f"DELETE FROM {postings_table(own)} WHERE term = ? AND key = ?", postings)
+        unput(db, packs_table(own), postings)
         db.executemany("DELETE FROM lexical_docs WHERE key = ?", [(k,) for k in keys])
         for table in tables:
             db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(k,) for k in keys])
@@ -380,10 +394,7 @@ class SQLiteLexical:
                         found = _Found(
                             scope.tenant, (own, ctx), postings_table(own), user_keys, params, clause, by_rowid
                         )
-                        if not whole and not large:  # an agent, session or filter: a small user's rows in SQL
-                            rows = self._scored(found, field, group, stats, depth)
-                        if rows is None:  # a user's whole scope, or a phrase in a small user's group
-                            rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
+                        rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
                     if rows is None:  # FTS5 scores: a whole tenant (every match), or a phrase in the group
                         rows = self._conn.query(
                             f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
@@ -446,39 +457,6 @@ class SQLiteLexical:
             ):
                 frequencies[int(term)] = (int(own_df), int(ctx_df))
         return _Statistics(docs, tokens, frequencies, version)
-
-    def _scored(
-        self, found: _Found, field: int, group: Sequence[str], stats: _Statistics, depth: int
-    ) -> list[ScoredId] | None:
-        """BM25 of the documents of one field that a user's range holds and a term of ``group``
-        occurs in, from the tenant's statistics and the postings kept on write (FTS5's arithmetic,
-        in SQL: one range of the postings per term, the sum in the query's term order); the top
-        ``depth``, ties to the older item. None when a term is a phrase (several tokens): postings
-        do not hold positions, so FTS5 scores that call."""
-        phrases = [self._tokens.phrase(term) for term in group]
-        if any(len(p) > 1 for p in phrases):
-            return None
-        docs, tokens = stats.docs[field], stats.tokens[field]
-        used = [(n, term_key(p[0])) for n, p in enumerate(phrases) if p]  # a term without tokens occurs nowhere
-        if not docs or not used:
-            return []
-        name = ("own", "ctx")[field]
-        frequencies = [f"max(CASE WHEN term = ? THEN {name} ELSE 0 END) AS f{n}" for n, _ in used]
-        # fts5_aux.c: score += idf * ((f * (k1 + 1.0)) / (f + k1 * (1 - b + b * D / avgdl)))
-        parts = [f"? * ((f{n} * ?) / (f{n} + ? * (1.0 - ? + ? * d.{name}_len / ?)))" for n, _ in used]
-        avgdl = tokens / docs
-        weights: list[Any] = []
-        for _, token in used:
-            weights += [idf(docs, stats.frequencies.get(token, (0, 0))[field]), K1 + 1.0, K1, B, B, avgdl]
-        distinct = sorted({token for _, token in used})
-        rows = self._conn.query(
-            f"WITH f AS MATERIALIZED (SELECT key, {', '.join(frequencies)} FROM {found.postings}"
-            f" WHERE term IN ({','.join('?' * len(distinct))}) AND key BETWEEN ? AND ? AND {name} > 0 GROUP BY key)"
-            f" SELECT i.id, 0.0 + {' + '.join(parts)} AS s FROM f JOIN lexical_docs d ON d.key = f.key"
-            f" JOIN items i ON i.rowid = (f.key & {_ITEM_MASK}) WHERE {found.clause} ORDER BY s DESC, i.rowid LIMIT ?",
-            [*(t for _, t in used), *distinct, *found.bounds, *weights, *found.params, depth],
-        )
-        return [(str(item_id), float(score)) for item_id, score in rows]
 
     def _in_memory(
         self,
@@ -600,13 +578,23 @@ class SQLiteLexical:
         in the user's range, or in its documents ``keys`` only: for a term from the postings kept on
         write, for a phrase from FTS5's matches (or the documents' text) tokenised again."""
         name = ("own", "ctx")[field]
-        if len(phrase) == 1 and keys is None:
+        number = found.bounds[0] >> LEXICAL_ITEM_BITS
+        if len(phrase) == 1 and keys is None:  # the packs (most), then the tail (since the last fold)
+            packed = unpack(
+                self._conn.query(
+                    f"SELECT number, block, keys, {name} FROM {packs_table(found.tables[0])}"
+                    " WHERE term = ? AND number = ? ORDER BY block",
+                    [term_key(phrase[0]), number],
+                )
+            )
             ((text,),) = self._conn.query(
                 f"SELECT group_concat(key || ',' || {name}, ',') FROM {found.postings}"
                 f" WHERE term = ? AND key BETWEEN ? AND ? AND {name} > 0",
                 [term_key(phrase[0]), *found.bounds],
             )
-            rows = numbers(text, 2)
+            if not text:  # packs in block order, each in key order
+                return packed
+            rows = np.concatenate((packed, numbers(text, 2)))
         elif len(phrase) == 1:
             assert keys is not None
             found_rows: list[tuple[Any, ...]] = []
@@ -616,7 +604,17 @@ class SQLiteLexical:
                     f" WHERE term = ? AND key IN ({','.join('?' * len(chunk))}) AND {name} > 0",
                     [term_key(phrase[0]), *chunk],
                 )
-            rows = np.array(found_rows, dtype=np.int64).reshape(-1, 2)
+            blocks = sorted({(int(k) & _ITEM_MASK) >> BLOCK_BITS for k in keys})
+            packs: list[tuple[Any, ...]] = []
+            for chunk in chunks(blocks):
+                packs += self._conn.query(
+                    f"SELECT number, block, keys, {name} FROM {packs_table(found.tables[0])}"
+                    f" WHERE term = ? AND number = ? AND block IN ({','.join('?' * len(chunk))}) ORDER BY block",
+                    [term_key(phrase[0]), number, *chunk],
+                )
+            packed = unpack(packs)
+            packed = packed[np.isin(packed[:, 0], keys)]
+            rows = np.concatenate((packed, np.array(found_rows, dtype=np.int64).reshape(-1, 2)))
         else:
             table = found.tables[field]
             if keys is None:
