@@ -20,11 +20,11 @@ But FTS5's ``bm25()`` counts each query term's documents over the whole table at
 So the writes keep each tenant's statistics (``lexical_terms``: documents per term and field;
 ``lexical_stats``: documents and tokens per field), counted from FTS5's own tokens
 (:mod:`~outcrop.stores.sqlite.tokens`) in the write's transaction, and a user's search scores its
-range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): FTS5 still finds the
-rows (``MATCH`` inside the range, as before), and the postings kept on write (``<stem>_terms``:
-a term's occurrences per document, keyed by term then document, so a user's postings of a term
-are one range) with each document's length (``lexical_docs``) give what BM25 needs: costs of that
-user's matching rows only. This path is taken for a user holding under 1/64 of its tenant's
+range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): the postings kept on
+write (a term's occurrences per document: packed per term, user and block of keys in
+``<stem>_packs``, the latest writes' rows in ``<stem>_terms`` until a write folds them in,
+:mod:`~outcrop.stores.sqlite.packs`) with each document's length (``lexical_docs``) give what
+BM25 needs: costs of that user's matching rows only. This path is taken for a user holding under 1/64 of its tenant's
 documents; above that FTS5's ``bm25()`` costs less (its tenant-wide count is then small beside
 the user's rows) and gives the same scores. A whole tenant's search (no user) scores every match
 anyway and keeps FTS5's ``bm25()``: the same statistics, the same scores.
@@ -36,16 +36,17 @@ postings are read once into memory and scored there (``SQLiteLexical._in_memory`
 from its head, the items read with the scope's clause); a write of that user's documents moves
 its lexical version and journals the documents it touched (``lexical_changes``), and the held
 postings are patched for those documents at the next search (read again whole only where the
-journal does not reach back); a small share's whole scope is scored there
-too (a fraction of a millisecond a call once its terms are held). A term of several tokens (a
-phrase: the postings hold no positions) in a small share's query is scored the same way, with
-or without filters: its occurrences from FTS5's matches in the user's range, its documents in the
+journal does not reach back); a small share's search is scored there
+too, with or without an agent, session or filter (a fraction of a millisecond a call once its
+terms are held). A term of several tokens (a
+phrase: the postings hold no positions) is scored the same way: its occurrences from FTS5's matches in the user's range, its documents in the
 tenant counted by FTS5 once per tenant version (each write of the tenant's documents moves it) and
 not at all when the user's range holds none. Every path gives ``bm25()``'s scores to the bit.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -404,8 +405,7 @@ class SQLiteLexical:
                         )
                     for item_id, score in rows:
                         scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ranked[:k]
+        return heapq.nsmallest(k, scores.items(), key=lambda kv: (-kv[1], kv[0]))  # sorted(...)[:k]
 
     @staticmethod
     def _by_rowid(scope: Scope, filters: SearchFilters | None) -> tuple[str, list[Any]]:
@@ -419,7 +419,7 @@ class SQLiteLexical:
 
     def _size(self, scope: Scope, own: str, tenant_docs: int, bounds: Sequence[int]) -> int:
         """The user's documents, remembered until its tenant's size moves by an eighth. A user
-        under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_scored`):
+        under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_in_memory`):
         FTS5's ``bm25()``, whose IDF walks each term's postings over the whole tenant, costs more
         there; scoring the postings costs ~3x FTS5's per matching row, so above that share
         ``bm25()`` costs less. A user of ``large_user`` documents or more takes :meth:`_in_memory`.
@@ -474,8 +474,7 @@ class SQLiteLexical:
         in memory (:mod:`~outcrop.stores.sqlite.postings`: read once per user version, scored in
         numpy) instead of FTS5 scoring every match (~1.2 µs a row: a large user's names and months
         are in 8-15k of its documents each). Taken by a user of ``large_user`` documents or more
-        (with or without an agent, session or filter), by a small share of its tenant's whole
-        scope, and by a small share's query holding a phrase with an agent, session or filter (no positions in
+        and by a small share of its tenant, with or without an agent, session or filter (no positions in
         the postings: a phrase's occurrences are FTS5's matches in the user's range, its IDF its
         documents in the tenant, counted once per tenant version; not counted at all when the
         user's range holds none, since its part is then 0 whatever its IDF). With ``filtered`` (an agent,
@@ -576,7 +575,7 @@ class SQLiteLexical:
     ) -> npt.NDArray[np.int64]:
         """(key, occurrences) rows, by key, of a term's (or a phrase's) postings of field ``field``
         in the user's range, or in its documents ``keys`` only: for a term from the postings kept on
-        write, for a phrase from FTS5's matches (or the documents' text) tokenised again."""
+        write (its packs of the user, then its rows in the tail), for a phrase from FTS5's matches (or the documents' text) tokenised again."""
         name = ("own", "ctx")[field]
         number = found.bounds[0] >> LEXICAL_ITEM_BITS
         if len(phrase) == 1 and keys is None:  # the packs (most), then the tail (since the last fold)
