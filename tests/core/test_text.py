@@ -1,6 +1,6 @@
 import pytest
 
-from outcrop.core.text import content_terms, estimate_tokens, validate_text
+from outcrop.core.text import content_terms, estimate_tokens, query_terms, validate_text
 from outcrop.errors import InvalidInputError
 
 
@@ -11,6 +11,13 @@ def test_content_terms_drop_question_words_and_keep_order() -> None:
         "support",
         "group",
     ]
+
+
+def test_query_terms_drop_possessives_so_no_term_is_a_phrase() -> None:
+    # "melanie's" would be the two-token phrase "melanie s" in both stores' tokenizers
+    assert query_terms("What are Melanie's pets' names? Melanie’s dog's?") == ["melanie", "pets", "names", "dog"]
+    assert content_terms("Melanie's dog") == ["melanie's", "dog"]  # other uses keep the word as written
+    assert query_terms("it's Al's") == ["al"]  # what a stopword's possessive leaves is not a term
 
 
 def test_validate_text_accepts_utf8_bytes() -> None:

@@ -48,6 +48,17 @@ def test_a_verb_after_you_agrees_with_the_name_that_replaces_it() -> None:
     assert you("I love you so much") == "Caroline loves Maya so much"
 
 
+def test_contracted_had_before_a_participle_is_had_not_would() -> None:
+    def said(sentence: str) -> str:
+        return resolve_persons(sentence, "John", "Maria")
+
+    assert said("I'd been wanting to try yoga for a while.") == "John had been wanting to try yoga for a while."
+    assert said("I'd never seen it and you'd told me.") == "John had never seen it and Maria had told John."
+    assert said("I'd finished the book.") == "John had finished the book."
+    # before a bare verb it stays "would"
+    assert said("I'd love to come and you'd like it.") == "John would love to come and Maria would like it."
+
+
 def test_a_fact_per_informative_sentence_with_its_date_resolved() -> None:
     got = facts("Caroline", "Hey Mel! I went to the LGBTQ support group yesterday. Was it fun for you?")
     assert got == ["Caroline went to the LGBTQ support group yesterday (7 May 2023)."]
@@ -88,6 +99,14 @@ def test_slots_are_filled_only_for_the_speaker() -> None:
 def test_greetings_questions_and_unchanged_turns_make_no_fact() -> None:
     assert facts("Caroline", "Thanks so much! What did you paint?") == []
     assert facts(None, "Plain text with nothing to resolve") == []
+
+
+def test_a_short_sentence_naming_an_activity_is_a_fact_and_small_talk_is_not() -> None:
+    turn_text = "Yep, so true. Taking care of ourselves is vital. I'm off to go swimming with the kids. Talk soon!"
+    assert facts("Melanie", turn_text) == ["Melanie is off to go swimming with the kids."]
+    assert facts("Melanie", "Ok! I'm doing kickboxing now.") == ["Melanie is doing kickboxing now."]
+    # "playing" or "learning" alone names no activity
+    assert facts("Melanie", "Ok! I was playing around. Learning is fun.") == []
 
 
 def test_sentence_split_keeps_abbreviation_free_sentences_whole() -> None:

@@ -170,6 +170,18 @@ def test_activities_without_an_article_with_family_and_by_place() -> None:
     assert [e.object for e in views(facts)["relation:Andrew:does"].entries] == ["violin"]
 
 
+def test_sports_done_and_classes_started() -> None:
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew is doing kickboxing and it's giving Andrew so much energy."),
+        fact(2, "s1", "Andrew", "Andrew is off to do some taekwondo!"),
+        fact(3, "s2", "Andrew", "Andrew started a weekend yoga class with a colleague - it's awesome!"),
+        fact(4, "s2", "Andrew", "Andrew is doing great, thanks."),  # no sport: nothing done
+    ]
+    found = views(facts)
+    assert [e.object for e in found["relation:Andrew:does"].entries] == ["kickboxing", "taekwondo"]
+    assert [e.object for e in found["relation:Andrew:attended"].entries] == ["weekend yoga class"]
+
+
 def test_a_gerund_that_names_no_pastime_is_no_activity() -> None:
     facts = [
         fact(1, "s1", "Audrey", "Audrey is going to call Andrew later."),

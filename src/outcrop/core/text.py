@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 
 from outcrop.errors import InvalidInputError
 
@@ -13,6 +14,7 @@ __all__ = [
     "content_terms",
     "estimate_tokens",
     "named_words",
+    "query_terms",
     "validate_text",
     "without_possessive",
 ]
@@ -274,11 +276,18 @@ def named_words(text: str) -> set[str]:
 
 def content_terms(text: str) -> list[str]:
     """Words that carry content: no stopwords, no single characters, in order, unique."""
-    seen: dict[str, None] = {}
-    for w in words(text):
-        if len(w) > 1 and w not in STOPWORDS and w not in seen:
-            seen[w] = None
-    return list(seen)
+    return _carrying_content(words(text))
+
+
+def query_terms(text: str) -> list[str]:
+    """A query's words for lexical search: :func:`content_terms` with possessives dropped
+    ("Melanie's" is "melanie"), so that no term is a phrase of two tokens ("melanie s") that a
+    store has to match by position."""
+    return _carrying_content(without_possessive(w) for w in words(text))
+
+
+def _carrying_content(candidates: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(w for w in candidates if len(w) > 1 and w not in STOPWORDS))
 
 
 _WIDE = 0.7  # tokens per CJK character (Qwen2.5: 0.55 to 0.65)

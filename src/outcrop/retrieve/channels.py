@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from outcrop.config import RetrievalConfig
-from outcrop.core.text import FILLER, content_terms, without_possessive
+from outcrop.core.text import FILLER, query_terms, without_possessive
 from outcrop.core.threads import available_cores
 from outcrop.core.types import Scope
 from outcrop.providers.base import Embedder
@@ -88,7 +88,7 @@ class BM25Channel:
             names=[without_possessive(n) for n in names],
         )
 
-    def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], query_terms: set[str]) -> list[str]:
+    def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], asked: set[str]) -> list[str]:
         """The content words shared by most of the top documents (ties: order of appearance)."""
         top_ids = [item_id for item_id, _ in first[: self.config.prf_docs]]
         documents = self.store.lexical.documents(request.scope, top_ids)
@@ -96,8 +96,8 @@ class BM25Channel:
         for item_id in top_ids:
             document = documents.get(item_id)
             if document is not None:
-                counts.update(content_terms(f"{document.own}\n{document.context}"))
-        fresh = [t for t, _ in counts.most_common() if t not in query_terms and t not in FILLER]
+                counts.update(query_terms(f"{document.own}\n{document.context}"))
+        fresh = [t for t, _ in counts.most_common() if t not in asked and t not in FILLER]
         return fresh[: self.config.prf_terms]
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from outcrop.core.text import content_terms, named_words
+from outcrop.core.text import named_words, query_terms
 from outcrop.core.types import Scope
 from outcrop.stores.base import Store
 
@@ -34,7 +34,7 @@ def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
     named = tuple(sorted(s for s in known_speakers if s and s.lower() in tokens))
     return QueryAnalysis(
         text=query,
-        terms=tuple(content_terms(query)),
+        terms=tuple(query_terms(query)),
         speakers=named,
         temporal=bool(_TEMPORAL.search(query)),
     )

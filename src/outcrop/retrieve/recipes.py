@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from outcrop.core.text import content_terms
+from outcrop.core.text import query_terms
 from outcrop.core.types import Hit, Level, Scope
 from outcrop.errors import InvalidInputError
 from outcrop.providers.base import Embedder
@@ -76,7 +76,7 @@ def plain_hybrid(store: Store, embedder: Embedder, scope: Scope, query: str, lim
     """The ``plain-hybrid`` recipe (module docstring): what a turn-level hybrid retriever without
     any of outcrop's machinery finds."""
     turns = SearchFilters(levels=(Level.TURN,))
-    terms = dict.fromkeys(content_terms(query), 1.0)
+    terms = dict.fromkeys(query_terms(query), 1.0)
     lexical = store.lexical.search(scope, terms, _PLAIN_DEPTH, turns, 0.0)
     space = VectorSpace(embedder.id, embedder.dim)
     dense = store.vectors.search(scope, space, embedder.embed([query])[0], _PLAIN_DEPTH, turns)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from outcrop.core.text import content_terms
 from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
+from outcrop.strata.activities import names_activity
 from outcrop.strata.base import FactDraft, Slot, date_records
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
@@ -44,6 +45,14 @@ _THIRD_PERSON = {
     "am": "is", "have": "has", "do": "does", "was": "was", "'m": "is", "'ve": "has", "'d": "would", "don't": "doesn't",
     "haven't": "hasn't",
 }  # fmt: skip
+# "I'd" before a past participle is "I had" ("I'd been wanting", "I'd never seen", "I'd finished")
+_PARTICIPLE = (
+    r"(?=\s+(?:(?:never|already|just|always|only|recently)\s+)?"
+    r"(?:been|had|gone|done|seen|known|heard|given|taken|forgotten|gotten|told|said|made|thought|bought|brought|"
+    r"felt|found|left|lost|met|kept|spent|sent|built|won|[a-z]+ed)\b)"
+)
+_HAD = re.compile(rf"\bI'd{_PARTICIPLE}")
+_YOU_HAD = re.compile(rf"\b[Yy]ou'd{_PARTICIPLE}")
 _NOT_VERBS = {
     "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still",
     "always", "never", "usually", "often", "already", "even", "only", "recently", "actually", "definitely", "totally",
@@ -215,6 +224,7 @@ def _agreeing(verb: str) -> str:
 def resolve_persons(sentence: str, speaker: str | None, listener: str | None) -> str:
     """First person → the speaker, second person → the listener (when known)."""
     if speaker:
+        sentence = _HAD.sub(f"{speaker} had", sentence)  # "I'd been wanting": had, not would
         sentence = re.sub(
             r"\bI'(m|ve|d|ll)\b",
             lambda m: f"{speaker} {_third_person(chr(39) + m.group(1))}".replace(" ll", " will"),
@@ -231,6 +241,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
         sentence = re.sub(r"\b[Mm]ine\b", f"{speaker}'s", sentence)
         sentence = re.sub(r"(?<=\s)me\b", speaker, sentence)
     if listener:
+        sentence = _YOU_HAD.sub(f"{listener} had", sentence)
         sentence = re.sub(
             r"\b[Yy]ou'(re|ve|ll|d)\b",
             lambda m: listener + {"re": " is", "ve": " has", "ll": " will", "d": " would"}[m.group(1)],
@@ -291,7 +302,13 @@ class RuleFactExtractor:
                 continue  # the whole turn, unchanged: a fact would only duplicate it
             entities = self._entities(sentence, resolved, speaker, listener)
             substance = {t for t in content_terms(sentence) if t not in names}
-            if not (slot or spans or set(entities) - set(participants) or len(substance) >= self.min_terms):
+            if not (
+                slot
+                or spans
+                or set(entities) - set(participants)
+                or len(substance) >= self.min_terms
+                or names_activity(sentence)  # "I'm off to go swimming with the kids": what they do
+            ):
                 continue  # small talk ("Life sure can be a roller coaster") is left to the turn
             if kind == "statement":
                 kind = "plan" if _PLAN.search(sentence) else "event" if spans or _PAST.search(sentence) else kind

@@ -36,6 +36,7 @@ from outcrop.core.documents import spoken_date
 from outcrop.core.payloads import FactPayload, RelationEntry
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
+from outcrop.strata.activities import HOBBY, PASTIME
 from outcrop.strata.base import TopicDraft
 from outcrop.strata.captions import is_statement
 from outcrop.strata.coref import PET_KINDS, Coreference, pet_kind
@@ -74,14 +75,6 @@ _COMPANY = (
     r"fam|family|son|sons|daughter|daughters|husband|wife|partner|boyfriend|girlfriend|friends?|dog|dogs|pup|puppy|"
     r"brother|sister|siblings|parents|mom|dad|grandkids|students|team|class)"
 )
-# gerunds after a form of "be" that name a pastime (not "is going", "was thinking")
-_HOBBY = (
-    r"running|jogging|swimming|painting|hiking|camping|dancing|singing|cooking|baking|reading|writing|drawing|"
-    r"gardening|fishing|surfing|skiing|snowboarding|skating|cycling|biking|climbing|knitting|sewing|crocheting|"
-    r"volunteering|kayaking|traveling|travelling|practicing|practising|playing|training|exercising|meditating|"
-    r"journaling|sketching|photographing|gaming|skateboarding|boxing|rowing|sailing|bowling|golfing|horseback\s+riding|"
-    r"birdwatching|composing|woodworking|pottery|yoga|learning|studying|coaching|teaching|mentoring|performing"
-)
 _NOT_ACTIVITY = (
     r"(?:being|having|going|getting|doing|trying|making|thinking|feeling|looking|saying|talking|planning|hoping|"
     r"wondering|wanting|telling|starting|seeing|coming|taking|keeping|putting|giving|finding|using|living|loving|"
@@ -89,11 +82,6 @@ _NOT_ACTIVITY = (
     r"sing|wing|string|nothing|ceiling|building|feelings|anything|listening|waiting|hearing|knowing|needing|"
     r"happening|working|checking|reaching|struggling|dealing|handling|becoming|letting|sharing|helping|supporting|"
     r"spending|learning|following|figuring|catching|hanging|heading|leaving|moving|staying|showing|watching)\b"
-)
-_PASTIME = (
-    r"(?:guitar|piano|violin|cello|drums|flute|saxophone|ukulele|trumpet|clarinet|harp|bass|keyboard|"
-    r"soccer|football|basketball|baseball|tennis|volleyball|hockey|golf|chess|badminton|cricket|rugby|softball|"
-    r"karate|judo|taekwondo|kickboxing|boxing|yoga|pilates|ballet|pottery|video\s+games|board\s+games|games)"
 )
 _DET = r"(?:the|a|an|my|his|her|our|their|this|that|these|those|some|any|so|really|very|also|just|to|and|or|of)\b"
 _KINWORD = r"(?:kids|children|fam|family|son|daughter|husband|wife|partner|boyfriend|girlfriend)"
@@ -304,6 +292,7 @@ def _patterns(subject: str) -> list[_Pattern]:
             rf"{s}{_CHAIN}(?:went\s+to|go\s+to|goes\s+to|attended|attend|attends|joined|participated\s+in|"
             rf"(?:is\s+|was\s+|am\s+)?taking|took|"
             rf"took\s+part\s+in|signed\s+up\s+for|competed\s+in|(?:is\s+|was\s+)?(?:hosting|organi[sz]ing)|hosted|"
+            rf"started|began|enrolled\s+in|"
             rf"organi[sz]ed)\s+(?:(?:a|an|the|some|Melanie's|our|my)\s+)?(?P<o>(?:[\w+-]+\s+){{0,3}}?{_EVENT})\b",
             None,
         ),
@@ -361,7 +350,7 @@ def _patterns(subject: str) -> list[_Pattern]:
         # "playing Melanie's violin"
         (
             "does",
-            rf"\b(?:play|plays|played|playing|practice|practicing)\s+(?P<s>{subject})'s\s+(?P<o>{_PASTIME})\b",
+            rf"\b(?:play|plays|played|playing|practice|practicing)\s+(?P<s>{subject})'s\s+(?P<o>{PASTIME})\b",
             None,
         ),
         # "these figurines Melanie bought", "the vase Melanie made": the object before its verb
@@ -382,7 +371,7 @@ def _patterns(subject: str) -> list[_Pattern]:
             "does",
             rf"{s}{_CHAIN}(?:went|go|goes|going|gone|been|done|did|tried|try|started|start|took\s+up|take\s+up|picked\s+up|keeps?|kept|"
             rf"loves?|loved|enjoys?|enjoyed|likes?|liked|took\s+(?:{_COMPANY})|take\s+(?:{_COMPANY})|"
-            rf"(?:is|am|are|was|were|has\s+been|have\s+been|had\s+been)\s+(?=(?:{_HOBBY})\b))\b\s*"
+            rf"(?:is|am|are|was|were|has\s+been|have\s+been|had\s+been)\s+(?=(?:{HOBBY})\b))\b\s*"
             rf"(?P<o>(?:(?!{_DET}|{_NOT_ACTIVITY})[a-z]+\s+(?=[a-z]+ing\b))?(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b"
             rf"(?P<w>\s+(?:together|with\s+(?:{_COMPANY})|(?:in|at|on|by|near)"
             rf"\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
@@ -391,8 +380,9 @@ def _patterns(subject: str) -> list[_Pattern]:
         # "Melanie plays the violin", "Nate practices karate"
         (
             "does",
-            rf"{s}(?:plays?|played|playing|practices|practiced|practice|practicing|took\s+up|is\s+learning|learned|"
-            rf"learnt|started\s+learning|started)\s+(?:the\s+)?(?P<o>{_PASTIME})\b",
+            rf"{s}{_CHAIN}(?:plays?|played|playing|practices|practiced|practice|practicing|took\s+up|is\s+learning|"
+            rf"learned|learnt|started\s+learning|started|(?:(?:is|am|are|was|were|has\s+been|have\s+been)\s+)?doing|"
+            rf"does|did|do)\s+(?:the\s+|some\s+)?(?P<o>{PASTIME})\b",
             None,
         ),
         # "Caroline is keen on counseling", "Jolene is passionate about yoga": an interest
