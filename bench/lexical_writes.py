@@ -2,6 +2,7 @@
 the documents the write touched (the journal, ``lexical_changes``), against read again whole.
 
     python bench/lexical_writes.py --dir <a copy of /work/scale-stores/full> [--rounds 30] [--user big]
+    python bench/lexical_writes.py --cost 3000 --users 1,10 --dir <an empty scratch dir>
 
 WRITES to the store (one turn per round per way): run it on a copy of the store ``bench/scale.py``
 keeps, never on a store others read.
@@ -20,6 +21,13 @@ It prints the thread CPU of the search's lexical calls (the store's ``lexical.se
 search after a write, p50 / p95 / mean, and the whole search's wall p50 / p95 (which also holds
 the dense channel's growth of the user's vectors after the add, the same both ways), and whether
 both ways return the same ids and scores as FTS5's ``bm25()`` over the same calls.
+
+``--cost N``: what the writes cost. For each number of ``--users``, a fresh store in ``--dir``
+takes ``N`` LoCoMo turns, one write each (``records.write``: items and lexical documents, no
+vectors; a turn's context the two turns before it), the users taking turns (one user: every turn its; ten: its turns interleaved, as users
+of one server write); it prints the thread CPU per write, p50 / p95 / max / mean, and the writes
+per CPU second (the writes that fold a tenant's tail of postings into its packs included; run
+with ``PYTHONPATH=<main>/src`` for ``main``'s).
 """
 
 from __future__ import annotations
@@ -56,7 +64,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=scale.DEFAULT_DATA)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--user", default="big")
+    parser.add_argument("--cost", type=int, default=0, help="turns written into a fresh store (see above)")
+    parser.add_argument("--users", default="1,10")
     args = parser.parse_args()
+    if args.cost:
+        write_cost(args)
+        return
     asked = scale.questions(args.data)[: args.rounds]
     texts = [f"{m['name']}: {m['content']}" for _, messages in scale.sessions(args.data) for m in messages]
     config = MemoryConfig(
@@ -122,6 +135,43 @@ def main() -> None:
             f"{statistics.median(cpu[way]):.1f} / {_p95(cpu[way]):.1f} / {statistics.mean(cpu[way]):.1f}",
             f"{statistics.median(wall[way]):.1f} / {_p95(wall[way]):.1f}",
             f"{same[way]} of {len(cpu[way])}",
+        )
+    Console(width=160).print(table)
+
+
+def write_cost(args: argparse.Namespace) -> None:
+    from outcrop.core.documents import LexicalDocument
+    from outcrop.core.ids import new_id
+    from outcrop.core.time import now
+    from outcrop.core.types import Item, Level, Scope
+    from outcrop.stores.base import WriteBatch
+    from outcrop.stores.registry import open_store
+
+    texts = [f"{m['name']}: {m['content']}" for _, messages in scale.sessions(args.data) for m in messages]
+    table = Table(title=f"{args.cost} turns written one write each into a fresh store")
+    for column in ("users", "CPU ms per write p50 / p95 / max / mean", "writes per CPU second"):
+        table.add_column(column)
+    for users in (int(u) for u in args.users.split(",")):
+        path = args.dir / f"cost-{users}-{time.time_ns()}.db"
+        store = open_store(f"sqlite:///{path}")
+        spent: list[float] = []
+        try:
+            for n in range(args.cost):
+                scope = Scope(tenant="default", user_id=f"user-{n % users}", session_id=f"s{n // 20}")
+                text = texts[n % len(texts)]
+                context = " ".join(texts[max(0, n % len(texts) - 2) : n % len(texts)])  # its two turns before
+                item = Item(
+                    id=new_id("t"), level=Level.TURN, scope=scope, text=text, timestamp=now(), recorded_at=now()
+                )
+                started = time.thread_time()
+                store.records.write(WriteBatch(items=[item], lexical={item.id: LexicalDocument(text, context)}))
+                spent.append((time.thread_time() - started) * 1000)
+        finally:
+            store.close()
+        table.add_row(
+            str(users),
+            f"{statistics.median(spent):.2f} / {_p95(spent):.2f} / {max(spent):.1f} / {statistics.mean(spent):.2f}",
+            f"{1000 * len(spent) / sum(spent):.0f}",
         )
     Console(width=160).print(table)
 

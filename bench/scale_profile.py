@@ -3,6 +3,7 @@ side by side under the same load.
 
     python bench/scale_profile.py [--dir /work/scale-stores/full] [--queries 100] [--rounds 2]
                                   [--src /work/main/src,src] [--store sqlite|postgres]
+                                  [--dirs <copy for main>,<copy for this tree>]
 
 For each ``--src`` (a ``src`` folder of outcrop: e.g. ``main``'s and this tree's), in turn and
 ``--rounds`` times over (so both see the same load on a shared machine), a fresh process opens
@@ -12,7 +13,9 @@ in the 1.1M-turn store and ``big`` (100k turns) there. It prints per user: wall 
 search thread's CPU p50 / p95 (the p95 of a fresh process: its cold reads; CPU holds where wall
 times follow the machine's load), and the CPU per search of each stage (the store's lexical search,
 loading items, the dense channel's vector search, the rest: analysis, fusion, strength),
-means over the questions. Reads only: the stores are not changed.
+means over the questions. Reads only: the stores are not changed, except by a source's own
+migrations at open; ``--dirs`` gives each source its copy (one per ``--src``, in order), for a
+source that migrates the file (e.g. packs its postings) where the other cannot read it after.
 
 ``--store postgres`` profiles the PostgreSQL stores of ``bench/scale.py --stores postgres`` (``--dir``
 holding ``postgres/pg``; the script starts that server and stops it at the end): most of a
@@ -155,6 +158,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--src", default=str(HERE.parent / "src"), help="comma-separated src folders")
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--dirs", default="", help="comma-separated: each --src's own copy of --dir (sqlite)")
     parser.add_argument("--urls", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -175,10 +179,13 @@ def main() -> None:
             server = stack.enter_context(scale.local_postgres(args.dir / "postgres" / "pg"))
             urls = {name: scale.postgres_database(server, name) for name in ("alone", "crowded")}
             extra = ["--urls", json.dumps(urls)]
+        dirs = [Path(d) for d in args.dirs.split(",") if d] or [args.dir] * len(sources)
+        if len(dirs) != len(sources):
+            raise SystemExit("--dirs: one per --src")
         for _ in range(args.rounds):
-            for src in sources:
+            for src, root in zip(sources, dirs, strict=True):
                 env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
-                command = [sys.executable, __file__, "--child", "--dir", str(args.dir), "--data", str(args.data)]
+                command = [sys.executable, __file__, "--child", "--dir", str(root), "--data", str(args.data)]
                 command += ["--queries", str(args.queries), *extra]
                 done = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
                 if done.returncode:

@@ -711,12 +711,13 @@ def test_a_store_with_one_shared_lexical_index_moves_to_one_per_tenant(tmp_path:
             db.execute(f"DROP TABLE {ctx}")
         for (postings,) in db.execute("SELECT replace(own, '_own', '_terms') FROM lexical_tables").fetchall():
             db.execute(f"DROP TABLE {postings}")  # and without 0015's statistics, postings and lengths
+            db.execute(f"DROP TABLE {postings.removesuffix('_terms')}_packs")  # and 0019's packs
         for table in ("lexical_tables", "lexical_users", "lexical_terms", "lexical_stats", "lexical_docs"):
             db.execute(f"DROP TABLE {table}")
         db.execute(
             "DELETE FROM schema_migrations WHERE name IN"
             " ('0007_lexical_tables_per_tenant', '0011_lexical_keys_per_user', '0015_lexical_term_stats',"
-            " '0016_lexical_versions')"
+            " '0016_lexical_versions', '0019_lexical_packs')"
         )
     with open_memory(url, embedder, "acme") as a:
         again = a.search("Who adopted a parrot?", user_id="u1", channels={"bm25": 1.0})

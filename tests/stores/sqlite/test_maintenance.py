@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from outcrop.providers import Embedder
+from outcrop.stores.sqlite import lexical as lexical_module
 from outcrop.stores.sqlite import schema
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
+from outcrop.stores.sqlite.packs import FOLD_ROWS
 from tests.lifecycle.conftest import SECRETS, file_hits, ingest, open_memory, table_hits
 
 pytestmark = pytest.mark.skipif(not FTS5_SECURE_DELETE, reason="needs SQLite 3.44+ (sqlean.py)")
@@ -28,7 +30,11 @@ def _pages(path: Path) -> dict[int, str]:
         db.close()
 
 
-def test_a_forget_rewrites_the_pages_it_erases_not_the_file(tmp_path: Path, embedder: Embedder) -> None:
+@pytest.mark.parametrize("fold", [FOLD_ROWS, 1])  # the postings in the tail of rows, or packed at every write
+def test_a_forget_rewrites_the_pages_it_erases_not_the_file(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, fold: int
+) -> None:
+    monkeypatch.setattr(lexical_module, "FOLD_ROWS", fold)
     db_path = tmp_path / "m.db"
     with open_memory(db_path, embedder) as m:
         ingest(m)

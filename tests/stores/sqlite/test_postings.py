@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from outcrop.stores.sqlite.bm25 import K1, B
+from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.packs import create_packs, fold, unpack, unput
 from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, numbers, patched, top
 
 
@@ -97,3 +99,55 @@ def test_a_patch_drops_the_changed_rows_and_puts_the_fresh_ones_in_key_order(see
     assert keys.tolist() == sorted(expected)
     assert list(zip(freq.tolist(), length.tolist(), strict=True)) == [expected[k] for k in sorted(expected)]
     assert freq.dtype == np.int32 and length.dtype == np.int32
+
+
+def _packed(db: sqlite3.Connection) -> set[tuple[int, int, int, int]]:
+    """Every posting (term, key, own, ctx) the packs of table ``p`` hold."""
+    out = set()
+    for term, number in db.execute("SELECT DISTINCT term, number FROM p").fetchall():
+        for field, name in enumerate(("own", "ctx")):
+            rows = db.execute(
+                f"SELECT number, block, keys, {name} FROM p WHERE term = ? AND number = ? ORDER BY block",
+                (term, number),
+            ).fetchall()
+            got = unpack(rows)
+            assert np.all(np.diff(got[:, 0]) > 0)  # ascending by key, as a search reads them
+            out |= {(term, int(k), int(f), -1) if field == 0 else (term, int(k), -1, int(f)) for k, f in got}
+    return out
+
+
+def _as_read(postings: set[tuple[int, int, int, int]]) -> set[tuple[int, int, int, int]]:
+    """The postings as :func:`_packed` reads them: each field's apart, a field without the term left out."""
+    return {(t, k, o, -1) for t, k, o, _ in postings if o} | {(t, k, -1, c) for t, k, _, c in postings if c}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_packs_hold_the_folded_rows_through_folds_and_deletes(seed: int) -> None:
+    """Rows folded into packs (over packs already holding a block's other keys) read back as the
+    rows, counts past 16 bits included; postings taken out leave their packs (an emptied one
+    goes), the others stay."""
+    rng = random.Random(seed)
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (term INTEGER, key INTEGER, own INTEGER, ctx INTEGER, PRIMARY KEY (term, key))")
+    create_packs(db, "p")
+    held: set[tuple[int, int, int, int]] = set()
+    keys = rng.sample(range(1, 40_000), 3_000)
+    for round_ in range(3):  # each fold adds keys to blocks the packs hold already
+        rows = {
+            (term, (number << 39) | key, rng.choice((0, 1, 2, 70_000)), rng.choice((0, 1, 3)))
+            for term in (-(1 << 62), 5, 1 << 60)
+            for number in (1, 7)
+            for key in rng.sample(keys[round_ * 1000 : (round_ + 1) * 1000], 400)
+        }
+        rows = {r for r in rows if r[2] or r[3]}
+        db.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", sorted(rows))
+        assert fold(db, "t", "p") == len(rows)
+        held |= rows
+        assert db.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        assert _packed(db) == _as_read(held)
+    gone = [*rng.sample(sorted(held), 500), (5, (7 << 39) | 12345678, 1, 0)]  # one that no pack holds
+    unput(db, "p", [(t, k) for t, k, _, _ in gone])
+    held -= set(gone)
+    assert _packed(db) == _as_read(held)
+    unput(db, "p", [(t, k) for t, k, _, _ in held])
+    assert db.execute("SELECT count(*) FROM p").fetchone() == (0,)

@@ -30,7 +30,9 @@ from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite import lexical as lexical_module
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.schema import count_lexical_terms
+from outcrop.stores.sqlite.packs import BLOCK_BITS, FOLD_ROWS, decode
+from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, count_lexical_terms
+from outcrop.stores.sqlite.tokens import FTS5Tokens
 from tests.helpers import STORY, ingest_sessions
 from tests.stores.sqlite.fts5_reference import fts5_search
 
@@ -40,12 +42,50 @@ WORDS = (
     " Café cafe naïve sister's o'clock"
 ).split()
 START = datetime(2023, 1, 2)
-Stats = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+Stats = tuple[list[tuple[Any, ...]], ...]
+
+
+@pytest.fixture(autouse=True, params=["tail", "packs", "both"])
+def fold(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the postings are read from (``stores/sqlite/packs.py``): the tail of rows only (no
+    write folds it), the packs only (every write folds), or both (a fold every ~150 rows)."""
+    rows = {"tail": FOLD_ROWS, "packs": 1, "both": 150}[request.param]
+    monkeypatch.setattr(lexical_module, "FOLD_ROWS", rows)
+    return str(request.param)
+
+
+def _postings(db: sqlite3.Connection) -> list[tuple[int, int, int, int]]:
+    """Every tenant's postings (term, key, own, ctx) as kept: the tail's rows and the packs'."""
+    out: list[tuple[int, int, int, int]] = []
+    for (own,) in db.execute("SELECT own FROM lexical_tables ORDER BY tenant").fetchall():
+        stem = own.removesuffix("_own")
+        out += db.execute(f"SELECT term, key, own, ctx FROM {stem}_terms").fetchall()
+        for term, number, block, keys, own_counts, ctx_counts in db.execute(f"SELECT * FROM {stem}_packs"):
+            offsets, own_freq = decode(keys, own_counts)
+            _, ctx_freq = decode(keys, ctx_counts)
+            base = (number << LEXICAL_ITEM_BITS) | (block << BLOCK_BITS)
+            out += [(term, base + int(o), int(f), int(c)) for o, f, c in zip(offsets, own_freq, ctx_freq, strict=True)]
+    return sorted(out)
+
+
+def _tokenised(db: sqlite3.Connection) -> list[tuple[int, int, int, int]]:
+    """The postings every tenant's documents make, tokenised afresh from its FTS5 tables."""
+    tokens = FTS5Tokens()
+    out: list[tuple[int, int, int, int]] = []
+    try:
+        for own, ctx in db.execute("SELECT own, ctx FROM lexical_tables").fetchall():
+            rows = db.execute(f"SELECT o.rowid, o.body, c.body FROM {own} o LEFT JOIN {ctx} c ON c.rowid = o.rowid")
+            for key, own_body, ctx_body in rows.fetchall():
+                o, c = tokens.counts([own_body, ctx_body or ""])
+                out += [(term, key, o.get(term, 0), c.get(term, 0)) for term in o.keys() | c.keys()]
+    finally:
+        tokens.close()
+    return sorted(out)
 
 
 def _kept_and_recounted(path: Path) -> tuple[Stats, Stats]:
-    """The statistics the writes kept, and the same counted afresh from the FTS5 tables (in a
-    transaction rolled back: the file is left as it was)."""
+    """The statistics and postings the writes kept, and the same counted afresh from the FTS5
+    tables (in a transaction rolled back: the file is left as it was)."""
 
     def read(db: sqlite3.Connection) -> Stats:
         return (
@@ -57,10 +97,10 @@ def _kept_and_recounted(path: Path) -> tuple[Stats, Stats]:
 
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("BEGIN")
-        kept = read(db)
+        kept = (*read(db), _postings(db))
         for (tenant,) in db.execute("SELECT tenant FROM lexical_tables").fetchall():
             count_lexical_terms(db, tenant)
-        recounted = read(db)
+        recounted = (*read(db), _tokenised(db))
         db.execute("ROLLBACK")
     return kept, recounted
 
@@ -186,15 +226,19 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as db:  # the file as 0014 left it
         documents = db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall()
         stems = [own.removesuffix("_own") for (own,) in db.execute("SELECT own FROM lexical_tables ORDER BY tenant")]
-        postings = [db.execute(f"SELECT * FROM {stem}_terms ORDER BY term, key").fetchall() for stem in stems]
-        assert all(postings)
+        postings = _postings(db)
+        assert postings
         for stem in stems:
             db.execute(f"DROP TABLE {stem}_terms")
+            db.execute(f"DROP TABLE {stem}_packs")
         db.execute("DROP TABLE lexical_docs")
         db.execute("DROP TABLE lexical_terms")
         db.execute("DROP TABLE lexical_stats")
         db.execute("ALTER TABLE lexical_users DROP COLUMN version")
-        db.execute("DELETE FROM schema_migrations WHERE name IN ('0015_lexical_term_stats', '0016_lexical_versions')")
+        db.execute(
+            "DELETE FROM schema_migrations WHERE name IN"
+            " ('0015_lexical_term_stats', '0016_lexical_versions', '0019_lexical_packs')"
+        )
         db.commit()
     with closing(_open(f"sqlite:///{path}")) as store:
         assert [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in QUERIES] == before
@@ -202,21 +246,67 @@ def test_a_file_written_before_the_statistics_gets_them(tmp_path: Path) -> None:
     assert migrated == kept == recounted
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT * FROM lexical_docs ORDER BY key").fetchall() == documents
-        assert [db.execute(f"SELECT * FROM {stem}_terms ORDER BY term, key").fetchall() for stem in stems] == postings
+        assert _postings(db) == postings
+        assert not any(db.execute(f"SELECT 1 FROM {stem}_terms").fetchall() for stem in stems)  # 0019 packed them all
+
+
+def test_a_file_written_before_the_packs_is_packed_and_ranks_as_before(tmp_path: Path, fold: str) -> None:
+    """A file as 0018 left it (every posting a row of ``<stem>_terms``, no packs) opens with
+    its postings folded into packs (0019), the same postings and the same ids and scores as
+    before; adds, a replacement, deletes and a forget's erase after it keep the postings a
+    recount's and the scores FTS5's, through whatever folds the writes make."""
+    path = tmp_path / "memory.db"
+    with closing(_open(f"sqlite:///{path}")) as store:
+        written = _dated(store, "acme", 3, 60, seed=21)
+        store.records.remove_items(written[4][0], [written[4][1]])
+    with closing(sqlite3.connect(path)) as db:  # back to 0018's layout: the packs' rows unfolded
+        stems = [own.removesuffix("_own") for (own,) in db.execute("SELECT own FROM lexical_tables")]
+        postings = _postings(db)
+        for stem in stems:
+            db.execute(f"DELETE FROM {stem}_terms")
+            db.executemany(f"INSERT INTO {stem}_terms (term, key, own, ctx) VALUES (?, ?, ?, ?)", postings)
+            db.execute(f"DROP TABLE {stem}_packs")
+        db.execute("ALTER TABLE lexical_stats DROP COLUMN tail")
+        db.execute("DELETE FROM schema_migrations WHERE name = '0019_lexical_packs'")
+        db.commit()
+    with closing(open_store(f"sqlite:///{path}")) as store:  # the old code's searches: FTS5 scores
+        store.lexical.postings_share = store.lexical.large_user = 1 << 40  # type: ignore[attr-defined]
+        scopes = [Scope(tenant="acme", user_id=f"user-{u}") for u in range(3)]
+        queries = [(t, k, f, w) for t, k, f, w in QUERIES if k == 25]
+        before = [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in queries]
+    with closing(_open(f"sqlite:///{path}")) as store:
+        lexical: Any = store.lexical
+        lexical.large_user = 50
+        with closing(sqlite3.connect(path)) as db:
+            assert _postings(db) == postings
+            assert not any(db.execute(f"SELECT 1 FROM {stem}_terms").fetchall() for stem in stems)
+            assert all(db.execute(f"SELECT 1 FROM {stem}_packs").fetchall() for stem in stems)
+        assert [store.lexical.search(s, t, k, f, w) for s in scopes for t, k, f, w in queries] == before
+        mine = [item_id for scope, item_id in written if scope.user_id == "user-0"]
+        _dated(store, "acme", 2, 5, seed=22)
+        store.records.write(WriteBatch(relexical={mine[2]: LexicalDocument("parrot parrot 2023 may")}, tenant="acme"))
+        store.records.remove_items(scopes[0], mine[5:9])
+        store.maintenance.erase(scopes[0], [], mine[10:13])
+        for scope in scopes:
+            for terms, k, f, w in queries:
+                assert store.lexical.search(scope, terms, k, f, w) == _fts5(path, scope, terms, k, f, w)
+    kept, recounted = _kept_and_recounted(path)
+    assert kept == recounted
 
 
 def test_a_small_share_of_its_tenant_is_scored_from_the_postings_a_large_one_by_fts5(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A small share of its tenant is scored from its postings: in memory for its whole scope,
-    in SQL with an agent, session or filter; a large share by FTS5's ``bm25()``."""
+    """A small share of its tenant is scored from its postings in memory, its whole scope and
+    with an agent, session or filter (the postings' packs are not SQL's to read); a large share
+    by FTS5's ``bm25()``."""
     path = tmp_path / "memory.db"
     with closing(open_store(f"sqlite:///{path}")) as store:  # the default share: 1/64
         _write(store, "acme", 1, 130, seed=4)  # user-0: 130 documents
         _write(store, "acme", 2, 1, seed=5)  # one more each: user-1 holds 1 of the tenant's 132
         lexical: Any = store.lexical
         paths: list[str] = []
-        for name in ("_scored", "_in_memory"):
+        for name in ("_in_memory",):
 
             def spy(*args: Any, inner: Any = getattr(lexical, name), name: str = name) -> Any:
                 paths.append(name)
@@ -227,7 +317,7 @@ def test_a_small_share_of_its_tenant_is_scored_from_the_postings_a_large_one_by_
         session = Scope(tenant="acme", user_id="user-1", session_id="s0")
         for scope, path_taken in (
             (Scope(tenant="acme", user_id="user-1"), {"_in_memory"}),
-            (session, {"_scored"}),
+            (session, {"_in_memory"}),
             (Scope(tenant="acme", user_id="user-0"), set()),
         ):
             paths.clear()

@@ -20,11 +20,11 @@ But FTS5's ``bm25()`` counts each query term's documents over the whole table at
 So the writes keep each tenant's statistics (``lexical_terms``: documents per term and field;
 ``lexical_stats``: documents and tokens per field), counted from FTS5's own tokens
 (:mod:`~outcrop.stores.sqlite.tokens`) in the write's transaction, and a user's search scores its
-range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): FTS5 still finds the
-rows (``MATCH`` inside the range, as before), and the postings kept on write (``<stem>_terms``:
-a term's occurrences per document, keyed by term then document, so a user's postings of a term
-are one range) with each document's length (``lexical_docs``) give what BM25 needs: costs of that
-user's matching rows only. This path is taken for a user holding under 1/64 of its tenant's
+range from them (:mod:`~outcrop.stores.sqlite.bm25`, FTS5's arithmetic): the postings kept on
+write (a term's occurrences per document: packed per term, user and block of keys in
+``<stem>_packs``, the latest writes' rows in ``<stem>_terms`` until a write folds them in,
+:mod:`~outcrop.stores.sqlite.packs`) with each document's length (``lexical_docs``) give what
+BM25 needs: costs of that user's matching rows only. This path is taken for a user holding under 1/64 of its tenant's
 documents; above that FTS5's ``bm25()`` costs less (its tenant-wide count is then small beside
 the user's rows) and gives the same scores. A whole tenant's search (no user) scores every match
 anyway and keeps FTS5's ``bm25()``: the same statistics, the same scores.
@@ -36,16 +36,17 @@ postings are read once into memory and scored there (``SQLiteLexical._in_memory`
 from its head, the items read with the scope's clause); a write of that user's documents moves
 its lexical version and journals the documents it touched (``lexical_changes``), and the held
 postings are patched for those documents at the next search (read again whole only where the
-journal does not reach back); a small share's whole scope is scored there
-too (a fraction of a millisecond a call once its terms are held). A term of several tokens (a
-phrase: the postings hold no positions) in a small share's query is scored the same way, with
-or without filters: its occurrences from FTS5's matches in the user's range, its documents in the
+journal does not reach back); a small share's search is scored there
+too, with or without an agent, session or filter (a fraction of a millisecond a call once its
+terms are held). A term of several tokens (a
+phrase: the postings hold no positions) is scored the same way: its occurrences from FTS5's matches in the user's range, its documents in the
 tenant counted by FTS5 once per tenant version (each write of the tenant's documents moves it) and
 not at all when the user's range holds none. Every path gives ``bm25()``'s scores to the bit.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,9 +58,10 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.types import Scope
 from outcrop.stores.base import ScoredId, SearchFilters
 from outcrop.stores.sql import filter_clause
-from outcrop.stores.sqlite.bm25 import K1, B, idf
+from outcrop.stores.sqlite.bm25 import idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.packs import BLOCK_BITS, FOLD_ROWS, fold, packs_table, unpack, unput
 from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, cut, numbers, patched, sums
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
@@ -125,6 +127,7 @@ class SQLiteLexical:
         self._sizes: dict[tuple[str, str], tuple[int, int]] = {}  # (tenant, user) -> its documents, the tenant's then
         self.postings_share = _SHARE  # see _small (0: every user's search scores from the postings)
         self.large_user = _LARGE  # see _in_memory
+        self.fold_rows = FOLD_ROWS  # a tenant's tail of postings rows folded into its packs from this size
         self.postings = PostingsCache(_CACHE_BYTES if postings_cache_bytes is None else postings_cache_bytes)
         self._journal: dict[tuple[str, int, int, int], npt.NDArray[np.int64]] = {}  # see _changed
         self._phrase_docs: dict[
@@ -211,6 +214,19 @@ class SQLiteLexical:
         put_postings(db, postings_table(own), keys, own_tokens, contexts)
         self._count(db, tenant, own_tokens, [c for c in contexts if c is not None], 1)
         self._moved(db, tenant, keys)
+        self._tail(
+            db, tenant, own, sum(len(o.keys() | (c or {}).keys()) for o, c in zip(own_tokens, contexts, strict=True))
+        )
+
+    def _tail(self, db: sqlite3.Connection, tenant: str, own: str, rows: int) -> None:
+        """Count ``rows`` postings rows put into the tenant's tail (``lexical_stats.tail``); from
+        :attr:`fold_rows` on, fold the tail into the tenant's packs
+        (:func:`~outcrop.stores.sqlite.packs.fold`), in the write's transaction."""
+        db.execute("UPDATE lexical_stats SET tail = tail + ? WHERE tenant = ?", (rows, tenant))
+        (tail,) = db.execute("SELECT tail FROM lexical_stats WHERE tenant = ?", (tenant,)).fetchone()
+        if tail >= self.fold_rows:
+            fold(db, postings_table(own), packs_table(own))
+            db.execute("UPDATE lexical_stats SET tail = 0 WHERE tenant = ?", (tenant,))
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""
@@ -233,10 +249,9 @@ class SQLiteLexical:
         ctx_tokens = self._tokens.counts([r[2] or "" for r in found])
         contexts = [t for r, t in zip(found, ctx_tokens, strict=True) if r[2] is not None]
         self._count(db, tenant, own_tokens, contexts, -1)
-        db.executemany(
-            f"DELETE FROM {postings_table(own)} WHERE term = ? AND key = ?",
-            sorted({(t, r[0]) for r, o, c in zip(found, own_tokens, ctx_tokens, strict=True) for t in (*o, *c)}),
-        )
+        postings = sorted({(t, r[0]) for r, o, c in zip(found, own_tokens, ctx_tokens, strict=True) for t in (*o, *c)})
+        db.executemany(f"DELETE FROM {postings_table(own)} WHERE term = ? AND key = ?", postings)
+        unput(db, packs_table(own), postings)
         db.executemany("DELETE FROM lexical_docs WHERE key = ?", [(k,) for k in keys])
         for table in tables:
             db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(k,) for k in keys])
@@ -380,10 +395,7 @@ class SQLiteLexical:
                         found = _Found(
                             scope.tenant, (own, ctx), postings_table(own), user_keys, params, clause, by_rowid
                         )
-                        if not whole and not large:  # an agent, session or filter: a small user's rows in SQL
-                            rows = self._scored(found, field, group, stats, depth)
-                        if rows is None:  # a user's whole scope, or a phrase in a small user's group
-                            rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
+                        rows = self._in_memory(table, found, field, group, stats, depth, version, not whole)
                     if rows is None:  # FTS5 scores: a whole tenant (every match), or a phrase in the group
                         rows = self._conn.query(
                             f"SELECT i.id, -bm25({table}) FROM {table} JOIN items i ON i.rowid = ({table}.rowid & {_ITEM_MASK})"
@@ -393,8 +405,7 @@ class SQLiteLexical:
                         )
                     for item_id, score in rows:
                         scores[item_id] = scores.get(item_id, 0.0) + weight * table_weight * float(score)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ranked[:k]
+        return heapq.nsmallest(k, scores.items(), key=lambda kv: (-kv[1], kv[0]))  # sorted(...)[:k]
 
     @staticmethod
     def _by_rowid(scope: Scope, filters: SearchFilters | None) -> tuple[str, list[Any]]:
@@ -408,7 +419,7 @@ class SQLiteLexical:
 
     def _size(self, scope: Scope, own: str, tenant_docs: int, bounds: Sequence[int]) -> int:
         """The user's documents, remembered until its tenant's size moves by an eighth. A user
-        under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_scored`):
+        under 1/``postings_share`` of its tenant is scored from its postings (:meth:`_in_memory`):
         FTS5's ``bm25()``, whose IDF walks each term's postings over the whole tenant, costs more
         there; scoring the postings costs ~3x FTS5's per matching row, so above that share
         ``bm25()`` costs less. A user of ``large_user`` documents or more takes :meth:`_in_memory`.
@@ -447,39 +458,6 @@ class SQLiteLexical:
                 frequencies[int(term)] = (int(own_df), int(ctx_df))
         return _Statistics(docs, tokens, frequencies, version)
 
-    def _scored(
-        self, found: _Found, field: int, group: Sequence[str], stats: _Statistics, depth: int
-    ) -> list[ScoredId] | None:
-        """BM25 of the documents of one field that a user's range holds and a term of ``group``
-        occurs in, from the tenant's statistics and the postings kept on write (FTS5's arithmetic,
-        in SQL: one range of the postings per term, the sum in the query's term order); the top
-        ``depth``, ties to the older item. None when a term is a phrase (several tokens): postings
-        do not hold positions, so FTS5 scores that call."""
-        phrases = [self._tokens.phrase(term) for term in group]
-        if any(len(p) > 1 for p in phrases):
-            return None
-        docs, tokens = stats.docs[field], stats.tokens[field]
-        used = [(n, term_key(p[0])) for n, p in enumerate(phrases) if p]  # a term without tokens occurs nowhere
-        if not docs or not used:
-            return []
-        name = ("own", "ctx")[field]
-        frequencies = [f"max(CASE WHEN term = ? THEN {name} ELSE 0 END) AS f{n}" for n, _ in used]
-        # fts5_aux.c: score += idf * ((f * (k1 + 1.0)) / (f + k1 * (1 - b + b * D / avgdl)))
-        parts = [f"? * ((f{n} * ?) / (f{n} + ? * (1.0 - ? + ? * d.{name}_len / ?)))" for n, _ in used]
-        avgdl = tokens / docs
-        weights: list[Any] = []
-        for _, token in used:
-            weights += [idf(docs, stats.frequencies.get(token, (0, 0))[field]), K1 + 1.0, K1, B, B, avgdl]
-        distinct = sorted({token for _, token in used})
-        rows = self._conn.query(
-            f"WITH f AS MATERIALIZED (SELECT key, {', '.join(frequencies)} FROM {found.postings}"
-            f" WHERE term IN ({','.join('?' * len(distinct))}) AND key BETWEEN ? AND ? AND {name} > 0 GROUP BY key)"
-            f" SELECT i.id, 0.0 + {' + '.join(parts)} AS s FROM f JOIN lexical_docs d ON d.key = f.key"
-            f" JOIN items i ON i.rowid = (f.key & {_ITEM_MASK}) WHERE {found.clause} ORDER BY s DESC, i.rowid LIMIT ?",
-            [*(t for _, t in used), *distinct, *found.bounds, *weights, *found.params, depth],
-        )
-        return [(str(item_id), float(score)) for item_id, score in rows]
-
     def _in_memory(
         self,
         table: str,
@@ -496,8 +474,7 @@ class SQLiteLexical:
         in memory (:mod:`~outcrop.stores.sqlite.postings`: read once per user version, scored in
         numpy) instead of FTS5 scoring every match (~1.2 µs a row: a large user's names and months
         are in 8-15k of its documents each). Taken by a user of ``large_user`` documents or more
-        (with or without an agent, session or filter), by a small share of its tenant's whole
-        scope, and by a small share's query holding a phrase with an agent, session or filter (no positions in
+        and by a small share of its tenant, with or without an agent, session or filter (no positions in
         the postings: a phrase's occurrences are FTS5's matches in the user's range, its IDF its
         documents in the tenant, counted once per tenant version; not counted at all when the
         user's range holds none, since its part is then 0 whatever its IDF). With ``filtered`` (an agent,
@@ -598,15 +575,25 @@ class SQLiteLexical:
     ) -> npt.NDArray[np.int64]:
         """(key, occurrences) rows, by key, of a term's (or a phrase's) postings of field ``field``
         in the user's range, or in its documents ``keys`` only: for a term from the postings kept on
-        write, for a phrase from FTS5's matches (or the documents' text) tokenised again."""
+        write (its packs of the user, then its rows in the tail), for a phrase from FTS5's matches (or the documents' text) tokenised again."""
         name = ("own", "ctx")[field]
-        if len(phrase) == 1 and keys is None:
+        number = found.bounds[0] >> LEXICAL_ITEM_BITS
+        if len(phrase) == 1 and keys is None:  # the packs (most), then the tail (since the last fold)
+            packed = unpack(
+                self._conn.query(
+                    f"SELECT number, block, keys, {name} FROM {packs_table(found.tables[0])}"
+                    " WHERE term = ? AND number = ? ORDER BY block",
+                    [term_key(phrase[0]), number],
+                )
+            )
             ((text,),) = self._conn.query(
                 f"SELECT group_concat(key || ',' || {name}, ',') FROM {found.postings}"
                 f" WHERE term = ? AND key BETWEEN ? AND ? AND {name} > 0",
                 [term_key(phrase[0]), *found.bounds],
             )
-            rows = numbers(text, 2)
+            if not text:  # packs in block order, each in key order
+                return packed
+            rows = np.concatenate((packed, numbers(text, 2)))
         elif len(phrase) == 1:
             assert keys is not None
             found_rows: list[tuple[Any, ...]] = []
@@ -616,7 +603,17 @@ class SQLiteLexical:
                     f" WHERE term = ? AND key IN ({','.join('?' * len(chunk))}) AND {name} > 0",
                     [term_key(phrase[0]), *chunk],
                 )
-            rows = np.array(found_rows, dtype=np.int64).reshape(-1, 2)
+            blocks = sorted({(int(k) & _ITEM_MASK) >> BLOCK_BITS for k in keys})
+            packs: list[tuple[Any, ...]] = []
+            for chunk in chunks(blocks):
+                packs += self._conn.query(
+                    f"SELECT number, block, keys, {name} FROM {packs_table(found.tables[0])}"
+                    f" WHERE term = ? AND number = ? AND block IN ({','.join('?' * len(chunk))}) ORDER BY block",
+                    [term_key(phrase[0]), number, *chunk],
+                )
+            packed = unpack(packs)
+            packed = packed[np.isin(packed[:, 0], keys)]
+            rows = np.concatenate((packed, np.array(found_rows, dtype=np.int64).reshape(-1, 2)))
         else:
             table = found.tables[field]
             if keys is None:

@@ -3,8 +3,9 @@
 FTS5's ``bm25()`` scores every row its ``MATCH`` finds, ~1.2 µs a row: a 100k-document user's
 search holds names and months found in 8-15k of its documents each, and costs ~45 ms a call.
 Here a term's postings of one field in one user's key range (document keys, the term's
-occurrences) are read once from the postings kept on write (``<stem>_terms``, as one text of
-numbers: no Python row per posting), or for a phrase from FTS5's matches in the range (the rows'
+occurrences) are read once from the postings kept on write (the term's packs of the user,
+:mod:`~outcrop.stores.sqlite.packs`, and the tail of rows written since the last fold: no Python
+row per posting), or for a phrase from FTS5's matches in the range (the rows'
 text tokenised again, :meth:`~outcrop.stores.sqlite.tokens.FTS5Tokens.occurrences`), with each
 document's length from the user's lengths (``lexical_docs``, read once), kept in a cache bounded
 by bytes, and scored with numpy: ~1-5 ms a call.

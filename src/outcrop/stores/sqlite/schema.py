@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import FTS5_SECURE_DELETE, sqlite3
+from outcrop.stores.sqlite.packs import create_packs, fold, packs_table
 from outcrop.stores.sqlite.tokens import TOKENIZER, FTS5Tokens, term_key
 
 __all__ = [
@@ -43,6 +44,7 @@ def create_lexical_tables(db: sqlite3.Connection, tenant: str) -> tuple[str, str
     db.execute(f"CREATE VIRTUAL TABLE {ctx} USING fts5(body, {TOKENIZER})")
     if _has_table(db, "lexical_docs"):  # from 0015 on (an older migration makes tables too)
         _create_postings(db, postings_table(own))
+        create_packs(db, packs_table(own))
     if FTS5_SECURE_DELETE:
         for table in (own, ctx):
             _secure_delete(db, table)
@@ -316,6 +318,16 @@ def _lexical_term_stats(db: sqlite3.Connection) -> None:
         count_lexical_terms(db, tenant)
 
 
+def _lexical_packs(db: sqlite3.Connection) -> None:
+    """Each tenant's postings packed per term, user and block of keys (``<stem>_packs``,
+    :mod:`~outcrop.stores.sqlite.packs`): every row of its postings table folded into them (the
+    table then holds the tail of later writes only), and ``lexical_stats.tail`` counting that tail."""
+    db.execute("ALTER TABLE lexical_stats ADD COLUMN tail INTEGER NOT NULL DEFAULT 0")
+    for (own,) in db.execute("SELECT own FROM lexical_tables ORDER BY tenant").fetchall():
+        create_packs(db, packs_table(own))
+        fold(db, postings_table(own), packs_table(own))
+
+
 SECURE_DELETE_MIGRATION = "0014_fts_secure_delete"
 
 MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] = [
@@ -501,4 +513,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
             version INTEGER NOT NULL, keys BLOB NOT NULL, PRIMARY KEY (tenant, number, version)) WITHOUT ROWID;
         """,
     ),
+    # a tenant's postings packed per term, user and block of keys (``stores/sqlite/packs.py``): a
+    # term's first read in a process takes a few rows of blobs instead of a row per posting
+    ("0019_lexical_packs", _lexical_packs),
 ]
