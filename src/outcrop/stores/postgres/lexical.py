@@ -247,38 +247,31 @@ class PostgresLexical:
         and never deadlock here."""
         if not ids:
             return
+        PostgresLexical._count(conn, "lexical_terms", "lexeme", "unnest({})", tenant, ids, sign)
+        PostgresLexical._count(conn, "lexical_pairs", "pair", "tsvector_pairs({})", tenant, ids, sign)
+
+    @staticmethod
+    def _count(conn: Conn, table: str, key: str, rows_of: str, tenant: str, ids: Sequence[str], sign: int) -> None:
+        """One of :meth:`_terms`' two counts: ``table`` keyed by ``key`` (a lexeme or a pair), whose
+        values are the rows of ``rows_of`` over each of ``ids``' tsvectors; its names are this
+        module's constants, never input."""
+        own, ctx = rows_of.format("i.own_tsv"), rows_of.format("i.ctx_tsv")
         rows = conn.execute(
-            "INSERT INTO lexical_terms AS t (tenant, lexeme, own_df, ctx_df)"
-            " SELECT %(tenant)s, x.lexeme, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
-            " SELECT u.lexeme, 1 AS own, 0 AS ctx FROM items i, unnest(i.own_tsv) u"
+            f"INSERT INTO {table} AS t (tenant, {key}, own_df, ctx_df)"
+            f" SELECT %(tenant)s, x.{key}, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
+            f" SELECT u.{key}, 1 AS own, 0 AS ctx FROM items i, {own} u({key})"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            " UNION ALL SELECT u.lexeme, 0, 1 FROM items i, unnest(i.ctx_tsv) u"
+            f" UNION ALL SELECT u.{key}, 0, 1 FROM items i, {ctx} u({key})"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            ') AS x GROUP BY x.lexeme ORDER BY x.lexeme COLLATE "C"'
-            " ON CONFLICT (tenant, lexeme) DO UPDATE"
+            f') AS x GROUP BY x.{key} ORDER BY x.{key} COLLATE "C"'
+            f" ON CONFLICT (tenant, {key}) DO UPDATE"
             " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
-            " RETURNING t.lexeme, t.own_df <= 0 AND t.ctx_df <= 0",
+            f" RETURNING t.{key}, t.own_df <= 0 AND t.ctx_df <= 0",
             {"tenant": tenant, "ids": list(ids), "sign": sign},
         ).fetchall()
-        gone = sorted((row[0] for row in rows if row[1]), key=lambda lexeme: lexeme.encode())
+        gone = sorted((row[0] for row in rows if row[1]), key=lambda value: value.encode())
         if gone:
-            conn.execute("DELETE FROM lexical_terms WHERE tenant = %s AND lexeme = ANY(%s)", [tenant, gone])
-        rows = conn.execute(
-            "INSERT INTO lexical_pairs AS t (tenant, pair, own_df, ctx_df)"
-            " SELECT %(tenant)s, x.pair, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
-            " SELECT p.pair, 1 AS own, 0 AS ctx FROM items i, tsvector_pairs(i.own_tsv) p(pair)"
-            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            " UNION ALL SELECT p.pair, 0, 1 FROM items i, tsvector_pairs(i.ctx_tsv) p(pair)"
-            " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            ') AS x GROUP BY x.pair ORDER BY x.pair COLLATE "C"'
-            " ON CONFLICT (tenant, pair) DO UPDATE"
-            " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
-            " RETURNING t.pair, t.own_df <= 0 AND t.ctx_df <= 0",
-            {"tenant": tenant, "ids": list(ids), "sign": sign},
-        ).fetchall()
-        gone = sorted((row[0] for row in rows if row[1]), key=lambda pair: pair.encode())
-        if gone:
-            conn.execute("DELETE FROM lexical_pairs WHERE tenant = %s AND pair = ANY(%s)", [tenant, gone])
+            conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND {key} = ANY(%s)", [tenant, gone])
 
     @staticmethod
     def _bump(conn: Conn, tenant: str, ids: Sequence[str]) -> None:
