@@ -20,9 +20,7 @@ from outcrop.core.types import Item, Level, Scope
 from outcrop.errors import StoreError
 from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
 from outcrop.stores.registry import open_store
-from outcrop.stores.sqlite import lexical as lexical_module
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.packs import FOLD_ROWS
 from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, lexical_key
 from tests.stores.sqlite.fts5_reference import fts5_search
 
@@ -35,13 +33,7 @@ START = datetime(2023, 1, 2)
 Query = tuple[Scope, dict[str, float], int, SearchFilters | None, float]
 
 
-@pytest.fixture(autouse=True, params=["tail", "packs", "both"])
-def fold(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Where the postings are read from (``stores/sqlite/packs.py``): the tail of rows only (no
-    write folds it), the packs only (every write folds), or both (a fold every ~150 rows)."""
-    rows = {"tail": FOLD_ROWS, "packs": 1, "both": 150}[request.param]
-    monkeypatch.setattr(lexical_module, "FOLD_ROWS", rows)
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("fold")  # every test each way (conftest.py)
 
 
 def _item(scope: Scope, n: int, rng: random.Random) -> tuple[Item, LexicalDocument]:

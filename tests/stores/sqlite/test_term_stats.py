@@ -30,7 +30,7 @@ from outcrop.stores.base import ScoredId, SearchFilters, Store, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite import lexical as lexical_module
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.packs import BLOCK_BITS, FOLD_ROWS, decode
+from outcrop.stores.sqlite.packs import BLOCK_BITS, decode
 from outcrop.stores.sqlite.schema import LEXICAL_ITEM_BITS, count_lexical_terms
 from outcrop.stores.sqlite.tokens import FTS5Tokens
 from tests.helpers import STORY, ingest_sessions
@@ -45,13 +45,7 @@ START = datetime(2023, 1, 2)
 Stats = tuple[list[tuple[Any, ...]], ...]
 
 
-@pytest.fixture(autouse=True, params=["tail", "packs", "both"])
-def fold(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Where the postings are read from (``stores/sqlite/packs.py``): the tail of rows only (no
-    write folds it), the packs only (every write folds), or both (a fold every ~150 rows)."""
-    rows = {"tail": FOLD_ROWS, "packs": 1, "both": 150}[request.param]
-    monkeypatch.setattr(lexical_module, "FOLD_ROWS", rows)
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("fold")  # every test each way (conftest.py)
 
 
 def _postings(db: sqlite3.Connection) -> list[tuple[int, int, int, int]]:
