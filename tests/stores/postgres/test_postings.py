@@ -94,6 +94,14 @@ def _held(lexical: PostgresLexical, tenant: str, user: str) -> UserPostings | No
     return entries.get((tenant, user))
 
 
+def _hold(lexical: PostgresLexical, scope: Scope) -> UserPostings | None:
+    """Search the user twice (its postings are read at the second search that finds the same
+    version); the entry then held."""
+    for _ in range(2):
+        lexical.search(scope, {"piano": 1.0}, 10)
+    return _held(lexical, "default", str(scope.user_id))
+
+
 def test_postings_rank_as_the_statement_does_to_the_bit(postgres_url: str, embedder: Embedder) -> None:
     """Every query (words, phrases, weighted groups, one lexeme in two groups, a name in most
     documents, no match), with and without the context field, at several k, with filters, an
@@ -182,9 +190,7 @@ def test_another_process_writing_makes_the_held_postings_stale(postgres_url: str
         _fill(m, "u1")
         lexical = _lexical(m)
         scope = Scope(user_id="u1")
-        lexical.search(scope, {"piano": 1.0}, 10)
-        lexical.search(scope, {"piano": 1.0}, 10)
-        assert _held(lexical, "default", "u1") is not None
+        assert _hold(lexical, scope) is not None
         done = subprocess.run(
             [sys.executable, "-c", _OTHER_PROCESS, postgres_url, "u1", "The piano tuner, a zebracorn, came by."],
             capture_output=True,
@@ -393,9 +399,7 @@ def test_a_held_entry_is_patched_after_a_write(postgres_url: str, embedder: Embe
         _fill(m, "u2")
         lexical = _lexical(m)
         scope = Scope(user_id="u1")
-        lexical.search(scope, {"piano": 1.0}, 10)
-        lexical.search(scope, {"piano": 1.0}, 10)
-        assert _held(lexical, "default", "u1") is not None
+        assert _hold(lexical, scope) is not None
         [added] = m.add("The zebracorn's piano: Ana's zebracorn plays the piano bench.", user_id="u1")
         writes = [
             lambda: m.update(added, "The unicorn's piano, Ben's unicorn.", user_id="u1"),
@@ -429,8 +433,7 @@ def test_without_the_journal_a_held_entry_is_read_whole(postgres_url: str, embed
         _fill(m, "u1")
         lexical = _lexical(m)
         scope = Scope(user_id="u1")
-        lexical.search(scope, {"piano": 1.0}, 10)
-        lexical.search(scope, {"piano": 1.0}, 10)
+        _hold(lexical, scope)
         m.add("A zebracorn at the piano.", user_id="u1")
         with psycopg.connect(postgres_url) as conn:
             conn.execute(f"SET search_path TO {SCHEMA}")
