@@ -85,6 +85,20 @@ class RetrievalConfig(BaseModel):
         description="source turns of the views of the subjects the query names that the channel lists, by their"
         " cosine to the query",
     )
+    relation_entry_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=5.0,
+        description="the relations channel lifts a listed turn by this times the margin by which the cosine of the"
+        " question's words to an entry it supports ('martial arts' to 'kickboxing') exceeds relation_entry_floor (0: entries matched by their words only)",
+    )
+    relation_entry_floor: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="an entry of a view of a subject the question names matches the question by meaning at this"
+        " cosine (the view is then listed though no word of the question names it; LoCoMo multi-hop R@10 +1.4)",
+    )
     relation_keep_first: int = Field(
         1,
         ge=0,

@@ -122,3 +122,35 @@ def test_an_entity_page_is_reached_by_its_name(related: Memory) -> None:
         assert any(
             item.metadata.get("kind") == "entity" and item.metadata.get("name") == "Pixie" for item in items.values()
         )
+
+
+def test_an_entry_named_by_meaning_brings_its_view_and_lifts_its_turns(db_url: str, embedder: Embedder) -> None:
+    """ "martial arts" is no word of the view "Audrey — does: kickboxing, taekwondo, …" nor a cue of
+    its relation: the entries' cosine to the question's words brings the view, and the turns said
+    under the matching entries rank above the view's other turns (its trips)."""
+    config = MemoryConfig.build({"store": db_url, "strata": {"relations": True}, "retrieval": {"prf_weight": 0.0}})
+    with Memory(config=config, embedder=embedder) as memory:
+        answers = {say(memory, "I'm doing kickboxing and it's giving me so much energy.", "s1", 1, name="Audrey")}
+        say(memory, "Nice! I painted a sunset over the lake last week.", "s1", 1, name="Andrew")
+        say(memory, "I painted a portrait of my dog for the art show.", "s2", 4, name="Audrey")
+        say(memory, "I went on a camping trip with my sister.", "s2", 4, name="Audrey")
+        say(memory, "I'm doing yoga at the studio on Sundays.", "s3", 8, name="Audrey")
+        answers.add(say(memory, "I'm off to do some taekwondo with the kids.", "s3", 8, name="Audrey"))
+        say(memory, "I went on a fishing trip with my dad.", "s4", 9, name="Audrey")
+        dense = memory.engine.retriever.dense
+        query = analyse_query("What martial arts has Audrey done?", ["Audrey", "Andrew"])
+
+        def ask(weight: float) -> tuple[list[str], list[str]]:
+            channel = RelationChannel(memory.store, dense=dense, entry_weight=weight, entry_floor=0.4)
+            found = [i for i, _ in channel.search(ChannelRequest(SCOPE, query, None, 20))]
+            items = memory.store.records.get_items(SCOPE, found)
+            views = [str(items[i].metadata.get("relation")) for i in found if items[i].level == Level.TOPIC]
+            return views, [i for i in found if items[i].level == Level.TURN]
+
+        assert "does" not in ask(0.0)[0]
+        views, turns = ask(1.0)
+        assert "does" in views
+        assert turns[0] in answers and answers <= set(turns)
+        said = memory.store.records.get_items(SCOPE, turns)
+        trips = [turns.index(t) for t in turns if "trip" in said[t].text]
+        assert all(turns.index(t) < min(trips) for t in answers)

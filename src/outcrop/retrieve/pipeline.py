@@ -58,7 +58,12 @@ class Retriever:
         self.dense = DenseChannel(store, embedder)
         # relation views and entity pages the query names, then their turns (strata/relations.py)
         self.relations = RelationChannel(
-            store, views=config.relation_views, turns=config.relation_turns, dense=self.dense
+            store,
+            views=config.relation_views,
+            turns=config.relation_turns,
+            dense=self.dense,
+            entry_weight=config.relation_entry_weight,
+            entry_floor=config.relation_entry_floor,
         )
         # an inference question's participant: their trait views' turns (strata/traits.py)
         self.traits = TraitChannel(store, turns=config.trait_turns, dense=self.dense, views=config.trait_views)
