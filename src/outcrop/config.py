@@ -39,6 +39,7 @@ class RetrievalConfig(BaseModel):
             "pages": 1.0,
             "relations": 0.3,
             "traits": 0.3,
+            "focus": 0.2,
         }
     )
     rrf_k: int = Field(60, ge=1)

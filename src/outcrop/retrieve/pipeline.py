@@ -14,6 +14,7 @@ from outcrop.core.time.clock import now as wall_now
 from outcrop.core.types import Hit, Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
+from outcrop.retrieve.focus import FocusChannel
 from outcrop.retrieve.fusion import weighted_rrf
 from outcrop.retrieve.gate import Confidence, estimate_confidence
 from outcrop.retrieve.graph import GraphChannel
@@ -76,6 +77,7 @@ class Retriever:
             PageChannel(store),  # entity pages the query names (strata/pages.py)
             self.relations,
             self.traits,
+            FocusChannel(store, self.dense),  # the question's words without its names (retrieve/focus.py)
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)

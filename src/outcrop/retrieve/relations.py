@@ -26,7 +26,7 @@ the adoption.
 
 Words that name no view by form may name an entry by meaning: "What martial arts has John done?"
 shares no word or cue with "John — does: kickboxing, taekwondo, surfing". The question's content
-words without its names ("martial arts") are embedded and compared with each entry's object
+words without its names ("martial arts": :func:`outcrop.retrieve.focus.focus_text`) are embedded and compared with each entry's object
 (the embedder's space; objects' vectors kept in memory by text, embedded in one call the first time
 a subject is asked about): a view of a named subject with an entry at ``entry_floor`` or more joins
 the candidates at that cosine, and a listed turn gains ``entry_weight`` times the margin by which
@@ -51,10 +51,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from outcrop.core.text import FILLER, content_terms, named_words, words
+from outcrop.core.text import content_terms, named_words, words
 from outcrop.core.types import Item, Level
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
+from outcrop.retrieve.focus import focus_text
 from outcrop.retrieve.query import known_speakers
 from outcrop.retrieve.router import asks_for_many
 from outcrop.stores.base import ScoredId, SearchFilters, Store
@@ -174,7 +175,7 @@ class RelationChannel:
                     named.append(view)
         entry_cosines: dict[str, float] = {}
         if self.entry_weight > 0:
-            focus = " ".join(t for t in content_terms(request.query.text) if t not in people and t not in _LIGHT)
+            focus = focus_text(request.query.text, people)
             by_view = self._entry_cosines(focus, [view for _, _, view, _ in scored] + named)
             for view in list(named):
                 best = max(by_view.get(view.id, {}).values(), default=0.0)
@@ -242,9 +243,6 @@ class RelationChannel:
             for source in sources:
                 into[source] = max(into.get(source, -1.0), cosine)
         return found
-
-
-_LIGHT = FILLER | frozenset("done do did does been has have had gone went go got get doing".split())
 
 
 class _PhraseVectors:
