@@ -8,11 +8,13 @@ those words; :class:`FocusChannel` searches the dense space's stored vectors wit
 (one more query embedding of a few words, one more vector search), and the relations channel
 compares the same words with its views' entries (retrieve/relations.py).
 
-LoCoMo dev, on the stores of one evaluation (`bench/locomo_rescore.py`), the relations channel
-already matching entries by meaning: R@10 79.0 → 79.7 at weight 0.2 (multi-hop 55.0 → 56.3,
-open-domain 44.6 → 46.6, temporal 86.6 → 87.7, single-hop 88.4 → 88.6); keeping the names in the
-text loses (78.5), and weighting the dense channel 0.4 instead of 0.2 loses too (78.2): it is the
-text without names that finds other turns, not more weight on the dense ranking.
+LoCoMo dev (`outcrop eval locomo`, the whole file, the relations channel already matching entries
+by meaning): R@10 79.0 → 79.8 at weight 0.2, multi-hop 55.0 → 56.2, open-domain 44.6 → 46.6,
+temporal 86.6 → 87.7, single-hop 88.4 → 88.8, adversarial 64.9 → 77.6 (a question naming one
+participant about what the other said), coverage @1000 81.0 → 81.3. On the stores of one run,
+keeping the names in the text loses (78.5), and weighting the dense channel 0.4 instead of 0.2
+loses too (78.2): it is the text without names that finds other turns, not more weight on the
+dense ranking (docs/decisions.md, "Fusion and channels").
 """
 
 from __future__ import annotations
