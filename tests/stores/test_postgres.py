@@ -497,16 +497,20 @@ def test_iter_items_reads_every_item_in_list_order_page_by_page(
 Frequencies = dict[str, tuple[int, int]]
 
 
-def _term_frequencies(conn: psycopg.Connection[tuple[object, ...]], tenant: str) -> tuple[Frequencies, Frequencies]:
-    """(kept, recounted): the tenant's ``lexical_terms`` rows and the same counted from its items."""
+def _term_frequencies(
+    conn: psycopg.Connection[tuple[object, ...]], tenant: str, table: str = "lexical_terms"
+) -> tuple[Frequencies, Frequencies]:
+    """(kept, recounted): the tenant's ``lexical_terms`` rows (``lexical_pairs``: its adjacent
+    lexeme pairs') and the same counted from its items."""
+    key, rows_of = ("lexeme", "unnest") if table == "lexical_terms" else ("pair", f"{SCHEMA}.tsvector_pairs")
     kept: Frequencies = {
         str(r[0]): (int(str(r[1])), int(str(r[2])))
-        for r in conn.execute(f"SELECT lexeme, own_df, ctx_df FROM {SCHEMA}.lexical_terms WHERE tenant = %s", [tenant])
+        for r in conn.execute(f"SELECT {key}, own_df, ctx_df FROM {SCHEMA}.{table} WHERE tenant = %s", [tenant])
     }
     recounted: Frequencies = {}
     for field, column in ((0, "own_tsv"), (1, "ctx_tsv")):
         for lexeme, df in conn.execute(
-            f"SELECT u.lexeme, count(*) FROM {SCHEMA}.items i, unnest(i.{column}) u WHERE i.tenant = %s GROUP BY 1",
+            f"SELECT u.k, count(*) FROM {SCHEMA}.items i, {rows_of}(i.{column}) u(k) WHERE i.tenant = %s GROUP BY 1",
             [tenant],
         ):
             pair = list(recounted.get(str(lexeme), (0, 0)))
@@ -594,6 +598,10 @@ def test_batched_writes_keep_statistics_equal_to_a_recount_across_sessions_and_b
         conn.execute("SELECT set_config(%s, 'acme', false)", [TENANT_SETTING])
         kept, recounted = _term_frequencies(conn, "acme")
         assert kept == recounted and "biscuit" in kept and "miso" in kept
+        # the adjacent pairs too: the earlier turns re-indexed for their new neighbours change
+        # their context's pairs by the net difference only (PostgresLexical.put_many)
+        pairs, recounted_pairs = _term_frequencies(conn, "acme", "lexical_pairs")
+        assert pairs == recounted_pairs and any(p.startswith("biscuit ") for p in pairs)
         stats = conn.execute(
             f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = 'acme'"
         ).fetchone()
