@@ -1,7 +1,7 @@
 """What one add costs in CPU on PostgreSQL: the ceiling of adds/s a machine's cores allow, whatever
 the number of tenants writing at once.
 
-    python bench/add_cpu.py [--adds 60] [--modes inline,deferred] [--dir /work/tmp-pgwrite/add-cpu]
+    python bench/add_cpu.py [--adds 60] [--modes inline,deferred] [--dir /work/tmp-pgwrite/add-cpu] [--no-analyze]
 
 Single-message adds (as ``bench/serve_load.py``'s add phase sends them: one LoCoMo turn, user
 ``load``, eight sessions in turn) through ``Memory.add`` in one process, after 300 seeded turns,
@@ -10,7 +10,11 @@ the memo embedder gives the turns' vectors (the facts' go through the real model
 mode: wall time per add (until ``wait_for_strata``), this process's CPU per add (every thread, the
 model's included) and the PostgreSQL server's (its processes, read from ``/proc``). One scope's
 adds are ordered by the server, so one tenant runs them one after another; N tenants at once can
-reach at most cores / (process CPU + PostgreSQL CPU) adds/s.
+reach at most cores / (process CPU + PostgreSQL CPU) adds/s. The seeded database is analysed
+before the adds (``--no-analyze``: not), as autovacuum analyses a store in use: a database a minute
+old has no statistics yet, and its plans (the linker's exact vector search joined the scope's
+items once per vector, ~130 ms of PostgreSQL CPU an add instead of ~50) depend on whether
+autovacuum has run.
 """
 
 from __future__ import annotations
@@ -45,6 +49,14 @@ def server_cpu(datadir: Path) -> float:
     return total / tick
 
 
+def analyze(url: str) -> None:
+    """``ANALYZE`` of the store's database (its planner statistics, as autovacuum keeps them)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--adds", type=int, default=60)
@@ -52,6 +64,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/work/tmp-pgwrite/add-cpu"))
     parser.add_argument("--memo-dir", type=Path, default=Path("/work/scale-stores"), help="where memo.npz is kept")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--no-analyze", action="store_true", help="measure without ANALYZE after seeding")
     args = parser.parse_args()
     memo = memo_embedder(args.memo_dir, args.data)
     messages = [m for _, session in sessions(args.data) for m in session]
@@ -67,6 +80,8 @@ def main() -> None:
                 for start in range(0, 300, 30):
                     memory.add(messages[start : start + 30], user_id="load", session_id=f"seed{start}")
                 memory.wait_for_strata()
+                if not args.no_analyze:
+                    analyze(url)
                 wall, cpu, pg = time.perf_counter(), sum(os.times()[:2]), server_cpu(datadir)
                 for n in range(300, 300 + args.adds):
                     memory.add([messages[n]], user_id="load", session_id=f"load-{n % 8}")
