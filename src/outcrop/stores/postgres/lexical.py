@@ -27,7 +27,7 @@ from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
 
-__all__ = ["LexicalRow", "PostgresLexical"]
+__all__ = ["LexicalRow", "PostgresLexical", "TakenOut"]
 
 
 DEFAULT_POSTINGS_BYTES = 256 << 20  # users' postings a process keeps in memory (postings.py)
@@ -66,6 +66,16 @@ def _upsert(table: str, key: str, deltas: str) -> str:
         " ctx_df = t.ctx_df + excluded.ctx_df"
         f" RETURNING '{table}'::text AS tab, t.{key} AS k, t.own_df <= 0 AND t.ctx_df <= 0 AS gone"
     )
+
+
+# take_out's read: each lexeme's and pair's -1 per field over the documents of ``ids``
+_TAKEN_SQL = " UNION ALL ".join(
+    f"SELECT '{table}', k, sum(own)::int, sum(ctx)::int FROM (SELECT u.k, -1 AS own, 0 AS ctx FROM items i,"
+    f" {rows_of.format('i.own_tsv')} u(k) WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s) UNION ALL"
+    f" SELECT u.k, 0, -1 FROM items i, {rows_of.format('i.ctx_tsv')} u(k)"
+    f" WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)) AS {alias} GROUP BY k"
+    for table, rows_of, alias in (("lexical_terms", "unnest({})", "l"), ("lexical_pairs", "tsvector_pairs({})", "p"))
+).encode()
 
 
 # put_many's one statement: the previous tsvectors (``old``: the statement's snapshot, before its
@@ -287,36 +297,60 @@ class PostgresLexical:
         )
 
     @staticmethod
-    def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int) -> None:
+    def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int, taken: TakenOut | None = None) -> None:
         """Add (``sign`` 1) or take out (-1) the lexemes of ``ids``' tsvectors from the tenant's
         document frequencies, in lexeme order, in one statement, then their adjacent lexeme pairs
         (``lexical_pairs``, a two-lexeme phrase's frequency) in pair order; a lexeme or pair no
-        document holds any more is deleted (a forgotten word leaves no row). Every caller has updated
-        ``lexical_stats`` first in the same transaction, so writers of one tenant queue on that row
-        and never deadlock here."""
-        if not ids:
+        document holds any more is deleted (a forgotten word leaves no row). ``taken``: the counts
+        of documents taken out earlier in the transaction (:meth:`take_out`), applied here with
+        them, each key's net change once (a key whose change is nil is not written). Every caller
+        has updated ``lexical_stats`` first in the same transaction, so writers of one tenant queue
+        on that row and never deadlock here."""
+        if not ids and not (taken and taken.keys):
             return
-        PostgresLexical._count(conn, "lexical_terms", "lexeme", "unnest({})", tenant, ids, sign)
-        PostgresLexical._count(conn, "lexical_pairs", "pair", "tsvector_pairs({})", tenant, ids, sign)
+        for table, key, rows_of in (
+            ("lexical_terms", "lexeme", "unnest({})"),
+            ("lexical_pairs", "pair", "tsvector_pairs({})"),
+        ):
+            earlier = taken.of(table) if taken is not None else ([], [], [])
+            PostgresLexical._count(conn, table, key, rows_of, tenant, ids, sign, earlier)
 
     @staticmethod
-    def _count(conn: Conn, table: str, key: str, rows_of: str, tenant: str, ids: Sequence[str], sign: int) -> None:
+    def _count(
+        conn: Conn,
+        table: str,
+        key: str,
+        rows_of: str,
+        tenant: str,
+        ids: Sequence[str],
+        sign: int,
+        earlier: tuple[list[str], list[int], list[int]] = ([], [], []),
+    ) -> None:
         """One of :meth:`_terms`' two counts: ``table`` keyed by ``key`` (a lexeme or a pair), whose
-        values are the rows of ``rows_of`` over each of ``ids``' tsvectors; its names are this
-        module's constants, never input."""
+        values are the rows of ``rows_of`` over each of ``ids``' tsvectors, plus the changes
+        ``earlier`` (keys, own, ctx); its names are this module's constants, never input."""
         own, ctx = rows_of.format("i.own_tsv"), rows_of.format("i.ctx_tsv")
         rows = conn.execute(
             f"INSERT INTO {table} AS t (tenant, {key}, own_df, ctx_df)"
-            f" SELECT %(tenant)s, x.{key}, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
-            f" SELECT u.{key}, 1 AS own, 0 AS ctx FROM items i, {own} u({key})"
+            f" SELECT %(tenant)s, x.{key}, sum(x.own), sum(x.ctx) FROM ("
+            f" SELECT u.{key}, %(sign)s AS own, 0 AS ctx FROM items i, {own} u({key})"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            f" UNION ALL SELECT u.{key}, 0, 1 FROM items i, {ctx} u({key})"
+            f" UNION ALL SELECT u.{key}, 0, %(sign)s FROM items i, {ctx} u({key})"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            f') AS x GROUP BY x.{key} ORDER BY x.{key} COLLATE "C"'
+            f" UNION ALL SELECT * FROM unnest(%(keys)s::text[], %(own)s::int[], %(ctx)s::int[])"
+            f") AS x GROUP BY x.{key} HAVING sum(x.own) <> 0 OR sum(x.ctx) <> 0"
+            f' ORDER BY x.{key} COLLATE "C"'
             f" ON CONFLICT (tenant, {key}) DO UPDATE"
             " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
             f" RETURNING t.{key}, t.own_df <= 0 AND t.ctx_df <= 0",
-            {"tenant": tenant, "ids": list(ids), "sign": sign},
+            {
+                "tenant": tenant,
+                "ids": list(ids),
+                "sign": sign,
+                "keys": earlier[0],
+                "own": earlier[1],
+                "ctx": earlier[2],
+            },
         ).fetchall()
         gone = sorted((row[0] for row in rows if row[1]), key=lambda value: value.encode())
         if gone:
@@ -343,16 +377,34 @@ class PostgresLexical:
 
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Take the lexical documents of ``ids`` out of the tenant's BM25 statistics."""
+        if self._counts_out(conn, tenant, ids):
+            self._terms(conn, tenant, ids, -1)
+
+    def take_out(self, conn: Conn, tenant: str, ids: Sequence[str]) -> TakenOut | None:
+        """:meth:`unindex` for a writer that writes documents again in the same transaction (a
+        replaced item): the counts out of ``lexical_stats`` and the version bumped now, before the
+        rows go, and the documents' lexemes and pairs read (their -1 per field) for
+        :meth:`count_in` to apply with the new documents' (:meth:`_terms`), so that a lexeme or
+        pair both hold is not written at all. None when none of ``ids`` had a document."""
+        if not self._counts_out(conn, tenant, ids):
+            return None
+        keys = conn.execute(_TAKEN_SQL, {"tenant": tenant, "ids": list(ids)}).fetchall()
+        return TakenOut([(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in keys])
+
+    def _counts_out(self, conn: Conn, tenant: str, ids: Sequence[str]) -> bool:
+        """The counts of ``ids``' documents out of ``lexical_stats`` and their users' versions
+        bumped; False (nothing done) when none of them has a document."""
         row = conn.execute(
             "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), coalesce(sum(own_len), 0),"
             " count(*) FILTER (WHERE coalesce(lex_context, '') <> ''), coalesce(sum(ctx_len), 0)"
             " FROM items WHERE tenant = %s AND id = ANY(%s)",
             [tenant, list(ids)],
         ).fetchone()
-        if row is not None and (row[0] or row[2]):
-            self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
-            self._bump(conn, tenant, ids)
-            self._terms(conn, tenant, ids, -1)
+        if row is None or not (row[0] or row[2]):
+            return False
+        self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
+        self._bump(conn, tenant, ids)
+        return True
 
     def put(self, conn: Conn, tenant: str, item_id: str, document: LexicalDocument) -> None:
         """Replace the lexical document of an existing item (see :meth:`put_many`)."""
@@ -414,23 +466,38 @@ class PostgresLexical:
             if values:
                 conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND {key} = ANY(%s)", [tenant, values])
 
-    def count_in(self, conn: Conn, tenant: str, documents: Sequence[tuple[str, LexicalRow]]) -> None:
+    def count_in(
+        self, conn: Conn, tenant: str, documents: Sequence[tuple[str, LexicalRow]], taken: TakenOut | None = None
+    ) -> None:
         """Add the documents of these stored items (id, its :class:`LexicalRow`) to the tenant's
-        statistics: its counts, then its document frequencies."""
-        if not documents:
-            return
-        rows = [r for _, r in documents]
-        with_context = [r for r in rows if r.has_context]
-        self._stats(
-            conn,
-            tenant,
-            len(rows),
-            sum(r.own_len for r in rows),
-            len(with_context),
-            sum(r.ctx_len for r in with_context),
-        )
-        self._bump(conn, tenant, [i for i, _ in documents])
-        self._terms(conn, tenant, [i for i, _ in documents], 1)
+        statistics: its counts, then its document frequencies, with those of the documents
+        ``taken`` out earlier in the transaction (:meth:`take_out`)."""
+        if documents:
+            rows = [r for _, r in documents]
+            with_context = [r for r in rows if r.has_context]
+            self._stats(
+                conn,
+                tenant,
+                len(rows),
+                sum(r.own_len for r in rows),
+                len(with_context),
+                sum(r.ctx_len for r in with_context),
+            )
+            self._bump(conn, tenant, [i for i, _ in documents])
+        self._terms(conn, tenant, [i for i, _ in documents], 1, taken)
+
+
+@dataclass
+class TakenOut:
+    """The lexemes and pairs of documents taken out of a tenant's statistics (:meth:`PostgresLexical.take_out`)
+    whose document frequencies are still to be lowered, in the same transaction: (table, key,
+    own change, context change) each."""
+
+    keys: list[tuple[str, str, int, int]]
+
+    def of(self, table: str) -> tuple[list[str], list[int], list[int]]:
+        mine = [k for k in self.keys if k[0] == table]
+        return [k[1] for k in mine], [k[2] for k in mine], [k[3] for k in mine]
 
 
 @dataclass(frozen=True)
