@@ -23,7 +23,7 @@ from outcrop.errors import ConfigError, StoreError
 from outcrop.ingest.batch import PendingAdd
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.providers import Embedder
-from outcrop.stores.base import SearchFilters, VectorSpace, WriteBatch
+from outcrop.stores.base import LexicalDocument, SearchFilters, VectorSpace, WriteBatch
 from outcrop.stores.postgres import PostgresStore
 from outcrop.stores.postgres import records as records_module
 from outcrop.stores.postgres.rows import drop_items
@@ -497,16 +497,20 @@ def test_iter_items_reads_every_item_in_list_order_page_by_page(
 Frequencies = dict[str, tuple[int, int]]
 
 
-def _term_frequencies(conn: psycopg.Connection[tuple[object, ...]], tenant: str) -> tuple[Frequencies, Frequencies]:
-    """(kept, recounted): the tenant's ``lexical_terms`` rows and the same counted from its items."""
+def _term_frequencies(
+    conn: psycopg.Connection[tuple[object, ...]], tenant: str, table: str = "lexical_terms"
+) -> tuple[Frequencies, Frequencies]:
+    """(kept, recounted): the tenant's ``lexical_terms`` rows (``lexical_pairs``: its adjacent
+    lexeme pairs') and the same counted from its items."""
+    key, rows_of = ("lexeme", "unnest") if table == "lexical_terms" else ("pair", f"{SCHEMA}.tsvector_pairs")
     kept: Frequencies = {
         str(r[0]): (int(str(r[1])), int(str(r[2])))
-        for r in conn.execute(f"SELECT lexeme, own_df, ctx_df FROM {SCHEMA}.lexical_terms WHERE tenant = %s", [tenant])
+        for r in conn.execute(f"SELECT {key}, own_df, ctx_df FROM {SCHEMA}.{table} WHERE tenant = %s", [tenant])
     }
     recounted: Frequencies = {}
     for field, column in ((0, "own_tsv"), (1, "ctx_tsv")):
         for lexeme, df in conn.execute(
-            f"SELECT u.lexeme, count(*) FROM {SCHEMA}.items i, unnest(i.{column}) u WHERE i.tenant = %s GROUP BY 1",
+            f"SELECT u.k, count(*) FROM {SCHEMA}.items i, {rows_of}(i.{column}) u(k) WHERE i.tenant = %s GROUP BY 1",
             [tenant],
         ):
             pair = list(recounted.get(str(lexeme), (0, 0)))
@@ -594,6 +598,10 @@ def test_batched_writes_keep_statistics_equal_to_a_recount_across_sessions_and_b
         conn.execute("SELECT set_config(%s, 'acme', false)", [TENANT_SETTING])
         kept, recounted = _term_frequencies(conn, "acme")
         assert kept == recounted and "biscuit" in kept and "miso" in kept
+        # the adjacent pairs too: the earlier turns re-indexed for their new neighbours change
+        # their context's pairs by the net difference only (PostgresLexical.put_many)
+        pairs, recounted_pairs = _term_frequencies(conn, "acme", "lexical_pairs")
+        assert pairs == recounted_pairs and any(p.startswith("biscuit ") for p in pairs)
         stats = conn.execute(
             f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = 'acme'"
         ).fetchone()
@@ -602,6 +610,54 @@ def test_batched_writes_keep_statistics_equal_to_a_recount_across_sessions_and_b
             f" count(*) FILTER (WHERE lex_context <> ''), sum(ctx_len) FROM {SCHEMA}.items WHERE tenant = 'acme'"
         ).fetchone()
         assert stats == counted and counted is not None and counted[2] > 0
+
+
+def test_a_replaced_items_document_leaves_the_statistics_of_a_recount(postgres_url: str) -> None:
+    """A strata plan writes an episode or topic again under its id (``WriteBatch.replaces``): the
+    old document's lexemes and pairs are netted with the new one's in one upsert per table
+    (``PostgresLexical.take_out``), so a word both hold is not written; the frequencies, pairs and
+    counts must equal a recount after replacements that keep, add, drop and move words between
+    fields, and a word no document holds any more must leave no row."""
+    store = PostgresStore(postgres_url)
+    try:
+        scope = Scope(tenant="acme", user_id="u1")
+        space = VectorSpace("test-space", 4)
+        versions = [
+            ("Caroline painted a sunrise over the lake", "Melanie went hiking"),
+            ("Caroline painted a sunrise over the quiet lake", "Melanie went hiking with Zyxwort"),
+            ("Melanie went hiking", ""),  # the context's words move to the own field
+            ("Caroline painted a sunrise", "a lake"),
+        ]
+        item_id = new_id("e")
+        for n, (own, context) in enumerate(versions):
+            item = Item(id=item_id, level=Level.EPISODE, scope=scope, text=own, producer="test", recorded_at=now())
+            other = Item(id=new_id("t"), level=Level.TURN, scope=scope, text=f"turn {n} lake", producer="test")
+            other.recorded_at = now()
+            store.records.write(
+                WriteBatch(
+                    items=[item, other],
+                    lexical={item_id: LexicalDocument(own, context), other.id: LexicalDocument(other.text, "")},
+                    vectors={item_id: np.ones(4, dtype=np.float32), other.id: np.ones(4, dtype=np.float32)},
+                    space=space,
+                    replaces=[item_id] if n else [],
+                )
+            )
+            with psycopg.connect(postgres_url) as conn:
+                conn.execute("SELECT set_config(%s, 'acme', false)", [TENANT_SETTING])
+                for table in ("lexical_pairs", "lexical_terms"):
+                    kept, recounted = _term_frequencies(conn, "acme", table)
+                    assert kept == recounted, (n, table)
+                stats = conn.execute(
+                    f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = 'acme'"
+                ).fetchone()
+                counted = conn.execute(
+                    "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), sum(own_len),"
+                    f" count(*) FILTER (WHERE lex_context <> ''), sum(ctx_len) FROM {SCHEMA}.items WHERE tenant = 'acme'"
+                ).fetchone()
+                assert stats == counted
+        assert not [k for k in kept if k.startswith("zyxwort")] and "sunris" in kept
+    finally:
+        store.close()
 
 
 def test_a_batchs_vectors_are_stored_exactly_and_in_the_batchs_order(postgres_url: str, embedder: Embedder) -> None:

@@ -40,7 +40,8 @@ _SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
 def normalize(text: str) -> str:
     """Lower-case, drop diacritics, keep runs of letters and digits separated by single spaces."""
     decomposed = unicodedata.normalize("NFD", text.lower())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # no combining mark is ASCII: most texts skip the character-by-character pass (the same string)
+    bare = decomposed if decomposed.isascii() else "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(token for token in _SEPARATORS.split(bare) if token)
 
 

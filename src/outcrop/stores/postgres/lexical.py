@@ -27,7 +27,7 @@ from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
 
-__all__ = ["LexicalRow", "PostgresLexical"]
+__all__ = ["LexicalRow", "PostgresLexical", "TakenOut"]
 
 
 DEFAULT_POSTINGS_BYTES = 256 << 20  # users' postings a process keeps in memory (postings.py)
@@ -35,6 +35,65 @@ JOURNAL_VERSIONS = 256  # a user's last versions whose documents are journaled (
 _PATCH_SHARE = 0.25  # a held entry is patched while the documents to read are at most this share of it
 _PATCH_MIN = 1_000  # (or at most this many)
 _SLACK = 0.5  # the most the terms left out of a large scope's match may add to a score (see search)
+
+
+def _net(rows_of: str) -> str:
+    """The net change of each value of ``rows_of`` (``unnest`` or ``tsvector_pairs``) over the
+    documents replaced: -1 for each previous document (``old``), +1 for each new one (``new``), in
+    each field; the values whose change is nil are left out."""
+    parts = [
+        f"SELECT u.k, {own} AS own, {ctx} AS ctx FROM {src} d, {rows_of.format(f'd.{col}')} u(k)"
+        for src, col, own, ctx in (
+            ("old", "own_tsv", -1, 0),
+            ("old", "ctx_tsv", 0, -1),
+            ("new", "own_tsv", 1, 0),
+            ("new", "ctx_tsv", 0, 1),
+        )
+    ]
+    return (
+        f"SELECT x.k, sum(x.own) AS own, sum(x.ctx) AS ctx FROM ({' UNION ALL '.join(parts)}) AS x"
+        " GROUP BY x.k HAVING sum(x.own) <> 0 OR sum(x.ctx) <> 0"
+    )
+
+
+def _upsert(table: str, key: str, deltas: str) -> str:
+    """Add the net changes of CTE ``deltas`` to ``table`` in key order, as :meth:`PostgresLexical._count`
+    adds its counts; each row written, and whether no document holds its key any more."""
+    return (
+        f"INSERT INTO {table} AS t (tenant, {key}, own_df, ctx_df)"
+        f' SELECT %(tenant)s, k, own, ctx FROM {deltas} ORDER BY k COLLATE "C"'
+        f" ON CONFLICT (tenant, {key}) DO UPDATE SET own_df = t.own_df + excluded.own_df,"
+        " ctx_df = t.ctx_df + excluded.ctx_df"
+        f" RETURNING '{table}'::text AS tab, t.{key} AS k, t.own_df <= 0 AND t.ctx_df <= 0 AS gone"
+    )
+
+
+# take_out's read: each lexeme's and pair's -1 per field over the documents of ``ids``
+_TAKEN_SQL = " UNION ALL ".join(
+    f"SELECT '{table}', k, sum(own)::int, sum(ctx)::int FROM (SELECT u.k, -1 AS own, 0 AS ctx FROM items i,"
+    f" {rows_of.format('i.own_tsv')} u(k) WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s) UNION ALL"
+    f" SELECT u.k, 0, -1 FROM items i, {rows_of.format('i.ctx_tsv')} u(k)"
+    f" WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)) AS {alias} GROUP BY k"
+    for table, rows_of, alias in (("lexical_terms", "unnest({})", "l"), ("lexical_pairs", "tsvector_pairs({})", "p"))
+).encode()
+
+
+# put_many's one statement: the previous tsvectors (``old``: the statement's snapshot, before its
+# update), the rows' update (``new``: its RETURNING gives the new tsvectors), and each lexeme's and
+# pair's net change added to the tenant's frequencies; it returns the keys no document holds now
+_PUT_SQL = (
+    "WITH old AS (SELECT own_tsv, ctx_tsv FROM items WHERE tenant = %(tenant)s AND id = ANY(%(ids)s)),"
+    " new AS (UPDATE items SET lex_own = u.own, lex_context = u.ctx,"
+    f" own_tsv = to_tsvector('{TEXT_CONFIG}', u.own_norm), own_len = u.own_len,"
+    f" ctx_tsv = CASE WHEN u.has_ctx THEN to_tsvector('{TEXT_CONFIG}', u.ctx_norm) END, ctx_len = u.ctx_len"
+    " FROM unnest(%(ids)s::text[], %(own)s::text[], %(ctx)s::text[], %(own_norm)s::text[], %(own_len)s::int[],"
+    " %(has_ctx)s::bool[], %(ctx_norm)s::text[], %(ctx_len)s::int[])"
+    " AS u(id, own, ctx, own_norm, own_len, has_ctx, ctx_norm, ctx_len)"
+    " WHERE items.tenant = %(tenant)s AND items.id = u.id RETURNING items.own_tsv, items.ctx_tsv),"
+    f" dl AS ({_net('unnest({})')}), dp AS ({_net('tsvector_pairs({})')}),"
+    f" tl AS ({_upsert('lexical_terms', 'lexeme', 'dl')}), tp AS ({_upsert('lexical_pairs', 'pair', 'dp')})"
+    " SELECT tab, k FROM tl WHERE gone UNION ALL SELECT tab, k FROM tp WHERE gone"
+).encode()
 
 
 def _bound(term: Term, field: int) -> float:
@@ -238,36 +297,60 @@ class PostgresLexical:
         )
 
     @staticmethod
-    def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int) -> None:
+    def _terms(conn: Conn, tenant: str, ids: Sequence[str], sign: int, taken: TakenOut | None = None) -> None:
         """Add (``sign`` 1) or take out (-1) the lexemes of ``ids``' tsvectors from the tenant's
         document frequencies, in lexeme order, in one statement, then their adjacent lexeme pairs
         (``lexical_pairs``, a two-lexeme phrase's frequency) in pair order; a lexeme or pair no
-        document holds any more is deleted (a forgotten word leaves no row). Every caller has updated
-        ``lexical_stats`` first in the same transaction, so writers of one tenant queue on that row
-        and never deadlock here."""
-        if not ids:
+        document holds any more is deleted (a forgotten word leaves no row). ``taken``: the counts
+        of documents taken out earlier in the transaction (:meth:`take_out`), applied here with
+        them, each key's net change once (a key whose change is nil is not written). Every caller
+        has updated ``lexical_stats`` first in the same transaction, so writers of one tenant queue
+        on that row and never deadlock here."""
+        if not ids and not (taken and taken.keys):
             return
-        PostgresLexical._count(conn, "lexical_terms", "lexeme", "unnest({})", tenant, ids, sign)
-        PostgresLexical._count(conn, "lexical_pairs", "pair", "tsvector_pairs({})", tenant, ids, sign)
+        for table, key, rows_of in (
+            ("lexical_terms", "lexeme", "unnest({})"),
+            ("lexical_pairs", "pair", "tsvector_pairs({})"),
+        ):
+            earlier = taken.of(table) if taken is not None else ([], [], [])
+            PostgresLexical._count(conn, table, key, rows_of, tenant, ids, sign, earlier)
 
     @staticmethod
-    def _count(conn: Conn, table: str, key: str, rows_of: str, tenant: str, ids: Sequence[str], sign: int) -> None:
+    def _count(
+        conn: Conn,
+        table: str,
+        key: str,
+        rows_of: str,
+        tenant: str,
+        ids: Sequence[str],
+        sign: int,
+        earlier: tuple[list[str], list[int], list[int]] = ([], [], []),
+    ) -> None:
         """One of :meth:`_terms`' two counts: ``table`` keyed by ``key`` (a lexeme or a pair), whose
-        values are the rows of ``rows_of`` over each of ``ids``' tsvectors; its names are this
-        module's constants, never input."""
+        values are the rows of ``rows_of`` over each of ``ids``' tsvectors, plus the changes
+        ``earlier`` (keys, own, ctx); its names are this module's constants, never input."""
         own, ctx = rows_of.format("i.own_tsv"), rows_of.format("i.ctx_tsv")
         rows = conn.execute(
             f"INSERT INTO {table} AS t (tenant, {key}, own_df, ctx_df)"
-            f" SELECT %(tenant)s, x.{key}, %(sign)s * sum(x.own), %(sign)s * sum(x.ctx) FROM ("
-            f" SELECT u.{key}, 1 AS own, 0 AS ctx FROM items i, {own} u({key})"
+            f" SELECT %(tenant)s, x.{key}, sum(x.own), sum(x.ctx) FROM ("
+            f" SELECT u.{key}, %(sign)s AS own, 0 AS ctx FROM items i, {own} u({key})"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            f" UNION ALL SELECT u.{key}, 0, 1 FROM items i, {ctx} u({key})"
+            f" UNION ALL SELECT u.{key}, 0, %(sign)s FROM items i, {ctx} u({key})"
             " WHERE i.tenant = %(tenant)s AND i.id = ANY(%(ids)s)"
-            f') AS x GROUP BY x.{key} ORDER BY x.{key} COLLATE "C"'
+            f" UNION ALL SELECT * FROM unnest(%(keys)s::text[], %(own)s::int[], %(ctx)s::int[])"
+            f") AS x GROUP BY x.{key} HAVING sum(x.own) <> 0 OR sum(x.ctx) <> 0"
+            f' ORDER BY x.{key} COLLATE "C"'
             f" ON CONFLICT (tenant, {key}) DO UPDATE"
             " SET own_df = t.own_df + excluded.own_df, ctx_df = t.ctx_df + excluded.ctx_df"
             f" RETURNING t.{key}, t.own_df <= 0 AND t.ctx_df <= 0",
-            {"tenant": tenant, "ids": list(ids), "sign": sign},
+            {
+                "tenant": tenant,
+                "ids": list(ids),
+                "sign": sign,
+                "keys": earlier[0],
+                "own": earlier[1],
+                "ctx": earlier[2],
+            },
         ).fetchall()
         gone = sorted((row[0] for row in rows if row[1]), key=lambda value: value.encode())
         if gone:
@@ -294,16 +377,34 @@ class PostgresLexical:
 
     def unindex(self, conn: Conn, tenant: str, ids: Sequence[str]) -> None:
         """Take the lexical documents of ``ids`` out of the tenant's BM25 statistics."""
+        if self._counts_out(conn, tenant, ids):
+            self._terms(conn, tenant, ids, -1)
+
+    def take_out(self, conn: Conn, tenant: str, ids: Sequence[str]) -> TakenOut | None:
+        """:meth:`unindex` for a writer that writes documents again in the same transaction (a
+        replaced item): the counts out of ``lexical_stats`` and the version bumped now, before the
+        rows go, and the documents' lexemes and pairs read (their -1 per field) for
+        :meth:`count_in` to apply with the new documents' (:meth:`_terms`), so that a lexeme or
+        pair both hold is not written at all. None when none of ``ids`` had a document."""
+        if not self._counts_out(conn, tenant, ids):
+            return None
+        keys = conn.execute(_TAKEN_SQL, {"tenant": tenant, "ids": list(ids)}).fetchall()
+        return TakenOut([(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in keys])
+
+    def _counts_out(self, conn: Conn, tenant: str, ids: Sequence[str]) -> bool:
+        """The counts of ``ids``' documents out of ``lexical_stats`` and their users' versions
+        bumped; False (nothing done) when none of them has a document."""
         row = conn.execute(
             "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), coalesce(sum(own_len), 0),"
             " count(*) FILTER (WHERE coalesce(lex_context, '') <> ''), coalesce(sum(ctx_len), 0)"
             " FROM items WHERE tenant = %s AND id = ANY(%s)",
             [tenant, list(ids)],
         ).fetchone()
-        if row is not None and (row[0] or row[2]):
-            self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
-            self._bump(conn, tenant, ids)
-            self._terms(conn, tenant, ids, -1)
+        if row is None or not (row[0] or row[2]):
+            return False
+        self._stats(conn, tenant, -int(row[0]), -int(row[1]), -int(row[2]), -int(row[3]))
+        self._bump(conn, tenant, ids)
+        return True
 
     def put(self, conn: Conn, tenant: str, item_id: str, document: LexicalDocument) -> None:
         """Replace the lexical document of an existing item (see :meth:`put_many`)."""
@@ -312,50 +413,91 @@ class PostgresLexical:
     def put_many(self, conn: Conn, tenant: str, documents: Mapping[str, LexicalDocument]) -> None:
         """Replace the lexical documents of existing items (ids not stored are skipped): their
         previous documents out of the tenant's statistics, the new ones in, in a few statements
-        whatever their number."""
+        whatever their number.
+
+        What :meth:`unindex` then :meth:`count_in` would leave, in fewer statements and row
+        writes: the counts' net change in one ``lexical_stats`` update (first, as every writer's),
+        both version bumps, and the rows' update with each lexeme's and pair's *net* change in one
+        statement (:data:`_PUT_SQL`): a lexeme or pair the old and new documents both hold is not
+        written (a turn re-indexed for a new neighbour keeps its own field, and most of its
+        context). The same counts as the two steps, and the same rows left."""
         ids = list(documents)
         if not ids:
             return
-        self.unindex(conn, tenant, ids)
-        rows = [LexicalRow.of(documents[i]) for i in ids]
-        found = conn.execute(
-            f"UPDATE items SET lex_own = u.own, lex_context = u.ctx, own_tsv = to_tsvector('{TEXT_CONFIG}', u.own_norm),"
-            f" own_len = u.own_len, ctx_tsv = CASE WHEN u.has_ctx THEN to_tsvector('{TEXT_CONFIG}', u.ctx_norm) END,"
-            " ctx_len = u.ctx_len FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bool[],"
-            " %s::text[], %s::int[]) AS u(id, own, ctx, own_norm, own_len, has_ctx, ctx_norm, ctx_len)"
-            " WHERE items.tenant = %s AND items.id = u.id RETURNING items.id",
-            [
-                ids,
-                [r.own for r in rows],
-                [r.context for r in rows],
-                [r.own_norm for r in rows],
-                [r.own_len for r in rows],
-                [r.has_context for r in rows],
-                [r.ctx_norm for r in rows],
-                [r.ctx_len for r in rows],
-                tenant,
-            ],
-        ).fetchall()
-        stored = {row[0] for row in found}
-        self.count_in(conn, tenant, [(i, r) for i, r in zip(ids, rows, strict=True) if i in stored])
-
-    def count_in(self, conn: Conn, tenant: str, documents: Sequence[tuple[str, LexicalRow]]) -> None:
-        """Add the documents of these stored items (id, its :class:`LexicalRow`) to the tenant's
-        statistics: its counts, then its document frequencies."""
-        if not documents:
-            return
-        rows = [r for _, r in documents]
-        with_context = [r for r in rows if r.has_context]
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), coalesce(sum(own_len), 0),"
+            " count(*) FILTER (WHERE coalesce(lex_context, '') <> ''), coalesce(sum(ctx_len), 0),"
+            " array_agg(id) FROM items WHERE tenant = %s AND id = ANY(%s)",
+            [tenant, ids],
+        ).fetchone()
+        stored = set(row[4] or []) if row is not None else set()
+        if row is None or not stored:
+            return  # none stored: nothing to take out, nothing to update
+        rows = {i: LexicalRow.of(documents[i]) for i in ids}
+        kept = [i for i in ids if i in stored]
+        with_context = [rows[i] for i in kept if rows[i].has_context]
         self._stats(
             conn,
             tenant,
-            len(rows),
-            sum(r.own_len for r in rows),
-            len(with_context),
-            sum(r.ctx_len for r in with_context),
+            len(kept) - int(row[0]),
+            sum(rows[i].own_len for i in kept) - int(row[1]),
+            len(with_context) - int(row[2]),
+            sum(r.ctx_len for r in with_context) - int(row[3]),
         )
-        self._bump(conn, tenant, [i for i, _ in documents])
-        self._terms(conn, tenant, [i for i, _ in documents], 1)
+        if row[0] or row[2]:
+            self._bump(conn, tenant, ids)  # the previous documents' version (unindex's)
+        self._bump(conn, tenant, kept)  # the new documents' (count_in's)
+        gone = conn.execute(
+            _PUT_SQL,
+            {
+                "tenant": tenant,
+                "ids": kept,
+                "own": [rows[i].own for i in kept],
+                "ctx": [rows[i].context for i in kept],
+                "own_norm": [rows[i].own_norm for i in kept],
+                "own_len": [rows[i].own_len for i in kept],
+                "has_ctx": [rows[i].has_context for i in kept],
+                "ctx_norm": [rows[i].ctx_norm for i in kept],
+                "ctx_len": [rows[i].ctx_len for i in kept],
+            },
+        ).fetchall()
+        for table, key in (("lexical_terms", "lexeme"), ("lexical_pairs", "pair")):
+            values = sorted((g[1] for g in gone if g[0] == table), key=lambda value: value.encode())
+            if values:
+                conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND {key} = ANY(%s)", [tenant, values])
+
+    def count_in(
+        self, conn: Conn, tenant: str, documents: Sequence[tuple[str, LexicalRow]], taken: TakenOut | None = None
+    ) -> None:
+        """Add the documents of these stored items (id, its :class:`LexicalRow`) to the tenant's
+        statistics: its counts, then its document frequencies, with those of the documents
+        ``taken`` out earlier in the transaction (:meth:`take_out`)."""
+        if documents:
+            rows = [r for _, r in documents]
+            with_context = [r for r in rows if r.has_context]
+            self._stats(
+                conn,
+                tenant,
+                len(rows),
+                sum(r.own_len for r in rows),
+                len(with_context),
+                sum(r.ctx_len for r in with_context),
+            )
+            self._bump(conn, tenant, [i for i, _ in documents])
+        self._terms(conn, tenant, [i for i, _ in documents], 1, taken)
+
+
+@dataclass
+class TakenOut:
+    """The lexemes and pairs of documents taken out of a tenant's statistics (:meth:`PostgresLexical.take_out`)
+    whose document frequencies are still to be lowered, in the same transaction: (table, key,
+    own change, context change) each."""
+
+    keys: list[tuple[str, str, int, int]]
+
+    def of(self, table: str) -> tuple[list[str], list[int], list[int]]:
+        mine = [k for k in self.keys if k[0] == table]
+        return [k[1] for k in mine], [k[2] for k in mine], [k[3] for k in mine]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import ConfigError, StoreError
 from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.postgres.connection import Connections
-from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical
+from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical, TakenOut
 from outcrop.stores.postgres.rows import (
     drop_items,
     insert_items,
@@ -92,10 +92,11 @@ class PostgresRecords:
             for item in batch.items:
                 if item.id in replaced:
                     by_scope.setdefault(item.scope, []).append(item.id)
+            taken: list[TakenOut] = []  # the replaced items' documents, netted with their new ones
             for scope, ids in by_scope.items():
                 found = ids_in_scope(conn, scope, ids)
                 if found:
-                    drop_items(conn, self._lexical, tenant, found)
+                    drop_items(conn, self._lexical, tenant, found, taken)
             insert_logs(conn, batch.logs)
             documents = {i: LexicalRow.of(d) for i, d in batch.lexical.items()}
             insert_items(conn, batch.items, batch.positions, documents)
@@ -115,7 +116,12 @@ class PostgresRecords:
                     "INSERT INTO strata_due (tenant, id, due) VALUES (%s, %s, %s::jsonb)",
                     [tenant, due.id, due.to_json()],
                 )
-            self._lexical.count_in(conn, tenant, [(i.id, documents[i.id]) for i in batch.items if i.id in documents])
+            self._lexical.count_in(
+                conn,
+                tenant,
+                [(i.id, documents[i.id]) for i in batch.items if i.id in documents],
+                TakenOut([k for t in taken for k in t.keys]) if taken else None,
+            )
             self._lexical.put_many(conn, tenant, batch.relexical)
 
     def strata_due(self, tenant: str) -> list[StrataDue]:

@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from outcrop.core.types import Item, ItemVersion, LogRecord, Scope
 from outcrop.errors import NotFoundError
-from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical
+from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical, TakenOut
 from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, pg
 from outcrop.stores.sql import LOG_COLUMNS, item_values, log_values, scope_clause
@@ -151,10 +151,19 @@ def require(conn: Conn, scope: Scope, item_id: str) -> None:
     raise NotFoundError(f"no memory item {item_id!r} in this scope")
 
 
-def drop_items(conn: Conn, lexical: PostgresLexical, tenant: str, ids: Sequence[str]) -> None:
+def drop_items(
+    conn: Conn, lexical: PostgresLexical, tenant: str, ids: Sequence[str], taken: list[TakenOut] | None = None
+) -> None:
     """Delete the rows of ``ids`` (already checked to be in scope): lexical stats, vectors, sources,
-    items and their links."""
-    lexical.unindex(conn, tenant, ids)
+    items and their links. With ``taken`` (a writer that writes the items again in the same
+    transaction), their lexemes' and pairs' counts are appended there for its
+    :meth:`~PostgresLexical.count_in` instead of taken out now."""
+    if taken is None:
+        lexical.unindex(conn, tenant, ids)
+    else:
+        out = lexical.take_out(conn, tenant, ids)
+        if out is not None:
+            taken.append(out)
     gone = conn.execute(
         "DELETE FROM vectors WHERE tenant = %s AND item_id = ANY(%s) RETURNING space, point", [tenant, list(ids)]
     ).fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -22,10 +23,10 @@ __all__ = [
     "Conn",
     "ScopeSizes",
     "ids_in_scope",
-    "parse_vec",
     "pg",
     "sees_every_tenant",
     "vec",
+    "vector_of",
     "where",
 ]
 
@@ -50,8 +51,11 @@ def vec(vector: np.ndarray) -> str:
     return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32).ravel()) + "]"
 
 
-def parse_vec(text: str) -> Vectors:
-    return np.asarray(json.loads(text), dtype=np.float32)
+def vector_of(data: bytes) -> Vectors:
+    """A ``vector`` in pgvector's binary output (``int16`` dimensions, ``int16`` unused, then the
+    big-endian float4s) as a float32 array: the stored bits, no text in between."""
+    (dim,) = struct.unpack_from(">h", data)
+    return np.frombuffer(data, dtype=">f4", count=dim, offset=4).astype(np.float32)
 
 
 def where(
