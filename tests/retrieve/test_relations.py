@@ -154,3 +154,29 @@ def test_an_entry_named_by_meaning_brings_its_view_and_lifts_its_turns(db_url: s
         said = memory.store.records.get_items(SCOPE, turns)
         trips = [turns.index(t) for t in turns if "trip" in said[t].text]
         assert all(turns.index(t) < min(trips) for t in answers)
+
+
+def test_entry_phrases_are_embedded_once_per_tenant(embedder: Embedder) -> None:
+    """A tenant's phrases are embedded in one call and then held; another tenant's same phrase is
+    embedded again (a search's cost must not tell what another tenant's views hold)."""
+    from outcrop.retrieve.relations import _PhraseVectors
+
+    calls: list[list[str]] = []
+
+    class Counting:  # the real model, its calls counted
+        id, dim = embedder.id, embedder.dim
+
+        def embed(self, texts: list[str]) -> object:
+            calls.append(list(texts))
+            return embedder.embed(texts)
+
+    held = _PhraseVectors(size=3)
+    first = held.get(Counting(), "t1", ["kickboxing", "taekwondo", "kickboxing"])  # type: ignore[arg-type]
+    assert calls == [["kickboxing", "taekwondo"]]
+    again = held.get(Counting(), "t1", ["taekwondo"])  # type: ignore[arg-type]
+    assert len(calls) == 1 and (again["taekwondo"] == first["taekwondo"]).all()
+    held.get(Counting(), "t2", ["kickboxing"])  # type: ignore[arg-type]
+    assert calls[-1] == ["kickboxing"]
+    held.get(Counting(), "t1", ["surfing", "hiking"])  # type: ignore[arg-type]  # bounded: the oldest go
+    held.get(Counting(), "t1", ["kickboxing"])  # type: ignore[arg-type]
+    assert calls[-1] == ["kickboxing"]

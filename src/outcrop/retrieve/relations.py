@@ -52,7 +52,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from outcrop.core.text import content_terms, named_words, words
-from outcrop.core.types import Item, Level
+from outcrop.core.types import Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
 from outcrop.retrieve.focus import focus_text
@@ -176,7 +176,7 @@ class RelationChannel:
         entry_cosines: dict[str, float] = {}
         if self.entry_weight > 0:
             focus = focus_text(request.query.text, people)
-            by_view = self._entry_cosines(focus, [view for _, _, view, _ in scored] + named)
+            by_view = self._entry_cosines(request.scope, focus, [view for _, _, view, _ in scored] + named)
             for view in list(named):
                 best = max(by_view.get(view.id, {}).values(), default=0.0)
                 if best >= self.entry_floor:
@@ -222,7 +222,7 @@ class RelationChannel:
         query = self.dense.query_vector(request.query.text)
         return {i: float(np.dot(v, query)) for i, v in vectors.items()}
 
-    def _entry_cosines(self, focus: str, views: Sequence[Item]) -> dict[str, dict[str, float]]:
+    def _entry_cosines(self, scope: Scope, focus: str, views: Sequence[Item]) -> dict[str, dict[str, float]]:
         """view id → {source turn: the best cosine of ``focus`` to an entry's object it supports}."""
         if self.dense is None or not focus:
             return {}
@@ -234,7 +234,7 @@ class RelationChannel:
         ]
         if not entries:
             return {}
-        vectors = self._phrases.get(self.dense.embedder, [obj for _, obj, _ in entries])
+        vectors = self._phrases.get(self.dense.embedder, scope.tenant, [obj for _, obj, _ in entries])
         query = self.dense.query_vector(focus)
         found: dict[str, dict[str, float]] = {}
         for view_id, obj, sources in entries:
@@ -247,24 +247,26 @@ class RelationChannel:
 
 class _PhraseVectors:
     """Embeddings of short phrases (views' entry objects: a few words each, repeated across
-    questions), the last ``size`` kept (~1.5 KB each); the missing ones are embedded in one call."""
+    questions), the last ``size`` kept (~1.5 KB each); the missing ones are embedded in one call.
+    Kept per tenant: a phrase another tenant's views hold is no faster to ask about (what a
+    tenant's search costs must not tell what another tenant's memory holds)."""
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
-        self._held: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._held: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # a server's searches share the channel
 
-    def get(self, embedder: Embedder, phrases: Sequence[str]) -> dict[str, np.ndarray]:
+    def get(self, embedder: Embedder, tenant: str, phrases: Sequence[str]) -> dict[str, np.ndarray]:
         wanted = list(dict.fromkeys(phrases))
         with self._lock:
-            out = {p: self._held[(embedder.id, p)] for p in wanted if (embedder.id, p) in self._held}
+            out = {p: self._held[(tenant, embedder.id, p)] for p in wanted if (tenant, embedder.id, p) in self._held}
         missing = [p for p in wanted if p not in out]
         if missing:  # embedded outside the lock: another search may embed the same phrase meanwhile
             out.update(zip(missing, (np.asarray(v, dtype=np.float32) for v in embedder.embed(missing)), strict=True))
         with self._lock:
             for phrase in wanted:
-                self._held[(embedder.id, phrase)] = out[phrase]
-                self._held.move_to_end((embedder.id, phrase))
+                self._held[(tenant, embedder.id, phrase)] = out[phrase]
+                self._held.move_to_end((tenant, embedder.id, phrase))
             while len(self._held) > self.size:
                 self._held.popitem(last=False)
         return out
