@@ -67,6 +67,7 @@ from rich.table import Table
 from outcrop import Memory, MemoryConfig
 from outcrop.core.types import Scope
 from outcrop.providers import Embedder, load_embedder
+from outcrop.retrieve.focus import focus_text
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo-dev.json"
 DEFAULT_DIR = Path("/work/scale-stores/full")
@@ -274,6 +275,11 @@ def probe(url: str, args: argparse.Namespace, users: list[str], full: bool) -> d
             memory.search(question, user_id=user, limit=10)
             return (time.perf_counter() - started) * 1000
 
+        # the memo holds the questions; the focus channel's text of each (its words without the user's
+        # speakers) is embedded here, outside the timings, as the questions were when the memo was made
+        for user in {"target", "big", *users} if full and args.big else {"target", *users}:
+            speakers = memory.store.records.speakers(Scope(user_id=user))
+            embedder.embed([t for t in dict.fromkeys(focus_text(q, speakers) for q in asked) if t])
         timed("target", "warm up")
         out["target"] = _percentiles([timed("target", q) for q in asked])
         if full and args.big:
