@@ -1,0 +1,89 @@
+"""A tenant's tail of postings is folded into its packs after the write that filled it, in a
+thread and on a connection of its own (``stores/sqlite/folding.py``), not in the write's
+transaction; every search scores the same before and after, as FTS5's ``bm25()`` does."""
+
+from __future__ import annotations
+
+import random
+from contextlib import closing
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from outcrop.core.documents import LexicalDocument
+from outcrop.core.ids import new_id
+from outcrop.core.time import now
+from outcrop.core.types import Item, Level, Scope
+from outcrop.stores.base import Store, WriteBatch
+from outcrop.stores.registry import open_store
+from outcrop.stores.sqlite.driver import sqlite3
+
+WORDS = "parrot shelter camping mountain sister lisbon pottery class marathon garden cello vienna bakery".split()
+QUERIES = [{"parrot": 1.0, "shelter": 1.0}, {"pottery": 1.0, "camping": 0.5}, {"lisbon museum": 1.0, "cello": 0.3}]
+USERS = [Scope(tenant="acme", user_id=f"user-{u}") for u in range(3)]
+
+
+def _write(store: Store, turns: int, seed: int) -> None:
+    """``turns`` documents of each user, one batch a turn."""
+    rng = random.Random(seed)
+    for n in range(turns):
+        batch = WriteBatch()
+        for scope in USERS:
+            text = " ".join(rng.choices(WORDS, k=rng.randint(3, 9)))
+            item = Item(
+                id=new_id("t"),
+                level=Level.TURN,
+                scope=scope,
+                text=text,
+                timestamp=datetime(2023, 1, 2) + timedelta(days=n),
+                recorded_at=now(),
+            )
+            batch.items.append(item)
+            batch.lexical[item.id] = LexicalDocument(text, " ".join(rng.choices(WORDS, k=4)))
+        store.records.write(batch)
+
+
+def _tail(path: Path) -> tuple[int, int]:
+    """(rows counted in the tenant's tail, rows its tail table holds)."""
+    with closing(sqlite3.connect(path)) as db:
+        (own,) = db.execute("SELECT own FROM lexical_tables WHERE tenant = 'acme'").fetchone()
+        (counted,) = db.execute("SELECT tail FROM lexical_stats WHERE tenant = 'acme'").fetchone()
+        (held,) = db.execute(f"SELECT COUNT(*) FROM {own.removesuffix('_own')}_terms").fetchone()
+    return int(counted), int(held)
+
+
+def _searches(store: Store, share: int) -> list[Any]:
+    """Every user's searches, scored from the postings (``share`` 0) or by FTS5's ``bm25()``."""
+    lexical: Any = store.lexical
+    lexical.postings_share = share
+    return [store.lexical.search(scope, terms, 10) for scope in USERS for terms in QUERIES]
+
+
+def test_the_write_that_fills_the_tail_leaves_its_fold_to_the_folding_thread(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    _write(store, 20, seed=1)
+    assert _tail(path)[0] == _tail(path)[1] > 0
+    lexical.fold_rows = _tail(path)[0] + 1  # the next write fills it
+    written: list[str] = []
+    store.connection.db.set_trace_callback(written.append)  # type: ignore[attr-defined]
+    _write(store, 1, seed=2)
+    store.connection.db.set_trace_callback(None)  # type: ignore[attr-defined]
+    assert written and not any("_packs" in s for s in written)  # the write's connection never folds
+    lexical.folder.wait()
+    assert _tail(path) == (0, 0)  # folded once the write committed
+    searches = _searches(store, 0)
+    assert any(searches) and searches == _searches(store, 1 << 40)  # the packs' scores: bm25()'s
+    store.close()
+
+
+def test_closing_the_store_finishes_the_folds_queued(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    _write(store, 5, seed=3)
+    lexical.fold_rows = 1
+    _write(store, 1, seed=4)
+    store.close()
+    assert _tail(path) == (0, 0)
