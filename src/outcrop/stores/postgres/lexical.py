@@ -195,7 +195,8 @@ class PostgresLexical:
         if len(touched) > max(_PATCH_MIN, _PATCH_SHARE * len(old.ids)):
             return None
         ids = sorted({str(i) for row in rows for i in row[2]})
-        return laid_over(old, touched, ids, lambda only: load_user(conn, tenant, user, version, only=only))
+        merge = self.postings.take_merge((tenant, user))
+        return laid_over(old, touched, ids, lambda only: load_user(conn, tenant, user, version, only=only), merge=merge)
 
     @staticmethod
     def _left_out(plan: LexicalPlan, with_context: bool) -> set[str]:

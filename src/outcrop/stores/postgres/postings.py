@@ -421,18 +421,24 @@ LAID_DOCUMENTS = 512  # touched documents a LaidOver entry holds apart; past the
 
 
 def laid_over(
-    old: Held, touched: npt.NDArray[np.int64], ids: Sequence[str], read: Callable[[list[str]], UserPostings]
+    old: Held,
+    touched: npt.NDArray[np.int64],
+    ids: Sequence[str],
+    read: Callable[[list[str]], UserPostings],
+    *,
+    merge: bool = False,
 ) -> Held:
     """``old`` patched with the documents of the ``touched`` seqs (journaled ``ids``), ``read``
     by id: laid over its base while they are few, merged into a new base past
-    :data:`LAID_DOCUMENTS` (an amortised rewrite: once per that many documents written)."""
+    :data:`LAID_DOCUMENTS` (an amortised rewrite: once per that many documents written) or when
+    ``merge`` is asked (:meth:`PostingsCache.merge_next`)."""
     base, before, known = (
         (old.base, old.touched, old.read) if isinstance(old, LaidOver) else (old, np.empty(0, np.int64), [])
     )
     touched = np.union1d(before, touched)
     every = sorted({*known, *ids})
     delta = read(every)
-    if len(touched) > LAID_DOCUMENTS:
+    if merge or len(touched) > LAID_DOCUMENTS:
         return patch(base, touched, delta)
     return LaidOver(base, delta, touched, every)
 
@@ -446,6 +452,7 @@ class PostingsCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[Key, Held] = OrderedDict()
         self._seen: OrderedDict[Key, int] = OrderedDict()
+        self._merge: set[Key] = set()  # users whose next patch merges (a forget: its postings leave memory)
         self._total = 0
         self._lock = threading.Lock()
 
@@ -465,6 +472,20 @@ class PostingsCache:
         """The user's entry at whatever version it was read (to patch it)."""
         with self._lock:
             return self._entries.get(key)
+
+    def merge_next(self, key: Key) -> None:
+        """The user's next patch is merged into its entry, not laid over it: what a forget erased
+        leaves this process's memory with it (laid over, the entry's base would hold its postings,
+        numbers and ids without text, until a merge or an eviction)."""
+        with self._lock:
+            self._merge.add(key)
+
+    def take_merge(self, key: Key) -> bool:
+        with self._lock:
+            if key in self._merge:
+                self._merge.discard(key)
+                return True
+            return False
 
     def wanted(self, key: Key, version: int) -> bool:
         """Whether to read the user's entry now: this version was seen once before without one
