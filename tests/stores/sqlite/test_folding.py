@@ -10,12 +10,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.ids import new_id
 from outcrop.core.time import now
 from outcrop.core.types import Item, Level, Scope
 from outcrop.stores.base import Store, WriteBatch
 from outcrop.stores.registry import open_store
+from outcrop.stores.sqlite import folding
 from outcrop.stores.sqlite.driver import sqlite3
 
 WORDS = "parrot shelter camping mountain sister lisbon pottery class marathon garden cello vienna bakery".split()
@@ -59,7 +62,12 @@ def _searches(store: Store, share: int) -> list[Any]:
     return [store.lexical.search(scope, terms, 10) for scope in USERS for terms in QUERIES]
 
 
-def test_the_write_that_fills_the_tail_leaves_its_fold_to_the_folding_thread(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rounds", [folding.ROUND, 5])
+def test_the_write_that_fills_the_tail_leaves_its_fold_to_the_folding_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds: int
+) -> None:
+    """The fold moves the whole tail, ``rounds`` rows a transaction (5: hundreds of them)."""
+    monkeypatch.setattr(folding, "ROUND", rounds)
     path = tmp_path / "memory.db"
     store = open_store(f"sqlite:///{path}")
     lexical: Any = store.lexical
