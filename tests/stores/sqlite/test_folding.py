@@ -95,3 +95,53 @@ def test_closing_the_store_finishes_the_folds_queued(tmp_path: Path) -> None:
     _write(store, 1, seed=4)
     store.close()
     assert _tail(path) == (0, 0)
+
+
+def test_a_fold_whose_commit_fails_lets_go_of_the_write_lock(tmp_path: Path) -> None:
+    """A round whose COMMIT fails (SQLite's authorizer denies it here, as a full disk or an I/O
+    error would make it fail) is rolled back: the folding connection holds no transaction, so
+    the writes of this and other processes go on, and the next fold moves the tail."""
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    lexical.folder.background = False
+    _write(store, 5, seed=5)
+    before = _tail(path)
+    db = lexical.folder._connection()
+    db.set_authorizer(lambda action, arg, *_: sqlite3.SQLITE_DENY if arg == "COMMIT" else sqlite3.SQLITE_OK)
+    with pytest.raises(sqlite3.DatabaseError):
+        lexical.folder.fold("acme", 1)
+    db.set_authorizer(None)
+    assert not db.in_transaction
+    with closing(sqlite3.connect(path, timeout=0.5)) as other:
+        other.execute("BEGIN IMMEDIATE")  # the write lock is free
+        other.execute("ROLLBACK")
+    assert _tail(path) == before
+    assert lexical.folder.fold("acme", 1) == before[1]
+    assert _tail(path) == (0, 0)
+    assert _searches(store, 0) == _searches(store, 1 << 40)
+    store.close()
+
+
+def test_a_fold_that_fails_in_the_thread_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Whatever a fold in the background raises (here a pack's blob cut short: numpy's
+    ValueError, no SQLite error) is logged, not kept unseen in its future; the tail stays as it
+    was, and the tenant's next write asks again."""
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    _write(store, 5, seed=6)
+    lexical.fold_rows = 1
+    _write(store, 1, seed=7)
+    lexical.folder.wait()
+    assert _tail(path) == (0, 0)
+    with closing(sqlite3.connect(path)) as db:
+        (own,) = db.execute("SELECT own FROM lexical_tables WHERE tenant = 'acme'").fetchone()
+        db.execute(f"UPDATE {own.removesuffix('_own')}_packs SET keys = x'00'")
+        db.commit()
+    with caplog.at_level("WARNING", logger=folding.__name__):
+        _write(store, 1, seed=8)
+        lexical.folder.wait()
+    assert any(r.exc_info and isinstance(r.exc_info[1], ValueError) for r in caplog.records), caplog.records
+    assert _tail(path)[1] > 0  # nothing moved
+    store.close()

@@ -9,8 +9,9 @@ each takes SQLite's write lock like any write (a write arriving meanwhile waits 
 through SQLite's busy timeout), and no lock of this process, so searches never wait for it. A
 posting is in the tail or in a pack in every committed state (each round moves its rows in one
 transaction), so every read, and every score, is the same before, during and after it. A fold
-that fails or is cut short (the process stopped) leaves what it did not move in the tail: the
-next write of the tenant asks again. ``background=False`` folds in the
+that fails (logged; a round rolled back, its COMMIT's failure included) or is cut short (the
+process stopped) leaves what it did not move in the tail: the next write of the tenant asks
+again. ``background=False`` folds in the
 writer's thread right after its commit (still outside its transaction).
 """
 
@@ -65,6 +66,9 @@ class Folder:
         except sqlite3.Error as exc:  # the tail stays as it was; the tenant's next write asks again
             log.warning("folding the postings tail of a tenant failed: %s", exc)
             return 0
+        except Exception:  # no one reads the future: logged here, or never seen (the round rolled back)
+            log.exception("folding the postings tail of a tenant failed")
+            return 0
 
     def fold(self, tenant: str, rows: int) -> int:
         """Fold ``tenant``'s tail into its packs if it holds ``rows`` rows or more (counted again:
@@ -93,10 +97,11 @@ class Folder:
                     db.execute("UPDATE lexical_stats SET tail = 0 WHERE tenant = ?", (tenant,))
                 else:
                     db.execute("UPDATE lexical_stats SET tail = MAX(0, tail - ?) WHERE tenant = ?", (done, tenant))
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # a failed COMMIT too: else the connection keeps the write lock
+                    db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
             moved += done
             if done < ROUND:
                 return moved
