@@ -4,7 +4,10 @@ transaction; every search scores the same before and after, as FTS5's ``bm25()``
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import time
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -144,4 +147,43 @@ def test_a_fold_that_fails_in_the_thread_is_logged(tmp_path: Path, caplog: pytes
         lexical.folder.wait()
     assert any(r.exc_info and isinstance(r.exc_info[1], ValueError) for r in caplog.records), caplog.records
     assert _tail(path)[1] > 0  # nothing moved
+    store.close()
+
+
+def test_a_forked_child_folds_its_writes(tmp_path: Path) -> None:
+    """A process forked after the store has folded (its folding thread idle, or busy) folds in
+    the child too: the child's folder starts afresh (no thread, lock or connection of the
+    parent's), instead of queueing its folds for a thread the child does not have."""
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    _write(store, 5, seed=9)
+    lexical.fold_rows = 1
+    _write(store, 1, seed=10)
+    lexical.folder.wait()  # the parent's folding thread exists, idle
+    pid = os.fork()
+    if pid == 0:  # the child: fold its writes, close the store, report by its exit code
+        code = 1
+        try:
+            _write(store, 2, seed=11)
+            lexical.folder.wait()
+            store.close()
+            code = 0 if _tail(path) == (0, 0) else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child never folded (its folds wait for a thread it does not have)")
+        time.sleep(0.1)
+    assert os.waitstatus_to_exitcode(status) == 0
+    _write(store, 1, seed=12)  # the parent folds on as before
+    lexical.folder.wait()
+    assert _tail(path) == (0, 0)
+    assert _searches(store, 0) == _searches(store, 1 << 40)
     store.close()

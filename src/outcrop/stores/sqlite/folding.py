@@ -11,14 +11,17 @@ posting is in the tail or in a pack in every committed state (each round moves i
 transaction), so every read, and every score, is the same before, during and after it. A fold
 that fails (logged; a round rolled back, its COMMIT's failure included) or is cut short (the
 process stopped) leaves what it did not move in the tail: the next write of the tenant asks
-again. ``background=False`` folds in the
-writer's thread right after its commit (still outside its transaction).
+again. A child forked from the process folds with a thread and connection of its own.
+``background=False`` folds in the writer's thread right after its commit (still outside its
+transaction).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +34,9 @@ __all__ = ["ROUND", "Folder"]
 log = logging.getLogger(__name__)
 
 ROUND = 4096  # tail rows a fold moves per transaction
+
+_FOLDERS: weakref.WeakSet[Folder] = weakref.WeakSet()  # this process's folders (see Folder._forked)
+_INHERITED: list[sqlite3.Connection] = []  # a parent's folding connections, never used nor closed in a child
 
 
 class Folder:
@@ -45,6 +51,21 @@ class Folder:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[int]] = {}  # tenant -> its fold, queued or running
         self._db: sqlite3.Connection | None = None  # the folding thread's connection
+        _FOLDERS.add(self)
+
+    def _forked(self) -> None:
+        """In a child just forked: start afresh. The parent's folding thread is not in the child
+        (a fold queued for it would wait forever, and the pool, seeing it idle, starts no other),
+        its locks may be held by that thread, and its connection is the parent's (SQLite's
+        connections do not cross a fork: set aside, not closed, which would drop the child's
+        locks of the file)."""
+        self._lock = threading.Lock()
+        self._folding = threading.Lock()
+        self._pool = None
+        self._pending = {}
+        if self._db is not None:
+            _INHERITED.append(self._db)
+            self._db = None
 
     def soon(self, tenant: str, rows: int) -> None:
         """After a committed write that brought ``tenant``'s tail to ``rows`` rows or more: fold it
@@ -132,3 +153,11 @@ class Folder:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _after_fork() -> None:
+    for folder in list(_FOLDERS):
+        folder._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork)
