@@ -447,6 +447,29 @@ def test_a_held_entry_is_patched_after_a_write(
         assert kinds == {LaidOver, UserPostings}
 
 
+def test_a_forget_by_another_process_leaves_this_ones_memory(postgres_url: str, embedder: Embedder) -> None:
+    """A forget made by another process (here another Memory over the same database, with its own
+    held entries) is merged into this process's held entry at its next search, not laid over it:
+    the entry's base would keep the erased document's id and postings until 512 more documents
+    were written. Journaled ids that ``forgotten_ids`` names are merged in."""
+    with _memory(postgres_url, embedder) as m, _memory(postgres_url, embedder) as other:
+        ids = _fill(m, "u1")
+        lexical = _lexical(m)
+        scope = Scope(user_id="u1")
+        first = _hold(lexical, scope)
+        assert isinstance(first, UserPostings) and ids[2] in first.ids
+        other.forget([ids[2]], user_id="u1")
+        entry = _hold(lexical, scope)
+        assert entry is not None and entry.version == _version(postgres_url, "u1")
+        assert isinstance(entry, UserPostings) and entry is not first  # merged: the erased document left memory
+        assert ids[2] not in entry.ids
+        for terms in QUERIES:
+            statement, held = _both(lexical, scope, terms, 10)
+            assert held == statement, terms
+        m.delete(ids[3], user_id="u1")  # a delete is laid over as before
+        assert isinstance(_hold(lexical, scope), LaidOver)
+
+
 def test_without_the_journal_a_held_entry_is_read_whole(postgres_url: str, embedder: Embedder) -> None:
     """A version missing from the journal (a writer from before it, or its oldest rows gone): the
     first search after the write takes the statement and the second reads the entry whole."""

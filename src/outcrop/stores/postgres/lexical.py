@@ -195,7 +195,13 @@ class PostgresLexical:
         if len(touched) > max(_PATCH_MIN, _PATCH_SHARE * len(old.ids)):
             return None
         ids = sorted({str(i) for row in rows for i in row[2]})
-        merge = self.postings.take_merge((tenant, user))
+        merge = self.postings.take_merge((tenant, user))  # a forget of this process
+        # a forget of another process: what it erased leaves this process's memory too
+        merge |= bool(ids) and bool(
+            conn.execute(
+                "SELECT 1 FROM forgotten_ids WHERE tenant = %s AND id = ANY(%s) LIMIT 1", [tenant, ids]
+            ).fetchall()
+        )
         return laid_over(old, touched, ids, lambda only: load_user(conn, tenant, user, version, only=only), merge=merge)
 
     @staticmethod
