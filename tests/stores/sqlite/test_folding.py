@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -187,3 +189,28 @@ def test_a_forked_child_folds_its_writes(tmp_path: Path) -> None:
     assert _tail(path) == (0, 0)
     assert _searches(store, 0) == _searches(store, 1 << 40)
     store.close()
+
+
+def test_a_write_at_interpreter_exit_folds_in_its_own_thread(tmp_path: Path) -> None:
+    """A write made while the interpreter exits (an atexit handler: no thread can be started any
+    more) does not fail after it committed: its fold runs in the writer's thread."""
+    path = tmp_path / "memory.db"
+    script = f"""
+import atexit, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
+from outcrop.stores.registry import open_store
+from tests.stores.sqlite.test_folding import _write
+store = open_store("sqlite:///{path}")
+_write(store, 5, seed=13)
+store.lexical.fold_rows = 1
+
+def last() -> None:
+    _write(store, 1, seed=14)
+    store.close()
+    print("closed")
+
+atexit.register(last)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "closed" in done.stdout, done.stderr
+    assert _tail(path) == (0, 0)

@@ -79,7 +79,12 @@ class Folder:
                 return
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcrop-fold")
-            self._pending[tenant] = self._pool.submit(self._quietly, tenant, rows)
+            try:
+                self._pending[tenant] = self._pool.submit(self._quietly, tenant, rows)
+                return
+            except RuntimeError:  # the interpreter is exiting (no thread starts): the write stands
+                pass
+        self._quietly(tenant, rows)  # folded in the writer's thread, after its commit
 
     def _quietly(self, tenant: str, rows: int) -> int:
         try:
