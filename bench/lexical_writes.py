@@ -27,7 +27,12 @@ takes ``N`` LoCoMo turns, one write each (``records.write``: items and lexical d
 vectors; a turn's context the two turns before it), the users taking turns (one user: every turn its; ten: its turns interleaved, as users
 of one server write); it prints the thread CPU per write, p50 / p95 / max / mean, and the writes
 per CPU second (the writes that fold a tenant's tail of postings into its packs included; run
-with ``PYTHONPATH=<main>/src`` for ``main``'s).
+with ``PYTHONPATH=<main>/src`` for ``main``'s); the wall time a write's caller waits, p50 / p95 /
+its three largest (a fold in its transaction is in its write's; one after the commit, in a thread of
+its own, is in no write's, but a write meanwhile waits for its round); and
+the writes per CPU second of the whole process (that thread's folds included, the store closed
+after the writes: the folds queued finished). ``--onto FILE``: the writes go to the tenant of a
+copy of a store (e.g. ``bench/scale.py``'s 110k-turn ``crowded.db``), its users ``user-N``.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ def main() -> None:
     parser.add_argument("--user", default="big")
     parser.add_argument("--cost", type=int, default=0, help="turns written into a fresh store (see above)")
     parser.add_argument("--users", default="1,10")
+    parser.add_argument("--onto", type=Path, help="with --cost: write into this store file (a copy) instead")
     args = parser.parse_args()
     if args.cost:
         write_cost(args)
@@ -149,12 +155,15 @@ def write_cost(args: argparse.Namespace) -> None:
 
     texts = [f"{m['name']}: {m['content']}" for _, messages in scale.sessions(args.data) for m in messages]
     table = Table(title=f"{args.cost} turns written one write each into a fresh store")
-    for column in ("users", "CPU ms per write p50 / p95 / max / mean", "writes per CPU second"):
+    columns = ("users", "CPU ms per write p50 / p95 / max / mean", "writes per CPU second")
+    for column in (*columns, "wall ms per write p50 / p95 / 3 largest", "writes per process CPU second"):
         table.add_column(column)
     for users in (int(u) for u in args.users.split(",")):
-        path = args.dir / f"cost-{users}-{time.time_ns()}.db"
+        path = args.onto or args.dir / f"cost-{users}-{time.time_ns()}.db"
         store = open_store(f"sqlite:///{path}")
         spent: list[float] = []
+        waited: list[float] = []
+        process = time.process_time()
         try:
             for n in range(args.cost):
                 scope = Scope(tenant="default", user_id=f"user-{n % users}", session_id=f"s{n // 20}")
@@ -163,15 +172,20 @@ def write_cost(args: argparse.Namespace) -> None:
                 item = Item(
                     id=new_id("t"), level=Level.TURN, scope=scope, text=text, timestamp=now(), recorded_at=now()
                 )
-                started = time.thread_time()
+                started, wall = time.thread_time(), time.perf_counter()
                 store.records.write(WriteBatch(items=[item], lexical={item.id: LexicalDocument(text, context)}))
                 spent.append((time.thread_time() - started) * 1000)
+                waited.append((time.perf_counter() - wall) * 1000)
         finally:
             store.close()
+        process = time.process_time() - process
         table.add_row(
             str(users),
             f"{statistics.median(spent):.2f} / {_p95(spent):.2f} / {max(spent):.1f} / {statistics.mean(spent):.2f}",
             f"{1000 * len(spent) / sum(spent):.0f}",
+            f"{statistics.median(waited):.2f} / {_p95(waited):.2f} / "
+            + ", ".join(f"{w:.0f}" for w in sorted(waited)[-3:][::-1]),
+            f"{len(spent) / process:.0f}",
         )
     Console(width=160).print(table)
 

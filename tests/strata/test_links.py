@@ -4,14 +4,19 @@ stores."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from outcrop import Level, Memory, MemoryConfig
 from outcrop.core.types import Item, Scope
 from outcrop.providers import Embedder
-from outcrop.strata.links import same_words
+from outcrop.stores.postgres.schema import SCHEMA
+from outcrop.strata.links import absorbed_ids, same_words
 from tests.helpers import say
 
 STRATA = {"topics": False, "profile": False, "episodes": False}
@@ -166,6 +171,58 @@ def test_a_deleted_or_edited_merged_fact_stays_so_through_consolidation(store_ur
         assert _about(m, "meat") == [] and _about(m, "vegetarian") == []
         m.rebuild(user_id="u1")
         assert _about(m, "vegetarian") == [], "the delete tombstones what the fact absorbed"
+
+
+_ABSORBED = (  # the read of records.deleted_ids that finds the deletes of merged facts
+    "SELECT j.value FROM log, json_each(log.payload, '$.absorbed') AS j WHERE log.kind = 'delete'"
+    " AND json_type(log.payload, '$.absorbed') IS NOT NULL AND log.tenant = 'default' AND log.user_id = 'u1'"
+    " AND j.value IN ('x')",
+    "SELECT DISTINCT a.id FROM log, jsonb_array_elements_text(log.payload->'absorbed') AS a(id)"
+    " WHERE log.kind = 'delete' AND log.payload ? 'absorbed' AND log.tenant = 'default' AND log.user_id = 'u1'"
+    " AND a.id = ANY(ARRAY['x'])",
+)
+
+
+def _absorbed_indexed(url: str, drop: bool = False) -> bool:
+    """Whether the store reads the deletes of merged facts through their index (``drop``: first
+    back to the layout before it, SQLite 0020 / PostgreSQL 0017; each partition of PostgreSQL's
+    ``log`` names its part of the index ``log_pN_tenant_user_id_idx``)."""
+    if url.startswith("sqlite"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+            if drop:
+                db.execute("DROP INDEX log_absorbed")
+                db.execute("DELETE FROM schema_migrations WHERE name = '0020_log_absorbed'")
+                db.commit()
+            return "USING INDEX log_absorbed " in str(db.execute(f"EXPLAIN QUERY PLAN {_ABSORBED[0]}").fetchall())
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        if drop:
+            conn.execute("DROP INDEX log_absorbed")
+            conn.execute("DELETE FROM schema_migrations WHERE name = '0017_log_absorbed'")
+        conn.execute("SET enable_seqscan = off")  # a tiny table: the planner would scan it whole
+        plan = "\n".join(str(r[0]) for r in conn.execute(f"EXPLAIN {_ABSORBED[1]}".encode()))
+        return re.search(r"Index Scan using log_p\d+_tenant_user_id_idx on", plan) is not None
+
+
+def test_the_deletes_of_merged_facts_are_read_through_their_index(store_url: str, embedder: Embedder) -> None:
+    """Every consolidation of a user reads the deletes that tombstone what merged facts absorbed:
+    through a partial index of those deletes, not the user's whole log. A store from before the
+    index opens with it and keeps its tombstones."""
+    with _memory(store_url, embedder) as m:
+        say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s1", 1)
+        say(m, "I am a vegetarian and I grow tomatoes on my balcony.", "s2", 9)
+        fact = _about(m, "vegetarian")[0]
+        absorbed = absorbed_ids(fact)
+        assert absorbed
+        m.delete(fact.id, user_id="u1")
+        assert m.store.records.deleted_ids(_owner(m), absorbed) == set(absorbed)
+    assert _absorbed_indexed(store_url)
+    assert not _absorbed_indexed(store_url, drop=True)
+    with _memory(store_url, embedder) as m:
+        assert _absorbed_indexed(store_url)
+        assert m.store.records.deleted_ids(_owner(m), absorbed) == set(absorbed)
+        m.rebuild(user_id="u1")
+        assert _about(m, "vegetarian") == []
 
 
 def test_a_merge_keeps_the_time_memory_first_held_the_fact(store_url: str, embedder: Embedder) -> None:

@@ -240,7 +240,7 @@ class Engine:
         if current.level == Level.TURN:
             # the neighbours' context documents no longer carry the deleted turn's words
             refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
-            self.consolidator.after_change(current.scope, [current.id], removed=True)
+            self.consolidator.after_change(current.scope, [current.id], removed=True, gone=[current])
 
     def forget_ids(self, tenant: Scope, ids: Sequence[str], *, scrub: bool) -> ForgetReceipt:
         """Forget turns (or the turns facts came from) by id, after completing the tenant's forgets

@@ -43,6 +43,7 @@ from outcrop.truth.slots import slot_key
 __all__ = ["ConsolidationReport", "Consolidator"]
 
 _ALL = 10**9
+_IMAGE_MARK = "[shared an image:"  # a turn carrying an image: a caption statement's source (strata/captions.py)
 
 
 class ConsolidationReport(BaseModel):
@@ -115,9 +116,17 @@ class Consolidator:
         turns = list(self.store.records.iter_items(scope, levels=[Level.TURN]))
         return self._run(scope, turns, force=True)
 
-    def after_change(self, scope: Scope, turn_ids: Sequence[str], *, removed: bool) -> ConsolidationReport:
+    def after_change(
+        self, scope: Scope, turn_ids: Sequence[str], *, removed: bool, gone: Sequence[Item] | None = None
+    ) -> ConsolidationReport:
         """A turn was updated or deleted: drop the facts made from it, re-derive them from the new
-        text (update), and refresh the episode, topics and profile of its scope."""
+        text (update), and refresh the episode, topics and profile of its scope.
+
+        ``gone``: the deleted turns as they were (a delete, whose scope keeps its speakers). The
+        topics and profile are then refreshed only when what they are drawn from moved: the
+        scope's facts, or the turns that shared an image (the caption statements); otherwise they
+        would come out the same, at the cost of reading every fact and turn of the scope (a user
+        of 100k turns: seconds a delete). Without it (an update, a forget) they always are."""
         report = ConsolidationReport()
         owner = scope.owner
         plan, redraw = self._unsourced_facts(owner, set(turn_ids))
@@ -127,7 +136,8 @@ class Consolidator:
         if turns and self.config.strata.facts:
             turns.sort(key=lambda t: (t.timestamp or datetime.min, t.id))
             self._apply(self._facts(turns), report)
-        self._refresh(owner, [scope.session_id], report, force=True)
+        views = gone is None or not plan.empty or bool(turns) or any(_IMAGE_MARK in t.text for t in gone)
+        self._refresh(owner, [scope.session_id], report, force=True, views=views)
         return report
 
     def _run(self, scope: Scope, turns: list[Item], *, force: bool = False) -> ConsolidationReport:
@@ -142,9 +152,15 @@ class Consolidator:
         return report
 
     def _refresh(
-        self, owner: Scope, sessions: Sequence[str | None], report: ConsolidationReport, *, force: bool = False
+        self,
+        owner: Scope,
+        sessions: Sequence[str | None],
+        report: ConsolidationReport,
+        *,
+        force: bool = False,
+        views: bool = True,
     ) -> None:
-        """Recompute the episodes of ``sessions`` and the topics and profile of ``owner``.
+        """Recompute the episodes of ``sessions`` and (``views``) the topics and profile of ``owner``.
 
         Topics and the profile read every fact of the scope, so on ``add`` they are refreshed only
         once the facts have grown by ``strata.refresh_growth`` since the last refresh (amortised
@@ -154,7 +170,7 @@ class Consolidator:
             for session in sessions:
                 if session is not None:
                     self._apply(self._episode(owner.model_copy(update={"session_id": session})), report)
-        if s.topics or s.pages or s.relations or s.entity_pages or s.traits or s.profile:
+        if views and (s.topics or s.pages or s.relations or s.entity_pages or s.traits or s.profile):
             count = self.store.records.count_level(owner, Level.FACT)
             last = self._refreshed.get(owner)
             if not force and last is not None and count - last < s.refresh_growth * last:
@@ -348,7 +364,7 @@ class Consolidator:
 
     def _turns(self, owner: Scope) -> list[Item]:
         """The scope's turns that share an image (the caption statements' sources)."""
-        return [t for t in self.store.records.iter_items(owner, levels=[Level.TURN]) if "[shared an image:" in t.text]
+        return [t for t in self.store.records.iter_items(owner, levels=[Level.TURN]) if _IMAGE_MARK in t.text]
 
     def _profile(self, owner: Scope, facts: tuple[list[Item], np.ndarray]) -> StrataPlan:
         wanted = [profile_item(owner, draft, self.profile.id) for draft in self.profile.build(facts[0])]

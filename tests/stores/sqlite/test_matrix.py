@@ -93,3 +93,18 @@ def test_rows_are_found_by_vector_rowid_through_removals_and_compaction() -> Non
     selection = index.select(None, None, np.asarray([7, 8, 20], dtype=np.int64))  # items by item rowid
     candidates = index.rows_of(np.asarray([60, 21, 24, 3], dtype=np.int64))  # 21 = item 7, 24 = item 8
     assert [h[0] for h in selection.among(candidates, QUERY, 5)] == ["id21", "id24", "id60"]
+
+
+@pytest.mark.parametrize("rows", [300, 10_000])
+def test_a_large_scope_takes_the_vectors_written_after_its_load_without_a_copy(rows: int) -> None:
+    """A scope is loaded at its size (``reserve(count, spare=True)``, as the store loads it); a
+    large one with an eighth more room, so that the first vector written after the load (a
+    delete's new episode) does not copy its whole matrix at the next search (100k rows: 154 MB)."""
+    index = ScopeMatrix(2, "0")
+    index.reserve(rows, spare=True)
+    index.append([_row(i, None, _angle(i)) for i in range(1, rows + 1)])
+    held = index.select(None, None, None).matrix
+    index.append([_row(rows + 1, None, [1.0, 0.0])])
+    after = index.select(None, None, None)
+    assert (after.matrix is held) == (rows >= 8192)  # a small scope: grown (a copy of < 13 MB)
+    assert len(index) == rows + 1 and (f"id{rows + 1}", 1.0) in after.search(QUERY, rows + 1)

@@ -22,7 +22,7 @@ from outcrop.stores.postgres.bm25 import (
     token_count,
 )
 from outcrop.stores.postgres.connection import Connections
-from outcrop.stores.postgres.postings import PostingsCache, UserPostings, load_user, numbers, patch, rank
+from outcrop.stores.postgres.postings import Held, PostingsCache, laid_over, load_user, numbers, rank
 from outcrop.stores.postgres.schema import TEXT_CONFIG
 from outcrop.stores.postgres.sqlparts import Conn, ScopeSizes, pg, where
 from outcrop.stores.sql import scope_clause
@@ -220,7 +220,7 @@ class PostgresLexical:
             rows = conn.execute(score_sql(where_named, with_context).encode(), params_by_name).fetchall()
         return [(row[0], float(row[1])) for row in rows]
 
-    def _held(self, conn: Conn, tenant: str, user: str, version: int) -> UserPostings | None:
+    def _held(self, conn: Conn, tenant: str, user: str, version: int) -> Held | None:
         """The user's postings at ``version``: kept, or read now if this version was seen before
         without them (postings.py); None to score in SQL."""
         if self.postings.max_bytes <= 0:
@@ -235,7 +235,7 @@ class PostgresLexical:
             self.postings.put(key, entry)
         return entry
 
-    def _patched(self, conn: Conn, tenant: str, user: str, version: int) -> UserPostings | None:
+    def _patched(self, conn: Conn, tenant: str, user: str, version: int) -> Held | None:
         """The user's held entry of an older version patched to ``version`` with the documents the
         journal says the versions between touched (read now, as a whole read would read them);
         None when there is no older entry, the journal lacks a version between, or the documents
@@ -254,7 +254,14 @@ class PostgresLexical:
         if len(touched) > max(_PATCH_MIN, _PATCH_SHARE * len(old.ids)):
             return None
         ids = sorted({str(i) for row in rows for i in row[2]})
-        return patch(old, touched, load_user(conn, tenant, user, version, only=ids))
+        merge = self.postings.take_merge((tenant, user))  # a forget of this process
+        # a forget of another process: what it erased leaves this process's memory too
+        merge |= bool(ids) and bool(
+            conn.execute(
+                "SELECT 1 FROM forgotten_ids WHERE tenant = %s AND id = ANY(%s) LIMIT 1", [tenant, ids]
+            ).fetchall()
+        )
+        return laid_over(old, touched, ids, lambda only: load_user(conn, tenant, user, version, only=only), merge=merge)
 
     @staticmethod
     def _left_out(plan: LexicalPlan, with_context: bool) -> set[str]:

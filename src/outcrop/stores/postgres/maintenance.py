@@ -95,6 +95,9 @@ class PostgresMaintenance:
                     " (SELECT speaker FROM items WHERE tenant = %s AND user_id = %s AND speaker IS NOT NULL)",
                     [tenant, user, tenant, user],
                 )
+        for user in users:  # the erased documents' postings leave this process's held entries too
+            if user is not None:
+                self._lexical.postings.merge_next((tenant, user))
         return erased
 
     def pending_plans(self, tenant: str) -> list[ForgetPlan]:

@@ -457,6 +457,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + _partitions_and_policies(("lexical_journal",)),
     ),
+    # The deletes of a user that tombstone facts a merged fact absorbed (records.deleted_ids): read
+    # by every consolidation of the user, they were found by walking the user's whole log.
+    (
+        "0017_log_absorbed",
+        "CREATE INDEX IF NOT EXISTS log_absorbed ON log (tenant, user_id) WHERE kind = 'delete' AND payload ? 'absorbed';",
+    ),
 ]
 
 

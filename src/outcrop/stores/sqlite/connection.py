@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ class SQLiteConnection:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
         self.lock = threading.RLock()
+        self._after: dict[Hashable, Callable[[], None]] = {}  # steps of the open transaction, run once it commits
         self._local = threading.local()  # a thread's reader connection, and its snapshot while it reads one
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}  # thread -> its reader
         self._readers_lock = threading.Lock()
@@ -143,13 +144,24 @@ class SQLiteConnection:
             try:
                 yield self.db
             except BaseException:
+                self._after.clear()
                 self.db.execute("ROLLBACK")
                 raise
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
+                self._after.clear()
                 self.db.execute("ROLLBACK")
                 raise StoreError(f"commit failed: {exc}") from None
+            steps = list(self._after.values())
+            self._after.clear()
+        for step in steps:
+            step()
+
+    def after_commit(self, key: Hashable, step: Callable[[], None]) -> None:
+        """Inside a transaction: run ``step`` once it has committed (after the lock is let go;
+        once per ``key``), not at all if it rolls back."""
+        self._after[key] = step
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         snapshot: sqlite3.Connection | None = getattr(self._local, "db", None)

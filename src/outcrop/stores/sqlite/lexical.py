@@ -61,7 +61,8 @@ from outcrop.stores.sql import filter_clause
 from outcrop.stores.sqlite.bm25 import idf
 from outcrop.stores.sqlite.connection import SQLiteConnection, chunks
 from outcrop.stores.sqlite.driver import sqlite3
-from outcrop.stores.sqlite.packs import BLOCK_BITS, FOLD_ROWS, fold, packs_table, unpack, unput
+from outcrop.stores.sqlite.folding import Folder
+from outcrop.stores.sqlite.packs import BLOCK_BITS, FOLD_ROWS, packs_table, unpack, unput
 from outcrop.stores.sqlite.postings import FieldPostings, Lengths, PostingsCache, cut, numbers, patched, sums
 from outcrop.stores.sqlite.rows import by_ids, by_ids_order, where
 from outcrop.stores.sqlite.schema import (
@@ -84,6 +85,7 @@ _LARGE = 10_000  # a user of at least this many documents: see SQLiteLexical._in
 _JOURNALED = 64  # a user's last lexical versions whose documents are journaled (see _moved)
 _PATCHED = 4096  # documents changed since an entry was read up to which it is patched, not read again
 _WALK = 4096  # ranked documents whose items a filtered search reads by rowid before it reads the clause's items
+FOLD_IN_BACKGROUND = True  # a full tail folded in a thread after the write (else in the writer's, after it)
 _CACHE_BYTES = 48 << 20  # postings of large users' query terms kept in memory (see _in_memory)
 
 
@@ -128,6 +130,7 @@ class SQLiteLexical:
         self.postings_share = _SHARE  # see _small (0: every user's search scores from the postings)
         self.large_user = _LARGE  # see _in_memory
         self.fold_rows = FOLD_ROWS  # a tenant's tail of postings rows folded into its packs from this size
+        self.folder = Folder(connection.path, connection.timeout, background=FOLD_IN_BACKGROUND)
         self.postings = PostingsCache(_CACHE_BYTES if postings_cache_bytes is None else postings_cache_bytes)
         self._journal: dict[tuple[str, int, int, int], npt.NDArray[np.int64]] = {}  # see _changed
         self._phrase_docs: dict[
@@ -214,19 +217,21 @@ class SQLiteLexical:
         put_postings(db, postings_table(own), keys, own_tokens, contexts)
         self._count(db, tenant, own_tokens, [c for c in contexts if c is not None], 1)
         self._moved(db, tenant, keys)
-        self._tail(
-            db, tenant, own, sum(len(o.keys() | (c or {}).keys()) for o, c in zip(own_tokens, contexts, strict=True))
-        )
+        self._tail(db, tenant, sum(len(o.keys() | (c or {}).keys()) for o, c in zip(own_tokens, contexts, strict=True)))
 
-    def _tail(self, db: sqlite3.Connection, tenant: str, own: str, rows: int) -> None:
+    def _tail(self, db: sqlite3.Connection, tenant: str, rows: int) -> None:
         """Count ``rows`` postings rows put into the tenant's tail (``lexical_stats.tail``); from
-        :attr:`fold_rows` on, fold the tail into the tenant's packs
-        (:func:`~outcrop.stores.sqlite.packs.fold`), in the write's transaction."""
+        :attr:`fold_rows` on, the tail is folded into the tenant's packs once the write has
+        committed, outside its transaction (:mod:`~outcrop.stores.sqlite.folding`)."""
         db.execute("UPDATE lexical_stats SET tail = tail + ? WHERE tenant = ?", (rows, tenant))
         (tail,) = db.execute("SELECT tail FROM lexical_stats WHERE tenant = ?", (tenant,)).fetchone()
         if tail >= self.fold_rows:
-            fold(db, postings_table(own), packs_table(own))
-            db.execute("UPDATE lexical_stats SET tail = 0 WHERE tenant = ?", (tenant,))
+            limit = self.fold_rows
+            self._conn.after_commit(("fold", tenant), lambda: self.folder.soon(tenant, limit))
+
+    def close(self) -> None:
+        """Finish the folds queued (before the store's connection closes)."""
+        self.folder.close()
 
     def drop(self, db: sqlite3.Connection, tenant: str, rowids: Sequence[int]) -> None:
         """Remove the documents of items ``rowids`` (call before their rows go)."""

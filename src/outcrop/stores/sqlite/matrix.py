@@ -31,6 +31,7 @@ _CODED = 2  # agent_id, session_id
 
 
 _GROW_ROWS = 1024  # the least a full matrix grows by
+_SPARE_FROM = 8192  # rows from which a scope is loaded with room to grow (below, growing copies < 13 MB)
 
 
 def top_k(scores: npt.NDArray[np.float32], order: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
@@ -137,16 +138,24 @@ class ScopeMatrix:
         if self._dead * 4 > n:
             self._compact()
 
-    def reserve(self, needed: int) -> None:
+    def reserve(self, needed: int, *, spare: bool = False) -> None:
         """Room for ``needed`` rows: when appends outgrow it, by an eighth (at least 1,024 rows),
-        so that a large scope loaded at its exact size does not take half its size again for the
-        first turn written after (a 100k-row matrix grew by 77 MB, 1.7 s of copying and page
-        faults under load, at the first search after a delete re-derived a fact). Rows past the
-        size are never read, so the new matrix is not zeroed."""
+        so that a large scope does not take half its size again for one turn written (a 100k-row
+        matrix grew by 77 MB, 1.7 s of copying and page faults under load, at the first search
+        after a delete re-derived a fact). A large scope being loaded (``spare``, from
+        :data:`_SPARE_FROM` rows) gets an eighth more than its rows at once: the pages past its
+        rows stay unwritten (address space, no memory; the cache counts them all the same)
+        until rows are appended, where growing it copied the whole matrix at the first vector
+        written after the load (a 100k-row scope: 154 MB, 0.55 s at the search after a delete,
+        whose episode's vector is new). Rows past the size are never read, so the new matrix is
+        not zeroed."""
         capacity = len(self._item_rowids)
         if needed <= capacity:
             return
-        capacity = max(needed, capacity + max(_GROW_ROWS, capacity // 8)) if capacity else needed
+        if capacity:
+            capacity = max(needed, capacity + max(_GROW_ROWS, capacity // 8))
+        else:
+            capacity = needed + (needed // 8 if spare and needed >= _SPARE_FROM else 0)
         n = self._size
         matrix = np.empty((capacity, self.dim), dtype=np.float32)
         matrix[:n] = self._matrix[:n]

@@ -32,6 +32,7 @@ __all__ = [
     "create_packs",
     "decode",
     "fold",
+    "fold_head",
     "packs_table",
     "unpack",
     "unput",
@@ -123,25 +124,44 @@ def fold(db: sqlite3.Connection, tail: str, table: str) -> int:
         rows = np.array(batch, dtype=np.int64)
         last = (int(rows[-1, 0]), int(rows[-1, 1]))
         moved += len(rows)
-        for term, number, block, group in _group(rows):
-            offsets = group[:, 1] & _OFFSET
-            own, ctx = group[:, 2], group[:, 3]
-            held = db.execute(
-                f"SELECT keys, own, ctx FROM {table} WHERE term = ? AND number = ? AND block = ?", (term, number, block)
-            ).fetchone()
-            if held is not None:  # disjoint keys: a posting is in the tail or in a pack, never both
-                old, old_own = decode(held[0], held[1])
-                _, old_ctx = decode(held[0], held[2])
-                order = np.argsort(np.concatenate((old, offsets)), kind="stable")
-                offsets = np.concatenate((old, offsets))[order]
-                own = np.concatenate((old_own, own))[order]
-                ctx = np.concatenate((old_ctx, ctx))[order]
-            db.execute(
-                f"INSERT OR REPLACE INTO {table} (term, number, block, keys, own, ctx) VALUES (?, ?, ?, ?, ?, ?)",
-                (term, number, block, offsets.astype("<u2").tobytes(), _counts(own), _counts(ctx)),
-            )
+        _merge(db, table, rows)
     db.execute(f"DELETE FROM {tail}")
     return moved
+
+
+def fold_head(db: sqlite3.Connection, tail: str, table: str, limit: int) -> int:
+    """Inside a transaction: move the first ``limit`` rows of ``tail`` (by term, then key) into
+    the packs of ``table``, as :func:`fold` moves them all; the rows moved (fewer than ``limit``:
+    the tail is now empty). A fold in rounds of a transaction each lets writes in between."""
+    batch = db.execute(f"SELECT term, key, own, ctx FROM {tail} ORDER BY term, key LIMIT {int(limit)}").fetchall()
+    if not batch:
+        return 0
+    rows = np.array(batch, dtype=np.int64)
+    _merge(db, table, rows)
+    db.execute(f"DELETE FROM {tail} WHERE (term, key) <= (?, ?)", (int(rows[-1, 0]), int(rows[-1, 1])))
+    return len(rows)
+
+
+def _merge(db: sqlite3.Connection, table: str, rows: npt.NDArray[np.int64]) -> None:
+    """Merge (term, key, own, ctx) ``rows``, sorted by term then key, into the packs of ``table``
+    (each touched pack read, merged with its new postings and written again)."""
+    for term, number, block, group in _group(rows):
+        offsets = group[:, 1] & _OFFSET
+        own, ctx = group[:, 2], group[:, 3]
+        held = db.execute(
+            f"SELECT keys, own, ctx FROM {table} WHERE term = ? AND number = ? AND block = ?", (term, number, block)
+        ).fetchone()
+        if held is not None:  # disjoint keys: a posting is in the tail or in a pack, never both
+            old, old_own = decode(held[0], held[1])
+            _, old_ctx = decode(held[0], held[2])
+            order = np.argsort(np.concatenate((old, offsets)), kind="stable")
+            offsets = np.concatenate((old, offsets))[order]
+            own = np.concatenate((old_own, own))[order]
+            ctx = np.concatenate((old_ctx, ctx))[order]
+        db.execute(
+            f"INSERT OR REPLACE INTO {table} (term, number, block, keys, own, ctx) VALUES (?, ?, ?, ?, ?, ?)",
+            (term, number, block, offsets.astype("<u2").tobytes(), _counts(own), _counts(ctx)),
+        )
 
 
 def unput(db: sqlite3.Connection, table: str, postings: Sequence[tuple[int, int]]) -> None:

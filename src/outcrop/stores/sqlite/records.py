@@ -465,6 +465,7 @@ class SQLiteRecords:
             # a merged fact's delete also tombstones the facts it absorbed
             rows = self._conn.query(
                 f"SELECT j.value FROM log, json_each(log.payload, '$.absorbed') AS j WHERE log.kind = 'delete'"
+                " AND json_type(log.payload, '$.absorbed') IS NOT NULL"  # the partial index log_absorbed
                 f" AND {scope_clause(scope, 'log')[0]} AND j.value IN ({marks})",
                 [*params, *chunk],
             )

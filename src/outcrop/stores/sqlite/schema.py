@@ -516,4 +516,11 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
     # a tenant's postings packed per term, user and block of keys (``stores/sqlite/packs.py``): a
     # term's first read in a process takes a few rows of blobs instead of a row per posting
     ("0019_lexical_packs", _lexical_packs),
+    # the deletes of a user that tombstone facts a merged fact absorbed (``records.deleted_ids``):
+    # read by every consolidation of the user, they were found by walking the user's whole log
+    (
+        "0020_log_absorbed",
+        "CREATE INDEX IF NOT EXISTS log_absorbed ON log(tenant, user_id)"
+        " WHERE kind = 'delete' AND json_type(payload, '$.absorbed') IS NOT NULL;",
+    ),
 ]

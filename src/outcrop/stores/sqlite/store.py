@@ -46,4 +46,5 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.vectors.approximate.close()
+        self.lexical.close()
         self.connection.close()

@@ -284,7 +284,7 @@ class SQLiteVectors:
                 count = db.execute(
                     "SELECT COUNT(*) FROM vectors WHERE part = ? AND space = ?", (part, space.name)
                 ).fetchone()[0]
-                entry.reserve(count)  # loaded at its exact size
+                entry.reserve(count, spare=True)  # its rows, and room for the next ones (ScopeMatrix.reserve)
             cursor = db.execute(
                 "SELECT v.rowid, v.item_rowid, i.id, i.agent_id, i.session_id, v.vec FROM vectors v"
                 " JOIN items i ON i.rowid = v.item_rowid WHERE v.part = ? AND v.space = ? AND v.rowid > ?"

@@ -1,0 +1,168 @@
+"""A tenant's tail of postings rows folded into its packs after the write that filled it.
+
+The write that brought a tenant's tail (``<stem>_terms``, :mod:`~outcrop.stores.sqlite.packs`)
+to :data:`~outcrop.stores.sqlite.packs.FOLD_ROWS` rows folded it inside its own transaction:
+0.2-0.4 s more for that one add on a 110k-turn store. Now the write only counts its rows
+(``lexical_stats.tail``) and, once it has committed, the fold runs in a thread of its own, on a
+connection of its own, in transactions of its own (:meth:`Folder.fold`, :data:`ROUND` rows each):
+each takes SQLite's write lock like any write (a write arriving meanwhile waits for that round,
+through SQLite's busy timeout), and no lock of this process, so searches never wait for it. A
+posting is in the tail or in a pack in every committed state (each round moves its rows in one
+transaction), so every read, and every score, is the same before, during and after it. A fold
+that fails (logged; a round rolled back, its COMMIT's failure included) or is cut short (the
+process stopped) leaves what it did not move in the tail: the next write of the tenant asks
+again. A child forked from the process folds with a thread and connection of its own.
+``background=False`` folds in the writer's thread right after its commit (still outside its
+transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from outcrop.stores.sqlite.driver import sqlite3
+from outcrop.stores.sqlite.packs import fold_head, packs_table
+from outcrop.stores.sqlite.schema import postings_table
+
+__all__ = ["ROUND", "Folder"]
+
+log = logging.getLogger(__name__)
+
+ROUND = 4096  # tail rows a fold moves per transaction
+
+_FOLDERS: weakref.WeakSet[Folder] = weakref.WeakSet()  # this process's folders (see Folder._forked)
+_INHERITED: list[sqlite3.Connection] = []  # a parent's folding connections, never used nor closed in a child
+
+
+class Folder:
+    """Folds of one store's tenants' tails, one at a time (see the module docstring)."""
+
+    def __init__(self, path: Path, timeout: float, *, background: bool = True) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.background = background
+        self._lock = threading.Lock()
+        self._folding = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[int]] = {}  # tenant -> its fold, queued or running
+        self._db: sqlite3.Connection | None = None  # the folding thread's connection
+        _FOLDERS.add(self)
+
+    def _forked(self) -> None:
+        """In a child just forked: start afresh. The parent's folding thread is not in the child
+        (a fold queued for it would wait forever, and the pool, seeing it idle, starts no other),
+        its locks may be held by that thread, and its connection is the parent's (SQLite's
+        connections do not cross a fork: set aside, not closed, which would drop the child's
+        locks of the file)."""
+        self._lock = threading.Lock()
+        self._folding = threading.Lock()
+        self._pool = None
+        self._pending = {}
+        if self._db is not None:
+            _INHERITED.append(self._db)
+            self._db = None
+
+    def soon(self, tenant: str, rows: int) -> None:
+        """After a committed write that brought ``tenant``'s tail to ``rows`` rows or more: fold it
+        (in the background unless :attr:`background` is False; once, if a fold of it is queued)."""
+        if not self.background:
+            self.fold(tenant, rows)
+            return
+        with self._lock:
+            queued = self._pending.get(tenant)
+            if queued is not None and not queued.done():
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcrop-fold")
+            try:
+                self._pending[tenant] = self._pool.submit(self._quietly, tenant, rows)
+                return
+            except RuntimeError:  # the interpreter is exiting (no thread starts): the write stands
+                pass
+        self._quietly(tenant, rows)  # folded in the writer's thread, after its commit
+
+    def _quietly(self, tenant: str, rows: int) -> int:
+        try:
+            return self.fold(tenant, rows)
+        except sqlite3.Error as exc:  # the tail stays as it was; the tenant's next write asks again
+            log.warning("folding the postings tail of a tenant failed: %s", exc)
+            return 0
+        except Exception:  # no one reads the future: logged here, or never seen (the round rolled back)
+            log.exception("folding the postings tail of a tenant failed")
+            return 0
+
+    def fold(self, tenant: str, rows: int) -> int:
+        """Fold ``tenant``'s tail into its packs if it holds ``rows`` rows or more (counted again:
+        another process may have folded it), :data:`ROUND` rows a transaction (a write waits for
+        one round, ~25-50 ms on the 110k-turn store by the whole fold's rate, not for the whole
+        fold); the rows moved."""
+        with self._folding:  # one fold at a time on the one connection (writers' threads: not in the background)
+            return self._rounds(tenant, rows)
+
+    def _rounds(self, tenant: str, rows: int) -> int:
+        db = self._connection()
+        moved = 0
+        while True:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT t.own, s.tail FROM lexical_tables t JOIN lexical_stats s ON s.tenant = t.tenant"
+                    " WHERE t.tenant = ?",
+                    (tenant,),
+                ).fetchone()
+                if row is None or (not moved and row[1] < rows):
+                    db.execute("ROLLBACK")
+                    return moved
+                done = fold_head(db, postings_table(row[0]), packs_table(row[0]), ROUND)
+                if done < ROUND:  # the tail is empty now: its count starts again
+                    db.execute("UPDATE lexical_stats SET tail = 0 WHERE tenant = ?", (tenant,))
+                else:
+                    db.execute("UPDATE lexical_stats SET tail = MAX(0, tail - ?) WHERE tenant = ?", (done, tenant))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # a failed COMMIT too: else the connection keeps the write lock
+                    db.execute("ROLLBACK")
+                raise
+            moved += done
+            if done < ROUND:
+                return moved
+
+    def _connection(self) -> sqlite3.Connection:
+        """The folds' own connection (one fold at a time: the folding thread's, or the writer's
+        thread's when not in the background)."""
+        if self._db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
+            db.execute("PRAGMA secure_delete=ON")  # as the store's: the tail's rows leave zeros
+            self._db = db
+        return self._db
+
+    def wait(self) -> None:
+        """Until every fold queued so far is done."""
+        with self._lock:
+            pending = list(self._pending.values())
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        """Finish the folds queued, then close the folding connection."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        with self._folding:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def _after_fork() -> None:
+    for folder in list(_FOLDERS):
+        folder._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork)
