@@ -207,6 +207,30 @@ def test_search_filters(mem: Memory) -> None:
         mem.search("skiing", user_id="u", filters={"colour": "red"})
 
 
+def test_search_many_ranks_as_each_search(mem: Memory, embedder: Embedder) -> None:
+    """Several queries in one pass (a search's dense and focus queries) give each query's own
+    ranking to the bit, with and without filters, and across scopes and tenants' limits."""
+    from outcrop.stores.base import SearchFilters, VectorSpace
+
+    ingest(mem)
+    ingest(mem, user="u2")
+    space = VectorSpace(embedder.id, embedder.dim)
+    queries = [
+        embedder.embed([text])[0]
+        for text in ("Who adopted a parrot?", "pottery", "support group in Boston", "marzipanoid cake")
+    ]
+    for scope, filters in (
+        (Scope(user_id="u1"), None),
+        (Scope(user_id="u2"), SearchFilters(levels=(Level.TURN,))),
+        (Scope(user_id="u1", session_id="s2"), None),
+    ):
+        for k in (1, 3, 50):
+            alone = [mem.store.vectors.search(scope, space, q, k, filters) for q in queries]
+            assert mem.store.vectors.search_many(scope, space, queries, k, filters) == alone
+            assert mem.store.vectors.search_many(scope, space, queries[:1], k, filters) == alone[:1]
+    assert mem.store.vectors.search_many(Scope(user_id="u1"), space, [], 5) == []
+
+
 def test_search_scopes_agent_and_session(mem: Memory) -> None:
     mem.add("We talked about hiking in the Alps.", user_id="u", session_id="a", agent_id="planner")
     mem.add("We talked about hiking in Patagonia.", user_id="u", session_id="b", agent_id="coach")

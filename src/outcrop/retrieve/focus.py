@@ -5,8 +5,10 @@ about Maria (every turn of a two-person conversation does) and near other questi
 words without the participants' names and light verbs, "european countries", lie near what
 answers it: "Last year I took a solo trip and took this pic in Spain". :func:`focus_text` gives
 those words; :class:`FocusChannel` searches the dense space's stored vectors with their embedding
-(one more query embedding of a few words, one more vector search), and the relations channel
-compares the same words with its views' entries (retrieve/relations.py).
+(one more query embedding of a few words; the pipeline asks the store for the dense and focus
+rankings in one pass, ``VectorIndex.search_many``: on PostgreSQL a small scope's exact scan is most
+of a dense search), and the relations channel compares the same words with its views' entries
+(retrieve/relations.py).
 
 LoCoMo dev (`outcrop eval locomo`, the whole file, the relations channel already matching entries
 by meaning): R@10 79.0 → 79.8 at weight 0.2, multi-hop 55.0 → 56.2, open-domain 44.6 → 46.6,
@@ -55,3 +57,16 @@ class FocusChannel:
             return []
         vector = self.dense.query_vector(focus)
         return self.store.vectors.search(request.scope, self.dense.space, vector, request.k, request.filters)
+
+    def search_with_dense(self, request: ChannelRequest) -> tuple[list[ScoredId], list[ScoredId]]:
+        """The dense channel's ranking and this channel's, as their own searches give them, from one
+        pass over the scope's vectors where the store can (``VectorIndex.search_many``: on
+        PostgreSQL a small scope's exact scan is most of a dense search's cost)."""
+        focus = focus_text(request.query.text, known_speakers(self.store, request.scope, request.query))
+        if not focus:
+            return self.dense.search(request), []
+        queries = [self.dense.query_vector(request.query.text), self.dense.query_vector(focus)]
+        dense, focused = self.store.vectors.search_many(
+            request.scope, self.dense.space, queries, request.k, request.filters
+        )
+        return dense, focused

@@ -67,6 +67,8 @@ class Retriever:
             entry_floor=config.relation_entry_floor,
         )
         # an inference question's participant: their trait views' turns (strata/traits.py)
+        # the question's words without its names, a second dense query (retrieve/focus.py)
+        self.focus = FocusChannel(store, self.dense)
         self.traits = TraitChannel(store, turns=config.trait_turns, dense=self.dense, views=config.trait_views)
         self.channels: list[Channel] = [
             BM25Channel(store, config),
@@ -77,7 +79,7 @@ class Retriever:
             PageChannel(store),  # entity pages the query names (strata/pages.py)
             self.relations,
             self.traits,
-            FocusChannel(store, self.dense),  # the question's words without its names (retrieve/focus.py)
+            self.focus,
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)
@@ -161,8 +163,17 @@ class Retriever:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
         reuse = active_reuse()  # an evaluation asking the same query several ways (retrieve/reuse.py)
+        # the dense and focus queries share one pass over the scope's vectors (an evaluation's reuse
+        # keeps each channel's own ranking: the same rankings either way)
+        joint = None
+        if not reuse and weights.get(self.dense.name, 0.0) > 0 and weights.get(self.focus.name, 0.0) > 0:
+            joint = dict(zip((self.dense.name, self.focus.name), self.focus.search_with_dense(request), strict=True))
         rankings = {
-            c.name: reuse.ranking(c, request, partial(c.search, request)) if reuse else c.search(request)
+            c.name: joint[c.name]
+            if joint is not None and c.name in joint
+            else reuse.ranking(c, request, partial(c.search, request))
+            if reuse
+            else c.search(request)
             for c in self.channels
             if weights.get(c.name, 0.0) > 0
         }

@@ -298,6 +298,17 @@ class VectorIndex(Protocol):
     ) -> list[ScoredId]:
         """Exact (or approximate above a size) cosine search; scores are cosine similarities."""
 
+    def search_many(
+        self,
+        scope: Scope,
+        space: VectorSpace,
+        vectors: Sequence[np.ndarray],
+        k: int,
+        filters: SearchFilters | None = None,
+    ) -> list[list[ScoredId]]:
+        """:meth:`search` of each of ``vectors``, the same rankings to the bit, in as few passes over
+        the scope as the store can (a search's dense and focus queries: retrieve/focus.py)."""
+
     def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]: ...
 
     def active_space(self) -> VectorSpace | None:

@@ -112,6 +112,43 @@ class PostgresVectors:
                 rows = self._exact(conn, space, clause, params, query, k)
         return [(row[0], float(row[1])) for row in rows]
 
+    def search_many(
+        self,
+        scope: Scope,
+        space: VectorSpace,
+        vectors: Sequence[np.ndarray],
+        k: int,
+        filters: SearchFilters | None = None,
+    ) -> list[list[ScoredId]]:
+        """A small scope's vectors scored against every query in one pass (one statement: each
+        distance as :meth:`_exact` computes it, each query's rows in its order, ties by insertion);
+        a scope past :attr:`exact_limit` searches its index once a query, as :meth:`search`."""
+        if k <= 0 or not vectors:
+            return [[] for _ in vectors]
+        if len(vectors) == 1:
+            return [self.search(scope, space, vectors[0], k, filters)]
+        clause, params = where(scope, filters, alias="i")
+        self.ensure_index(space)
+        with self._db.tx(scope.tenant) as conn:
+            small = not self._sizes.reaches(conn, clause, params, self.exact_limit + 1)
+            if small:
+                queries = [vec(v) for v in vectors]
+                distances = ", ".join(f"v.embedding <=> %s::vector AS d{n}" for n in range(len(queries)))
+                ranked = " UNION ALL ".join(
+                    f"(SELECT {n}, item_id, 1 - d{n} FROM d ORDER BY d{n}, seq LIMIT %s)" for n in range(len(queries))
+                )
+                rows = conn.execute(
+                    f"WITH d AS MATERIALIZED (SELECT v.item_id, v.seq, {distances} FROM vectors v JOIN items i"
+                    f" ON i.tenant = v.tenant AND i.id = v.item_id WHERE v.space = %s AND {clause}) {ranked}".encode(),
+                    [*queries, space.name, *params, *([k] * len(queries))],
+                ).fetchall()
+        if not small:
+            return [self.search(scope, space, v, k, filters) for v in vectors]
+        out: list[list[ScoredId]] = [[] for _ in vectors]
+        for n, item_id, score in rows:
+            out[n].append((item_id, float(score)))
+        return out
+
     @staticmethod
     def _exact(conn: Conn, space: VectorSpace, clause: str, params: list[Any], query: str, k: int) -> list[Any]:
         """Every vector of the scope scored: not the indexed expression, so no index scan; ties in

@@ -171,6 +171,18 @@ class SQLiteVectors:
                     return found
         return selection.search(query, k)
 
+    def search_many(
+        self,
+        scope: Scope,
+        space: VectorSpace,
+        vectors: Sequence[np.ndarray],
+        k: int,
+        filters: SearchFilters | None = None,
+    ) -> list[list[ScoredId]]:
+        """Each vector searched in turn: the scope's matrix is in memory, a second product costs
+        what a pass would."""
+        return [self.search(scope, space, vector, k, filters) for vector in vectors]
+
     def vectors_for(self, scope: Scope, space: VectorSpace, ids: Sequence[str]) -> dict[str, Vectors]:
         clause, params = by_ids(scope, "i")
         found: dict[str, Vectors] = {}
