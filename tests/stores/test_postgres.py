@@ -497,6 +497,22 @@ def test_iter_items_reads_every_item_in_list_order_page_by_page(
 Frequencies = dict[str, tuple[int, int]]
 
 
+def _stats_and_recount(
+    conn: psycopg.Connection[tuple[object, ...]], tenant: str
+) -> tuple[tuple[object, ...] | None, tuple[object, ...] | None]:
+    """(kept, recounted): the tenant's ``lexical_stats`` row (documents and tokens per field) and
+    the same counted from its items."""
+    stats = conn.execute(
+        f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = %s", [tenant]
+    ).fetchone()
+    counted = conn.execute(
+        "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), sum(own_len),"
+        f" count(*) FILTER (WHERE lex_context <> ''), sum(ctx_len) FROM {SCHEMA}.items WHERE tenant = %s",
+        [tenant],
+    ).fetchone()
+    return stats, counted
+
+
 def _term_frequencies(
     conn: psycopg.Connection[tuple[object, ...]], tenant: str, table: str = "lexical_terms"
 ) -> tuple[Frequencies, Frequencies]:
@@ -602,13 +618,7 @@ def test_batched_writes_keep_statistics_equal_to_a_recount_across_sessions_and_b
         # their context's pairs by the net difference only (PostgresLexical.put_many)
         pairs, recounted_pairs = _term_frequencies(conn, "acme", "lexical_pairs")
         assert pairs == recounted_pairs and any(p.startswith("biscuit ") for p in pairs)
-        stats = conn.execute(
-            f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = 'acme'"
-        ).fetchone()
-        counted = conn.execute(
-            "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), sum(own_len),"
-            f" count(*) FILTER (WHERE lex_context <> ''), sum(ctx_len) FROM {SCHEMA}.items WHERE tenant = 'acme'"
-        ).fetchone()
+        stats, counted = _stats_and_recount(conn, "acme")
         assert stats == counted and counted is not None and counted[2] > 0
 
 
@@ -647,13 +657,7 @@ def test_a_replaced_items_document_leaves_the_statistics_of_a_recount(postgres_u
                 for table in ("lexical_pairs", "lexical_terms"):
                     kept, recounted = _term_frequencies(conn, "acme", table)
                     assert kept == recounted, (n, table)
-                stats = conn.execute(
-                    f"SELECT own_docs, own_tokens, ctx_docs, ctx_tokens FROM {SCHEMA}.lexical_stats WHERE tenant = 'acme'"
-                ).fetchone()
-                counted = conn.execute(
-                    "SELECT count(*) FILTER (WHERE lex_own IS NOT NULL), sum(own_len),"
-                    f" count(*) FILTER (WHERE lex_context <> ''), sum(ctx_len) FROM {SCHEMA}.items WHERE tenant = 'acme'"
-                ).fetchone()
+                stats, counted = _stats_and_recount(conn, "acme")
                 assert stats == counted
         assert not [k for k in kept if k.startswith("zyxwort")] and "sunris" in kept
     finally:
