@@ -66,9 +66,9 @@ class Retriever:
             entry_weight=config.relation_entry_weight,
             entry_floor=config.relation_entry_floor,
         )
-        # an inference question's participant: their trait views' turns (strata/traits.py)
         # the question's words without its names, a second dense query (retrieve/focus.py)
         self.focus = FocusChannel(store, self.dense)
+        # an inference question's participant: their trait views' turns (strata/traits.py)
         self.traits = TraitChannel(store, turns=config.trait_turns, dense=self.dense, views=config.trait_views)
         self.channels: list[Channel] = [
             BM25Channel(store, config),
