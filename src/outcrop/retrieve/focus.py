@@ -51,8 +51,11 @@ class FocusChannel:
         self.store = store
         self.dense = dense
 
+    def _text(self, request: ChannelRequest) -> str:
+        return focus_text(request.query.text, known_speakers(self.store, request.scope, request.query))
+
     def search(self, request: ChannelRequest) -> list[ScoredId]:
-        focus = focus_text(request.query.text, known_speakers(self.store, request.scope, request.query))
+        focus = self._text(request)
         if not focus:
             return []
         vector = self.dense.query_vector(focus)
@@ -62,7 +65,7 @@ class FocusChannel:
         """The dense channel's ranking and this channel's, as their own searches give them, from one
         pass over the scope's vectors where the store can (``VectorIndex.search_many``: on
         PostgreSQL a small scope's exact scan is most of a dense search's cost)."""
-        focus = focus_text(request.query.text, known_speakers(self.store, request.scope, request.query))
+        focus = self._text(request)
         if not focus:
             return self.dense.search(request), []
         queries = [self.dense.query_vector(request.query.text), self.dense.query_vector(focus)]
