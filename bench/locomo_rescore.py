@@ -4,8 +4,8 @@ Ingest is most of an evaluation's time; a retrieval change (a channel, a weight,
 does not change the stores, so each setting can be scored on the same stores in minutes. Per
 question: `Memory.search` (limit 20) and `Memory.context` at 1000 tokens, scored with the eval's
 own provenance (any level's hit counts for the turns it derives from), so the figures are the
-eval's R@1, R@10 and coverage @1000 (they reproduce a run of the same code to the question).
-Prints R@1 / R@10 / coverage by category; `--out` writes one JSON line per question.
+eval's R@1, R@10, coverage and answer words @1000 (they reproduce a run of the same code to the question).
+Prints R@1 / R@10 / coverage / answer words in the context by category; `--out` writes one JSON line per question.
 
     outcrop eval locomo --data ../shared/data/locomo/locomo-dev.json --out base --jobs 2 \\
         --no-baselines --keep-stores
@@ -73,6 +73,8 @@ def main() -> None:
                         "recall@1": metrics["recall@1"],
                         "recall@10": metrics["recall@10"],
                         "coverage@1000": metrics["context_evidence_coverage@1000"],
+                        "answer@1000": metrics["context_answer_recall@1000"],
+                        "tokens@1000": result.context["1000"]["tokens"],
                     }
                 )
     if args.out is not None:
@@ -81,11 +83,13 @@ def main() -> None:
     for row in rows:
         groups[row["category"]].append(row)
         groups["all"].append(row)
-    print("| category | n | R@1 | R@10 | coverage @1000 |")
-    print("|---|---|---|---|---|")
+    measures = ("recall@1", "recall@10", "coverage@1000", "answer@1000")
+    print("| category | n | R@1 | R@10 | coverage @1000 | answer words @1000 | context tokens |")
+    print("|---|---|---|---|---|---|---|")
     for name, group in sorted(groups.items()):
-        figures = [100 * sum(r[m] for r in group) / len(group) for m in ("recall@1", "recall@10", "coverage@1000")]
-        print(f"| {name} | {len(group)} | " + " | ".join(f"{f:.1f}" for f in figures) + " |")
+        figures = [100 * sum(r[m] for r in group) / len(group) for m in measures]
+        tokens = sum(r["tokens@1000"] for r in group) / len(group)
+        print(f"| {name} | {len(group)} | " + " | ".join(f"{f:.1f}" for f in figures) + f" | {tokens:.0f} |")
 
 
 if __name__ == "__main__":

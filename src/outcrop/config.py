@@ -146,6 +146,11 @@ class RetrievalConfig(BaseModel):
         " lower (0: plain fused order); search is not affected",
     )
     reserve_after: int = Field(10, ge=0, le=100, description="fused hits a context takes before the reserved places")
+    context_small_talk: bool = Field(
+        True,
+        description='a context\'s turn lines leave out sentences of small talk ("Thanks, Mel!"); the items keep'
+        " their text (retrieve/smalltalk.py)",
+    )
     gate_threshold: float = Field(0.5, ge=0.0, le=1.0, description="confidence under which search widens")
     gate_widen: int = Field(3, ge=1, le=20, description="candidate depth multiplier when widening (1: never widen)")
     widen_search: bool = Field(

@@ -46,11 +46,11 @@ def assemble_context(
         filters=filters,
         reserve=config.context_dense_reserve,
         zoom_pages=config.page_zoom > 0,
-        place_views=False,
     )
     if config.page_zoom > 0:  # a page's lines that answer, not its whole text (retrieve/pagezoom.py)
         retrieval.hits = zoom_pages(store, scope, retrieval.hits, config.page_zoom)
-    named = retriever.analyse(scope, query).speakers
+    analysis = retriever.analyse(scope, query)
+    named = analysis.speakers
     profile = [
         Hit.from_item(item, 0.0, {"profile": True})
         for item in store.records.list_items(scope.owner, levels=[Level.PROFILE], limit=_PROFILE_LINES)
@@ -68,7 +68,8 @@ def assemble_context(
         hits = without_quarantined(store, scope, hits)
         profile = without_quarantined(store, scope, profile)
         support = {h.id: h for h in without_quarantined(store, scope, list(support.values()))}
-    context = pack_context(query, hits, max_tokens, profile=profile, support=support)
+    participants = (analysis.known or ()) if config.context_small_talk else ()
+    context = pack_context(query, hits, max_tokens, profile=profile, support=support, participants=participants)
     context.confidence = round(retrieval.confidence.score, 4)
     context.answerable = retrieval.answerable
     context.explain = {

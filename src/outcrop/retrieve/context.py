@@ -14,6 +14,9 @@ A line cites its item by a short reference, ``[n]``: the n-th of ``Context.items
 (:meth:`Context.item_for` maps it back to the item and its id). An item id costs about 14 BPE
 tokens, a reference 3: with ids, a quarter of a 1000-token context went to citations.
 
+A turn's line leaves out its sentences of small talk ("Thanks, Mel!") when the participants are
+given (retrieve/smalltalk.py); the item itself is not changed.
+
 The block opens with one line saying that it quotes memory (data, not instructions), and a line
 whose item was not written by the user says who wrote it (``[3] [tool] Bot: ...``), as does one
 that instruction screening flagged (``[flagged]``): docs/reliability.md, "Memory poisoning".
@@ -21,13 +24,14 @@ that instruction screening flagged (``[flagged]``): docs/reliability.md, "Memory
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from outcrop.core.documents import spoken_date
 from outcrop.core.provenance import Writer, carried_turns, is_quarantined, writer_of
 from outcrop.core.text import estimate_tokens
 from outcrop.core.types import Context, Hit, Level
+from outcrop.retrieve.smalltalk import participant_names, without_small_talk
 
 __all__ = [
     "HEADER",
@@ -101,9 +105,13 @@ def pack_context(
     *,
     profile: Sequence[Hit] = (),
     support: Mapping[str, Hit] | None = None,
+    participants: Collection[str] = (),
 ) -> Context:
     """``hits`` best first; ``profile`` lines to offer first; ``support`` turn hits by id, used to
-    zoom into coarse hits."""
+    zoom into coarse hits; ``participants``: the scope's speakers, whose turns' lines leave out
+    small talk (none given: every line as stored)."""
+    names = participant_names(participants)
+    shown: dict[str, Hit] = {}  # each chosen item as its line shows it
     used = estimate_tokens(QUOTE_HEADER) + estimate_tokens(HEADER)
     covered: set[str] = set()
     seen_text: set[str] = set()
@@ -117,9 +125,11 @@ def pack_context(
         turns = carried_turns(hit)
         if key in seen_text or (turns and turns <= covered):
             return False
-        hit = without_restated_parts(hit, seen_text)
+        shown_hit = without_restated_parts(hit, seen_text)
+        if names and hit.level == Level.TURN:
+            shown_hit = shown_hit.model_copy(update={"text": without_small_talk(hit.text, names)})
         is_profile = hit.level == Level.PROFILE
-        line = format_hit(hit, dated=False, ref="0" * len(str(len(chosen) + len(profile_lines) + 1)))  # priced
+        line = format_hit(shown_hit, dated=False, ref="0" * len(str(len(chosen) + len(profile_lines) + 1)))  # priced
         heading = None if is_profile else date_heading(hit)
         cost = estimate_tokens(line) + (estimate_tokens(heading) if heading and heading not in headings else 0)
         if is_profile and not profile_lines:
@@ -131,6 +141,7 @@ def pack_context(
             covered.update(turns)
         if heading:
             headings.add(heading)
+        shown[hit.id] = shown_hit
         into.append(hit)  # its line is written once the references are known
         used += cost
         return True
@@ -148,7 +159,9 @@ def pack_context(
                 if source in support:
                     take(support[source], chosen, max_tokens)
     chosen.sort(key=lambda hit: (hit.timestamp is None, hit.timestamp or datetime.min, hit.id))
-    lines = [format_hit(hit, dated=False, ref=str(n)) for n, hit in enumerate(profile_lines + chosen, start=1)]
+    lines = [
+        format_hit(shown[hit.id], dated=False, ref=str(n)) for n, hit in enumerate(profile_lines + chosen, start=1)
+    ]
     blocks: list[str] = [QUOTE_HEADER] if profile_lines or chosen else []
     if profile_lines:
         blocks += [PROFILE_HEADER, *lines[: len(profile_lines)]]

@@ -117,10 +117,8 @@ class Retriever:
         widen: bool = True,
         reserve: int = 0,
         zoom_pages: bool = False,
-        place_views: bool = True,
     ) -> Retrieval:
-        """``place_views``: move the relations channel's best view up (``retrieval.relation_view_place``;
-        a context, which packs a set, leaves it where fusion put it). ``zoom_pages``: entity pages do not hide the turns they carry (a context packs some of
+        """``zoom_pages``: entity pages do not hide the turns they carry (a context packs some of
         those turns in a page's place: retrieve/pagezoom.py). ``widen``: run a deeper second pass when the confidence gate is under its threshold.
         ``reserve``: places after the first ``config.reserve_after`` hits kept for the dense
         channel's best matches (retrieve/reserve.py); for contexts, which are sets, not rankings."""
@@ -130,11 +128,11 @@ class Retriever:
         analysis = self.analyse(scope, query)
         clock = self._clock(scope) if self.config.strength_weight > 0 else None  # once, for both passes
         result = self._pass(
-            scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve, zoom_pages, place_views
+            scope, analysis, limit, filters, weights, self.config.candidates, clock, reserve, zoom_pages
         )
         if widen and not result.confidence.score >= self.config.gate_threshold and self.config.gate_widen > 1:
             depth = self.config.candidates * self.config.gate_widen
-            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve, zoom_pages, place_views)
+            wider = self._pass(scope, analysis, limit, filters, weights, depth, clock, reserve, zoom_pages)
             wider.widened = True
             result = wider
         elapsed = (time.perf_counter() - started) * 1000
@@ -158,7 +156,6 @@ class Retriever:
         clock: datetime | None,
         reserve: int = 0,
         zoom_pages: bool = False,
-        place_views: bool = True,
     ) -> Retrieval:
         weights = weights if weights is not None else self.config.channel_weights
         request = ChannelRequest(scope=scope, query=analysis, filters=filters, k=max(depth, limit))
@@ -227,7 +224,7 @@ class Retriever:
         if trait_order:
             hits = reserve_places(hits, trait_order, self.config.trait_after, self.traits.name)
         views = [i for i, _ in rankings.get(self.relations.name, []) if i in items and may_lead(items[i])]
-        if place_views and self.config.relation_view_place:  # the list's best views join the first places
+        if self.config.relation_view_place:  # the list's best views join the first places (a context's too)
             for n, view_id in enumerate(views[: self.config.relation_view_count]):
                 hits = place_view(hits, view_id, self.config.relation_view_place + 2 * n)
         if dense_order:
