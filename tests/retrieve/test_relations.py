@@ -9,7 +9,7 @@ from outcrop.core.types import Level, Scope
 from outcrop.providers import Embedder
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.retrieve.query import analyse_query
-from outcrop.retrieve.relations import RelationChannel, stem
+from outcrop.retrieve.relations import RelationChannel, asks_for_a_list, stem
 from outcrop.stores.base import SearchFilters
 from tests.helpers import say
 
@@ -86,6 +86,20 @@ def test_the_channel_lists_the_view_then_its_turns_and_abstains_when_it_should(r
         assert ask(QUESTION, SearchFilters(levels=(Level.TURN,))) == []
         # one fact, not a list: the turn ranking of the other channels is left alone
         assert ask("What did Audrey adopt last weekend?") == []
+        # no list wording, but the plural of a cue: "puppies" asks for all of them
+        named = ask("What are the names of Audrey's puppies?")
+        view = memory.store.records.get_items(SCOPE, named[:1])[named[0]]
+        assert view.level == Level.TOPIC and view.metadata["relation"] == "owns"
+        assert ask("When did Audrey adopt her puppies?") == []  # a date is one fact
+
+
+def test_a_question_naming_a_plural_cue_asks_for_a_list() -> None:
+    assert asks_for_a_list("What are the names of Audrey's dogs?")
+    assert asks_for_a_list("What are Melanie's pets' names?")
+    assert asks_for_a_list("Which pets has Audrey adopted?")  # the list wording, as before
+    assert not asks_for_a_list("What did Audrey say about her dog?")  # a singular: one thing
+    assert not asks_for_a_list("What does Audrey think she owns?")  # a verb cue is no plural
+    assert not asks_for_a_list("When did Audrey adopt her dogs?")
 
 
 def test_turns_rank_by_their_cosine_to_the_question_and_the_object_it_names(related: Memory) -> None:

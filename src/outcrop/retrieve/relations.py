@@ -14,7 +14,8 @@ entries' turns. The pipeline moves the channel's best view other than those up t
 ``retrieval.relation_view_place`` (:func:`may_lead`).
 
 The channel runs only on list and aggregate questions ("which …", "what has X painted", "what
-books has X read": :func:`outcrop.retrieve.router.asks_for_many`); a question after one fact or a
+books has X read": :func:`outcrop.retrieve.router.asks_for_many`; or naming a plural cue: "the names
+of Audrey's dogs", :func:`asks_for_a_list`); a question after one fact or a
 date keeps the other channels' turn ranking. It then lists at most ``turns`` source turns of its
 best ``views`` views and of every other view of a subject the query names, ranked by what the
 question asks of them: a turn's cosine to the question (the dense channel's stored vectors, not
@@ -57,10 +58,10 @@ from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
 from outcrop.retrieve.focus import focus_text
 from outcrop.retrieve.query import known_speakers
-from outcrop.retrieve.router import asks_for_many
+from outcrop.retrieve.router import QueryKind, asks_for_many, classify
 from outcrop.stores.base import ScoredId, SearchFilters, Store
 
-__all__ = ["CUES", "RelationChannel", "may_lead", "stem"]
+__all__ = ["CUES", "RelationChannel", "asks_for_a_list", "may_lead", "stem"]
 
 
 def stem(word: str) -> str:
@@ -121,6 +122,21 @@ _CUE_WORDS: dict[str, tuple[str, ...]] = {
 # naming their subject alone: every picture a participant shared would crowd the list
 _MATCHED_ONLY = frozenset({"shared"})
 CUES: dict[str, frozenset[str]] = {relation: _stems(cues) for relation, cues in _CUE_WORDS.items()}  # by stem
+# the plural cues that name things ("dogs", "books", "countries"), not verbs ("owns", "likes"): a
+# question naming one asks for a list whatever its wording ("What are the names of Audrey's dogs?")
+_VERB_CUES = frozenset("owns works lives loves likes enjoys reads plans intends".split())
+_PLURAL_CUES = frozenset(
+    w for cues in _CUE_WORDS.values() for w in cues if w.endswith("s") and not w.endswith("ss") and w not in _VERB_CUES
+)
+
+
+def asks_for_a_list(query: str) -> bool:
+    """Whether the channel runs for ``query``: a list or aggregate question by its wording
+    (:func:`outcrop.retrieve.router.asks_for_many`), or one that names a plural cue and no date
+    (LoCoMo dev: multi-hop R@10 +0.4, no category lower; docs/decisions.md)."""
+    if asks_for_many(query):
+        return True
+    return classify(query) != QueryKind.WHEN and not _PLURAL_CUES.isdisjoint(named_words(query))
 
 
 class RelationChannel:
@@ -154,7 +170,7 @@ class RelationChannel:
         filters = request.filters
         if filters is not None and not filters.empty:
             return []
-        if not asks_for_many(request.query.text):  # one fact or a date: the other channels' turn ranking
+        if not asks_for_a_list(request.query.text):  # one fact or a date: the other channels' turn ranking
             return []
         said = named_words(request.query.text)
         people = {s.lower() for s in known_speakers(self.store, request.scope, request.query)}
