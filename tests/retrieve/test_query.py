@@ -49,3 +49,27 @@ def test_a_search_reads_the_scopes_speakers_once(memory: Memory, monkeypatch: py
     reads.clear()
     assert known_speakers(memory.store, scope, analyse_query("Who is Bo?", ["Bo"])) == ("Ann", "Bo")
     assert len(reads) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("What are Melanie's hobbies?", "Melanie"),  # one named: the subject
+        ("What did Jon say about Gina's progress with her store?", "Jon"),
+        ("What encouragement does Nate give to Joanna after her setback?", "Nate"),
+        ("What does Melanie think about Caroline's decision to adopt?", "Melanie"),
+        ("What did Caroline's friend tell Melanie?", None),  # the first is a possessive
+        ("How do Jon and Gina both like to destress?", None),  # a pair
+        ("What did Jon & Gina open?", None),
+        ("What does Bob like?", None),  # names no participant
+    ],
+)
+def test_the_question_subject_is_the_first_participant_named_as_a_subject(question: str, subject: str | None) -> None:
+    assert analyse_query(question, ["Melanie", "Caroline", "Jon", "Gina", "Nate", "Joanna"]).subject == subject
+
+
+def test_the_subjects_turns_rank_first_when_two_participants_are_named(memory: Memory) -> None:
+    said_by_jon = say(memory, "Your store looks great, all that hard work is paying off.", "s1", 1, name="Jon")
+    say(memory, "Thanks! The store was hard work, but it is paying off for me.", "s1", 1, name="Gina")
+    hits = memory.search("What did Jon say about Gina's store and her hard work?", user_id="u1", limit=2)
+    assert hits[0].id == said_by_jon and hits[0].explain["boosts"]["speaker"] > 1

@@ -262,7 +262,7 @@ class Retriever:
 
     def _boosts(self, item: Item, analysis: QueryAnalysis, chosen: Route) -> dict[str, float]:
         boosts: dict[str, float] = {}
-        if len(analysis.speakers) == 1 and item.speaker == analysis.speakers[0]:
+        if analysis.subject is not None and item.speaker == analysis.subject:
             boosts["speaker"] = self.config.speaker_boost
         if chosen.kind == QueryKind.WHEN and has_time(item):
             boosts["time"] = self.config.time_boost
