@@ -51,6 +51,8 @@ class Folder:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[int]] = {}  # tenant -> its fold, queued or running
         self._db: sqlite3.Connection | None = None  # the folding thread's connection
+        self._closing = False  # close() began: no fold is queued or started any more
+        self._closed = False  # close() closed the connection: no fold opens another
         _FOLDERS.add(self)
 
     def _forked(self) -> None:
@@ -69,11 +71,19 @@ class Folder:
 
     def soon(self, tenant: str, rows: int) -> None:
         """After a committed write that brought ``tenant``'s tail to ``rows`` rows or more: fold it
-        (in the background unless :attr:`background` is False; once, if a fold of it is queued)."""
+        (in the background unless :attr:`background` is False; once, if a fold of it is queued).
+        Nothing once :meth:`close` has begun: a write that committed while another thread closed
+        the store starts no pool, thread or connection after the close (its tail stays, folded by
+        the next write of a store opened again, as after a fold cut short)."""
+        with self._lock:
+            if self._closing:
+                return
         if not self.background:
             self.fold(tenant, rows)
             return
         with self._lock:
+            if self._closing:
+                return
             queued = self._pending.get(tenant)
             if queued is not None and not queued.done():
                 return
@@ -100,8 +110,11 @@ class Folder:
         """Fold ``tenant``'s tail into its packs if it holds ``rows`` rows or more (counted again:
         another process may have folded it), :data:`ROUND` rows a transaction (a write waits for
         one round, ~25-50 ms on the 110k-turn store by the whole fold's rate, not for the whole
-        fold); the rows moved."""
+        fold); the rows moved. Nothing (0) once the folder is closed: its connection is not
+        opened again."""
         with self._folding:  # one fold at a time on the one connection (writers' threads: not in the background)
+            if self._closed:
+                return 0
             return self._rounds(tenant, rows)
 
     def _rounds(self, tenant: str, rows: int) -> int:
@@ -149,12 +162,15 @@ class Folder:
             future.result()
 
     def close(self) -> None:
-        """Finish the folds queued, then close the folding connection."""
+        """Finish the folds queued, then close the folding connection; no fold starts after
+        (:meth:`soon` queues none from here on, :meth:`fold` folds nothing once it is closed)."""
         with self._lock:
+            self._closing = True
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
         with self._folding:
+            self._closed = True
             if self._db is not None:
                 self._db.close()
                 self._db = None
