@@ -259,3 +259,64 @@ def test_a_write_that_commits_while_the_store_closes_starts_no_fold(tmp_path: Pa
     assert _tail(path) == (0, 0)
     assert _searches(reopened, 0) == _searches(reopened, 1 << 40)
     reopened.close()
+
+
+def test_a_fold_that_meets_a_held_lock_backs_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A fold that waits out its busy timeout (another connection holds the write lock: SQLITE_BUSY)
+    is not asked again by the tenant's next write: not for ``backoff`` seconds, twice as long
+    after a second failure in a row, back to the first interval after a fold that worked. The
+    searches meanwhile score as FTS5's ``bm25()`` does, the tail only growing."""
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    folder = lexical.folder
+    folder.timeout = 0.05  # the folding connection's busy timeout (opened at its first fold)
+    folder.backoff = 1.0
+    _write(store, 5, seed=19)
+    lexical.fold_rows = 1
+    holder = sqlite3.connect(path, isolation_level=None)
+
+    def failed_fold() -> float:
+        """A fold asked while ``holder`` holds the write lock: it fails; when its back-off ends."""
+        holder.execute("BEGIN IMMEDIATE")
+        with caplog.at_level("WARNING", logger=folding.__name__):
+            caplog.clear()
+            folder.soon("acme", 1)
+            folder.wait()
+        holder.execute("ROLLBACK")
+        assert any("locked" in r.getMessage() for r in caplog.records), caplog.records
+        return time.monotonic()
+
+    def unfolded_write(seed: int, until: float) -> None:
+        """A write of the tenant while its folds back off (before ``until``): the tail stays."""
+        rows = _tail(path)[1]
+        _write(store, 1, seed=seed)
+        folder.wait()
+        assert time.monotonic() < until, "the machine was too slow to see the back-off"
+        assert _tail(path)[1] > rows
+        assert _searches(store, 0) == _searches(store, 1 << 40)
+
+    def folded_write(seed: int) -> None:
+        _write(store, 1, seed=seed)
+        folder.wait()
+        assert _tail(path) == (0, 0)
+        assert _searches(store, 0) == _searches(store, 1 << 40)
+
+    failed = failed_fold()
+    unfolded_write(20, failed + 1.0)  # the lock is free again, but the fold is not asked yet
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    folded_write(21)  # after the back-off: folded
+
+    failed = failed_fold()
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    failed = failed_fold()  # the second failure in a row: two seconds
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    unfolded_write(22, failed + 2.0)
+    time.sleep(max(0.0, failed + 2.05 - time.monotonic()))
+    folded_write(23)
+
+    failed = failed_fold()  # a fold worked since: one second again
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    folded_write(24)
+    holder.close()
+    store.close()
