@@ -14,10 +14,12 @@ reach at most cores / (process CPU + PostgreSQL CPU) adds/s. Beside the CPU: the
 add commits and the rows it writes into the tenant's lexeme and pair frequencies
 (``lexical_terms``, ``lexical_pairs``: inserted, updated or deleted), from the server's
 statistics (read after the backends' idle flush), counts that no load moves. The seeded database is analysed
-before the adds (``--no-analyze``: not), as autovacuum analyses a store in use: a database a minute
-old has no statistics yet, and its plans (the linker's exact vector search joined the scope's
-items once per vector, ~130 ms of PostgreSQL CPU an add instead of ~50) depend on whether
-autovacuum has run.
+before the adds, as autovacuum analyses a store in use; ``--no-analyze``: not, and autovacuum is
+switched off for the store's tables from their creation on (a database a minute old has no
+statistics yet; whether autovacuum's first pass comes during the seeding is chance, so without
+this the flag measured either state). Never analysed, the linker's exact vector search joined
+the scope's items once per vector (~130 ms of PostgreSQL CPU an add instead of ~35), until its
+statement took a shape whose plan no statistics move (``stores/postgres/vectors.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from rich.table import Table
 from scale import DEFAULT_DATA, local_postgres, memo_embedder, postgres_database, sessions
 
 from outcrop import Memory, MemoryConfig
+from outcrop.stores.postgres.schema import SCHEMA
 
 
 def server_cpu(datadir: Path) -> float:
@@ -50,6 +53,34 @@ def server_cpu(datadir: Path) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / tick
+
+
+def never_analyze(url: str) -> None:
+    """Autovacuum off for the store's tables (each partition: where it analyses), so that the
+    planner has no statistics of them, as before autovacuum's first pass over a new store."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        parts = conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = 'r'",
+            [SCHEMA],
+        ).fetchall()
+        for (part,) in parts:
+            conn.execute(f"ALTER TABLE {part} SET (autovacuum_enabled = false)")
+
+
+def analysed(url: str) -> int:
+    """The store's tables that ``ANALYZE`` (by hand or autovacuum's) has reached."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = %s"
+            " AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)",
+            [SCHEMA],
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def analyze(url: str) -> None:
@@ -89,13 +120,17 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/work/tmp-pgwrite/add-cpu"))
     parser.add_argument("--memo-dir", type=Path, default=Path("/work/scale-stores"), help="where memo.npz is kept")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--no-analyze", action="store_true", help="measure without ANALYZE after seeding")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="measure a store never analysed (no ANALYZE, autovacuum off for its tables)",
+    )
     args = parser.parse_args()
     memo = memo_embedder(args.memo_dir, args.data)
     messages = [m for _, session in sessions(args.data) for m in session]
     table = Table(title=f"one add on PostgreSQL ({os.cpu_count()} cores)")
     columns = ("strata", "wall ms/add", "process CPU ms", "PostgreSQL CPU ms", "ceiling adds/s", "load")
-    for column in (*columns, "commits/add", "lexeme rows/add", "pair rows/add"):
+    for column in (*columns, "commits/add", "lexeme rows/add", "pair rows/add", "tables analysed"):
         table.add_column(column, justify="right")
     args.dir.mkdir(parents=True, exist_ok=True)
     with local_postgres(args.dir / "pg") as server:
@@ -103,6 +138,8 @@ def main() -> None:
         for mode in args.modes.split(","):
             url = postgres_database(server, f"a{uuid.uuid4().hex[:8]}")
             with Memory(config=MemoryConfig(store=url, strata={"mode": mode}), embedder=memo) as memory:
+                if args.no_analyze:
+                    never_analyze(url)
                 for start in range(0, 300, 30):
                     memory.add(messages[start : start + 30], user_id="load", session_id=f"seed{start}")
                 memory.wait_for_strata()
@@ -118,6 +155,7 @@ def main() -> None:
                 pg = (server_cpu(datadir) - pg) / args.adds
                 load = os.getloadavg()[0]
                 after = written(url)
+                tables = analysed(url)
             per_add = {k: (after.get(k, 0) - before.get(k, 0)) / args.adds for k in after}
             table.add_row(
                 mode,
@@ -129,8 +167,9 @@ def main() -> None:
                 f"{per_add['commits']:.1f}",
                 f"{per_add.get('lexical_terms', 0):.1f}",
                 f"{per_add.get('lexical_pairs', 0):.1f}",
+                str(tables),
             )
-    Console(width=120).print(table)
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":

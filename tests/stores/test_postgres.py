@@ -718,3 +718,65 @@ def test_writers_of_two_tenants_hold_the_vector_space_check_together(postgres_ur
             thread.join()
     finally:
         store.close()
+
+
+def test_a_small_scopes_exact_search_reads_its_items_once_on_a_database_never_analysed(postgres_url: str) -> None:
+    """On a database no ``ANALYZE`` has reached yet (a new store, before autovacuum's first pass:
+    switched off here for its tables), the exact search of a small scope (the linker's: a user's
+    facts among the tenant's vectors), and the read of some of its stored vectors, read the scope's
+    items once, not once per vector of the tenant: counted in the search's own transaction (``pg_stat_xact_user_tables``; a transaction
+    inside another is a savepoint of its connection). The ranking is the exact one."""
+    rng = np.random.default_rng(17)
+    store = PostgresStore(postgres_url)
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            for table in ("items", "vectors"):
+                for (part,) in admin.execute(
+                    "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass",
+                    [f"{SCHEMA}.{table}"],
+                ).fetchall():
+                    admin.execute(f"ALTER TABLE {part} SET (autovacuum_enabled = false)")
+        space = VectorSpace("test-space", 16)
+        scope = Scope(tenant="acme", user_id="u1")
+        facts: dict[str, np.ndarray] = {}
+        for user, level in (("u1", Level.TURN), ("u1", Level.FACT), ("u2", Level.FACT)):
+            items = [
+                Item(
+                    id=new_id("f"),
+                    level=level,
+                    scope=Scope(tenant="acme", user_id=user),
+                    text=f"{level.value} {n}",
+                    producer="test",
+                    recorded_at=now(),
+                )
+                for n in range(300)
+            ]
+            vectors = {i.id: rng.standard_normal(16).astype(np.float32) for i in items}
+            store.records.write(WriteBatch(items=items, vectors=vectors, space=space))
+            if user == "u1" and level is Level.FACT:
+                facts = vectors
+        queries = [rng.standard_normal(16).astype(np.float32) for _ in range(2)]
+        only = SearchFilters(levels=(Level.FACT,))
+        with store.connections.tx("acme") as conn:
+            found = store.vectors.search(scope, space, queries[0], 10, only)
+            both = store.vectors.search_many(scope, space, queries, 10, only)
+            stored = store.vectors.vectors_for(scope, space, list(facts)[:40])  # a stage's stored vectors
+            (scans,) = conn.execute(
+                "SELECT sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0)) FROM pg_stat_xact_user_tables"
+                " WHERE relname LIKE 'items%'"
+            ).fetchone()
+            (analysed,) = conn.execute(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE (relname LIKE 'items%' OR relname LIKE 'vectors%')"
+                " AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)"
+            ).fetchone()
+        assert analysed == 0
+        assert scans <= 8, scans  # the scope counted and its ids gathered, a few times; 900 vectors: not per vector
+        ids = list(facts)
+        matrix = np.stack([facts[i] for i in ids]).astype(np.float64)
+        for query, ranked in zip(queries, both, strict=True):
+            cosine = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+            assert [i for i, _ in ranked] == [ids[int(n)] for n in np.argsort(-cosine)[:10]]
+        assert found == both[0]
+        assert list(stored) == list(facts)[:40] and all(np.array_equal(stored[i], facts[i]) for i in stored)
+    finally:
+        store.close()

@@ -488,3 +488,41 @@ def test_without_the_journal_a_held_entry_is_read_whole(postgres_url: str, embed
         found = lexical.search(scope, {"zebracorn": 1.0}, 10)
         entry = lexical.postings.get(("default", "u1"), version)
         assert entry is not None and [i for i, _ in found] == [entry.ids[-1]]
+
+
+def test_the_phrases_kept_with_held_postings_count_against_the_bound(postgres_url: str, embedder: Embedder) -> None:
+    """The phrases' postings that searches compute and keep with a user's held entry are memory
+    of the cache too: with hundreds of phrases asked, the entries and their phrases together stay
+    within ``max_bytes`` (the least recently used other user dropped first, then the entry's own
+    phrases, computed again when asked), and the rankings are the statement's."""
+    with _memory(postgres_url, embedder) as m:
+        _fill(m, "u1")
+        _fill(m, "u2")
+        lexical = _lexical(m)
+        one, two = _hold(lexical, Scope(user_id="u1")), _hold(lexical, Scope(user_id="u2"))
+        assert one is not None and two is not None and not one.phrases and not two.phrases
+        arrays = {("default", "u1"): one.nbytes, ("default", "u2"): two.nbytes}  # before any phrase
+        words = ["piano", "bench", "lisbon", "beach", "ana", "ben", "biscuit", "june", "sunday", "old", "the", "dog"]
+        phrases = [f"{a} {b}" for a in words for b in words] + [f"{a} {b} {a}" for a in words for b in words]
+
+        def held() -> int:
+            """The bytes the held entries hold: their arrays and ids, and the phrases kept with them."""
+            total = 0
+            for key, entry in lexical.postings._entries.items():
+                assert entry is (one if key[1] == "u1" else two)  # no write: the entries as read
+                kept = entry.phrases.values()
+                total += arrays[key] + sum(sys.getsizeof(a) + sys.getsizeof(b) for a, b in kept)
+            return total
+
+        lexical.postings.max_bytes = 1 << 26
+        for phrase in phrases[:40]:
+            lexical.search(Scope(user_id="u1"), {phrase: 1.0}, 10)
+        assert len(one.phrases) >= 40 and lexical.postings.nbytes >= held() > sum(arrays.values())
+        lexical.postings.max_bytes = sum(arrays.values()) + 8192  # both users fit, and a few phrases
+        for phrase in phrases:
+            lexical.search(Scope(user_id="u1"), {phrase: 1.0}, 10)
+            assert held() <= lexical.postings.max_bytes and lexical.postings.nbytes <= lexical.postings.max_bytes
+        assert _held(lexical, "default", "u1") is one  # the searched user is still held
+        for phrase in ("piano bench", "the old piano", "ben s"):
+            statement, kept = _both(lexical, Scope(user_id="u1"), {phrase: 1.0, "piano": 0.5}, 10)
+            assert kept == statement and statement

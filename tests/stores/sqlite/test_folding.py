@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.ids import new_id
 from outcrop.core.time import now
 from outcrop.core.types import Item, Level, Scope
+from outcrop.errors import StoreError
 from outcrop.stores.base import Store, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite import folding
@@ -214,3 +216,107 @@ atexit.register(last)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "closed" in done.stdout, done.stderr
     assert _tail(path) == (0, 0)
+
+
+def _fold_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("outcrop-fold")]
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_write_that_commits_while_the_store_closes_starts_no_fold(tmp_path: Path, background: bool) -> None:
+    """A write that committed in one thread while another closed the store asks for its fold after
+    the close (its after-commit step runs once the write lock is let go): no pool, thread or
+    connection starts then, and the tail stays for a later fold. Here the close is one more step
+    of the committed write, run before the fold's: that order, on every run."""
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    lexical.folder.background = background
+    _write(store, 5, seed=15)
+    lexical.folder.wait()
+    store.close()  # a first store: its folds done, its thread gone
+    assert not _fold_threads()
+    store = open_store(f"sqlite:///{path}")
+    lexical = store.lexical
+    lexical.folder.background = background
+    lexical.fold_rows = 1
+    before = _tail(path)
+    assert before[1] > 0
+    closer = threading.Thread(target=store.close)
+    store.connection.after_commit("close", lambda: (closer.start(), closer.join()))
+    _write(store, 1, seed=16)  # commits, the store closes in the other thread, then the fold is asked
+    assert not _fold_threads() and lexical.folder._pool is None and lexical.folder._db is None
+    assert _tail(path)[1] > before[1]  # the write stands; its tail is not folded
+    lexical.folder.soon("acme", 1)  # a fold asked later still starts nothing
+    assert lexical.folder.fold("acme", 1) == 0
+    assert not _fold_threads() and lexical.folder._db is None
+    with pytest.raises(StoreError):  # a write after the close fails, as before
+        _write(store, 1, seed=17)
+    reopened = open_store(f"sqlite:///{path}")  # the tail is folded by the next write of a store opened again
+    reopened.lexical.fold_rows = 1  # type: ignore[attr-defined]
+    _write(reopened, 1, seed=18)
+    reopened.lexical.folder.wait()  # type: ignore[attr-defined]
+    assert _tail(path) == (0, 0)
+    assert _searches(reopened, 0) == _searches(reopened, 1 << 40)
+    reopened.close()
+
+
+def test_a_fold_that_meets_a_held_lock_backs_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A fold that waits out its busy timeout (another connection holds the write lock: SQLITE_BUSY)
+    is not asked again by the tenant's next write: not for ``backoff`` seconds, twice as long
+    after a second failure in a row, back to the first interval after a fold that worked. The
+    searches meanwhile score as FTS5's ``bm25()`` does, the tail only growing."""
+    path = tmp_path / "memory.db"
+    store = open_store(f"sqlite:///{path}")
+    lexical: Any = store.lexical
+    folder = lexical.folder
+    folder.timeout = 0.05  # the folding connection's busy timeout (opened at its first fold)
+    folder.backoff = 1.0
+    _write(store, 5, seed=19)
+    lexical.fold_rows = 1
+    holder = sqlite3.connect(path, isolation_level=None)
+
+    def failed_fold() -> float:
+        """A fold asked while ``holder`` holds the write lock: it fails; when its back-off ends."""
+        holder.execute("BEGIN IMMEDIATE")
+        with caplog.at_level("WARNING", logger=folding.__name__):
+            caplog.clear()
+            folder.soon("acme", 1)
+            folder.wait()
+        holder.execute("ROLLBACK")
+        assert any("locked" in r.getMessage() for r in caplog.records), caplog.records
+        return time.monotonic()
+
+    def unfolded_write(seed: int, until: float) -> None:
+        """A write of the tenant while its folds back off (before ``until``): the tail stays."""
+        rows = _tail(path)[1]
+        _write(store, 1, seed=seed)
+        folder.wait()
+        assert time.monotonic() < until, "the machine was too slow to see the back-off"
+        assert _tail(path)[1] > rows
+        assert _searches(store, 0) == _searches(store, 1 << 40)
+
+    def folded_write(seed: int) -> None:
+        _write(store, 1, seed=seed)
+        folder.wait()
+        assert _tail(path) == (0, 0)
+        assert _searches(store, 0) == _searches(store, 1 << 40)
+
+    failed = failed_fold()
+    unfolded_write(20, failed + 1.0)  # the lock is free again, but the fold is not asked yet
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    folded_write(21)  # after the back-off: folded
+
+    failed = failed_fold()
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    failed = failed_fold()  # the second failure in a row: two seconds
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    unfolded_write(22, failed + 2.0)
+    time.sleep(max(0.0, failed + 2.05 - time.monotonic()))
+    folded_write(23)
+
+    failed = failed_fold()  # a fold worked since: one second again
+    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    folded_write(24)
+    holder.close()
+    store.close()

@@ -196,7 +196,7 @@ class PostgresLexical:
                         ).fetchone()
                         allowed = np.zeros(len(entry.ids), dtype=bool)
                         allowed[entry.places(numbers(row[0] if row else None))] = True
-                    return rank(
+                    ranked = rank(
                         entry,
                         plan.terms,
                         w_rows,
@@ -205,6 +205,8 @@ class PostgresLexical:
                         k,
                         allowed,
                     )
+                    self.postings.recount((scope.tenant, user), entry)  # the phrases it kept count
+                    return ranked
             left = self._left_out(plan, with_context)
             if left and self._sizes.reaches(conn, clause, params, self.large_scope):
                 kept = [t for t in plan.terms if t.tsquery not in left]

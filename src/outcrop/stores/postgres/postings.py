@@ -35,6 +35,7 @@ write's transaction, migration 0016): those documents read alone, by id, and mer
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -52,6 +53,7 @@ __all__ = [
     "FieldPostings",
     "Held",
     "LaidOver",
+    "Phrases",
     "PostingsCache",
     "UserPostings",
     "laid_over",
@@ -94,6 +96,8 @@ _DOC = np.dtype([("seq", ">i8"), ("own", ">i4"), ("ctx", ">i4")])
 _POSTING = np.dtype([("seq", ">i8"), ("tf", ">i4")])
 _POSITION = np.dtype([("len", ">i4"), ("pos", ">i2")])
 _SHIFT = 20  # a phrase's occurrence keys: place << 20 | position (positions end at 16,383)
+_ARRAY = sys.getsizeof(np.empty(0, np.int32))  # a numpy array's own bytes, its data aside
+_SLOT = 200  # a kept phrase's key and value tuples and its slot in the dict, roughly
 
 
 def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
@@ -101,6 +105,33 @@ def numbers(text: str | None, columns: int = 1) -> npt.NDArray[np.int64]:
     if not text:
         return np.empty((0, columns), dtype=np.int64)
     return np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, columns)
+
+
+Found = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]  # (places, occurrences in each)
+
+
+class Phrases(dict[tuple[int, str], Found]):
+    """An entry's phrases' postings by (field, tsquery), as searches computed them, and the bytes
+    they hold (:attr:`nbytes`: counted with the entry's against the cache's bound,
+    :meth:`PostingsCache.recount`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nbytes = 0
+        self._lock = threading.Lock()
+
+    def keep(self, key: tuple[int, str], found: Found) -> Found:
+        """Keep ``found`` under ``key`` (counted once; a phrase another search kept meanwhile wins)."""
+        with self._lock:
+            kept = self.setdefault(key, found)
+            if kept is found:
+                self.nbytes += int(found[0].nbytes + found[1].nbytes) + 2 * _ARRAY + sys.getsizeof(key[1]) + _SLOT
+            return kept
+
+    def drop(self) -> None:
+        with self._lock:
+            self.clear()
+            self.nbytes = 0
 
 
 @dataclass(frozen=True)
@@ -170,10 +201,15 @@ class UserPostings:
     own_len: npt.NDArray[np.float64]
     ctx_len: npt.NDArray[np.float64]
     fields: tuple[FieldPostings, FieldPostings]
-    phrases: dict[tuple[int, str], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = field(default_factory=dict)
+    phrases: Phrases = field(default_factory=Phrases)
+
+    @property
+    def nbytes(self) -> int:
+        """The entry's bytes: its arrays and ids, and the phrases kept with it."""
+        return self._arrays + self.phrases.nbytes
 
     @cached_property
-    def nbytes(self) -> int:  # measured once: an entry's arrays and ids are never changed in place
+    def _arrays(self) -> int:  # measured once: an entry's arrays and ids are never changed in place
         return int(
             self.seqs.nbytes
             + self.own_len.nbytes
@@ -184,6 +220,9 @@ class UserPostings:
 
     def merged(self) -> UserPostings:
         return self
+
+    def drop_phrases(self) -> None:
+        self.phrases.drop()
 
     def places(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         """The places of the documents with these ``seq``s (those not held are left out)."""
@@ -199,8 +238,7 @@ class UserPostings:
         key = (fld, term.tsquery)
         found = self.phrases.get(key)
         if found is None:
-            found = self.fields[fld].phrase(term.lexemes)
-            self.phrases[key] = found
+            found = self.phrases.keep(key, self.fields[fld].phrase(term.lexemes))
         return found
 
 
@@ -372,7 +410,7 @@ class LaidOver:
     delta: UserPostings
     touched: npt.NDArray[np.int64]
     read: list[str]
-    phrases: dict[tuple[int, str], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]] = field(default_factory=dict)
+    phrases: Phrases = field(default_factory=Phrases)
 
     def __post_init__(self) -> None:
         base, delta = self.base, self.delta
@@ -391,7 +429,15 @@ class LaidOver:
 
     @property
     def nbytes(self) -> int:
-        return int(self.base.nbytes + self.delta.nbytes + self.seqs.nbytes * 3 + 8 * len(self.ids))
+        """The base's and delta's bytes (their phrases included), the joined arrays', and the
+        phrases kept with this entry (a phrase's arrays shared with the base's counted twice)."""
+        own = self.seqs.nbytes * 3 + 8 * len(self.ids) + self.phrases.nbytes
+        return int(self.base.nbytes + self.delta.nbytes + own)
+
+    def drop_phrases(self) -> None:
+        self.phrases.drop()
+        self.base.drop_phrases()
+        self.delta.drop_phrases()
 
     def places(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         """The places of the documents with these ``seq``s (those not held are left out)."""
@@ -406,8 +452,9 @@ class LaidOver:
         found = self.phrases.get(key)
         if found is None:
             # the base's phrase kept with the base: computed once for every entry laid over it
-            found = self.fields[fld].joined(self.base.phrase(fld, term), self.delta.phrase(fld, term))
-            self.phrases[key] = found
+            found = self.phrases.keep(
+                key, self.fields[fld].joined(self.base.phrase(fld, term), self.delta.phrase(fld, term))
+            )
         return found
 
     def merged(self) -> UserPostings:
@@ -445,12 +492,14 @@ def laid_over(
 
 class PostingsCache:
     """Users' :class:`UserPostings` by (tenant, user), least recently used dropped first, bounded
-    by their bytes; and which version of a user was last found without an entry (read at the
+    by their bytes (the phrases that searches computed and kept with them included: counted at
+    :meth:`recount`); and which version of a user was last found without an entry (read at the
     second search at that version). Thread-safe."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[Key, Held] = OrderedDict()
+        self._sizes: dict[Key, int] = {}  # an entry's bytes as last counted (its phrases grow after)
         self._seen: OrderedDict[Key, int] = OrderedDict()
         self._merge: set[Key] = set()  # users whose next patch merges (a forget: its postings leave memory)
         self._total = 0
@@ -506,17 +555,40 @@ class PostingsCache:
         size = entry.nbytes
         with self._lock:
             self._seen.pop(key, None)
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._total -= old.nbytes
+            if self._entries.pop(key, None) is not None:
+                self._total -= self._sizes.pop(key)
             if size > self.max_bytes:
                 return False
             self._entries[key] = entry
+            self._sizes[key] = size
             self._total += size
-            while self._total > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._total -= dropped.nbytes
+            self._fit(key)
             return True
+
+    def recount(self, key: Key, entry: Held) -> None:
+        """After a search of ``entry``, held under ``key``: its bytes counted again with the
+        phrases the search kept with it, the least recently used other entries dropped for them;
+        its phrases dropped instead when with them it would not fit alone (computed again when a
+        search asks: the same postings)."""
+        with self._lock:
+            if self._entries.get(key) is not entry:
+                return
+            size = entry.nbytes
+            if size > self.max_bytes:
+                entry.drop_phrases()
+                size = entry.nbytes
+            self._total += size - self._sizes[key]
+            self._sizes[key] = size
+            self._fit(key)
+
+    def _fit(self, key: Key) -> None:
+        """Under the lock: drop the least recently used entries but ``key``'s until the total fits."""
+        for other in list(self._entries):
+            if self._total <= self.max_bytes:
+                return
+            if other != key:
+                del self._entries[other]
+                self._total -= self._sizes.pop(other)
 
 
 def rank(

@@ -10,8 +10,12 @@ through SQLite's busy timeout), and no lock of this process, so searches never w
 posting is in the tail or in a pack in every committed state (each round moves its rows in one
 transaction), so every read, and every score, is the same before, during and after it. A fold
 that fails (logged; a round rolled back, its COMMIT's failure included) or is cut short (the
-process stopped) leaves what it did not move in the tail: the next write of the tenant asks
-again. A child forked from the process folds with a thread and connection of its own.
+process stopped) leaves what it did not move in the tail, and the tenant's folds back off: none
+is asked for :data:`BACKOFF` seconds, twice as long after each failure in a row up to
+:data:`BACKOFF_MAX`, back to none after a fold that does not fail (a fold that waited SQLite's
+busy timeout for a lock another process holds would otherwise be asked again by the very next
+write, and wait again). Nothing reads the tail differently meanwhile: it only grows. A child
+forked from the process folds with a thread and connection of its own.
 ``background=False`` folds in the writer's thread right after its commit (still outside its
 transaction).
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,11 +34,13 @@ from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.packs import fold_head, packs_table
 from outcrop.stores.sqlite.schema import postings_table
 
-__all__ = ["ROUND", "Folder"]
+__all__ = ["BACKOFF", "BACKOFF_MAX", "ROUND", "Folder"]
 
 log = logging.getLogger(__name__)
 
 ROUND = 4096  # tail rows a fold moves per transaction
+BACKOFF = 1.0  # seconds a tenant's folds wait after one failed, doubled at each failure in a row
+BACKOFF_MAX = 60.0  # and at most this
 
 _FOLDERS: weakref.WeakSet[Folder] = weakref.WeakSet()  # this process's folders (see Folder._forked)
 _INHERITED: list[sqlite3.Connection] = []  # a parent's folding connections, never used nor closed in a child
@@ -46,11 +53,16 @@ class Folder:
         self.path = path
         self.timeout = timeout
         self.background = background
+        self.backoff = BACKOFF
+        self.backoff_max = BACKOFF_MAX
+        self._failed: dict[str, tuple[int, float]] = {}  # tenant -> (failures in a row, no fold before: monotonic)
         self._lock = threading.Lock()
         self._folding = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[int]] = {}  # tenant -> its fold, queued or running
         self._db: sqlite3.Connection | None = None  # the folding thread's connection
+        self._closing = False  # close() began: no fold is queued or started any more
+        self._closed = False  # close() closed the connection: no fold opens another
         _FOLDERS.add(self)
 
     def _forked(self) -> None:
@@ -63,17 +75,26 @@ class Folder:
         self._folding = threading.Lock()
         self._pool = None
         self._pending = {}
+        self._failed = {}
         if self._db is not None:
             _INHERITED.append(self._db)
             self._db = None
 
     def soon(self, tenant: str, rows: int) -> None:
         """After a committed write that brought ``tenant``'s tail to ``rows`` rows or more: fold it
-        (in the background unless :attr:`background` is False; once, if a fold of it is queued)."""
+        (in the background unless :attr:`background` is False; once, if a fold of it is queued).
+        Nothing once :meth:`close` has begun: a write that committed while another thread closed
+        the store starts no pool, thread or connection after the close (its tail stays, folded by
+        the next write of a store opened again, as after a fold cut short)."""
+        with self._lock:
+            if self._closing or not self._due(tenant):
+                return
         if not self.background:
-            self.fold(tenant, rows)
+            self._tried(tenant, rows)
             return
         with self._lock:
+            if self._closing:
+                return
             queued = self._pending.get(tenant)
             if queued is not None and not queued.done():
                 return
@@ -86,10 +107,30 @@ class Folder:
                 pass
         self._quietly(tenant, rows)  # folded in the writer's thread, after its commit
 
+    def _due(self, tenant: str) -> bool:
+        """Under :attr:`_lock`: whether a fold of ``tenant`` may be asked now (not backing off)."""
+        failed = self._failed.get(tenant)
+        return failed is None or time.monotonic() >= failed[1]
+
+    def _tried(self, tenant: str, rows: int) -> int:
+        """:meth:`fold`, its failure counted for the tenant's back-off (and raised), its success
+        ending it."""
+        try:
+            moved = self.fold(tenant, rows)
+        except Exception:
+            with self._lock:
+                failures = self._failed.get(tenant, (0, 0.0))[0] + 1
+                wait = min(self.backoff * 2 ** min(failures - 1, 32), self.backoff_max)
+                self._failed[tenant] = (failures, time.monotonic() + wait)
+            raise
+        with self._lock:
+            self._failed.pop(tenant, None)
+        return moved
+
     def _quietly(self, tenant: str, rows: int) -> int:
         try:
-            return self.fold(tenant, rows)
-        except sqlite3.Error as exc:  # the tail stays as it was; the tenant's next write asks again
+            return self._tried(tenant, rows)
+        except sqlite3.Error as exc:  # the tail stays as it was; the tenant's write after the back-off asks again
             log.warning("folding the postings tail of a tenant failed: %s", exc)
             return 0
         except Exception:  # no one reads the future: logged here, or never seen (the round rolled back)
@@ -100,8 +141,11 @@ class Folder:
         """Fold ``tenant``'s tail into its packs if it holds ``rows`` rows or more (counted again:
         another process may have folded it), :data:`ROUND` rows a transaction (a write waits for
         one round, ~25-50 ms on the 110k-turn store by the whole fold's rate, not for the whole
-        fold); the rows moved."""
+        fold); the rows moved. Nothing (0) once the folder is closed: its connection is not
+        opened again."""
         with self._folding:  # one fold at a time on the one connection (writers' threads: not in the background)
+            if self._closed:
+                return 0
             return self._rounds(tenant, rows)
 
     def _rounds(self, tenant: str, rows: int) -> int:
@@ -149,12 +193,15 @@ class Folder:
             future.result()
 
     def close(self) -> None:
-        """Finish the folds queued, then close the folding connection."""
+        """Finish the folds queued, then close the folding connection; no fold starts after
+        (:meth:`soon` queues none from here on, :meth:`fold` folds nothing once it is closed)."""
         with self._lock:
+            self._closing = True
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
         with self._folding:
+            self._closed = True
             if self._db is not None:
                 self._db.close()
                 self._db = None
