@@ -187,10 +187,7 @@ class PostgresVectors:
             rows = (
                 conn.cursor(binary=True)
                 .execute(
-                    # the items of ``ids`` in scope gathered once, as _scope_vectors does (a join
-                    # read the scope's items once per vector on a database never analysed)
-                    "SELECT v.item_id, v.embedding FROM vectors v WHERE v.tenant = %s AND v.space = %s"
-                    f" AND v.item_id = ANY(ARRAY(SELECT i.id FROM items i WHERE i.id = ANY(%s) AND {pg(clause)}))".encode(),
+                    f"SELECT v.item_id, v.embedding {_scope_vectors(f'i.id = ANY(%s) AND {pg(clause)}')}".encode(),
                     [scope.tenant, space.name, list(ids), *params],
                 )
                 .fetchall()
