@@ -89,22 +89,20 @@ class Folder:
         with self._lock:
             if self._closing or not self._due(tenant):
                 return
+            if self.background:
+                queued = self._pending.get(tenant)
+                if queued is not None and not queued.done():
+                    return
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcrop-fold")
+                try:
+                    self._pending[tenant] = self._pool.submit(self._quietly, tenant, rows)
+                    return
+                except RuntimeError:  # the interpreter is exiting (no thread starts): the write stands
+                    pass
         if not self.background:
             self._tried(tenant, rows)
             return
-        with self._lock:
-            if self._closing:
-                return
-            queued = self._pending.get(tenant)
-            if queued is not None and not queued.done():
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcrop-fold")
-            try:
-                self._pending[tenant] = self._pool.submit(self._quietly, tenant, rows)
-                return
-            except RuntimeError:  # the interpreter is exiting (no thread starts): the write stands
-                pass
         self._quietly(tenant, rows)  # folded in the writer's thread, after its commit
 
     def _due(self, tenant: str) -> bool:
