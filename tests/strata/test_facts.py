@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from outcrop.core.types import Item, Level, Scope
+from outcrop.strata.coref import name_there
 from outcrop.strata.entities import RuleEntities
 from outcrop.strata.facts import RuleFactExtractor, resolve_persons, split_sentences
 
@@ -177,3 +178,41 @@ def test_slots_skip_negations_wishes_vague_values_and_non_places() -> None:
 def test_slot_values_lose_trailing_place_words_and_durations() -> None:
     assert _slot("Melanie", "Of course, and I joined an amateur orchestra here.") == ("activities", "amateur orchestra")
     assert _slot("Caroline", "I started transitioning three years ago.") == ("activities", "transitioning")
+
+
+def test_contractions_of_i_and_you_become_the_name_and_the_verb() -> None:
+    def said(sentence: str) -> str:
+        return resolve_persons(sentence, "Maya", "Jonas")
+
+    assert said("I'll be working on cycling routes.") == "Maya will be working on cycling routes."
+    assert said("I’m moving in August and I’ve packed.") == "Maya is moving in August and Maya has packed."
+    assert said("You’ll love it and you're welcome.") == "Jonas will love it and Jonas is welcome."
+    assert said("I'd like that.") == "Maya would like that."
+
+
+def test_there_names_the_place_said_earlier_in_the_turn() -> None:
+    got = facts("Caroline", "Big news: I got a job offer in Lisbon. I'm moving there in August.")
+    assert got[-1] == "Caroline is moving there (Lisbon) in August (August 2023)."
+    [moving] = [
+        f
+        for f in RuleFactExtractor().extract(turn("Caroline", "I got a job in Lisbon. I'm moving there soon."), PEOPLE)
+        if "moving" in f.text
+    ]
+    assert "Lisbon" in moving.entities
+    # no place before it, or the place named in the same sentence: as said
+    assert facts("Caroline", "I'm moving there in August.") == ["Caroline is moving there in August (August 2023)."]
+    assert facts("Caroline", "I went to Lisbon. I loved Porto more than being there.")[-1] == (
+        "Caroline loved Porto more than being there (Lisbon)."
+    )
+    assert facts("Caroline", "I went to Lisbon and loved it there.") == ["Caroline went to Lisbon and loved it there."]
+
+
+def test_there_of_no_place_is_left_as_said() -> None:
+    assert name_there("Caroline is moving there soon", "Lisbon") == "Caroline is moving there (Lisbon) soon"
+    for said in (
+        "There is a museum and there are parks.",
+        "Caroline will always be there for Melanie.",
+        "It is tough out there for painters.",
+        "Caroline was there for me.",
+    ):
+        assert name_there(said, "Lisbon") == said

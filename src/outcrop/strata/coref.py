@@ -18,14 +18,15 @@ Deterministic for the same facts in the same order.
 
 from __future__ import annotations
 
+import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from outcrop.core.payloads import FactPayload
 from outcrop.core.types import Item
 
-__all__ = ["PET_KINDS", "Coreference", "Resolved", "pet_kind"]
+__all__ = ["PET_KINDS", "Coreference", "Resolved", "name_there", "pet_kind", "place_mentions"]
 
 # what people call their pets → the kind a page and a relation file them under
 PET_KINDS = {
@@ -40,13 +41,35 @@ _PET = "|".join(sorted(PET_KINDS, key=len, reverse=True))
 _NAME = r"[A-Z][\w'-]*[\w]"
 _PRONOUN = re.compile(r"(^|[,;:!.]\s+|\b(?:and|but|so|because|when|while|as)\s+)(He|She|he|she)\b")
 _OBJECT_PRONOUN = re.compile(r"\b(him|his|her)\b")
-_THERE = re.compile(r"\b(there)\b(?!\s+(?:is|are|was|were|will|'s|has|have)\b)")
+_THERE = re.compile(
+    r"(?<!\bout )(?<!\bhi )(?<!\bhey )\b(there)\b(?!\s+(?:is|are|was|were|will|'s|has|have)\b)"
+    r"(?!\s+for\s+(?:you|me|him|her|them|us|each|[A-Z]))"  # "be there for Melanie": support, not a place
+)
 _PLACE = re.compile(rf"\b(?:in|to|at|from|visit(?:ed|ing)?)\s+(?:the\s+)?({_NAME}(?:\s+{_NAME})*)")
 _RELATIVE = re.compile(
     r"'s\s+(?:\w+\s+)?(?:son|daughter|brother|sister|husband|wife|partner|friend|mom|mother|dad|father|kid|child|"
     rf"grandma|grandpa|cousin|boss|{_PET})\s*,?\s+(?:named\s+|called\s+)?({_NAME})"
 )
 _NEAR = 4  # facts back in the session a pronoun may reach
+
+
+# names of times, not places ("in August", "on Friday", "at Christmas")
+_CALENDAR = frozenset(
+    [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name, "Christmas", "Easter", "Thanksgiving",
+     "Halloween", "Hanukkah", "Ramadan", "Diwali", "New Year", "New Year's"]
+)  # fmt: skip
+
+
+def place_mentions(text: str, entities: Collection[str]) -> list[str]:
+    """The places ``text`` names after "in", "to", "at", "from" or "visit" that the recogniser found
+    among its ``entities`` ("in Lisbon"; not "in August", a time)."""
+    return [m.group(1) for m in _PLACE.finditer(text) if m.group(1) in entities and m.group(1) not in _CALENDAR]
+
+
+def name_there(text: str, place: str) -> str:
+    """``text`` with its first "there" said of a place followed by the place's name: "moving there
+    (Lisbon)"; not "there is", "there for you", "out there"."""
+    return _THERE.sub(f"there ({place})", text, count=1)
 
 
 def pet_kind(word: str) -> str | None:
@@ -161,9 +184,9 @@ class Coreference:
             if kind and m.group(2).endswith("s") and m.group(1) in self.participants:
                 session.herds.append((index, m.group(1), kind))
         entities = set(FactPayload.of(fact).entities) - set(self.participants)
-        for m in _PLACE.finditer(text):
-            if m.group(1) in entities and m.group(1) not in self.owner_of:
-                session.places.append((index, m.group(1)))
+        for place in place_mentions(text, entities):
+            if place not in self.owner_of:
+                session.places.append((index, place))
         for name in entities:
             if name in self.owner_of or re.search(rf"\b(?:named|called)\s+{re.escape(name)}\b", text):
                 session.animates.append((index, name))

@@ -16,6 +16,7 @@ from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
 from outcrop.strata.activities import names_activity
 from outcrop.strata.base import FactDraft, Slot, date_records
+from outcrop.strata.coref import name_there, place_mentions
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
 __all__ = ["RuleFactExtractor", "split_sentences"]
@@ -42,7 +43,7 @@ _VAGUE = {
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _IMAGE = re.compile(r"\s*\[shared an image: (.*?)\]\s*$")
 _THIRD_PERSON = {
-    "am": "is", "have": "has", "do": "does", "was": "was", "'m": "is", "'ve": "has", "'d": "would", "don't": "doesn't",
+    "am": "is", "have": "has", "do": "does", "was": "was", "don't": "doesn't",
     "haven't": "hasn't",
 }  # fmt: skip
 # "I'd" before a past participle is "I had" ("I'd been wanting", "I'd never seen", "I'd finished")
@@ -51,8 +52,11 @@ _PARTICIPLE = (
     r"(?:been|had|gone|done|seen|known|heard|given|taken|forgotten|gotten|told|said|made|thought|bought|brought|"
     r"felt|found|left|lost|met|kept|spent|sent|built|won|[a-z]+ed)\b)"
 )
-_HAD = re.compile(rf"\bI'd{_PARTICIPLE}")
-_YOU_HAD = re.compile(rf"\b[Yy]ou'd{_PARTICIPLE}")
+_HAD = re.compile(rf"\bI['’]d{_PARTICIPLE}")
+_YOU_HAD = re.compile(rf"\b[Yy]ou['’]d{_PARTICIPLE}")
+# "I'm", "I've", "I'd", "I'll" (straight or curly apostrophe): the speaker and the verb it stands for
+_I_CONTRACTED = {"m": "is", "ve": "has", "d": "would", "ll": "will"}
+_YOU_CONTRACTED = {"re": "is", "ve": "has", "ll": "will", "d": "would"}
 _NOT_VERBS = {
     "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still",
     "always", "never", "usually", "often", "already", "even", "only", "recently", "actually", "definitely", "totally",
@@ -225,11 +229,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
     """First person → the speaker, second person → the listener (when known)."""
     if speaker:
         sentence = _HAD.sub(f"{speaker} had", sentence)  # "I'd been wanting": had, not would
-        sentence = re.sub(
-            r"\bI'(m|ve|d|ll)\b",
-            lambda m: f"{speaker} {_third_person(chr(39) + m.group(1))}".replace(" ll", " will"),
-            sentence,
-        )
+        sentence = re.sub(r"\bI['’](m|ve|d|ll)\b", lambda m: f"{speaker} {_I_CONTRACTED[m.group(1)]}", sentence)
         sentence = re.sub(
             rf"\bI ((?:{_ADVERBS}) )?(\w+(?:'t\b)?)\b",  # "I didn't" whole: not "didns't"
             lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2))}",
@@ -243,9 +243,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
     if listener:
         sentence = _YOU_HAD.sub(f"{listener} had", sentence)
         sentence = re.sub(
-            r"\b[Yy]ou'(re|ve|ll|d)\b",
-            lambda m: listener + {"re": " is", "ve": " has", "ll": " will", "d": " would"}[m.group(1)],
-            sentence,
+            r"\b[Yy]ou['’](re|ve|ll|d)\b", lambda m: f"{listener} {_YOU_CONTRACTED[m.group(1)]}", sentence
         )
         sentence = _YOU_SUBJECT.sub(
             lambda m: f"{m.group(1)}{listener} {m.group(2) or ''}{_agreeing(m.group(3))}",
@@ -290,6 +288,7 @@ class RuleFactExtractor:
             text = text[: image.start()]
         facts: list[FactDraft] = []
         names = {p.lower() for p in participants}
+        places: list[str] = []  # named earlier in the turn: "a job in Lisbon. I'm moving there (Lisbon)"
         for sentence in split_sentences(text):
             if sentence.endswith("?") or _GREETING.match(sentence):
                 continue
@@ -297,10 +296,15 @@ class RuleFactExtractor:
             slot, kind = self._slot(resolved, speaker, participants)
             if speaker and speaker not in resolved:
                 resolved = f"{speaker}: {resolved}"
+            entities = self._entities(sentence, resolved, speaker, listener)
+            named_here = place_mentions(resolved, entities)
+            if places and not named_here and resolved != (there := name_there(resolved, places[-1])):
+                resolved = there
+                entities += [places[-1]] if places[-1] not in entities else []
+            places += named_here
             dated, spans = annotate(resolved, turn.timestamp) if turn.timestamp else (resolved, [])
             if dated.strip() == text.strip():
                 continue  # the whole turn, unchanged: a fact would only duplicate it
-            entities = self._entities(sentence, resolved, speaker, listener)
             substance = {t for t in content_terms(sentence) if t not in names}
             if not (
                 slot
