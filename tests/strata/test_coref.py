@@ -53,3 +53,6 @@ def test_there_is_the_last_place_named_in_the_session() -> None:
     resolved = coref.resolve(fact(2, "s1", "Maya", "Maya is moving there in August."))
     assert resolved.text == "Maya is moving to Lisbon in August." and resolved.names == ["Lisbon"]
     assert coref.resolve(fact(3, "s1", "Maya", "There is a lot to do.")).names == []  # "there is": no place
+    # a fact that named its place already ("there (Lisbon)", strata/facts.py) reads as "to Lisbon", once
+    named = coref.resolve(fact(4, "s1", "Maya", "Maya is moving there (Porto) soon."))
+    assert named.text == "Maya is moving to Porto soon." and named.names == ["Porto"]

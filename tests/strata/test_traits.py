@@ -140,3 +140,14 @@ def test_trait_views_are_not_indexed_and_can_be_turned_off(tmp_path: Path, embed
     with Memory(config=off, embedder=embedder) as m:
         maria_says(m, said)
         assert not any(t.metadata.get("kind") == "trait" for t in m.list(user_id="u1", level="topic", limit=100))
+
+
+def test_a_participant_whose_name_ends_in_s_is_no_theme_of_their_own_view() -> None:
+    facts = [
+        fact(1, "s1", "Jonas", "Jonas is swamped at the hospital, night shifts in the pediatric ward."),
+        fact(2, "s2", "Jonas", "Jonas started a course in nutrition, thinking about working as a dietitian."),
+        fact(3, "s3", "Jonas", "Jonas works more hospital shifts, and Jonas's course is going well."),
+    ]
+    [view] = [d for d in TraitViews().build(facts, ["Jonas", "Maya"]) if d.key == "trait:Jonas:health"]
+    themes = [t["theme"] for t in view.metadata["themes"]]
+    assert "hospital" in themes and not {"jonas", "jona"} & set(themes)

@@ -44,7 +44,9 @@ _OBJECT_PRONOUN = re.compile(r"\b(him|his|her)\b")
 _THERE = re.compile(
     r"(?<!\bout )(?<!\bhi )(?<!\bhey )\b(there)\b(?!\s+(?:is|are|was|were|will|'s|has|have)\b)"
     r"(?!\s+for\s+(?:you|me|him|her|them|us|each|[A-Z]))"  # "be there for Melanie": support, not a place
+    r"(?!\s+\()"  # "there (Lisbon)": named already (strata/facts.py)
 )
+_NAMED_THERE = re.compile(rf"\bthere \(({_NAME}(?:\s+{_NAME})*)\)")
 _PLACE = re.compile(rf"\b(?:in|to|at|from|visit(?:ed|ing)?)\s+(?:the\s+)?({_NAME}(?:\s+{_NAME})*)")
 _RELATIVE = re.compile(
     r"'s\s+(?:\w+\s+)?(?:son|daughter|brother|sister|husband|wife|partner|friend|mom|mother|dad|father|kid|child|"
@@ -171,6 +173,9 @@ class Coreference:
             text = _PRONOUN.sub(pronoun, text)
             if _OBJECT_PRONOUN.search(text):
                 names.append(last)
+        named = _NAMED_THERE.findall(text)  # the fact named its place: "moving to Lisbon", as a relation reads it
+        names += named
+        text = _NAMED_THERE.sub(r"to \1", text)
         places = [n for i, n in session.places if index - i <= _NEAR]
         if places and _THERE.search(text):
             names.append(places[-1])

@@ -186,7 +186,7 @@ class TraitViews:
     def statements(self, facts: Sequence[Item], participants: Sequence[str]) -> list[TraitStatement]:
         """Every fact of ``facts`` read as a trait of one of ``participants``, in the facts' order."""
         people = [p for p in participants if p]
-        names = {p.lower() for p in people}
+        names = {p.lower() for p in people} | {_theme(p) for p in people}  # "Jonas" is no theme, nor "jona"
         found: list[TraitStatement] = []
         for fact in facts:
             for person in people:
