@@ -188,6 +188,7 @@ def test_contractions_of_i_and_you_become_the_name_and_the_verb() -> None:
     assert said("I’m moving in August and I’ve packed.") == "Maya is moving in August and Maya has packed."
     assert said("You’ll love it and you're welcome.") == "Jonas will love it and Jonas is welcome."
     assert said("I'd like that.") == "Maya would like that."
+    assert said("I don’t like it and I didn’t go.") == "Maya doesn't like it and Maya didn't go."
 
 
 def test_there_names_the_place_said_earlier_in_the_turn() -> None:
@@ -207,12 +208,40 @@ def test_there_names_the_place_said_earlier_in_the_turn() -> None:
     assert facts("Caroline", "I went to Lisbon and loved it there.") == ["Caroline went to Lisbon and loved it there."]
 
 
+def test_there_names_a_place_gone_to_not_a_person_nor_a_time() -> None:
+    def last(text: str) -> str:
+        return facts("Caroline", text)[-1]
+
+    # "to" a person is no place; a participant never is
+    assert last("I talked to Sarah about the trip. I'm going there next week.") == (
+        "Caroline is going there next week (the week of 15 May 2023)."
+    )
+    assert last("I sent the package to you yesterday. I hope it arrives there safely before your party.") == (
+        "Caroline hopes it arrives there safely before Melanie's party."
+    )
+    # a time is no place; where one went wins over where one came from
+    assert last("I went to Lisbon at Christmas Eve. I loved the lights there.") == (
+        "Caroline loved the lights there (Lisbon)."
+    )
+    assert last("I flew to Lisbon from Boston. I'm staying there with friends.") == (
+        "Caroline is staying there (Lisbon) with friends."
+    )
+    assert last("I moved to New York last year. I love living there with my dog.") == (
+        "Caroline loves living there (New York) with Caroline's dog."
+    )
+
+
 def test_there_of_no_place_is_left_as_said() -> None:
     assert name_there("Caroline is moving there soon", "Lisbon") == "Caroline is moving there (Lisbon) soon"
+    assert name_there("moving there soon", r"C:\x") == r"moving there (C:\x) soon"  # a name, not a template
     for said in (
         "There is a museum and there are parks.",
         "Caroline will always be there for Melanie.",
         "It is tough out there for painters.",
         "Caroline was there for me.",
+        "Caroline thinks there's so much to see.",
+        "Caroline heard there isn't much parking and there might be a festival.",
+        "Out there, life is slow.",
+        "Caroline saw tiles here and there.",
     ):
         assert name_there(said, "Lisbon") == said

@@ -42,12 +42,22 @@ _NAME = r"[A-Z][\w'-]*[\w]"
 _PRONOUN = re.compile(r"(^|[,;:!.]\s+|\b(?:and|but|so|because|when|while|as)\s+)(He|She|he|she)\b")
 _OBJECT_PRONOUN = re.compile(r"\b(him|his|her)\b")
 _THERE = re.compile(
-    r"(?<!\bout )(?<!\bhi )(?<!\bhey )\b(there)\b(?!\s+(?:is|are|was|were|will|'s|has|have)\b)"
+    r"(?<![Oo]ut )(?<![Hh]i )(?<![Hh]ey )(?<!\bhere and )(?<!\bthen and )\b(there)\b(?!['’])"  # not "there's"
+    r"(?!\s+(?:is|are|was|were|will|has|have|had|isn['’]t|aren['’]t|wasn['’]t|weren['’]t|won['’]t|hasn['’]t|"
+    r"haven['’]t|hadn['’]t|might|may|must|could|should|would|can|seems?|seemed|used|appears?|goes)\b)"  # "there is"
     r"(?!\s+for\s+(?:you|me|him|her|them|us|each|[A-Z]))"  # "be there for Melanie": support, not a place
     r"(?!\s+\()"  # "there (Lisbon)": named already (strata/facts.py)
 )
 _NAMED_THERE = re.compile(rf"\bthere \(({_NAME}(?:\s+{_NAME})*)\)")
-_PLACE = re.compile(rf"\b(?:in|to|at|from|visit(?:ed|ing)?)\s+(?:the\s+)?({_NAME}(?:\s+{_NAME})*)")
+# a place: after "in", "at", "from", "visit", or "to" after a verb of going ("talked to Sarah" names no place)
+_GOING = (
+    r"(?:go|goes|going|gone|went|move[sd]?|moving|fl(?:y|ies|ew|ying)|trips?|travel(?:s|l?ed|l?ing)?|dr(?:ive|ove|iving)|"
+    r"c(?:ome|ame|oming)|back|head(?:s|ed|ing)?|return(?:s|ed|ing)?|arriv(?:e|es|ed|ing)|way|road\s+trip|relocat\w*)"
+)
+_PLACE = re.compile(
+    rf"\b(?:in|at|(?P<origin>from)|visit(?:ed|ing|s)?|{_GOING}\s+(?:back\s+)?to)\s+(?:the\s+)?"
+    rf"(?P<name>{_NAME}(?:\s+{_NAME})*)"
+)
 _RELATIVE = re.compile(
     r"'s\s+(?:\w+\s+)?(?:son|daughter|brother|sister|husband|wife|partner|friend|mom|mother|dad|father|kid|child|"
     rf"grandma|grandpa|cousin|boss|{_PET})\s*,?\s+(?:named\s+|called\s+)?({_NAME})"
@@ -55,23 +65,35 @@ _RELATIVE = re.compile(
 _NEAR = 4  # facts back in the session a pronoun may reach
 
 
-# names of times, not places ("in August", "on Friday", "at Christmas")
+# names of times, not places ("in August", "on Friday", "at Christmas", "at Christmas Eve", "on Labor Day")
 _CALENDAR = frozenset(
     [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name, "Christmas", "Easter", "Thanksgiving",
-     "Halloween", "Hanukkah", "Ramadan", "Diwali", "New Year", "New Year's"]
+     "Halloween", "Hanukkah", "Ramadan", "Diwali"]
 )  # fmt: skip
+_HOLIDAY = re.compile(r"^(?:New Year(?:'s)?|.+\s+(?:Day|Eve))$")
 
 
-def place_mentions(text: str, entities: Collection[str]) -> list[str]:
-    """The places ``text`` names after "in", "to", "at", "from" or "visit" that the recogniser found
-    among its ``entities`` ("in Lisbon"; not "in August", a time)."""
-    return [m.group(1) for m in _PLACE.finditer(text) if m.group(1) in entities and m.group(1) not in _CALENDAR]
+def _is_time(name: str) -> bool:
+    return name.split()[0].removesuffix("'s") in _CALENDAR or _HOLIDAY.match(name) is not None
+
+
+def place_mentions(text: str, entities: Collection[str], people: Collection[str] = ()) -> list[str]:
+    """The places ``text`` names that the recogniser found among its ``entities``, where it came
+    from first and where it went or stays after ("flew to Lisbon from Boston": Boston, Lisbon): a
+    name after "in", "at", "from", "visit", or "to" after a verb of going ("moved to Lisbon"; not
+    "talked to Sarah"); not one of ``people``, not a time ("in August", "at Christmas Eve")."""
+    found = [
+        (m.group("origin") is None, m.group("name"))
+        for m in _PLACE.finditer(text)
+        if m.group("name") in entities and m.group("name") not in people and not _is_time(m.group("name"))
+    ]
+    return [name for _, name in sorted(found, key=lambda pair: pair[0])]
 
 
 def name_there(text: str, place: str) -> str:
     """``text`` with its first "there" said of a place followed by the place's name: "moving there
     (Lisbon)"; not "there is", "there for you", "out there"."""
-    return _THERE.sub(f"there ({place})", text, count=1)
+    return _THERE.sub(lambda _: f"there ({place})", text, count=1)
 
 
 def pet_kind(word: str) -> str | None:
@@ -175,7 +197,7 @@ class Coreference:
                 names.append(last)
         named = _NAMED_THERE.findall(text)  # the fact named its place: "moving to Lisbon", as a relation reads it
         names += named
-        text = _NAMED_THERE.sub(r"to \1", text)
+        text = _NAMED_THERE.sub(lambda m: f"to {m.group(1)}", text)
         places = [n for i, n in session.places if index - i <= _NEAR]
         if places and _THERE.search(text):
             names.append(places[-1])
@@ -189,7 +211,7 @@ class Coreference:
             if kind and m.group(2).endswith("s") and m.group(1) in self.participants:
                 session.herds.append((index, m.group(1), kind))
         entities = set(FactPayload.of(fact).entities) - set(self.participants)
-        for place in place_mentions(text, entities):
+        for place in place_mentions(text, entities, self.participants):
             if place not in self.owner_of:
                 session.places.append((index, place))
         for name in entities:

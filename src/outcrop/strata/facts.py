@@ -231,8 +231,8 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
         sentence = _HAD.sub(f"{speaker} had", sentence)  # "I'd been wanting": had, not would
         sentence = re.sub(r"\bI['’](m|ve|d|ll)\b", lambda m: f"{speaker} {_I_CONTRACTED[m.group(1)]}", sentence)
         sentence = re.sub(
-            rf"\bI ((?:{_ADVERBS}) )?(\w+(?:'t\b)?)\b",  # "I didn't" whole: not "didns't"
-            lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2))}",
+            rf"\bI ((?:{_ADVERBS}) )?(\w+(?:['’]t\b)?)\b",  # "I didn't" whole: not "didns't"
+            lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2).replace('’', chr(39)))}",
             sentence,
         )
         sentence = re.sub(r"\bI\b", speaker, sentence)
@@ -297,7 +297,7 @@ class RuleFactExtractor:
             if speaker and speaker not in resolved:
                 resolved = f"{speaker}: {resolved}"
             entities = self._entities(sentence, resolved, speaker, listener)
-            named_here = place_mentions(resolved, entities)
+            named_here = place_mentions(resolved, entities, participants)
             if places and not named_here and resolved != (there := name_there(resolved, places[-1])):
                 resolved = there
                 entities += [places[-1]] if places[-1] not in entities else []
