@@ -55,6 +55,9 @@ CASES: list[tuple[str, datetime, str, date, date, str]] = [
     ("we met on 5 June", MONDAY, "5 June", D(2023, 6, 5), D(2023, 6, 5), "day"),
     ("the race is on 2023-09-02", MONDAY, "2023-09-02", D(2023, 9, 2), D(2023, 9, 2), "day"),
     ("See you in December 2024", MONDAY, "in December 2024", D(2024, 12, 1), D(2024, 12, 31), "month"),
+    ("I'm staying there until June", MONDAY, "June", D(2023, 6, 1), D(2023, 6, 30), "month"),
+    ("I stayed there until April", MONDAY, "April", D(2023, 4, 1), D(2023, 4, 30), "month"),
+    ("I stayed there until June", MONDAY, "June", D(2022, 6, 1), D(2022, 6, 30), "month"),
     ("yesterday was the last day of the year", NEW_YEAR, "yesterday", D(2024, 1, 2), D(2024, 1, 2), "day"),
 ]
 

@@ -49,6 +49,7 @@ _FUTURE_HINT = re.compile(r"\b(will|going to|gonna|plan(?:ning)?|'ll|hope to|can
 
 _WD = "|".join(_WEEKDAYS)
 _RECURRING = re.compile(r"\b(?:every|each)\s+(?:other\s+)?$", re.I)
+_UNTIL_BEFORE = re.compile(r"\b(?:until|till|til|before)\s+$", re.I)  # "staying until June": the coming June
 _PAST_BEFORE = re.compile(r"\b(?:went|was|were|did|had|got|took|made|learned|learnt|\w{3,}ed)\b", re.I)
 _MN = "|".join(_MONTHS) + "|" + "|".join(sorted(_MONTH_ABBR, key=len, reverse=True))
 _NUM = r"\d{1,3}|" + "|".join(sorted((re.escape(k) for k in _NUMBERS), key=len, reverse=True))
@@ -309,8 +310,15 @@ def resolve_dates(text: str, anchor: datetime | date) -> list[TimeSpan]:
                 continue  # "every Tuesday", "on Tuesdays": a habit, not a day
             if resolver is _in_n and not future and _PAST_BEFORE.search(text[:start]):
                 continue  # "went from open strings to an orchestra in six months": a duration
+            ahead = future
+            if (
+                resolver is _named_month
+                and _UNTIL_BEFORE.search(text[:start])
+                and not _PAST_BEFORE.search(text[:start])
+            ):
+                ahead = True  # "I'm staying there until June"; "I stayed until June" stays past
             try:
-                resolved = resolver(m, day, future)
+                resolved = resolver(m, day, ahead)
             except (OverflowError, ValueError):  # past the calendar's ends ("999 years ago" in year 500)
                 resolved = None
             if resolved is None:
