@@ -174,6 +174,99 @@ def test_the_hnsw_path_keeps_its_way_among_many_identical_vectors(
     store.close()
 
 
+def test_the_hnsw_path_reads_only_the_scopes_rows_of_each_point(
+    postgres_url: str, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 distinct vectors, each held 400 times, by u1 one time in four: the approximate path
+    reads a point's rows of u1 only (``vectors_point`` ends with the user, migration 0018), not
+    every row holding the vector, each looked up in ``items`` to be dropped there (on
+    bench/scale.py's 1.1M-turn store ~320 rows a vector, ~23 of them the 100k-turn user's: the
+    cost grew with the tenant). The statement the search ran, explained: no row of ``vectors``
+    read that ``items`` then drops, and the same ranking as the exact scan."""
+    store = open_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    space = VectorSpace(embedder.id, embedder.dim)
+    rng = np.random.default_rng(11)
+    distinct = rng.normal(0, 1, (20, embedder.dim)).astype(np.float32)
+    rows = np.tile(distinct, (400, 1))
+    _write_vectors(store, space, "u1", rows[0::4])
+    _write_vectors(store, space, "others", np.concatenate([rows[1::4], rows[2::4], rows[3::4]]))
+    scope = Scope(tenant="default", user_id="u1")
+    query = (distinct[3] + rng.normal(0, 0.3, embedder.dim)).astype(np.float32)
+    exact = store.vectors.search(scope, space, query, 10)
+    ran: list[tuple[str, list[object]]] = []
+    execute = psycopg.Connection.execute
+
+    def recording(self: psycopg.Connection[object], query: object, params: object = None, **kw: object) -> object:
+        text = query.decode() if isinstance(query, bytes) else str(query)
+        if "FROM vector_points p" in text:
+            ran.append((text, list(params or [])))  # type: ignore[call-overload]
+        return execute(self, query, params, **kw)  # type: ignore[arg-type]
+
+    store.vectors.exact_limit = 0  # through the HNSW index
+    with monkeypatch.context() as patched:
+        patched.setattr(psycopg.Connection, "execute", recording)
+        approximate = store.vectors.search(scope, space, query, 10)
+    assert [i for i, _ in approximate] == [i for i, _ in exact] and len(ran) == 1
+    with store.vectors._db.tx("default") as conn:
+        conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
+        conn.execute("SET LOCAL enable_seqscan = off")  # small tables: the plan of a large one
+        plan = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {ran[0][0]}".encode(), ran[0][1]).fetchone()
+    assert plan is not None
+
+    def nodes(node: dict[str, object]) -> list[dict[str, object]]:
+        return [node, *(n for child in node.get("Plans", []) for n in nodes(child))]  # type: ignore[attr-defined]
+
+    scans = nodes(plan[0][0]["Plan"])
+    read = [n for n in scans if n.get("Relation Name", "").startswith("vectors")]  # type: ignore[attr-defined]
+    assert read and all("user_id" in str(n.get("Index Cond", "")) for n in read), read
+    assert sum(int(n.get("Rows Removed by Filter", 0)) for n in scans) == 0  # type: ignore[call-overload]
+    store.close()
+
+
+def test_a_store_from_before_the_vectors_users_ranks_as_before(postgres_url: str, embedder: Embedder) -> None:
+    """A store written before ``0018_vector_users`` (no user on ``vectors``, the index by point
+    alone, no record) opens with each row's user filled from its item and ranks as before, both
+    paths, scope by scope."""
+    store = open_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    space = VectorSpace(embedder.id, embedder.dim)
+    rng = np.random.default_rng(5)
+    distinct = rng.normal(0, 1, (12, embedder.dim)).astype(np.float32)
+    rows = np.tile(distinct, (30, 1))
+    for n, user in enumerate(("u1", "u2", "u3")):
+        _write_vectors(store, space, user, rows[n::3])
+    queries = [(distinct[2] + rng.normal(0, 0.3, embedder.dim)).astype(np.float32) for _ in range(3)]
+    scopes = [Scope(tenant="default", user_id=u) for u in ("u1", "u2")] + [Scope(tenant="default", user_id=None)]
+
+    def ranked(store: PostgresStore) -> list[list[list[tuple[str, float]]]]:
+        out = []
+        for limit in (PostgresVectors.exact_limit, 0):
+            store.vectors.exact_limit = limit
+            out.append([store.vectors.search(scope, space, q, 7) for scope in scopes for q in queries])
+        return out
+
+    before = ranked(store)
+    store.close()
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        conn.execute("DROP INDEX vectors_point")
+        conn.execute("ALTER TABLE vectors DROP COLUMN user_id")
+        conn.execute("CREATE INDEX vectors_point ON vectors (tenant, space, point)")
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0018_vector_users'")
+    store = open_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    assert ranked(store) == before
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE v.user_id = i.user_id) FROM vectors v"
+            " JOIN items i ON i.tenant = v.tenant AND i.id = v.item_id"
+        ).fetchone()
+    assert row is not None and row[0] == row[1] == 360
+    store.close()
+
+
 def test_a_vector_leaves_the_points_with_the_last_item_holding_it(postgres_url: str, embedder: Embedder) -> None:
     """Forgetting an item takes its vector out of the HNSW index's table too, unless another item
     holds the same vector (no strata: only the turns hold vectors)."""
@@ -209,7 +302,7 @@ def test_a_point_stays_while_a_writer_adds_its_vector_as_its_last_holder_goes(
 
         def write() -> None:
             with store.connections.tx("default") as conn:
-                PostgresVectors.insert_rows(conn, "default", space, [("t_copy", np.asarray(vector))])
+                PostgresVectors.insert_rows(conn, "default", space, [("t_copy", np.asarray(vector))], ["u1"])
                 written.set()
                 assert release.wait(30)
 

@@ -101,8 +101,9 @@ class PostgresRecords:
             documents = {i: LexicalRow.of(d) for i, d in batch.lexical.items()}
             insert_items(conn, batch.items, batch.positions, documents)
             if batch.space is not None:
-                rows = [(item.id, batch.vectors[item.id]) for item in batch.items if item.id in batch.vectors]
-                self._vectors.insert_rows(conn, tenant, batch.space, rows)
+                held = [item for item in batch.items if item.id in batch.vectors]
+                rows = [(item.id, batch.vectors[item.id]) for item in held]
+                self._vectors.insert_rows(conn, tenant, batch.space, rows, [item.scope.user_id for item in held])
             for link in batch.links:
                 conn.execute(
                     "INSERT INTO item_links (tenant, src, dst, kind, weight) VALUES (%s, %s, %s, %s, %s)"

@@ -463,6 +463,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0017_log_absorbed",
         "CREATE INDEX IF NOT EXISTS log_absorbed ON log (tenant, user_id) WHERE kind = 'delete' AND payload ? 'absorbed';",
     ),
+    (
+        "0018_vector_users",
+        # Each row of ``vectors`` carries its item's user, and the index by point ends with it: the
+        # approximate path finds a point's rows *of the scope's user* (vectors.py), not every row of
+        # the tenant holding that vector. On bench/scale.py's 1.1M-turn store each of the 3,439
+        # distinct vectors is held by ~320 rows, ~23 of them the 100k-turn user's: a search of k
+        # 100 read ~1,600 rows of ``vectors`` and looked each up in ``items`` (~10k pages, 35-70 ms
+        # warm), a cost that grew with the tenant, not the scope. Filled from
+        # the items (by the owner, every tenant at once: the policies are lifted for it), the index
+        # dropped first so that the ``UPDATE`` does not add every row's new version to it.
+        """
+        DROP INDEX IF EXISTS vectors_point;
+        ALTER TABLE vectors ADD COLUMN user_id text;
+        ALTER TABLE vectors NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE items NO FORCE ROW LEVEL SECURITY;
+        UPDATE vectors v SET user_id = i.user_id FROM items i WHERE i.tenant = v.tenant AND i.id = v.item_id;
+        -- a row whose item is gone (none is left by the writes): no search reaches it (each joins items)
+        DELETE FROM vectors WHERE user_id IS NULL;
+        ALTER TABLE items FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vectors FORCE ROW LEVEL SECURITY;
+        ALTER TABLE vectors ALTER COLUMN user_id SET NOT NULL;
+        CREATE INDEX vectors_point ON vectors (tenant, space, point, user_id);
+        """,
+    ),
 ]
 
 

@@ -83,6 +83,35 @@ def _scope_vectors(clause: str) -> str:
     )
 
 
+def _nearest_sql(dim: int, clause: str, by_user: bool) -> str:
+    """The approximate path's statement: the tenant's points nearest first (the HNSW index, its
+    iterative scan), each point's rows, their items in scope (``clause`` on ``items i``), ordered by
+    (distance, ``seq``); the parameters are the query, the clause's, the user (``by_user``), the
+    tenant, the space, the query, k.
+
+    ``by_user`` (a scope of one user): a point's rows are found by (tenant, space, point, user)
+    in ``vectors_point`` (migration 0018), the scope's user's rows only. Found by the point alone,
+    every row of the tenant holding that vector was read and looked up in ``items`` to be dropped
+    there: on bench/scale.py's 1.1M-turn store a vector is held by ~320 rows, ~23 of them the
+    100k-turn user's, so a search of k 100 read ~1,600 rows and ~10k pages (35-70 ms warm), a
+    cost that followed the tenant's size, not the scope's. The same rows in the
+    same order either way (a row's user is its item's).
+
+    A point's rows are a ``LATERAL`` subquery kept whole (``OFFSET 0``): a nested loop under the
+    points' index scan, each point's rows found by its index, whatever the statistics say. Written
+    as a join, the plan was theirs: after an ``ANALYZE`` that put the 100k-turn user at 16k rows
+    the planner read all of the user's items and their vectors once, kept them, and joined each
+    point to them (830 ms a search on that store, with the user condition or without)."""
+    distance = f"p.embedding::vector({dim}) <=> %s::vector({dim})"
+    user = " AND v.user_id = %s" if by_user else ""
+    return (
+        f"SELECT r.item_id, 1 - ({distance}) FROM vector_points p CROSS JOIN LATERAL (SELECT v.item_id, v.seq"
+        " FROM vectors v JOIN items i ON i.tenant = v.tenant AND i.id = v.item_id"
+        f" WHERE v.tenant = p.tenant AND v.space = p.space AND v.point = p.point AND {clause}{user} OFFSET 0) r"
+        f" WHERE p.tenant = %s AND p.space = %s ORDER BY {distance}, r.seq LIMIT %s"
+    )
+
+
 class PostgresVectors:
     """See :class:`outcrop.stores.base.VectorIndex`."""
 
@@ -111,18 +140,16 @@ class PostgresVectors:
         with self._db.tx(scope.tenant) as conn:
             if not self._sizes.reaches(conn, clause, params, self.exact_limit + 1):
                 return [(r[0], float(r[1])) for r in self._exact(conn, scope.tenant, space, clause, params, query, k)]
-            distance = f"p.embedding::vector({int(space.dim)}) <=> %s::vector({int(space.dim)})"
             # the HNSW index holds each distinct vector once (vector_points): walk it nearest first,
             # each point's rows in scope after it, until k rows are found (the iterative scan goes
             # on past ef_search for a scope that holds few of the tenant's vectors); the rows of one
             # point tie, broken by insertion order as the exact scan breaks them
             conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(min(1000, max(100, 2 * k)))])
+            by_user = [scope.user_id] if scope.user_id is not None else []
             rows = conn.execute(
-                f"SELECT v.item_id, 1 - ({distance}) FROM vector_points p JOIN vectors v ON v.tenant = p.tenant"
-                " AND v.space = p.space AND v.point = p.point JOIN items i ON i.tenant = v.tenant AND i.id = v.item_id"
-                f" WHERE p.tenant = %s AND p.space = %s AND {clause} ORDER BY {distance}, v.seq LIMIT %s".encode(),
-                [query, scope.tenant, space.name, *params, query, k],
+                _nearest_sql(int(space.dim), clause, bool(by_user)).encode(),
+                [query, *params, *by_user, scope.tenant, space.name, query, k],
             ).fetchall()
             if len(rows) < k:
                 # the scan stopped (hnsw.max_scan_tuples) before finding k rows of a scope that
@@ -316,9 +343,15 @@ class PostgresVectors:
             )
 
     @staticmethod
-    def insert_rows(conn: Conn, tenant: str, space: VectorSpace, vectors: Sequence[tuple[str, np.ndarray]]) -> None:
-        """New items' vectors (item id, vector), in one statement and in their order (``seq``, which
-        breaks ties of the exact search, follows it). The vectors travel as one binary ``real[]``
+    def insert_rows(
+        conn: Conn,
+        tenant: str,
+        space: VectorSpace,
+        vectors: Sequence[tuple[str, np.ndarray]],
+        users: Sequence[str | None],
+    ) -> None:
+        """New items' vectors (item id, vector; ``users``: each one's item's user), in one statement and
+        in their order (``seq``, which breaks ties of the exact search, follows it). The vectors travel as one binary ``real[]``
         (:class:`FloatArray`), each row's slice cast to ``vector``: no text to format or parse.
         Each distinct vector not yet among the tenant's points joins them, and those already there
         are locked until the write commits (in point order, so two writers adding the same vectors
@@ -328,20 +361,27 @@ class PostgresVectors:
         dim = int(space.dim)
         flat = FloatArray(np.concatenate([np.asarray(v, dtype=np.float32).ravel() for _, v in vectors]))
         conn.execute(
-            "WITH h AS (SELECT u.id, u.n, e.v, md5(vector_send(e.v))::uuid AS point"
-            " FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS u(id, n),"
+            "WITH h AS (SELECT u.id, u.user_id, u.n, e.v, md5(vector_send(e.v))::uuid AS point"
+            " FROM unnest(%(ids)s::text[], %(users)s::text[]) WITH ORDINALITY AS u(id, user_id, n),"
             " LATERAL (SELECT ((%(flat)s::real[])[(u.n - 1) * %(dim)s + 1 : u.n * %(dim)s])::vector AS v) e),"
             f" p AS ({_NEW_POINTS} FROM h ORDER BY point{_ON_POINT})"
-            " INSERT INTO vectors (tenant, item_id, space, embedding, point)"
-            " SELECT %(tenant)s, h.id, %(space)s, h.v, h.point FROM h ORDER BY h.n",
-            {"tenant": tenant, "space": space.name, "flat": flat, "dim": dim, "ids": [i for i, _ in vectors]},
+            " INSERT INTO vectors (tenant, item_id, space, embedding, point, user_id)"
+            " SELECT %(tenant)s, h.id, %(space)s, h.v, h.point, h.user_id FROM h ORDER BY h.n",
+            {
+                "tenant": tenant,
+                "space": space.name,
+                "flat": flat,
+                "dim": dim,
+                "ids": [i for i, _ in vectors],
+                "users": list(users),
+            },
         )
 
     @staticmethod
     def insert_row(conn: Conn, tenant: str, item_id: str, space: VectorSpace, vector: np.ndarray) -> None:
         conn.execute(
-            f"{_ONE_POINT} INSERT INTO vectors (tenant, item_id, space, embedding, point)"
-            " SELECT %(tenant)s, %(id)s, %(space)s, h.v, h.point FROM h",
+            f"{_ONE_POINT} INSERT INTO vectors (tenant, item_id, space, embedding, point, user_id)"
+            f" SELECT %(tenant)s, %(id)s, %(space)s, h.v, h.point, {_USER_OF.format('%(id)s')} FROM h",
             {"tenant": tenant, "space": space.name, "id": item_id, "v": vec(vector)},
         )
 
@@ -353,8 +393,9 @@ class PostgresVectors:
             [tenant, item_id, space.name],
         ).fetchall()
         conn.execute(
-            f"{_ONE_POINT} INSERT INTO vectors (tenant, item_id, space, embedding, point)"
-            " SELECT %(tenant)s, %(id)s, %(space)s, h.v, h.point FROM h ON CONFLICT (tenant, item_id, space)"
+            f"{_ONE_POINT} INSERT INTO vectors (tenant, item_id, space, embedding, point, user_id)"
+            f" SELECT %(tenant)s, %(id)s, %(space)s, h.v, h.point, {_USER_OF.format('%(id)s')} FROM h"
+            " ON CONFLICT (tenant, item_id, space)"
             " DO UPDATE SET embedding = excluded.embedding, point = excluded.point",
             {"tenant": tenant, "space": space.name, "id": item_id, "v": vec(vector)},
         )
@@ -371,3 +412,6 @@ _ONE_POINT = (
     "WITH h AS (SELECT e.v, md5(vector_send(e.v))::uuid AS point FROM (SELECT %(v)s::vector AS v) e),"
     f" p AS ({_NEW_POINTS} FROM h{_ON_POINT})"
 )
+# a row's user, for a single row: its item's (written before it in the same transaction; an item
+# that is not there leaves NULL, which the column refuses)
+_USER_OF = "(SELECT i.user_id FROM items i WHERE i.tenant = %(tenant)s AND i.id = {})"
