@@ -61,6 +61,7 @@ class ServerProcess:
         deadline = time.monotonic() + self._timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()  # closes the log: `with` never reaches __exit__ when __enter__ raises
                 raise RuntimeError(f"outcrop serve exited with code {self.process.returncode}")
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=1.0).status_code == 200:

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from outcrop.errors import StoreError
+from outcrop.stores.sqlite.wal import into_wal
+
+_TIMEOUT = 30.0  # seconds a statement waits for another process's lock
 
 __all__ = ["SidecarDB"]
 
@@ -57,8 +60,8 @@ class SidecarDB:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=_TIMEOUT)
+            into_wal(self._db, _TIMEOUT)  # the workers of one server open it together
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:

@@ -10,7 +10,6 @@ Durability: every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction with
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from outcrop.core.time.clock import format_time, now
 from outcrop.errors import StoreError
 from outcrop.stores.sqlite.driver import sqlite3
 from outcrop.stores.sqlite.schema import MIGRATIONS
+from outcrop.stores.sqlite.wal import into_wal
 
 __all__ = ["SQLiteConnection", "chunks"]
 
@@ -40,7 +40,7 @@ class SQLiteConnection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
-            self._into_wal()
+            into_wal(self.db, self.timeout)  # processes opening a new store together (stores/sqlite/wal.py)
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA secure_delete=ON")  # deleted cells and freed pages become zeros
@@ -52,21 +52,6 @@ class SQLiteConnection:
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}  # thread -> its reader
         self._readers_lock = threading.Lock()
         self._migrate()
-
-    def _into_wal(self) -> None:
-        """``journal_mode=WAL``, waiting like any write (up to ``timeout``) when another process
-        holds the file: SQLite answers "database is locked" at once, without its busy handler,
-        while another connection is creating or switching the file (processes opening a new
-        store together)."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                self.db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
     def close(self) -> None:
         with self._readers_lock:

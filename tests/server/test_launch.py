@@ -1,0 +1,29 @@
+"""``ServerProcess`` (tests, benchmarks): a server that exits while starting is reported, and its
+log file is closed (``with ServerProcess(...)`` never reaches ``__exit__`` when ``__enter__``
+raises; the open file then failed the next test with a ResourceWarning)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from outcrop.server.launch import ServerProcess
+
+pytestmark = pytest.mark.integration  # a child process
+
+
+def _open_files() -> set[str]:
+    return {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+
+
+def test_a_server_that_exits_while_starting_is_reported_and_its_log_closed(tmp_path: Path) -> None:
+    keys = tmp_path / "keys-is-a-folder"
+    keys.mkdir()  # the server's own database cannot be opened there: `serve` exits
+    log = tmp_path / "server.log"
+    process = ServerProcess(f"sqlite:///{tmp_path / 'm.db'}", args=("--keys", str(keys)), log_path=log)
+    with pytest.raises(RuntimeError, match="exited with code"), process:
+        pass
+    assert str(log.resolve()) not in _open_files()
+    assert "cannot open the server database" in log.read_text()
