@@ -4,42 +4,14 @@ the file to WAL while another was creating it."""
 
 from __future__ import annotations
 
-import multiprocessing
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
 
+from tests.opening import open_at_once
+
 pytestmark = pytest.mark.integration  # child processes
-
-PROCESSES = 6
-
-
-def _open(path: str, barrier: Barrier, results: Queue[str]) -> None:
-    from outcrop.stores.sqlite.connection import SQLiteConnection
-
-    barrier.wait()
-    try:
-        SQLiteConnection(Path(path)).close()
-        results.put("ok")
-    except Exception as exc:  # reported to the test, which names it
-        results.put(repr(exc))
 
 
 def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
-    spawn = multiprocessing.get_context("spawn")
-    failures: list[str] = []
-    for trial in range(8):
-        barrier, results = spawn.Barrier(PROCESSES), spawn.Queue()
-        children = [
-            spawn.Process(target=_open, args=(str(tmp_path / f"new{trial}.db"), barrier, results))
-            for _ in range(PROCESSES)
-        ]
-        for child in children:
-            child.start()
-        outcomes = [results.get(timeout=120) for _ in children]
-        for child in children:
-            child.join(timeout=60)
-        failures += [o for o in outcomes if o != "ok"]
-    assert failures == []
+    assert open_at_once("outcrop.stores.sqlite.connection:SQLiteConnection", tmp_path, processes=6, trials=8) == []
