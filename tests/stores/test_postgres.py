@@ -137,6 +137,16 @@ def _write_vectors(store: PostgresStore, space: VectorSpace, user: str, vectors:
     return [i.id for i in items]
 
 
+def _vectors_held_400_times(store: PostgresStore, space: VectorSpace, rng: np.random.Generator) -> np.ndarray:
+    """20 distinct vectors written 400 times each, by user u1 one time in four (the others by
+    user "others"); the 20 vectors."""
+    distinct = rng.normal(0, 1, (20, space.dim)).astype(np.float32)
+    rows = np.tile(distinct, (400, 1))
+    _write_vectors(store, space, "u1", rows[0::4])
+    _write_vectors(store, space, "others", np.concatenate([rows[1::4], rows[2::4], rows[3::4]]))
+    return distinct
+
+
 def _points(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute(f"SELECT count(*) FROM {SCHEMA}.vector_points").fetchone()
@@ -157,10 +167,7 @@ def test_the_hnsw_path_keeps_its_way_among_many_identical_vectors(
     assert isinstance(store, PostgresStore)
     space = VectorSpace(embedder.id, embedder.dim)
     rng = np.random.default_rng(11)
-    distinct = rng.normal(0, 1, (20, embedder.dim)).astype(np.float32)
-    rows = np.tile(distinct, (400, 1))
-    _write_vectors(store, space, "u1", rows[0::4])
-    _write_vectors(store, space, "others", np.concatenate([rows[1::4], rows[2::4], rows[3::4]]))
+    distinct = _vectors_held_400_times(store, space, rng)
     assert _points(postgres_url) == 20
     scope = Scope(tenant="default", user_id="u1")
     for query in (distinct[3] + rng.normal(0, 0.3, embedder.dim), rng.normal(0, 1, embedder.dim)):
@@ -187,10 +194,7 @@ def test_the_hnsw_path_reads_only_the_scopes_rows_of_each_point(
     assert isinstance(store, PostgresStore)
     space = VectorSpace(embedder.id, embedder.dim)
     rng = np.random.default_rng(11)
-    distinct = rng.normal(0, 1, (20, embedder.dim)).astype(np.float32)
-    rows = np.tile(distinct, (400, 1))
-    _write_vectors(store, space, "u1", rows[0::4])
-    _write_vectors(store, space, "others", np.concatenate([rows[1::4], rows[2::4], rows[3::4]]))
+    distinct = _vectors_held_400_times(store, space, rng)
     scope = Scope(tenant="default", user_id="u1")
     query = (distinct[3] + rng.normal(0, 0.3, embedder.dim)).astype(np.float32)
     exact = store.vectors.search(scope, space, query, 10)
