@@ -75,3 +75,25 @@ def test_producer_extras_round_trip() -> None:
         "reflection": "kept",
     }
     assert ProfilePayload.from_metadata(line).to_metadata() == line
+
+
+def test_a_relation_views_brief_line_keeps_each_object_and_what_it_is_without_dates() -> None:
+    from outcrop.core.payloads import RelationPayload
+
+    entry = {"first_seen": "2023-05-01T10:00:00", "sources": ["t_1"]}
+    view = RelationPayload(
+        label="Audrey — owns",
+        entries=[
+            {"object": "Pepper", "kind": "dog", **entry},
+            {"object": "Mochi", "kind": "cat", "status": "ended", "ended": "2023-06-01T10:00:00", **entry},
+            {"object": "Pixie", "kind": "dog", **entry},
+            {"object": "a parrot", "kind": "parrot", "status": "negated", **entry},
+            {"object": "Lisbon", "kind": "place", **entry},
+            {"object": "Dune", "kind": "book", "status": "cancelled", "to": "Caroline", **entry},
+        ],
+    )
+    assert view.brief() == (
+        "Audrey — owns: dog: Pepper, Pixie; cat: Mochi (ended); parrot: not a parrot; Lisbon; "
+        "book: Dune (to Caroline, cancelled)"
+    )
+    assert RelationPayload(label="Audrey — owns").brief() == "Audrey — owns: "

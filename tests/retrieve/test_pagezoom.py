@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from outcrop import Memory, MemoryConfig
-from outcrop.core.types import Level
+from outcrop.core.payloads import RelationPayload
+from outcrop.core.types import Hit, Level, Scope
 from outcrop.providers import Embedder
-from outcrop.retrieve.pagezoom import is_page
+from outcrop.retrieve.context import pack_context
+from outcrop.retrieve.pagezoom import is_page, zoom_pages
+from tests.helpers import say
 
 SAID = [
     "I bought new collars for my dogs, they look so cute in them.",
@@ -65,3 +68,45 @@ def test_without_pages_zoom_changes_nothing(memory: Memory) -> None:
     memory.add([{"name": "Ann", "content": f"Line {n} about gardening and tomatoes."} for n in range(30)], user_id="u1")
     before = memory.context("What about the tomatoes?", user_id="u1", max_tokens=60)
     assert all(h.level != Level.TOPIC or not is_page(h) for h in before.items)
+
+
+def test_a_relation_view_is_its_line_without_dates_in_a_context(db_url: str, embedder: Embedder) -> None:
+    config = MemoryConfig.build({"store": db_url, "strata": {"relations": True}, "retrieval": {"prf_weight": 0.0}})
+    with Memory(config=config, embedder=embedder) as memory:
+        pets = [
+            say(memory, "We adopted a puppy named Pixie last weekend.", "s1", 1, name="Audrey"),
+            say(memory, "I rescued a kitten called Mochi from the shelter.", "s2", 5, name="Audrey"),
+            say(memory, "I also got another puppy named Bean, a tiny beagle.", "s3", 9, name="Audrey"),
+        ]
+        for day, topic in enumerate(["the garden", "my sister", "the hike", "a new recipe", "the book club"]):
+            say(memory, f"Audrey, tell me about {topic} again.", f"f{day}", 10 + day, name="Andrew")
+            say(memory, f"Yes, Andrew, {topic} is on my mind a lot lately.", f"f{day}", 10 + day, name="Audrey")
+        memory.add([{"name": "Andrew", "content": text} for text in FILLER], user_id="u1", session_id="s9")
+        question = "Which pets has Audrey adopted?"
+        view = next(h for h in memory.search(question, user_id="u1", limit=5) if is_page(h))
+        assert "(since 1 May 2023)" in view.text  # search returns the view as stored, with its dates
+        found = memory.context(question, user_id="u1", max_tokens=200)  # not the whole scope
+        line = next(h for h in found.items if h.id == view.id)
+        brief = RelationPayload.of(view).brief()
+        assert brief in found.text and "since" not in found.text
+        assert all(name in brief for name in ("Pixie", "Mochi", "Bean"))
+        assert line.sources == view.sources  # the line carries the view's turns: not packed again
+        assert len(set(pets) & {h.id for h in found.items}) < len(pets)  # a turn ranked above the view may be there
+        # zoomed: the line first, then the view's turns as the question ranked them
+        zoomed = zoom_pages(memory.store, Scope(user_id="u1"), [view], 4)
+        assert zoomed[0].text == brief and [h.id for h in zoomed[1:]] == view.explain["zoom_in"]
+
+
+def test_a_views_turns_stand_in_for_its_line_where_the_line_does_not_fit() -> None:
+    names = ", ".join(["Pixie", "Bean", "Pretzel", "Biscuit", "Pepper", "Panda", "Precious", "Noodle"])
+    view = Hit(id="c_1", text=f"Audrey — owns: dog: {names}", score=1.0, level=Level.TOPIC, sources=["t_1", "t_2"])
+    turns = [
+        Hit(id=f"t_{n}", text=text, score=1.0, level=Level.TURN, speaker="Audrey")
+        for n, text in ((1, "We adopted Pixie."), (2, "Bean is a beagle."))
+    ]
+    question = "Which pets has Audrey adopted?"
+    roomy = pack_context(question, [view, *turns], 300)
+    assert [h.id for h in roomy.items] == ["c_1"]  # the line carries both turns
+    one_turn = next(b for b in range(1, 300) if pack_context(question, turns[:1], b).items)
+    tight = pack_context(question, [view, *turns], one_turn)
+    assert [h.id for h in tight.items] == ["t_1"]

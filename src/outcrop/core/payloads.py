@@ -240,6 +240,22 @@ class RelationPayload(TopicPayload):
             return cls()
         return cls.from_metadata(item.metadata)
 
+    def brief(self) -> str:
+        """The view's line without its dates: "Audrey — owns: dog: Pepper, Panda; Pixie (ended)".
+        Each object keeps what it is ("not", ended, cancelled) and its other party ("to Caroline")."""
+        by_kind: dict[str | None, list[str]] = {}
+        for entry in self.entries:
+            notes = [f"to {entry.to}"] if entry.to else []
+            if entry.status in ("ended", "cancelled"):
+                notes.append(entry.status)
+            name = ("not " if entry.status == "negated" else "") + entry.object
+            by_kind.setdefault(entry.kind, []).append(f"{name} ({', '.join(notes)})" if notes else name)
+        parts = [
+            f"{kind}: {', '.join(names)}" if kind and kind not in {"place", "person"} else ", ".join(names)
+            for kind, names in by_kind.items()
+        ]
+        return f"{self.label}: {'; '.join(parts)}"
+
 
 class EntityStatement(BaseModel):
     """One dated line of an entity page: a fact about the entity, with its turns; ``current`` is
