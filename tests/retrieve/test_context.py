@@ -181,3 +181,15 @@ def test_a_topic_leaves_out_the_parts_that_restate_a_line_already_chosen() -> No
     ]
     assert context.tokens <= pack_context("q", [topic, fact], 1000).tokens  # the other order: the fact stays out
     assert [h.id for h in pack_context("q", [topic, fact], 1000).items] == ["c_1"]
+
+
+def test_a_turns_image_is_said_shorter_in_its_line_and_the_item_keeps_it() -> None:
+    shared = "Look what I baked! [shared an image: a photo of a cake with white frosting]"
+    hits = [_hit("t1", shared), _hit("t2", "[shared an image: a sunset over the bay]", day=2)]
+    hits.append(_hit("f1", "Sam baked a cake [shared an image: a photo of it]", level=Level.FACT, day=3))
+    context = pack_context("What did Sam bake?", hits, 200)
+    lines = _lines_by_ref(context)
+    assert lines[1] == "[1] Sam: Look what I baked! [image: a cake with white frosting]"
+    assert lines[2] == "[2] Sam: [image: a sunset over the bay]"
+    assert lines[3].endswith("[shared an image: a photo of it]")  # a turn's line only
+    assert context.items[0].text == shared
