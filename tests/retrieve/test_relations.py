@@ -194,3 +194,20 @@ def test_entry_phrases_are_embedded_once_per_tenant(embedder: Embedder) -> None:
     held.get(Counting(), "t1", ["surfing", "hiking"])  # type: ignore[arg-type]  # bounded: the oldest go
     held.get(Counting(), "t1", ["kickboxing"])  # type: ignore[arg-type]
     assert calls[-1] == ["kickboxing"]
+
+
+def test_a_view_the_other_channels_rank_low_is_kept_from_fusions_cut_and_placed(
+    db_url: str, embedder: Embedder
+) -> None:
+    """A list question's best views are placed among the first hits; fusion keeps ~3× the limit
+    before loading, and a view the other channels rank low sat below that cut, so it was never placed."""
+    retrieval = {"prf_weight": 0.0, "candidates": 10}  # BM25 lists 10: the view is not among them
+    config = MemoryConfig.build({"store": db_url, "strata": {"relations": True}, "retrieval": retrieval})
+    with Memory(config=config, embedder=embedder) as memory:
+        _story(memory)
+        for day in range(12):  # turns BM25 ranks above the view
+            say(memory, f"Audrey, which pets has Andrew's sister adopted? Number {day}.", f"p{day}", 20, name="Andrew")
+        hits = memory.search(QUESTION, user_id="u1", limit=3, channels={"bm25": 1.0, "relations": 0.1})
+        views = [h for h in hits if h.level == Level.TOPIC and h.metadata.get("relation") == "owns"]
+        assert views and set(views[0].explain["channels"]) == {"relations"}
+        assert hits.index(views[0]) == memory.config.retrieval.relation_view_place - 1

@@ -181,7 +181,11 @@ class Retriever:
         # an inference question's trait turns: places in the first hits (retrieve/traits.py)
         trait_order = [i for i, _ in rankings.get(self.traits.name, []) if i.startswith(Level.TURN.prefix + "_")]
         trait_order = trait_order[: self.config.trait_places]
-        reserved = set(dense_order) | set(trait_order)
+        # the relations channel's first views: placed among the first hits below (a list question),
+        # so fusion's cut must not drop one that no other channel ranks (docs/decisions.md)
+        view_order = [i for i, _ in rankings.get(self.relations.name, []) if i.startswith(Level.TOPIC.prefix + "_")]
+        view_order = view_order[: self.config.relation_view_count] if self.config.relation_view_place else []
+        reserved = set(dense_order) | set(trait_order) | set(view_order)
         fused = [
             entry
             for position, entry in enumerate(weighted_rrf(rankings, weights, self.config.rrf_k))
