@@ -88,12 +88,12 @@ def test_a_relation_views_brief_line_keeps_each_object_and_what_it_is_without_da
             {"object": "Mochi", "kind": "cat", "status": "ended", "ended": "2023-06-01T10:00:00", **entry},
             {"object": "Pixie", "kind": "dog", **entry},
             {"object": "a parrot", "kind": "parrot", "status": "negated", **entry},
-            {"object": "Lisbon", "kind": "place", **entry},
+            {"object": "Lisbon", "kind": "place", "when": "2024-08-01T00:00:00", **entry},
             {"object": "Dune", "kind": "book", "status": "cancelled", "to": "Caroline", **entry},
         ],
     )
     assert view.brief() == (
-        "Audrey — owns: dog: Pepper, Pixie; cat: Mochi (ended); parrot: not a parrot; Lisbon; "
+        "Audrey — owns: dog: Pepper, Pixie; cat: Mochi (ended); parrot: not a parrot; Lisbon (for 1 August 2024); "
         "book: Dune (to Caroline, cancelled)"
     )
-    assert RelationPayload(label="Audrey — owns").brief() == "Audrey — owns: "
+    assert RelationPayload(label="Audrey — owns").brief() == "Audrey — owns"

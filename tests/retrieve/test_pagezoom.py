@@ -90,14 +90,20 @@ def test_a_relation_view_is_its_line_without_dates_in_a_context(db_url: str, emb
         brief = RelationPayload.of(view).brief()
         assert brief in found.text and "since" not in found.text
         assert all(name in brief for name in ("Pixie", "Mochi", "Bean"))
-        assert line.sources == view.sources  # the line carries the view's turns: not packed again
+        assert line.text == view.text and line.sources == view.sources  # the item as stored; it carries its turns
         assert len(set(pets) & {h.id for h in found.items}) < len(pets)  # a turn ranked above the view may be there
         # zoomed: the line first, then the view's turns as the question ranked them
-        zoomed = zoom_pages(memory.store, Scope(user_id="u1"), [view], 4)
-        assert zoomed[0].text == brief and [h.id for h in zoomed[1:]] == view.explain["zoom_in"]
+        zoomed = zoom_pages(memory.store, Scope(user_id="u1"), [view], 4, brief=True)
+        assert zoomed[0].explain["line"] == brief and [h.id for h in zoomed[1:]] == view.explain["zoom_in"]
+        # a question about time: the view gives way to its dated turns
+        assert "line" not in zoom_pages(memory.store, Scope(user_id="u1"), [view], 4)[0].explain
+        dated = memory.context("When did Audrey adopt her pets?", user_id="u1", max_tokens=200)
+        assert brief not in dated.text
 
 
-def test_a_views_turns_stand_in_for_its_line_where_the_line_does_not_fit() -> None:
+def test_the_packer_takes_a_views_turns_only_where_its_line_did_not_fit() -> None:
+    """What the view's brief line relies on: a turn the line carries is not packed again, and
+    packed in its place when the line does not fit the budget."""
     names = ", ".join(["Pixie", "Bean", "Pretzel", "Biscuit", "Pepper", "Panda", "Precious", "Noodle"])
     view = Hit(id="c_1", text=f"Audrey — owns: dog: {names}", score=1.0, level=Level.TOPIC, sources=["t_1", "t_2"])
     turns = [

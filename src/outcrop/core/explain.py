@@ -55,6 +55,7 @@ class Explain(TypedDict, total=False):
     profile: bool  # a profile line offered first in a context
     zoom_in_of: bool  # a supporting turn brought in by a coarse hit
     zoom_of_page: str  # a supporting turn packed in place of this entity page (retrieve/pagezoom.py)
+    line: str  # what a context's line shows instead of the text: a relation view's brief (retrieve/pagezoom.py)
     whole_scope: bool  # the whole scope fitted the budget: no retrieval
 
 

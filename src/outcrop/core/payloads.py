@@ -14,7 +14,8 @@ verdict) are kept as extras and round-trip unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic import (
     field_serializer,
 )
 
+from outcrop.core.documents import spoken_date
 from outcrop.core.types import Hit, Item, Level
 
 __all__ = [
@@ -241,20 +243,34 @@ class RelationPayload(TopicPayload):
         return cls.from_metadata(item.metadata)
 
     def brief(self) -> str:
-        """The view's line without its dates: "Audrey — owns: dog: Pepper, Panda; Pixie (ended)".
-        Each object keeps what it is ("not", ended, cancelled) and its other party ("to Caroline")."""
-        by_kind: dict[str | None, list[str]] = {}
+        """The view's line without the dates it was said: "Audrey — owns: dog: Pepper, Pixie; cat:
+        Mochi (ended)". Each object keeps what it is ("not", ended, cancelled), its other party ("to
+        Caroline") and the time a plan names ("for August 2024"), as the stored text does."""
+        objects = []
         for entry in self.entries:
             notes = [f"to {entry.to}"] if entry.to else []
-            if entry.status in ("ended", "cancelled"):
-                notes.append(entry.status)
+            if entry.when:
+                notes.append(f"for {spoken_date(datetime.fromisoformat(entry.when))}")
+            if entry.ended is not None or entry.status in ("ended", "cancelled"):
+                notes.append("cancelled" if entry.status == "cancelled" else "ended")
             name = ("not " if entry.status == "negated" else "") + entry.object
-            by_kind.setdefault(entry.kind, []).append(f"{name} ({', '.join(notes)})" if notes else name)
-        parts = [
-            f"{kind}: {', '.join(names)}" if kind and kind not in {"place", "person"} else ", ".join(names)
-            for kind, names in by_kind.items()
-        ]
-        return f"{self.label}: {'; '.join(parts)}"
+            objects.append((entry.kind, relation_object(name, notes)))
+        return relation_text(self.label, objects)
+
+
+def relation_object(name: str, notes: Sequence[str]) -> str:
+    """One object of a relation view as its text shows it: ``Pepper (since 8 May 2023)``."""
+    return f"{name} ({', '.join(notes)})" if notes else name
+
+
+def relation_text(label: str, objects: Sequence[tuple[str | None, str]]) -> str:
+    """A relation view's text: ``label: kind: object, object; kind: object``, its objects in the
+    order given, grouped by kind (a place or a person is named without its kind)."""
+    by_kind: dict[str | None, list[str]] = {}
+    for kind, shown in objects:
+        by_kind.setdefault(kind, []).append(shown)
+    parts = [f"{k}: {', '.join(v)}" if k and k not in {"place", "person"} else ", ".join(v) for k, v in by_kind.items()]
+    return f"{label}: {'; '.join(parts)}" if parts else label
 
 
 class EntityStatement(BaseModel):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from outcrop.config import RetrievalConfig
 from outcrop.core.payloads import ProfilePayload
+from outcrop.core.time.windows import parse_window
 from outcrop.core.types import Context, Hit, Level, Scope
 from outcrop.retrieve.context import pack_context
 from outcrop.retrieve.pagezoom import zoom_pages
 from outcrop.retrieve.pipeline import Retriever
 from outcrop.retrieve.quarantine import without_quarantined
+from outcrop.retrieve.relations import asks_for_a_list
 from outcrop.stores.base import SearchFilters, Store
 from outcrop.truth.readtime import truth_view
 
@@ -47,9 +49,10 @@ def assemble_context(
         reserve=config.context_dense_reserve,
         zoom_pages=config.page_zoom > 0,
     )
-    if config.page_zoom > 0:  # a page's lines that answer, not its whole text (retrieve/pagezoom.py)
-        retrieval.hits = zoom_pages(store, scope, retrieval.hits, config.page_zoom)
     analysis = retriever.analyse(scope, query)
+    if config.page_zoom > 0:  # a page's lines that answer, not its whole text (retrieve/pagezoom.py)
+        brief = asks_for_a_list(query) and not analysis.temporal and parse_window(query) is None
+        retrieval.hits = zoom_pages(store, scope, retrieval.hits, config.page_zoom, brief=brief)
     named = analysis.speakers
     profile = [
         Hit.from_item(item, 0.0, {"profile": True})

@@ -137,6 +137,8 @@ def pack_context(
         if key in seen_text or (turns and turns <= covered):
             return False
         shown_hit = without_restated_parts(hit, seen_text)
+        if "line" in hit.explain:  # shown otherwise than its text (a relation view's brief line)
+            shown_hit = shown_hit.model_copy(update={"text": hit.explain["line"]})
         if hit.level == Level.TURN:
             text = without_small_talk(hit.text, names) if names else hit.text
             shown_hit = shown_hit.model_copy(update={"text": shorter_image_mark(text)})

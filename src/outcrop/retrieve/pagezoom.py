@@ -8,16 +8,20 @@ its first ``turns`` supporting turns in the order retrieval ranked them for the 
 (``explain["zoom_in"]``, retrieve/zoom.py). Search still returns the page itself.
 
 A relation view ("Melanie — does: swimming with family (said 8 May 2023), violin (said …), …")
-is a list a question asks for whole ("What activities has Melanie done with her family?"): in a
-context it is its line without the dates (``RelationPayload.brief``, a third of the tokens),
-followed by its supporting turns, which the packer takes only where the line did not fit (the line
-carries them). LoCoMo dev: coverage @1000 81.8 → 82.9, answer words unchanged (docs/decisions.md).
+is a list that a list question asks for whole ("What activities has Melanie done with her
+family?"): for such a question (``brief``: a list, no date asked or named) its line in a context is
+the view without the dates it was said (``RelationPayload.brief``, a third of the tokens; the hit's
+``explain["line"]``, the item unchanged), followed by its supporting turns, which the packer takes
+only where the line did not fit (the line carries them). LoCoMo dev: coverage @1000 81.8 → 82.9,
+answer words unchanged (docs/decisions.md). For any other question the view gives way to its turns,
+whose dates a question about time needs.
 """
 
 from __future__ import annotations
 
 from outcrop.core.payloads import RelationPayload, TopicPayload
 from outcrop.core.types import Hit, Level, Scope
+from outcrop.retrieve.relations import may_lead
 from outcrop.stores.base import Store
 
 __all__ = ["is_page", "zoom_pages"]
@@ -32,9 +36,9 @@ def is_page(hit: Hit) -> bool:
     return hit.level == Level.TOPIC and TopicPayload.from_metadata(hit.metadata).kind in _PAGES
 
 
-def zoom_pages(store: Store, scope: Scope, hits: list[Hit], turns: int) -> list[Hit]:
-    """``hits`` with each page replaced by up to ``turns`` of its supporting turns, a relation view's
-    by its line without dates first (module docstring)."""
+def zoom_pages(store: Store, scope: Scope, hits: list[Hit], turns: int, *, brief: bool = False) -> list[Hit]:
+    """``hits`` with each page replaced by up to ``turns`` of its supporting turns; with ``brief``, a
+    relation view's brief line first (module docstring)."""
     pages = [h for h in hits if is_page(h)]
     if not pages or turns <= 0:
         return hits
@@ -47,7 +51,9 @@ def zoom_pages(store: Store, scope: Scope, hits: list[Hit], turns: int) -> list[
         group = [hit]
         if hit.id in {p.id for p in pages}:
             relation = RelationPayload.of(hit)
-            group = [hit.model_copy(update={"text": relation.brief()})] if relation.entries else []
+            group = []
+            if brief and relation.entries and may_lead(hit):
+                group.append(hit.model_copy(update={"explain": {**hit.explain, "line": relation.brief()}}))
             for source in hit.explain.get("zoom_in", [])[:turns]:
                 if source in present:
                     group.append(present[source])

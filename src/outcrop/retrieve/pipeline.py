@@ -181,10 +181,13 @@ class Retriever:
         # an inference question's trait turns: places in the first hits (retrieve/traits.py)
         trait_order = [i for i, _ in rankings.get(self.traits.name, []) if i.startswith(Level.TURN.prefix + "_")]
         trait_order = trait_order[: self.config.trait_places]
-        # the relations channel's first views: placed among the first hits below (a list question),
-        # so fusion's cut must not drop one that no other channel ranks (docs/decisions.md)
+        # the relations channel's views (a list question): the first that may lead are placed among
+        # the first hits below, so fusion's cut must not drop one that no other channel ranks high
+        # (docs/decisions.md)
         view_order = [i for i, _ in rankings.get(self.relations.name, []) if i.startswith(Level.TOPIC.prefix + "_")]
-        view_order = view_order[: self.config.relation_view_count] if self.config.relation_view_place else []
+        if view_order and self.config.relation_view_place:
+            found = self.store.records.get_items(scope, view_order)
+            view_order = [i for i in view_order if i in found and may_lead(found[i])][: self.config.relation_view_count]
         reserved = set(dense_order) | set(trait_order) | set(view_order)
         fused = [
             entry

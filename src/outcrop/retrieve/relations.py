@@ -53,7 +53,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from outcrop.core.text import content_terms, named_words, words
-from outcrop.core.types import Item, Level, Scope
+from outcrop.core.types import Hit, Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import ChannelRequest, DenseChannel
 from outcrop.retrieve.focus import focus_text
@@ -315,10 +315,10 @@ def _names_subject(view: Item, said: set[str]) -> bool:
     return bool(subject) and set(words(subject)) <= said
 
 
-def may_lead(view: Item) -> bool:
-    """Whether a view may be moved up among the first hits (``retrieval.relation_view_place``): a
-    relation view or entity page, but not a participant's pictures, whose many turns are no list
-    the question asked for."""
+def may_lead(view: Item | Hit) -> bool:
+    """Whether a view may be moved up among the first hits (``retrieval.relation_view_place``), or
+    shown whole as its brief line in a context: a relation view or entity page, but not a
+    participant's pictures, whose many turns are no list the question asked for."""
     return view.level == Level.TOPIC and view.metadata.get("relation") not in _MATCHED_ONLY
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from outcrop.core.documents import spoken_date
-from outcrop.core.payloads import FactPayload, RelationEntry
+from outcrop.core.payloads import FactPayload, RelationEntry, relation_object, relation_text
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.activities import HOBBY, PASTIME
@@ -652,7 +652,7 @@ class RelationViews:
     @staticmethod
     def _draft(subject: str, relation: str, entries: list[_Entry]) -> TopicDraft:
         entries.sort(key=lambda e: (min(_time(f) for f in e.facts), e.obj))
-        by_kind: dict[str | None, list[str]] = {}
+        objects: list[tuple[str | None, str]] = []
         payload: list[RelationEntry] = []
         for e in entries:
             times = sorted(_time(f) for f in e.facts)
@@ -668,8 +668,7 @@ class RelationViews:
                 word = "cancelled" if e.status == "cancelled" else "ended"
                 notes.append(f"{word} {spoken_date(e.ended.timestamp)}" if e.ended.timestamp else word)
             label = ("not " if e.status == "negated" else "") + e.obj
-            notes = [n for n in notes if n]
-            by_kind.setdefault(e.kind, []).append(f"{label} ({', '.join(notes)})" if notes else label)
+            objects.append((e.kind, relation_object(label, [n for n in notes if n])))
             payload.append(
                 RelationEntry(
                     object=e.obj,
@@ -684,9 +683,6 @@ class RelationViews:
                     sources=list(dict.fromkeys(s for f in e.facts for s in f.sources)),
                 )
             )
-        parts = [
-            f"{k}: {', '.join(v)}" if k and k not in {"place", "person"} else ", ".join(v) for k, v in by_kind.items()
-        ]
         verb = relation.replace("_", " ")
         kinds = sorted({e.kind for e in entries if e.kind and e.kind not in {"place", "person"}})
         label = f"{subject} — {verb}"
@@ -695,7 +691,7 @@ class RelationViews:
         return TopicDraft(
             key=f"relation:{subject}:{relation}",
             label=label,
-            text=f"{label}: {'; '.join(parts)}",
+            text=relation_text(label, objects),
             facts=list(dict.fromkeys(f.id for f in members if not is_statement(f))),
             sources=list(dict.fromkeys(s for f in members for s in f.sources)),
             start=min(times) if times else None,
