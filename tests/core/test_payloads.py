@@ -97,3 +97,5 @@ def test_a_relation_views_brief_line_keeps_each_object_and_what_it_is_without_da
         "book: Dune (to Caroline, cancelled)"
     )
     assert RelationPayload(label="Audrey — owns").brief() == "Audrey — owns"
+    odd = RelationPayload(label="Ann — plans", entries=[{"object": "a trip", "when": "next spring"}])
+    assert odd.brief() == "Ann — plans: a trip"  # an ill-formed time is read as absent

@@ -249,13 +249,22 @@ class RelationPayload(TopicPayload):
         objects = []
         for entry in self.entries:
             notes = [f"to {entry.to}"] if entry.to else []
-            if entry.when:
-                notes.append(f"for {spoken_date(datetime.fromisoformat(entry.when))}")
+            when = _moment(entry.when)
+            if when is not None:
+                notes.append(f"for {spoken_date(when)}")
             if entry.ended is not None or entry.status in ("ended", "cancelled"):
                 notes.append("cancelled" if entry.status == "cancelled" else "ended")
             name = ("not " if entry.status == "negated" else "") + entry.object
             objects.append((entry.kind, relation_object(name, notes)))
         return relation_text(self.label, objects)
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An ISO date-time as stored; None for one that is absent or ill-formed (read as absent)."""
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def relation_object(name: str, notes: Sequence[str]) -> str:

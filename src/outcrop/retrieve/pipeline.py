@@ -185,9 +185,11 @@ class Retriever:
         # the first hits below, so fusion's cut must not drop one that no other channel ranks high
         # (docs/decisions.md)
         view_order = [i for i, _ in rankings.get(self.relations.name, []) if i.startswith(Level.TOPIC.prefix + "_")]
+        views_read: dict[str, Item] = {}
         if view_order and self.config.relation_view_place:
-            found = self.store.records.get_items(scope, view_order)
-            view_order = [i for i in view_order if i in found and may_lead(found[i])][: self.config.relation_view_count]
+            views_read = self.store.records.get_items(scope, view_order)
+            view_order = [i for i in view_order if i in views_read and may_lead(views_read[i])]
+            view_order = view_order[: self.config.relation_view_count]
         reserved = set(dense_order) | set(trait_order) | set(view_order)
         fused = [
             entry
@@ -199,7 +201,7 @@ class Retriever:
         if len(fused) > keep:
             floor = fused[keep - 1][1] / self.max_boost
             fused = [entry for entry in fused if entry[1] >= floor or entry[0] in reserved]
-        items = self.store.records.get_items(scope, [item_id for item_id, _, _ in fused])
+        items = views_read | self.store.records.get_items(scope, [i for i, _, _ in fused if i not in views_read])
         fine = [score for item_id, score, _ in fused if item_id in items and not is_coarse(items[item_id].level)]
         chosen_route = route(analysis.text, fine)
         hits = []
