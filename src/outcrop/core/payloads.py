@@ -32,6 +32,7 @@ from outcrop.core.documents import spoken_date
 from outcrop.core.types import Hit, Item, Level
 
 __all__ = [
+    "UNGROUPED_KINDS",
     "DateRecord",
     "EntityPayload",
     "EntityStatement",
@@ -45,6 +46,8 @@ __all__ = [
     "Restatement",
     "SlotPayload",
     "TopicPayload",
+    "relation_object",
+    "relation_text",
 ]
 
 
@@ -254,9 +257,11 @@ class RelationPayload(TopicPayload):
                 notes.append(f"for {spoken_date(when)}")
             if entry.ended is not None or entry.status in ("ended", "cancelled"):
                 notes.append("cancelled" if entry.status == "cancelled" else "ended")
-            name = ("not " if entry.status == "negated" else "") + entry.object
-            objects.append((entry.kind, relation_object(name, notes)))
+            objects.append((entry.kind, relation_object(entry.object, notes, negated=entry.status == "negated")))
         return relation_text(self.label, objects)
+
+
+UNGROUPED_KINDS = frozenset({"place", "person"})  # a relation view names these objects without their kind
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -267,9 +272,11 @@ def _moment(text: str | None) -> datetime | None:
         return None
 
 
-def relation_object(name: str, notes: Sequence[str]) -> str:
-    """One object of a relation view as its text shows it: ``Pepper (since 8 May 2023)``."""
-    return f"{name} ({', '.join(notes)})" if notes else name
+def relation_object(name: str, notes: Sequence[str], *, negated: bool = False) -> str:
+    """One object of a relation view as its text shows it: ``Pepper (since 8 May 2023)``, ``not a
+    parrot`` (``negated``: only ever said not to hold)."""
+    shown = f"not {name}" if negated else name
+    return f"{shown} ({', '.join(notes)})" if notes else shown
 
 
 def relation_text(label: str, objects: Sequence[tuple[str | None, str]]) -> str:
@@ -278,7 +285,7 @@ def relation_text(label: str, objects: Sequence[tuple[str | None, str]]) -> str:
     by_kind: dict[str | None, list[str]] = {}
     for kind, shown in objects:
         by_kind.setdefault(kind, []).append(shown)
-    parts = [f"{k}: {', '.join(v)}" if k and k not in {"place", "person"} else ", ".join(v) for k, v in by_kind.items()]
+    parts = [f"{k}: {', '.join(v)}" if k and k not in UNGROUPED_KINDS else ", ".join(v) for k, v in by_kind.items()]
     return f"{label}: {'; '.join(parts)}" if parts else label
 
 

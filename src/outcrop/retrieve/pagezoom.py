@@ -50,9 +50,9 @@ def zoom_pages(store: Store, scope: Scope, hits: list[Hit], turns: int, *, brief
     for hit in hits:
         group = [hit]
         if hit.id in {p.id for p in pages}:
-            relation = RelationPayload.of(hit)
             group = []
-            if brief and relation.entries and may_lead(hit):
+            relation = RelationPayload.of(hit) if brief and may_lead(hit) else None
+            if relation is not None and relation.entries:
                 group.append(hit.model_copy(update={"explain": {**hit.explain, "line": relation.brief()}}))
             for source in hit.explain.get("zoom_in", [])[:turns]:
                 if source in present:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from outcrop.core.documents import spoken_date
-from outcrop.core.payloads import FactPayload, RelationEntry, relation_object, relation_text
+from outcrop.core.payloads import UNGROUPED_KINDS, FactPayload, RelationEntry, relation_object, relation_text
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.activities import HOBBY, PASTIME
@@ -667,8 +667,7 @@ class RelationViews:
             if e.ended is not None:
                 word = "cancelled" if e.status == "cancelled" else "ended"
                 notes.append(f"{word} {spoken_date(e.ended.timestamp)}" if e.ended.timestamp else word)
-            label = ("not " if e.status == "negated" else "") + e.obj
-            objects.append((e.kind, relation_object(label, [n for n in notes if n])))
+            objects.append((e.kind, relation_object(e.obj, [n for n in notes if n], negated=e.status == "negated")))
             payload.append(
                 RelationEntry(
                     object=e.obj,
@@ -684,7 +683,7 @@ class RelationViews:
                 )
             )
         verb = relation.replace("_", " ")
-        kinds = sorted({e.kind for e in entries if e.kind and e.kind not in {"place", "person"}})
+        kinds = sorted({e.kind for e in entries if e.kind and e.kind not in UNGROUPED_KINDS})
         label = f"{subject} — {verb}"
         members = [f for e in entries for f in e.facts] + [e.ended for e in entries if e.ended is not None]
         times = [f.timestamp for f in members if f.timestamp]
