@@ -142,6 +142,16 @@ class RetrievalConfig(BaseModel):
     )
     hop_seeds: int = Field(5, ge=1, le=50, description="first-pass hits whose names the second hop follows")
     hop_bridges: int = Field(3, ge=1, le=20, description="names (bridge entities) the second hop searches")
+    feedback_docs: int = Field(3, ge=1, le=50, description="first-pass hits whose vectors move the feedback query")
+    feedback_shift: float = Field(
+        0.3, ge=0.0, le=10.0, description="how far the feedback query moves toward its first hits' mean vector"
+    )
+    context_feedback: float = Field(
+        0.2,
+        ge=0.0,
+        description="weight of the dense feedback channel in a context's retrieval (0: off; search keeps its"
+        " ranking; LoCoMo dev: coverage @1000 +0.5, multi-hop coverage +1.2)",
+    )
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
     context_dense_reserve: int = Field(
         10,

@@ -17,8 +17,12 @@ SAID = [
     "My dogs loved the long walk on the beach this morning.",
     "My dogs finally learned to sit and stay at the zorblaxian academy.",
 ]
-# the page channel alone: the relations channel and the hop would rank the page's own turns above it
-PAGES_ONLY = {"channel_weights": {"bm25": 1.0, "dense": 0.2, "recency": 0.05, "temporal": 0.3, "pages": 1.0}}
+# the page channel alone: the relations channel, the hop and a context's dense feedback would rank the
+# page's own turns (or their facts) above it
+PAGES_ONLY = {
+    "channel_weights": {"bm25": 1.0, "dense": 0.2, "recency": 0.05, "temporal": 0.3, "pages": 1.0},
+    "context_feedback": 0.0,
+}
 FILLER = [f"We talked about the weather and the number {n} bus being late again." for n in range(40)]
 
 

@@ -19,7 +19,19 @@ Filters = SearchFilters | Mapping[str, Any]
 """Search filters: a :class:`SearchFilters`, or an object with the keys :func:`parse_filters` reads."""
 
 _KEYS = {"since", "until", "speaker", "speakers", "session_id", "metadata", "level", "levels"}
-CHANNELS = ("bm25", "dense", "recency", "temporal", "graph", "pages", "relations", "traits", "focus", "hops")
+CHANNELS = (
+    "bm25",
+    "dense",
+    "recency",
+    "temporal",
+    "graph",
+    "pages",
+    "relations",
+    "traits",
+    "focus",
+    "hops",
+    "feedback",
+)
 """The channels search fuses (``retrieve/``); ``channels`` weights name some of them."""
 MAX_WEIGHT = 100.0
 

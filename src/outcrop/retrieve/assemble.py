@@ -41,11 +41,15 @@ def assemble_context(
         if whole is not None:
             return whole
     moment = filters.as_of if filters is not None else None
+    weights = dict(config.channel_weights)
+    if config.context_feedback > 0:  # a context is a set: what lies beside its first hits (retrieve/feedback.py)
+        weights["feedback"] = config.context_feedback
     retrieval = retriever.retrieve(
         scope,
         query,
         limit=min(1000, max(50, max_tokens // 10)),
         filters=filters,
+        weights=weights,
         reserve=config.context_dense_reserve,
         zoom_pages=config.page_zoom > 0,
     )

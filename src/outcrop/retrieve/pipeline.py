@@ -14,6 +14,7 @@ from outcrop.core.time.clock import now as wall_now
 from outcrop.core.types import Hit, Item, Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
+from outcrop.retrieve.feedback import FeedbackChannel
 from outcrop.retrieve.focus import FocusChannel
 from outcrop.retrieve.fusion import weighted_rrf
 from outcrop.retrieve.gate import Confidence, estimate_confidence
@@ -83,6 +84,9 @@ class Retriever:
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)
+        # the query's vector moved toward the first pass's best hits (runs when "feedback" has a
+        # weight: in contexts by default, retrieval.context_feedback)
+        self.feedback = FeedbackChannel(store, self.dense, docs=config.feedback_docs, shift=config.feedback_shift)
         self.accesses: AccessTracker | None = None  # set by Memory: reads slow fading (truth/strength.py)
 
     @property
@@ -174,9 +178,12 @@ class Retriever:
             for c in self.channels
             if weights.get(c.name, 0.0) > 0
         }
-        if weights.get(self.hops.name, 0.0) > 0:
+        # channels that start from the first pass's fused order: the bridge-entity hop, dense feedback
+        second = [c for c in (self.hops, self.feedback) if weights.get(c.name, 0.0) > 0]
+        if second:
             first = [(item_id, score) for item_id, score, _ in weighted_rrf(rankings, weights, self.config.rrf_k)]
-            rankings[self.hops.name] = self.hops.search(request, first)
+            for channel in second:
+                rankings[channel.name] = channel.search(request, first)
         dense_order = [item_id for item_id, _ in rankings.get("dense", [])[:reserve]]
         # an inference question's trait turns: places in the first hits (retrieve/traits.py)
         trait_order = [i for i, _ in rankings.get(self.traits.name, []) if i.startswith(Level.TURN.prefix + "_")]
