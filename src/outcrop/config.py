@@ -149,8 +149,10 @@ class RetrievalConfig(BaseModel):
     context_feedback: float = Field(
         0.2,
         ge=0.0,
-        description="weight of the dense feedback channel in a context's retrieval (0: off; search keeps its"
-        " ranking; LoCoMo dev: coverage @1000 +0.5, multi-hop coverage +1.2)",
+        le=100.0,
+        description="weight of the dense feedback channel in a context's retrieval, whatever channel_weights"
+        " gives it (0: off; none without the dense channel; search keeps its ranking; LoCoMo dev: coverage"
+        " @1000 +0.5, multi-hop coverage +1.2)",
     )
     dense_neighbour_weight: float = Field(0.3, ge=0.0, description="weight of the best neighbouring turn's cosine")
     context_dense_reserve: int = Field(

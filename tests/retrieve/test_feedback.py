@@ -80,7 +80,15 @@ def test_contexts_fuse_the_channel_and_search_does_not(db_url: str, embedder: Em
         assert all("feedback" not in h.explain["channels"] for h in m.search(QUESTION, user_id="u1", limit=30))
         asked = m.search(QUESTION, user_id="u1", limit=30, channels={"bm25": 1.0, "feedback": 1.0})
         assert any("feedback" in h.explain["channels"] for h in asked)
-    off = MemoryConfig.build({"store": db_url, "retrieval": {"context_feedback": 0.0}})
-    with Memory(config=off, embedder=embedder) as m:
-        context = m.context(QUESTION, user_id="u1", max_tokens=100)
-        assert context.items and all("feedback" not in i.explain.get("channels", {}) for i in context.items)
+        # a filter holds for what the channel brings too
+        narrowed = m.context(QUESTION, user_id="u1", max_tokens=100, filters={"session_id": "s10"})
+        assert narrowed.items and all(i.session_id == "s10" for i in narrowed.items)
+    lexical = {"bm25": 1.0, "recency": 0.05}  # no dense channel: no feedback from it either
+    for retrieval in (
+        {"context_feedback": 0.0},
+        {"channel_weights": lexical},
+        {"channel_weights": lexical | {"feedback": 1.0}, "context_feedback": 0.0},
+    ):
+        with Memory(config=MemoryConfig.build({"store": db_url, "retrieval": retrieval}), embedder=embedder) as m:
+            context = m.context(QUESTION, user_id="u1", max_tokens=100)
+            assert context.items and all("feedback" not in i.explain.get("channels", {}) for i in context.items)

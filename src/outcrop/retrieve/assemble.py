@@ -41,9 +41,10 @@ def assemble_context(
         if whole is not None:
             return whole
     moment = filters.as_of if filters is not None else None
+    # a context is a set: it fuses what lies beside its first hits too (retrieve/feedback.py), at its
+    # own weight (0: off), and only where the dense channel runs
     weights = dict(config.channel_weights)
-    if config.context_feedback > 0:  # a context is a set: what lies beside its first hits (retrieve/feedback.py)
-        weights["feedback"] = config.context_feedback
+    weights["feedback"] = config.context_feedback if weights.get("dense", 0.0) > 0 else 0.0
     retrieval = retriever.retrieve(
         scope,
         query,

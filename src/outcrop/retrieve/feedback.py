@@ -14,7 +14,10 @@ shift 0.3, 3 docs: coverage @1000 83.4 → 83.9, multi-hop coverage 52.3 → 53.
 79.9 (7 questions gain coverage, 2 lose); fused into search too, R@10 81.2 → 80.3
 (docs/decisions.md, "Context packing").
 
-Cost: one read of ``docs`` stored vectors and one more vector search, no embedding.
+Cost: one read of ``docs`` stored vectors and one more vector search, no embedding. Like the hop,
+it starts from the other channels' first pass: weighted alone it finds nothing. Its seeds are the
+fused hits before quarantine is applied (as BM25's feedback terms are): a flagged item among them
+moves the query, and with quarantine on is itself left out of the context (retrieve/quarantine.py).
 """
 
 from __future__ import annotations
