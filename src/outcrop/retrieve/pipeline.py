@@ -23,7 +23,7 @@ from outcrop.retrieve.hops import HopChannel
 from outcrop.retrieve.pages import PageChannel
 from outcrop.retrieve.pagezoom import is_page
 from outcrop.retrieve.query import QueryAnalysis, analyse_query
-from outcrop.retrieve.relations import RelationChannel, may_lead
+from outcrop.retrieve.relations import RelationChannel, asks_for_a_list, may_lead
 from outcrop.retrieve.reserve import reserve_places
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.retrieve.router import QueryKind, Route, is_coarse, route
@@ -96,7 +96,7 @@ class Retriever:
 
     def analyse(self, scope: Scope, query: str) -> QueryAnalysis:
         known = tuple(self.store.records.speakers(scope))
-        return replace(analyse_query(query, known), known=known)
+        return replace(analyse_query(query, known), known=known, lists=asks_for_a_list(query))
 
     def search(
         self,

@@ -28,6 +28,7 @@ class QueryAnalysis:
     # that needs them reads the store)
     known: tuple[str, ...] | None = None
     subject: str | None = None  # the participant the question is about (:func:`question_subject`)
+    lists: bool = False  # asks for a list or an aggregate (set by the retriever: retrieve/relations.asks_for_a_list)
 
 
 def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
