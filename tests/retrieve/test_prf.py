@@ -61,3 +61,16 @@ def test_a_list_question_takes_feedback_from_more_first_hits(memory: Memory) -> 
         plain = _rank(BM25Channel(m.store, as_any_question), m, answer)
         without = _rank(BM25Channel(m.store, off), m, answer)
         assert listed < plain and listed < without  # "coconut" is a feedback term from 8 hits, not from 3
+
+
+def test_feedback_terms_leave_out_the_participants_names(memory: Memory) -> None:
+    """A fact says who said it ("Joanna: Nate shared recipes …"): the names are in most documents
+    and would lift a turn's fact above the turn."""
+    with memory as m:
+        _kitchen(m)
+        analysis = m.engine.retriever.analyse(SCOPE, QUESTION)
+        request = ChannelRequest(SCOPE, analysis, None, 50)
+        channel = BM25Channel(m.store, RetrievalConfig())
+        first = m.store.lexical.search(SCOPE, dict.fromkeys(analysis.terms, 1.0), 50, None)
+        terms = channel._expansion_terms(request, first[:8], set(analysis.terms))
+        assert "coconut" in terms and "joanna" not in terms

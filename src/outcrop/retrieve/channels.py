@@ -23,7 +23,7 @@ from outcrop.core.types import Scope
 from outcrop.providers.base import Embedder
 from outcrop.providers.term_neighbours import term_neighbours
 from outcrop.retrieve.expansion import expand_terms
-from outcrop.retrieve.query import QueryAnalysis
+from outcrop.retrieve.query import QueryAnalysis, known_speakers
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.stores.base import ScoredId, SearchFilters, Store, VectorSpace
 
@@ -108,7 +108,12 @@ class BM25Channel:
             document = documents.get(item_id)
             if document is not None:
                 counts.update(query_terms(f"{document.own}\n{document.context}"))
-        fresh = [t for t, _ in counts.most_common() if t not in asked and t not in FILLER]
+        # a participant's name is in most documents of a conversation (a fact says who said it): it
+        # says nothing about what the question asks (in a two-item memory it made a turn's fact
+        # outrank the turn itself). A date's words do: they pull in the first hits' sessions (left
+        # out too, LoCoMo dev coverage @1000 84.1 -> 83.8; docs/decisions.md)
+        names = {w for name in known_speakers(self.store, request.scope, request.query) for w in query_terms(name)}
+        fresh = [t for t, _ in counts.most_common() if t not in asked and t not in FILLER and t not in names]
         return fresh[: self.config.prf_terms]
 
 
