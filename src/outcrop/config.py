@@ -60,9 +60,9 @@ class RetrievalConfig(BaseModel):
         0.5,
         ge=0.0,
         le=1.0,
-        description="prf_weight for a question that asks for a list (retrieve/relations.asks_for_a_list), when"
-        " prf_weight is not 0; its answer"
-        " spans sessions (LoCoMo dev, with list_prf_docs 8: multi-hop R@10 +0.9, multi-hop coverage +1.2)",
+        description="prf_weight for a question that asks for a list (retrieve/relations.asks_for_a_list), whose"
+        " answer spans sessions; none when prf_weight is 0 (LoCoMo dev, with list_prf_docs 8: multi-hop R@10"
+        " +0.9, multi-hop coverage +1.2)",
     )
     list_prf_docs: int = Field(8, ge=1, le=100, description="prf_docs for a question that asks for a list")
     expansion_weight: float = Field(

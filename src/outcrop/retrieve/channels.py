@@ -100,7 +100,8 @@ class BM25Channel:
         )
 
     def _expansion_terms(self, request: ChannelRequest, first: list[ScoredId], asked: set[str]) -> list[str]:
-        """The content words shared by most of the top documents (ties: order of appearance)."""
+        """The content words shared by most of the ``first`` documents (ties: order of appearance),
+        without the question's own words and the participants' names."""
         top_ids = [item_id for item_id, _ in first]
         documents = self.store.lexical.documents(request.scope, top_ids)
         counts: Counter[str] = Counter()
