@@ -51,3 +51,24 @@ def test_wordllama_fast_tier_loads_from_the_package() -> None:
 def test_unknown_spec_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown embedder"):
         load_embedder("nope")
+
+
+def test_a_text_is_embedded_from_its_first_128_word_pieces() -> None:
+    """The length the model was trained on: two texts alike for their first 128 word pieces get one
+    vector (the strata's growing views are re-embedded for less than half the cost); with the
+    sentence-transformers configuration's 256 they do not."""
+    head = "Audrey adopted a rescue dog named Pepper. " * 20  # ~180 word pieces
+    texts = [head + "She loves hiking.", head + "Tax filings are due in April next year."]
+    default = MiniLMOnnxEmbedder()
+    assert np.array_equal(default.embed(texts)[0], default.embed(texts)[1])
+    longer = MiniLMOnnxEmbedder(max_tokens=256)
+    two = longer.embed(texts)
+    assert not np.allclose(two[0], two[1], atol=1e-4)
+    short = ["When did Ann move to Lisbon?"]  # under 128 word pieces: the same vector either way
+    assert np.array_equal(default.embed(short), longer.embed(short))
+
+
+@pytest.mark.parametrize("max_tokens", [0, 257])
+def test_a_cut_outside_the_models_positions_is_refused(max_tokens: int) -> None:
+    with pytest.raises(ProviderError, match="max_tokens"):
+        MiniLMOnnxEmbedder(max_tokens=max_tokens)

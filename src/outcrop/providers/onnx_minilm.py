@@ -21,7 +21,13 @@ __all__ = ["MiniLMOnnxEmbedder"]
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
-MAX_TOKENS = 256  # the model's max_seq_length
+# Word pieces a text is embedded from (the rest is cut): the length all-MiniLM-L6-v2 was trained on
+# (its tokenizer file's own limit). Its sentence-transformers config allows 256, which costs more
+# than twice as much per long text (attention is quadratic) and mostly re-embedded the growing
+# relation views and topics the strata keep: at 128, ingest CPU a LoCoMo turn 109 → 78 ms
+# (conv-26, `python bench/ingest_cpu.py --max-tokens 256,128`), the whole dev file's figures unchanged within a
+# question or two (docs/decisions.md, "Strata").
+MAX_TOKENS = 128
 
 
 def _installed_model_path() -> Path:
@@ -38,7 +44,13 @@ class MiniLMOnnxEmbedder:
     id = "all-minilm-l6-v2:onnx-int8"
     dim = 384
 
-    def __init__(self, model_path: Path | None = None, *, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(
+        self, model_path: Path | None = None, *, batch_size: int = 64, threads: int = 0, max_tokens: int = MAX_TOKENS
+    ) -> None:
+        """``max_tokens``: word pieces a text is embedded from (1–256: the model's positions end at 512,
+        its configuration at 256)."""
+        if not 1 <= max_tokens <= 256:
+            raise ProviderError(f"max_tokens must be within 1 and 256, not {max_tokens}")
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -57,7 +69,7 @@ class MiniLMOnnxEmbedder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
-        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.batch_size = batch_size
 
