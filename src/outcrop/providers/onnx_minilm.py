@@ -24,9 +24,9 @@ TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 # Word pieces a text is embedded from (the rest is cut): the length all-MiniLM-L6-v2 was trained on
 # (its tokenizer file's own limit). Its sentence-transformers config allows 256, which costs more
 # than twice as much per long text (attention is quadratic) and mostly re-embedded the growing
-# relation views and topics the strata keep: at 128, ingest CPU a LoCoMo turn 109 → 78 ms
-# (conv-26, `python bench/ingest_cpu.py --max-tokens 256,128`), the whole dev file's figures unchanged within a
-# question or two (docs/decisions.md, "Strata").
+# relation views and topics the strata keep: at 128, ingest CPU a LoCoMo turn 108 → 78 ms (conv-26,
+# `python bench/ingest_cpu.py --max-tokens 256,128`), the whole dev file's figures unchanged within
+# a question or two (docs/decisions.md, "Strata").
 MAX_TOKENS = 128
 
 
