@@ -3,6 +3,7 @@ import pytest
 
 from outcrop.errors import ConfigError, ProviderError
 from outcrop.providers import Embedder, load_embedder
+from outcrop.providers.base import first_window_only
 from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
 
 
@@ -53,23 +54,59 @@ def test_unknown_spec_is_a_config_error() -> None:
         load_embedder("nope")
 
 
-def test_a_text_is_embedded_from_its_first_128_word_pieces() -> None:
-    """The length the model was trained on: two texts alike for their first 128 word pieces get one
-    vector (the strata's growing views are re-embedded for less than half the cost); with the
-    sentence-transformers configuration's 256 they do not."""
-    head = "Audrey adopted a rescue dog named Pepper. " * 20  # ~180 word pieces
-    texts = [head + "She loves hiking.", head + "Tax filings are due in April next year."]
-    default = MiniLMOnnxEmbedder()
-    one = default.embed(texts)
-    assert np.array_equal(one[0], one[1])
-    longer = MiniLMOnnxEmbedder(max_tokens=256)
-    two = longer.embed(texts)
-    assert not np.allclose(two[0], two[1], atol=1e-4)
-    short = ["When did Ann move to Lisbon?"]  # under 128 word pieces: the same vector either way
-    assert np.array_equal(default.embed(short), longer.embed(short))
+HEAD = "Audrey adopted a rescue dog named Pepper. " * 20  # ~180 word pieces: two windows of 128
 
 
-@pytest.mark.parametrize("max_tokens", [0, 257])
-def test_a_cut_outside_the_models_positions_is_refused(max_tokens: int) -> None:
-    with pytest.raises(ProviderError, match="max_tokens"):
-        MiniLMOnnxEmbedder(max_tokens=max_tokens)
+def test_a_long_text_is_read_in_windows_and_pooled_whole() -> None:
+    """Past the 128 word pieces the model reads at once, a text's words still move its vector:
+    two texts alike for their first window differ, and a question about the end of a long text is
+    nearer to it than to its first window alone."""
+    texts = [HEAD + "She loves hiking.", HEAD + "Tax filings are due in April next year."]
+    windows = MiniLMOnnxEmbedder()
+    cut = MiniLMOnnxEmbedder(long_texts="cut")
+    whole, first = windows.embed(texts), cut.embed(texts)
+    assert np.array_equal(first[0], first[1])
+    assert not np.allclose(whole[0], whole[1], atol=1e-3)
+    question = windows.embed(["When are the tax filings due?"])[0]
+    assert question @ whole[1] > question @ first[1] + 0.05
+    assert question @ whole[1] > question @ whole[0] + 0.05
+    assert np.allclose(np.linalg.norm(whole, axis=1), 1.0, atol=1e-5)
+
+
+def test_windows_leave_short_texts_and_batching_alone() -> None:
+    """A text within one window gets the same vector whether long texts are cut or read whole, and
+    a long text's vector does not depend on the texts embedded beside it."""
+    windows, cut = MiniLMOnnxEmbedder(batch_size=3), MiniLMOnnxEmbedder(long_texts="cut")
+    short = ["When did Ann move to Lisbon?", "I adopted a puppy."]
+    assert np.allclose(windows.embed(short), cut.embed(short), atol=1e-6)
+    mixed = [HEAD + "She loves hiking.", *short, HEAD * 3, "ok"]
+    together = windows.embed(mixed)
+    alone = np.vstack([windows.embed([text]) for text in mixed])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_the_window_can_be_256_word_pieces() -> None:
+    """The sentence-transformers configuration's length: a first window of 256 holds both endings."""
+    texts = [HEAD + "She loves hiking.", HEAD + "Tax filings are due in April next year."]
+    longer = MiniLMOnnxEmbedder(max_tokens=256, long_texts="cut").embed(texts)
+    assert not np.allclose(longer[0], longer[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("setting", [{"max_tokens": 0}, {"max_tokens": 257}, {"long_texts": "middle"}])
+def test_a_window_outside_the_models_positions_or_an_unknown_mode_is_refused(setting: dict[str, object]) -> None:
+    with pytest.raises(ProviderError, match=next(iter(setting))):
+        MiniLMOnnxEmbedder(**setting)  # type: ignore[arg-type]
+
+
+def test_first_window_only_is_the_same_model_cutting_long_texts() -> None:
+    """The strata's reader: one model session, the first window of a long text; an embedder that
+    cannot read otherwise (WordLlama averages every token) is used as it is."""
+    windows = MiniLMOnnxEmbedder()
+    narrowed = first_window_only(windows)
+    assert narrowed is not windows and narrowed._session is windows._session
+    assert windows.long_texts == "windows"  # the original keeps reading whole
+    texts = [HEAD + "She loves hiking.", HEAD + "Tax filings are due in April next year."]
+    assert np.allclose(narrowed.embed(texts), MiniLMOnnxEmbedder(long_texts="cut").embed(texts), atol=1e-6)
+    assert first_window_only(narrowed) is narrowed
+    wordllama = load_embedder("wordllama")
+    assert first_window_only(wordllama) is wordllama

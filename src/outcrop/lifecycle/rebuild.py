@@ -21,10 +21,10 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from outcrop.core.documents import dense_text
-from outcrop.core.types import Item, Scope
+from outcrop.core.types import Item, Level, Scope
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.replay import Replay, replay, turn_ids
-from outcrop.providers.base import Embedder
+from outcrop.providers.base import Embedder, first_window_only
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
 from outcrop.strata.consolidate import Consolidator
 
@@ -43,12 +43,19 @@ class RebuildReport(BaseModel):
 
 
 def embed_items(embedder: Embedder, items: Sequence[Item]) -> dict[str, np.ndarray]:
-    """Vectors of ``items`` (their dense text), in batches."""
+    """Vectors of ``items`` (their dense text), in batches, as ingest and the strata make them: a
+    turn read whole, a derived item from its first window (:func:`first_window_only`)."""
+    derived = first_window_only(embedder)
     vectors: dict[str, np.ndarray] = {}
     for start in range(0, len(items), _EMBED_BATCH):
         chunk = items[start : start + _EMBED_BATCH]
-        embedded = embedder.embed([dense_text(i) for i in chunk])
-        vectors.update({item.id: embedded[n] for n, item in enumerate(chunk)})
+        for model, part in (
+            (embedder, [i for i in chunk if i.level == Level.TURN]),
+            (derived, [i for i in chunk if i.level != Level.TURN]),
+        ):
+            if part:
+                embedded = model.embed([dense_text(i) for i in part])
+                vectors.update({item.id: embedded[n] for n, item in enumerate(part)})
     return vectors
 
 

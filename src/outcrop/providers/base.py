@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from outcrop.core.types import Hit, Vectors
 
-__all__ = ["Embedder", "Reranker", "Vectors"]
+__all__ = ["Embedder", "Reranker", "Vectors", "first_window_only"]
 
 
 @runtime_checkable
@@ -43,6 +43,19 @@ class Reranker(Protocol):
     id: str
 
     def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]: ...
+
+
+def first_window_only(embedder: Embedder) -> Embedder:
+    """The same model reading only the first window of a text longer than it reads at once, when
+    the embedder reads long texts whole in windows and can do otherwise (its own
+    ``first_window_only()``); any other embedder as it is. The strata embed their derived items so:
+    a view or topic is re-embedded each time it grows, and reading it whole cost a fifth more
+    ingest for no change in retrieval (docs/decisions.md, "Strata")."""
+    narrowed = getattr(embedder, "first_window_only", None)
+    if callable(narrowed):
+        result: Embedder = narrowed()
+        return result
+    return embedder
 
 
 def normalise(vectors: npt.NDArray[np.floating]) -> Vectors:

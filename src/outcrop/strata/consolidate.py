@@ -22,7 +22,7 @@ from outcrop.core.ids import child_id
 from outcrop.core.payloads import FactPayload, SlotPayload
 from outcrop.core.provenance import carried_turns, derived_provenance
 from outcrop.core.types import Item, Level, Scope
-from outcrop.providers.base import Embedder
+from outcrop.providers.base import Embedder, first_window_only
 from outcrop.stores.base import Store, VectorSpace
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
 from outcrop.strata.captions import caption_statements
@@ -102,7 +102,7 @@ class Consolidator:
             if s.links
             else None
         )
-        self.writer = PlanWriter(store, embedder, self.space)
+        self.writer = PlanWriter(store, first_window_only(embedder), self.space)
         self._refreshed: dict[Scope, int] = {}  # fact count of each scope at its last refresh
 
     # -- entry points ----------------------------------------------------------------------
