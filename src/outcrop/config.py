@@ -340,6 +340,13 @@ class MemoryConfig(BaseModel):
         description="intra-op threads of the ONNX embedder (0: onnxruntime's default, one per core); the"
         " server gives each of its --workers processes its share of the cores",
     )
+    embedder_long_texts: Literal["windows", "cut"] = Field(
+        "windows",
+        description="how the default (minilm) embedder reads a turn longer than its 128-word-piece window:"
+        " whole, in windows pooled over every word piece, or from the first window only (cheaper to"
+        " ingest long documents: 17% less CPU; docs/decisions.md, 'Strata'); derived items are always"
+        " read from their first window",
+    )
     blas_threads: int = Field(
         1,
         ge=0,

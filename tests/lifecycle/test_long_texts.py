@@ -13,6 +13,7 @@ from outcrop import Memory, MemoryConfig
 from outcrop.core.documents import dense_text
 from outcrop.core.formats import read_batches
 from outcrop.core.types import Item, Level, Scope
+from outcrop.errors import ConfigError
 from outcrop.providers import Embedder
 from outcrop.providers.base import first_window_only
 from outcrop.stores.base import VectorSpace
@@ -83,3 +84,17 @@ def test_a_rebuild_and_a_reindex_make_the_vectors_ingest_made(tmp_path: Path, em
         _, reindexed = stored_vectors(m)
         for item_id, vector in ingested.items():
             assert np.allclose(reindexed[item_id], vector, atol=1e-5), item_id
+
+
+def test_long_turns_can_be_read_from_their_first_window_by_configuration(tmp_path: Path) -> None:
+    """``embedder_long_texts="cut"``: ingest of long documents costs less; the turn's vector is
+    then its first window's. An unknown setting is a configuration error."""
+    config = MemoryConfig.build({"store": f"sqlite:///{tmp_path / 'm.db'}", "embedder_long_texts": "cut"})
+    with Memory(config=config) as m:
+        m.add([{"role": "user", "name": "Caroline", "content": REPORT}], user_id="u1", session_id="report")
+        items, vectors = stored_vectors(m)
+        report = next(i for i in items if i.level == Level.TURN)
+        first_window = first_window_only(m.embedder).embed([dense_text(report)])[0]
+        assert np.allclose(vectors[report.id], first_window, atol=1e-5)
+    with pytest.raises(ConfigError, match="embedder_long_texts"):
+        MemoryConfig.build({"embedder_long_texts": "middle"})

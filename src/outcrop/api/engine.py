@@ -70,7 +70,9 @@ class Engine:
         self.config = config
         if config.blas_threads:
             limit_blas_threads(config.blas_threads)
-        self.embedder = embedder or load_embedder(config.embedder, threads=config.embedder_threads)
+        self.embedder = embedder or load_embedder(
+            config.embedder, threads=config.embedder_threads, long_texts=config.embedder_long_texts
+        )
         self.store: Store = open_store(
             config.store,
             sqlite_synchronous=config.sqlite_synchronous,

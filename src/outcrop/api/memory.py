@@ -275,7 +275,11 @@ class Memory:
         an :class:`Embedder`), beside the old one, then switch to it atomically; this memory then
         embeds with the new model. ``tenants`` (default: this memory's) must cover every tenant
         of the store, or the switch is refused and the old space stays."""
-        new = load_embedder(embedder, threads=self.config.embedder_threads) if isinstance(embedder, str) else embedder
+        new = (
+            load_embedder(embedder, threads=self.config.embedder_threads, long_texts=self.config.embedder_long_texts)
+            if isinstance(embedder, str)
+            else embedder
+        )
         return self._engine.reindex(new, tenants or [self.config.tenant])
 
     def export(self, target: Target, *, user_id: str | None = None, projections: bool = False) -> ExportReport:

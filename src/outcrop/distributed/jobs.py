@@ -25,6 +25,7 @@ from outcrop.lifecycle.export import ImportReport
 from outcrop.lifecycle.rebuild import RebuildReport
 from outcrop.lifecycle.reindex import ReindexReport, build_space, switch_space
 from outcrop.providers.base import Embedder
+from outcrop.providers.onnx_minilm import LongTexts
 from outcrop.providers.registry import load_embedder
 from outcrop.stores.base import Store, VectorSpace
 from outcrop.stores.registry import open_store
@@ -39,20 +40,20 @@ __all__ = [
     "sum_imports",
 ]
 
-_embedders: dict[tuple[str, int], Embedder] = {}
+_embedders: dict[tuple[str, int, LongTexts], Embedder] = {}
 
 
-def process_embedder(spec: str, threads: int = 0) -> Embedder:
+def process_embedder(spec: str, threads: int = 0, long_texts: LongTexts = "windows") -> Embedder:
     """The embedder ``spec`` names, loaded once per process (a Ray worker runs many tasks)."""
-    key = (spec, threads)
+    key = (spec, threads, long_texts)
     if key not in _embedders:
-        _embedders[key] = load_embedder(spec, threads=threads)
+        _embedders[key] = load_embedder(spec, threads=threads, long_texts=long_texts)
     return _embedders[key]
 
 
 def _memory(config: MemoryConfig, tenant: str, threads: int) -> Memory:
     bound = config.model_copy(update={"tenant": validate_name(tenant, "tenant")})
-    return Memory(config=bound, embedder=process_embedder(config.embedder, threads))
+    return Memory(config=bound, embedder=process_embedder(config.embedder, threads, config.embedder_long_texts))
 
 
 def open_config_store(config: MemoryConfig) -> Store:
@@ -104,7 +105,8 @@ class ReindexJob:
     def __call__(self, tenant: str) -> int:
         store = open_config_store(self.config)
         try:
-            return build_space(store, process_embedder(self.embedder, self.threads), [validate_name(tenant, "tenant")])
+            new = process_embedder(self.embedder, self.threads, self.config.embedder_long_texts)
+            return build_space(store, new, [validate_name(tenant, "tenant")])
         finally:
             store.close()
 
@@ -115,7 +117,7 @@ def reindex_tenants(config: MemoryConfig, embedder: str, tenants: Sequence[str],
     space is the store's, shared by every tenant, so it cannot switch tenant by tenant: the
     switch waits for all of them, and is refused (the old space kept) if the store holds items
     of tenants not given or some tenant failed."""
-    new = process_embedder(embedder)
+    new = process_embedder(embedder, long_texts=config.embedder_long_texts)
     space = VectorSpace(new.id, new.dim)
     written = run_each(ReindexJob(config, embedder, threads=1 if ray else 0), tenants, ray=ray)
     store = open_config_store(config)

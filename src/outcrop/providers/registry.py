@@ -19,26 +19,29 @@ from pathlib import Path
 
 from outcrop.errors import ConfigError
 from outcrop.providers.base import Embedder
+from outcrop.providers.onnx_minilm import LongTexts
 
 __all__ = ["EMBEDDER_SPECS", "load_embedder"]
 
 EMBEDDER_SPECS = ("minilm", "minilm:/path/model.onnx", "wordllama", "st:/path/to/model")
 
 
-def load_embedder(spec: str = "minilm", *, threads: int = 0) -> Embedder:
-    """The embedder a spec names, one instance per (spec, threads) in a process; raises
+def load_embedder(spec: str = "minilm", *, threads: int = 0, long_texts: LongTexts = "windows") -> Embedder:
+    """The embedder a spec names, one instance per (spec, threads, long_texts) in a process; raises
     :class:`ConfigError` for an unknown spec. ``threads`` caps the ONNX model's intra-op threads
-    (0: onnxruntime's default, every core)."""
-    return _load(spec, threads)  # one cache key however the caller spelled the arguments
+    (0: onnxruntime's default, every core); ``long_texts`` is how the ONNX model reads a text
+    longer than its window (:class:`~outcrop.providers.onnx_minilm.MiniLMOnnxEmbedder`; the other
+    embedders read what they read)."""
+    return _load(spec, threads, long_texts)  # one cache key however the caller spelled the arguments
 
 
 @functools.lru_cache(maxsize=8)
-def _load(spec: str, threads: int) -> Embedder:
+def _load(spec: str, threads: int, long_texts: LongTexts) -> Embedder:
     name, _, arg = spec.partition(":")
     if name == "minilm":
         from outcrop.providers.onnx_minilm import MiniLMOnnxEmbedder
 
-        return MiniLMOnnxEmbedder(Path(arg) if arg else None, threads=threads)
+        return MiniLMOnnxEmbedder(Path(arg) if arg else None, threads=threads, long_texts=long_texts)
     if name == "wordllama" and not arg:
         from outcrop.providers.wordllama_embedder import WordLlamaEmbedder
 
