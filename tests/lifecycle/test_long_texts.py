@@ -98,3 +98,20 @@ def test_long_turns_can_be_read_from_their_first_window_by_configuration(tmp_pat
         assert np.allclose(vectors[report.id], first_window, atol=1e-5)
     with pytest.raises(ConfigError, match="embedder_long_texts"):
         MemoryConfig.build({"embedder_long_texts": "middle"})
+
+
+def test_an_update_embeds_a_turn_whole_and_a_derived_item_from_its_first_window(tmp_path: Path) -> None:
+    """``Memory.update`` of a turn and of a fact to the same long text: each gets the vector a
+    rebuild would give it."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}")) as m:
+        said = "I adopted a puppy named Pixel from the shelter last week."
+        m.add([{"role": "user", "name": "Caroline", "content": said}], user_id="u1", session_id="s1")
+        m.wait_for_strata()
+        turn = m.list(user_id="u1", level=Level.TURN, limit=1)[0]
+        fact = m.list(user_id="u1", level=Level.FACT, limit=1)[0]
+        m.update(turn.id, REPORT, user_id="u1")
+        m.update(fact.id, REPORT, user_id="u1")
+        _, vectors = stored_vectors(m)
+        turn_text, fact_text = (dense_text(m.get(i, user_id="u1")) for i in (turn.id, fact.id))
+        assert np.allclose(vectors[turn.id], m.embedder.embed([turn_text])[0], atol=1e-5)
+        assert np.allclose(vectors[fact.id], first_window_only(m.embedder).embed([fact_text])[0], atol=1e-5)

@@ -92,7 +92,9 @@ def test_the_window_can_be_256_word_pieces() -> None:
     assert not np.allclose(longer[0], longer[1], atol=1e-4)
 
 
-@pytest.mark.parametrize("setting", [{"max_tokens": 0}, {"max_tokens": 257}, {"long_texts": "middle"}])
+@pytest.mark.parametrize(
+    "setting", [{"max_tokens": 0}, {"max_tokens": 2}, {"max_tokens": 257}, {"long_texts": "middle"}]
+)
 def test_a_window_outside_the_models_positions_or_an_unknown_mode_is_refused(setting: dict[str, object]) -> None:
     with pytest.raises(ProviderError, match=next(iter(setting))):
         MiniLMOnnxEmbedder(**setting)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ import numpy as np
 
 from outcrop.api.background import StrataWorker
 from outcrop.config import MemoryConfig
-from outcrop.core.documents import dense_text, lexical_document
+from outcrop.core.documents import lexical_document
 from outcrop.core.ids import content_hash, new_id
 from outcrop.core.provenance import Writer
 from outcrop.core.threads import limit_blas_threads
@@ -33,7 +33,7 @@ from outcrop.lifecycle.export import import_jsonl as _import
 from outcrop.lifecycle.forget import already_forgotten, resume
 from outcrop.lifecycle.forget import forget as _forget
 from outcrop.lifecycle.lexical import refresh_session_documents
-from outcrop.lifecycle.rebuild import RebuildReport
+from outcrop.lifecycle.rebuild import RebuildReport, embed_items
 from outcrop.lifecycle.rebuild import rebuild as _rebuild
 from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
@@ -219,7 +219,7 @@ class Engine:
             recorded_at=now(),
         )
         changed = current.model_copy(update={"text": text})
-        vector = self.embedder.embed([dense_text(changed)])[0]
+        vector = embed_items(self.embedder, [changed])[changed.id]  # a derived item from its first window
         lexical = lexical_document(changed, [])
         updated = self.store.records.update_item(scope, current.id, text, log, lexical, vector, self.space)
         if current.level == Level.TURN:

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from pydantic import BaseModel
 
-from outcrop.core.documents import dense_text, lexical_document
+from outcrop.core.documents import lexical_document
 from outcrop.core.ids import remint
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
 from outcrop.core.provenance import Writer
@@ -42,7 +42,7 @@ from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log
-from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, write_turns
+from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, embed_items, write_turns
 from outcrop.lifecycle.replay import TURN_KINDS, fallback_turn_id, replay, turn_ids
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, VectorSpace, WriteBatch
@@ -279,7 +279,7 @@ def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord
             raise NotFoundError(f"log record {record.id}: no turn {item_id!r} to {record.kind}")
         if record.kind == "update":
             changed = current.model_copy(update={"text": record.payload["text"]})
-            vector = embedder.embed([dense_text(changed)])[0]
+            vector = embed_items(embedder, [changed])[item_id]
             store.records.update_item(
                 owner, item_id, changed.text, record, lexical_document(changed, []), vector, space
             )

@@ -65,10 +65,11 @@ class MiniLMOnnxEmbedder:
         max_tokens: int = MAX_TOKENS,
         long_texts: LongTexts = "windows",
     ) -> None:
-        """``max_tokens``: word pieces the model reads at once (1–256: its positions end at 512, its
-        configuration at 256); ``long_texts``: what a longer text is embedded from."""
-        if not 1 <= max_tokens <= 256:
-            raise ProviderError(f"max_tokens must be within 1 and 256, not {max_tokens}")
+        """``max_tokens``: word pieces the model reads at once, [CLS] and [SEP] included (3–256: one
+        word piece between them at least; its positions end at 512, its configuration at 256);
+        ``long_texts``: what a longer text is embedded from."""
+        if not 3 <= max_tokens <= 256:
+            raise ProviderError(f"max_tokens must be within 3 and 256, not {max_tokens}")
         if long_texts not in ("windows", "cut"):
             raise ProviderError(f"long_texts must be 'windows' or 'cut', not {long_texts!r}")
         import onnxruntime as ort
