@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from outcrop.core.text import query_terms
 from outcrop.core.types import Hit, Level, Scope
 from outcrop.errors import InvalidInputError
-from outcrop.providers.base import Embedder
+from outcrop.providers.base import Embedder, first_window_only
 from outcrop.retrieve.fusion import weighted_rrf
 from outcrop.stores.base import SearchFilters, Store, VectorSpace
 
@@ -79,7 +79,8 @@ def plain_hybrid(store: Store, embedder: Embedder, scope: Scope, query: str, lim
     terms = dict.fromkeys(query_terms(query), 1.0)
     lexical = store.lexical.search(scope, terms, _PLAIN_DEPTH, turns, 0.0)
     space = VectorSpace(embedder.id, embedder.dim)
-    dense = store.vectors.search(scope, space, embedder.embed([query])[0], _PLAIN_DEPTH, turns)
+    vector = first_window_only(embedder).embed([query])[0]  # a query from its first window, as the pipeline's
+    dense = store.vectors.search(scope, space, vector, _PLAIN_DEPTH, turns)
     fused = weighted_rrf({"bm25": lexical, "dense": dense}, {"bm25": 1.0, "dense": 1.0}, _PLAIN_RRF_K)[:limit]
     items = store.records.get_items(scope, [item_id for item_id, _, _ in fused])
     return [Hit.from_item(items[i], score, {"channels": trace}) for i, score, trace in fused if i in items]
