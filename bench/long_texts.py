@@ -2,7 +2,7 @@
 
     python bench/long_texts.py [--data ../shared/data/locomo/locomo-dev.json] [--pipeline]
 
-A LoCoMo session read as one document (its date, then each turn as "speaker: text"; 300–1,300
+A LoCoMo session read as one document (each turn as "speaker: text"; 330–1,590
 word pieces, far past the 128 the model reads at once) is a long text with known questions about
 it: for each scored question, the sessions of its conversation are ranked by the cosine of their
 vector to the question's, and a hit is a session holding one of the question's evidence turns.
@@ -24,8 +24,6 @@ a document is also split into sentence facts, each embedded on its own, and BM25
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +34,7 @@ from locomo_sample import DEFAULT_DATA
 
 from outcrop import Memory, MemoryConfig
 from outcrop.core.types import Level
-from outcrop.eval.cases import EvalCase
+from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
 from outcrop.eval.locomo import load_locomo, locomo_cases
 from outcrop.providers.base import Vectors
 from outcrop.providers.onnx_minilm import LongTexts, MiniLMOnnxEmbedder
@@ -44,16 +42,9 @@ from outcrop.providers.onnx_minilm import LongTexts, MiniLMOnnxEmbedder
 SCORED = (1, 2, 3, 4)  # multi-hop, temporal, open-domain, single-hop; adversarial is left out
 
 
-def sessions_as_documents(conversation: dict[str, object]) -> dict[int, str]:
-    numbers = sorted(int(key.split("_")[1]) for key in conversation if re.fullmatch(r"session_\d+", key))
-    documents = {}
-    for number in numbers:
-        turns = conversation[f"session_{number}"]
-        assert isinstance(turns, list)
-        lines = [str(conversation[f"session_{number}_date_time"])]
-        lines += [f"{turn['speaker']}: {turn['text']}" for turn in turns]
-        documents[number] = "\n".join(lines)
-    return documents
+def session_document(session: EvalSession) -> str:
+    """A session as one document: each turn on its line, as "speaker: text"."""
+    return "\n".join(f"{m.get('name') or m['role']}: {m['content']}" for m in session.messages)
 
 
 def best_window_vectors(embedder: MiniLMOnnxEmbedder, text: str) -> Vectors:
@@ -72,10 +63,13 @@ def word_pieces(embedder: MiniLMOnnxEmbedder, text: str) -> int:
     return sum(len(window.ids) - 2 for window in windows)  # without each window's [CLS] and [SEP]
 
 
-def evidence_sessions(question: dict[str, object]) -> set[int]:
-    evidence = question.get("evidence") or []
-    assert isinstance(evidence, list)
-    return {int(match.group(1)) for item in evidence if (match := re.match(r"D(\d+):", str(item)))}
+def evidence_sessions(case: EvalCase, question: EvalQuestion) -> set[str]:
+    session_of_key = case.session_of()
+    return {session_of_key[key] for key in question.evidence if key in session_of_key}
+
+
+def scored_questions(case: EvalCase) -> list[EvalQuestion]:
+    return [q for q in case.questions if q.scored and evidence_sessions(case, q)]
 
 
 def pipeline_ranks(case: EvalCase, embedder: MiniLMOnnxEmbedder, folder: Path) -> tuple[list[int], float]:
@@ -87,20 +81,16 @@ def pipeline_ranks(case: EvalCase, embedder: MiniLMOnnxEmbedder, folder: Path) -
     with Memory(config=config, embedder=embedder) as memory:
         start = time.process_time()
         for session in case.sessions:
-            text = "\n".join(f"{m.get('name') or m['role']}: {m['content']}" for m in session.messages)
-            message = {"role": "user", "name": "notes", "content": text}
+            message = {"role": "user", "name": "notes", "content": session_document(session)}
             memory.add([message], user_id=case.case_id, session_id=session.session_id, timestamp=session.timestamp)
         memory.wait_for_strata()
         seconds = time.process_time() - start
         session_of_turn = {
             item.id: item.session_id for item in memory.list(user_id=case.case_id, level=Level.TURN, limit=10_000)
         }
-        session_of_key = case.session_of()
         ranks = []
-        for question in case.questions:
-            wanted = {session_of_key[key] for key in question.evidence if key in session_of_key}
-            if not question.scored or not wanted:
-                continue
+        for question in scored_questions(case):
+            wanted = evidence_sessions(case, question)
             ranked: list[str] = []
             for hit in memory.search(question.question, user_id=case.case_id, limit=20):
                 for turn in [hit.id] if hit.level == Level.TURN else hit.sources:
@@ -138,13 +128,12 @@ def main() -> None:
     rows: dict[str, list[tuple[float, ...]]] = {"cut": [], "windows": [], "best window": []}
     seconds = dict.fromkeys(rows, 0.0)
     pieces: list[int] = []
-    for sample in json.loads(args.data.read_text()):
-        documents = sessions_as_documents(sample["conversation"])
-        numbers = list(documents)
-        texts = list(documents.values())
+    for case in locomo_cases(load_locomo(args.data), SCORED):
+        numbers = [session.session_id for session in case.sessions]
+        texts = [session_document(session) for session in case.sessions]
         pieces += [word_pieces(embedders["cut"], text) for text in texts]
-        questions = [q for q in sample["qa"] if q.get("category") in SCORED and evidence_sessions(q)]
-        asked = embedders["cut"].embed([str(q["question"]) for q in questions])
+        questions = scored_questions(case)
+        asked = embedders["cut"].embed([q.question for q in questions])
         session_vectors: dict[str, list[Vectors]] = {}
         for name in rows:
             start = time.process_time()
@@ -154,7 +143,7 @@ def main() -> None:
                 session_vectors[name] = [vector[None, :] for vector in embedders[name].embed(texts)]
             seconds[name] += time.process_time() - start
         for question, query in zip(questions, asked, strict=True):
-            wanted = evidence_sessions(question)
+            wanted = evidence_sessions(case, question)
             for name, vectors in session_vectors.items():
                 scores = np.array([float((matrix @ query).max()) for matrix in vectors])
                 ranked = [numbers[i] for i in np.argsort(-scores, kind="stable")]

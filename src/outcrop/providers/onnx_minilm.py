@@ -47,9 +47,9 @@ class MiniLMOnnxEmbedder:
     A text longer than ``max_tokens`` word pieces is read in consecutive windows of that length,
     each through the model on its own, and pooled over all its word pieces: the mean the model
     would take over the whole text, each piece seen in its own window (``long_texts="windows"``,
-    the default). ``long_texts="cut"`` embeds only the first window. Read as documents of 300–1,300
+    the default). ``long_texts="cut"`` embeds only the first window. Read as documents of 330–1,590
     word pieces, LoCoMo's sessions are found by their questions better whole: the session nearest
-    a question holds its evidence 34.0% of the time, against 24.3% for their first windows
+    a question holds its evidence 34.1% of the time, against 24.5% for their first windows
     (`python bench/long_texts.py`; docs/decisions.md, "Strata").
     """
 
