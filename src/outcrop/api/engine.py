@@ -41,7 +41,7 @@ from outcrop.lifecycle.reindex import reindex as _reindex
 from outcrop.lifecycle.targets import Targets, check_ids, resolve_ids, resolve_scope
 from outcrop.llm import LLM, open_llm
 from outcrop.providers.base import Embedder
-from outcrop.providers.registry import load_embedder
+from outcrop.providers.registry import configured_embedder
 from outcrop.retrieve.assemble import assemble_context
 from outcrop.retrieve.pipeline import Retriever
 from outcrop.retrieve.quarantine import without_quarantined
@@ -70,9 +70,7 @@ class Engine:
         self.config = config
         if config.blas_threads:
             limit_blas_threads(config.blas_threads)
-        self.embedder = embedder or load_embedder(
-            config.embedder, threads=config.embedder_threads, long_texts=config.embedder_long_texts
-        )
+        self.embedder = embedder or configured_embedder(config)
         self.store: Store = open_store(
             config.store,
             sqlite_synchronous=config.sqlite_synchronous,

@@ -39,7 +39,7 @@ from outcrop.lifecycle.receipts import ForgetReceipt
 from outcrop.lifecycle.reindex import ReindexReport
 from outcrop.llm import LLM
 from outcrop.providers.base import Embedder
-from outcrop.providers.registry import load_embedder
+from outcrop.providers.registry import configured_embedder
 from outcrop.retrieve.recipes import recipe as named_recipe
 from outcrop.retrieve.reuse import ReadReuse
 from outcrop.stores.base import SearchFilters, Store
@@ -275,11 +275,7 @@ class Memory:
         an :class:`Embedder`), beside the old one, then switch to it atomically; this memory then
         embeds with the new model. ``tenants`` (default: this memory's) must cover every tenant
         of the store, or the switch is refused and the old space stays."""
-        new = (
-            load_embedder(embedder, threads=self.config.embedder_threads, long_texts=self.config.embedder_long_texts)
-            if isinstance(embedder, str)
-            else embedder
-        )
+        new = configured_embedder(self.config, embedder) if isinstance(embedder, str) else embedder
         return self._engine.reindex(new, tenants or [self.config.tenant])
 
     def export(self, target: Target, *, user_id: str | None = None, projections: bool = False) -> ExportReport:

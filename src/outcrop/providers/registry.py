@@ -17,11 +17,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from outcrop.config import MemoryConfig
 from outcrop.errors import ConfigError
 from outcrop.providers.base import Embedder
 from outcrop.providers.onnx_minilm import LongTexts
 
-__all__ = ["EMBEDDER_SPECS", "load_embedder"]
+__all__ = ["EMBEDDER_SPECS", "configured_embedder", "load_embedder"]
 
 EMBEDDER_SPECS = ("minilm", "minilm:/path/model.onnx", "wordllama", "st:/path/to/model")
 
@@ -33,6 +34,14 @@ def load_embedder(spec: str = "minilm", *, threads: int = 0, long_texts: LongTex
     longer than its window (:class:`~outcrop.providers.onnx_minilm.MiniLMOnnxEmbedder`; the other
     embedders read what they read)."""
     return _load(spec, threads, long_texts)  # one cache key however the caller spelled the arguments
+
+
+def configured_embedder(config: MemoryConfig, spec: str | None = None) -> Embedder:
+    """The embedder ``spec`` names (default: ``config.embedder``), with ``config``'s threads and
+    reading of long texts."""
+    return load_embedder(
+        spec or config.embedder, threads=config.embedder_threads, long_texts=config.embedder_long_texts
+    )
 
 
 @functools.lru_cache(maxsize=8)
