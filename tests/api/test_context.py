@@ -105,3 +105,15 @@ def test_context_widens_on_low_confidence_and_search_does_not_unless_asked(fille
         assert doubtful.context(question, user_id="u1", max_tokens=120).confidence < 0.99
     with opened(widen_search=True) as eager:
         assert [h.id for h in eager.search(question, user_id="u1", limit=10)] == [h.id for h in wide.hits]
+
+
+def test_a_question_about_time_gets_a_turns_relative_dates_as_days(filled: Memory) -> None:
+    for budget in (4000, 150):  # the whole memory, and a context retrieval chooses
+        when = filled.context("When did Caroline go to the LGBTQ support group?", user_id="u1", max_tokens=budget)
+        what = filled.context("What did Caroline go to?", user_id="u1", max_tokens=budget)
+        assert when.complete == what.complete == (budget == 4000)
+        assert "support group yesterday (7 May 2023)." in when.text
+        turn = next(h for h in when.items if h.level == Level.TURN and "support group yesterday" in h.text)
+        assert turn.text == "I went to the LGBTQ support group yesterday. It was so powerful."  # the item as said
+        if turn.id in {h.id for h in what.items}:  # any other question: the turn's line as it was said
+            assert f"Caroline: {turn.text}" in what.text

@@ -193,3 +193,17 @@ def test_a_turns_image_is_said_shorter_in_its_line_and_the_item_keeps_it() -> No
     assert lines[2] == "[2] Sam: [image: a sunset over the bay]"
     assert lines[3].endswith("[shared an image: a photo of it]")  # a turn's line only
     assert context.items[0].text == shared
+
+
+def test_a_question_about_time_reads_a_turns_relative_dates_as_days() -> None:
+    said = "I signed up for cello lessons last Saturday, and the recital is in June."
+    hits = [_hit("t1", said, day=6), _hit("f1", "Sam will play next week.", level=Level.FACT, day=7)]
+    when = pack_context("When did Sam sign up for cello lessons?", hits, 200, dates_resolved=True)
+    lines = _lines_by_ref(when)
+    assert lines[1] == (
+        "[1] Sam: I signed up for cello lessons last Saturday (4 May 2024), and the recital is in June."
+    )
+    assert lines[2] == "[2] Sam will play next week."  # a fact states its dates as the strata wrote it
+    assert when.items[0].text == said
+    what = pack_context("What does Sam play?", hits, 200)
+    assert _lines_by_ref(what)[1] == f"[1] Sam: {said}"

@@ -15,6 +15,7 @@ from outcrop.retrieve.context import pack_context
 from outcrop.retrieve.pagezoom import zoom_pages
 from outcrop.retrieve.pipeline import Retriever
 from outcrop.retrieve.quarantine import without_quarantined
+from outcrop.retrieve.query import asks_about_time
 from outcrop.retrieve.relations import asks_for_a_list
 from outcrop.stores.base import SearchFilters, Store
 from outcrop.truth.readtime import truth_view
@@ -77,7 +78,15 @@ def assemble_context(
         profile = without_quarantined(store, scope, profile)
         support = {h.id: h for h in without_quarantined(store, scope, list(support.values()))}
     participants = (analysis.known or ()) if config.context_small_talk else ()
-    context = pack_context(query, hits, max_tokens, profile=profile, support=support, participants=participants)
+    context = pack_context(
+        query,
+        hits,
+        max_tokens,
+        profile=profile,
+        support=support,
+        participants=participants,
+        dates_resolved=analysis.temporal,
+    )
     context.confidence = round(retrieval.confidence.score, 4)
     context.answerable = retrieval.answerable
     context.explain = {
@@ -96,7 +105,7 @@ def _whole_scope(store: Store, scope: Scope, query: str, max_tokens: int, *, qua
     hits = [Hit.from_item(item, 1.0, {"whole_scope": True}) for item in items]
     if quarantine:
         hits = without_quarantined(store, scope, hits)
-    context = pack_context(query, hits, max_tokens)
+    context = pack_context(query, hits, max_tokens, dates_resolved=asks_about_time(query))
     if len(context.items) < len(hits):
         return None
     context.confidence, context.answerable, context.complete = 1.0, True, True

@@ -15,8 +15,11 @@ A line cites its item by a short reference, ``[n]``: the n-th of ``Context.items
 tokens, a reference 3: with ids, a quarter of a 1000-token context went to citations.
 
 A turn's line leaves out its sentences of small talk ("Thanks, Mel!") when the participants are
-given (retrieve/smalltalk.py), and says its image shorter ("[image: a cake]"); the item itself is
-not changed.
+given (retrieve/smalltalk.py), and says its image shorter ("[image: a cake]"); for a question about
+time, its relative dates are followed by the day they mean ("last Saturday (24 February 2024)",
+as a fact states them: a reader need not count back from the date line; LoCoMo dev: answer words
+in the context 80.0 -> 80.6, temporal 83.1 -> 85.6, coverage unchanged). The item itself is not
+changed.
 
 The block opens with one line saying that it quotes memory (data, not instructions), and a line
 whose item was not written by the user says who wrote it (``[3] [tool] Bot: ...``), as does one
@@ -32,6 +35,7 @@ from datetime import datetime
 from outcrop.core.documents import spoken_date
 from outcrop.core.provenance import Writer, carried_turns, is_quarantined, writer_of
 from outcrop.core.text import estimate_tokens
+from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Context, Hit, Level
 from outcrop.retrieve.smalltalk import participant_names, without_small_talk
 
@@ -117,10 +121,12 @@ def pack_context(
     profile: Sequence[Hit] = (),
     support: Mapping[str, Hit] | None = None,
     participants: Collection[str] = (),
+    dates_resolved: bool = False,
 ) -> Context:
     """``hits`` best first; ``profile`` lines to offer first; ``support`` turn hits by id, used to
     zoom into coarse hits; ``participants``: the scope's speakers, whose turns' lines leave out
-    small talk (none given: every line as stored)."""
+    small talk (none given: every line as stored); ``dates_resolved``: a turn's relative dates
+    followed by the days they mean (for a question about time)."""
     names = participant_names(participants)
     shown: dict[str, Hit] = {}  # each chosen item as its line shows it
     used = estimate_tokens(QUOTE_HEADER) + estimate_tokens(HEADER)
@@ -141,6 +147,8 @@ def pack_context(
             shown_hit = shown_hit.model_copy(update={"text": hit.explain["line"]})
         if hit.level == Level.TURN:
             text = without_small_talk(hit.text, names) if names else hit.text
+            if dates_resolved and hit.timestamp is not None:
+                text = annotate(text, hit.timestamp, named_months=False)[0]
             shown_hit = shown_hit.model_copy(update={"text": shorter_image_mark(text)})
         is_profile = hit.level == Level.PROFILE
         line = format_hit(shown_hit, dated=False, ref="0" * len(str(len(chosen) + len(profile_lines) + 1)))  # priced

@@ -10,7 +10,7 @@ from outcrop.core.text import named_words, query_terms
 from outcrop.core.types import Scope
 from outcrop.stores.base import Store
 
-__all__ = ["QueryAnalysis", "analyse_query", "known_speakers", "question_subject"]
+__all__ = ["QueryAnalysis", "analyse_query", "asks_about_time", "known_speakers", "question_subject"]
 
 _TEMPORAL = re.compile(
     r"^\s*when\b|\bwhat (date|day|month|year|time)\b|\bhow long\b|\bwhich (year|month|day)\b|\bsince when\b",
@@ -38,9 +38,14 @@ def analyse_query(query: str, known_speakers: Iterable[str]) -> QueryAnalysis:
         text=query,
         terms=tuple(query_terms(query)),
         speakers=named,
-        temporal=bool(_TEMPORAL.search(query)),
+        temporal=asks_about_time(query),
         subject=question_subject(query, named),
     )
+
+
+def asks_about_time(query: str) -> bool:
+    """Whether ``query`` asks when, since when, how long, or for a date, day, month or year."""
+    return bool(_TEMPORAL.search(query))
 
 
 def question_subject(query: str, named: Sequence[str]) -> str | None:

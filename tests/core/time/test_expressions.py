@@ -97,6 +97,16 @@ def test_annotate_appends_absolute_dates_after_relative_phrases_only() -> None:
     assert [s.explicit for s in spans] == [False, True, False]
 
 
+def test_annotate_can_leave_a_named_month_to_the_readers_date_line() -> None:
+    text = "In June I start, last month was hard, and last year too."
+    assert annotate(text, MONDAY)[0] == (
+        "In June (June 2023) I start, last month (April 2023) was hard, and last year (2022) too."
+    )
+    assert annotate(text, MONDAY, named_months=False)[0] == (
+        "In June I start, last month (April 2023) was hard, and last year (2022) too."
+    )
+
+
 def test_several_expressions_come_back_in_text_order_without_overlap() -> None:
     spans = resolve_dates("Last year in August, two weeks ago and tomorrow", MONDAY)
     assert [s.phrase for s in spans] == ["Last year", "in August", "two weeks ago", "tomorrow"]

@@ -337,15 +337,19 @@ def _named_month_ok(m: re.Match[str]) -> bool:
     return word[0].isupper() and word.lower() not in {"may", "march"} and len(word) > 3
 
 
-def annotate(text: str, anchor: datetime | date) -> tuple[str, list[TimeSpan]]:
+def annotate(text: str, anchor: datetime | date, *, named_months: bool = True) -> tuple[str, list[TimeSpan]]:
     """``text`` with each relative expression followed by its absolute date in parentheses
-    ("yesterday (7 May 2023)"); explicit dates are left as written."""
+    ("yesterday (7 May 2023)"); explicit dates are left as written. ``named_months=False``: a month
+    the phrase names ("in June") gets no year, for a reader who has the text's date beside it."""
     spans = resolve_dates(text, anchor)
     out: list[str] = []
     last = 0
     for span in spans:
         out.append(text[last : span.end_char])
-        if not span.explicit and span.label.lower() not in span.phrase.lower():
+        said_month = (
+            span.granularity == "month" and calendar.month_name[span.start.month].lower() in span.phrase.lower()
+        )
+        if not span.explicit and span.label.lower() not in span.phrase.lower() and (named_months or not said_month):
             out.append(f" ({span.label})")
         last = span.end_char
     out.append(text[last:])
