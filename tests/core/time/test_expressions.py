@@ -105,6 +105,10 @@ def test_annotate_can_leave_a_named_month_to_the_readers_date_line() -> None:
     assert annotate(text, MONDAY, named_months=False)[0] == (
         "In June I start, last month (April 2023) was hard, and last year (2022) too."
     )
+    december = datetime(2023, 12, 12, 10, 0)
+    assert annotate("We will fly out in January.", december, named_months=False)[0] == (
+        "We will fly out in January (January 2024)."  # not the year of the date line
+    )
 
 
 def test_several_expressions_come_back_in_text_order_without_overlap() -> None:

@@ -340,14 +340,17 @@ def _named_month_ok(m: re.Match[str]) -> bool:
 def annotate(text: str, anchor: datetime | date, *, named_months: bool = True) -> tuple[str, list[TimeSpan]]:
     """``text`` with each relative expression followed by its absolute date in parentheses
     ("yesterday (7 May 2023)"); explicit dates are left as written. ``named_months=False``: a month
-    the phrase names ("in June") gets no year, for a reader who has the text's date beside it."""
+    the phrase names ("in June") gets no year when it is the year the text was said in, for a reader
+    who has the text's date beside it ("in January" said in December still says which January)."""
     spans = resolve_dates(text, anchor)
     out: list[str] = []
     last = 0
     for span in spans:
         out.append(text[last : span.end_char])
         said_month = (
-            span.granularity == "month" and calendar.month_name[span.start.month].lower() in span.phrase.lower()
+            span.granularity == "month"
+            and span.start.year == anchor.year
+            and calendar.month_name[span.start.month].lower() in span.phrase.lower()
         )
         if not span.explicit and span.label.lower() not in span.phrase.lower() and (named_months or not said_month):
             out.append(f" ({span.label})")
