@@ -5,16 +5,17 @@ The environment is read only by :meth:`MemoryConfig.from_env` (and the CLI/serve
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from outcrop.core.jsontext import parse_json
 from outcrop.core.legacy import default_data_dir, with_current_names
-from outcrop.errors import ConfigError
+from outcrop.core.values import validate_name
+from outcrop.errors import ConfigError, InvalidInputError
 
 __all__ = ["LLMConfig", "MemoryConfig", "RetrievalConfig", "StrataConfig", "default_store_url"]
 
@@ -28,9 +29,9 @@ def default_store_url() -> str:
 class RetrievalConfig(BaseModel):
     """How search fuses its channels. Defaults tuned on LoCoMo dev with `outcrop eval locomo` (see README)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    channel_weights: dict[str, float] = Field(
+    channel_weights: dict[str, Annotated[float, Field(ge=0, le=100)]] = Field(
         default_factory=lambda: {
             "bm25": 1.0,
             "dense": 0.2,
@@ -219,7 +220,7 @@ class RetrievalConfig(BaseModel):
 class StrataConfig(BaseModel):
     """Which producers build the strata above turns, and how (DESIGN.md §2)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     on_add: bool = Field(True, description="consolidate after every add (otherwise only on consolidate())")
     mode: Literal["inline", "deferred"] = Field(
@@ -298,7 +299,7 @@ class LLMConfig(BaseModel):
     Configured when ``base_url`` and ``model`` are set (``OUTCROP_LLM_BASE_URL``,
     ``OUTCROP_LLM_MODEL``, optional ``OUTCROP_LLM_API_KEY``); see ``docs/llm.md``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1")
     model: str | None = None
@@ -323,14 +324,22 @@ class LLMConfig(BaseModel):
         return bool(self.base_url and self.model)
 
 
+def _tenant_name(value: str) -> str:
+    """A tenant is named as users and sessions are: no control characters, not blank."""
+    try:
+        return validate_name(value, "tenant")
+    except InvalidInputError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class MemoryConfig(BaseModel):
     """Everything that configures a :class:`outcrop.Memory`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     store: str = Field(default_factory=default_store_url, description="store URL: sqlite:///path.db")
     embedder: str = Field("minilm", description="embedder spec: minilm | wordllama | st:/path/to/model")
-    tenant: str = Field("default", min_length=1, max_length=200)
+    tenant: Annotated[str, AfterValidator(_tenant_name)] = Field("default", min_length=1, max_length=200)
     max_text_chars: int = Field(32_000, ge=1, description="longest text accepted by add/update")
     embed_batch_size: int = Field(64, ge=1, le=4096)
     embedder_threads: int = Field(
@@ -443,10 +452,15 @@ def _read_file(path: Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8")) if path.suffix == ".toml" else json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+    if path.suffix != ".toml":
+        data = parse_json(raw, f"config file {path}", ConfigError)
+    else:
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"config file {path} is TOML nested too deep") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold an object at the top level")
     return data

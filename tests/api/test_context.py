@@ -59,6 +59,11 @@ def test_context_puts_profile_first_then_items_in_time_order(filled: Memory) -> 
     assert ctx.explain["route"]["kind"] in {"broad", "precise"}
 
 
+def test_a_budget_too_small_for_one_line_is_not_answerable(filled: Memory) -> None:
+    ctx = filled.context("What did Melanie make in her pottery class?", user_id="u1", max_tokens=16)
+    assert ctx.items == [] and ctx.tokens <= 16 and not ctx.answerable
+
+
 def test_small_memories_come_back_whole(filled: Memory) -> None:
     ctx = filled.context("anything at all", user_id="u1", max_tokens=4000)
     assert ctx.complete and ctx.answerable and ctx.confidence == 1.0

@@ -22,6 +22,7 @@ def test_forget_a_session_leaves_nothing_in_any_table(filled: Memory, db_path: P
     receipt = filled.forget(user_id="u1", session_id="s2")
 
     assert receipt.ok, receipt.verification
+    assert (receipt.scope.user_id, receipt.scope.session_id) == ("u1", "s2")  # what was asked to go
     assert receipt.verification.terms_checked >= len(SECRETS)
     assert receipt.verification.phrases_checked >= 3
     assert len(receipt.removed["turn"]) == 3 and len(receipt.removed["log"]) == 3

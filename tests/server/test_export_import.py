@@ -1,6 +1,7 @@
 """``GET /v1/export`` and ``POST /v1/import`` against the real server: a tenant's memory copied
-into another tenant and restored byte for byte, re-imports that add nothing, files naming other
-tenants that land in the caller's own, and bad files refused whole."""
+into another tenant and restored under ids re-minted the same way each time, re-imports that add
+nothing, files naming other tenants that land in the caller's own, ids that never tell whether
+another tenant holds them, and bad files refused whole."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from outcrop.core.ids import remint
 from tests.helpers import CONVERSATION
 from tests.server.conftest import MAX_BODY, NewClient, Server, api_add
 
@@ -41,7 +43,25 @@ def _tenant(client: httpx.Client) -> str:
     return name
 
 
-def test_copy_into_another_tenant_then_restore_byte_identical(tenant_client: NewClient) -> None:
+def _reminted(text: str, tenant: str) -> str:
+    """An export as a REST import into ``tenant`` writes it: every log and turn id re-minted."""
+    out = []
+    for line in _lines(text):
+        if line.get("type") == "log":
+            for key in ("id", "turn_id"):
+                if line[key]:
+                    line[key] = remint(tenant, line[key])
+            if "item_id" in line["payload"]:
+                line["payload"]["item_id"] = remint(tenant, line["payload"]["item_id"])
+        out.append(json.dumps(line, ensure_ascii=False, sort_keys=True))
+    return "\n".join(out)
+
+
+def _normal(text: str) -> str:
+    return "\n".join(json.dumps(line, ensure_ascii=False, sort_keys=True) for line in _lines(text))
+
+
+def test_copy_into_another_tenant_then_restore_under_the_same_ids_again(tenant_client: NewClient) -> None:
     source, copy = tenant_client(), tenant_client()
     turns = api_add(source, messages=CONVERSATION, user_id="u1", session_id="s1", timestamp="2023-05-08T13:56:00")
     api_add(source, messages=[{"content": "I keep bees on the roof.", "name": "Ben"}], user_id="u2", session_id="s9")
@@ -72,19 +92,22 @@ def test_copy_into_another_tenant_then_restore_byte_identical(tenant_client: New
 
     # importing either file again adds nothing, and the copy exports the same bytes
     assert _import(copy, original)["added"] == 0
-    assert _import(copy, copied) == {**report, "added": 0, "skipped": 7, "turns": 0, "written": {}, "reminted": False}
+    again = {**report, "added": 0, "skipped": 7, "turns": 0, "written": {}, "reminted": False}
+    assert _import(copy, copied) == again
     assert _export(copy) == copied
     with_items = _export(copy, projections=True)
     assert len(_lines(with_items)) > len(copy_records) + 1
 
-    # a restore: erase the copy's users for good, import its own export, get the same bytes back
+    # a restore: erase the copy's users for good, import its own export: the same records, their
+    # ids re-minted (a REST import keeps none: keeping only those no other tenant holds would tell
+    # which ones another tenant does), the same way each time
     for user in ("u1", "u2"):
         assert copy.post("/v1/forget", json={"user_id": user, "scrub": False}).status_code == 200
     assert _lines(_export(copy)) == [copy_header]
     restored = _import(copy, copied)
-    assert (restored["added"], restored["reminted"]) == (7, False)
-    assert _export(copy) == copied
-    assert _export(copy, projections=True) == with_items
+    assert (restored["added"], restored["reminted"]) == (7, True)
+    assert _normal(_export(copy)) == _reminted(copied, _tenant(copy))
+    assert len(_lines(_export(copy, projections=True))) == len(_lines(with_items))
 
 
 def test_file_naming_another_tenant_lands_in_the_callers(tenant_client: NewClient) -> None:
@@ -164,8 +187,9 @@ def test_export_is_per_user_and_only_ever_the_keys_tenant(server: Server, tenant
 
 def test_an_import_does_not_tell_whether_another_tenant_holds_an_id(tenant_client: NewClient) -> None:
     """On SQLite ids are unique store-wide: a file naming the caller's own tenant whose ids another
-    tenant holds used to be refused 409 (and accepted otherwise), an oracle for other tenants' ids.
-    Such ids are now re-minted for the caller, and both imports answer alike."""
+    tenant holds used to be refused 409 (and accepted otherwise), then to get its ids re-minted while
+    a free id was kept: each an oracle for other tenants' ids. Every id is now re-minted, so the
+    answers and the ids written are alike, whoever holds the ids given."""
     holder, caller, control = tenant_client(), tenant_client(), tenant_client()
     [held_turn] = api_add(holder, messages="the holder's own note about the garden", user_id="hu", session_id="s1")
     [held] = [line for line in _lines(_export(holder)) if line.get("type") == "log"]
@@ -200,9 +224,11 @@ def test_an_import_does_not_tell_whether_another_tenant_holds_an_id(tenant_clien
 
     taken = _import(caller, crafted(_tenant(caller), held["id"], held_turn))  # ids the holder has
     free = _import(control, crafted(_tenant(control), "l_0000000000free0001", "t_0000000000free0001"))
-    assert taken == free and (taken["added"], taken["reminted"]) == (2, False)
+    assert taken == free and (taken["added"], taken["reminted"]) == (2, True)
     [turn] = caller.get("/v1/memories", params={"user_id": "cu", "level": "turn"}).json()["items"]
-    assert turn["text"] == "my note about the lake, edited" and turn["id"] != held_turn
+    assert turn["text"] == "my note about the lake, edited" and turn["id"] == remint(_tenant(caller), held_turn)
+    [kept] = control.get("/v1/memories", params={"user_id": "cu", "level": "turn"}).json()["items"]
+    assert kept["id"] == remint(_tenant(control), "t_0000000000free0001")  # a free id is re-minted too
     assert _export(holder) == before  # the holder's memory is untouched
     assert holder.get(f"/v1/memories/{held_turn}").json()["text"] == "the holder's own note about the garden"
     assert _import(caller, crafted(_tenant(caller), held["id"], held_turn))["added"] == 0  # mapped the same again

@@ -260,6 +260,7 @@ class Engine:
         forgets a stopped process left."""
         resumed = self.resume_forgets(scope.tenant, scrub=scrub)
         receipt = self._forget(resolve_scope(self.store, scope), scrub=scrub)
+        receipt.scope = scope  # what was asked to be forgotten (the plan's is its owner's: tenant and user)
         receipt.resumed = [r.plan for r in resumed]
         return receipt
 

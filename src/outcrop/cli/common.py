@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -11,12 +12,16 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from outcrop.api.memory import Memory
 from outcrop.config import MemoryConfig
 
 console = Console()
 err_console = Console(stderr=True)
+# C0 controls but tab and newline, DEL and C1: an escape sequence in a stored text would drive the
+# reader's terminal (ESC [2J clears it); they are shown as \x.. instead
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 T = TypeVar("T")
 
@@ -73,6 +78,17 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
 
 
+def shown(value: object) -> Text:
+    """``value`` (a stored text, a name) as the console prints it: literally (no console markup:
+    "[/bold]" in a memory is text, not a style), with control characters written as ``\\x1b``."""
+    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)))
+
+
+def plain(value: object) -> str:
+    """``value`` with control characters written as ``\\x1b``, for ``typer.echo``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, unwrapped: Sequence[str] = ()) -> None:
     """``rows`` as a table on the console: ``columns`` fold long cells, ``unwrapped`` ones after them
     do not."""
@@ -82,5 +98,5 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, unwrap
     for column in unwrapped:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(shown(cell) for cell in row))
     console.print(table)

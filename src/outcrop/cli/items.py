@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 import typer
+from rich.text import Text
 
 from outcrop.api.memory import Memory
-from outcrop.cli.common import console, print_json, print_table, run_and_print, settings
+from outcrop.cli.common import console, plain, print_json, print_table, run_and_print, settings, shown
 from outcrop.cli.hints import empty_scope_hint
 from outcrop.core.explain import Stats
+from outcrop.core.jsontext import parse_json
 from outcrop.core.types import Hit, Item, ItemVersion
 from outcrop.errors import InvalidInputError
 from outcrop.truth.slots import SlotValue
@@ -98,7 +99,7 @@ def _print_slots(values: list[SlotValue]) -> None:
 
 def _print_fields(item: Item) -> None:
     for key, value in item.model_dump(mode="json").items():
-        console.print(f"[bold]{key}[/bold]: {value}")
+        console.print(Text.assemble((key, "bold"), ": ", shown(value)))
 
 
 def _print_items(found: list[Item]) -> None:
@@ -120,13 +121,13 @@ def _print_items(found: list[Item]) -> None:
 
 def _print_versions(versions: list[ItemVersion]) -> None:
     for v in versions:
-        typer.echo(f"v{v.version} {v.event:<6} {v.at.isoformat()} {v.text if v.text is not None else ''}")
+        typer.echo(f"v{v.version} {v.event:<6} {v.at.isoformat()} {plain(v.text) if v.text is not None else ''}")
 
 
 def _print_stats(result: Stats) -> None:
-    console.print(f"store: {result['store']}\nembedder: {result['embedder']}")
+    console.print(shown(f"store: {result['store']}\nembedder: {result['embedder']}"))
     for key, value in result["counts"].items():
-        console.print(f"  {key:<8} {value}")
+        console.print(shown(f"  {key:<8} {value}"))
 
 
 def _by_id_command(
@@ -162,10 +163,7 @@ def register(app: typer.Typer) -> None:
         """Remember one message."""
         meta = None
         if metadata:
-            try:
-                meta = json.loads(metadata)
-            except json.JSONDecodeError as exc:
-                raise InvalidInputError(f"--metadata is not valid JSON: {exc.msg}") from None
+            meta = parse_json(metadata, "--metadata")
         message: dict[str, Any] = {"role": role, "content": text}
         if speaker is not None:  # an empty speaker is refused, not dropped
             message["name"] = speaker
@@ -231,7 +229,7 @@ def register(app: typer.Typer) -> None:
             lambda memory: memory.context(
                 query, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens, as_of=as_of
             ),
-            lambda result: typer.echo(result.text),
+            lambda result: typer.echo(plain(result.text)),
         )
 
     @app.command()

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from outcrop.cli.common import console, print_json, settings
+from outcrop.cli.common import print_json, print_table, settings
 from outcrop.cli.serve import DB, KEYS, memory_config, server_imports_error
 
 if TYPE_CHECKING:
@@ -69,10 +68,10 @@ def list_keys(
     if as_json:
         print_json([vars(k) for k in found])
         return
-    table = Table("key id", "tenant", "name", "created", "revoked")
-    for k in found:
-        table.add_row(k.key_id, k.tenant, k.name or "", _when(k.created_at), _when(k.revoked_at))
-    console.print(table)
+    print_table(
+        ("key id", "tenant", "name", "created", "revoked"),
+        ((k.key_id, k.tenant, k.name or "", _when(k.created_at), _when(k.revoked_at)) for k in found),
+    )
 
 
 @app.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from outcrop.cli.bulk import ALL_TENANTS, RAY, TENANTS, chosen_tenants, run_bulk
-from outcrop.cli.common import console, print_json, run_and_print, settings
+from outcrop.cli.common import console, print_json, run_and_print, settings, shown
 from outcrop.cli.items import AGENT, JSON_OPTION, SESSION, USER
 from outcrop.distributed.jobs import ImportJob, RebuildJob, exports_by_tenant, reindex_tenants
 from outcrop.errors import InvalidInputError
@@ -28,7 +28,7 @@ def _print_receipt(receipt: ForgetReceipt) -> None:
     verdict = "[green]passed[/green]" if v.passed else "[red]FAILED[/red]"
     console.print(f"verification {verdict}: {v.terms_checked} distinctive terms, {v.phrases_checked} phrases searched")
     for leak in v.leaks:
-        console.print(f"  leak: {leak.item_id} ({leak.level}) found by {leak.found_by} {leak.term or ''}")
+        console.print(shown(f"  leak: {leak.item_id} ({leak.level}) found by {leak.found_by} {leak.term or ''}"))
     for item_id in v.remaining:
         console.print(f"  still readable: {item_id}")
     if receipt.scrub:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from outcrop.cli.common import console, print_json, settings
+from outcrop.cli.common import console, print_json, settings, shown
 from outcrop.cli.items import AGENT, JSON_OPTION, SESSION, USER
 
 __all__ = ["register"]
@@ -37,12 +37,12 @@ def answer(
     if got.abstained:
         console.print("[bold]No answer[/bold]: the memories do not say.")
     else:
-        console.print(got.text, style="bold", markup=False)
-        shown = {h.id: h for h in got.context.items}
+        console.print(shown(got.text), style="bold")
+        cited = {h.id: h for h in got.context.items}
         for item_id in got.citations:
-            hit = shown[item_id]
+            hit = cited[item_id]
             when = hit.timestamp.strftime("%Y-%m-%d") if hit.timestamp else ""
-            console.print(f"  [{item_id}] {when} {hit.speaker or ''}: {hit.text[:160]}", markup=False, highlight=False)
+            console.print(shown(f"  [{item_id}] {when} {hit.speaker or ''}: {hit.text[:160]}"), highlight=False)
     console.print(
         f"[dim]{got.model} · {got.prompt} · {got.tokens} tokens · {got.latency_ms:.0f} ms[/dim]", highlight=False
     )

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from outcrop.cli.common import console, print_json, run_and_print, settings
+from outcrop.cli.common import console, print_json, print_table, run_and_print, settings
 from outcrop.cli.follow import follow_due
 from outcrop.cli.items import AGENT, JSON_OPTION, USER
 from outcrop.core.types import Item
 
 
 def _print_profile(lines: list[Item]) -> None:
-    table = Table("id", "subject", "line", "support")
-    for line in lines:
-        table.add_row(line.id, line.speaker or "", line.text, str(line.metadata.get("support", "")))
-    console.print(table)
+    print_table(
+        ("id", "subject", "line", "support"),
+        ((line.id, line.speaker or "", line.text, str(line.metadata.get("support", ""))) for line in lines),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from outcrop.core.jsontext import parse_json
 from outcrop.core.time.clock import memory_time
 from outcrop.errors import InvalidInputError
 
@@ -53,14 +54,7 @@ def _load_text(path: Path) -> str:
 
 
 def _parse_json(text: str, path: Path) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise InvalidInputError(f"{path} is JSON nested too deep") from None
+    return parse_json(text, str(path))
 
 
 def detect_format(path: Path, text: str) -> str:

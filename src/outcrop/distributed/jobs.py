@@ -10,7 +10,6 @@ store and returns the same report. The embedding model is loaded once per proces
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from outcrop.api.memory import Memory
 from outcrop.config import MemoryConfig
+from outcrop.core.jsontext import parse_json
 from outcrop.core.values import validate_name
 from outcrop.distributed.runner import run_each
 from outcrop.errors import InvalidInputError
@@ -144,10 +144,11 @@ def sum_imports(reports: Iterable[ImportReport]) -> ImportReport:
 
 def _header_tenant(path: Path) -> str:
     try:
-        with path.open(encoding="utf-8") as handle:
-            header = json.loads(handle.readline() or "null")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"{path}: not an outcrop export ({exc})") from None
+        with path.open("rb") as handle:
+            first = handle.readline() or b"null"
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read it ({exc.strerror})") from None
+    header = parse_json(first, f"{path}, line 1")
     tenant = header.get("tenant") if isinstance(header, dict) else None
     if not isinstance(tenant, str):
         raise InvalidInputError(f"{path}, line 1: not an outcrop export header naming its tenant")

@@ -37,7 +37,7 @@ from outcrop.core.ids import remint
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
 from outcrop.core.provenance import Writer
 from outcrop.core.text import validate_text
-from outcrop.core.time.clock import format_time, memory_time, parse_time
+from outcrop.core.time.clock import format_time, memory_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import InvalidInputError, NotFoundError
@@ -165,7 +165,7 @@ def _record(obj: dict[str, Any], tenant: str) -> tuple[LogRecord, str | None]:
     if not isinstance(payload, dict):
         raise InvalidInputError("'payload' must be an object")
     _check_payload(str(kind), payload)
-    recorded = parse_time(_str(obj, "recorded_at"))
+    recorded = memory_time(_str(obj, "recorded_at"))  # a turn without a time of its own takes it
     assert recorded is not None
     record = LogRecord(
         id=validate_id(obj.get("id"), "'id'"),
@@ -211,6 +211,7 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
     :class:`InvalidInputError` naming the first bad line."""
     header: dict[str, Any] | None = None
     records: list[tuple[LogRecord, str | None]] = []
+    first: dict[tuple[str, str], str] = {}  # ("log" | "turn", id) -> content hash of the record that has it
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -226,7 +227,7 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
             if header is None:
                 if obj.get("format") not in EXPORT_FORMATS:
                     raise InvalidInputError(f"not an outcrop export (header 'format' must be {FORMAT!r})")
-                if obj.get("version") != VERSION:
+                if obj.get("version") != VERSION or isinstance(obj.get("version"), bool):  # True == 1
                     raise InvalidInputError(f"unsupported export version {obj.get('version')!r}; this reads {VERSION}")
                 if obj["format"] == LEGACY_NAME:
                     warnings.warn(
@@ -236,7 +237,9 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
                     )
                 header = obj
             elif obj.get("type") == "log":
-                records.append(_record(obj, tenant))
+                record, turn_id = _record(obj, tenant)
+                _once(record, turn_id, first)
+                records.append((record, turn_id))
             elif obj.get("type") == "item":
                 _str(obj, "id")
                 Level(str(obj.get("level")))
@@ -248,6 +251,17 @@ def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list
     if header is None:
         raise InvalidInputError("line 1: empty file; expected an outcrop export header")
     return header, records
+
+
+def _once(record: LogRecord, turn_id: str | None, first: dict[tuple[str, str], str]) -> None:
+    """Refuse an id a record of other content has already taken in the file (the same record twice
+    is one record: the import skips what it holds by content hash)."""
+    ids = [("log", record.id)]
+    if record.kind in TURN_KINDS:
+        ids.append(("turn", turn_id or fallback_turn_id(record.id)))
+    for key in ids:
+        if first.setdefault(key, record.content_hash) != record.content_hash:
+            raise InvalidInputError(f"{key[0]} id {key[1]} appears twice in the file")
 
 
 def _check_outside(store: Store, records: Sequence[LogRecord]) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from outcrop.core.jsontext import parse_json
 from outcrop.core.time.clock import format_time, parse_time
 from outcrop.core.types import DEFAULT_USER
 from outcrop.errors import InvalidInputError, install_hint
@@ -285,11 +286,10 @@ def read_mem0_export(path: str | Path) -> Mem0Source:
     """The memories of a JSON file holding what mem0's ``get_all`` returned."""
     file = Path(path).expanduser()
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
     except OSError as exc:
         raise Mem0StoreError(f"cannot read {file}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Mem0StoreError(f"{file} is not JSON: {exc}") from None
+    data = parse_json(raw, str(file), Mem0StoreError)
     items = data.get("results") if isinstance(data, dict) else data
     if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i and "memory" in i for i in items):
         raise Mem0StoreError(

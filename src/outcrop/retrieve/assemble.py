@@ -88,7 +88,7 @@ def assemble_context(
         dates_resolved=analysis.temporal,
     )
     context.confidence = round(retrieval.confidence.score, 4)
-    context.answerable = retrieval.answerable
+    context.answerable = retrieval.answerable and bool(context.items)  # a budget too small for one line
     context.explain = {
         "route": retrieval.route.explain(),
         "confidence": retrieval.confidence.explain(),

@@ -6,12 +6,13 @@ holds and recomputes the projections. Over HTTP, where one store is shared by ev
 the file comes from anyone holding a key, :func:`prepare_import` adds three things:
 
 * **Re-scoping.** Every record lands in the caller's tenant; the header's ``tenant`` and the
-  records' user, agent and session names only place records *inside* it. Ids are kept when the
-  header names the caller's own tenant (a restore keeps callers' references valid). A file from
-  another tenant gets its log and turn ids re-minted (:func:`remint`): deterministically from the
-  caller's tenant and the original id, keeping the id's time prefix, so the copy never reuses an
-  id of the tenant it came from (on SQLite ids are unique store-wide) and importing the same file
-  twice maps it the same way.
+  records' user, agent and session names only place records *inside* it. Every log and turn id is
+  re-minted (:func:`remint`): deterministically from the caller's tenant and the original id,
+  keeping the id's time prefix, so importing the same file twice maps it the same way. Keeping
+  an id the store does not hold while re-minting one it holds (on SQLite ids are unique
+  store-wide) would tell the caller which ids other tenants hold, so no id is kept, whatever the
+  header says; an update or delete keeps its target when the caller's tenant holds that item. A
+  restore that keeps every id is an operator's ``outcrop import`` on the server's machine.
 * **Every line checked up front**, including what :mod:`outcrop.lifecycle.replay` would only
   find while building turns (a bad payload time, a non-string speaker) and the text rules of
   ``add`` (no NUL, not empty, ``max_text_chars``), so an error always names its line and nothing
@@ -48,7 +49,7 @@ _TURN = Level.TURN.prefix + "_"
 @dataclass(frozen=True)
 class PreparedImport:
     text: str  # the file to hand to Memory.import_, line for line (dropped lines left blank)
-    reminted: bool  # log and turn ids were re-minted: the file came from another tenant
+    reminted: bool  # the records written have re-minted log and turn ids (always, when any is written)
     dropped: int  # updates/deletes of derived items the tenant does not hold
 
 
@@ -83,15 +84,33 @@ def _json(number: int, raw: str) -> dict[str, Any]:
     return obj
 
 
-def _remap(obj: dict[str, Any], tenant: str) -> dict[str, Any]:
+def _remap(obj: dict[str, Any], tenant: str, held: set[str]) -> dict[str, Any]:
+    """A log line with its ids re-minted for ``tenant``, and its update's or delete's target unless
+    the tenant holds it (``held``)."""
     out = dict(obj)
     for key in ("id", "turn_id"):  # an empty id stays empty, to be refused as the import refuses it
         if isinstance(out.get(key), str) and out[key]:
             out[key] = remint(tenant, out[key])
     payload = out.get("payload")
-    if isinstance(payload, dict) and isinstance(payload.get("item_id"), str) and payload["item_id"]:
+    target = payload.get("item_id") if isinstance(payload, dict) else None
+    if isinstance(payload, dict) and isinstance(target, str) and target and target not in held:
         out["payload"] = {**payload, "item_id": remint(tenant, payload["item_id"])}
     return out
+
+
+def _held_targets(lines: list[_Line], tenant: str, store: Store) -> set[str]:
+    """The items the log lines update or delete that ``tenant`` holds."""
+    wanted = {
+        line.obj["payload"]["item_id"]
+        for line in lines
+        if line.obj.get("type") == "log"
+        and isinstance(line.obj.get("payload"), dict)
+        and isinstance(line.obj["payload"].get("item_id"), str)
+        and line.obj["payload"]["item_id"]
+    }
+    if not wanted:
+        return set()
+    return set(store.records.get_items(Scope(tenant=tenant, user_id=None), sorted(wanted)))
 
 
 def _check_record(line: _Line, header: str, tenant: str, max_chars: int) -> None:
@@ -136,13 +155,12 @@ def prepare_import(body: bytes, tenant: str, store: Store, *, max_chars: int) ->
         lines.append(_Line(number, obj))
     if header_at is None:
         raise InvalidInputError("line 1: empty file; expected an outcrop export header")
-    reminted = header.get("tenant") != tenant
     header_line = json.dumps(header)
+    held = _held_targets(lines, tenant, store)
     for line in lines:
         kind = line.obj.get("type")
         if kind == "log":
-            if reminted:
-                line.obj = _remap(line.obj, tenant)
+            line.obj = _remap(line.obj, tenant, held)
             _check_record(line, header_line, tenant, max_chars)
         elif kind == "item":
             try:
@@ -151,17 +169,17 @@ def prepare_import(body: bytes, tenant: str, store: Store, *, max_chars: int) ->
                 raise _fail(line.number, str(exc)) from None
         else:
             raise _fail(line.number, f"unknown line type {kind!r}; expected 'log' or 'item'")
-    dropped = _drop_unappliable(lines, tenant, store)
+    dropped, written = _drop_unappliable(lines, tenant, store)
     out = list(raws)
     for line in lines:
         out[line.number - 1] = "" if line.dropped else json.dumps(line.obj, ensure_ascii=False)
-    return PreparedImport(text="\n".join(out), reminted=reminted, dropped=dropped)
+    return PreparedImport(text="\n".join(out), reminted=written > 0, dropped=dropped)
 
 
-def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> int:
+def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> tuple[int, int]:
     """Replay the records the import will write (those whose content hash the tenant does not
     hold, first of each hash); refuse updates/deletes of missing turns, drop those of missing
-    derived items, refuse ids repeated in the file."""
+    derived items, refuse ids repeated in the file. Returns (dropped, records to write)."""
     records = [line for line in lines if line.record is not None]
     whole = Scope(tenant=tenant, user_id=None)
     held = set(store.records.items_for_log_hashes(whole, [line.record.content_hash for line in records if line.record]))
@@ -203,4 +221,4 @@ def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> int:
             raise _fail(line.number, f"{kind} of turn {target}, which neither the file nor the tenant holds")
         line.dropped = True
         dropped += 1
-    return dropped
+    return dropped, len(log_ids) - dropped

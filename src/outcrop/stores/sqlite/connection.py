@@ -39,6 +39,9 @@ class SQLiteConnection:
         self.timeout = 30.0  # seconds a write waits for another process's
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder should be, no permission, a read-only disk
+            raise StoreError(f"cannot open SQLite store {path}: cannot create its folder ({exc.strerror})") from None
+        try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
             into_wal(self.db, self.timeout)  # processes opening a new store together (stores/sqlite/wal.py)
             self.db.execute(f"PRAGMA synchronous={synchronous}")
