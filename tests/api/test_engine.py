@@ -85,3 +85,31 @@ def test_no_record_when_strata_are_not_computed_on_add(tmp_path: Path, embedder:
         m.add("I adopted a puppy named Biscuit last week.", user_id="u1", session_id="s1")
     counts, due = _stored(url)
     assert (counts["turn"], counts["fact"], due) == (1, 0, 0)
+
+
+def test_a_fault_in_the_strata_never_makes_the_store_unopenable(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A producer that some stored text trips (any exception, not only ours) leaves the turns
+    stored, searchable and awaiting their strata: the open succeeds, and a later one catches up."""
+    from outcrop.strata.consolidate import Consolidator
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_ADD, url], cwd=_REPO, capture_output=True, text=True, timeout=300
+    )
+    assert child.returncode == -9, child.stderr
+    assert _stored(url)[1] == 1
+
+    def fault(*args: object, **kwargs: object) -> None:
+        raise ValueError("year 0 is out of range")  # what a year-1 timestamp once raised in the strata
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Consolidator, "after_add", fault)
+        with _open(url, embedder) as m:  # opens, though its catch-up fails
+            assert m.search("Biscuit puppy", user_id="u1", limit=1)[0].text.startswith("I adopted")
+            assert m.list(user_id="u1", level=Level.FACT) == []
+    assert _stored(url)[1] == 1  # still awaiting
+    with _open(url, embedder) as m:
+        assert any("Biscuit" in f.text for f in m.list(user_id="u1", level=Level.FACT))
+    assert _stored(url)[1] == 0

@@ -277,6 +277,11 @@ def _deep(levels: int) -> dict[str, object]:
         (lambda m: m.context("q", user_id="u", max_tokens="5"), "max_tokens must be an integer"),
         (lambda m: m.list(user_id="u", limit=2.5), "limit must be an integer between 1 and 10000"),
         (lambda m: m.list(user_id="u", level="nope"), "unknown level 'nope'"),
+        (lambda m: m.add([{1: "x", "zz": "y", "content": "hi"}], user_id="u"), "unknown keys ['zz', 1]"),
+        (lambda m: m.export(5), "an export's target must be a file path or a text stream, not int"),
+        (lambda m: m.import_(5), "an import's source must be a file path or a text stream, not int"),
+        (lambda m: m.ingest(5), "path must be a file path, not int"),
+        (lambda m: m.reindex(5), "embedder must be a spec such as 'wordllama' or an Embedder, not int"),
     ],
 )
 def test_bad_input_is_refused_with_our_error_and_writes_nothing(memory: Memory, call: Any, message: str) -> None:
@@ -287,6 +292,13 @@ def test_bad_input_is_refused_with_our_error_and_writes_nothing(memory: Memory, 
     assert memory.stats(user_id="u")["counts"]["log"] == 0
     memory.add("a fine note", user_id="u", metadata={"n": 1.5, "tags": ["ok", None, True]})
     assert memory.search("fine note", user_id="u", filters={"metadata": {"n": 1.5}})  # metadata reads still work
+
+
+def test_a_config_that_is_not_a_memory_config_is_a_config_error() -> None:
+    from outcrop import ConfigError
+
+    with pytest.raises(ConfigError, match="config must be a MemoryConfig"):
+        Memory(config="sqlite:///x.db")  # type: ignore[arg-type]
 
 
 def test_opening_caps_numpy_blas_threads_unless_told_not_to(tmp_path: Path, embedder: Embedder) -> None:

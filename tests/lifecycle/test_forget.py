@@ -87,6 +87,24 @@ def test_forget_a_deleted_turn_erases_its_log_and_history(filled: Memory, db_pat
         filled.history(turn.id)
 
 
+def test_forgetting_a_turn_erases_the_edits_of_what_was_drawn_from_it(filled: Memory, db_path: Path) -> None:
+    """A fact edited with ``update`` cites the record that changed it; forgetting the fact's turn
+    erases the fact, that record and its history too (the edit restates the fact: it kept
+    "Vexmoor" in the log, the history and the file after the turn was gone)."""
+    fact = next(f for f in filled.list(user_id="u1", level="fact", limit=1000) if "Zorblax" in f.text)
+    [turn] = fact.sources
+    filled.update(fact.id, "Ann's parrot came from Vexmoor.")
+    assert [v.event for v in filled.history(fact.id)] == ["update"] and table_hits(db_path, ["vexmoor"])
+
+    receipt = filled.forget([turn])
+
+    assert receipt.ok and receipt.verification.terms_checked >= 1
+    assert fact.id in receipt.removed["fact"] and len(receipt.removed["log"]) == 2  # the message and the edit
+    with pytest.raises(NotFoundError):
+        filled.history(fact.id)
+    assert table_hits(db_path, ["vexmoor"]) == {} and file_hits(db_path, ["vexmoor"]) == {}
+
+
 def test_forget_a_user_removes_every_level(filled: Memory, db_path: Path) -> None:
     before = filled.stats(user_id="u1")["counts"]
     receipt = filled.forget(user_id="u1")

@@ -237,3 +237,27 @@ def test_an_update_of_a_turn_the_store_lacks_refuses_the_whole_import(tmp_path: 
             target.import_(io.StringIO(f"{header}\n{other}\n{update}\n"))
         assert target.stats()["counts"] == {} or sum(target.stats()["counts"].values()) == 0
         assert target.list(user_id="u1") == []
+
+
+def test_an_update_after_the_files_own_delete_of_a_held_turn_refuses_the_whole_import(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A file that deletes a turn the store holds, then updates it: the update has nothing to apply
+    to, and the check, which follows the file's order, refuses it before anything is written (the
+    delete and the file's new turn used to be written, then the update raised)."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
+        source.update(turn, "I live in Porto now.", user_id="u1")
+        source.delete(turn, user_id="u1")
+        source.add("I adopted a cat.", user_id="u1", session_id="s2", timestamp="2024-01-03T10:00:00")
+        out = io.StringIO()
+        source.export(out)
+    header, add, update, delete, other = out.getvalue().splitlines()
+    assert [json.loads(line)["kind"] for line in (update, delete)] == ["update", "delete"]
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as target:
+        target.import_(io.StringIO(f"{header}\n{add}\n"))
+        before = target.stats()["counts"]
+        with pytest.raises(NotFoundError, match="no turn"):
+            target.import_(io.StringIO(f"{header}\n{other}\n{delete}\n{update}\n"))
+        assert target.stats()["counts"] == before
+        assert target.get(turn, user_id="u1").text == "I live in Lisbon."

@@ -88,6 +88,13 @@ def test_stdio_session_and_user_scope(db_url: str) -> None:
             assert any("night train" in t for t in await _recall_texts(travel, "night train to Porto"))
         async with Client(stdio_params(db_url, "alice", "--agent-id", "cooking"), read_timeout_seconds=120) as cook:
             assert not any("night train" in t for t in await _recall_texts(cook, "night train to Porto"))
+            # nor forgets them: another agent's id is refused as an id of nothing is
+            train, missing = await _first_id(db_url, "alice", agent_id="travel"), "t_0000000000missing1"
+            refused = await _error(cook, "forget", ids=[train])
+            assert refused.endswith(f"not_found: no memory item {train!r} in this scope")
+            assert await _error(cook, "forget", ids=[missing]) == refused.replace(train, missing)
+        async with Client(stdio_params(db_url, "alice", "--agent-id", "travel"), read_timeout_seconds=120) as travel:
+            assert any("night train" in t for t in await _recall_texts(travel, "night train to Porto"))
         # alice's memories outlive the process; bob's are not in them
         async with Client(stdio_params(db_url, "alice"), read_timeout_seconds=120) as alice:
             texts = await _recall_texts(alice, "Lisbon bees Porto roof")
@@ -96,13 +103,14 @@ def test_stdio_session_and_user_scope(db_url: str) -> None:
     anyio.run(main)
 
 
-async def _first_id(db_url: str, user_id: str) -> str:
-    """An id of ``user_id``'s memories, read through the library (not through the MCP server)."""
+async def _first_id(db_url: str, user_id: str, agent_id: str | None = None) -> str:
+    """An id of ``user_id``'s memories (of ``agent_id``'s, when given), read through the library (not
+    through the MCP server)."""
     from outcrop import Memory
 
     def read() -> str:
         with Memory(db_url) as memory:
-            return memory.list(user_id=user_id, level="turn", limit=1)[0].id
+            return memory.list(user_id=user_id, agent_id=agent_id, level="turn", limit=1)[0].id
 
     return await anyio.to_thread.run_sync(read)
 

@@ -39,8 +39,17 @@ def _alive(pid: int) -> bool:
 
 
 def _workers(pid: int) -> set[int]:
-    """The supervisor's worker processes (multiprocessing's spawn also starts a resource tracker)."""
-    return {c for c in _children(pid) if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()}
+    """The supervisor's worker processes (multiprocessing's spawn also starts a resource tracker);
+    a child that ends between the listing and the read of its command line is none."""
+    found = set()
+    for child in _children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile (the killed worker, reaped)
+            continue
+        if b"resource_tracker" not in command:
+            found.add(child)
+    return found
 
 
 def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> None:

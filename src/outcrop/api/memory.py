@@ -81,6 +81,10 @@ class Memory:
         embedder: Embedder | None = None,
         llm: LLM | None = None,
     ) -> None:
+        if config is not None and not isinstance(config, MemoryConfig):
+            raise ConfigError(
+                f"config must be a MemoryConfig (MemoryConfig.build(dict) reads one), not {type(config).__name__}"
+            )
         base = config or MemoryConfig()
         if store is not None:
             base = MemoryConfig.build({**base.model_dump(), "store": store})
@@ -197,6 +201,8 @@ class Memory:
         stops half-way, ingesting the file again adds only what is missing. A JSONL file is
         streamed: its size does not bound memory. ``total`` is called once with the number of
         messages in the file, ``progress`` with the number written so far."""
+        if not isinstance(path, str | os.PathLike):
+            raise InvalidInputError(f"path must be a file path, not {type(path).__name__}")
         return ingest_file(
             self._engine,
             path,
@@ -275,6 +281,10 @@ class Memory:
         an :class:`Embedder`), beside the old one, then switch to it atomically; this memory then
         embeds with the new model. ``tenants`` (default: this memory's) must cover every tenant
         of the store, or the switch is refused and the old space stays."""
+        if not isinstance(embedder, str | Embedder):
+            raise InvalidInputError(
+                f"embedder must be a spec such as 'wordllama' or an Embedder, not {type(embedder).__name__}"
+            )
         new = configured_embedder(self.config, embedder) if isinstance(embedder, str) else embedder
         return self._engine.reindex(new, tenants or [self.config.tenant])
 

@@ -81,7 +81,7 @@ def print_json(value: Any) -> None:
 def shown(value: object) -> Text:
     """``value`` (a stored text, a name) as the console prints it: literally (no console markup:
     "[/bold]" in a memory is text, not a style), with control characters written as ``\\x1b``."""
-    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)))
+    return Text(plain(value))
 
 
 def plain(value: object) -> str:

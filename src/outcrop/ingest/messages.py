@@ -53,7 +53,8 @@ def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_ch
             raise InvalidInputError(f"{where} must be a string or a dict, got {type(message).__name__}")
         unknown = set(message) - _KNOWN_KEYS
         if unknown:
-            raise InvalidInputError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_KNOWN_KEYS)}")
+            named = sorted(repr(key) for key in unknown)  # any key: a non-string one sorts too
+            raise InvalidInputError(f"{where} has unknown keys [{', '.join(named)}]; allowed: {sorted(_KNOWN_KEYS)}")
         content = message.get("content", message.get("text"))
         if content is None:
             raise InvalidInputError(f"{where} has no 'content'")

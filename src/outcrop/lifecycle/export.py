@@ -79,6 +79,9 @@ def _line(obj: dict[str, Any]) -> str:
 
 @contextmanager
 def _opened(target: Target, mode: str) -> Iterator[IO[str]]:
+    if not isinstance(target, str | os.PathLike) and not hasattr(target, "write" if mode == "w" else "read"):
+        what = "an export's target" if mode == "w" else "an import's source"
+        raise InvalidInputError(f"{what} must be a file path or a text stream, not {type(target).__name__}")
     if isinstance(target, str | os.PathLike):
         try:
             with open(Path(target), mode, encoding="utf-8", newline="\n") as handle:
@@ -266,16 +269,20 @@ def _once(record: LogRecord, turn_id: str | None, first: dict[tuple[str, str], s
 
 def _check_outside(store: Store, records: Sequence[LogRecord]) -> None:
     """Before anything is written: every update or delete of a turn the import does not bring
-    names a turn the target holds (a missing one refuses the whole import, not its tail)."""
+    names a turn the target holds when its turn comes, in the file's order (a missing one, or one
+    the file deleted before, refuses the whole import, not its tail)."""
     wanted: dict[Scope, list[LogRecord]] = {}
     for record in records:
         if str(record.payload["item_id"]).startswith(Level.TURN.prefix + "_"):
             wanted.setdefault(Scope(tenant=record.scope.tenant, user_id=record.scope.user_id), []).append(record)
     for owner, found in wanted.items():
-        held = store.records.get_items(owner, [str(r.payload["item_id"]) for r in found])
+        live = set(store.records.get_items(owner, [str(r.payload["item_id"]) for r in found]))
         for record in found:
-            if str(record.payload["item_id"]) not in held:
-                raise NotFoundError(f"log record {record.id}: no turn {record.payload['item_id']!r} to {record.kind}")
+            target = str(record.payload["item_id"])
+            if target not in live:
+                raise NotFoundError(f"log record {record.id}: no turn {target!r} to {record.kind}")
+            if record.kind == "delete":
+                live.discard(target)
 
 
 def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord]) -> None:

@@ -126,6 +126,22 @@ def _earlier_generations(
     return {turn_id: versions for turn_id, versions in found.items() if versions}
 
 
+def _own_edits(store: Store, tenant: Scope, items: dict[str, Item], forgotten: set[str]) -> dict[str, list[LogRecord]]:
+    """The update records among each item's sources that edit that item itself (a fact edited with
+    ``update`` cites the record that changed it): by item id."""
+    wanted = {s for item in items.values() for s in item.sources if s not in forgotten and s.startswith("l_")}
+    if not wanted:
+        return {}
+    records = store.records.log_records(tenant, ids=sorted(wanted), limit=len(wanted))
+    found: dict[str, list[LogRecord]] = {}
+    for record in records:
+        target = record.payload.get("item_id")
+        own = record.kind in ("update", "delete") and isinstance(target, str) and target in items
+        if own and record.id in items[str(target)].sources:
+            found.setdefault(str(target), []).append(record)
+    return found
+
+
 def _close(store: Store, targets: Targets) -> None:
     """Follow provenance: items whose sources are all forgotten go too, transitively; items citing
     a forgotten id among surviving ones are recomputed."""
@@ -137,9 +153,14 @@ def _close(store: Store, targets: Targets) -> None:
         for item in dependents.values():
             if item.id not in forgotten:
                 targets.partial[item.id] = item
+        edits = _own_edits(store, targets.tenant, targets.partial, forgotten)
         for item_id, item in list(targets.partial.items()):
-            if set(item.sources) <= forgotten:
+            if set(item.sources) <= forgotten | {record.id for record in edits.get(item_id, ())}:
                 del targets.partial[item_id]
                 targets.items[item_id] = item
                 forgotten.add(item_id)
                 frontier.append(item_id)
+                for record in edits.get(item_id, ()):  # its edits go with it: they restate its text
+                    targets.log_ids.append(record.id)
+                    targets.texts.extend(log_texts(record))
+                    forgotten.add(record.id)

@@ -16,6 +16,7 @@ from outcrop.api.memory import Memory
 from outcrop.core.locks import ScopeLocks
 from outcrop.core.provenance import Writer, flags_of, writer_of
 from outcrop.core.types import DEFAULT_USER, Hit, Level
+from outcrop.errors import NotFoundError
 from outcrop.mcp_server.calls import call as _call
 from outcrop.mcp_server.openmemory import register_openmemory_tools
 from outcrop.truth.slots import SlotValue
@@ -203,8 +204,17 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
         """Erase memories for good by id (a fact erases the turns it came from), with everything
         derived from them; nothing of them is kept, not even history."""
         with locks.writing(memory.config.tenant, user):  # no user: ids of any user, the whole tenant
+            if agent is not None:  # a server of one agent forgets that agent's memories only
+                _call(_of_agent, ids)
             receipt = _call(memory.forget, ids, user_id=user)
         return Forgotten(ids=ids, removed=receipt.count(), verified=receipt.ok)
+
+    def _of_agent(ids: list[str]) -> None:
+        """Refuse the ids of items outside this server's agent, as the ids of no item are refused
+        (the same error: the caller cannot tell another agent's item from a missing one)."""
+        for item_id in ids:
+            if memory.get(item_id, user_id=user).scope.agent_id != agent:
+                raise NotFoundError(f"no memory item {item_id!r} in this scope")
 
     @server.tool()
     def timeline(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from outcrop.core.types import Scope
-from outcrop.errors import OutcropError, WriteConflict
+from outcrop.errors import WriteConflict
 from outcrop.stores.base import Store, StrataDue
 from outcrop.strata.consolidate import Consolidator
 
@@ -66,8 +66,11 @@ def consolidate_due(store: Store, consolidator: Consolidator, tenant: str, dues:
         turn_ids = list(dict.fromkeys(t for due in records for t in due.turn_ids))
         try:
             retrying(lambda: consolidator.after_add(owner, turn_ids))  # noqa: B023 (called at once)
-        except OutcropError as exc:
-            log.warning("the strata of %d turns could not be computed: %s", len(turn_ids), exc)
+        except Exception as exc:  # a fault in a derived level never closes the store
+            # the turns are stored and searchable; their record stays for the next attempt (an open,
+            # the worker). Any exception, not only ours: a fault in a producer that some stored text
+            # trips must not make every later open of the tenant fail
+            log.warning("the strata of %d turns could not be computed: %s: %s", len(turn_ids), type(exc).__name__, exc)
             report.failed += len(records)
             report.errors.append(str(exc))
             continue

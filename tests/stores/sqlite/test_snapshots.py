@@ -74,3 +74,36 @@ def test_a_snapshot_after_close_is_a_store_error(conn: SQLiteConnection) -> None
     conn.close()
     with pytest.raises(StoreError), conn.snapshot():
         pass
+
+
+def test_close_lets_a_snapshot_under_way_finish_on_its_reader_and_refuses_any_after(conn: SQLiteConnection) -> None:
+    """Closing while another thread reads: that thread's snapshot reads on (its reader was closed
+    under it before, a raw MemoryError or a bindings error in the middle of a search), closes its
+    reader as it ends, and every read after the close is a StoreError: no thread opens a reader
+    again (a context or an export of a closed memory used to open one and answer)."""
+    _write(conn, 5)
+    inside, closed = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def read() -> None:
+        with conn.snapshot():
+            inside.set()
+            closed.wait(10)
+            seen.append(_count(conn))  # after the close, in the snapshot it began before
+        for _ in range(2):
+            try:
+                with conn.snapshot():
+                    seen.append(_count(conn))
+            except StoreError as exc:
+                seen.append(str(exc))
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    assert inside.wait(10)
+    conn.close()
+    closed.set()
+    worker.join()
+    assert seen[0] == 5 and all("is closed" in str(s) for s in seen[1:]) and len(seen) == 3
+    assert conn._readers == {} and conn._reading == set()  # the worker closed its own reader
+    with pytest.raises(StoreError, match="closed"):
+        conn.query("SELECT count(*) FROM t")

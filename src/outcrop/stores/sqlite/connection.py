@@ -54,13 +54,21 @@ class SQLiteConnection:
         self._local = threading.local()  # a thread's reader connection, and its snapshot while it reads one
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}  # thread -> its reader
         self._readers_lock = threading.Lock()
+        self._reading: set[int] = set()  # threads inside a snapshot: their readers are theirs to close
+        self._closed = False
         self._migrate()
 
     def close(self) -> None:
+        """Close the file's connections. A thread inside a read snapshot finishes it on its own
+        reader, which it closes as the snapshot ends (closing a connection another thread is
+        reading through broke that read with a raw MemoryError); every read or write after this
+        raises :class:`StoreError`."""
         with self._readers_lock:
-            for _, reader in self._readers.values():
-                reader.close()
-            self._readers.clear()
+            self._closed = True
+            for ident, (_, reader) in list(self._readers.items()):
+                if ident not in self._reading:
+                    reader.close()
+                    del self._readers[ident]
         with self.lock:
             self.db.close()
 
@@ -74,6 +82,9 @@ class SQLiteConnection:
             return db
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.timeout)
         with self._readers_lock:
+            if self._closed:
+                db.close()
+                raise StoreError(f"the SQLite store {self.path} is closed")
             for ident, (thread, old) in list(self._readers.items()):
                 if not thread.is_alive():
                     old.close()
@@ -101,21 +112,33 @@ class SQLiteConnection:
         if getattr(self._local, "db", None) is not None:
             yield
             return
+        ident = threading.get_ident()
+        with self._readers_lock:
+            if self._closed:
+                raise StoreError(f"the SQLite store {self.path} is closed")
+            self._reading.add(ident)  # from here until the snapshot ends, close() leaves our reader to us
         try:
-            db = self._reader()
-            db.execute("BEGIN")
-            db.execute("SELECT 1 FROM schema_migrations LIMIT 1")  # the read transaction starts here
-        except sqlite3.Error as exc:
-            self._drop_reader()
-            raise StoreError(f"cannot open a read snapshot: {exc}") from None
-        self._local.db = db
-        try:
-            yield
-        finally:
-            self._local.db = None
             try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
+                db = self._reader()
+                db.execute("BEGIN")
+                db.execute("SELECT 1 FROM schema_migrations LIMIT 1")  # the read transaction starts here
+            except sqlite3.Error as exc:
+                self._drop_reader()
+                raise StoreError(f"cannot open a read snapshot: {exc}") from None
+            self._local.db = db
+            try:
+                yield
+            finally:
+                self._local.db = None
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    self._drop_reader()
+        finally:
+            with self._readers_lock:
+                self._reading.discard(ident)
+                closed = self._closed
+            if closed:  # the store was closed meanwhile: this reader was left for us to close
                 self._drop_reader()
 
     @contextmanager
