@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,11 @@ def _deep(levels: int) -> dict[str, object]:
         (lambda m: m.import_(5), "an import's source must be a file path or a text stream, not int"),
         (lambda m: m.ingest(5), "path must be a file path, not int"),
         (lambda m: m.reindex(5), "embedder must be a spec such as 'wordllama' or an Embedder, not int"),
+        (lambda m: m.add([{"content": "hi", "metadata": []}], user_id="u"), "'metadata' must be an object"),
+        (lambda m: m.add([{"content": "hi", "metadata": 0}], user_id="u"), "'metadata' must be an object"),
+        (lambda m: m.export(io.StringIO(), projections="no"), "projections must be true or false, not 'no'"),
+        (lambda m: m.search("q", user_id="u", filters={"speaker": ""}), "filter 'speaker' must be a non-empty string"),
+        (lambda m: m.search("q", user_id="u", filters={"metadata": 0}), "filter 'metadata' must be an object"),
     ],
 )
 def test_bad_input_is_refused_with_our_error_and_writes_nothing(memory: Memory, call: Any, message: str) -> None:

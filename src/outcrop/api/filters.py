@@ -74,7 +74,8 @@ def parse_filters(filters: Filters | None) -> SearchFilters | None:
     unknown = set(filters) - _KEYS
     if unknown:
         raise InvalidInputError(f"unknown filter keys {sorted(unknown)}; allowed: {sorted(_KEYS)}")
-    metadata = filters.get("metadata") or {}
+    metadata = filters.get("metadata")
+    metadata = {} if metadata is None else metadata  # 0 or "" are no metadata filter: refused
     if not isinstance(metadata, dict):
         raise InvalidInputError("filter 'metadata' must be an object of key: value pairs")
     metadata = validate_metadata(metadata, "filter 'metadata'")
@@ -87,7 +88,12 @@ def parse_filters(filters: Filters | None) -> SearchFilters | None:
     if session is not None:
         session = validate_name(session, "filter 'session_id'")
     speakers = filters.get("speakers", filters.get("speaker"))
-    names = tuple(validate_name(v, "filter 'speaker'") for v in _strings(speakers, "speaker")) if speakers else ()
+    # an empty name is refused as a name is, not read as no filter ("speaker": "" matched everyone)
+    names = (
+        tuple(validate_name(v, "filter 'speaker'") for v in _strings(speakers, "speaker"))
+        if speakers is not None
+        else ()
+    )
     return SearchFilters(
         since=parse_time(filters.get("since")),
         until=parse_time(filters.get("until")),

@@ -291,6 +291,8 @@ class Memory:
     def export(self, target: Target, *, user_id: str | None = None, projections: bool = False) -> ExportReport:
         """Write this tenant's log (or one user's), and with ``projections`` every item, to a
         JSONL file path or text stream; see :mod:`outcrop.lifecycle.export`."""
+        if not isinstance(projections, bool):
+            raise InvalidInputError(f"projections must be true or false, not {projections!r}")
         scope = self._scope(user_id, None, None, default_user=False)
         return self._engine.export(scope, target, projections=projections)
 

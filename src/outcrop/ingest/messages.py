@@ -60,7 +60,8 @@ def normalize_messages(messages: Messages, *, timestamp: datetime | None, max_ch
             raise InvalidInputError(f"{where} has no 'content'")
         role = message.get("role", "user")
         speaker = message.get("name", message.get("speaker"))
-        metadata = message.get("metadata") or {}
+        metadata = message.get("metadata")
+        metadata = {} if metadata is None else metadata  # 0, "" or [] are not metadata: refused below
         role = validate_name(role, f"{where}: 'role'")
         if speaker is not None:
             speaker = validate_name(speaker, f"{where}: 'name'")
