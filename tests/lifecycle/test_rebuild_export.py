@@ -261,3 +261,63 @@ def test_an_update_after_the_files_own_delete_of_a_held_turn_refuses_the_whole_i
             target.import_(io.StringIO(f"{header}\n{other}\n{delete}\n{update}\n"))
         assert target.stats()["counts"] == before
         assert target.get(turn, user_id="u1").text == "I live in Lisbon."
+
+
+def test_an_import_writes_its_turns_and_its_edits_of_held_turns_at_once(tmp_path: Path, embedder: Embedder) -> None:
+    """A file with a new turn, an update of a held turn and a delete of another: all of it lands
+    (the edits in the same transaction as the new turn), the history holds each edit once, and the
+    held session's lexical documents read the new text (a search finds the update's words)."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        kept, gone = source.add(
+            [{"content": "I live in Lisbon."}, {"content": "My locker code is quince."}],
+            user_id="u1",
+            session_id="s1",
+            timestamp="2024-01-02T10:00:00",
+        )
+        source.update(kept, "I live in Porto now, near the Douro.", user_id="u1")
+        source.delete(gone, user_id="u1")
+        source.add("I adopted a cat.", user_id="u1", session_id="s2", timestamp="2024-01-03T10:00:00")
+        out = io.StringIO()
+        source.export(out)
+    header, add_kept, add_gone, update, delete, other = out.getvalue().splitlines()
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as target:
+        target.import_(io.StringIO(f"{header}\n{add_kept}\n{add_gone}\n"))
+        report = target.import_(io.StringIO(f"{header}\n{other}\n{update}\n{delete}\n"))
+        assert report.added == 3 and report.turns == 1
+        assert target.get(kept, user_id="u1").text == "I live in Porto now, near the Douro."
+        assert [v.event for v in target.history(kept, user_id="u1")] == ["add", "update"]
+        assert [v.event for v in target.history(gone, user_id="u1")] == ["add", "delete"]
+        with pytest.raises(NotFoundError):
+            target.get(gone, user_id="u1")
+        assert kept in [h.id for h in target.search("Douro", user_id="u1", limit=5)]
+        assert target.store.records.strata_due(target.config.tenant) == []
+
+
+def test_an_import_stopped_before_its_strata_leaves_them_due_for_the_next_open(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's turns are written marked as awaiting their strata; a process stopped before
+    the consolidation after the write (here: interrupted in it) leaves them due, and the next open
+    computes them (they used to stay without facts, episodes or topics until a rebuild)."""
+    import outcrop.lifecycle.export as export_module
+
+    with open_at(tmp_path / "a.db", embedder) as source:
+        load_sample(source)
+        out = io.StringIO()
+        source.export(out)
+        facts = len(source.list(user_id="demo", level="fact", limit=1000))
+    assert facts > 0
+
+    def stopped(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    with open_at(tmp_path / "b.db", embedder) as target:
+        with monkeypatch.context() as patch:
+            patch.setattr(export_module, "consolidate_owners", stopped)
+            with pytest.raises(KeyboardInterrupt):
+                target.import_(io.StringIO(out.getvalue()))
+        assert target.list(user_id="demo", level="fact") == []
+        assert target.store.records.strata_due(target.config.tenant)
+    with open_at(tmp_path / "b.db", embedder) as reopened:
+        assert reopened.store.records.strata_due(reopened.config.tenant) == []
+        assert len(reopened.list(user_id="demo", level="fact", limit=1000)) == facts

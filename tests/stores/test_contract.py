@@ -839,3 +839,52 @@ def test_slot_facts_are_the_facts_of_the_slots_asked(mem: Memory) -> None:
     other = Scope(tenant=mem.config.tenant, user_id="u2")
     assert [i.id for i in mem.store.records.slot_facts(other, keys)] == ["f_other_user"]
     assert mem.store.records.slot_facts(Scope(tenant="elsewhere", user_id="u1"), keys) == []
+
+
+def test_a_batchs_edits_of_held_items_are_in_its_transaction(mem: Memory) -> None:
+    """A batch's updates and deletes of stored items (``WriteBatch.edits``) land with the rest of
+    it or not at all: an edit of an id not in its scope refuses the whole batch, the earlier edit
+    and the batch's log record included."""
+    from outcrop.core.documents import lexical_document
+    from outcrop.core.ids import new_id
+    from outcrop.core.types import LogRecord
+    from outcrop.stores.base import HeldEdit, VectorSpace, WriteBatch
+
+    first, second, *_ = ingest(mem)["s1"]
+    scope = Scope(tenant=mem.config.tenant, user_id="u1")
+    space = VectorSpace(mem.embedder.id, mem.embedder.dim)
+
+    def record(kind: str, item_id: str, **payload: str) -> LogRecord:
+        return LogRecord(
+            id=new_id("l"),
+            scope=scope.model_copy(update={"session_id": "s1"}),
+            kind=kind,
+            payload={"item_id": item_id, **payload},
+            content_hash=new_id("h"),
+            recorded_at=now(),
+        )
+
+    held = mem.get(first, user_id="u1")
+    changed = held.model_copy(update={"text": "I went to the quarry choir yesterday."})
+    update = HeldEdit(
+        scope,
+        first,
+        record("update", first, text=changed.text),
+        changed.text,
+        lexical_document(changed, []),
+        mem.embedder.embed([changed.text])[0],
+    )
+    stray = record("add", "t_nothing", text="a log record of the failed batch")
+    with pytest.raises(NotFoundError):
+        mem.store.records.write(
+            WriteBatch(logs=[stray], space=space, edits=[update, HeldEdit(scope, "t_nothing", record("delete", "t_x"))])
+        )
+    assert mem.get(first, user_id="u1").text == held.text
+    assert [v.event for v in mem.history(first, user_id="u1")] == ["add"]
+    assert stray.id not in {r.id for r in mem.store.records.log_records(scope, limit=1000)}
+    mem.store.records.write(WriteBatch(space=space, edits=[update, HeldEdit(scope, second, record("delete", second))]))
+    assert mem.get(first, user_id="u1").text == changed.text
+    assert [v.event for v in mem.history(first, user_id="u1")] == ["add", "update"]
+    assert [h.id for h in mem.search("quarry choir", user_id="u1", limit=1)] == [first]
+    with pytest.raises(NotFoundError):
+        mem.get(second, user_id="u1")

@@ -137,7 +137,7 @@ class TurnIngestor:
             return Ingested(ids, 0)
         self._index(scope, fresh, batch, {} if memo is None else memo)
         if due is not None:
-            batch.strata_due = StrataDue(id=due, scope=scope, turn_ids=tuple(item.id for item in fresh))
+            batch.strata_due.append(StrataDue(id=due, scope=scope, turn_ids=tuple(item.id for item in fresh)))
         self.store.records.write(batch)
         return Ingested(ids, len(fresh))
 

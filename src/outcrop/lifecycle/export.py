@@ -16,7 +16,10 @@ replays the log and recomputes every projection (``item`` lines are checked, not
 file imports the same into SQLite or PostgreSQL. Records whose content hash the target already
 holds are skipped: importing a file twice adds nothing. The whole file is parsed and checked
 before anything is written; a malformed line raises :class:`~outcrop.errors.InvalidInputError`
-naming its line number, and the log records and turns are then written in one transaction.
+naming its line number, and the log records, the turns and the file's updates and deletes of
+turns the target held are then written in one transaction, the turns marked as awaiting their
+strata until the consolidation after the import has computed them (a stopped process leaves them
+due for the next open).
 Export is deterministic: export → import → export gives the same bytes.
 """
 
@@ -33,7 +36,7 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 from outcrop.core.documents import lexical_document
-from outcrop.core.ids import remint
+from outcrop.core.ids import new_id, remint
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
 from outcrop.core.provenance import Writer
 from outcrop.core.text import validate_text
@@ -41,11 +44,12 @@ from outcrop.core.time.clock import format_time, memory_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import InvalidInputError, NotFoundError
+from outcrop.lifecycle.lexical import refresh_session_documents
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, embed_items, write_turns
 from outcrop.lifecycle.replay import TURN_KINDS, fallback_turn_id, replay, turn_ids
 from outcrop.providers.base import Embedder
-from outcrop.stores.base import Store, VectorSpace, WriteBatch
+from outcrop.stores.base import HeldEdit, Store, StrataDue, WriteBatch
 from outcrop.strata.consolidate import Consolidator
 
 __all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "export_jsonl", "import_jsonl"]
@@ -285,27 +289,35 @@ def _check_outside(store: Store, records: Sequence[LogRecord]) -> None:
                 live.discard(target)
 
 
-def _apply_outside(store: Store, embedder: Embedder, records: Sequence[LogRecord]) -> None:
-    """Updates and deletes of turns the target already held (imported separately earlier)."""
-    space = VectorSpace(embedder.id, embedder.dim)
+def _held_edits(store: Store, embedder: Embedder, records: Sequence[LogRecord]) -> list[HeldEdit]:
+    """The file's updates and deletes of turns the target held before the import (checked by
+    :func:`_check_outside`), in the file's order, to be written with its turns: one transaction.
+    A derived item's delete or edit is not among them: its record goes into the imported log (a
+    tombstone the consolidation after the import honours) and the item is drawn anew."""
+    edits: list[HeldEdit] = []
     for record in records:
         item_id = str(record.payload["item_id"])
-        owner = Scope(tenant=record.scope.tenant, user_id=record.scope.user_id)
-        current = store.records.get_items(owner, [item_id]).get(item_id)
-        if current is None and not item_id.startswith(Level.TURN.prefix + "_"):
-            # a derived item's delete (its tombstone, which the consolidation after the import
-            # honours) or edit: the record is in the imported log, the item is drawn anew
+        if not item_id.startswith(Level.TURN.prefix + "_"):
             continue
-        if current is None:
+        owner = Scope(tenant=record.scope.tenant, user_id=record.scope.user_id)
+        if record.kind != "update":
+            edits.append(HeldEdit(owner, item_id, record))
+            continue
+        current = store.records.get_items(owner, [item_id]).get(item_id)
+        if current is None:  # checked before: only a concurrent delete gets here
             raise NotFoundError(f"log record {record.id}: no turn {item_id!r} to {record.kind}")
-        if record.kind == "update":
-            changed = current.model_copy(update={"text": record.payload["text"]})
-            vector = embed_items(embedder, [changed])[item_id]
-            store.records.update_item(
-                owner, item_id, changed.text, record, lexical_document(changed, []), vector, space
-            )
-        else:
-            store.records.delete_item(owner, item_id, record)
+        changed = current.model_copy(update={"text": record.payload["text"]})
+        vector = embed_items(embedder, [changed])[item_id]
+        edits.append(HeldEdit(owner, item_id, record, changed.text, lexical_document(changed, []), vector))
+    return edits
+
+
+def _refresh_edited_sessions(store: Store, edits: Sequence[HeldEdit], window: int) -> None:
+    """The lexical documents of the sessions whose turns the import updated or deleted: a turn's
+    document reads its neighbours' text (as an update or delete through the API does)."""
+    sessions = {e.log.scope for e in edits if e.log.scope.session_id is not None}
+    for session in sorted(sessions, key=lambda s: (s.user_id or "", s.agent_id or "", s.session_id or "")):
+        refresh_session_documents(store, session, window)
 
 
 def _own_ids(
@@ -364,14 +376,23 @@ def import_jsonl(
     report.turns = len(state.turns)
     # an update or delete of a turn held already is logged by the write that applies it (below);
     # a derived item's delete or edit is logged here, as its tombstone
-    applied = {r.id for r in state.outside if str(r.payload["item_id"]).startswith(Level.TURN.prefix + "_")}
-    logs = [r for r in fresh if r.id not in applied]
     _check_outside(store, state.outside)
-    write_turns(store, embedder, state, tenant, window, WriteBatch(logs=logs, versions=state.versions))
-    _apply_outside(store, embedder, state.outside)
+    edits = _held_edits(store, embedder, state.outside)
+    applied = {edit.log.id for edit in edits}
+    logs = [r for r in fresh if r.id not in applied]
+    # the turns of each owner await their strata until the consolidation below is done: a process
+    # stopped before then leaves them due, and the next open computes them
+    by_owner: dict[Scope, list[str]] = {}
+    for turn in state.turns.values():
+        by_owner.setdefault(turn.scope.owner, []).append(turn.id)
+    dues = [StrataDue(id=new_id("d"), scope=owner, turn_ids=tuple(ids)) for owner, ids in by_owner.items()]
+    batch = WriteBatch(logs=logs, versions=state.versions, strata_due=dues, edits=edits)
+    write_turns(store, embedder, state, tenant, window, batch)  # the log, the turns and the edits: one transaction
+    _refresh_edited_sessions(store, edits, window)
     owners = set(state.owners())
     owners.update(Scope(tenant=tenant, user_id=r.scope.user_id, agent_id=r.scope.agent_id) for r in state.outside)
     rebuilt = RebuildReport()
     consolidate_owners(consolidator, sorted(owners, key=lambda s: (s.user_id or "", s.agent_id or "")), rebuilt)
+    store.records.clear_strata_due(tenant, [due.id for due in dues])
     report.written = rebuilt.written
     return report

@@ -35,6 +35,7 @@ from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope, Vecto
 
 __all__ = [
     "ForgetPlan",
+    "HeldEdit",
     "LexicalDocument",
     "LexicalIndex",
     "Link",
@@ -113,6 +114,22 @@ class StrataDue:
         return cls(id=id, scope=Scope.model_validate(data["scope"]), turn_ids=tuple(data["turn_ids"]))
 
 
+@dataclass(frozen=True)
+class HeldEdit:
+    """An update (``text`` given, with its new ``lexical`` document and ``vector``) or a delete
+    (``text`` None) of an item the store holds, logged by ``log``: what
+    :meth:`Records.update_item` and :meth:`Records.delete_item` do, written with a batch instead
+    (:attr:`WriteBatch.edits`), so that an import's new turns and its edits of turns held are one
+    transaction."""
+
+    scope: Scope
+    item_id: str
+    log: LogRecord
+    text: str | None = None
+    lexical: LexicalDocument | None = None
+    vector: np.ndarray | None = None
+
+
 @dataclass
 class WriteBatch:
     """Everything one ``add`` writes, applied by :meth:`Records.write` in one transaction."""
@@ -129,7 +146,10 @@ class WriteBatch:
     replaces: list[str] = field(default_factory=list)  # stored items of this batch, removed first (one transaction)
     removes: dict[Scope, list[str]] = field(default_factory=dict)  # stored derived items dropped, scope -> ids
     tenant: str | None = None  # tenant of ``versions``/``relexical`` when ``items`` is empty
-    strata_due: StrataDue | None = None  # the batch's turns, until their strata are computed
+    strata_due: list[StrataDue] = field(default_factory=list)  # the batch's turns, until their strata are computed
+    # updates and deletes of stored items, applied after the rest in their order (vectors in
+    # ``space``); one whose item is not in its scope refuses the whole batch (NotFoundError)
+    edits: list[HeldEdit] = field(default_factory=list)
 
 
 class Records(Protocol):

@@ -31,6 +31,7 @@ from outcrop.stores.postgres.sqlparts import (
     ITEM_COLS,
     ITEM_SOURCES,
     LOG_COLS,
+    Conn,
     ids_in_scope,
     pg,
     sees_every_tenant,
@@ -71,6 +72,8 @@ class PostgresRecords:
             if batch.logs
             else next(iter(batch.removes)).tenant
             if batch.removes
+            else batch.edits[0].scope.tenant
+            if batch.edits
             else ""
         )
         if not tenant:
@@ -111,8 +114,7 @@ class PostgresRecords:
                     [tenant, link.src, link.dst, link.kind, link.weight],
                 )
             insert_versions(conn, batch.versions, tenant)
-            if batch.strata_due is not None:
-                due = batch.strata_due
+            for due in batch.strata_due:
                 conn.execute(
                     "INSERT INTO strata_due (tenant, id, due) VALUES (%s, %s, %s::jsonb)",
                     [tenant, due.id, due.to_json()],
@@ -124,6 +126,14 @@ class PostgresRecords:
                 TakenOut([k for t in taken for k in t.keys]) if taken else None,
             )
             self._lexical.put_many(conn, tenant, batch.relexical)
+            for edit in batch.edits:
+                if edit.text is None:
+                    self._delete(conn, edit.scope, edit.item_id, edit.log)
+                else:
+                    assert edit.lexical is not None, "an update brings its lexical document"
+                    self._update(
+                        conn, edit.scope, edit.item_id, edit.text, edit.log, edit.lexical, edit.vector, batch.space
+                    )
 
     def strata_due(self, tenant: str) -> list[StrataDue]:
         rows = self._db.query(tenant, "SELECT id, due::text FROM strata_due WHERE tenant = %s ORDER BY id", [tenant])
@@ -157,25 +167,38 @@ class PostgresRecords:
         if vector is not None and space is not None:
             self._vectors.ensure_index(space)
         with self._db.tx(scope.tenant) as conn:
-            require(conn, scope, item_id)
-            insert_log(conn, log)
-            # a derived item deleted and derived again restarts at version 1: continue after its history
-            row = conn.execute(
-                "UPDATE items SET text = %s, updated_at = %s, version = 1 + GREATEST(version,"
-                " (SELECT COALESCE(MAX(v.version), 0) FROM item_versions v WHERE v.tenant = items.tenant"
-                " AND v.item_id = items.id)) WHERE tenant = %s AND id = %s RETURNING version",
-                [text, log.recorded_at, scope.tenant, item_id],
-            ).fetchone()
-            assert row is not None
-            conn.execute(
-                "INSERT INTO item_sources (tenant, item_id, source_id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                [scope.tenant, item_id, log.id],
-            )
-            insert_version(conn, logged_version(log, item_id, row[0], "update", text), scope.tenant)
-            self._lexical.put(conn, scope.tenant, item_id, lexical)
-            if vector is not None and space is not None:
-                self._vectors.upsert_row(conn, scope.tenant, item_id, space, vector)
+            self._update(conn, scope, item_id, text, log, lexical, vector, space)
         return self.get_items(scope, [item_id])[item_id]
+
+    def _update(
+        self,
+        conn: Conn,
+        scope: Scope,
+        item_id: str,
+        text: str,
+        log: LogRecord,
+        lexical: LexicalDocument,
+        vector: np.ndarray | None,
+        space: VectorSpace | None,
+    ) -> None:
+        require(conn, scope, item_id)
+        insert_log(conn, log)
+        # a derived item deleted and derived again restarts at version 1: continue after its history
+        row = conn.execute(
+            "UPDATE items SET text = %s, updated_at = %s, version = 1 + GREATEST(version,"
+            " (SELECT COALESCE(MAX(v.version), 0) FROM item_versions v WHERE v.tenant = items.tenant"
+            " AND v.item_id = items.id)) WHERE tenant = %s AND id = %s RETURNING version",
+            [text, log.recorded_at, scope.tenant, item_id],
+        ).fetchone()
+        assert row is not None
+        conn.execute(
+            "INSERT INTO item_sources (tenant, item_id, source_id) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            [scope.tenant, item_id, log.id],
+        )
+        insert_version(conn, logged_version(log, item_id, row[0], "update", text), scope.tenant)
+        self._lexical.put(conn, scope.tenant, item_id, lexical)
+        if vector is not None and space is not None:
+            self._vectors.upsert_row(conn, scope.tenant, item_id, space, vector)
 
     def set_metadata(self, scope: Scope, items: Mapping[str, dict[str, Any]]) -> None:
         with self._db.tx(scope.tenant) as conn:
@@ -188,24 +211,27 @@ class PostgresRecords:
 
     def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
         with self._db.tx(scope.tenant) as conn:
-            require(conn, scope, item_id)
-            insert_log(conn, log)
-            row = conn.execute(
-                "SELECT version FROM items WHERE tenant = %s AND id = %s", [scope.tenant, item_id]
+            self._delete(conn, scope, item_id, log)
+
+    def _delete(self, conn: Conn, scope: Scope, item_id: str, log: LogRecord) -> None:
+        require(conn, scope, item_id)
+        insert_log(conn, log)
+        row = conn.execute(
+            "SELECT version FROM items WHERE tenant = %s AND id = %s", [scope.tenant, item_id]
+        ).fetchone()
+        assert row is not None
+        version = int(row[0])
+        if conn.execute(
+            "SELECT 1 FROM item_versions WHERE tenant = %s AND item_id = %s AND version = %s AND event = 'delete'",
+            [scope.tenant, item_id, version],
+        ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
+            top = conn.execute(
+                "SELECT MAX(version) FROM item_versions WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id]
             ).fetchone()
-            assert row is not None
-            version = int(row[0])
-            if conn.execute(
-                "SELECT 1 FROM item_versions WHERE tenant = %s AND item_id = %s AND version = %s AND event = 'delete'",
-                [scope.tenant, item_id, version],
-            ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
-                top = conn.execute(
-                    "SELECT MAX(version) FROM item_versions WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id]
-                ).fetchone()
-                version = 1 + int(top[0] if top else 0)
-            insert_version(conn, logged_version(log, item_id, version, "delete", None), scope.tenant)
-            drop_items(conn, self._lexical, scope.tenant, [item_id])
-            conn.execute("DELETE FROM item_access WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id])
+            version = 1 + int(top[0] if top else 0)
+        insert_version(conn, logged_version(log, item_id, version, "delete", None), scope.tenant)
+        drop_items(conn, self._lexical, scope.tenant, [item_id])
+        conn.execute("DELETE FROM item_access WHERE tenant = %s AND item_id = %s", [scope.tenant, item_id])
 
     def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
         if not ids:

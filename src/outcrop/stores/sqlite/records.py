@@ -85,12 +85,18 @@ class SQLiteRecords:
                     if row is not None:
                         relexed.append((row[0], document))
                 self._lexical.put_many(db, tenant, relexed)
-                if batch.strata_due is not None:
-                    due = batch.strata_due
-                    db.execute(
-                        "INSERT INTO strata_due (tenant, id, due) VALUES (?, ?, ?)",
-                        (due.scope.tenant, due.id, due.to_json()),
-                    )
+                db.executemany(
+                    "INSERT INTO strata_due (tenant, id, due) VALUES (?, ?, ?)",
+                    [(due.scope.tenant, due.id, due.to_json()) for due in batch.strata_due],
+                )
+                for edit in batch.edits:
+                    if edit.text is None:
+                        self._delete(db, edit.scope, edit.item_id, edit.log)
+                    else:
+                        assert edit.lexical is not None, "an update brings its lexical document"
+                        self._update(
+                            db, edit.scope, edit.item_id, edit.text, edit.log, edit.lexical, edit.vector, batch.space
+                        )
         except sqlite3.IntegrityError as exc:
             raise WriteConflict(f"write rejected by the store: {exc}") from None
         except sqlite3.Error as exc:
@@ -132,21 +138,34 @@ class SQLiteRecords:
         space: VectorSpace | None,
     ) -> Item:
         with self._conn.transaction() as db:
-            rowid = self._rowid(db, scope, item_id)
-            insert_log(db, log)
-            db.execute(
-                # a derived item deleted and derived again restarts at version 1: continue after its history
-                "UPDATE items SET text = ?, updated_at = ?, version = 1 + MAX(version,"
-                " (SELECT COALESCE(MAX(version), 0) FROM item_versions WHERE item_id = items.id)) WHERE rowid = ?",
-                (text, format_time(log.recorded_at), rowid),
-            )
-            db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
-            version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
-            insert_version(db, logged_version(log, item_id, version, "update", text), scope.tenant)
-            self._lexical.put(db, scope.tenant, rowid, lexical)
-            if vector is not None and space is not None:
-                SQLiteVectors.replace(db, rowid, space, vector)
+            self._update(db, scope, item_id, text, log, lexical, vector, space)
         return self.get_items(scope, [item_id])[item_id]
+
+    def _update(
+        self,
+        db: sqlite3.Connection,
+        scope: Scope,
+        item_id: str,
+        text: str,
+        log: LogRecord,
+        lexical: LexicalDocument,
+        vector: np.ndarray | None,
+        space: VectorSpace | None,
+    ) -> None:
+        rowid = self._rowid(db, scope, item_id)
+        insert_log(db, log)
+        db.execute(
+            # a derived item deleted and derived again restarts at version 1: continue after its history
+            "UPDATE items SET text = ?, updated_at = ?, version = 1 + MAX(version,"
+            " (SELECT COALESCE(MAX(version), 0) FROM item_versions WHERE item_id = items.id)) WHERE rowid = ?",
+            (text, format_time(log.recorded_at), rowid),
+        )
+        db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
+        version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
+        insert_version(db, logged_version(log, item_id, version, "update", text), scope.tenant)
+        self._lexical.put(db, scope.tenant, rowid, lexical)
+        if vector is not None and space is not None:
+            SQLiteVectors.replace(db, rowid, space, vector)
 
     def set_metadata(self, scope: Scope, items: Mapping[str, dict[str, Any]]) -> None:
         with self._conn.transaction() as db:
@@ -158,22 +177,25 @@ class SQLiteRecords:
 
     def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
         with self._conn.transaction() as db:
-            rowid = self._rowid(db, scope, item_id)
-            insert_log(db, log)
-            version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
-            if db.execute(
-                "SELECT 1 FROM item_versions WHERE item_id = ? AND version = ? AND event = 'delete'", (item_id, version)
-            ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
-                version = (
-                    1 + db.execute("SELECT MAX(version) FROM item_versions WHERE item_id = ?", (item_id,)).fetchone()[0]
-                )
-            insert_version(db, logged_version(log, item_id, version, "delete", None), scope.tenant)
-            self._lexical.drop(db, scope.tenant, [rowid])
-            SQLiteVectors.drop(db, [rowid])
-            db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
-            drop_links(db, scope.tenant, [item_id])
-            db.execute("DELETE FROM item_access WHERE tenant = ? AND item_id = ?", (scope.tenant, item_id))
-            db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
+            self._delete(db, scope, item_id, log)
+
+    def _delete(self, db: sqlite3.Connection, scope: Scope, item_id: str, log: LogRecord) -> None:
+        rowid = self._rowid(db, scope, item_id)
+        insert_log(db, log)
+        version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
+        if db.execute(
+            "SELECT 1 FROM item_versions WHERE item_id = ? AND version = ? AND event = 'delete'", (item_id, version)
+        ).fetchone():  # an earlier incarnation of a re-derived item was deleted at this version
+            version = (
+                1 + db.execute("SELECT MAX(version) FROM item_versions WHERE item_id = ?", (item_id,)).fetchone()[0]
+            )
+        insert_version(db, logged_version(log, item_id, version, "delete", None), scope.tenant)
+        self._lexical.drop(db, scope.tenant, [rowid])
+        SQLiteVectors.drop(db, [rowid])
+        db.execute("DELETE FROM item_sources WHERE item_id = ?", (item_id,))
+        drop_links(db, scope.tenant, [item_id])
+        db.execute("DELETE FROM item_access WHERE tenant = ? AND item_id = ?", (scope.tenant, item_id))
+        db.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
 
     def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
         if not ids:
