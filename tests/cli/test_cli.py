@@ -85,6 +85,7 @@ def test_profile_command_lists_profile_lines(tmp_path: Path) -> None:
     ],
 )
 def test_errors_exit_non_zero_with_one_clear_line(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    run_cli("add", "A note, so that the store exists.", db=tmp_path / "m.db")
     result = run_cli(*args, db=tmp_path / "m.db", check=False)
     assert result.returncode != 0
     assert message in result.stderr

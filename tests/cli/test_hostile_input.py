@@ -45,7 +45,7 @@ def test_json_nested_too_deep_is_one_clear_error_wherever_it_comes_from(tmp_path
 
 def test_a_store_path_under_a_file_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "c.db").write_text("not a folder")
-    _refused(("stats",), "cannot create its folder", tmp_path / "c.db" / "x.db")
+    _refused(("add", "hi"), "cannot create its folder", tmp_path / "c.db" / "x.db")
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,33 @@ def test_an_import_the_store_could_not_hold_is_refused_whole(tmp_path: Path) -> 
     assert _logs(db) == 1
     run_cli("add", "I moved to Porto", "--speaker", "Maya", "-u", "maya", db=db)  # the store still works
     assert _logs(db) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("search", "bees"),
+        ("list",),
+        ("stats",),
+        ("show", "t_01jd4k2m9x7q3v8w"),
+        ("history", "t_01jd4k2m9x7q3v8w"),
+        ("context", "Where are the bees?"),
+        ("timeline", "--subject", "Bob"),
+        ("profile",),
+        ("delete", "t_01jd4k2m9x7q3v8w"),
+        ("forget", "-u", "bob", "--yes"),
+    ],
+)
+def test_a_command_that_only_reads_refuses_a_store_that_is_not_there(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A mistyped --db used to create an empty store, its folders too, and answer as if the memory
+    were empty; a command that reads (or deletes) now says there is no store, and creates nothing."""
+    db = tmp_path / "typo" / "m.db"
+    _refused(("--db", f"sqlite:///{db}", *command), f"no store at {db}", tmp_path / "m.db")
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_sqlite_url_with_a_query_is_refused_not_taken_as_a_file_name(tmp_path: Path) -> None:
+    """``sqlite:///m.db?mode=ro`` created a file named ``m.db?mode=ro``."""
+    db = tmp_path / "m.db"
+    _refused(("--db", f"sqlite:///{db}?mode=ro", "add", "hi"), "takes no query", db)
+    assert list(tmp_path.iterdir()) == []

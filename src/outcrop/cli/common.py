@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -15,7 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from outcrop.api.memory import Memory
-from outcrop.config import MemoryConfig
+from outcrop.config import MemoryConfig, default_store_url
+from outcrop.errors import StoreError
+from outcrop.stores.registry import sqlite_path
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,8 +41,16 @@ class Settings:
             return MemoryConfig.from_file(self.config_file, store=self.db, embedder=self.embedder)
         return MemoryConfig.from_env(store=self.db, embedder=self.embedder)
 
-    def open(self) -> Memory:
-        return Memory(config=self.config())
+    def open(self, *, existing: bool = False) -> Memory:
+        """The memory the options name; ``existing``: for a command that only reads, a SQLite
+        store named by --db, OUTCROP_DB or a config file must be there already (a mistyped one used
+        to be created, folders and all, and answered as an empty memory). The default store is
+        empty until something is added, not missing."""
+        config = self.config()
+        path = sqlite_path(config.store) if existing and config.store != default_store_url() else None
+        if path is not None and not Path(path).exists():
+            raise StoreError(f"no store at {path} (nothing has been added there; check --db or OUTCROP_DB)")
+        return Memory(config=config)
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -53,10 +64,13 @@ def run_and_print(
     call: Callable[[Memory], T],
     render: Callable[[T], None],
     to_json: Callable[[T], Any] | None = None,
+    *,
+    reads: bool = False,
 ) -> None:
     """Open the memory, ``call`` it and close it, then print the result: as JSON with ``--json``
-    (through ``to_json`` when given), else with ``render``."""
-    with settings(ctx).open() as memory:
+    (through ``to_json`` when given), else with ``render``. ``reads``: the command only reads, so
+    the store must exist (:meth:`Settings.open`)."""
+    with settings(ctx).open(existing=reads) as memory:
         result = call(memory)
     if as_json:
         print_json(to_json(result) if to_json is not None else result)

@@ -143,7 +143,7 @@ def _by_id_command(
     def command(
         ctx: typer.Context, item_id: str = ITEM_ID, user_id: str | None = USER, as_json: bool = JSON_OPTION
     ) -> None:
-        run_and_print(ctx, as_json, lambda memory: read(memory, item_id, user_id), render)
+        run_and_print(ctx, as_json, lambda memory: read(memory, item_id, user_id), render, reads=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(hint, err=True)
             return hits
 
-        run_and_print(ctx, as_json, found, lambda hits: _print_hits(hits, explain))
+        run_and_print(ctx, as_json, found, lambda hits: _print_hits(hits, explain), reads=True)
 
     @app.command()
     def context(
@@ -230,6 +230,7 @@ def register(app: typer.Typer) -> None:
                 query, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens, as_of=as_of
             ),
             lambda result: typer.echo(plain(result.text)),
+            reads=True,
         )
 
     @app.command()
@@ -250,6 +251,7 @@ def register(app: typer.Typer) -> None:
             lambda memory: memory.timeline(subject, attribute, user_id=user_id, agent_id=agent_id, as_of=as_of),
             _print_slots,
             lambda values: [_slot_json(v) for v in values],
+            reads=True,
         )
 
     _by_id_command(
@@ -279,6 +281,7 @@ def register(app: typer.Typer) -> None:
                 user_id=user_id, agent_id=agent_id, session_id=session_id, level=level, limit=limit, offset=offset
             ),
             _print_items,
+            reads=True,
         )
 
     _by_id_command(
@@ -292,11 +295,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def delete(ctx: typer.Context, item_id: str = ITEM_ID, user_id: str | None = USER) -> None:
         """Delete an item from every index (its history stays)."""
-        with settings(ctx).open() as memory:
+        with settings(ctx).open(existing=True) as memory:
             memory.delete(item_id, user_id=user_id)
         typer.echo(f"deleted {item_id}")
 
     @app.command()
     def stats(ctx: typer.Context, user_id: str | None = USER, as_json: bool = JSON_OPTION) -> None:
         """Counts per level and the store in use."""
-        run_and_print(ctx, as_json, lambda memory: memory.stats(user_id=user_id), _print_stats)
+        run_and_print(ctx, as_json, lambda memory: memory.stats(user_id=user_id), _print_stats, reads=True)

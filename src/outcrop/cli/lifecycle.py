@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         what = f"{len(ids)} item(s)" if ids else f"user={user_id} agent={agent_id} session={session_id}"
         if not yes:
             typer.confirm(f"forget {what} for good?", abort=True)
-        with settings(ctx).open() as memory:
+        with settings(ctx).open(existing=True) as memory:
             if ids:  # with a session or agent too: refused, as in Python
                 receipt = memory.forget(
                     ids, user_id=user_id, agent_id=agent_id, session_id=session_id, scrub=not no_scrub
@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
             as_json,
             lambda memory: memory.export(file, user_id=user_id, projections=projections),
             lambda report: console.print(f"exported {report.records} log records and {report.items} items to {file}"),
+            reads=True,
         )
 
     @app.command("import")

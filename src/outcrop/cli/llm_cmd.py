@@ -29,7 +29,7 @@ def answer(
 ) -> None:
     """Answer QUESTION from memory with the configured LLM (OUTCROP_LLM_BASE_URL, OUTCROP_LLM_MODEL),
     citing the memories used, or abstain when they do not say."""
-    with settings(ctx).open() as memory:
+    with settings(ctx).open(existing=True) as memory:
         got = memory.answer(question, user_id=user_id, agent_id=agent_id, session_id=session_id, max_tokens=max_tokens)
     if as_json:
         print_json(got)

@@ -58,4 +58,5 @@ def register(app: typer.Typer) -> None:
             as_json,
             lambda memory: memory.list(user_id=user_id, level="profile", limit=1000),
             _print_profile,
+            reads=True,
         )

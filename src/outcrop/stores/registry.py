@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from outcrop.errors import ConfigError, install_hint
 from outcrop.stores.base import Store
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "sqlite_path"]
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -36,13 +36,8 @@ def open_store(
     memory; a PostgreSQL store keeps ``postgres_postings_cache_bytes`` of users' BM25 postings; searching scopes of at least
     ``ann_min_vectors`` vectors through an HNSW index of breadth ``ann_ef_search``, built in a background
     thread unless ``ann_background`` is False; None: their defaults)."""
-    if "://" not in url:
-        url = f"sqlite:///{url}"
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
-        if not path or path == ":memory:":
-            raise ConfigError(f"invalid SQLite URL {url!r}; use sqlite:///relative/path.db or sqlite:////abs/path.db")
+    path = sqlite_path(url)
+    if path is not None:
         from outcrop.stores.sqlite import SQLiteStore
         from outcrop.stores.sqlite.approximate import AnnSettings
 
@@ -60,6 +55,7 @@ def open_store(
             postings_cache_bytes=sqlite_postings_cache_bytes,
             ann=ann,
         )
+    parsed = urlparse(url)
     if parsed.scheme in POSTGRES_SCHEMES:
         try:
             from outcrop.stores.postgres import PostgresStore
@@ -72,3 +68,22 @@ def open_store(
         f"unsupported store URL {parsed.scheme + '://...' if parsed.scheme else url!r};"
         " supported: sqlite:///path.db, postgresql://user@host/db"
     )
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite store URL (or a bare path) names; None for another kind of store. A URL
+    with a query or fragment (``sqlite:///x.db?mode=ro``) is refused: the store takes no options
+    there, and the text after ``?`` used to become part of the file's name."""
+    if "://" not in url:
+        return url or None
+    if urlparse(url).scheme != "sqlite":
+        return None
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        raise ConfigError(f"invalid SQLite URL {url!r}; use sqlite:///relative/path.db or sqlite:////abs/path.db")
+    if "?" in path or "#" in path:
+        raise ConfigError(
+            f"invalid SQLite URL {url!r}: it takes no query or fragment (a file whose name holds '?' or '#'"
+            " is given as a bare path)"
+        )
+    return path
