@@ -66,6 +66,10 @@ async def _session(client: Client) -> None:
     assert all("Pixel" not in hit["text"] for hit in after)
     assert "not_found" in await _error(client, "forget", ids=["t_does_not_exist"])
     assert "query" in await _error(client, "recall")  # a missing argument is a tool error, not a crash
+    # an argument the tool does not take is refused, not ignored (this stored under the server's user)
+    refused = await _error(client, "remember", text="Note for Bob: the code is 4411.", user_id="bob")
+    assert refused.startswith("invalid_input: unknown argument 'user_id'"), refused
+    assert all("4411" not in text for text in await _recall_texts(client, "code for Bob"))
 
 
 async def _recall_texts(client: Client, query: str) -> list[str]:

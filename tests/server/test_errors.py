@@ -37,6 +37,10 @@ def _error(response: httpx.Response, status: int, code: str) -> str:
         ("POST", "/v1/context", {"query": "x", "max_tokens": 3}, 422, "validation_error"),
         ("GET", "/v1/memories?limit=0", None, 422, "validation_error"),
         ("GET", "/v1/memories?user_id=a&user_id=b", None, 422, "validation_error"),
+        ("GET", "/v1/memories?user=bob", None, 422, "validation_error"),  # user_id misspelt: not every user
+        ("GET", "/v1/memories?user_id=%ff", None, 422, "validation_error"),  # not UTF-8: not U+FFFD
+        ("GET", "/v1/memories/t_%ff", None, 422, "validation_error"),
+        ("POST", "/v1/search?limt=5", {"query": "x"}, 422, "validation_error"),
         ("GET", "/v1/memories/t_nope", None, 404, "not_found"),
         ("GET", "/v1/nothing-here", None, 404, "not_found"),
         ("PUT", "/v1/search", {}, 405, "method_not_allowed"),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -36,8 +35,7 @@ from outcrop.api.memory import Memory
 from outcrop.core.locks import ScopeLocks
 from outcrop.core.provenance import Writer
 from outcrop.core.types import Item, Level
-from outcrop.errors import InvalidInputError, NotFoundError
-from outcrop.mcp_server.calls import call
+from outcrop.mcp_server.calls import call, in_scope
 
 __all__ = ["OPENMEMORY_TOOLS", "register_openmemory_tools"]
 
@@ -124,18 +122,6 @@ def register_openmemory_tools(
         items = call(memory.list, user_id=user, agent_id=agent, level=Level.TURN, limit=LIST_LIMIT, newest_first=True)
         return json.dumps([_listed(item) for item in items], indent=2)
 
-    def in_scope(ids: Sequence[str]) -> list[str]:
-        """Those of ``ids`` naming an item of this server's scope, in order, once each."""
-        found = []
-        for item_id in dict.fromkeys(ids):
-            try:
-                item = memory.get(item_id, user_id=user)
-            except (NotFoundError, InvalidInputError):  # not this user's, or not an id at all
-                continue
-            if agent is None or item.scope.agent_id == agent:
-                found.append(item_id)
-        return found
-
     destructive = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
     @server.tool(structured_output=False, annotations=destructive)
@@ -144,7 +130,7 @@ def register_openmemory_tools(
     ) -> str | CallToolResult:
         """Delete specific memories by their ids, for good (with what was derived from them)."""
         with locks.writing(tenant, user):
-            ids = in_scope(memory_ids)
+            ids = in_scope(memory, memory_ids, user, agent)
             if not ids:
                 return _failed("Error: No accessible memories found with provided IDs")
             receipt = call(memory.forget, ids, user_id=user)

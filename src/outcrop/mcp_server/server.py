@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
 from outcrop.api.memory import Memory
@@ -18,6 +20,7 @@ from outcrop.core.provenance import Writer, flags_of, writer_of
 from outcrop.core.types import DEFAULT_USER, Hit, Level
 from outcrop.errors import NotFoundError
 from outcrop.mcp_server.calls import call as _call
+from outcrop.mcp_server.calls import in_scope, tool_error
 from outcrop.mcp_server.openmemory import register_openmemory_tools
 from outcrop.truth.slots import SlotValue
 
@@ -139,9 +142,27 @@ class ProfileResult(BaseModel):
     lines: list[ProfileLine]
 
 
+class _KnownArguments(MCPServer):
+    """Refuses a tool argument the tool does not take, as the REST server refuses an unknown field:
+    the SDK ignored it, so ``remember {"text": ..., "user_id": "bob"}`` stored under the server's
+    own user and the caller was not told."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        schema = self._tool_input_schema(name)
+        if schema is not None:
+            taken = schema.get("properties", {})
+            unknown = sorted(set(arguments) - set(taken))
+            if unknown:
+                allowed = ", ".join(sorted(taken)) or "none"
+                raise ToolError(f"invalid_input: unknown argument {unknown[0]!r} (this tool takes: {allowed})")
+        return await super().call_tool(name, arguments, context)
+
+
 def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> MCPServer:
     """An MCP server whose tools act on ``memory`` within ``scope``."""
-    server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
+    server: MCPServer = _KnownArguments(name, instructions=INSTRUCTIONS, log_level="WARNING")
     user, agent = scope.user_id, scope.agent_id
     # writes of this server's one scope in order (the tools may run on several threads); other
     # servers, users and tenants are not held up
@@ -205,16 +226,13 @@ def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> M
         derived from them; nothing of them is kept, not even history."""
         with locks.writing(memory.config.tenant, user):  # no user: ids of any user, the whole tenant
             if agent is not None:  # a server of one agent forgets that agent's memories only
-                _call(_of_agent, ids)
+                held = set(in_scope(memory, ids, user, agent))
+                # another agent's item is refused as the id of no item is (the caller cannot tell them apart)
+                stray = next((item_id for item_id in ids if item_id not in held), None)
+                if stray is not None:
+                    raise tool_error(NotFoundError(f"no memory item {stray!r} in this scope"))
             receipt = _call(memory.forget, ids, user_id=user)
         return Forgotten(ids=ids, removed=receipt.count(), verified=receipt.ok)
-
-    def _of_agent(ids: list[str]) -> None:
-        """Refuse the ids of items outside this server's agent, as the ids of no item are refused
-        (the same error: the caller cannot tell another agent's item from a missing one)."""
-        for item_id in ids:
-            if memory.get(item_id, user_id=user).scope.agent_id != agent:
-                raise NotFoundError(f"no memory item {item_id!r} in this scope")
 
     @server.tool()
     def timeline(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from outcrop.api.memory import Memory
 from outcrop.core.types import Scope
@@ -17,7 +17,7 @@ from outcrop.server.idempotency import SQLiteIdempotencyStore, erase_forgotten
 from outcrop.server.keys import SQLiteKeyStore
 from outcrop.server.limits import BodyLimitMiddleware
 from outcrop.server.openapi import install_openapi
-from outcrop.server.query_params import SingleQueryValuesMiddleware
+from outcrop.server.query_params import SingleQueryValuesMiddleware, known_query_parameters
 from outcrop.server.routes import admin, health, lifecycle, memories, quarantine, retrieval
 from outcrop.server.sidecar import SidecarDB
 from outcrop.server.state import ServerState
@@ -72,6 +72,7 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
         summary="Long-term memory for LLM agents: add, search, cited context.",
         version=health._version(),
         lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],
     )
     install_openapi(app)
     for module in (health, quarantine, memories, retrieval, lifecycle, admin):  # /flagged before /{item_id}
