@@ -321,3 +321,39 @@ def test_an_import_stopped_before_its_strata_leaves_them_due_for_the_next_open(
     with open_at(tmp_path / "b.db", embedder) as reopened:
         assert reopened.store.records.strata_due(reopened.config.tenant) == []
         assert len(reopened.list(user_id="demo", level="fact", limit=1000)) == facts
+
+
+def test_an_import_stopped_after_editing_a_held_turn_leaves_its_owners_strata_due(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that only updates a turn the store holds adds no turn, so nothing else marks the
+    owner's strata as stale: a stop before the consolidation after it left the facts and the
+    episode saying what the turn no longer says."""
+    import outcrop.lifecycle.export as export_module
+
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
+        source.update(turn, "I live in Porto now.", user_id="u1")
+        out = io.StringIO()
+        source.export(out)
+    header, add, update = out.getvalue().splitlines()
+
+    def stopped(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    def derived_texts(m: Memory) -> str:
+        return " ".join(i.text for level in ("fact", "episode") for i in m.list(user_id="u1", level=level, limit=100))
+
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as target:
+        target.import_(io.StringIO(f"{header}\n{add}\n"))
+        assert "Lisbon" in derived_texts(target)
+        with monkeypatch.context() as patch:
+            patch.setattr(export_module, "consolidate_owners", stopped)
+            with pytest.raises(KeyboardInterrupt):
+                target.import_(io.StringIO(f"{header}\n{update}\n"))
+        assert target.get(turn, user_id="u1").text == "I live in Porto now."
+        assert "Lisbon" in derived_texts(target)  # stale until the strata are computed again
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as reopened:
+        assert reopened.store.records.strata_due(reopened.config.tenant) == []
+        texts = derived_texts(reopened)
+        assert "Porto" in texts and "Lisbon" not in texts

@@ -1,9 +1,12 @@
 """``kill -9`` trials: a child process (:mod:`tests.reliability.crash_child`) adds, ingests,
-consolidates or forgets on a SQLite file until it is killed at a random moment; the file is then
-reopened (which completes a forget cut short) and checked:
+consolidates, forgets or imports on a SQLite file until it is killed at a random moment; the file
+is then reopened (which completes a forget cut short, and computes the strata an import left due)
+and checked:
 
 * every acknowledged write is there (an add's turn with its text, every message of an ingested
-  file), and re-ingesting the file cut short adds each message once;
+  file, an imported file's turns and its update of a turn held), and re-ingesting the file cut
+  short adds each message once; an import is whole or absent, its edit with it, and no turn is
+  left without its strata;
 * no forgotten word is found anywhere: not by search, not in any table or full-text index of the
   file, not in its write-ahead log (acknowledged forgets, and one in flight whose turn is gone: the
   erase zeroes what it deletes in its own transaction, and the next open finishes a scrub a kill
@@ -38,9 +41,10 @@ from tests.reliability.crash_child import LINES, USER, config, ingest_file
 
 __all__ = ["OPS", "Trial", "run_trial"]
 
-OPS = ("add", "ingest", "consolidate", "forget")
+OPS = ("add", "ingest", "consolidate", "forget", "import")
 REPO = Path(__file__).resolve().parents[2]
-_WINDOW = {"add": 3.0, "ingest": 3.0, "consolidate": 4.0, "forget": 4.0}  # seconds after "ready"
+_WINDOW = {"add": 3.0, "ingest": 3.0, "consolidate": 4.0, "forget": 4.0, "import": 2.0}  # seconds after "ready"
+_IMPORTED = 30  # users an import trial imports, two files each
 _SEEDED = 10  # turns a forget trial forgets
 
 
@@ -72,6 +76,53 @@ def _seed_forget(db: Path, embedder: Embedder, rng: random.Random) -> None:
             lines.append(f"{turn}\t{word}")
         m.add("Bob likes the harbour at dawn.", user_id=USER, session_id="s9")
     Path(f"{db}.seed").write_text("\n".join(lines) + "\n")
+
+
+def _seed_import(db: Path, embedder: Embedder) -> None:
+    """For each user, two export files: its turns (a session of ``LINES`` messages), then the same
+    with an update of its first turn (imported after the first file, that turn is held)."""
+    folder = Path(f"{db}.exports")
+    folder.mkdir()
+    with Memory(config=config(folder / "source.db"), embedder=embedder) as source:
+        for n in range(_IMPORTED):
+            user = f"imp{n}"
+            ids = source.add(
+                [{"name": "Ann", "content": f"Import {n} line {k}: the tram left at {k} pm."} for k in range(LINES)],
+                user_id=user,
+                session_id=f"i{n}",
+                timestamp="2024-03-01T10:00:00",
+            )
+            source.export(folder / f"{n}-turns.jsonl", user_id=user)
+            source.update(ids[0], f"Import {n} line 0, corrected: the tram left at noon.", user_id=user)
+            source.export(folder / f"{n}-edit.jsonl", user_id=user)
+
+
+def _check_imports(m: Memory, acks: list[str], trial: Trial) -> None:
+    done = {tuple(a.split()[1:3]) for a in acks if a.startswith("ack ")}
+    trial.acknowledged = len(done)
+    if m.store.records.strata_due(m.config.tenant):
+        trial.problems.append("an import's strata are still due after reopening")
+    for n in range(_IMPORTED):
+        user = f"imp{n}"
+        texts = sorted(t.text for t in m.list(user_id=user, level="turn", limit=100))
+        edited = any("corrected" in t for t in texts)
+        updates = [
+            r for r in m.store.records.log_records(Scope(tenant=m.config.tenant, user_id=user)) if r.kind == "update"
+        ]
+        if texts and len(texts) != LINES:
+            trial.problems.append(f"user {user}: {len(texts)} of the file's {LINES} turns (an import half done)")
+        if edited != bool(updates):
+            trial.problems.append(
+                f"user {user}: the edit's text and its log record disagree ({edited}, {len(updates)})"
+            )
+        if (str(n), "turns") in done and not texts:
+            trial.lost.append(f"import {n} turns")
+        if (str(n), "edit") in done and not edited:
+            trial.lost.append(f"import {n} edit")
+        if texts:  # the strata an import cut short left due were computed on reopening: nothing left to write
+            written = {k: v for k, v in m.consolidate(user_id=user).written.items() if v}
+            if written:
+                trial.problems.append(f"user {user}: strata missing after reopening: {written}")
 
 
 def _kill_at_random(op: str, db: Path, rng: random.Random, trial: Trial) -> list[str]:
@@ -183,11 +234,15 @@ def run_trial(op: str, folder: Path, embedder: Embedder, rng: random.Random) -> 
     db = folder / "m.db"
     if op == "forget":
         _seed_forget(db, embedder, rng)
+    if op == "import":
+        _seed_import(db, embedder)
     acks = _kill_at_random(op, db, rng, trial)
     gone: list[str] = []
     with Memory(config=config(db, on_add=op != "consolidate"), embedder=embedder) as m:  # completes a forget
         if op == "forget":
             gone = _check_forgets(m, db, acks, trial)
+        elif op == "import":
+            _check_imports(m, acks, trial)
         else:
             _check_writes(op, m, db, acks, trial)
         _consistent(m, db, trial)

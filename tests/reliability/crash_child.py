@@ -56,6 +56,13 @@ def main(op: str, db: Path) -> None:
                 _say(f"ack {turn} {word}")
             time.sleep(3600)  # all forgotten before the kill: it lands on an idle process
             return
+        if op == "import":
+            for n in range(len(list(Path(f"{db}.exports").glob("*-turns.jsonl")))):
+                for part in ("turns", "edit"):
+                    m.import_(Path(f"{db}.exports") / f"{n}-{part}.jsonl")
+                    _say(f"ack {n} {part}")
+            time.sleep(3600)
+            return
         for n in range(100_000):
             if op == "ingest":
                 m.ingest(ingest_file(db.parent, n), user_id=USER)

@@ -345,6 +345,10 @@ def _own_ids(
     return out, {mapped(log_id): mapped(turn_id) for log_id, turn_id in turns.items()}
 
 
+def _owner_key(owner: Scope) -> tuple[str, str]:
+    return (owner.user_id or "", owner.agent_id or "")
+
+
 def import_jsonl(
     store: Store, embedder: Embedder, consolidator: Consolidator, tenant: str, source: Target, *, window: int
 ) -> ImportReport:
@@ -380,19 +384,22 @@ def import_jsonl(
     edits = _held_edits(store, embedder, state.outside)
     applied = {edit.log.id for edit in edits}
     logs = [r for r in fresh if r.id not in applied]
-    # the turns of each owner await their strata until the consolidation below is done: a process
-    # stopped before then leaves them due, and the next open computes them
+    # the turns of each owner await their strata until the consolidation below is done, and the
+    # owners whose held turns the file edits await theirs anew: a process stopped before then
+    # leaves them due, and the next open computes them
     by_owner: dict[Scope, list[str]] = {}
     for turn in state.turns.values():
         by_owner.setdefault(turn.scope.owner, []).append(turn.id)
     dues = [StrataDue(id=new_id("d"), scope=owner, turn_ids=tuple(ids)) for owner, ids in by_owner.items()]
+    edited = {Scope(tenant=tenant, user_id=e.log.scope.user_id, agent_id=e.log.scope.agent_id) for e in edits}
+    dues += [StrataDue(id=new_id("d"), scope=owner, turn_ids=()) for owner in sorted(edited, key=_owner_key)]
     batch = WriteBatch(logs=logs, versions=state.versions, strata_due=dues, edits=edits)
     write_turns(store, embedder, state, tenant, window, batch)  # the log, the turns and the edits: one transaction
     _refresh_edited_sessions(store, edits, window)
     owners = set(state.owners())
     owners.update(Scope(tenant=tenant, user_id=r.scope.user_id, agent_id=r.scope.agent_id) for r in state.outside)
     rebuilt = RebuildReport()
-    consolidate_owners(consolidator, sorted(owners, key=lambda s: (s.user_id or "", s.agent_id or "")), rebuilt)
+    consolidate_owners(consolidator, sorted(owners, key=_owner_key), rebuilt)
     store.records.clear_strata_due(tenant, [due.id for due in dues])
     report.written = rebuilt.written
     return report

@@ -103,7 +103,7 @@ class StrataDue:
 
     id: str
     scope: Scope  # the write scope of the turns (tenant, user, agent, session)
-    turn_ids: tuple[str, ...]
+    turn_ids: tuple[str, ...]  # none: the owner's strata are to be computed anew (turns it held were edited)
 
     def to_json(self) -> str:
         return json.dumps({"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}, ensure_ascii=False)

@@ -4,8 +4,9 @@ The records come from adds that left their consolidation for later (``strata.mod
 batch ingest) or that a stopped process cut short. The turns of many records of one owner (user,
 agent) are consolidated together, in the order they were written: one pass of the fact producer,
 one refresh of each session's episode and of the owner's topics and profile, where record by
-record would refresh them once per add. A record is dropped only once its turns' strata are
-written; a failure leaves it for the next attempt.
+record would refresh them once per add. A record without turns (an import that edited turns the
+store held) asks for the owner's strata to be computed anew, as the import does after it. A
+record is dropped only once its turns' strata are written; a failure leaves it for the next attempt.
 """
 
 from __future__ import annotations
@@ -64,8 +65,12 @@ def consolidate_due(store: Store, consolidator: Consolidator, tenant: str, dues:
         by_owner.setdefault(due.scope.owner, []).append(due)
     for owner, records in by_owner.items():
         turn_ids = list(dict.fromkeys(t for due in records for t in due.turn_ids))
+        whole = any(not due.turn_ids for due in records)  # held turns edited: the owner's strata anew
         try:
-            retrying(lambda: consolidator.after_add(owner, turn_ids))  # noqa: B023 (called at once)
+            if whole:
+                retrying(lambda: consolidator.consolidate(owner))  # noqa: B023 (called at once)
+            else:
+                retrying(lambda: consolidator.after_add(owner, turn_ids))  # noqa: B023 (called at once)
         except Exception as exc:  # a fault in a derived level never closes the store
             # the turns are stored and searchable; their record stays for the next attempt (an open,
             # the worker). Any exception, not only ours: a fault in a producer that some stored text
