@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from outcrop import AsyncMemory, Memory, MemoryConfig, StoreError
+from outcrop import AsyncMemory, InvalidInputError, Memory, MemoryConfig, StoreError
 from outcrop.providers import Embedder
 
 
@@ -163,3 +163,38 @@ def test_wrap_leaves_the_memory_open(db_url: str, embedder: Embedder) -> None:
 
         asyncio.run(main())
         assert [i.text for i in memory.list(user_id="u", level="turn")] == ["wrapped"]
+
+
+def test_aclose_finishes_the_writes_called_before_it_and_may_be_called_again(db_url: str, embedder: Embedder) -> None:
+    """Writes of one user wait their turn behind each other: those called before ``aclose`` but
+    still waiting were refused when their turn came; and a second ``aclose`` (``async with`` around
+    an ``aclose``) raised the executor's RuntimeError."""
+
+    async def main() -> list[object]:
+        async with _open(db_url, embedder) as m:
+            await m.add([{"role": "user", "content": "warm up"}], user_id="u")
+            tasks = [
+                asyncio.create_task(m.add([{"role": "user", "content": f"queued {i}"}], user_id="u")) for i in range(10)
+            ]
+            await asyncio.sleep(0.01)
+            await m.aclose()
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            with pytest.raises(StoreError, match="closed"):
+                await m.add([{"role": "user", "content": "after"}], user_id="u")
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    with Memory(config=MemoryConfig(store=db_url), embedder=embedder) as memory:
+        texts = [i.text for i in memory.list(user_id="u", level="turn", limit=100)]
+    assert sorted(texts) == sorted(["warm up", *(f"queued {i}" for i in range(10))])
+
+
+def test_wrap_refuses_what_is_not_a_memory(db_url: str, embedder: Embedder) -> None:
+    with pytest.raises(InvalidInputError, match="outcrop Memory"):
+        AsyncMemory.wrap(5)  # type: ignore[arg-type]
+    with (
+        Memory(config=MemoryConfig(store=db_url), embedder=embedder) as memory,
+        pytest.raises(InvalidInputError, match="threads"),
+    ):
+        AsyncMemory.wrap(memory, threads="x")  # type: ignore[arg-type]

@@ -43,6 +43,23 @@ def test_reingesting_the_same_messages_adds_nothing(memory: Memory) -> None:
     assert memory.stats(user_id="u1")["counts"]["log"] == 4
 
 
+def test_a_message_said_twice_in_one_add_is_two_turns_and_a_retry_adds_neither(memory: Memory) -> None:
+    """ "yes" twice in one conversation is two turns, in their places (the second used to be taken
+    for the first: one memory, the order of the session lost); the same call again adds nothing."""
+    chat = [
+        {"role": "user", "name": "Ann", "content": "Shall we go sailing?"},
+        {"role": "user", "name": "Bo", "content": "yes"},
+        {"role": "user", "name": "Ann", "content": "On Sunday, then?"},
+        {"role": "user", "name": "Bo", "content": "yes"},
+    ]
+    first = memory.add(chat, user_id="u1", session_id="s1", timestamp="2024-05-08T13:56:00")
+    assert len(set(first)) == 4
+    assert memory.add(chat, user_id="u1", session_id="s1", timestamp="2024-05-08T13:56:00") == first
+    turns = memory.list(user_id="u1", session_id="s1", level="turn", limit=10)
+    assert sorted(t.id for t in turns) == sorted(first)
+    assert memory.stats(user_id="u1")["counts"]["log"] == 4
+
+
 def test_users_never_see_each_other(memory: Memory) -> None:
     memory.add("Alice's secret recipe uses cardamom.", user_id="alice")
     [bob_id] = memory.add("Bob likes cycling.", user_id="bob")
@@ -283,6 +300,7 @@ def _deep(levels: int) -> dict[str, object]:
         (lambda m: m.import_(5), "an import's source must be a file path or a text stream, not int"),
         (lambda m: m.ingest(5), "path must be a file path, not int"),
         (lambda m: m.reindex(5), "embedder must be a spec such as 'wordllama' or an Embedder, not int"),
+        (lambda m: m.forget(user_id="u", scrub="no"), "scrub must be true or false"),
         (lambda m: m.add([{"content": "hi", "metadata": []}], user_id="u"), "'metadata' must be an object"),
         (lambda m: m.add([{"content": "hi", "metadata": 0}], user_id="u"), "'metadata' must be an object"),
         (lambda m: m.export(io.StringIO(), projections="no"), "projections must be true or false, not 'no'"),

@@ -67,3 +67,10 @@ def test_an_id_given_twice_must_agree() -> None:
     with pytest.raises(InvalidInputError, match="given twice"):
         parse({"user_id": "alice"}, user_id="bob")
     assert parse({"user_id": "alice"}, user_id="alice").ids == {"user_id": "alice"}
+
+
+def test_in_and_nin_take_a_list_whatever_the_scope_holds() -> None:
+    """Checked on candidates only, a bad value passed wherever the scope held no memory."""
+    for op in ("in", "nin"):
+        with pytest.raises(InvalidInputError, match="takes a list"):
+            parse({"user_id": "a", "category": {op: "movies"}})

@@ -65,7 +65,10 @@ async def _session(client: Client) -> None:
     after = (await _call(client, "recall", query="grey cat Pixel", limit=10))["hits"]
     assert all("Pixel" not in hit["text"] for hit in after)
     assert "not_found" in await _error(client, "forget", ids=["t_does_not_exist"])
-    assert "query" in await _error(client, "recall")  # a missing argument is a tool error, not a crash
+    missing = await _error(client, "recall")  # a missing argument is a tool error of one line, not a crash
+    assert missing.startswith("invalid_input: query") and "\n" not in missing, missing
+    wrong = await _error(client, "recall", query="cat", limit="many")
+    assert wrong.startswith("invalid_input: limit") and "\n" not in wrong, wrong
     # an argument the tool does not take is refused, not ignored (this stored under the server's user)
     refused = await _error(client, "remember", text="Note for Bob: the code is 4411.", user_id="bob")
     assert refused.startswith("invalid_input: unknown argument 'user_id'"), refused

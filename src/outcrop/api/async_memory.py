@@ -42,7 +42,7 @@ from outcrop.config import MemoryConfig
 from outcrop.core.explain import Stats
 from outcrop.core.provenance import Writer
 from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Level, Messages, Timestamp
-from outcrop.errors import StoreError
+from outcrop.errors import InvalidInputError, StoreError
 from outcrop.lifecycle.export import ExportReport, ImportReport, Target
 from outcrop.lifecycle.rebuild import RebuildReport
 from outcrop.lifecycle.receipts import ForgetReceipt
@@ -73,6 +73,7 @@ class _Shared:
         self.order = WriteOrder()
         self.running: set[asyncio.Future[Any]] = set()
         self.closed = False
+        self.closing: asyncio.Future[None] | None = None  # the one aclose that closes; others await it
 
 
 class AsyncMemory:
@@ -104,6 +105,10 @@ class AsyncMemory:
     def wrap(cls, memory: Memory, *, threads: int | None = None) -> AsyncMemory:
         """An ``AsyncMemory`` over ``memory`` (sharing its engine); closing it leaves ``memory`` open.
         ``threads`` sizes its executor (default ``memory.config.async_threads``)."""
+        if not isinstance(memory, Memory):
+            raise InvalidInputError(f"AsyncMemory.wrap takes an outcrop Memory, not {type(memory).__name__}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise InvalidInputError("threads must be a positive integer")
         handle = cls.__new__(cls)
         handle._setup(memory, owns=False, threads=threads)
         return handle
@@ -150,29 +155,41 @@ class AsyncMemory:
 
     async def _write(self, user: str | None, call: Callable[[], T]) -> T:
         """Run a write after those it must follow (``user`` None: tenant-wide); see write_order."""
+        if self._shared.closed:
+            raise StoreError("this AsyncMemory is closed")
         order = self._shared.order
         ticket = order.enter(self._memory.config.tenant, user)  # no await before this: call order
+        # in flight from here, while it waits for the writes it follows: aclose waits for it too
+        # (it used to be refused when its turn came after aclose began)
+        queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        running = self._shared.running
+        running.add(queued)
         try:
-            if ticket.before:
-                await asyncio.wait(ticket.before)
-        except BaseException:
-            order.leave_after_before(ticket)
-            raise
-        try:
-            future = self._start(call)
-        except BaseException:
-            order.leave(ticket)
-            raise
-        future.add_done_callback(lambda _: order.leave(ticket))
-        return await asyncio.shield(future)
+            try:
+                if ticket.before:
+                    await asyncio.wait(ticket.before)
+            except BaseException:
+                order.leave_after_before(ticket)
+                raise
+            try:
+                future = self._start(call, admitted=True)
+            except BaseException:
+                order.leave(ticket)
+                raise
+            future.add_done_callback(lambda _: order.leave(ticket))
+            return await asyncio.shield(future)
+        finally:
+            running.discard(queued)
+            queued.set_result(None)
 
     async def _submit(self, call: Callable[[], T]) -> T:
         return await asyncio.shield(self._start(call))
 
-    def _start(self, call: Callable[[], T]) -> asyncio.Future[T]:
+    def _start(self, call: Callable[[], T], *, admitted: bool = False) -> asyncio.Future[T]:
         """Hand ``call`` to the executor; the future is shielded by callers, so a cancelled task
-        leaves the work to finish (and :meth:`aclose` waits for it)."""
-        if self._shared.closed:
+        leaves the work to finish (and :meth:`aclose` waits for it). ``admitted``: a write called
+        before :meth:`aclose` began, whose turn came since."""
+        if self._shared.closed and not admitted:
             raise StoreError("this AsyncMemory is closed")
         future = asyncio.get_running_loop().run_in_executor(self._shared.pool, call)
         running = self._shared.running
@@ -197,7 +214,13 @@ class AsyncMemory:
         executor (if this handle made it). Calls made after raise :class:`~outcrop.errors.StoreError`."""
         if not self._owns_pool:
             return  # a handle from for_tenant: the root handle closes what is shared
-        self._shared.closed = True
+        if self._shared.closing is None:  # the first aclose closes; a second one (async with, then
+            # aclose inside it) waits for it instead of failing on the executor it shut
+            self._shared.closed = True
+            self._shared.closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._shared.closing)
+
+    async def _close(self) -> None:
         while self._shared.running:
             await asyncio.wait(set(self._shared.running))
         loop = asyncio.get_running_loop()

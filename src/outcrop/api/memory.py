@@ -254,6 +254,8 @@ class Memory:
         is left, and scrub the store's files at the cost of what was erased (``scrub=False``
         defers the scrub to this tenant's next forget or open; see docs/lifecycle.md). Returns a
         :class:`~outcrop.lifecycle.ForgetReceipt`."""
+        if not isinstance(scrub, bool):  # "no" was taken as true
+            raise InvalidInputError("scrub must be true or false")
         if ids is not None:
             if agent_id is not None or session_id is not None or run_id is not None:
                 raise InvalidInputError("forget takes ids or a scope (user_id, agent_id, session_id), not both")

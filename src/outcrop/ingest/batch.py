@@ -20,7 +20,7 @@ from outcrop.core.documents import dense_text
 from outcrop.core.provenance import Writer
 from outcrop.core.types import Item, Level, Scope
 from outcrop.ingest.messages import IncomingTurn
-from outcrop.ingest.turns import turn_hash
+from outcrop.ingest.turns import input_hashes
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store
 
@@ -74,7 +74,7 @@ def prefetch(store: Store, embedder: Embedder, adds: Sequence[PendingAdd], memo:
     """Embed, in one call, the texts of the turns of ``adds`` not yet held nor in ``memo``; how many."""
     wanted: dict[str, None] = {}
     for add in adds:
-        hashes = [turn_hash(add.scope, t, t.timestamp) for t in add.turns]
+        hashes = input_hashes(add.scope, add.turns)
         held = store.records.items_for_log_hashes(add.scope, hashes)
         prefix = Level.TURN.prefix + "_"
         for turn, digest in zip(add.turns, hashes, strict=True):

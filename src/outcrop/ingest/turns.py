@@ -3,6 +3,7 @@ its lexical document and vector, in one store transaction."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from outcrop.ingest.provenance import check_reserved, turn_provenance
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import Store, StrataDue, VectorSpace, WriteBatch
 
-__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor", "readd_hash", "turn_hash"]
+__all__ = ["TURN_PRODUCER", "Ingested", "TurnIngestor", "input_hashes", "readd_hash", "turn_hash"]
 
 TURN_PRODUCER = "ingest.turn@1"
 
@@ -38,6 +39,20 @@ def turn_hash(scope: Scope, turn: IncomingTurn, given_time: datetime | None) -> 
         format_time(given_time),
         turn.metadata,
     )
+
+
+def input_hashes(scope: Scope, turns: Sequence[IncomingTurn]) -> list[str]:
+    """The identity of each input of one call (:func:`turn_hash`), a repeat of an input in the call
+    told apart by how many came before it: a conversation says "yes" twice, and the second used to
+    be taken for the first (one memory for two turns). The first keeps the input's own hash, and a
+    call made again gives the same hashes, so a retry still adds nothing."""
+    before: Counter[str] = Counter()
+    out = []
+    for turn in turns:
+        digest = turn_hash(scope, turn, turn.timestamp)
+        out.append(digest if not before[digest] else content_hash("repeat", digest, before[digest]))
+        before[digest] += 1
+    return out
 
 
 def readd_hash(digest: str) -> str:
@@ -84,7 +99,7 @@ class TurnIngestor:
         check_reserved(metadata)
         for turn in turns:
             check_reserved(turn.metadata)
-        hashes = [turn_hash(scope, t, t.timestamp) for t in turns]
+        hashes = input_hashes(scope, turns)
         current = self._current(scope, hashes)
         recorded = now()
         ids: list[str] = []

@@ -26,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,12 @@ def _name(value: Any) -> str | None:
 def _memory(memory_id: str, text: Any, fields: dict[str, Any], metadata: dict[str, Any]) -> Mem0Memory:
     if not isinstance(text, str) or not text.strip():
         raise Mem0StoreError(f"memory {memory_id}: no text")
+    expires = metadata.get("expiration_date")
+    if expires is not None:  # a date, as mem0 writes it: anything else made every read of the scope fail
+        try:
+            metadata = {**metadata, "expiration_date": date.fromisoformat(str(expires)).isoformat()}
+        except ValueError:
+            raise Mem0StoreError(f"memory {memory_id}: expiration_date {expires!r} is not a YYYY-MM-DD date") from None
     created = _time(fields.get("created_at"), f"memory {memory_id} created_at")
     updated = fields.get("updated_at")
     return Mem0Memory(
@@ -308,6 +315,10 @@ def _from_items(items: Iterable[dict[str, Any]]) -> Iterator[Mem0Memory]:
 def read_mem0(source: str | Path, *, collection: str = "mem0", history_db: str | Path | None = None) -> Mem0Source:
     """A mem0 store: a JSON file of ``get_all``'s result, or a local Qdrant folder (with its
     history database)."""
+    if not isinstance(source, str | os.PathLike) or (
+        history_db is not None and not isinstance(history_db, str | os.PathLike)
+    ):
+        raise Mem0StoreError("a mem0 store is named by a path (of its folder or of a JSON export)")
     path = Path(source).expanduser()
     if path.is_file():
         return read_mem0_export(path)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from outcrop.api.memory import Memory
 from outcrop.core.locks import ScopeLocks
@@ -157,7 +157,14 @@ class _KnownArguments(MCPServer):
             if unknown:
                 allowed = ", ".join(sorted(taken)) or "none"
                 raise ToolError(f"invalid_input: unknown argument {unknown[0]!r} (this tool takes: {allowed})")
-        return await super().call_tool(name, arguments, context)
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:  # the SDK's argument check: pydantic's text, several lines with its URLs
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            problems = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in cause.errors()[:5]]
+            raise ToolError(f"invalid_input: {'; '.join(problems)}") from cause
 
 
 def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> MCPServer:

@@ -1,5 +1,8 @@
 """``AsyncMemory``: the shim's methods as ``async def``, each run in a worker thread over one
-sync :class:`~outcrop.compat.mem0.memory.Memory` (outcrop's engine is safe across threads)."""
+sync :class:`~outcrop.compat.mem0.memory.Memory` (outcrop's engine is safe across threads), on
+the executor of a native :class:`~outcrop.api.async_memory.AsyncMemory`: ``close`` waits for the
+calls in flight before it closes the store (it used to close it under them, so an add that was
+stored could report a failure), and a call after it raises :class:`~outcrop.errors.StoreError`."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from outcrop.api.async_memory import AsyncMemory as NativeAsyncMemory
 from outcrop.compat.mem0.config import to_memory_config
 from outcrop.compat.mem0.memory import Memory
 from outcrop.llm import LLM
@@ -20,6 +24,8 @@ class AsyncMemory:
 
     def __init__(self, config: object | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None):
         self.sync = Memory(config, embedder=embedder, llm=llm)
+        self._calls = NativeAsyncMemory.wrap(self.sync.native)  # its executor, and its wait at close
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_config(cls, config_dict: dict[str, Any], **kwargs: Any) -> AsyncMemory:
@@ -31,7 +37,7 @@ class AsyncMemory:
         return self.sync.native
 
     async def _run(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(method, *args, **kwargs)
+        return await self._calls.run(lambda _native: method(*args, **kwargs))
 
     async def add(self, messages: Any, **kwargs: Any) -> dict[str, Any]:
         result: dict[str, Any] = await self._run(self.sync.add, messages, **kwargs)
@@ -69,7 +75,14 @@ class AsyncMemory:
         await self._run(self.sync.reset)
 
     async def close(self) -> None:
-        await self._run(self.sync.close)
+        """Wait for the calls in flight, then close the store (once: a second close waits for the first)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        await self._calls.aclose()
+        await asyncio.to_thread(self.sync.close)
 
     async def __aenter__(self) -> AsyncMemory:
         return self

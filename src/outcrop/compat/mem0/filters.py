@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from outcrop.core.types import DEFAULT_USER
+from outcrop.core.values import validate_metadata, validate_name
 from outcrop.errors import InvalidInputError
 
 __all__ = ["SCOPE_KEYS", "Mem0Filters", "parse", "scope_ids"]
@@ -85,6 +87,9 @@ def _condition(key: str, value: Any) -> Condition:
         unknown = sorted(set(ops) - _OPERATORS)
         if unknown:
             raise InvalidInputError(f"unsupported metadata filter operator: {unknown[0]!r}")
+        listed = next((op for op in ("in", "nin") if op in ops and not isinstance(ops[op], list | tuple)), None)
+        if listed is not None:  # refused whether or not the scope holds a memory to check it on
+            raise InvalidInputError(f"filter operator {listed!r} takes a list")
         return lambda f: all(_compare(op, f.get(key), want) for op, want in ops.items())
     return lambda f: bool(f.get(key) == value)
 
@@ -95,11 +100,21 @@ def _all(filters: Mapping[str, Any]) -> Condition:
 
 
 def _id(value: Any, name: str) -> str:
-    """mem0's entity id rules: a non-string id (a database key) is used as its string; no
-    whitespace inside, none only."""
+    """mem0's entity id rules: an integer id (a database key) is used as its string; no
+    whitespace inside, none only; and outcrop's rules for a name (valid Unicode, at most 200
+    characters). Any other type is refused (a list or ``True`` became the user ``"['a']"`` or
+    ``"True"``). ``user_id="default"`` is refused: it is outcrop's user for memories added without
+    one (an agent's or a run's), so a mem0 user of that name would read and delete them all."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInputError(f"Invalid {name}: must be a string (or an integer), got {type(value).__name__}")
     text = str(value).strip()
     if not text or any(c.isspace() for c in text):
         raise InvalidInputError(f"Invalid {name}: cannot be empty or contain whitespace")
+    validate_name(text, name)
+    if name == "user_id" and text == DEFAULT_USER:
+        raise InvalidInputError(
+            f"Invalid user_id: {DEFAULT_USER!r} is reserved (outcrop keeps the memories added without a user under it)"
+        )
     return text
 
 
@@ -124,6 +139,7 @@ def parse(filters: Mapping[str, Any] | None, **top_level: Any) -> Mem0Filters:
         for k, v in rest.items()
         if k not in _LOGICAL and k not in _FIELDS and v != "*" and isinstance(v, str | int | float | bool)
     }
+    validate_metadata(equal, "filters")  # handed to the store: keys and values it can hold
     conditions = tuple(_condition(k, v) for k, v in rest.items() if k not in equal)
     actor_id = None if actor is None else _id(actor, "actor_id")
     return Mem0Filters(ids=ids, actor_id=actor_id, equal=equal, conditions=conditions)

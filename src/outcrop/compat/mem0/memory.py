@@ -21,7 +21,7 @@ from outcrop.api.memory import Memory as NativeMemory
 from outcrop.compat.mem0 import filters as mem0_filters
 from outcrop.compat.mem0.config import to_memory_config
 from outcrop.compat.mem0.errors import Mem0CompatWarning, MemoryNotFoundError
-from outcrop.compat.mem0.shapes import from_mem0_id, history_rows, memory_item, to_mem0_id, user_metadata
+from outcrop.compat.mem0.shapes import from_mem0_id, history_rows, iso, memory_item, to_mem0_id, user_metadata
 from outcrop.config import MemoryConfig
 from outcrop.core.text import validate_text
 from outcrop.core.time.clock import now
@@ -60,8 +60,15 @@ def _expiration(value: Any) -> str | None:
 
 
 def _expired(item: Item) -> bool:
+    """Past its ``expiration_date``; a stored value that is not a date (one written before dates
+    were checked) expires nothing rather than fail every read of the scope."""
     when = item.metadata.get("expiration_date")
-    return isinstance(when, str) and date.fromisoformat(when) < datetime.now(UTC).date()
+    if not isinstance(when, str):
+        return False
+    try:
+        return date.fromisoformat(when) < datetime.now(UTC).date()
+    except ValueError:
+        return False
 
 
 def _messages(messages: Any) -> list[dict[str, Any]]:
@@ -203,6 +210,10 @@ class Memory:
         dropped = sorted(k for k in (*mem0_filters.SCOPE_KEYS, "actor_id") if meta.pop(k, None) is not None)
         if dropped:
             self._warn_once("identity", f"metadata {dropped} ignored: a memory's scope is set by the id arguments")
+        if "expiration_date" in meta:  # as the argument is checked: "soon" made every later read fail
+            if expiration_date is not None:
+                raise InvalidInputError("expiration_date given twice (argument and metadata); give one")
+            expiration_date = meta.pop("expiration_date")
         expires = _expiration(expiration_date)
         if expires is not None:
             meta["expiration_date"] = expires
@@ -244,6 +255,8 @@ class Memory:
         """Replace a memory's text (``text``, or ``data``, its 1.0.x name); the old text stays in
         :meth:`history`. outcrop keeps the metadata a memory was added with: ``metadata`` and
         ``expiration_date`` are refused."""
+        if text is not None and data is not None and text != data:
+            raise InvalidInputError("text and data are the same argument (2.0.x and 1.0.x names); give one")
         text = data if text is None else text
         if text is None and metadata is None and expiration_date is _UNSET:
             raise InvalidInputError("At least one of text, metadata, or expiration_date must be provided.")
@@ -336,6 +349,8 @@ class Memory:
             "role": item.role,
             "actor_id": item.speaker,
             "expiration_date": item.metadata.get("expiration_date"),
+            "created_at": iso(item.timestamp or item.recorded_at),  # as memory_item shows them
+            "updated_at": iso(item.updated_at or item.recorded_at),
         }
         return parsed.accepts(fields)
 
