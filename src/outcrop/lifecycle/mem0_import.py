@@ -47,6 +47,7 @@ __all__ = [
     "Mem0Memory",
     "Mem0Source",
     "Mem0StoreError",
+    "expiration_date",
     "read_mem0",
     "read_mem0_export",
     "read_mem0_store",
@@ -191,15 +192,31 @@ def _name(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def expiration_date(value: Any) -> str | None:
+    """mem0's ``expiration_date`` as it stores it, ``YYYY-MM-DD``: from a date, a datetime or such a
+    string; ``None`` for none; anything else refused with mem0's message."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise InvalidInputError("expiration_date must be a valid date in YYYY-MM-DD format.")
+
+
 def _memory(memory_id: str, text: Any, fields: dict[str, Any], metadata: dict[str, Any]) -> Mem0Memory:
     if not isinstance(text, str) or not text.strip():
         raise Mem0StoreError(f"memory {memory_id}: no text")
-    expires = metadata.get("expiration_date")
-    if expires is not None:  # a date, as mem0 writes it: anything else made every read of the scope fail
+    if metadata.get("expiration_date") is not None:  # anything but a date made every read of the scope fail
         try:
-            metadata = {**metadata, "expiration_date": date.fromisoformat(str(expires)).isoformat()}
-        except ValueError:
-            raise Mem0StoreError(f"memory {memory_id}: expiration_date {expires!r} is not a YYYY-MM-DD date") from None
+            metadata = {**metadata, "expiration_date": expiration_date(metadata["expiration_date"])}
+        except InvalidInputError as exc:
+            raise Mem0StoreError(f"memory {memory_id}: {exc}") from None
     created = _time(fields.get("created_at"), f"memory {memory_id} created_at")
     updated = fields.get("updated_at")
     return Mem0Memory(

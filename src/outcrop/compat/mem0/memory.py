@@ -30,6 +30,7 @@ from outcrop.core.values import validate_id, validate_metadata
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.mem0_import import Mem0ImportReport, read_mem0
+from outcrop.lifecycle.mem0_import import expiration_date as expiration_date_of
 from outcrop.llm import LLM
 from outcrop.providers.base import Embedder
 from outcrop.retrieve.recipes import recipe as named_recipe
@@ -41,22 +42,6 @@ PROCEDURAL = "procedural_memory"
 _UNSET: Any = object()
 _PAGE = 500
 _MAX_FETCH = 1000
-
-
-def _expiration(value: Any) -> str | None:
-    """mem0's ``expiration_date``: a date (or datetime) or ``YYYY-MM-DD``; ``None`` for none."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
-    raise InvalidInputError("expiration_date must be a valid date in YYYY-MM-DD format.")
 
 
 def _expired(item: Item) -> bool:
@@ -214,7 +199,7 @@ class Memory:
             if expiration_date is not None:
                 raise InvalidInputError("expiration_date given twice (argument and metadata); give one")
             expiration_date = meta.pop("expiration_date")
-        expires = _expiration(expiration_date)
+        expires = expiration_date_of(expiration_date)
         if expires is not None:
             meta["expiration_date"] = expires
         wanted = _messages(messages)

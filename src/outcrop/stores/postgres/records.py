@@ -15,7 +15,16 @@ from psycopg.types.json import Jsonb
 
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import ConfigError, StoreError
-from outcrop.stores.base import LexicalDocument, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
+from outcrop.stores.base import (
+    HeldEdit,
+    LexicalDocument,
+    Link,
+    ScoredId,
+    SearchFilters,
+    StrataDue,
+    VectorSpace,
+    WriteBatch,
+)
 from outcrop.stores.postgres.connection import Connections
 from outcrop.stores.postgres.lexical import LexicalRow, PostgresLexical, TakenOut
 from outcrop.stores.postgres.rows import (
@@ -130,10 +139,7 @@ class PostgresRecords:
                 if edit.text is None:
                     self._delete(conn, edit.scope, edit.item_id, edit.log)
                 else:
-                    assert edit.lexical is not None, "an update brings its lexical document"
-                    self._update(
-                        conn, edit.scope, edit.item_id, edit.text, edit.log, edit.lexical, edit.vector, batch.space
-                    )
+                    self._update(conn, edit, batch.space)
 
     def strata_due(self, tenant: str) -> list[StrataDue]:
         rows = self._db.query(tenant, "SELECT id, due::text FROM strata_due WHERE tenant = %s ORDER BY id", [tenant])
@@ -167,20 +173,13 @@ class PostgresRecords:
         if vector is not None and space is not None:
             self._vectors.ensure_index(space)
         with self._db.tx(scope.tenant) as conn:
-            self._update(conn, scope, item_id, text, log, lexical, vector, space)
+            self._update(conn, HeldEdit(scope, item_id, log, text, lexical, vector), space)
         return self.get_items(scope, [item_id])[item_id]
 
-    def _update(
-        self,
-        conn: Conn,
-        scope: Scope,
-        item_id: str,
-        text: str,
-        log: LogRecord,
-        lexical: LexicalDocument,
-        vector: np.ndarray | None,
-        space: VectorSpace | None,
-    ) -> None:
+    def _update(self, conn: Conn, edit: HeldEdit, space: VectorSpace | None) -> None:
+        scope, item_id, log = edit.scope, edit.item_id, edit.log
+        text, lexical, vector = edit.text, edit.lexical, edit.vector
+        assert text is not None and lexical is not None, "an update brings its text and lexical document"
         require(conn, scope, item_id)
         insert_log(conn, log)
         # a derived item deleted and derived again restarts at version 1: continue after its history

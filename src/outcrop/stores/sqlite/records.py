@@ -14,7 +14,7 @@ from outcrop.core.documents import LexicalDocument
 from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import NotFoundError, StoreError, WriteConflict
-from outcrop.stores.base import Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
+from outcrop.stores.base import HeldEdit, Link, ScoredId, SearchFilters, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.sql import (
     ITEM_COLUMNS,
     LOG_COLUMNS,
@@ -93,10 +93,7 @@ class SQLiteRecords:
                     if edit.text is None:
                         self._delete(db, edit.scope, edit.item_id, edit.log)
                     else:
-                        assert edit.lexical is not None, "an update brings its lexical document"
-                        self._update(
-                            db, edit.scope, edit.item_id, edit.text, edit.log, edit.lexical, edit.vector, batch.space
-                        )
+                        self._update(db, edit, batch.space)
         except sqlite3.IntegrityError as exc:
             raise WriteConflict(f"write rejected by the store: {exc}") from None
         except sqlite3.Error as exc:
@@ -138,20 +135,13 @@ class SQLiteRecords:
         space: VectorSpace | None,
     ) -> Item:
         with self._conn.transaction() as db:
-            self._update(db, scope, item_id, text, log, lexical, vector, space)
+            self._update(db, HeldEdit(scope, item_id, log, text, lexical, vector), space)
         return self.get_items(scope, [item_id])[item_id]
 
-    def _update(
-        self,
-        db: sqlite3.Connection,
-        scope: Scope,
-        item_id: str,
-        text: str,
-        log: LogRecord,
-        lexical: LexicalDocument,
-        vector: np.ndarray | None,
-        space: VectorSpace | None,
-    ) -> None:
+    def _update(self, db: sqlite3.Connection, edit: HeldEdit, space: VectorSpace | None) -> None:
+        scope, item_id, log = edit.scope, edit.item_id, edit.log
+        text, lexical, vector = edit.text, edit.lexical, edit.vector
+        assert text is not None and lexical is not None, "an update brings its text and lexical document"
         rowid = self._rowid(db, scope, item_id)
         insert_log(db, log)
         db.execute(
