@@ -164,6 +164,16 @@ def test_wrap_leaves_the_memory_open(db_url: str, embedder: Embedder) -> None:
         asyncio.run(main())
         assert [i.text for i in memory.list(user_id="u", level="turn")] == ["wrapped"]
 
+    memory = Memory(config=MemoryConfig(store=db_url), embedder=embedder)
+
+    async def closing() -> None:
+        async with AsyncMemory.wrap(memory, closes_memory=True) as m:
+            await m.add([{"role": "user", "content": "wrapped again"}], user_id="u")
+
+    asyncio.run(closing())
+    with pytest.raises(StoreError):
+        memory.list(user_id="u", level="turn")
+
 
 def test_aclose_finishes_the_writes_called_before_it_and_may_be_called_again(db_url: str, embedder: Embedder) -> None:
     """Writes of one user wait their turn behind each other: those called before ``aclose`` but

@@ -102,15 +102,16 @@ class AsyncMemory:
         self._owns_pool = shared is None
 
     @classmethod
-    def wrap(cls, memory: Memory, *, threads: int | None = None) -> AsyncMemory:
-        """An ``AsyncMemory`` over ``memory`` (sharing its engine); closing it leaves ``memory`` open.
-        ``threads`` sizes its executor (default ``memory.config.async_threads``)."""
+    def wrap(cls, memory: Memory, *, threads: int | None = None, closes_memory: bool = False) -> AsyncMemory:
+        """An ``AsyncMemory`` over ``memory`` (sharing its engine); closing it leaves ``memory`` open,
+        unless ``closes_memory`` (then it closes it, after the calls in flight). ``threads`` sizes its
+        executor (default ``memory.config.async_threads``)."""
         if not isinstance(memory, Memory):
             raise InvalidInputError(f"AsyncMemory.wrap takes an outcrop Memory, not {type(memory).__name__}")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise InvalidInputError("threads must be a positive integer")
         handle = cls.__new__(cls)
-        handle._setup(memory, owns=False, threads=threads)
+        handle._setup(memory, owns=closes_memory is True, threads=threads)
         return handle
 
     def sharing(self, memory: Memory) -> AsyncMemory:

@@ -6,7 +6,6 @@ stored could report a failure), and a call after it raises :class:`~outcrop.erro
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +23,8 @@ class AsyncMemory:
 
     def __init__(self, config: object | None = None, *, embedder: Embedder | None = None, llm: LLM | None = None):
         self.sync = Memory(config, embedder=embedder, llm=llm)
-        self._calls = NativeAsyncMemory.wrap(self.sync.native)  # its executor, and its wait at close
-        self._closing: asyncio.Future[None] | None = None
+        # its executor, and its close: after the calls in flight, once however often it is called
+        self._calls = NativeAsyncMemory.wrap(self.sync.native, closes_memory=True)
 
     @classmethod
     def from_config(cls, config_dict: dict[str, Any], **kwargs: Any) -> AsyncMemory:
@@ -75,14 +74,8 @@ class AsyncMemory:
         await self._run(self.sync.reset)
 
     async def close(self) -> None:
-        """Wait for the calls in flight, then close the store (once: a second close waits for the first)."""
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
-    async def _close(self) -> None:
+        """Wait for the calls in flight, then close the store (a second close waits for the first)."""
         await self._calls.aclose()
-        await asyncio.to_thread(self.sync.close)
 
     async def __aenter__(self) -> AsyncMemory:
         return self

@@ -47,9 +47,7 @@ def _compare(op: str, have: Any, want: Any) -> bool:
             return bool(have == want)
         if op == "ne":
             return bool(have != want)
-        if op in ("in", "nin"):
-            if not isinstance(want, list | tuple):
-                raise InvalidInputError(f"filter operator {op!r} takes a list")
+        if op in ("in", "nin"):  # ``want`` a list: checked when the filter is read (_condition)
             return (have in want) == (op == "in")
         if have is None:
             return False
