@@ -41,6 +41,22 @@ def dump(m: Memory) -> str:
     return buffer.getvalue()
 
 
+def lisbon_then_porto(tmp_path: Path, embedder: Embedder) -> tuple[str, str]:
+    """A turn ("I live in Lisbon."), then its update ("I live in Porto now."): its id and the export
+    of both (a header, the add, the update)."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
+        source.update(turn, "I live in Porto now.", user_id="u1")
+        out = io.StringIO()
+        source.export(out)
+    return turn, out.getvalue()
+
+
+def stopped(*_args: object) -> None:
+    """Put in place of the consolidation after an import's write: a process stopped there."""
+    raise KeyboardInterrupt
+
+
 def items_of(text: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines() if '"type":"item"' in line]
 
@@ -205,12 +221,8 @@ def test_an_update_imported_apart_from_its_turn_applies_to_the_turn_held(tmp_pat
     """A file whose update names a turn the store already holds (imported earlier, on its own):
     the update is logged once, by the write that applies it (it used to be written twice and end
     in a raw UNIQUE-constraint error, a 500 over REST)."""
-    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
-        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
-        source.update(turn, "I live in Porto now.", user_id="u1")
-        out = io.StringIO()
-        source.export(out)
-    header, add, update = out.getvalue().splitlines()
+    turn, exported = lisbon_then_porto(tmp_path, embedder)
+    header, add, update = exported.splitlines()
     assert json.loads(update)["kind"] == "update"
     with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as target:
         target.import_(io.StringIO(f"{header}\n{add}\n"))
@@ -218,7 +230,7 @@ def test_an_update_imported_apart_from_its_turn_applies_to_the_turn_held(tmp_pat
         assert report.added == 1
         assert target.get(turn, user_id="u1").text == "I live in Porto now."
         assert [v.event for v in target.history(turn, user_id="u1")] == ["add", "update"]
-        again = target.import_(io.StringIO(out.getvalue()))  # all of it again: nothing new
+        again = target.import_(io.StringIO(exported))  # all of it again: nothing new
         assert again.added == 0
 
 
@@ -308,9 +320,6 @@ def test_an_import_stopped_before_its_strata_leaves_them_due_for_the_next_open(
         facts = len(source.list(user_id="demo", level="fact", limit=1000))
     assert facts > 0
 
-    def stopped(*_args: object) -> None:
-        raise KeyboardInterrupt
-
     with open_at(tmp_path / "b.db", embedder) as target:
         with monkeypatch.context() as patch:
             patch.setattr(export_module, "consolidate_owners", stopped)
@@ -331,15 +340,8 @@ def test_an_import_stopped_after_editing_a_held_turn_leaves_its_owners_strata_du
     episode saying what the turn no longer says."""
     import outcrop.lifecycle.export as export_module
 
-    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
-        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
-        source.update(turn, "I live in Porto now.", user_id="u1")
-        out = io.StringIO()
-        source.export(out)
-    header, add, update = out.getvalue().splitlines()
-
-    def stopped(*_args: object) -> None:
-        raise KeyboardInterrupt
+    turn, exported = lisbon_then_porto(tmp_path, embedder)
+    header, add, update = exported.splitlines()
 
     def derived_texts(m: Memory) -> str:
         return " ".join(i.text for level in ("fact", "episode") for i in m.list(user_id="u1", level=level, limit=100))
