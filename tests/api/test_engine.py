@@ -113,3 +113,70 @@ def test_a_fault_in_the_strata_never_makes_the_store_unopenable(
     with _open(url, embedder) as m:
         assert any("Biscuit" in f.text for f in m.list(user_id="u1", level=Level.FACT))
     assert _stored(url)[1] == 0
+
+
+_KILLED_EDIT = """
+import os, signal, sys
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import load_embedder
+from outcrop.strata.consolidate import Consolidator
+
+def die(*args, **kwargs):  # the edit is written; the process dies before the strata follow it
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Consolidator.after_change = die
+m = Memory(config=MemoryConfig(store=sys.argv[1]), embedder=load_embedder("minilm"))
+if sys.argv[2] == "update":
+    m.update(sys.argv[3], "I moved to Porto in March.", user_id="u1")
+else:
+    m.delete(sys.argv[3], user_id="u1")
+"""
+
+
+@pytest.mark.parametrize("edit", ["update", "delete"])
+def test_an_edit_of_a_turn_killed_before_its_strata_is_caught_up_on_open(
+    store_url: str, embedder: Embedder, edit: str
+) -> None:
+    """An update or delete of a turn is written with a record that its owner's strata are stale,
+    and with its neighbours' lexical documents: a process killed before the strata followed left
+    facts and an episode saying what the turn no longer says (and the neighbours' documents the
+    old words) until someone ran ``consolidate``."""
+    from outcrop.lifecycle.lexical import session_documents
+
+    with _open(store_url, embedder) as m:
+        lisbon, _ = m.add(
+            [
+                {"name": "Ana", "content": "I moved to Lisbon in March."},
+                {"name": "Ana", "content": "I adopted a puppy named Biscuit last week."},
+            ],
+            user_id="u1",
+            session_id="s1",
+        )
+        assert any("Lisbon" in f.text for f in m.list(user_id="u1", level=Level.FACT))
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_EDIT, store_url, edit, lisbon],
+        cwd=_REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -9, child.stderr
+    assert _stored(store_url)[1] == 1  # the edit is stored, its strata awaited
+    store = open_store(store_url)
+    try:
+        session = Scope(tenant="default", user_id="u1", session_id="s1")
+        turns = [t for _, t in store.records.session_turns(session, "s1", 0, 100)]
+        assert [t.text for t in turns] == (["I moved to Porto in March."] if edit == "update" else []) + [
+            "I adopted a puppy named Biscuit last week."
+        ]
+        wanted = session_documents(turns, MemoryConfig().retrieval.neighbour_window)
+        assert store.lexical.documents(session, list(wanted)) == wanted  # written with the edit
+    finally:
+        store.close()
+
+    with _open(store_url, embedder) as m:  # opening computes the owner's strata anew
+        derived = " ".join(i.text for level in ("fact", "episode") for i in m.list(user_id="u1", level=level))
+        assert "Lisbon" not in derived and "Biscuit" in derived
+        assert ("Porto" in derived) == (edit == "update")
+        assert all(lisbon not in f.sources or edit == "update" for f in m.list(user_id="u1", level=Level.FACT))
+    assert _stored(store_url)[1] == 0

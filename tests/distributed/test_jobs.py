@@ -152,6 +152,33 @@ def test_a_failing_tenant_is_named_and_the_others_are_imported(
         assert len(memory.list(user_id="initech-user", level="turn")) == error.results["initech"].turns > 0
 
 
+def test_a_tenants_several_files_are_one_import_all_or_nothing(
+    populated: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """A tenant's export in two files, the second with a bad line: nothing of the tenant is written
+    and the error names the file (the first file used to be imported, the report saying the tenant
+    failed); a file opening with a blank line is read as the single-file import reads it."""
+    folder = export_all(populated, tmp_path / "exports", embedder)
+    header, *records = (folder / "acme.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    half = len(records) // 2
+    (folder / "acme.jsonl").write_text("\n" + header + "".join(records[:half]), encoding="utf-8")
+    (folder / "acme2.jsonl").write_text(header + "".join(records[half:]) + "{not json\n", encoding="utf-8")
+    files = exports_by_tenant([folder])
+    assert files["acme"] == (str(folder / "acme.jsonl"), str(folder / "acme2.jsonl"))
+    target = tmp_path / "target.db"
+
+    with pytest.raises(BulkWorkError) as caught:
+        run_each(ImportJob(config_at(target), files), ["acme"])
+    assert "acme2.jsonl: line " in caught.value.failures["acme"]
+    with Memory(config=config_at(target, "acme"), embedder=embedder) as memory:
+        assert memory.list(user_id="acme-user") == []
+
+    (folder / "acme2.jsonl").write_text(header + "".join(records[half:]), encoding="utf-8")
+    report = run_each(ImportJob(config_at(target), exports_by_tenant([folder])), ["acme"])["acme"]
+    assert report.added == report.records == len(records)
+    assert dumps(target, embedder)["acme"] == dumps(populated, embedder)["acme"]
+
+
 def test_reindex_of_every_tenant_on_ray_switches_once_with_the_single_process_vectors(
     populated: Path, tmp_path: Path, embedder: Embedder, local_ray: str
 ) -> None:

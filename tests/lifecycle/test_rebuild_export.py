@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,11 +44,14 @@ def dump(m: Memory) -> str:
 
 
 def lisbon_then_porto(tmp_path: Path, embedder: Embedder) -> tuple[str, str]:
-    """A turn ("I live in Lisbon."), then its update ("I live in Porto now."): its id and the export
-    of both (a header, the add, the update)."""
+    """A turn ("I moved to Lisbon in March."), then its update ("I moved to Porto in March."; the
+    fact drawn from it is near enough to the old one to merge into it, which a consolidation does):
+    its id and the export of both (a header, the add, the update)."""
     with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
-        [turn] = source.add("I live in Lisbon.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00")
-        source.update(turn, "I live in Porto now.", user_id="u1")
+        [turn] = source.add(
+            "I moved to Lisbon in March.", user_id="u1", session_id="s1", timestamp="2024-01-02T10:00:00"
+        )
+        source.update(turn, "I moved to Porto in March.", user_id="u1")
         out = io.StringIO()
         source.export(out)
     return turn, out.getvalue()
@@ -228,7 +233,9 @@ def test_an_update_imported_apart_from_its_turn_applies_to_the_turn_held(tmp_pat
         target.import_(io.StringIO(f"{header}\n{add}\n"))
         report = target.import_(io.StringIO(f"{header}\n{update}\n"))
         assert report.added == 1
-        assert target.get(turn, user_id="u1").text == "I live in Porto now."
+        assert target.get(turn, user_id="u1").text == "I moved to Porto in March."
+        facts = " ".join(f.text for f in target.list(user_id="u1", level="fact"))
+        assert "Porto" in facts and "Lisbon" not in facts  # a consolidation alone kept the old fact
         assert [v.event for v in target.history(turn, user_id="u1")] == ["add", "update"]
         again = target.import_(io.StringIO(exported))  # all of it again: nothing new
         assert again.added == 0
@@ -303,6 +310,11 @@ def test_an_import_writes_its_turns_and_its_edits_of_held_turns_at_once(tmp_path
             target.get(gone, user_id="u1")
         assert kept in [h.id for h in target.search("Douro", user_id="u1", limit=5)]
         assert target.store.records.strata_due(target.config.tenant) == []
+        facts = target.list(user_id="u1", level="fact")
+        assert all(gone not in f.sources for f in facts)  # the deleted turn's facts went with it
+        assert "quince" not in " ".join(
+            f.text for level in ("fact", "episode") for f in target.list(user_id="u1", level=level)
+        )
 
 
 def test_an_import_stopped_before_its_strata_leaves_them_due_for_the_next_open(
@@ -353,9 +365,80 @@ def test_an_import_stopped_after_editing_a_held_turn_leaves_its_owners_strata_du
             patch.setattr(export_module, "consolidate_owners", stopped)
             with pytest.raises(KeyboardInterrupt):
                 target.import_(io.StringIO(f"{header}\n{update}\n"))
-        assert target.get(turn, user_id="u1").text == "I live in Porto now."
+        assert target.get(turn, user_id="u1").text == "I moved to Porto in March."
         assert "Lisbon" in derived_texts(target)  # stale until the strata are computed again
     with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'b.db'}"), embedder=embedder) as reopened:
         assert reopened.store.records.strata_due(reopened.config.tenant) == []
         texts = derived_texts(reopened)
         assert "Porto" in texts and "Lisbon" not in texts
+
+
+_KILLED_REBUILD = """
+import os, signal, sys
+import outcrop.lifecycle.rebuild as rebuild
+from outcrop import Memory, MemoryConfig
+from outcrop.providers import load_embedder
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+setattr(rebuild, sys.argv[2], die)
+config = MemoryConfig(store=f"sqlite:///{sys.argv[1]}", strata={"refresh_growth": 0.0})
+with Memory(config=config, embedder=load_embedder("minilm")) as m:
+    m.rebuild()
+"""
+
+
+@pytest.mark.parametrize("stop", ["embed_items", "consolidate_owners"])
+def test_a_rebuild_killed_anywhere_leaves_the_memory_as_it_was_or_its_turns_whole(
+    tmp_path: Path, embedder: Embedder, stop: str
+) -> None:
+    """A rebuild used to drop the stored items in a transaction of their own, then embed the turns
+    (half its time), then write them: killed in between, the memory was empty, and the next
+    rebuild, no longer finding the turns' ids, gave every turn a new one. Killed while embedding
+    (before its write) or while consolidating (after it), the reopened memory now equals the one
+    before the rebuild, ids and all."""
+    with open_at(tmp_path / "m.db", embedder) as m:
+        load_sample(m)
+        before = dump(m)
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_REBUILD, str(tmp_path / "m.db"), stop],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert child.returncode == -9, child.stderr
+    with open_at(tmp_path / "m.db", embedder) as reopened:  # the open computes the strata due
+        assert reopened.store.records.strata_due(reopened.config.tenant) == []
+        assert dump(reopened) == before
+
+
+def test_an_import_racing_another_tenants_for_its_ids_is_computed_again(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tenants importing one export at once (a bulk import on Ray): the ids another tenant holds
+    are checked before the write, so the loser's write was refused (UNIQUE log.id, a WriteConflict
+    reaching the caller) where the same imports one after the other succeed. The import is now
+    computed again from the store, as an add is."""
+    import outcrop.lifecycle.export as export_module
+
+    _turn, exported = lisbon_then_porto(tmp_path, embedder)
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    with Memory(config=MemoryConfig(store=url, tenant="staging"), embedder=embedder) as staging:
+        staging.import_(io.StringIO(exported))
+    checks: list[int] = []
+    real = export_module._own_ids
+
+    def late(store, tenant, records, ids):  # type: ignore[no-untyped-def]
+        checks.append(1)  # the first check runs before the other tenant's write lands
+        return (records, ids) if len(checks) == 1 else real(store, tenant, records, ids)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(export_module, "_own_ids", late)
+        with Memory(config=MemoryConfig(store=url, tenant="test"), embedder=embedder) as test:
+            report = test.import_(io.StringIO(exported))
+            assert report.added == 2 and len(checks) == 2
+            [turn] = test.list(user_id="u1", level="turn")
+            assert turn.text == "I moved to Porto in March."

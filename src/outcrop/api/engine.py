@@ -23,16 +23,16 @@ from outcrop.core.provenance import Writer
 from outcrop.core.threads import limit_blas_threads
 from outcrop.core.time.clock import now
 from outcrop.core.types import Context, Hit, Item, Level, LogRecord, Scope
-from outcrop.errors import ConfigError
+from outcrop.errors import ConfigError, NotFoundError
 from outcrop.ingest.batch import PendingAdd, chunks, prefetch, split_long
 from outcrop.ingest.messages import IncomingTurn
 from outcrop.ingest.turns import Ingested, TurnIngestor
-from outcrop.lifecycle.export import ExportReport, ImportReport, Target
+from outcrop.lifecycle.export import ExportReport, ImportReport, Sources, Target
 from outcrop.lifecycle.export import export_jsonl as _export
 from outcrop.lifecycle.export import import_jsonl as _import
 from outcrop.lifecycle.forget import already_forgotten, resume
 from outcrop.lifecycle.forget import forget as _forget
-from outcrop.lifecycle.lexical import refresh_session_documents
+from outcrop.lifecycle.lexical import edited_session_documents
 from outcrop.lifecycle.rebuild import RebuildReport, embed_items
 from outcrop.lifecycle.rebuild import rebuild as _rebuild
 from outcrop.lifecycle.receipts import ForgetReceipt
@@ -48,7 +48,7 @@ from outcrop.retrieve.quarantine import without_quarantined
 from outcrop.retrieve.recipes import Recipe, plain_hybrid
 from outcrop.retrieve.rerank import make_retriever
 from outcrop.retrieve.reuse import ReadReuse, reuse_reads
-from outcrop.stores.base import SearchFilters, Store, StrataDue, VectorSpace
+from outcrop.stores.base import HeldEdit, LexicalDocument, SearchFilters, Store, StrataDue, VectorSpace, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.strata.consolidate import ConsolidationReport, Consolidator
 from outcrop.strata.due import DueReport, consolidate_due
@@ -218,12 +218,14 @@ class Engine:
         )
         changed = current.model_copy(update={"text": text})
         vector = embed_items(self.embedder, [changed])[changed.id]  # a derived item from its first window
-        lexical = lexical_document(changed, [])
-        updated = self.store.records.update_item(scope, current.id, text, log, lexical, vector, self.space)
-        if current.level == Level.TURN:
-            # the turn's own document and its neighbours' context carry the new text, not the old
-            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
-            self.consolidator.after_change(current.scope, [current.id], removed=False)
+        if current.level != Level.TURN:
+            lexical = lexical_document(changed, [])
+            return self.store.records.update_item(scope, current.id, text, log, lexical, vector, self.space)
+        documents = edited_session_documents(self.store, current, text, self.config.retrieval.neighbour_window)
+        self._edit_turn(current, HeldEdit(scope, current.id, log, text, documents.pop(current.id), vector), documents)
+        updated = self.store.records.get_items(scope, [current.id]).get(current.id)
+        if updated is None:  # deleted by another writer since
+            raise NotFoundError(f"no memory item {current.id!r} in this scope")
         return updated
 
     def delete(self, scope: Scope, current: Item) -> None:
@@ -236,11 +238,26 @@ class Engine:
             content_hash=content_hash("delete", current.id, new_id("u")),
             recorded_at=now(),
         )
-        self.store.records.delete_item(scope, current.id, log)
-        if current.level == Level.TURN:
-            # the neighbours' context documents no longer carry the deleted turn's words
-            refresh_session_documents(self.store, current.scope, self.config.retrieval.neighbour_window)
-            self.consolidator.after_change(current.scope, [current.id], removed=True, gone=[current])
+        if current.level != Level.TURN:
+            self.store.records.delete_item(scope, current.id, log)
+            return
+        documents = edited_session_documents(self.store, current, None, self.config.retrieval.neighbour_window)
+        self._edit_turn(current, HeldEdit(scope, current.id, log), documents)
+
+    def _edit_turn(self, turn: Item, edit: HeldEdit, documents: dict[str, LexicalDocument]) -> None:
+        """An update or delete (``edit.text`` None) of a turn, written in one transaction with the
+        lexical documents it changes and a record that the turn's strata are to follow it, then the
+        strata brought in line and the record dropped: a stop between leaves the work to the next
+        open, not the facts and episode saying what the turn no longer says."""
+        removed = edit.text is None
+        ids = (turn.id,)
+        due = StrataDue(new_id("d"), turn.scope, (), edited=() if removed else ids, removed=ids if removed else ())
+        tenant = turn.scope.tenant
+        self.store.records.write(
+            WriteBatch(relexical=documents, edits=[edit], strata_due=[due], space=self.space, tenant=tenant)
+        )
+        self.consolidator.after_change(turn.scope, ids, removed=removed, gone=[turn] if removed else None)
+        self.store.records.clear_strata_due(tenant, [due.id])
 
     def forget_ids(self, tenant: Scope, ids: Sequence[str], *, scrub: bool) -> ForgetReceipt:
         """Forget turns (or the turns facts came from) by id, after completing the tenant's forgets
@@ -298,7 +315,7 @@ class Engine:
         with self.store.snapshot(scope.tenant):  # one state, however long the export, with no lock
             return _export(self.store, scope, target, projections=projections)
 
-    def import_(self, tenant: str, source: Target) -> ImportReport:
+    def import_(self, tenant: str, source: Sources) -> ImportReport:
         return _import(
             self.store,
             self.embedder,

@@ -31,7 +31,7 @@ from outcrop.core.types import DEFAULT_USER, Context, Hit, Item, ItemVersion, Le
 from outcrop.core.values import validate_id, validate_metadata, validate_name
 from outcrop.errors import ConfigError, InvalidInputError, NotFoundError
 from outcrop.ingest.messages import normalize_messages
-from outcrop.lifecycle.export import ExportReport, ImportReport, Target
+from outcrop.lifecycle.export import ExportReport, ImportReport, Sources, Target
 from outcrop.lifecycle.quarantine import flagged_items
 from outcrop.lifecycle.quarantine import release as release_item
 from outcrop.lifecycle.rebuild import RebuildReport
@@ -298,10 +298,11 @@ class Memory:
         scope = self._scope(user_id, None, None, default_user=False)
         return self._engine.export(scope, target, projections=projections)
 
-    def import_(self, source: Target) -> ImportReport:
-        """Load a JSONL export (path or text stream) into this tenant, skipping records already
-        held, and recompute the projections. A malformed line raises
-        :class:`~outcrop.errors.InvalidInputError` with its line number and nothing is written."""
+    def import_(self, source: Sources) -> ImportReport:
+        """Load a JSONL export (path or text stream), or a list of them as one import (all or
+        nothing), into this tenant, skipping records already held, and recompute the projections.
+        A malformed line raises :class:`~outcrop.errors.InvalidInputError` with its line number
+        (and its file, of several) and nothing is written."""
         return self._engine.import_(self.config.tenant, source)
 
     # -- reads ----------------------------------------------------------------------------

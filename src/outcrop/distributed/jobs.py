@@ -11,7 +11,7 @@ store and returns the same report. The embedding model is loaded once per proces
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,6 @@ __all__ = [
     "exports_by_tenant",
     "open_config_store",
     "reindex_tenants",
-    "sum_imports",
 ]
 
 _embedders: dict[tuple[str, int, LongTexts], Embedder] = {}
@@ -82,7 +81,8 @@ class RebuildJob:
 
 @dataclass(frozen=True)
 class ImportJob:
-    """``outcrop import`` of one tenant's export files, in the order given."""
+    """``outcrop import`` of one tenant's export files, in the order given, as one import: all of
+    them or nothing (a bad line in the second file used to leave the first imported)."""
 
     config: MemoryConfig
     files: dict[str, tuple[str, ...]]  # tenant → its files
@@ -90,7 +90,7 @@ class ImportJob:
 
     def __call__(self, tenant: str) -> ImportReport:
         with _memory(self.config, tenant, self.threads) as memory:
-            return sum_imports(memory.import_(Path(f)) for f in self.files[tenant])
+            return memory.import_([Path(f) for f in self.files[tenant]])
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def reindex_tenants(config: MemoryConfig, embedder: str, tenants: Sequence[str],
     of tenants not given or some tenant failed."""
     new = process_embedder(embedder, long_texts=config.embedder_long_texts)
     space = VectorSpace(new.id, new.dim)
-    written = run_each(ReindexJob(config, embedder, threads=1 if ray else 0), tenants, ray=ray)
+    written = run_each(ReindexJob(config, embedder, threads=1 if ray else config.embedder_threads), tenants, ray=ray)
     store = open_config_store(config)
     try:
         old = store.vectors.active_space()
@@ -129,29 +129,16 @@ def reindex_tenants(config: MemoryConfig, embedder: str, tenants: Sequence[str],
     return ReindexReport(old=old.name if old else None, new=space.name, vectors=sum(written.values()))
 
 
-def sum_imports(reports: Iterable[ImportReport]) -> ImportReport:
-    """One report for several imports of the same tenant."""
-    total = ImportReport()
-    for report in reports:
-        total.records += report.records
-        total.added += report.added
-        total.skipped += report.skipped
-        total.turns += report.turns
-        for level, n in report.written.items():
-            total.written = {**total.written, level: total.written.get(level, 0) + n}
-    return total
-
-
 def _header_tenant(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            first = handle.readline() or b"null"
+        with path.open("rb") as handle:  # the first line that is not blank, as the import reads it
+            first = next((line for line in handle if line.strip()), b"null")
     except OSError as exc:
         raise InvalidInputError(f"{path}: cannot read it ({exc.strerror})") from None
-    header = parse_json(first, f"{path}, line 1")
+    header = parse_json(first, f"{path}, its header")
     tenant = header.get("tenant") if isinstance(header, dict) else None
     if not isinstance(tenant, str):
-        raise InvalidInputError(f"{path}, line 1: not an outcrop export header naming its tenant")
+        raise InvalidInputError(f"{path}: its header is not an outcrop export header naming its tenant")
     return validate_name(tenant, "tenant")
 
 

@@ -30,8 +30,9 @@ import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from pydantic import BaseModel
 
@@ -51,8 +52,9 @@ from outcrop.lifecycle.replay import TURN_KINDS, fallback_turn_id, replay, turn_
 from outcrop.providers.base import Embedder
 from outcrop.stores.base import HeldEdit, Store, StrataDue, WriteBatch
 from outcrop.strata.consolidate import Consolidator
+from outcrop.strata.due import follow_edits, retrying
 
-__all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "export_jsonl", "import_jsonl"]
+__all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "Sources", "export_jsonl", "import_jsonl"]
 
 FORMAT = NAME
 VERSION = 1
@@ -61,6 +63,9 @@ _MAX_TEXT = 10_000_000  # an export's text was checked on its way in; this bound
 
 Target = str | os.PathLike[str] | IO[str]
 """Where an export goes or an import comes from: a file path, or an open text stream."""
+
+Sources = Target | Sequence[Target]
+"""What an import reads: one export, or several imported as one (all of them, or nothing)."""
 
 
 class ExportReport(BaseModel):
@@ -213,12 +218,16 @@ def _check_payload(kind: str, payload: dict[str, Any]) -> None:
         validate_text(payload.get("text"), max_chars=_MAX_TEXT, what="text")
 
 
-def parse_jsonl(lines: Iterable[str], tenant: str) -> tuple[dict[str, Any], list[tuple[LogRecord, str | None]]]:
+def parse_jsonl(
+    lines: Iterable[str], tenant: str, first: dict[tuple[str, str], str] | None = None
+) -> tuple[dict[str, Any], list[tuple[LogRecord, str | None]]]:
     """The header and the log records of an export file, every line checked; raises
-    :class:`InvalidInputError` naming the first bad line."""
+    :class:`InvalidInputError` naming the first bad line. ``first`` (("log" | "turn", id) → the
+    content hash of the record that has it) carries the ids of files read before, so that one id
+    claimed by two records of different content is refused across the files of one import too."""
     header: dict[str, Any] | None = None
     records: list[tuple[LogRecord, str | None]] = []
-    first: dict[tuple[str, str], str] = {}  # ("log" | "turn", id) -> content hash of the record that has it
+    first = {} if first is None else first
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -312,6 +321,20 @@ def _held_edits(store: Store, embedder: Embedder, records: Sequence[LogRecord]) 
     return edits
 
 
+def _edit_dues(edits: Sequence[HeldEdit], tenant: str) -> list[StrataDue]:
+    """Records that the turns the import updates or deletes have their strata to follow (one per
+    session written to), in the import's transaction: a stop before the consolidation after it
+    leaves the work to the next open."""
+    by_session: dict[Scope, tuple[dict[str, None], dict[str, None]]] = {}
+    for edit in edits:
+        edited, removed = by_session.setdefault(edit.log.scope.model_copy(update={"tenant": tenant}), ({}, {}))
+        (removed if edit.text is None else edited)[edit.item_id] = None
+    return [
+        StrataDue(id=new_id("d"), scope=scope, turn_ids=(), edited=tuple(edited), removed=tuple(removed))
+        for scope, (edited, removed) in by_session.items()
+    ]
+
+
 def _refresh_edited_sessions(store: Store, edits: Sequence[HeldEdit], window: int) -> None:
     """The lexical documents of the sessions whose turns the import updated or deleted: a turn's
     document reads its neighbours' text (as an update or delete through the API does)."""
@@ -349,15 +372,66 @@ def _owner_key(owner: Scope) -> tuple[str, str]:
     return (owner.user_id or "", owner.agent_id or "")
 
 
-def import_jsonl(
-    store: Store, embedder: Embedder, consolidator: Consolidator, tenant: str, source: Target, *, window: int
-) -> ImportReport:
-    """Load an export into ``tenant`` of ``store``; see the module docstring."""
-    with _opened(source, "r") as handle:
+def _parse_sources(source: Sources, tenant: str) -> list[tuple[LogRecord, str | None]]:
+    """The log records of every export ``source`` names, in order, each file checked whole before
+    anything is written (an error in the second of several files names that file)."""
+    many = isinstance(source, list | tuple)
+    sources: list[Target] = list(source) if isinstance(source, list | tuple) else [cast(Target, source)]
+    if many and not sources:
+        raise InvalidInputError("no export to import")
+    parsed: list[tuple[LogRecord, str | None]] = []
+    first: dict[tuple[str, str], str] = {}
+    for one in sources:
         try:
-            _header, parsed = parse_jsonl(handle, tenant)
-        except UnicodeDecodeError:
-            raise InvalidInputError("the file is not UTF-8 text") from None
+            with _opened(one, "r") as handle:
+                try:
+                    parsed.extend(parse_jsonl(handle, tenant, first)[1])
+                except UnicodeDecodeError:
+                    raise InvalidInputError("the file is not UTF-8 text") from None
+        except InvalidInputError as exc:
+            if not many or not isinstance(one, str | os.PathLike):
+                raise
+            raise InvalidInputError(f"{os.fspath(one)}: {exc}") from None
+    return parsed
+
+
+def import_jsonl(
+    store: Store, embedder: Embedder, consolidator: Consolidator, tenant: str, source: Sources, *, window: int
+) -> ImportReport:
+    """Load an export, or several as one, into ``tenant`` of ``store``; see the module docstring."""
+    parsed = _parse_sources(source, tenant)
+    # computed again from the store when a concurrent writer took an id first (WriteConflict):
+    # ids another tenant holds are checked before the write, not in its transaction
+    written = retrying(lambda: _write(store, embedder, tenant, parsed, window))
+    report = written.report
+    if not written.wrote:
+        return report
+    _refresh_edited_sessions(store, written.edits, window)
+    rebuilt = RebuildReport()
+    consolidate_owners(consolidator, sorted(written.owners, key=_owner_key), rebuilt)
+    follow_edits(consolidator, written.dues)  # a consolidation keeps the facts an edited turn no longer says
+    store.records.clear_strata_due(tenant, [due.id for due in written.dues])
+    report.written = rebuilt.written
+    return report
+
+
+@dataclass
+class _Written:
+    """What an import wrote: its report so far, its edits of turns held, the records of strata due,
+    and the owners whose strata it changes."""
+
+    report: ImportReport
+    wrote: bool = False  # anything new: the owners are consolidated after it
+    edits: list[HeldEdit] = field(default_factory=list)
+    dues: list[StrataDue] = field(default_factory=list)
+    owners: set[Scope] = field(default_factory=set)
+
+
+def _write(
+    store: Store, embedder: Embedder, tenant: str, parsed: list[tuple[LogRecord, str | None]], window: int
+) -> _Written:
+    """The parsed records the store does not hold yet, their turns and their edits of turns held,
+    written in one transaction."""
     report = ImportReport(records=len(parsed))
     hashes = [r.content_hash for r, _ in parsed]
     present = set(store.records.items_for_log_hashes(Scope(tenant=tenant, user_id=None), hashes))
@@ -372,7 +446,7 @@ def import_jsonl(
             ids[record.id] = turn_id
     report.added, report.skipped = len(fresh), len(parsed) - len(fresh)
     if not fresh:
-        return report
+        return _Written(report)
     fresh, ids = _own_ids(store, tenant, fresh, ids)
     sessions = {r.scope for r in fresh if r.kind in TURN_KINDS and r.scope.session_id is not None}
     starts = {(s.tenant, s.user_id, str(s.session_id)): store.records.next_position(s) for s in sessions}
@@ -384,22 +458,16 @@ def import_jsonl(
     edits = _held_edits(store, embedder, state.outside)
     applied = {edit.log.id for edit in edits}
     logs = [r for r in fresh if r.id not in applied]
-    # the turns of each owner await their strata until the consolidation below is done, and the
-    # owners whose held turns the file edits await theirs anew: a process stopped before then
-    # leaves them due, and the next open computes them
+    # the turns of each owner await their strata until the consolidation after the write is done,
+    # and the turns held that the file edits await theirs: a process stopped before then leaves
+    # them due, and the next open computes them
     by_owner: dict[Scope, list[str]] = {}
     for turn in state.turns.values():
         by_owner.setdefault(turn.scope.owner, []).append(turn.id)
     dues = [StrataDue(id=new_id("d"), scope=owner, turn_ids=tuple(ids)) for owner, ids in by_owner.items()]
-    edited = {Scope(tenant=tenant, user_id=e.log.scope.user_id, agent_id=e.log.scope.agent_id) for e in edits}
-    dues += [StrataDue(id=new_id("d"), scope=owner, turn_ids=()) for owner in sorted(edited, key=_owner_key)]
+    dues += _edit_dues(edits, tenant)
     batch = WriteBatch(logs=logs, versions=state.versions, strata_due=dues, edits=edits)
     write_turns(store, embedder, state, tenant, window, batch)  # the log, the turns and the edits: one transaction
-    _refresh_edited_sessions(store, edits, window)
     owners = set(state.owners())
     owners.update(Scope(tenant=tenant, user_id=r.scope.user_id, agent_id=r.scope.agent_id) for r in state.outside)
-    rebuilt = RebuildReport()
-    consolidate_owners(consolidator, sorted(owners, key=_owner_key), rebuilt)
-    store.records.clear_strata_due(tenant, [due.id for due in dues])
-    report.written = rebuilt.written
-    return report
+    return _Written(report, True, edits, dues, owners)

@@ -2,9 +2,9 @@
 
 The log is the source of truth (DESIGN.md §1); everything else is a projection. A rebuild
 replays the log into turns (:mod:`outcrop.lifecycle.replay`), drops every stored item of the
-scope, writes the turns back with their lexical documents (neighbour context included) and
-vectors in the active space, and then consolidates each owner scope from scratch: facts,
-episodes, topics and profile. Derived ids are deterministic, so the result equals the state
+scope and writes the turns back with their lexical documents (neighbour context included) and
+vectors in the active space, in one transaction, and then consolidates each owner scope from
+scratch: facts, episodes, topics and profile. Derived ids are deterministic, so the result equals the state
 built incrementally (with ``strata.refresh_growth = 0``; with a positive growth threshold the
 incremental topics and profile may lag behind, and the rebuild brings them up to date), as long
 as turns arrived in time order: facts merge into the earliest statement and link to earlier
@@ -21,11 +21,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from outcrop.core.documents import dense_text
+from outcrop.core.ids import new_id
 from outcrop.core.types import Item, Level, Scope
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.replay import Replay, replay, turn_ids
 from outcrop.providers.base import Embedder, first_window_only
-from outcrop.stores.base import Store, VectorSpace, WriteBatch
+from outcrop.stores.base import Store, StrataDue, VectorSpace, WriteBatch
 from outcrop.strata.consolidate import Consolidator
 
 __all__ = ["RebuildReport", "rebuild", "write_turns"]
@@ -81,14 +82,23 @@ def consolidate_owners(consolidator: Consolidator, owners: Sequence[Scope], repo
 def rebuild(
     store: Store, embedder: Embedder, consolidator: Consolidator, scope: Scope, *, window: int
 ) -> RebuildReport:
-    """Recompute every projection of ``scope`` (a tenant, or one user of it) from its log."""
+    """Recompute every projection of ``scope`` (a tenant, or one user of it) from its log.
+
+    The stored items are dropped and the replayed turns written in one transaction, with a record
+    that each owner's strata are to be computed anew (:class:`~outcrop.stores.base.StrataDue`),
+    dropped once the consolidation after it is done: a rebuild stopped anywhere leaves the scope
+    as it was or its turns whole (same ids) with their strata due for the next open. It used to
+    commit the drop first: a stop while the turns were embedded left the scope empty, and the
+    next rebuild, no longer finding the turns' ids, gave them new ones."""
     records = list(iter_log(store, scope))
     tenant = Scope(tenant=scope.tenant, user_id=scope.user_id)
     state = replay(records, turn_ids(store, tenant, records))
     report = RebuildReport(records=len(records), turns=len(state.turns))
     stored = [i.id for i in store.records.iter_items(tenant)]
-    report.removed = store.records.remove_items(tenant, stored)
-    if state.turns:
-        write_turns(store, embedder, state, scope.tenant, window, WriteBatch())
+    dues = [StrataDue(id=new_id("d"), scope=owner, turn_ids=()) for owner in state.owners()]
+    batch = WriteBatch(removes={tenant: stored} if stored else {}, strata_due=dues)
+    write_turns(store, embedder, state, scope.tenant, window, batch)
+    report.removed = len(stored)
     consolidate_owners(consolidator, state.owners(), report)
+    store.records.clear_strata_due(scope.tenant, [due.id for due in dues])
     return report

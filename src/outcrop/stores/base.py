@@ -97,21 +97,37 @@ class Link:
 
 @dataclass(frozen=True)
 class StrataDue:
-    """Turns written whose strata (facts, episodes, topics, profile) are still to be computed.
-    Recorded by the turns' own write and dropped once the consolidation after it is done, so the
-    turns of an add cut short by a stopped process get their strata when the memory next opens."""
+    """Turns written, updated or deleted whose strata (facts, episodes, topics, profile) are still to
+    be computed or corrected. Recorded by the write itself and dropped once the consolidation after
+    it is done, so that a stopped process leaves the work to the next open, not undone."""
 
     id: str
     scope: Scope  # the write scope of the turns (tenant, user, agent, session)
-    turn_ids: tuple[str, ...]  # none: the owner's strata are to be computed anew (turns it held were edited)
+    turn_ids: tuple[str, ...]  # turns added, whose strata are to be computed
+    edited: tuple[str, ...] = ()  # turns held whose text changed: their facts are drawn again
+    removed: tuple[str, ...] = ()  # turns deleted: the facts drawn from them go
+
+    @property
+    def whole(self) -> bool:
+        """A record naming no turn (written by an earlier version for an import's edits): the
+        owner's strata are to be computed anew."""
+        return not (self.turn_ids or self.edited or self.removed)
 
     def to_json(self) -> str:
-        return json.dumps({"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}, ensure_ascii=False)
+        data = {"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}
+        data.update({k: list(v) for k, v in (("edited", self.edited), ("removed", self.removed)) if v})
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, id: str, text: str) -> StrataDue:
         data = json.loads(text)
-        return cls(id=id, scope=Scope.model_validate(data["scope"]), turn_ids=tuple(data["turn_ids"]))
+        return cls(
+            id=id,
+            scope=Scope.model_validate(data["scope"]),
+            turn_ids=tuple(data["turn_ids"]),
+            edited=tuple(data.get("edited", ())),
+            removed=tuple(data.get("removed", ())),
+        )
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ The records come from adds that left their consolidation for later (``strata.mod
 batch ingest) or that a stopped process cut short. The turns of many records of one owner (user,
 agent) are consolidated together, in the order they were written: one pass of the fact producer,
 one refresh of each session's episode and of the owner's topics and profile, where record by
-record would refresh them once per add. A record without turns (an import that edited turns the
-store held) asks for the owner's strata to be computed anew, as the import does after it. A
-record is dropped only once its turns' strata are written; a failure leaves it for the next attempt.
+record would refresh them once per add. A record of turns updated or deleted (through the API, or
+an import's edits of turns the store held) has the facts drawn from them drawn again or dropped
+first (:func:`follow_edits`): a consolidation alone keeps a fact its turn no longer says. A record
+is dropped only once its turns' strata are written; a failure leaves it for the next attempt.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from outcrop.errors import WriteConflict
 from outcrop.stores.base import Store, StrataDue
 from outcrop.strata.consolidate import Consolidator
 
-__all__ = ["DueReport", "consolidate_due", "retrying"]
+__all__ = ["DueReport", "consolidate_due", "follow_edits", "retrying"]
 
 log = logging.getLogger("outcrop")
 
@@ -65,12 +66,16 @@ def consolidate_due(store: Store, consolidator: Consolidator, tenant: str, dues:
         by_owner.setdefault(due.scope.owner, []).append(due)
     for owner, records in by_owner.items():
         turn_ids = list(dict.fromkeys(t for due in records for t in due.turn_ids))
-        whole = any(not due.turn_ids for due in records)  # held turns edited: the owner's strata anew
+
+        def catch_up(owner: Scope = owner, records: list[StrataDue] = records, turn_ids: list[str] = turn_ids) -> None:
+            if any(due.whole for due in records):
+                consolidator.consolidate(owner)
+            elif turn_ids:
+                consolidator.after_add(owner, turn_ids)
+            follow_edits(consolidator, records)  # after: a turn added, then edited, is drawn once
+
         try:
-            if whole:
-                retrying(lambda: consolidator.consolidate(owner))  # noqa: B023 (called at once)
-            else:
-                retrying(lambda: consolidator.after_add(owner, turn_ids))  # noqa: B023 (called at once)
+            retrying(catch_up)
         except Exception as exc:  # a fault in a derived level never closes the store
             # the turns are stored and searchable; their record stays for the next attempt (an open,
             # the worker). Any exception, not only ours: a fault in a producer that some stored text
@@ -83,3 +88,14 @@ def consolidate_due(store: Store, consolidator: Consolidator, tenant: str, dues:
         report.adds += len(records)
         report.turns += len(turn_ids)
     return report
+
+
+def follow_edits(consolidator: Consolidator, dues: Sequence[StrataDue]) -> None:
+    """The strata of the turns that ``dues`` name as deleted or updated brought in line: the facts
+    drawn from them dropped, or drawn again from the new text, and what drew on those facts
+    refreshed (:meth:`Consolidator.after_change`)."""
+    for due in dues:
+        if due.removed:
+            consolidator.after_change(due.scope, due.removed, removed=True)
+        if due.edited:
+            consolidator.after_change(due.scope, due.edited, removed=False)
