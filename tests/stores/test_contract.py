@@ -130,6 +130,9 @@ def test_users_are_listed_per_tenant(store_url: str, embedder: Embedder) -> None
         ([], "empty"),
         ([{"content": "x", "colour": "red"}], "unknown keys"),
         ([{"content": "ok", "timestamp": "?"}], "cannot parse timestamp"),
+        # PostgreSQL's jsonb cannot hold NUL: both stores refuse it (SQLite took it, PostgreSQL failed)
+        ([{"content": "ok"}, {"content": "fine", "metadata": {"tool": "a\x00b"}}], "NUL character"),
+        ([{"content": "ok", "metadata": {"a\x00": 1}}], "NUL character"),
     ],
 )
 def test_bad_input_writes_nothing(mem: Memory, messages: list[object], match: str) -> None:

@@ -1,7 +1,7 @@
 """Values callers hand over to be stored as they are: names (user, agent, session, speaker, role)
 and metadata objects, and the ids they hand back. All are checked before anything is written or
-looked up, so nothing stored can break a later read: metadata is plain JSON (finite numbers,
-64-bit integers, valid Unicode, bounded depth and size)."""
+looked up, so nothing stored can break a later read: metadata is plain JSON that every store
+holds the same (finite numbers, 64-bit integers, valid Unicode without NUL, bounded depth and size)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,14 @@ def _unicode(text: str, what: str) -> None:
         raise InvalidInputError(f"{what} is not valid Unicode (position {exc.start}: {exc.reason})") from None
 
 
+def _json_text(text: str, what: str) -> None:
+    """A string of a metadata object: valid Unicode without NUL, which PostgreSQL's ``jsonb``
+    cannot hold (the SQLite store took it, the PostgreSQL store failed the write)."""
+    _unicode(text, what)
+    if "\x00" in text:
+        raise InvalidInputError(f"{what} contains a NUL character")
+
+
 def _check(value: object, where: str, depth: int) -> None:
     if depth > MAX_METADATA_DEPTH:
         raise InvalidInputError(f"{where}: nested deeper than {MAX_METADATA_DEPTH} levels")
@@ -77,12 +85,12 @@ def _check(value: object, where: str, depth: int) -> None:
         if not math.isfinite(value):
             raise InvalidInputError(f"{where}: {value} is not a JSON number")
     elif isinstance(value, str):
-        _unicode(value, where)
+        _json_text(value, where)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(f"{where}: keys must be strings, got {type(key).__name__}")
-            _unicode(key, f"{where} key")
+            _json_text(key, f"{where} key")
             _check(item, f"{where}.{key}", depth + 1)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
