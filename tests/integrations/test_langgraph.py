@@ -216,3 +216,100 @@ def test_namespaces_are_the_users_holding_langgraph_items(tmp_path: Path, embedd
         assert store.list_namespaces(prefix=("mixed",)) == [("mixed", "a")]
         assert [item.key for item in store.search(("mixed",), query="garden water")] == ["k"]
         assert store.search(("plain",), query="Lisbon") == []
+
+
+def test_ops_handed_to_batch_are_checked_as_langgraphs_own_methods_check_them(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A label holding "." handed straight to ``batch`` / ``abatch`` (which skip ``put``'s and
+    ``get``'s checks) addressed another namespace: ("memories.alice",) read, overwrote and deleted
+    ("memories", "alice")'s item."""
+    from langgraph.store.base import GetOp, PutOp
+
+    from outcrop.errors import InvalidInputError
+
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), embedder=embedder) as memory:
+        store = OutcropStore(memory)
+        store.put(("memories", "alice"), "profile", {"text": "alice's secret"})
+        for op in (
+            GetOp(("memories.alice",), "profile"),
+            PutOp(("memories.alice",), "profile", {"text": "overwritten"}),
+            PutOp(("memories.alice",), "profile", None),
+        ):
+            with pytest.raises(InvalidInputError, match="periods"):
+                store.batch([op])
+            with pytest.raises(InvalidInputError, match="periods"):
+                asyncio.run(store.abatch([op]))
+        item = store.get(("memories", "alice"), "profile")
+        assert item is not None and item.value == {"text": "alice's secret"}
+
+
+def test_the_store_touches_only_the_items_it_put(tmp_path: Path, embedder: Embedder) -> None:
+    """Turns of the same user and session written another way (an app's ``add``, a session kept by
+    another adapter) are not the key's item: a get, put or delete used to delete them, then raise a
+    raw KeyError."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), embedder=embedder) as memory:
+        store = OutcropStore(memory)
+        memory.add("my PIN is 4321", user_id="alice", session_id="chat-1")
+        assert store.get(("alice",), "chat-1") is None
+        store.put(("alice",), "chat-1", {"text": "graph note"})
+        item = store.get(("alice",), "chat-1")
+        assert item is not None and item.value == {"text": "graph note"}
+        store.delete(("alice",), "chat-1")
+        assert store.get(("alice",), "chat-1") is None
+        assert [t.text for t in memory.list(user_id="alice", level="turn")] == ["my PIN is 4321"]
+
+
+def test_a_refused_put_keeps_the_value_and_concurrent_puts_leave_one(tmp_path: Path, embedder: Embedder) -> None:
+    """A put the memory refuses (a value over the metadata limit) used to delete the old value
+    first; two stores putting one key at once (two processes) left two items, a stale get and a
+    delete that did not delete. The new value is written first, then the earlier ones go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from outcrop.errors import InvalidInputError
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with Memory(config=MemoryConfig(store=url), embedder=embedder) as memory:
+        store = OutcropStore(memory)
+        store.put(("ns",), "k", {"text": "keep me"})
+        with pytest.raises(InvalidInputError, match="limit"):
+            store.put(("ns",), "k", {"text": "x" * 100_000})
+        kept = store.get(("ns",), "k")
+        assert kept is not None and kept.value == {"text": "keep me"}
+
+        with Memory(config=MemoryConfig(store=url), embedder=embedder) as other:
+            stores = [store, OutcropStore(other)]  # each with its own locks, as two processes
+
+            def put(n: int) -> None:
+                stores[n % 2].put(("ns",), "k", {"v": n})
+
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(put, range(12)))
+        live = [t for t in memory.list(user_id="ns", level="turn") if "langgraph" in t.metadata]
+        assert len(live) == 1
+        item = store.get(("ns",), "k")
+        assert item is not None and item.value == live[0].metadata["langgraph"]["value"]
+        assert item.created_at == kept.created_at  # carried over by every replace
+        store.delete(("ns",), "k")
+        assert store.get(("ns",), "k") is None
+
+
+def test_any_key_langgraph_takes_is_a_key_and_a_filter_reads_past_the_first_hits(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Keys that are no valid session name ("", a newline, a 300-character URL) were refused; a
+    query with a filter that few items meet missed them below the first 50 hits."""
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), embedder=embedder) as memory:
+        store = OutcropStore(memory)
+        keys = ["", "a\nb", "https://example.com/" + "p" * 300]
+        for n, key in enumerate(keys):
+            store.put(("ns",), key, {"text": f"value {n}"})
+        assert [store.get(("ns",), k).value for k in keys] == [{"text": f"value {n}"} for n in range(3)]  # type: ignore[union-attr]
+        assert store.get(("ns",), "never put") is None
+        assert sorted(i.key for i in store.search(("ns",))) == sorted(keys)
+
+        for n in range(70):
+            store.put(("docs",), f"h{n}", {"text": f"hiking in the mountains, trail {n}", "team": "outdoor"})
+        store.put(("docs",), "budget", {"text": "quarterly budget spreadsheet for accounting", "team": "finance"})
+        found = store.search(("docs",), query="hiking mountain", filter={"team": "finance"}, limit=5)
+        assert [i.key for i in found] == ["budget"]

@@ -108,9 +108,13 @@ async def _script(session: Any) -> list[Any]:
             {"type": "function_call_output", "call_id": "c1", "output": "42"},
         ]
     )
+    # what a model or a tool may well produce: a blank reply, an output holding NUL (both were refused)
+    await session.add_items([{"role": "assistant", "content": "\n"}])
+    await session.add_items([{"type": "function_call_output", "call_id": "c2", "output": "bin\x00ary"}])
     out.append(await session.get_items())
     out.append(await session.get_items(limit=2))
     out.append(await session.get_items(limit=0))
+    out.append(await session.get_items(limit=-1))  # the SDK's SQLiteSession: all of them
     out.append(await session.pop_item())
     out.append(await session.get_items())
     await session.clear_session()
@@ -137,3 +141,30 @@ def test_concurrent_add_items_to_one_session_keep_every_item_in_call_order(tmp_p
             return await session.get_items()
 
     assert [i["content"] for i in asyncio.run(main())] == [f"m{i}" for i in range(20)]
+
+
+def test_a_session_reads_and_removes_only_its_own_items(tmp_path: Path, embedder: Embedder) -> None:
+    """A turn the application added to the same user and session, and a session of the same id
+    kept by an agent: neither is the agent-less session's item. They used to be listed, popped
+    (a foreign turn deleted, then a raw KeyError) and cleared with it."""
+
+    async def main() -> tuple[list[Any], Any, list[Any], list[str], list[Any]]:
+        async with _open(f"sqlite:///{tmp_path / 'outcrop.db'}", embedder) as memory:
+            mine = OutcropSession("chat-1", memory, user_id="ada")
+            bots = OutcropSession("chat-1", memory, user_id="ada", agent_id="sales-bot")
+            await mine.add_items([{"role": "user", "content": "hello"}])
+            await bots.add_items([{"role": "user", "content": "sales conversation"}])
+            await memory.add("Customer asked for a refund of order 1234", user_id="ada", session_id="chat-1")
+            listed = await mine.get_items(limit=1)
+            popped = [await mine.pop_item(), await mine.pop_item()]
+            await mine.add_items([{"role": "user", "content": "again"}])
+            await mine.clear_session()
+            left = [t.text for t in await memory.list(user_id="ada", session_id="chat-1", level="turn")]
+            return listed, popped, await mine.get_items(), left, await bots.get_items()
+
+    listed, popped, after, left, theirs = asyncio.run(main())
+    assert listed == [{"role": "user", "content": "hello"}]
+    assert popped == [{"role": "user", "content": "hello"}, None]
+    assert after == []
+    assert sorted(left) == ["Customer asked for a refund of order 1234", "sales conversation"]
+    assert theirs == [{"role": "user", "content": "sales conversation"}]

@@ -121,3 +121,55 @@ def test_concurrent_appends_to_one_conversation_keep_every_message_in_call_order
         return [str(p.content) for m in loaded for p in m.parts if isinstance(p, UserPromptPart)]
 
     assert asyncio.run(main()) == [f"message {i}" for i in range(12)]
+
+
+def test_a_note_the_memory_refuses_goes_back_to_the_model_as_a_retry(tmp_path: Path, embedder: Embedder) -> None:
+    """A note holding a NUL (or empty), as a model may write it, ended the whole run with
+    InvalidInputError; the model now reads why and tries again (as for an argument of the wrong
+    type)."""
+    seen: list[str] = []
+
+    def model(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        last = messages[-1].parts[-1]
+        if isinstance(last, UserPromptPart):
+            return ModelResponse(parts=[ToolCallPart("remember", {"text": "a\x00b"})])
+        seen.append(str(last.content))
+        if len(seen) == 1:
+            return ModelResponse(parts=[ToolCallPart("remember", {"text": "a b"})])
+        return ModelResponse(parts=[TextPart("done")])
+
+    async def main(memory: Memory) -> str:
+        agent = Agent(FunctionModel(model), toolsets=[memory_toolset(memory, user_id="ada")])
+        return (await agent.run("remember this")).output
+
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), embedder=embedder) as memory:
+        assert asyncio.run(main(memory)) == "done"
+        assert [t.text for t in memory.list(user_id="ada", level="turn")] == ["a b"]
+    assert "NUL character" in seen[0] and seen[1].startswith("remembered (")
+
+
+def test_a_history_keeps_what_a_run_may_hold_and_refuses_what_is_not_a_message(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A tool's output holding NUL and a blank reply round-trip (both were refused); a list of
+    dicts is refused with our error (a raw AttributeError before)."""
+    from pydantic_ai.messages import ModelRequest
+
+    from outcrop.errors import InvalidInputError
+
+    messages: list[ModelMessage] = [
+        ModelRequest(parts=[UserPromptPart("read the file")]),
+        ModelResponse(parts=[ToolCallPart("read", {"path": "a.bin"}, tool_call_id="t1")]),
+        ModelRequest(parts=[ToolReturnPart("read", "bin\x00ary", tool_call_id="t1")]),
+        ModelResponse(parts=[TextPart("\n")]),
+    ]
+
+    async def main() -> list[ModelMessage]:
+        async with AsyncMemory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), embedder=embedder) as m:
+            history = OutcropMessageHistory(m)
+            await history.append("c", messages)
+            with pytest.raises(InvalidInputError, match="ModelMessage"):
+                await history.append("c", [{"parts": []}])  # type: ignore[list-item]
+            return await history.load("c")
+
+    assert asyncio.run(main()) == messages

@@ -2,21 +2,29 @@
 
 Each LangGraph item is one outcrop turn: its namespace is the outcrop user (labels joined by
 ``.``, which LangGraph forbids inside a label: ``("memories", "u1")`` is user ``memories.u1``),
-its key the session, its value kept whole in the turn's metadata and its text (the ``index``
-fields, or every string of the value) embedded and indexed. So a graph's memories are ordinary
-outcrop memories: ``outcrop search --user-id memories.u1`` finds them, ``forget`` erases them.
+its key the session (a key that is not a valid session name, "" or a long URL, a digest of it),
+its value kept whole in the turn's metadata and its text (the ``index`` fields, or every string
+of the value) embedded and indexed. So a graph's memories are ordinary outcrop memories:
+``outcrop search --user-id memories.u1`` finds them, ``forget`` erases them. The store reads and
+writes only the turns it put there: other turns of the same user and session are left alone.
 
-- ``put`` replaces the item (the old turn is deleted, its history kept; ``created_at`` carries
-  over); ``put(..., None)`` and ``delete`` delete it.
+- ``put`` replaces the item: the new turn is written first, then the turns holding the key's
+  earlier values are deleted (their history kept; ``created_at`` carries over), so a put the
+  memory refuses (a value over the 64 KiB metadata limit) leaves the old value, and of two
+  concurrent puts, by two processes or stores, the later write wins and one value stays.
+  ``put(..., None)`` and ``delete`` delete it.
 - ``search`` with ``query`` runs outcrop's hybrid retrieval (BM25 + dense + recency, the
   ``turns`` recipe) in every namespace under the prefix, merges by score, then applies
   ``filter`` (LangGraph's operators ``$eq $ne $gt $gte $lt $lte`` on the value) and
   ``offset``/``limit``; without ``query`` it lists the namespaces' items, newest update first.
   An item put with ``index=False`` is never returned by a query.
 - ``list_namespaces`` takes prefix/suffix conditions (``*`` wildcards), ``max_depth``, paging.
-- ``batch`` runs on the synchronous :class:`~outcrop.Memory` (a put holds its namespace, so graph
+- ``batch`` runs on the synchronous :class:`~outcrop.Memory` (a put holds its key, so graph
   nodes in threads cannot interleave); ``abatch`` on an :class:`~outcrop.AsyncMemory`, whose
-  writes keep call order per namespace and never block the event loop.
+  writes keep call order per namespace and never block the event loop. Both check each
+  operation's namespace labels as LangGraph's own methods do (``validate_op_namespace``): ops
+  handed to them directly skip those methods, and a label "memories.alice" would otherwise
+  address the namespace ("memories", "alice").
 
 TTLs are not supported (``supports_ttl`` is False): outcrop forgets on request, not by age.
 """
@@ -24,7 +32,9 @@ TTLs are not supported (``supports_ttl`` is False): outcrop forgets on request, 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -44,13 +54,15 @@ from langgraph.store.base import (  # noqa: E402
     Result,
     SearchItem,
     SearchOp,
+    validate_op_namespace,
 )
 
 from outcrop.api.async_memory import AsyncMemory  # noqa: E402
 from outcrop.api.memory import Memory  # noqa: E402
 from outcrop.core.locks import KeyedLocks  # noqa: E402
+from outcrop.core.types import Hit, Level  # noqa: E402
 from outcrop.core.types import Item as OutcropItem  # noqa: E402
-from outcrop.core.types import Level  # noqa: E402
+from outcrop.core.values import validate_name  # noqa: E402
 from outcrop.errors import InvalidInputError, NotFoundError  # noqa: E402
 
 __all__ = ["OutcropStore"]
@@ -60,6 +72,7 @@ _SEP = "."
 _MAX_SCAN = 10_000  # items listed per page while reading a namespace
 _FIRST_PAGE = 8  # items read first when telling whether a user is a LangGraph namespace
 _MAX_USERS = 10**9  # the tenant's users are all listed (an index walk)
+_MAX_HITS = 1000  # the deepest a query reads a namespace's hits (outcrop's search limit)
 
 
 def namespace_user(namespace: tuple[str, ...]) -> str:
@@ -67,6 +80,15 @@ def namespace_user(namespace: tuple[str, ...]) -> str:
     if not namespace:
         raise InvalidInputError("a LangGraph namespace needs at least one label")
     return _SEP.join(namespace)
+
+
+def key_session(key: str) -> str:
+    """The outcrop session of a LangGraph key: the key itself when it is a valid session name, else
+    a digest of it (the key is kept whole in the item's metadata, which is what a read matches)."""
+    try:
+        return validate_name(key, "key")
+    except InvalidInputError:
+        return "langgraph-key-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 class OutcropStore(BaseStore):
@@ -112,11 +134,12 @@ class OutcropStore(BaseStore):
 
     # -- BaseStore ------------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = _checked(ops)
         return [self._run(self._memory, op) for op in ops]
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         results: list[Result] = []
-        for op in ops:
+        for op in _checked(ops):
             writes = namespace_user(op.namespace) if isinstance(op, PutOp) else None
             results.append(await self._amemory.run(functools.partial(self._run, op=op), writes_user=writes))
         return results
@@ -124,8 +147,8 @@ class OutcropStore(BaseStore):
     # -- one operation, on the synchronous handle ------------------------------------------
     def _run(self, memory: Memory, op: Op) -> Result:
         if isinstance(op, GetOp):
-            found = self._find(memory, op.namespace, op.key)
-            return None if found is None else _item(found)
+            held = _held(memory, op.namespace, op.key)
+            return _item(held[-1]) if held else None
         if isinstance(op, PutOp):
             self._put(memory, op)
             return None
@@ -135,40 +158,44 @@ class OutcropStore(BaseStore):
             return _list_namespaces(self._namespaces(memory), op)
         raise InvalidInputError(f"unknown LangGraph store operation {type(op).__name__}")
 
-    def _find(self, memory: Memory, namespace: tuple[str, ...], key: str) -> OutcropItem | None:
-        found = memory.list(user_id=namespace_user(namespace), session_id=str(key), level=Level.TURN, limit=1)
-        return found[0] if found else None
-
     def _put(self, memory: Memory, op: PutOp) -> None:
         user = namespace_user(op.namespace)
-        with self._locks.get(("put", user)):  # get, delete and add as one step
-            old = self._find(memory, op.namespace, op.key)
-            if old is not None:
+        with self._locks.get(("put", user, op.key)):  # this store's puts of a key, one at a time
+            held = _held(memory, op.namespace, op.key)
+            written = None if op.value is None else self._write(memory, op, held[-1] if held else None)
+            if written is not None:  # the key's turns before the one written: a later put's stays
+                current = _held(memory, op.namespace, op.key)
+                ids = [t.id for t in current]
+                held = current[: ids.index(written)] if written in ids else held
+            for turn in held:
                 try:
-                    memory.delete(old.id, user_id=user)
+                    memory.delete(turn.id, user_id=user)
                 except NotFoundError:
-                    pass  # deleted meanwhile by another process
-            if op.value is None:
-                return
-            value = dict(op.value)
-            at = _now()
-            created = old.metadata[_META]["created_at"] if old is not None else at
-            indexed = op.index is not False
-            meta = {
-                "namespace": list(op.namespace),
-                "key": op.key,
-                "value": value,
-                "created_at": created,
-                "updated_at": at,
-                "indexed": indexed,
-            }
-            fields = op.index if isinstance(op.index, list) else self._index_fields
-            memory.add(
-                [{"role": "user", "content": _text(value, fields)}],
-                user_id=user,
-                session_id=str(op.key),
-                metadata={_META: meta},
-            )
+                    pass  # deleted meanwhile by another put
+
+    def _write(self, memory: Memory, op: PutOp, old: OutcropItem | None) -> str:
+        """The put's value as a new turn; its id."""
+        assert op.value is not None
+        value = dict(op.value)
+        at = _now()
+        created = old.metadata[_META]["created_at"] if old is not None else at
+        indexed = op.index is not False
+        meta = {
+            "namespace": list(op.namespace),
+            "key": op.key,
+            "value": value,
+            "created_at": created,
+            "updated_at": at,
+            "indexed": indexed,
+            "n": uuid.uuid4().hex,  # a put of the value the key holds is a new turn all the same
+        }
+        fields = op.index if isinstance(op.index, list) else self._index_fields
+        [turn_id] = memory.add(
+            [{"role": "user", "content": _text(value, fields), "metadata": {_META: meta}}],
+            user_id=namespace_user(op.namespace),
+            session_id=key_session(op.key),
+        )
+        return turn_id
 
     def _search(self, memory: Memory, op: SearchOp) -> list[SearchItem]:
         namespaces = self._namespaces(memory, tuple(op.namespace_prefix))
@@ -176,24 +203,19 @@ class OutcropStore(BaseStore):
         found: list[SearchItem] = []
         if op.query:
             for namespace in namespaces:
-                depth = max(50, 4 * wanted)
-                for hit in memory.search(
-                    op.query, user_id=namespace_user(namespace), limit=min(depth, 1000), recipe="turns"
-                ):
-                    meta = hit.metadata.get(_META)
-                    if meta is None or not meta.get("indexed", True) or hit.session_id is None:
-                        continue
-                    if op.filter and not _matches(meta["value"], op.filter):
-                        continue
-                    found.append(_search_item(meta, hit.session_id, hit.timestamp, hit.score))
+                found.extend(_ranked(memory, namespace, op, wanted))
             found.sort(key=lambda item: -(item.score or 0.0))
         else:
             for namespace in namespaces:
+                newest: dict[str, SearchItem] = {}
                 for turn in _turns(memory, namespace_user(namespace)):
-                    meta = turn.metadata.get(_META)
-                    if meta is None or (op.filter and not _matches(meta["value"], op.filter)):
+                    if not _holds_any(turn, namespace):
                         continue
-                    found.append(_search_item(meta, turn.session_id or "", turn.recorded_at, None))
+                    meta = turn.metadata[_META]
+                    if op.filter and not _matches(meta["value"], op.filter):
+                        continue
+                    newest[meta["key"]] = _search_item(meta, turn.recorded_at, None)  # turns oldest first
+                found.extend(newest.values())
             found.sort(key=lambda item: item.updated_at, reverse=True)
         return found[op.offset : wanted]
 
@@ -208,6 +230,67 @@ class OutcropStore(BaseStore):
             if namespace is not None:
                 found.append(namespace)
         return sorted(found)
+
+
+def _checked(ops: Iterable[Op]) -> list[Op]:
+    """The ops, each namespace's labels checked first (LangGraph's ``validate_op_namespace``, as
+    its own methods do before batching): a label holding "." would address another namespace."""
+    listed = list(ops)
+    for op in listed:
+        try:
+            validate_op_namespace(op)
+        except ValueError as exc:  # LangGraph's InvalidNamespaceError
+            raise InvalidInputError(str(exc)) from None
+    return listed
+
+
+def _held(memory: Memory, namespace: tuple[str, ...], key: str) -> list[OutcropItem]:
+    """The turns holding ``key``'s value in ``namespace``, oldest first (one, but for a put a
+    stopped process left half-done); turns of the same user and session the store did not put are
+    not among them."""
+    turns: list[OutcropItem] = []
+    user, session = namespace_user(namespace), key_session(key)
+    while True:
+        page = memory.list(user_id=user, session_id=session, level=Level.TURN, limit=_MAX_SCAN, offset=len(turns))
+        turns.extend(page)
+        if len(page) < _MAX_SCAN:
+            break
+    return [t for t in turns if _holds(t, namespace, key)]
+
+
+def _holds(turn: OutcropItem, namespace: tuple[str, ...], key: str) -> bool:
+    return _holds_any(turn, namespace) and turn.metadata[_META].get("key") == key
+
+
+def _holds_any(turn: OutcropItem | Hit, namespace: tuple[str, ...]) -> bool:
+    """Whether ``turn`` is an item this store put in ``namespace``."""
+    meta = turn.metadata.get(_META)
+    return isinstance(meta, dict) and meta.get("namespace") == list(namespace) and isinstance(meta.get("key"), str)
+
+
+def _ranked(memory: Memory, namespace: tuple[str, ...], op: SearchOp, wanted: int) -> list[SearchItem]:
+    """The namespace's items matching ``op``'s query and filter, best first: outcrop's hits read
+    deeper (4× at a time, up to the search limit) until ``wanted`` of them pass the filter, so a
+    filter that few items meet does not lose them below the first page of hits."""
+    assert op.query is not None
+    depth = max(50, 4 * wanted)
+    while True:
+        hits = memory.search(op.query, user_id=namespace_user(namespace), limit=min(depth, _MAX_HITS), recipe="turns")
+        best: dict[str, SearchItem] = {}  # key -> its newest value's hit (one, but after a put cut short)
+        for hit in hits:
+            if not _holds_any(hit, namespace):
+                continue
+            meta = hit.metadata[_META]
+            if not meta.get("indexed", True):
+                continue
+            if op.filter and not _matches(meta["value"], op.filter):
+                continue
+            item = _search_item(meta, hit.timestamp, hit.score)
+            if item.key not in best or best[item.key].updated_at < item.updated_at:
+                best[item.key] = item
+        if len(best) >= wanted or len(hits) < min(depth, _MAX_HITS) or depth >= _MAX_HITS:
+            return list(best.values())
+        depth *= 4
 
 
 def _namespace_of(memory: Memory, user: str) -> tuple[str, ...] | None:
@@ -285,10 +368,10 @@ def _item(turn: OutcropItem) -> Item:
     )
 
 
-def _search_item(meta: dict[str, Any], key: str, updated: datetime | None, score: float | None) -> SearchItem:
+def _search_item(meta: dict[str, Any], updated: datetime | None, score: float | None) -> SearchItem:
     return SearchItem(
         namespace=tuple(meta["namespace"]),
-        key=meta.get("key", key),
+        key=meta["key"],
         value=meta["value"],
         created_at=_when(meta.get("created_at"), updated),
         updated_at=_when(meta.get("updated_at"), updated),

@@ -19,14 +19,21 @@ An item larger than outcrop's metadata limit (64 KiB as JSON) is refused with
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from outcrop.integrations._require import require
-from outcrop.integrations._tools import as_async, memory_functions
+from outcrop.integrations._tools import (
+    as_async,
+    forget_conversation,
+    indexed_text,
+    keeping,
+    kept,
+    memory_functions,
+    own_turns,
+)
 
 require("agents", "openai-agents")
 
@@ -36,14 +43,13 @@ from agents.memory import SessionSettings  # noqa: E402
 
 from outcrop.api.async_memory import AsyncMemory  # noqa: E402
 from outcrop.api.memory import Memory  # noqa: E402
-from outcrop.core.types import DEFAULT_USER, Level  # noqa: E402
+from outcrop.core.types import DEFAULT_USER  # noqa: E402
 from outcrop.core.types import Item as OutcropItem  # noqa: E402
 from outcrop.errors import NotFoundError  # noqa: E402
 
 __all__ = ["OutcropSession", "memory_tools"]
 
 _META = "openai_agents"  # the turn metadata key holding the SDK's item
-_PAGE = 10_000
 
 
 class OutcropSession:
@@ -71,32 +77,23 @@ class OutcropSession:
         self._memory = as_async(memory)
 
     def _turns(self, memory: Memory, limit: int | None) -> list[OutcropItem]:
-        """The session's turns, oldest first (the newest ``limit`` of them)."""
-        scope = functools.partial(
-            memory.list, user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id, level=Level.TURN
+        """The session's items as turns, oldest first (the newest ``limit`` of them; negative: all,
+        as the SDK's SQLiteSession)."""
+        return own_turns(
+            memory, user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id, key=_META, limit=limit
         )
-        if limit is not None:
-            if limit <= 0:
-                return []
-            newest = scope(limit=min(limit, _PAGE), newest_first=True)
-            return newest[::-1]
-        turns: list[OutcropItem] = []
-        while True:
-            page = scope(limit=_PAGE, offset=len(turns))
-            turns.extend(page)
-            if len(page) < _PAGE:
-                return turns
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         if limit is None and self.session_settings is not None:
             limit = self.session_settings.limit
         turns = await self._memory.run(lambda m: self._turns(m, limit))
-        return [turn.metadata[_META]["item"] for turn in turns if _META in turn.metadata]
+        return [kept(turn.metadata[_META], "item") for turn in turns]
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         if not items:
             return
-        messages = [_message(item) for item in items]
+        limit = self._memory.memory.config.max_text_chars
+        messages = [_message(item, limit) for item in items]
         await self._memory.add(messages, user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
 
     async def pop_item(self) -> TResponseInputItem | None:
@@ -104,31 +101,36 @@ class OutcropSession:
             last = self._turns(memory, 1)
             if not last:
                 return None
+            item: TResponseInputItem = kept(last[0].metadata[_META], "item")
             try:
                 memory.delete(last[0].id, user_id=self.user_id)
             except NotFoundError:
                 return None  # popped by another process meanwhile
-            item: TResponseInputItem = last[0].metadata[_META]["item"]
             return item
 
         return await self._memory.run(pop, writes_user=self.user_id)
 
     async def clear_session(self) -> None:
-        await self._memory.forget(user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
+        def clear(memory: Memory) -> None:
+            forget_conversation(
+                memory, user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id, key=_META
+            )
+
+        await self._memory.run(clear, writes_user=self.user_id)
 
 
-def _message(item: Any) -> dict[str, Any]:
+def _message(item: Any, limit: int) -> dict[str, Any]:
     """The outcrop message of one SDK item: its role, its readable text, the item in metadata (with
     a fresh id, so the same words said twice are two turns)."""
     data = dict(item) if isinstance(item, Mapping) else json.loads(json.dumps(item, default=_dump))
-    role = data.get("role") if isinstance(data.get("role"), str) else None
+    role = data.get("role") if isinstance(data.get("role"), str) and data.get("role") else None
     kind = str(data.get("type") or "message")
     if role is None:
         role = "tool" if kind.endswith("_output") else "assistant"
     return {
         "role": role,
-        "content": _text(data, kind)[:30_000] or kind,
-        "metadata": {_META: {"item": data, "n": uuid.uuid4().hex}},
+        "content": indexed_text(_text(data, kind), kind, limit),
+        "metadata": {_META: {**keeping("item", data), "n": uuid.uuid4().hex}},
     }
 
 

@@ -24,15 +24,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from outcrop.integrations._require import require
-from outcrop.integrations._tools import as_async, memory_functions
+from outcrop.integrations._tools import (
+    as_async,
+    forget_conversation,
+    indexed_text,
+    keeping,
+    kept,
+    memory_functions,
+    own_turns,
+)
 
 require("pydantic_ai", "pydantic-ai")
 
-from pydantic_ai import FunctionToolset  # noqa: E402
+from pydantic_ai import FunctionToolset, ModelRetry  # noqa: E402
 from pydantic_ai.messages import (  # noqa: E402
     ModelMessage,
     ModelMessagesTypeAdapter,
     ModelRequest,
+    ModelResponse,
     TextPart,
     ToolCallPart,
     ToolReturnPart,
@@ -41,20 +50,24 @@ from pydantic_ai.messages import (  # noqa: E402
 
 from outcrop.api.async_memory import AsyncMemory  # noqa: E402
 from outcrop.api.memory import Memory  # noqa: E402
-from outcrop.core.types import DEFAULT_USER, Level  # noqa: E402
+from outcrop.core.types import DEFAULT_USER  # noqa: E402
 from outcrop.core.types import Item as OutcropItem  # noqa: E402
+from outcrop.errors import InvalidInputError  # noqa: E402
 
 __all__ = ["OutcropMessageHistory", "memory_toolset"]
 
 _META = "pydantic_ai"
-_PAGE = 10_000
 
 
 def memory_toolset(
     memory: Memory | AsyncMemory, *, user_id: str = DEFAULT_USER, agent_id: str | None = None, max_tokens: int = 800
 ) -> FunctionToolset[Any]:
-    """``remember`` and ``recall`` over ``user_id``'s memory, as a pydantic-ai toolset."""
-    remember, recall = memory_functions(memory, user_id=user_id, agent_id=agent_id, max_tokens=max_tokens)
+    """``remember`` and ``recall`` over ``user_id``'s memory, as a pydantic-ai toolset. An argument
+    the memory refuses (an empty note, a text over the limit) goes back to the model as a retry
+    (``ModelRetry``), as pydantic-ai does for arguments of the wrong type, instead of ending the run."""
+    remember, recall = memory_functions(
+        memory, user_id=user_id, agent_id=agent_id, max_tokens=max_tokens, refused=lambda exc: ModelRetry(str(exc))
+    )
     return FunctionToolset([remember, recall])
 
 
@@ -74,40 +87,40 @@ class OutcropMessageHistory:
         self.agent_id = agent_id
 
     def _turns(self, memory: Memory, conversation_id: str, limit: int | None) -> list[OutcropItem]:
-        def page(**kw: Any) -> list[OutcropItem]:
-            return memory.list(
-                user_id=self.user_id, agent_id=self.agent_id, session_id=conversation_id, level=Level.TURN, **kw
-            )
-
-        if limit is not None:
-            return page(limit=min(limit, _PAGE), newest_first=True)[::-1] if limit > 0 else []
-        turns: list[OutcropItem] = []
-        while True:
-            got = page(limit=_PAGE, offset=len(turns))
-            turns.extend(got)
-            if len(got) < _PAGE:
-                return turns
+        return own_turns(
+            memory, user_id=self.user_id, agent_id=self.agent_id, session_id=conversation_id, key=_META, limit=limit
+        )
 
     async def load(self, conversation_id: str, *, limit: int | None = None) -> list[ModelMessage]:
         """The conversation's messages, oldest first (the last ``limit`` of them); [] if none."""
         turns = await self._memory.run(lambda m: self._turns(m, conversation_id, limit))
-        stored = [turn.metadata[_META]["message"] for turn in turns if _META in turn.metadata]
+        stored = [kept(turn.metadata[_META], "message") for turn in turns]
         return ModelMessagesTypeAdapter.validate_python(stored)
 
     async def append(self, conversation_id: str, messages: Sequence[ModelMessage]) -> None:
         """Add messages (a run's ``new_messages()``) after those stored, all or none of them."""
         if not messages:
             return
+        if not all(isinstance(m, ModelRequest | ModelResponse) for m in messages):
+            raise InvalidInputError("messages must be pydantic-ai ModelMessage objects (a run's new_messages())")
         dumped = ModelMessagesTypeAdapter.dump_python(list(messages), mode="json")
-        turns = [_turn(message, data) for message, data in zip(messages, dumped, strict=True)]
+        limit = self._memory.memory.config.max_text_chars
+        turns = [_turn(message, data, limit) for message, data in zip(messages, dumped, strict=True)]
         await self._memory.add(turns, user_id=self.user_id, agent_id=self.agent_id, session_id=conversation_id)
 
     async def clear(self, conversation_id: str) -> None:
-        """Forget the conversation for good (outcrop's ``forget`` of its session)."""
-        await self._memory.forget(user_id=self.user_id, agent_id=self.agent_id, session_id=conversation_id)
+        """Forget the conversation for good (outcrop's ``forget`` of its session; see
+        :func:`~outcrop.integrations._tools.forget_conversation`)."""
+
+        def clear(memory: Memory) -> None:
+            forget_conversation(
+                memory, user_id=self.user_id, agent_id=self.agent_id, session_id=conversation_id, key=_META
+            )
+
+        await self._memory.run(clear, writes_user=self.user_id)
 
 
-def _turn(message: ModelMessage, data: dict[str, Any]) -> dict[str, Any]:
+def _turn(message: ModelMessage, data: dict[str, Any], limit: int) -> dict[str, Any]:
     """One outcrop message for one pydantic-ai message: its role, its readable text, the message
     itself in metadata (with a fresh id, so the same words twice are two turns)."""
     texts: list[str] = []
@@ -123,5 +136,5 @@ def _turn(message: ModelMessage, data: dict[str, Any]) -> dict[str, Any]:
         role = "tool" if message.parts and all(isinstance(p, ToolReturnPart) for p in message.parts) else "user"
     else:
         role = "assistant"
-    text = "\n".join(t for t in texts if t.strip())[:30_000] or message.kind
-    return {"role": role, "content": text, "metadata": {_META: {"message": data, "n": uuid.uuid4().hex}}}
+    text = indexed_text("\n".join(t for t in texts if t.strip()), message.kind, limit)
+    return {"role": role, "content": text, "metadata": {_META: {**keeping("message", data), "n": uuid.uuid4().hex}}}
