@@ -25,3 +25,31 @@ def test_rebuild_of_named_tenants_prints_a_report_per_tenant(tmp_path: Path, emb
     assert both.returncode == 2 and "not both" in both.stderr
     mixed = run_cli("rebuild", "--tenant", "acme", "--user-id", "u1", db=db, check=False)
     assert mixed.returncode == 2 and "--user-id" in mixed.stderr
+
+
+def test_an_error_naming_what_the_caller_typed_is_one_line_without_raw_control_characters(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A tenant named with an escape sequence was echoed raw into the error line (it drove the
+    terminal: "\\x1b[2J" cleared it)."""
+    db = tmp_path / "m.db"
+    with Memory(config=MemoryConfig(store=f"sqlite:///{db}", tenant="acme"), embedder=embedder) as memory:
+        memory.add("I adopted a parrot named Zorblax.", user_id="u1")
+    done = run_cli("rebuild", "--tenant", "acme", "--tenant", "\x1b[2J\x1b[31mpwned", db=db, check=False)
+    assert done.returncode == 2
+    assert "\x1b" not in done.stderr and "\\x1b[2J" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_bulk_work_over_a_store_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    """``rebuild --all-tenants`` with a mistyped --db created the store, folders and all, and
+    exited 0 having rebuilt nothing."""
+    missing = tmp_path / "nodir" / "missing.db"
+    for args in (
+        ("rebuild", "--all-tenants"),
+        ("rebuild", "--tenant", "acme"),
+        ("reindex", "--embedder", "wordllama", "--all-tenants"),
+    ):
+        done = run_cli(*args, db=missing, check=False)
+        assert done.returncode == 2 and "no store at" in done.stderr, args
+    assert not missing.parent.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from outcrop.cli.app import app
+from outcrop.cli.common import plain
 from outcrop.core.legacy import adopt_legacy_environment
 from outcrop.errors import OutcropError
 
@@ -16,6 +17,13 @@ def _is(exc: BaseException, name: str) -> bool:
     return any(cls.__name__ == name and cls.__module__.split(".")[0] in ("click", "typer") for cls in type(exc).__mro__)
 
 
+def one_line(message: str) -> str:
+    """An error's message as one line: its lines joined, control characters written as ``\\x1b``
+    (a tenant named with an escape sequence was echoed raw to the terminal; PostgreSQL's
+    connection errors run over several lines)."""
+    return plain(" ".join(part.strip() for part in message.splitlines() if part.strip()))
+
+
 def main() -> None:
     """Entry point: run the app; our errors and usage errors are one line on stderr and exit code 2,
     Ctrl-C exits 130, and a command's own exit code (``forget``: 1 when verification failed) is kept."""
@@ -23,7 +31,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except OutcropError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -46,11 +46,16 @@ class Settings:
         store named by --db, OUTCROP_DB or a config file must be there already (a mistyped one used
         to be created, folders and all, and answered as an empty memory). The default store is
         empty until something is added, not missing."""
+        return Memory(config=self.existing_config() if existing else self.config())
+
+    def existing_config(self) -> MemoryConfig:
+        """The configuration, its SQLite store checked to be there already, unless it is the
+        default store (see :meth:`open`): for a command over a store's tenants."""
         config = self.config()
-        path = sqlite_path(config.store) if existing and config.store != default_store_url() else None
+        path = sqlite_path(config.store) if config.store != default_store_url() else None
         if path is not None and not Path(path).exists():
             raise StoreError(f"no store at {path} (nothing has been added there; check --db or OUTCROP_DB)")
-        return Memory(config=config)
+        return config
 
 
 def settings(ctx: typer.Context) -> Settings:

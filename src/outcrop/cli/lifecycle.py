@@ -110,8 +110,8 @@ def register(app: typer.Typer) -> None:
             raise InvalidInputError(
                 "--user-id rebuilds one user of one tenant: not with --tenant, --all-tenants or --ray"
             )
-        config = settings(ctx).config()
-        job = RebuildJob(config, threads=1 if ray else 0)
+        config = settings(ctx).existing_config()  # a mistyped --db was created, and rebuilt nothing
+        job = RebuildJob(config, threads=1 if ray else config.embedder_threads)
         run_bulk(job, chosen_tenants(config, tenants, all_tenants), ray=ray, as_json=as_json, line=_rebuild_line)
 
     @app.command()
@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         if not tenants and not all_tenants and ray is None:
             run_and_print(ctx, as_json, lambda memory: memory.reindex(embedder), done)
             return
-        config = settings(ctx).config()
+        config = settings(ctx).existing_config()
         report = reindex_tenants(config, embedder, chosen_tenants(config, tenants, all_tenants), ray=ray)
         if as_json:
             print_json(report)
@@ -177,5 +177,5 @@ def register(app: typer.Typer) -> None:
             return
         config = settings(ctx).config()
         grouped: dict[str, tuple[str, ...]] = {config.tenant: (str(files[0]),)} if single else exports_by_tenant(files)
-        job = ImportJob(config, grouped, threads=1 if ray else 0)
+        job = ImportJob(config, grouped, threads=1 if ray else config.embedder_threads)
         run_bulk(job, list(grouped), ray=ray, as_json=as_json, line=_import_line)

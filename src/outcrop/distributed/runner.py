@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -36,17 +37,43 @@ def _describe(exc: BaseException) -> str:
 
 
 def connect(address: str) -> Any:
-    """The ``ray`` module, initialised for ``address`` (see the module docstring)."""
+    """The ``ray`` module, initialised for ``address`` (see the module docstring). An address
+    Ray cannot parse or reach is a :class:`ConfigError` (one line), and a ``host:port`` that takes
+    no connection is refused within :data:`REACH_SECONDS` (Ray itself retried for ~14 minutes)."""
     try:
         import ray
     except ImportError:
         raise ConfigError(f"--ray needs the ray package: {install_hint('ray')}") from None
     if not ray.is_initialized():
+        where = {"auto": None, "local": "local"}.get(address, address)
+        if where is not None and where != "local":
+            _reachable(where)
         # A local cluster on this machine needs no token; a real cluster keeps its own setting.
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        where = {"auto": None, "local": "local"}.get(address, address)
-        ray.init(address=where, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        try:
+            ray.init(address=where, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        except (ValueError, ConnectionError, RuntimeError, TimeoutError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {first}") from None
     return ray
+
+
+REACH_SECONDS = 10.0
+
+
+def _reachable(address: str) -> None:
+    """A ``host:port`` address takes a TCP connection (a ``ray://`` one is left to Ray's client,
+    which gives up in ~30 s)."""
+    if "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--ray {address!r} is not a Ray address: host:port, ray://host:port, auto or local")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
 
 
 def _call(job: Callable[[str], Any], key: str) -> Any:
