@@ -442,3 +442,46 @@ def test_an_import_racing_another_tenants_for_its_ids_is_computed_again(
             assert report.added == 2 and len(checks) == 2
             [turn] = test.list(user_id="u1", level="turn")
             assert turn.text == "I moved to Porto in March."
+
+
+def test_an_import_stopped_before_refreshing_an_edited_session_refreshes_it_on_the_next_open(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn's lexical document reads its neighbours' words: after an import updated a held turn,
+    its neighbour's document kept the old words until that session was next edited, when the
+    process stopped before the refresh that follows the import's write."""
+    import outcrop.lifecycle.export as export_module
+    from outcrop.core.types import Scope
+    from outcrop.lifecycle.lexical import session_documents
+
+    with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
+        moved, _ = source.add(
+            [{"content": "I moved to Lisbon in March."}, {"content": "My locker code is quince."}],
+            user_id="u1",
+            session_id="s1",
+            timestamp="2024-01-02T10:00:00",
+        )
+        source.update(moved, "I moved to Porto in March, near the Douro.", user_id="u1")
+        out = io.StringIO()
+        source.export(out)
+    header, *adds, update = out.getvalue().splitlines()
+    session = Scope(user_id="u1", session_id="s1")
+
+    def current(m: Memory) -> bool:
+        turns = [t for _, t in m.store.records.session_turns(session, "s1", 0, 10)]
+        wanted = session_documents(turns, m.config.retrieval.neighbour_window)
+        return m.store.lexical.documents(session, list(wanted)) == wanted
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    with Memory(config=MemoryConfig(store=url), embedder=embedder) as target:
+        target.import_(io.StringIO("\n".join([header, *adds]) + "\n"))
+        with monkeypatch.context() as patch:
+            patch.setattr(export_module, "_refresh_edited_sessions", stopped)
+            with pytest.raises(KeyboardInterrupt):
+                target.import_(io.StringIO(f"{header}\n{update}\n"))
+        assert not current(target)  # the neighbour's document still reads "Lisbon"
+    with Memory(config=MemoryConfig(store=url), embedder=embedder) as reopened:
+        assert current(reopened)
+        assert reopened.store.records.strata_due(reopened.config.tenant) == []
+        facts = " ".join(f.text for f in reopened.list(user_id="u1", level="fact"))
+        assert "Porto" in facts and "Lisbon" not in facts

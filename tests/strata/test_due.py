@@ -20,3 +20,10 @@ def test_a_record_naming_no_turn_asks_for_the_owner_anew() -> None:
     due = StrataDue.from_json("d_2", earlier)
     assert due.whole and due.edited == () and due.removed == ()
     assert not StrataDue("d_3", SESSION, (), removed=("t_b",)).whole
+
+
+def test_a_record_may_ask_for_the_owner_anew_beside_the_turns_it_names() -> None:
+    """An import's edits of turns held: the owner's strata anew, then the edited turns' facts."""
+    due = StrataDue("d_4", SESSION, (), edited=("t_a",), anew=True)
+    again = StrataDue.from_json("d_4", due.to_json())
+    assert again == due and again.whole

@@ -32,7 +32,7 @@ from outcrop.lifecycle.export import export_jsonl as _export
 from outcrop.lifecycle.export import import_jsonl as _import
 from outcrop.lifecycle.forget import already_forgotten, resume
 from outcrop.lifecycle.forget import forget as _forget
-from outcrop.lifecycle.lexical import edited_session_documents
+from outcrop.lifecycle.lexical import edited_session_documents, refresh_session_documents
 from outcrop.lifecycle.rebuild import RebuildReport, embed_items
 from outcrop.lifecycle.rebuild import rebuild as _rebuild
 from outcrop.lifecycle.receipts import ForgetReceipt
@@ -179,6 +179,9 @@ class Engine:
         ``turns`` turns (oldest first); the records of a run that fails stay for the next attempt."""
         total = DueReport()
         for run in _due_runs(self.store.records.strata_due(tenant), turns):
+            for due in run:  # an import stopped before refreshing the sessions whose turns it edited
+                if due.edited or due.removed:
+                    refresh_session_documents(self.store, due.scope, self.config.retrieval.neighbour_window)
             report = consolidate_due(self.store, self.consolidator, tenant, run)
             total.adds, total.turns, total.failed = (
                 total.adds + report.adds,

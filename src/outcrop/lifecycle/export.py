@@ -324,13 +324,14 @@ def _held_edits(store: Store, embedder: Embedder, records: Sequence[LogRecord]) 
 def _edit_dues(edits: Sequence[HeldEdit], tenant: str) -> list[StrataDue]:
     """Records that the turns the import updates or deletes have their strata to follow (one per
     session written to), in the import's transaction: a stop before the consolidation after it
-    leaves the work to the next open."""
+    leaves the work to the next open, which does what the import does after its write (the owner's
+    strata anew, then the edited turns' facts drawn again)."""
     by_session: dict[Scope, tuple[dict[str, None], dict[str, None]]] = {}
     for edit in edits:
         edited, removed = by_session.setdefault(edit.log.scope.model_copy(update={"tenant": tenant}), ({}, {}))
         (removed if edit.text is None else edited)[edit.item_id] = None
     return [
-        StrataDue(id=new_id("d"), scope=scope, turn_ids=(), edited=tuple(edited), removed=tuple(removed))
+        StrataDue(id=new_id("d"), scope=scope, turn_ids=(), edited=tuple(edited), removed=tuple(removed), anew=True)
         for scope, (edited, removed) in by_session.items()
     ]
 

@@ -106,16 +106,19 @@ class StrataDue:
     turn_ids: tuple[str, ...]  # turns added, whose strata are to be computed
     edited: tuple[str, ...] = ()  # turns held whose text changed: their facts are drawn again
     removed: tuple[str, ...] = ()  # turns deleted: the facts drawn from them go
+    anew: bool = False  # the owner's strata computed anew first, as the write's own consolidation does
 
     @property
     def whole(self) -> bool:
-        """A record naming no turn (written by an earlier version for an import's edits): the
-        owner's strata are to be computed anew."""
-        return not (self.turn_ids or self.edited or self.removed)
+        """The owner's strata are to be computed anew (a full consolidation): asked for, or a
+        record naming no turn (an earlier version's record of an import's edits)."""
+        return self.anew or not (self.turn_ids or self.edited or self.removed)
 
     def to_json(self) -> str:
-        data = {"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}
+        data: dict[str, object] = {"scope": self.scope.model_dump(), "turn_ids": list(self.turn_ids)}
         data.update({k: list(v) for k, v in (("edited", self.edited), ("removed", self.removed)) if v})
+        if self.anew:
+            data["anew"] = True
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -127,6 +130,7 @@ class StrataDue:
             turn_ids=tuple(data["turn_ids"]),
             edited=tuple(data.get("edited", ())),
             removed=tuple(data.get("removed", ())),
+            anew=data.get("anew") is True,
         )
 
 
