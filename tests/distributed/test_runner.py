@@ -3,6 +3,7 @@ others' results (the Ray path is tested in test_jobs.py, against this one)."""
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -53,3 +54,15 @@ def test_a_ray_address_that_cannot_be_reached_is_one_line_and_exit_2(
     done = run_cli("rebuild", "--tenant", "default", "--ray", address, db=tmp_path / "m.db", check=False, timeout=120)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and said in done.stderr
+
+
+def test_a_ray_that_run_each_started_is_shut_down_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run_each(ray="local")`` from the API left Ray initialised (its processes running) and
+    ``RAY_AUTH_MODE`` set in the caller's environment."""
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("a Ray of this process is in use")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    assert run_each(str.upper, ["a", "b"], ray="local") == {"a": "A", "b": "B"}
+    assert not ray.is_initialized()
+    assert "RAY_AUTH_MODE" not in os.environ

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from outcrop.errors import BulkWorkError, ConfigError, install_hint
@@ -76,6 +77,31 @@ def _reachable(address: str) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
 
 
+@contextmanager
+def _ray_for(address: str) -> Iterator[Any]:
+    """Ray connected for ``address`` for the length of the block; a Ray this call started (none was
+    initialised in the process) is shut down after it, and the environment left as it was (it used
+    to stay initialised, its processes running, ``RAY_AUTH_MODE`` set)."""
+    before = os.environ.get("RAY_AUTH_MODE")
+    started = not _initialised()
+    module = connect(address)
+    try:
+        yield module
+    finally:
+        if started:
+            module.shutdown()
+            if before is None:
+                os.environ.pop("RAY_AUTH_MODE", None)
+
+
+def _initialised() -> bool:
+    try:
+        import ray
+    except ImportError:
+        return False
+    return bool(ray.is_initialized())
+
+
 def _call(job: Callable[[str], Any], key: str) -> Any:
     return job(key)
 
@@ -96,7 +122,8 @@ def run_each(
     if ray is None:
         results, failures = _in_process(job, keys, done)
     else:
-        results, failures = _on_ray(job, keys, connect(ray), done, cpus)
+        with _ray_for(ray) as module:
+            results, failures = _on_ray(job, keys, module, done, cpus)
     ordered = {key: results[key] for key in keys if key in results}
     if failures:
         raise BulkWorkError(what, failures, dict(ordered))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from outcrop.distributed.runner import run_each
+from outcrop.errors import BulkWorkError
 
 if TYPE_CHECKING:
     from outcrop import Embedder
@@ -152,5 +153,9 @@ def on_ray(
             sink.advance(names[key], len(keyed[key][2]))
             sink.finish(names[key])
 
-    parts = run_each(_RayCases(task, keyed), ordered, ray=address, what="case", done=finished)
+    try:
+        parts = run_each(_RayCases(task, keyed), ordered, ray=address, what="case", done=finished)
+    except BulkWorkError as exc:  # the cases named by their ids, not by their places in the plan
+        failures = {names[key]: error for key, error in exc.failures.items()}
+        raise BulkWorkError("case", failures, {names[key]: part for key, part in exc.results.items()}) from None
     return [parts[str(number)] for number, _, _ in plan]
