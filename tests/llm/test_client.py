@@ -93,7 +93,7 @@ def test_invalid_json_is_repaired_in_one_round() -> None:
     assert got.repaired and got.value.facts[0].entities == ["Caroline", "Boston"]
     repair = server.requests[1]["messages"][-1]["content"]
     assert "cannot be used" in repair and "not valid JSON" in repair
-    assert llm.ledger.totals("facts@3.repair")["calls"] == 1
+    assert llm.ledger.totals("facts@4.repair")["calls"] == 1
 
 
 def test_tolerant_parser_reads_fences_trailing_commas_and_cut_off_replies() -> None:
@@ -104,7 +104,8 @@ def test_tolerant_parser_reads_fences_trailing_commas_and_cut_off_replies() -> N
         first = generate(llm, facts.PROMPT, ASK)
         second = generate(llm, facts.PROMPT, ASK)
     assert not first.repaired and first.value.facts[0].text == "Melanie paints."
-    assert not second.repaired and second.value.facts[0].entities == ["Mel"]
+    # the string the cut fell in is dropped, not closed: "Mel" was kept as if the model had said it
+    assert not second.repaired and second.value.facts[0].entities == []
 
 
 def test_schema_echo_is_rejected_after_the_repair_round_and_recorded() -> None:
@@ -169,13 +170,66 @@ def test_api_key_is_sent_as_a_bearer_token_and_costs_are_counted() -> None:
 
     with ScriptedServer([Reply(content="ok", prompt_tokens=1000, completion_tokens=500)]) as server:
         llm = client(server, api_key="sk-test", price_input_per_mtok=1.0, price_output_per_mtok=2.0)
-        original = llm._http.post
+        original = llm._http.stream
 
         def spy(*args: object, **kwargs: object) -> object:
             seen.append(llm._http.headers["Authorization"])
             return original(*args, **kwargs)  # type: ignore[arg-type]
 
-        llm._http.post = spy  # type: ignore[method-assign]
+        llm._http.stream = spy  # type: ignore[method-assign]
         llm.chat([{"role": "user", "content": "hi"}])
     assert seen == ["Bearer sk-test"]
     assert llm.ledger.summary()["cost"] == pytest.approx(0.002)
+
+
+def test_a_reply_that_trickles_in_is_abandoned_after_the_timeout() -> None:
+    """A server sending a byte a second never let a read time out: add and search hung for good."""
+    with ScriptedServer([Reply(body=json.dumps({"choices": []}), drip=0.3)]) as server:
+        llm = client(server, timeout=1, max_retries=1)
+        started = time.monotonic()
+        with pytest.raises(LLMUnavailableError, match="timed out"):
+            llm.chat([{"role": "user", "content": "hi"}])
+    assert time.monotonic() - started < 6 and len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(body="[" * 200_000), LLMOutputError),  # nested past the parser's depth (a RecursionError)
+        (Reply(body='{"choices": [], "usage": "n/a"}'), LLMOutputError),  # usage not an object
+        (Reply(body="not gzip", headers={"Content-Encoding": "gzip"}), LLMOutputError),  # httpx's DecodingError
+    ],
+)
+def test_a_malformed_reply_is_our_error(reply: Reply, error: type[Exception]) -> None:
+    with ScriptedServer([reply]) as server, pytest.raises(error):
+        client(server).chat([{"role": "user", "content": "hi"}])
+
+
+def test_content_nested_too_deep_or_with_a_lone_surrogate_is_repaired_then_refused() -> None:
+    """The model's text goes back in the repair request: a lone surrogate in it raised
+    UnicodeEncodeError; content nested past the parser's depth raised RecursionError."""
+    replies = [Reply(content='{"facts": ' + "[" * 5000), Reply(content="Sorry \ud800, no JSON here")]
+    with ScriptedServer(replies) as server:
+        llm = client(server)
+        with pytest.raises(LLMOutputError, match="also after one repair round"):
+            generate(llm, facts.PROMPT, ASK)
+        with pytest.raises(LLMOutputError):
+            generate(llm, facts.PROMPT, ASK)
+    assert "\\ud800" in json.dumps(server.requests[-1]) or len(server.requests) == 4
+
+
+def test_a_models_strings_are_bounded_and_printable_as_a_callers_are() -> None:
+    """A fact's text with NUL and an escape sequence was stored as the model wrote it, and a value
+    of a million characters became a profile line (a caller's text is refused for either)."""
+    from outcrop.llm.structured import ReplyProblem, read_reply
+
+    dirty = {"facts": [{"text": "Caroline lives in Bos\u0000ton\u001b[31m.", "entities": ["Bo\u0000ston"]}]}
+    [fact] = read_reply(facts.PROMPT, json.dumps(dirty)).facts
+    assert fact.text == "Caroline lives in Bos ton [31m." and fact.entities == ["Bo ston"]
+    huge = {
+        "facts": [
+            {"text": "Caroline lives in Boston.", "subject": "Caroline", "attribute": "lives_in", "value": "x" * 1000}
+        ]
+    }
+    with pytest.raises(ReplyProblem, match="value"):
+        read_reply(facts.PROMPT, json.dumps(huge))

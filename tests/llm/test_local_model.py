@@ -59,7 +59,7 @@ def test_extraction_search_and_answer_with_the_real_model(
         )
         assert len(m.list(user_id="u1", level=Level.TURN)) == 3  # the raw log is whole
         facts = m.list(user_id="u1", level=Level.FACT, limit=100)
-        made = [f for f in facts if f.producer.startswith(f"facts.llm@2:{LOCAL_MODEL}:facts@3")]
+        made = [f for f in facts if f.producer.startswith(f"facts.llm@2:{LOCAL_MODEL}:facts@4")]
         assert made, [(f.producer, f.text) for f in facts]
         assert all(f.sources and f.sources[0].startswith("t_") for f in made)
         episode = m.list(user_id="u1", level=Level.EPISODE)[0]
@@ -77,5 +77,5 @@ def test_extraction_search_and_answer_with_the_real_model(
 
         usage = m.stats(user_id="u1")["llm"]
         assert usage["model"] == LOCAL_MODEL
-        assert usage["by_purpose"]["facts@3"]["calls"] >= 1 and usage["by_purpose"]["answer@2"]["calls"] == 1
+        assert usage["by_purpose"]["facts@4"]["calls"] >= 1 and usage["by_purpose"]["answer@2"]["calls"] == 1
         assert usage["prompt_tokens"] > 200 and usage["completion_tokens"] > 10

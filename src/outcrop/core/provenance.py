@@ -27,6 +27,7 @@ __all__ = [
     "flags_of",
     "is_quarantined",
     "parse_writer",
+    "read_turns",
     "writer_for_role",
     "writer_of",
     "writer_of_metadata",
@@ -126,6 +127,18 @@ def derived_provenance(source: Item) -> dict[str, Any]:
             **({"released": screening["released"]} if screening.get("released") else {}),
         }
     return inherited
+
+
+def read_turns(hit: Hit | Item) -> frozenset[str]:
+    """The turns whose text went into ``hit``: those it carries, and for a model's summary every
+    turn the model read (``metadata.session_turns[:read_turns]``), whatever words the summary
+    shares with them. What quarantine keeps out by: an injected turn can steer a summary that
+    quotes none of its words (it wrote the summary in French)."""
+    carried = carried_turns(hit)
+    session, read = hit.metadata.get("session_turns"), hit.metadata.get("read_turns")
+    if not isinstance(session, list) or not isinstance(read, int) or isinstance(read, bool):
+        return carried
+    return carried | frozenset(t for t in session[: max(read, 0)] if isinstance(t, str))
 
 
 def carried_turns(hit: Hit | Item) -> frozenset[str]:

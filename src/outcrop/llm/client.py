@@ -13,11 +13,14 @@ mode            request
 ==============  ==========================================================================
 
 429, 5xx, timeouts and connection errors are retried with exponential backoff (``Retry-After``
-honoured, capped); at most ``concurrency`` requests are in flight at once.
+honoured, capped); at most ``concurrency`` requests are in flight at once. A request whose reply
+has not arrived whole ``timeout`` seconds after it was sent is abandoned (and retried), however
+slowly the server keeps sending. Every failure is one of outcrop's ``LLMError`` types.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -145,26 +148,21 @@ class OpenAICompatLLM:
         while True:
             delay = self.config.backoff * (2**attempt)
             try:
-                response = self._http.post("/chat/completions", json=request)
-            except httpx.TimeoutException as exc:
+                response, body = self._send(request)
+            except (httpx.TimeoutException, _Overdue) as exc:
                 problem: Exception = LLMUnavailableError(
                     f"LLM at {self.config.base_url} timed out after {self.config.timeout:g}s ({type(exc).__name__})"
                 )
-            except httpx.TransportError as exc:
+            except httpx.DecodingError as exc:  # a body its Content-Encoding does not describe
+                raise LLMOutputError(f"LLM server sent a body that cannot be decoded: {exc}") from None
+            except httpx.HTTPError as exc:  # transport errors and the rest of httpx's
                 problem = LLMUnavailableError(f"cannot reach LLM at {self.config.base_url}: {exc}")
             else:
                 if response.status_code < 400:
-                    try:
-                        data = response.json()
-                    except ValueError:
-                        raise LLMOutputError(
-                            f"LLM server sent a non-JSON body (HTTP {response.status_code})", raw=response.text[:500]
-                        ) from None
-                    if not isinstance(data, dict):
-                        raise LLMOutputError("LLM server reply is not a JSON object", raw=response.text[:500])
-                    return data
+                    return _decoded(body, response.status_code)
                 problem = LLMStatusError(
-                    f"LLM server answered HTTP {response.status_code}: {_error_text(response)}", response.status_code
+                    f"LLM server answered HTTP {response.status_code}: {_error_text(response, body)}",
+                    response.status_code,
                 )
                 if response.status_code not in _RETRY_STATUS:
                     raise problem
@@ -175,13 +173,29 @@ class OpenAICompatLLM:
             retries[0] += 1
             time.sleep(min(delay, _MAX_RETRY_AFTER))
 
+    def _send(self, request: dict[str, Any]) -> tuple[httpx.Response, bytes]:
+        """One POST, its body read whole within ``timeout`` seconds of the request: ``timeout``
+        bounds each read too, but a server that sends a byte now and then (a proxy's keep-alive, a
+        stuck stream) never lets a read time out. The request is sent as ASCII JSON, so a lone
+        surrogate in a model's reply sent back for repair is an escape, not an encoding error."""
+        deadline = time.monotonic() + self.config.timeout
+        content = json.dumps(request, ensure_ascii=True).encode("ascii")
+        with self._http.stream("POST", "/chat/completions", content=content) as response:
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise _Overdue
+            return response, b"".join(chunks)
+
     def _completion(self, data: dict[str, Any], request: dict[str, Any], mode: str, started: float) -> Completion:
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
             raise LLMOutputError("LLM server reply has no choices[0].message", raw=str(data)[:500]) from None
-        usage = data.get("usage") or {}
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
         prompt_tokens = usage.get("prompt_tokens")
         completion_tokens = usage.get("completion_tokens")
         if not isinstance(prompt_tokens, int):
@@ -221,11 +235,27 @@ def _retry_after(response: httpx.Response) -> float:
         return 0.0
 
 
-def _error_text(response: httpx.Response) -> str:
+class _Overdue(Exception):
+    """The response was still arriving ``timeout`` seconds after the request."""
+
+
+def _decoded(body: bytes, status: int) -> dict[str, Any]:
+    """A 2xx body as the JSON object it must be; :class:`LLMOutputError` otherwise."""
+    raw = body[:500].decode("utf-8", "replace")
     try:
-        data = response.json()
-    except ValueError:
-        return response.text[:300] or response.reason_phrase
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
+        raise LLMOutputError(f"LLM server sent a non-JSON body (HTTP {status})", raw=raw) from None
+    if not isinstance(data, dict):
+        raise LLMOutputError("LLM server reply is not a JSON object", raw=raw)
+    return data
+
+
+def _error_text(response: httpx.Response, body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return body[:300].decode("utf-8", "replace") or response.reason_phrase
     if isinstance(data, dict):
         error = data.get("error", data.get("detail", data))
         if isinstance(error, dict):

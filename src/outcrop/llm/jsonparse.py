@@ -32,15 +32,20 @@ def parse_json_reply(text: str) -> Any:
                 return json.loads(attempt)
             except ValueError:
                 continue
+            except RecursionError:
+                raise ValueError("the reply's JSON is nested too deep") from None
     if start < 0:
         raise ValueError(f"no JSON object in the reply: {_clip(stripped)!r}")
     raise ValueError(f"the reply is not valid JSON: {_clip(stripped)!r}")
 
 
 def _balanced(text: str) -> str:
-    """The first complete JSON value at the start of ``text``, or all of it closed when cut off."""
+    """The first complete JSON value at the start of ``text``, or all of it closed when cut off: a
+    string the cut fell in is dropped with its key, not closed (a value cut mid-word, "Port" for
+    "Portland", was kept as if the model had said it)."""
     stack: list[str] = []
     in_string = escaped = False
+    opened = 0  # where the string being read began
     for index, char in enumerate(text):
         if in_string:
             if escaped:
@@ -51,7 +56,7 @@ def _balanced(text: str) -> str:
                 in_string = False
             continue
         if char == '"':
-            in_string = True
+            in_string, opened = True, index
         elif char in "{[":
             stack.append("}" if char == "{" else "]")
         elif char in "}]":
@@ -59,9 +64,10 @@ def _balanced(text: str) -> str:
                 stack.pop()
             if not stack:
                 return text[: index + 1]
-    # cut off: close the open string and brackets (dropping a dangling key or comma)
-    tail = text + ('"' if in_string else "")
-    tail = re.sub(r',\s*"[^"]*"\s*:?\s*$', "", tail) if not in_string else tail
+    # cut off: drop the open string, then a dangling key or comma, and close the brackets
+    tail = text[:opened] if in_string else text
+    tail = re.sub(r'(,\s*)?"[^"]*"\s*:\s*$', "", tail.rstrip())
+    tail = re.sub(r',\s*"[^"]*"\s*$', "", tail) if tail.rstrip().endswith('"') and stack[-1:] == ["}"] else tail
     tail = re.sub(r"[,:]\s*$", "", tail.rstrip())
     return tail + "".join(reversed(stack))
 

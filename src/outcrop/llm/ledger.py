@@ -12,7 +12,7 @@ __all__ = ["Ledger", "LedgerEntry"]
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    purpose: str  # the prompt id or use: "facts@3", "answer@2", "judge.strict@1", ...
+    purpose: str  # the prompt id or use: "facts@4", "answer@2", "judge.strict@1", ...
     model: str
     prompt_tokens: int = 0
     completion_tokens: int = 0

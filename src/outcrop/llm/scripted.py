@@ -30,6 +30,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     body: str | None = None  # sent as is instead of a chat completion
+    drip: float = 0.0  # seconds between the body's bytes (a server that never quite finishes)
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 10
     completion_tokens: int = 5
@@ -103,10 +104,10 @@ class ScriptedServer:
                             },
                         }
                     )
-                self._send(reply.status, body, reply.headers)
+                self._send(reply.status, body, reply.headers, reply.drip)
 
-            def _send(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
-                data = body.encode()
+            def _send(self, status: int, body: str, headers: dict[str, str] | None = None, drip: float = 0.0) -> None:
+                data = body.encode("utf-8", "surrogatepass")
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -114,7 +115,12 @@ class ScriptedServer:
                     for key, value in (headers or {}).items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not drip:
+                        self.wfile.write(data)
+                    for index in range(len(data) if drip else 0):
+                        self.wfile.write(data[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(drip)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
                     pass
 

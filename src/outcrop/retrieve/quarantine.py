@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from outcrop.core.provenance import carried_turns, is_quarantined
+from outcrop.core.provenance import is_quarantined, read_turns
 from outcrop.core.types import Hit, Item, Level, Scope
 from outcrop.stores.base import Store
 
@@ -25,11 +25,11 @@ def quarantined_ids(store: Store, scope: Scope, hits: Sequence[Hit | Item]) -> s
     """The ids among ``hits`` to keep out: flagged and not released, or derived from a turn that is."""
     out = {hit.id for hit in hits if is_quarantined(hit)}
     derived = [hit for hit in hits if hit.level != Level.TURN and hit.id not in out]
-    wanted = sorted({turn for hit in derived for turn in carried_turns(hit)})
+    wanted = sorted({turn for hit in derived for turn in read_turns(hit)})
     if wanted:
         owner = Scope(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id)  # any session
         flagged = {i for i, turn in store.records.get_items(owner, wanted).items() if is_quarantined(turn)}
-        out |= {hit.id for hit in derived if carried_turns(hit) & flagged}
+        out |= {hit.id for hit in derived if read_turns(hit) & flagged}
     return out
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from outcrop.llm.base import Message
-from outcrop.llm.prompts.base import Prompt
+from outcrop.llm.prompts.base import ModelText, Prompt
 
 __all__ = ["PROMPT", "AnswerReply", "messages"]
 
 
 class AnswerReply(BaseModel):
-    answer: str = Field("", max_length=1000)
+    answer: ModelText = Field("", max_length=1000)
     citations: list[str] = Field(default_factory=list, max_length=10)
     abstain: bool = False
 

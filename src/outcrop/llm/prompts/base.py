@@ -1,6 +1,6 @@
 """A prompt is a module: a name, a version, a pydantic response schema and a ``messages`` builder.
 
-The ``id`` (``"facts@3"``) goes into the ``producer`` of everything made with the prompt, with the
+The ``id`` (``"facts@4"``) goes into the ``producer`` of everything made with the prompt, with the
 model id, so provenance says exactly which prompt version and model produced an item. Change the
 wording or the schema of a prompt → bump its version.
 """
@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
-__all__ = ["Prompt", "compact_schema"]
+__all__ = ["ModelText", "Prompt", "compact_schema", "printable"]
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """A model's text as a memory may hold it: control characters (NUL, escape sequences) and lone
+    surrogates, which callers' text may not hold either, each a space (newlines and tabs stay)."""
+    return _UNPRINTABLE.sub(" ", text)
+
+
+ModelText = Annotated[str, AfterValidator(printable)]
+"""A string field of a model's reply, made :func:`printable` as it is read."""
 
 T = TypeVar("T", bound=BaseModel)
 

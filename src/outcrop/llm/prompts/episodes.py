@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from outcrop.llm.base import Message
-from outcrop.llm.prompts.base import Prompt
+from outcrop.llm.prompts.base import ModelText, Prompt
 
 __all__ = ["PROMPT", "EpisodeReply", "messages"]
 
 
 class EpisodeReply(BaseModel):
-    summary: str = Field(min_length=10, max_length=2000)
+    summary: ModelText = Field(min_length=10, max_length=2000)
 
 
 PROMPT = Prompt("episode", 1, EpisodeReply)

@@ -15,25 +15,26 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from outcrop.llm.base import Message
-from outcrop.llm.prompts.base import Prompt
+from outcrop.llm.prompts.base import ModelText, Prompt
 
 __all__ = ["PROMPT", "ExtractedFact", "FactsReply", "messages"]
 
 
 class ExtractedFact(BaseModel):
-    text: str = Field(min_length=3, max_length=400)
-    date: str | None = Field(None, description="YYYY-MM-DD when it happened, if the message says")
-    entities: list[str] = Field(default_factory=list, max_length=10)
-    subject: str | None = None
-    attribute: str | None = None
-    value: str | None = None
+    text: ModelText = Field(min_length=3, max_length=400)
+    date: str | None = Field(None, max_length=40, description="YYYY-MM-DD when it happened, if the message says")
+    entities: list[ModelText] = Field(default_factory=list, max_length=10)
+    # bounded as the text is: a profile line and a slot are made of them (a 1 MB value was stored)
+    subject: ModelText | None = Field(None, max_length=80)
+    attribute: ModelText | None = Field(None, max_length=80)
+    value: ModelText | None = Field(None, max_length=200)
 
 
 class FactsReply(BaseModel):
     facts: list[ExtractedFact] = Field(max_length=8)
 
 
-PROMPT = Prompt("facts", 3, FactsReply)
+PROMPT = Prompt("facts", 4, FactsReply)
 
 _SYSTEM = """You extract facts from chat messages for a long-term memory. You reply with JSON only.
 Write every fact the message states about a person as one short standalone sentence.

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from outcrop.llm.base import Message
-from outcrop.llm.prompts.base import Prompt
+from outcrop.llm.prompts.base import ModelText, Prompt
 
 __all__ = ["PROMPT", "TopicReply", "messages"]
 
 
 class TopicReply(BaseModel):
-    label: str = Field(min_length=2, max_length=80)
-    summary: str = Field(min_length=10, max_length=600)
+    label: ModelText = Field(min_length=2, max_length=80)
+    summary: ModelText = Field(min_length=10, max_length=600)
 
 
 PROMPT = Prompt("topic", 1, TopicReply)
