@@ -406,14 +406,17 @@ class MemoryConfig(BaseModel):
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> MemoryConfig:
-        """Build from ``OUTCROP_DB``, ``OUTCROP_EMBEDDER``, ``OUTCROP_TENANT`` and
-        ``OUTCROP_CONFIG`` (a JSON/TOML file), with explicit ``overrides`` winning. The former
-        names ``MEMSTRATA_*`` are read too, with a :class:`~outcrop.core.legacy.LegacyNameWarning`."""
+    def from_env(
+        cls, env: dict[str, str] | None = None, *, file: str | Path | None = None, **overrides: Any
+    ) -> MemoryConfig:
+        """Build from ``OUTCROP_CONFIG`` (a JSON/TOML file; ``file`` instead when given), then
+        ``OUTCROP_DB``, ``OUTCROP_EMBEDDER``, ``OUTCROP_TENANT`` and ``OUTCROP_LLM_*`` over it,
+        with explicit ``overrides`` winning. The former names ``MEMSTRATA_*`` are read too, with a
+        :class:`~outcrop.core.legacy.LegacyNameWarning`."""
         env = with_current_names(os.environ if env is None else env)
         values: dict[str, Any] = {}
-        if env.get("OUTCROP_CONFIG"):
-            values.update(_read_file(Path(env["OUTCROP_CONFIG"])))
+        if file is not None or env.get("OUTCROP_CONFIG"):
+            values.update(_read_file(Path(file if file is not None else env["OUTCROP_CONFIG"])))
         for key, name in (
             ("store", "OUTCROP_DB"),
             ("embedder", "OUTCROP_EMBEDDER"),

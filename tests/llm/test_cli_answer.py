@@ -41,3 +41,17 @@ def test_answer_and_check_commands(tmp_path: Path, embedder: Embedder) -> None:
         assert check.returncode == 0 and json.loads(check.stdout)["verdict"] == "CORRECT"
     down = run_cli("answer", "Where?", env={"OUTCROP_DB": db}, check=False, timeout=120)
     assert down.returncode == 2 and down.stderr.startswith("error: answer needs an LLM")
+
+
+def test_the_llm_settings_of_the_environment_hold_beside_a_config_file(tmp_path: Path) -> None:
+    """With a config file (--config or OUTCROP_CONFIG) the CLI read the file alone: OUTCROP_LLM_*
+    were ignored, where the library's MemoryConfig.from_env reads them over the file."""
+    settings = tmp_path / "outcrop.json"
+    settings.write_text(json.dumps({"retrieval": {"neighbour_window": 1}}), encoding="utf-8")
+    with ScriptedServer(model, model="scripted-cli") as server:
+        env = {"OUTCROP_LLM_BASE_URL": server.base_url, "OUTCROP_LLM_MODEL": "scripted-cli"}
+        for given in ({"OUTCROP_CONFIG": str(settings)}, {}):
+            args = ("llm", "check") if given else ("--config", str(settings), "llm", "check")
+            check = run_cli(*args, env={**env, **given}, check=False, timeout=120)
+            assert check.returncode == 0, check.stderr
+            assert json.loads(check.stdout)["verdict"] == "CORRECT"

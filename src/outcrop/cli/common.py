@@ -37,9 +37,10 @@ class Settings:
     json: bool = False  # --json given before the subcommand (or after it, on one without its own)
 
     def config(self) -> MemoryConfig:
-        if self.config_file:
-            return MemoryConfig.from_file(self.config_file, store=self.db, embedder=self.embedder)
-        return MemoryConfig.from_env(store=self.db, embedder=self.embedder)
+        """The config file (--config, OUTCROP_CONFIG), then the environment over it (OUTCROP_DB,
+        OUTCROP_LLM_*, ...), then the flags: as the library's ``MemoryConfig.from_env`` reads them
+        (with a config file, OUTCROP_LLM_* used to be ignored)."""
+        return MemoryConfig.from_env(file=self.config_file, store=self.db, embedder=self.embedder)
 
     def open(self, *, existing: bool = False) -> Memory:
         """The memory the options name; ``existing``: for a command that only reads, a SQLite

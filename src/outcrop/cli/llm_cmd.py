@@ -57,7 +57,7 @@ def check(ctx: typer.Context) -> None:
     from outcrop.llm.prompts import judge
 
     opts = settings(ctx)
-    config = MemoryConfig.from_file(opts.config_file) if opts.config_file else MemoryConfig.from_env()
+    config = MemoryConfig.from_env(file=opts.config_file)
     llm = open_llm(config.llm)
     if llm is None:
         raise ConfigError("no LLM configured: set OUTCROP_LLM_BASE_URL and OUTCROP_LLM_MODEL")

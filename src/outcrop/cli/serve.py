@@ -16,10 +16,7 @@ KEYS = typer.Option(
 
 def memory_config(options: Settings, db: str | None) -> MemoryConfig:
     """The MemoryConfig the global options, environment and a command's own --db describe."""
-    store = db or options.db
-    if options.config_file:
-        return MemoryConfig.from_file(options.config_file, store=store, embedder=options.embedder)
-    return MemoryConfig.from_env(store=store, embedder=options.embedder)
+    return MemoryConfig.from_env(file=options.config_file, store=db or options.db, embedder=options.embedder)
 
 
 def server_imports_error(exc: ImportError) -> ConfigError:
