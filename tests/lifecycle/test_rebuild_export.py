@@ -57,6 +57,17 @@ def lisbon_then_porto(tmp_path: Path, embedder: Embedder) -> tuple[str, str]:
     return turn, out.getvalue()
 
 
+def home_and_locker(source: Memory, home: str) -> tuple[str, str]:
+    """Two turns of u1's session s1: where the user lives (``home``), then a locker code."""
+    first, second = source.add(
+        [{"content": home}, {"content": "My locker code is quince."}],
+        user_id="u1",
+        session_id="s1",
+        timestamp="2024-01-02T10:00:00",
+    )
+    return first, second
+
+
 def stopped(*_args: object) -> None:
     """Put in place of the consolidation after an import's write: a process stopped there."""
     raise KeyboardInterrupt
@@ -287,12 +298,7 @@ def test_an_import_writes_its_turns_and_its_edits_of_held_turns_at_once(tmp_path
     (the edits in the same transaction as the new turn), the history holds each edit once, and the
     held session's lexical documents read the new text (a search finds the update's words)."""
     with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
-        kept, gone = source.add(
-            [{"content": "I live in Lisbon."}, {"content": "My locker code is quince."}],
-            user_id="u1",
-            session_id="s1",
-            timestamp="2024-01-02T10:00:00",
-        )
+        kept, gone = home_and_locker(source, "I live in Lisbon.")
         source.update(kept, "I live in Porto now, near the Douro.", user_id="u1")
         source.delete(gone, user_id="u1")
         source.add("I adopted a cat.", user_id="u1", session_id="s2", timestamp="2024-01-03T10:00:00")
@@ -455,12 +461,7 @@ def test_an_import_stopped_before_refreshing_an_edited_session_refreshes_it_on_t
     from outcrop.lifecycle.lexical import session_documents
 
     with Memory(config=MemoryConfig(store=f"sqlite:///{tmp_path / 'a.db'}"), embedder=embedder) as source:
-        moved, _ = source.add(
-            [{"content": "I moved to Lisbon in March."}, {"content": "My locker code is quince."}],
-            user_id="u1",
-            session_id="s1",
-            timestamp="2024-01-02T10:00:00",
-        )
+        moved, _ = home_and_locker(source, "I moved to Lisbon in March.")
         source.update(moved, "I moved to Porto in March, near the Douro.", user_id="u1")
         out = io.StringIO()
         source.export(out)

@@ -5,8 +5,9 @@ describe the tools to the model)."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from outcrop.api.async_memory import AsyncMemory
@@ -14,7 +15,16 @@ from outcrop.api.memory import Memory
 from outcrop.core.types import Item, Level
 from outcrop.errors import InvalidInputError
 
-__all__ = ["as_async", "forget_conversation", "indexed_text", "keeping", "kept", "memory_functions", "own_turns"]
+__all__ = [
+    "as_async",
+    "forget_conversation",
+    "indexed_text",
+    "keeping",
+    "kept",
+    "listed",
+    "memory_functions",
+    "own_turns",
+]
 
 _PAGE = 10_000  # the most turns one list call returns
 
@@ -45,6 +55,17 @@ def indexed_text(text: str, fallback: str, limit: int) -> str:
     return readable[:limit] if readable else fallback
 
 
+def listed(memory: Memory, *, page: int = _PAGE, newest_first: bool = False, **scope: str | None) -> Iterator[Item]:
+    """Every turn of ``scope`` (``memory.list``'s user, agent and session), a page at a time."""
+    offset = 0
+    while True:
+        found = memory.list(level=Level.TURN, limit=page, offset=offset, newest_first=newest_first, **scope)
+        yield from found
+        if len(found) < page:
+            return
+        offset += len(found)
+
+
 def own_turns(
     memory: Memory, *, user_id: str, agent_id: str | None, session_id: str, key: str, limit: int | None
 ) -> list[Item]:
@@ -55,24 +76,10 @@ def own_turns(
     if limit == 0:
         return []
     wanted = limit if limit is not None and limit > 0 else None
-    found: list[Item] = []
-    offset = 0
     size = _PAGE if wanted is None else min(_PAGE, max(64, 2 * wanted))
-    while True:
-        page = memory.list(
-            user_id=user_id,
-            agent_id=agent_id,
-            session_id=session_id,
-            level=Level.TURN,
-            limit=size,
-            offset=offset,
-            newest_first=True,
-        )
-        offset += len(page)
-        found.extend(t for t in page if key in t.metadata and t.scope.agent_id == agent_id)
-        if (wanted is not None and len(found) >= wanted) or len(page) < size:
-            break
-    return found[:wanted][::-1]
+    turns = listed(memory, page=size, newest_first=True, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    own = (t for t in turns if key in t.metadata and t.scope.agent_id == agent_id)
+    return list(itertools.islice(own, wanted))[::-1]
 
 
 def forget_conversation(memory: Memory, *, user_id: str, agent_id: str | None, session_id: str, key: str) -> None:
@@ -90,14 +97,7 @@ def forget_conversation(memory: Memory, *, user_id: str, agent_id: str | None, s
 
 def _other_agents(memory: Memory, user_id: str, session_id: str) -> bool:
     """Whether some agent wrote turns in the user's session (a session id two agents share)."""
-    offset = 0
-    while True:
-        page = memory.list(user_id=user_id, session_id=session_id, level=Level.TURN, limit=_PAGE, offset=offset)
-        if any(t.scope.agent_id is not None for t in page):
-            return True
-        if len(page) < _PAGE:
-            return False
-        offset += len(page)
+    return any(t.scope.agent_id is not None for t in listed(memory, user_id=user_id, session_id=session_id))
 
 
 def memory_functions(

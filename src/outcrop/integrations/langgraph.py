@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from outcrop.integrations._require import require
+from outcrop.integrations._tools import listed
 
 require("langgraph", "langgraph")
 
@@ -248,13 +249,7 @@ def _held(memory: Memory, namespace: tuple[str, ...], key: str) -> list[OutcropI
     """The turns holding ``key``'s value in ``namespace``, oldest first (one, but for a put a
     stopped process left half-done); turns of the same user and session the store did not put are
     not among them."""
-    turns: list[OutcropItem] = []
-    user, session = namespace_user(namespace), key_session(key)
-    while True:
-        page = memory.list(user_id=user, session_id=session, level=Level.TURN, limit=_MAX_SCAN, offset=len(turns))
-        turns.extend(page)
-        if len(page) < _MAX_SCAN:
-            break
+    turns = listed(memory, user_id=namespace_user(namespace), session_id=key_session(key))
     return [t for t in turns if _holds(t, namespace, key)]
 
 
