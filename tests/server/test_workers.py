@@ -84,6 +84,7 @@ def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> Non
                 listed = fresh.get("/v1/memories", params={"user_id": "u1", "level": "turn", "limit": 100})
                 assert listed.status_code == 200, listed.text
                 assert sorted(m["id"] for m in listed.json()["items"]) == sorted(ids)
+        deadline = time.monotonic() + 120  # its own wait: the writes above may take minutes on a loaded machine
         while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
             time.sleep(0.5)
         workers = _workers(process.process.pid)
