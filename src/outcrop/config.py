@@ -308,6 +308,13 @@ class LLMConfig(BaseModel):
     max_retries: int = Field(3, ge=0, le=10, description="retries on 429, 5xx, timeouts and connection errors")
     backoff: float = Field(0.5, ge=0, description="first retry delay in seconds; doubles each retry")
     concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once, per client")
+    breaker_cooldown: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="after a call finds the server unreachable (retries spent), calls fail at once for this many "
+        "seconds, then one probe call is let through (each failed probe doubles it, up to 8x); 0 turns it off",
+    )
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(512, ge=1, description="default completion budget per call")
     seed: int | None = 0

@@ -13,6 +13,7 @@ can catch by layer::
     └── ProviderError          an embedding model or LLM failed or is not installed
         └── LLMError           an LLM call failed (the ledger records it)
             ├── LLMUnavailableError  connection failed or timed out, after the retries
+            │   └── LLMCircuitOpenError  not tried: a recent call found the server unreachable
             ├── LLMStatusError       the server answered with an HTTP error status, after the retries
             └── LLMOutputError       the reply is unusable after one repair round: invalid JSON,
                                      a schema violation, an empty reply, the schema echoed back
@@ -29,6 +30,7 @@ __all__ = [
     "BulkWorkError",
     "ConfigError",
     "InvalidInputError",
+    "LLMCircuitOpenError",
     "LLMError",
     "LLMOutputError",
     "LLMStatusError",
@@ -97,6 +99,13 @@ class LLMError(ProviderError):
 
 class LLMUnavailableError(LLMError):
     """The LLM server could not be reached or did not answer in time (after retries)."""
+
+    code = "llm_unavailable"
+
+
+class LLMCircuitOpenError(LLMUnavailableError):
+    """Not sent: a recent call found the server unreachable, and the breaker
+    (``llm.breaker_cooldown``) fails calls at once until a probe call gets through."""
 
     code = "llm_unavailable"
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from outcrop.config import LLMConfig
-from outcrop.errors import ConfigError, LLMOutputError, LLMStatusError, LLMUnavailableError
+from outcrop.errors import ConfigError, LLMCircuitOpenError, LLMOutputError, LLMStatusError, LLMUnavailableError
 from outcrop.llm.client import OpenAICompatLLM
 from outcrop.llm.prompts import answer, facts
 from outcrop.llm.scripted import Reply, ScriptedServer
@@ -233,3 +233,94 @@ def test_a_models_strings_are_bounded_and_printable_as_a_callers_are() -> None:
     }
     with pytest.raises(ReplyProblem, match="value"):
         read_reply(facts.PROMPT, json.dumps(huge))
+
+
+def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
+    """After a call spends its retries on a 503, the next calls fail at once without a request;
+    once the cool-down is over one probe goes, and its success lets every call through again."""
+    replies = [Reply(status=503), Reply(status=503), Reply(content="back")]
+    with ScriptedServer(replies) as server:
+        llm = client(server, max_retries=1, breaker_cooldown=0.3)
+        ask = [{"role": "user", "content": "hi"}]
+        with pytest.raises(LLMStatusError):
+            llm.chat(ask)
+        assert len(server.requests) == 2
+        for _ in range(5):
+            with pytest.raises(LLMCircuitOpenError, match=r"failing at once.*HTTP 503"):
+                llm.chat(ask)
+        assert len(server.requests) == 2  # none was sent
+        assert llm.breaker_state.state == "open" and llm.breaker_state.refused == 5
+        time.sleep(0.35)
+        assert llm.chat(ask).text == "back"  # the probe
+        assert llm.chat(ask).text == "back" and len(server.requests) == 4
+    state = llm.breaker_state
+    assert (state.state, state.opened, state.refused) == ("closed", 1, 5)
+    summary = llm.ledger.summary()
+    assert (summary["calls"], summary["failed"]) == (8, 6)  # the refusals are in the ledger
+
+
+def test_a_failed_probe_opens_the_breaker_for_longer() -> None:
+    with ScriptedServer([Reply(status=503)]) as server:
+        llm = client(server, max_retries=0, breaker_cooldown=0.2)
+        ask = [{"role": "user", "content": "hi"}]
+        with pytest.raises(LLMStatusError):
+            llm.chat(ask)
+        time.sleep(0.25)
+        with pytest.raises(LLMStatusError):  # the probe, sent and failed
+            llm.chat(ask)
+        assert len(server.requests) == 2
+        assert 0.25 < llm.breaker_state.retry_in <= 0.4  # doubled
+        with pytest.raises(LLMCircuitOpenError):
+            llm.chat(ask)
+        assert len(server.requests) == 2
+
+
+def test_a_refused_request_or_a_bad_reply_does_not_open_the_breaker() -> None:
+    with ScriptedServer([Reply(status=400), Reply(status=401), Reply(content="ok")]) as server:
+        llm = client(server, breaker_cooldown=30)
+        ask = [{"role": "user", "content": "hi"}]
+        for _ in range(2):
+            with pytest.raises(LLMStatusError):
+                llm.chat(ask)
+        assert llm.chat(ask).text == "ok"
+    assert llm.breaker_state.state == "closed" and llm.breaker_state.opened == 0
+
+
+def test_breaker_off_tries_the_server_every_call() -> None:
+    with ScriptedServer([Reply(status=503)]) as server:
+        llm = client(server, max_retries=0, breaker_cooldown=0)
+        for _ in range(3):
+            with pytest.raises(LLMStatusError):
+                llm.chat([{"role": "user", "content": "hi"}])
+    assert len(server.requests) == 3 and llm.breaker_state.state == "closed"
+
+
+def test_while_a_probe_is_under_way_other_calls_fail_at_once() -> None:
+    replies = [Reply(status=503), Reply(content="slow", delay=0.6)]
+    with ScriptedServer(replies) as server:
+        llm = client(server, max_retries=0, breaker_cooldown=0.1)
+        ask = [{"role": "user", "content": "hi"}]
+        with pytest.raises(LLMStatusError):
+            llm.chat(ask)
+        time.sleep(0.15)
+        answers: list[str] = []
+        probe = threading.Thread(target=lambda: answers.append(llm.chat(ask).text))
+        probe.start()
+        deadline = time.monotonic() + 5
+        while len(server.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(LLMCircuitOpenError, match="probe call is under way"):
+            llm.chat(ask)
+        probe.join(10)
+    assert answers == ["slow"] and len(server.requests) == 2 and llm.breaker_state.state == "closed"
+
+
+def test_a_500_or_a_rate_limit_on_one_request_does_not_open_the_breaker() -> None:
+    with ScriptedServer([Reply(status=500), Reply(status=429), Reply(content="ok")]) as server:
+        llm = client(server, max_retries=0, breaker_cooldown=30)
+        ask = [{"role": "user", "content": "hi"}]
+        for _ in range(2):
+            with pytest.raises(LLMStatusError):
+                llm.chat(ask)
+        assert llm.chat(ask).text == "ok"
+    assert llm.breaker_state.opened == 0

@@ -186,3 +186,18 @@ def test_a_summary_steered_by_a_flagged_turn_is_quarantined_though_it_quotes_non
                 "4711" not in m.get(s, user_id="u1").text for s in episode.sources
             )
             assert quarantined_ids(m.store, Scope(user_id="u1"), [episode]) == {episode.id}
+
+
+def test_a_dead_llm_costs_one_calls_retries_not_one_per_turn(tmp_path: Path, embedder: Embedder) -> None:
+    """Every turn of an add used to pay the whole retry budget against a server that is down;
+    the breaker sends the rest to the rule producers at once."""
+    with ScriptedServer([Reply(status=503)], model="scripted-1") as down:
+        settings = config(tmp_path, down, llm={"base_url": down.base_url, "model": "scripted-1", "max_retries": 2})
+        with Memory(config=settings, embedder=embedder) as m:
+            ingest_story(m)
+            facts = m.list(user_id="u1", level=Level.FACT, limit=200)
+            stats = m.stats(user_id="u1")["llm"]
+    assert len(down.requests) == 3  # the first call and its two retries; nothing after
+    assert facts and all(f.producer.startswith("facts.rules") for f in facts)
+    assert stats["breaker"]["state"] == "open" and stats["breaker"]["refused"] >= 9
+    assert "HTTP 503" in stats["breaker"]["last_error"]

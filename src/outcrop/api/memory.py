@@ -450,6 +450,9 @@ class Memory:
         }
         if self.llm is not None:
             stats["llm"] = {"model": self.llm.model, **self.llm.ledger.summary()}
+            breaker = getattr(self.llm, "breaker_state", None)
+            if breaker is not None:
+                stats["llm"]["breaker"] = dataclasses.asdict(breaker)
         return stats
 
     def answer(

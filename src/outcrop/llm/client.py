@@ -15,7 +15,9 @@ mode            request
 429, 5xx, timeouts and connection errors are retried with exponential backoff (``Retry-After``
 honoured, capped); at most ``concurrency`` requests are in flight at once. A request whose reply
 has not arrived whole ``timeout`` seconds after it was sent is abandoned (and retried), however
-slowly the server keeps sending. Every failure is one of outcrop's ``LLMError`` types.
+slowly the server keeps sending. A call that finds the server unreachable after its retries opens
+a circuit breaker (``breaker_cooldown``, :mod:`outcrop.llm.breaker`): the calls after it fail at
+once until a probe call gets through. Every failure is one of outcrop's ``LLMError`` types.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import httpx
 
 from outcrop.config import LLMConfig
 from outcrop.core.text import estimate_tokens
-from outcrop.errors import ConfigError, LLMOutputError, LLMStatusError, LLMUnavailableError
+from outcrop.errors import ConfigError, LLMCircuitOpenError, LLMOutputError, LLMStatusError, LLMUnavailableError
 from outcrop.llm.base import Completion, Message
+from outcrop.llm.breaker import BreakerState, CircuitBreaker
 from outcrop.llm.ledger import Ledger, LedgerEntry
 
 __all__ = ["OpenAICompatLLM"]
@@ -39,6 +42,7 @@ __all__ = ["OpenAICompatLLM"]
 _MODES = ("json_schema", "json_object", "none")
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _MAX_RETRY_AFTER = 30.0
+_DOWN_STATUS = {502, 503, 504}  # a gateway or server saying it is down, not that this request failed
 
 
 class OpenAICompatLLM:
@@ -63,12 +67,17 @@ class OpenAICompatLLM:
         self._slots = threading.BoundedSemaphore(config.concurrency)
         self._mode_lock = threading.Lock()
         self._mode: str | None = None if config.structured == "auto" else config.structured
+        self.breaker = CircuitBreaker(config.breaker_cooldown)
 
     def __repr__(self) -> str:
         return f"OpenAICompatLLM({self.config.base_url!r}, model={self.model!r})"
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self.breaker.state()
 
     @property
     def structured_mode(self) -> str:
@@ -94,7 +103,9 @@ class OpenAICompatLLM:
             body["seed"] = self.config.seed
         started = time.perf_counter()
         retries = [0]  # retries spent over every attempt of this call (kept when one raises)
+        probe = False
         try:
+            probe = self.breaker.admit(str(self.config.base_url))
             with self._slots:
                 modes = self._candidate_modes() if schema is not None else ["none"]
                 for index, mode in enumerate(modes):
@@ -105,6 +116,7 @@ class OpenAICompatLLM:
                         if exc.status in (400, 422) and mode != "none" and index + 1 < len(modes):
                             continue  # the server does not take this response_format: try the next
                         raise
+                    self.breaker.succeeded(probe)
                     if schema is not None and self.config.structured == "auto":
                         with self._mode_lock:
                             self._mode = mode
@@ -124,6 +136,12 @@ class OpenAICompatLLM:
                     return completion
                 raise AssertionError("unreachable")  # pragma: no cover
         except (LLMStatusError, LLMUnavailableError, LLMOutputError) as exc:
+            if isinstance(exc, LLMCircuitOpenError):
+                pass  # not sent
+            elif _unreachable(exc):
+                self.breaker.failed(probe, f"{type(exc).__name__}: {exc}")
+            else:
+                self.breaker.released(probe)
             self.ledger.record(
                 LedgerEntry(
                     purpose=purpose,
@@ -135,6 +153,9 @@ class OpenAICompatLLM:
                     item=item,
                 )
             )
+            raise
+        except BaseException:
+            self.breaker.released(probe)
             raise
 
     def _candidate_modes(self) -> list[str]:
@@ -225,6 +246,14 @@ def _response_format(mode: str, schema: dict[str, Any] | None, name: str) -> dic
         safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:64] or "reply"
         return {"response_format": {"type": "json_schema", "json_schema": {"name": safe, "schema": schema}}}
     return {"response_format": {"type": "json_object", "schema": schema}}
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A failure that says the server is down (after the retries), not that it refused or failed
+    this request (a 400, a 429 rate limit, a 500 on one input) or sent a useless reply."""
+    if isinstance(exc, LLMStatusError):
+        return exc.status in _DOWN_STATUS
+    return isinstance(exc, LLMUnavailableError)
 
 
 def _retry_after(response: httpx.Response) -> float:
