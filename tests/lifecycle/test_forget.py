@@ -10,7 +10,7 @@ from outcrop import InvalidInputError, Level, Memory, MemoryConfig, NotFoundErro
 from outcrop.core.types import Scope
 from outcrop.providers import Embedder
 
-from .conftest import SECRETS, file_hits, table_hits
+from .conftest import SECRETS, file_hits, open_memory, table_hits
 
 
 def test_forget_a_session_leaves_nothing_in_any_table(filled: Memory, db_path: Path) -> None:
@@ -165,3 +165,83 @@ def test_an_episode_derived_again_from_what_remains_passes_verification(tmp_path
         assert receipt.verification.passed, receipt.verification
         [again] = m.list(user_id="u1", level="episode")
         assert again.id == episode.id and quoted not in again.sources
+
+
+def _user_and_agent(path: Path, embedder: Embedder) -> tuple[Memory, list[str]]:
+    """A user who talks without an agent and with one ("bot"); the user's topics and profile read
+    both (an agent-less owner reads every agent's facts). Returns the memory and the bot's turns."""
+    m = open_memory(path, embedder)
+    say = [{"role": "user", "name": "Maya", "content": "I love hiking in the Alps with my sister."}]
+    m.add(say, user_id="maya", session_id="s0", timestamp="2024-01-01T10:00:00")
+    secret = [
+        {"role": "user", "name": "Maya", "content": "My secret hobby is collecting Grizzlewort stamps from Tuvalu."},
+        {"role": "user", "name": "Maya", "content": "I love Grizzlewort stamps more than hiking."},
+    ]
+    bot = m.add(secret, user_id="maya", agent_id="bot", session_id="s1", timestamp="2024-01-02T10:00:00")
+    say = [{"role": "user", "name": "Maya", "content": "I love swimming too."}]
+    m.add(say, user_id="maya", session_id="s2", timestamp="2024-01-03T10:00:00")
+    m.consolidate(user_id="maya")
+    quoting = [i for lv in ("topic", "profile") for i in m.list(user_id="maya", level=lv) if "Grizzlewort" in i.text]
+    assert any(i.scope.agent_id is None for i in quoting)  # the user's own views quote the agent's words
+    return m, bot
+
+
+@pytest.mark.parametrize("how", ["agent", "session", "ids"])
+def test_forgetting_an_agents_words_recomputes_the_users_views_that_read_them(
+    tmp_path: Path, embedder: Embedder, how: str
+) -> None:
+    """An agent's forget recomputed only the agent's own strata: the user's topics and profile kept
+    the words (the receipt failed), and a second forget, resuming the plan, reported passed."""
+    db = tmp_path / "m.db"
+    m, bot = _user_and_agent(db, embedder)
+    with m:
+        if how == "agent":
+            receipt = m.forget(user_id="maya", agent_id="bot")
+        elif how == "session":
+            receipt = m.forget(user_id="maya", agent_id="bot", session_id="s1")
+        else:
+            receipt = m.forget(bot, user_id="maya")
+        assert receipt.ok, receipt.verification
+        assert "topic" in receipt.recomputed or "profile" in receipt.recomputed
+        for level in ("fact", "episode", "topic", "profile"):
+            assert not [i.text for i in m.list(user_id="maya", level=level) if "grizzlewort" in i.text.lower()]
+        assert any("swimming" in i.text for i in m.list(user_id="maya", level="profile"))  # the rest stays
+        assert not [h for h in m.search("Grizzlewort stamps Tuvalu", user_id="maya") if "Grizzlewort" in h.text]
+    assert table_hits(db, ["grizzlewort", "tuvalu"]) == {}  # nor a forget plan holding the words
+    assert file_hits(db, ["grizzlewort", "tuvalu"]) == {}
+
+
+def test_deleting_an_agents_turn_refreshes_the_users_views(tmp_path: Path, embedder: Embedder) -> None:
+    m, bot = _user_and_agent(tmp_path / "m.db", embedder)
+    with m:
+        for turn in bot:
+            m.delete(turn, user_id="maya")
+        left = [i for lv in ("episode", "topic", "profile") for i in m.list(user_id="maya", level=lv)]
+        assert left and not [i.text for i in left if "Grizzlewort" in i.text]
+
+
+def test_consolidating_a_user_keeps_each_session_episode_with_its_owner(tmp_path: Path, embedder: Embedder) -> None:
+    """The user's consolidation read the agent's session as its own and gave it a second,
+    agent-less episode."""
+    m, _ = _user_and_agent(tmp_path / "m.db", embedder)
+    with m:
+        episodes = m.list(user_id="maya", level="episode")
+    assert sorted((e.scope.agent_id or "", e.scope.session_id) for e in episodes) == [
+        ("", "s0"),
+        ("", "s2"),
+        ("bot", "s1"),
+    ]
+
+
+def test_a_forget_that_resumes_a_failing_plan_does_not_report_passed(filled: Memory) -> None:
+    """A plan left pending because its verification found the content was reported as resumed
+    while the new forget said passed."""
+    from outcrop.lifecycle.forget import with_resumed
+    from outcrop.lifecycle.receipts import ForgetReceipt, Leak, Verification
+
+    tenant = Scope(tenant="default", user_id="u1")
+    leak = Leak(item_id="c_1", level="topic", found_by="term", term="grizzlewort")
+    failed = ForgetReceipt(scope=tenant, plan="g_1", verification=Verification(passed=False, leaks=[leak]))
+    done = ForgetReceipt(scope=tenant, plan="g_2", verification=Verification(passed=True))
+    receipt = with_resumed(done, [failed])
+    assert not receipt.ok and receipt.verification.leaks == [leak] and receipt.resumed == ["g_1"]

@@ -6,11 +6,14 @@ of a user) never shows another scope's memories."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 
 from mcp import Client
+from tests.helpers import run_cli
 from tests.mcp.conftest import HttpMcp, stdio_params
 
 TOOLS = {"remember", "recall", "context", "forget", "profile", "timeline"}
@@ -169,3 +172,24 @@ def test_as_of_and_timeline_over_stdio(db_url: str) -> None:
 async def _recall_texts_as_of(client: Client, query: str, as_of: str) -> list[str]:
     hits = (await _call(client, "recall", query=query, limit=20, as_of=as_of))["hits"]
     return [hit["text"] for hit in hits]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        ([], {"OUTCROP_AGENT_ID": ""}, "OUTCROP_AGENT_ID is set but empty"),
+        ([], {"OUTCROP_USER_ID": " "}, "OUTCROP_USER_ID is set but empty"),
+        (["--user-id", ""], {}, "--user-id must be a non-empty string"),
+        (["--agent-id", "a\tb"], {}, "--agent-id contains a control character"),
+        (["--transport", "http", "--port", "99999"], {}, "Invalid value for '--port'"),
+    ],
+)
+def test_a_scope_or_port_the_server_cannot_use_is_refused_at_start(
+    tmp_path: Path, args: list[str], env: dict[str, str], says: str
+) -> None:
+    """An empty OUTCROP_AGENT_ID read as unset (a server over every agent of the user, whose
+    delete_all_memories erased them all); an empty --user-id started a server whose
+    add_memories crashed; a port out of range ended in a traceback."""
+    result = run_cli("mcp", "--db", f"sqlite:///{tmp_path / 'm.db'}", *args, env=env, check=False, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
 
-from tests.helpers import CONVERSATION
+import httpx
+import pytest
+
+from tests.helpers import CONVERSATION, run_cli
 from tests.server.conftest import NewClient, Server, api_add
 
 
@@ -151,3 +154,13 @@ def test_forget_erases_with_a_receipt(tenant_client: NewClient) -> None:
     assert session.status_code == 200 and session.json()["scrub"]["bytes_gone"] is True
     assert client.get("/v1/memories", params={"user_id": "u1"}).json()["items"] == []
     assert client.post("/v1/forget", json={}).json()["error"]["code"] == "invalid_input"
+
+
+@pytest.mark.parametrize("name", ["acme\n", "acme\nx", " acme", ""])
+def test_keys_cli_refuses_a_tenant_name_the_server_cannot_serve(tmp_path: Path, name: str) -> None:
+    """A name ending in a newline passed the CLI's check (``$`` matches before a final newline);
+    its key then got a 500 on every request."""
+    keys = tmp_path / "keys.db"
+    result = run_cli("keys", "create", "--tenant", name, "--keys", str(keys), check=False)
+    assert result.returncode == 2 and "tenant names are" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -55,3 +55,40 @@ def test_a_tombstone_is_per_user(tmp_path: Path, embedder: Embedder) -> None:
         m.delete(fact.id, user_id="u1")
         m.consolidate(user_id="u2")
         assert m.get(twin.id, user_id="u2").text == fact.text
+
+
+def test_a_deleted_fact_leaves_no_view_quoting_it(store_url: str, embedder: Embedder) -> None:
+    """Deleting a fact left the topics and profile line drawn from it, still quoting and citing
+    it, until a rebuild."""
+    with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
+        m.add(
+            [{"role": "user", "name": "Maya", "content": "I moved to Porto in March."}],
+            user_id="maya",
+            session_id="s1",
+            timestamp="2024-03-02T18:30:00",
+        )
+        m.add(
+            [{"role": "user", "name": "Maya", "content": "I started learning the cello last week."}],
+            user_id="maya",
+            session_id="s2",
+            timestamp="2024-04-02T18:30:00",
+        )
+        m.consolidate(user_id="maya")
+
+        def citing(fact_id: str) -> list[str]:  # any view that names the fact among its sources or parts
+            return [
+                i.id
+                for level in (Level.EPISODE, Level.TOPIC, Level.PROFILE)
+                for i in m.list(user_id="maya", level=level, limit=100)
+                if fact_id in i.sources or fact_id in str(i.metadata)
+            ]
+
+        def quoting(word: str) -> list[str]:  # topics and profile lines (an episode quotes the turns)
+            levels = (Level.TOPIC, Level.PROFILE)
+            return [i.text for lv in levels for i in m.list(user_id="maya", level=lv, limit=100) if word in i.text]
+
+        porto = next(f for f in m.list(user_id="maya", level=Level.FACT) if "Porto" in f.text)
+        assert citing(porto.id) and quoting("Porto") and quoting("cello")
+        m.delete(porto.id, user_id="maya")
+        assert citing(porto.id) == [] and quoting("Porto") == []
+        assert quoting("cello")  # the other fact's views stay

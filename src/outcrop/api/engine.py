@@ -30,7 +30,7 @@ from outcrop.ingest.turns import Ingested, TurnIngestor
 from outcrop.lifecycle.export import ExportReport, ImportReport, Sources, Target
 from outcrop.lifecycle.export import export_jsonl as _export
 from outcrop.lifecycle.export import import_jsonl as _import
-from outcrop.lifecycle.forget import already_forgotten, resume
+from outcrop.lifecycle.forget import already_forgotten, resume, with_resumed
 from outcrop.lifecycle.forget import forget as _forget
 from outcrop.lifecycle.lexical import edited_session_documents, refresh_session_documents
 from outcrop.lifecycle.rebuild import RebuildReport, embed_items
@@ -222,8 +222,11 @@ class Engine:
         changed = current.model_copy(update={"text": text})
         vector = embed_items(self.embedder, [changed])[changed.id]  # a derived item from its first window
         if current.level != Level.TURN:
-            lexical = lexical_document(changed, [])
-            return self.store.records.update_item(scope, current.id, text, log, lexical, vector, self.space)
+            self._edit_derived(current, HeldEdit(scope, current.id, log, text, lexical_document(changed, []), vector))
+            updated = self.store.records.get_items(scope, [current.id]).get(current.id)
+            if updated is None:  # deleted by another writer since
+                raise NotFoundError(f"no memory item {current.id!r} in this scope")
+            return updated
         documents = edited_session_documents(self.store, current, text, self.config.retrieval.neighbour_window)
         self._edit_turn(current, HeldEdit(scope, current.id, log, text, documents.pop(current.id), vector), documents)
         updated = self.store.records.get_items(scope, [current.id]).get(current.id)
@@ -242,10 +245,21 @@ class Engine:
             recorded_at=now(),
         )
         if current.level != Level.TURN:
-            self.store.records.delete_item(scope, current.id, log)
+            self._edit_derived(current, HeldEdit(scope, current.id, log))
             return
         documents = edited_session_documents(self.store, current, None, self.config.retrieval.neighbour_window)
         self._edit_turn(current, HeldEdit(scope, current.id, log), documents)
+
+    def _edit_derived(self, item: Item, edit: HeldEdit) -> None:
+        """An update or delete of a derived item. A fact's is written with a record that its
+        owner's strata are due, then its session's episode and the topics and profile drawn from
+        it follow and the record is dropped: they quoted or cited what the fact no longer says."""
+        tenant = item.scope.tenant
+        due = [StrataDue(new_id("d"), item.scope, ())] if item.level == Level.FACT else []
+        self.store.records.write(WriteBatch(edits=[edit], strata_due=due, space=self.space, tenant=tenant))
+        if due:
+            self.consolidator.after_fact_change(item.scope)
+            self.store.records.clear_strata_due(tenant, [d.id for d in due])
 
     def _edit_turn(self, turn: Item, edit: HeldEdit, documents: dict[str, LexicalDocument]) -> None:
         """An update or delete (``edit.text`` None) of a turn, written in one transaction with the
@@ -272,8 +286,8 @@ class Engine:
         if not rest:
             return already_forgotten(tenant, sorted(gone), resumed)
         receipt = self._forget(resolve_ids(self.store, tenant, rest), scrub=scrub)
-        receipt.already_forgotten, receipt.resumed = sorted(gone), [r.plan for r in resumed]
-        return receipt
+        receipt.already_forgotten = sorted(gone)
+        return with_resumed(receipt, resumed)
 
     def forget_scope(self, scope: Scope, *, scrub: bool) -> ForgetReceipt:
         """Forget a user, an agent's or a session's whole log, after completing the tenant's
@@ -281,8 +295,7 @@ class Engine:
         resumed = self.resume_forgets(scope.tenant, scrub=scrub)
         receipt = self._forget(resolve_scope(self.store, scope), scrub=scrub)
         receipt.scope = scope  # what was asked to be forgotten (the plan's is its owner's: tenant and user)
-        receipt.resumed = [r.plan for r in resumed]
-        return receipt
+        return with_resumed(receipt, resumed)
 
     def _forget(self, targets: Targets, *, scrub: bool) -> ForgetReceipt:
         window = self.config.retrieval.neighbour_window

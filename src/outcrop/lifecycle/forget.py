@@ -9,7 +9,8 @@ Steps, in order:
    versions, lexical and vector entries; the same transaction records a :class:`ForgetPlan` of
    what is left to do and remembers the erased ids as forgotten;
 3. recompute the strata that drew on them (the Consolidator's change cascade: each touched
-   session's episode, the owner's topics and profile) and the lexical documents of surviving
+   session's episode, the owner's topics and profile, and those of any other owner whose items
+   cited them: a user's, which read every agent's facts) and the lexical documents of surviving
    neighbour turns, which carried the forgotten text as context;
 4. verify (:mod:`outcrop.lifecycle.verify`) by searching every level for the forgotten content,
    drop the plan, then ``maintenance.scrub`` so no freed page, index segment or journal frame
@@ -34,15 +35,15 @@ from outcrop.lifecycle.verify import distinctive, verify_forgotten
 from outcrop.stores.base import ForgetPlan, Store
 from outcrop.strata.consolidate import Consolidator
 
-__all__ = ["already_forgotten", "forget", "resume"]
+__all__ = ["already_forgotten", "forget", "resume", "with_resumed"]
 
 _COARSE = [Level.EPISODE, Level.TOPIC, Level.PROFILE]
 _LEVEL_OF_PREFIX = {level.prefix: level.value for level in Level}
 
 
-def _coarse(store: Store, sessions: Iterable[Scope]) -> dict[str, Item]:
+def _coarse(store: Store, sessions: Iterable[Scope], owners: Iterable[Scope] = ()) -> dict[str, Item]:
     found: dict[str, Item] = {}
-    for owner in sorted({s.owner for s in sessions}, key=repr):
+    for owner in sorted({s.owner for s in sessions} | set(owners), key=repr):
         found.update({i.id: i for i in store.records.iter_items(owner, levels=_COARSE)})
     return found
 
@@ -52,6 +53,10 @@ def forget(
 ) -> ForgetReceipt:
     """Carry out a resolved forget; see the module docstring."""
     sessions = () if targets.whole else tuple(sorted(targets.sessions, key=repr))
+    # the owners of the items that cited what goes, the sessions' aside: a user's topics and
+    # profile read every agent's facts, so forgetting an agent (or its session) recomputes them
+    own = {s.owner for s in sessions}
+    owners = tuple(sorted({i.scope.owner for i in targets.partial.values()} - own, key=repr))
     erased = [*targets.items, *(t for t in targets.turn_ids if t not in targets.items)]
     plan = ForgetPlan(
         id=new_id("g"),
@@ -62,8 +67,9 @@ def forget(
         item_ids=tuple(erased),
         texts=tuple(targets.texts),
         window=window,
+        owners=owners,
     )
-    before = _coarse(store, sessions)
+    before = _coarse(store, sessions, owners)
     store.maintenance.erase(targets.tenant, targets.log_ids, erased, plan=plan)
     receipt = _complete(store, consolidator, plan, before)
     if scrub and (plan.log_ids or plan.item_ids):  # nothing erased: nothing to scrub for it
@@ -86,6 +92,24 @@ def already_forgotten(tenant: Scope, ids: list[str], resumed: list[ForgetReceipt
     )
 
 
+def with_resumed(receipt: ForgetReceipt, resumed: list[ForgetReceipt]) -> ForgetReceipt:
+    """``receipt`` naming the plans it completed first; a plan still finding its content leaves
+    the receipt failed, with that plan's leaks: a forget never reports passed while an earlier
+    one it resumed still fails."""
+    receipt.resumed = [r.plan for r in resumed]
+    failed = [r for r in resumed if not r.ok]
+    if failed:
+        check = receipt.verification
+        receipt.verification = check.model_copy(
+            update={
+                "passed": False,
+                "leaks": [*check.leaks, *(leak for r in failed for leak in r.verification.leaks)],
+                "remaining": [*check.remaining, *(i for r in failed for i in r.verification.remaining)],
+            }
+        )
+    return receipt
+
+
 def _complete(store: Store, consolidator: Consolidator, plan: ForgetPlan, before: dict[str, Item]) -> ForgetReceipt:
     """Steps 3 and 4 of a plan whose erase is done; the plan is dropped once verified."""
     written: dict[str, int] = {}
@@ -94,7 +118,11 @@ def _complete(store: Store, consolidator: Consolidator, plan: ForgetPlan, before
         for level, n in report.written.items():
             written[level] = written.get(level, 0) + n
         refresh_session_documents(store, session, plan.window)
-    after = _coarse(store, plan.sessions)
+    for owner in plan.owners:
+        report = consolidator.after_change(owner, list(plan.turn_ids), removed=True)
+        for level, n in report.written.items():
+            written[level] = written.get(level, 0) + n
+    after = _coarse(store, plan.sessions, plan.owners)
 
     removed: dict[str, list[str]] = {"log": list(plan.log_ids)}
     for item_id in plan.item_ids:

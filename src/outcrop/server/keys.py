@@ -27,7 +27,7 @@ _KEY = re.compile(r"^(?:ock|msk)_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")  # ms
 
 
 def validate_tenant(name: str) -> str:
-    if not _TENANT.match(name):
+    if not _TENANT.fullmatch(name):  # match's $ also matches before a final newline
         raise InvalidInputError("tenant names are 1-64 characters: letters, digits, '.', '_', '-'")
     return name
 

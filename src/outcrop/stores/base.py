@@ -137,9 +137,10 @@ class StrataDue:
 @dataclass(frozen=True)
 class HeldEdit:
     """An update (``text`` given, with its new ``lexical`` document and ``vector``) or a delete
-    (``text`` None) of an item the store holds, logged by ``log``: what
-    :meth:`Records.update_item` and :meth:`Records.delete_item` do, written with a batch instead
-    (:attr:`WriteBatch.edits`), so that an import's new turns and its edits of turns held are one
+    (``text`` None) of an item the store holds, logged by ``log`` and applied to the item, its
+    history, lexical document and vector (a delete drops it from every index; its history stays).
+    Written with a batch (:attr:`WriteBatch.edits`), so that an edit and what must follow it (the
+    neighbours' lexical documents, a record that strata are due, an import's new turns) are one
     transaction."""
 
     scope: Scope
@@ -190,24 +191,9 @@ class Records(Protocol):
     def clear_strata_due(self, tenant: str, ids: Sequence[str]) -> None:
         """Drop these records of the tenant: their strata are computed."""
 
-    def update_item(
-        self,
-        scope: Scope,
-        item_id: str,
-        text: str,
-        log: LogRecord,
-        lexical: LexicalDocument,
-        vector: np.ndarray | None,
-        space: VectorSpace | None,
-    ) -> Item:
-        """Log an edit and apply it to the item, its history, lexical document and vector, at once."""
-
     def set_metadata(self, scope: Scope, items: Mapping[str, dict[str, Any]]) -> None:
         """Replace the metadata of items (id → metadata) in ``scope``, at once; text, indexes and
         history stay (a release from quarantine). An id not in ``scope`` raises :class:`NotFoundError`."""
-
-    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
-        """Log a delete and drop the item from every index (its history stays), at once."""
 
     def remove_items(self, scope: Scope, ids: Sequence[str]) -> int:
         """Drop derived items (projections, no log record): their rows, sources, lexical and vector
@@ -366,7 +352,7 @@ class VectorIndex(Protocol):
 
 @dataclass(frozen=True)
 class ForgetPlan:
-    """What is left to do after an erase: recompute the strata of ``sessions`` and prove the
+    """What is left to do after an erase: recompute the strata of ``sessions`` and ``owners``, and prove the
     forgotten content gone. Recorded by the erase's own transaction and dropped when done, so a
     forget cut short (a killed process) is completed by the next open or the next forget."""
 
@@ -378,6 +364,7 @@ class ForgetPlan:
     item_ids: tuple[str, ...]  # erased items (turns and what depended only on them)
     texts: tuple[str, ...]  # the forgotten content, to search for; gone with the plan
     window: int  # the neighbour window of the lexical documents to refresh
+    owners: tuple[Scope, ...] = ()  # other owners whose views cited what went (a user's, for an agent's forget)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -390,6 +377,7 @@ class ForgetPlan:
                 "item_ids": list(self.item_ids),
                 "texts": list(self.texts),
                 "window": self.window,
+                "owners": [s.model_dump() for s in self.owners],
             },
             ensure_ascii=False,
         )
@@ -406,6 +394,7 @@ class ForgetPlan:
             item_ids=tuple(data["item_ids"]),
             texts=tuple(data["texts"]),
             window=int(data["window"]),
+            owners=tuple(Scope.model_validate(s) for s in data.get("owners", ())),
         )
 
 

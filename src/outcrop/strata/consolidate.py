@@ -138,17 +138,53 @@ class Consolidator:
             self._apply(self._facts(turns), report)
         views = gone is None or not plan.empty or bool(turns) or any(_IMAGE_MARK in t.text for t in gone)
         self._refresh(owner, [scope.session_id], report, force=True, views=views)
+        if views:
+            self._refresh_readers(scope, report)
         return report
+
+    def after_fact_change(self, scope: Scope) -> ConsolidationReport:
+        """A fact in ``scope`` was updated or deleted by the caller: its session's episode and the
+        topics and profile drawn from the owner's facts follow (they quoted or cited it)."""
+        report = ConsolidationReport()
+        self._refresh(scope.owner, [scope.session_id], report, force=True)
+        self._refresh_readers(scope, report)
+        return report
+
+    def _refresh_readers(self, scope: Scope, report: ConsolidationReport) -> None:
+        for reader in self.readers_above(scope.owner):
+            # and the reader's own episode of this session, which a store consolidated before
+            # episodes kept to their owner may hold
+            session = reader.model_copy(update={"session_id": scope.session_id})
+            held = scope.session_id is not None and bool(self.store.records.get_items(session, [episode_id(session)]))
+            self._refresh(reader, [scope.session_id] if held else [], report, force=True)
+
+    def readers_above(self, owner: Scope) -> list[Scope]:
+        """The other owners whose topics and profile read ``owner``'s facts: a user's agent-less
+        owner reads every agent's (``agent_id`` None reads as any), when it holds such views. A
+        change to an agent's turns refreshes them too, or an agent's deleted or forgotten words
+        would live on in the user's topics and profile."""
+        if owner.agent_id is None:
+            return []
+        user = Scope(tenant=owner.tenant, user_id=owner.user_id)
+        views = self.store.records.iter_items(user, levels=[Level.TOPIC, Level.PROFILE])
+        return [user] if any(item.scope.agent_id is None for item in views) else []
 
     def _run(self, scope: Scope, turns: list[Item], *, force: bool = False) -> ConsolidationReport:
         report = ConsolidationReport()
         if not turns:
             return report
         owner = scope.owner
-        sessions = list(dict.fromkeys(t.scope.session_id for t in turns))
+        # a session's episode belongs to its turns' owner: a user's scope reads its agents' turns
+        # too, and consolidating it made each agent session a second, agent-less episode
+        sessions: dict[Scope, dict[str | None, None]] = {owner: {}}
+        for turn in turns:
+            sessions.setdefault(turn.scope.owner, {})[turn.scope.session_id] = None
         if self.config.strata.facts:
             self._apply(self._facts(turns), report)
-        self._refresh(owner, sessions, report, force=force)
+        for other, its_sessions in sessions.items():
+            if other != owner:
+                self._refresh(other, list(its_sessions), report, force=force)
+        self._refresh(owner, list(sessions[owner]), report, force=force)
         return report
 
     def _refresh(

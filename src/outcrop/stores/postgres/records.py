@@ -1,6 +1,6 @@
 """The records on PostgreSQL: the log, items, versions, sources, links, positions and access counts.
 
-A write (:meth:`PostgresRecords.write`, ``update_item``, ``delete_item``) is one transaction over
+A write (:meth:`PostgresRecords.write`, edits included) is one transaction over
 the items and the lexical and vector rows: it hands its connection to the lexical and vector parts."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -17,7 +16,6 @@ from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
 from outcrop.errors import ConfigError, StoreError
 from outcrop.stores.base import (
     HeldEdit,
-    LexicalDocument,
     Link,
     ScoredId,
     SearchFilters,
@@ -160,22 +158,6 @@ class PostgresRecords:
         )
         return int(rows[0][0])
 
-    def update_item(
-        self,
-        scope: Scope,
-        item_id: str,
-        text: str,
-        log: LogRecord,
-        lexical: LexicalDocument,
-        vector: np.ndarray | None,
-        space: VectorSpace | None,
-    ) -> Item:
-        if vector is not None and space is not None:
-            self._vectors.ensure_index(space)
-        with self._db.tx(scope.tenant) as conn:
-            self._update(conn, HeldEdit(scope, item_id, log, text, lexical, vector), space)
-        return self.get_items(scope, [item_id])[item_id]
-
     def _update(self, conn: Conn, edit: HeldEdit, space: VectorSpace | None) -> None:
         scope, item_id, log = edit.scope, edit.item_id, edit.log
         text, lexical, vector = edit.text, edit.lexical, edit.vector
@@ -207,10 +189,6 @@ class PostgresRecords:
                     "UPDATE items SET metadata = %s WHERE tenant = %s AND id = %s",
                     [Jsonb(metadata), scope.tenant, item_id],
                 )
-
-    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
-        with self._db.tx(scope.tenant) as conn:
-            self._delete(conn, scope, item_id, log)
 
     def _delete(self, conn: Conn, scope: Scope, item_id: str, log: LogRecord) -> None:
         require(conn, scope, item_id)

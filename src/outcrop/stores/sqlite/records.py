@@ -8,8 +8,6 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from outcrop.core.documents import LexicalDocument
 from outcrop.core.time.clock import format_time
 from outcrop.core.types import Item, ItemVersion, Level, LogRecord, Scope
@@ -124,20 +122,6 @@ class SQLiteRecords:
             raise NotFoundError(f"no memory item {item_id!r} in this scope")
         return int(row[0])
 
-    def update_item(
-        self,
-        scope: Scope,
-        item_id: str,
-        text: str,
-        log: LogRecord,
-        lexical: LexicalDocument,
-        vector: np.ndarray | None,
-        space: VectorSpace | None,
-    ) -> Item:
-        with self._conn.transaction() as db:
-            self._update(db, HeldEdit(scope, item_id, log, text, lexical, vector), space)
-        return self.get_items(scope, [item_id])[item_id]
-
     def _update(self, db: sqlite3.Connection, edit: HeldEdit, space: VectorSpace | None) -> None:
         scope, item_id, log = edit.scope, edit.item_id, edit.log
         text, lexical, vector = edit.text, edit.lexical, edit.vector
@@ -164,10 +148,6 @@ class SQLiteRecords:
                 db.execute(
                     "UPDATE items SET metadata = ? WHERE rowid = ?", (json.dumps(metadata, ensure_ascii=False), rowid)
                 )
-
-    def delete_item(self, scope: Scope, item_id: str, log: LogRecord) -> None:
-        with self._conn.transaction() as db:
-            self._delete(db, scope, item_id, log)
 
     def _delete(self, db: sqlite3.Connection, scope: Scope, item_id: str, log: LogRecord) -> None:
         rowid = self._rowid(db, scope, item_id)
