@@ -4,6 +4,7 @@ forget whose server stopped first, at the next start."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder
 from outcrop.server import ServerConfig
 from outcrop.server.app import open_state
-from outcrop.server.idempotency import StoredResponse
+from outcrop.server.idempotency import PENDING, SQLiteIdempotencyStore, StoredResponse
+from outcrop.server.sidecar import SidecarDB
 from outcrop.stores.sqlite.driver import sqlite3
 from tests.server.conftest import NewClient, Server
 
@@ -114,3 +116,33 @@ def test_a_forget_another_process_cut_short_loses_its_records_when_completed(
     receipt = client.post("/v1/forget", json={"ids": [other]}).json()
     assert receipt["resumed"] and receipt["verification"]["passed"]
     assert _keys(server, tenant) == []
+
+
+def _two_workers(path: Path) -> tuple[SQLiteIdempotencyStore, SQLiteIdempotencyStore]:
+    """Two workers' records: two connections to one server file, as two processes open it."""
+    return SQLiteIdempotencyStore(SidecarDB(path), ttl_s=3600), SQLiteIdempotencyStore(SidecarDB(path), ttl_s=3600)
+
+
+def test_a_key_claimed_by_one_worker_holds_against_the_others(tmp_path: Path) -> None:
+    """The key was held by a lock of one process: two workers given one key with two bodies both
+    wrote, and the first client's retry got a 409 for the write it had been told was done."""
+    first, second = _two_workers(tmp_path / "keys.db")
+    assert first.claim("acme", "k1", "body-a") is None  # the first request runs
+    running = second.claim("acme", "k1", "body-b")
+    assert running is not None and running.status == PENDING and running.fingerprint == "body-a"
+    assert second.load("acme", "k1") is None  # nothing to replay yet
+    first.save("acme", "k1", StoredResponse("body-a", 201, {"ids": ["t_1"]}))
+    done = second.claim("acme", "k1", "body-a")
+    assert done == StoredResponse("body-a", 201, {"ids": ["t_1"]})
+    assert first.referenced("acme") == {"acme": {"t_1"}}
+
+
+def test_a_failed_request_or_a_dead_claimant_frees_the_key(tmp_path: Path) -> None:
+    first, second = _two_workers(tmp_path / "keys.db")
+    assert first.claim("acme", "k1", "body-a") is None
+    first.release("acme", "k1")
+    assert second.claim("acme", "k1", "body-b") is None  # free again: the other body runs
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with sqlite3.connect(tmp_path / "keys.db") as db:  # a claim left by a worker killed mid-request
+        db.execute("UPDATE idempotency SET body = ? WHERE key = 'k1'", (json.dumps({"pid": int(gone.stdout)}),))
+    assert first.claim("acme", "k1", "body-c") is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -78,6 +79,20 @@ def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> Non
                 response = fresh.post("/v1/memories", json=body)
                 assert response.status_code == 201, response.text
                 ids += response.json()["ids"]
+        for n in range(6):  # one key, two bodies, sent at once to (likely) two workers: one writes
+            statuses: list[int] = []
+
+            def send(text: str, key: str = f"k-{n}", statuses: list[int] = statuses) -> None:
+                with httpx.Client(base_url=process.url, headers=headers, timeout=60.0) as fresh:
+                    body = {"messages": text, "user_id": "u1"}
+                    response = fresh.post("/v1/memories", json=body, headers={"Idempotency-Key": key})
+                    statuses.append(response.status_code)
+                    if response.status_code == 201:
+                        ids.extend(response.json()["ids"])
+
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(send, [f"Round {n}: the ferry leaves at nine.", f"Round {n}: the ferry leaves at ten."]))
+            assert sorted(statuses) == [201, 409], statuses
         os.kill(next(iter(workers)), signal.SIGKILL)
         for _ in range(12):  # every acknowledged write is visible from whichever worker answers
             with httpx.Client(base_url=process.url, headers=headers, timeout=60.0) as fresh:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -18,14 +20,34 @@ __all__ = ["ServerConfig", "default_keys_path"]
 
 def default_keys_path(store_url: str) -> Path:
     """Where API keys live when not configured: next to a SQLite store file (``memory.db`` →
-    ``memory.keys.db``), otherwise in the user data directory."""
+    ``memory.keys.db``); for a server store, in the user data directory, one file per store
+    (``server-keys-<digest>.db``, the digest of its URL without the password). Every server store
+    used to share ``server-keys.db``: a key made for one store's server opened another's, and an
+    idempotency key replayed one store's answer on the other. A server store finding only that file
+    is refused (:class:`ConfigError`) rather than started with no keys."""
     if store_url.startswith("sqlite:///"):
         store = Path(store_url[len("sqlite:///") :])
         return store.with_name(store.stem + ".keys.db")
     if "://" not in store_url:
         store = Path(store_url)
         return store.with_name(store.stem + ".keys.db")
-    return default_data_dir(marker="server-keys.db") / "server-keys.db"
+    folder = default_data_dir(marker="server-keys.db")
+    path = folder / f"server-keys-{_store_digest(store_url)}.db"
+    shared = folder / "server-keys.db"
+    if shared.exists() and not path.exists():
+        raise ConfigError(
+            f"{shared} holds the keys every server store used to share; pass it as --keys (OUTCROP_KEYS) "
+            f"for the store it belongs to, or move it to {path}"
+        )
+    return path
+
+
+def _store_digest(store_url: str) -> str:
+    """12 hex digits naming a store: its URL's scheme, user, host and port, and path (no password, no options)."""
+    url = urlsplit(store_url)
+    userinfo, _, host = url.netloc.rpartition("@")
+    name = f"{url.scheme}://{userinfo.partition(':')[0]}@{host.lower()}{url.path}"
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 class ServerConfig(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -10,13 +11,16 @@ from fastapi.responses import JSONResponse
 from outcrop.core.types import DEFAULT_USER
 from outcrop.server.auth import Tenant, TenantMemory
 from outcrop.server.errors import ERROR_RESPONSES, ErrorResponse, error_response
-from outcrop.server.idempotency import StoredResponse, fingerprint
+from outcrop.server.idempotency import PENDING, StoredResponse, fingerprint
 from outcrop.server.routes.deps import AgentQuery, ItemId, SessionQuery, State, UserQuery
 from outcrop.server.schemas import AddRequest, AddResponse, ItemList, ItemOut, Level, UpdateRequest, VersionList
+from outcrop.server.state import ServerState
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/memories", tags=["memories"], responses=ERROR_RESPONSES)
+
+_CLAIM_WAIT = 30.0  # seconds a request waits for another worker running it under the same key
 
 IdempotencyKey = Annotated[
     str | None,
@@ -43,23 +47,45 @@ def add(
     with state.memories.writing(tenant.name, owner, idempotency_key):
         digest = fingerprint("POST", request.url.path, payload)
         if idempotency_key is not None:
-            stored = state.idempotency.load(tenant.name, idempotency_key)
+            stored = _claim(state, tenant.name, idempotency_key, digest)
             if stored is not None:
                 if stored.fingerprint != digest:
                     return error_response(409, "idempotency_conflict", "Idempotency-Key was used with another request")
+                if stored.status == PENDING:
+                    return error_response(
+                        409, "idempotency_conflict", "a request with this Idempotency-Key is still running: retry later"
+                    )
                 return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
-        ids = tenant.memory.add(
-            payload["messages"],
-            user_id=body.user_id,
-            agent_id=body.agent_id,
-            session_id=body.session_id,
-            timestamp=body.timestamp,
-            metadata=body.metadata,
-        )
+        try:
+            ids = tenant.memory.add(
+                payload["messages"],
+                user_id=body.user_id,
+                agent_id=body.agent_id,
+                session_id=body.session_id,
+                timestamp=body.timestamp,
+                metadata=body.metadata,
+            )
+        except BaseException:
+            if idempotency_key is not None:
+                state.idempotency.release(tenant.name, idempotency_key)  # a failed request frees its key
+            raise
         result = AddResponse(ids=ids).model_dump(mode="json")
         if idempotency_key is not None:
             state.idempotency.save(tenant.name, idempotency_key, StoredResponse(digest, 201, result))
     return JSONResponse(result, status_code=201)
+
+
+def _claim(state: ServerState, tenant: str, key: str, digest: str) -> StoredResponse | None:
+    """Claim ``key`` (None: this request runs), waiting up to :data:`_CLAIM_WAIT` seconds while
+    another worker runs the same request under it, so that it can replay that one's response."""
+    deadline = time.monotonic() + _CLAIM_WAIT
+    while True:
+        stored = state.idempotency.claim(tenant, key, digest)
+        if stored is None or stored.status != PENDING or stored.fingerprint != digest:
+            return stored
+        if time.monotonic() > deadline:
+            return stored
+        time.sleep(0.05)
 
 
 def _owner(tenant: Tenant, item_id: str, user_id: str | None) -> str | None:
