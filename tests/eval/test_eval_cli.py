@@ -84,3 +84,59 @@ def test_bad_options_fail_with_one_line(args: list[str], message: str, request: 
     data = request.getfixturevalue("lme_path" if args[0] == "longmemeval" else "locomo_slice")
     result = run_cli("eval", args[0], "--data", str(data), *args[1:], check=False)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def _out_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    taken = tmp_path / "taken"
+    (taken / "report.md").mkdir(parents=True)
+    return {
+        "a file": (a_file, "cannot write there"),
+        "under a file": (a_file / "out", "cannot write there"),
+        "an output name taken by a folder": (taken, "report.md is a folder"),
+    }
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "an output name taken by a folder"])
+def test_an_unusable_out_is_refused_before_the_run(locomo_slice: Path, tmp_path: Path, case: str) -> None:
+    """It used to end in a traceback after the whole evaluation, with some outputs written."""
+    out, message = _out_cases(tmp_path)[case]
+    result = run_cli("eval", "locomo", "--data", str(locomo_slice), "--out", str(out), "--limit", "1", check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+        (
+            '[{"sample_id": "x", "conversation": {"speaker_a": "A", "speaker_b": "B"}, "qa": [{"question": "Q?",'
+            ' "category": 1e400, "evidence": []}]}]',
+            "has category",
+        ),
+        (
+            '[{"sample_id": "x", "conversation": {"speaker_a": "A", "speaker_b": "B"}, "qa": [{"question": "Q?",'
+            ' "category": true, "evidence": []}]}]',
+            "has category",
+        ),
+    ],
+)
+def test_malformed_locomo_data_is_one_line(tmp_path: Path, data: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(data)
+    result = run_cli("eval", "locomo", "--data", str(path), "--out", str(tmp_path / "out"), check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_file_with_nothing_to_score_is_refused(locomo_slice: Path, tmp_path: Path) -> None:
+    """Every question naming no turn ran, reported 0 cases and recall 0.000, and exited 0."""
+    sample = json.loads(locomo_slice.read_text())[0]
+    for qa in sample["qa"]:
+        qa["evidence"] = ["D99:1"]
+    path = tmp_path / "none.json"
+    path.write_text(json.dumps([sample]))
+    result = run_cli("eval", "locomo", "--data", str(path), "--out", str(tmp_path / "out"), check=False)
+    assert result.returncode == 2 and "nothing to score" in result.stderr, result.stderr

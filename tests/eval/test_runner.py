@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from outcrop import Hit, Item, Level, MemoryConfig, NotFoundError, Scope
+from outcrop.eval.cases import EvalCase, EvalSession
 from outcrop.eval.locomo import load_locomo, locomo_cases
 from outcrop.eval.longmemeval import load_longmemeval
 from outcrop.eval.report import write_outputs
@@ -136,3 +137,18 @@ def test_report_without_matplotlib_says_how_to_get_plots(
     assert 'pip install ".[eval]" from a clone of outcrop' in report and ".png" not in report
     assert "| abstention (separate) | 1 |" in report
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["n_questions"] == 2
+
+
+def test_cases_that_are_not_run_still_count_what_they_skipped(tmp_path: Path) -> None:
+    """A case none of whose questions names a real turn is not run: its skipped questions and
+    their evidence ids were dropped from the figures (the report said 1 question, 0 ids, for 5
+    and 4)."""
+    session = EvalSession(
+        session_id="s1", timestamp=None, messages=({"role": "user", "content": "hi"},), keys=("D1:1",)
+    )
+    cases = [
+        EvalCase("a", (session,), (), skipped_questions=1, skipped_question_evidence=0),
+        EvalCase("b", (session,), (), skipped_questions=4, skipped_question_evidence=4),
+    ]
+    result = evaluate_cases(cases, config=MemoryConfig(), workdir=tmp_path)
+    assert (result.skipped_questions, result.skipped_evidence, result.questions) == (5, 4, [])

@@ -112,7 +112,7 @@ def _run(
     per_case: bool,
     answers: bool = True,
 ) -> None:
-    from outcrop.eval.report import run_metadata, write_outputs
+    from outcrop.eval.report import run_metadata, writable_folder, write_outputs
     from outcrop.eval.runner import evaluate_cases
     from outcrop.eval.summary import summarise
 
@@ -123,6 +123,9 @@ def _run(
         raise InvalidInputError("--jobs must be 0 (auto) or more")
     jobs = jobs or min(4, os.cpu_count() or 1)
     config = _config(ctx, run.config_file)
+    if not any(c.questions for c in cases):
+        raise InvalidInputError(f"{data}: no question (of those chosen) names an evidence turn: nothing to score")
+    writable_folder(out)  # before the run, not after its work
     meta = run_metadata(config, data, ["outcrop", *(shlex.quote(a) for a in sys.argv[1:])])
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with tempfile.TemporaryDirectory(prefix="outcrop-eval-") as tmp, Progress(*columns, console=err_console) as bar:

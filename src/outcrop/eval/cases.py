@@ -44,6 +44,7 @@ class EvalCase:
     sessions: tuple[EvalSession, ...]
     questions: tuple[EvalQuestion, ...]
     skipped_questions: int = 0  # questions with no usable evidence at all
+    skipped_question_evidence: int = 0  # the ids those questions named (none names a turn)
 
     def session_of(self) -> dict[str, str]:
         """Turn key → session id."""

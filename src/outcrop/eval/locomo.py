@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from outcrop.core.formats import Batch, locomo_message, locomo_sessions
+from outcrop.core.jsontext import parse_json
 from outcrop.errors import InvalidInputError
 from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
 
@@ -53,17 +53,21 @@ def _split_evidence(raw: Any) -> list[str]:
 
 
 def _category(value: Any, sample_id: str, index: int) -> int:
-    try:
+    """A category is a whole number (``1``, ``"2"``): ``true``, ``2.7`` or ``1e400`` is refused,
+    not read as 1, 2 or an overflow."""
+    if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"LoCoMo sample {sample_id}: qa item {index} has category {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidInputError(f"LoCoMo sample {sample_id}: qa item {index} has category {str(value)[:40]!r}")
 
 
 def load_locomo(path: str | Path) -> list[LocomoSample]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"cannot read LoCoMo file {path}: {exc}") from None
+        text = Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read LoCoMo file {path}: {exc.strerror or exc}") from None
+    data = parse_json(text, f"LoCoMo file {path}")
     samples = []
     for index, raw in enumerate(data if isinstance(data, list) else [data]):
         conversation = raw.get("conversation") if isinstance(raw, dict) else None
@@ -150,5 +154,14 @@ def locomo_cases(samples: Sequence[LocomoSample], categories: Sequence[int] = (1
             for q in chosen
             if q.evidence
         )
-        cases.append(EvalCase(sample.sample_id, sessions, questions, skipped_questions=len(chosen) - len(questions)))
+        dropped = [q for q in chosen if not q.evidence]
+        cases.append(
+            EvalCase(
+                sample.sample_id,
+                sessions,
+                questions,
+                skipped_questions=len(dropped),
+                skipped_question_evidence=sum(len(q.skipped_evidence) for q in dropped),
+            )
+        )
     return cases

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from outcrop.core.jsontext import parse_json
 from outcrop.core.time.clock import parse_time
 from outcrop.errors import InvalidInputError
 from outcrop.eval.cases import EvalCase, EvalQuestion, EvalSession
@@ -45,11 +46,10 @@ def load_longmemeval(path: str | Path, *, types: Sequence[str] | None = None) ->
     (``"abstention"`` selects the ``_abs`` questions)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"cannot read LongMemEval file {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise InvalidInputError(f"LongMemEval file {path} is not valid JSON: {exc}") from None
+    data = parse_json(text, f"LongMemEval file {path}")
     if not isinstance(data, list):
         raise InvalidInputError(f"LongMemEval file {path} must hold a JSON list of questions")
     cases: list[EvalCase] = []
@@ -157,6 +157,7 @@ def _case(raw: Any, index: int) -> tuple[EvalCase, str]:
         sessions=tuple(sessions),
         questions=(question,) if evidence else (),
         skipped_questions=0 if evidence else 1,
+        skipped_question_evidence=0 if evidence else len(skipped),
     )
     return case, str(raw["question_type"])
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -16,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from outcrop.config import MemoryConfig
-from outcrop.errors import install_hint
+from outcrop.errors import InvalidInputError, StoreError, install_hint
 from outcrop.eval.runner import BUDGETS, METHOD, EvalResult
 
-__all__ = ["LABELS", "config_hash", "run_metadata", "write_outputs"]
+__all__ = ["LABELS", "OUTPUTS", "config_hash", "run_metadata", "writable_folder", "write_outputs"]
+
+OUTPUTS = ("summary.json", "questions.jsonl", "report.md")
 
 LABELS = {
     METHOD: "outcrop (default pipeline)",
@@ -79,18 +84,46 @@ def run_metadata(config: MemoryConfig, data: Path, command: Sequence[str]) -> di
     }
 
 
+def writable_folder(out: Path) -> None:
+    """Refuse, before a run, an ``--out`` the outputs cannot be written into (a file, a path under
+    a file, a folder not writable, an output name taken by a folder): the run used to end in a
+    traceback after all its work, with some of the outputs written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise InvalidInputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    taken = [name for name in (*OUTPUTS, *PLOTS) if (out / name).is_dir()]
+    if taken:
+        raise InvalidInputError(f"--out {out}: {taken[0]} is a folder")
+
+
 def write_outputs(out: Path, result: EvalResult, summary: dict[str, Any], *, title: str) -> list[Path]:
-    """Write every output file into ``out``; returns their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "summary.json", out / "questions.jsonl"]
-    written[0].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    with written[1].open("w", encoding="utf-8") as handle:
-        for q in result.questions:
-            handle.write(json.dumps(asdict(q), ensure_ascii=False) + "\n")
-    plots, note = _plots(out, summary)
-    report = out / "report.md"
-    report.write_text(render_report(summary, title=title, plots=plots, plot_note=note), encoding="utf-8")
-    return [*written, report, *plots]
+    """Write every output file into ``out``; returns their paths. Each is written into a folder of
+    its own in ``out`` first and then moved into place, ``report.md`` last: a write that fails (a
+    full disk) leaves the outputs of an earlier run whole, never some cut short beside a complete
+    summary, and is one :class:`~outcrop.errors.StoreError`."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=out))
+    except OSError as exc:
+        raise StoreError(f"cannot write the outputs into {out}: {exc.strerror or exc}") from None
+    try:
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        with (staging / "questions.jsonl").open("w", encoding="utf-8") as handle:
+            for q in result.questions:
+                handle.write(json.dumps(asdict(q), ensure_ascii=False) + "\n")
+        plots, note = _plots(staging, summary)
+        text = render_report(summary, title=title, plots=plots, plot_note=note)
+        (staging / "report.md").write_text(text, encoding="utf-8")
+        names = ["summary.json", "questions.jsonl", *(p.name for p in plots), "report.md"]
+        for name in names:
+            os.replace(staging / name, out / name)
+    except OSError as exc:
+        raise StoreError(f"cannot write the outputs into {out}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in names]
 
 
 # -- markdown -----------------------------------------------------------------------------------

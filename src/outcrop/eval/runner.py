@@ -124,6 +124,7 @@ def evaluate_cases(
     workdir.mkdir(parents=True, exist_ok=True)
     plan: list[tuple[int, EvalCase, list[EvalQuestion]]] = []
     asked = 0
+    considered = list(cases)  # the cases the run reads: all, or those up to the limit's
     for number, case in enumerate(cases):
         questions = list(case.questions)
         if limit is not None:
@@ -132,8 +133,11 @@ def evaluate_cases(
         if questions:
             plan.append((number, case, questions))
         if limit is not None and asked >= limit:
+            considered = list(cases[: number + 1])
             break
-    skipped = sum(c.skipped_questions for c in cases[: plan[-1][0] + 1]) if plan else 0
+    # a case none of whose questions can be scored is not run; its skipped questions and
+    # evidence ids still count (they used to be dropped from the report's figures)
+    skipped = sum(c.skipped_questions for c in considered)
     task = _CaseTask(config, workdir, baselines, keep_stores, answers, judges)
     if ray is not None:
         parts = _on_ray(task, plan, ray, progress)
@@ -146,6 +150,7 @@ def evaluate_cases(
             embedder = part.loaded  # the model is loaded once and shared by every case
             parts.append(part)
     result = EvalResult(skipped_questions=skipped)
+    result.skipped_evidence = sum(c.skipped_question_evidence for c in considered)
     for part in parts:
         result.questions += part.questions
         result.full_context_tokens += part.full_context_tokens

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,7 +45,7 @@ from outcrop.core.text import validate_text
 from outcrop.core.time.clock import format_time, memory_time
 from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.core.values import validate_id, validate_metadata, validate_name
-from outcrop.errors import InvalidInputError, NotFoundError
+from outcrop.errors import InvalidInputError, NotFoundError, StoreError
 from outcrop.lifecycle.lexical import refresh_session_documents
 from outcrop.lifecycle.logs import iter_log
 from outcrop.lifecycle.rebuild import RebuildReport, consolidate_owners, embed_items, write_turns
@@ -91,7 +92,10 @@ def _opened(target: Target, mode: str) -> Iterator[IO[str]]:
     if not isinstance(target, str | os.PathLike) and not hasattr(target, "write" if mode == "w" else "read"):
         what = "an export's target" if mode == "w" else "an import's source"
         raise InvalidInputError(f"{what} must be a file path or a text stream, not {type(target).__name__}")
-    if isinstance(target, str | os.PathLike):
+    if isinstance(target, str | os.PathLike) and mode == "w":
+        with _written_whole(Path(target)) as handle:
+            yield handle
+    elif isinstance(target, str | os.PathLike):
         try:
             with open(Path(target), mode, encoding="utf-8", newline="\n") as handle:
                 yield handle
@@ -99,6 +103,30 @@ def _opened(target: Target, mode: str) -> Iterator[IO[str]]:
             raise InvalidInputError(f"cannot open {os.fspath(target)}: {exc.strerror}") from None
     else:
         yield target
+
+
+@contextmanager
+def _written_whole(path: Path) -> Iterator[IO[str]]:
+    """A file written beside ``path`` and moved over it once whole: an export cut short (a full
+    disk, a stop) used to leave the lines written so far, which read as a whole export when the
+    cut fell between lines; now it leaves ``path`` as it was."""
+    if path.is_dir():
+        raise InvalidInputError(f"cannot open {os.fspath(path)}: Is a directory")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot open {os.fspath(path)}: {exc.strerror}") from None
+    try:
+        with open(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except OSError as exc:
+        raise StoreError(f"cannot write {os.fspath(path)}: {exc.strerror}; nothing was written") from None
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
 
 
 def _item_line(item: Item, position: int | None) -> dict[str, Any]:
