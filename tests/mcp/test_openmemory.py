@@ -71,6 +71,9 @@ async def _session(client: Client) -> None:
         assert (result["memory"], result["event"]) == (note, "ADD") and result["id"].startswith("t_")
         ids.append(result["id"])
     assert await _json(client, "add_memories", text=NOTES[0]) == {"results": []}  # already held: nothing changed
+    # said by the user under their name, so facts and the profile follow (without a speaker, none did)
+    profile = (await client.call_tool("profile", {})).structured_content or {}
+    assert any(line["text"] == "alice daughter: Lea" for line in profile["lines"]), profile
 
     found = (await _json(client, "search_memory", query="which seat on a long flight"))["results"]
     assert "window seats" in found[0]["memory"]
@@ -84,7 +87,9 @@ async def _session(client: Client) -> None:
     assert all(entry["user_id"] == "alice" and entry["created_at"] and entry["metadata"] for entry in mine)
     assert {"id", "memory", "hash", "metadata", "created_at", "updated_at", "user_id"} <= set(mine[0])
 
-    assert await _text(client, "delete_memories", memory_ids=[ids[0]]) == "Successfully deleted 1 memories"
+    # a profile line's id is skipped as an id of nothing is (it failed the whole call)
+    line = profile["lines"][0]["id"]
+    assert await _text(client, "delete_memories", memory_ids=[ids[0], line]) == "Successfully deleted 1 memories"
     assert not any("peanut" in text for text in await _found(client, "allergic to peanuts"))
     assert NOTES[0] not in await _memories(client)
     missing = await _error(client, "delete_memories", memory_ids=["t_does_not_exist", ids[0]])

@@ -232,3 +232,18 @@ def test_an_import_does_not_tell_whether_another_tenant_holds_an_id(tenant_clien
     assert _export(holder) == before  # the holder's memory is untouched
     assert holder.get(f"/v1/memories/{held_turn}").json()["text"] == "the holder's own note about the garden"
     assert _import(caller, crafted(_tenant(caller), held["id"], held_turn))["added"] == 0  # mapped the same again
+
+
+def test_an_edit_of_another_users_turn_is_a_bad_line_not_a_404(tenant_client: NewClient) -> None:
+    """An update naming a turn of the tenant held by another user passed the server's check and
+    was then refused by the library as a 404 naming a log id the file does not hold."""
+    client = tenant_client()
+    [turn] = api_add(client, messages="u1's note about the garden", user_id="u1", session_id="s1")
+    lines = _export(client).splitlines()
+    logs = _log_count(client)
+    update = {**json.loads(lines[1]), "id": "l_x", "kind": "update", "content_hash": "u-1", "turn_id": None}
+    update.update(user_id="u2", payload={"item_id": turn, "text": "changed"})
+    response = client.post("/v1/import", content="\n".join([lines[0], json.dumps(update)]).encode())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("line 2: update of turn"), response.text
+    assert _log_count(client) == logs and client.get(f"/v1/memories/{turn}").json()["text"].startswith("u1's")

@@ -105,3 +105,22 @@ def test_an_idle_connection_is_closed_after_the_keep_alive(impatient: str) -> No
         assert read_response(sock)[0] == 200
         waited, received = seconds_until_closed(sock, LIMIT)
     assert waited < KEEP_ALIVE + 3 and received == b""
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n",
+        b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n",
+        b"GET /v1/health HTTP/1.1\r\n\r\n",  # no Host
+        b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["negative-length", "space-in-header-name", "no-host", "bad-chunk-size"],
+)
+def test_a_malformed_request_gets_the_json_error(impatient: str, sent: bytes) -> None:
+    """uvicorn answers what h11 cannot parse with a plain-text 400; every error is JSON here."""
+    with _connect(impatient) as sock:
+        sock.sendall(sent)
+        status, headers, body = read_response(sock)
+    assert status == 400 and headers["content-type"] == "application/json", (status, headers, body)
+    assert json.loads(body)["error"]["code"] == "bad_request"

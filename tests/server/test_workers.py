@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,3 +110,25 @@ def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> Non
         while any(Path(f"/proc/{w}").exists() and _alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not any(Path(f"/proc/{w}").exists() and _alive(w) for w in workers)
+
+
+def test_the_workers_configuration_leaves_no_file_behind(tmp_path: Path) -> None:
+    """The supervisor wrote its configuration, admin key and pepper included, to a file in the
+    temporary folder, which a SIGKILL of the supervisor left there."""
+    before = set(Path(tempfile.gettempdir()).glob("outcrop-serve-*"))
+    args = ("--keys", str(tmp_path / "keys.db"), "--workers", "2", "--log-level", "warning")
+    process = ServerProcess(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        admin_key=ADMIN_KEY,
+        args=args,
+        log_path=tmp_path / "server.log",
+        startup_timeout=300.0,
+    )
+    with process:
+        assert process.process is not None
+        with httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+            admin.post("/v1/admin/tenants", json={"name": "acme"}).raise_for_status()
+        leftover = set(Path(tempfile.gettempdir()).glob("outcrop-serve-*")) - before
+        assert leftover == set()
+        environ = Path(f"/proc/{process.process.pid}/environ")
+        assert environ.stat().st_mode & 0o077 == 0  # the configuration's place: the owner's alone

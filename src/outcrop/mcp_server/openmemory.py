@@ -5,8 +5,9 @@ in one text block.
 
 What each does here (docs/integrations/mcp.md has the table):
 
-* ``add_memories(text)`` stores the text verbatim as one turn (no LLM extraction; outcrop derives
-  its facts itself) and answers mem0's add result, ``{"results": [{"id", "memory", "event": "ADD"}]}``;
+* ``add_memories(text)`` stores the text verbatim as one turn said by the user (named by the
+  server's user id; "User" for the default user), so outcrop derives its facts, profile and timeline
+  from it (no LLM extraction), and answers mem0's add result, ``{"results": [{"id", "memory", "event": "ADD"}]}``;
   a text already stored adds nothing and answers ``{"results": []}``, as mem0 does when nothing changed.
 * ``search_memory(query)`` answers ``{"results": [{"id", "memory", "hash", "created_at",
   "updated_at", "score"}]}``, the 10 best, as OpenMemory did.
@@ -32,9 +33,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from outcrop.api.memory import Memory
+from outcrop.core.ids import new_id
 from outcrop.core.locks import ScopeLocks
 from outcrop.core.provenance import Writer
-from outcrop.core.types import Item, Level
+from outcrop.core.types import DEFAULT_USER, Item, Level
 from outcrop.mcp_server.calls import call, in_scope
 
 __all__ = ["OPENMEMORY_TOOLS", "register_openmemory_tools"]
@@ -82,19 +84,20 @@ def register_openmemory_tools(
     writes take ``locks`` like the server's own tools."""
     tenant = memory.config.tenant
 
-    def turns_held() -> int:
-        return int(memory.stats(user_id=user, agent_id=agent)["counts"].get(Level.TURN.value, 0))
-
     @server.tool(structured_output=False)
     def add_memories(text: Annotated[str, Field(min_length=1, description="what to remember")]) -> str:
         """Add a new memory: anything the user tells about themselves, their preferences, or asks
         you to remember. (OpenMemory's name for `remember`.)"""
         with locks.writing(tenant, user):
-            before = turns_held()
-            [item_id] = call(
-                memory.add, [{"role": "user", "content": text}], user_id=user, agent_id=agent, writer=Writer.AGENT
-            )
-            added = turns_held() > before
+            # said by the user, under their name: facts are drawn from a turn with a speaker, and
+            # without one an OpenMemory client's memories never reached the profile or timeline
+            message = {"role": "user", "name": user if user != DEFAULT_USER else "User", "content": text}
+            mark = new_id(Level.TURN.prefix)  # ids sort by when they were made, strictly in a process
+            [item_id] = call(memory.add, [message], user_id=user, agent_id=agent, writer=Writer.AGENT)
+        # new when its turn was made by this call, after the mark; a text already held keeps its
+        # older id (the scope's count before and after, compared, was wrong whenever another
+        # process wrote or deleted in the scope meanwhile)
+        added = item_id > mark
         results = [{"id": item_id, "memory": text, "event": "ADD"}] if added else []
         return json.dumps({"results": results})
 
@@ -130,7 +133,10 @@ def register_openmemory_tools(
     ) -> str | CallToolResult:
         """Delete specific memories by their ids, for good (with what was derived from them)."""
         with locks.writing(tenant, user):
-            ids = in_scope(memory, memory_ids, user, agent)
+            # a turn, or a fact (which forgets its turns); an episode, topic or profile line is
+            # forgotten through what it was made from, so it is skipped as an id of nothing is
+            # (it failed the whole call, nothing deleted)
+            ids = in_scope(memory, memory_ids, user, agent, levels=(Level.TURN, Level.FACT))
             if not ids:
                 return _failed("Error: No accessible memories found with provided IDs")
             receipt = call(memory.forget, ids, user_id=user)

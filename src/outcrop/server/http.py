@@ -17,8 +17,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import h11
@@ -29,15 +27,15 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from outcrop.server.config import ServerConfig
 
 __all__ = [
-    "CONFIG_FILE_ENV",
+    "CONFIG_ENV",
     "GuardedH11Protocol",
-    "app_from_config_file",
+    "app_from_environment",
     "guarded_protocol",
     "serve",
     "uvicorn_config",
 ]
 
-CONFIG_FILE_ENV = "OUTCROP_SERVE_CONFIG_FILE"  # how worker processes find the server's configuration
+CONFIG_ENV = "OUTCROP_SERVE_CONFIG"  # how worker processes get the server's configuration (JSON)
 # uvicorn's supervisor kills a worker that does not answer its ping within this; the default 5 s
 # killed workers still loading the embedding model on a busy machine, again and again
 _WORKER_HEALTHCHECK_S = 120
@@ -74,6 +72,23 @@ class GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """A request h11 cannot parse (a bad Content-Length, a header name with a space, no Host)
+        gets the server's JSON error, as every other error does: uvicorn's is plain text."""
+        body = json.dumps({"error": {"code": "bad_request", "message": f"malformed HTTP request: {msg}"}}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        try:
+            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")))
+            self.transport.write(self.conn.send(h11.Data(data=body)))
+            self.transport.write(self.conn.send(h11.EndOfMessage()))
+        except h11.LocalProtocolError:  # a response was already under way: nothing more can be said
+            pass
+        self.transport.close()
 
     def _arm(self) -> None:
         self._disarm()
@@ -120,32 +135,35 @@ def uvicorn_config(app: Any, config: ServerConfig, *, host: str, port: int, log_
 
 def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
     """Run ``app`` until stopped (SIGINT/SIGTERM). With ``workers`` > 1, uvicorn's supervisor runs
-    that many processes on one listening socket, each building the app from ``config`` (written
-    to a file only this user can read, for the time the server runs: it may hold keys) and
-    opening the store itself: they share nothing but the store and the keys database, whose
-    writes are safe across processes (see docs/server.md)."""
+    that many processes on one listening socket, each building the app from ``config`` (handed
+    down in the environment, which only this user can read and which goes with the processes: it
+    may hold keys; it was a file in the temporary folder, which a supervisor killed by SIGKILL
+    left behind with the admin key in it, and whose removal by a cleaner left every replacement
+    worker failing) and opening the store itself: they share nothing but the store and the keys
+    database, whose writes are safe across processes (see docs/server.md)."""
     if workers <= 1:
         uvicorn.Server(uvicorn_config(app, config, host=host, port=port, log_level=log_level)).run()
         return
-    with _private_config_file(config) as path:
-        os.environ[CONFIG_FILE_ENV] = str(path)
+    os.environ[CONFIG_ENV] = json.dumps(_revealed(config.model_dump(mode="python")), default=str)
+    try:
         uvicorn.run(
-            "outcrop.server.http:app_from_config_file",
+            "outcrop.server.http:app_from_environment",
             factory=True,
             workers=workers,
             http=GuardedH11Protocol,  # importable by name in each worker, which sets its deadline
             timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
             **_settings(config, host=host, port=port, log_level=log_level),
         )
+    finally:
+        os.environ.pop(CONFIG_ENV, None)
 
 
-def app_from_config_file() -> Any:
-    """In a worker process: the app of the configuration :func:`serve` wrote."""
+def app_from_environment() -> Any:
+    """In a worker process: the app of the configuration :func:`serve` handed down."""
     from outcrop.server.app import create_app
 
     _die_with_parent()
-    path = Path(os.environ[CONFIG_FILE_ENV])
-    config = ServerConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    config = ServerConfig.model_validate_json(os.environ.pop(CONFIG_ENV))  # not for its own children
     GuardedH11Protocol.read_timeout_s = config.read_timeout_s
     return create_app(config)
 
@@ -162,23 +180,6 @@ def _die_with_parent() -> None:
         return
     if os.getppid() == 1:  # the supervisor died before the call: no signal will come
         os.kill(os.getpid(), signal.SIGTERM)
-
-
-class _private_config_file:
-    """The configuration as JSON, secrets included, in a file of mode 0600, removed afterwards."""
-
-    def __init__(self, config: ServerConfig) -> None:
-        self._text = json.dumps(_revealed(config.model_dump(mode="python")), default=str)
-
-    def __enter__(self) -> Path:
-        fd, name = tempfile.mkstemp(prefix="outcrop-serve-", suffix=".json")  # created 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self._text)
-        self._path = Path(name)
-        return self._path
-
-    def __exit__(self, *exc: object) -> None:
-        self._path.unlink(missing_ok=True)
 
 
 def _revealed(value: Any) -> Any:

@@ -209,16 +209,28 @@ def _drop_unappliable(lines: list[_Line], tenant: str, store: Store) -> tuple[in
                 live.discard(target)
             continue
         outside.append((line, target))
-    present = set(store.records.get_items(whole, [target for _, target in outside])) if outside else set()
+    # held by the record's own user: another user's turn of the tenant is not the record's to
+    # edit (it passed here, then the library refused it as a 404 naming a log id not in the file)
+    by_user: dict[str | None, list[str]] = {}
+    for line, target in outside:
+        assert line.record is not None
+        by_user.setdefault(line.record.scope.user_id, []).append(target)
+    present = {
+        (user, target)
+        for user, targets in by_user.items()
+        for target in store.records.get_items(Scope(tenant=tenant, user_id=user), targets)
+    }
     dropped = 0
     for line, target in outside:  # applied in file order after the turns are written
-        if target in present:
+        assert line.record is not None
+        held_by = (line.record.scope.user_id, target)
+        if held_by in present:
             if line.obj.get("kind") == "delete":
-                present.discard(target)
+                present.discard(held_by)
             continue
         if target.startswith(_TURN):
             kind = line.obj.get("kind")
-            raise _fail(line.number, f"{kind} of turn {target}, which neither the file nor the tenant holds")
+            raise _fail(line.number, f"{kind} of turn {target}, which neither the file nor its user holds")
         line.dropped = True
         dropped += 1
     return dropped, len(log_ids) - dropped
