@@ -92,3 +92,36 @@ def test_a_deleted_fact_leaves_no_view_quoting_it(store_url: str, embedder: Embe
         m.delete(porto.id, user_id="maya")
         assert citing(porto.id) == [] and quoting("Porto") == []
         assert quoting("cello")  # the other fact's views stay
+
+
+def test_an_edited_fact_states_its_new_value_to_the_profile(store_url: str, embedder: Embedder) -> None:
+    """An edit of a fact's text kept the slot and names read from its old text: "Maya lives in
+    Boston" edited to Lisbon left the profile saying Boston."""
+    with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
+        say = [{"role": "user", "name": "Maya", "content": "I live in Boston now."}]
+        m.add(say, user_id="maya", session_id="s1", timestamp="2024-03-02T18:30:00")
+        m.consolidate(user_id="maya")
+        fact = next(f for f in m.list(user_id="maya", level=Level.FACT) if "Boston" in f.text)
+        assert any("Boston" in p.text for p in m.list(user_id="maya", level=Level.PROFILE))
+        m.update(fact.id, "Maya lives in Lisbon now.", user_id="maya")
+        edited = m.get(fact.id, user_id="maya")
+        assert edited.metadata["slot"]["value"] == "Lisbon" and "Boston" not in edited.metadata["entities"]
+        profile = [p.text for p in m.list(user_id="maya", level=Level.PROFILE)]
+        assert any("Lisbon" in t for t in profile) and not any("Boston" in t for t in profile), profile
+        m.rebuild(user_id="maya")  # the fact is drawn again from its turn, with the edit
+        rebuilt = m.get(fact.id, user_id="maya")
+        assert (rebuilt.text, rebuilt.metadata["slot"]) == (edited.text, edited.metadata["slot"])
+        assert any("Lisbon" in p.text for p in m.list(user_id="maya", level=Level.PROFILE))
+        m.update(fact.id, "Maya went for a walk.", user_id="maya")  # states no slot now
+        assert "slot" not in m.get(fact.id, user_id="maya").metadata
+
+
+def test_a_fact_edit_older_than_its_turns_edit_is_not_drawn_again(store_url: str, embedder: Embedder) -> None:
+    with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
+        say = [{"role": "user", "name": "Maya", "content": "I live in Boston now."}]
+        [turn] = m.add(say, user_id="maya", session_id="s1", timestamp="2024-03-02T18:30:00")
+        fact = next(f for f in m.list(user_id="maya", level=Level.FACT) if "Boston" in f.text)
+        m.update(fact.id, "Maya lives in Lisbon now.", user_id="maya")
+        m.update(turn, "I live in Porto now.", user_id="maya")  # the turn's own edit comes after
+        texts = [f.text for f in m.list(user_id="maya", level=Level.FACT)]
+        assert any("Porto" in t for t in texts) and not any("Lisbon" in t or "Boston" in t for t in texts), texts

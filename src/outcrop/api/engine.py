@@ -222,7 +222,9 @@ class Engine:
         changed = current.model_copy(update={"text": text})
         vector = embed_items(self.embedder, [changed])[changed.id]  # a derived item from its first window
         if current.level != Level.TURN:
-            self._edit_derived(current, HeldEdit(scope, current.id, log, text, lexical_document(changed, []), vector))
+            metadata = self.consolidator.edited_fact_metadata(current, text) if current.level == Level.FACT else None
+            edit = HeldEdit(scope, current.id, log, text, lexical_document(changed, []), vector, metadata)
+            self._edit_derived(current, edit)
             updated = self.store.records.get_items(scope, [current.id]).get(current.id)
             if updated is None:  # deleted by another writer since
                 raise NotFoundError(f"no memory item {current.id!r} in this scope")

@@ -149,6 +149,7 @@ class HeldEdit:
     text: str | None = None
     lexical: LexicalDocument | None = None
     vector: np.ndarray | None = None
+    metadata: dict[str, Any] | None = None  # an update's new metadata (a fact's slot read from its new text)
 
 
 @dataclass
@@ -293,6 +294,10 @@ class Records(Protocol):
     def deleted_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` that a ``delete`` log record in ``scope`` names: tombstones, so that a
         derived item a user deleted is not derived again by the next consolidation."""
+
+    def edits_of(self, scope: Scope, ids: Sequence[str]) -> dict[str, LogRecord]:
+        """The latest ``update`` log record in ``scope`` naming each of ``ids`` (those named by
+        none are left out): a derived item a user edited is drawn again with the edit."""
 
     def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
         """Times each of ``ids`` (items in ``scope``) was read; items never read are left out."""

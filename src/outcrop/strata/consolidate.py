@@ -21,7 +21,7 @@ from outcrop.core.documents import dense_text
 from outcrop.core.ids import child_id
 from outcrop.core.payloads import FactPayload, SlotPayload
 from outcrop.core.provenance import carried_turns, derived_provenance
-from outcrop.core.types import Item, Level, Scope
+from outcrop.core.types import Item, Level, LogRecord, Scope
 from outcrop.providers.base import Embedder, first_window_only
 from outcrop.stores.base import Store, VectorSpace
 from outcrop.strata.base import EpisodeSummarizer, FactDraft, FactExtractor, ProfileBuilder, SlotJudge, TopicClusterer
@@ -30,7 +30,7 @@ from outcrop.strata.derived import episode_id, episode_item, profile_item, topic
 from outcrop.strata.entities import default_recognizer
 from outcrop.strata.entity_pages import EntityPageBuilder
 from outcrop.strata.episodes import CentralTurnsSummarizer
-from outcrop.strata.facts import RuleFactExtractor
+from outcrop.strata.facts import RuleFactExtractor, slot_of
 from outcrop.strata.links import FactLinker
 from outcrop.strata.pages import EntityPages
 from outcrop.strata.plan import PlanWriter, StrataPlan, replace_level
@@ -141,6 +141,26 @@ class Consolidator:
         if views:
             self._refresh_readers(scope, report)
         return report
+
+    def edited_fact_metadata(self, fact: Item, text: str) -> dict[str, Any]:
+        """``fact``'s metadata for the ``text`` a caller gave it: the slot the text states now
+        (read as the rule extractor reads one), or none, and the names it holds, so that the
+        profile, the timeline, current truth and the entity channel follow the edit; the rest kept. An edit of "Maya lives in Boston" to
+        "... Lisbon" left the slot saying Boston (the profile kept it)."""
+        payload = FactPayload.of(fact)
+        participants = self._participants(fact.scope)
+        slot = slot_of(text, fact.speaker, participants)
+        recognizer = getattr(self.facts, "entities", None) or getattr(self.facts, "recognizer", None)
+        if recognizer is not None and hasattr(recognizer, "entities"):  # the names the text holds now
+            named = [p for p in participants if p and p in text]
+            payload.entities = list(dict.fromkeys([*named, *recognizer.entities(text)]))
+        payload.slot = (
+            None
+            if slot is None
+            else SlotPayload(subject=slot.subject, attribute=slot.attribute, value=slot.value, single=slot.single)
+        )
+        kept = {k: v for k, v in fact.metadata.items() if k != "slot"}
+        return {**kept, **payload.to_metadata()}
 
     def after_fact_change(self, scope: Scope) -> ConsolidationReport:
         """A fact in ``scope`` was updated or deleted by the caller: its session's episode and the
@@ -263,7 +283,7 @@ class Consolidator:
                         producer=getattr(draft, "producer", "") or self.facts.id,  # an LLM producer's fallback
                     )
                 )
-        drafted = self._without_existing(self.writer.without_tombstones(drafted))
+        drafted = self._with_edits(self._without_existing(self.writer.without_tombstones(drafted)), turns)
         if not drafted or self.linker is None:
             return StrataPlan(new=drafted)
         plan = StrataPlan(vectors=self.writer.embed(drafted, self._turn_vectors(turns)))
@@ -280,6 +300,44 @@ class Consolidator:
             if merged:
                 plan.vectors.update(self.store.vectors.vectors_for(owner, self.space, [m.id for m in merged]))
         return plan
+
+    def _with_edits(self, drafted: list[Item], turns: Sequence[Item]) -> list[Item]:
+        """Facts drawn again (a rebuild, an import, after their turn's edit) with the text a caller
+        gave them by ``update``: its record names the fact's id, which is drawn the same from the
+        same turn, so the edit outlives the item (a rebuild used to bring the old text back). An
+        edit older than its turn's latest own edit is left: the turn says something else now."""
+        by_owner: dict[Scope, list[str]] = {}
+        for item in drafted:
+            by_owner.setdefault(item.scope.owner, []).append(item.id)
+        edits: dict[str, LogRecord] = {}
+        for owner, ids in by_owner.items():
+            edits.update(self.store.records.edits_of(owner, ids))
+        if not edits:
+            return drafted
+        edited_turns = {t.id: t.scope.owner for t in turns if t.version > 1}  # their own latest edits
+        wanted: dict[Scope, list[str]] = {}
+        for item in drafted:
+            if item.id in edits:
+                for source in item.sources:
+                    if source in edited_turns:
+                        wanted.setdefault(edited_turns[source], []).append(source)
+        turn_edits: dict[str, LogRecord] = {}
+        for owner, ids in wanted.items():
+            turn_edits.update(self.store.records.edits_of(owner, ids))
+        out = []
+        for item in drafted:
+            record = edits.get(item.id)
+            # log ids sort by the time they were made: a turn edit after the fact's is the later word
+            later = [s for s in item.sources if s in turn_edits and turn_edits[s].id > (record.id if record else "")]
+            if record is None or later:
+                out.append(item)
+                continue
+            text = str(record.payload["text"])
+            metadata = self.edited_fact_metadata(item, text)
+            out.append(
+                item.model_copy(update={"text": text, "sources": [*item.sources, record.id], "metadata": metadata})
+            )
+        return out
 
     def _turn_vectors(self, turns: Sequence[Item]) -> dict[str, np.ndarray]:
         """The stored vectors of ``turns`` by their text (:func:`dense_text`)."""

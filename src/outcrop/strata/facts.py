@@ -255,6 +255,13 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
     return sentence
 
 
+def slot_of(text: str, speaker: str | None, names: Sequence[str] = ()) -> Slot | None:
+    """The slot (subject, attribute, value) a fact's text states, read as the rule extractor
+    reads one from a sentence said by ``speaker``; None when it states none. ``names``: the
+    participants, who are no place, title or activity."""
+    return RuleFactExtractor._slot(text, speaker, names)[0]
+
+
 class RuleFactExtractor:
     """The zero-LLM fact producer. Deterministic: the same turn gives the same facts."""
 

@@ -177,6 +177,11 @@ class PostgresRecords:
             [scope.tenant, item_id, log.id],
         )
         insert_version(conn, logged_version(log, item_id, row[0], "update", text), scope.tenant)
+        if edit.metadata is not None:
+            conn.execute(
+                "UPDATE items SET metadata = %s WHERE tenant = %s AND id = %s",
+                [Jsonb(edit.metadata), scope.tenant, item_id],
+            )
         self._lexical.put(conn, scope.tenant, item_id, lexical)
         if vector is not None and space is not None:
             self._vectors.upsert_row(conn, scope.tenant, item_id, space, vector)
@@ -479,6 +484,20 @@ class PostgresRecords:
             [*params, list(dict.fromkeys(ids))],
         )
         return {r[0] for r in rows} | {r[0] for r in absorbed}
+
+    def edits_of(self, scope: Scope, ids: Sequence[str]) -> dict[str, LogRecord]:
+        clause, params = scope_clause(scope)
+        rows = self._db.query(
+            scope.tenant,
+            f"SELECT {LOG_COLS} FROM log WHERE kind = 'update' AND {pg(clause)}"
+            " AND payload->>'item_id' = ANY(%s) ORDER BY seq",
+            [*params, list(dict.fromkeys(ids))],
+        )
+        found: dict[str, LogRecord] = {}
+        for row in rows:  # in log order: the latest wins
+            record = row_to_log(row)
+            found[str(record.payload["item_id"])] = record
+        return found
 
     def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:
         clause, params = scope_clause(scope, alias="i")

@@ -487,6 +487,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX vectors_point ON vectors (tenant, space, point, user_id);
         """,
     ),
+    # A user's edits of derived items, by the item they name (records.edits_of): every
+    # consolidation draws its facts again with their edits.
+    (
+        "0019_log_updates",
+        "CREATE INDEX IF NOT EXISTS log_updates ON log (tenant, (payload->>'item_id')) WHERE kind = 'update';",
+    ),
 ]
 
 

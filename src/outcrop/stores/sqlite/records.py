@@ -137,6 +137,10 @@ class SQLiteRecords:
         db.execute("INSERT OR IGNORE INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, log.id))
         version = db.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
         insert_version(db, logged_version(log, item_id, version, "update", text), scope.tenant)
+        if edit.metadata is not None:
+            db.execute(
+                "UPDATE items SET metadata = ? WHERE rowid = ?", (json.dumps(edit.metadata, ensure_ascii=False), rowid)
+            )
         self._lexical.put(db, scope.tenant, rowid, lexical)
         if vector is not None and space is not None:
             SQLiteVectors.replace(db, rowid, space, vector)
@@ -462,6 +466,22 @@ class SQLiteRecords:
                 [*params, *chunk],
             )
             found.update(r[0] for r in rows)
+        return found
+
+    def edits_of(self, scope: Scope, ids: Sequence[str]) -> dict[str, LogRecord]:
+        clause, params = scope_clause(scope)
+        rows: list[Any] = []
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows += self._conn.query(
+                f"SELECT seq, {LOG_COLUMNS} FROM log WHERE kind = 'update' AND {clause}"
+                f" AND json_extract(payload, '$.item_id') IN ({marks})",
+                [*params, *chunk],
+            )
+        found: dict[str, LogRecord] = {}
+        for row in sorted(rows, key=lambda r: r[0]):  # the latest wins
+            record = row_to_log(row[1:])
+            found[str(record.payload["item_id"])] = record
         return found
 
     def access_counts(self, scope: Scope, ids: Sequence[str]) -> dict[str, int]:

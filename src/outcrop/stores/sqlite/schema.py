@@ -523,4 +523,10 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], bool | None]]] 
         "CREATE INDEX IF NOT EXISTS log_absorbed ON log(tenant, user_id)"
         " WHERE kind = 'delete' AND json_type(payload, '$.absorbed') IS NOT NULL;",
     ),
+    # a user's edits of derived items, by the item they name (``records.edits_of``): every
+    # consolidation draws its facts again with their edits
+    (
+        "0021_log_updates",
+        "CREATE INDEX IF NOT EXISTS log_updates ON log(tenant, json_extract(payload, '$.item_id')) WHERE kind = 'update';",
+    ),
 ]
