@@ -129,3 +129,12 @@ def test_each_question_gets_its_own_store_and_is_scored(lme_path: Path, embedder
     assert summary["n_questions"] == 2 and summary["n_separate"] == 1
     assert summary["separate_categories"] == ["abstention"]
     assert set(summary["categories"]) == {"single-session-user", "multi-session", "abstention"}
+
+
+def test_repeated_session_ids_get_scopes_no_given_id_holds(tmp_path: Path) -> None:
+    """``s, s, s~2``: the repeat was renamed ``s~2``, the name the third session already had."""
+    item = lme_item("q", "single-session-user", "What degree did I graduate with?", "Business Administration")
+    item["haystack_session_ids"] = ["s", "s", "s~2"]
+    (case,) = load_longmemeval(lme_file(tmp_path / "lme.json", [item]))
+    ids = [s.session_id for s in case.sessions]
+    assert ids == ["s", "s~3", "s~2"] and len({k for s in case.sessions for k in s.keys}) == 7

@@ -54,15 +54,20 @@ def _workers(pid: int) -> set[int]:
     return found
 
 
-def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> None:
+def _server(tmp_path: Path) -> ServerProcess:
+    """``outcrop serve --workers 2`` on a SQLite file in ``tmp_path``."""
     args = ("--keys", str(tmp_path / "keys.db"), "--workers", str(WORKERS), "--log-level", "warning")
-    process = ServerProcess(
+    return ServerProcess(
         f"sqlite:///{tmp_path / 'm.db'}",
         admin_key=ADMIN_KEY,
         args=args,
         log_path=tmp_path / "server.log",
         startup_timeout=300.0,
     )
+
+
+def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> None:
+    process = _server(tmp_path)
     with process, httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
         assert process.process is not None
         deadline = time.monotonic() + 300
@@ -116,14 +121,7 @@ def test_the_workers_configuration_leaves_no_file_behind(tmp_path: Path) -> None
     """The supervisor wrote its configuration, admin key and pepper included, to a file in the
     temporary folder, which a SIGKILL of the supervisor left there."""
     before = set(Path(tempfile.gettempdir()).glob("outcrop-serve-*"))
-    args = ("--keys", str(tmp_path / "keys.db"), "--workers", "2", "--log-level", "warning")
-    process = ServerProcess(
-        f"sqlite:///{tmp_path / 'm.db'}",
-        admin_key=ADMIN_KEY,
-        args=args,
-        log_path=tmp_path / "server.log",
-        startup_timeout=300.0,
-    )
+    process = _server(tmp_path)
     with process:
         assert process.process is not None
         with httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:

@@ -10,7 +10,7 @@ import pytest
 from outcrop import Level, Memory, MemoryConfig
 from outcrop.errors import NotFoundError
 from outcrop.providers import Embedder
-from tests.helpers import STORY_STRATA, ingest_story
+from tests.helpers import STORY_STRATA, ingest_story, say
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -61,18 +61,8 @@ def test_a_deleted_fact_leaves_no_view_quoting_it(store_url: str, embedder: Embe
     """Deleting a fact left the topics and profile line drawn from it, still quoting and citing
     it, until a rebuild."""
     with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
-        m.add(
-            [{"role": "user", "name": "Maya", "content": "I moved to Porto in March."}],
-            user_id="maya",
-            session_id="s1",
-            timestamp="2024-03-02T18:30:00",
-        )
-        m.add(
-            [{"role": "user", "name": "Maya", "content": "I started learning the cello last week."}],
-            user_id="maya",
-            session_id="s2",
-            timestamp="2024-04-02T18:30:00",
-        )
+        say(m, "I moved to Porto in March.", "s1", 2, user="maya", name="Maya")
+        say(m, "I started learning the cello last week.", "s2", 20, user="maya", name="Maya")
         m.consolidate(user_id="maya")
 
         def citing(fact_id: str) -> list[str]:  # any view that names the fact among its sources or parts
@@ -98,8 +88,7 @@ def test_an_edited_fact_states_its_new_value_to_the_profile(store_url: str, embe
     """An edit of a fact's text kept the slot and names read from its old text: "Maya lives in
     Boston" edited to Lisbon left the profile saying Boston."""
     with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
-        say = [{"role": "user", "name": "Maya", "content": "I live in Boston now."}]
-        m.add(say, user_id="maya", session_id="s1", timestamp="2024-03-02T18:30:00")
+        say(m, "I live in Boston now.", "s1", 2, user="maya", name="Maya")
         m.consolidate(user_id="maya")
         fact = next(f for f in m.list(user_id="maya", level=Level.FACT) if "Boston" in f.text)
         assert any("Boston" in p.text for p in m.list(user_id="maya", level=Level.PROFILE))
@@ -118,8 +107,7 @@ def test_an_edited_fact_states_its_new_value_to_the_profile(store_url: str, embe
 
 def test_a_fact_edit_older_than_its_turns_edit_is_not_drawn_again(store_url: str, embedder: Embedder) -> None:
     with Memory(config=MemoryConfig.build({"store": store_url, "strata": STORY_STRATA}), embedder=embedder) as m:
-        say = [{"role": "user", "name": "Maya", "content": "I live in Boston now."}]
-        [turn] = m.add(say, user_id="maya", session_id="s1", timestamp="2024-03-02T18:30:00")
+        turn = say(m, "I live in Boston now.", "s1", 2, user="maya", name="Maya")
         fact = next(f for f in m.list(user_id="maya", level=Level.FACT) if "Boston" in f.text)
         m.update(fact.id, "Maya lives in Lisbon now.", user_id="maya")
         m.update(turn, "I live in Porto now.", user_id="maya")  # the turn's own edit comes after

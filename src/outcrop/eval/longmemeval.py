@@ -95,12 +95,16 @@ def _case(raw: Any, index: int) -> tuple[EvalCase, str]:
 
     sessions: list[EvalSession] = []
     marked: list[str] = []
-    used_ids: dict[str, int] = {}
+    given = {str(raw_sid) for raw_sid in session_ids}
+    used_ids: set[str] = set()
     for s_index, (turns, date, raw_sid) in enumerate(zip(sessions_raw, dates, session_ids, strict=True)):
         sid = str(raw_sid)
-        used_ids[sid] = used_ids.get(sid, 0) + 1
-        if used_ids[sid] > 1:  # a repeated session id still gets its own scope and keys
-            sid = f"{sid}~{used_ids[sid]}"
+        if sid in used_ids:  # a repeated session id still gets its own scope and keys, one no id given holds
+            n = 2
+            while f"{sid}~{n}" in used_ids or f"{sid}~{n}" in given:
+                n += 1
+            sid = f"{sid}~{n}"
+        used_ids.add(sid)
         if not isinstance(turns, list):
             raise _fail(where, f"haystack_sessions[{s_index}] must be a list of turns")
         if not isinstance(date, str):
