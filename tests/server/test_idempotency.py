@@ -8,13 +8,18 @@ import json
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+
+import httpx
 
 from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder
 from outcrop.server import ServerConfig
 from outcrop.server.app import open_state
-from outcrop.server.idempotency import PENDING, SQLiteIdempotencyStore, StoredResponse
+from outcrop.server.idempotency import PENDING, SQLiteIdempotencyStore, StoredResponse, fingerprint
+from outcrop.server.schemas import AddRequest
 from outcrop.server.sidecar import SidecarDB
 from outcrop.stores.sqlite.driver import sqlite3
 from tests.server.conftest import NewClient, Server
@@ -146,3 +151,31 @@ def test_a_failed_request_or_a_dead_claimant_frees_the_key(tmp_path: Path) -> No
     with sqlite3.connect(tmp_path / "keys.db") as db:  # a claim left by a worker killed mid-request
         db.execute("UPDATE idempotency SET body = ? WHERE key = 'k1'", (json.dumps({"pid": int(gone.stdout)}),))
     assert first.claim("acme", "k1", "body-c") is None
+
+
+def test_a_request_waiting_for_its_key_holds_up_no_other_writer(server: Server, tenant_client: NewClient) -> None:
+    """A request whose key another worker is running waits for that worker's response (up to 30 s);
+    it waited holding its user's write lock, so every other write of that user waited with it."""
+    tenant = f"t-{secrets.token_hex(6)}"
+    client = tenant_client(tenant)
+    body = {"messages": "I keep bees.", "user_id": "u1"}
+    digest = fingerprint("POST", "/v1/memories", AddRequest.model_validate(body).model_dump(mode="json"))
+    other_worker = SQLiteIdempotencyStore(SidecarDB(server.keys_path), ttl_s=3600)
+    assert other_worker.claim(tenant, "k-busy", digest) is None  # held by a live process: this one
+    waiting: dict[str, httpx.Response] = {}
+    thread = threading.Thread(
+        target=lambda: waiting.update(r=client.post("/v1/memories", json=body, headers={"Idempotency-Key": "k-busy"}))
+    )
+    thread.start()
+    try:
+        time.sleep(0.5)  # the keyed request is polling its claim now
+        started = time.monotonic()
+        other = client.post("/v1/memories", json={"messages": "I moved to Porto.", "user_id": "u1"})
+        assert other.status_code == 201, other.text
+        assert time.monotonic() - started < 10 and thread.is_alive()  # written while the first still waits
+    finally:
+        other_worker.save(tenant, "k-busy", StoredResponse(digest, 201, {"ids": ["t_elsewhere"]}))
+        thread.join(timeout=30)
+    replayed = waiting["r"]
+    assert replayed.status_code == 201 and replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == {"ids": ["t_elsewhere"]}

@@ -50,14 +50,20 @@ class TenantMemories:
             return handle
 
     @contextmanager
-    def writing(self, tenant: str, user_id: str | None, idempotency_key: str | None = None) -> Iterator[None]:
-        """Hold the (tenant, user) scope (``user_id`` None: the whole tenant) for a write, and the
-        request's idempotency key first when there is one."""
+    def writing(self, tenant: str, user_id: str | None) -> Iterator[None]:
+        """Hold the (tenant, user) scope (``user_id`` None: the whole tenant) for a write."""
+        with self.scopes.writing(tenant, user_id):
+            yield
+
+    @contextmanager
+    def holding_key(self, tenant: str, idempotency_key: str | None) -> Iterator[None]:
+        """Hold a request's idempotency key (None: nothing) in this process. Taken before the
+        scope's lock, so that a request waiting for another worker's run of the same key does
+        not hold up the scope's other writers meanwhile."""
         if idempotency_key is None:
-            with self.scopes.writing(tenant, user_id):
-                yield
+            yield
             return
-        with self._keys.hold((tenant, idempotency_key)), self.scopes.writing(tenant, user_id):
+        with self._keys.hold((tenant, idempotency_key)):
             yield
 
     def close(self) -> None:

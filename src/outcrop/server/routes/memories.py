@@ -44,8 +44,8 @@ def add(
     """Append messages to the tenant's memory; one turn id per message."""
     payload = body.model_dump(mode="json")
     owner = body.user_id if body.user_id is not None else DEFAULT_USER
-    with state.memories.writing(tenant.name, owner, idempotency_key):
-        digest = fingerprint("POST", request.url.path, payload)
+    digest = fingerprint("POST", request.url.path, payload)
+    with state.memories.holding_key(tenant.name, idempotency_key):
         if idempotency_key is not None:
             stored = _claim(state, tenant.name, idempotency_key, digest)
             if stored is not None:
@@ -57,14 +57,15 @@ def add(
                     )
                 return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
         try:
-            ids = tenant.memory.add(
-                payload["messages"],
-                user_id=body.user_id,
-                agent_id=body.agent_id,
-                session_id=body.session_id,
-                timestamp=body.timestamp,
-                metadata=body.metadata,
-            )
+            with state.memories.writing(tenant.name, owner):
+                ids = tenant.memory.add(
+                    payload["messages"],
+                    user_id=body.user_id,
+                    agent_id=body.agent_id,
+                    session_id=body.session_id,
+                    timestamp=body.timestamp,
+                    metadata=body.metadata,
+                )
         except BaseException:
             if idempotency_key is not None:
                 state.idempotency.release(tenant.name, idempotency_key)  # a failed request frees its key
