@@ -25,6 +25,10 @@ def test_rebuild_of_named_tenants_prints_a_report_per_tenant(tmp_path: Path, emb
     assert both.returncode == 2 and "not both" in both.stderr
     mixed = run_cli("rebuild", "--tenant", "acme", "--user-id", "u1", db=db, check=False)
     assert mixed.returncode == 2 and "--user-id" in mixed.stderr
+    # a misspelt tenant: exit 0 with nothing rebuilt, before; now refused before any tenant runs
+    typo = run_cli("rebuild", "--tenant", "acme", "--tenant", "globx", db=db, check=False)
+    assert typo.returncode == 2 and "'globx'" in typo.stderr and "acme, globex" in typo.stderr
+    assert typo.stdout == ""
 
 
 def test_an_error_naming_what_the_caller_typed_is_one_line_without_raw_control_characters(

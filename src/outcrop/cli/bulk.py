@@ -12,7 +12,7 @@ from outcrop.cli.common import console, print_json
 from outcrop.config import MemoryConfig
 from outcrop.distributed.jobs import open_config_store
 from outcrop.distributed.runner import run_each
-from outcrop.errors import BulkWorkError, ConfigError
+from outcrop.errors import BulkWorkError, ConfigError, NotFoundError
 
 R = TypeVar("R")
 
@@ -30,13 +30,20 @@ def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tena
     """The tenants named, every tenant of the store (``--all-tenants``), or the configured one."""
     if all_tenants and tenants:
         raise ConfigError("give --tenant or --all-tenants, not both")
-    if not all_tenants:
-        return list(tenants or [config.tenant])
+    if not all_tenants and not tenants:
+        return [config.tenant]
     store = open_config_store(config)
     try:
-        return store.records.tenants()
+        held = store.records.tenants()
     finally:
         store.close()
+    if all_tenants:
+        return held
+    unknown = [name for name in dict.fromkeys(tenants or ()) if name not in held]
+    if unknown:  # a misspelt tenant would otherwise be "done" with nothing done
+        holds = ", ".join(held) if held else "none"
+        raise NotFoundError(f"the store holds no tenant {', '.join(map(repr, unknown))} (it holds: {holds})")
+    return list(dict.fromkeys(tenants or ()))
 
 
 def run_bulk(
