@@ -5,6 +5,10 @@ of a user) never shows another scope's memories."""
 
 from __future__ import annotations
 
+import json
+import queue
+import subprocess
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -193,3 +197,38 @@ def test_a_scope_or_port_the_server_cannot_use_is_refused_at_start(
     result = run_cli("mcp", "--db", f"sqlite:///{tmp_path / 'm.db'}", *args, env=env, check=False, timeout=60)
     assert result.returncode == 2, result.stderr
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_line_that_is_no_json_rpc_message_is_answered_over_stdio(db_url: str) -> None:
+    """The SDK only logged a line it could not read: a client that sent a malformed request waited
+    for ever. Each now gets its JSON-RPC error, and the session goes on."""
+    params = stdio_params(db_url, "alice")
+    process = subprocess.Popen(
+        [params.command, *params.args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=params.env,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    replies: queue.Queue[dict[str, Any]] = queue.Queue()
+    threading.Thread(target=lambda: [replies.put(json.loads(line)) for line in process.stdout], daemon=True).start()
+
+    def ask(line: str) -> dict[str, Any]:
+        process.stdin.write(line + "\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+        return replies.get(timeout=120)  # the first waits for the model to load
+
+    try:
+        not_json = ask('{"jsonrpc": "2.0", "id": 1, "method": "initialize"')
+        assert not_json == {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
+        not_a_request = ask('{"jsonrpc": "2.0", "id": 7, "method": 5}')
+        assert not_a_request["id"] == 7 and not_a_request["error"]["code"] == -32600
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        started = ask(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": hello}))
+        assert started["id"] == 2 and started["result"]["serverInfo"]["name"] == "outcrop"
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+        process.stdout.close()

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,6 +25,7 @@ from outcrop.errors import NotFoundError
 from outcrop.mcp_server.calls import call as _call
 from outcrop.mcp_server.calls import in_scope, tool_error
 from outcrop.mcp_server.openmemory import register_openmemory_tools
+from outcrop.mcp_server.stdio import answering_unreadable
 from outcrop.truth.slots import SlotValue
 
 __all__ = ["McpScope", "build_server"]
@@ -165,6 +169,17 @@ class _KnownArguments(MCPServer):
                 raise
             problems = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in cause.errors()[:5]]
             raise ToolError(f"invalid_input: {'; '.join(problems)}") from cause
+
+    async def run_stdio_async(self) -> None:
+        """Serve over stdio, answering a line that is no JSON-RPC message (the SDK only logged it:
+        its sender waited for ever; mcp_server/stdio.py)."""
+        async with stdio_server() as (incoming, outgoing):
+            into, read = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(answering_unreadable, incoming, outgoing, into)
+                lowlevel = self._lowlevel_server
+                await lowlevel.run(read, outgoing, lowlevel.create_initialization_options())
+                tasks.cancel_scope.cancel()
 
 
 def build_server(memory: Memory, scope: McpScope, *, name: str = "outcrop") -> MCPServer:
