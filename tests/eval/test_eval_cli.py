@@ -121,6 +121,16 @@ def test_an_unusable_out_is_refused_before_the_run(locomo_slice: Path, tmp_path:
             ' "category": true, "evidence": []}]}]',
             "has category",
         ),
+        (
+            '[{"sample_id": "x", "conversation": {"session_1": [{"speaker": "A", "dia_id": "D1:1", "text": null}]},'
+            ' "qa": []}]',
+            "sample x: turn 'D1:1' of session_1 has a null 'text'",
+        ),
+        (
+            '[{"sample_id": "x", "conversation": {"session_1": [{"speaker": "A", "dia_id": "D1:1", "text": "a"},'
+            ' {"speaker": "B", "dia_id": "D1:1", "text": "b"}]}, "qa": []}]',
+            "sample x: dia_id 'D1:1' names two turns",
+        ),
     ],
 )
 def test_malformed_locomo_data_is_one_line(tmp_path: Path, data: str, message: str) -> None:
@@ -128,7 +138,48 @@ def test_malformed_locomo_data_is_one_line(tmp_path: Path, data: str, message: s
     path.write_text(data)
     result = run_cli("eval", "locomo", "--data", str(path), "--out", str(tmp_path / "out"), check=False)
     assert result.returncode == 2 and message in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("conversations", [",,,", "", " , "])
+def test_conversations_naming_none_is_refused(locomo_slice: Path, tmp_path: Path, conversations: str) -> None:
+    """``,,,`` ran none and blamed the data ("nothing to score"); ``""`` ran every conversation."""
+    out = tmp_path / "out"
+    args = ("--data", str(locomo_slice), "--out", str(out), "--conversations", conversations, "--no-baselines")
+    result = run_cli("eval", "locomo", *args, check=False)
+    assert result.returncode == 2 and "--conversations: no conversation named" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def _one_conversation(tmp_path: Path, sample_id: str) -> Path:
+    turn = {"speaker": "A", "dia_id": "D1:1", "text": "I adopted a grey cat called Pixel."}
+    qa = [{"question": "What is the cat called?", "answer": "Pixel", "evidence": ["D1:1"], "category": 4}]
+    conversation = {"speaker_a": "A", "speaker_b": "B", "session_1_date_time": "1:56 pm on 8 May, 2023"}
+    path = tmp_path / "one.json"
+    path.write_text(
+        json.dumps([{"sample_id": sample_id, "conversation": {**conversation, "session_1": [turn]}, "qa": qa}])
+    )
+    return path
+
+
+def test_a_sample_id_with_an_escape_sequence_is_one_escaped_line(tmp_path: Path) -> None:
+    """The id was echoed raw into the progress bar (ESC [2J clears the screen), then the run failed
+    on "user_id contains a control character" without naming the sample."""
+    path = _one_conversation(tmp_path, "conv\x1b[2J\x00")
+    result = run_cli("eval", "locomo", "--data", str(path), "--out", str(tmp_path / "out"), check=False)
+    assert result.returncode == 2 and "sample 0: sample_id 'conv\\x1b[2J\\x00'" in result.stderr, result.stderr
+    assert "\x1b" not in result.stderr and "\x00" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_sample_id_is_shown_literally_in_the_progress_bar(tmp_path: Path) -> None:
+    """Console markup in an id ended the run in a MarkupError traceback; a C1 control (a valid
+    user_id) was written raw to the terminal."""
+    path = _one_conversation(tmp_path, "conv-[/x][red]\x9b")
+    result = run_cli("eval", "locomo", "--data", str(path), "--out", str(tmp_path / "out"), "--no-baselines")
+    assert "Traceback" not in result.stderr and "\x9b" not in result.stderr
+    assert "conv-[/x][red]\\x9b" in result.stderr, result.stderr
+    assert "1 questions" in result.stdout
 
 
 def test_a_file_with_nothing_to_score_is_refused(locomo_slice: Path, tmp_path: Path) -> None:

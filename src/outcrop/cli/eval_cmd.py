@@ -9,14 +9,19 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from outcrop.cli.common import console, err_console, settings
+from outcrop.cli.common import console, err_console, plain, settings
 from outcrop.config import MemoryConfig
 from outcrop.errors import InvalidInputError
 from outcrop.eval.cases import EvalCase
+
+if TYPE_CHECKING:
+    from outcrop.eval.locomo import LocomoSample
 
 app = typer.Typer(help="Evaluate retrieval and context quality on LoCoMo / LongMemEval files.", no_args_is_help=True)
 
@@ -75,7 +80,8 @@ class _Run:
 
 
 class _Bars:
-    """Rich progress: one bar per case (LoCoMo conversations), or one bar over all cases."""
+    """Rich progress: one bar per case (LoCoMo conversations), or one bar over all cases. A case id
+    comes from the data file, so it is shown escaped (:func:`_label`)."""
 
     def __init__(self, progress: Progress, cases: int, per_case: bool) -> None:
         self.progress = progress
@@ -85,19 +91,26 @@ class _Bars:
 
     def start(self, case_id: str, questions: int) -> None:
         if self.per_case:
-            self.tasks[case_id] = self.progress.add_task(f"{case_id} replaying", total=questions)
+            self.tasks[case_id] = self.progress.add_task(f"{_label(case_id)} replaying", total=questions)
         elif self.overall is not None:
-            self.progress.update(self.overall, description=f"{case_id} replaying")
+            self.progress.update(self.overall, description=f"{_label(case_id)} replaying")
 
     def advance(self, case_id: str, done: int) -> None:
         if case_id in self.tasks:
-            self.progress.update(self.tasks[case_id], completed=done, description=case_id)
+            self.progress.update(self.tasks[case_id], completed=done, description=_label(case_id))
         elif self.overall is not None:
-            self.progress.update(self.overall, description=f"{case_id} asking")
+            self.progress.update(self.overall, description=f"{_label(case_id)} asking")
 
     def finish(self, case_id: str) -> None:
         if self.overall is not None:
             self.progress.advance(self.overall)
+
+
+def _label(case_id: str) -> str:
+    """``case_id`` as a bar's description: control characters written as ``\\x1b`` (an escape
+    sequence in a sample id drove the terminal) and console markup escaped (``[/x]`` in one ended
+    the run in a MarkupError traceback)."""
+    return escape(plain(case_id))
 
 
 def _run(
@@ -161,6 +174,26 @@ def _run(
         )
 
 
+def _chosen_samples(samples: Sequence[LocomoSample], conversations: str) -> list[LocomoSample]:
+    """The samples ``--conversations`` names, by index or sample id. Naming none (``""``, ``,,,``)
+    is refused: it ran every conversation, or none with a misleading "nothing to score"."""
+    tokens = [t.strip() for t in conversations.split(",") if t.strip()]
+    if not tokens:
+        raise InvalidInputError(
+            "--conversations: no conversation named (give indexes or sample ids, e.g. 0,1 or conv-26)"
+        )
+    by_id = {s.sample_id: s for s in samples}
+    chosen = []
+    for token in tokens:
+        if token in by_id:
+            chosen.append(by_id[token])
+        elif token.isdigit() and int(token) < len(samples):
+            chosen.append(samples[int(token)])
+        else:
+            raise InvalidInputError(f"--conversations: no conversation {token!r} (0..{len(samples) - 1} or an id)")
+    return chosen
+
+
 @app.command()
 def locomo(
     ctx: typer.Context,
@@ -188,17 +221,8 @@ def locomo(
     from outcrop.eval.locomo import CATEGORIES, load_locomo, locomo_cases
 
     samples = load_locomo(data)
-    if conversations:
-        chosen = []
-        by_id = {s.sample_id: s for s in samples}
-        for token in (t.strip() for t in conversations.split(",") if t.strip()):
-            if token in by_id:
-                chosen.append(by_id[token])
-            elif token.isdigit() and int(token) < len(samples):
-                chosen.append(samples[int(token)])
-            else:
-                raise InvalidInputError(f"--conversations: no conversation {token!r} (0..{len(samples) - 1} or an id)")
-        samples = chosen
+    if conversations is not None:
+        samples = _chosen_samples(samples, conversations)
     cats = _ints(categories, "categories") or [1, 2, 3, 4, 5]
     if unknown := [c for c in cats if c not in CATEGORIES]:
         raise InvalidInputError(f"--categories: unknown {unknown}; LoCoMo categories are 1-5")
