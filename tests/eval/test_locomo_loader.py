@@ -78,3 +78,11 @@ def test_a_sample_id_with_a_control_character_is_refused_escaped(tmp_path: Path)
         load_locomo(path)
     assert "sample 0" in str(caught.value) and "conv\\x1b[2J\\x00" in str(caught.value)
     assert "\x1b" not in str(caught.value)
+
+
+def test_two_samples_under_one_id_are_refused(tmp_path: Path) -> None:
+    path = _file(tmp_path, [_turn("D1:1")])
+    sample = json.loads(path.read_text())[0]
+    path.write_text(json.dumps([sample, sample]))
+    with pytest.raises(InvalidInputError, match="two samples have the sample_id 'conv-x'"):
+        load_locomo(path)

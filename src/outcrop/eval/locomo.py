@@ -69,7 +69,13 @@ def load_locomo(path: str | Path) -> list[LocomoSample]:
     except OSError as exc:
         raise InvalidInputError(f"cannot read LoCoMo file {path}: {exc.strerror or exc}") from None
     data = parse_json(text, f"LoCoMo file {path}")
-    return [_sample(raw, index) for index, raw in enumerate(data if isinstance(data, list) else [data])]
+    samples = [_sample(raw, index) for index, raw in enumerate(data if isinstance(data, list) else [data])]
+    seen: set[str] = set()
+    for sample in samples:  # questions and report rows are named by it: two samples would mix
+        if sample.sample_id in seen:
+            raise InvalidInputError(f"LoCoMo file {path}: two samples have the sample_id {sample.sample_id!r}")
+        seen.add(sample.sample_id)
+    return samples
 
 
 def _sample(raw: Any, index: int) -> LocomoSample:
