@@ -51,6 +51,27 @@ def test_error_shapes(tenant_client: NewClient, method: str, path: str, body: ob
         _error(client.request(method, path, json=body), status, code)
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"messages": 5}, "messages: Input should be a valid string, dictionary or list"),
+        ({"messages": [5]}, "messages.0: Input should be a valid string or dictionary"),
+        ({"messages": [{"role": "user", "content": 3}]}, "messages.0.content: Input should be a valid string"),
+        ({"messages": ""}, "messages: String should have at least 1 character"),
+        ({"messages": "x", "timestamp": "soon"}, "timestamp: cannot parse timestamp 'soon'"),
+    ],
+)
+def test_a_validation_error_names_the_request_s_fields_not_pydantic_s_types(
+    tenant_client: NewClient, body: object, said: str
+) -> None:
+    """It read "messages.function-after[_no_surrogates(), constrained-str]: Input should be a valid
+    string; messages.Message: Input should be a valid dictionary or instance of Message; ...": the
+    schema's internals, each member of a union that failed, and the list as well as its item."""
+    message = _error(tenant_client().post("/v1/memories", json=body), 422, "validation_error")
+    assert message.startswith(said), message
+    assert not any(internal in message for internal in ("function-after", "Message", "list[", "Value error"))
+
+
 def test_body_that_is_not_json(tenant_client: NewClient) -> None:
     client = tenant_client()
     response = client.post("/v1/memories", content=b"{not json", headers={"Content-Type": "application/json"})

@@ -4,6 +4,7 @@ place: this module maps outcrop's exception tree, request validation and HTTP er
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -101,15 +102,46 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+# a union member's tag in an error's location: "function-after[...]", "list[...]", "Message"
+_UNION_TAG = re.compile(r"[\[(]|^[A-Z]")
+_EXPECTED = re.compile(
+    r"^Input should be (?:a valid |an? )?(.*?)(?: or (?:instance of \w+|object to extract fields from))?$"
+)
+
+
 def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
+    """Each place the request is wrong, in the request's own words: pydantic names a union's
+    members by their types ("messages.function-after[_no_surrogates(), constrained-str]",
+    "messages.Message") and reports every member that failed; here a place is its fields and
+    indexes, a union's failures one line of what it takes, and a place whose part deeper down is
+    named is left to that part ("messages.0.content", not "messages" as well)."""
     errors = exc.errors()
     if len(errors) == 1 and tuple(errors[0].get("loc", ())) == ("body",) and errors[0].get("type") != "missing":
         return "the request body must be a JSON object (send Content-Type: application/json)"
-    for error in errors[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    found: dict[tuple[str, ...], list[str]] = {}
+    for error in errors:
+        place = tuple(
+            str(p) for p in error.get("loc", ()) if p != "body" and not (isinstance(p, str) and _UNION_TAG.search(p))
+        )
+        said = found.setdefault(place, [])
+        message = str(error.get("msg", "invalid"))
+        if message not in said:
+            said.append(message)
+    deepest = [p for p in found if not any(len(q) > len(p) and q[: len(p)] == p for q in found)]
+    parts = [f"{'.'.join(place) or 'body'}: {_one_of(found[place])}" for place in deepest[:5]]
     return "; ".join(parts) or "invalid request"
+
+
+def _one_of(messages: list[str]) -> str:
+    """A union's failures as one message: what the member of the value's type said of it ("String
+    should have at least 1 character"), else what the union takes ("Input should be a valid
+    string, dictionary or list")."""
+    messages = [m.removeprefix("Value error, ") for m in messages]
+    specific = [m for m in messages if not _EXPECTED.match(m)]
+    if specific or len(messages) == 1:
+        return "; ".join(specific or messages)
+    wanted = [m.group(1) for m in map(_EXPECTED.match, messages) if m is not None]
+    return f"Input should be a valid {', '.join(wanted[:-1])} or {wanted[-1]}"
 
 
 def install_error_handlers(app: FastAPI) -> None:
