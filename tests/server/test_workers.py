@@ -1,22 +1,30 @@
 """``outcrop serve --workers N``: N processes on one port over one store, on a real SQLite file.
 Each worker opens the store itself; a write acknowledged by one is found through every other,
-and a worker killed with SIGKILL is replaced while the others keep serving."""
+and a worker killed with SIGKILL is replaced while the others keep serving. A worker that cannot
+start stops the server with its error (exit code 2) instead of being replaced for ever, and a stop
+while workers fail to start is prompt."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from outcrop.server.launch import ServerProcess
+from outcrop.server.launch import ServerProcess, free_port
+from outcrop.server.supervisor import MAX_FAILED_STARTS
 from tests.server.conftest import ADMIN_KEY
 
 WORKERS = 2
+_MAIN = "from outcrop.cli import main; main()"
 
 
 def _children(pid: int) -> set[int]:
@@ -130,3 +138,147 @@ def test_the_workers_configuration_leaves_no_file_behind(tmp_path: Path) -> None
         assert leftover == set()
         environ = Path(f"/proc/{process.process.pid}/environ")
         assert environ.stat().st_mode & 0o077 == 0  # the configuration's place: the owner's alone
+
+
+@contextmanager
+def _serving(tmp_path: Path, db_url: str, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``outcrop serve --workers 2`` started (not waited for), its output in ``tmp_path/server.log``;
+    killed at the end if still running (its workers follow it: PR_SET_PDEATHSIG)."""
+    port = free_port()
+    command = [sys.executable, "-c", _MAIN, "serve", "--db", db_url, "--port", str(port), "--workers", str(WORKERS)]
+    with (tmp_path / "server.log").open("wb") as log:
+        process = subprocess.Popen([*command, "--log-level", "warning", *args], stdout=log, stderr=log)
+    try:
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _errors(tmp_path: Path) -> tuple[list[str], str]:
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    return [line for line in log.splitlines() if line.startswith("error:")], log
+
+
+def _spawned(pid: int) -> bool:
+    """A worker process is running Python's multiprocessing (it has been exec'd)."""
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _kill_starting_workers(process: subprocess.Popen[bytes], killed: set[int], *, until: int, within: float) -> None:
+    """SIGKILL each worker as soon as it appears (long before it loads the model and serves), as
+    the OOM killer would, until ``until`` are killed or the supervisor has exited."""
+    deadline = time.monotonic() + within
+    while process.poll() is None and len(killed) < until and time.monotonic() < deadline:
+        for worker in _workers(process.pid) - killed:
+            try:
+                os.kill(worker, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.add(worker)
+        time.sleep(0.02)
+
+
+def test_a_worker_that_cannot_open_its_database_stops_the_server_with_its_error(tmp_path: Path) -> None:
+    """The keys database is a folder: each worker fails its startup. The server stopped with exit
+    code 0 and each worker's traceback (older uvicorn releases replaced them for ever); now exit code 2 and
+    the worker's error as one line."""
+    keys = tmp_path / "keys-is-a-folder"
+    keys.mkdir()
+    with _serving(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", "--keys", str(keys)) as (process, _):
+        started = time.monotonic()
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+        took = time.monotonic() - started
+    errors, log = _errors(tmp_path)
+    assert code == 2, (code, log[-2000:])
+    assert took < 30
+    assert len(errors) == 1, log[-2000:]
+    assert errors[0].startswith(f"error: a server worker could not start: cannot open the server database {keys}")
+    assert "Traceback" not in log
+
+
+def test_a_worker_that_cannot_build_its_app_is_not_replaced_for_ever(tmp_path: Path) -> None:
+    """A store path that is not UTF-8 serves with one process, but its configuration, handed down
+    to the workers as JSON, does not validate there: each worker's app factory raised (exit code 1),
+    and uvicorn's supervisor replaced it for ever (a SIGTERM then took up to 120 s: a blocking ping
+    of a worker that died before answering). Should the workers one day take that path over, the
+    server serves, which is fine too; what it must not do is neither serve nor stop."""
+    store = tmp_path / os.fsdecode(b"m\xff.db")
+    with _serving(tmp_path, f"sqlite:///{store}", "--keys", str(tmp_path / "keys.db")) as (process, url):
+        deadline = time.monotonic() + 30
+        served = False
+        while process.poll() is None and time.monotonic() < deadline and not served:
+            try:
+                served = httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.1)
+        code = process.poll()
+    if served:
+        return
+    errors, log = _errors(tmp_path)
+    assert code == 2, (code, log[-2000:])
+    assert len(errors) == 1, log[-2000:]
+    assert errors[0].startswith("error: a server worker could not start: the configuration handed down to the worker")
+    assert "Traceback" not in log
+
+
+def test_workers_killed_while_starting_are_replaced_a_bounded_number_of_times(tmp_path: Path) -> None:
+    """Workers that die before serving without saying why (killed while loading the model) are
+    replaced after a growing pause, a bounded number of times; then the server stops (exit code 2)."""
+    killed: set[int] = set()
+    with _serving(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", "--keys", str(tmp_path / "keys.db")) as (process, _):
+        _kill_starting_workers(process, killed, until=10 * MAX_FAILED_STARTS, within=30)
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+    errors, log = _errors(tmp_path)
+    assert code == 2, (code, len(killed), log[-2000:])
+    assert len(killed) == MAX_FAILED_STARTS
+    assert errors == [
+        f"error: a server worker could not start: {MAX_FAILED_STARTS} workers in a row died before serving"
+        " (the last: killed by SIGKILL)"
+    ]
+
+
+def test_a_stop_while_workers_fail_to_start_is_prompt(tmp_path: Path) -> None:
+    """SIGTERM while workers fail to start (two killed as they started, the next one stuck: SIGSTOP)
+    stops the server in seconds: uvicorn's supervisor sat up to 120 s (its health-check timeout)
+    in a blocking ping of a worker that did not answer, the signal waiting meanwhile."""
+    killed: set[int] = set()
+    stuck: int | None = None
+    with _serving(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", "--keys", str(tmp_path / "keys.db")) as (process, _):
+        try:
+            _kill_starting_workers(process, killed, until=2, within=30)
+            deadline = time.monotonic() + 30
+            while stuck is None and process.poll() is None and time.monotonic() < deadline:
+                for worker in _workers(process.pid) - killed:
+                    if _spawned(worker):  # not between fork and exec, where the supervisor waits for it
+                        stuck = worker
+                        os.kill(stuck, signal.SIGSTOP)
+                        break
+                time.sleep(0.02)
+            assert stuck is not None and process.poll() is None
+            time.sleep(1.5)  # the supervisor pings its workers meanwhile
+            process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            try:
+                code = process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                code = None
+            took = time.monotonic() - started
+        finally:
+            if stuck is not None:  # a stopped process acts on no signal but SIGKILL
+                try:
+                    os.kill(stuck, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    assert code == 0, (code, took)
+    assert took < 10

@@ -21,10 +21,12 @@ from typing import Any
 
 import h11
 import uvicorn
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from outcrop.errors import ConfigError
 from outcrop.server.config import ServerConfig
+from outcrop.server.supervisor import Supervisor
 
 __all__ = [
     "CONFIG_ENV",
@@ -36,9 +38,6 @@ __all__ = [
 ]
 
 CONFIG_ENV = "OUTCROP_SERVE_CONFIG"  # how worker processes get the server's configuration (JSON)
-# uvicorn's supervisor kills a worker that does not answer its ping within this; the default 5 s
-# killed workers still loading the embedding model on a busy machine, again and again
-_WORKER_HEALTHCHECK_S = 120
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 _BODY = json.dumps(
@@ -134,28 +133,30 @@ def uvicorn_config(app: Any, config: ServerConfig, *, host: str, port: int, log_
 
 
 def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
-    """Run ``app`` until stopped (SIGINT/SIGTERM). With ``workers`` > 1, uvicorn's supervisor runs
-    that many processes on one listening socket, each building the app from ``config`` (handed
-    down in the environment, which only this user can read and which goes with the processes: it
-    may hold keys; it was a file in the temporary folder, which a supervisor killed by SIGKILL
-    left behind with the admin key in it, and whose removal by a cleaner left every replacement
-    worker failing) and opening the store itself: they share nothing but the store and the keys
-    database, whose writes are safe across processes (see docs/server.md)."""
+    """Run ``app`` until stopped (SIGINT/SIGTERM). With ``workers`` > 1, the supervisor of
+    :mod:`outcrop.server.supervisor` runs that many processes on one listening socket, each
+    building the app from ``config`` (handed down in the environment, which only this user can read
+    and which goes with the processes: it may hold keys; it was a file in the temporary folder,
+    which a supervisor killed by SIGKILL left behind with the admin key in it, and whose removal by
+    a cleaner left every replacement worker failing) and opening the store itself: they share
+    nothing but the store and the keys database, whose writes are safe across processes (see
+    docs/server.md). A worker that cannot start stops the server with its error
+    (:class:`~outcrop.server.supervisor.WorkerStartError`) instead of being replaced for ever."""
     if workers <= 1:
         uvicorn.Server(uvicorn_config(app, config, host=host, port=port, log_level=log_level)).run()
         return
+    settings = {
+        **_settings(config, host=host, port=port, log_level=log_level),
+        "http": GuardedH11Protocol,  # importable by name in each worker, which sets its deadline
+    }
+    # configures the supervisor's logging as each worker's, and binds the one socket they share
+    sock = uvicorn.Config(app_from_environment, **settings).bind_socket()
     os.environ[CONFIG_ENV] = json.dumps(_revealed(config.model_dump(mode="python")), default=str)
     try:
-        uvicorn.run(
-            "outcrop.server.http:app_from_environment",
-            factory=True,
-            workers=workers,
-            http=GuardedH11Protocol,  # importable by name in each worker, which sets its deadline
-            timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
-            **_settings(config, host=host, port=port, log_level=log_level),
-        )
+        Supervisor(app_from_environment, settings, [sock], workers).run()
     finally:
         os.environ.pop(CONFIG_ENV, None)
+        sock.close()
 
 
 def app_from_environment() -> Any:
@@ -163,7 +164,13 @@ def app_from_environment() -> Any:
     from outcrop.server.app import create_app
 
     _die_with_parent()
-    config = ServerConfig.model_validate_json(os.environ.pop(CONFIG_ENV))  # not for its own children
+    try:
+        config = ServerConfig.model_validate_json(os.environ.pop(CONFIG_ENV, ""))  # not for its own children
+    except ValidationError as exc:  # one line from the supervisor, as for any configuration error
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
+        )
+        raise ConfigError(f"the configuration handed down to the worker is invalid: {problems}") from None
     GuardedH11Protocol.read_timeout_s = config.read_timeout_s
     return create_app(config)
 
