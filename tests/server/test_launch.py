@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from outcrop.server.launch import ServerProcess
+from outcrop.server.launch import ServerProcess, free_port
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration  # a child process
 
@@ -27,3 +28,17 @@ def test_a_server_that_exits_while_starting_is_reported_and_its_log_closed(tmp_p
         pass
     assert str(log.resolve()) not in _open_files()
     assert "cannot open the server database" in log.read_text()
+
+
+def test_a_single_server_that_cannot_start_says_why_in_one_line(tmp_path: Path) -> None:
+    """One process (the default): its startup's failure was uvicorn's 60-line traceback and exit
+    code 3; now the CLI's one line and exit 2, as with workers."""
+    keys = tmp_path / "keys-is-a-folder"
+    keys.mkdir()
+    done = run_cli(
+        "serve", "--port", str(free_port()), "--keys", str(keys), db=tmp_path / "m.db", check=False, timeout=120
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: cannot open the server database {keys}: unable to open database file"]

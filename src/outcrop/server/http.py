@@ -24,9 +24,10 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from outcrop.errors import ConfigError
+from outcrop.errors import ConfigError, OutcropError
 from outcrop.server.config import ServerConfig
-from outcrop.server.supervisor import Supervisor
+from outcrop.server.supervisor import STARTUP_FAILURE, QuietFailure, Supervisor, watch_startup
+from outcrop.server.supervisor import logger as supervisor_log
 
 __all__ = [
     "CONFIG_ENV",
@@ -143,7 +144,7 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
     docs/server.md). A worker that cannot start stops the server with its error
     (:class:`~outcrop.server.supervisor.WorkerStartError`) instead of being replaced for ever."""
     if workers <= 1:
-        uvicorn.Server(uvicorn_config(app, config, host=host, port=port, log_level=log_level)).run()
+        _serve_one(uvicorn_config(app, config, host=host, port=port, log_level=log_level))
         return
     settings = {
         **_settings(config, host=host, port=port, log_level=log_level),
@@ -157,6 +158,26 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
     finally:
         os.environ.pop(CONFIG_ENV, None)
         sock.close()
+
+
+def _serve_one(settings: uvicorn.Config) -> None:
+    """One process: an app whose startup fails (the store or the keys database cannot be opened)
+    raises its error, which the CLI prints as one line (exit 2); uvicorn logged its traceback and
+    ended the process with exit code 3."""
+    failures: list[BaseException] = []
+    watch_startup(settings.app, failures)
+    quiet = QuietFailure(failures)
+    supervisor_log.addFilter(quiet)
+    try:
+        uvicorn.Server(settings).run()
+    except SystemExit as exc:
+        if failures and isinstance(failures[0], OutcropError):
+            raise failures[0] from None
+        if exc.code == STARTUP_FAILURE:  # uvicorn logged why (a port in use)
+            raise ConfigError("the server could not start (see the line above)") from None
+        raise
+    finally:
+        supervisor_log.removeFilter(quiet)
 
 
 def app_from_environment() -> Any:

@@ -46,8 +46,11 @@ __all__ = [
     "HEALTHCHECK_S",
     "MAX_FAILED_STARTS",
     "STARTUP_FAILURE",
+    "QuietFailure",
     "Supervisor",
     "WorkerStartError",
+    "logger",
+    "watch_startup",
 ]
 
 logger = logging.getLogger("uvicorn.error")
@@ -125,8 +128,9 @@ class _Server(uvicorn.Server):
             self._channel.send("serving")
 
 
-def _watch_startup(app: Any, channel: _Channel, failures: list[BaseException]) -> None:
-    """Report an exception of the app's startup (its lifespan, where the store opens) to the supervisor."""
+def watch_startup(app: Any, failures: list[BaseException], tell: Callable[[str], None] | None = None) -> None:
+    """Collect in ``failures`` an exception of the app's startup (its lifespan, where the store
+    opens), and ``tell`` it as one line (a worker: to its supervisor)."""
     router: Any = getattr(app, "router", None)
     lifespan = getattr(router, "lifespan_context", None)
     if lifespan is None:
@@ -142,13 +146,14 @@ def _watch_startup(app: Any, channel: _Channel, failures: list[BaseException]) -
         except Exception as exc:
             if not started:
                 failures.append(exc)
-                channel.send("failed", _reason(exc))
+                if tell is not None:
+                    tell(_reason(exc))
             raise
 
     router.lifespan_context = watched
 
 
-class _QuietFailure(logging.Filter):
+class QuietFailure(logging.Filter):
     """Once the app's startup failed with one of outcrop's errors (reported to the supervisor as
     one line), uvicorn's traceback and "Application startup failed" are not logged."""
 
@@ -175,8 +180,8 @@ def _work(
         channel.send("failed", _reason(exc))
         sys.exit(STARTUP_FAILURE)
     failures: list[BaseException] = []
-    _watch_startup(config.app, channel, failures)
-    logger.addFilter(_QuietFailure(failures))
+    watch_startup(config.app, failures, lambda reason: channel.send("failed", reason))
+    logger.addFilter(QuietFailure(failures))
     server = _Server(config, channel)
     try:
         server.run(sockets=sockets)
