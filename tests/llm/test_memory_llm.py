@@ -146,8 +146,11 @@ def test_reranker_failure_keeps_the_fused_order(tmp_path: Path, embedder: Embedd
             {**cfg.model_dump(), "retrieval": {"rerank": "llm"}} | {"llm": {**cfg.llm.model_dump(), "api_key": None}}
         )
         with Memory(config=cfg, embedder=embedder) as m:
-            assert [h.id for h in m.search("pottery", user_id="u1", limit=5)] == [h.id for h in plain]
+            hits = m.search("pottery", user_id="u1", limit=5)
+            assert [h.id for h in hits] == [h.id for h in plain]
             assert m.stats()["llm"]["failed"] == 1
+            # the caller sees that these are not the reranked order (it was in the stats only)
+            assert all("LLM" in h.explain["rerank"]["failed"] for h in hits), hits[0].explain
 
 
 def test_a_summary_steered_by_a_flagged_turn_is_quarantined_though_it_quotes_none_of_it(

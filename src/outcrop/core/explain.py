@@ -29,12 +29,14 @@ class StrengthTrace(TypedDict, total=False):
 
 
 class RerankTrace(TypedDict):
-    """A reranker's judgement of a hit it saw: its new and former rank, and whether it picked it."""
+    """A reranker's judgement of a hit it saw: its new and former rank, and whether it picked it;
+    or, when it could not judge (its model failed), only why (``failed``: the fused order stands)."""
 
     by: str
-    rank: int
-    was: int
-    picked: bool
+    rank: NotRequired[int]
+    was: NotRequired[int]
+    picked: NotRequired[bool]
+    failed: NotRequired[str]
 
 
 class Explain(TypedDict, total=False):

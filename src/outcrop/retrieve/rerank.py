@@ -42,8 +42,11 @@ class LLMReranker:
         texts = [_line(h) for h in head]
         try:
             reply = generate(self.llm, prompt.PROMPT, prompt.messages(query, texts), max_tokens=self.max_tokens).value
-        except LLMError:
+        except LLMError as exc:  # the fused order stands, and each hit it leaves unranked says why
             self.failures += 1
+            failed = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            for hit in head:
+                hit.explain["rerank"] = {"by": self.id, "failed": failed}
             return list(hits)
         order = list(dict.fromkeys(n - 1 for n in reply.ranking if 1 <= n <= len(head)))
         chosen = set(order)
