@@ -161,6 +161,16 @@ def _errors(tmp_path: Path) -> tuple[list[str], str]:
     return [line for line in log.splitlines() if line.startswith("error:")], log
 
 
+def _exit(process: subprocess.Popen[bytes], within: float) -> tuple[int | None, float]:
+    """The server's exit code (None: still running after ``within`` seconds) and how long it took."""
+    started = time.monotonic()
+    try:
+        code: int | None = process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        code = None
+    return code, time.monotonic() - started
+
+
 def _spawned(pid: int) -> bool:
     """A worker process is running Python's multiprocessing (it has been exec'd)."""
     try:
@@ -190,12 +200,7 @@ def test_a_worker_that_cannot_open_its_database_stops_the_server_with_its_error(
     keys = tmp_path / "keys-is-a-folder"
     keys.mkdir()
     with _serving(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", "--keys", str(keys)) as (process, _):
-        started = time.monotonic()
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            code = None
-        took = time.monotonic() - started
+        code, took = _exit(process, 30)
     errors, log = _errors(tmp_path)
     assert code == 2, (code, log[-2000:])
     assert took < 30
@@ -235,10 +240,7 @@ def test_workers_killed_while_starting_are_replaced_a_bounded_number_of_times(tm
     killed: set[int] = set()
     with _serving(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", "--keys", str(tmp_path / "keys.db")) as (process, _):
         _kill_starting_workers(process, killed, until=10 * MAX_FAILED_STARTS, within=30)
-        try:
-            code = process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
+        code, _ = _exit(process, 5)
     errors, log = _errors(tmp_path)
     assert code == 2, (code, len(killed), log[-2000:])
     assert len(killed) == MAX_FAILED_STARTS
@@ -268,12 +270,7 @@ def test_a_stop_while_workers_fail_to_start_is_prompt(tmp_path: Path) -> None:
             assert stuck is not None and process.poll() is None
             time.sleep(1.5)  # the supervisor pings its workers meanwhile
             process.send_signal(signal.SIGTERM)
-            started = time.monotonic()
-            try:
-                code = process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                code = None
-            took = time.monotonic() - started
+            code, took = _exit(process, 15)
         finally:
             if stuck is not None:  # a stopped process acts on no signal but SIGKILL
                 try:
