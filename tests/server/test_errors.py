@@ -52,24 +52,35 @@ def test_error_shapes(tenant_client: NewClient, method: str, path: str, body: ob
 
 
 @pytest.mark.parametrize(
-    ("body", "said"),
+    ("path", "body", "said"),
     [
-        ({"messages": 5}, "messages: Input should be a valid string, dictionary or list"),
-        ({"messages": [5]}, "messages.0: Input should be a valid string or dictionary"),
-        ({"messages": [{"role": "user", "content": 3}]}, "messages.0.content: Input should be a valid string"),
-        ({"messages": ""}, "messages: String should have at least 1 character"),
-        ({"messages": "x", "timestamp": "soon"}, "timestamp: cannot parse timestamp 'soon'"),
+        ("memories", {"messages": 5}, "messages: Input should be a valid string, dictionary or list"),
+        ("memories", {"messages": [5]}, "messages.0: Input should be a valid string or dictionary"),
+        (
+            "memories",
+            {"messages": [{"role": "user", "content": 3}]},
+            "messages.0.content: Input should be a valid string",
+        ),
+        ("memories", {"messages": ""}, "messages: String should have at least 1 character"),
+        ("memories", {"messages": "x", "timestamp": "soon"}, "timestamp: cannot parse timestamp 'soon'"),
+        ("memories", {"messages": [{"content": "x", "Role": "user"}]}, "messages.0.Role: Extra inputs are not"),
+        ("search", {"Query": "x"}, "query: Field required; Query: Extra inputs are not permitted"),
+        ("search", {"query": "x", "channels": {"Dense": 500}}, "channels.Dense: Input should be less than"),
+        ("search", {"query": "x", "filters": {"level": "nope"}}, "filters.level: Input should be 'turn', 'fact'"),
+        ("search", {"query": "x", "filters": "abc"}, "filters: Input should be a valid dictionary"),
     ],
 )
 def test_a_validation_error_names_the_request_s_fields_not_pydantic_s_types(
-    tenant_client: NewClient, body: object, said: str
+    tenant_client: NewClient, path: str, body: object, said: str
 ) -> None:
     """It read "messages.function-after[_no_surrogates(), constrained-str]: Input should be a valid
     string; messages.Message: Input should be a valid dictionary or instance of Message; ...": the
-    schema's internals, each member of a union that failed, and the list as well as its item."""
-    message = _error(tenant_client().post("/v1/memories", json=body), 422, "validation_error")
+    schema's internals, each member of a union that failed, and the list as well as its item; the
+    client's own names (an extra field "Query", a channel "Dense") stay as it wrote them."""
+    message = _error(tenant_client().post(f"/v1/{path}", json=body), 422, "validation_error")
     assert message.startswith(said), message
-    assert not any(internal in message for internal in ("function-after", "Message", "list[", "Value error"))
+    internals = ("function-after", "Message", "list[", "Value error", "object to extract", "instance of")
+    assert not any(internal in message for internal in internals)
 
 
 def test_body_that_is_not_json(tenant_client: NewClient) -> None:

@@ -42,11 +42,10 @@ class LLMReranker:
         texts = [_line(h) for h in head]
         try:
             reply = generate(self.llm, prompt.PROMPT, prompt.messages(query, texts), max_tokens=self.max_tokens).value
-        except LLMError as exc:  # the fused order stands, and each hit it leaves unranked says why
-            self.failures += 1
-            failed = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        except LLMError as exc:  # the fused order stands, and each hit it leaves unranked says why:
+            self.failures += 1  # the error's kind only (its text may name the endpoint, its credentials)
             for hit in head:
-                hit.explain["rerank"] = {"by": self.id, "failed": failed}
+                hit.explain["rerank"] = {"by": self.id, "failed": type(exc).__name__}
             return list(hits)
         order = list(dict.fromkeys(n - 1 for n in reply.ranking if 1 <= n <= len(head)))
         chosen = set(order)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -102,11 +103,30 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-# a union member's tag in an error's location: "function-after[...]", "list[...]", "Message"
-_UNION_TAG = re.compile(r"[\[(]|^[A-Z]")
-_EXPECTED = re.compile(
-    r"^Input should be (?:a valid |an? )?(.*?)(?: or (?:instance of \w+|object to extract fields from))?$"
-)
+# a union member's tag in an error's location: "function-after[...]", "list[...]", or the name of a
+# request model ("Message"); never a name the client sent (an extra field keeps its own)
+_TYPE_TAG = re.compile(r"[\[(]")
+_TYPE_NAMES = re.compile(r" or (?:instance of \w+|object to extract fields from)$")  # pydantic's, not the API's
+_EXPECTED = re.compile(r"^Input should be (?:a valid |an? )(.*)$")
+
+
+@cache
+def _model_names() -> frozenset[str]:
+    from outcrop.server.schemas import requests
+
+    return frozenset(
+        name for name, value in vars(requests).items() if isinstance(value, type) and issubclass(value, BaseModel)
+    )
+
+
+def _place(error: Any) -> tuple[str, ...]:
+    """Where ``error`` is, as the client wrote the request: its fields and indexes only."""
+    loc = [p for p in error.get("loc", ()) if p != "body"]
+    sent = loc[-1:] if error.get("type") == "extra_forbidden" else []  # the client's own name, whatever it is
+    tags = {
+        p for p in loc[: len(loc) - len(sent)] if isinstance(p, str) and (_TYPE_TAG.search(p) or p in _model_names())
+    }
+    return tuple(str(p) for p in loc[: len(loc) - len(sent)] if p not in tags) + tuple(map(str, sent))
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -120,10 +140,7 @@ def _validation_message(exc: RequestValidationError) -> str:
         return "the request body must be a JSON object (send Content-Type: application/json)"
     found: dict[tuple[str, ...], list[str]] = {}
     for error in errors:
-        place = tuple(
-            str(p) for p in error.get("loc", ()) if p != "body" and not (isinstance(p, str) and _UNION_TAG.search(p))
-        )
-        said = found.setdefault(place, [])
+        said = found.setdefault(_place(error), [])
         message = str(error.get("msg", "invalid"))
         if message not in said:
             said.append(message)
@@ -136,7 +153,7 @@ def _one_of(messages: list[str]) -> str:
     """A union's failures as one message: what the member of the value's type said of it ("String
     should have at least 1 character"), else what the union takes ("Input should be a valid
     string, dictionary or list")."""
-    messages = [m.removeprefix("Value error, ") for m in messages]
+    messages = [_TYPE_NAMES.sub("", m.removeprefix("Value error, ")) for m in messages]
     specific = [m for m in messages if not _EXPECTED.match(m)]
     if specific or len(messages) == 1:
         return "; ".join(specific or messages)

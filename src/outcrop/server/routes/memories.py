@@ -56,8 +56,8 @@ def add(
                         409, "idempotency_conflict", "a request with this Idempotency-Key is still running: retry later"
                     )
                 return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
-        try:
-            with state.memories.writing(tenant.name, owner):
+        with state.memories.writing(tenant.name, owner):
+            try:
                 ids = tenant.memory.add(
                     payload["messages"],
                     user_id=body.user_id,
@@ -66,13 +66,13 @@ def add(
                     timestamp=body.timestamp,
                     metadata=body.metadata,
                 )
-        except BaseException:
-            if idempotency_key is not None:
-                state.idempotency.release(tenant.name, idempotency_key)  # a failed request frees its key
-            raise
-        result = AddResponse(ids=ids).model_dump(mode="json")
-        if idempotency_key is not None:
-            state.idempotency.save(tenant.name, idempotency_key, StoredResponse(digest, 201, result))
+            except BaseException:
+                if idempotency_key is not None:
+                    state.idempotency.release(tenant.name, idempotency_key)  # a failed request frees its key
+                raise
+            result = AddResponse(ids=ids).model_dump(mode="json")
+            if idempotency_key is not None:  # under the scope's lock: a forget of these turns waits for it
+                state.idempotency.save(tenant.name, idempotency_key, StoredResponse(digest, 201, result))
     return JSONResponse(result, status_code=201)
 
 
