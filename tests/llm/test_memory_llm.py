@@ -150,7 +150,7 @@ def test_reranker_failure_keeps_the_fused_order(tmp_path: Path, embedder: Embedd
             assert [h.id for h in hits] == [h.id for h in plain]
             assert m.stats()["llm"]["failed"] == 1
             # the caller sees that these are not the reranked order (it was in the stats only)
-            assert {h.explain["rerank"]["failed"] for h in hits} == {"LLMUnavailableError"}, hits[0].explain
+            assert {h.explain["rerank"]["failed"] for h in hits} == {"LLMStatusError"}, hits[0].explain  # 503
 
 
 def test_a_summary_steered_by_a_flagged_turn_is_quarantined_though_it_quotes_none_of_it(
