@@ -38,6 +38,7 @@ from outcrop.stores.postgres.schema import (
 )
 from outcrop.stores.postgres.vectors import PostgresVectors
 from outcrop.stores.registry import open_store
+from tests.helpers import run_cli
 
 TURNS = [
     {"name": "Ana", "content": "I moved to Lisbon last month."},
@@ -390,6 +391,11 @@ def test_a_non_superuser_owner_can_run_the_store(postgres_server: str, embedder:
         with pytest.raises(ConfigError, match="BYPASSRLS"):  # it could not see the other tenants' vectors
             m.store.vectors.activate(space)
     assert _count_as_app(url, "default") > 0 and _count_as_app(url, "other") == 0
+    # a bulk command naming its tenant needs no listing of every tenant (which such a role may not do)
+    done = run_cli("rebuild", "--tenant", "default", env={"OUTCROP_DB": url})
+    assert "default" in done.stdout
+    typo = run_cli("rebuild", "--tenant", "defualt", env={"OUTCROP_DB": url}, check=False)
+    assert typo.returncode == 2 and typo.stderr.strip() == "error: the store holds no tenant 'defualt'"
 
 
 def _lay_out_as_memstrata(url: str) -> None:

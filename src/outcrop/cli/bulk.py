@@ -13,6 +13,7 @@ from outcrop.config import MemoryConfig
 from outcrop.distributed.jobs import open_config_store
 from outcrop.distributed.runner import run_each
 from outcrop.errors import BulkWorkError, ConfigError, NotFoundError
+from outcrop.stores.base import Store
 
 R = TypeVar("R")
 
@@ -34,16 +35,29 @@ def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tena
         return [config.tenant]
     store = open_config_store(config)
     try:
-        held = store.records.tenants()
+        if all_tenants:
+            return store.records.tenants()
+        named = list(dict.fromkeys(tenants or ()))
+        # one tenant at a time: a role under row-level security may read only the tenants it names
+        unknown = [name for name in named if not store.records.users(name, 1)]
+        if unknown:  # a misspelt tenant would otherwise be "done" with nothing done
+            raise NotFoundError(f"the store holds no tenant {', '.join(map(repr, unknown))}{_held(store)}")
+        return named
     finally:
         store.close()
-    if all_tenants:
-        return held
-    unknown = [name for name in dict.fromkeys(tenants or ()) if name not in held]
-    if unknown:  # a misspelt tenant would otherwise be "done" with nothing done
-        holds = ", ".join(held) if held else "none"
-        raise NotFoundError(f"the store holds no tenant {', '.join(map(repr, unknown))} (it holds: {holds})")
-    return list(dict.fromkeys(tenants or ()))
+
+
+def _held(store: Store) -> str:
+    """ " (it holds: a, b, ...)", when this role may list the store's tenants."""
+    try:
+        held = store.records.tenants()
+    except ConfigError:  # PostgreSQL under row-level security, without BYPASSRLS
+        return ""
+    shown = ", ".join(held[:_SHOWN]) + (f" and {len(held) - _SHOWN} more" if len(held) > _SHOWN else "")
+    return f" (it holds: {shown or 'none'})"
+
+
+_SHOWN = 10  # tenants an error names
 
 
 def run_bulk(
