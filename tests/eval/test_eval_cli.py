@@ -141,13 +141,25 @@ def test_malformed_locomo_data_is_one_line(tmp_path: Path, data: str, message: s
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("conversations", [",,,", "", " , "])
-def test_conversations_naming_none_is_refused(locomo_slice: Path, tmp_path: Path, conversations: str) -> None:
-    """``,,,`` ran none and blamed the data ("nothing to score"); ``""`` ran every conversation."""
+@pytest.mark.parametrize(
+    ("conversations", "said"),
+    [
+        (",,,", "--conversations: no conversation named"),
+        ("", "--conversations: no conversation named"),
+        (" , ", "--conversations: no conversation named"),
+        ("0,0", "--conversations: '0' names 'conv-26' again"),
+        ("0,conv-26", "--conversations: 'conv-26' names 'conv-26' again"),
+    ],
+)
+def test_conversations_naming_none_or_one_twice_is_refused(
+    locomo_slice: Path, tmp_path: Path, conversations: str, said: str
+) -> None:
+    """``,,,`` ran none and blamed the data ("nothing to score"); ``""`` ran every conversation;
+    ``0,0`` ran one twice and counted its questions twice."""
     out = tmp_path / "out"
     args = ("--data", str(locomo_slice), "--out", str(out), "--conversations", conversations, "--no-baselines")
     result = run_cli("eval", "locomo", *args, check=False)
-    assert result.returncode == 2 and "--conversations: no conversation named" in result.stderr, result.stderr
+    assert result.returncode == 2 and said in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
 
 

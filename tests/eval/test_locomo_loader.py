@@ -44,6 +44,9 @@ def test_a_well_formed_file_loads(tmp_path: Path) -> None:
         (_turn("D1:2", 42), "has a number 'text'"),
         (_turn("D1:2", ["a", "b"]), "has a list 'text'"),
         (_turn("D1:2", "   "), "has an empty 'text'"),
+        (_turn("D1:2", speaker=7), "'speaker' must be a non-empty string"),
+        (_turn("D1:2", speaker="Mel\x1b[2J"), "'speaker' contains a control character"),
+        (_turn("D1:2", "I adopted \ud800 a cat."), "'text' is not valid Unicode"),
     ],
 )
 def test_a_turn_without_a_text_string_is_refused_naming_sample_and_turn(

@@ -183,15 +183,18 @@ def _chosen_samples(samples: Sequence[LocomoSample], conversations: str) -> list
             "--conversations: no conversation named (give indexes or sample ids, e.g. 0,1 or conv-26)"
         )
     by_id = {s.sample_id: s for s in samples}
-    chosen = []
+    chosen: dict[str, LocomoSample] = {}
     for token in tokens:
         if token in by_id:
-            chosen.append(by_id[token])
+            sample = by_id[token]
         elif token.isdigit() and int(token) < len(samples):
-            chosen.append(samples[int(token)])
+            sample = samples[int(token)]
         else:
             raise InvalidInputError(f"--conversations: no conversation {token!r} (0..{len(samples) - 1} or an id)")
-    return chosen
+        if sample.sample_id in chosen:  # it ran twice, and its questions counted twice
+            raise InvalidInputError(f"--conversations: {token!r} names {sample.sample_id!r} again")
+        chosen[sample.sample_id] = sample
+    return list(chosen.values())
 
 
 @app.command()

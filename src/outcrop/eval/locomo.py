@@ -134,6 +134,12 @@ def _messages(turns: list[Any], sample_id: str, number: int, seen: set[str]) -> 
         message = locomo_message(turn)
         if not message["content"].strip():
             raise InvalidInputError(f"{where} has an empty 'text' and no image caption: nothing to remember")
+        # what the memory would refuse mid-run without naming the turn: refused here, naming it
+        validate_name(turn.get("speaker"), f"{where}: 'speaker'")
+        try:
+            message["content"].encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(f"{where}: 'text' is not valid Unicode (position {exc.start})") from None
         messages.append(message)
     return messages
 
