@@ -221,6 +221,7 @@ def test_a_line_that_is_no_json_rpc_message_is_answered_over_stdio(db_url: str) 
         return replies.get(timeout=120)  # the first waits for the model to load
 
     try:
+        process.stdin.write("\n   \n")  # blank lines between messages ask nothing: no answer
         not_json = ask('{"jsonrpc": "2.0", "id": 1, "method": "initialize"')
         assert not_json == {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
         not_a_request = ask('{"jsonrpc": "2.0", "id": 7, "method": 5}')

@@ -4,7 +4,8 @@ The SDK's stdio reader hands a line it cannot read (not JSON, or JSON that is no
 to the session as an exception, which only logs it: a client that sent a malformed request waited
 forever for its answer. Here each such line gets an error response: ``-32700`` (parse error) for
 text that is not JSON, ``-32600`` (invalid request) for JSON that is not a request, with the
-request's id when one can be read from it, else ``null`` (JSON-RPC 2.0, section 5).
+request's id when one can be read from it, else ``null`` (JSON-RPC 2.0, section 5). A blank line
+is passed over, as the SDK did.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def error_for(exc: Exception) -> JSONRPCError:
     )
 
 
+def _blank(exc: Exception) -> bool:
+    problems = exc.errors() if isinstance(exc, ValidationError) else []
+    return len(problems) == 1 and isinstance(problems[0].get("input"), str) and not problems[0]["input"].strip()
+
+
 def _request_id(problems: list[Any]) -> int | str | None:
     for problem in problems:
         received = problem.get("input")
@@ -53,6 +59,8 @@ async def answering_unreadable(
     async with into:
         async for item in incoming:
             if isinstance(item, Exception):
+                if _blank(item):  # a blank line between messages: nothing was asked
+                    continue
                 try:
                     await outgoing.send(SessionMessage(error_for(item)))
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError):
