@@ -5,6 +5,7 @@ raises; the open file then failed the next test with a ResourceWarning)."""
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,13 @@ def test_a_single_server_that_cannot_start_says_why_in_one_line(tmp_path: Path) 
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: cannot open the server database {keys}: unable to open database file"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path, workers: str) -> None:
+    """It was uvicorn's log line and exit code 3 (1 with workers), after the app had started."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        done = run_cli("serve", "--port", port, "--workers", workers, db=tmp_path / "m.db", check=False, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"

@@ -279,3 +279,62 @@ def test_a_stop_while_workers_fail_to_start_is_prompt(tmp_path: Path) -> None:
                     pass
     assert code == 0, (code, took)
     assert took < 10
+
+
+@contextmanager
+def _serving_workers(tmp_path: Path) -> Iterator[tuple[ServerProcess, httpx.Client, set[int]]]:
+    """``outcrop serve --workers 2`` with both workers up, an admin client and the workers' pids."""
+    process = _server(tmp_path)
+    with process, httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+        assert process.process is not None
+        deadline = time.monotonic() + 300
+        while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.5)
+        workers = _workers(process.process.pid)
+        assert len(workers) == WORKERS
+        yield process, admin, workers
+
+
+def test_sighup_restarts_the_workers_one_at_a_time(tmp_path: Path) -> None:
+    """uvicorn's supervisor restarted its workers on SIGHUP; outcrop's first one died of it,
+    silently, its workers with it."""
+    with _serving_workers(tmp_path) as (process, admin, first):
+        assert process.process is not None
+        process.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            now = _workers(process.process.pid)
+            if len(now) == WORKERS and not now & first:
+                break
+            assert process.process.poll() is None
+            time.sleep(0.5)
+        assert not _workers(process.process.pid) & first  # every worker replaced
+        assert admin.get("/v1/admin/tenants").status_code == 200  # and the server serves on
+
+
+def test_a_replacement_that_cannot_start_leaves_the_serving_workers_serving(tmp_path: Path) -> None:
+    """Once the server served, a replacement worker that could not start (its database away for
+    a while) stopped the whole server, the healthy worker too; now it is retried while the others
+    serve, and comes back when it can."""
+    keys = tmp_path / "keys.db"
+    with _serving_workers(tmp_path) as (process, admin, workers):
+        assert process.process is not None
+        keys.rename(tmp_path / "keys.away")
+        keys.mkdir()  # a new worker's keys database cannot be opened
+        os.kill(next(iter(workers)), signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while "could not start" not in (tmp_path / "server.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "could not start" in (tmp_path / "server.log").read_text()
+        assert process.process.poll() is None and admin.get("/v1/admin/tenants").status_code == 200
+        keys.rmdir()
+        (tmp_path / "keys.away").rename(keys)
+        deadline = time.monotonic() + 300
+        while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.5)
+        back = _workers(process.process.pid)
+        failures = (tmp_path / "server.log").read_text().count("could not start")
+        time.sleep(10)  # a replacement that failed would have ended by now (it fails at its startup)
+        assert _workers(process.process.pid) == back and len(back) == WORKERS
+        assert (tmp_path / "server.log").read_text().count("could not start") == failures
+        assert process.process.poll() is None

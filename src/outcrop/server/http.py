@@ -16,6 +16,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -26,7 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from outcrop.errors import ConfigError, OutcropError
 from outcrop.server.config import ServerConfig
-from outcrop.server.supervisor import STARTUP_FAILURE, QuietFailure, Supervisor, watch_startup
+from outcrop.server.supervisor import QuietFailure, Supervisor, watch_startup
 from outcrop.server.supervisor import logger as supervisor_log
 
 __all__ = [
@@ -144,14 +145,14 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
     docs/server.md). A worker that cannot start stops the server with its error
     (:class:`~outcrop.server.supervisor.WorkerStartError`) instead of being replaced for ever."""
     if workers <= 1:
-        _serve_one(uvicorn_config(app, config, host=host, port=port, log_level=log_level))
+        _serve_one(uvicorn_config(app, config, host=host, port=port, log_level=log_level), _listening(host, port))
         return
     settings = {
         **_settings(config, host=host, port=port, log_level=log_level),
         "http": GuardedH11Protocol,  # importable by name in each worker, which sets its deadline
     }
-    # configures the supervisor's logging as each worker's, and binds the one socket they share
-    sock = uvicorn.Config(app_from_environment, **settings).bind_socket()
+    uvicorn.Config(app_from_environment, **settings)  # configures the supervisor's logging as each worker's
+    sock = _listening(host, port)  # the one socket they share
     os.environ[CONFIG_ENV] = json.dumps(_revealed(config.model_dump(mode="python")), default=str)
     try:
         Supervisor(app_from_environment, settings, [sock], workers).run()
@@ -160,7 +161,20 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
         sock.close()
 
 
-def _serve_one(settings: uvicorn.Config) -> None:
+def _listening(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound before the app starts (and loads its model): a port in
+    use is one line and exit 2 at once, not uvicorn's log line and exit 1 or 3 after the startup."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host, port), family=family, backlog=2048)  # SO_REUSEADDR, as uvicorn
+    except OSError as exc:
+        why = exc.strerror.split(" (while attempting")[0] if exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {why}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_one(settings: uvicorn.Config, sock: socket.socket) -> None:
     """One process: an app whose startup fails (the store or the keys database cannot be opened)
     raises its error, which the CLI prints as one line (exit 2); uvicorn logged its traceback and
     ended the process with exit code 3."""
@@ -169,15 +183,14 @@ def _serve_one(settings: uvicorn.Config) -> None:
     quiet = QuietFailure(failures)
     supervisor_log.addFilter(quiet)
     try:
-        uvicorn.Server(settings).run()
-    except SystemExit as exc:
+        uvicorn.Server(settings).run(sockets=[sock])
+    except SystemExit:
         if failures and isinstance(failures[0], OutcropError):
             raise failures[0] from None
-        if exc.code == STARTUP_FAILURE:  # uvicorn logged why (a port in use)
-            raise ConfigError("the server could not start (see the line above)") from None
         raise
     finally:
         supervisor_log.removeFilter(quiet)
+        sock.close()
 
 
 def app_from_environment() -> Any:

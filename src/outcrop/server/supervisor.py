@@ -7,14 +7,19 @@ started another, for ever; and it pinged each worker with a blocking wait of up 
 timeout (120 s here): a worker that died before answering held the supervisor, and a SIGTERM, that
 long.
 
-- A worker that cannot start (its app's factory or startup raises) stops the server: every
-  replacement would fail the same way. The supervisor stops the other workers and raises
-  :class:`WorkerStartError` with the worker's own message (the CLI prints it as one line, exit 2);
-  the worker logs no traceback for one of outcrop's errors (a bug's traceback stays).
-- A worker that dies before serving without saying why (a signal: the OOM killer while it loads the
-  model; a crash) is replaced after a pause that doubles, up to :data:`MAX_FAILED_STARTS` times in a
-  row with no worker serving in between; then the server stops the same way.
+- Until a worker has served, a worker that cannot start (its app's factory or startup raises)
+  stops the server: every replacement would fail the same way. The supervisor stops the other
+  workers and raises :class:`WorkerStartError` with the worker's own message (the CLI prints it as
+  one line, exit 2); the worker logs no traceback for one of outcrop's errors (a bug's traceback
+  stays). A worker that dies before serving without saying why (a signal: the OOM killer while it
+  loads the model; a crash) is replaced after a pause that doubles, up to
+  :data:`MAX_FAILED_STARTS` times in a row; then the server stops the same way.
+- Once a worker has served, the server runs on: a replacement that cannot start (the database
+  down for a while) is logged with its error and tried again after a pause that doubles, up to
+  :data:`MAX_PAUSE_S`, while the other workers serve.
 - A worker that dies after it served is replaced at once.
+- SIGHUP restarts the workers one at a time (each replaced once the one before serves again),
+  as uvicorn's supervisor did.
 - A worker that does not answer a ping within :data:`HEALTHCHECK_S` is killed (and replaced as above).
 - SIGINT or SIGTERM stops the workers (SIGTERM; SIGKILL after :data:`STOP_GRACE_S`, or
   :data:`STARTING_STOP_GRACE_S` for one still starting; at once on a second signal) and returns.
@@ -45,6 +50,7 @@ from outcrop.errors import OutcropError
 __all__ = [
     "HEALTHCHECK_S",
     "MAX_FAILED_STARTS",
+    "MAX_PAUSE_S",
     "STARTUP_FAILURE",
     "QuietFailure",
     "Supervisor",
@@ -65,7 +71,7 @@ STARTING_STOP_GRACE_S = 3.0  # for a worker that serves nothing yet
 _PING_EVERY_S = 5.0
 _TICK_S = 0.5
 _FIRST_PAUSE_S = 0.5  # before replacing a worker that died while starting; doubles each time
-_MAX_PAUSE_S = 8.0
+MAX_PAUSE_S = 8.0
 
 
 class WorkerStartError(OutcropError):
@@ -169,6 +175,15 @@ class QuietFailure(logging.Filter):
 def _work(
     factory: Callable[[], Any], settings: dict[str, Any], sockets: list[socket.socket], conn: Connection
 ) -> None:  # pragma: no cover (runs in the worker process)
+    try:
+        _serve_worker(factory, settings, sockets, conn)
+    except KeyboardInterrupt:  # Ctrl-C reaches the workers too (one process group): the supervisor stops them
+        sys.exit(0)
+
+
+def _serve_worker(
+    factory: Callable[[], Any], settings: dict[str, Any], sockets: list[socket.socket], conn: Connection
+) -> None:  # pragma: no cover (runs in the worker process)
     channel = _Channel(conn)
     threading.Thread(target=channel.answer_pings, name="outcrop-pong", daemon=True).start()
     config = uvicorn.Config(factory, **settings)  # logging is configured here; the app is built next
@@ -201,6 +216,7 @@ class _Worker:
     conn: Connection
     last_ping: float
     serving: bool = False
+    restarting: bool = False  # stopped by a SIGHUP's rolling restart
     failure: str | None = None
     ping_sent: float | None = None
 
@@ -225,7 +241,9 @@ class Supervisor:
         self._workers: dict[int, _Worker] = {}
         self._due: dict[int, float] = {}  # slot → when its replacement starts
         self._failed_starts = 0
+        self._served = False  # a worker has served since the supervisor started
         self._signals = 0
+        self._restarts: list[int] = []  # slots a SIGHUP asked to restart, not yet restarted
         self._error: str | None = None
 
     def run(self) -> None:
@@ -251,7 +269,12 @@ class Supervisor:
         def handle(signum: int, frame: FrameType | None) -> None:
             self._signals += 1
 
+        def restart(signum: int, frame: FrameType | None) -> None:
+            logger.info("Restarting the workers (SIGHUP)")
+            self._restarts = sorted(set(self._restarts) | set(self._workers))
+
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, restart)
         try:
             yield
         finally:
@@ -281,13 +304,24 @@ class Supervisor:
                 self._reap(worker)
             elif self._error is None:
                 self._ping(worker)
+        self._restart_next()
+
+    def _restart_next(self) -> None:
+        """One worker of a SIGHUP's restart, once every other worker serves."""
+        everyone = len(self._workers) == self._count and not self._due
+        if not self._restarts or not everyone or not all(w.serving for w in self._workers.values()):
+            return
+        worker = self._workers.get(self._restarts.pop(0))
+        if worker is not None and worker.process.is_alive():
+            worker.restarting = True
+            worker.process.terminate()  # it finishes its requests; the reaper starts its replacement
 
     def _read(self, worker: _Worker) -> None:
         try:
             while worker.conn.poll():
                 message = worker.conn.recv()
                 if message[0] == "serving":
-                    worker.serving = True
+                    worker.serving = self._served = True
                     self._failed_starts = 0
                 elif message[0] == "failed":
                     worker.failure = worker.failure or message[1]
@@ -318,22 +352,27 @@ class Supervisor:
             return
         exitcode = worker.process.exitcode
         if worker.serving:
-            logger.warning("Worker [%d] died (%s); starting another", worker.pid, _how(exitcode))
+            if worker.restarting:
+                logger.info("Worker [%d] stopped; starting its replacement", worker.pid)
+            else:
+                logger.warning("Worker [%d] died (%s); starting another", worker.pid, _how(exitcode))
             self._start(worker.slot)
             return
-        if worker.failure is not None:
-            self._error = worker.failure
-            return
-        if exitcode == STARTUP_FAILURE:
-            self._error = f"its process ended with exit code {exitcode} (see the log above)"
-            return
+        why = worker.failure or (f"exit code {exitcode}" if exitcode == STARTUP_FAILURE else None)
         self._failed_starts += 1
-        if self._failed_starts >= MAX_FAILED_STARTS:
-            self._error = f"{self._failed_starts} workers in a row died before serving (the last: {_how(exitcode)})"
-            return
-        pause = min(_FIRST_PAUSE_S * 2 ** (self._failed_starts - 1), _MAX_PAUSE_S)
+        if not self._served:  # nothing has served yet: a replacement would fail the same way
+            if worker.failure is not None:
+                self._error = worker.failure
+                return
+            if exitcode == STARTUP_FAILURE:
+                self._error = f"its process ended with exit code {exitcode} (see the log above)"
+                return
+            if self._failed_starts >= MAX_FAILED_STARTS:
+                self._error = f"{self._failed_starts} workers in a row died before serving (the last: {_how(exitcode)})"
+                return
+        pause = min(_FIRST_PAUSE_S * 2 ** min(self._failed_starts - 1, 10), MAX_PAUSE_S)  # retried for days
         logger.warning(
-            "Worker [%d] died before serving (%s); starting another in %.1f s", worker.pid, _how(exitcode), pause
+            "Worker [%d] could not start (%s); starting another in %.1f s", worker.pid, why or _how(exitcode), pause
         )
         self._due[worker.slot] = time.monotonic() + pause
 
