@@ -75,14 +75,8 @@ def _server(tmp_path: Path) -> ServerProcess:
 
 
 def test_workers_share_the_store_and_replace_a_killed_one(tmp_path: Path) -> None:
-    process = _server(tmp_path)
-    with process, httpx.Client(base_url=process.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+    with _serving_workers(tmp_path) as (process, admin, workers):
         assert process.process is not None
-        deadline = time.monotonic() + 300
-        while len(_workers(process.process.pid)) < WORKERS and time.monotonic() < deadline:
-            time.sleep(0.5)
-        workers = _workers(process.process.pid)
-        assert len(workers) == WORKERS
         admin.post("/v1/admin/tenants", json={"name": "acme"}).raise_for_status()
         key = admin.post("/v1/admin/tenants/acme/keys", json={"name": "test"}).json()["key"]
         headers = {"Authorization": f"Bearer {key}"}
