@@ -164,10 +164,12 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
 def _listening(host: str, port: int) -> socket.socket:
     """The server's listening socket, bound before the app starts (and loads its model): a port in
     use is one line and exit 2 at once, not uvicorn's log line and exit 1 or 3 after the startup."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock = socket.create_server((host, port), family=family, backlog=2048)  # SO_REUSEADDR, as uvicorn
+        sock.bind((host, port))  # listens once the server starts, as uvicorn's own
     except OSError as exc:
+        sock.close()
         why = exc.strerror.split(" (while attempting")[0] if exc.strerror else str(exc)
         raise ConfigError(f"cannot listen on {host}:{port}: {why}") from None
     sock.set_inheritable(True)
