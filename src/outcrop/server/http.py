@@ -145,14 +145,14 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
     docs/server.md). A worker that cannot start stops the server with its error
     (:class:`~outcrop.server.supervisor.WorkerStartError`) instead of being replaced for ever."""
     if workers <= 1:
-        _serve_one(uvicorn_config(app, config, host=host, port=port, log_level=log_level), _listening(host, port))
+        _serve_one(uvicorn_config(app, config, host=host, port=port, log_level=log_level), _bound(host, port))
         return
     settings = {
         **_settings(config, host=host, port=port, log_level=log_level),
         "http": GuardedH11Protocol,  # importable by name in each worker, which sets its deadline
     }
     uvicorn.Config(app_from_environment, **settings)  # configures the supervisor's logging as each worker's
-    sock = _listening(host, port)  # the one socket they share
+    sock = _bound(host, port)  # the one socket they share
     os.environ[CONFIG_ENV] = json.dumps(_revealed(config.model_dump(mode="python")), default=str)
     try:
         Supervisor(app_from_environment, settings, [sock], workers).run()
@@ -161,9 +161,11 @@ def serve(app: Any, config: ServerConfig, *, host: str, port: int, log_level: st
         sock.close()
 
 
-def _listening(host: str, port: int) -> socket.socket:
-    """The server's listening socket, bound before the app starts (and loads its model): a port in
-    use is one line and exit 2 at once, not uvicorn's log line and exit 1 or 3 after the startup."""
+def _bound(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the app starts (and loads its model): a port in use is one
+    line and exit 2 at once, not uvicorn's log line and exit 1 or 3 after the startup. uvicorn makes
+    it listen once it serves; listening from here on reset connections mid-run (the isolation test
+    of the REST server, three runs of three)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
