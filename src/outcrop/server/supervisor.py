@@ -274,7 +274,8 @@ class Supervisor:
             self._restarts = sorted(set(self._restarts) | set(self._workers))
 
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, restart)
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, restart)
         try:
             yield
         finally:
