@@ -31,6 +31,7 @@ CHANNELS = (
     "focus",
     "hops",
     "feedback",
+    "dense_turns",
 )
 """The channels search fuses (``retrieve/``); ``channels`` weights name some of them."""
 MAX_WEIGHT = 100.0

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from outcrop.core.validation import describe_errors
 from outcrop.errors import LLMOutputError
 from outcrop.llm.base import LLM, Completion, Message
 from outcrop.llm.jsonparse import parse_json_reply
@@ -53,7 +54,7 @@ def read_reply(prompt: Prompt[T], text: str) -> T:
     try:
         return prompt.response.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
+        problems = describe_errors(exc.errors(), root="(root)")
         raise ReplyProblem(f"the reply does not follow the schema: {problems}") from None
 
 

@@ -21,6 +21,7 @@ from outcrop.api.memory import Memory
 from outcrop.core.locks import ScopeLocks
 from outcrop.core.provenance import Writer, flags_of, writer_of
 from outcrop.core.types import DEFAULT_USER, Hit, Level
+from outcrop.core.validation import describe_errors
 from outcrop.errors import NotFoundError
 from outcrop.mcp_server.calls import call as _call
 from outcrop.mcp_server.calls import in_scope, tool_error
@@ -167,8 +168,7 @@ class _KnownArguments(MCPServer):
             cause = exc.__cause__
             if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
                 raise
-            problems = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in cause.errors()[:5]]
-            raise ToolError(f"invalid_input: {'; '.join(problems)}") from cause
+            raise ToolError(f"invalid_input: {describe_errors(cause.errors(), root='arguments')}") from cause
 
     async def run_stdio_async(self) -> None:
         """Serve over stdio, answering a line that is no JSON-RPC message (the SDK only logged it:

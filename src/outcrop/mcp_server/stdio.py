@@ -18,6 +18,8 @@ from mcp.shared.message import SessionMessage
 from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
+from outcrop.core.validation import describe_errors
+
 __all__ = ["answering_unreadable", "error_for"]
 
 
@@ -26,7 +28,7 @@ def error_for(exc: Exception) -> JSONRPCError:
     problems = exc.errors() if isinstance(exc, ValidationError) else []
     if not problems or any(p["type"] == "json_invalid" for p in problems):
         return JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=PARSE_ERROR, message="Parse error"))
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in problems[:3])
+    detail = describe_errors(problems, root="message", limit=3)
     return JSONRPCError(
         jsonrpc="2.0",
         id=_request_id(problems),

@@ -46,6 +46,8 @@ def assemble_context(
     # own weight (0: off), and only where the dense channel runs
     weights = dict(config.channel_weights)
     weights["feedback"] = config.context_feedback if weights.get("dense", 0.0) > 0 else 0.0
+    # and the dense ranking over turns alone, which restating facts do not crowd (retrieve/channels.py)
+    weights["dense_turns"] = config.context_dense_turns if weights.get("dense", 0.0) > 0 else 0.0
     retrieval = retriever.retrieve(
         scope,
         query,

@@ -10,7 +10,7 @@ import re
 import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
@@ -19,7 +19,7 @@ import numpy as np
 from outcrop.config import RetrievalConfig
 from outcrop.core.text import FILLER, query_terms, without_possessive
 from outcrop.core.threads import available_cores
-from outcrop.core.types import Scope
+from outcrop.core.types import Level, Scope
 from outcrop.providers.base import Embedder
 from outcrop.providers.term_neighbours import term_neighbours
 from outcrop.retrieve.expansion import expand_terms
@@ -27,7 +27,7 @@ from outcrop.retrieve.query import QueryAnalysis, known_speakers
 from outcrop.retrieve.reuse import active_reuse
 from outcrop.stores.base import ScoredId, SearchFilters, Store, VectorSpace
 
-__all__ = ["BM25Channel", "Channel", "ChannelRequest", "DenseChannel", "RecencyChannel"]
+__all__ = ["BM25Channel", "Channel", "ChannelRequest", "DenseChannel", "RecencyChannel", "TurnDenseChannel"]
 
 _NAME = re.compile(r"\b[A-Z][\w'’-]+")
 
@@ -161,6 +161,29 @@ class DenseChannel:
         vector = np.array(self.embedder.embed([text])[0], dtype=np.float32)
         vector.setflags(write=False)
         return vector
+
+
+class TurnDenseChannel:
+    """The dense channel's cosine over turns alone.
+
+    The facts that restate a turn with its names and dates resolved sit beside it in the dense
+    ranking and crowd its first places (LoCoMo dev: "What is Joanna inspired by?" has its evidence
+    first by cosine among turns, 115th through the pipeline). Contexts fuse this ranking too
+    (``retrieval.context_dense_turns``); it shares the dense channel's query vector."""
+
+    name = "dense_turns"
+
+    def __init__(self, store: Store, dense: DenseChannel) -> None:
+        self.store = store
+        self.dense = dense
+
+    def search(self, request: ChannelRequest) -> list[ScoredId]:
+        filters = request.filters or SearchFilters()
+        if filters.levels and Level.TURN not in filters.levels:
+            return []  # the request asks for no turns
+        vector = self.dense.query_vector(request.query.text)
+        turns_only = replace(filters, levels=(Level.TURN,))
+        return self.store.vectors.search(request.scope, self.dense.space, vector, request.k, turns_only)
 
 
 @lru_cache(maxsize=1)

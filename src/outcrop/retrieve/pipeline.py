@@ -13,7 +13,14 @@ from outcrop.core.explain import Explain
 from outcrop.core.time.clock import now as wall_now
 from outcrop.core.types import Hit, Item, Level, Scope
 from outcrop.providers.base import Embedder, first_window_only
-from outcrop.retrieve.channels import BM25Channel, Channel, ChannelRequest, DenseChannel, RecencyChannel
+from outcrop.retrieve.channels import (
+    BM25Channel,
+    Channel,
+    ChannelRequest,
+    DenseChannel,
+    RecencyChannel,
+    TurnDenseChannel,
+)
 from outcrop.retrieve.feedback import FeedbackChannel
 from outcrop.retrieve.focus import FocusChannel
 from outcrop.retrieve.fusion import weighted_rrf
@@ -82,6 +89,7 @@ class Retriever:
             self.relations,
             self.traits,
             self.focus,
+            TurnDenseChannel(store, self.dense),  # in contexts by default (retrieval.context_dense_turns)
         ]
         # a second hop through the names the first pass's best hits carry (runs when "hops" has a weight)
         self.hops = HopChannel(store, seeds=config.hop_seeds, bridges=config.hop_bridges)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from outcrop.config import MemoryConfig
 from outcrop.core.legacy import default_data_dir, with_current_names
 from outcrop.core.threads import available_cores
+from outcrop.core.validation import describe_errors
 from outcrop.errors import ConfigError
 
 __all__ = ["ServerConfig", "default_keys_path"]
@@ -100,5 +101,5 @@ class ServerConfig(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = describe_errors(exc.errors(), root="configuration")
             raise ConfigError(f"invalid server configuration: {problems}") from None

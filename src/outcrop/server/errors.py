@@ -4,7 +4,6 @@ place: this module maps outcrop's exception tree, request validation and HTTP er
 from __future__ import annotations
 
 import logging
-import re
 from functools import cache
 from typing import Any
 
@@ -16,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from outcrop.core.validation import describe_errors
 from outcrop.errors import (
     ConfigError,
     InvalidInputError,
@@ -103,13 +103,6 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-# a union member's tag in an error's location: "function-after[...]", "list[...]", or the name of a
-# request model ("Message"); never a name the client sent (an extra field keeps its own)
-_TYPE_TAG = re.compile(r"[\[(]")
-_TYPE_NAMES = re.compile(r" or (?:instance of \w+|object to extract fields from)$")  # pydantic's, not the API's
-_EXPECTED = re.compile(r"^Input should be (?:a valid |an? )(.*)$")
-
-
 @cache
 def _model_names() -> frozenset[str]:
     from outcrop.server.schemas import requests
@@ -119,46 +112,12 @@ def _model_names() -> frozenset[str]:
     )
 
 
-def _place(error: Any) -> tuple[str, ...]:
-    """Where ``error`` is, as the client wrote the request: its fields and indexes only."""
-    loc = [p for p in error.get("loc", ()) if p != "body"]
-    sent = loc[-1:] if error.get("type") == "extra_forbidden" else []  # the client's own name, whatever it is
-    tags = {
-        p for p in loc[: len(loc) - len(sent)] if isinstance(p, str) and (_TYPE_TAG.search(p) or p in _model_names())
-    }
-    return tuple(str(p) for p in loc[: len(loc) - len(sent)] if p not in tags) + tuple(map(str, sent))
-
-
 def _validation_message(exc: RequestValidationError) -> str:
-    """Each place the request is wrong, in the request's own words: pydantic names a union's
-    members by their types ("messages.function-after[_no_surrogates(), constrained-str]",
-    "messages.Message") and reports every member that failed; here a place is its fields and
-    indexes, a union's failures one line of what it takes, and a place whose part deeper down is
-    named is left to that part ("messages.0.content", not "messages" as well)."""
+    """Each place the request is wrong, in the request's own words (core/validation.py)."""
     errors = exc.errors()
     if len(errors) == 1 and tuple(errors[0].get("loc", ())) == ("body",) and errors[0].get("type") != "missing":
         return "the request body must be a JSON object (send Content-Type: application/json)"
-    found: dict[tuple[str, ...], list[str]] = {}
-    for error in errors:
-        said = found.setdefault(_place(error), [])
-        message = str(error.get("msg", "invalid"))
-        if message not in said:
-            said.append(message)
-    deepest = [p for p in found if not any(len(q) > len(p) and q[: len(p)] == p for q in found)]
-    parts = [f"{'.'.join(place) or 'body'}: {_one_of(found[place])}" for place in deepest[:5]]
-    return "; ".join(parts) or "invalid request"
-
-
-def _one_of(messages: list[str]) -> str:
-    """A union's failures as one message: what the member of the value's type said of it ("String
-    should have at least 1 character"), else what the union takes ("Input should be a valid
-    string, dictionary or list")."""
-    messages = [_TYPE_NAMES.sub("", m.removeprefix("Value error, ")) for m in messages]
-    specific = [m for m in messages if not _EXPECTED.match(m)]
-    if specific or len(messages) == 1:
-        return "; ".join(specific or messages)
-    wanted = [m.group(1) for m in map(_EXPECTED.match, messages) if m is not None]
-    return f"Input should be a valid {', '.join(wanted[:-1])} or {wanted[-1]}"
+    return describe_errors(errors, root="body", skip=("body",), model_names=_model_names())
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -25,6 +25,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from outcrop.core.validation import describe_errors
 from outcrop.errors import ConfigError, OutcropError
 from outcrop.server.config import ServerConfig
 from outcrop.server.supervisor import QuietFailure, Supervisor, watch_startup
@@ -205,9 +206,7 @@ def app_from_environment() -> Any:
     try:
         config = ServerConfig.model_validate_json(os.environ.pop(CONFIG_ENV, ""))  # not for its own children
     except ValidationError as exc:  # one line from the supervisor, as for any configuration error
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
-        )
+        problems = describe_errors(exc.errors(), root="configuration")
         raise ConfigError(f"the configuration handed down to the worker is invalid: {problems}") from None
     GuardedH11Protocol.read_timeout_s = config.read_timeout_s
     return create_app(config)
