@@ -16,13 +16,14 @@ import httpx
 
 from outcrop import Memory, MemoryConfig
 from outcrop.providers import Embedder
-from outcrop.server import ServerConfig
+from outcrop.server import ServerConfig, create_app
 from outcrop.server.app import open_state
 from outcrop.server.idempotency import PENDING, SQLiteIdempotencyStore, StoredResponse, fingerprint
 from outcrop.server.schemas import AddRequest
 from outcrop.server.sidecar import SidecarDB
 from outcrop.stores.sqlite.driver import sqlite3
 from tests.server.conftest import NewClient, Server
+from tests.server.wire import threaded_server
 
 
 def _keys(server: Server, tenant: str) -> list[str]:
@@ -179,3 +180,51 @@ def test_a_request_waiting_for_its_key_holds_up_no_other_writer(server: Server, 
     replayed = waiting["r"]
     assert replayed.status_code == 201 and replayed.headers["idempotent-replayed"] == "true"
     assert replayed.json() == {"ids": ["t_elsewhere"]}
+
+
+def test_a_forget_waits_for_an_add_to_save_its_record_and_erases_it(tmp_path: Path, embedder: Embedder) -> None:
+    """An add's record is saved under its user's write lock: a forget that comes between the add's
+    write and its record waits for the record, then erases it. Saved after the lock was let go, the
+    record of the forgotten turn outlived the forget, and a retry replayed a forgotten id."""
+    config = ServerConfig(memory=MemoryConfig(store=f"sqlite:///{tmp_path / 'm.db'}"), keys_path=tmp_path / "k.db")
+    app = create_app(config, embedder=embedder)
+    with threaded_server(app, config) as address:
+        state = app.state.outcrop
+        state.keys.create_tenant("acme")
+        secret, _ = state.keys.create_key("acme")
+        saving, go_on = threading.Event(), threading.Event()
+        real_save = state.idempotency.save
+
+        def save_after_a_pause(*args: object) -> None:  # the real save, held until the forget is sent
+            saving.set()
+            go_on.wait(30)
+            real_save(*args)
+
+        state.idempotency.save = save_after_a_pause
+        done: dict[str, httpx.Response] = {}
+        with httpx.Client(base_url=f"http://{address}", headers={"X-API-Key": secret}, timeout=120) as client:
+            body = {"messages": "My locker code is 4471.", "user_id": "u1"}
+            add = threading.Thread(
+                target=lambda: done.update(
+                    add=client.post("/v1/memories", json=body, headers={"Idempotency-Key": "k1"})
+                )
+            )
+            add.start()
+            forget = threading.Thread(
+                target=lambda: done.update(forget=client.post("/v1/forget", json={"user_id": "u1"}))
+            )
+            try:
+                assert saving.wait(60)  # the turn is written; its record is not saved yet
+                forget.start()
+                time.sleep(1.0)
+                assert forget.is_alive()  # it waits for the add's lock
+            finally:
+                go_on.set()
+                add.join(60)
+                if forget.ident is not None:
+                    forget.join(60)
+            assert done["add"].status_code == 201 and done["forget"].status_code == 200, done
+            assert state.idempotency.load("acme", "k1") is None  # the record went with its turn
+            again = client.post("/v1/memories", json=body, headers={"Idempotency-Key": "k1"})
+            assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+            assert again.json()["ids"] != done["add"].json()["ids"]
