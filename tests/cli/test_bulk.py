@@ -57,3 +57,18 @@ def test_bulk_work_over_a_store_that_is_not_there_is_refused(tmp_path: Path) -> 
         done = run_cli(*args, db=missing, check=False)
         assert done.returncode == 2 and "no store at" in done.stderr, args
     assert not missing.parent.exists()
+
+
+def test_a_rebuild_of_what_the_store_does_not_hold_is_refused(tmp_path: Path, embedder: Embedder) -> None:
+    """``OUTCROP_TENANT=globx outcrop rebuild`` (or ``--user-id`` misspelt) rebuilt nothing and exited 0."""
+    db = tmp_path / "m.db"
+    empty = run_cli("rebuild", "--json", db=db)  # an empty store: nothing to rebuild, no mistake
+    assert json.loads(empty.stdout)["turns"] == 0
+    with Memory(config=MemoryConfig(store=f"sqlite:///{db}", tenant="acme"), embedder=embedder) as memory:
+        memory.add("I adopted a parrot named Zorblax.", user_id="u1")
+    typo = run_cli("rebuild", db=db, check=False, env={"OUTCROP_TENANT": "acmee"})
+    assert typo.returncode == 2 and "no tenant 'acmee'" in typo.stderr and "acme" in typo.stderr
+    user = run_cli("rebuild", "--user-id", "u2", db=db, check=False, env={"OUTCROP_TENANT": "acme"})
+    assert user.returncode == 2 and "'u2'" in user.stderr and "u1" in user.stderr
+    done = run_cli("rebuild", "--user-id", "u1", "--json", db=db, env={"OUTCROP_TENANT": "acme"})
+    assert json.loads(done.stdout)["turns"] == 1

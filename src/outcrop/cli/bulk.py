@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 
 import typer
 
+from outcrop.api.memory import Memory
 from outcrop.cli.common import console, print_json
+from outcrop.cli.hints import empty_scope_hint
 from outcrop.config import MemoryConfig
 from outcrop.distributed.jobs import open_config_store
 from outcrop.distributed.runner import run_each
@@ -45,6 +47,24 @@ def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tena
         return named
     finally:
         store.close()
+
+
+def held_scope(memory: Memory, user_id: str | None) -> None:
+    """Refuse a lifecycle command over what the memory does not hold: a user of its tenant it holds
+    nothing for, or a tenant the store does not hold while it holds others (a misspelt
+    ``OUTCROP_TENANT`` would otherwise be "done" with nothing done; an empty store is no mistake)."""
+    tenant = memory.config.tenant
+    if user_id is not None:
+        hint = empty_scope_hint(memory, user_id)
+        if hint is not None:
+            raise NotFoundError(hint)
+    elif not memory.store.records.users(tenant, 1):
+        try:
+            others = memory.store.records.tenants()
+        except ConfigError:  # a role under row-level security cannot tell a misspelt tenant from a new one
+            return
+        if others:
+            raise NotFoundError(f"the store holds no tenant {tenant!r}{_held(memory.store)}")
 
 
 def _held(store: Store) -> str:

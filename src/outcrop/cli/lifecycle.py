@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from outcrop.cli.bulk import ALL_TENANTS, RAY, TENANTS, chosen_tenants, run_bulk
+from outcrop.api.memory import Memory
+from outcrop.cli.bulk import ALL_TENANTS, RAY, TENANTS, chosen_tenants, held_scope, run_bulk
 from outcrop.cli.common import console, print_json, run_and_print, settings, shown
 from outcrop.cli.items import AGENT, JSON_OPTION, SESSION, USER
 from outcrop.distributed.jobs import ImportJob, RebuildJob, exports_by_tenant, reindex_tenants
@@ -38,6 +39,11 @@ def _print_receipt(receipt: ForgetReceipt) -> None:
 def _rebuild_line(report: RebuildReport) -> str:
     written = ", ".join(f"{k}={v}" for k, v in sorted(report.written.items()))
     return f"rebuilt from {report.records} log records: {report.turns} turns; {written}"
+
+
+def _rebuild_held(memory: Memory, user_id: str | None) -> RebuildReport:
+    held_scope(memory, user_id)
+    return memory.rebuild(user_id=user_id)
 
 
 def _print_rebuild(report: RebuildReport) -> None:
@@ -104,7 +110,7 @@ def register(app: typer.Typer) -> None:
         """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log:
         of this tenant (or one user of it), or of several tenants, one Ray task each with --ray."""
         if not tenants and not all_tenants and ray is None:
-            run_and_print(ctx, as_json, lambda memory: memory.rebuild(user_id=user_id), _print_rebuild)
+            run_and_print(ctx, as_json, lambda memory: _rebuild_held(memory, user_id), _print_rebuild)
             return
         if user_id is not None:
             raise InvalidInputError(
