@@ -23,7 +23,7 @@ from outcrop.eval.locomo import load_locomo, locomo_cases
 def add_kept_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stores", type=Path, required=True, help="OUT/stores of a --keep-stores run")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--conversations", default="all", help="case numbers, e.g. 0,1 (default: every store)")
+    parser.add_argument("--conversations", default="all", help="case numbers, e.g. 0,1 (default: every kept store)")
     parser.add_argument("--config", default="{}", help="MemoryConfig fields as JSON, merged per section")
 
 
@@ -44,7 +44,13 @@ def kept_cases(args: argparse.Namespace) -> Iterator[KeptCase]:
     """Each kept store named by ``args``, open with ``args.config`` merged over the defaults (asking
     does not change the memory, as in the eval)."""
     cases = locomo_cases(load_locomo(args.data), (1, 2, 3, 4))
-    numbers = range(len(cases)) if args.conversations == "all" else [int(n) for n in args.conversations.split(",")]
+    if args.conversations == "all":
+        numbers = sorted(int(path.stem.removeprefix("case-")) for path in args.stores.glob("case-*.db"))
+    else:
+        numbers = [int(n) for n in args.conversations.split(",")]
+    missing = [n for n in numbers if not (args.stores / f"case-{n:05d}.db").exists() or n >= len(cases)]
+    if missing or not numbers:
+        raise SystemExit(f"no kept store for conversation(s) {missing or 'any'} in {args.stores} (for {args.data})")
     settings = MemoryConfig().model_dump()
     for section, values in json.loads(args.config).items():
         if isinstance(values, dict):

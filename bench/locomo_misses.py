@@ -24,8 +24,8 @@ from locomo_kept import KeptCase, add_kept_arguments, kept_cases
 from outcrop.eval import runner
 
 RECIPES = ("bm25", "dense")
-UNIT_BUCKETS = ((1, 10), (11, 30), (31, 100), (101, 300), (301, 1000))
-QUESTION_BUCKETS = ((1, 20), (21, 30), (31, 50), (51, 100), (101, 1000))
+UNIT_BUCKETS = ((1, 10), (11, 30), (31, 100), (101, 300), (301, 10**9))  # cut at --depth
+QUESTION_BUCKETS = ((1, 20), (21, 30), (31, 50), (51, 100), (101, 10**9))
 
 
 def _ranks(kept: KeptCase, question: Any, hits: list[Any]) -> dict[str, int]:
@@ -83,34 +83,40 @@ def main() -> None:
     _report(rows, asked, args)
 
 
+def _within(buckets: tuple[tuple[int, int], ...], depth: int) -> tuple[tuple[int, int], ...]:
+    """``buckets`` cut at ``depth`` (ranks past it are "not found")."""
+    return tuple((low, min(high, depth)) for low, high in buckets if low <= depth)
+
+
 def _report(rows: list[dict[str, Any]], asked: int, args: argparse.Namespace) -> None:
+    unit_buckets, question_buckets = _within(UNIT_BUCKETS, args.depth), _within(QUESTION_BUCKETS, args.depth)
     units = sum(len(r["missing"]) for r in rows)
     by_category = Counter(r["category"] for r in rows)
     print(f"{len(rows)} of {asked} questions miss evidence in a {args.budget}-token context ({units} units):")
     print(", ".join(f"{name} {n}" for name, n in by_category.most_common()))
     print()
-    print("| missing units ranked by | " + " | ".join(f"{lo}-{hi}" for lo, hi in UNIT_BUCKETS) + " | not found |")
-    print("|---|" + "---|" * (len(UNIT_BUCKETS) + 1))
+    print("| missing units ranked by | " + " | ".join(f"{lo}-{hi}" for lo, hi in unit_buckets) + " | not found |")
+    print("|---|" + "---|" * (len(unit_buckets) + 1))
     for method in ("default", *RECIPES):
-        counts = Counter(_bucket(r["ranks"][method][u], UNIT_BUCKETS) for r in rows for u in r["missing"])
-        cells = [counts[f"{lo}-{hi}"] for lo, hi in UNIT_BUCKETS] + [counts["not found"]]
+        counts = Counter(_bucket(r["ranks"][method][u], unit_buckets) for r in rows for u in r["missing"])
+        cells = [counts[f"{lo}-{hi}"] for lo, hi in unit_buckets] + [counts["not found"]]
         label = "search (whole pipeline)" if method == "default" else f"recipe {method}"
         print(f"| {label} | " + " | ".join(map(str, cells)) + " |")
     print()
     print(
         "| questions by their worst missing unit's search rank | "
-        + " | ".join(f"{lo}-{hi}" for lo, hi in QUESTION_BUCKETS)
+        + " | ".join(f"{lo}-{hi}" for lo, hi in question_buckets)
         + " | not found |"
     )
-    print("|---|" + "---|" * (len(QUESTION_BUCKETS) + 1))
+    print("|---|" + "---|" * (len(question_buckets) + 1))
     for category in ("all", *sorted(by_category)):
         chosen = [r for r in rows if category in ("all", r["category"])]
         worst = [
             None if any(v is None for v in r["ranks"]["default"].values()) else max(r["ranks"]["default"].values())
             for r in chosen
         ]
-        counts = Counter(_bucket(w, QUESTION_BUCKETS) for w in worst)
-        cells = [counts[f"{lo}-{hi}"] for lo, hi in QUESTION_BUCKETS] + [counts["not found"]]
+        counts = Counter(_bucket(w, question_buckets) for w in worst)
+        cells = [counts[f"{lo}-{hi}"] for lo, hi in question_buckets] + [counts["not found"]]
         print(f"| {category} | " + " | ".join(map(str, cells)) + " |")
 
 

@@ -60,15 +60,27 @@ def test_bulk_work_over_a_store_that_is_not_there_is_refused(tmp_path: Path) -> 
 
 
 def test_a_rebuild_of_what_the_store_does_not_hold_is_refused(tmp_path: Path, embedder: Embedder) -> None:
-    """``OUTCROP_TENANT=globx outcrop rebuild`` (or ``--user-id`` misspelt) rebuilt nothing and exited 0."""
+    """``OUTCROP_TENANT=acmee outcrop rebuild`` (or ``--user-id`` misspelt, or ``--db``) rebuilt
+    nothing and exited 0."""
     db = tmp_path / "m.db"
-    empty = run_cli("rebuild", "--json", db=db)  # an empty store: nothing to rebuild, no mistake
-    assert json.loads(empty.stdout)["turns"] == 0
+    missing = run_cli("rebuild", db=tmp_path / "nodir" / "m.db", check=False)
+    assert missing.returncode == 2 and "no store at" in missing.stderr
+    assert not (tmp_path / "nodir").exists()
+    with Memory(config=MemoryConfig(store=f"sqlite:///{db}"), embedder=embedder):
+        pass  # an empty store: nothing to rebuild, no mistake
+    assert json.loads(run_cli("rebuild", "--json", db=db).stdout)["turns"] == 0
     with Memory(config=MemoryConfig(store=f"sqlite:///{db}", tenant="acme"), embedder=embedder) as memory:
         memory.add("I adopted a parrot named Zorblax.", user_id="u1")
+        [gone] = memory.add("I moved to Lisbon.", user_id="u2")
+        memory.delete(gone)  # u2's only turn: its log stays, its items go
     typo = run_cli("rebuild", db=db, check=False, env={"OUTCROP_TENANT": "acmee"})
-    assert typo.returncode == 2 and "no tenant 'acmee'" in typo.stderr and "acme" in typo.stderr
-    user = run_cli("rebuild", "--user-id", "u2", db=db, check=False, env={"OUTCROP_TENANT": "acme"})
-    assert user.returncode == 2 and "'u2'" in user.stderr and "u1" in user.stderr
-    done = run_cli("rebuild", "--user-id", "u1", "--json", db=db, env={"OUTCROP_TENANT": "acme"})
-    assert json.loads(done.stdout)["turns"] == 1
+    assert typo.returncode == 2 and "no tenant 'acmee'" in typo.stderr and "(it holds: acme)" in typo.stderr
+    user = run_cli("rebuild", "--user-id", "u3", db=db, check=False, env={"OUTCROP_TENANT": "acme"})
+    assert user.returncode == 2 and "'u3'" in user.stderr and "u1" in user.stderr
+    for who in ("u1", "u2"):  # u2 holds no item now, but its log is there to rebuild from
+        run_cli("rebuild", "--user-id", who, "--json", db=db, env={"OUTCROP_TENANT": "acme"})
+    assert json.loads(run_cli("rebuild", "--json", db=db, env={"OUTCROP_TENANT": "acme"}).stdout)["turns"] == 1
+    with Memory(config=MemoryConfig(store=f"sqlite:///{db}", tenant="globex"), embedder=embedder) as memory:
+        memory.delete(memory.add("We moved to Lisbon in May.", user_id="u1")[0])  # a tenant of deletions only
+    both = json.loads(run_cli("rebuild", "--tenant", "globex", "--tenant", "acme", "--json", db=db).stdout)
+    assert both["globex"]["turns"] == 0 and both["acme"]["turns"] == 1

@@ -58,7 +58,29 @@ def test_the_value_as_a_whole_is_named_by_root_and_every_place_once() -> None:
     assert line.count("content") == 1 and "count: Input should be greater than or equal to 1" in line
 
 
-def test_at_most_limit_places() -> None:
+def test_at_most_limit_places_then_how_many_more() -> None:
     errors = _errors(Request, {"messages": [{"content": n} for n in range(8)]})
-    assert describe_errors(errors, root="body", limit=3).count(";") == 2
+    line = describe_errors(errors, root="body", limit=3)
+    assert line.endswith(" (and 5 more)") and len(line.split("; ")) == 3
     assert describe_errors([], root="body") == "body: invalid"
+
+
+class Weights(BaseModel):
+    weights: dict[str, float] = {}
+    when: str | float | None = None
+    size: int | list[int] = 0
+
+
+def test_a_key_the_sender_wrote_keeps_its_place_whatever_its_characters() -> None:
+    """A dictionary key such as "dense(x)" looked like a union member's tag and was dropped, with
+    the errors of the keys beside it."""
+    line = describe_errors(_errors(Weights, {"weights": {"dense(x)": "a", "bm25[2]": "b"}}), root="configuration")
+    assert "weights.dense(x): Input should be a valid number" in line
+    assert "weights.bm25[2]: Input should be a valid number" in line
+
+
+def test_a_union_of_plain_types_is_one_place_and_one_message() -> None:
+    assert describe_errors(_errors(Weights, {"when": []}), root="body") == (
+        "when: Input should be a valid string or number"
+    )
+    assert describe_errors(_errors(Weights, {"size": "a"}), root="body").startswith("size: ")

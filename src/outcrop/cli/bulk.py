@@ -12,6 +12,7 @@ from outcrop.api.memory import Memory
 from outcrop.cli.common import console, print_json
 from outcrop.cli.hints import empty_scope_hint
 from outcrop.config import MemoryConfig
+from outcrop.core.types import Scope
 from outcrop.distributed.jobs import open_config_store
 from outcrop.distributed.runner import run_each
 from outcrop.errors import BulkWorkError, ConfigError, NotFoundError
@@ -41,7 +42,7 @@ def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tena
             return store.records.tenants()
         named = list(dict.fromkeys(tenants or ()))
         # one tenant at a time: a role under row-level security may read only the tenants it names
-        unknown = [name for name in named if not store.records.users(name, 1)]
+        unknown = [name for name in named if not store.records.count(Scope(tenant=name, user_id=None))["log"]]
         if unknown:  # a misspelt tenant would otherwise be "done" with nothing done
             raise NotFoundError(f"the store holds no tenant {', '.join(map(repr, unknown))}{_held(store)}")
         return named
@@ -50,29 +51,32 @@ def chosen_tenants(config: MemoryConfig, tenants: Sequence[str] | None, all_tena
 
 
 def held_scope(memory: Memory, user_id: str | None) -> None:
-    """Refuse a lifecycle command over what the memory does not hold: a user of its tenant it holds
-    nothing for, or a tenant the store does not hold while it holds others (a misspelt
-    ``OUTCROP_TENANT`` would otherwise be "done" with nothing done; an empty store is no mistake)."""
+    """Refuse a lifecycle command over what the store's log does not hold: a user of the memory's
+    tenant, or the tenant itself while the store holds others (a misspelt ``OUTCROP_TENANT``
+    would otherwise be "done" with nothing done; an empty store is no mistake, and a tenant whose
+    turns were all deleted still has its log)."""
     tenant = memory.config.tenant
     if user_id is not None:
-        hint = empty_scope_hint(memory, user_id)
-        if hint is not None:
-            raise NotFoundError(hint)
-    elif not memory.store.records.users(tenant, 1):
-        try:
-            others = memory.store.records.tenants()
-        except ConfigError:  # a role under row-level security cannot tell a misspelt tenant from a new one
-            return
-        if others:
-            raise NotFoundError(f"the store holds no tenant {tenant!r}{_held(memory.store)}")
+        if not memory.store.records.count(Scope(tenant=tenant, user_id=user_id))["log"]:
+            raise NotFoundError(empty_scope_hint(memory, user_id) or f"no memories for user {user_id!r}")
+        return
+    try:
+        held = memory.store.records.tenants()
+    except ConfigError:  # a role under row-level security cannot tell a misspelt tenant from a new one
+        return
+    if held and tenant not in held:
+        raise NotFoundError(f"the store holds no tenant {tenant!r}{_listed(held)}")
 
 
 def _held(store: Store) -> str:
     """ " (it holds: a, b, ...)", when this role may list the store's tenants."""
     try:
-        held = store.records.tenants()
+        return _listed(store.records.tenants())
     except ConfigError:  # PostgreSQL under row-level security, without BYPASSRLS
         return ""
+
+
+def _listed(held: Sequence[str]) -> str:
     shown = ", ".join(held[:_SHOWN]) + (f" and {len(held) - _SHOWN} more" if len(held) > _SHOWN else "")
     return f" (it holds: {shown or 'none'})"
 

@@ -110,7 +110,9 @@ def register(app: typer.Typer) -> None:
         """Recompute every projection (turn indexes, facts, episodes, topics, profile) from the log:
         of this tenant (or one user of it), or of several tenants, one Ray task each with --ray."""
         if not tenants and not all_tenants and ray is None:
-            run_and_print(ctx, as_json, lambda memory: _rebuild_held(memory, user_id), _print_rebuild)
+            run_and_print(
+                ctx, as_json, lambda memory: _rebuild_held(memory, user_id), _print_rebuild, reads=True
+            )  # a store that is there
             return
         if user_id is not None:
             raise InvalidInputError(

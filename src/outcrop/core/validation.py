@@ -16,9 +16,15 @@ from typing import Any
 
 __all__ = ["describe_errors"]
 
-# a union member's tag in an error's location: "function-after[...]", "list[...]", "str"'s
-# constrained forms; never a name the sender wrote (an extra field keeps its own)
-_TYPE_TAG = re.compile(r"[\[(]")
+# a union member's tag in an error's location, as pydantic-core writes it: "function-after[...]",
+# "list[int]", "str", "constrained-str"; or the name of a model (``model_names``)
+_TAG = re.compile(r"^([a-z]+(?:-[a-z]+)*)(?:\[.*\])?$", re.DOTALL)
+_TAG_HEADS = frozenset(
+    "function-after function-before function-wrap function-plain list dict set frozenset tuple literal"
+    " nullable union tagged-union is-instance is-subclass lax-or-strict json-or-python chain default json"
+    " generator callable str int float bool bytes none decimal date datetime time timedelta uuid url"
+    " multi-host-url complex any model dataclass typed-dict enum str-enum int-enum float-enum definition-ref".split()
+)
 _TYPE_NAMES = re.compile(r" or (?:instance of \w+|object to extract fields from)$")  # pydantic's, not the sender's
 _EXPECTED = re.compile(r"^Input should be (?:a valid |an? )(.*)$")
 
@@ -32,27 +38,56 @@ def describe_errors(
     model_names: Collection[str] = (),
 ) -> str:
     """``errors`` (``ValidationError.errors()``) as one line, "place: message; ..." for at most
-    ``limit`` places. ``root`` names the place of an error about the value as a whole; ``skip``
-    are location parts the sender never wrote (FastAPI's "body"); ``model_names`` the models
-    whose names pydantic puts in a location when they are a union's members."""
+    ``limit`` places (then how many more). ``root`` names the place of an error about the value as
+    a whole; ``skip`` are location parts the sender never wrote (FastAPI's "body"); ``model_names``
+    the models whose names pydantic puts in a location when they are a union's members."""
+    errors = list(errors)
+    locations = [tuple(p for p in error.get("loc", ()) if p not in skip) for error in errors]
+    siblings: dict[tuple[Any, ...], set[Any]] = {}  # what follows each location prefix
+    for loc in locations:
+        for i, part in enumerate(loc):
+            siblings.setdefault(loc[:i], set()).add(part)
     found: dict[tuple[str, ...], list[str]] = {}
-    for error in errors:
-        said = found.setdefault(_place(error, skip, model_names), [])
+    for error, loc in zip(errors, locations, strict=True):
+        said = found.setdefault(_place(error, loc, siblings, model_names), [])
         message = str(error.get("msg", "invalid"))
         if message not in said:
             said.append(message)
     deepest = [p for p in found if not any(len(q) > len(p) and q[: len(p)] == p for q in found)]
     parts = [f"{'.'.join(place) or root}: {_one_of(found[place])}" for place in deepest[:limit]]
-    return "; ".join(parts) or f"{root}: invalid"
+    more = f" (and {len(deepest) - limit} more)" if len(deepest) > limit else ""
+    return ("; ".join(parts) or f"{root}: invalid") + more
 
 
-def _place(error: Mapping[str, Any], skip: Collection[str], model_names: Collection[str]) -> tuple[str, ...]:
-    """Where ``error`` is, as the sender wrote the value: its fields and indexes only."""
-    loc = [p for p in error.get("loc", ()) if p not in skip]
-    sent = loc[-1:] if error.get("type") == "extra_forbidden" else []  # the sender's own name, whatever it is
+def _place(
+    error: Mapping[str, Any],
+    loc: tuple[Any, ...],
+    siblings: Mapping[tuple[Any, ...], set[Any]],
+    model_names: Collection[str],
+) -> tuple[str, ...]:
+    """Where ``error`` is, as the sender wrote the value: its fields and indexes only. A part is a
+    union member's tag when it reads as one and every part beside it (the union's other members)
+    does too: a dictionary key the sender wrote ("dense(x)", "bm25[2]") keeps its place."""
+    sent = loc[-1:] if error.get("type") == "extra_forbidden" else ()  # the sender's own name, whatever it is
     inner = loc[: len(loc) - len(sent)]
-    tags = {p for p in inner if isinstance(p, str) and (_TYPE_TAG.search(p) or p in model_names)}
-    return tuple(str(p) for p in inner if p not in tags) + tuple(map(str, sent))
+
+    def is_tag(part: Any) -> bool:
+        if not isinstance(part, str):
+            return False
+        if part in model_names:
+            return True
+        shape = _TAG.match(part)
+        if shape is None:
+            return False
+        head = shape.group(1)
+        return part != head or head in _TAG_HEADS or head.startswith("constrained-")  # "x[...]", or a known name
+
+    kept = [
+        part
+        for i, part in enumerate(inner)
+        if not (is_tag(part) and len(siblings[inner[:i]]) > 1 and all(map(is_tag, siblings[inner[:i]])))
+    ]
+    return tuple(map(str, kept)) + tuple(map(str, sent))
 
 
 def _one_of(messages: list[str]) -> str:
