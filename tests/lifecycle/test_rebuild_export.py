@@ -15,6 +15,7 @@ from outcrop import Memory, MemoryConfig
 from outcrop.cli.demo import sample_path
 from outcrop.core.formats import read_batches
 from outcrop.errors import InvalidInputError, NotFoundError
+from outcrop.lifecycle.export import parse_jsonl
 from outcrop.providers import Embedder
 from tests.helpers import locomo_file
 
@@ -486,3 +487,9 @@ def test_an_import_stopped_before_refreshing_an_edited_session_refreshes_it_on_t
         assert reopened.store.records.strata_due(reopened.config.tenant) == []
         facts = " ".join(f.text for f in reopened.list(user_id="u1", level="fact"))
         assert "Porto" in facts and "Lisbon" not in facts
+
+
+def test_an_export_line_naming_a_key_twice_is_refused() -> None:
+    header = '{"format": "outcrop", "version": 1}'
+    with pytest.raises(InvalidInputError, match="line 2: the key 'user_id' appears twice"):
+        parse_jsonl([header, '{"kind": "turn", "user_id": "a", "user_id": "b"}'], "acme")

@@ -91,6 +91,22 @@ def test_body_that_is_not_json(tenant_client: NewClient) -> None:
     assert "JSON object" in message
 
 
+def test_a_body_naming_a_key_twice_is_refused_and_nothing_written(tenant_client: NewClient) -> None:
+    """``{"user_id": "a", "user_id": "b"}`` was read as its last value: a write or a search in a
+    scope the sender may not have meant (a repeated query parameter is refused the same way)."""
+    client = tenant_client()
+    json_body = {"Content-Type": "application/json"}
+    sent = b'{"messages": "I moved to Oslo.", "user_id": "dup-a", "user_id": "dup-b"}'
+    message = _error(client.post("/v1/memories", content=sent, headers=json_body), 422, "validation_error")
+    assert "'user_id' appears twice" in message
+    nested = b'{"query": "Oslo", "filters": {"speaker": "a", "speaker": "b"}}'
+    _error(client.post("/v1/search", content=nested, headers=json_body), 422, "validation_error")
+    for user in ("dup-a", "dup-b"):
+        assert client.get("/v1/memories", params={"user_id": user}).json()["items"] == []
+    once = b'{"messages": "I moved to Oslo.", "user_id": "dup-a"}'
+    assert client.post("/v1/memories", content=once, headers=json_body).status_code == 201
+
+
 def test_body_over_the_limit_is_413(tenant_client: NewClient) -> None:
     client = tenant_client()
     big = {"messages": "x" * (MAX_BODY + 1)}

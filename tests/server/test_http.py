@@ -124,3 +124,20 @@ def test_a_malformed_request_gets_the_json_error(impatient: str, sent: bytes) ->
         status, headers, body = read_response(sock)
     assert status == 400 and headers["content-type"] == "application/json", (status, headers, body)
     assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+def test_a_request_giving_its_length_twice_is_refused_and_its_connection_closed(impatient: str) -> None:
+    """Content-Length beside Transfer-Encoding was served as chunked and the connection kept: the
+    bytes a proxy reading the other length took for the body became a request here (smuggling)."""
+    body = b'{"query":"x"}'
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    sent = request("POST", "/v1/search", chunked, {"Transfer-Encoding": "chunked"}).replace(
+        b"Content-Length: " + str(len(chunked)).encode(), b"Content-Length: 5"
+    )
+    with _connect(impatient) as sock:
+        sock.sendall(sent + request("GET", "/v1/health"))
+        status, headers, answer = read_response(sock)
+        assert status == 400 and json.loads(answer)["error"]["code"] == "bad_request", answer
+        assert headers.get("connection") == "close"
+        waited, rest = seconds_until_closed(sock, LIMIT)
+    assert waited < LIMIT and b"HTTP/1.1 200" not in rest  # the health request was never read

@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 from outcrop.core.documents import lexical_document
 from outcrop.core.ids import new_id, remint
+from outcrop.core.jsontext import RepeatedKeyError, unique_keys
 from outcrop.core.legacy import EXPORT_FORMATS, LEGACY_NAME, NAME, LegacyNameWarning
 from outcrop.core.provenance import Writer
 from outcrop.core.text import validate_text
@@ -261,7 +262,9 @@ def parse_jsonl(
             continue
         try:
             try:
-                obj = json.loads(raw)
+                obj = json.loads(raw, object_pairs_hook=unique_keys)
+            except RepeatedKeyError as exc:
+                raise InvalidInputError(str(exc)) from None
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(f"not JSON ({exc.msg})") from None
             except RecursionError:

@@ -14,6 +14,7 @@ from outcrop.providers.base import Embedder
 from outcrop.server.config import ServerConfig
 from outcrop.server.errors import install_error_handlers
 from outcrop.server.idempotency import SQLiteIdempotencyStore, erase_forgotten
+from outcrop.server.json_body import one_value_per_key
 from outcrop.server.keys import SQLiteKeyStore
 from outcrop.server.limits import BodyLimitMiddleware
 from outcrop.server.openapi import install_openapi
@@ -72,7 +73,7 @@ def create_app(config: ServerConfig, *, embedder: Embedder | None = None) -> Fas
         summary="Long-term memory for LLM agents: add, search, cited context.",
         version=health._version(),
         lifespan=lifespan,
-        dependencies=[Depends(known_query_parameters)],
+        dependencies=[Depends(known_query_parameters), Depends(one_value_per_key)],
     )
     install_openapi(app)
     for module in (health, quarantine, memories, retrieval, lifecycle, admin):  # /flagged before /{item_id}

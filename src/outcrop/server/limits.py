@@ -1,5 +1,10 @@
 """Request body size limit, as ASGI middleware: a declared ``Content-Length`` over the limit is
-refused before reading; otherwise the body is read up to the limit and replayed to the app."""
+refused before reading; otherwise the body is read up to the limit and replayed to the app.
+
+A request that gives its length two ways, ``Content-Length`` and ``Transfer-Encoding``, is refused
+(400) and its connection closed: a proxy in front may have read its body the other way, and the
+bytes after it as the next request (request smuggling; RFC 9112 §6.1: the server must close the
+connection after such a request)."""
 
 from __future__ import annotations
 
@@ -19,7 +24,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and b"transfer-encoding" in headers:
+            twice = "the request gives its length twice (Content-Length and Transfer-Encoding): send one"
+            await error_response(400, "bad_request", twice, {"Connection": "close"})(scope, receive, send)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return

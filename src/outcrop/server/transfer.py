@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from outcrop.core.ids import remint
+from outcrop.core.jsontext import RepeatedKeyError, unique_keys
 from outcrop.core.text import validate_text
 from outcrop.core.types import Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, OutcropError
@@ -70,7 +71,9 @@ def _fail(number: int, message: str) -> InvalidInputError:
 
 def _json(number: int, raw: str) -> dict[str, Any]:
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw, object_pairs_hook=unique_keys)
+    except RepeatedKeyError as exc:
+        raise _fail(number, str(exc)) from None
     except json.JSONDecodeError as exc:
         raise _fail(number, f"not JSON ({exc.msg})") from None
     except RecursionError:
