@@ -56,7 +56,17 @@ from outcrop.stores.base import HeldEdit, Store, StrataDue, WriteBatch
 from outcrop.strata.consolidate import Consolidator
 from outcrop.strata.due import follow_edits, retrying
 
-__all__ = ["FORMAT", "VERSION", "ExportReport", "ImportReport", "Sources", "export_jsonl", "import_jsonl"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ExportReport",
+    "ImportReport",
+    "Sources",
+    "export_jsonl",
+    "import_jsonl",
+    "parse_jsonl",
+    "read_object_line",
+]
 
 FORMAT = NAME
 VERSION = 1
@@ -247,6 +257,22 @@ def _check_payload(kind: str, payload: dict[str, Any]) -> None:
         validate_text(payload.get("text"), max_chars=_MAX_TEXT, what="text")
 
 
+def read_object_line(raw: str) -> dict[str, Any]:
+    """One line of an export file as a JSON object; :class:`InvalidInputError` saying why it is
+    not one (not JSON, nested too deeply, a key named twice, not an object)."""
+    try:
+        obj = json.loads(raw, object_pairs_hook=unique_keys)
+    except RepeatedKeyError as exc:
+        raise InvalidInputError(str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InvalidInputError("JSON nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise InvalidInputError("a line must be a JSON object")
+    return obj
+
+
 def parse_jsonl(
     lines: Iterable[str], tenant: str, first: dict[tuple[str, str], str] | None = None
 ) -> tuple[dict[str, Any], list[tuple[LogRecord, str | None]]]:
@@ -261,16 +287,7 @@ def parse_jsonl(
         if not raw.strip():
             continue
         try:
-            try:
-                obj = json.loads(raw, object_pairs_hook=unique_keys)
-            except RepeatedKeyError as exc:
-                raise InvalidInputError(str(exc)) from None
-            except json.JSONDecodeError as exc:
-                raise InvalidInputError(f"not JSON ({exc.msg})") from None
-            except RecursionError:
-                raise InvalidInputError("JSON nested too deep") from None
-            if not isinstance(obj, dict):
-                raise InvalidInputError("a line must be a JSON object")
+            obj = read_object_line(raw)
             if header is None:
                 if obj.get("format") not in EXPORT_FORMATS:
                     raise InvalidInputError(f"not an outcrop export (header 'format' must be {FORMAT!r})")

@@ -34,11 +34,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from outcrop.core.ids import remint
-from outcrop.core.jsontext import RepeatedKeyError, unique_keys
 from outcrop.core.text import validate_text
 from outcrop.core.types import Level, LogRecord, Scope
 from outcrop.errors import InvalidInputError, OutcropError
-from outcrop.lifecycle.export import parse_jsonl
+from outcrop.lifecycle.export import parse_jsonl, read_object_line
 from outcrop.lifecycle.replay import TURN_KINDS, fallback_turn_id, replay
 from outcrop.stores.base import Store
 
@@ -71,15 +70,9 @@ def _fail(number: int, message: str) -> InvalidInputError:
 
 def _json(number: int, raw: str) -> dict[str, Any]:
     try:
-        obj = json.loads(raw, object_pairs_hook=unique_keys)
-    except RepeatedKeyError as exc:
+        obj = read_object_line(raw)
+    except InvalidInputError as exc:
         raise _fail(number, str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise _fail(number, f"not JSON ({exc.msg})") from None
-    except RecursionError:
-        raise _fail(number, "JSON nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise _fail(number, "a line must be a JSON object")
     try:
         json.dumps(obj, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
