@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outcrop.strata.entities import RuleEntities, SpacyEntities, default_recognizer
+from outcrop.strata.entities import RuleEntities, SpacyEntities, default_recognizer, without_chat_words
 
 SENTENCE = "Melanie took the kids camping with her husband Tom near Lake Tahoe for the Fourth of July."
 
@@ -24,3 +24,36 @@ def test_rules_find_capitalised_runs_but_not_a_lone_sentence_initial_word() -> N
     # "Melanie" opens the sentence, where any word is capitalised; the fact extractor adds the
     # participants itself, so the rules can afford to skip it.
     assert RuleEntities().entities(SENTENCE) == ["Tom", "Lake Tahoe", "Fourth of July"]
+
+
+# Chat that spaCy's small model reads as names (each labelled an episode of LoCoMo's conversations:
+# "Conversation on 23 January 2022 between Joanna and Nate about Woohoo, Awww").
+CHAT = [
+    ("Woohoo, thanks Nate!", ["Nate"]),
+    ("Woah Joanna, I won an international tournament!", ["Joanna"]),
+    ("Glad Max liked it.", ["Max"]),
+    ("Yep John, I did.", ["John"]),
+    ("Fingers crossed!", []),
+    ("Bummer, that sucks.", []),
+    ("Awww, that is sweet.", []),
+]
+
+
+def test_chat_words_come_off_spacys_names() -> None:
+    recognizer = default_recognizer("spacy")
+    for sentence, names in CHAT:
+        found = [name for name in map(without_chat_words, recognizer.entities(sentence)) if name is not None]
+        assert found == names, sentence
+
+
+def test_rules_skip_chat_words() -> None:
+    for sentence, names in CHAT:
+        assert RuleEntities().entities(sentence) == names, sentence
+
+
+def test_names_opening_a_sentence_or_led_by_a_stopword_keep_their_words() -> None:
+    assert without_chat_words("Pixie") == "Pixie"
+    assert without_chat_words("the Grand Canyon") == "the Grand Canyon"
+    assert without_chat_words("The Name of the Wind") == "The Name of the Wind"
+    assert without_chat_words("ya") is None  # nothing capitalised
+    assert without_chat_words("the kids & work") is None

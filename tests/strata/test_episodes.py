@@ -28,7 +28,10 @@ def test_episode_labels_skip_chat_words_and_short_forms_of_participants() -> Non
             text="x",
             metadata=FactPayload(entities=names).to_metadata(),
         )
-        for i, names in enumerate([["Melanie", "Denver", "Clay"], ["Mel", "ya", "Denver"]])
+        for i, names in enumerate(
+            # as spaCy's small model read LoCoMo's chat: "Woohoo, ...", "Woah Joanna, I won ...", "Glad Max ..."
+            [["Melanie", "Denver", "Clay", "Woohoo"], ["Mel", "ya", "Denver", "Woah Melanie", "Glad Clay", "Fingers"]]
+        )
     ]
     draft = CentralTurnsSummarizer(2).summarize(turns, np.eye(2, 4, dtype=np.float32), facts)
     assert draft is not None

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from outcrop.errors import InvalidInputError
 
 __all__ = [
+    "CHAT_WORDS",
     "FILLER",
     "STOPWORDS",
     "content_terms",
@@ -227,6 +228,21 @@ STOPWORDS = frozenset(
 FILLER = frozenset(
     "yeah yes oh wow hey hi thanks thank glad great good really lot lots bit sure totally definitely awesome "
     "amazing cool nice love like know think feel make made way time day well even still".split()
+)
+
+# Words of chat that are never names: interjections, greetings, thanks, praise, chat spellings, and the
+# first words of idioms that open a sentence ("Fingers crossed!", "Tons of fun"). The capital a sentence's
+# start gives them makes name recognisers (rules and spaCy's small English model alike) read "Woohoo",
+# "Bummer", "Woah Joanna" or "Glad Max" as names.
+CHAT_WORDS = frozenset(
+    """
+    ah aha ahh aw aww awww bummer bye cheers congrats congratulations dang darn duh eh gee geez gosh gotcha
+    gonna gotta ha haha hahaha hehe hey hi hello hm hmm hmmm hooray huh kinda lemme lol looky meh nah nope oh
+    ohh ok okay omg oops ooh oof ouch phew shh sorta thanks thank ugh uh um umm wanna welp whoa whoo woah woo
+    woohoo wow ya yay yeah yep yes yikes yo yup yum yummy
+    absolutely awesome cool definitely glad good great love nice really sounds super sure sweet totally
+    fingers tons
+    """.split()
 )
 
 

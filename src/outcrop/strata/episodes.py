@@ -12,6 +12,7 @@ from outcrop.core.payloads import FactPayload
 from outcrop.core.text import content_terms
 from outcrop.core.types import Item
 from outcrop.strata.base import EpisodeDraft
+from outcrop.strata.entities import without_chat_words
 from outcrop.strata.facts import split_sentences
 
 __all__ = ["CentralTurnsSummarizer"]
@@ -53,7 +54,10 @@ class CentralTurnsSummarizer:
         chosen = sorted(substantive[j] for j in np.argsort(-scores, kind="stable")[:k])
         participants = list(dict.fromkeys(t.speaker for t in turns if t.speaker))
         entity_counts: Counter[str] = Counter(
-            e for f in facts for e in FactPayload.of(f).entities if _key_entity(e, participants)
+            name
+            for f in facts
+            for name in map(without_chat_words, FactPayload.of(f).entities)
+            if name is not None and _key_entity(name, participants)
         )
         entities = [e for e, _ in entity_counts.most_common(6)]
         times = [t.timestamp for t in turns if t.timestamp]
@@ -79,12 +83,10 @@ class CentralTurnsSummarizer:
         )
 
 
-_INTERJECTIONS = {"ya", "yeah", "yay", "wow", "haha", "lol", "omg", "hey", "hi", "ok", "okay", "aww", "oh", "um"}
-
-
 def _key_entity(name: str, participants: Sequence[str | None]) -> bool:
-    """Whether an entity may label an episode: a capitalised name of three letters or more that
-    is neither a participant nor a short form of one ("Mel" for Melanie), nor a word of chat ("ya")."""
-    if len(name) < 3 or not (name[0].isupper() or name[0].isdigit()) or name.lower() in _INTERJECTIONS:
+    """Whether an entity (without the chat words it opened with: "Woah Joanna" is "Joanna") may
+    label an episode: a capitalised name of three letters or more that is neither a participant nor
+    a short form of one ("Mel" for Melanie)."""
+    if len(name) < 3 or not (name[0].isupper() or name[0].isdigit()):
         return False
     return not any(p and (p == name or p.startswith(name) or name.startswith(f"{p} ")) for p in participants)
