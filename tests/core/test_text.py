@@ -1,6 +1,6 @@
 import pytest
 
-from outcrop.core.text import content_terms, estimate_tokens, query_terms, validate_text
+from outcrop.core.text import content_terms, estimate_tokens, query_terms, split_sentences, validate_text
 from outcrop.errors import InvalidInputError
 
 
@@ -62,3 +62,27 @@ def test_estimates_of_lines_add_up_to_at_least_the_whole() -> None:
         "Ünïcode wörds",
     ]
     assert sum(estimate_tokens(line) for line in lines) >= estimate_tokens("\n".join(lines))
+
+
+def test_sentences_split_at_their_ends() -> None:
+    assert split_sentences("I ran 5 km. Then I slept! Did you? ok") == ["I ran 5 km.", "Then I slept!", "Did you? ok"]
+    assert split_sentences("  ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("I love J.K. Rowling. Me too.", ["I love J.K. Rowling.", "Me too."]),
+        ("George R. R. Martin wrote it.", ["George R. R. Martin wrote it."]),
+        ("I met Dr. Smith in St. Louis. It was fun.", ["I met Dr. Smith in St. Louis.", "It was fun."]),
+        ("Mr. and Mrs. Smith came. 2 days later they left.", ["Mr. and Mrs. Smith came.", "2 days later they left."]),
+        ("We hiked Mt. Rainier.", ["We hiked Mt. Rainier."]),
+    ],
+)
+def test_an_initial_or_a_title_ends_no_sentence(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
+
+
+def test_a_word_that_only_looks_like_a_title_still_ends_its_sentence() -> None:
+    # "first." and "Dre." are not on the list: their periods end sentences
+    assert split_sentences("He came first. Then Dre. Then me.") == ["He came first.", "Then Dre.", "Then me."]

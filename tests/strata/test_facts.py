@@ -7,7 +7,7 @@ from datetime import datetime
 from outcrop.core.types import Item, Level, Scope
 from outcrop.strata.coref import name_there
 from outcrop.strata.entities import RuleEntities
-from outcrop.strata.facts import RuleFactExtractor, resolve_persons, split_sentences
+from outcrop.strata.facts import RuleFactExtractor, resolve_persons
 
 WHEN = datetime(2023, 5, 8, 13, 56)
 PEOPLE = ["Caroline", "Melanie"]
@@ -110,8 +110,12 @@ def test_a_short_sentence_naming_an_activity_is_a_fact_and_small_talk_is_not() -
     assert facts("Melanie", "Ok! I was playing around. Learning is fun.") == []
 
 
-def test_sentence_split_keeps_abbreviation_free_sentences_whole() -> None:
-    assert split_sentences("I ran 5 km. Then I slept! Did you? ok") == ["I ran 5 km.", "Then I slept!", "Did you? ok"]
+def test_a_name_with_initials_stays_one_fact() -> None:
+    # cut at "J.K." the turn made the facts "Ann loves J.K." and "Rowling's books ..."
+    assert facts("Ann", "I love J.K. Rowling's books. Dr. Lee agrees.") == [
+        "Ann loves J.K. Rowling's books.",
+        "Ann: Dr. Lee agrees.",
+    ]
 
 
 def test_rule_entities_skip_sentence_initial_capitals() -> None:

@@ -56,3 +56,31 @@ def test_a_quoted_title_is_one_value() -> None:
     assert curly.text == 'Ann has read: "Pride and Prejudice"'
     [mixed] = SlotProfile().build([_fact("f4", "likes", '"Dune" and jazz', 4, single=False)])
     assert mixed.text == 'Ann likes: "Dune", jazz'
+
+
+def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
+    # each was on a LoCoMo profile line: "Nate likes: every day, turtles, holding them, ..., hear, help"
+    said = {
+        "every day": "Nate is grateful to have a job Nate enjoys every day.",
+        "holding them": "Nate also likes holding them.",
+        "Nate is loving it": "Nate is passionate about it and Nate is loving it.",
+        "is awesome": "Doing something Nate loves is awesome.",
+        "hear": "That's what Nate likes to hear!",
+        "turtles": "Nate loves turtles.",
+        "cooking": "Nate likes cooking.",
+    }
+    facts = [
+        Item(
+            id=f"f{n}",
+            level=Level.FACT,
+            scope=Scope(),
+            text=text,
+            timestamp=datetime(2023, 5, 1 + n),
+            metadata={"slot": {"subject": "Nate", "attribute": "likes", "value": value, "single": False}},
+            sources=[f"t{n}"],
+        )
+        for n, (value, text) in enumerate(said.items())
+    ]
+    (line,) = SlotProfile().build(facts)
+    assert line.text == "Nate likes: cooking, turtles"
+    assert sorted(line.sources) == ["t5", "t6"]  # only the turns of the values shown

@@ -16,6 +16,7 @@ __all__ = [
     "estimate_tokens",
     "named_words",
     "query_terms",
+    "split_sentences",
     "validate_text",
     "without_possessive",
 ]
@@ -304,6 +305,43 @@ def query_terms(text: str) -> list[str]:
 
 def _carrying_content(candidates: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(w for w in candidates if len(w) > 1 and w not in STOPWORDS))
+
+
+# A sentence ends at . ! or ? (and closing quotes or brackets) before a space and a capital or digit ...
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# ... unless the period closes an initial ("J.K. Rowling", "George R. R. Martin") or a title or place
+# abbreviation that a name follows ("Dr. Smith", "St. Louis"). Abbreviations that as often end a
+# sentence ("etc.", "Inc.", "No.") are not listed: a missed break joins two sentences, a false one cuts
+# a name in two.
+_BEFORE_NAME = frozenset(
+    "mr mrs ms mx dr prof rev fr sr jr st mt ft gen col capt lt sgt cpl gov sen rep pres hon".split()
+)
+_LAST_WORD = re.compile(r"(?:^|[\s(\"'])((?:[A-Za-z]\.)*[A-Za-z]+)\.$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """``text`` cut into sentences, each stripped; an initial or a title's period ends none."""
+    text = text.strip()
+    sentences: list[str] = []
+    start = 0
+    for boundary in _SENTENCE_BREAK.finditer(text):
+        if _closes_abbreviation(text[start : boundary.start()]):
+            continue
+        sentences.append(text[start : boundary.start()])
+        start = boundary.end()
+    sentences.append(text[start:])
+    return [sentence.strip() for sentence in sentences if sentence.strip()]
+
+
+def _closes_abbreviation(before: str) -> bool:
+    """Whether the period ending ``before`` closes an initial ("J.", "J.K.") or a title ("Dr.")."""
+    last = _LAST_WORD.search(before)
+    if last is None:
+        return False
+    word = last.group(1)
+    if "." in word:  # "J.K", "U.S": letters with periods between them
+        return all(len(part) == 1 for part in word.split("."))
+    return (len(word) == 1 and word.isupper()) or word.lower() in _BEFORE_NAME
 
 
 _WIDE = 0.7  # tokens per CJK character (Qwen2.5: 0.55 to 0.65)

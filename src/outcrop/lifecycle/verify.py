@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from outcrop.core.text import content_terms, words
+from outcrop.core.text import content_terms, split_sentences, words
 from outcrop.core.types import Item, Level, Scope
 from outcrop.lifecycle.receipts import Leak, Verification
 from outcrop.stores.base import SearchFilters, Store
-from outcrop.strata.facts import split_sentences
 
 __all__ = ["distinctive", "verify_forgotten"]
 

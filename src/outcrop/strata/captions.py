@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from outcrop.core.text import split_sentences
 from outcrop.core.types import Item, Level
 from outcrop.strata.coref import pet_kind
-from outcrop.strata.facts import resolve_persons, split_sentences
+from outcrop.strata.facts import resolve_persons
 
 __all__ = ["caption_of", "caption_statements", "is_statement", "pictured"]
 

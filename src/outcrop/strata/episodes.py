@@ -9,11 +9,10 @@ import numpy as np
 
 from outcrop.core.documents import spoken_date
 from outcrop.core.payloads import FactPayload
-from outcrop.core.text import content_terms
+from outcrop.core.text import content_terms, split_sentences
 from outcrop.core.types import Item
 from outcrop.strata.base import EpisodeDraft
 from outcrop.strata.entities import without_chat_words
-from outcrop.strata.facts import split_sentences
 
 __all__ = ["CentralTurnsSummarizer"]
 

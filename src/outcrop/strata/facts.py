@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from outcrop.core.text import content_terms
+from outcrop.core.text import content_terms, split_sentences
 from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
 from outcrop.strata.activities import names_activity
@@ -19,7 +19,7 @@ from outcrop.strata.base import FactDraft, Slot, date_records
 from outcrop.strata.coref import name_there, place_mentions
 from outcrop.strata.entities import EntityRecognizer, RuleEntities
 
-__all__ = ["RuleFactExtractor", "split_sentences"]
+__all__ = ["RuleFactExtractor"]
 
 _VAGUE = {
     "it",
@@ -40,7 +40,6 @@ _VAGUE = {
     "a",
     "an",
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _IMAGE = re.compile(r"\s*\[shared an image: (.*?)\]\s*$")
 _THIRD_PERSON = {
     "am": "is", "have": "has", "do": "does", "was": "was", "don't": "doesn't",
@@ -181,13 +180,6 @@ def _clean_value(value: str, attribute: str) -> str | None:
     if attribute == "visited" and (value in _NOT_PLACES or len(value) < 3 or value.isupper()):
         return None  # "Sunday", "Christmas", "St" (of "St. Louis", cut by the sentence split), "AA"
     return value
-
-
-def split_sentences(text: str) -> list[str]:
-    text = text.strip()
-    if not text:
-        return []
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _third_person(verb: str) -> str:

@@ -22,6 +22,16 @@ from outcrop.strata.base import ProfileDraft
 __all__ = ["SlotProfile"]
 
 _SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
+# A value that says nothing on a profile line, though its fact reads well: one that opens with a verb
+# (the sentence's own clause: "doing something Gina loves is awesome"), names its object by a pronoun
+# ("make it", "holding them", "Nate is loving it"), opens with a word of time or a vague noun ("every
+# day", "the thought"), or is a lone verb after "to" ("what Nate likes to hear"). LoCoMo's profiles
+# showed all of these ("Nate likes: every day, turtles, holding them, ..., hear, help, ...").
+_CLAUSE_VERBS = frozenset(
+    "is are was were has had makes make made keeps kept brings brought gives gave helps means feels".split()
+)
+_VAGUE_OPENERS = frozenset("every thought idea lot way thing things time moment".split())
+_PRONOUN_OBJECT = re.compile(r"\b(?:it|them|him)\b|\b(?:this|that|these|those)$", re.I)
 _TITLE = re.compile(r'"[^"]+"')
 _NAMES = {
     "lives_in": "lives in",
@@ -54,6 +64,16 @@ class _Value:
         return max((f.timestamp for f in self.facts if f.timestamp), default=None)
 
 
+def _says_nothing(value: str, fact: Item) -> bool:
+    """Whether ``value`` says nothing alone on a profile line (see ``_CLAUSE_VERBS``)."""
+    words = value.split()
+    first = words[0].lower().rstrip(",;:")
+    if first in _CLAUSE_VERBS or first in _VAGUE_OPENERS or _PRONOUN_OBJECT.search(value):
+        return True
+    lone_verb = rf"\b(?:loves?|likes?|enjoys?|adores?|going|planning|hoping|wanting) to {re.escape(value)}\b"
+    return len(words) == 1 and re.search(lone_verb, fact.text, re.I) is not None
+
+
 def _attribute_name(attribute: str) -> str:
     if attribute in _NAMES:
         return _NAMES[attribute]
@@ -84,8 +104,8 @@ class SlotProfile:
             for part in parts:
                 text = part.strip().rstrip("!.").strip()
                 norm = text.lower()
-                if len(norm) < 2 or not content_terms(text):  # "", "a", a list's stray "and"
-                    continue
+                if len(norm) < 2 or not content_terms(text) or _says_nothing(text, fact):
+                    continue  # "", "a", a list's stray "and"; "make it", "every day"
                 values.setdefault(norm, _Value(text)).facts.append(fact)
         drafts = [
             self._line(subject, attribute, single, values)
