@@ -55,5 +55,7 @@ def test_names_opening_a_sentence_or_led_by_a_stopword_keep_their_words() -> Non
     assert without_chat_words("Pixie") == "Pixie"
     assert without_chat_words("the Grand Canyon") == "the Grand Canyon"
     assert without_chat_words("The Name of the Wind") == "The Name of the Wind"
+    assert without_chat_words("Great Britain") == "Great Britain"  # praise opens names too
+    assert without_chat_words("Love") is None  # but alone is none
     assert without_chat_words("ya") is None  # nothing capitalised
     assert without_chat_words("the kids & work") is None

@@ -68,6 +68,7 @@ def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
         "hear": "That's what Nate likes to hear!",
         "turtles": "Nate loves turtles.",
         "cooking": "Nate likes cooking.",
+        "make jewelry": "Nate loves to make jewelry.",  # "make" after "to" is no clause of its own
     }
     facts = [
         Item(
@@ -82,5 +83,5 @@ def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
         for n, (value, text) in enumerate(said.items())
     ]
     (line,) = SlotProfile().build(facts)
-    assert line.text == "Nate likes: cooking, turtles"
-    assert sorted(line.sources) == ["t5", "t6"]  # only the turns of the values shown
+    assert line.text == "Nate likes: make jewelry, cooking, turtles"  # the latest first
+    assert sorted(line.sources) == ["t5", "t6", "t7"]  # only the turns of the values shown

@@ -87,14 +87,27 @@ class SpacyEntities:
 def without_chat_words(name: str) -> str | None:
     """A recognised name without the chat words it opens with ("Woah Joanna": "Joanna"; "Woohoo",
     "Fingers": none), or ``None`` when nothing of it is capitalised ("ya", "the kids & work": spaCy's
-    small model reads some chat as names). Stopwords stay: "The Name of the Wind" is a title."""
+    small model reads some chat as names). Stopwords stay: "The Name of the Wind" is a title. A word
+    of praise is a name's first word often enough ("Great Britain", "Sweet Home Alabama") to stay
+    there; alone ("Love", "Super") it is no name."""
     words = name.split()
-    while words and words[0].strip("',!.").lower() in CHAT_WORDS:
+    while len(words) > 1 and _bare(words[0]) in CHAT_WORDS - _PRAISE:
         words = words[1:]
+    if len(words) == 1 and _bare(words[0]) in CHAT_WORDS:
+        return None
     if not any(word[:1].isupper() or word[:1].isdigit() for word in words):
         return None
     kept = " ".join(words).strip(" ,'-")
     return kept if len(kept) > 1 else None
+
+
+_PRAISE = frozenset(
+    "absolutely awesome cool definitely good great love nice really sounds super sure sweet totally".split()
+)
+
+
+def _bare(word: str) -> str:
+    return word.strip("',!.").lower()
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ _SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
 # day", "the thought"), or is a lone verb after "to" ("what Nate likes to hear"). LoCoMo's profiles
 # showed all of these ("Nate likes: every day, turtles, holding them, ..., hear, help, ...").
 _CLAUSE_VERBS = frozenset(
-    "is are was were has had makes make made keeps kept brings brought gives gave helps means feels".split()
+    "is are was were has had makes made keeps kept brings brought gives gave helps means feels".split()
 )
 _VAGUE_OPENERS = frozenset("every thought idea lot way thing things time moment".split())
 _PRONOUN_OBJECT = re.compile(r"\b(?:it|them|him)\b|\b(?:this|that|these|those)$", re.I)
