@@ -77,6 +77,7 @@ def test_sentences_split_at_their_ends() -> None:
         ("I met Dr. Smith in St. Louis. It was fun.", ["I met Dr. Smith in St. Louis.", "It was fun."]),
         ("Mr. and Mrs. Smith came. 2 days later they left.", ["Mr. and Mrs. Smith came.", "2 days later they left."]),
         ("We hiked Mt. Rainier.", ["We hiked Mt. Rainier."]),
+        ("John F. Kennedy spoke.", ["John F. Kennedy spoke."]),
     ],
 )
 def test_an_initial_or_a_title_ends_no_sentence(text: str, sentences: list[str]) -> None:
@@ -86,3 +87,23 @@ def test_an_initial_or_a_title_ends_no_sentence(text: str, sentences: list[str])
 def test_a_word_that_only_looks_like_a_title_still_ends_its_sentence() -> None:
     # "first." and "Dre." are not on the list: their periods end sentences
     assert split_sentences("He came first. Then Dre. Then me.") == ["He came first.", "Then Dre.", "Then me."]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("So do I. Let's meet tomorrow.", ["So do I.", "Let's meet tomorrow."]),  # "I" is no initial
+        ("It was plan B. Any ideas?", ["It was plan B.", "Any ideas?"]),  # nor a capital after a small word
+        ("I moved to Washington D.C. Do you know anyone?", ["I moved to Washington D.C.", "Do you know anyone?"]),
+        ("This is so good fr. I love it.", ["This is so good fr.", "I love it."]),  # titles are capitalised
+        ("Martin Luther King Jr. He inspired me.", ["Martin Luther King Jr.", "He inspired me."]),
+    ],
+)
+def test_an_abbreviation_before_a_new_sentence_still_ends_it(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
+
+
+def test_a_long_run_of_titles_and_initials_is_one_sentence() -> None:
+    # 28,000 characters (a turn may hold 32,000): each break reads its last words only, so this takes
+    # milliseconds (the first version re-read the sentence so far at each break: seconds)
+    assert len(split_sentences("Dr. J. " * 4000)) == 1

@@ -56,6 +56,13 @@ def test_names_opening_a_sentence_or_led_by_a_stopword_keep_their_words() -> Non
     assert without_chat_words("the Grand Canyon") == "the Grand Canyon"
     assert without_chat_words("The Name of the Wind") == "The Name of the Wind"
     assert without_chat_words("Great Britain") == "Great Britain"  # praise opens names too
+    assert without_chat_words("Ha Long Bay") == "Ha Long Bay"  # a longer name keeps its first word
+    assert without_chat_words("Thank You") is None
     assert without_chat_words("Love") is None  # but alone is none
     assert without_chat_words("ya") is None  # nothing capitalised
     assert without_chat_words("the kids & work") is None
+
+
+def test_rules_keep_a_chat_word_that_opens_a_name_inside_a_sentence() -> None:
+    assert RuleEntities().entities("We watched the Super Bowl with Tom.") == ["Super Bowl", "Tom"]
+    assert RuleEntities().entities("We sang Sweet Caroline at the bar.") == ["Sweet Caroline"]

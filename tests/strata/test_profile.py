@@ -69,6 +69,8 @@ def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
         "turtles": "Nate loves turtles.",
         "cooking": "Nate likes cooking.",
         "make jewelry": "Nate loves to make jewelry.",  # "make" after "to" is no clause of its own
+        "hike": "Nate loves to hike.",  # a verb that says something alone
+        '"It Ends with Us"': 'Nate loves "It Ends with Us".',  # "It" in a title
     }
     facts = [
         Item(
@@ -83,5 +85,5 @@ def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
         for n, (value, text) in enumerate(said.items())
     ]
     (line,) = SlotProfile().build(facts)
-    assert line.text == "Nate likes: make jewelry, cooking, turtles"  # the latest first
-    assert sorted(line.sources) == ["t5", "t6", "t7"]  # only the turns of the values shown
+    assert line.text == 'Nate likes: "It Ends with Us", hike, make jewelry, cooking, turtles'  # the latest first
+    assert sorted(line.sources) == ["t5", "t6", "t7", "t8", "t9"]  # only the turns of the values shown

@@ -310,13 +310,15 @@ def _carrying_content(candidates: Iterable[str]) -> list[str]:
 # A sentence ends at . ! or ? (and closing quotes or brackets) before a space and a capital or digit ...
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # ... unless the period closes an initial ("J.K. Rowling", "George R. R. Martin") or a title or place
-# abbreviation that a name follows ("Dr. Smith", "St. Louis"). Abbreviations that as often end a
-# sentence ("etc.", "Inc.", "No.") are not listed: a missed break joins two sentences, a false one cuts
-# a name in two.
-_BEFORE_NAME = frozenset(
-    "mr mrs ms mx dr prof rev fr sr jr st mt ft gen col capt lt sgt cpl gov sen rep pres hon".split()
-)
-_LAST_WORD = re.compile(r"(?:^|[\s(\"'])((?:[A-Za-z]\.)*[A-Za-z]+)\.$")
+# abbreviation that a name follows ("Dr. Smith", "St. Louis") and the next word is no function word
+# ("... in Washington D.C. Do you ...", "... like Caroline and I. What ..." do end there). A lone capital
+# is an initial only after a capitalised word or another initial ("John F. Kennedy", not "plan B.").
+# Abbreviations that as often end a sentence ("etc.", "Inc.", "No.", "Jr.") are not listed: a missed
+# break joins two sentences, a false one cuts a name in two.
+_BEFORE_NAME = frozenset("Mr Mrs Ms Mx Dr Prof Rev Fr St Mt Ft Gen Col Capt Lt Sgt Cpl Gov Sen Rep Pres Hon".split())
+_LAST_WORDS = re.compile(r"(?:^|[\s(\"'])(?:(\S+)\s+)?((?:[A-Za-z]\.)*[A-Za-z]+)\.$")
+_NEXT_WORD = re.compile(r"[\"'(\[]?([\w']+)")
+_TAIL = 80  # characters before a break that decide it (the last two words), so a split stays linear
 
 
 def split_sentences(text: str) -> list[str]:
@@ -325,7 +327,10 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for boundary in _SENTENCE_BREAK.finditer(text):
-        if _closes_abbreviation(text[start : boundary.start()]):
+        following = _NEXT_WORD.match(text, boundary.end())
+        if _closes_abbreviation(text[max(start, boundary.start() - _TAIL) : boundary.start()]) and not (
+            following and following.group(1).lower() in STOPWORDS
+        ):
             continue
         sentences.append(text[start : boundary.start()])
         start = boundary.end()
@@ -335,13 +340,15 @@ def split_sentences(text: str) -> list[str]:
 
 def _closes_abbreviation(before: str) -> bool:
     """Whether the period ending ``before`` closes an initial ("J.", "J.K.") or a title ("Dr.")."""
-    last = _LAST_WORD.search(before)
+    last = _LAST_WORDS.search(before)
     if last is None:
         return False
-    word = last.group(1)
-    if "." in word:  # "J.K", "U.S": letters with periods between them
+    previous, word = last.group(1) or "", last.group(2)
+    if "." in word:  # "J.K", "D.C": letters with periods between them
         return all(len(part) == 1 for part in word.split("."))
-    return (len(word) == 1 and word.isupper()) or word.lower() in _BEFORE_NAME
+    if len(word) == 1:  # "F." of "John F. Kennedy", "R." of "George R. R. Martin"; not "I.", "plan B."
+        return word.isupper() and word not in {"I", "A"} and previous[:1].isupper()
+    return word in _BEFORE_NAME
 
 
 _WIDE = 0.7  # tokens per CJK character (Qwen2.5: 0.55 to 0.65)

@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 
 from outcrop.core.payloads import FactPayload, TopicPayload
-from outcrop.core.text import CHAT_WORDS, FILLER, STOPWORDS, named_words, without_possessive, words
+from outcrop.core.text import FILLER, STOPWORDS, named_words, without_possessive, words
 from outcrop.core.types import Item, Level
 from outcrop.retrieve.channels import ChannelRequest
 from outcrop.retrieve.query import known_speakers
@@ -30,7 +30,7 @@ __all__ = ["HopChannel", "bridge_names", "related_objects"]
 
 _NAME = re.compile(r"\b[A-Z][a-z][\w'’-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)$")
-_NOT_NAMES = CHAT_WORDS | {"i'm", "i've", "i'll", "i'd"}
+_NOT_NAMES = {"i'm", "i've", "i'll", "i'd", "hey", "wow", "thanks", "yeah", "yes", "oh", "haha", "omg", "ok", "okay"}
 
 
 def bridge_names(item: Item, derived: list[Item]) -> list[str]:

