@@ -31,6 +31,20 @@ def test_first_and_second_person_become_names() -> None:
     assert resolve_persons("I no longer like jazz", "Ann", None) == "Ann no longer likes jazz"
     assert resolve_persons("I sometimes paint at night", "Ann", None) == "Ann sometimes paints at night"
     assert resolve_persons("I kind of want a dog", "Ann", None) == "Ann kind of wants a dog"
+    # any "-ly" adverb, and several in a row, stand aside as well ("probablies" was a LoCoMo fact)
+    assert resolve_persons("I probably also have loads of books", "Nate", None) == (
+        "Nate probably also has loads of books"
+    )
+    assert resolve_persons("I truly believe it", "Ann", None) == "Ann truly believes it"
+    assert resolve_persons("when I first met her", "Ann", None) == "when Ann first met her"
+    assert resolve_persons("You probably know", "Ann", "Bo") == "Bo probably knows"
+    # "-ly" verbs are verbs; a prefixed past tense stays past
+    assert (
+        resolve_persons("I rely on friends and I reply fast", "Ann", None)
+        == "Ann relies on friends and Ann replies fast"
+    )
+    assert resolve_persons("I retook the test and I overslept", "Ann", None) == "Ann retook the test and Ann overslept"
+    assert resolve_persons("I rewrite it", "Ann", None) == "Ann rewrites it"
     # a negated verb stays whole ("didn't", not "didns't") and agrees where it must
     assert resolve_persons("I didn't go camping", "Ann", None) == "Ann didn't go camping"
     assert resolve_persons("I don't paint and I haven't tried", "Ann", None) == "Ann doesn't paint and Ann hasn't tried"

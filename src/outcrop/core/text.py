@@ -12,6 +12,7 @@ __all__ = [
     "CHAT_WORDS",
     "FILLER",
     "STOPWORDS",
+    "cased_words",
     "content_terms",
     "estimate_tokens",
     "named_words",
@@ -277,7 +278,12 @@ def validate_text(text: object, *, max_chars: int, what: str = "text") -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
-    return [w.lower().strip("'") for w in _WORD.findall(text) if w.strip("'")]
+    return [w.lower() for w in cased_words(text)]
+
+
+def cased_words(text: str) -> list[str]:
+    """Word tokens as written (:func:`words` lower-cases them)."""
+    return [w.strip("'") for w in _WORD.findall(text) if w.strip("'")]
 
 
 def without_possessive(word: str) -> str:

@@ -71,6 +71,14 @@ _ADVERBS = (
     "really|also|just|still|always|never|usually|often|actually|totally|definitely|finally|recently|absolutely|"
     "no longer|sometimes|rarely|seldom|even|sort of|kind of"
 )
+# What may stand between a pronoun and its verb when a sentence is retold in the third person: the
+# adverbs above, any other "-ly" adverb ("I probably also have": "Nate probably also has", not
+# "Nate probablies also have") and a few short ones; "rely", "reply", "apply" are verbs.
+_BEFORE_VERB = (
+    rf"(?:{_ADVERBS}|ever|first|once|now|then|almost|sure|kinda|sorta|"
+    r"(?!(?:apply|reply|supply|comply|imply|multiply|rally|tally|bully|sully|rely|ally|belly)\b)[a-z]{2,}ly)"
+)
+_PAST_PREFIXES = ("re", "over", "under", "mis", "out", "with")
 _IRREGULAR_PAST = {
     "took",
     "went",
@@ -188,6 +196,8 @@ def _third_person(verb: str) -> str:
         return _THIRD_PERSON[low]
     if low in _NOT_VERBS or not low.isalpha() or low.endswith("ed") or len(low) < 2:
         return verb
+    if any(low.startswith(p) and low[len(p) :] in _NOT_VERBS for p in _PAST_PREFIXES):
+        return verb  # "retook", "overslept", "mistook": a past tense as the verbs above
     if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
     if low.endswith("y") and low[-2] not in "aeiou":
@@ -203,7 +213,7 @@ _YOU_NOT_VERBS = {"guys", "all", "two", "both", "too", "alone", "here", "there",
 # "you" as the subject of a clause: at the start of the sentence or a clause, or after a conjunction
 _YOU_SUBJECT = re.compile(
     r"(^|[,;:!.]\s+|\b(?i:and|but|or|so|because|if|when|that|since|as|while|how|where|why|whether|though|"
-    rf"although|until|unless|what)\s+)[Yy]ou ((?:{_ADVERBS}) )?([A-Za-z']+)\b"
+    rf"although|until|unless|what)\s+)[Yy]ou ((?:{_BEFORE_VERB} )*)([A-Za-z']+)\b"
 )
 
 
@@ -223,7 +233,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
         sentence = _HAD.sub(f"{speaker} had", sentence)  # "I'd been wanting": had, not would
         sentence = re.sub(r"\bI['’](m|ve|d|ll)\b", lambda m: f"{speaker} {_I_CONTRACTED[m.group(1)]}", sentence)
         sentence = re.sub(
-            rf"\bI ((?:{_ADVERBS}) )?(\w+(?:['’]t\b)?)\b",  # "I didn't" whole: not "didns't"
+            rf"\bI ((?:{_BEFORE_VERB} )*)(\w+(?:['’]t\b)?)\b",  # "I didn't" whole: not "didns't"
             lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2).replace('’', chr(39)))}",
             sentence,
         )

@@ -17,9 +17,10 @@ import numpy as np
 
 from outcrop.core.documents import spoken_date
 from outcrop.core.payloads import FactPayload
-from outcrop.core.text import content_terms
+from outcrop.core.text import CHAT_WORDS, STOPWORDS, cased_words, content_terms, without_possessive
 from outcrop.core.types import Item
 from outcrop.strata.base import TopicDraft
+from outcrop.strata.entities import without_chat_words
 
 __all__ = ["EntityAwareTopics"]
 
@@ -88,30 +89,20 @@ class EntityAwareTopics:
             else:
                 clusters.append(_Cluster(fact.id, vector.copy(), [index], Counter(entities)))
                 centroids = np.vstack([centroids, vector[None, :]])
-        document_frequency = Counter(t for f in facts for t in set(content_terms(f.text)))
         drafts = []
         for cluster in clusters:
             members = [facts[i] for i in cluster.members]
             sessions = {f.scope.session_id for f in members}
             if len(members) < self.min_facts or len(sessions) < 2:
                 continue
-            drafts.append(self._draft(cluster, members, vectors[cluster.members], document_frequency, len(facts)))
+            drafts.append(self._draft(cluster, members, vectors[cluster.members], facts, participants))
         return drafts
 
     def _draft(
-        self, cluster: _Cluster, members: list[Item], vectors: np.ndarray, df: Counter[str], n: int
+        self, cluster: _Cluster, members: list[Item], vectors: np.ndarray, facts: Sequence[Item], participants: set[str]
     ) -> TopicDraft:
-        speakers = {f.speaker for f in members if f.speaker}
-        counts = Counter(
-            t
-            for f in members
-            for t in set(content_terms(f.text))
-            if f.speaker is None or t not in {s.lower() for s in speakers}
-        )
-        weighted = sorted(counts, key=lambda t: (-counts[t] * math.log(1 + n / df[t]), t))
         entities = [e for e, _ in cluster.entities.most_common(3)]
-        label_terms = [*entities, *(t for t in weighted if t not in {e.lower() for e in entities})][:4]
-        label = ", ".join(label_terms)
+        label = _label(members, facts, entities, participants)
         central = np.argsort(-(vectors @ cluster.centroid()), kind="stable")[: self.shown]
         shown = sorted((members[i] for i in central), key=lambda f: (f.timestamp is None, f.timestamp))
         times = [f.timestamp for f in members if f.timestamp]
@@ -127,3 +118,44 @@ class EntityAwareTopics:
             end=end,
             entities=entities,
         )
+
+
+def _label(members: Sequence[Item], facts: Sequence[Item], entities: Sequence[str], participants: set[str]) -> str:
+    """A topic's name: its most frequent entities (without chat words: "Woohoo", "Woah Joanna"), then
+    the words its facts share most, weighted by rarity among all the facts; neither a participant's
+    name nor its short form ("Mel"), a possessive ("melanie's"), a chat word, a number or a word of two
+    letters ("de" of "de-stress")."""
+    names = {p.lower() for p in participants}
+    shown = [
+        name
+        for name in dict.fromkeys(without_chat_words(e) for e in entities)
+        if name is not None and not _names_a_participant(name.lower(), names)
+    ]
+    counts = Counter(t for f in members for t in _label_terms(f.text, names))
+    df = Counter(t for f in facts for t in _label_terms(f.text, names))
+    weighted = sorted(counts, key=lambda t: (-counts[t] * math.log(1 + len(facts) / df[t]), t))
+    taken = {name.lower() for name in shown}
+    label = ", ".join([*shown, *(t for t in weighted if t not in taken)][:4])
+    if label:
+        return label
+    # facts of chat only ("Woohoo, Aww John, bummer"): their most frequent words, as they are
+    chat = Counter(t for f in members for t in set(content_terms(f.text)) if t not in names)
+    return ", ".join(t for t, _ in chat.most_common(4))
+
+
+def _label_terms(text: str, names: set[str]) -> set[str]:
+    terms = set()
+    for word in cased_words(text):
+        term = without_possessive(word.lower())
+        if len(term) <= 2 or term.isdigit() or term in STOPWORDS or term in CHAT_WORDS or term in names:
+            continue
+        if word[:1].isupper() and _names_a_participant(term, names):
+            continue  # "Mel" for Melanie; "car" is a word
+        terms.add(term)
+    return terms
+
+
+def _names_a_participant(word: str, names: set[str]) -> bool:
+    """``word`` (lower-case, three letters or more) is a participant's name or its first letters
+    ("mel" for Melanie)."""
+    return any(name.startswith(word) for name in names)
