@@ -67,6 +67,13 @@ def test_estimates_of_lines_add_up_to_at_least_the_whole() -> None:
 def test_sentences_split_at_their_ends() -> None:
     assert split_sentences("I ran 5 km. Then I slept! Did you? ok") == ["I ran 5 km.", "Then I slept!", "Did you? ok"]
     assert split_sentences("  ") == []
+    # closing quotes and brackets stay with the sentence they close
+    assert split_sentences('I read "Little Women." Then I slept. (So good!) Next.') == [
+        'I read "Little Women."',
+        "Then I slept.",
+        "(So good!)",
+        "Next.",
+    ]
 
 
 @pytest.mark.parametrize(

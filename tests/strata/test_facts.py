@@ -263,3 +263,9 @@ def test_there_of_no_place_is_left_as_said() -> None:
         "Caroline saw tiles here and there.",
     ):
         assert name_there(said, "Lisbon") == said
+
+
+def test_a_quoted_title_keeps_its_closing_quote_and_a_quoted_question_is_no_fact() -> None:
+    said = facts("Nate", 'My favorite book is "Little Women." Have you read "Dune?" I adore that one.')
+    assert any('"Little Women."' in fact for fact in said)
+    assert not any("Dune" in fact for fact in said)

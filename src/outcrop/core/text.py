@@ -314,7 +314,7 @@ def _carrying_content(candidates: Iterable[str]) -> list[str]:
 
 
 # A sentence ends at . ! or ? (and closing quotes or brackets) before a space and a capital or digit ...
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9])")
 # ... unless the period closes an initial ("J.K. Rowling", "George R. R. Martin") or a title or place
 # abbreviation that a name follows ("Dr. Smith", "St. Louis") and the next word is no function word
 # ("... in Washington D.C. Do you ...", "... like Caroline and I. What ..." do end there). A lone capital
@@ -338,7 +338,7 @@ def split_sentences(text: str) -> list[str]:
             following and following.group(1).lower() in STOPWORDS
         ):
             continue
-        sentences.append(text[start : boundary.start()])
+        sentences.append(text[start : boundary.start(1)])  # closing quotes and brackets stay with it
         start = boundary.end()
     sentences.append(text[start:])
     return [sentence.strip() for sentence in sentences if sentence.strip()]

@@ -257,6 +257,11 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
     return sentence
 
 
+def _states(sentence: str) -> bool:
+    """A sentence that may state a fact: no question ('Have you read "Dune?"' too) and no greeting."""
+    return not (sentence.rstrip("\"')]”’").endswith("?") or _GREETING.match(sentence))
+
+
 def slot_of(text: str, speaker: str | None, names: Sequence[str] = ()) -> Slot | None:
     """The slot (subject, attribute, value) a fact's text states, read as the rule extractor
     reads one from a sentence said by ``speaker``; None when it states none. ``names``: the
@@ -285,7 +290,7 @@ class RuleFactExtractor:
         image = _IMAGE.search(text)
         if image:
             text = text[: image.start()]
-        return [s for s in split_sentences(text) if not (s.endswith("?") or _GREETING.match(s))]
+        return [s for s in split_sentences(text) if _states(s)]
 
     def extract(self, turn: Item, participants: Sequence[str]) -> list[FactDraft]:
         speaker = turn.speaker
@@ -299,7 +304,7 @@ class RuleFactExtractor:
         names = {p.lower() for p in participants}
         places: list[str] = []  # named earlier in the turn: "a job in Lisbon. I'm moving there (Lisbon)"
         for sentence in split_sentences(text):
-            if sentence.endswith("?") or _GREETING.match(sentence):
+            if not _states(sentence):
                 continue
             resolved = resolve_persons(sentence, speaker, listener)
             slot, kind = self._slot(resolved, speaker, participants)
