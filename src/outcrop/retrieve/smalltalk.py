@@ -34,6 +34,8 @@ SMALL_TALK = frozenset(
     """.split()
 )
 _VOCABULARY = STOPWORDS | FILLER | SMALL_TALK
+# Any end mark before a space: unlike core.text.split_sentences (prose, a capital after the break),
+# "Wow! [shared an image: ...]" and "Thanks Mel! so glad" must come apart here.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _NICKNAME = 3  # the shortest first letters of a name taken as the name ("Mel", "Jo")
 
