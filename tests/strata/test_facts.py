@@ -45,6 +45,11 @@ def test_first_and_second_person_become_names() -> None:
     )
     assert resolve_persons("I retook the test and I overslept", "Ann", None) == "Ann retook the test and Ann overslept"
     assert resolve_persons("I rewrite it", "Ann", None) == "Ann rewrites it"
+    # a present tense ending in "ed" agrees too; a past one stays
+    assert (
+        resolve_persons("I need to find a spot and I agreed", "Ann", None) == "Ann needs to find a spot and Ann agreed"
+    )
+    assert resolve_persons("You succeed", "Ann", "Bo") == "Bo succeeds"
     # a negated verb stays whole ("didn't", not "didns't") and agrees where it must
     assert resolve_persons("I didn't go camping", "Ann", None) == "Ann didn't go camping"
     assert resolve_persons("I don't paint and I haven't tried", "Ann", None) == "Ann doesn't paint and Ann hasn't tried"
@@ -61,6 +66,15 @@ def test_a_verb_after_you_agrees_with_the_name_that_replaces_it() -> None:
     assert you("You don't like jazz.") == "Maya doesn't like jazz."
     # "you" as an object keeps the verb before it as it is
     assert you("I love you so much") == "Caroline loves Maya so much"
+    # inside a clause too, a form of be, have or do after "you" is its verb ("Caroline are" was a fact)
+    assert you("It's great you have people, and it shows who you are.") == (
+        "It's great Maya has people, and it shows who Maya is."
+    )
+    assert you("No wonder you do so well; the power you were talking about!") == (
+        "No wonder Maya does so well; the power Maya was talking about!"
+    )
+    # ... but not after a word that takes a bare verb after its object
+    assert you("I will let you have it. It made you do it.") == "Caroline will let Maya have it. It made Maya do it."
 
 
 def test_contracted_had_before_a_participle_is_had_not_would() -> None:

@@ -78,6 +78,8 @@ _BEFORE_VERB = (
     rf"(?:{_ADVERBS}|ever|first|once|now|then|almost|sure|kinda|sorta|"
     r"(?!(?:apply|reply|supply|comply|imply|multiply|rally|tally|bully|sully|rely|ally|belly)\b)[a-z]{2,}ly)"
 )
+# Verbs whose present tense ends in "ed", as a past tense does ("I need": "Nate needs")
+_PRESENT_IN_ED = frozenset("need feed succeed proceed exceed bleed breed speed heed weed seed embed shed wed".split())
 _PAST_PREFIXES = ("re", "over", "under", "mis", "out", "with")
 _IRREGULAR_PAST = {
     "took",
@@ -194,7 +196,7 @@ def _third_person(verb: str) -> str:
     low = verb.lower()
     if low in _THIRD_PERSON:
         return _THIRD_PERSON[low]
-    if low in _NOT_VERBS or not low.isalpha() or low.endswith("ed") or len(low) < 2:
+    if low in _NOT_VERBS or not low.isalpha() or (low.endswith("ed") and low not in _PRESENT_IN_ED) or len(low) < 2:
         return verb
     if any(low.startswith(p) and low[len(p) :] in _NOT_VERBS for p in _PAST_PREFIXES):
         return verb  # "retook", "overslept", "mistook": a past tense as the verbs above
@@ -214,6 +216,18 @@ _YOU_NOT_VERBS = {"guys", "all", "two", "both", "too", "alone", "here", "there",
 _YOU_SUBJECT = re.compile(
     r"(^|[,;:!.]\s+|\b(?i:and|but|or|so|because|if|when|that|since|as|while|how|where|why|whether|though|"
     rf"although|until|unless|what)\s+)[Yy]ou ((?:{_BEFORE_VERB} )*)([A-Za-z']+)\b"
+)
+
+
+# "you" before a form of be, have or do anywhere in a clause, unless a word before it takes a bare
+# verb after its object ("let you have it", "made you do it") or asks ("do you have")
+_YOU_AUXILIARY = re.compile(
+    rf"(?:\b([A-Za-z']+)(\s+))?\b[Yy]ou ((?:{_BEFORE_VERB} )*)(are|were|have|do|don't|haven't|aren't|weren't)\b"
+)
+_BARE_AFTER = frozenset(
+    "let lets make makes made making help helps helped helping watch watched watching see saw seeing hear heard "
+    "hearing have has had will would can could should might must may shall do does did are were am is was "
+    "don't didn't won't can't wouldn't couldn't shouldn't".split()
 )
 
 
@@ -249,6 +263,14 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
         )
         sentence = _YOU_SUBJECT.sub(
             lambda m: f"{m.group(1)}{listener} {m.group(2) or ''}{_agreeing(m.group(3))}",
+            sentence,
+        )
+        sentence = _YOU_AUXILIARY.sub(  # "how passionate you are": mid-clause, "are" can only be a verb
+            lambda m: (
+                m.group(0)
+                if (m.group(1) or "").lower() in _BARE_AFTER
+                else f"{m.group(1) or ''}{m.group(2) or ''}{listener} {m.group(3)}{_YOU_VERBS[m.group(4).lower()]}"
+            ),
             sentence,
         )
         sentence = re.sub(r"\b[Yy]our\b", f"{listener}'s", sentence)
