@@ -87,3 +87,12 @@ def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
     (line,) = SlotProfile().build(facts)
     assert line.text == 'Nate likes: "It Ends with Us", hike, make jewelry, cooking, turtles'  # the latest first
     assert sorted(line.sources) == ["t5", "t6", "t7", "t8", "t9"]  # only the turns of the values shown
+
+
+def test_values_cut_short_stay_off_the_line() -> None:
+    # each was on a LoCoMo profile line ("Andrew plans to: check out", "Joanna has taken up: on a book")
+    values = ["check out", "on a book", "teaching people how to make", "Nate's recommendation Nate gave a"]
+    kept = ["work out", "learning how to swim", "a book club", "camping in the mountains"]
+    facts = [_fact(f"f{n}", "plans", value, 1 + n, single=False) for n, value in enumerate(values + kept)]
+    (line,) = SlotProfile().build(facts)
+    assert line.text == "Ann plans to: camping in the mountains, a book club, learning how to swim, work out"

@@ -37,6 +37,15 @@ _WANTING_MORE = frozenset(
     "hear help try see know say do get go come check share talk chat think find give take keep let show tell ask "
     "meet use hang catch start".split()
 )
+# A value cut short: it ends on a word that cannot end a phrase ("Nate's reccomendation Nate gave a"),
+# on a verb after "to" that wants more ("teaching people how to make"), on a verb and particle that
+# want an object ("check out"; "work out" says something), or opens with a preposition ("on a book").
+_CUT_SHORT = re.compile(
+    r"\b(?:a|an|the|to|of|at|for|with|about|from|into|onto|how|what|which|my|his|her|their|our|your|its|some|any|"
+    r"this|and|or|but)$|\bto (?:" + "|".join(sorted(_WANTING_MORE | {"make"})) + r")$|"
+    r"\b(?:check|figure|find|try|pick|sort|look|point) (?:out|up)$|^(?:on|in|at|for|with|about|from|of|to|into) ",
+    re.I,
+)
 _TITLE = re.compile(r'"[^"]+"')
 _NAMES = {
     "lives_in": "lives in",
@@ -75,7 +84,7 @@ def _says_nothing(value: str, fact: Item) -> bool:
         return False  # a quoted title is what it says ('"It Ends with Us"')
     words = value.split()
     first = words[0].lower().rstrip(",;:")
-    if first in _CLAUSE_VERBS or first in _VAGUE_OPENERS or _PRONOUN_OBJECT.search(value):
+    if first in _CLAUSE_VERBS or first in _VAGUE_OPENERS or _PRONOUN_OBJECT.search(value) or _CUT_SHORT.search(value):
         return True
     if len(words) != 1 or first not in _WANTING_MORE:
         return False
