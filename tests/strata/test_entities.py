@@ -58,6 +58,8 @@ def test_names_opening_a_sentence_or_led_by_a_stopword_keep_their_words() -> Non
     assert without_chat_words("Great Britain") == "Great Britain"  # praise opens names too
     assert without_chat_words("Ha Long Bay") == "Ha Long Bay"  # a longer name keeps its first word
     assert without_chat_words("Thank You") is None
+    assert without_chat_words("Catch ya later") is None  # an episode of LoCoMo was "about ... Catch ya later"
+    assert without_chat_words("Lord of the Rings") == "Lord of the Rings"
     assert without_chat_words("Love") is None  # but alone is none
     assert without_chat_words("ya") is None  # nothing capitalised
     assert without_chat_words("the kids & work") is None

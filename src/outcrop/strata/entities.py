@@ -130,7 +130,8 @@ def without_chat_words(name: str) -> str | None:
     "Fingers": none), or ``None`` when nothing of it is capitalised ("ya", "the kids & work": spaCy's
     small model reads some chat as names). Stopwords stay: "The Name of the Wind" is a title. A word
     of praise is a name's first word often enough ("Great Britain", "Sweet Caroline") to stay there;
-    alone ("Love", "Super") it is no name."""
+    alone ("Love", "Super") it is no name. A run holding a chat word in lower case is none ("Catch ya
+    later")."""
     words = name.split()
     if len(words) == 2 and _bare(words[0]) in CHAT_WORDS - _PRAISE:
         words = words[1:]  # "Woah Joanna", "Glad Max"; a longer name keeps its first word ("Ha Long Bay")
@@ -138,6 +139,8 @@ def without_chat_words(name: str) -> str | None:
         return None  # "Woohoo"; "You" of "Thank You"
     if not any(word[:1].isupper() or word[:1].isdigit() for word in words):
         return None
+    if any(word.islower() and _bare(word) in CHAT_WORDS - _PRAISE for word in words[1:]):
+        return None  # "Catch ya later": a name holds no chat word in lower case
     kept = " ".join(words).strip(" ,'-")
     return kept if len(kept) > 1 else None
 
