@@ -64,6 +64,8 @@ def test_a_verb_after_you_agrees_with_the_name_that_replaces_it() -> None:
     assert you("If you want, you can join us.") == "If Maya wants, Maya can join us."
     assert you("I told you that you were right.") == "Caroline told Maya that Maya was right."
     assert you("You don't like jazz.") == "Maya doesn't like jazz."
+    assert you("Whenever you need help, just ask.") == "Whenever Maya needs help, just ask."
+    assert you("I'd love to see another painting of yours!") == "Caroline would love to see another painting of Maya's!"
     # "you" as an object keeps the verb before it as it is
     assert you("I love you so much") == "Caroline loves Maya so much"
     # inside a clause too, a form of be, have or do after "you" is its verb ("Caroline are" was a fact)

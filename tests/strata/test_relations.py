@@ -170,6 +170,21 @@ def test_activities_without_an_article_with_family_and_by_place() -> None:
     assert [e.object for e in views(facts)["relation:Andrew:does"].entries] == ["violin"]
 
 
+def test_where_an_activity_was_done_keeps_the_place_it_names() -> None:
+    # LoCoMo's views read "volunteering at a homeless", "volunteering at a local" (conv-41)
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey has been volunteering at a homeless shelter and it's really rewarding."),
+        fact(2, "s2", "Audrey", "Audrey just started volunteering at a local dog shelter once a month."),
+        fact(3, "s3", "Audrey", "Audrey went running in the park yesterday."),
+    ]
+    done = {e.object for e in views(facts)["relation:Audrey:does"].entries}
+    assert done == {
+        "volunteering at a homeless shelter",
+        "volunteering at a local dog shelter",
+        "running in the park",  # not "the park yesterday"
+    }
+
+
 def test_sports_done_and_classes_started() -> None:
     facts = [
         fact(1, "s1", "Andrew", "Andrew is doing kickboxing and it's giving Andrew so much energy."),

@@ -215,7 +215,7 @@ _YOU_NOT_VERBS = {"guys", "all", "two", "both", "too", "alone", "here", "there",
 # "you" as the subject of a clause: at the start of the sentence or a clause, or after a conjunction
 _YOU_SUBJECT = re.compile(
     r"(^|[,;:!.]\s+|\b(?i:and|but|or|so|because|if|when|that|since|as|while|how|where|why|whether|though|"
-    rf"although|until|unless|what)\s+)[Yy]ou ((?:{_BEFORE_VERB} )*)([A-Za-z']+)\b"
+    rf"although|until|unless|what|whenever|wherever|after|before|once)\s+)[Yy]ou ((?:{_BEFORE_VERB} )*)([A-Za-z']+)\b"
 )
 
 
@@ -274,6 +274,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
             sentence,
         )
         sentence = re.sub(r"\b[Yy]our\b", f"{listener}'s", sentence)
+        sentence = re.sub(r"\b[Yy]ours\b", f"{listener}'s", sentence)  # "a painting of yours"
         sentence = re.sub(r"\b[Yy]ourself\b", listener, sentence)
         sentence = re.sub(r"\b[Yy]ou\b", listener, sentence)
     return sentence

@@ -93,6 +93,12 @@ _PLACE = (
     r"countryside|vineyard|winery|lighthouse|castle|ruins|observatory|planetarium|arcade|bookstore|cafe|café|"
     r"restaurant|bar|club|concert|festival|fair|carnival|circus)"
 )
+# where an activity was done: one word ("in the mountains"), or up to three when the last names a place
+# ("volunteering at a homeless shelter", not "at a homeless"; "at the park yesterday" stays "park")
+_WHERE = (
+    rf"(?:(?:[\w-]+\s+){{1,2}}?(?:{_PLACE}|shelter|center|centre|school|hospital|camp|studio|hall|kitchen|class|"
+    r"group|program|clinic|home|house|rink|court|field|track|range|station|office|store|shop)\b|[\w-]+)"
+)
 _OUTING = (
     r"(?:(?:road\s*)?trip|hike|walk|ride|bike\s+ride|cruise|tour|vacation|getaway|picnic|run|swim|camping\s+trip|"
     r"retreat|excursion|outing)"
@@ -318,20 +324,20 @@ def _patterns(subject: str) -> list[_Pattern]:
             rf"{s}{_CHAIN}(?:went\s+on|go\s+on|goes\s+on|took|take|takes|had|did|planned|enjoyed|loved|remembers?)\s+"
             rf"(?:a|an|another|the|some|(?P=s)'s)\s+(?:(?:great|fun|nice|quick|short|long|little|big|amazing|awesome|"
             rf"family|first|second)\s+)*(?P<o>(?:[a-z]+\s+)?{_OUTING})\b(?P<w>\s+(?:with\s+(?:{_COMPANY})|"
-            rf"(?:in|at|on|to|near)\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            rf"(?:in|at|on|to|near)\s+(?:the\s+|a\s+|an\s+)?{_WHERE}))?",
             None,
         ),
         (
             "does",
             rf"(?P<s>{subject})'s\s+(?:family\s+|fam\s+|kids'\s+)?(?P<o>(?:[a-z]+\s+)?{_OUTING})\b(?P<w>\s+(?:with\s+"
-            rf"(?:{_COMPANY})|(?:in|at|on|to|near)\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            rf"(?:{_COMPANY})|(?:in|at|on|to|near)\s+(?:the\s+|a\s+|an\s+)?{_WHERE}))?",
             None,
         ),
         # "a pic of Melanie's family camping at the beach": the family's activity is the subject's
         (
             "does",
             rf"(?P<s>{subject})'s\s+{_KINWORD}\s+(?:(?:was|were|is|are|went|go|love|loved)\s+)?"
-            rf"(?P<o>(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b(?P<w>\s+(?:(?:in|at|on|by|near)\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            rf"(?P<o>(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b(?P<w>\s+(?:(?:in|at|on|by|near)\s+(?:the\s+|a\s+|an\s+)?{_WHERE}))?",
             "family",
         ),
         # "a great experience last weekend hiking with Maria's church friends": the company names the subject
@@ -374,7 +380,7 @@ def _patterns(subject: str) -> list[_Pattern]:
             rf"(?:is|am|are|was|were|has\s+been|have\s+been|had\s+been)\s+(?=(?:{HOBBY})\b))\b\s*"
             rf"(?P<o>(?:(?!{_DET}|{_NOT_ACTIVITY})[a-z]+\s+(?=[a-z]+ing\b))?(?!{_NOT_ACTIVITY})[a-z]{{3,}}ing)\b"
             rf"(?P<w>\s+(?:together|with\s+(?:{_COMPANY})|(?:in|at|on|by|near)"
-            rf"\s+(?:the\s+|a\s+|an\s+)?[\w-]+))?",
+            rf"\s+(?:the\s+|a\s+|an\s+)?{_WHERE}))?",
             None,
         ),
         # "Melanie plays the violin", "Nate practices karate"
