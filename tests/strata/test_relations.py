@@ -203,6 +203,9 @@ def test_a_gerund_that_names_no_pastime_is_no_activity() -> None:
         fact(2, "s1", "Audrey", "Audrey was thinking about the trip."),
         fact(3, "s1", "Audrey", "Audrey loves being a mom."),
         fact(4, "s1", "Andrew", "Andrew loved reading as a kid."),
+        # LoCoMo's "Maria — does: falling" ("Maria kept falling off")
+        fact(5, "s2", "Audrey", "Even though Audrey kept falling off, it taught Audrey not to give up."),
+        fact(6, "s2", "Audrey", "Audrey loves meeting new people."),
     ]
     assert "relation:Audrey:does" not in views(facts)
     assert [e.object for e in views(facts)["relation:Andrew:does"].entries] == ["reading"]  # not "d reading"

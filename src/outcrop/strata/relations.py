@@ -81,7 +81,9 @@ _NOT_ACTIVITY = (
     r"missing|something|anything|everything|nothing|thing|things|morning|evening|during|bring|king|ring|spring|"
     r"sing|wing|string|nothing|ceiling|building|feelings|anything|listening|waiting|hearing|knowing|needing|"
     r"happening|working|checking|reaching|struggling|dealing|handling|becoming|letting|sharing|helping|supporting|"
-    r"spending|learning|following|figuring|catching|hanging|heading|leaving|moving|staying|showing|watching)\b"
+    r"spending|learning|following|figuring|catching|hanging|heading|leaving|moving|staying|showing|watching|"
+    r"facing|falling|failing|bouncing|holding|discovering|sinking|pushing|escaping|meeting|caring|crying|"
+    r"laughing|smiling|worrying|losing)\b"
 )
 _DET = r"(?:the|a|an|my|his|her|our|their|this|that|these|those|some|any|so|really|very|also|just|to|and|or|of)\b"
 _KINWORD = r"(?:kids|children|fam|family|son|daughter|husband|wife|partner|boyfriend|girlfriend)"
