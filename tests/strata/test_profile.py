@@ -92,7 +92,9 @@ def test_values_that_say_nothing_alone_stay_off_the_line() -> None:
 def test_values_cut_short_stay_off_the_line() -> None:
     # each was on a LoCoMo profile line ("Andrew plans to: check out", "Joanna has taken up: on a book")
     values = ["check out", "on a book", "teaching people how to make", "Nate's recommendation Nate gave a"]
-    kept = ["work out", "learning how to swim", "a book club", "camping in the mountains"]
+    kept = ["work out", "learning how to swim", "a book club", "camping in the mountains", "Into the Wild"]
     facts = [_fact(f"f{n}", "plans", value, 1 + n, single=False) for n, value in enumerate(values + kept)]
     (line,) = SlotProfile().build(facts)
-    assert line.text == "Ann plans to: camping in the mountains, a book club, learning how to swim, work out"
+    assert line.text == (  # a title may open with a preposition
+        "Ann plans to: Into the Wild, camping in the mountains, a book club, learning how to swim, work out"
+    )

@@ -176,12 +176,14 @@ def test_where_an_activity_was_done_keeps_the_place_it_names() -> None:
         fact(1, "s1", "Audrey", "Audrey has been volunteering at a homeless shelter and it's really rewarding."),
         fact(2, "s2", "Audrey", "Audrey just started volunteering at a local dog shelter once a month."),
         fact(3, "s3", "Audrey", "Audrey went running in the park yesterday."),
+        fact(4, "s4", "Audrey", "Audrey went swimming in the rain after school."),
     ]
     done = {e.object for e in views(facts)["relation:Audrey:does"].entries}
     assert done == {
         "volunteering at a homeless shelter",
         "volunteering at a local dog shelter",
         "running in the park",  # not "the park yesterday"
+        "swimming in the rain",  # not "the rain after school"
     }
 
 

@@ -105,3 +105,17 @@ def test_a_topic_of_chat_only_keeps_a_label() -> None:
     topic = EntityAwareTopics(min_facts=3).cluster(facts, vectors)[0]
     assert set(topic.facts) == {"f_0", "f_1", "f_2"}
     assert topic.label  # the chat words themselves, not an empty "Topic: ."
+
+
+def test_a_word_that_only_starts_like_a_participant_stays_in_a_label() -> None:
+    facts, vectors = _facts(
+        [
+            ("Caroline", "Car repairs cost Caroline a fortune at the garage.", ["Joan"]),
+            ("Caroline", "Caroline's car broke down near the garage again.", ["Joan"]),
+            ("Joanna", "Car trouble: a mechanic named Joan fixed the garage door.", ["Joan"]),
+        ]
+    )
+    topic = EntityAwareTopics(min_facts=3).cluster(facts, vectors)[0]
+    terms = topic.label.split(", ")
+    assert terms[0] == "Joan"  # not a short name for Joanna, who speaks here
+    assert "car" in terms and "garage" in terms  # "Car" opening a sentence is the word "car"

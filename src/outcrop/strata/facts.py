@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from outcrop.core.text import content_terms, split_sentences
+from outcrop.core.text import STOPWORDS, content_terms, split_sentences
 from outcrop.core.time.expressions import annotate
 from outcrop.core.types import Item
 from outcrop.strata.activities import names_activity
@@ -73,14 +73,25 @@ _ADVERBS = (
 )
 # What may stand between a pronoun and its verb when a sentence is retold in the third person: the
 # adverbs above, any other "-ly" adverb ("I probably also have": "Nate probably also has", not
-# "Nate probablies also have") and a few short ones; "rely", "reply", "apply" are verbs.
+# "Nate probablies also have") and a few short ones; "rely", "reply", "apply" are verbs, and so is an
+# "-ly" word before a preposition or an object ("I reapply every year", "I dally with friends"). Used
+# with a possessive repeat (``*+``): an adverb of the list is an "-ly" word too, and a backtracking
+# repeat over both readings took exponential time on a run of them.
 _BEFORE_VERB = (
     rf"(?:{_ADVERBS}|ever|first|once|now|then|almost|sure|kinda|sorta|"
-    r"(?!(?:apply|reply|supply|comply|imply|multiply|rally|tally|bully|sully|rely|ally|belly)\b)[a-z]{2,}ly)"
+    r"(?!(?:apply|reply|supply|comply|imply|multiply|rally|tally|bully|sully|rely|ally|belly)\b)[a-z]{2,}ly"
+    r"(?! (?:every|with|to|for|at|on|in|the|a|an|my|your|his|her|our|their|it|them|me|us|him|and|or|of|about|"
+    r"from|into|up|out|off)\b))"
 )
-# Verbs whose present tense ends in "ed", as a past tense does ("I need": "Nate needs")
-_PRESENT_IN_ED = frozenset("need feed succeed proceed exceed bleed breed speed heed weed seed embed shed wed".split())
-_PAST_PREFIXES = ("re", "over", "under", "mis", "out", "with")
+# Verbs whose present tense ends in "ed", as a past tense does ("I need": "Nate needs"); not "shed",
+# "wed", which are past tenses too
+_PRESENT_IN_ED = frozenset("need feed succeed proceed exceed bleed breed speed heed weed seed embed".split())
+# Past tenses of a prefixed verb ("retook", "overslept"), listed: "resent" and "rebut" are presents
+_PREFIXED_PAST = frozenset(
+    "retook mistook undertook overtook outdid redid overdid rewrote remade rebuilt overcame overheard overate "
+    "oversaw withheld withdrew misunderstood misread outgrew outran retold resold rewound overslept overthought "
+    "upheld foresaw".split()
+)
 _IRREGULAR_PAST = {
     "took",
     "went",
@@ -198,8 +209,8 @@ def _third_person(verb: str) -> str:
         return _THIRD_PERSON[low]
     if low in _NOT_VERBS or not low.isalpha() or (low.endswith("ed") and low not in _PRESENT_IN_ED) or len(low) < 2:
         return verb
-    if any(low.startswith(p) and low[len(p) :] in _NOT_VERBS for p in _PAST_PREFIXES):
-        return verb  # "retook", "overslept", "mistook": a past tense as the verbs above
+    if low in _PREFIXED_PAST:
+        return verb
     if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
     if low.endswith("y") and low[-2] not in "aeiou":
@@ -215,20 +226,23 @@ _YOU_NOT_VERBS = {"guys", "all", "two", "both", "too", "alone", "here", "there",
 # "you" as the subject of a clause: at the start of the sentence or a clause, or after a conjunction
 _YOU_SUBJECT = re.compile(
     r"(^|[,;:!.]\s+|\b(?i:and|but|or|so|because|if|when|that|since|as|while|how|where|why|whether|though|"
-    rf"although|until|unless|what|whenever|wherever|after|before|once)\s+)[Yy]ou ((?:{_BEFORE_VERB} )*)([A-Za-z']+)\b"
+    rf"although|until|unless|what|whenever|wherever|after|before|once)\s+)[Yy]ou ((?:{_BEFORE_VERB} )*+)([A-Za-z']+)\b"
 )
 
 
-# "you" before a form of be, have or do anywhere in a clause, unless a word before it takes a bare
-# verb after its object ("let you have it", "made you do it") or asks ("do you have")
+# "you" before a form of be, have or do inside a clause, after a word that opens a clause with "you" as
+# its subject: "it's great you have", "who you are", "I know you are", "glad to hear you are". Not after
+# any word: "friends like you are", "all of you are", "the people who love you are" keep the plural.
 _YOU_AUXILIARY = re.compile(
-    rf"(?:\b([A-Za-z']+)(\s+))?\b[Yy]ou ((?:{_BEFORE_VERB} )*)(are|were|have|do|don't|haven't|aren't|weren't)\b"
+    rf"\b([A-Za-z'’]+)(\s+)[Yy]ou ((?:{_BEFORE_VERB} )*+)(are|were|have|do|don't|haven't|aren't|weren't)\b"
 )
-_BARE_AFTER = frozenset(
-    "let lets make makes made making help helps helped helping watch watched watching see saw seeing hear heard "
-    "hearing have has had will would can could should might must may shall do does did are were am is was "
-    "don't didn't won't can't wouldn't couldn't shouldn't".split()
+_CLAUSE_BEFORE = frozenset(
+    "who whom whose which how where when why what whether wonder great glad happy sure proud awesome amazing nice "
+    "cool good lucky grateful thankful know knew think thought hope bet believe guess wish feel felt hear heard "
+    "see saw seems noticed realize realized remember mean means hopes hoped knows thinks believes believed "
+    "guessed wishes wished feels".split()
 )
+_TIME_WORDS = frozenset("yesterday today tonight tomorrow last next this every".split())
 
 
 def _agreeing(verb: str) -> str:
@@ -236,8 +250,8 @@ def _agreeing(verb: str) -> str:
     low = verb.lower()
     if low in _YOU_VERBS:
         return _YOU_VERBS[low]
-    if low in _YOU_NOT_VERBS or low.endswith(("ing", "s")):
-        return verb
+    if low in _YOU_NOT_VERBS or low in STOPWORDS or low in _TIME_WORDS or low.endswith(("ing", "s")):
+        return verb  # "after you yesterday": "after" is a preposition there
     return _third_person(verb)
 
 
@@ -247,7 +261,7 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
         sentence = _HAD.sub(f"{speaker} had", sentence)  # "I'd been wanting": had, not would
         sentence = re.sub(r"\bI['’](m|ve|d|ll)\b", lambda m: f"{speaker} {_I_CONTRACTED[m.group(1)]}", sentence)
         sentence = re.sub(
-            rf"\bI ((?:{_BEFORE_VERB} )*)(\w+(?:['’]t\b)?)\b",  # "I didn't" whole: not "didns't"
+            rf"\bI ((?:{_BEFORE_VERB} )*+)(\w+(?:['’]t\b)?)\b",  # "I didn't" whole: not "didns't"
             lambda m: f"{speaker} {m.group(1) or ''}{_third_person(m.group(2).replace('’', chr(39)))}",
             sentence,
         )
@@ -267,9 +281,9 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
         )
         sentence = _YOU_AUXILIARY.sub(  # "how passionate you are": mid-clause, "are" can only be a verb
             lambda m: (
-                m.group(0)
-                if (m.group(1) or "").lower() in _BARE_AFTER
-                else f"{m.group(1) or ''}{m.group(2) or ''}{listener} {m.group(3)}{_YOU_VERBS[m.group(4).lower()]}"
+                f"{m.group(1)}{m.group(2)}{listener} {m.group(3)}{_YOU_VERBS[m.group(4).lower()]}"
+                if m.group(1).lower() in _CLAUSE_BEFORE
+                else m.group(0)
             ),
             sentence,
         )
@@ -281,8 +295,18 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
 
 
 def _states(sentence: str) -> bool:
-    """A sentence that may state a fact: no question ('Have you read "Dune?"' too) and no greeting."""
-    return not (sentence.rstrip("\"')]”’").endswith("?") or _GREETING.match(sentence))
+    """A sentence that may state a fact: no question and no greeting. One that ends in a quoted "?"
+    asks only when it opens as a question ('Have you read "Dune?"'; 'I loved "What About Bob?"' states)."""
+    if sentence.endswith("?") or _GREETING.match(sentence):
+        return False
+    return not (sentence.rstrip("\"')]”’").endswith("?") and _ASKING.match(sentence))
+
+
+_ASKING = re.compile(
+    r"(?:do|does|did|have|has|had|are|is|was|were|can|could|will|would|should|may|might|what|who|where|when|why|"
+    r"how|which|ever)\b",
+    re.I,
+)
 
 
 def slot_of(text: str, speaker: str | None, names: Sequence[str] = ()) -> Slot | None:

@@ -43,9 +43,8 @@ _WANTING_MORE = frozenset(
 _CUT_SHORT = re.compile(
     r"\b(?:a|an|the|to|of|at|for|with|about|from|into|onto|how|what|which|my|his|her|their|our|your|its|some|any|"
     r"this|and|or|but)$|\bto (?:" + "|".join(sorted(_WANTING_MORE | {"make"})) + r")$|"
-    r"\b(?:check|figure|find|try|pick|sort|look|point) (?:out|up)$|^(?:on|in|at|for|with|about|from|of|to|into) ",
-    re.I,
-)
+    r"\b(?:check|figure|find|try|pick|sort|look|point) (?:out|up)$|^(?:on|in|at|for|with|about|from|of|to|into) "
+)  # lower case only: "Into the Wild", "Pieces of Her" are titles
 _TITLE = re.compile(r'"[^"]+"')
 _NAMES = {
     "lives_in": "lives in",

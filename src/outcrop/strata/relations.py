@@ -96,9 +96,11 @@ _PLACE = (
     r"restaurant|bar|club|concert|festival|fair|carnival|circus)"
 )
 # where an activity was done: one word ("in the mountains"), or up to three when the last names a place
-# ("volunteering at a homeless shelter", not "at a homeless"; "at the park yesterday" stays "park")
+# ("volunteering at a homeless shelter", not "at a homeless"; "at the park yesterday" stays "park", "in
+# the rain after school" stays "rain")
+_PREPOSITION = r"(?:after|before|at|in|on|with|to|for|from|by|near|during|of|and|or)\b"
 _WHERE = (
-    rf"(?:(?:[\w-]+\s+){{1,2}}?(?:{_PLACE}|shelter|center|centre|school|hospital|camp|studio|hall|kitchen|class|"
+    rf"(?:(?:(?!{_PREPOSITION})[\w-]+\s+){{1,2}}?(?:{_PLACE}|shelter|center|centre|school|hospital|camp|studio|hall|kitchen|class|"
     r"group|program|clinic|home|house|rink|court|field|track|range|station|office|store|shop)\b|[\w-]+)"
 )
 _OUTING = (

@@ -90,19 +90,19 @@ class EntityAwareTopics:
                 clusters.append(_Cluster(fact.id, vector.copy(), [index], Counter(entities)))
                 centroids = np.vstack([centroids, vector[None, :]])
         drafts = []
+        words: _LabelWords | None = None  # counted once, for the first topic that needs a label
         for cluster in clusters:
             members = [facts[i] for i in cluster.members]
             sessions = {f.scope.session_id for f in members}
             if len(members) < self.min_facts or len(sessions) < 2:
                 continue
-            drafts.append(self._draft(cluster, members, vectors[cluster.members], facts, participants))
+            words = words or _LabelWords.of(facts, participants)
+            entities = [e for e, _ in cluster.entities.most_common(3)]
+            label = _label(cluster.members, words, entities)
+            drafts.append(self._draft(cluster, members, vectors[cluster.members], label))
         return drafts
 
-    def _draft(
-        self, cluster: _Cluster, members: list[Item], vectors: np.ndarray, facts: Sequence[Item], participants: set[str]
-    ) -> TopicDraft:
-        entities = [e for e, _ in cluster.entities.most_common(3)]
-        label = _label(members, facts, entities, participants)
+    def _draft(self, cluster: _Cluster, members: list[Item], vectors: np.ndarray, label: str) -> TopicDraft:
         central = np.argsort(-(vectors @ cluster.centroid()), kind="stable")[: self.shown]
         shown = sorted((members[i] for i in central), key=lambda f: (f.timestamp is None, f.timestamp))
         times = [f.timestamp for f in members if f.timestamp]
@@ -116,46 +116,63 @@ class EntityAwareTopics:
             sources=list(dict.fromkeys(s for f in shown for s in f.sources)),
             start=start,
             end=end,
-            entities=entities,
+            entities=[e for e, _ in cluster.entities.most_common(3)],
         )
 
 
-def _label(members: Sequence[Item], facts: Sequence[Item], entities: Sequence[str], participants: set[str]) -> str:
+@dataclass(frozen=True)
+class _LabelWords:
+    """What labels are made of: each fact's label words (by index) and how many facts hold each."""
+
+    names: frozenset[str]
+    terms: list[set[str]]
+    df: Counter[str]
+    facts: list[Item]
+
+    @classmethod
+    def of(cls, facts: Sequence[Item], participants: set[str]) -> _LabelWords:
+        names = frozenset(p.lower() for p in participants)
+        lowered = {w for f in facts for w in cased_words(f.text) if w.islower()}
+        terms = [_label_terms(f.text, names, lowered) for f in facts]
+        return cls(names, terms, Counter(t for held in terms for t in held), list(facts))
+
+
+def _label(members: Sequence[int], words: _LabelWords, entities: Sequence[str]) -> str:
     """A topic's name: its most frequent entities (without chat words: "Woohoo", "Woah Joanna"), then
     the words its facts share most, weighted by rarity among all the facts; neither a participant's
     name nor its short form ("Mel"), a possessive ("melanie's"), a chat word, a number or a word of two
     letters ("de" of "de-stress")."""
-    names = {p.lower() for p in participants}
     shown = [
         name
         for name in dict.fromkeys(without_chat_words(e) for e in entities)
-        if name is not None and not _names_a_participant(name.lower(), names)
+        if name is not None and not _short_name(name.lower(), words.names)
     ]
-    counts = Counter(t for f in members for t in _label_terms(f.text, names))
-    df = Counter(t for f in facts for t in _label_terms(f.text, names))
-    weighted = sorted(counts, key=lambda t: (-counts[t] * math.log(1 + len(facts) / df[t]), t))
+    counts = Counter(t for i in members for t in words.terms[i])
+    n = len(words.terms)
+    weighted = sorted(counts, key=lambda t: (-counts[t] * math.log(1 + n / words.df[t]), t))
     taken = {name.lower() for name in shown}
     label = ", ".join([*shown, *(t for t in weighted if t not in taken)][:4])
     if label:
         return label
     # facts of chat only ("Woohoo, Aww John, bummer"): their most frequent words, as they are
-    chat = Counter(t for f in members for t in set(content_terms(f.text)) if t not in names)
+    chat = Counter(t for i in members for t in set(content_terms(words.facts[i].text)) if t not in words.names)
     return ", ".join(t for t, _ in chat.most_common(4))
 
 
-def _label_terms(text: str, names: set[str]) -> set[str]:
+def _label_terms(text: str, names: frozenset[str], lowered: set[str]) -> set[str]:
+    """``text``'s words that may name a topic; ``lowered``: the words the facts write in lower case."""
     terms = set()
     for word in cased_words(text):
         term = without_possessive(word.lower())
         if len(term) <= 2 or term.isdigit() or term in STOPWORDS or term in CHAT_WORDS or term in names:
             continue
-        if word[:1].isupper() and _names_a_participant(term, names):
-            continue  # "Mel" for Melanie; "car" is a word
+        if word[:1].isupper() and term not in lowered and _short_name(term, names):
+            continue  # "Mel" for Melanie; "Car" opening a sentence is "car" elsewhere
         terms.add(term)
     return terms
 
 
-def _names_a_participant(word: str, names: set[str]) -> bool:
-    """``word`` (lower-case, three letters or more) is a participant's name or its first letters
-    ("mel" for Melanie)."""
-    return any(name.startswith(word) for name in names)
+def _short_name(word: str, names: frozenset[str]) -> bool:
+    """``word`` (lower case) is a participant's name or its first three letters ("mel" for Melanie;
+    not "joan" beside Joanna, who may be someone else)."""
+    return word in names or (len(word) == 3 and any(name.startswith(word) for name in names))
