@@ -207,9 +207,9 @@ def _third_person(verb: str) -> str:
     low = verb.lower()
     if low in _THIRD_PERSON:
         return _THIRD_PERSON[low]
-    if low in _NOT_VERBS or not low.isalpha() or (low.endswith("ed") and low not in _PRESENT_IN_ED) or len(low) < 2:
+    if low in _NOT_VERBS or low in _PREFIXED_PAST or not low.isalpha() or len(low) < 2:
         return verb
-    if low in _PREFIXED_PAST:
+    if low.endswith("ed") and low not in _PRESENT_IN_ED:  # a past tense ("I need": a present)
         return verb
     if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"

@@ -99,10 +99,12 @@ class EntityAwareTopics:
             words = words or _LabelWords.of(facts, participants)
             entities = [e for e, _ in cluster.entities.most_common(3)]
             label = _label(cluster.members, words, entities)
-            drafts.append(self._draft(cluster, members, vectors[cluster.members], label))
+            drafts.append(self._draft(cluster, members, vectors[cluster.members], label, entities))
         return drafts
 
-    def _draft(self, cluster: _Cluster, members: list[Item], vectors: np.ndarray, label: str) -> TopicDraft:
+    def _draft(
+        self, cluster: _Cluster, members: list[Item], vectors: np.ndarray, label: str, entities: list[str]
+    ) -> TopicDraft:
         central = np.argsort(-(vectors @ cluster.centroid()), kind="stable")[: self.shown]
         shown = sorted((members[i] for i in central), key=lambda f: (f.timestamp is None, f.timestamp))
         times = [f.timestamp for f in members if f.timestamp]
@@ -116,7 +118,7 @@ class EntityAwareTopics:
             sources=list(dict.fromkeys(s for f in shown for s in f.sources)),
             start=start,
             end=end,
-            entities=[e for e, _ in cluster.entities.most_common(3)],
+            entities=entities,
         )
 
 
