@@ -65,6 +65,15 @@ _NOT_NAMES = {
 }
 
 
+_PRAISE = frozenset(
+    "absolutely awesome cool definitely good great love nice really sounds super sure sweet totally".split()
+)
+
+
+def _bare(word: str) -> str:
+    return word.strip("',!.").lower()
+
+
 class EntityRecognizer(Protocol):
     id: str
 
@@ -143,15 +152,6 @@ def without_chat_words(name: str) -> str | None:
         return None  # "Catch ya later": a name holds no chat word in lower case
     kept = " ".join(words).strip(" ,'-")
     return kept if len(kept) > 1 else None
-
-
-_PRAISE = frozenset(
-    "absolutely awesome cool definitely good great love nice really sounds super sure sweet totally".split()
-)
-
-
-def _bare(word: str) -> str:
-    return word.strip("',!.").lower()
 
 
 @lru_cache(maxsize=1)

@@ -294,19 +294,19 @@ def resolve_persons(sentence: str, speaker: str | None, listener: str | None) ->
     return sentence
 
 
+_ASKING = re.compile(
+    r"(?:do|does|did|have|has|had|are|is|was|were|can|could|will|would|should|may|might|what|who|where|when|why|"
+    r"how|which|ever)\b",
+    re.I,
+)
+
+
 def _states(sentence: str) -> bool:
     """A sentence that may state a fact: no question and no greeting. One that ends in a quoted "?"
     asks only when it opens as a question ('Have you read "Dune?"'; 'I loved "What About Bob?"' states)."""
     if sentence.endswith("?") or _GREETING.match(sentence):
         return False
     return not (sentence.rstrip("\"')]”’").endswith("?") and _ASKING.match(sentence))
-
-
-_ASKING = re.compile(
-    r"(?:do|does|did|have|has|had|are|is|was|were|can|could|will|would|should|may|might|what|who|where|when|why|"
-    r"how|which|ever)\b",
-    re.I,
-)
 
 
 def slot_of(text: str, speaker: str | None, names: Sequence[str] = ()) -> Slot | None:
