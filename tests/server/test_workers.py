@@ -174,11 +174,15 @@ def _spawned(pid: int) -> bool:
 
 
 def _kill_starting_workers(process: subprocess.Popen[bytes], killed: set[int], *, until: int, within: float) -> None:
-    """SIGKILL each worker as soon as it appears (long before it loads the model and serves), as
-    the OOM killer would, until ``until`` are killed or the supervisor has exited."""
+    """SIGKILL each worker as soon as it runs (long before it loads the model and serves), as
+    the OOM killer would, until ``until`` are killed or the supervisor has exited. A child not yet
+    exec'd is left alone: between fork and exec multiprocessing's resource tracker reads as the
+    supervisor's own command line, and killing it counted a sixth "worker" the supervisor never had."""
     deadline = time.monotonic() + within
     while process.poll() is None and len(killed) < until and time.monotonic() < deadline:
         for worker in _workers(process.pid) - killed:
+            if not _spawned(worker):
+                continue
             try:
                 os.kill(worker, signal.SIGKILL)
             except ProcessLookupError:
