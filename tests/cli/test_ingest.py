@@ -53,6 +53,8 @@ def test_consolidate_follow_computes_what_other_processes_leave_due(embedder: Em
     try:
         assert follower.stderr is not None and follower.stdout is not None
         assert "following" in follower.stderr.readline()  # open (and its own catch-up) done
+        # held still while the adds land: it would drain the first before the count below
+        follower.send_signal(signal.SIGSTOP)
         memory = Memory(config=config, embedder=embedder)
         for session, when, turns in STORY:  # adds that leave their strata to someone else
             messages = [{"name": name, "content": text} for name, text in turns]
@@ -61,6 +63,7 @@ def test_consolidate_follow_computes_what_other_processes_leave_due(embedder: Em
             memory.engine.add(scope, incoming, {}, consolidate=False)
         memory.close()
         assert _due(db) == len(STORY)
+        follower.send_signal(signal.SIGCONT)
         deadline = time.monotonic() + 60
         while _due(db) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -70,6 +73,7 @@ def test_consolidate_follow_computes_what_other_processes_leave_due(embedder: Em
         assert follower.returncode == 130
     finally:
         if follower.poll() is None:
+            follower.send_signal(signal.SIGCONT)
             follower.kill()
             follower.communicate()
     reported = [line.split() for line in out.splitlines() if " strata of " in line]

@@ -1,5 +1,7 @@
 import gc
 import threading
+import time
+from collections.abc import Callable
 
 from outcrop.core.locks import ScopeLocks
 
@@ -43,6 +45,13 @@ def test_other_users_and_tenants_write_at_once_and_the_same_user_waits() -> None
     waiter.join(WAIT)
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 def test_a_tenant_wide_write_waits_for_the_tenants_users_and_holds_them_off() -> None:
     locks = ScopeLocks()
     user_in, user_release = threading.Event(), threading.Event()
@@ -51,6 +60,7 @@ def test_a_tenant_wide_write_waits_for_the_tenants_users_and_holds_them_off() ->
     wide_in, wide_release = threading.Event(), threading.Event()
     wide = _hold(locks, "acme", None, wide_in, wide_release)
     assert not wide_in.wait(0.2)  # u1 is writing
+    _until(lambda: locks._gates["acme"]._waiting == 1)  # the wide write queued, however slow its thread
     later_in = threading.Event()
     later = _hold(locks, "acme", "u2", later_in, _released())
     assert not later_in.wait(0.2)  # a waiting tenant-wide write lets no new user write in

@@ -11,6 +11,7 @@ import pytest
 
 from outcrop.config import LLMConfig
 from outcrop.errors import ConfigError, LLMCircuitOpenError, LLMOutputError, LLMStatusError, LLMUnavailableError
+from outcrop.llm.breaker import CircuitBreaker
 from outcrop.llm.client import OpenAICompatLLM
 from outcrop.llm.prompts import answer, facts
 from outcrop.llm.scripted import Reply, ScriptedServer
@@ -235,22 +236,40 @@ def test_a_models_strings_are_bounded_and_printable_as_a_callers_are() -> None:
         read_reply(facts.PROMPT, json.dumps(huge))
 
 
+class _Clock:
+    """A monotonic clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
     """After a call spends its retries on a 503, the next calls fail at once without a request;
     once the cool-down is over one probe goes, and its success lets every call through again."""
     replies = [Reply(status=503), Reply(status=503), Reply(content="back")]
     with ScriptedServer(replies) as server:
-        llm = client(server, max_retries=1, breaker_cooldown=0.3)
+        llm = client(server, max_retries=1)
+        clock = _Clock()
+        llm.breaker = CircuitBreaker(
+            0.3, clock=clock
+        )  # the cool-down on a clock of its own: no race with a slow machine
         ask = [{"role": "user", "content": "hi"}]
         with pytest.raises(LLMStatusError):
             llm.chat(ask)
         assert len(server.requests) == 2
         for _ in range(5):
+            clock.advance(0.05)
             with pytest.raises(LLMCircuitOpenError, match=r"failing at once.*HTTP 503"):
                 llm.chat(ask)
         assert len(server.requests) == 2  # none was sent
         assert llm.breaker_state.state == "open" and llm.breaker_state.refused == 5
-        time.sleep(0.35)
+        clock.advance(0.1)
         assert llm.chat(ask).text == "back"  # the probe
         assert llm.chat(ask).text == "back" and len(server.requests) == 4
     state = llm.breaker_state
@@ -261,15 +280,18 @@ def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
 
 def test_a_failed_probe_opens_the_breaker_for_longer() -> None:
     with ScriptedServer([Reply(status=503)]) as server:
-        llm = client(server, max_retries=0, breaker_cooldown=0.2)
+        llm = client(server, max_retries=0)
+        clock = _Clock()
+        llm.breaker = CircuitBreaker(0.2, clock=clock)
         ask = [{"role": "user", "content": "hi"}]
         with pytest.raises(LLMStatusError):
             llm.chat(ask)
-        time.sleep(0.25)
+        clock.advance(0.25)
         with pytest.raises(LLMStatusError):  # the probe, sent and failed
             llm.chat(ask)
         assert len(server.requests) == 2
-        assert 0.25 < llm.breaker_state.retry_in <= 0.4  # doubled
+        assert llm.breaker_state.retry_in == pytest.approx(0.4)  # doubled
+        clock.advance(0.39)
         with pytest.raises(LLMCircuitOpenError):
             llm.chat(ask)
         assert len(server.requests) == 2
@@ -296,7 +318,7 @@ def test_breaker_off_tries_the_server_every_call() -> None:
 
 
 def test_while_a_probe_is_under_way_other_calls_fail_at_once() -> None:
-    replies = [Reply(status=503), Reply(content="slow", delay=0.6)]
+    replies = [Reply(status=503), Reply(content="slow", delay=2.0)]  # long enough for a slow machine's next call
     with ScriptedServer(replies) as server:
         llm = client(server, max_retries=0, breaker_cooldown=0.1)
         ask = [{"role": "user", "content": "hi"}]

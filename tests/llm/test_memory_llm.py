@@ -195,7 +195,11 @@ def test_a_dead_llm_costs_one_calls_retries_not_one_per_turn(tmp_path: Path, emb
     """Every turn of an add used to pay the whole retry budget against a server that is down;
     the breaker sends the rest to the rule producers at once."""
     with ScriptedServer([Reply(status=503)], model="scripted-1") as down:
-        settings = config(tmp_path, down, llm={"base_url": down.base_url, "model": "scripted-1", "max_retries": 2})
+        settings = config(
+            tmp_path,
+            down,
+            llm={"base_url": down.base_url, "model": "scripted-1", "max_retries": 2, "breaker_cooldown": 3600},
+        )  # no probe during the ingest, however slow the machine
         with Memory(config=settings, embedder=embedder) as m:
             ingest_story(m)
             facts = m.list(user_id="u1", level=Level.FACT, limit=200)

@@ -102,10 +102,12 @@ def _scope(actor: Actor) -> dict[str, Any]:
 def _pick_id(actor: Actor, other: Actor, registry: Registry) -> tuple[str, bool]:
     """An id to act on: usually one of ours (maybe deleted since), sometimes the other tenant's."""
     theirs = sorted(registry.of(other.tenant))
-    if theirs and actor.rng.random() < 0.3:
-        return actor.rng.choice(theirs), False
+    # two draws whatever the other thread has written so far: the seeded sequence stays this actor's own
+    other_tenants, which = actor.rng.random(), actor.rng.random()
+    if theirs and other_tenants < 0.3:
+        return theirs[int(which * len(theirs))], False
     if actor.ids:
-        return actor.rng.choice(actor.ids), True
+        return actor.ids[int(which * len(actor.ids))], True
     return "t_doesnotexist", False
 
 

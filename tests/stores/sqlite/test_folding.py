@@ -261,11 +261,16 @@ def test_a_write_that_commits_while_the_store_closes_starts_no_fold(tmp_path: Pa
     reopened.close()
 
 
-def test_a_fold_that_meets_a_held_lock_backs_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_fold_that_meets_a_held_lock_backs_off(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A fold that waits out its busy timeout (another connection holds the write lock: SQLITE_BUSY)
     is not asked again by the tenant's next write: not for ``backoff`` seconds, twice as long
     after a second failure in a row, back to the first interval after a fold that worked. The
-    searches meanwhile score as FTS5's ``bm25()`` does, the tail only growing."""
+    searches meanwhile score as FTS5's ``bm25()`` does, the tail only growing. The back-off is read
+    on a clock moved by hand (a slow machine cannot outrun it)."""
+    clock = _Clock()
+    monkeypatch.setattr(folding, "time", clock)
     path = tmp_path / "memory.db"
     store = open_store(f"sqlite:///{path}")
     lexical: Any = store.lexical
@@ -276,8 +281,8 @@ def test_a_fold_that_meets_a_held_lock_backs_off(tmp_path: Path, caplog: pytest.
     lexical.fold_rows = 1
     holder = sqlite3.connect(path, isolation_level=None)
 
-    def failed_fold() -> float:
-        """A fold asked while ``holder`` holds the write lock: it fails; when its back-off ends."""
+    def failed_fold() -> None:
+        """A fold asked while ``holder`` holds the write lock: it fails."""
         holder.execute("BEGIN IMMEDIATE")
         with caplog.at_level("WARNING", logger=folding.__name__):
             caplog.clear()
@@ -285,14 +290,12 @@ def test_a_fold_that_meets_a_held_lock_backs_off(tmp_path: Path, caplog: pytest.
             folder.wait()
         holder.execute("ROLLBACK")
         assert any("locked" in r.getMessage() for r in caplog.records), caplog.records
-        return time.monotonic()
 
-    def unfolded_write(seed: int, until: float) -> None:
-        """A write of the tenant while its folds back off (before ``until``): the tail stays."""
+    def unfolded_write(seed: int) -> None:
+        """A write of the tenant while its folds back off: the tail stays."""
         rows = _tail(path)[1]
         _write(store, 1, seed=seed)
         folder.wait()
-        assert time.monotonic() < until, "the machine was too slow to see the back-off"
         assert _tail(path)[1] > rows
         assert _searches(store, 0) == _searches(store, 1 << 40)
 
@@ -302,21 +305,35 @@ def test_a_fold_that_meets_a_held_lock_backs_off(tmp_path: Path, caplog: pytest.
         assert _tail(path) == (0, 0)
         assert _searches(store, 0) == _searches(store, 1 << 40)
 
-    failed = failed_fold()
-    unfolded_write(20, failed + 1.0)  # the lock is free again, but the fold is not asked yet
-    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    failed_fold()
+    clock.advance(0.95)
+    unfolded_write(20)  # the lock is free again, but the fold is not asked yet
+    clock.advance(0.1)
     folded_write(21)  # after the back-off: folded
 
-    failed = failed_fold()
-    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
-    failed = failed_fold()  # the second failure in a row: two seconds
-    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
-    unfolded_write(22, failed + 2.0)
-    time.sleep(max(0.0, failed + 2.05 - time.monotonic()))
+    failed_fold()
+    clock.advance(1.05)
+    failed_fold()  # the second failure in a row: two seconds
+    clock.advance(1.05)
+    unfolded_write(22)
+    clock.advance(1.0)
     folded_write(23)
 
-    failed = failed_fold()  # a fold worked since: one second again
-    time.sleep(max(0.0, failed + 1.05 - time.monotonic()))
+    failed_fold()  # a fold worked since: one second again
+    clock.advance(1.05)
     folded_write(24)
     holder.close()
     store.close()
+
+
+class _Clock:
+    """``time`` for the folding module: a monotonic clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
