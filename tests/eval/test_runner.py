@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from outcrop import Hit, Item, Level, MemoryConfig, NotFoundError, Scope
+from outcrop import Hit, InvalidInputError, Item, Level, MemoryConfig, NotFoundError, Scope
 from outcrop.eval.cases import EvalCase, EvalSession
 from outcrop.eval.locomo import load_locomo, locomo_cases
 from outcrop.eval.longmemeval import load_longmemeval
@@ -152,3 +152,17 @@ def test_cases_that_are_not_run_still_count_what_they_skipped(tmp_path: Path) ->
     ]
     result = evaluate_cases(cases, config=MemoryConfig(), workdir=tmp_path)
     assert (result.skipped_questions, result.skipped_evidence, result.questions) == (5, 4, [])
+
+
+def test_a_folder_holding_an_earlier_runs_store_is_refused_before_any_case_runs(
+    lme_path: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    """`outcrop eval ... --keep-stores` into the --out of an earlier run replayed the other cases for
+    minutes, then failed on the first kept store ("UNIQUE constraint failed: log.id")."""
+    cases = load_longmemeval(lme_path)
+    stores = tmp_path / "stores"
+    stores.mkdir()
+    (stores / "case-00001.db").write_bytes(b"")
+    with pytest.raises(InvalidInputError, match=r"case-00001\.db holds a store of an earlier run"):
+        evaluate_cases(cases, config=MemoryConfig(), workdir=stores, embedder=embedder, keep_stores=True)
+    assert sorted(p.name for p in stores.iterdir()) == ["case-00001.db"]  # no case ran

@@ -24,7 +24,7 @@ from outcrop.config import MemoryConfig
 from outcrop.core.ids import reproducible_ids
 from outcrop.core.text import estimate_tokens, words
 from outcrop.core.types import Hit, Level
-from outcrop.errors import NotFoundError
+from outcrop.errors import InvalidInputError, NotFoundError
 from outcrop.eval.answers import merge_usage, score_answer
 from outcrop.eval.cases import EvalCase, EvalQuestion
 from outcrop.eval.metrics import hit_at, ndcg_at, recall_at
@@ -39,6 +39,7 @@ __all__ = [
     "EvalResult",
     "ProgressSink",
     "QuestionResult",
+    "case_store",
     "evaluate_cases",
 ]
 
@@ -98,6 +99,11 @@ class ProgressSink(Protocol):
     def finish(self, case_id: str) -> None: ...
 
 
+def case_store(workdir: Path, number: int) -> Path:
+    """The SQLite file case ``number`` is replayed into."""
+    return workdir / f"case-{number:05d}.db"
+
+
 def evaluate_cases(
     cases: Sequence[EvalCase],
     *,
@@ -138,6 +144,12 @@ def evaluate_cases(
     # a case none of whose questions can be scored is not run; its skipped questions and
     # evidence ids still count (they used to be dropped from the report's figures)
     skipped = sum(c.skipped_questions for c in considered)
+    earlier = [db for number, _, _ in plan if (db := case_store(workdir, number)).exists()]
+    if earlier:  # its replay would meet its own log ids, after the other cases' work (a kept run's folder)
+        raise InvalidInputError(
+            f"{earlier[0]} holds a store of an earlier run; each case is replayed into a fresh one:"
+            " remove it, or give another folder (--out)"
+        )
     task = _CaseTask(config, workdir, baselines, keep_stores, answers, judges)
     if ray is not None:
         parts = _on_ray(task, plan, ray, progress)
@@ -193,7 +205,7 @@ class _CaseTask:
         progress: ProgressSink | None,
     ) -> _CaseResult:
         result = _CaseResult(cases=1)
-        db = self.workdir / f"case-{number:05d}.db"
+        db = case_store(self.workdir, number)
         # Asking must not change the memory: reads are not counted as accesses (they would slow
         # the fading of what earlier questions retrieved, and each figure would depend on the order).
         settings = self.config.model_dump()
