@@ -224,6 +224,31 @@ def test_an_activity_said_with_a_negation_is_negated() -> None:
     assert views(facts)["relation:Andrew:does"].entries[0].object == "camping"
 
 
+def test_a_plan_is_something_planned_said_without_its_adverbs_and_dangling_words() -> None:
+    """What the views showed as plans (LoCoMo's conversations): "ttyl", "keep ya posted", "keep Tim
+    updated", promises ("never forget it", "always remember the trip"), "definitely check out the
+    café", and words cut after a conjunction or preposition ("film festivals and", "routes near")."""
+    said = [
+        "Andrew will ttyl, gotta check out another shelter soon.",
+        "Andrew will keep ya posted.",
+        "Andrew will keep Audrey updated.",
+        "Andrew will never forget it.",
+        "Andrew will always remember the camping trip.",
+        "Andrew will definitely check out the new café.",
+        "Andrew is going to submit it to some film festivals and (fingers crossed) get noticed.",
+        "Andrew will show Audrey the best bike routes near (his place).",
+        "Andrew plans to learn the guitar.",
+    ]
+    facts = [fact(n, "s1", "Andrew", text) for n, text in enumerate(said, start=1)]
+    plans = {e.object for e in views(facts)["relation:Andrew:plans"].entries}
+    assert plans == {
+        "check out the new café",
+        "submit it to some film festivals",
+        "show Audrey the best bike routes",
+        "learn the guitar",
+    }
+
+
 def test_a_cancelled_camping_plan_is_a_cancelled_plan_and_no_activity() -> None:
     facts = [
         fact(1, "s1", "Andrew", "Andrew is going to go camping at the lake."),

@@ -34,7 +34,7 @@ from datetime import datetime
 
 from outcrop.core.documents import spoken_date
 from outcrop.core.payloads import UNGROUPED_KINDS, FactPayload, RelationEntry, relation_object, relation_text
-from outcrop.core.text import content_terms
+from outcrop.core.text import CHAT_WORDS, content_terms
 from outcrop.core.types import Item
 from outcrop.strata.activities import HOBBY, PASTIME
 from outcrop.strata.base import TopicDraft
@@ -147,6 +147,16 @@ _GENERIC = {
     "do", "get", "go", "make", "try", "have", "need", "see", "planning", "going", "doing", "getting", "trying", "keep",
     "take", "start", "definitely", "really", "just", "sure", "use", "used", "time", "things", "stuff", "more", "soon",
 }  # fmt: skip
+# a plan's words that say nothing planned: chat ("ttyl", "keep ya posted"), keeping someone told
+# ("keep Tim updated", "let Nate know"); with the participants' names and the generic words, a plan
+# of only these is none
+_SAID_NOT_PLANNED = CHAT_WORDS | {"ttyl", "ttys", "brb", "gtg", "cya", "posted", "updated", "let", "know", "touch"}
+# adverbs that open a plan's words ("will definitely check it out"): left out of it
+_PLAN_ADVERB = re.compile(
+    r"^(?:(?:definitely|just|really|probably|surely|certainly|totally|actually|also|still)\s+)+", re.I
+)
+# a promise or a habit, not a plan: "will never forget it", "will always remember the trip"
+_NOT_A_PLAN = {"never", "always", "forever"}
 _NOT_LIKED = {
     "how", "what", "why", "when", "where", "who", "is", "it's", "that's", "being", "seeing", "hearing", "reading",
 }  # fmt: skip
@@ -492,7 +502,13 @@ class RelationExtractor:
             kind = pet_kind(groups["k"]) or groups["k"].lower()
         if pattern.relation == "owns" and not obj:
             obj = f"a {kind}"  # "Audrey adopted a dog": the kind without a name
-        obj = re.sub(r"\s+(?:for|to|with|at|in|on|of|about|from|by)$", "", obj)  # "order some sushi for"
+        obj = re.sub(
+            r"\s+(?:for|to|with|at|in|on|of|about|from|by|near|into|and|or|but|though)$", "", obj
+        )  # "order some sushi for"
+        if pattern.relation == "plans":
+            obj = _PLAN_ADVERB.sub("", obj)
+            if obj.split()[:1] and obj.split()[0].lower() in _NOT_A_PLAN:
+                return None
         if pattern.relation == "does" and groups.get("w"):  # "camping with the kids", "camping in the mountains"
             obj = f"{obj} {_company(groups['w'])}"
         if pattern.relation == "does" and kind == "family":  # "Melanie's family camping at the beach"
@@ -502,8 +518,10 @@ class RelationExtractor:
         bare = re.sub(r"^(?:a|an|the|some)\s+", "", obj.lower())
         if not obj or not content_terms(bare) or bare.split()[0] in _VAGUE or obj in people:
             return None  # "do it", "them sometimes"
-        if pattern.relation == "plans" and not set(content_terms(bare)) - _GENERIC:
-            return None  # "do it", "get planning"
+        if pattern.relation == "plans" and not (
+            set(content_terms(bare)) - _GENERIC - _SAID_NOT_PLANNED - {p.lower() for p in people}
+        ):
+            return None  # "do it", "get planning", "ttyl", "keep Tim updated"
         if pattern.relation != "plans" and bare.split()[0] in _NOT_HEADS:
             return None  # "made a few weeks", "made this after …": no object
         if pattern.relation == "made" and bare.split()[-1] in _NOT_MADE:
