@@ -147,16 +147,25 @@ _GENERIC = {
     "do", "get", "go", "make", "try", "have", "need", "see", "planning", "going", "doing", "getting", "trying", "keep",
     "take", "start", "definitely", "really", "just", "sure", "use", "used", "time", "things", "stuff", "more", "soon",
 }  # fmt: skip
-# a plan's words that say nothing planned: chat ("ttyl", "keep ya posted"), keeping someone told
-# ("keep Tim updated", "let Nate know"); with the participants' names and the generic words, a plan
-# of only these is none
-_SAID_NOT_PLANNED = CHAT_WORDS | {"ttyl", "ttys", "brb", "gtg", "cya", "posted", "updated", "let", "know", "touch"}
+# a plan's words that say nothing planned: chat ("ttyl"), with the generic words; a plan of only these is none
+_CHAT_PLANS = CHAT_WORDS | {"ttyl", "ttys", "brb", "gtg", "cya"}
+# keeping someone told is a promise, not a plan: "keep ya posted", "keep Tim updated", "let Nate know how
+# it turns out", "get back to Andrew", "keep in touch"
+_TELLING = re.compile(
+    r"^(?:keep|keeping)\s+(?:[\w']+\s+){0,3}?(?:posted|updated|informed|in\s+the\s+loop|in\s+touch)\b|"
+    r"^let\s+(?:[\w']+\s+){1,3}?know\b|^(?:get|getting)\s+back\s+to\b",
+    re.I,
+)
 # adverbs that open a plan's words ("will definitely check it out"): left out of it
 _PLAN_ADVERB = re.compile(
-    r"^(?:(?:definitely|just|really|probably|surely|certainly|totally|actually|also|still)\s+)+", re.I
+    r"^(?:(?:definitely|just|really|probably|surely|certainly|totally|actually|also|still|maybe|hopefully|"
+    r"finally|soon|eventually|likely|possibly)\s+)+",
+    re.I,
 )
-# a promise or a habit, not a plan: "will never forget it", "will always remember the trip"
-_NOT_A_PLAN = {"never", "always", "forever"}
+# what a plan's words may not open with, its adverbs left out: a promise or a habit ("will never forget
+# it", "will always remember the trip"), a plan not made ("will not go"), a state ("will probably be at
+# the lake", "will definitely have a great time": the plan pattern's own exclusions)
+_NOT_A_PLAN = {"never", "always", "forever", "not", "be", "have", "do", "it"}
 _NOT_LIKED = {
     "how", "what", "why", "when", "where", "who", "is", "it's", "that's", "being", "seeing", "hearing", "reading",
 }  # fmt: skip
@@ -507,7 +516,8 @@ class RelationExtractor:
         )  # "order some sushi for"
         if pattern.relation == "plans":
             obj = _PLAN_ADVERB.sub("", obj)
-            if obj.split()[:1] and obj.split()[0].lower() in _NOT_A_PLAN:
+            first = obj.split()[0].lower() if obj.split() else ""
+            if first in _NOT_A_PLAN or _TELLING.search(obj):
                 return None
         if pattern.relation == "does" and groups.get("w"):  # "camping with the kids", "camping in the mountains"
             obj = f"{obj} {_company(groups['w'])}"
@@ -518,10 +528,8 @@ class RelationExtractor:
         bare = re.sub(r"^(?:a|an|the|some)\s+", "", obj.lower())
         if not obj or not content_terms(bare) or bare.split()[0] in _VAGUE or obj in people:
             return None  # "do it", "them sometimes"
-        if pattern.relation == "plans" and not (
-            set(content_terms(bare)) - _GENERIC - _SAID_NOT_PLANNED - {p.lower() for p in people}
-        ):
-            return None  # "do it", "get planning", "ttyl", "keep Tim updated"
+        if pattern.relation == "plans" and not set(content_terms(bare)) - _GENERIC - _CHAT_PLANS:
+            return None  # "do it", "get planning", "ttyl"
         if pattern.relation != "plans" and bare.split()[0] in _NOT_HEADS:
             return None  # "made a few weeks", "made this after …": no object
         if pattern.relation == "made" and bare.split()[-1] in _NOT_MADE:
