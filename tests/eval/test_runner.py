@@ -163,6 +163,6 @@ def test_a_folder_holding_an_earlier_runs_store_is_refused_before_any_case_runs(
     stores = tmp_path / "stores"
     stores.mkdir()
     (stores / "case-00001.db").write_bytes(b"")
-    with pytest.raises(InvalidInputError, match=r"case-00001\.db holds a store of an earlier run"):
+    with pytest.raises(InvalidInputError, match=r"case-00001\.db: stores of an earlier run"):
         evaluate_cases(cases, config=MemoryConfig(), workdir=stores, embedder=embedder, keep_stores=True)
     assert sorted(p.name for p in stores.iterdir()) == ["case-00001.db"]  # no case ran

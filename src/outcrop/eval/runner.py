@@ -146,9 +146,10 @@ def evaluate_cases(
     skipped = sum(c.skipped_questions for c in considered)
     earlier = [db for number, _, _ in plan if (db := case_store(workdir, number)).exists()]
     if earlier:  # its replay would meet its own log ids, after the other cases' work (a kept run's folder)
+        more = f" and {len(earlier) - 1} more" if len(earlier) > 1 else ""
         raise InvalidInputError(
-            f"{earlier[0]} holds a store of an earlier run; each case is replayed into a fresh one:"
-            " remove it, or give another folder (--out)"
+            f"{earlier[0]}{more}: stores of an earlier run; each case is replayed into a fresh one:"
+            f" remove the case-*.db files in {workdir}, or write into another folder (eval's --out)"
         )
     task = _CaseTask(config, workdir, baselines, keep_stores, answers, judges)
     if ray is not None:
