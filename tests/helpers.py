@@ -148,3 +148,20 @@ def locomo_file() -> Path:
     if not LOCOMO.exists():
         missing(f"LoCoMo data not found at {LOCOMO}")
     return LOCOMO
+
+
+class ManualClock:
+    """A monotonic clock moved by hand, for code that takes a clock (``clock()``) or reads a ``time``
+    module (``time.monotonic()``): what it waits for happens at once, on a slow machine too."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -16,6 +16,7 @@ from outcrop.llm.client import OpenAICompatLLM
 from outcrop.llm.prompts import answer, facts
 from outcrop.llm.scripted import Reply, ScriptedServer
 from outcrop.llm.structured import generate
+from tests.helpers import ManualClock
 
 FACTS = '{"facts": [{"text": "Caroline lives in Boston.", "date": null, "entities": ["Caroline", "Boston"]}]}'
 ASK = facts.messages("I live in Boston now.", "Caroline", None, ["Caroline", "Melanie"])
@@ -236,26 +237,13 @@ def test_a_models_strings_are_bounded_and_printable_as_a_callers_are() -> None:
         read_reply(facts.PROMPT, json.dumps(huge))
 
 
-class _Clock:
-    """A monotonic clock moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
     """After a call spends its retries on a 503, the next calls fail at once without a request;
     once the cool-down is over one probe goes, and its success lets every call through again."""
     replies = [Reply(status=503), Reply(status=503), Reply(content="back")]
     with ScriptedServer(replies) as server:
         llm = client(server, max_retries=1)
-        clock = _Clock()
+        clock = ManualClock()
         llm.breaker = CircuitBreaker(
             0.3, clock=clock
         )  # the cool-down on a clock of its own: no race with a slow machine
@@ -281,7 +269,7 @@ def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
 def test_a_failed_probe_opens_the_breaker_for_longer() -> None:
     with ScriptedServer([Reply(status=503)]) as server:
         llm = client(server, max_retries=0)
-        clock = _Clock()
+        clock = ManualClock()
         llm.breaker = CircuitBreaker(0.2, clock=clock)
         ask = [{"role": "user", "content": "hi"}]
         with pytest.raises(LLMStatusError):

@@ -27,6 +27,7 @@ from outcrop.stores.base import Store, WriteBatch
 from outcrop.stores.registry import open_store
 from outcrop.stores.sqlite import folding
 from outcrop.stores.sqlite.driver import sqlite3
+from tests.helpers import ManualClock
 
 WORDS = "parrot shelter camping mountain sister lisbon pottery class marathon garden cello vienna bakery".split()
 QUERIES = [{"parrot": 1.0, "shelter": 1.0}, {"pottery": 1.0, "camping": 0.5}, {"lisbon museum": 1.0, "cello": 0.3}]
@@ -269,7 +270,7 @@ def test_a_fold_that_meets_a_held_lock_backs_off(
     after a second failure in a row, back to the first interval after a fold that worked. The
     searches meanwhile score as FTS5's ``bm25()`` does, the tail only growing. The back-off is read
     on a clock moved by hand (a slow machine cannot outrun it)."""
-    clock = _Clock()
+    clock = ManualClock()
     monkeypatch.setattr(folding, "time", clock)
     path = tmp_path / "memory.db"
     store = open_store(f"sqlite:///{path}")
@@ -324,16 +325,3 @@ def test_a_fold_that_meets_a_held_lock_backs_off(
     folded_write(24)
     holder.close()
     store.close()
-
-
-class _Clock:
-    """``time`` for the folding module: a monotonic clock moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
