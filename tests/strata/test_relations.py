@@ -247,6 +247,13 @@ def test_a_plan_is_something_planned_said_without_its_adverbs_and_dangling_words
         "Andrew will definitely have a great time at the concert.",
         "Andrew will not go camping this year.",
         "Andrew will hopefully finish the novel.",
+        "Andrew will make sure to keep Audrey updated.",
+        "Andrew will make sure to spread the word about the adoption day.",
+        "Andrew will reach out if Audrey needs more tips.",
+        "Andrew will need some new hiking boots.",
+        "Andrew will check it out.",
+        "Andrew will keep that in mind.",
+        "Andrew will remember them if Andrew ever grooms a poodle.",
     ]
     facts = [fact(n, "s1", "Andrew", text) for n, text in enumerate(said, start=1)]
     plans = {e.object for e in views(facts)["relation:Andrew:plans"].entries}
@@ -257,7 +264,20 @@ def test_a_plan_is_something_planned_said_without_its_adverbs_and_dangling_words
         "learn the guitar",
         "go see Audrey",  # a plan with the other participant
         "finish the novel",
+        "spread the word about the adoption day",  # "make sure to" left out, as an adverb
     }
+
+
+def test_a_pet_makes_no_plans() -> None:
+    """A dog's plans ("Pixie will tag along", LoCoMo) were listed beside its owner's."""
+    facts = [
+        fact(1, "s1", "Audrey", "Audrey adopted a dog named Pixie."),
+        fact(2, "s1", "Audrey", "Pixie will tag along on the hike."),
+        fact(3, "s1", "Audrey", "Audrey is going to take Pixie to the beach."),
+    ]
+    found = views(facts)
+    assert "relation:Pixie:plans" not in found
+    assert {e.object for e in found["relation:Audrey:plans"].entries} == {"take Pixie to the beach"}
 
 
 def test_a_cancelled_camping_plan_is_a_cancelled_plan_and_no_activity() -> None:

@@ -146,26 +146,30 @@ _NOT_MADE = {
 _GENERIC = {
     "do", "get", "go", "make", "try", "have", "need", "see", "planning", "going", "doing", "getting", "trying", "keep",
     "take", "start", "definitely", "really", "just", "sure", "use", "used", "time", "things", "stuff", "more", "soon",
+    "check", "look", "making",
 }  # fmt: skip
 # a plan's words that say nothing planned: chat ("ttyl"), with the generic words; a plan of only these is none
 _CHAT_PLANS = CHAT_WORDS | {"ttyl", "ttys", "brb", "gtg", "cya"}
 # keeping someone told is a promise, not a plan: "keep ya posted", "keep Tim updated", "let Nate know how
-# it turns out", "get back to Andrew", "keep in touch"
+# it turns out", "get back to Andrew", "keep in touch", "reach out if John needs more", "keep that in mind"
 _TELLING = re.compile(
-    r"^(?:keep|keeping)\s+(?:[\w']+\s+){0,3}?(?:posted|updated|informed|in\s+the\s+loop|in\s+touch)\b|"
-    r"^let\s+(?:[\w']+\s+){1,3}?know\b|^(?:get|getting)\s+back\s+to\b",
+    r"^(?:keep|keeping)\s+(?:[\w']+\s+){0,3}?(?:posted|updated|informed|in\s+the\s+loop|in\s+touch|in\s+mind)\b|"
+    r"^let\s+(?:[\w']+\s+){1,3}?know\b|^(?:get|getting)\s+back\s+to\b|"
+    r"^reach\s+out\s+(?:if|when|whenever|any\s*time)\b",
     re.I,
 )
-# adverbs that open a plan's words ("will definitely check it out"): left out of it
+# adverbs that open a plan's words ("will definitely check it out", "will make sure to spread the
+# word"): left out of it
 _PLAN_ADVERB = re.compile(
     r"^(?:(?:definitely|just|really|probably|surely|certainly|totally|actually|also|still|maybe|hopefully|"
-    r"finally|soon|eventually|likely|possibly)\s+)+",
+    r"finally|soon|eventually|likely|possibly)\s+|make\s+sure\s+to\s+)+",
     re.I,
 )
 # what a plan's words may not open with, its adverbs left out: a promise or a habit ("will never forget
 # it", "will always remember the trip"), a plan not made ("will not go"), a state ("will probably be at
-# the lake", "will definitely have a great time": the plan pattern's own exclusions)
-_NOT_A_PLAN = {"never", "always", "forever", "not", "be", "have", "do", "it"}
+# the lake", "will definitely have a great time": the plan pattern's own exclusions), a need ("will need
+# some new shoes"), a promise to remember ("will remember them if …")
+_NOT_A_PLAN = {"never", "always", "forever", "not", "be", "have", "do", "it", "need", "needs", "remember"}
 _NOT_LIKED = {
     "how", "what", "why", "when", "where", "who", "is", "it's", "that's", "being", "seeing", "hearing", "reading",
 }  # fmt: skip
@@ -458,6 +462,7 @@ class RelationExtractor:
             return Extraction([], coref, mentions)
         ordered = sorted([*facts, *shown], key=lambda f: (f.timestamp or datetime.min, f.id))
         known: list[str] = list(people)
+        pets: set[str] = set()  # named pets: subjects of relations, never of plans
         found: list[Relation] = []
         for fact in ordered:
             resolved = coref.resolve(fact)
@@ -476,11 +481,12 @@ class RelationExtractor:
             for pattern in _patterns(subject):
                 for m in pattern.regex.finditer(text):
                     relation = self._relation(pattern, m, fact, people, text)
-                    if relation is None:
-                        continue
+                    if relation is None or (relation.relation == "plans" and relation.subject in pets):
+                        continue  # "Pixie will tag along": a pet goes where it is taken
                     found.append(relation)
                     if relation.relation == "owns" and relation.kind and relation.object[:1].isupper():
                         coref.name_pet(relation.subject, relation.kind, relation.object)
+                        pets.add(relation.object)
                         if relation.object not in known:
                             known.append(relation.object)
                     if relation.relation == "family" and relation.object not in known:
@@ -492,6 +498,7 @@ class RelationExtractor:
                     if name:  # named by the sentence itself
                         found.append(Relation(fact.speaker, "owns", name, fact, kind))
                         coref.name_pet(fact.speaker, kind, name)
+                        pets.add(name)
             let = _LET.search(text) if fact.speaker in people else None
             plan = _clean(let.group("o")) if let is not None else ""
             if plan and set(content_terms(plan)) - _GENERIC:  # "let's meet at the new café": a plan of both
@@ -516,8 +523,8 @@ class RelationExtractor:
         )  # "order some sushi for"
         if pattern.relation == "plans":
             obj = _PLAN_ADVERB.sub("", obj)
-            first = obj.split()[0].lower() if obj.split() else ""
-            if first in _NOT_A_PLAN or _TELLING.search(obj):
+            words = obj.split()
+            if (words and words[0].lower() in _NOT_A_PLAN) or _TELLING.search(obj):
                 return None
         if pattern.relation == "does" and groups.get("w"):  # "camping with the kids", "camping in the mountains"
             obj = f"{obj} {_company(groups['w'])}"
