@@ -254,6 +254,10 @@ def test_a_plan_is_something_planned_said_without_its_adverbs_and_dangling_words
         "Andrew will check it out.",
         "Andrew will keep that in mind.",
         "Andrew will remember them if Andrew ever grooms a poodle.",
+        "Andrew will remember to book the flights.",
+        "Andrew will need to renew the passport.",
+        "Andrew will reach out to Audrey if Audrey needs more help.",
+        "Andrew will keep all of these great tips in mind.",
     ]
     facts = [fact(n, "s1", "Andrew", text) for n, text in enumerate(said, start=1)]
     plans = {e.object for e in views(facts)["relation:Andrew:plans"].entries}
@@ -265,6 +269,8 @@ def test_a_plan_is_something_planned_said_without_its_adverbs_and_dangling_words
         "go see Audrey",  # a plan with the other participant
         "finish the novel",
         "spread the word about the adoption day",  # "make sure to" left out, as an adverb
+        "book the flights",  # "remember to" and "need to" open a plan; "remember them", "need boots" do not
+        "renew the passport",
     }
 
 
@@ -278,6 +284,17 @@ def test_a_pet_makes_no_plans() -> None:
     found = views(facts)
     assert "relation:Pixie:plans" not in found
     assert {e.object for e in found["relation:Audrey:plans"].entries} == {"take Pixie to the beach"}
+    # a sister who shares a name with a dog, and a cat someone does not have, still plan
+    facts = [
+        fact(1, "s1", "Andrew", "Andrew's sister Luna is visiting.", ["Luna"]),
+        fact(2, "s1", "Audrey", "Audrey adopted a dog named Luna."),
+        fact(3, "s1", "Audrey", "Audrey doesn't have a cat named Milo."),
+        fact(4, "s2", "Andrew", "Luna will visit Paris in May."),
+        fact(5, "s2", "Audrey", "Milo will start a new job at the bank."),
+    ]
+    found = views(facts)
+    assert {e.object for e in found["relation:Luna:plans"].entries} == {"visit Paris in May"}
+    assert {e.object for e in found["relation:Milo:plans"].entries} == {"start a new job at the bank"}
 
 
 def test_a_cancelled_camping_plan_is_a_cancelled_plan_and_no_activity() -> None:

@@ -146,29 +146,31 @@ _NOT_MADE = {
 _GENERIC = {
     "do", "get", "go", "make", "try", "have", "need", "see", "planning", "going", "doing", "getting", "trying", "keep",
     "take", "start", "definitely", "really", "just", "sure", "use", "used", "time", "things", "stuff", "more", "soon",
-    "check", "look", "making",
+    "check", "look", "making", "checking", "looking",
 }  # fmt: skip
 # a plan's words that say nothing planned: chat ("ttyl"), with the generic words; a plan of only these is none
 _CHAT_PLANS = CHAT_WORDS | {"ttyl", "ttys", "brb", "gtg", "cya"}
 # keeping someone told is a promise, not a plan: "keep ya posted", "keep Tim updated", "let Nate know how
-# it turns out", "get back to Andrew", "keep in touch", "reach out if John needs more", "keep that in mind"
+# it turns out", "get back to Andrew", "keep in touch", "reach out to Audrey if she needs more", "keep
+# these tips in mind", "bear that in mind"
 _TELLING = re.compile(
-    r"^(?:keep|keeping)\s+(?:[\w']+\s+){0,3}?(?:posted|updated|informed|in\s+the\s+loop|in\s+touch|in\s+mind)\b|"
+    r"^(?:keep|keeping)\s+(?:[\w']+\s+){0,3}?(?:posted|updated|informed|in\s+the\s+loop|in\s+touch)\b|"
+    r"^(?:keep|keeping|bear|bearing)\s+(?:[\w']+\s+){0,5}?in\s+mind\b|"
     r"^let\s+(?:[\w']+\s+){1,3}?know\b|^(?:get|getting)\s+back\s+to\b|"
-    r"^reach\s+out\s+(?:if|when|whenever|any\s*time)\b",
+    r"^reach\s+out\s+(?:[\w']+\s+){0,3}?(?:if|when|whenever|any\s*time)\b",
     re.I,
 )
 # adverbs that open a plan's words ("will definitely check it out", "will make sure to spread the
-# word"): left out of it
+# word", "will need to renew the passport", "will remember to book the flights"): left out of it
 _PLAN_ADVERB = re.compile(
     r"^(?:(?:definitely|just|really|probably|surely|certainly|totally|actually|also|still|maybe|hopefully|"
-    r"finally|soon|eventually|likely|possibly)\s+|make\s+sure\s+to\s+)+",
+    r"finally|soon|eventually|likely|possibly)\s+|(?:make\s+sure|need|remember)\s+to\s+)+",
     re.I,
 )
 # what a plan's words may not open with, its adverbs left out: a promise or a habit ("will never forget
 # it", "will always remember the trip"), a plan not made ("will not go"), a state ("will probably be at
 # the lake", "will definitely have a great time": the plan pattern's own exclusions), a need ("will need
-# some new shoes"), a promise to remember ("will remember them if …")
+# some new shoes"), a promise to remember ("will remember them if …"; "remember to …" is a plan)
 _NOT_A_PLAN = {"never", "always", "forever", "not", "be", "have", "do", "it", "need", "needs", "remember"}
 _NOT_LIKED = {
     "how", "what", "why", "when", "where", "who", "is", "it's", "that's", "being", "seeing", "hearing", "reading",
@@ -463,6 +465,7 @@ class RelationExtractor:
         ordered = sorted([*facts, *shown], key=lambda f: (f.timestamp or datetime.min, f.id))
         known: list[str] = list(people)
         pets: set[str] = set()  # named pets: subjects of relations, never of plans
+        kin: set[str] = set()  # named family: a sister Luna beside a cat Luna still plans
         found: list[Relation] = []
         for fact in ordered:
             resolved = coref.resolve(fact)
@@ -481,16 +484,19 @@ class RelationExtractor:
             for pattern in _patterns(subject):
                 for m in pattern.regex.finditer(text):
                     relation = self._relation(pattern, m, fact, people, text)
-                    if relation is None or (relation.relation == "plans" and relation.subject in pets):
+                    if relation is None or (relation.relation == "plans" and relation.subject in pets - kin):
                         continue  # "Pixie will tag along": a pet goes where it is taken
                     found.append(relation)
                     if relation.relation == "owns" and relation.kind and relation.object[:1].isupper():
                         coref.name_pet(relation.subject, relation.kind, relation.object)
-                        pets.add(relation.object)
+                        if relation.status == "asserted":  # not "I don't have a cat named Luna"
+                            pets.add(relation.object)
                         if relation.object not in known:
                             known.append(relation.object)
-                    if relation.relation == "family" and relation.object not in known:
-                        known.append(relation.object)
+                    if relation.relation == "family":
+                        kin.add(relation.object)
+                        if relation.object not in known:
+                            known.append(relation.object)
             kind = coref.herd(fact)
             names = _NAMES_ARE.search(text) if kind else None
             if names is not None and kind and fact.speaker:  # "Their names are Pepper, Precious and Panda."
