@@ -132,8 +132,8 @@ def test_llm_reranker_reorders_hits_and_explains(tmp_path: Path, server: Scripte
     with Memory(config=reranked_config, embedder=embedder) as m:
         reranked = m.search("pottery", user_id="u1", limit=5)
         assert [h.id for h in reranked] == [h.id for h in reversed(plain)]  # the scripted model reverses
-        assert reranked[0].explain["rerank"]["was"] == 5 and "rerank@1" in reranked[0].explain["rerank"]["by"]
-        assert m.stats()["llm"]["by_purpose"]["rerank@1"]["calls"] == 1
+        assert reranked[0].explain["rerank"]["was"] == 5 and "rerank@2" in reranked[0].explain["rerank"]["by"]
+        assert m.stats()["llm"]["by_purpose"]["rerank@2"]["calls"] == 1
 
 
 def test_reranker_failure_keeps_the_fused_order(tmp_path: Path, embedder: Embedder) -> None:

@@ -14,7 +14,9 @@ class RankingReply(BaseModel):
     ranking: list[int] = Field(max_length=100)
 
 
-PROMPT = Prompt("rerank", 1, RankingReply)
+# v2: the reply's form names no candidate. v1 showed {"ranking": [2, 5, 1]}, and the bundled 0.5B model
+# answered every question with exactly those numbers, moving candidates 2, 5 and 1 to the front.
+PROMPT = Prompt("rerank", 2, RankingReply)
 
 _SYSTEM = "You rank memories by how well they help answer a question. You reply with JSON only."
 
@@ -23,7 +25,8 @@ def messages(question: str, candidates: list[str]) -> list[Message]:
     listed = "\n".join(f"[{n}] {text}" for n, text in enumerate(candidates, start=1))
     content = (
         f"Question: {question}\n\nCandidates:\n{listed}\n\n"
-        "List the numbers of the candidates that help answer the question, most useful first.\n"
-        'Reply as JSON: {"ranking": [2, 5, 1]}'
+        "Which candidates help answer the question? List their numbers (in brackets above), most useful "
+        "first, leaving out those that do not help.\n"
+        'Reply as JSON: {"ranking": [...]}'
     )
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": content}]
