@@ -237,16 +237,20 @@ def test_a_models_strings_are_bounded_and_printable_as_a_callers_are() -> None:
         read_reply(facts.PROMPT, json.dumps(huge))
 
 
+def _breaker_on_a_manual_clock(llm: OpenAICompatLLM, cooldown: float) -> ManualClock:
+    """``llm``'s breaker with ``cooldown``, timed by a clock the test moves: no race with a slow machine."""
+    clock = ManualClock()
+    llm.breaker = CircuitBreaker(cooldown, clock=clock)
+    return clock
+
+
 def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
     """After a call spends its retries on a 503, the next calls fail at once without a request;
     once the cool-down is over one probe goes, and its success lets every call through again."""
     replies = [Reply(status=503), Reply(status=503), Reply(content="back")]
     with ScriptedServer(replies) as server:
         llm = client(server, max_retries=1)
-        clock = ManualClock()
-        llm.breaker = CircuitBreaker(
-            0.3, clock=clock
-        )  # the cool-down on a clock of its own: no race with a slow machine
+        clock = _breaker_on_a_manual_clock(llm, 0.3)
         ask = [{"role": "user", "content": "hi"}]
         with pytest.raises(LLMStatusError):
             llm.chat(ask)
@@ -269,8 +273,7 @@ def test_a_dead_server_opens_the_breaker_then_a_probe_closes_it() -> None:
 def test_a_failed_probe_opens_the_breaker_for_longer() -> None:
     with ScriptedServer([Reply(status=503)]) as server:
         llm = client(server, max_retries=0)
-        clock = ManualClock()
-        llm.breaker = CircuitBreaker(0.2, clock=clock)
+        clock = _breaker_on_a_manual_clock(llm, 0.2)
         ask = [{"role": "user", "content": "hi"}]
         with pytest.raises(LLMStatusError):
             llm.chat(ask)

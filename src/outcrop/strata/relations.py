@@ -484,7 +484,9 @@ class RelationExtractor:
             for pattern in _patterns(subject):
                 for m in pattern.regex.finditer(text):
                     relation = self._relation(pattern, m, fact, people, text)
-                    if relation is None or (relation.relation == "plans" and relation.subject in pets - kin):
+                    if relation is None or (
+                        relation.relation == "plans" and relation.subject in pets and relation.subject not in kin
+                    ):
                         continue  # "Pixie will tag along": a pet goes where it is taken
                     found.append(relation)
                     if relation.relation == "owns" and relation.kind and relation.object[:1].isupper():
